@@ -1,0 +1,245 @@
+//! The engine: synchronous and free of I/O and clocks. It takes readings in arrival order, runs
+//! them through the jobs of a pipeline in dependency order, and hands out output points and
+//! dropped rows. Event time is the only clock; end of input is an infinite watermark.
+
+pub mod accumulator;
+pub mod merge;
+pub mod stats;
+pub mod watermark;
+pub mod window;
+
+use crate::intern::Names;
+use crate::job::{Job, JobKind};
+use merge::MergeOperator;
+use stats::JobStats;
+use std::sync::Arc;
+use window::WindowOperator;
+
+/// One input reading, names already interned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    pub asset: u32,
+    pub point: u32,
+    /// Model id, or [`NO_MODEL`] when the input has no model column.
+    pub model: u32,
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// The model id of a reading whose input names no model: it belongs to every job that reads it.
+pub const NO_MODEL: u32 = u32::MAX;
+
+/// An output value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(f64),
+    Count(u64),
+    Bool(bool),
+    Text(Arc<str>),
+}
+
+impl Value {
+    /// The value as a reading for downstream jobs; text has none.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(v) => Some(*v),
+            Value::Count(n) => Some(*n as f64),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            Value::Text(_) => None,
+        }
+    }
+}
+
+/// Which view of the results is written (SPEC section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmitMode {
+    /// One row per key with its value after every accepted reading.
+    #[default]
+    Final,
+    /// A row when a window closes and one more for each late change.
+    Updates,
+}
+
+/// The label of a row in `updates` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    Final,
+    OnTime,
+    Late,
+}
+
+/// How far event time is shared between series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatermarkScope {
+    /// One watermark per series (asset x input point).
+    #[default]
+    Series,
+    /// One per asset, over all the job's input readings of the asset.
+    Asset,
+    /// One for the whole job.
+    Global,
+}
+
+/// Run-wide engine settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    pub emit: EmitMode,
+    pub watermark: WatermarkScope,
+    /// Overrides every job's `max_future_skew` when set.
+    pub max_future_skew: Option<i64>,
+}
+
+/// An output point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub job: usize,
+    pub asset: u32,
+    pub point: u32,
+    pub model: u32,
+    pub ts: i64,
+    pub value: Value,
+    pub emit: Emit,
+    pub revision: u32,
+}
+
+/// A reading a job dropped as late beyond lateness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dropped {
+    pub job: usize,
+    pub reading: Reading,
+    /// Start and end of the window it belonged to (for merge operands, its own timestamp).
+    pub window_start: i64,
+    pub window_end: i64,
+    /// The watermark when it arrived.
+    pub watermark: i64,
+}
+
+/// Where an operator puts what it produces while handling one reading.
+#[derive(Default)]
+pub struct Emitted {
+    pub points: Vec<Point>,
+    pub dropped: Vec<Dropped>,
+}
+
+/// Receives everything the pipeline produces, in order.
+pub trait Sink {
+    fn point(&mut self, point: &Point);
+    fn dropped(&mut self, dropped: &Dropped);
+}
+
+enum Operator {
+    Window(WindowOperator),
+    Merge(MergeOperator),
+}
+
+impl Operator {
+    fn push(&mut self, r: Reading, out: &mut Emitted) {
+        match self {
+            Operator::Window(w) => w.push(r, out),
+            Operator::Merge(m) => m.push(r, out),
+        }
+    }
+
+    fn finish(&mut self, out: &mut Emitted) {
+        match self {
+            Operator::Window(w) => w.finish(out),
+            Operator::Merge(m) => m.finish(out),
+        }
+    }
+
+    fn stats(&self) -> &JobStats {
+        match self {
+            Operator::Window(w) => &w.stats,
+            Operator::Merge(m) => &m.stats,
+        }
+    }
+}
+
+/// The jobs of one run wired by point names.
+pub struct Pipeline {
+    /// Operators in run order (producers first).
+    operators: Vec<Operator>,
+    /// For each point id, the operators that read it, in run order.
+    routes: Vec<Vec<usize>>,
+    scratch: Vec<Emitted>,
+    unrouted: u64,
+}
+
+impl Pipeline {
+    /// Builds the operators for `jobs` (already in run order), interning their point names.
+    pub fn new(jobs: Vec<Job>, names: &mut Names, options: EngineOptions) -> Pipeline {
+        let mut operators = Vec::new();
+        let mut routes: Vec<Vec<usize>> = Vec::new();
+        for (index, job) in jobs.into_iter().enumerate() {
+            let model = names.models.intern(&job.model);
+            for input in job.inputs() {
+                let id = names.points.intern(input) as usize;
+                if routes.len() <= id {
+                    routes.resize_with(id + 1, Vec::new);
+                }
+                routes[id].push(index);
+            }
+            let stats = JobStats::new(&job);
+            operators.push(match job.kind {
+                JobKind::Window(w) => Operator::Window(WindowOperator::new(index, model, w, names, options, stats)),
+                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, stats)),
+            });
+        }
+        let scratch = operators.iter().map(|_| Emitted::default()).collect();
+        Pipeline { operators, routes, scratch, unrouted: 0 }
+    }
+
+    /// Runs one input reading through every job that reads its point.
+    pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
+        if self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
+            self.unrouted += 1;
+            return;
+        }
+        self.route(r, sink);
+    }
+
+    fn route(&mut self, r: Reading, sink: &mut dyn Sink) {
+        let Some(route) = self.routes.get_mut(r.point as usize) else { return };
+        // Taken out while used: a DAG never routes a job's output back to the same point.
+        let route = std::mem::take(route);
+        for &op in &route {
+            let mut out = std::mem::take(&mut self.scratch[op]);
+            self.operators[op].push(r, &mut out);
+            self.deliver(&mut out, sink);
+            self.scratch[op] = out;
+        }
+        self.routes[r.point as usize] = route;
+    }
+
+    fn deliver(&mut self, out: &mut Emitted, sink: &mut dyn Sink) {
+        for d in out.dropped.drain(..) {
+            sink.dropped(&d);
+        }
+        for p in out.points.drain(..) {
+            sink.point(&p);
+            if let Some(value) = p.value.as_f64() {
+                self.route(Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value }, sink);
+            }
+        }
+    }
+
+    /// End of input: flushes every job, upstream first, feeding flushed rows downstream.
+    pub fn finish(&mut self, sink: &mut dyn Sink) {
+        for op in 0..self.operators.len() {
+            let mut out = std::mem::take(&mut self.scratch[op]);
+            self.operators[op].finish(&mut out);
+            self.deliver(&mut out, sink);
+            self.scratch[op] = out;
+        }
+    }
+
+    /// Per-job figures, in run order.
+    pub fn stats(&self) -> Vec<&JobStats> {
+        self.operators.iter().map(Operator::stats).collect()
+    }
+
+    /// Input readings whose point no job reads.
+    pub fn unrouted(&self) -> u64 {
+        self.unrouted
+    }
+}

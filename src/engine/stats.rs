@@ -1,0 +1,76 @@
+//! What each job did: the figures of the run summary and `--stats-json`.
+
+use super::watermark::NO_WATERMARK;
+use crate::job::{Job, JobKind};
+
+/// How many skipped evaluations of each cause are described individually.
+pub const SAMPLES_PER_JOB: usize = 5;
+
+/// Figures of one window policy (one output point).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyStats {
+    pub output: String,
+    /// Readings of the policy's input point.
+    pub read: u64,
+    pub out_of_threshold: u64,
+    /// Valid readings added to a window (on time or late within lateness).
+    pub valid: u64,
+    pub late_accepted: u64,
+    pub late_dropped: u64,
+    pub rows_written: u64,
+}
+
+/// Why a merge evaluation wrote no row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeSkips {
+    pub missing_operand: u64,
+    pub eval_error: u64,
+    pub non_finite: u64,
+    pub empty: u64,
+    /// The first few skips, with asset and timestamp.
+    pub samples: Vec<SkipSample>,
+}
+
+/// One merge evaluation that wrote no row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipSample {
+    pub asset: u32,
+    pub ts: i64,
+    pub reason: String,
+}
+
+/// Figures of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStats {
+    pub name: String,
+    pub file: String,
+    pub rows_read: u64,
+    pub policies: Vec<PolicyStats>,
+    pub merge: MergeSkips,
+    /// Merge operand readings dropped as late.
+    pub late_dropped: u64,
+    pub future_skewed: u64,
+    pub rows_written: u64,
+    /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing.
+    pub final_watermark: i64,
+}
+
+impl JobStats {
+    pub fn new(job: &Job) -> JobStats {
+        let policies = match &job.kind {
+            JobKind::Window(w) => w.policies.iter().map(|p| PolicyStats { output: p.output.clone(), ..PolicyStats::default() }).collect(),
+            JobKind::Merge(_) => Vec::new(),
+        };
+        JobStats {
+            name: job.name.clone(),
+            file: job.file.clone(),
+            rows_read: 0,
+            policies,
+            merge: MergeSkips::default(),
+            late_dropped: 0,
+            future_skewed: 0,
+            rows_written: 0,
+            final_watermark: NO_WATERMARK,
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Merge expressions: the platform's `${Model::point}` syntax compiled once with rhai.
+//!
+//! rhai does not accept `$`, `{` or `::` in variable names, so each distinct point reference is
+//! rewritten to a plain variable (`v0`, `v1`, ...) before compiling, and every compile error's
+//! position is mapped back to the column of the user's original text. Operands are pushed as `f64`
+//! so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops, no
+//! functions, no modules, no `eval`, and limits on operations, depth and string sizes.
+
+use rhai::{Dynamic, Engine, OptimizationLevel, Scope, AST};
+use std::sync::Arc;
+
+/// The most operations one evaluation may take; enough for any branching arithmetic.
+const MAX_OPERATIONS: u64 = 10_000;
+/// Longest string an expression may build.
+const MAX_STRING_SIZE: usize = 4_096;
+
+/// Builds the rhai engine every expression of a run shares.
+pub fn sandboxed_engine() -> Arc<Engine> {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_expr_depths(64)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(256)
+        .set_max_map_size(256)
+        .set_allow_looping(false)
+        .set_strict_variables(true)
+        .set_optimization_level(OptimizationLevel::Simple);
+    engine.disable_symbol("eval");
+    engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+    engine.register_fn("pow", |base: f64, exp: f64| base.powf(exp));
+    engine.register_fn("pow", |base: f64, exp: i64| base.powf(exp as f64));
+    engine.register_fn("pow", |base: i64, exp: i64| (base as f64).powf(exp as f64));
+    engine.register_fn("pow", |base: i64, exp: f64| (base as f64).powf(exp));
+    Arc::new(engine)
+}
+
+/// A compile error with its 1-based line and column in the user's original expression text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A point referenced by an expression, as written (`Model::point` or `point`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operand {
+    pub model: Option<String>,
+    pub point: String,
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Number(f64),
+    Bool(bool),
+    Text(String),
+    /// An `if` without `else` whose condition was false.
+    Empty,
+}
+
+/// A compiled expression and the operands it reads, in variable order (`v0` is `operands[0]`).
+pub struct Expression {
+    engine: Arc<Engine>,
+    ast: AST,
+    operands: Vec<Operand>,
+    rewritten: String,
+    /// Variable names, made once so evaluation does not format them.
+    variables: Vec<String>,
+    scope: Scope<'static>,
+}
+
+impl Expression {
+    /// Rewrites point references and compiles `text`.
+    pub fn compile(engine: &Arc<Engine>, text: &str) -> Result<Expression, CompileError> {
+        let (rewritten, operands, map) = rewrite(text)?;
+        let variables: Vec<String> = (0..operands.len()).map(variable_name).collect();
+        let mut scope = Scope::new();
+        for name in &variables {
+            scope.push(name.clone(), 0.0_f64);
+        }
+        let ast = engine.compile_expression_with_scope(&scope, &rewritten).map_err(|err| {
+            let (line, column) = (err.1.line().unwrap_or(1), err.1.position().unwrap_or(1));
+            let (line, column) = map.original_position(&rewritten, text, line, column);
+            CompileError { line, column, message: err.0.to_string() }
+        })?;
+        Ok(Expression { engine: Arc::clone(engine), ast, operands, rewritten, variables, scope })
+    }
+
+    /// The points this expression reads, in the order [`Expression::evaluate`] expects values.
+    pub fn operands(&self) -> &[Operand] {
+        &self.operands
+    }
+
+    /// The expression as rhai compiled it, for `explain`.
+    pub fn compiled_text(&self) -> &str {
+        &self.rewritten
+    }
+
+    /// Evaluates with one value per operand.
+    pub fn evaluate(&mut self, values: &[f64]) -> Result<Outcome, String> {
+        for (name, v) in self.variables.iter().zip(values) {
+            self.scope.set_value(name.as_str(), *v);
+        }
+        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| e.to_string())?;
+        if result.is_unit() {
+            return Ok(Outcome::Empty);
+        }
+        if let Ok(f) = result.as_float() {
+            return Ok(Outcome::Number(f));
+        }
+        if let Ok(i) = result.as_int() {
+            return Ok(Outcome::Number(i as f64));
+        }
+        if let Ok(b) = result.as_bool() {
+            return Ok(Outcome::Bool(b));
+        }
+        if result.is_string() || result.is_char() {
+            return Ok(Outcome::Text(result.to_string()));
+        }
+        Err(format!("the result is a {}, expected a number, boolean or string", result.type_name()))
+    }
+}
+
+fn variable_name(i: usize) -> String {
+    format!("v{i}")
+}
+
+/// How character offsets of the rewritten text map back to the original: one entry per
+/// rewritten reference, (rewritten start, rewritten length, original start, original length).
+struct OffsetMap(Vec<(usize, usize, usize, usize)>);
+
+impl OffsetMap {
+    fn original_offset(&self, rewritten_offset: usize) -> usize {
+        let mut shift: isize = 0;
+        for &(r_start, r_len, o_start, o_len) in &self.0 {
+            if rewritten_offset < r_start {
+                break;
+            }
+            if rewritten_offset < r_start + r_len {
+                return o_start;
+            }
+            shift += o_len as isize - r_len as isize;
+        }
+        (rewritten_offset as isize + shift) as usize
+    }
+
+    /// Maps a rhai (line, column) in `rewritten` to (line, column) in `original`.
+    fn original_position(&self, rewritten: &str, original: &str, line: usize, column: usize) -> (usize, usize) {
+        let offset = char_offset(rewritten, line, column);
+        let target = self.original_offset(offset);
+        line_column(original, target)
+    }
+}
+
+fn char_offset(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split('\n').enumerate() {
+        if i + 1 == line {
+            return offset + column.saturating_sub(1);
+        }
+        offset += l.chars().count() + 1;
+    }
+    offset
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let (mut line, mut column) = (1, 1);
+    for c in text.chars().take(offset) {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+/// Replaces every `${Model::point}` / `${point}` with a variable, outside string literals.
+fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut out_len = 0usize;
+    let mut operands: Vec<Operand> = Vec::new();
+    let mut map = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(c);
+                out.push(chars[i + 1]);
+                out_len += 2;
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+        } else if c == '"' || c == '`' || c == '\'' {
+            quote = Some(c);
+        } else if c == '$' {
+            let (line, column) = line_column(text, i);
+            let err = |message: String| CompileError { line, column, message };
+            if chars.get(i + 1) != Some(&'{') {
+                return Err(err("`$` must start a point reference such as ${ElectricMeter::Reading}".to_string()));
+            }
+            let Some(close) = chars[i + 2..].iter().position(|&c| c == '}') else {
+                return Err(err("point reference is not closed with `}`".to_string()));
+            };
+            let inner: String = chars[i + 2..i + 2 + close].iter().collect();
+            let operand = parse_reference(inner.trim()).map_err(err)?;
+            let index = match operands.iter().position(|o| *o == operand) {
+                Some(index) => index,
+                None => {
+                    operands.push(operand);
+                    operands.len() - 1
+                }
+            };
+            let name = variable_name(index);
+            let original_len = close + 3;
+            map.push((out_len, name.chars().count(), i, original_len));
+            out.push_str(&name);
+            out_len += name.chars().count();
+            i += original_len;
+            continue;
+        }
+        out.push(c);
+        out_len += 1;
+        i += 1;
+    }
+    Ok((out, operands, OffsetMap(map)))
+}
+
+fn parse_reference(inner: &str) -> Result<Operand, String> {
+    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    match inner.split_once("::") {
+        Some((model, point)) if valid(model) && valid(point) => Ok(Operand { model: Some(model.to_string()), point: point.to_string() }),
+        None if valid(inner) => Ok(Operand { model: None, point: inner.to_string() }),
+        _ => Err(format!("invalid point reference ${{{inner}}}: expected ${{Model::point}} or ${{point}}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Expression, CompileError> {
+        Expression::compile(&sandboxed_engine(), text)
+    }
+
+    #[test]
+    fn rewrites_references_and_evaluates_as_floats() {
+        let mut e = compile("${ElectricMeter::A} / ${ElectricMeter::B} + ${ElectricMeter::A} * 0").unwrap();
+        assert_eq!(e.operands().len(), 2);
+        assert_eq!(e.compiled_text(), "v0 / v1 + v0 * 0");
+        assert_eq!(e.evaluate(&[7.0, 2.0]), Ok(Outcome::Number(3.5)));
+    }
+
+    #[test]
+    fn branches_comparisons_and_logic() {
+        let mut e = compile(r#"if ${A} > 50 && !(${B} < 0) | false { "high" } else if ${A} > 10 { "mid" } else { "low" }"#).unwrap();
+        assert_eq!(e.evaluate(&[60.0, 1.0]), Ok(Outcome::Text("high".into())));
+        assert_eq!(e.evaluate(&[20.0, 1.0]), Ok(Outcome::Text("mid".into())));
+        assert_eq!(e.evaluate(&[1.0, 1.0]), Ok(Outcome::Text("low".into())));
+        let mut empty = compile("if ${A} > 0 { 1 }").unwrap();
+        assert_eq!(empty.evaluate(&[-1.0]), Ok(Outcome::Empty));
+    }
+
+    #[test]
+    fn math_functions() {
+        let mut e = compile("abs(${A}) + min(${A}, 1.0) + max(${A}, 1.0) + round(2.4) + sqrt(16.0) + pow(${A}, 2)").unwrap();
+        assert_eq!(e.evaluate(&[-2.0]), Ok(Outcome::Number(2.0 - 2.0 + 1.0 + 2.0 + 4.0 + 4.0)));
+    }
+
+    #[test]
+    fn errors_map_to_original_columns() {
+        // `)` is missing: rhai reports the end of the rewritten text, which is the end of the original.
+        let err = compile("(${ElectricMeter::MaxReading10Min} - ${ElectricMeter::MinReading10Min}").err().unwrap();
+        assert_eq!((err.line, err.column), (1, 71));
+        // An unknown variable after a long reference points at the variable itself.
+        let err = compile("${ElectricMeter::MaxReading10Min} - x").err().unwrap();
+        assert_eq!((err.line, err.column), (1, 37));
+        let err = compile("1 + $A").err().unwrap();
+        assert_eq!((err.line, err.column), (1, 5));
+    }
+
+    #[test]
+    fn sandbox_rejects_eval_and_loops() {
+        assert!(compile(r#"eval("1")"#).is_err());
+        assert!(compile("while true {}").is_err());
+        assert!(compile("loop { 1 }").is_err());
+    }
+
+    #[test]
+    fn references_inside_strings_are_left_alone() {
+        let mut e = compile(r#"if ${A} > 0 { "${A}" } else { "none" }"#).unwrap();
+        assert_eq!(e.operands().len(), 1);
+        assert_eq!(e.evaluate(&[1.0]), Ok(Outcome::Text("${A}".into())));
+    }
+}

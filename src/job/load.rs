@@ -1,0 +1,439 @@
+//! Reading job files: YAML text -> located checks -> [`Job`] plans, reporting every problem of every
+//! file together. Directories expand to their `*.yaml` / `*.yml` files in name order.
+
+use super::diagnostic::{Diagnostic, JobErrors};
+use super::pipeline::check_pipeline;
+use super::yaml::{Field, Located, Mapping, Reader};
+use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy};
+use crate::duration::parse_duration;
+use crate::expr::{Expression, sandboxed_engine};
+use crate::threshold::Threshold;
+use marked_yaml::{LoadError, LoaderOptions, Node};
+use std::path::{Path, PathBuf};
+
+const WINDOW_JOB_FIELDS: &[Field] = &[
+    Field { name: "name", aliases: &[] },
+    Field { name: "description", aliases: &[] },
+    Field { name: "template", aliases: &[] },
+    Field { name: "model", aliases: &[] },
+    Field { name: "window", aliases: &[] },
+    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
+    Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
+    Field { name: "policies", aliases: &[] },
+];
+const WINDOW_FIELDS: &[Field] = &[Field { name: "type", aliases: &[] }];
+const WINDOW_POLICY_FIELDS: &[Field] = &[
+    Field { name: "input", aliases: &["input_point", "inputPoint"] },
+    Field { name: "threshold", aliases: &[] },
+    Field { name: "interpolation", aliases: &[] },
+    Field { name: "aggregation", aliases: &[] },
+    Field { name: "window_size", aliases: &["windowSize"] },
+    Field { name: "output", aliases: &["output_point", "outputPoint"] },
+];
+const MERGE_JOB_FIELDS: &[Field] = &[
+    Field { name: "name", aliases: &[] },
+    Field { name: "description", aliases: &[] },
+    Field { name: "template", aliases: &[] },
+    Field { name: "model", aliases: &[] },
+    Field { name: "trigger", aliases: &[] },
+    Field { name: "timing_interpolation", aliases: &["timingInterpolation"] },
+    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
+    Field { name: "policies", aliases: &[] },
+];
+const TRIGGER_FIELDS: &[Field] = &[Field { name: "mode", aliases: &[] }, Field { name: "every", aliases: &["frequency"] }];
+const MERGE_POLICY_FIELDS: &[Field] = &[
+    Field { name: "output", aliases: &["output_point", "outputPoint"] },
+    Field { name: "logic", aliases: &["output_logic", "outputLogic"] },
+    Field { name: "trigger_point", aliases: &["triggerPoint"] },
+];
+
+/// Where a job's output point is declared, for pipeline-level messages.
+pub(super) struct OutputSite {
+    pub job: usize,
+    pub point: String,
+    pub diagnostic: Diagnostic,
+}
+
+/// Loads every job file named by `args` (files or directories) and checks them as one pipeline.
+pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    let mut sites = Vec::new();
+    for file in expand_paths(args, &mut problems) {
+        let display = file.display().to_string();
+        let source = match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(_) => {
+                    problems.push(file_problem(&display, "the file is not valid UTF-8"));
+                    continue;
+                }
+            },
+            Err(e) => {
+                problems.push(file_problem(&display, &format!("cannot read job file: {e}")));
+                continue;
+            }
+        };
+        let mut reader = Reader::new(display, &source);
+        if let Some((job, outputs)) = read_job(&mut reader, &file) {
+            if reader.problems.is_empty() {
+                let index = jobs.len();
+                sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite { job: index, point, diagnostic }));
+                jobs.push(job);
+            }
+        }
+        // Report a file's problems in source order, whichever check found them.
+        reader.problems.sort_by_key(|d| (d.line, d.column));
+        problems.append(&mut reader.problems);
+    }
+    if problems.is_empty() {
+        check_pipeline(&jobs, &sites, &mut problems);
+    }
+    if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }
+}
+
+fn file_problem(file: &str, message: &str) -> Diagnostic {
+    Diagnostic { file: file.to_string(), line: 0, column: 0, field: String::new(), message: message.to_string(), source_line: None }
+}
+
+/// Files first as given; a directory contributes its YAML files sorted by name.
+fn expand_paths(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let entries = match std::fs::read_dir(arg) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(file_problem(&arg.display().to_string(), &format!("cannot read job directory: {e}")));
+                continue;
+            }
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && is_job_file(p))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            problems.push(file_problem(&arg.display().to_string(), "no job files (*.yaml, *.yml) in this directory"));
+        }
+        files.extend(found);
+    }
+    files
+}
+
+fn is_job_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+type Outputs = Vec<(String, Diagnostic)>;
+
+fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
+    let root = match marked_yaml::parse_yaml_with_options(0, reader.source(), options) {
+        Ok(root) => root,
+        Err(e) => {
+            report_yaml_error(reader, &e);
+            return None;
+        }
+    };
+    let map = root.as_mapping()?;
+    let template = match map.get_scalar("template") {
+        Some(t) => t,
+        None => {
+            reader.error_span(root.span(), "(top level)", "missing field `template` (time_window_aggregation or multi_point_merging)");
+            return None;
+        }
+    };
+    let normalized = template.as_str().trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    match normalized.as_str() {
+        "time_window_aggregation" => read_window_job(reader, &root, default_name),
+        "multi_point_merging" => read_merge_job(reader, &root, default_name),
+        other => {
+            reader.error_span(
+                template.span(),
+                "template",
+                format!("unknown template `{other}`, expected `time_window_aggregation` or `multi_point_merging`"),
+            );
+            None
+        }
+    }
+}
+
+fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
+    let (marker, message) = match error {
+        LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a job file must be a YAML mapping of fields".to_string()),
+        LoadError::TopLevelMustBeSequence(m) => (Some(*m), "unexpected top-level sequence".to_string()),
+        LoadError::UnexpectedAnchor(m) => (Some(*m), "YAML anchors and aliases are not supported in job files".to_string()),
+        LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain names".to_string()),
+        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in job files".to_string()),
+        LoadError::ScanError(m, e) => (Some(*m), format!("invalid YAML: {}", e.info())),
+        LoadError::DuplicateKey(d) => (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str())),
+    };
+    match marker {
+        Some(m) => reader.error_at(m.line(), m.column(), "", message),
+        None => reader.error_at(0, 0, "", message),
+    }
+}
+
+/// Common top-level fields: name, model.
+fn read_identity(reader: &mut Reader<'_>, top: &Mapping<'_>, default_name: String) -> (String, Option<String>) {
+    let name = match top.scalar(reader, "name", false) {
+        Some(n) if n.text.trim().is_empty() => {
+            reader.error(&n, "the job name cannot be empty");
+            default_name
+        }
+        Some(n) => n.text.trim().to_string(),
+        None => default_name,
+    };
+    let model = top.scalar(reader, "model", true).and_then(|m| {
+        let text = m.text.trim();
+        if is_valid_name(text) {
+            Some(text.to_string())
+        } else {
+            reader.error(&m, format!("invalid model name {text:?}: use letters, digits, `_`, `-` or `.`"));
+            None
+        }
+    });
+    (name, model)
+}
+
+fn is_valid_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A point field: `Reading` or `Model::Reading` where Model is the job's model.
+fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>) -> Option<String> {
+    let text = at.text.trim();
+    let (qualifier, point) = match text.split_once("::") {
+        Some((m, p)) => (Some(m), p),
+        None => (None, text),
+    };
+    if !is_valid_name(point) || qualifier.is_some_and(|m| !is_valid_name(m)) {
+        reader.error(at, format!("invalid point {text:?}: expected `Point` or `Model::Point` (letters, digits, `_`, `-`, `.`)"));
+        return None;
+    }
+    if let (Some(q), Some(m)) = (qualifier, model) {
+        if q != m {
+            reader.error(at, format!("point `{text}` belongs to model `{q}`, but this job's model is `{m}`"));
+            return None;
+        }
+    }
+    Some(point.to_string())
+}
+
+fn read_duration(reader: &mut Reader<'_>, at: &Located<'_>) -> Option<i64> {
+    parse_duration(at.text).map_err(|e| reader.error(at, e)).ok()
+}
+
+fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<i64> {
+    match top.scalar(reader, "latency", false) {
+        Some(at) => read_duration(reader, &at),
+        None => Some(0),
+    }
+}
+
+fn output_site(reader: &mut Reader<'_>, at: &Located<'_>, point: &str) -> (String, Diagnostic) {
+    let before = reader.problems.len();
+    reader.error(at, "");
+    let diagnostic = reader.problems.remove(before);
+    (point.to_string(), diagnostic)
+}
+
+fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
+    let top = Mapping::new(reader, root, "", WINDOW_JOB_FIELDS)?;
+    let (name, model) = read_identity(reader, &top, default_name);
+    if let Some(window) = top.mapping(reader, "window", WINDOW_FIELDS, false) {
+        if let Some(kind) = window.scalar(reader, "type", true) {
+            if kind.text.trim() != "tumbling" {
+                reader.error(&kind, format!("unknown window type `{}`, expected `tumbling`", kind.text.trim()));
+            }
+        }
+    }
+    let latency = read_latency(reader, &top);
+    let max_future_skew = match top.scalar(reader, "max_future_skew", false) {
+        Some(at) => read_duration(reader, &at).map(Some),
+        None => Some(None),
+    };
+    let mut policies = Vec::new();
+    let mut outputs: Outputs = Vec::new();
+    if let Some((seq, path)) = top.sequence(reader, "policies", true) {
+        if seq.is_empty() {
+            reader.error_span(seq.span(), &path, "a job needs at least one policy");
+        }
+        for (i, node) in seq.iter().enumerate() {
+            let Some(p) = Mapping::new(reader, node, &format!("{path}[{i}]"), WINDOW_POLICY_FIELDS) else { continue };
+            let input = p.scalar(reader, "input", true).and_then(|at| read_point(reader, &at, model.as_deref()));
+            let threshold = match p.scalar(reader, "threshold", false) {
+                Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok(),
+                None => Some(Threshold::ALL),
+            };
+            let interpolation = match p.scalar(reader, "interpolation", false) {
+                Some(at) if at.text.trim() != "ignore" => {
+                    reader.error(&at, format!("unknown interpolation `{}`, expected `ignore`", at.text.trim()));
+                    None
+                }
+                _ => Some(Interpolation::Ignore),
+            };
+            let aggregation = p.scalar(reader, "aggregation", true).and_then(|at| {
+                let text = at.text.trim();
+                let found = Aggregation::NAMES.iter().find(|(n, _)| *n == text).map(|(_, a)| *a);
+                if found.is_none() {
+                    let names: Vec<_> = Aggregation::NAMES.iter().map(|(n, _)| format!("`{n}`")).collect();
+                    reader.error(&at, format!("unknown aggregation `{text}`, expected one of {}", names.join(", ")));
+                }
+                found
+            });
+            let window_size = p.scalar(reader, "window_size", true).and_then(|at| {
+                let size = read_duration(reader, &at)?;
+                if size == 0 {
+                    reader.error(&at, "the window size must be longer than 0");
+                    return None;
+                }
+                Some(size)
+            });
+            let output = p.scalar(reader, "output", true).and_then(|at| {
+                let point = read_point(reader, &at, model.as_deref())?;
+                if outputs.iter().any(|(o, _)| *o == point) {
+                    reader.error(&at, format!("output point `{point}` is already written by another policy of this job"));
+                }
+                outputs.push(output_site(reader, &at, &point));
+                Some(point)
+            });
+            if let (Some(input), Some(threshold), Some(interpolation), Some(aggregation), Some(window_size), Some(output)) =
+                (input, threshold, interpolation, aggregation, window_size, output)
+            {
+                policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
+            }
+        }
+    }
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }) };
+    Some((job, outputs))
+}
+
+fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
+    let top = Mapping::new(reader, root, "", MERGE_JOB_FIELDS)?;
+    let (name, model) = read_identity(reader, &top, default_name);
+    let trigger = top.mapping(reader, "trigger", TRIGGER_FIELDS, true).and_then(|t| {
+        let mode = t.scalar(reader, "mode", true)?;
+        let every = t.scalar(reader, "every", false);
+        match mode.text.trim() {
+            "frequency" => {
+                let Some(every) = every else {
+                    reader.error_span(t.span(), t.path(), "frequency mode needs `every` (e.g. every: 10m)");
+                    return None;
+                };
+                let ms = read_duration(reader, &every)?;
+                if ms == 0 {
+                    reader.error(&every, "the trigger frequency must be longer than 0");
+                    return None;
+                }
+                Some(Trigger::Frequency { every: ms })
+            }
+            "point" => {
+                if let Some(every) = every {
+                    reader.error(&every, "`every` applies to frequency mode only; in point mode each policy names its `trigger_point`");
+                }
+                Some(Trigger::Point)
+            }
+            other => {
+                reader.error(&mode, format!("unknown trigger mode `{other}`, expected `frequency` or `point`"));
+                None
+            }
+        }
+    });
+    if let Some(at) = top.scalar(reader, "timing_interpolation", false) {
+        if at.text.trim() != "last_value" {
+            reader.error(&at, format!("unknown timing interpolation `{}`, expected `last_value`", at.text.trim()));
+        }
+    }
+    let latency = read_latency(reader, &top);
+    let engine = sandboxed_engine();
+    let mut policies = Vec::new();
+    let mut outputs: Outputs = Vec::new();
+    if let Some((seq, path)) = top.sequence(reader, "policies", true) {
+        if seq.is_empty() {
+            reader.error_span(seq.span(), &path, "a job needs at least one policy");
+        }
+        for (i, node) in seq.iter().enumerate() {
+            let Some(p) = Mapping::new(reader, node, &format!("{path}[{i}]"), MERGE_POLICY_FIELDS) else { continue };
+            let output_at = p.scalar(reader, "output", true);
+            let output = output_at.as_ref().and_then(|at| {
+                let point = read_point(reader, at, model.as_deref())?;
+                if outputs.iter().any(|(o, _)| *o == point) {
+                    reader.error(at, format!("output point `{point}` is already written by another policy of this job"));
+                }
+                outputs.push(output_site(reader, at, &point));
+                Some(point)
+            });
+            let trigger_point: Option<Option<String>> = match (trigger, p.scalar(reader, "trigger_point", false)) {
+                (None, _) => None,
+                (Some(Trigger::Point), None) => {
+                    reader.error_span(p.span(), p.path(), "missing field `trigger_point` (point mode needs one per policy)");
+                    None
+                }
+                (Some(Trigger::Point), Some(at)) => read_point(reader, &at, model.as_deref()).and_then(|t| {
+                    if output.as_deref() == Some(t.as_str()) {
+                        reader.error(&at, format!("the trigger point `{t}` cannot be the policy's own output point"));
+                        return None;
+                    }
+                    Some(Some(t))
+                }),
+                (Some(Trigger::Frequency { .. }), Some(at)) => {
+                    reader.error(&at, "`trigger_point` applies to point mode only (trigger.mode: point)");
+                    None
+                }
+                (Some(Trigger::Frequency { .. }), None) => Some(None),
+            };
+            let logic = p.scalar(reader, "logic", true).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
+            if let (Some(output), Some(trigger_point), Some((logic, operands))) = (output, trigger_point, logic) {
+                policies.push(MergePolicy { output, trigger_point, logic, operands });
+            }
+        }
+    }
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }) };
+    Some((job, outputs))
+}
+
+fn compile_logic(reader: &mut Reader<'_>, at: &Located<'_>, engine: &std::sync::Arc<rhai::Engine>, model: Option<&str>) -> Option<(Expression, Vec<String>)> {
+    let expression = match Expression::compile(engine, at.text) {
+        Ok(e) => e,
+        Err(e) => {
+            let (line, column) = locate_in_value(reader, at, e.line, e.column);
+            let path = at.field.clone();
+            let place = if at.text.contains('\n') { format!("line {}, column {}", e.line, e.column) } else { format!("column {}", e.column) };
+            reader.error_at(line, column, &path, format!("{place}: {}", e.message));
+            return None;
+        }
+    };
+    let mut operands = Vec::new();
+    for operand in expression.operands() {
+        if let (Some(q), Some(m)) = (&operand.model, model) {
+            if q != m {
+                reader.error(at, format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point));
+                return None;
+            }
+        }
+        operands.push(operand.point.clone());
+    }
+    Some((expression, operands))
+}
+
+/// The file position of (line, column) inside a scalar value, when the value appears verbatim on
+/// its source line (plain or quoted single-line scalars); otherwise the value's own position.
+fn locate_in_value(reader: &Reader<'_>, at: &Located<'_>, line: usize, column: usize) -> (usize, usize) {
+    if line == 1 && !at.text.contains('\n') {
+        if let Some(source) = reader.source_line(at.line) {
+            let start: String = source.chars().skip(at.column - 1).collect();
+            let skip = usize::from(start.starts_with('"') || start.starts_with('\''));
+            let tail: String = start.chars().skip(skip).collect();
+            if tail.starts_with(at.text) {
+                return (at.line, at.column + skip + column - 1);
+            }
+        }
+    }
+    (at.line, at.column)
+}

@@ -1,0 +1,27 @@
+//! Exit-code policy only: 0 on success (also when stdout is closed early), 1 for data and I/O
+//! errors during a run, 2 for usage and job-file errors. Errors are printed once, here.
+
+use clap::Parser;
+use meterflow::app::{self, Failure};
+use meterflow::cli::Cli;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match app::main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Jobs(errors)) => {
+            eprint!("{errors}\n");
+            ExitCode::from(2)
+        }
+        Err(Failure::Usage(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

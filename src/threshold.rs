@@ -1,0 +1,148 @@
+//! Threshold interval notation (`[0, 100)`, `(-inf, 5]`, `[0, +∞)`, ...): which values a window
+//! policy treats as valid. An infinite end must be open.
+
+use std::fmt;
+
+/// A half-open, open or closed interval of valid values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    lower: f64,
+    lower_closed: bool,
+    upper: f64,
+    upper_closed: bool,
+}
+
+impl Threshold {
+    /// Every value is valid (no threshold given).
+    pub const ALL: Threshold = Threshold { lower: f64::NEG_INFINITY, lower_closed: false, upper: f64::INFINITY, upper_closed: false };
+
+    /// Parses interval notation, or says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Threshold, String> {
+        let s = text.trim();
+        let err = |why: &str| Err(format!("invalid threshold {text:?}: {why}; expected interval notation such as \"[0, 100)\" or \"(-inf, 5]\""));
+        let lower_closed = match s.chars().next() {
+            Some('[') => true,
+            Some('(') => false,
+            _ => return err("it must start with '[' or '('"),
+        };
+        let upper_closed = match s.chars().last() {
+            Some(']') => true,
+            Some(')') => false,
+            _ => return err("it must end with ']' or ')'"),
+        };
+        let inner = &s[1..s.len() - 1];
+        let Some((low, high)) = inner.split_once(',') else {
+            return err("the two bounds must be separated by a comma");
+        };
+        let lower = match parse_bound(low) {
+            Some(v) => v,
+            None => return err(&format!("lower bound {:?} is not a number or -inf", low.trim())),
+        };
+        let upper = match parse_bound(high) {
+            Some(v) => v,
+            None => return err(&format!("upper bound {:?} is not a number or +inf", high.trim())),
+        };
+        if lower == f64::INFINITY {
+            return err("the lower bound cannot be +inf");
+        }
+        if upper == f64::NEG_INFINITY {
+            return err("the upper bound cannot be -inf");
+        }
+        if lower_closed && lower.is_infinite() {
+            return err("an infinite bound cannot be included: write \"(-inf\"");
+        }
+        if upper_closed && upper.is_infinite() {
+            return err("an infinite bound cannot be included: write \"+inf)\"");
+        }
+        let t = Threshold { lower, lower_closed, upper, upper_closed };
+        if !(lower < upper || (lower == upper && lower_closed && upper_closed)) {
+            return err("the interval is empty, so no value could ever be valid");
+        }
+        Ok(t)
+    }
+
+    /// Whether `value` lies in the interval. NaN never does.
+    #[inline]
+    pub fn contains(&self, value: f64) -> bool {
+        let above = if self.lower_closed { value >= self.lower } else { value > self.lower };
+        let below = if self.upper_closed { value <= self.upper } else { value < self.upper };
+        above && below
+    }
+}
+
+fn parse_bound(text: &str) -> Option<f64> {
+    match text.trim() {
+        "-inf" | "-∞" | "-infinity" => Some(f64::NEG_INFINITY),
+        "inf" | "+inf" | "∞" | "+∞" | "infinity" | "+infinity" => Some(f64::INFINITY),
+        t => t.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bound = |v: f64| if v.is_infinite() { if v > 0.0 { "+inf".to_string() } else { "-inf".to_string() } } else { v.to_string() };
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.lower_closed { '[' } else { '(' },
+            bound(self.lower),
+            bound(self.upper),
+            if self.upper_closed { ']' } else { ')' }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Threshold {
+        Threshold::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_nine_forms() {
+        let cases: [(&str, &[f64], &[f64]); 9] = [
+            ("[0, 100)", &[0.0, 99.9], &[-0.1, 100.0]),
+            ("(0, 100]", &[0.1, 100.0], &[0.0, 100.1]),
+            ("[0, 100]", &[0.0, 100.0], &[-0.1, 100.1]),
+            ("(0, 100)", &[0.1, 99.9], &[0.0, 100.0]),
+            ("[0, +inf)", &[0.0, 1e300], &[-0.1]),
+            ("(0, +inf)", &[0.1], &[0.0]),
+            ("(-inf, 5)", &[-1e300, 4.9], &[5.0]),
+            ("(-inf, 5]", &[5.0], &[5.1]),
+            ("(-inf, +inf)", &[-1e300, 0.0, 1e300], &[f64::NAN]),
+        ];
+        for (text, inside, outside) in cases {
+            let th = t(text);
+            for v in inside {
+                assert!(th.contains(*v), "{text} should contain {v}");
+            }
+            for v in outside {
+                assert!(!th.contains(*v), "{text} should not contain {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn infinity_spellings() {
+        assert_eq!(t("[0, +∞)"), t("[0, +inf)"));
+        assert_eq!(t("[0, ∞)"), t("[0, inf)"));
+        assert_eq!(t("(-∞, 0]"), t("(-inf, 0]"));
+        assert_eq!(t(" [ 0 ,100 ) "), t("[0, 100)"));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in ["", "0, 100", "[0, 100", "[0 100)", "[a, 100)", "[-inf, 0)", "(0, +inf]", "(5, 1)", "[1, 1)", "(+inf, 1)", "[0, nan)"] {
+            assert!(Threshold::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(Threshold::parse("[1, 1]").is_ok());
+    }
+
+    #[test]
+    fn displays_canonically() {
+        assert_eq!(t("[0,100)").to_string(), "[0, 100)");
+        assert_eq!(t("(-∞, 2.5]").to_string(), "(-inf, 2.5]");
+    }
+}

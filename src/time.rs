@@ -1,0 +1,284 @@
+//! Event time: parsing input timestamps into epoch milliseconds, formatting them back, and aligning
+//! them to windows. Timestamps are `i64` epoch milliseconds everywhere past the input boundary.
+//!
+//! Parsing has a hand-written fast path for the fixed layouts meter exports use
+//! (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or a space) and falls back to chrono for the rest of
+//! RFC 3339. All-digit fields are epoch milliseconds.
+
+use std::fmt;
+
+/// Milliseconds in the units durations and timestamps are built from.
+pub const MS_PER_SECOND: i64 = 1_000;
+pub const MS_PER_MINUTE: i64 = 60 * MS_PER_SECOND;
+pub const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
+pub const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
+
+/// Earliest and latest instants meterflow accepts: years 0000 through 9999, so every timestamp
+/// formats back into four-digit years and window arithmetic cannot overflow.
+pub const MIN_TIMESTAMP: i64 = -62_167_219_200_000;
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799_999;
+
+/// Why a timestamp field could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampError;
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) \
+             or epoch milliseconds, between years 0000 and 9999",
+        )
+    }
+}
+
+/// Parses one timestamp field into epoch milliseconds (UTC when the text carries no offset).
+pub fn parse_timestamp(field: &[u8]) -> Result<i64, TimestampError> {
+    let ms = match parse_fixed_layout(field) {
+        Some(ms) => ms,
+        None if is_epoch_digits(field) => parse_epoch_ms(field)?,
+        None => parse_general(field)?,
+    };
+    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(TimestampError)
+    }
+}
+
+fn is_epoch_digits(field: &[u8]) -> bool {
+    let digits = field.strip_prefix(b"-").unwrap_or(field);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+fn parse_epoch_ms(field: &[u8]) -> Result<i64, TimestampError> {
+    // Digits were checked by the caller, so from_utf8 cannot fail; overflow is a user error.
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or(TimestampError)
+}
+
+fn parse_general(field: &[u8]) -> Result<i64, TimestampError> {
+    let text = std::str::from_utf8(field).map_err(|_| TimestampError)?.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(dt.timestamp_millis());
+    }
+    for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, layout) {
+            return Ok(naive.and_utc().timestamp_millis());
+        }
+    }
+    Err(TimestampError)
+}
+
+/// Two ASCII digits at `at`, or `None`.
+#[inline]
+fn two_digits(b: &[u8], at: usize) -> Option<u32> {
+    let (h, l) = (b.get(at)?.wrapping_sub(b'0'), b.get(at + 1)?.wrapping_sub(b'0'));
+    (h < 10 && l < 10).then_some(u32::from(h) * 10 + u32::from(l))
+}
+
+/// The fast path: `YYYY-MM-DD(T| )HH:MM:SS`, an optional `.` and 1-9 fraction digits, then `Z`,
+/// `±HH:MM`, `±HHMM` or nothing (UTC). Returns `None` for anything else so the general parser can
+/// decide, which keeps this function free of error reporting.
+#[inline]
+pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let year = two_digits(b, 0)? * 100 + two_digits(b, 2)?;
+    let month = two_digits(b, 5)?;
+    let day = two_digits(b, 8)?;
+    let hour = two_digits(b, 11)?;
+    let minute = two_digits(b, 14)?;
+    let second = two_digits(b, 17)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0u32;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            // Digits past the third are truncated: timestamps have millisecond precision.
+            if i - start < 3 {
+                millis = millis * 10 + u32::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        for _ in digits..3 {
+            millis *= 10;
+        }
+    }
+    let offset_minutes: i64 = match &b[i..] {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest.len() {
+                5 if rest[2] == b':' => (two_digits(rest, 0)?, two_digits(rest, 3)?),
+                4 => (two_digits(rest, 0)?, two_digits(rest, 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let total = i64::from(h * 60 + m);
+            if *sign == b'-' { -total } else { total }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year as i64, month, day);
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_minutes * 60;
+    Some(seconds * MS_PER_SECOND + i64::from(millis))
+}
+
+fn is_leap_year(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number since 1970-01-01 (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). The timestamp must lie in
+/// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`], which every parsed or derived timestamp does.
+pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
+    let days = ms.div_euclid(MS_PER_DAY);
+    let in_day = ms.rem_euclid(MS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let put = |buf: &mut [u8; 24], at: usize, value: u32, width: usize| {
+        let mut v = value;
+        for k in (0..width).rev() {
+            buf[at + k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut buf, 0, year.clamp(0, 9999) as u32, 4);
+    put(&mut buf, 5, month, 2);
+    put(&mut buf, 8, day, 2);
+    put(&mut buf, 11, (in_day / MS_PER_HOUR) as u32, 2);
+    put(&mut buf, 14, (in_day / MS_PER_MINUTE % 60) as u32, 2);
+    put(&mut buf, 17, (in_day / MS_PER_SECOND % 60) as u32, 2);
+    put(&mut buf, 20, (in_day % MS_PER_SECOND) as u32, 3);
+    out.extend_from_slice(&buf);
+}
+
+/// Start of the epoch-aligned window of `size` ms containing `ts`. `div_euclid` floors, so
+/// pre-1970 (negative) timestamps align the same way as later ones.
+#[inline]
+pub fn window_start(ts: i64, size: i64) -> i64 {
+    ts.div_euclid(size) * size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(ms: i64) -> String {
+        let mut out = Vec::new();
+        format_timestamp(ms, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn fast_path_layouts() {
+        assert_eq!(parse_timestamp(b"1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_timestamp(b"1970-01-01T00:00:01.5Z"), Ok(1500));
+        assert_eq!(parse_timestamp(b"1970-01-01 00:00:01.123456789"), Ok(1123));
+        assert_eq!(parse_timestamp(b"1970-01-01T02:00:00+02:00"), Ok(0));
+        assert_eq!(parse_timestamp(b"1969-12-31T19:00:00-0500"), Ok(0));
+        assert_eq!(parse_timestamp(b"2024-02-29T12:00:00Z"), Ok(1_709_208_000_000));
+    }
+
+    #[test]
+    fn rejects_impossible_dates() {
+        assert!(parse_timestamp(b"2023-02-29T00:00:00Z").is_err());
+        assert!(parse_timestamp(b"2024-13-01T00:00:00Z").is_err());
+        assert!(parse_timestamp(b"2024-01-01T24:00:00Z").is_err());
+        assert!(parse_timestamp(b"2024-01-01T00:00:00.Z").is_err());
+        assert!(parse_timestamp(b"2024-01-01T00:00:00Zjunk").is_err());
+        assert!(parse_timestamp(b"").is_err());
+        assert!(parse_timestamp(b"-").is_err());
+        assert!(parse_timestamp(b"99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn epoch_milliseconds() {
+        assert_eq!(parse_timestamp(b"1704067200000"), Ok(1_704_067_200_000));
+        assert_eq!(parse_timestamp(b"-1000"), Ok(-1000));
+    }
+
+    #[test]
+    fn general_rfc3339_fallback() {
+        assert_eq!(parse_timestamp(b"1970-01-01t00:00:00z"), Ok(0));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for text in ["2024-03-10T01:59:59.999Z", "1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+            let chrono = chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis();
+            assert_eq!(parse_fixed_layout(text.as_bytes()), Some(chrono), "{text}");
+        }
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for ms in [0, -1, 1_704_067_200_123, -86_400_000, MIN_TIMESTAMP, MAX_TIMESTAMP, 951_782_400_000] {
+            assert_eq!(parse_timestamp(fmt(ms).as_bytes()), Ok(ms), "{ms}");
+        }
+        assert_eq!(fmt(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn windows_align_before_1970() {
+        let ten_min = 10 * MS_PER_MINUTE;
+        assert_eq!(window_start(-1, ten_min), -ten_min);
+        assert_eq!(window_start(-ten_min, ten_min), -ten_min);
+        assert_eq!(window_start(-ten_min - 1, ten_min), -2 * ten_min);
+        assert_eq!(window_start(ten_min - 1, ten_min), 0);
+        assert_eq!(window_start(ten_min, ten_min), ten_min);
+        let ts = parse_timestamp(b"1969-12-31T23:55:00Z").unwrap();
+        assert_eq!(fmt(window_start(ts, ten_min)), "1969-12-31T23:50:00.000Z");
+    }
+}
