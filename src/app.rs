@@ -14,7 +14,7 @@ use crate::output::{Format, LateWriter, PointWriter};
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 /// How a run can fail; `main` maps each to an exit code.
@@ -117,17 +117,62 @@ impl Sink for RunSink<'_> {
     }
 }
 
-fn run(args: RunArgs) -> Result<(), Failure> {
-    let options = engine_options(&args)?;
-    let mut jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
-    // load_jobs has rejected cycles, so an order exists.
+/// What a replay produced besides its rows: the figures of the summary.
+pub struct Report {
+    pub counts: InputCounts,
+    pub unrouted: u64,
+    pub jobs: Vec<JobStats>,
+    /// The run's name tables, to name the assets in the figures.
+    pub names: Names,
+}
+
+/// Puts jobs in run order (producers before consumers). `load_jobs` has rejected cycles.
+pub fn in_run_order(mut jobs: Vec<Job>) -> Vec<Job> {
     let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut slots: Vec<Option<Job>> = jobs.drain(..).map(Some).collect();
-    let jobs: Vec<Job> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
 
+/// Replays `sources` (name and stream, in order) through `jobs` and writes to the writers: the
+/// whole of a run except opening files and printing.
+pub fn replay(
+    jobs: Vec<Job>,
+    options: EngineOptions,
+    sources: Vec<(String, Box<dyn Read>)>,
+    points: &mut PointWriter,
+    mut late: Option<&mut LateWriter>,
+) -> Result<Report, Failure> {
+    let jobs = in_run_order(jobs);
+    let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
     let mut names = Names::default();
     let mut pipeline = Pipeline::new(jobs, &mut names, options);
+    let mut counts = InputCounts::default();
+    for (name, stream) in sources {
+        let mut reader = LongReader::new(&name, stream)?;
+        while let Some(reading) = reader.next(&mut names, &mut counts)? {
+            let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
+            pipeline.push(reading, &mut sink);
+            if let Some(e) = sink.error {
+                return Err(anyhow::Error::new(e).context("failed to write output").into());
+            }
+        }
+    }
+    let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
+    pipeline.finish(&mut sink);
+    if let Some(e) = sink.error {
+        return Err(anyhow::Error::new(e).context("failed to write output").into());
+    }
+    points.flush().context("failed to write output")?;
+    if let Some(late) = late {
+        late.flush().context("failed to write the late-output file")?;
+    }
+    let jobs = pipeline.stats().into_iter().cloned().collect();
+    Ok(Report { counts, unrouted: pipeline.unrouted(), jobs, names })
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let options = engine_options(&args)?;
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
@@ -141,31 +186,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
-
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
-    let mut counts = InputCounts::default();
+    let mut sources = Vec::new();
     for path in &inputs {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
-        let mut reader = LongReader::new(display, input::open(path)?)?;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
-            let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
-            }
-        }
+        sources.push((display.to_string(), input::open(path)?));
     }
-    let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
-    }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late.as_mut() {
-        late.flush().context("failed to write the late-output file")?;
-    }
+    let report = replay(jobs, options, sources, &mut points, late.as_mut())?;
     if !args.quiet {
-        eprint!("{}", summary(&counts, &pipeline, &names, inputs.len()));
+        eprint!("{}", summary(&report, inputs.len()));
+    }
+    if let Some(path) = &args.stats_json {
+        write_stats_json(path, &report)?;
     }
     Ok(())
 }
@@ -180,26 +212,28 @@ fn timestamp_text(ms: i64) -> String {
 }
 
 /// The run summary printed on stderr.
-fn summary(counts: &InputCounts, pipeline: &Pipeline, names: &Names, inputs: usize) -> String {
+fn summary(report: &Report, inputs: usize) -> String {
+    let counts = &report.counts;
     let mut s = format!(
         "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,
-        pipeline.unrouted()
+        report.unrouted
     );
-    for job in pipeline.stats() {
-        s.push_str(&job_summary(job, names));
+    for job in &report.jobs {
+        s.push_str(&job_summary(job, &report.names));
     }
     s
 }
 
 fn job_summary(job: &JobStats, names: &Names) -> String {
     let mut s = format!(
-        "{} ({}): {} rows read, {} rows written, final watermark {}\n",
+        "{} ({}): {} rows read, {} dropped as late, {} rows written, final watermark {}\n",
         job.name,
         job.file,
         job.rows_read,
+        job.late_dropped,
         job.rows_written,
         timestamp_text(job.final_watermark)
     );
@@ -215,12 +249,72 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
     if job.policies.is_empty() {
         let m = &job.merge;
         s.push_str(&format!(
-            "  {} late dropped; no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
-            job.late_dropped, m.missing_operand, m.eval_error, m.non_finite, m.empty
+            "  no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
+            m.missing_operand, m.eval_error, m.non_finite, m.empty
         ));
         for sample in &m.samples {
             s.push_str(&format!("  no row for {} at {}: {}\n", names.assets.name(sample.asset), timestamp_text(sample.ts), sample.reason));
         }
     }
     s
+}
+
+/// The figures of the summary as JSON, for CI.
+fn stats_json(report: &Report) -> serde_json::Value {
+    use serde_json::json;
+    let watermark = |ms: i64| if ms == NO_WATERMARK { serde_json::Value::Null } else { json!(timestamp_text(ms)) };
+    let jobs: Vec<_> = report
+        .jobs
+        .iter()
+        .map(|job| {
+            let policies: Vec<_> = job
+                .policies
+                .iter()
+                .map(|p| {
+                    json!({
+                        "output": p.output,
+                        "read": p.read,
+                        "valid": p.valid,
+                        "out_of_threshold": p.out_of_threshold,
+                        "late_accepted": p.late_accepted,
+                        "late_dropped": p.late_dropped,
+                        "rows_written": p.rows_written,
+                    })
+                })
+                .collect();
+            let m = &job.merge;
+            let samples: Vec<_> = m
+                .samples
+                .iter()
+                .map(|s| json!({"asset": report.names.assets.name(s.asset), "timestamp": timestamp_text(s.ts), "reason": s.reason}))
+                .collect();
+            json!({
+                "name": job.name,
+                "file": job.file,
+                "rows_read": job.rows_read,
+                "rows_written": job.rows_written,
+                "late_dropped": job.late_dropped,
+                "future_skewed": job.future_skewed,
+                "final_watermark": watermark(job.final_watermark),
+                "policies": policies,
+                "merge_skipped": {
+                    "missing_operand": m.missing_operand,
+                    "eval_error": m.eval_error,
+                    "non_finite": m.non_finite,
+                    "empty": m.empty,
+                    "samples": samples,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "input": {"rows": report.counts.rows, "missing_values": report.counts.missing, "rows_of_unread_points": report.unrouted},
+        "jobs": jobs,
+    })
+}
+
+fn write_stats_json(path: &Path, report: &Report) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(&stats_json(report)).context("failed to encode the figures")?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }

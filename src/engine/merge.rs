@@ -2,25 +2,34 @@
 //! times (epoch-aligned ticks, or the timestamps of a trigger point) over the operands' latest
 //! values at or before that time (`last_value`), as an as-of join.
 //!
-//! A trigger time T of an asset is final once every operand series of the asset (and the trigger
-//! series) has a watermark above `T + latency`: any reading at or before T arriving after that is
-//! late and dropped, so the result can no longer change. Final rows are written then, or at end
-//! of input, so memory holds only the not-yet-final stretch of each operand series.
+//! Every operand series has a horizon: how far behind its watermark a value may still change. A raw
+//! operand's horizon is the merge's `latency` (older readings are dropped as late); an operand
+//! another job writes can change only while that job may revise it, so in `final` mode (where
+//! producers write each key once, in order) its horizon is 0 and in `updates` mode it is the
+//! producer's revision horizon. A trigger time T is *final* once `T < W - horizon` on every series
+//! of the asset.
+//!
+//! - `final` mode writes each trigger time once, when it is final (or at end of input).
+//! - `updates` mode writes a trigger time when event time has passed it on every series
+//!   (`T <= W`), with the values known then (`on_time`), writes it again (`late`) whenever a changed
+//!   operand value changes the result, and forgets it once final; at that point it also hands the
+//!   final value to downstream window jobs (not written).
+//!
+//! Memory holds only the not-yet-final stretch of each operand series.
 
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
-use super::{Dropped, Emit, Emitted, NO_MODEL, Point, Reading, Value};
+use super::{Dropped, Emit, EmitMode, Emitted, NO_MODEL, Point, Reading, Value};
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// One operand series of one asset: its watermark and values not yet folded into `base`.
-#[derive(Default)]
 struct OperandSeries {
     watermark: i64,
-    /// Latest value at or before the last evaluated trigger time.
+    /// Latest value at or before the last settled time.
     base: Option<f64>,
     /// Values after it, by timestamp; the same timestamp again replaces the value.
     pending: VecDeque<(i64, f64)>,
@@ -31,17 +40,31 @@ impl OperandSeries {
         OperandSeries { watermark: NO_WATERMARK, base: None, pending: VecDeque::new() }
     }
 
-    fn insert(&mut self, ts: i64, value: f64) {
+    /// Stores a value; returns whether it changed anything.
+    fn insert(&mut self, ts: i64, value: f64) -> bool {
         let at = self.pending.partition_point(|&(t, _)| t < ts);
         match self.pending.get_mut(at) {
-            Some(entry) if entry.0 == ts => entry.1 = value,
-            _ => self.pending.insert(at, (ts, value)),
+            Some(entry) if entry.0 == ts => {
+                let changed = entry.1 != value;
+                entry.1 = value;
+                changed
+            }
+            _ => {
+                self.pending.insert(at, (ts, value));
+                true
+            }
         }
     }
 
     fn value_at(&self, t: i64) -> Option<f64> {
         let upto = self.pending.partition_point(|&(ts, _)| ts <= t);
         if upto > 0 { Some(self.pending[upto - 1].1) } else { self.base }
+    }
+
+    /// The first stored timestamp after `t`: a value at `t` governs trigger times up to it.
+    fn next_after(&self, t: i64) -> i64 {
+        let at = self.pending.partition_point(|&(ts, _)| ts <= t);
+        self.pending.get(at).map_or(i64::MAX, |&(ts, _)| ts)
     }
 
     /// Folds everything at or before `t` into `base`: no later trigger time can be earlier.
@@ -56,15 +79,38 @@ impl OperandSeries {
     }
 }
 
+/// Why an evaluation wrote no row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    MissingOperand,
+    NonFinite,
+    Empty,
+    EvalError,
+}
+
+/// The result of evaluating at one trigger time.
+type Result_ = Result<Value, (Skip, String)>;
+
+/// A trigger time written in `updates` mode and not yet final.
+struct Evaluated {
+    t: i64,
+    last: Result_,
+    /// Rows written for it so far.
+    revisions: u32,
+}
+
 struct AssetState {
     /// One per operand, then the trigger series in point mode when it is not an operand.
     series: Vec<OperandSeries>,
     earliest: i64,
     latest: i64,
-    /// Frequency mode: the next tick to evaluate, once known.
+    /// Frequency mode: the first tick evaluated and the next tick to evaluate, once known.
+    first_tick: Option<i64>,
     next_tick: Option<i64>,
     /// Point mode: distinct trigger timestamps not yet evaluated, ascending.
     triggers: VecDeque<i64>,
+    /// `updates` mode: trigger times written and not yet final, ascending.
+    evaluated: VecDeque<Evaluated>,
 }
 
 struct Policy {
@@ -72,17 +118,26 @@ struct Policy {
     expression: Expression,
     /// Point ids of the expression's operands, in its variable order.
     operands: Vec<u32>,
-    /// Point mode: index into `AssetState::series` of the trigger series.
+    /// Point mode: the trigger point id and its index into `AssetState::series`.
     trigger: Option<(u32, usize)>,
+    /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
+    horizons: Vec<(i64, bool)>,
     assets: Vec<Option<AssetState>>,
     values: Vec<f64>,
 }
 
-pub struct MergeOperator {
+/// Who writes a row: the job and its model.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
     job: usize,
     model: u32,
+}
+
+pub struct MergeOperator {
+    origin: Origin,
     latency: i64,
     every: Option<i64>,
+    emit: EmitMode,
     policies: Vec<Policy>,
     /// Assets in order of first appearance, for the end-of-input flush.
     asset_order: Vec<u32>,
@@ -91,10 +146,15 @@ pub struct MergeOperator {
 }
 
 impl MergeOperator {
-    pub fn new(job: usize, model: u32, plan: MergeJob, names: &mut Names, stats: JobStats) -> Self {
+    /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
+    pub fn new(job: usize, model: u32, plan: MergeJob, names: &mut Names, emit: EmitMode, derived: &HashMap<u32, i64>, stats: JobStats) -> Self {
         let every = match plan.trigger {
             Trigger::Frequency { every } => Some(every),
             Trigger::Point => None,
+        };
+        let horizon = |point: u32| match derived.get(&point) {
+            Some(&h) => (if emit == EmitMode::Updates { h } else { 0 }, false),
+            None => (plan.latency, true),
         };
         let policies = plan
             .policies
@@ -105,14 +165,28 @@ impl MergeOperator {
                     let id = names.points.intern(t);
                     (id, operands.iter().position(|&o| o == id).unwrap_or(operands.len()))
                 });
-                Policy { output: names.points.intern(&p.output), values: vec![0.0; operands.len()], expression: p.logic, operands, trigger, assets: Vec::new() }
+                let mut series_points = operands.clone();
+                if let Some((id, index)) = trigger {
+                    if index == operands.len() {
+                        series_points.push(id);
+                    }
+                }
+                Policy {
+                    output: names.points.intern(&p.output),
+                    values: vec![0.0; operands.len()],
+                    horizons: series_points.iter().map(|&id| horizon(id)).collect(),
+                    expression: p.logic,
+                    operands,
+                    trigger,
+                    assets: Vec::new(),
+                }
             })
             .collect();
-        MergeOperator { job, model, latency: plan.latency, every, policies, asset_order: Vec::new(), seen_asset: Vec::new(), stats }
+        MergeOperator { origin: Origin { job, model }, latency: plan.latency, every, emit, policies, asset_order: Vec::new(), seen_asset: Vec::new(), stats }
     }
 
     pub fn push(&mut self, r: Reading, out: &mut Emitted) {
-        if r.model != NO_MODEL && r.model != self.model {
+        if r.model != NO_MODEL && r.model != self.origin.model {
             return;
         }
         let asset = r.asset as usize;
@@ -135,7 +209,6 @@ impl MergeOperator {
 
     /// Applies a reading to one policy; true when the policy dropped it as late.
     fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> bool {
-        let latency = self.latency;
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
@@ -146,138 +219,257 @@ impl MergeOperator {
         if policy.assets.len() <= asset {
             policy.assets.resize_with(asset + 1, || None);
         }
-        let series_count = policy.operands.len() + usize::from(policy.trigger.is_some_and(|(_, i)| i == policy.operands.len()));
+        let series_count = policy.horizons.len();
         let state = policy.assets[asset].get_or_insert_with(|| AssetState {
             series: (0..series_count).map(|_| OperandSeries::new()).collect(),
             earliest: i64::MAX,
             latest: i64::MIN,
+            first_tick: None,
             next_tick: None,
             triggers: VecDeque::new(),
+            evaluated: VecDeque::new(),
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;
-        if watermark::operand_is_late(r.ts, w, latency) {
-            out.dropped.push(Dropped { job: self.job, reading: r, window_start: r.ts, window_end: r.ts, watermark: w });
+        if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
+            out.dropped.push(Dropped { job: self.origin.job, reading: r, window_start: r.ts, window_end: r.ts, watermark: w });
             return true;
         }
         let series = &mut state.series[index];
         series.watermark = series.watermark.max(r.ts);
         self.stats.final_watermark = self.stats.final_watermark.max(r.ts);
+        let mut changed_from = None;
         if operand.is_some() {
-            series.insert(r.ts, r.value);
+            if series.insert(r.ts, r.value) {
+                changed_from = Some((index, r.ts));
+            }
             state.earliest = state.earliest.min(r.ts);
             state.latest = state.latest.max(r.ts);
         }
         if is_trigger {
             let at = state.triggers.partition_point(|&t| t < r.ts);
-            if state.triggers.get(at) != Some(&r.ts) {
+            let evaluated = state.evaluated.iter().any(|e| e.t == r.ts);
+            if state.triggers.get(at) != Some(&r.ts) && !evaluated {
                 state.triggers.insert(at, r.ts);
             }
         }
-        self.evaluate_ready(pi, r.asset, false, out);
+        if self.emit == EmitMode::Updates {
+            if let Some((series, from)) = changed_from {
+                self.revise(pi, r.asset, series, from, out);
+            }
+        }
+        self.advance(pi, r.asset, false, out);
         false
     }
 
-    /// Evaluates every trigger time of `asset` that is final (all of them at end of input).
-    fn evaluate_ready(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
-        let latency = self.latency;
-        let every = self.every;
-        let policy = &mut self.policies[pi];
-        let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { return };
-        // A trigger time T is final when T < W - latency on every series of the asset.
-        let frontier = if end_of_input {
-            i64::MAX
-        } else {
-            let lowest = state.series.iter().map(|s| s.watermark).min().unwrap_or(NO_WATERMARK);
-            if lowest == NO_WATERMARK {
-                return;
+    /// Evaluates the policy at trigger time `t` with the values known now.
+    fn evaluate(policy: &mut Policy, asset: u32, t: i64) -> Result_ {
+        let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
+        for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
+            match series.value_at(t) {
+                Some(v) => policy.values[i] = v,
+                None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
             }
-            lowest.saturating_sub(latency)
+        }
+        match policy.expression.evaluate(&policy.values) {
+            Ok(Outcome::Number(v)) if v.is_finite() => Ok(Value::Number(v)),
+            Ok(Outcome::Number(v)) => Err((Skip::NonFinite, format!("the result is {v}"))),
+            Ok(Outcome::Bool(b)) => Ok(Value::Bool(b)),
+            Ok(Outcome::Text(s)) => Ok(Value::Text(Arc::from(s))),
+            Ok(Outcome::Empty) => Err((Skip::Empty, "the expression gave no value (an `if` without `else`)".to_string())),
+            Err(e) => Err((Skip::EvalError, format!("evaluation failed: {e}"))),
+        }
+    }
+
+    /// `updates` mode: a value of series `index` at `from` changed; trigger times already written
+    /// that resolve to it are evaluated again and written when their result changes.
+    fn revise(&mut self, pi: usize, asset: u32, index: usize, from: i64, out: &mut Emitted) {
+        let origin = self.origin;
+        let policy = &mut self.policies[pi];
+        let (until, count) = {
+            let state = policy.assets[asset as usize].as_ref().expect("state exists");
+            let until = state.series[index].next_after(from);
+            (until, state.evaluated.len())
         };
+        for k in 0..count {
+            let t = policy.assets[asset as usize].as_ref().map_or(i64::MAX, |s| s.evaluated[k].t);
+            if t < from || t >= until {
+                continue;
+            }
+            let result = Self::evaluate(policy, asset, t);
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            let entry = &mut state.evaluated[k];
+            if result == entry.last {
+                continue;
+            }
+            if let Ok(value) = &result {
+                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, entry.revisions));
+                entry.revisions += 1;
+                self.stats.rows_written += 1;
+            }
+            entry.last = result;
+        }
+    }
+
+    /// Evaluates trigger times that are due and retires those that are final.
+    fn advance(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
+        let (origin, every, emit) = (self.origin, self.every, self.emit);
+        let policy = &mut self.policies[pi];
+        let Some(state) = policy.assets.get(asset as usize).and_then(Option::as_ref) else { return };
+        let lowest = |with_horizon: bool| {
+            if end_of_input {
+                return i64::MAX;
+            }
+            let mut limit = i64::MAX;
+            for (series, (horizon, _)) in state.series.iter().zip(&policy.horizons) {
+                if series.watermark == NO_WATERMARK {
+                    return NO_WATERMARK;
+                }
+                let w = if with_horizon { series.watermark.saturating_sub(*horizon) } else { series.watermark };
+                limit = limit.min(w);
+            }
+            limit
+        };
+        // Final: T < W - horizon everywhere. Due (updates): T <= W everywhere.
+        let final_before = lowest(true);
+        let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
+        if emit == EmitMode::Updates {
+            Self::backfill_ticks(policy, asset, every, origin, out, &mut self.stats);
+        }
         loop {
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
             let t = match every {
                 Some(every) => {
                     if state.latest == i64::MIN {
-                        return;
+                        break;
                     }
-                    let t = *state.next_tick.get_or_insert_with(|| state.earliest.div_euclid(every) * every + if state.earliest.rem_euclid(every) == 0 { 0 } else { every });
-                    if t > state.latest || t >= frontier {
-                        return;
+                    let first = first_tick(state.earliest, every);
+                    let t = *state.next_tick.get_or_insert(first);
+                    if t > state.latest || t > due_until {
+                        break;
                     }
+                    state.first_tick.get_or_insert(t);
                     state.next_tick = Some(t + every);
                     t
                 }
                 None => match state.triggers.front() {
-                    Some(&t) if t < frontier => {
+                    Some(&t) if t <= due_until => {
                         state.triggers.pop_front();
                         t
                     }
-                    _ => return,
+                    _ => break,
                 },
             };
-            let mut missing = false;
-            for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
-                match series.value_at(t) {
-                    Some(v) => policy.values[i] = v,
-                    None => missing = true,
+            let result = Self::evaluate(policy, asset, t);
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            if emit == EmitMode::Final {
+                for series in &mut state.series {
+                    series.settle(t);
                 }
-            }
-            for series in &mut state.series {
-                series.settle(t);
-            }
-            let skip = if missing {
-                self.stats.merge.missing_operand += 1;
-                Some("an operand has no value yet".to_string())
+                finalize(&mut self.stats, asset, t, &result);
+                if let Ok(value) = result {
+                    out.points.push(point(origin, asset, policy.output, t, value, Emit::Final, 0));
+                }
             } else {
-                match policy.expression.evaluate(&policy.values) {
-                    Ok(Outcome::Number(v)) if v.is_finite() => {
-                        out.points.push(point(self.job, asset, policy.output, self.model, t, Value::Number(v)));
-                        None
-                    }
-                    Ok(Outcome::Number(v)) => {
-                        self.stats.merge.non_finite += 1;
-                        Some(format!("the result is {v}"))
-                    }
-                    Ok(Outcome::Bool(b)) => {
-                        out.points.push(point(self.job, asset, policy.output, self.model, t, Value::Bool(b)));
-                        None
-                    }
-                    Ok(Outcome::Text(s)) => {
-                        out.points.push(point(self.job, asset, policy.output, self.model, t, Value::Text(Arc::from(s))));
-                        None
-                    }
-                    Ok(Outcome::Empty) => {
-                        self.stats.merge.empty += 1;
-                        Some("the expression gave no value (an `if` without `else`)".to_string())
-                    }
-                    Err(e) => {
-                        self.stats.merge.eval_error += 1;
-                        Some(format!("evaluation failed: {e}"))
-                    }
+                // A trigger time first reached after a later one was written arrived late.
+                let label = if state.evaluated.back().is_some_and(|e| e.t > t) { Emit::Late } else { Emit::OnTime };
+                let mut revisions = 0;
+                if let Ok(value) = &result {
+                    out.points.push(point(origin, asset, policy.output, t, value.clone(), label, 0));
+                    self.stats.rows_written += 1;
+                    revisions = 1;
                 }
-            };
-            match skip {
-                None => self.stats.rows_written += 1,
-                Some(why) if self.stats.merge.samples.len() < SAMPLES_PER_JOB => {
-                    self.stats.merge.samples.push(SkipSample { asset, ts: t, reason: why });
+                let at = state.evaluated.partition_point(|e| e.t < t);
+                state.evaluated.insert(at, Evaluated { t, last: result, revisions });
+            }
+        }
+        if emit == EmitMode::Updates {
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            while let Some(front) = state.evaluated.front() {
+                if front.t >= final_before {
+                    break;
                 }
-                Some(_) => {}
+                let done = state.evaluated.pop_front().expect("front exists");
+                for series in &mut state.series {
+                    series.settle(done.t);
+                }
+                finalize_counts(&mut self.stats, asset, done.t, &done.last);
+                if let Ok(value) = done.last {
+                    out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
+                }
             }
         }
     }
 
-    /// End of input: every remaining trigger time is final.
+    /// `updates` mode, frequency trigger: a late reading earlier than every tick evaluated so far
+    /// adds ticks before them; they are written as `late` rows when they give a value.
+    fn backfill_ticks(policy: &mut Policy, asset: u32, every: Option<i64>, origin: Origin, out: &mut Emitted, stats: &mut JobStats) {
+        let Some(every) = every else { return };
+        let Some(state) = policy.assets[asset as usize].as_ref() else { return };
+        let Some(first_done) = state.first_tick else { return };
+        let first = first_tick(state.earliest, every);
+        if first >= first_done {
+            return;
+        }
+        let mut t = first_done - every;
+        while t >= first {
+            let result = Self::evaluate(policy, asset, t);
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            let mut revisions = 0;
+            if let Ok(value) = &result {
+                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, 0));
+                stats.rows_written += 1;
+                revisions = 1;
+            }
+            state.evaluated.push_front(Evaluated { t, last: result, revisions });
+            t -= every;
+        }
+        if let Some(state) = policy.assets[asset as usize].as_mut() {
+            state.first_tick = Some(first);
+        }
+    }
+
+    /// End of input: event time passes every trigger time, and every one is final.
     pub fn finish(&mut self, out: &mut Emitted) {
         let order = std::mem::take(&mut self.asset_order);
         for &asset in &order {
             for pi in 0..self.policies.len() {
-                self.evaluate_ready(pi, asset, true, out);
+                self.advance(pi, asset, true, out);
             }
         }
         self.asset_order = order;
     }
 }
 
-fn point(job: usize, asset: u32, output: u32, model: u32, ts: i64, value: Value) -> Point {
-    Point { job, asset, point: output, model, ts, value, emit: Emit::Final, revision: 0 }
+/// The first multiple of `every` at or after `earliest`.
+fn first_tick(earliest: i64, every: i64) -> i64 {
+    let floor = earliest.div_euclid(every) * every;
+    if floor == earliest { floor } else { floor + every }
+}
+
+/// Counts a final result in `final` mode (where written rows are counted here too).
+fn finalize(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
+    if result.is_ok() {
+        stats.rows_written += 1;
+    }
+    finalize_counts(stats, asset, t, result);
+}
+
+/// Counts the cause of a final result that wrote no row.
+fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
+    let Err((skip, reason)) = result else { return };
+    let m = &mut stats.merge;
+    match skip {
+        Skip::MissingOperand => m.missing_operand += 1,
+        Skip::NonFinite => m.non_finite += 1,
+        Skip::Empty => m.empty += 1,
+        Skip::EvalError => m.eval_error += 1,
+    }
+    if m.samples.len() < SAMPLES_PER_JOB {
+        m.samples.push(SkipSample { asset, ts: t, reason: reason.clone() });
+    }
+}
+
+fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
+    Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
 }

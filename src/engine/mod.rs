@@ -12,6 +12,7 @@ use crate::intern::Names;
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
 use stats::JobStats;
+use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
 
@@ -60,7 +61,11 @@ pub enum EmitMode {
     Updates,
 }
 
-/// The label of a row in `updates` mode.
+/// The label of a row.
+///
+/// In `final` mode every row is `Final`. In `updates` mode the written rows are `OnTime` and
+/// `Late`; jobs still produce a `Final` row per key when it can no longer change, which is not
+/// written but feeds downstream window jobs, so a chain of windows aggregates final values only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Emit {
     Final,
@@ -162,6 +167,7 @@ pub struct Pipeline {
     /// For each point id, the operators that read it, in run order.
     routes: Vec<Vec<usize>>,
     scratch: Vec<Emitted>,
+    emit: EmitMode,
     unrouted: u64,
 }
 
@@ -170,6 +176,8 @@ impl Pipeline {
     pub fn new(jobs: Vec<Job>, names: &mut Names, options: EngineOptions) -> Pipeline {
         let mut operators = Vec::new();
         let mut routes: Vec<Vec<usize>> = Vec::new();
+        // How long after its watermark each job-written point may still be revised (`updates`).
+        let mut derived: HashMap<u32, i64> = HashMap::new();
         for (index, job) in jobs.into_iter().enumerate() {
             let model = names.models.intern(&job.model);
             for input in job.inputs() {
@@ -180,13 +188,37 @@ impl Pipeline {
                 routes[id].push(index);
             }
             let stats = JobStats::new(&job);
+            match &job.kind {
+                JobKind::Window(w) => {
+                    for p in &w.policies {
+                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size);
+                    }
+                }
+                JobKind::Merge(m) => {
+                    let own = |point: &str, names: &mut Names| derived.get(&names.points.intern(point)).copied().unwrap_or(m.latency);
+                    let mut horizon = 0;
+                    for p in &m.policies {
+                        for operand in p.operands.iter().chain(&p.trigger_point) {
+                            horizon = horizon.max(own(operand, names));
+                        }
+                    }
+                    for p in &m.policies {
+                        derived.insert(names.points.intern(&p.output), horizon);
+                    }
+                }
+            }
             operators.push(match job.kind {
                 JobKind::Window(w) => Operator::Window(WindowOperator::new(index, model, w, names, options, stats)),
-                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, stats)),
+                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options.emit, &derived, stats)),
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
-        Pipeline { operators, routes, scratch, unrouted: 0 }
+        Pipeline { operators, routes, scratch, emit: options.emit, unrouted: 0 }
+    }
+
+    /// Whether a row with this label reaches the output in this run.
+    fn written(&self, emit: Emit) -> bool {
+        (emit == Emit::Final) == (self.emit == EmitMode::Final)
     }
 
     /// Runs one input reading through every job that reads its point.
@@ -195,14 +227,20 @@ impl Pipeline {
             self.unrouted += 1;
             return;
         }
-        self.route(r, sink);
+        self.route(r, None, sink);
     }
 
-    fn route(&mut self, r: Reading, sink: &mut dyn Sink) {
+    /// `from_job` is the label of the row when `r` was written by a job, `None` for input readings.
+    fn route(&mut self, r: Reading, from_job: Option<Emit>, sink: &mut dyn Sink) {
         let Some(route) = self.routes.get_mut(r.point as usize) else { return };
         // Taken out while used: a DAG never routes a job's output back to the same point.
         let route = std::mem::take(route);
         for &op in &route {
+            // Window jobs aggregate final values; merges follow every revision in `updates` mode.
+            let is_window = matches!(self.operators[op], Operator::Window(_));
+            if from_job.is_some_and(|emit| is_window != (emit == Emit::Final) && self.emit == EmitMode::Updates) {
+                continue;
+            }
             let mut out = std::mem::take(&mut self.scratch[op]);
             self.operators[op].push(r, &mut out);
             self.deliver(&mut out, sink);
@@ -216,9 +254,11 @@ impl Pipeline {
             sink.dropped(&d);
         }
         for p in out.points.drain(..) {
-            sink.point(&p);
+            if self.written(p.emit) {
+                sink.point(&p);
+            }
             if let Some(value) = p.value.as_f64() {
-                self.route(Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value }, sink);
+                self.route(Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value }, Some(p.emit), sink);
             }
         }
     }

@@ -47,7 +47,7 @@ pub struct JobStats {
     pub rows_read: u64,
     pub policies: Vec<PolicyStats>,
     pub merge: MergeSkips,
-    /// Merge operand readings dropped as late.
+    /// Readings dropped as late: by at least one policy of a window job, or by a merge.
     pub late_dropped: u64,
     pub future_skewed: u64,
     pub rows_written: u64,

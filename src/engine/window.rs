@@ -167,10 +167,18 @@ impl WindowOperator {
         let sid = self.series_id(input, r.asset);
         let clock = self.series[sid as usize].clock;
         let w = self.clocks[clock].watermark;
+        let mut dropped_from = None;
         for pi in 0..self.policies.len() {
             if self.policies[pi].input == r.point {
-                self.accept(sid, pi, r, w, out);
+                if let Some(window) = self.accept(sid, pi, r, w, out) {
+                    dropped_from.get_or_insert(window);
+                }
             }
+        }
+        // One late row per reading and job, with the window of the first policy that dropped it.
+        if let Some((window_start, window_end)) = dropped_from {
+            self.stats.late_dropped += 1;
+            out.dropped.push(Dropped { job: self.job, reading: r, window_start, window_end, watermark: w });
         }
         let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
         if skewed {
@@ -183,22 +191,22 @@ impl WindowOperator {
         }
     }
 
-    /// Applies one reading to one policy, given the watermark before it arrived.
-    fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) {
+    /// Applies one reading to one policy, given the watermark before it arrived. Returns the
+    /// window `(start, end)` when the policy dropped the reading as late.
+    fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<(i64, i64)> {
         let policy = &self.policies[pi];
         let stats = &mut self.stats.policies[pi];
         stats.read += 1;
         if !policy.threshold.contains(r.value) {
             stats.out_of_threshold += 1;
-            return;
+            return None;
         }
         let start = window_start(r.ts, policy.size);
         let end = start + policy.size;
         let arrival = watermark::classify(end, w, self.latency);
         if arrival == Arrival::LateBeyond {
             stats.late_dropped += 1;
-            out.dropped.push(Dropped { job: self.job, reading: r, window_start: start, window_end: end, watermark: w });
-            return;
+            return Some((start, end));
         }
         stats.valid += 1;
         if arrival == Arrival::LateWithin {
@@ -237,6 +245,7 @@ impl WindowOperator {
                 out.points.push(Point { job: self.job, asset, point: p.output, model: self.model, ts: start, value, emit: Emit::Late, revision });
             }
         }
+        None
     }
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
@@ -265,41 +274,37 @@ impl WindowOperator {
         let series = &mut self.series[t.series as usize];
         let windows = &mut series.windows[pi];
         let Ok(index) = windows.binary_search_by_key(&t.start, |w| w.start) else { return };
-        let emit = match (t.kind, self.emit) {
-            (TimerKind::Close, _) => Some(Emit::OnTime),
-            (TimerKind::Expire, EmitMode::Final) => Some(Emit::Final),
-            (TimerKind::Expire, EmitMode::Updates) => None,
+        // In `updates` mode the expiry row is not written: it hands the final value downstream.
+        let (emit, written) = match (t.kind, self.emit) {
+            (TimerKind::Close, _) => (Emit::OnTime, true),
+            (TimerKind::Expire, EmitMode::Final) => (Emit::Final, true),
+            (TimerKind::Expire, EmitMode::Updates) => (Emit::Final, false),
         };
-        let window = if t.kind == TimerKind::Expire {
+        let (value, revision) = if t.kind == TimerKind::Expire {
             // Windows of one series and policy expire in start order, so this is the front.
-            windows.remove(index).map(|w| (w, true))
+            let Some(window) = windows.remove(index) else { return };
+            (window.acc.value(), window.revisions)
         } else {
-            None
+            let window = &mut windows[index];
+            let value = window.acc.value();
+            let revision = window.revisions;
+            window.revisions += 1;
+            window.last_written = Some(value.clone());
+            (value, revision)
         };
-        let (revision, value) = match (&window, emit) {
-            (Some((w, _)), Some(_)) => (w.revisions, w.acc.value()),
-            (None, Some(_)) => {
-                let w = &mut windows[index];
-                let value = w.acc.value();
-                let revision = w.revisions;
-                w.revisions += 1;
-                w.last_written = Some(value.clone());
-                (revision, value)
-            }
-            (_, None) => return,
-        };
-        let policy = &self.policies[pi];
-        self.stats.policies[pi].rows_written += 1;
-        self.stats.rows_written += 1;
+        if written {
+            self.stats.policies[pi].rows_written += 1;
+            self.stats.rows_written += 1;
+        }
         out.points.push(Point {
             job: self.job,
             asset: series.asset,
-            point: policy.output,
+            point: self.policies[pi].output,
             model: self.model,
             ts: t.start,
             value,
-            emit: emit.unwrap_or(Emit::Final),
-            revision,
+            emit,
+            revision: if emit == Emit::Final { 0 } else { revision },
         });
     }
 
