@@ -1,6 +1,7 @@
 //! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
 //! input, `cmd` (the arguments after `meterflow`, run in the folder) and the expected `stdout`,
-//! `stderr` (when pinned) and `status` (when not 0). Expected data outputs were worked out by hand
+//! `stderr` (when pinned) and `status` (when not 0). Files the command writes (e.g. `--late-output
+//! late.csv`) are compared with `expected/<name>` and then removed. Expected data outputs were worked out by hand
 //! from the spec (each folder's NOTES.md shows how); error messages are the contract they pin.
 //!
 //! `METERFLOW_BLESS=1 cargo test --test cases` rewrites the expected files from the program's
@@ -42,6 +43,22 @@ fn run_case(name: &str) {
         );
     }
     assert_eq!(status, expected_status, "{name}: exit status\n--- stderr\n{stderr}");
+    let expected_dir = dir.join("expected");
+    if let Ok(entries) = std::fs::read_dir(&expected_dir) {
+        for entry in entries {
+            let file_name = entry.expect("entry").file_name();
+            let produced_path = dir.join(&file_name);
+            let produced = std::fs::read_to_string(&produced_path).unwrap_or_else(|e| panic!("{name}: {file_name:?} not written: {e}"));
+            let _ = std::fs::remove_file(&produced_path);
+            let expected_path = expected_dir.join(&file_name);
+            if bless {
+                std::fs::write(&expected_path, &produced).expect("bless");
+                continue;
+            }
+            let expected = std::fs::read_to_string(&expected_path).expect("expected file");
+            assert!(expected == produced, "{name}: {file_name:?} differs\n--- expected\n{expected}\n--- actual\n{produced}");
+        }
+    }
 }
 
 macro_rules! cases {
