@@ -173,6 +173,13 @@ pub fn replay(
 fn run(args: RunArgs) -> Result<(), Failure> {
     let options = engine_options(&args)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    // Every input is opened before any output is written, so a typo leaves no partial files.
+    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
+    let mut sources = Vec::new();
+    for path in &inputs {
+        let display = if path == "-" { "<stdin>" } else { path.as_str() };
+        sources.push((display.to_string(), input::open(path)?));
+    }
     let out: Box<dyn Write> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
@@ -186,12 +193,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
-    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
-    let mut sources = Vec::new();
-    for path in &inputs {
-        let display = if path == "-" { "<stdin>" } else { path.as_str() };
-        sources.push((display.to_string(), input::open(path)?));
-    }
     let report = replay(jobs, options, sources, &mut points, late.as_mut())?;
     if !args.quiet {
         eprint!("{}", summary(&report, inputs.len()));

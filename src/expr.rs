@@ -7,7 +7,7 @@
 //! functions, no modules, no `eval`, and limits on operations, depth and string sizes.
 
 use rhai::{Dynamic, Engine, OptimizationLevel, Scope, AST};
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// The most operations one evaluation may take; enough for any branching arithmetic.
 const MAX_OPERATIONS: u64 = 10_000;
@@ -15,7 +15,7 @@ const MAX_OPERATIONS: u64 = 10_000;
 const MAX_STRING_SIZE: usize = 4_096;
 
 /// Builds the rhai engine every expression of a run shares.
-pub fn sandboxed_engine() -> Arc<Engine> {
+pub fn sandboxed_engine() -> Rc<Engine> {
     let mut engine = Engine::new();
     engine
         .set_max_operations(MAX_OPERATIONS)
@@ -33,7 +33,7 @@ pub fn sandboxed_engine() -> Arc<Engine> {
     engine.register_fn("pow", |base: f64, exp: i64| base.powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: i64| (base as f64).powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: f64| (base as f64).powf(exp));
-    Arc::new(engine)
+    Rc::new(engine)
 }
 
 /// A compile error with its 1-based line and column in the user's original expression text.
@@ -63,7 +63,7 @@ pub enum Outcome {
 
 /// A compiled expression and the operands it reads, in variable order (`v0` is `operands[0]`).
 pub struct Expression {
-    engine: Arc<Engine>,
+    engine: Rc<Engine>,
     ast: AST,
     operands: Vec<Operand>,
     rewritten: String,
@@ -74,7 +74,7 @@ pub struct Expression {
 
 impl Expression {
     /// Rewrites point references and compiles `text`.
-    pub fn compile(engine: &Arc<Engine>, text: &str) -> Result<Expression, CompileError> {
+    pub fn compile(engine: &Rc<Engine>, text: &str) -> Result<Expression, CompileError> {
         let (rewritten, operands, map) = rewrite(text)?;
         let variables: Vec<String> = (0..operands.len()).map(variable_name).collect();
         let mut scope = Scope::new();
@@ -86,7 +86,7 @@ impl Expression {
             let (line, column) = map.original_position(&rewritten, text, line, column);
             CompileError { line, column, message: err.0.to_string() }
         })?;
-        Ok(Expression { engine: Arc::clone(engine), ast, operands, rewritten, variables, scope })
+        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, variables, scope })
     }
 
     /// The points this expression reads, in the order [`Expression::evaluate`] expects values.

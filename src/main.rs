@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Jobs(errors)) => {
-            eprint!("{errors}\n");
+            eprintln!("{errors}");
             ExitCode::from(2)
         }
         Err(Failure::Usage(e)) => {

@@ -135,4 +135,6 @@ cases! {
     error_trigger_is_output,
     error_duplicate_output,
     validate_seed_jobs,
+    summary_pipeline_seed,
+    summary_merge_skips,
 }

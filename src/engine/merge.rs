@@ -273,7 +273,7 @@ impl MergeOperator {
         }
         match policy.expression.evaluate(&policy.values) {
             Ok(Outcome::Number(v)) if v.is_finite() => Ok(Value::Number(v)),
-            Ok(Outcome::Number(v)) => Err((Skip::NonFinite, format!("the result is {v}"))),
+            Ok(Outcome::Number(v)) => Err((Skip::NonFinite, format!("the result {v} is not a finite number"))),
             Ok(Outcome::Bool(b)) => Ok(Value::Bool(b)),
             Ok(Outcome::Text(s)) => Ok(Value::Text(Arc::from(s))),
             Ok(Outcome::Empty) => Err((Skip::Empty, "the expression gave no value (an `if` without `else`)".to_string())),

@@ -398,7 +398,7 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
     Some((job, outputs))
 }
 
-fn compile_logic(reader: &mut Reader<'_>, at: &Located<'_>, engine: &std::sync::Arc<rhai::Engine>, model: Option<&str>) -> Option<(Expression, Vec<String>)> {
+fn compile_logic(reader: &mut Reader<'_>, at: &Located<'_>, engine: &std::rc::Rc<rhai::Engine>, model: Option<&str>) -> Option<(Expression, Vec<String>)> {
     let expression = match Expression::compile(engine, at.text) {
         Ok(e) => e,
         Err(e) => {

@@ -1,0 +1,101 @@
+//! Command-line behaviour that golden folders cannot express: stdin input, a closed stdout pipe,
+//! several inputs, help text.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+fn meterflow() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+const INPUT: &str = "timestamp,asset,point,value\n\
+    2024-01-01T00:01:00Z,m1,Reading,5\n\
+    2024-01-01T00:02:00Z,m1,Reading,7\n\
+    2024-01-01T00:11:00Z,m1,Reading,3\n";
+
+/// Max 7 / min 5 for window 00:00, 3 / 3 for window 00:10, written at end of input (latency 1d).
+const EXPECTED: &str = "timestamp,asset,point,value\n\
+    2024-01-01T00:00:00.000Z,m1,MaxReading10Min,7\n\
+    2024-01-01T00:00:00.000Z,m1,MinReading10Min,5\n\
+    2024-01-01T00:10:00.000Z,m1,MaxReading10Min,3\n\
+    2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = meterflow().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn reads_stdin_without_input_flag_and_with_dash() {
+    for args in [&["run", "jobs/meter_max_min.yaml", "-q"][..], &["run", "jobs/meter_max_min.yaml", "--input", "-", "-q"]] {
+        let (status, stdout, stderr) = run_with_stdin(args, INPUT);
+        assert_eq!(status, 0, "{stderr}");
+        assert_eq!(stdout, EXPECTED);
+    }
+}
+
+#[test]
+fn several_inputs_are_one_stream_in_order() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-several");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: Vec<&str> = INPUT.lines().collect();
+    let first = dir.join("a.csv");
+    let second = dir.join("b.csv");
+    std::fs::write(&first, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).unwrap();
+    std::fs::write(&second, format!("{}\n{}\n", lines[0], lines[3])).unwrap();
+    let out = meterflow()
+        .args(["run", "jobs/meter_max_min.yaml", "-q", "--input"])
+        .arg(&first)
+        .arg("--input")
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), EXPECTED);
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let mut child = meterflow()
+        .args(["run", "jobs/", "--input", "samples/meters.csv", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn missing_input_file_is_a_run_error() {
+    let out = meterflow().args(["run", "jobs/", "--input", "no/such.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("error: failed to open input no/such.csv: "), "{stderr}");
+}
+
+#[test]
+fn bad_flag_value_is_a_usage_error() {
+    let out = meterflow().args(["run", "jobs/", "--max-future-skew", "soon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("error: --max-future-skew: invalid duration \"soon\""), "{stderr}");
+}
+
+#[test]
+fn help_shows_examples() {
+    for sub in ["run", "validate"] {
+        let out = meterflow().args([sub, "--help"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Example"), "{sub} --help has no example:\n{text}");
+    }
+}
