@@ -236,11 +236,19 @@ fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<i64> {
     }
 }
 
-fn output_site(reader: &mut Reader<'_>, at: &Located<'_>, point: &str) -> (String, Diagnostic) {
+/// A policy's `output` point, checked against the outputs of the job's earlier policies and
+/// recorded with its location for pipeline-level checks.
+fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str>, outputs: &mut Outputs) -> Option<String> {
+    let at = policy.scalar(reader, "output", true)?;
+    let point = read_point(reader, &at, model)?;
+    if outputs.iter().any(|(o, _)| *o == point) {
+        reader.error(&at, format!("output point `{point}` is already written by another policy of this job"));
+    }
     let before = reader.problems.len();
-    reader.error(at, "");
-    let diagnostic = reader.problems.remove(before);
-    (point.to_string(), diagnostic)
+    reader.error(&at, "");
+    let site = reader.problems.remove(before);
+    outputs.push((point.clone(), site));
+    Some(point)
 }
 
 fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
@@ -260,54 +268,41 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
     };
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
-    if let Some((seq, path)) = top.sequence(reader, "policies", true) {
-        if seq.is_empty() {
-            reader.error_span(seq.span(), &path, "a job needs at least one policy");
-        }
-        for (i, node) in seq.iter().enumerate() {
-            let Some(p) = Mapping::new(reader, node, &format!("{path}[{i}]"), WINDOW_POLICY_FIELDS) else { continue };
-            let input = p.scalar(reader, "input", true).and_then(|at| read_point(reader, &at, model.as_deref()));
-            let threshold = match p.scalar(reader, "threshold", false) {
-                Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok(),
-                None => Some(Threshold::ALL),
-            };
-            let interpolation = match p.scalar(reader, "interpolation", false) {
-                Some(at) if at.text.trim() != "ignore" => {
-                    reader.error(&at, format!("unknown interpolation `{}`, expected `ignore`", at.text.trim()));
-                    None
-                }
-                _ => Some(Interpolation::Ignore),
-            };
-            let aggregation = p.scalar(reader, "aggregation", true).and_then(|at| {
-                let text = at.text.trim();
-                let found = Aggregation::NAMES.iter().find(|(n, _)| *n == text).map(|(_, a)| *a);
-                if found.is_none() {
-                    let names: Vec<_> = Aggregation::NAMES.iter().map(|(n, _)| format!("`{n}`")).collect();
-                    reader.error(&at, format!("unknown aggregation `{text}`, expected one of {}", names.join(", ")));
-                }
-                found
-            });
-            let window_size = p.scalar(reader, "window_size", true).and_then(|at| {
-                let size = read_duration(reader, &at)?;
-                if size == 0 {
-                    reader.error(&at, "the window size must be longer than 0");
-                    return None;
-                }
-                Some(size)
-            });
-            let output = p.scalar(reader, "output", true).and_then(|at| {
-                let point = read_point(reader, &at, model.as_deref())?;
-                if outputs.iter().any(|(o, _)| *o == point) {
-                    reader.error(&at, format!("output point `{point}` is already written by another policy of this job"));
-                }
-                outputs.push(output_site(reader, &at, &point));
-                Some(point)
-            });
-            if let (Some(input), Some(threshold), Some(interpolation), Some(aggregation), Some(window_size), Some(output)) =
-                (input, threshold, interpolation, aggregation, window_size, output)
-            {
-                policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
+    for p in top.mappings(reader, "policies", WINDOW_POLICY_FIELDS) {
+        let input = p.scalar(reader, "input", true).and_then(|at| read_point(reader, &at, model.as_deref()));
+        let threshold = match p.scalar(reader, "threshold", false) {
+            Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok(),
+            None => Some(Threshold::ALL),
+        };
+        let interpolation = match p.scalar(reader, "interpolation", false) {
+            Some(at) if at.text.trim() != "ignore" => {
+                reader.error(&at, format!("unknown interpolation `{}`, expected `ignore`", at.text.trim()));
+                None
             }
+            _ => Some(Interpolation::Ignore),
+        };
+        let aggregation = p.scalar(reader, "aggregation", true).and_then(|at| {
+            let text = at.text.trim();
+            let found = Aggregation::NAMES.iter().find(|(n, _)| *n == text).map(|(_, a)| *a);
+            if found.is_none() {
+                let names: Vec<_> = Aggregation::NAMES.iter().map(|(n, _)| format!("`{n}`")).collect();
+                reader.error(&at, format!("unknown aggregation `{text}`, expected one of {}", names.join(", ")));
+            }
+            found
+        });
+        let window_size = p.scalar(reader, "window_size", true).and_then(|at| {
+            let size = read_duration(reader, &at)?;
+            if size == 0 {
+                reader.error(&at, "the window size must be longer than 0");
+                return None;
+            }
+            Some(size)
+        });
+        let output = read_output(reader, &p, model.as_deref(), &mut outputs);
+        if let (Some(input), Some(threshold), Some(interpolation), Some(aggregation), Some(window_size), Some(output)) =
+            (input, threshold, interpolation, aggregation, window_size, output)
+        {
+            policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
     let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }) };
@@ -354,44 +349,30 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
-    if let Some((seq, path)) = top.sequence(reader, "policies", true) {
-        if seq.is_empty() {
-            reader.error_span(seq.span(), &path, "a job needs at least one policy");
-        }
-        for (i, node) in seq.iter().enumerate() {
-            let Some(p) = Mapping::new(reader, node, &format!("{path}[{i}]"), MERGE_POLICY_FIELDS) else { continue };
-            let output_at = p.scalar(reader, "output", true);
-            let output = output_at.as_ref().and_then(|at| {
-                let point = read_point(reader, at, model.as_deref())?;
-                if outputs.iter().any(|(o, _)| *o == point) {
-                    reader.error(at, format!("output point `{point}` is already written by another policy of this job"));
-                }
-                outputs.push(output_site(reader, at, &point));
-                Some(point)
-            });
-            let trigger_point: Option<Option<String>> = match (trigger, p.scalar(reader, "trigger_point", false)) {
-                (None, _) => None,
-                (Some(Trigger::Point), None) => {
-                    reader.error_span(p.span(), p.path(), "missing field `trigger_point` (point mode needs one per policy)");
-                    None
-                }
-                (Some(Trigger::Point), Some(at)) => read_point(reader, &at, model.as_deref()).and_then(|t| {
-                    if output.as_deref() == Some(t.as_str()) {
-                        reader.error(&at, format!("the trigger point `{t}` cannot be the policy's own output point"));
-                        return None;
-                    }
-                    Some(Some(t))
-                }),
-                (Some(Trigger::Frequency { .. }), Some(at)) => {
-                    reader.error(&at, "`trigger_point` applies to point mode only (trigger.mode: point)");
-                    None
-                }
-                (Some(Trigger::Frequency { .. }), None) => Some(None),
-            };
-            let logic = p.scalar(reader, "logic", true).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
-            if let (Some(output), Some(trigger_point), Some((logic, operands))) = (output, trigger_point, logic) {
-                policies.push(MergePolicy { output, trigger_point, logic, operands });
+    for p in top.mappings(reader, "policies", MERGE_POLICY_FIELDS) {
+        let output = read_output(reader, &p, model.as_deref(), &mut outputs);
+        let trigger_point: Option<Option<String>> = match (trigger, p.scalar(reader, "trigger_point", false)) {
+            (None, _) => None,
+            (Some(Trigger::Point), None) => {
+                reader.error_span(p.span(), p.path(), "missing field `trigger_point` (point mode needs one per policy)");
+                None
             }
+            (Some(Trigger::Point), Some(at)) => read_point(reader, &at, model.as_deref()).and_then(|t| {
+                if output.as_deref() == Some(t.as_str()) {
+                    reader.error(&at, format!("the trigger point `{t}` cannot be the policy's own output point"));
+                    return None;
+                }
+                Some(Some(t))
+            }),
+            (Some(Trigger::Frequency { .. }), Some(at)) => {
+                reader.error(&at, "`trigger_point` applies to point mode only (trigger.mode: point)");
+                None
+            }
+            (Some(Trigger::Frequency { .. }), None) => Some(None),
+        };
+        let logic = p.scalar(reader, "logic", true).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
+        if let (Some(output), Some(trigger_point), Some((logic, operands))) = (output, trigger_point, logic) {
+            policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
     let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }) };

@@ -121,60 +121,52 @@ impl<'n> Mapping<'n> {
         self.node.iter().find(|(k, _)| k.as_str() == field.name || field.aliases.contains(&k.as_str()))
     }
 
+    /// The node of a field; a missing field is reported when `required`.
+    fn field(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<&'n Node> {
+        let found = self.get(name).map(|(_, node)| node);
+        if found.is_none() && required {
+            self.missing(reader, name);
+        }
+        found
+    }
+
     /// A scalar field, or `None` (reported when `required`).
     pub fn scalar(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<Located<'n>> {
         let path = child_path(&self.path, name);
-        match self.get(name) {
-            None => {
-                if required {
-                    self.missing(reader, name);
-                }
-                None
-            }
-            Some((_, node)) => match node.as_scalar() {
-                Some(s) => {
-                    let (line, column) = position(s.span());
-                    Some(Located { text: s.as_str(), field: path, line, column })
-                }
-                None => {
-                    reader.error_span(node.span(), &path, "expected a single value, found a list or mapping");
-                    None
-                }
-            },
-        }
+        let node = self.field(reader, name, required)?;
+        let Some(s) = node.as_scalar() else {
+            reader.error_span(node.span(), &path, "expected a single value, found a list or mapping");
+            return None;
+        };
+        let (line, column) = position(s.span());
+        Some(Located { text: s.as_str(), field: path, line, column })
     }
 
     /// A sequence field, or `None` (reported when `required`).
     pub fn sequence(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<(&'n MarkedSequenceNode, String)> {
         let path = child_path(&self.path, name);
-        match self.get(name) {
-            None => {
-                if required {
-                    self.missing(reader, name);
-                }
-                None
-            }
-            Some((_, node)) => match node.as_sequence() {
-                Some(seq) => Some((seq, path)),
-                None => {
-                    reader.error_span(node.span(), &path, "expected a list");
-                    None
-                }
-            },
-        }
+        let node = self.field(reader, name, required)?;
+        let Some(seq) = node.as_sequence() else {
+            reader.error_span(node.span(), &path, "expected a list");
+            return None;
+        };
+        Some((seq, path))
     }
 
     /// A nested mapping field, checked against its own fields.
     pub fn mapping(&self, reader: &mut Reader<'_>, name: &str, fields: &'static [Field], required: bool) -> Option<Mapping<'n>> {
-        match self.get(name) {
-            None => {
-                if required {
-                    self.missing(reader, name);
-                }
-                None
-            }
-            Some((_, node)) => Mapping::new(reader, node, &child_path(&self.path, name), fields),
+        let node = self.field(reader, name, required)?;
+        Mapping::new(reader, node, &child_path(&self.path, name), fields)
+    }
+
+    /// The entries of a list of mappings (such as `policies`), each checked against `fields`;
+    /// an empty or missing list is reported.
+    pub fn mappings(&self, reader: &mut Reader<'_>, name: &str, fields: &'static [Field]) -> Vec<Mapping<'n>> {
+        let Some((seq, path)) = self.sequence(reader, name, true) else { return Vec::new() };
+        if seq.is_empty() {
+            reader.error_span(seq.span(), &path, format!("`{name}` needs at least one entry"));
         }
+        seq.iter().enumerate().filter_map(|(i, node)| Mapping::new(reader, node, &format!("{path}[{i}]"), fields)).collect()
     }
 
     /// Reports a missing field at the mapping's first key, where the user would add it.
