@@ -23,6 +23,16 @@ pub fn format_number(v: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
 }
 
+/// Appends a value; text goes through the format's own quoting.
+fn format_value(value: &Value, text: fn(&str, &mut Vec<u8>), out: &mut Vec<u8>) {
+    match value {
+        Value::Number(v) => format_number(*v, out),
+        Value::Count(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Text(s) => text(s, out),
+    }
+}
+
 /// Appends `field` as a CSV field, quoted only when it must be.
 fn csv_field(field: &str, out: &mut Vec<u8>) {
     let needs_quotes = field.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
@@ -103,12 +113,7 @@ impl PointWriter {
                 line.push(b',');
                 csv_field(point, line);
                 line.push(b',');
-                match &p.value {
-                    Value::Number(v) => format_number(*v, line),
-                    Value::Count(n) => line.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-                    Value::Bool(b) => line.extend_from_slice(if *b { b"true" } else { b"false" }),
-                    Value::Text(s) => csv_field(s, line),
-                }
+                format_value(&p.value, csv_field, line);
                 if self.revisions {
                     line.push(b',');
                     line.extend_from_slice(emit_label(p.emit).as_bytes());
@@ -124,12 +129,7 @@ impl PointWriter {
                 line.extend_from_slice(b",\"point\":");
                 json_string(point, line);
                 line.extend_from_slice(b",\"value\":");
-                match &p.value {
-                    Value::Number(v) => format_number(*v, line),
-                    Value::Count(n) => line.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
-                    Value::Bool(b) => line.extend_from_slice(if *b { b"true" } else { b"false" }),
-                    Value::Text(s) => json_string(s, line),
-                }
+                format_value(&p.value, json_string, line);
                 if self.revisions {
                     line.extend_from_slice(b",\"emit\":\"");
                     line.extend_from_slice(emit_label(p.emit).as_bytes());
