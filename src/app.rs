@@ -3,9 +3,10 @@
 
 use crate::cli::{Cli, Command, EmitArg, FormatArg, RunArgs, ScopeArg, ValidateArgs};
 use crate::duration::{format_duration, parse_duration};
+use crate::engine::accounting::Balance;
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Sink, WatermarkScope};
+use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Runaway, Sink, WatermarkScope};
 use crate::input::{self, InputCounts, LongReader};
 use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
@@ -50,6 +51,9 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
     let write = |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
         write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
+        for warning in &job.warnings {
+            eprint!("{}", warning.as_warning());
+        }
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
     Ok(())
@@ -86,6 +90,7 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
             ScopeArg::Global => WatermarkScope::Global,
         },
         max_future_skew,
+        max_open_windows: args.max_open_windows,
     })
 }
 
@@ -124,6 +129,8 @@ pub struct Report {
     pub jobs: Vec<JobStats>,
     /// The run's name tables, to name the assets in the figures.
     pub names: Names,
+    /// The row accounting: every equation must hold (see [`crate::engine::accounting`]).
+    pub balances: Vec<Balance>,
 }
 
 /// Puts jobs in run order (producers before consumers). `load_jobs` has rejected cycles.
@@ -149,11 +156,16 @@ pub fn replay(
     let mut counts = InputCounts::default();
     for (name, stream) in sources {
         let mut reader = LongReader::new(&name, stream)?;
+        let rows_before = counts.rows;
         while let Some(reading) = reader.next(&mut names, &mut counts)? {
             let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
             pipeline.push(reading, &mut sink);
             if let Some(e) = sink.error {
                 return Err(anyhow::Error::new(e).context("failed to write output").into());
+            }
+            if let Some(runaway) = pipeline.runaway() {
+                let job = pipeline.stats()[runaway.job];
+                return Err(Failure::Run(runaway_error(&runaway, job, &name, counts.rows - rows_before)));
             }
         }
     }
@@ -167,7 +179,33 @@ pub fn replay(
         late.flush().context("failed to write the late-output file")?;
     }
     let jobs = pipeline.stats().into_iter().cloned().collect();
-    Ok(Report { counts, unrouted: pipeline.unrouted(), jobs, names })
+    let balances = pipeline.balances(counts.rows, counts.missing);
+    Ok(Report { counts, unrouted: pipeline.unrouted(), jobs, names, balances })
+}
+
+fn runaway_error(runaway: &Runaway, job: &JobStats, file: &str, row: u64) -> anyhow::Error {
+    anyhow!(
+        "{file}: data row {row}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+         a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
+         or raise the limit",
+        runaway.limit,
+        runaway.limit,
+        job.name,
+        job.file,
+        runaway.job_open
+    )
+}
+
+/// The internal error of a run whose row accounting does not balance, or `None` when it does.
+fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
+    (!broken.is_empty()).then(|| {
+        anyhow!(
+            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
+             this is a bug in meterflow, please report it with the job files and input",
+            broken.join("; ")
+        )
+    })
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
@@ -200,7 +238,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, &report)?;
     }
-    Ok(())
+    match accounting_error(&report.balances) {
+        Some(e) => Err(Failure::Run(e)),
+        None => Ok(()),
+    }
 }
 
 fn timestamp_text(ms: i64) -> String {
@@ -273,6 +314,7 @@ fn stats_json(report: &Report) -> serde_json::Value {
                 .iter()
                 .map(|p| {
                     json!({
+                        "input": p.input,
                         "output": p.output,
                         "read": p.read,
                         "valid": p.valid,
@@ -293,9 +335,11 @@ fn stats_json(report: &Report) -> serde_json::Value {
                 "name": job.name,
                 "file": job.file,
                 "rows_read": job.rows_read,
+                "kept": job.kept,
                 "rows_written": job.rows_written,
                 "late_dropped": job.late_dropped,
                 "future_skewed": job.future_skewed,
+                "peak_open_windows": job.peak_open_windows,
                 "final_watermark": watermark(job.final_watermark),
                 "policies": policies,
                 "merge_skipped": {
@@ -308,9 +352,18 @@ fn stats_json(report: &Report) -> serde_json::Value {
             })
         })
         .collect();
+    let balances: Vec<_> = report
+        .balances
+        .iter()
+        .map(|b| {
+            let parts: serde_json::Map<String, serde_json::Value> = b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+            json!({"scope": b.scope, "equation": b.equation(), "total": b.total.1, "parts": parts, "holds": b.holds()})
+        })
+        .collect();
     json!({
         "input": {"rows": report.counts.rows, "missing_values": report.counts.missing, "rows_of_unread_points": report.unrouted},
         "jobs": jobs,
+        "accounting": {"balanced": report.balances.iter().all(Balance::holds), "balances": balances},
     })
 }
 

@@ -84,6 +84,8 @@ pub struct WindowOperator {
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
     fired: Vec<Timer>,
+    /// Windows open now, over all series and policies.
+    open_windows: u64,
     pub stats: JobStats,
 }
 
@@ -123,6 +125,7 @@ impl WindowOperator {
             clocks,
             asset_clock: Vec::new(),
             fired: Vec::new(),
+            open_windows: 0,
             stats,
         }
     }
@@ -179,6 +182,8 @@ impl WindowOperator {
         if let Some((window_start, window_end)) = dropped_from {
             self.stats.late_dropped += 1;
             out.dropped.push(Dropped { job: self.job, reading: r, window_start, window_end, watermark: w });
+        } else {
+            self.stats.kept += 1;
         }
         let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
         if skewed {
@@ -222,6 +227,8 @@ impl WindowOperator {
             }
             Err(i) => {
                 windows.insert(i, OpenWindow { start, acc: Accumulator::start(aggregation, r.value), revisions: 0, last_written: None });
+                self.open_windows += 1;
+                self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let timers = &mut self.clocks[series.clock].timers;
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
                 timers.push(Reverse(base));
@@ -283,6 +290,7 @@ impl WindowOperator {
         let (value, revision) = if t.kind == TimerKind::Expire {
             // Windows of one series and policy expire in start order, so this is the front.
             let Some(window) = windows.remove(index) else { return };
+            self.open_windows -= 1;
             (window.acc.value(), window.revisions)
         } else {
             let window = &mut windows[index];
@@ -306,6 +314,11 @@ impl WindowOperator {
             emit,
             revision: if emit == Emit::Final { 0 } else { revision },
         });
+    }
+
+    /// Windows open now, over all series and policies.
+    pub fn open_windows(&self) -> u64 {
+        self.open_windows
     }
 
     /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.

@@ -5,10 +5,11 @@ use super::diagnostic::{Diagnostic, JobErrors};
 use super::pipeline::check_pipeline;
 use super::yaml::{Field, Located, Mapping, Reader};
 use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy};
-use crate::duration::parse_duration;
+use crate::duration::{format_duration, parse_duration};
 use crate::expr::{Expression, sandboxed_engine};
 use crate::threshold::Threshold;
 use marked_yaml::{LoadError, LoaderOptions, Node};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const WINDOW_JOB_FIELDS: &[Field] = &[
@@ -54,29 +55,57 @@ pub(super) struct OutputSite {
     pub diagnostic: Diagnostic,
 }
 
+/// Job files larger than this are refused unread: a job is a few hundred bytes, and a path such as
+/// `/dev/zero` given by mistake must not exhaust memory.
+pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
+
 /// Loads every job file named by `args` (files or directories) and checks them as one pipeline.
 pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
     let mut problems = Vec::new();
-    let mut jobs = Vec::new();
-    let mut sites = Vec::new();
+    let mut sources = Vec::new();
     for file in expand_paths(args, &mut problems) {
         let display = file.display().to_string();
-        let source = match std::fs::read(&file) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(_) => {
-                    problems.push(file_problem(&display, "the file is not valid UTF-8"));
-                    continue;
-                }
-            },
-            Err(e) => {
-                problems.push(file_problem(&display, &format!("cannot read job file: {e}")));
-                continue;
-            }
+        match read_limited(&file) {
+            Ok(bytes) => sources.push((display, bytes)),
+            Err(message) => problems.push(file_problem(&display, &message)),
+        }
+    }
+    match load_sources(sources) {
+        Ok(jobs) if problems.is_empty() => Ok(jobs),
+        Ok(_) => Err(JobErrors(problems)),
+        Err(JobErrors(mut more)) => {
+            problems.append(&mut more);
+            Err(JobErrors(problems))
+        }
+    }
+}
+
+fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
+    let mut bytes = Vec::new();
+    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
+    if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
+        return Err(format!("the file is larger than {} KiB; a job file is a short YAML mapping", MAX_JOB_FILE_BYTES / 1024));
+    }
+    Ok(bytes)
+}
+
+/// Loads job files given as (name for messages, contents) and checks them as one pipeline: the
+/// whole of loading except finding and reading the files.
+pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErrors> {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    let mut sites = Vec::new();
+    for (display, bytes) in sources {
+        let Ok(source) = String::from_utf8(bytes) else {
+            problems.push(file_problem(&display, "the file is not valid UTF-8"));
+            continue;
         };
+        let default_name = Path::new(&display).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut reader = Reader::new(display, &source);
-        if let Some((job, outputs)) = read_job(&mut reader, &file) {
+        if let Some((mut job, outputs)) = read_job(&mut reader, default_name) {
             if reader.problems.is_empty() {
+                job.warnings = std::mem::take(&mut reader.warnings);
                 let index = jobs.len();
                 sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite { job: index, point, diagnostic }));
                 jobs.push(job);
@@ -130,7 +159,7 @@ fn is_job_file(path: &Path) -> bool {
 
 type Outputs = Vec<(String, Diagnostic)>;
 
-fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
+fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outputs)> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, reader.source(), options) {
         Ok(root) => root,
@@ -148,7 +177,6 @@ fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
         }
     };
     let normalized = template.as_str().trim().to_ascii_lowercase().replace([' ', '-'], "_");
-    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match normalized.as_str() {
         "time_window_aggregation" => read_window_job(reader, &root, default_name),
         "multi_point_merging" => read_merge_job(reader, &root, default_name),
@@ -296,6 +324,9 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
                 reader.error(&at, "the window size must be longer than 0");
                 return None;
             }
+            if let Some(latency) = latency {
+                warn_open_windows(reader, &at, latency, size);
+            }
             Some(size)
         });
         let output = read_output(reader, &p, model.as_deref(), &mut outputs);
@@ -305,8 +336,38 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }) };
+    let job = Job {
+        name,
+        file: reader.file().to_string(),
+        model: model?,
+        kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }),
+        warnings: Vec::new(),
+    };
     Some((job, outputs))
+}
+
+/// Above this many windows open per series and policy, `validate` warns: at ~100 bytes a window,
+/// 10,000 windows over 1,000 meters already take a gigabyte.
+pub const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
+
+/// Warns when a policy could keep many windows open: a series holds every window whose end plus
+/// the latency is still ahead of its watermark, at most `latency / window_size + 1` (rounded up)
+/// when every window receives readings.
+fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: i64) {
+    // Durations are at most 100 years, so the sum cannot overflow.
+    let estimate = (latency + size - 1) / size + 1;
+    if estimate > WARN_OPEN_WINDOWS_PER_SERIES {
+        reader.warning(
+            at,
+            format!(
+                "up to {estimate} windows per series may be open at once (latency {} / window size {} + 1), \
+                 and memory grows with that times the number of series; use a larger window_size or a shorter latency, \
+                 or bound runs with --max-open-windows",
+                format_duration(latency),
+                format_duration(size)
+            ),
+        );
+    }
 }
 
 fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
@@ -375,7 +436,13 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }) };
+    let job = Job {
+        name,
+        file: reader.file().to_string(),
+        model: model?,
+        kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }),
+        warnings: Vec::new(),
+    };
     Some((job, outputs))
 }
 

@@ -11,7 +11,7 @@ use crate::expr::Expression;
 use crate::threshold::Threshold;
 
 pub use diagnostic::{Diagnostic, JobErrors};
-pub use load::load_jobs;
+pub use load::{load_jobs, load_sources};
 
 /// A loaded job file.
 pub struct Job {
@@ -20,6 +20,8 @@ pub struct Job {
     pub file: String,
     pub model: String,
     pub kind: JobKind,
+    /// What `validate` warns about (e.g. windows that could hold unbounded state); never fatal.
+    pub warnings: Vec<Diagnostic>,
 }
 
 pub enum JobKind {

@@ -22,11 +22,13 @@ pub struct Reader<'s> {
     file: String,
     source: &'s str,
     pub problems: Vec<Diagnostic>,
+    /// Problems that do not stop the job (`validate` shows them).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'s> Reader<'s> {
     pub fn new(file: String, source: &'s str) -> Self {
-        Reader { file, source, problems: Vec::new() }
+        Reader { file, source, problems: Vec::new(), warnings: Vec::new() }
     }
 
     /// The file as the user named it.
@@ -43,6 +45,13 @@ impl<'s> Reader<'s> {
     pub fn error_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
         let source_line = (line > 0).then(|| self.source.lines().nth(line - 1).map(str::to_string)).flatten();
         self.problems.push(Diagnostic { file: self.file.clone(), line, column, field: field.to_string(), message: message.into(), source_line });
+    }
+
+    /// Records a warning about a scalar value.
+    pub fn warning(&mut self, at: &Located<'_>, message: impl Into<String>) {
+        self.error(at, message);
+        let warning = self.problems.pop().expect("just recorded");
+        self.warnings.push(warning);
     }
 
     /// Records a problem about a scalar value.
