@@ -284,6 +284,9 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
             p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
         ));
+        if p.non_finite > 0 {
+            s.push_str(&format!("  {}: {} windows wrote no row: their value overflowed the float range\n", p.output, p.non_finite));
+        }
     }
     if job.future_skewed > 0 {
         s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));
@@ -322,6 +325,7 @@ fn stats_json(report: &Report) -> serde_json::Value {
                         "late_accepted": p.late_accepted,
                         "late_dropped": p.late_dropped,
                         "rows_written": p.rows_written,
+                        "non_finite": p.non_finite,
                     })
                 })
                 .collect();

@@ -75,16 +75,22 @@ impl LongReader {
             })
             .collect();
         let find = |role: &str, aliases: &[&str]| -> Result<usize> {
-            names.iter().position(|n| aliases.contains(&n.as_str())).with_context(|| {
+            let mut found = names.iter().enumerate().filter(|(_, n)| aliases.contains(&n.as_str()));
+            let (first, name) = found.next().with_context(|| {
                 format!("{file}:1: no {role} column in the header ({}); expected one named {}", names.join(","), aliases.join(", "))
-            })
+            })?;
+            // Two columns for one role would leave the reading ambiguous.
+            if let Some((second, other)) = found.next() {
+                bail!("{file}:1: columns {} ({name}) and {} ({other}) both name the {role}; keep one", first + 1, second + 1);
+            }
+            Ok(first)
         };
         let columns = Columns {
             timestamp: find("timestamp", TIMESTAMP_NAMES)?,
             asset: find("asset", ASSET_NAMES)?,
             point: find("point", POINT_NAMES)?,
             value: find("value", VALUE_NAMES)?,
-            model: names.iter().position(|n| MODEL_NAMES.contains(&n.as_str())),
+            model: if names.iter().any(|n| MODEL_NAMES.contains(&n.as_str())) { Some(find("model", MODEL_NAMES)?) } else { None },
             width: header.len(),
         };
         Ok(LongReader { file: file.to_string(), csv, record: ByteRecord::new(), columns })
@@ -194,5 +200,7 @@ mod tests {
         assert_eq!(err.to_string(), "in.csv:2: expected 4 fields as in the header, found 3");
         let err = read_all("timestamp,asset,value\n").unwrap_err();
         assert!(err.to_string().starts_with("in.csv:1: no point column"), "{err}");
+        let err = read_all("timestamp,asset,point,value,Val\n").unwrap_err();
+        assert_eq!(err.to_string(), "in.csv:1: columns 4 (value) and 5 (val) both name the value; keep one");
     }
 }

@@ -20,6 +20,8 @@ pub struct PolicyStats {
     pub late_accepted: u64,
     pub late_dropped: u64,
     pub rows_written: u64,
+    /// Windows whose sum or average overflowed the float range: no row written.
+    pub non_finite: u64,
 }
 
 /// Why a merge evaluation wrote no row.

@@ -9,7 +9,7 @@
 use super::accumulator::Accumulator;
 use super::stats::JobStats;
 use super::watermark::{self, Arrival, NO_WATERMARK};
-use super::{Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, WatermarkScope};
+use super::{Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope};
 use crate::intern::Names;
 use crate::job::{Aggregation, WindowJob};
 use crate::threshold::Threshold;
@@ -31,7 +31,7 @@ struct OpenWindow {
     /// Rows written for this window so far (`updates` mode).
     revisions: u32,
     /// The value last written (`updates` mode), to write again only on change.
-    last_written: Option<super::Value>,
+    last_written: Option<Value>,
 }
 
 struct Series {
@@ -242,7 +242,7 @@ impl WindowOperator {
         if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
             let window = &mut windows[index];
             let value = window.acc.value();
-            if window.last_written.as_ref() != Some(&value) {
+            if window.last_written.as_ref() != Some(&value) && is_finite(&value) {
                 let (asset, revision) = (series.asset, window.revisions);
                 window.revisions += 1;
                 window.last_written = Some(value.clone());
@@ -291,10 +291,18 @@ impl WindowOperator {
             // Windows of one series and policy expire in start order, so this is the front.
             let Some(window) = windows.remove(index) else { return };
             self.open_windows -= 1;
-            (window.acc.value(), window.revisions)
+            let value = window.acc.value();
+            if !is_finite(&value) {
+                self.stats.policies[pi].non_finite += 1;
+                return;
+            }
+            (value, window.revisions)
         } else {
             let window = &mut windows[index];
             let value = window.acc.value();
+            if !is_finite(&value) {
+                return;
+            }
             let revision = window.revisions;
             window.revisions += 1;
             window.last_written = Some(value.clone());
@@ -328,4 +336,11 @@ impl WindowOperator {
         self.fired = all;
         self.run_fired(out);
     }
+}
+
+/// Whether a window's value can be written: a sum or average of finite readings can still
+/// overflow the float range, and such a window writes no row (counted per policy) rather than a
+/// number that is not the sum.
+fn is_finite(value: &Value) -> bool {
+    !matches!(value, Value::Number(v) if !v.is_finite())
 }
