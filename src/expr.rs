@@ -82,6 +82,9 @@ pub struct Expression {
     ast: AST,
     operands: Vec<Operand>,
     rewritten: String,
+    /// The user's text and how positions map back to it, for evaluation errors.
+    original: String,
+    map: OffsetMap,
     /// Variable names, made once so evaluation does not format them.
     variables: Vec<String>,
     scope: Scope<'static>,
@@ -101,7 +104,7 @@ impl Expression {
             let (line, column) = map.original_position(&rewritten, text, line, column);
             CompileError { line, column, message: err.0.to_string() }
         })?;
-        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, variables, scope })
+        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, original: text.to_string(), map, variables, scope })
     }
 
     /// The points this expression reads, in the order [`Expression::evaluate`] expects values.
@@ -119,7 +122,7 @@ impl Expression {
         for (name, v) in self.variables.iter().zip(values) {
             self.scope.set_value(name.as_str(), *v);
         }
-        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| e.to_string())?;
+        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
         if result.is_unit() {
             return Ok(Outcome::Empty);
         }
@@ -136,6 +139,16 @@ impl Expression {
             return Ok(Outcome::Text(result.to_string()));
         }
         Err(format!("the result is a {}, expected a number, boolean or string", result.type_name()))
+    }
+}
+
+impl Expression {
+    /// An evaluation error located in the user's text (rhai knows only the rewritten one).
+    fn describe_error(&self, mut error: rhai::EvalAltResult) -> String {
+        let position = error.take_position();
+        let (Some(line), Some(column)) = (position.line(), position.position()) else { return error.to_string() };
+        let (line, column) = self.map.original_position(&self.rewritten, &self.original, line, column);
+        if self.original.contains('\n') { format!("{error} at line {line}, column {column}") } else { format!("{error} at column {column}") }
     }
 }
 
@@ -370,10 +383,18 @@ mod tests {
 
     #[test]
     fn sandbox_has_no_clock_or_sleep() {
-        assert_eq!(evaluate_ones("sleep(1000000)").unwrap_err(), "Function not found: sleep (i64) (line 1, position 1)");
-        assert_eq!(evaluate_ones("sleep(1e300)").unwrap_err(), "Function not found: sleep (f64) (line 1, position 1)");
-        assert_eq!(evaluate_ones("timestamp()").unwrap_err(), "Function not found: timestamp () (line 1, position 1)");
-        assert_eq!(evaluate_ones(r#"Fn("sleep").call(1)"#).unwrap_err(), "Function not found: sleep (i64) (line 1, position 13)");
+        assert_eq!(evaluate_ones("sleep(1000000)").unwrap_err(), "Function not found: sleep (i64) at column 1");
+        assert_eq!(evaluate_ones("sleep(1e300)").unwrap_err(), "Function not found: sleep (f64) at column 1");
+        assert_eq!(evaluate_ones("timestamp()").unwrap_err(), "Function not found: timestamp () at column 1");
+        assert_eq!(evaluate_ones(r#"Fn("sleep").call(1)"#).unwrap_err(), "Function not found: sleep (i64) at column 13");
+    }
+
+    #[test]
+    fn evaluation_errors_point_into_the_original_text() {
+        let err = evaluate_ones(r#"${ElectricMeter::A} + "x".pad(100000, "y")"#).unwrap_err();
+        assert_eq!(err, "Length of string too large at column 27");
+        let err = evaluate_ones("${A} +\n  sleep(1)").unwrap_err();
+        assert_eq!(err, "Function not found: sleep (i64) at line 2, column 3");
     }
 
     #[test]

@@ -77,7 +77,8 @@ impl LongReader {
         let find = |role: &str, aliases: &[&str]| -> Result<usize> {
             let mut found = names.iter().enumerate().filter(|(_, n)| aliases.contains(&n.as_str()));
             let (first, name) = found.next().with_context(|| {
-                format!("{file}:1: no {role} column in the header ({}); expected one named {}", names.join(","), aliases.join(", "))
+                let shown: Vec<String> = names.iter().map(|n| shorten(&n.escape_debug().to_string())).collect();
+                format!("{file}:1: no {role} column in the header ({}); expected one named {}", shown.join(","), aliases.join(", "))
             })?;
             // Two columns for one role would leave the reading ambiguous.
             if let Some((second, other)) = found.next() {
@@ -133,7 +134,7 @@ impl LongReader {
     }
 
     fn field_error(&self, line: u64, column: usize, role: &str, problem: &str) -> anyhow::Error {
-        let shown = String::from_utf8_lossy(&self.record[column]);
+        let shown = shorten(&String::from_utf8_lossy(&self.record[column]));
         anyhow::anyhow!("{}:{line}: column {} ({role}): invalid {role} {shown:?}: {problem}", self.file, column + 1)
     }
 
@@ -143,6 +144,16 @@ impl LongReader {
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),
         }
+    }
+}
+
+/// Longest field text quoted in a message; a megabyte-long field must not flood the terminal.
+const MAX_SHOWN_CHARS: usize = 80;
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
