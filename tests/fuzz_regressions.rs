@@ -8,7 +8,10 @@ mod harness;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-const CHECKS: [(&str, fn(&[u8])); 7] = [
+/// A fuzz target's check of one input.
+type Check = fn(&[u8]);
+
+const CHECKS: [(&str, Check); 7] = [
     ("csv_long", harness::csv_long),
     ("timestamp", harness::timestamp),
     ("duration", harness::duration),
