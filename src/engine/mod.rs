@@ -209,7 +209,7 @@ impl Pipeline {
             }
             operators.push(match job.kind {
                 JobKind::Window(w) => Operator::Window(WindowOperator::new(index, model, w, names, options, stats)),
-                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options.emit, &derived, stats)),
+                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options, &derived, stats)),
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();

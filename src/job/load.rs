@@ -38,6 +38,7 @@ const MERGE_JOB_FIELDS: &[Field] = &[
     Field { name: "trigger", aliases: &[] },
     Field { name: "timing_interpolation", aliases: &["timingInterpolation"] },
     Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
+    Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
     Field { name: "policies", aliases: &[] },
 ];
 const TRIGGER_FIELDS: &[Field] = &[Field { name: "mode", aliases: &[] }, Field { name: "every", aliases: &["frequency"] }];
@@ -236,6 +237,14 @@ fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<i64> {
     }
 }
 
+/// The optional `max_future_skew`; `None` when it is invalid (reported).
+fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option<i64>> {
+    match top.scalar(reader, "max_future_skew", false) {
+        Some(at) => read_duration(reader, &at).map(Some),
+        None => Some(None),
+    }
+}
+
 /// A policy's `output` point, checked against the outputs of the job's earlier policies and
 /// recorded with its location for pipeline-level checks.
 fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str>, outputs: &mut Outputs) -> Option<String> {
@@ -262,10 +271,7 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
         }
     }
     let latency = read_latency(reader, &top);
-    let max_future_skew = match top.scalar(reader, "max_future_skew", false) {
-        Some(at) => read_duration(reader, &at).map(Some),
-        None => Some(None),
-    };
+    let max_future_skew = read_max_future_skew(reader, &top);
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
     for p in top.mappings(reader, "policies", WINDOW_POLICY_FIELDS) {
@@ -346,6 +352,7 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
         }
     }
     let latency = read_latency(reader, &top);
+    let max_future_skew = read_max_future_skew(reader, &top);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -375,7 +382,7 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }) };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies }) };
     Some((job, outputs))
 }
 

@@ -78,6 +78,8 @@ pub struct MergeJob {
     pub trigger: Trigger,
     /// Allowed lateness in ms for raw operand readings.
     pub latency: i64,
+    /// A reading further than this ahead of its series' watermark does not advance it.
+    pub max_future_skew: Option<i64>,
     pub policies: Vec<MergePolicy>,
 }
 
