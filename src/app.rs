@@ -216,7 +216,7 @@ fn timestamp_text(ms: i64) -> String {
 fn summary(report: &Report, inputs: usize) -> String {
     let counts = &report.counts;
     let mut s = format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points no job reads)\n",
+        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points or models no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,

@@ -152,4 +152,5 @@ cases! {
     skew_cli_flag,
     skew_cli_overrides_job,
     stats_json_seed,
+    input_model_column,
 }

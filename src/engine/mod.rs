@@ -168,6 +168,8 @@ pub struct Pipeline {
     routes: Vec<Vec<usize>>,
     scratch: Vec<Emitted>,
     emit: EmitMode,
+    /// Model ids of the jobs, to tell which modelled input rows no job reads.
+    models: Vec<u32>,
     unrouted: u64,
 }
 
@@ -178,8 +180,10 @@ impl Pipeline {
         let mut routes: Vec<Vec<usize>> = Vec::new();
         // How long after its watermark each job-written point may still be revised (`updates`).
         let mut derived: HashMap<u32, i64> = HashMap::new();
+        let mut models = Vec::new();
         for (index, job) in jobs.into_iter().enumerate() {
             let model = names.models.intern(&job.model);
+            models.push(model);
             for input in job.inputs() {
                 let id = names.points.intern(input) as usize;
                 if routes.len() <= id {
@@ -213,7 +217,7 @@ impl Pipeline {
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
-        Pipeline { operators, routes, scratch, emit: options.emit, unrouted: 0 }
+        Pipeline { operators, routes, scratch, emit: options.emit, models, unrouted: 0 }
     }
 
     /// Whether a row with this label reaches the output in this run.
@@ -223,7 +227,8 @@ impl Pipeline {
 
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
-        if self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
+        let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
+        if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
             return;
         }
@@ -278,7 +283,7 @@ impl Pipeline {
         self.operators.iter().map(Operator::stats).collect()
     }
 
-    /// Input readings whose point no job reads.
+    /// Input readings whose point (or model) no job reads.
     pub fn unrouted(&self) -> u64 {
         self.unrouted
     }
