@@ -5,8 +5,8 @@ use crate::cli::{Cli, Command, EmitArg, FormatArg, RunArgs, ScopeArg, ValidateAr
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Sink, WatermarkScope};
-use crate::input::{self, InputCounts, LongReader};
+use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Reading, Sink, WatermarkScope};
+use crate::input::{self, BadRowPolicy, BadRows, InputCounts, InputOptions, Reader, Sorter};
 use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
@@ -39,7 +39,7 @@ impl From<anyhow::Error> for Failure {
 
 pub fn main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Validate(args) => validate(args),
     }
 }
@@ -117,8 +117,44 @@ impl Sink for RunSink<'_> {
     }
 }
 
+/// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
+const LATE_WARNING_SHARE: f64 = 0.05;
+
+/// The pipeline and where its results go, for one run.
+struct Replay<'a> {
+    pipeline: Pipeline,
+    points: PointWriter,
+    late: Option<LateWriter>,
+    job_names: &'a [String],
+}
+
+impl Replay<'_> {
+    fn push(&mut self, reading: Reading, names: &Names) -> Result<(), Failure> {
+        let mut sink = RunSink { points: &mut self.points, late: self.late.as_mut(), names, job_names: self.job_names, error: None };
+        self.pipeline.push(reading, &mut sink);
+        match sink.error {
+            Some(e) => Err(anyhow::Error::new(e).context("failed to write output").into()),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, names: &Names) -> Result<(), Failure> {
+        let mut sink = RunSink { points: &mut self.points, late: self.late.as_mut(), names, job_names: self.job_names, error: None };
+        self.pipeline.finish(&mut sink);
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output").into());
+        }
+        self.points.flush().context("failed to write output")?;
+        if let Some(late) = self.late.as_mut() {
+            late.flush().context("failed to write the late-output file")?;
+        }
+        Ok(())
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
     let options = engine_options(&args)?;
+    let input_options = InputOptions::from_args(&args.input).map_err(Failure::Usage)?;
     let mut jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     // load_jobs has rejected cycles, so an order exists.
     let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
@@ -127,7 +163,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
 
     let mut names = Names::default();
-    let mut pipeline = Pipeline::new(jobs, &mut names, options);
+    let pipeline = Pipeline::new(jobs, &mut names, options);
     let out: Box<dyn Write> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
@@ -136,38 +172,63 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    let mut points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
-    let mut late = match &args.late_output {
+    let points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
+    let late = match &args.late_output {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
+    let rejects = match &args.input.rejects {
+        Some(path) => Some(create(path)?),
+        None => None,
+    };
+    let mut bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let mut replay = Replay { pipeline, points, late, job_names: &job_names };
 
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
     let mut counts = InputCounts::default();
+    let mut sorter = input_options.sort.then(Sorter::default);
     for path in &inputs {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
-        let mut reader = LongReader::new(display, input::open(path)?)?;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
-            let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
+        let mut reader = Reader::new(display, input::open(path)?, &input_options, &mut names)?;
+        while let Some(reading) = reader.next(&mut names, &mut counts, &mut bad_rows)? {
+            match sorter.as_mut() {
+                Some(sorter) => sorter.push(reading)?,
+                None => replay.push(reading, &names)?,
             }
         }
     }
-    let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
+    if let Some(sorter) = sorter {
+        let mut sorted = sorter.finish()?;
+        while let Some(reading) = sorted.next_reading()? {
+            replay.push(reading, &names)?;
+        }
     }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late.as_mut() {
-        late.flush().context("failed to write the late-output file")?;
-    }
+    replay.finish(&names)?;
+    bad_rows.flush()?;
     if !args.quiet {
-        eprint!("{}", summary(&counts, &pipeline, &names, inputs.len()));
+        eprint!("{}", summary(&counts, &bad_rows, &args, &replay.pipeline, &names, inputs.len()));
+    }
+    if !input_options.sort {
+        if let Some(warning) = late_warning(&replay.pipeline) {
+            eprintln!("{warning}");
+        }
     }
     Ok(())
+}
+
+/// A hint when many readings were dropped as late: the input is probably not in time order.
+fn late_warning(pipeline: &Pipeline) -> Option<String> {
+    let stats = pipeline.stats();
+    let received: u64 = stats.iter().map(|j| j.rows_read).sum();
+    let dropped: u64 = stats.iter().map(|j| j.late_dropped + j.policies.iter().map(|p| p.late_dropped).sum::<u64>()).sum();
+    let share = dropped as f64 / received.max(1) as f64;
+    (share > LATE_WARNING_SHARE).then(|| {
+        format!(
+            "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
+             if the input is not in time order (e.g. newest first), replay it with --sort-input",
+            share * 100.0
+        )
+    })
 }
 
 fn timestamp_text(ms: i64) -> String {
@@ -180,14 +241,25 @@ fn timestamp_text(ms: i64) -> String {
 }
 
 /// The run summary printed on stderr.
-fn summary(counts: &InputCounts, pipeline: &Pipeline, names: &Names, inputs: usize) -> String {
+fn summary(counts: &InputCounts, bad_rows: &BadRows, args: &RunArgs, pipeline: &Pipeline, names: &Names, inputs: usize) -> String {
+    let skipped = match bad_rows.policy() {
+        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Fail => String::new(),
+    };
     let mut s = format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points no job reads)\n",
+        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,
         pipeline.unrouted()
     );
+    if let Some(first) = &bad_rows.first {
+        let all = match &args.input.rejects {
+            Some(path) => format!("all are in {}", path.display()),
+            None => "--rejects FILE records them all".to_string(),
+        };
+        s.push_str(&format!("  first bad row: {first} ({all})\n"));
+    }
     for job in pipeline.stats() {
         s.push_str(&job_summary(job, names));
     }
