@@ -1,7 +1,9 @@
 //! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
-//! input, `cmd` (the arguments after `meterflow`, run in the folder) and the expected `stdout`,
-//! `stderr` (when pinned) and `status` (when not 0). Expected data outputs were worked out by hand
-//! from the spec (each folder's NOTES.md shows how); error messages are the contract they pin.
+//! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included) and the
+//! expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
+//! file the run writes into the folder (e.g. `--rejects FILE`), which is removed once read.
+//! Expected data outputs were worked out by hand from the spec (each folder's NOTES.md shows how);
+//! error messages are the contract they pin.
 //!
 //! `METERFLOW_BLESS=1 cargo test --test cases` rewrites the expected files from the program's
 //! output; only use it for error-message changes that were reviewed line by line.
@@ -16,8 +18,9 @@ fn case_dir(name: &str) -> PathBuf {
 fn run_case(name: &str) {
     let dir = case_dir(name);
     let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
+    let args = shlex::split(&cmd).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
     let output = Command::new(env!("CARGO_BIN_EXE_meterflow"))
-        .args(cmd.split_whitespace())
+        .args(&args)
         .current_dir(&dir)
         .output()
         .expect("meterflow runs");
@@ -40,6 +43,18 @@ fn run_case(name: &str) {
             expected == **actual,
             "{name}: {file} differs\n--- expected\n{expected}\n--- actual\n{actual}\n--- stderr\n{stderr}"
         );
+    }
+    let written = dir.join("expected");
+    for entry in std::fs::read_dir(&written).into_iter().flatten() {
+        let file = entry.expect("expected file").file_name();
+        let actual = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
+        std::fs::remove_file(dir.join(&file)).expect("remove the written file");
+        if bless {
+            std::fs::write(written.join(&file), actual.as_bytes()).expect("bless");
+            continue;
+        }
+        let expected = std::fs::read_to_string(written.join(&file)).expect("expected file");
+        assert!(expected == actual, "{name}: {file:?} differs\n--- expected\n{expected}\n--- actual\n{actual}");
     }
     assert_eq!(status, expected_status, "{name}: exit status\n--- stderr\n{stderr}");
 }
@@ -118,4 +133,27 @@ cases! {
     error_trigger_is_output,
     error_duplicate_output,
     validate_seed_jobs,
+    input_bad_rows_rejects,
+    input_delimiter_semicolon_detected,
+    input_delimiter_tab_bom_quoted,
+    input_dst_ambiguous_reject,
+    input_dst_fall_back_earlier,
+    input_dst_fall_back_later,
+    input_dst_nonexistent_reject,
+    input_dst_spring_forward_shift,
+    input_epoch_seconds,
+    input_error_bad_time_format,
+    input_error_marker_not_listed,
+    input_error_two_column_date,
+    input_error_unknown_column,
+    input_gzip,
+    input_gzip_magic_bytes,
+    input_late_warning_suggests_sort,
+    input_long_constant_point,
+    input_null_markers_custom,
+    input_null_markers_default,
+    input_two_column_dmy,
+    input_wide_points_rename,
+    input_zstd,
+    input_zstd_magic_bytes,
 }
