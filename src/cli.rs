@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Run jobs over input readings and write their output points.
     #[command(after_help = "Examples:\n  meterflow run jobs/ --input samples/meters.csv -o out.csv\n  \
-                            zcat log.csv.gz | meterflow run jobs/meter_max_min.yaml --emit updates\n\n\
+                            meterflow run jobs/meter_max_min.yaml --input log.csv.gz --emit updates\n\n\
                             Exit status: 0 on success, 1 on a data or I/O error, 2 on a usage or job-file error.")]
     Run(Box<RunArgs>),
     /// Check job files without reading any input: exit 0 when all are valid.

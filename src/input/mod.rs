@@ -12,7 +12,7 @@ pub mod sort;
 pub mod source;
 pub mod timestamp;
 
-pub use options::{BadRowPolicy, InputOptions, Layout};
+pub use options::{BadRowPolicy, InputOptions};
 pub use reader::Reader;
 pub use rejects::BadRows;
 pub use sort::Sorter;

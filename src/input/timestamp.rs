@@ -7,7 +7,6 @@ use crate::time::{MS_PER_SECOND, Stamp, TimestampError, in_range, parse_stamp};
 use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use std::fmt;
 
 /// The layout of timestamp fields.
 #[derive(Debug, Clone)]
@@ -139,17 +138,6 @@ impl TimeParser {
             (_, TimeFormat::EpochSeconds) => "expected epoch seconds (digits, optional fraction)".to_string(),
             (_, TimeFormat::EpochMillis) => "expected epoch milliseconds (digits)".to_string(),
             (_, TimeFormat::Auto) => TimestampError.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for TimeFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TimeFormat::Auto => f.write_str("auto"),
-            TimeFormat::EpochSeconds => f.write_str("epoch_s"),
-            TimeFormat::EpochMillis => f.write_str("epoch_ms"),
-            TimeFormat::Pattern { text, .. } => f.write_str(text),
         }
     }
 }
