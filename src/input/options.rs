@@ -89,6 +89,8 @@ impl InputOptions {
             })?),
             None => None,
         };
+        // UTC needs no zone lookup per row.
+        let zone = zone.filter(|z| *z != chrono_tz::Tz::UTC);
         Ok(InputOptions {
             layout,
             time_columns,
