@@ -5,8 +5,8 @@ use crate::cli::{Cli, Command, EmitArg, FormatArg, RunArgs, ScopeArg, ValidateAr
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Sink, WatermarkScope};
-use crate::input::{self, InputCounts, LongReader};
+use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Reading, Sink, WatermarkScope};
+use crate::input::{self, BadRowPolicy, BadRows, InputCounts, InputOptions, Reader, Sorter};
 use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
@@ -39,7 +39,7 @@ impl From<anyhow::Error> for Failure {
 
 pub fn main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Validate(args) => validate(args),
     }
 }
@@ -117,6 +117,9 @@ impl Sink for RunSink<'_> {
     }
 }
 
+/// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
+const LATE_WARNING_SHARE: f64 = 0.05;
+
 /// What a replay produced besides its rows: the figures of the summary.
 pub struct Report {
     pub counts: InputCounts,
@@ -133,45 +136,80 @@ pub fn in_run_order(mut jobs: Vec<Job>) -> Vec<Job> {
     order.iter().filter_map(|&i| slots[i].take()).collect()
 }
 
+/// The pipeline and where its results go, for one replay.
+struct Replay<'a> {
+    pipeline: Pipeline,
+    points: &'a mut PointWriter,
+    late: Option<&'a mut LateWriter>,
+    job_names: Vec<String>,
+}
+
+impl Replay<'_> {
+    fn push(&mut self, reading: Reading, names: &Names) -> Result<(), Failure> {
+        let mut sink = RunSink { points: self.points, late: self.late.as_deref_mut(), names, job_names: &self.job_names, error: None };
+        self.pipeline.push(reading, &mut sink);
+        match sink.error {
+            Some(e) => Err(anyhow::Error::new(e).context("failed to write output").into()),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, names: &Names) -> Result<(), Failure> {
+        let mut sink = RunSink { points: self.points, late: self.late.as_deref_mut(), names, job_names: &self.job_names, error: None };
+        self.pipeline.finish(&mut sink);
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output").into());
+        }
+        self.points.flush().context("failed to write output")?;
+        if let Some(late) = self.late.as_mut() {
+            late.flush().context("failed to write the late-output file")?;
+        }
+        Ok(())
+    }
+}
+
 /// Replays `sources` (name and stream, in order) through `jobs` and writes to the writers: the
 /// whole of a run except opening files and printing.
 pub fn replay(
     jobs: Vec<Job>,
     options: EngineOptions,
+    input: &InputOptions,
     sources: Vec<(String, Box<dyn Read>)>,
     points: &mut PointWriter,
-    mut late: Option<&mut LateWriter>,
+    late: Option<&mut LateWriter>,
+    bad_rows: &mut BadRows,
 ) -> Result<Report, Failure> {
     let jobs = in_run_order(jobs);
-    let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+    let job_names = jobs.iter().map(|j| j.name.clone()).collect();
     let mut names = Names::default();
-    let mut pipeline = Pipeline::new(jobs, &mut names, options);
+    let pipeline = Pipeline::new(jobs, &mut names, options);
+    let mut replay = Replay { pipeline, points, late, job_names };
     let mut counts = InputCounts::default();
+    let mut sorter = input.sort.then(Sorter::default);
     for (name, stream) in sources {
-        let mut reader = LongReader::new(&name, stream)?;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
-            let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
+        let mut reader = Reader::new(&name, stream, input, &mut names)?;
+        while let Some(reading) = reader.next(&mut names, &mut counts, bad_rows)? {
+            match sorter.as_mut() {
+                Some(sorter) => sorter.push(reading)?,
+                None => replay.push(reading, &names)?,
             }
         }
     }
-    let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
+    if let Some(sorter) = sorter {
+        let mut sorted = sorter.finish()?;
+        while let Some(reading) = sorted.next_reading()? {
+            replay.push(reading, &names)?;
+        }
     }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late {
-        late.flush().context("failed to write the late-output file")?;
-    }
-    let jobs = pipeline.stats().into_iter().cloned().collect();
-    Ok(Report { counts, unrouted: pipeline.unrouted(), jobs, names })
+    replay.finish(&names)?;
+    bad_rows.flush()?;
+    let jobs = replay.pipeline.stats().into_iter().cloned().collect();
+    Ok(Report { counts, unrouted: replay.pipeline.unrouted(), jobs, names })
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let options = engine_options(&args)?;
+    let input_options = InputOptions::from_args(&args.input).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     // Every input is opened before any output is written, so a typo leaves no partial files.
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
@@ -193,14 +231,38 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
-    let report = replay(jobs, options, sources, &mut points, late.as_mut())?;
+    let rejects = match &args.input.rejects {
+        Some(path) => Some(create(path)?),
+        None => None,
+    };
+    let mut bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let report = replay(jobs, options, &input_options, sources, &mut points, late.as_mut(), &mut bad_rows)?;
     if !args.quiet {
-        eprint!("{}", summary(&report, inputs.len()));
+        eprint!("{}", summary(&report, &bad_rows, &args, inputs.len()));
+    }
+    if !input_options.sort {
+        if let Some(warning) = late_warning(&report.jobs) {
+            eprintln!("{warning}");
+        }
     }
     if let Some(path) = &args.stats_json {
         write_stats_json(path, &report)?;
     }
     Ok(())
+}
+
+/// A hint when many readings were dropped as late: the input is probably not in time order.
+fn late_warning(jobs: &[JobStats]) -> Option<String> {
+    let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
+    let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
+    let share = dropped as f64 / received.max(1) as f64;
+    (share > LATE_WARNING_SHARE).then(|| {
+        format!(
+            "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
+             if the input is not in time order (e.g. newest first), replay it with --sort-input",
+            share * 100.0
+        )
+    })
 }
 
 fn timestamp_text(ms: i64) -> String {
@@ -213,15 +275,26 @@ fn timestamp_text(ms: i64) -> String {
 }
 
 /// The run summary printed on stderr.
-fn summary(report: &Report, inputs: usize) -> String {
+fn summary(report: &Report, bad_rows: &BadRows, args: &RunArgs, inputs: usize) -> String {
     let counts = &report.counts;
+    let skipped = match bad_rows.policy() {
+        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Fail => String::new(),
+    };
     let mut s = format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points or models no job reads)\n",
+        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,
         report.unrouted
     );
+    if let Some(first) = &bad_rows.first {
+        let all = match &args.input.rejects {
+            Some(path) => format!("all are in {}", path.display()),
+            None => "--rejects FILE records them all".to_string(),
+        };
+        s.push_str(&format!("  first bad row: {first} ({all})\n"));
+    }
     for job in &report.jobs {
         s.push_str(&job_summary(job, &report.names));
     }
@@ -309,7 +382,12 @@ fn stats_json(report: &Report) -> serde_json::Value {
         })
         .collect();
     json!({
-        "input": {"rows": report.counts.rows, "missing_values": report.counts.missing, "rows_of_unread_points": report.unrouted},
+        "input": {
+            "rows": report.counts.rows,
+            "missing_values": report.counts.missing,
+            "rejected": report.counts.rejected,
+            "rows_of_unread_points": report.unrouted,
+        },
         "jobs": jobs,
     })
 }

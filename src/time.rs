@@ -3,7 +3,9 @@
 //!
 //! Parsing has a hand-written fast path for the fixed layouts meter exports use
 //! (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or a space) and falls back to chrono for the rest of
-//! RFC 3339. All-digit fields are epoch milliseconds.
+//! RFC 3339. All-digit fields are epoch milliseconds. [`parse_stamp`] keeps apart a text that names
+//! an instant (an offset, `Z`, epoch digits) from a wall-clock time without offset, so the input side
+//! can read the latter in a time zone; [`parse_timestamp`] reads it as UTC.
 
 use std::fmt;
 
@@ -31,18 +33,37 @@ impl fmt::Display for TimestampError {
     }
 }
 
+/// A timestamp field as written: an instant, or a wall-clock time that names no offset (its
+/// milliseconds counted as if it were UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    Instant(i64),
+    Local(i64),
+}
+
 /// Parses one timestamp field into epoch milliseconds (UTC when the text carries no offset).
 pub fn parse_timestamp(field: &[u8]) -> Result<i64, TimestampError> {
-    let ms = match parse_fixed_layout(field) {
-        Some(ms) => ms,
-        None if is_epoch_digits(field) => parse_epoch_ms(field)?,
-        None => parse_general(field)?,
-    };
-    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) {
-        Ok(ms)
-    } else {
-        Err(TimestampError)
+    match parse_stamp(field)? {
+        Stamp::Instant(ms) | Stamp::Local(ms) => in_range(ms),
     }
+}
+
+/// Parses one timestamp field, telling an instant from a wall-clock time. The caller checks the
+/// range ([`in_range`]) once the wall-clock time is placed in its zone.
+#[inline]
+pub fn parse_stamp(field: &[u8]) -> Result<Stamp, TimestampError> {
+    match fixed_layout(field) {
+        Some((wall, Some(offset_minutes))) => Ok(Stamp::Instant(wall - offset_minutes * MS_PER_MINUTE)),
+        Some((wall, None)) => Ok(Stamp::Local(wall)),
+        None if is_epoch_digits(field) => parse_epoch_ms(field).map(Stamp::Instant),
+        None => parse_general(field),
+    }
+}
+
+/// `ms` if it lies in the accepted years, else the error.
+#[inline]
+pub fn in_range(ms: i64) -> Result<i64, TimestampError> {
+    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) { Ok(ms) } else { Err(TimestampError) }
 }
 
 fn is_epoch_digits(field: &[u8]) -> bool {
@@ -58,14 +79,14 @@ fn parse_epoch_ms(field: &[u8]) -> Result<i64, TimestampError> {
         .ok_or(TimestampError)
 }
 
-fn parse_general(field: &[u8]) -> Result<i64, TimestampError> {
+fn parse_general(field: &[u8]) -> Result<Stamp, TimestampError> {
     let text = std::str::from_utf8(field).map_err(|_| TimestampError)?.trim();
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(dt.timestamp_millis());
+        return Ok(Stamp::Instant(dt.timestamp_millis()));
     }
     for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, layout) {
-            return Ok(naive.and_utc().timestamp_millis());
+            return Ok(Stamp::Local(naive.and_utc().timestamp_millis()));
         }
     }
     Err(TimestampError)
@@ -83,6 +104,13 @@ fn two_digits(b: &[u8], at: usize) -> Option<u32> {
 /// decide, which keeps this function free of error reporting.
 #[inline]
 pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
+    fixed_layout(b).map(|(wall, offset_minutes)| wall - offset_minutes.unwrap_or(0) * MS_PER_MINUTE)
+}
+
+/// The fast path's parts: the wall-clock milliseconds (as if UTC) and the offset in minutes when
+/// the text has one (`Z` is offset 0).
+#[inline]
+fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
     }
@@ -121,8 +149,9 @@ pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
             millis *= 10;
         }
     }
-    let offset_minutes: i64 = match &b[i..] {
-        [] | [b'Z'] => 0,
+    let offset_minutes: Option<i64> = match &b[i..] {
+        [] => None,
+        [b'Z'] => Some(0),
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest.len() {
                 5 if rest[2] == b':' => (two_digits(rest, 0)?, two_digits(rest, 3)?),
@@ -133,13 +162,13 @@ pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
                 return None;
             }
             let total = i64::from(h * 60 + m);
-            if *sign == b'-' { -total } else { total }
+            Some(if *sign == b'-' { -total } else { total })
         }
         _ => return None,
     };
     let days = days_from_civil(year as i64, month, day);
-    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_minutes * 60;
-    Some(seconds * MS_PER_SECOND + i64::from(millis))
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some((seconds * MS_PER_SECOND + i64::from(millis), offset_minutes))
 }
 
 fn is_leap_year(year: i64) -> bool {
@@ -241,6 +270,15 @@ mod tests {
         assert!(parse_timestamp(b"").is_err());
         assert!(parse_timestamp(b"-").is_err());
         assert!(parse_timestamp(b"99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn stamps_tell_instants_from_wall_clock_times() {
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00"), Ok(Stamp::Local(3_600_000)));
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00Z"), Ok(Stamp::Instant(3_600_000)));
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00+01:00"), Ok(Stamp::Instant(0)));
+        assert_eq!(parse_stamp(b"1970-01-01 01:00"), Ok(Stamp::Local(3_600_000)));
+        assert_eq!(parse_stamp(b"3600000"), Ok(Stamp::Instant(3_600_000)));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! several files changes nothing.
 
 use meterflow::app::{Report, replay};
+use meterflow::cli::InputArgs;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
+use meterflow::input::{BadRows, InputOptions};
 use meterflow::job::load_jobs;
 use meterflow::output::{Format, LateWriter, PointWriter};
 use proptest::prelude::*;
@@ -99,7 +101,9 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
     let sources: Vec<(String, Box<dyn Read>)> =
         inputs.iter().enumerate().map(|(i, text)| (format!("in{i}.csv"), Box::new(Cursor::new(text.clone().into_bytes())) as Box<dyn Read>)).collect();
     let options = EngineOptions { emit, watermark: scope, max_future_skew: None };
-    let report = replay(jobs, options, sources, &mut points, Some(&mut late)).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
+    let input = InputOptions::from_args(&InputArgs::default()).expect("default input options");
+    let mut bad_rows = BadRows::new(input.on_bad_row, None).expect("bad-row policy");
+    let report = replay(jobs, options, &input, sources, &mut points, Some(&mut late), &mut bad_rows).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
     drop(points);
     Run { output: out.text(), late: late_buf.text(), report }
 }
