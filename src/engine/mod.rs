@@ -3,6 +3,7 @@
 //! dropped rows. Event time is the only clock; end of input is an infinite watermark.
 
 pub mod accumulator;
+pub mod layout;
 pub mod merge;
 pub mod stats;
 pub mod watermark;

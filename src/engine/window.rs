@@ -1,27 +1,29 @@
-//! The Time Window Aggregation operator: tumbling epoch-aligned windows per series and policy,
-//! with a watermark per scope (series, asset or job), allowed lateness and both emit modes.
+//! The Time Window Aggregation operator: tumbling or sliding windows per series and policy (laid
+//! out by [`Layout`]), with a watermark per scope (series, asset or job), allowed lateness judged
+//! per window, `last_value` interpolation and both emit modes.
 //!
 //! Open windows of a series and policy sit in a deque ordered by start. Each window registers
 //! timers on its clock (close at `end` for `updates`, expiry at `end + latency`); a clock's timers
-//! fire in order of (time, series, policy) as its watermark passes them, which is also the order
-//! rows are written in.
+//! fire in order of (time, series, policy, window start) as its watermark passes them, which is
+//! also the order rows are written in.
 
-use super::accumulator::Accumulator;
+use super::accumulator::{Accumulator, BufferPool};
+use super::layout::Layout;
 use super::stats::JobStats;
 use super::watermark::{self, Arrival, NO_WATERMARK};
 use super::{Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, WatermarkScope};
 use crate::intern::Names;
-use crate::job::{Aggregation, WindowJob};
+use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
-use crate::time::window_start;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 struct Policy {
     input: u32,
     output: u32,
-    size: i64,
+    layout: Layout,
     threshold: Threshold,
+    interpolation: Interpolation,
     aggregation: Aggregation,
 }
 
@@ -39,6 +41,9 @@ struct Series {
     clock: usize,
     /// Open windows per policy of the job (empty for policies on other inputs), by start.
     windows: Vec<VecDeque<OpenWindow>>,
+    /// Per policy, timestamp and value of the latest reading within its threshold (kept for
+    /// `last_value` policies only).
+    last_valid: Vec<Option<(i64, f64)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +89,7 @@ pub struct WindowOperator {
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
     fired: Vec<Timer>,
+    pool: BufferPool,
     pub stats: JobStats,
 }
 
@@ -97,8 +103,9 @@ impl WindowOperator {
             .map(|p| Policy {
                 input: names.points.intern(&p.input),
                 output: names.points.intern(&p.output),
-                size: p.window_size,
+                layout: Layout::new(plan.window, p.window_size, plan.timezone),
                 threshold: p.threshold,
+                interpolation: p.interpolation,
                 aggregation: p.aggregation,
             })
             .collect();
@@ -123,6 +130,7 @@ impl WindowOperator {
             clocks,
             asset_clock: Vec::new(),
             fired: Vec::new(),
+            pool: BufferPool::default(),
             stats,
         }
     }
@@ -153,7 +161,8 @@ impl WindowOperator {
             }
         };
         let id = self.series.len() as u32;
-        self.series.push(Series { asset, clock, windows: self.policies.iter().map(|_| VecDeque::new()).collect() });
+        let windows = self.policies.iter().map(|_| VecDeque::new()).collect();
+        self.series.push(Series { asset, clock, windows, last_valid: vec![None; self.policies.len()] });
         self.series_of[input][asset as usize] = id;
         id
     }
@@ -183,37 +192,75 @@ impl WindowOperator {
         }
     }
 
-    /// Applies one reading to one policy, given the watermark before it arrived.
+    /// Applies one reading to one policy, given the watermark before it arrived: to each of its
+    /// windows that has not expired, and to the late-output for each that has.
     fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) {
-        let policy = &self.policies[pi];
-        let stats = &mut self.stats.policies[pi];
-        stats.read += 1;
-        if !policy.threshold.contains(r.value) {
-            stats.out_of_threshold += 1;
-            return;
+        let Some(value) = self.valid_value(sid, pi, r) else { return };
+        let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
+        for j in self.policies[pi].layout.windows_of(r.ts) {
+            let Some((start, end)) = self.policies[pi].layout.window(j) else { continue };
+            match watermark::classify(end, w, self.latency) {
+                Arrival::LateBeyond => {
+                    dropped += 1;
+                    out.dropped.push(Dropped { job: self.job, reading: r, window_start: start, window_end: end, watermark: w });
+                }
+                arrival => {
+                    added += 1;
+                    late |= arrival == Arrival::LateWithin;
+                    self.add(sid, pi, (start, end), (r.ts, value), arrival, out);
+                }
+            }
         }
-        let start = window_start(r.ts, policy.size);
-        let end = start + policy.size;
-        let arrival = watermark::classify(end, w, self.latency);
-        if arrival == Arrival::LateBeyond {
+        let stats = &mut self.stats.policies[pi];
+        if added == 0 {
             stats.late_dropped += 1;
-            out.dropped.push(Dropped { job: self.job, reading: r, window_start: start, window_end: end, watermark: w });
             return;
         }
         stats.valid += 1;
-        if arrival == Arrival::LateWithin {
-            stats.late_accepted += 1;
+        stats.late_accepted += u64::from(late);
+        if dropped > 0 {
+            stats.partially_late += 1;
+            stats.windows_missed += dropped;
         }
-        let aggregation = policy.aggregation;
+    }
+
+    /// The value a reading brings to a policy: its own within the threshold; outside it, under
+    /// `last_value`, the latest valid value of the series if that is not later than the reading.
+    fn valid_value(&mut self, sid: u32, pi: usize, r: Reading) -> Option<f64> {
+        let policy = &self.policies[pi];
+        let stats = &mut self.stats.policies[pi];
+        let register = &mut self.series[sid as usize].last_valid[pi];
+        stats.read += 1;
+        if policy.threshold.contains(r.value) {
+            if policy.interpolation == Interpolation::LastValue && register.is_none_or(|(ts, _)| r.ts >= ts) {
+                *register = Some((r.ts, r.value));
+            }
+            return Some(r.value);
+        }
+        stats.out_of_threshold += 1;
+        match (policy.interpolation, *register) {
+            (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => {
+                stats.interpolated += 1;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds a value stamped `ts` to the window `[start, end)` of a series and policy, opening the
+    /// window if needed; in `updates` mode a late change is written at once.
+    fn add(&mut self, sid: u32, pi: usize, (start, end): (i64, i64), (ts, value): (i64, f64), arrival: Arrival, out: &mut Emitted) {
+        let aggregation = self.policies[pi].aggregation;
         let series = &mut self.series[sid as usize];
         let windows = &mut series.windows[pi];
         let index = match windows.binary_search_by_key(&start, |w| w.start) {
             Ok(i) => {
-                windows[i].acc.add(r.value);
+                windows[i].acc.add(ts, value);
                 i
             }
             Err(i) => {
-                windows.insert(i, OpenWindow { start, acc: Accumulator::start(aggregation, r.value), revisions: 0, last_written: None });
+                let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
+                windows.insert(i, OpenWindow { start, acc, revisions: 0, last_written: None });
                 let timers = &mut self.clocks[series.clock].timers;
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
                 timers.push(Reverse(base));
@@ -265,42 +312,28 @@ impl WindowOperator {
         let series = &mut self.series[t.series as usize];
         let windows = &mut series.windows[pi];
         let Ok(index) = windows.binary_search_by_key(&t.start, |w| w.start) else { return };
-        let emit = match (t.kind, self.emit) {
-            (TimerKind::Close, _) => Some(Emit::OnTime),
-            (TimerKind::Expire, EmitMode::Final) => Some(Emit::Final),
-            (TimerKind::Expire, EmitMode::Updates) => None,
-        };
-        let window = if t.kind == TimerKind::Expire {
-            // Windows of one series and policy expire in start order, so this is the front.
-            windows.remove(index).map(|w| (w, true))
-        } else {
-            None
-        };
-        let (revision, value) = match (&window, emit) {
-            (Some((w, _)), Some(_)) => (w.revisions, w.acc.value()),
-            (None, Some(_)) => {
+        let (emit, revision, value) = match t.kind {
+            TimerKind::Expire => {
+                // Windows of one series and policy expire in start order, so this is the front.
+                let Some(window) = windows.remove(index) else { return };
+                let row = (self.emit == EmitMode::Final).then(|| (window.revisions, window.acc.value()));
+                window.acc.recycle(&mut self.pool);
+                let Some((revision, value)) = row else { return };
+                (Emit::Final, revision, value)
+            }
+            TimerKind::Close => {
                 let w = &mut windows[index];
                 let value = w.acc.value();
                 let revision = w.revisions;
                 w.revisions += 1;
                 w.last_written = Some(value.clone());
-                (revision, value)
+                (Emit::OnTime, revision, value)
             }
-            (_, None) => return,
         };
         let policy = &self.policies[pi];
         self.stats.policies[pi].rows_written += 1;
         self.stats.rows_written += 1;
-        out.points.push(Point {
-            job: self.job,
-            asset: series.asset,
-            point: policy.output,
-            model: self.model,
-            ts: t.start,
-            value,
-            emit: emit.unwrap_or(Emit::Final),
-            revision,
-        });
+        out.points.push(Point { job: self.job, asset: series.asset, point: policy.output, model: self.model, ts: t.start, value, emit, revision });
     }
 
     /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
