@@ -225,7 +225,7 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
         }
         if p.partially_late > 0 {
             s.push_str(&format!(
-                "  {}: {} readings partially late: added to their open windows, dropped from {} expired ones\n",
+                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
                 p.output, p.partially_late, p.windows_missed
             ));
         }

@@ -344,7 +344,8 @@ fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Window
         }
         "sliding" => {
             let Some(at) = slide else {
-                reader.error_span(window.span(), window.path(), "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)");
+                let message = "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)";
+                reader.error_at(kind.line, kind.column, window.path(), message);
                 return None;
             };
             let slide = read_duration(reader, &at)?;
@@ -354,7 +355,7 @@ fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Window
             }
             let zoned = top.get("timezone").is_some();
             if zoned && Alignment::of_step(slide).is_none() {
-                reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", format_duration(slide)));
+                reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()));
                 return None;
             }
             Some(WindowType::Sliding { slide })
@@ -370,17 +371,17 @@ fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Window
 fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, window: Option<WindowType>, timezone: Option<Tz>) -> Option<()> {
     match window {
         Some(WindowType::Sliding { slide }) if size % slide != 0 => {
-            let (size, slide) = (format_duration(size), format_duration(slide));
+            let (size, slide) = (at.text.trim(), format_duration(slide));
             reader.error(at, format!("the window size {size} is not a multiple of the slide {slide} (window.slide): a sliding window spans whole slides"));
             None
         }
         Some(WindowType::Sliding { slide }) if size / slide > MAX_SLIDES_PER_WINDOW => {
-            let (size, slide) = (format_duration(size), format_duration(slide));
+            let (size, slide) = (at.text.trim(), format_duration(slide));
             reader.error(at, format!("the window size {size} spans more than {MAX_SLIDES_PER_WINDOW} slides of {slide}: use a longer slide"));
             None
         }
         Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_step(size).is_none() => {
-            reader.error(at, format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", format_duration(size)));
+            reader.error(at, format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()));
             None
         }
         _ => Some(()),
