@@ -104,6 +104,7 @@ cases! {
     window_sliding_every_containing_window,
     window_sliding_partial_late,
     window_sliding_partial_late_output,
+    window_sliding_updates,
     window_timezone_dublin_23h_day,
     window_timezone_dublin_25h_day,
     window_timezone_local_6h,
