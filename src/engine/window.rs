@@ -27,6 +27,15 @@ struct Policy {
     aggregation: Aggregation,
 }
 
+/// The window `[start, end)` a value goes to, how it arrived there, and where the window probably
+/// sits in its deque.
+struct Placement {
+    start: i64,
+    end: i64,
+    arrival: Arrival,
+    hint: usize,
+}
+
 struct OpenWindow {
     start: i64,
     acc: Accumulator,
@@ -197,6 +206,8 @@ impl WindowOperator {
     fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) {
         let Some(value) = self.valid_value(sid, pi, r) else { return };
         let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
+        // A reading's windows are consecutive in the deque: each search starts where the last ended.
+        let mut next = 0;
         for j in self.policies[pi].layout.windows_of(r.ts) {
             let Some((start, end)) = self.policies[pi].layout.window(j) else { continue };
             match watermark::classify(end, w, self.latency) {
@@ -207,7 +218,7 @@ impl WindowOperator {
                 arrival => {
                     added += 1;
                     late |= arrival == Arrival::LateWithin;
-                    self.add(sid, pi, (start, end), (r.ts, value), arrival, out);
+                    next = self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1;
                 }
             }
         }
@@ -247,13 +258,18 @@ impl WindowOperator {
         }
     }
 
-    /// Adds a value stamped `ts` to the window `[start, end)` of a series and policy, opening the
-    /// window if needed; in `updates` mode a late change is written at once.
-    fn add(&mut self, sid: u32, pi: usize, (start, end): (i64, i64), (ts, value): (i64, f64), arrival: Arrival, out: &mut Emitted) {
+    /// Adds a value stamped `ts` to a window of a series and policy, opening the window if needed;
+    /// in `updates` mode a late change is written at once. Returns the window's place in the deque.
+    fn add(&mut self, sid: u32, pi: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) -> usize {
+        let Placement { start, end, arrival, hint } = place;
         let aggregation = self.policies[pi].aggregation;
         let series = &mut self.series[sid as usize];
         let windows = &mut series.windows[pi];
-        let index = match windows.binary_search_by_key(&start, |w| w.start) {
+        let found = match windows.get(hint) {
+            Some(w) if w.start == start => Ok(hint),
+            _ => windows.binary_search_by_key(&start, |w| w.start),
+        };
+        let index = match found {
             Ok(i) => {
                 windows[i].acc.add(ts, value);
                 i
@@ -284,6 +300,7 @@ impl WindowOperator {
                 out.points.push(Point { job: self.job, asset, point: p.output, model: self.model, ts: start, value, emit: Emit::Late, revision });
             }
         }
+        index
     }
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
