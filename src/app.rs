@@ -9,7 +9,7 @@ use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Reading, 
 use crate::input::{self, BadRowPolicy, BadRows, InputCounts, InputOptions, Reader, Sorter};
 use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
-use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
+use crate::job::{Job, JobErrors, JobKind, Trigger, WindowJob, WindowType, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
@@ -58,7 +58,7 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
 /// A one-line description of a job.
 fn describe(job: &Job) -> String {
     let (template, detail) = match &job.kind {
-        JobKind::Window(w) => ("time_window_aggregation", format!("latency {}", format_duration(w.latency))),
+        JobKind::Window(w) => ("time_window_aggregation", describe_windows(w)),
         JobKind::Merge(m) => (
             "multi_point_merging",
             match m.trigger {
@@ -68,6 +68,18 @@ fn describe(job: &Job) -> String {
         ),
     };
     format!("{} ({template}, model {}, {detail}): {} -> {}", job.name, job.model, job.inputs().join(", "), job.outputs().join(", "))
+}
+
+/// Latency, and the window type and time zone when they are not the defaults.
+fn describe_windows(job: &WindowJob) -> String {
+    let mut text = format!("latency {}", format_duration(job.latency));
+    if let WindowType::Sliding { slide } = job.window {
+        text.push_str(&format!(", sliding every {}", format_duration(slide)));
+    }
+    if let Some(tz) = job.timezone {
+        text.push_str(&format!(", timezone {}", tz.name()));
+    }
+    text
 }
 
 fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
@@ -316,6 +328,15 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
             p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
         ));
+        if p.interpolated > 0 {
+            s.push_str(&format!("  {}: {} out-of-threshold readings replaced by the last valid value\n", p.output, p.interpolated));
+        }
+        if p.partially_late > 0 {
+            s.push_str(&format!(
+                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
+                p.output, p.partially_late, p.windows_missed
+            ));
+        }
     }
     if job.future_skewed > 0 {
         s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));

@@ -13,3 +13,4 @@ pub mod job;
 pub mod output;
 pub mod threshold;
 pub mod time;
+pub mod zone;

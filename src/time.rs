@@ -1,5 +1,5 @@
-//! Event time: parsing input timestamps into epoch milliseconds, formatting them back, and aligning
-//! them to windows. Timestamps are `i64` epoch milliseconds everywhere past the input boundary.
+//! Event time: parsing input timestamps into epoch milliseconds and formatting them back.
+//! Timestamps are `i64` epoch milliseconds everywhere past the input boundary.
 //!
 //! Parsing has a hand-written fast path for the fixed layouts meter exports use
 //! (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or a space) and falls back to chrono for the rest of
@@ -233,13 +233,6 @@ pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
     out.extend_from_slice(&buf);
 }
 
-/// Start of the epoch-aligned window of `size` ms containing `ts`. `div_euclid` floors, so
-/// pre-1970 (negative) timestamps align the same way as later ones.
-#[inline]
-pub fn window_start(ts: i64, size: i64) -> i64 {
-    ts.div_euclid(size) * size
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,17 +299,5 @@ mod tests {
             assert_eq!(parse_timestamp(fmt(ms).as_bytes()), Ok(ms), "{ms}");
         }
         assert_eq!(fmt(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn windows_align_before_1970() {
-        let ten_min = 10 * MS_PER_MINUTE;
-        assert_eq!(window_start(-1, ten_min), -ten_min);
-        assert_eq!(window_start(-ten_min, ten_min), -ten_min);
-        assert_eq!(window_start(-ten_min - 1, ten_min), -2 * ten_min);
-        assert_eq!(window_start(ten_min - 1, ten_min), 0);
-        assert_eq!(window_start(ten_min, ten_min), ten_min);
-        let ts = parse_timestamp(b"1969-12-31T23:55:00Z").unwrap();
-        assert_eq!(fmt(window_start(ts, ten_min)), "1969-12-31T23:50:00.000Z");
     }
 }

@@ -19,7 +19,7 @@
 
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
-use super::{Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
@@ -234,7 +234,7 @@ impl MergeOperator {
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;
         if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
-            out.dropped.push(Dropped { job: self.origin.job, reading: r, window_start: r.ts, window_end: r.ts, watermark: w });
+            out.dropped.push(Dropped { job: self.origin.job, reading: r, reason: DropReason::LateBeyondLateness, window_start: r.ts, window_end: r.ts, watermark: w });
             return true;
         }
         let series = &mut state.series[index];

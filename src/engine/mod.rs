@@ -3,6 +3,7 @@
 //! dropped rows. Event time is the only clock; end of input is an infinite watermark.
 
 pub mod accumulator;
+pub mod layout;
 pub mod merge;
 pub mod stats;
 pub mod watermark;
@@ -107,11 +108,30 @@ pub struct Point {
     pub revision: u32,
 }
 
-/// A reading a job dropped as late beyond lateness.
+/// Why a reading is in the late output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Every window it belonged to (for some policy) had expired: dropped.
+    LateBeyondLateness,
+    /// Some of its sliding windows had expired; it was added to the others.
+    PartiallyLate,
+}
+
+impl DropReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::LateBeyondLateness => "late_beyond_lateness",
+            DropReason::PartiallyLate => "partially_late",
+        }
+    }
+}
+
+/// A reading a job dropped as late beyond lateness, wholly or from some windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dropped {
     pub job: usize,
     pub reading: Reading,
+    pub reason: DropReason,
     /// Start and end of the window it belonged to (for merge operands, its own timestamp).
     pub window_start: i64,
     pub window_end: i64,

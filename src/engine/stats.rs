@@ -13,10 +13,18 @@ pub struct PolicyStats {
     /// Readings of the policy's input point.
     pub read: u64,
     pub out_of_threshold: u64,
-    /// Valid readings added to a window (on time or late within lateness).
+    /// Out-of-threshold readings replaced by the series' last valid value (`last_value`).
+    pub interpolated: u64,
+    /// Readings added to at least one window (on time or late within lateness).
     pub valid: u64,
+    /// Readings added to at least one window that had closed.
     pub late_accepted: u64,
+    /// Readings dropped from every window they belong to: they changed nothing.
     pub late_dropped: u64,
+    /// Readings added to some of their (sliding) windows and too late for others.
+    pub partially_late: u64,
+    /// The windows those partially late readings missed.
+    pub windows_missed: u64,
     pub rows_written: u64,
 }
 

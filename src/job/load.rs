@@ -4,10 +4,12 @@
 use super::diagnostic::{Diagnostic, JobErrors};
 use super::pipeline::check_pipeline;
 use super::yaml::{Field, Located, Mapping, Reader};
-use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy};
-use crate::duration::parse_duration;
+use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType};
+use crate::duration::{format_duration, parse_duration};
 use crate::expr::{Expression, sandboxed_engine};
 use crate::threshold::Threshold;
+use crate::zone::{Alignment, parse_zone};
+use chrono_tz::Tz;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::path::{Path, PathBuf};
 
@@ -19,9 +21,17 @@ const WINDOW_JOB_FIELDS: &[Field] = &[
     Field { name: "window", aliases: &[] },
     Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
     Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
+    Field { name: "timezone", aliases: &["time_zone", "timeZone"] },
     Field { name: "policies", aliases: &[] },
 ];
-const WINDOW_FIELDS: &[Field] = &[Field { name: "type", aliases: &[] }];
+const WINDOW_FIELDS: &[Field] = &[Field { name: "type", aliases: &[] }, Field { name: "slide", aliases: &[] }];
+
+/// The most sliding windows a reading may belong to (window size / slide): each costs an update
+/// per reading and an open window per series, and a slide of `1ms` is more likely a typo.
+const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
+
+/// What a window size or slide must be with a `timezone`.
+const LOCAL_STEPS: &str = "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
 const WINDOW_POLICY_FIELDS: &[Field] = &[
     Field { name: "input", aliases: &["input_point", "inputPoint"] },
     Field { name: "threshold", aliases: &[] },
@@ -263,15 +273,13 @@ fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str
 fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", WINDOW_JOB_FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
-    if let Some(window) = top.mapping(reader, "window", WINDOW_FIELDS, false) {
-        if let Some(kind) = window.scalar(reader, "type", true) {
-            if kind.text.trim() != "tumbling" {
-                reader.error(&kind, format!("unknown window type `{}`, expected `tumbling`", kind.text.trim()));
-            }
-        }
-    }
+    let window = read_window_type(reader, &top);
     let latency = read_latency(reader, &top);
     let max_future_skew = read_max_future_skew(reader, &top);
+    let timezone: Option<Option<Tz>> = match top.scalar(reader, "timezone", false) {
+        Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
+        None => Some(None),
+    };
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
     for p in top.mappings(reader, "policies", WINDOW_POLICY_FIELDS) {
@@ -281,11 +289,15 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             None => Some(Threshold::ALL),
         };
         let interpolation = match p.scalar(reader, "interpolation", false) {
-            Some(at) if at.text.trim() != "ignore" => {
-                reader.error(&at, format!("unknown interpolation `{}`, expected `ignore`", at.text.trim()));
-                None
-            }
-            _ => Some(Interpolation::Ignore),
+            None => Some(Interpolation::Ignore),
+            Some(at) => match at.text.trim() {
+                "ignore" => Some(Interpolation::Ignore),
+                "last_value" => Some(Interpolation::LastValue),
+                other => {
+                    reader.error(&at, format!("unknown interpolation `{other}`, expected `ignore` or `last_value`"));
+                    None
+                }
+            },
         };
         let aggregation = p.scalar(reader, "aggregation", true).and_then(|at| {
             let text = at.text.trim();
@@ -302,6 +314,7 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
                 reader.error(&at, "the window size must be longer than 0");
                 return None;
             }
+            check_window_size(reader, &at, size, window, timezone.flatten())?;
             Some(size)
         });
         let output = read_output(reader, &p, model.as_deref(), &mut outputs);
@@ -311,8 +324,69 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }) };
+    let plan = WindowJob { latency: latency?, max_future_skew: max_future_skew?, window: window?, timezone: timezone?, policies };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan) };
     Some((job, outputs))
+}
+
+/// The `window` mapping: `type: tumbling` (also when absent) or `type: sliding` with a `slide`.
+/// A slide that cannot be aligned in the job's `timezone` is reported here too.
+fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<WindowType> {
+    let Some(window) = top.mapping(reader, "window", WINDOW_FIELDS, false) else { return Some(WindowType::Tumbling) };
+    let kind = window.scalar(reader, "type", true)?;
+    let slide = window.scalar(reader, "slide", false);
+    match kind.text.trim() {
+        "tumbling" => {
+            if let Some(at) = slide {
+                reader.error(&at, "`slide` applies to sliding windows only (type: sliding)");
+                return None;
+            }
+            Some(WindowType::Tumbling)
+        }
+        "sliding" => {
+            let Some(at) = slide else {
+                let message = "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)";
+                reader.error_at(kind.line, kind.column, window.path(), message);
+                return None;
+            };
+            let slide = read_duration(reader, &at)?;
+            if slide == 0 {
+                reader.error(&at, "the slide must be longer than 0");
+                return None;
+            }
+            let zoned = top.get("timezone").is_some();
+            if zoned && Alignment::of_step(slide).is_none() {
+                reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+                return None;
+            }
+            Some(WindowType::Sliding { slide })
+        }
+        other => {
+            reader.error(&kind, format!("unknown window type `{other}`, expected `tumbling` or `sliding`"));
+            None
+        }
+    }
+}
+
+/// A policy's window size against the job's window type and time zone.
+fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, window: Option<WindowType>, timezone: Option<Tz>) -> Option<()> {
+    match window {
+        Some(WindowType::Sliding { slide }) if size % slide != 0 => {
+            let (size, slide) = (at.text.trim(), format_duration(slide));
+            reader.error(at, format!("the window size {size} is not a multiple of the slide {slide} (window.slide): a sliding window spans whole slides"));
+            None
+        }
+        Some(WindowType::Sliding { slide }) if size / slide > MAX_SLIDES_PER_WINDOW => {
+            let (size, slide) = (at.text.trim(), format_duration(slide));
+            reader.error(at, format!("the window size {size} spans more than {MAX_SLIDES_PER_WINDOW} slides of {slide}: use a longer slide"));
+            None
+        }
+        Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_step(size).is_none() => {
+            reader.error(at, format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+            None
+        }
+        _ => Some(()),
+    }
 }
 
 fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {

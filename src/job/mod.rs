@@ -9,6 +9,7 @@ mod yaml;
 
 use crate::expr::Expression;
 use crate::threshold::Threshold;
+use chrono_tz::Tz;
 
 pub use diagnostic::{Diagnostic, JobErrors};
 pub use load::load_jobs;
@@ -33,7 +34,19 @@ pub struct WindowJob {
     pub latency: i64,
     /// A reading further than this ahead of its watermark does not advance it (a bad clock).
     pub max_future_skew: Option<i64>,
+    pub window: WindowType,
+    /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
+    pub timezone: Option<Tz>,
     pub policies: Vec<WindowPolicy>,
+}
+
+/// How a window job's windows follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowType {
+    /// Adjacent windows of each policy's size (the platform's only type).
+    Tumbling,
+    /// Windows of each policy's size starting every `slide` ms; every size is a multiple of it.
+    Sliding { slide: i64 },
 }
 
 /// One policy of a window job: one input point aggregated into one output point.
@@ -42,7 +55,7 @@ pub struct WindowPolicy {
     pub threshold: Threshold,
     pub interpolation: Interpolation,
     pub aggregation: Aggregation,
-    /// Window size in ms, at least 1.
+    /// Window size in ms, at least 1 (a multiple of the slide for sliding windows).
     pub window_size: i64,
     pub output: String,
 }
@@ -52,6 +65,9 @@ pub struct WindowPolicy {
 pub enum Interpolation {
     /// Left out of every aggregation and not counted (the platform's only choice).
     Ignore,
+    /// Replaced by the series' latest valid value when that value is not later than the reading;
+    /// left out otherwise (README, "Interpolation").
+    LastValue,
 }
 
 /// How a window's valid values become its output value.
@@ -62,11 +78,28 @@ pub enum Aggregation {
     Avg,
     Sum,
     Cnt,
+    /// The value with the earliest timestamp (of equal ones, the last to arrive).
+    First,
+    /// The value with the latest timestamp (of equal ones, the last to arrive).
+    Last,
+    /// `max - min`.
+    Range,
+    /// The increase of a cumulative register over the window, counter resets included.
+    Delta,
 }
 
 impl Aggregation {
-    pub const NAMES: [(&'static str, Aggregation); 5] =
-        [("max", Aggregation::Max), ("min", Aggregation::Min), ("avg", Aggregation::Avg), ("sum", Aggregation::Sum), ("cnt", Aggregation::Cnt)];
+    pub const NAMES: [(&'static str, Aggregation); 9] = [
+        ("max", Aggregation::Max),
+        ("min", Aggregation::Min),
+        ("avg", Aggregation::Avg),
+        ("sum", Aggregation::Sum),
+        ("cnt", Aggregation::Cnt),
+        ("first", Aggregation::First),
+        ("last", Aggregation::Last),
+        ("range", Aggregation::Range),
+        ("delta", Aggregation::Delta),
+    ];
 
     pub fn name(self) -> &'static str {
         Self::NAMES.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n)
