@@ -1,16 +1,26 @@
 //! One invocation: turns parsed flags into a run (load jobs -> build the pipeline -> replay every
 //! input -> write points and late rows -> summary), or validates job files.
 
-use crate::cli::{Cli, Command, EmitArg, FormatArg, RunArgs, ScopeArg, ValidateArgs};
+use crate::cli::{Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs};
+use crate::plot::{self, PlotData};
+use crate::progress::Progress;
+use crate::time::parse_timestamp;
+use crate::explain::explain;
+use crate::schema::job_schema_text;
+use clap::CommandFactory;
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Sink, WatermarkScope};
-use crate::input::{self, InputCounts, LongReader};
+use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::input;
 use crate::intern::Names;
-use crate::job::pipeline::{external_inputs, run_order};
+use crate::job::pipeline::external_inputs;
+use crate::job::load::sort_problems;
+use crate::job::unit_test::load_tests;
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
+use crate::replay::{Replay, WriterOutput};
+use crate::test_runner::run_test;
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use std::fs::File;
@@ -28,6 +38,8 @@ pub enum Failure {
     Usage(anyhow::Error),
     /// Data or I/O error during the run (exit 1).
     Run(anyhow::Error),
+    /// Already reported on stdout (failed tests, `validate --format json`): exit with this code.
+    Silent(u8),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -41,10 +53,115 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
+        Command::Test(args) => test(args),
+        Command::Explain(args) => {
+            let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+            print(&explain(&jobs))
+        }
+        Command::Schema => print(&job_schema_text()),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "meterflow", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man(args) => man(args),
+        Command::Plot(args) => plot(args),
     }
 }
 
+fn timestamp_arg(flag: &str, text: Option<&String>) -> Result<Option<i64>, Failure> {
+    text.map(|t| parse_timestamp(t.trim().as_bytes()).map_err(|e| Failure::Usage(anyhow!("{flag}: invalid timestamp {t:?}: {e}")))).transpose()
+}
+
+fn plot(args: PlotArgs) -> Result<(), Failure> {
+    let from = timestamp_arg("--from", args.from.as_ref())?;
+    let to = timestamp_arg("--to", args.to.as_ref())?;
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let mut data = PlotData::new(&args.asset, &jobs);
+    let mut replay = Replay::new(jobs, EngineOptions::default());
+    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
+    for path in &inputs {
+        let display = if path == "-" { "<stdin>" } else { path.as_str() };
+        replay.read(display, input::open(path)?, &mut data)?;
+    }
+    replay.finish(&mut data)?;
+    let svg = plot::draw(data, from, to, (args.width, args.height))?;
+    plot::write(&svg, &args.output)?;
+    Ok(())
+}
+
+/// Writes `text` to stdout.
+fn print(text: &str) -> Result<(), Failure> {
+    io::stdout().lock().write_all(text.as_bytes()).context("failed to write to stdout")?;
+    Ok(())
+}
+
+fn man(args: ManArgs) -> Result<(), Failure> {
+    let mut command = Cli::command();
+    command.build();
+    let page = match &args.subcommand {
+        None => command,
+        Some(name) => {
+            let Some(sub) = command.find_subcommand(name) else {
+                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+                return Err(Failure::Usage(anyhow!("no subcommand `{name}`; expected one of {}", names.join(", "))));
+            };
+            // The page of `meterflow run` is titled meterflow-run, as git and cargo name theirs.
+            sub.clone().name(format!("meterflow-{name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out).context("failed to render the manual page")?;
+    print(&String::from_utf8_lossy(&out))
+}
+
+fn test(args: TestArgs) -> Result<(), Failure> {
+    let tests = load_tests(&args.paths).map_err(Failure::Jobs)?;
+    if tests.is_empty() {
+        let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Failure::Usage(anyhow!("no tests found in {}: write a `tests:` block in a job file or a <job>.test.yaml file", named.join(", "))));
+    }
+    // Every job under test must load, as `validate` would have it, before any test runs.
+    let mut problems = Vec::new();
+    let mut jobs: Vec<&Path> = Vec::new();
+    for t in &tests {
+        if !jobs.contains(&t.job.as_path()) {
+            jobs.push(&t.job);
+            problems.extend(load_jobs(std::slice::from_ref(&t.job)).err().into_iter().flat_map(|e| e.0));
+        }
+    }
+    if !problems.is_empty() {
+        sort_problems(&mut problems);
+        return Err(Failure::Jobs(JobErrors(problems)));
+    }
+    let mut out = io::stdout().lock();
+    let (mut passed, mut failed) = (0, 0);
+    for t in &tests {
+        let text = match run_test(t) {
+            None => {
+                passed += 1;
+                format!("PASS {}: {}\n", t.file, t.name)
+            }
+            Some(report) => {
+                failed += 1;
+                let indented: String = report.lines().map(|l| format!("  {l}\n")).collect();
+                format!("FAIL {}: {}\n{indented}", t.file, t.name)
+            }
+        };
+        out.write_all(text.as_bytes()).context("failed to write to stdout")?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed").context("failed to write to stdout")?;
+    if failed > 0 { Err(Failure::Silent(1)) } else { Ok(()) }
+}
+
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
+    if args.format == ReportFormat::Json {
+        let problems = load_jobs(&args.jobs).err().map_or_else(Vec::new, |e| e.0);
+        let json: Vec<serde_json::Value> = problems.iter().map(|d| d.to_json()).collect();
+        let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
+        writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
+        return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };
+    }
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut out = io::stdout().lock();
     let write = |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
@@ -94,40 +211,10 @@ fn create(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
 }
 
-/// Routes what the pipeline produces to the writers, keeping the first write error.
-struct RunSink<'a> {
-    points: &'a mut PointWriter,
-    late: Option<&'a mut LateWriter>,
-    names: &'a Names,
-    job_names: &'a [String],
-    error: Option<io::Error>,
-}
-
-impl Sink for RunSink<'_> {
-    fn point(&mut self, point: &Point) {
-        if self.error.is_none() {
-            self.error = self.points.write(point, self.names).err();
-        }
-    }
-
-    fn dropped(&mut self, dropped: &Dropped) {
-        if let (None, Some(late)) = (&self.error, self.late.as_mut()) {
-            self.error = late.write(dropped, &self.job_names[dropped.job], self.names).err();
-        }
-    }
-}
-
 fn run(args: RunArgs) -> Result<(), Failure> {
     let options = engine_options(&args)?;
-    let mut jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
-    // load_jobs has rejected cycles, so an order exists.
-    let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
-    let mut slots: Vec<Option<Job>> = jobs.drain(..).map(Some).collect();
-    let jobs: Vec<Job> = order.iter().filter_map(|&i| slots[i].take()).collect();
-    let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
-
-    let mut names = Names::default();
-    let mut pipeline = Pipeline::new(jobs, &mut names, options);
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let mut replay = Replay::new(jobs, options);
     let out: Box<dyn Write> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
@@ -136,36 +223,28 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    let mut points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
-    let mut late = match &args.late_output {
+    let points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
+    let late = match &args.late_output {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
+    let mut output = WriterOutput { points, late, job_names: replay.job_names() };
 
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
-    let mut counts = InputCounts::default();
+    let progress = Progress::new(args.progress, Progress::total_size(&inputs));
     for path in &inputs {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
-        let mut reader = LongReader::new(display, input::open(path)?)?;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
-            let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
-            }
+        let read = replay.read(display, progress.watch(input::open(path)?), &mut output);
+        if read.is_err() {
+            progress.finish();
         }
+        read?;
     }
-    let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
-    }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late.as_mut() {
-        late.flush().context("failed to write the late-output file")?;
-    }
+    replay.finish(&mut output)?;
+    output.flush()?;
+    progress.finish();
     if !args.quiet {
-        eprint!("{}", summary(&counts, &pipeline, &names, inputs.len()));
+        eprint!("{}", summary(&replay));
     }
     Ok(())
 }
@@ -180,7 +259,8 @@ fn timestamp_text(ms: i64) -> String {
 }
 
 /// The run summary printed on stderr.
-fn summary(counts: &InputCounts, pipeline: &Pipeline, names: &Names, inputs: usize) -> String {
+fn summary(replay: &Replay) -> String {
+    let (counts, pipeline, names, inputs) = (&replay.counts, &replay.pipeline, &replay.names, replay.sources);
     let mut s = format!(
         "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points no job reads)\n",
         counts.rows,
