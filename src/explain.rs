@@ -7,6 +7,7 @@ use crate::duration::format_duration;
 use crate::expr::variable_name;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobKind, MergeJob, Trigger, WindowJob};
+use crate::threshold::Threshold;
 use std::fmt::Write;
 
 /// The plan of `jobs` (as loaded, any order) as text.
@@ -20,7 +21,7 @@ pub fn explain(jobs: &[Job]) -> String {
     }
     let _ = writeln!(
         s,
-        "Input: CSV rows `timestamp,asset,point,value` (optionally `model`), replayed in file order; points read: {}.",
+        "Input: points {}, as CSV rows `timestamp,asset,point,value` (optionally `model`) replayed in file order.",
         external_inputs(jobs).join(", ")
     );
     let outputs: Vec<&str> = order.iter().flat_map(|&j| jobs[j].outputs()).collect();
@@ -29,7 +30,36 @@ pub fn explain(jobs: &[Job]) -> String {
         s.push('\n');
         explain_job(jobs, j, &mut s);
     }
-    s
+    s.lines().map(wrap).collect()
+}
+
+/// Widest line of the explanation.
+const WIDTH: usize = 100;
+
+/// `line` broken at spaces to at most [`WIDTH`] columns where it can be, continuation lines
+/// indented 4 more than the first; with the newline.
+fn wrap(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let continuation = " ".repeat(indent + 4);
+    let mut out = String::new();
+    let mut current = line[..indent].to_string();
+    let mut empty = true;
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && current.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&current);
+            out.push('\n');
+            current = continuation.clone();
+            empty = true;
+        }
+        if !empty {
+            current.push(' ');
+        }
+        current.push_str(word);
+        empty = false;
+    }
+    out.push_str(&current);
+    out.push('\n');
+    out
 }
 
 fn explain_job(jobs: &[Job], j: usize, s: &mut String) {
@@ -64,26 +94,33 @@ fn producer<'a>(jobs: &'a [Job], point: &str) -> Option<&'a str> {
 
 fn explain_window(w: &WindowJob, s: &mut String) {
     let latency = format_duration(w.latency);
+    let rule = if w.latency == 0 {
+        "is final when its watermark reaches the end; a later reading for it is dropped and counted".to_string()
+    } else {
+        format!(
+            "closes when its watermark reaches the end; a late reading is still added, and the window computed again, until \
+             the watermark passes end + {latency}; after that its readings are dropped and counted"
+        )
+    };
     let _ = writeln!(
         s,
         "  Lateness: {latency}. Event time is tracked per series (asset x point) unless `--watermark` shares it. A window \
-         [start, end) closes when its watermark reaches the end; a late reading is still added, and the window written \
-         again, until the watermark passes end + {latency}; after that its readings are dropped and counted."
+         [start, end) {rule}."
     );
     if let Some(skew) = w.max_future_skew {
         let _ = writeln!(s, "  Max future skew: {}: a reading further ahead of its watermark does not advance it.", format_duration(skew));
     }
     for (n, p) in w.policies.iter().enumerate() {
+        let valid = if p.threshold == Threshold::ALL { "every value is valid".to_string() } else { format!("valid values {}, others are ignored", p.threshold) };
         let _ = writeln!(
             s,
             "  Policy {} -> {}: {} of {} over tumbling {} windows (aligned to the epoch in UTC, stamped at the window start); \
-             valid values {}, others are ignored.",
+             {valid}; a window without a valid value writes no row.",
             n + 1,
             p.output,
             p.aggregation.name(),
             p.input,
             format_duration(p.window_size),
-            p.threshold
         );
     }
 }

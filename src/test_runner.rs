@@ -29,10 +29,10 @@ pub fn run_test(test: &UnitTest) -> Option<String> {
     };
     let mut report = String::new();
     if let Some(expect) = &test.expect {
-        report.push_str(&compare(expect, &points, "output", false, test.tolerance));
+        report.push_str(&compare(expect, &points, "the output differs", false, test.tolerance));
     }
     if let Some(expect) = &test.expect_late {
-        report.push_str(&compare(expect, &late, "late-dropped rows", true, test.tolerance));
+        report.push_str(&compare(expect, &late, "the late-dropped rows differ", true, test.tolerance));
     }
     for (name, expected) in &test.counts {
         let actual = count(name, &stats, missing);
@@ -111,9 +111,9 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
         .collect()
 }
 
-/// Compares expected CSV with the CSV written. With `subset`, the expected header may name any of
-/// the written columns and only those are compared.
-fn compare(expect: &Fixture, actual_text: &str, what: &str, subset: bool, tolerance: f64) -> String {
+/// Compares expected CSV with the CSV written; `heading` introduces the diff. With `subset`, the
+/// expected header may name any of the written columns and only those are compared.
+fn compare(expect: &Fixture, actual_text: &str, heading: &str, subset: bool, tolerance: f64) -> String {
     let expected = match parse_csv(&expect.text) {
         Ok(rows) => rows,
         Err(e) => return format!("{}: cannot read the expected CSV: {e}\n", expect.name),
@@ -131,7 +131,7 @@ fn compare(expect: &Fixture, actual_text: &str, what: &str, subset: bool, tolera
         }
     }
     if !subset && columns.len() != actual_header.len() {
-        return format!("{}: expected header `{}`, the {what} has `{}`\n", expect.name, header.join(","), actual_header.join(","));
+        return format!("{}: expected header `{}`, the output has `{}`\n", expect.name, header.join(","), actual_header.join(","));
     }
     let names: Vec<&str> = columns.iter().map(|&i| actual_header[i].as_str()).collect();
     let actual: Vec<Vec<String>> = actual[1..].iter().map(|row| columns.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect()).collect();
@@ -140,7 +140,7 @@ fn compare(expect: &Fixture, actual_text: &str, what: &str, subset: bool, tolera
     if expected.len() == actual.len() && expected.iter().zip(&actual).all(|(e, a)| same(e, a)) {
         return String::new();
     }
-    let mut out = format!("{what} differs (- expected, + actual):\n    {}\n", names.join(","));
+    let mut out = format!("{heading} (- expected, + actual):\n    {}\n", names.join(","));
     render_diff(&diff(expected, &actual, same), expected, &actual, &mut out);
     out
 }
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn long_equal_runs_are_elided() {
-        let out = compare(&Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into() }, "h\n1\n2\n3\n4\n5\n6\n8\n", "output", false, 0.0);
-        assert_eq!(out, "output differs (- expected, + actual):\n    h\n    ... 4 equal rows\n    5\n    6\n  - 7\n  + 8\n");
+        let out = compare(&Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into() }, "h\n1\n2\n3\n4\n5\n6\n8\n", "the output differs", false, 0.0);
+        assert_eq!(out, "the output differs (- expected, + actual):\n    h\n    ... 4 equal rows\n    5\n    6\n  - 7\n  + 8\n");
     }
 }

@@ -163,9 +163,9 @@ impl<'n> Mapping<'n> {
         &self.path
     }
 
-    /// Where the mapping starts, for problems about the mapping as a whole.
+    /// Where the mapping starts (its first key), for problems about the mapping as a whole.
     pub fn span(&self) -> &Span {
-        self.node.span()
+        self.node.keys().next().map_or(self.node.span(), |k| k.span())
     }
 
     /// The node of a field by canonical name, found under any accepted spelling.
@@ -232,8 +232,7 @@ impl<'n> Mapping<'n> {
 
     /// Reports a missing field at the mapping's first key, where the user would add it.
     fn missing(&self, reader: &mut Reader<'_>, name: &str) {
-        let span = self.node.keys().next().map_or(self.node.span(), |k| k.span());
-        reader.error_span(span, &self.path_or_root(), format!("missing field `{name}`"));
+        reader.error_span(self.span(), &self.path_or_root(), format!("missing field `{name}`"));
     }
 
     fn path_or_root(&self) -> String {
