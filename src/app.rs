@@ -1,28 +1,28 @@
 //! One invocation: turns parsed flags into a run (load jobs -> build the pipeline -> replay every
-//! input -> write points and late rows -> summary), or validates job files.
+//! input -> write points and late rows -> summary), or into one of the tooling subcommands
+//! (validate, test, explain, schema, plot, completions, man) and maps their outcome to a
+//! [`Failure`].
 
 use crate::cli::{Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs};
-use crate::plot::{self, PlotData};
-use crate::progress::Progress;
-use crate::time::parse_timestamp;
-use crate::explain::explain;
-use crate::schema::job_schema_text;
-use clap::CommandFactory;
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::explain::explain;
 use crate::input;
 use crate::intern::Names;
 use crate::job::pipeline::external_inputs;
-use crate::job::load::sort_problems;
 use crate::job::unit_test::load_tests;
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
+use crate::plot::{self, PlotData};
+use crate::progress::Progress;
 use crate::replay::{Replay, WriterOutput};
-use crate::test_runner::run_test;
-use crate::time::format_timestamp;
+use crate::schema::job_schema_text;
+use crate::test_runner::{check_jobs, run_tests};
+use crate::time::{format_timestamp, parse_timestamp};
 use anyhow::{Context, anyhow};
+use clap::CommandFactory;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -121,36 +121,8 @@ fn test(args: TestArgs) -> Result<(), Failure> {
         let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Failure::Usage(anyhow!("no tests found in {}: write a `tests:` block in a job file or a <job>.test.yaml file", named.join(", "))));
     }
-    // Every job under test must load, as `validate` would have it, before any test runs.
-    let mut problems = Vec::new();
-    let mut jobs: Vec<&Path> = Vec::new();
-    for t in &tests {
-        if !jobs.contains(&t.job.as_path()) {
-            jobs.push(&t.job);
-            problems.extend(load_jobs(std::slice::from_ref(&t.job)).err().into_iter().flat_map(|e| e.0));
-        }
-    }
-    if !problems.is_empty() {
-        sort_problems(&mut problems);
-        return Err(Failure::Jobs(JobErrors(problems)));
-    }
-    let mut out = io::stdout().lock();
-    let (mut passed, mut failed) = (0, 0);
-    for t in &tests {
-        let text = match run_test(t) {
-            None => {
-                passed += 1;
-                format!("PASS {}: {}\n", t.file, t.name)
-            }
-            Some(report) => {
-                failed += 1;
-                let indented: String = report.lines().map(|l| format!("  {l}\n")).collect();
-                format!("FAIL {}: {}\n{indented}", t.file, t.name)
-            }
-        };
-        out.write_all(text.as_bytes()).context("failed to write to stdout")?;
-    }
-    writeln!(out, "{passed} passed, {failed} failed").context("failed to write to stdout")?;
+    check_jobs(&tests).map_err(Failure::Jobs)?;
+    let (_, failed) = run_tests(&tests, &mut io::stdout().lock()).context("failed to write to stdout")?;
     if failed > 0 { Err(Failure::Silent(1)) } else { Ok(()) }
 }
 

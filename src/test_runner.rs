@@ -5,13 +5,15 @@
 
 use crate::engine::stats::JobStats;
 use crate::engine::EmitMode;
-use crate::job::load_jobs;
+use crate::job::load::sort_problems;
+use crate::job::{JobErrors, load_jobs};
 use crate::job::unit_test::{Fixture, UnitTest};
 use crate::output::{Format, LateWriter, PointWriter};
 use crate::replay::{Replay, WriterOutput};
 use crate::time::parse_timestamp;
 use std::cell::RefCell;
 use std::io::{self, Cursor, Write};
+use std::path::Path;
 use std::rc::Rc;
 
 /// Columns compared as instants, so `2024-03-01T00:10:00Z` matches `2024-03-01T00:10:00.000Z`.
@@ -20,6 +22,44 @@ const TIME_COLUMNS: &[&str] = &["timestamp", "window_start", "window_end", "wate
 const CONTEXT_ROWS: usize = 2;
 /// Above this many row pairs the diff is positional instead of aligned.
 const MAX_ALIGNED_CELLS: usize = 4_000_000;
+
+/// Loads every job under test, as `validate` would, so a broken job is reported once with its
+/// located problems before any test runs.
+pub fn check_jobs(tests: &[UnitTest]) -> Result<(), JobErrors> {
+    let mut problems = Vec::new();
+    let mut jobs: Vec<&Path> = Vec::new();
+    for t in tests {
+        if !jobs.contains(&t.job.as_path()) {
+            jobs.push(&t.job);
+            problems.extend(load_jobs(std::slice::from_ref(&t.job)).err().into_iter().flat_map(|e| e.0));
+        }
+    }
+    sort_problems(&mut problems);
+    if problems.is_empty() { Ok(()) } else { Err(JobErrors(problems)) }
+}
+
+/// Runs `tests` in order, writing `PASS` or `FAIL` and the failure report of each, then the
+/// `N passed, N failed` line. Returns (passed, failed).
+pub fn run_tests(tests: &[UnitTest], out: &mut dyn Write) -> io::Result<(usize, usize)> {
+    let (mut passed, mut failed) = (0, 0);
+    for t in tests {
+        match run_test(t) {
+            None => {
+                passed += 1;
+                writeln!(out, "PASS {}: {}", t.file, t.name)?;
+            }
+            Some(report) => {
+                failed += 1;
+                writeln!(out, "FAIL {}: {}", t.file, t.name)?;
+                for line in report.lines() {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+        }
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok((passed, failed))
+}
 
 /// The outcome of one test: `None` when it passed, otherwise what went wrong.
 pub fn run_test(test: &UnitTest) -> Option<String> {

@@ -128,4 +128,6 @@ cases! {
     explain_seed_jobs,
     explain_dag_order,
     run_progress_not_a_terminal,
+    test_job_errors,
+    test_no_tests,
 }
