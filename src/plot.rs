@@ -17,22 +17,22 @@ use std::io;
 
 /// Readings and outputs of one point.
 #[derive(Debug, Clone, Default)]
-pub struct Series {
-    pub point: String,
+struct Series {
+    point: String,
     /// (timestamp ms, value), in arrival order until drawn.
-    pub values: Vec<(i64, f64)>,
+    values: Vec<(i64, f64)>,
     /// For window outputs: the window length and aggregation, drawn as steps.
-    pub window: Option<(i64, &'static str)>,
+    window: Option<(i64, &'static str)>,
 }
 
 /// What a plot shows, gathered during a replay.
 #[derive(Debug, Default)]
 pub struct PlotData {
-    pub asset: String,
-    pub inputs: Vec<Series>,
-    pub outputs: Vec<Series>,
+    asset: String,
+    inputs: Vec<Series>,
+    outputs: Vec<Series>,
     /// (timestamp, point, value) of readings dropped as late beyond lateness.
-    pub dropped: Vec<(i64, String, f64)>,
+    dropped: Vec<(i64, String, f64)>,
     /// Points some job reads from the input: the only input points drawn.
     read_by_jobs: Vec<String>,
     asset_id: Option<u32>,
