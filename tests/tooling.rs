@@ -155,7 +155,6 @@ fn completions_name_every_subcommand() {
 #[test]
 fn man_pages_are_roff() {
     let page = stdout(&meterflow(&["man"]));
-    assert!(page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH meterflow 1"), "{}", &page[..200.min(page.len())]);
     assert!(page.contains(".TH meterflow 1"));
     assert!(page.contains("validate") && page.contains("explain"));
     let run = stdout(&meterflow(&["man", "run"]));
