@@ -3,12 +3,11 @@
 //! of a job is accepted, out of threshold or written to the late output; splitting the input into
 //! several files changes nothing.
 
-use meterflow::app::{Report, replay};
-use meterflow::cli::InputArgs;
+use meterflow::engine::stats::JobStats;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
-use meterflow::input::{BadRows, InputOptions};
 use meterflow::job::load_jobs;
 use meterflow::output::{Format, LateWriter, PointWriter};
+use meterflow::replay::{Replay, WriterOutput};
 use proptest::prelude::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -89,23 +88,26 @@ fn csv_of(rows: &[Row]) -> String {
 struct Run {
     output: String,
     late: String,
-    report: Report,
+    jobs: Vec<JobStats>,
 }
 
 fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) -> Run {
     let jobs = load_jobs(std::slice::from_ref(dir)).expect("jobs load");
     let out = SharedBuf::default();
     let late_buf = SharedBuf::default();
-    let mut points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
-    let mut late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
-    let sources: Vec<(String, Box<dyn Read>)> =
-        inputs.iter().enumerate().map(|(i, text)| (format!("in{i}.csv"), Box::new(Cursor::new(text.clone().into_bytes())) as Box<dyn Read>)).collect();
+    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
+    let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
     let options = EngineOptions { emit, watermark: scope, max_future_skew: None };
-    let input = InputOptions::from_args(&InputArgs::default()).expect("default input options");
-    let mut bad_rows = BadRows::new(input.on_bad_row, None).expect("bad-row policy");
-    let report = replay(jobs, options, &input, sources, &mut points, Some(&mut late), &mut bad_rows).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
-    drop(points);
-    Run { output: out.text(), late: late_buf.text(), report }
+    let mut replay = Replay::long_format(jobs, options).expect("default input options");
+    let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    for (i, text) in inputs.iter().enumerate() {
+        let source: Box<dyn Read> = Box::new(Cursor::new(text.clone().into_bytes()));
+        replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
+    }
+    replay.finish(&mut output).expect("finish");
+    output.flush().expect("flush");
+    let jobs = replay.pipeline.stats().into_iter().cloned().collect();
+    Run { output: out.text(), late: late_buf.text(), jobs }
 }
 
 /// Output rows keyed by (timestamp, asset, point), for comparisons that ignore row order.
@@ -187,7 +189,7 @@ proptest! {
     fn every_row_is_accounted_for(rows in arrivals(), latency in prop::sample::select(vec!["0s", "5m", "1h"])) {
         let dir = job_dir(latency, false);
         let result = run(&dir, &[csv_of(&rows)], EmitMode::Final, WatermarkScope::Series);
-        let job = &result.report.jobs[0];
+        let job = &result.jobs[0];
         prop_assert_eq!(job.rows_read, rows.len() as u64);
         for p in &job.policies {
             prop_assert_eq!(p.read, p.valid + p.out_of_threshold + p.late_dropped, "policy {}", p.output);

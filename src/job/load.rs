@@ -1,9 +1,11 @@
 //! Reading job files: YAML text -> located checks -> [`Job`] plans, reporting every problem of every
-//! file together. Directories expand to their `*.yaml` / `*.yml` files in name order.
+//! file together. Directories expand to their `*.yaml` / `*.yml` files in name order, test files
+//! (`*.test.yaml`) excepted.
 
 use super::diagnostic::{Diagnostic, JobErrors};
 use super::pipeline::check_pipeline;
-use super::yaml::{Field, Located, Mapping, Reader};
+use super::unit_test::TEST_FIELDS;
+use super::yaml::{Field, Located, Mapping, Reader, Shape};
 use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType};
 use crate::duration::{format_duration, parse_duration};
 use crate::expr::{Expression, sandboxed_engine};
@@ -13,18 +15,57 @@ use chrono_tz::Tz;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::path::{Path, PathBuf};
 
-const WINDOW_JOB_FIELDS: &[Field] = &[
-    Field { name: "name", aliases: &[] },
-    Field { name: "description", aliases: &[] },
-    Field { name: "template", aliases: &[] },
-    Field { name: "model", aliases: &[] },
-    Field { name: "window", aliases: &[] },
-    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
-    Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
-    Field { name: "timezone", aliases: &["time_zone", "timeZone"] },
-    Field { name: "policies", aliases: &[] },
+const NAME_DOC: &str = "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.";
+const DESCRIPTION_DOC: &str = "Free text for people; meterflow does not read it.";
+const MODEL_DOC: &str = "The device model the job belongs to. Bare point names mean points of this model, and input rows \
+                         whose `model` column names another model are ignored by the job.";
+const TESTS_DOC: &str = "Unit tests of this job, run by `meterflow test`; `run` and `validate` do not read them.";
+
+pub(crate) const WINDOW_JOB_FIELDS: &[Field] = &[
+    Field::optional("name", Shape::Text, NAME_DOC),
+    Field::optional("description", Shape::Text, DESCRIPTION_DOC),
+    Field::required(
+        "template",
+        Shape::Choice(&["time_window_aggregation"]),
+        "The job template: a Time Window Aggregation job aggregates one input point per policy over event-time windows.",
+    ),
+    Field::required("model", Shape::Name, MODEL_DOC),
+    Field::optional("window", Shape::Mapping(WINDOW_FIELDS), "The kind of window: tumbling (the default) or sliding."),
+    Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness: a reading whose window has closed (its series' watermark reached the window end) is still added \
+         and the window written again until the watermark passes the window end plus this duration; later readings are \
+         dropped and counted. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]),
+    Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "A reading further than this ahead of its watermark does not advance the watermark (a meter with a bad clock). \
+         Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]),
+    Field::optional(
+        "timezone",
+        Shape::Text,
+        "An IANA time zone such as `Europe/Dublin`: windows of whole days, or of steps that divide a day, start at local \
+         midnight (a day at a DST change is 23 or 25 hours long). Steps that divide an hour keep UTC epoch alignment. \
+         Default: UTC.",
+    )
+    .aliases(&["time_zone", "timeZone"]),
+    Field::required("policies", Shape::List(WINDOW_POLICY_FIELDS), "One policy per output point: which input point is aggregated and how."),
+    Field::optional("tests", Shape::List(TEST_FIELDS), TESTS_DOC),
 ];
-const WINDOW_FIELDS: &[Field] = &[Field { name: "type", aliases: &[] }, Field { name: "slide", aliases: &[] }];
+const WINDOW_FIELDS: &[Field] = &[
+    Field::required(
+        "type",
+        Shape::Choice(&["tumbling", "sliding"]),
+        "`tumbling`: fixed-size, non-overlapping windows aligned to the Unix epoch in UTC; `sliding`: windows of the \
+         policy's size starting every `slide`, so a reading belongs to size / slide windows.",
+    ),
+    Field::optional("slide", Shape::Duration, "Sliding windows only (required there): how far apart windows start; it must divide the window size."),
+];
 
 /// The most sliding windows a reading may belong to (window size / slide): each costs an update
 /// per reading and an open window per series, and a slide of `1ms` is more likely a typo.
@@ -33,29 +74,89 @@ const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
 /// What a window size or slide must be with a `timezone`.
 const LOCAL_STEPS: &str = "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
 const WINDOW_POLICY_FIELDS: &[Field] = &[
-    Field { name: "input", aliases: &["input_point", "inputPoint"] },
-    Field { name: "threshold", aliases: &[] },
-    Field { name: "interpolation", aliases: &[] },
-    Field { name: "aggregation", aliases: &[] },
-    Field { name: "window_size", aliases: &["windowSize"] },
-    Field { name: "output", aliases: &["output_point", "outputPoint"] },
+    Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.").aliases(&["input_point", "inputPoint"]),
+    Field::optional(
+        "threshold",
+        Shape::Threshold,
+        "The valid values, in interval notation such as `[0, 100)` or `(-inf, 5]`. Values outside are never aggregated \
+         but still advance the watermark. Default: every value is valid.",
+    ),
+    Field::optional(
+        "interpolation",
+        Shape::Choice(&["ignore", "last_value"]),
+        "What happens to a value outside the threshold: `ignore` leaves it out of every aggregation; `last_value` \
+         replaces it with the series' latest valid value at or before it. Default `ignore`.",
+    ),
+    Field::required("aggregation", Shape::Aggregation, "How the valid values of a window become its output value."),
+    Field::required(
+        "window_size",
+        Shape::Duration,
+        "The window length, e.g. `10m`. Windows are half-open `[start, start + size)` and stamped at their start.",
+    )
+    .aliases(&["windowSize"]),
+    Field::required(
+        "output",
+        Shape::Point,
+        "The point written, one row per window that holds at least one valid value.",
+    )
+    .aliases(&["output_point", "outputPoint"]),
 ];
-const MERGE_JOB_FIELDS: &[Field] = &[
-    Field { name: "name", aliases: &[] },
-    Field { name: "description", aliases: &[] },
-    Field { name: "template", aliases: &[] },
-    Field { name: "model", aliases: &[] },
-    Field { name: "trigger", aliases: &[] },
-    Field { name: "timing_interpolation", aliases: &["timingInterpolation"] },
-    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
-    Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
-    Field { name: "policies", aliases: &[] },
+pub(crate) const MERGE_JOB_FIELDS: &[Field] = &[
+    Field::optional("name", Shape::Text, NAME_DOC),
+    Field::optional("description", Shape::Text, DESCRIPTION_DOC),
+    Field::required(
+        "template",
+        Shape::Choice(&["multi_point_merging"]),
+        "The job template: a Multi-Point Merging job computes an expression over several points of an asset.",
+    ),
+    Field::required("model", Shape::Name, MODEL_DOC),
+    Field::required("trigger", Shape::Mapping(TRIGGER_FIELDS), "When the policies are evaluated."),
+    Field::optional(
+        "timing_interpolation",
+        Shape::Choice(&["last_value"]),
+        "How operands are lined up with an evaluation time: `last_value` takes each operand's latest value at or before it.",
+    )
+    .aliases(&["timingInterpolation"]),
+    Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness of operand readings: an evaluation is written once every operand series' watermark is past it \
+         by this much. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]),
+    Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "An operand reading further than this ahead of its series' watermark does not advance the watermark (a meter with \
+         a bad clock). Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]),
+    Field::required("policies", Shape::List(MERGE_POLICY_FIELDS), "One policy per output point: the expression that computes it."),
+    Field::optional("tests", Shape::List(TEST_FIELDS), TESTS_DOC),
 ];
-const TRIGGER_FIELDS: &[Field] = &[Field { name: "mode", aliases: &[] }, Field { name: "every", aliases: &["frequency"] }];
+const TRIGGER_FIELDS: &[Field] = &[
+    Field::required(
+        "mode",
+        Shape::Choice(&["frequency", "point"]),
+        "`frequency`: evaluate at epoch-aligned ticks of `every`; `point`: evaluate at each reading of a policy's `trigger_point`.",
+    ),
+    Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).").aliases(&["frequency"]),
+];
 const MERGE_POLICY_FIELDS: &[Field] = &[
-    Field { name: "output", aliases: &["output_point", "outputPoint"] },
-    Field { name: "logic", aliases: &["output_logic", "outputLogic"] },
-    Field { name: "trigger_point", aliases: &["triggerPoint"] },
+    Field::required("output", Shape::Point, "The point written with the expression's value.").aliases(&["output_point", "outputPoint"]),
+    Field::required(
+        "logic",
+        Shape::Expression,
+        "The expression, with operands written `${Model::Point}`: arithmetic, comparisons, `if`/`else`, and functions \
+         such as `abs`, `min`, `max`, `round`, `sqrt`. Operands are floats.",
+    )
+    .aliases(&["output_logic", "outputLogic"]),
+    Field::optional(
+        "trigger_point",
+        Shape::Point,
+        "Point mode only (required there): the point whose readings trigger an evaluation; not the policy's own output.",
+    )
+    .aliases(&["triggerPoint"]),
 ];
 
 /// Where a job's output point is declared, for pipeline-level messages.
@@ -93,14 +194,19 @@ pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
                 jobs.push(job);
             }
         }
-        // Report a file's problems in source order, whichever check found them.
-        reader.problems.sort_by_key(|d| (d.line, d.column));
         problems.append(&mut reader.problems);
     }
     if problems.is_empty() {
         check_pipeline(&jobs, &sites, &mut problems);
     }
+    sort_problems(&mut problems);
     if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }
+}
+
+/// Orders problems by file, then line and column, whichever check found them; file-level problems
+/// (line 0) come first in their file.
+pub fn sort_problems(problems: &mut [Diagnostic]) {
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 
 fn file_problem(file: &str, message: &str) -> Diagnostic {
@@ -135,8 +241,14 @@ fn expand_paths(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf
     files
 }
 
-fn is_job_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+/// A YAML file that is not a test file.
+pub fn is_job_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && !is_test_file(path)
+}
+
+/// A job's unit-test file, `<job>.test.yaml` (or `.test.yml`): a directory of jobs holds them too.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
 type Outputs = Vec<(String, Diagnostic)>;
@@ -174,7 +286,7 @@ fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
     }
 }
 
-fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
+pub(super) fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
     let (marker, message) = match error {
         LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a job file must be a YAML mapping of fields".to_string()),
         LoadError::TopLevelMustBeSequence(m) => (Some(*m), "unexpected top-level sequence".to_string()),

@@ -5,6 +5,7 @@
 pub mod diagnostic;
 pub mod load;
 pub mod pipeline;
+pub mod unit_test;
 mod yaml;
 
 use crate::expr::Expression;
@@ -13,6 +14,7 @@ use chrono_tz::Tz;
 
 pub use diagnostic::{Diagnostic, JobErrors};
 pub use load::load_jobs;
+pub use yaml::{Field, Shape};
 
 /// A loaded job file.
 pub struct Job {
