@@ -2,42 +2,96 @@
 //! targets in `fuzz_targets/` call them, and `tests/fuzz_regressions.rs` replays every kept crash
 //! input through the same functions in `cargo test`, so a fixed crash stays fixed on machines
 //! without cargo-fuzz. Besides "never panic", each check asserts a property that must hold for any
-//! input: parsed values stay in range and format back to themselves, and every row is accounted for.
+//! input: parsed values stay in range and format back to themselves, every row is accounted for,
+//! and a run's output reads back as input.
 
-use meterflow::app::replay as replay_run;
+use meterflow::cli::{BadRowArg, InputArgs};
 use meterflow::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
-use meterflow::output::{Format, LateWriter, PointWriter};
 use meterflow::expr::{Expression, sandboxed_engine};
-use meterflow::input::{InputCounts, LongReader};
+use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
+use meterflow::input::{BadRows, InputCounts, InputOptions, Reader};
 use meterflow::intern::Names;
 use meterflow::job::load_sources;
+use meterflow::output::{Format, LateWriter, PointWriter};
+use meterflow::replay::{Replay, WriterOutput};
 use meterflow::threshold::Threshold;
 use meterflow::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, format_timestamp, parse_fixed_layout, parse_timestamp};
 use std::io::{Cursor, Read};
 
-/// The long-format CSV reader: any bytes give readings or a located error; the counts add up.
-pub fn csv_long(data: &[u8]) {
+/// strftime patterns of real meter exports, for the checks that pick a `--time-format`.
+const PATTERNS: [&str; 4] = ["%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%d/%m/%Y"];
+
+/// The input reader (long or wide, any delimiter, time formats, zones, DST, bad-row policy): the
+/// first byte picks the flags, the rest is the file. Any bytes give readings, a located error or
+/// skipped bad rows, and every row is accounted for.
+pub fn csv_input(data: &[u8]) {
+    let Some((&flags, file)) = data.split_first() else { return };
+    let mut args = InputArgs { wide: flags & 1 != 0, ..InputArgs::default() };
+    if flags & 2 != 0 {
+        args.on_bad_row = BadRowArg::Skip;
+    }
+    args.time_format = match flags >> 2 & 3 {
+        0 => None,
+        1 => Some(PATTERNS[usize::from(flags >> 6)].to_string()),
+        2 => Some("epoch_s".to_string()),
+        _ => Some("epoch_ms".to_string()),
+    };
+    if flags & 16 != 0 {
+        args.timezone = Some("Europe/Dublin".to_string());
+    }
+    if flags & 32 != 0 {
+        args.dst = vec!["ambiguous=earlier".to_string(), "nonexistent=shift".to_string()];
+    }
+    let options = InputOptions::from_args(&args).expect("valid input flags");
+    let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
     let mut names = Names::default();
     let mut counts = InputCounts::default();
-    let Ok(mut reader) = LongReader::new("fuzz.csv", Box::new(Cursor::new(data.to_vec()))) else { return };
+    let Ok(mut reader) = Reader::new("fuzz.csv", Box::new(Cursor::new(file.to_vec())), &options, &mut names) else { return };
     let mut readings = 0u64;
     loop {
-        match reader.next(&mut names, &mut counts) {
+        match reader.next(&mut names, &mut counts, &mut bad_rows) {
             Ok(Some(r)) => {
                 readings += 1;
                 assert!((MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&r.ts), "timestamp {} out of range", r.ts);
                 assert!(r.value.is_finite(), "non-finite value {}", r.value);
             }
-            Ok(None) => {
-                assert_eq!(counts.rows, readings + counts.missing, "rows = readings + missing values");
-                return;
-            }
+            Ok(None) => break,
             Err(e) => {
-                assert!(e.to_string().starts_with("fuzz.csv"), "error names the file: {e}");
+                let text = e.to_string();
+                assert!(text.starts_with("fuzz.csv") || text.starts_with("failed to read fuzz.csv"), "error names the file: {text}");
                 return;
             }
         }
+    }
+    assert_eq!(counts.rows, counts.whole_rows + counts.rejected, "rows = rows read whole + rejected");
+    assert_eq!(counts.values, readings + counts.missing, "value cells = readings + missing values");
+}
+
+/// A timestamp field under a `--time-format`, `--timezone` and `--dst`: the first byte picks them,
+/// the rest is the field. Results lie in years 0000-9999; refusals are worded.
+pub fn time_format(data: &[u8]) {
+    let Some((&flags, field)) = data.split_first() else { return };
+    let format = match flags & 7 {
+        0 => TimeFormat::Auto,
+        1 => TimeFormat::EpochSeconds,
+        2 => TimeFormat::EpochMillis,
+        k => TimeFormat::parse(PATTERNS[usize::from(k - 3) % PATTERNS.len()]).expect("valid pattern"),
+    };
+    let zone = match flags >> 3 & 3 {
+        0 => None,
+        1 => Some(chrono_tz::Europe::Dublin),
+        2 => Some(chrono_tz::Australia::Lord_Howe),
+        _ => Some(chrono_tz::America::Sao_Paulo),
+    };
+    let dst = DstPolicy {
+        ambiguous: [Ambiguous::Reject, Ambiguous::Earlier, Ambiguous::Later, Ambiguous::Earlier][usize::from(flags >> 5 & 3)],
+        nonexistent: if flags & 128 != 0 { Nonexistent::Shift } else { Nonexistent::Reject },
+    };
+    let parser = TimeParser { format, zone, dst };
+    match parser.parse(field) {
+        Ok(ms) => assert!((MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms), "{ms} out of range"),
+        Err(e) => assert!(!parser.explain(e).is_empty()),
     }
 }
 
@@ -111,7 +165,7 @@ pub fn expression(data: &[u8]) {
 
 /// A window job with several sizes and aggregations, a merge over its outputs and a merge over raw
 /// readings: the pipeline the `replay` check runs. `LATENCY` is filled in from the input.
-const REPLAY_JOBS: [(&str, &str); 3] = [
+const REPLAY_JOBS: [(&str, &str); 4] = [
     (
         "a_window.yaml",
         "name: window
@@ -137,6 +191,18 @@ policies:
 ",
     ),
     (
+        "d_sliding.yaml",
+        "name: sliding
+template: time_window_aggregation
+model: M
+window: {type: sliding, slide: 5m}
+latency: LATENCY
+policies:
+  - {input: Reading, threshold: \"[0, 100)\", interpolation: last_value, aggregation: delta, window_size: 15m, output: Delta}
+  - {input: Voltage, aggregation: range, window_size: 10m, output: Range}
+",
+    ),
+    (
         "c_raw.yaml",
         "name: raw
 template: multi_point_merging
@@ -150,9 +216,9 @@ policies:
     ),
 ];
 
-/// A whole run: the first byte picks the emit mode, watermark scope, future-skew limit and
-/// latency; the rest is the CSV input. A run succeeds or fails with a message, and when it
-/// succeeds its row accounting balances.
+/// A whole run: the first byte picks the emit mode, watermark scope, future-skew limit, latency
+/// and open-window limit; the rest is the CSV input. A run succeeds or fails with a message; when
+/// it succeeds its row accounting balances and its output reads back as input.
 pub fn replay(data: &[u8]) {
     let Some((&options, csv)) = data.split_first() else { return };
     let latency = ["0s", "5m", "1d", "1ms"][usize::from(options >> 4 & 3)];
@@ -163,19 +229,31 @@ pub fn replay(data: &[u8]) {
     let max_future_skew = (options & 8 != 0).then_some(3_600_000);
     let engine = EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
     let output = SharedBuffer::default();
-    let mut points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
-    let mut late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
-    let input: Vec<(String, Box<dyn Read>)> = vec![("fuzz.csv".to_string(), Box::new(Cursor::new(csv.to_vec())))];
-    let Ok(report) = replay_run(jobs, engine, input, &mut points, Some(&mut late)) else { return };
-    for balance in &report.balances {
+    let points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
+    let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
+    let mut replay = Replay::long_format(jobs, engine).expect("default input options");
+    let mut out = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    let source: Box<dyn Read> = Box::new(Cursor::new(csv.to_vec()));
+    if replay.read("fuzz.csv", source, &mut out).and_then(|()| replay.finish(&mut out)).and_then(|()| out.flush()).is_err() {
+        return;
+    }
+    for balance in replay.balances() {
         assert!(balance.holds(), "{}", balance.describe());
     }
-    // The output is valid input: every row reads back as a reading (finite value, timestamp in range).
-    drop(points);
-    let written = output.0.borrow().clone();
-    let mut reader = LongReader::new("output", Box::new(Cursor::new(written))).expect("output header");
+    // The output is valid input: every row reads back as a reading (finite value, timestamp in
+    // range), except windows starting before year 0000, written with a sign as documented.
+    drop(out);
+    let text = String::from_utf8(output.0.borrow().clone()).expect("UTF-8 output");
+    let (before_year_0, rows): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('-'));
+    for row in before_year_0 {
+        assert!(row.as_bytes().get(5) == Some(&b'-') && row.starts_with("-0"), "a negative year is written -YYYY: {row}");
+    }
+    let written = rows.join("\n").into_bytes();
+    let options = InputOptions::from_args(&InputArgs::default()).expect("default input options");
+    let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
     let (mut names, mut counts) = (Names::default(), InputCounts::default());
-    while reader.next(&mut names, &mut counts).unwrap_or_else(|e| panic!("output row does not read back: {e}")).is_some() {}
+    let mut reader = Reader::new("output", Box::new(Cursor::new(written)), &options, &mut names).expect("output header");
+    while reader.next(&mut names, &mut counts, &mut bad_rows).unwrap_or_else(|e| panic!("output row does not read back: {e}")).is_some() {}
     assert_eq!(counts.missing, 0, "the output holds no missing values");
 }
 

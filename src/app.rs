@@ -1,21 +1,31 @@
 //! One invocation: turns parsed flags into a run (load jobs -> build the pipeline -> replay every
-//! input -> write points and late rows -> summary), or validates job files.
+//! input -> write points and late rows -> summary), or into one of the tooling subcommands
+//! (validate, test, explain, schema, plot, completions, man) and maps their outcome to a
+//! [`Failure`].
 
-use crate::cli::{Cli, Command, EmitArg, FormatArg, RunArgs, ScopeArg, ValidateArgs};
+use crate::cli::{Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs};
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::accounting::Balance;
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Runaway, Sink, WatermarkScope};
-use crate::input::{self, InputCounts, LongReader};
+use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::explain::explain;
+use crate::input::{self, BadRowPolicy, BadRows, InputOptions};
 use crate::intern::Names;
-use crate::job::pipeline::{external_inputs, run_order};
-use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
+use crate::job::pipeline::external_inputs;
+use crate::job::unit_test::load_tests;
+use crate::job::{Job, JobErrors, JobKind, Trigger, WindowJob, WindowType, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
-use crate::time::format_timestamp;
+use crate::plot::{self, PlotData};
+use crate::progress::Progress;
+use crate::replay::{Replay, WriterOutput};
+use crate::schema::job_schema_text;
+use crate::test_runner::{check_jobs, run_tests};
+use crate::time::{format_timestamp, parse_timestamp};
 use anyhow::{Context, anyhow};
+use clap::CommandFactory;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 /// How a run can fail; `main` maps each to an exit code.
@@ -29,6 +39,8 @@ pub enum Failure {
     Usage(anyhow::Error),
     /// Data or I/O error during the run (exit 1).
     Run(anyhow::Error),
+    /// Already reported on stdout (failed tests, `validate --format json`): exit with this code.
+    Silent(u8),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -40,12 +52,89 @@ impl From<anyhow::Error> for Failure {
 
 pub fn main(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Validate(args) => validate(args),
+        Command::Test(args) => test(args),
+        Command::Explain(args) => {
+            let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+            print(&explain(&jobs))
+        }
+        Command::Schema => print(&job_schema_text()),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "meterflow", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man(args) => man(args),
+        Command::Plot(args) => plot(args),
     }
 }
 
+fn timestamp_arg(flag: &str, text: Option<&String>) -> Result<Option<i64>, Failure> {
+    text.map(|t| parse_timestamp(t.trim().as_bytes()).map_err(|e| Failure::Usage(anyhow!("{flag}: invalid timestamp {t:?}: {e}")))).transpose()
+}
+
+fn plot(args: PlotArgs) -> Result<(), Failure> {
+    let from = timestamp_arg("--from", args.from.as_ref())?;
+    let to = timestamp_arg("--to", args.to.as_ref())?;
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let mut data = PlotData::new(&args.asset, &jobs);
+    let mut replay = Replay::long_format(jobs, EngineOptions::default())?;
+    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
+    for path in &inputs {
+        let display = if path == "-" { "<stdin>" } else { path.as_str() };
+        replay.read(display, input::open(path)?, &mut data)?;
+    }
+    replay.finish(&mut data)?;
+    let svg = plot::draw(data, from, to, (args.width, args.height))?;
+    plot::write(&svg, &args.output)?;
+    Ok(())
+}
+
+/// Writes `text` to stdout.
+fn print(text: &str) -> Result<(), Failure> {
+    io::stdout().lock().write_all(text.as_bytes()).context("failed to write to stdout")?;
+    Ok(())
+}
+
+fn man(args: ManArgs) -> Result<(), Failure> {
+    let mut command = Cli::command();
+    command.build();
+    let page = match &args.subcommand {
+        None => command,
+        Some(name) => {
+            let Some(sub) = command.find_subcommand(name) else {
+                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+                return Err(Failure::Usage(anyhow!("no subcommand `{name}`; expected one of {}", names.join(", "))));
+            };
+            // The page of `meterflow run` is titled meterflow-run, as git and cargo name theirs.
+            sub.clone().name(format!("meterflow-{name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out).context("failed to render the manual page")?;
+    print(&String::from_utf8_lossy(&out))
+}
+
+fn test(args: TestArgs) -> Result<(), Failure> {
+    let tests = load_tests(&args.paths).map_err(Failure::Jobs)?;
+    if tests.is_empty() {
+        let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Failure::Usage(anyhow!("no tests found in {}: write a `tests:` block in a job file or a <job>.test.yaml file", named.join(", "))));
+    }
+    check_jobs(&tests).map_err(Failure::Jobs)?;
+    let (_, failed) = run_tests(&tests, &mut io::stdout().lock()).context("failed to write to stdout")?;
+    if failed > 0 { Err(Failure::Silent(1)) } else { Ok(()) }
+}
+
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
+    if args.format == ReportFormat::Json {
+        let problems = load_jobs(&args.jobs).err().map_or_else(Vec::new, |e| e.0);
+        let json: Vec<serde_json::Value> = problems.iter().map(|d| d.to_json()).collect();
+        let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
+        writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
+        return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };
+    }
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut out = io::stdout().lock();
     let write = |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
@@ -62,7 +151,7 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
 /// A one-line description of a job.
 fn describe(job: &Job) -> String {
     let (template, detail) = match &job.kind {
-        JobKind::Window(w) => ("time_window_aggregation", format!("latency {}", format_duration(w.latency))),
+        JobKind::Window(w) => ("time_window_aggregation", describe_windows(w)),
         JobKind::Merge(m) => (
             "multi_point_merging",
             match m.trigger {
@@ -72,6 +161,18 @@ fn describe(job: &Job) -> String {
         ),
     };
     format!("{} ({template}, model {}, {detail}): {} -> {}", job.name, job.model, job.inputs().join(", "), job.outputs().join(", "))
+}
+
+/// Latency, and the window type and time zone when they are not the defaults.
+fn describe_windows(job: &WindowJob) -> String {
+    let mut text = format!("latency {}", format_duration(job.latency));
+    if let WindowType::Sliding { slide } = job.window {
+        text.push_str(&format!(", sliding every {}", format_duration(slide)));
+    }
+    if let Some(tz) = job.timezone {
+        text.push_str(&format!(", timezone {}", tz.name()));
+    }
+    text
 }
 
 fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
@@ -99,117 +200,9 @@ fn create(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
 }
 
-/// Routes what the pipeline produces to the writers, keeping the first write error.
-struct RunSink<'a> {
-    points: &'a mut PointWriter,
-    late: Option<&'a mut LateWriter>,
-    names: &'a Names,
-    job_names: &'a [String],
-    error: Option<io::Error>,
-}
-
-impl Sink for RunSink<'_> {
-    fn point(&mut self, point: &Point) {
-        if self.error.is_none() {
-            self.error = self.points.write(point, self.names).err();
-        }
-    }
-
-    fn dropped(&mut self, dropped: &Dropped) {
-        if let (None, Some(late)) = (&self.error, self.late.as_mut()) {
-            self.error = late.write(dropped, &self.job_names[dropped.job], self.names).err();
-        }
-    }
-}
-
-/// What a replay produced besides its rows: the figures of the summary.
-pub struct Report {
-    pub counts: InputCounts,
-    pub unrouted: u64,
-    pub jobs: Vec<JobStats>,
-    /// The run's name tables, to name the assets in the figures.
-    pub names: Names,
-    /// The row accounting: every equation must hold (see [`crate::engine::accounting`]).
-    pub balances: Vec<Balance>,
-}
-
-/// Puts jobs in run order (producers before consumers). `load_jobs` has rejected cycles.
-pub fn in_run_order(mut jobs: Vec<Job>) -> Vec<Job> {
-    let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
-    let mut slots: Vec<Option<Job>> = jobs.drain(..).map(Some).collect();
-    order.iter().filter_map(|&i| slots[i].take()).collect()
-}
-
-/// Replays `sources` (name and stream, in order) through `jobs` and writes to the writers: the
-/// whole of a run except opening files and printing.
-pub fn replay(
-    jobs: Vec<Job>,
-    options: EngineOptions,
-    sources: Vec<(String, Box<dyn Read>)>,
-    points: &mut PointWriter,
-    mut late: Option<&mut LateWriter>,
-) -> Result<Report, Failure> {
-    let jobs = in_run_order(jobs);
-    let job_names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
-    let mut names = Names::default();
-    let mut pipeline = Pipeline::new(jobs, &mut names, options);
-    let mut counts = InputCounts::default();
-    for (name, stream) in sources {
-        let mut reader = LongReader::new(&name, stream)?;
-        let rows_before = counts.rows;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
-            let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
-            }
-            if let Some(runaway) = pipeline.runaway() {
-                let job = pipeline.stats()[runaway.job];
-                return Err(Failure::Run(runaway_error(&runaway, job, &name, counts.rows - rows_before)));
-            }
-        }
-    }
-    let mut sink = RunSink { points, late: late.as_deref_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
-    }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late {
-        late.flush().context("failed to write the late-output file")?;
-    }
-    let jobs = pipeline.stats().into_iter().cloned().collect();
-    let balances = pipeline.balances(counts.rows, counts.missing);
-    Ok(Report { counts, unrouted: pipeline.unrouted(), jobs, names, balances })
-}
-
-fn runaway_error(runaway: &Runaway, job: &JobStats, file: &str, row: u64) -> anyhow::Error {
-    anyhow!(
-        "{file}: data row {row}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
-         a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
-         or raise the limit",
-        runaway.limit,
-        runaway.limit,
-        job.name,
-        job.file,
-        runaway.job_open
-    )
-}
-
-/// The internal error of a run whose row accounting does not balance, or `None` when it does.
-fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
-    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
-    (!broken.is_empty()).then(|| {
-        anyhow!(
-            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
-             this is a bug in meterflow, please report it with the job files and input",
-            broken.join("; ")
-        )
-    })
-}
-
 fn run(args: RunArgs) -> Result<(), Failure> {
     let options = engine_options(&args)?;
+    let input_options = InputOptions::from_args(&args.input).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     // Every input is opened before any output is written, so a typo leaves no partial files.
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
@@ -226,22 +219,74 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    let mut points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
-    let mut late = match &args.late_output {
+    let points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
+    let late = match &args.late_output {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
-    let report = replay(jobs, options, sources, &mut points, late.as_mut())?;
+    let rejects = match &args.input.rejects {
+        Some(path) => Some(create(path)?),
+        None => None,
+    };
+    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let sorted = input_options.sort;
+    let mut replay = Replay::new(jobs, options, input_options, bad_rows);
+    let mut output = WriterOutput { points, late, job_names: replay.job_names() };
+    let progress = Progress::new(args.progress, Progress::total_size(&inputs));
+    for (display, source) in sources {
+        let read = replay.read(&display, progress.watch(source), &mut output);
+        if read.is_err() {
+            progress.finish();
+        }
+        read?;
+    }
+    replay.finish(&mut output)?;
+    output.flush()?;
+    progress.finish();
     if !args.quiet {
-        eprint!("{}", summary(&report, inputs.len()));
+        eprint!("{}", summary(&replay, &args));
+    }
+    if !sorted {
+        if let Some(warning) = late_warning(&replay.pipeline.stats()) {
+            eprintln!("{warning}");
+        }
     }
     if let Some(path) = &args.stats_json {
-        write_stats_json(path, &report)?;
+        write_stats_json(path, &replay)?;
     }
-    match accounting_error(&report.balances) {
+    match accounting_error(&replay.balances()) {
         Some(e) => Err(Failure::Run(e)),
         None => Ok(()),
     }
+}
+
+/// The internal error of a run whose row accounting does not balance, or `None` when it does.
+fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
+    (!broken.is_empty()).then(|| {
+        anyhow!(
+            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
+             this is a bug in meterflow, please report it with the job files and input",
+            broken.join("; ")
+        )
+    })
+}
+
+/// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
+const LATE_WARNING_SHARE: f64 = 0.05;
+
+/// A hint when many readings were dropped as late: the input is probably not in time order.
+fn late_warning(jobs: &[&JobStats]) -> Option<String> {
+    let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
+    let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
+    let share = dropped as f64 / received.max(1) as f64;
+    (share > LATE_WARNING_SHARE).then(|| {
+        format!(
+            "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
+             if the input is not in time order (e.g. newest first), replay it with --sort-input",
+            share * 100.0
+        )
+    })
 }
 
 fn timestamp_text(ms: i64) -> String {
@@ -254,17 +299,28 @@ fn timestamp_text(ms: i64) -> String {
 }
 
 /// The run summary printed on stderr.
-fn summary(report: &Report, inputs: usize) -> String {
-    let counts = &report.counts;
+fn summary(replay: &Replay, args: &RunArgs) -> String {
+    let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
+    let skipped = match bad_rows.policy() {
+        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Fail => String::new(),
+    };
     let mut s = format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {} rows of points no job reads)\n",
+        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,
-        report.unrouted
+        replay.pipeline.unrouted()
     );
-    for job in &report.jobs {
-        s.push_str(&job_summary(job, &report.names));
+    if let Some(first) = &bad_rows.first {
+        let all = match &args.input.rejects {
+            Some(path) => format!("all are in {}", path.display()),
+            None => "--rejects FILE records them all".to_string(),
+        };
+        s.push_str(&format!("  first bad row: {first} ({all})\n"));
+    }
+    for job in replay.pipeline.stats() {
+        s.push_str(&job_summary(job, &replay.names));
     }
     s
 }
@@ -287,6 +343,15 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
         if p.non_finite > 0 {
             s.push_str(&format!("  {}: {} windows wrote no row: their value overflowed the float range\n", p.output, p.non_finite));
         }
+        if p.interpolated > 0 {
+            s.push_str(&format!("  {}: {} out-of-threshold readings replaced by the last valid value\n", p.output, p.interpolated));
+        }
+        if p.partially_late > 0 {
+            s.push_str(&format!(
+                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
+                p.output, p.partially_late, p.windows_missed
+            ));
+        }
     }
     if job.future_skewed > 0 {
         s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));
@@ -305,12 +370,22 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
 }
 
 /// The figures of the summary as JSON, for CI.
-fn stats_json(report: &Report) -> serde_json::Value {
+fn stats_json(replay: &Replay) -> serde_json::Value {
+    let (counts, names) = (&replay.counts, &replay.names);
     use serde_json::json;
-    let watermark = |ms: i64| if ms == NO_WATERMARK { serde_json::Value::Null } else { json!(timestamp_text(ms)) };
-    let jobs: Vec<_> = report
-        .jobs
+    let balances = replay.balances();
+    let balance_json: Vec<_> = balances
         .iter()
+        .map(|b| {
+            let parts: serde_json::Map<String, serde_json::Value> = b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+            json!({"scope": b.scope, "equation": b.equation(), "total": b.total.1, "parts": parts, "holds": b.holds()})
+        })
+        .collect();
+    let watermark = |ms: i64| if ms == NO_WATERMARK { serde_json::Value::Null } else { json!(timestamp_text(ms)) };
+    let jobs: Vec<_> = replay
+        .pipeline
+        .stats()
+        .into_iter()
         .map(|job| {
             let policies: Vec<_> = job
                 .policies
@@ -322,8 +397,10 @@ fn stats_json(report: &Report) -> serde_json::Value {
                         "read": p.read,
                         "valid": p.valid,
                         "out_of_threshold": p.out_of_threshold,
+                        "interpolated": p.interpolated,
                         "late_accepted": p.late_accepted,
                         "late_dropped": p.late_dropped,
+                        "partially_late": p.partially_late,
                         "rows_written": p.rows_written,
                         "non_finite": p.non_finite,
                     })
@@ -333,7 +410,7 @@ fn stats_json(report: &Report) -> serde_json::Value {
             let samples: Vec<_> = m
                 .samples
                 .iter()
-                .map(|s| json!({"asset": report.names.assets.name(s.asset), "timestamp": timestamp_text(s.ts), "reason": s.reason}))
+                .map(|s| json!({"asset": names.assets.name(s.asset), "timestamp": timestamp_text(s.ts), "reason": s.reason}))
                 .collect();
             json!({
                 "name": job.name,
@@ -342,6 +419,7 @@ fn stats_json(report: &Report) -> serde_json::Value {
                 "kept": job.kept,
                 "rows_written": job.rows_written,
                 "late_dropped": job.late_dropped,
+                "partially_late": job.partially_late,
                 "future_skewed": job.future_skewed,
                 "peak_open_windows": job.peak_open_windows,
                 "final_watermark": watermark(job.final_watermark),
@@ -356,23 +434,20 @@ fn stats_json(report: &Report) -> serde_json::Value {
             })
         })
         .collect();
-    let balances: Vec<_> = report
-        .balances
-        .iter()
-        .map(|b| {
-            let parts: serde_json::Map<String, serde_json::Value> = b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
-            json!({"scope": b.scope, "equation": b.equation(), "total": b.total.1, "parts": parts, "holds": b.holds()})
-        })
-        .collect();
     json!({
-        "input": {"rows": report.counts.rows, "missing_values": report.counts.missing, "rows_of_unread_points": report.unrouted},
+        "input": {
+            "rows": counts.rows,
+            "missing_values": counts.missing,
+            "rejected": counts.rejected,
+            "rows_of_unread_points": replay.pipeline.unrouted(),
+        },
         "jobs": jobs,
-        "accounting": {"balanced": report.balances.iter().all(Balance::holds), "balances": balances},
+        "accounting": {"balanced": balances.iter().all(Balance::holds), "balances": balance_json},
     })
 }
 
-fn write_stats_json(path: &Path, report: &Report) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(&stats_json(report)).context("failed to encode the figures")?;
+fn write_stats_json(path: &Path, replay: &Replay) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(&stats_json(replay)).context("failed to encode the figures")?;
     text.push('\n');
     std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }

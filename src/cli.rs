@@ -12,7 +12,7 @@ use std::path::PathBuf;
     long_about = "meterflow runs the stream service's job templates offline: Time Window Aggregation \
                   and Multi-Point Merging jobs written as YAML files, over CSV meter readings replayed \
                   in file order through event-time windows with allowed lateness.",
-    after_help = "Examples:\n  meterflow run jobs/ --input samples/meters.csv\n  meterflow validate jobs/"
+    after_help = "Examples:\n  meterflow run jobs/ --input samples/meters.csv\n  meterflow validate jobs/\n  meterflow test jobs/\n  meterflow explain jobs/"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -23,14 +23,48 @@ pub struct Cli {
 pub enum Command {
     /// Run jobs over input readings and write their output points.
     #[command(after_help = "Examples:\n  meterflow run jobs/ --input samples/meters.csv -o out.csv\n  \
-                            zcat log.csv.gz | meterflow run jobs/meter_max_min.yaml --emit updates\n\n\
+                            meterflow run jobs/meter_max_min.yaml --input log.csv.gz --emit updates\n\n\
                             Exit status: 0 on success, 1 on a data or I/O error, 2 on a usage or job-file error.")]
-    Run(RunArgs),
-    /// Check job files without reading any input: exit 0 when all are valid.
-    #[command(after_help = "Example:\n  meterflow validate jobs/\n\n\
-                            Each valid job gets a one-line summary; every problem is reported as \
-                            path:line:col: error: field: message.")]
+    Run(Box<RunArgs>),
+    /// Check job files without reading any input: exit 0 when all are valid, 2 otherwise.
+    #[command(after_help = "Examples:\n  meterflow validate jobs/\n  meterflow validate --format json jobs/ > problems.json\n\n\
+                            Each valid job gets a one-line summary; every problem of every file is reported, sorted by \
+                            file and line, as path:line:col: error: field: message with the source line and a caret. \
+                            Pipeline checks (cycles, an output point written by two jobs, a trigger point that is the \
+                            policy's own output) run once every file is valid.")]
     Validate(ValidateArgs),
+    /// Run the unit tests written in job files (`tests:`) and in `<job>.test.yaml` files.
+    #[command(after_help = "Example:\n  meterflow test jobs/\n\n\
+                            A test replays its input rows through the job as `run` does and compares the output rows, \
+                            the rows dropped as late and the counts it expects. Prints one line per test, a diff for each \
+                            failure and a final `N passed, N failed` line.\n\n\
+                            Exit status: 0 when every test passes, 1 when one fails, 2 on a job-file or test-file error.")]
+    Test(TestArgs),
+    /// Describe in plain words what jobs will do: inputs, windows, thresholds, lateness, outputs.
+    #[command(after_help = "Example:\n  meterflow explain jobs/\n\n\
+                            Prints the resolved plan: the points expected from the input, the jobs in the order they run \
+                            (producers first), each policy's window, threshold, lateness and output, and each merge \
+                            expression as compiled.")]
+    Explain(ExplainArgs),
+    /// Print the JSON Schema (draft 2020-12) of job files and test files, for editors and CI.
+    #[command(after_help = "Example:\n  meterflow schema > schema/job.schema.json\n\n\
+                            With the YAML language server, start a job file with\n  \
+                            # yaml-language-server: $schema=../schema/job.schema.json")]
+    Schema,
+    /// Draw one asset's input readings and output points over a time range as an SVG chart.
+    #[command(after_help = "Example:\n  meterflow plot jobs/ --input samples/meters.csv --asset meter-001 \\\n      \
+                            --from 2024-03-01T06:00:00Z --to 2024-03-01T09:00:00Z -o plot.svg\n\n\
+                            Input readings are drawn as lines, window outputs as steps over their window, merge outputs \
+                            as lines with markers, and readings dropped as late beyond lateness as red crosses.")]
+    Plot(PlotArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \
+                            meterflow completions zsh > ~/.zfunc/_meterflow\n  \
+                            meterflow completions fish > ~/.config/fish/completions/meterflow.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from this command line.
+    #[command(after_help = "Examples:\n  meterflow man > meterflow.1 && man ./meterflow.1\n  meterflow man run > meterflow-run.1")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +104,72 @@ pub struct RunArgs {
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Show a progress bar on stderr: `auto` only when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// How input files are read: layout, columns, dialect, time, markers, bad rows, order. Raw texts
+/// here; `input::options` validates them.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Wide input: `timestamp, <point>, <point>, ...`, each other column a point (see --points).
+    #[arg(long)]
+    pub wide: bool,
+    /// The timestamp column; `Date,Time` joins two columns with a space before --time-format.
+    #[arg(long, value_name = "NAME[,NAME]")]
+    pub time_column: Option<String>,
+    /// The asset column.
+    #[arg(long, value_name = "NAME")]
+    pub asset_column: Option<String>,
+    /// The point column (long input).
+    #[arg(long, value_name = "NAME")]
+    pub point_column: Option<String>,
+    /// The value column (long input).
+    #[arg(long, value_name = "NAME")]
+    pub value_column: Option<String>,
+    /// One asset for every row, for single-meter files without an asset column.
+    #[arg(long, value_name = "ID")]
+    pub asset: Option<String>,
+    /// One point for every row of long input without a point column.
+    #[arg(long, value_name = "NAME")]
+    pub point: Option<String>,
+    /// Wide: the columns that are points, renamed (`energy(kWh/hh)=Energy`; `COLUMN` alone keeps
+    /// the name). Long: renames the listed points; other points keep their names.
+    #[arg(long, value_name = "COLUMN=POINT,...")]
+    pub points: Option<String>,
+    /// Field delimiter: a single character, or `tab`. Default: detected from the header line
+    /// (`,`, `;` or tab).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// Timestamp layout: a strftime pattern such as `%d/%m/%Y %H:%M:%S`, or `epoch_s`, `epoch_ms`.
+    /// Default: RFC 3339 / `YYYY-MM-DD HH:MM:SS[.fff]` or epoch milliseconds.
+    #[arg(long, value_name = "FORMAT")]
+    pub time_format: Option<String>,
+    /// IANA time zone of timestamps written without offset (default UTC), e.g. Europe/Dublin.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Local times at a DST change: `ambiguous=earlier|later|reject` (a repeated time),
+    /// `nonexistent=shift|reject` (a skipped time); comma-separated or repeated. Default: reject.
+    #[arg(long, value_name = "POLICY")]
+    pub dst: Vec<String>,
+    /// Value texts meaning "no reading", comma-separated, case-insensitive; an empty field always
+    /// is one. Default: ?,NA,NaN,null.
+    #[arg(long, value_name = "LIST")]
+    pub null_values: Option<String>,
+    /// What a malformed row does: `fail` stops the run, `skip` skips and counts it.
+    #[arg(long, value_enum, default_value_t = BadRowArg::Fail)]
+    pub on_bad_row: BadRowArg,
+    /// Write every skipped bad row (file, line, reason, row) as CSV to FILE (with --on-bad-row skip).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Replay all input in event-time order instead of file order (for newest-first exports);
+    /// large inputs are sorted through temporary files.
+    #[arg(long)]
+    pub sort_input: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +177,77 @@ pub struct ValidateArgs {
     /// Job files, or directories of job files.
     #[arg(required = true, value_name = "JOB_FILE|DIR")]
     pub jobs: Vec<PathBuf>,
+    /// `text` for people; `json`: an array of {file, line, column, field, message, severity} on stdout.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Test files (`*.test.yaml`), job files with a `tests:` block, or directories holding them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Job files, or directories of job files.
+    #[arg(required = true, value_name = "JOB_FILE|DIR")]
+    pub jobs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Job files, or directories of job files.
+    #[arg(required = true, value_name = "JOB_FILE|DIR")]
+    pub jobs: Vec<PathBuf>,
+    /// Input CSV file; repeat for several files, read in order. `-` or none reads stdin.
+    #[arg(short, long = "input", value_name = "FILE")]
+    pub inputs: Vec<String>,
+    /// The asset to draw.
+    #[arg(long)]
+    pub asset: String,
+    /// Start of the time range drawn (a timestamp as in the input); default: the asset's first reading.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub from: Option<String>,
+    /// End of the time range drawn (exclusive); default: just after the asset's last reading.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub to: Option<String>,
+    /// The SVG file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Chart width in pixels.
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(200..=20000))]
+    pub width: u32,
+    /// Chart height in pixels.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=20000))]
+    pub height: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand whose page to print instead of the main page.
+    pub subcommand: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    Never,
+    Auto,
+    Always,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +261,13 @@ pub enum ScopeArg {
     Series,
     Asset,
     Global,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BadRowArg {
+    #[default]
+    Fail,
+    Skip,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -152,7 +152,8 @@ impl Expression {
     }
 }
 
-fn variable_name(i: usize) -> String {
+/// The rhai variable an expression's `i`-th operand is rewritten to.
+pub fn variable_name(i: usize) -> String {
     format!("v{i}")
 }
 

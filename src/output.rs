@@ -177,7 +177,9 @@ impl LateWriter {
         format_number(d.reading.value, line);
         line.push(b',');
         csv_field(job, line);
-        line.extend_from_slice(b",late_beyond_lateness,");
+        line.push(b',');
+        line.extend_from_slice(d.reason.label().as_bytes());
+        line.push(b',');
         format_timestamp(d.window_start, line);
         line.push(b',');
         format_timestamp(d.window_end, line);

@@ -1,9 +1,11 @@
-//! Event time: parsing input timestamps into epoch milliseconds, formatting them back, and aligning
-//! them to windows. Timestamps are `i64` epoch milliseconds everywhere past the input boundary.
+//! Event time: parsing input timestamps into epoch milliseconds and formatting them back.
+//! Timestamps are `i64` epoch milliseconds everywhere past the input boundary.
 //!
 //! Parsing has a hand-written fast path for the fixed layouts meter exports use
 //! (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or a space) and falls back to chrono for the rest of
-//! RFC 3339. All-digit fields are epoch milliseconds.
+//! RFC 3339. All-digit fields are epoch milliseconds. [`parse_stamp`] keeps apart a text that names
+//! an instant (an offset, `Z`, epoch digits) from a wall-clock time without offset, so the input side
+//! can read the latter in a time zone; [`parse_timestamp`] reads it as UTC.
 
 use std::fmt;
 
@@ -31,18 +33,37 @@ impl fmt::Display for TimestampError {
     }
 }
 
+/// A timestamp field as written: an instant, or a wall-clock time that names no offset (its
+/// milliseconds counted as if it were UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    Instant(i64),
+    Local(i64),
+}
+
 /// Parses one timestamp field into epoch milliseconds (UTC when the text carries no offset).
 pub fn parse_timestamp(field: &[u8]) -> Result<i64, TimestampError> {
-    let ms = match parse_fixed_layout(field) {
-        Some(ms) => ms,
-        None if is_epoch_digits(field) => parse_epoch_ms(field)?,
-        None => parse_general(field)?,
-    };
-    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) {
-        Ok(ms)
-    } else {
-        Err(TimestampError)
+    match parse_stamp(field)? {
+        Stamp::Instant(ms) | Stamp::Local(ms) => in_range(ms),
     }
+}
+
+/// Parses one timestamp field, telling an instant from a wall-clock time. The caller checks the
+/// range ([`in_range`]) once the wall-clock time is placed in its zone.
+#[inline]
+pub fn parse_stamp(field: &[u8]) -> Result<Stamp, TimestampError> {
+    match fixed_layout(field) {
+        Some((wall, Some(offset_minutes))) => Ok(Stamp::Instant(wall - offset_minutes * MS_PER_MINUTE)),
+        Some((wall, None)) => Ok(Stamp::Local(wall)),
+        None if is_epoch_digits(field) => parse_epoch_ms(field).map(Stamp::Instant),
+        None => parse_general(field),
+    }
+}
+
+/// `ms` if it lies in the accepted years, else the error.
+#[inline]
+pub fn in_range(ms: i64) -> Result<i64, TimestampError> {
+    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) { Ok(ms) } else { Err(TimestampError) }
 }
 
 fn is_epoch_digits(field: &[u8]) -> bool {
@@ -58,14 +79,14 @@ fn parse_epoch_ms(field: &[u8]) -> Result<i64, TimestampError> {
         .ok_or(TimestampError)
 }
 
-fn parse_general(field: &[u8]) -> Result<i64, TimestampError> {
+fn parse_general(field: &[u8]) -> Result<Stamp, TimestampError> {
     let text = std::str::from_utf8(field).map_err(|_| TimestampError)?.trim();
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(dt.timestamp_millis());
+        return Ok(Stamp::Instant(dt.timestamp_millis()));
     }
     for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, layout) {
-            return Ok(naive.and_utc().timestamp_millis());
+            return Ok(Stamp::Local(naive.and_utc().timestamp_millis()));
         }
     }
     Err(TimestampError)
@@ -83,6 +104,13 @@ fn two_digits(b: &[u8], at: usize) -> Option<u32> {
 /// decide, which keeps this function free of error reporting.
 #[inline]
 pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
+    fixed_layout(b).map(|(wall, offset_minutes)| wall - offset_minutes.unwrap_or(0) * MS_PER_MINUTE)
+}
+
+/// The fast path's parts: the wall-clock milliseconds (as if UTC) and the offset in minutes when
+/// the text has one (`Z` is offset 0).
+#[inline]
+fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
     }
@@ -121,8 +149,9 @@ pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
             millis *= 10;
         }
     }
-    let offset_minutes: i64 = match &b[i..] {
-        [] | [b'Z'] => 0,
+    let offset_minutes: Option<i64> = match &b[i..] {
+        [] => None,
+        [b'Z'] => Some(0),
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest.len() {
                 5 if rest[2] == b':' => (two_digits(rest, 0)?, two_digits(rest, 3)?),
@@ -133,13 +162,13 @@ pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
                 return None;
             }
             let total = i64::from(h * 60 + m);
-            if *sign == b'-' { -total } else { total }
+            Some(if *sign == b'-' { -total } else { total })
         }
         _ => return None,
     };
     let days = days_from_civil(year as i64, month, day);
-    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_minutes * 60;
-    Some(seconds * MS_PER_SECOND + i64::from(millis))
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some((seconds * MS_PER_SECOND + i64::from(millis), offset_minutes))
 }
 
 fn is_leap_year(year: i64) -> bool {
@@ -182,7 +211,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). Parsed timestamps lie in
 /// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`]; the start of a long window over the first years can lie
-/// before year 0000, and is written with a sign (`-0001-12-28T...`, ISO 8601's expanded form)
+/// before year 0000, and is written with a sign (`-0001-12-30T...`, ISO 8601's expanded form)
 /// rather than as a wrong date.
 pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
     let days = ms.div_euclid(MS_PER_DAY);
@@ -207,13 +236,6 @@ pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
     put(&mut buf, 17, (in_day / MS_PER_SECOND % 60) as u32, 2);
     put(&mut buf, 20, (in_day % MS_PER_SECOND) as u32, 3);
     out.extend_from_slice(&buf);
-}
-
-/// Start of the epoch-aligned window of `size` ms containing `ts`. `div_euclid` floors, so
-/// pre-1970 (negative) timestamps align the same way as later ones.
-#[inline]
-pub fn window_start(ts: i64, size: i64) -> i64 {
-    ts.div_euclid(size) * size
 }
 
 #[cfg(test)]
@@ -249,6 +271,15 @@ mod tests {
     }
 
     #[test]
+    fn stamps_tell_instants_from_wall_clock_times() {
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00"), Ok(Stamp::Local(3_600_000)));
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00Z"), Ok(Stamp::Instant(3_600_000)));
+        assert_eq!(parse_stamp(b"1970-01-01T01:00:00+01:00"), Ok(Stamp::Instant(0)));
+        assert_eq!(parse_stamp(b"1970-01-01 01:00"), Ok(Stamp::Local(3_600_000)));
+        assert_eq!(parse_stamp(b"3600000"), Ok(Stamp::Instant(3_600_000)));
+    }
+
+    #[test]
     fn epoch_milliseconds() {
         assert_eq!(parse_timestamp(b"1704067200000"), Ok(1_704_067_200_000));
         assert_eq!(parse_timestamp(b"-1000"), Ok(-1000));
@@ -279,18 +310,6 @@ mod tests {
     fn window_starts_before_year_0000_keep_their_date() {
         // 0000-01-01 is a Saturday; its epoch-aligned week starts on Thursday -0001-12-30.
         let week = 7 * MS_PER_DAY;
-        assert_eq!(fmt(window_start(MIN_TIMESTAMP, week)), "-0001-12-30T00:00:00.000Z");
-    }
-
-    #[test]
-    fn windows_align_before_1970() {
-        let ten_min = 10 * MS_PER_MINUTE;
-        assert_eq!(window_start(-1, ten_min), -ten_min);
-        assert_eq!(window_start(-ten_min, ten_min), -ten_min);
-        assert_eq!(window_start(-ten_min - 1, ten_min), -2 * ten_min);
-        assert_eq!(window_start(ten_min - 1, ten_min), 0);
-        assert_eq!(window_start(ten_min, ten_min), ten_min);
-        let ts = parse_timestamp(b"1969-12-31T23:55:00Z").unwrap();
-        assert_eq!(fmt(window_start(ts, ten_min)), "1969-12-31T23:50:00.000Z");
+        assert_eq!(fmt(MIN_TIMESTAMP.div_euclid(week) * week), "-0001-12-30T00:00:00.000Z");
     }
 }

@@ -1,8 +1,9 @@
 //! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
-//! input, `cmd` (the arguments after `meterflow`, run in the folder) and the expected `stdout`,
-//! `stderr` (when pinned) and `status` (when not 0). Files the command writes (e.g. `--late-output
-//! late.csv`) are compared with `expected/<name>` and then removed. Expected data outputs were worked out by hand
-//! from the spec (each folder's NOTES.md shows how); error messages are the contract they pin.
+//! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included) and the
+//! expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
+//! file the run writes into the folder (e.g. `--rejects FILE`), which is removed once read.
+//! Expected data outputs were worked out by hand from the spec (each folder's NOTES.md shows how);
+//! error messages are the contract they pin.
 //!
 //! `METERFLOW_BLESS=1 cargo test --test cases` rewrites the expected files from the program's
 //! output; only use it for error-message changes that were reviewed line by line.
@@ -17,8 +18,9 @@ fn case_dir(name: &str) -> PathBuf {
 fn run_case(name: &str) {
     let dir = case_dir(name);
     let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
+    let args = shlex::split(&cmd).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
     let output = Command::new(env!("CARGO_BIN_EXE_meterflow"))
-        .args(cmd.split_whitespace())
+        .args(&args)
         .current_dir(&dir)
         .output()
         .expect("meterflow runs");
@@ -42,23 +44,19 @@ fn run_case(name: &str) {
             "{name}: {file} differs\n--- expected\n{expected}\n--- actual\n{actual}\n--- stderr\n{stderr}"
         );
     }
-    assert_eq!(status, expected_status, "{name}: exit status\n--- stderr\n{stderr}");
-    let expected_dir = dir.join("expected");
-    if let Ok(entries) = std::fs::read_dir(&expected_dir) {
-        for entry in entries {
-            let file_name = entry.expect("entry").file_name();
-            let produced_path = dir.join(&file_name);
-            let produced = std::fs::read_to_string(&produced_path).unwrap_or_else(|e| panic!("{name}: {file_name:?} not written: {e}"));
-            let _ = std::fs::remove_file(&produced_path);
-            let expected_path = expected_dir.join(&file_name);
-            if bless {
-                std::fs::write(&expected_path, &produced).expect("bless");
-                continue;
-            }
-            let expected = std::fs::read_to_string(&expected_path).expect("expected file");
-            assert!(expected == produced, "{name}: {file_name:?} differs\n--- expected\n{expected}\n--- actual\n{produced}");
+    let written = dir.join("expected");
+    for entry in std::fs::read_dir(&written).into_iter().flatten() {
+        let file = entry.expect("expected file").file_name();
+        let actual = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
+        std::fs::remove_file(dir.join(&file)).expect("remove the written file");
+        if bless {
+            std::fs::write(written.join(&file), actual.as_bytes()).expect("bless");
+            continue;
         }
+        let expected = std::fs::read_to_string(written.join(&file)).expect("expected file");
+        assert!(expected == actual, "{name}: {file:?} differs\n--- expected\n{expected}\n--- actual\n{actual}");
     }
+    assert_eq!(status, expected_status, "{name}: exit status\n--- stderr\n{stderr}");
 }
 
 macro_rules! cases {
@@ -112,6 +110,20 @@ cases! {
     window_several_policies_sizes,
     window_offset_timestamps,
     window_pre_1970,
+    window_agg_first,
+    window_agg_last,
+    window_agg_range,
+    window_agg_delta,
+    window_agg_delta_counter_reset,
+    window_interpolation_last_value,
+    window_sliding_every_containing_window,
+    window_sliding_partial_late,
+    window_sliding_partial_late_output,
+    window_sliding_updates,
+    window_timezone_dublin_23h_day,
+    window_timezone_dublin_25h_day,
+    window_timezone_local_6h,
+    window_timezone_sliding_days,
     pipeline_seed,
     pipeline_window_to_window,
     merge_point_trigger,
@@ -135,7 +147,61 @@ cases! {
     error_expression_syntax,
     error_trigger_is_output,
     error_duplicate_output,
+    error_bad_slide,
+    error_bad_timezone,
     validate_seed_jobs,
     summary_pipeline_seed,
     summary_merge_skips,
+    updates_latency_figure_5m,
+    updates_late_no_change,
+    updates_window_created_late,
+    updates_merge_reemission,
+    updates_equals_final,
+    updates_equals_final_final_mode,
+    late_output_contents,
+    scope_series,
+    scope_asset,
+    scope_global,
+    skew_future_reading,
+    skew_without_guard,
+    skew_cli_flag,
+    skew_cli_overrides_job,
+    stats_json_seed,
+    input_model_column,
+    input_bad_rows_rejects,
+    input_delimiter_semicolon_detected,
+    input_delimiter_tab_bom_quoted,
+    input_dst_ambiguous_reject,
+    input_dst_fall_back_earlier,
+    input_dst_fall_back_later,
+    input_dst_nonexistent_reject,
+    input_dst_spring_forward_shift,
+    input_epoch_seconds,
+    input_error_bad_time_format,
+    input_error_marker_not_listed,
+    input_error_two_column_date,
+    input_error_unknown_column,
+    input_gzip,
+    input_gzip_magic_bytes,
+    input_late_warning_suggests_sort,
+    input_long_constant_point,
+    input_null_markers_custom,
+    input_null_markers_default,
+    input_two_column_dmy,
+    input_wide_points_rename,
+    input_zstd,
+    input_zstd_magic_bytes,
+    validate_window_options,
+    validate_broken_files_sorted,
+    validate_json,
+    validate_json_pipeline,
+    validate_json_valid,
+    test_pass,
+    test_fail,
+    test_file_errors,
+    explain_seed_jobs,
+    explain_dag_order,
+    run_progress_not_a_terminal,
+    test_job_errors,
+    test_no_tests,
 }

@@ -11,8 +11,9 @@ use std::path::Path;
 /// A fuzz target's check of one input.
 type Check = fn(&[u8]);
 
-const CHECKS: [(&str, Check); 7] = [
-    ("csv_long", harness::csv_long),
+const CHECKS: [(&str, Check); 8] = [
+    ("csv_input", harness::csv_input),
+    ("time_format", harness::time_format),
     ("timestamp", harness::timestamp),
     ("duration", harness::duration),
     ("threshold", harness::threshold),

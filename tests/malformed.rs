@@ -68,13 +68,18 @@ fn yaml_error(name: &'static str, job: impl Into<Vec<u8>>, stderr: &str) -> Case
     Case { name, args: "validate job.yaml", files: vec![("job.yaml", job.into())], status: 2, stdout: String::new(), stderr: stderr.to_string() }
 }
 
-/// A bad-timestamp error on line 2.
+/// A bad-timestamp error on line 2: text that is no timestamp.
 fn timestamp_error(name: &'static str, text: &str) -> Case {
-    csv_error(
-        name,
-        format!("{HEADER}{text},m1,Reading,1\n"),
-        &format!("in.csv:2: column 1 (timestamp): invalid timestamp {text:?}: {TIMESTAMP_HELP}"),
-    )
+    timestamp_problem(name, text, TIMESTAMP_HELP)
+}
+
+/// A timestamp read but outside the accepted years, on line 2.
+fn timestamp_out_of_range(name: &'static str, text: &str) -> Case {
+    timestamp_problem(name, text, "expected a time between years 0000 and 9999")
+}
+
+fn timestamp_problem(name: &'static str, text: &str, problem: &str) -> Case {
+    csv_error(name, format!("{HEADER}{text},m1,Reading,1\n"), &format!("in.csv:2: column 1 (timestamp): invalid timestamp {text:?}: {problem}"))
 }
 
 /// A bad-value error on line 2.
@@ -113,7 +118,7 @@ fn merge_eval_error(name: &'static str, logic: &str, reason: &str) -> Case {
         status: 0,
         stdout: HEADER.to_string(),
         stderr: format!(
-            "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points no job reads)
+            "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 m (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
   no row for 0 missing operand, 2 evaluation error, 0 non-finite, 0 empty results
   no row for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
@@ -142,6 +147,19 @@ fn expression_error(name: &'static str, logic: &str, column: usize, message: &st
     )
 }
 
+/// 2,000 rows gzipped, cut off in the middle of the compressed stream.
+fn truncated_gzip() -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(HEADER.as_bytes()).expect("gzip");
+    for i in 0..2000 {
+        writeln!(encoder, "2024-01-01T00:00:{:02}Z,m1,Reading,{i}", i % 60).expect("gzip");
+    }
+    let mut bytes = encoder.finish().expect("gzip");
+    bytes.truncate(bytes.len() / 2);
+    bytes
+}
+
 fn cases() -> Vec<Case> {
     let good_row = "2024-01-01T00:00:00.000Z,m1,Max10,3\n";
     let chain = format!("({})", vec!["${Reading}"; 50].join(" + "));
@@ -155,7 +173,7 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_missing_column",
             "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n",
-            "in.csv:1: no point column in the header (timestamp,asset,value); expected one named point, point_id, pointid, measurement, metric",
+            "in.csv:1: no point column in the header (timestamp,asset,value); expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME",
         ),
         csv_error(
             "corpus_csv_duplicate_header",
@@ -203,7 +221,7 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_binary_garbage",
             b"\x00\x9f\x92\x96\xff\x01,\x02\n\xfe\xfd,\x00\n".to_vec(),
-            "in.csv:1: no timestamp column in the header (\\0\u{fffd}\u{fffd}\u{fffd}\u{fffd}\\u{1},\\u{2}); expected one named timestamp, time, ts, datetime, date_time, event_time, eventtime",
+            "in.csv:1: no timestamp column in the header (\\0\u{fffd}\u{fffd}\u{fffd}\u{fffd}\\u{1},\\u{2}); expected one named timestamp, time, ts, datetime, date_time, event_time, eventtime, or give --time-column NAME",
         ),
         csv_error(
             "corpus_csv_nul_in_value",
@@ -218,7 +236,7 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_invalid_utf8_header",
             b"timestamp,asset,po\xffint,value\n".to_vec(),
-            "in.csv:1: no point column in the header (timestamp,asset,po\u{fffd}int,value); expected one named point, point_id, pointid, measurement, metric",
+            "in.csv:1: no point column in the header (timestamp,asset,po\u{fffd}int,value); expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME",
         ),
         csv_error("corpus_csv_empty_asset", format!("{HEADER}2024-01-01T00:00:00Z,,Reading,1\n"), "in.csv:2: column 2 (asset): invalid asset \"\": expected a non-empty UTF-8 name"),
         // A megabyte-long field is quoted in the message only up to 80 characters.
@@ -227,6 +245,48 @@ fn cases() -> Vec<Case> {
             format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,{}\n", "9x".repeat(500_000)),
             &format!("in.csv:2: column 4 (value): invalid value \"{}...\": expected a finite number", "9x".repeat(40)),
         ),
+        // --- Wide rows and compressed input (src/input/reader.rs, src/input/source.rs) ---
+        Case {
+            name: "corpus_wide_bad_cells_skipped",
+            args: "run job.yaml --input in.csv --wide --on-bad-row skip",
+            files: vec![
+                ("job.yaml", WINDOW_JOB.into()),
+                ("in.csv", b"timestamp,asset,Reading,Other\n2024-01-01T00:00:00Z,m1,1,\x00\n2024-01-01T00:01:00Z,m1,inf,1\n2024-01-01T00:02:00Z,m1,3,2\n".to_vec()),
+            ],
+            status: 0,
+            stdout: format!("{HEADER}{good_row}"),
+            stderr: "meterflow: 3 rows read from 1 input (0 missing values skipped, 2 bad rows skipped, 1 rows of points or models no job reads)
+  first bad row: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number (--rejects FILE records them all)
+w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:02:00.000Z
+  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
+"
+            .to_string(),
+        },
+        Case {
+            name: "corpus_gzip_truncated",
+            args: "run job.yaml --input in.csv.gz -q",
+            files: vec![("job.yaml", WINDOW_JOB.into()), ("in.csv.gz", truncated_gzip())],
+            status: 1,
+            stdout: HEADER.to_string(),
+            stderr: "error: failed to read in.csv.gz: incomplete deflate stream\n".to_string(),
+        },
+        Case {
+            name: "corpus_gzip_header_then_garbage",
+            args: "run job.yaml --input in.csv.gz -q",
+            files: vec![("job.yaml", WINDOW_JOB.into()), ("in.csv.gz", b"\x1f\x8b\x08\x00garbage".to_vec())],
+            status: 1,
+            stdout: HEADER.to_string(),
+            stderr: "error: failed to read in.csv.gz: incomplete deflate stream\n".to_string(),
+        },
+        // The zstd library words a corrupt frame as a dictionary mismatch; the file is named.
+        Case {
+            name: "corpus_zstd_garbage",
+            args: "run job.yaml --input in.csv.zst -q",
+            files: vec![("job.yaml", WINDOW_JOB.into()), ("in.csv.zst", b"\x28\xb5\x2f\xfdgarbage".to_vec())],
+            status: 1,
+            stdout: HEADER.to_string(),
+            stderr: "error: failed to read in.csv.zst: Dictionary mismatch\n".to_string(),
+        },
         // --- Numbers ---
         Case {
             name: "corpus_csv_missing_value_markers",
@@ -240,7 +300,7 @@ fn cases() -> Vec<Case> {
             ],
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
-            stderr: "meterflow: 7 rows read from 1 input (6 missing values skipped, 0 rows of points no job reads)
+            stderr: "meterflow: 7 rows read from 1 input (6 missing values skipped, 0 rows of points or models no job reads)
 w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:00:06.000Z
   Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
 "
@@ -272,7 +332,7 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
             ],
             status: 0,
             stdout: HEADER.to_string(),
-            stderr: "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points no job reads)
+            stderr: "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
   Sum10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 0 rows written
   Sum10: 1 windows wrote no row: their value overflowed the float range
@@ -287,8 +347,8 @@ w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 20
         // chrono reads a leap second as the last second plus 1000 ms, i.e. the next midnight.
         csv_ok("corpus_ts_leap_second", format!("{HEADER}2016-12-31T23:59:60Z,m1,Reading,1\n"), "2017-01-01T00:00:00.000Z,m1,Max10,1\n"),
         timestamp_error("corpus_ts_year_10000", "10000-01-01T00:00:00Z"),
-        timestamp_error("corpus_ts_epoch_ms_after_9999", "253402300800000"),
-        timestamp_error("corpus_ts_epoch_ms_before_0000", "-62167219200001"),
+        timestamp_out_of_range("corpus_ts_epoch_ms_after_9999", "253402300800000"),
+        timestamp_out_of_range("corpus_ts_epoch_ms_before_0000", "-62167219200001"),
         timestamp_error("corpus_ts_epoch_overflow", "99999999999999999999"),
         timestamp_error("corpus_ts_impossible_date", "2023-02-29T00:00:00Z"),
         timestamp_error("corpus_ts_truncated", "2024-01-01T0"),
@@ -394,7 +454,7 @@ w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 20
             ],
             status: 1,
             stdout: HEADER.to_string(),
-            stderr: "error: in.csv: data row 3: more than 2 windows are open at once (--max-open-windows 2); job `w` (job.yaml) holds 3: a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, or raise the limit\n".to_string(),
+            stderr: "error: after 3 input rows: more than 2 windows are open at once (--max-open-windows 2); job `w` (job.yaml) holds 3: a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, or raise the limit\n".to_string(),
         },
     ]
 }

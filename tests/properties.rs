@@ -3,10 +3,11 @@
 //! of a job is accepted, out of threshold or written to the late output, and every run's row
 //! accounting balances (checked in each run); splitting the input into several files changes nothing.
 
-use meterflow::app::{Report, replay};
+use meterflow::engine::stats::JobStats;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::job::load_jobs;
 use meterflow::output::{Format, LateWriter, PointWriter};
+use meterflow::replay::{Replay, WriterOutput};
 use proptest::prelude::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -87,21 +88,29 @@ fn csv_of(rows: &[Row]) -> String {
 struct Run {
     output: String,
     late: String,
-    report: Report,
+    jobs: Vec<JobStats>,
 }
 
 fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) -> Run {
     let jobs = load_jobs(std::slice::from_ref(dir)).expect("jobs load");
     let out = SharedBuf::default();
     let late_buf = SharedBuf::default();
-    let mut points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
-    let mut late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
-    let sources: Vec<(String, Box<dyn Read>)> =
-        inputs.iter().enumerate().map(|(i, text)| (format!("in{i}.csv"), Box::new(Cursor::new(text.clone().into_bytes())) as Box<dyn Read>)).collect();
+    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
+    let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
     let options = EngineOptions { emit, watermark: scope, ..EngineOptions::default() };
-    let report = replay(jobs, options, sources, &mut points, Some(&mut late)).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
-    drop(points);
-    Run { output: out.text(), late: late_buf.text(), report }
+    let mut replay = Replay::long_format(jobs, options).expect("default input options");
+    let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    for (i, text) in inputs.iter().enumerate() {
+        let source: Box<dyn Read> = Box::new(Cursor::new(text.clone().into_bytes()));
+        replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
+    }
+    replay.finish(&mut output).expect("finish");
+    for balance in replay.balances() {
+        assert!(balance.holds(), "the accounting does not balance: {}", balance.describe());
+    }
+    output.flush().expect("flush");
+    let jobs = replay.pipeline.stats().into_iter().cloned().collect();
+    Run { output: out.text(), late: late_buf.text(), jobs }
 }
 
 /// Output rows keyed by (timestamp, asset, point), for comparisons that ignore row order.
@@ -183,7 +192,7 @@ proptest! {
     fn every_row_is_accounted_for(rows in arrivals(), latency in prop::sample::select(vec!["0s", "5m", "1h"])) {
         let dir = job_dir(latency, false);
         let result = run(&dir, &[csv_of(&rows)], EmitMode::Final, WatermarkScope::Series);
-        let job = &result.report.jobs[0];
+        let job = &result.jobs[0];
         prop_assert_eq!(job.rows_read, rows.len() as u64);
         for p in &job.policies {
             prop_assert_eq!(p.read, p.valid + p.out_of_threshold + p.late_dropped, "policy {}", p.output);

@@ -32,11 +32,23 @@ impl Balance {
     }
 }
 
+/// What the input side counted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InputFigures {
+    /// Data rows of all inputs, those read whole and those rejected as bad rows.
+    pub rows: u64,
+    pub whole_rows: u64,
+    pub rejected: u64,
+    /// Value cells of the rows read whole (one per long row, one per point column of a wide row),
+    /// and those holding a missing-value marker.
+    pub values: u64,
+    pub missing: u64,
+}
+
 /// The figures of one run that the balances are drawn from.
 pub struct RunFigures<'a> {
-    /// Data rows of all inputs, missing-value rows among them, and readings handed to the pipeline.
-    pub input_rows: u64,
-    pub missing: u64,
+    pub input: InputFigures,
+    /// Readings handed to the pipeline.
     pub readings: u64,
     /// Output rows and late rows the pipeline handed to its sink.
     pub points_written: u64,
@@ -46,7 +58,11 @@ pub struct RunFigures<'a> {
 
 /// Every balance of a run, in a fixed order: input, each job (and its policies), output.
 pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
-    let mut all = vec![balance("input", ("rows", run.input_rows), &[("readings", run.readings), ("missing values", run.missing)])];
+    let input = run.input;
+    let mut all = vec![
+        balance("input rows", ("rows", input.rows), &[("rows read whole", input.whole_rows), ("rejected rows", input.rejected)]),
+        balance("input values", ("value cells", input.values), &[("readings", run.readings), ("missing values", input.missing)]),
+    ];
     for job in run.jobs {
         let scope = format!("job {}", job.name);
         all.push(balance(&scope, ("rows read", job.rows_read), &[("kept", job.kept), ("late dropped", job.late_dropped)]));
@@ -60,9 +76,10 @@ pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
             if !per_input.iter().any(|(input, _)| *input == p.input) {
                 per_input.push((&p.input, p.read));
             }
+            // An out-of-threshold reading replaced by the last valid value counts on both sides.
             all.push(balance(
                 &format!("{scope} policy {}", p.output),
-                ("read", p.read),
+                ("read + interpolated", p.read + p.interpolated),
                 &[("valid", p.valid), ("out of threshold", p.out_of_threshold), ("late dropped", p.late_dropped)],
             ));
         }
@@ -71,7 +88,11 @@ pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
     }
     let sum = |f: fn(&JobStats) -> u64| run.jobs.iter().map(|j| f(j)).sum::<u64>();
     all.push(balance("output", ("rows written", run.points_written), &[("rows the jobs wrote", sum(|j| j.rows_written))]));
-    all.push(balance("late output", ("late rows", run.late_written), &[("readings the jobs dropped as late", sum(|j| j.late_dropped))]));
+    all.push(balance(
+        "late output",
+        ("late rows", run.late_written),
+        &[("readings dropped as late", sum(|j| j.late_dropped)), ("readings partially late", sum(|j| j.partially_late))],
+    ));
     all
 }
 

@@ -19,7 +19,7 @@
 
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
-use super::{Dropped, Emit, EmitMode, Emitted, NO_MODEL, Point, Reading, Value};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
@@ -136,6 +136,7 @@ struct Origin {
 pub struct MergeOperator {
     origin: Origin,
     latency: i64,
+    max_future_skew: Option<i64>,
     every: Option<i64>,
     emit: EmitMode,
     policies: Vec<Policy>,
@@ -147,7 +148,8 @@ pub struct MergeOperator {
 
 impl MergeOperator {
     /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
-    pub fn new(job: usize, model: u32, plan: MergeJob, names: &mut Names, emit: EmitMode, derived: &HashMap<u32, i64>, stats: JobStats) -> Self {
+    pub fn new(job: usize, model: u32, plan: MergeJob, names: &mut Names, options: EngineOptions, derived: &HashMap<u32, i64>, stats: JobStats) -> Self {
+        let emit = options.emit;
         let every = match plan.trigger {
             Trigger::Frequency { every } => Some(every),
             Trigger::Point => None,
@@ -182,7 +184,7 @@ impl MergeOperator {
                 }
             })
             .collect();
-        MergeOperator { origin: Origin { job, model }, latency: plan.latency, every, emit, policies, asset_order: Vec::new(), seen_asset: Vec::new(), stats }
+        MergeOperator { origin: Origin { job, model }, latency: plan.latency, max_future_skew: options.max_future_skew.or(plan.max_future_skew), every, emit, policies, asset_order: Vec::new(), seen_asset: Vec::new(), stats }
     }
 
     pub fn push(&mut self, r: Reading, out: &mut Emitted) {
@@ -208,7 +210,8 @@ impl MergeOperator {
         match dropped_at {
             Some(watermark) => {
                 self.stats.late_dropped += 1;
-                out.dropped.push(Dropped { job: self.origin.job, reading: r, window_start: r.ts, window_end: r.ts, watermark });
+                let reason = DropReason::LateBeyondLateness;
+                out.dropped.push(Dropped { job: self.origin.job, reading: r, reason, window_start: r.ts, window_end: r.ts, watermark });
             }
             None => self.stats.kept += 1,
         }
@@ -243,8 +246,10 @@ impl MergeOperator {
             return Some(w);
         }
         let series = &mut state.series[index];
-        series.watermark = series.watermark.max(r.ts);
-        self.stats.final_watermark = self.stats.final_watermark.max(r.ts);
+        let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
+        series.watermark = advanced;
+        self.stats.future_skewed += u64::from(skewed);
+        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
         if operand.is_some() {
             if series.insert(r.ts, r.value) {

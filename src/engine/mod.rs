@@ -4,6 +4,7 @@
 
 pub mod accounting;
 pub mod accumulator;
+pub mod layout;
 pub mod merge;
 pub mod stats;
 pub mod watermark;
@@ -110,11 +111,30 @@ pub struct Point {
     pub revision: u32,
 }
 
-/// A reading a job dropped as late beyond lateness.
+/// Why a reading is in the late output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Every window it belonged to (for some policy) had expired: dropped.
+    LateBeyondLateness,
+    /// Some of its sliding windows had expired; it was added to the others.
+    PartiallyLate,
+}
+
+impl DropReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::LateBeyondLateness => "late_beyond_lateness",
+            DropReason::PartiallyLate => "partially_late",
+        }
+    }
+}
+
+/// A reading a job dropped as late beyond lateness, wholly or from some windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dropped {
     pub job: usize,
     pub reading: Reading,
+    pub reason: DropReason,
     /// Start and end of the window it belonged to (for merge operands, its own timestamp).
     pub window_start: i64,
     pub window_end: i64,
@@ -182,6 +202,8 @@ pub struct Pipeline {
     scratch: Vec<Emitted>,
     emit: EmitMode,
     max_open_windows: Option<u64>,
+    /// Model ids of the jobs, to tell which modelled input rows no job reads.
+    models: Vec<u32>,
     /// Input readings pushed, those no job reads, and rows handed to the sink (for the accounting).
     readings: u64,
     unrouted: u64,
@@ -196,8 +218,10 @@ impl Pipeline {
         let mut routes: Vec<Vec<usize>> = Vec::new();
         // How long after its watermark each job-written point may still be revised (`updates`).
         let mut derived: HashMap<u32, i64> = HashMap::new();
+        let mut models = Vec::new();
         for (index, job) in jobs.into_iter().enumerate() {
             let model = names.models.intern(&job.model);
+            models.push(model);
             for input in job.inputs() {
                 let id = names.points.intern(input) as usize;
                 if routes.len() <= id {
@@ -227,11 +251,22 @@ impl Pipeline {
             }
             operators.push(match job.kind {
                 JobKind::Window(w) => Operator::Window(WindowOperator::new(index, model, w, names, options, stats)),
-                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options.emit, &derived, stats)),
+                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options, &derived, stats)),
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
-        Pipeline { operators, routes, scratch, emit: options.emit, max_open_windows: options.max_open_windows, readings: 0, unrouted: 0, points_written: 0, late_written: 0 }
+        Pipeline {
+            operators,
+            routes,
+            scratch,
+            emit: options.emit,
+            max_open_windows: options.max_open_windows,
+            models,
+            readings: 0,
+            unrouted: 0,
+            points_written: 0,
+            late_written: 0,
+        }
     }
 
     /// Whether a row with this label reaches the output in this run.
@@ -242,7 +277,8 @@ impl Pipeline {
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.readings += 1;
-        if self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
+        let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
+        if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
             return;
         }
@@ -299,7 +335,7 @@ impl Pipeline {
         self.operators.iter().map(Operator::stats).collect()
     }
 
-    /// Input readings whose point no job reads.
+    /// Input readings whose point (or model) no job reads.
     pub fn unrouted(&self) -> u64 {
         self.unrouted
     }
@@ -323,11 +359,10 @@ impl Pipeline {
     }
 
     /// The accounting balances of the run so far, given the input side's figures.
-    pub fn balances(&self, input_rows: u64, missing: u64) -> Vec<accounting::Balance> {
+    pub fn balances(&self, input: accounting::InputFigures) -> Vec<accounting::Balance> {
         let jobs = self.stats();
         accounting::balances(&accounting::RunFigures {
-            input_rows,
-            missing,
+            input,
             readings: self.readings,
             points_written: self.points_written,
             late_written: self.late_written,

@@ -15,10 +15,18 @@ pub struct PolicyStats {
     /// Readings of the policy's input point.
     pub read: u64,
     pub out_of_threshold: u64,
-    /// Valid readings added to a window (on time or late within lateness).
+    /// Out-of-threshold readings replaced by the series' last valid value (`last_value`).
+    pub interpolated: u64,
+    /// Readings added to at least one window (on time or late within lateness).
     pub valid: u64,
+    /// Readings added to at least one window that had closed.
     pub late_accepted: u64,
+    /// Readings dropped from every window they belong to: they changed nothing.
     pub late_dropped: u64,
+    /// Readings added to some of their (sliding) windows and too late for others.
+    pub partially_late: u64,
+    /// The windows those partially late readings missed.
+    pub windows_missed: u64,
     pub rows_written: u64,
     /// Windows whose sum or average overflowed the float range: no row written.
     pub non_finite: u64,
@@ -55,6 +63,9 @@ pub struct JobStats {
     pub merge: MergeSkips,
     /// Readings dropped as late: by at least one policy of a window job, or by a merge.
     pub late_dropped: u64,
+    /// Readings of a window job kept by every policy but too late for some of their sliding
+    /// windows: each is a row of the late output too.
+    pub partially_late: u64,
     pub future_skewed: u64,
     pub rows_written: u64,
     /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
@@ -77,6 +88,7 @@ impl JobStats {
             policies,
             merge: MergeSkips::default(),
             late_dropped: 0,
+            partially_late: 0,
             future_skewed: 0,
             rows_written: 0,
             peak_open_windows: 0,

@@ -1,28 +1,46 @@
-//! The Time Window Aggregation operator: tumbling epoch-aligned windows per series and policy,
-//! with a watermark per scope (series, asset or job), allowed lateness and both emit modes.
+//! The Time Window Aggregation operator: tumbling or sliding windows per series and policy (laid
+//! out by [`Layout`]), with a watermark per scope (series, asset or job), allowed lateness judged
+//! per window, `last_value` interpolation and both emit modes.
 //!
 //! Open windows of a series and policy sit in a deque ordered by start. Each window registers
 //! timers on its clock (close at `end` for `updates`, expiry at `end + latency`); a clock's timers
-//! fire in order of (time, series, policy) as its watermark passes them, which is also the order
-//! rows are written in.
+//! fire in order of (time, series, policy, window start) as its watermark passes them, which is
+//! also the order rows are written in.
 
-use super::accumulator::Accumulator;
+use super::accumulator::{Accumulator, BufferPool};
+use super::layout::Layout;
 use super::stats::JobStats;
 use super::watermark::{self, Arrival, NO_WATERMARK};
-use super::{Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope};
 use crate::intern::Names;
-use crate::job::{Aggregation, WindowJob};
+use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
-use crate::time::window_start;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 struct Policy {
     input: u32,
     output: u32,
-    size: i64,
+    layout: Layout,
     threshold: Threshold,
+    interpolation: Interpolation,
     aggregation: Aggregation,
+}
+
+/// The window `[start, end)` a value goes to, how it arrived there, and where the window probably
+/// sits in its deque.
+struct Placement {
+    start: i64,
+    end: i64,
+    arrival: Arrival,
+    hint: usize,
+}
+
+/// Expired windows a reading missed: the first one, and whether it missed every window.
+#[derive(Debug, Clone, Copy)]
+struct Missed {
+    window: (i64, i64),
+    entirely: bool,
 }
 
 struct OpenWindow {
@@ -31,7 +49,7 @@ struct OpenWindow {
     /// Rows written for this window so far (`updates` mode).
     revisions: u32,
     /// The value last written (`updates` mode), to write again only on change.
-    last_written: Option<Value>,
+    last_written: Option<super::Value>,
 }
 
 struct Series {
@@ -39,6 +57,9 @@ struct Series {
     clock: usize,
     /// Open windows per policy of the job (empty for policies on other inputs), by start.
     windows: Vec<VecDeque<OpenWindow>>,
+    /// Per policy, timestamp and value of the latest reading within its threshold (kept for
+    /// `last_value` policies only).
+    last_valid: Vec<Option<(i64, f64)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +105,7 @@ pub struct WindowOperator {
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
     fired: Vec<Timer>,
+    pool: BufferPool,
     /// Windows open now, over all series and policies.
     open_windows: u64,
     pub stats: JobStats,
@@ -99,8 +121,9 @@ impl WindowOperator {
             .map(|p| Policy {
                 input: names.points.intern(&p.input),
                 output: names.points.intern(&p.output),
-                size: p.window_size,
+                layout: Layout::new(plan.window, p.window_size, plan.timezone),
                 threshold: p.threshold,
+                interpolation: p.interpolation,
                 aggregation: p.aggregation,
             })
             .collect();
@@ -125,6 +148,7 @@ impl WindowOperator {
             clocks,
             asset_clock: Vec::new(),
             fired: Vec::new(),
+            pool: BufferPool::default(),
             open_windows: 0,
             stats,
         }
@@ -156,7 +180,8 @@ impl WindowOperator {
             }
         };
         let id = self.series.len() as u32;
-        self.series.push(Series { asset, clock, windows: self.policies.iter().map(|_| VecDeque::new()).collect() });
+        let windows = self.policies.iter().map(|_| VecDeque::new()).collect();
+        self.series.push(Series { asset, clock, windows, last_valid: vec![None; self.policies.len()] });
         self.series_of[input][asset as usize] = id;
         id
     }
@@ -170,19 +195,25 @@ impl WindowOperator {
         let sid = self.series_id(input, r.asset);
         let clock = self.series[sid as usize].clock;
         let w = self.clocks[clock].watermark;
-        let mut dropped_from = None;
+        // One late row per reading and job: dropped when a policy left it out entirely (with that
+        // policy's window), else partially late when some sliding windows had expired.
+        let mut missed: Option<Missed> = None;
         for pi in 0..self.policies.len() {
             if self.policies[pi].input == r.point {
-                if let Some(window) = self.accept(sid, pi, r, w, out) {
-                    dropped_from.get_or_insert(window);
+                if let Some(m) = self.accept(sid, pi, r, w, out) {
+                    if missed.is_none_or(|first| m.entirely && !first.entirely) {
+                        missed = Some(m);
+                    }
                 }
             }
         }
-        // One late row per reading and job, with the window of the first policy that dropped it.
-        if let Some((window_start, window_end)) = dropped_from {
-            self.stats.late_dropped += 1;
-            out.dropped.push(Dropped { job: self.job, reading: r, window_start, window_end, watermark: w });
-        } else {
+        if let Some(Missed { window: (window_start, window_end), entirely }) = missed {
+            self.stats.late_dropped += u64::from(entirely);
+            self.stats.partially_late += u64::from(!entirely);
+            let reason = if entirely { DropReason::LateBeyondLateness } else { DropReason::PartiallyLate };
+            out.dropped.push(Dropped { job: self.job, reading: r, reason, window_start, window_end, watermark: w });
+        }
+        if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
         }
         let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
@@ -196,37 +227,85 @@ impl WindowOperator {
         }
     }
 
-    /// Applies one reading to one policy, given the watermark before it arrived. Returns the
-    /// window `(start, end)` when the policy dropped the reading as late.
-    fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<(i64, i64)> {
-        let policy = &self.policies[pi];
-        let stats = &mut self.stats.policies[pi];
-        stats.read += 1;
-        if !policy.threshold.contains(r.value) {
-            stats.out_of_threshold += 1;
-            return None;
+    /// Applies one reading to one policy, given the watermark before it arrived, to each of its
+    /// windows that has not expired. Returns the first expired window it missed, if any, and
+    /// whether it missed all of them.
+    fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let value = self.valid_value(sid, pi, r)?;
+        let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
+        let mut first_missed = None;
+        // A reading's windows are consecutive in the deque: each search starts where the last ended.
+        let mut next = 0;
+        for j in self.policies[pi].layout.windows_of(r.ts) {
+            let Some((start, end)) = self.policies[pi].layout.window(j) else { continue };
+            match watermark::classify(end, w, self.latency) {
+                Arrival::LateBeyond => {
+                    dropped += 1;
+                    first_missed.get_or_insert((start, end));
+                }
+                arrival => {
+                    added += 1;
+                    late |= arrival == Arrival::LateWithin;
+                    next = self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1;
+                }
+            }
         }
-        let start = window_start(r.ts, policy.size);
-        let end = start + policy.size;
-        let arrival = watermark::classify(end, w, self.latency);
-        if arrival == Arrival::LateBeyond {
+        let stats = &mut self.stats.policies[pi];
+        if added == 0 {
             stats.late_dropped += 1;
-            return Some((start, end));
+            return first_missed.map(|window| Missed { window, entirely: true });
         }
         stats.valid += 1;
-        if arrival == Arrival::LateWithin {
-            stats.late_accepted += 1;
+        stats.late_accepted += u64::from(late);
+        if dropped > 0 {
+            stats.partially_late += 1;
+            stats.windows_missed += dropped;
         }
-        let aggregation = policy.aggregation;
+        first_missed.map(|window| Missed { window, entirely: false })
+    }
+
+    /// The value a reading brings to a policy: its own within the threshold; outside it, under
+    /// `last_value`, the latest valid value of the series if that is not later than the reading.
+    fn valid_value(&mut self, sid: u32, pi: usize, r: Reading) -> Option<f64> {
+        let policy = &self.policies[pi];
+        let stats = &mut self.stats.policies[pi];
+        let register = &mut self.series[sid as usize].last_valid[pi];
+        stats.read += 1;
+        if policy.threshold.contains(r.value) {
+            if policy.interpolation == Interpolation::LastValue && register.is_none_or(|(ts, _)| r.ts >= ts) {
+                *register = Some((r.ts, r.value));
+            }
+            return Some(r.value);
+        }
+        stats.out_of_threshold += 1;
+        match (policy.interpolation, *register) {
+            (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => {
+                stats.interpolated += 1;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds a value stamped `ts` to a window of a series and policy, opening the window if needed;
+    /// in `updates` mode a late change is written at once. Returns the window's place in the deque.
+    fn add(&mut self, sid: u32, pi: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) -> usize {
+        let Placement { start, end, arrival, hint } = place;
+        let aggregation = self.policies[pi].aggregation;
         let series = &mut self.series[sid as usize];
         let windows = &mut series.windows[pi];
-        let index = match windows.binary_search_by_key(&start, |w| w.start) {
+        let found = match windows.get(hint) {
+            Some(w) if w.start == start => Ok(hint),
+            _ => windows.binary_search_by_key(&start, |w| w.start),
+        };
+        let index = match found {
             Ok(i) => {
-                windows[i].acc.add(r.value);
+                windows[i].acc.add(ts, value);
                 i
             }
             Err(i) => {
-                windows.insert(i, OpenWindow { start, acc: Accumulator::start(aggregation, r.value), revisions: 0, last_written: None });
+                let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
+                windows.insert(i, OpenWindow { start, acc, revisions: 0, last_written: None });
                 self.open_windows += 1;
                 self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let timers = &mut self.clocks[series.clock].timers;
@@ -252,7 +331,7 @@ impl WindowOperator {
                 out.points.push(Point { job: self.job, asset, point: p.output, model: self.model, ts: start, value, emit: Emit::Late, revision });
             }
         }
-        None
+        index
     }
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
@@ -282,46 +361,39 @@ impl WindowOperator {
         let windows = &mut series.windows[pi];
         let Ok(index) = windows.binary_search_by_key(&t.start, |w| w.start) else { return };
         // In `updates` mode the expiry row is not written: it hands the final value downstream.
-        let (emit, written) = match (t.kind, self.emit) {
-            (TimerKind::Close, _) => (Emit::OnTime, true),
-            (TimerKind::Expire, EmitMode::Final) => (Emit::Final, true),
-            (TimerKind::Expire, EmitMode::Updates) => (Emit::Final, false),
-        };
-        let (value, revision) = if t.kind == TimerKind::Expire {
-            // Windows of one series and policy expire in start order, so this is the front.
-            let Some(window) = windows.remove(index) else { return };
-            self.open_windows -= 1;
-            let value = window.acc.value();
-            if !is_finite(&value) {
-                self.stats.policies[pi].non_finite += 1;
-                return;
+        let (emit, revision, value) = match t.kind {
+            TimerKind::Expire => {
+                // Windows of one series and policy expire in start order, so this is the front.
+                let Some(window) = windows.remove(index) else { return };
+                self.open_windows -= 1;
+                let row = (window.revisions, window.acc.value());
+                window.acc.recycle(&mut self.pool);
+                if !is_finite(&row.1) {
+                    self.stats.policies[pi].non_finite += 1;
+                    return;
+                }
+                (Emit::Final, row.0, row.1)
             }
-            (value, window.revisions)
-        } else {
-            let window = &mut windows[index];
-            let value = window.acc.value();
-            if !is_finite(&value) {
-                return;
+            TimerKind::Close => {
+                let w = &mut windows[index];
+                let value = w.acc.value();
+                if !is_finite(&value) {
+                    return;
+                }
+                let revision = w.revisions;
+                w.revisions += 1;
+                w.last_written = Some(value.clone());
+                (Emit::OnTime, revision, value)
             }
-            let revision = window.revisions;
-            window.revisions += 1;
-            window.last_written = Some(value.clone());
-            (value, revision)
         };
+        let written = !(t.kind == TimerKind::Expire && self.emit == EmitMode::Updates);
         if written {
             self.stats.policies[pi].rows_written += 1;
             self.stats.rows_written += 1;
         }
-        out.points.push(Point {
-            job: self.job,
-            asset: series.asset,
-            point: self.policies[pi].output,
-            model: self.model,
-            ts: t.start,
-            value,
-            emit,
-            revision: if emit == Emit::Final { 0 } else { revision },
-        });
+        let revision = if written { revision } else { 0 };
+        let policy = &self.policies[pi];
+        out.points.push(Point { job: self.job, asset: series.asset, point: policy.output, model: self.model, ts: t.start, value, emit, revision });
     }
 
     /// Windows open now, over all series and policies.

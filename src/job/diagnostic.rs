@@ -19,6 +19,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The machine-readable form used by `validate --format json`: every problem is an error.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "message": self.message,
+            "severity": "error",
+        })
+    }
+
     /// The one-line form, without the source excerpt.
     pub fn headline(&self) -> String {
         self.headline_as("error")

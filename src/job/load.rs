@@ -1,51 +1,163 @@
 //! Reading job files: YAML text -> located checks -> [`Job`] plans, reporting every problem of every
-//! file together. Directories expand to their `*.yaml` / `*.yml` files in name order.
+//! file together. Directories expand to their `*.yaml` / `*.yml` files in name order, test files
+//! (`*.test.yaml`) excepted.
 
 use super::diagnostic::{Diagnostic, JobErrors};
 use super::pipeline::check_pipeline;
-use super::yaml::{Field, Located, Mapping, Reader};
-use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy};
+use super::unit_test::TEST_FIELDS;
+use super::yaml::{Field, Located, Mapping, Reader, Shape};
+use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType};
 use crate::duration::{format_duration, parse_duration};
 use crate::expr::{Expression, sandboxed_engine};
 use crate::threshold::Threshold;
+use crate::zone::{Alignment, parse_zone};
+use chrono_tz::Tz;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const WINDOW_JOB_FIELDS: &[Field] = &[
-    Field { name: "name", aliases: &[] },
-    Field { name: "description", aliases: &[] },
-    Field { name: "template", aliases: &[] },
-    Field { name: "model", aliases: &[] },
-    Field { name: "window", aliases: &[] },
-    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
-    Field { name: "max_future_skew", aliases: &["maxFutureSkew"] },
-    Field { name: "policies", aliases: &[] },
+const NAME_DOC: &str = "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.";
+const DESCRIPTION_DOC: &str = "Free text for people; meterflow does not read it.";
+const MODEL_DOC: &str = "The device model the job belongs to. Bare point names mean points of this model, and input rows \
+                         whose `model` column names another model are ignored by the job.";
+const TESTS_DOC: &str = "Unit tests of this job, run by `meterflow test`; `run` and `validate` do not read them.";
+
+pub(crate) const WINDOW_JOB_FIELDS: &[Field] = &[
+    Field::optional("name", Shape::Text, NAME_DOC),
+    Field::optional("description", Shape::Text, DESCRIPTION_DOC),
+    Field::required(
+        "template",
+        Shape::Choice(&["time_window_aggregation"]),
+        "The job template: a Time Window Aggregation job aggregates one input point per policy over event-time windows.",
+    ),
+    Field::required("model", Shape::Name, MODEL_DOC),
+    Field::optional("window", Shape::Mapping(WINDOW_FIELDS), "The kind of window: tumbling (the default) or sliding."),
+    Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness: a reading whose window has closed (its series' watermark reached the window end) is still added \
+         and the window written again until the watermark passes the window end plus this duration; later readings are \
+         dropped and counted. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]),
+    Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "A reading further than this ahead of its watermark does not advance the watermark (a meter with a bad clock). \
+         Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]),
+    Field::optional(
+        "timezone",
+        Shape::Text,
+        "An IANA time zone such as `Europe/Dublin`: windows of whole days, or of steps that divide a day, start at local \
+         midnight (a day at a DST change is 23 or 25 hours long). Steps that divide an hour keep UTC epoch alignment. \
+         Default: UTC.",
+    )
+    .aliases(&["time_zone", "timeZone"]),
+    Field::required("policies", Shape::List(WINDOW_POLICY_FIELDS), "One policy per output point: which input point is aggregated and how."),
+    Field::optional("tests", Shape::List(TEST_FIELDS), TESTS_DOC),
 ];
-const WINDOW_FIELDS: &[Field] = &[Field { name: "type", aliases: &[] }];
+const WINDOW_FIELDS: &[Field] = &[
+    Field::required(
+        "type",
+        Shape::Choice(&["tumbling", "sliding"]),
+        "`tumbling`: fixed-size, non-overlapping windows aligned to the Unix epoch in UTC; `sliding`: windows of the \
+         policy's size starting every `slide`, so a reading belongs to size / slide windows.",
+    ),
+    Field::optional("slide", Shape::Duration, "Sliding windows only (required there): how far apart windows start; it must divide the window size."),
+];
+
+/// The most sliding windows a reading may belong to (window size / slide): each costs an update
+/// per reading and an open window per series, and a slide of `1ms` is more likely a typo.
+const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
+
+/// What a window size or slide must be with a `timezone`.
+const LOCAL_STEPS: &str = "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
 const WINDOW_POLICY_FIELDS: &[Field] = &[
-    Field { name: "input", aliases: &["input_point", "inputPoint"] },
-    Field { name: "threshold", aliases: &[] },
-    Field { name: "interpolation", aliases: &[] },
-    Field { name: "aggregation", aliases: &[] },
-    Field { name: "window_size", aliases: &["windowSize"] },
-    Field { name: "output", aliases: &["output_point", "outputPoint"] },
+    Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.").aliases(&["input_point", "inputPoint"]),
+    Field::optional(
+        "threshold",
+        Shape::Threshold,
+        "The valid values, in interval notation such as `[0, 100)` or `(-inf, 5]`. Values outside are never aggregated \
+         but still advance the watermark. Default: every value is valid.",
+    ),
+    Field::optional(
+        "interpolation",
+        Shape::Choice(&["ignore", "last_value"]),
+        "What happens to a value outside the threshold: `ignore` leaves it out of every aggregation; `last_value` \
+         replaces it with the series' latest valid value at or before it. Default `ignore`.",
+    ),
+    Field::required("aggregation", Shape::Aggregation, "How the valid values of a window become its output value."),
+    Field::required(
+        "window_size",
+        Shape::Duration,
+        "The window length, e.g. `10m`. Windows are half-open `[start, start + size)` and stamped at their start.",
+    )
+    .aliases(&["windowSize"]),
+    Field::required(
+        "output",
+        Shape::Point,
+        "The point written, one row per window that holds at least one valid value.",
+    )
+    .aliases(&["output_point", "outputPoint"]),
 ];
-const MERGE_JOB_FIELDS: &[Field] = &[
-    Field { name: "name", aliases: &[] },
-    Field { name: "description", aliases: &[] },
-    Field { name: "template", aliases: &[] },
-    Field { name: "model", aliases: &[] },
-    Field { name: "trigger", aliases: &[] },
-    Field { name: "timing_interpolation", aliases: &["timingInterpolation"] },
-    Field { name: "latency", aliases: &["latency_setting", "latencySetting"] },
-    Field { name: "policies", aliases: &[] },
+pub(crate) const MERGE_JOB_FIELDS: &[Field] = &[
+    Field::optional("name", Shape::Text, NAME_DOC),
+    Field::optional("description", Shape::Text, DESCRIPTION_DOC),
+    Field::required(
+        "template",
+        Shape::Choice(&["multi_point_merging"]),
+        "The job template: a Multi-Point Merging job computes an expression over several points of an asset.",
+    ),
+    Field::required("model", Shape::Name, MODEL_DOC),
+    Field::required("trigger", Shape::Mapping(TRIGGER_FIELDS), "When the policies are evaluated."),
+    Field::optional(
+        "timing_interpolation",
+        Shape::Choice(&["last_value"]),
+        "How operands are lined up with an evaluation time: `last_value` takes each operand's latest value at or before it.",
+    )
+    .aliases(&["timingInterpolation"]),
+    Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness of operand readings: an evaluation is written once every operand series' watermark is past it \
+         by this much. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]),
+    Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "An operand reading further than this ahead of its series' watermark does not advance the watermark (a meter with \
+         a bad clock). Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]),
+    Field::required("policies", Shape::List(MERGE_POLICY_FIELDS), "One policy per output point: the expression that computes it."),
+    Field::optional("tests", Shape::List(TEST_FIELDS), TESTS_DOC),
 ];
-const TRIGGER_FIELDS: &[Field] = &[Field { name: "mode", aliases: &[] }, Field { name: "every", aliases: &["frequency"] }];
+const TRIGGER_FIELDS: &[Field] = &[
+    Field::required(
+        "mode",
+        Shape::Choice(&["frequency", "point"]),
+        "`frequency`: evaluate at epoch-aligned ticks of `every`; `point`: evaluate at each reading of a policy's `trigger_point`.",
+    ),
+    Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).").aliases(&["frequency"]),
+];
 const MERGE_POLICY_FIELDS: &[Field] = &[
-    Field { name: "output", aliases: &["output_point", "outputPoint"] },
-    Field { name: "logic", aliases: &["output_logic", "outputLogic"] },
-    Field { name: "trigger_point", aliases: &["triggerPoint"] },
+    Field::required("output", Shape::Point, "The point written with the expression's value.").aliases(&["output_point", "outputPoint"]),
+    Field::required(
+        "logic",
+        Shape::Expression,
+        "The expression, with operands written `${Model::Point}`: arithmetic, comparisons, `if`/`else`, and functions \
+         such as `abs`, `min`, `max`, `round`, `sqrt`. Operands are floats.",
+    )
+    .aliases(&["output_logic", "outputLogic"]),
+    Field::optional(
+        "trigger_point",
+        Shape::Point,
+        "Point mode only (required there): the point whose readings trigger an evaluation; not the policy's own output.",
+    )
+    .aliases(&["triggerPoint"]),
 ];
 
 /// Where a job's output point is declared, for pipeline-level messages.
@@ -72,15 +184,20 @@ pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
     }
     match load_sources(sources) {
         Ok(jobs) if problems.is_empty() => Ok(jobs),
-        Ok(_) => Err(JobErrors(problems)),
+        Ok(_) => {
+            sort_problems(&mut problems);
+            Err(JobErrors(problems))
+        }
         Err(JobErrors(mut more)) => {
             problems.append(&mut more);
+            sort_problems(&mut problems);
             Err(JobErrors(problems))
         }
     }
 }
 
-fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
+/// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
+pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
     let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
     let mut bytes = Vec::new();
     handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
@@ -111,14 +228,19 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
                 jobs.push(job);
             }
         }
-        // Report a file's problems in source order, whichever check found them.
-        reader.problems.sort_by_key(|d| (d.line, d.column));
         problems.append(&mut reader.problems);
     }
     if problems.is_empty() {
         check_pipeline(&jobs, &sites, &mut problems);
     }
+    sort_problems(&mut problems);
     if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }
+}
+
+/// Orders problems by file, then line and column, whichever check found them; file-level problems
+/// (line 0) come first in their file.
+pub fn sort_problems(problems: &mut [Diagnostic]) {
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 
 fn file_problem(file: &str, message: &str) -> Diagnostic {
@@ -153,8 +275,14 @@ fn expand_paths(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf
     files
 }
 
-fn is_job_file(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+/// A YAML file that is not a test file.
+pub fn is_job_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && !is_test_file(path)
+}
+
+/// A job's unit-test file, `<job>.test.yaml` (or `.test.yml`): a directory of jobs holds them too.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
 type Outputs = Vec<(String, Diagnostic)>;
@@ -191,7 +319,7 @@ fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outpu
     }
 }
 
-fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
+pub(super) fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
     let (marker, message) = match error {
         LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a job file must be a YAML mapping of fields".to_string()),
         LoadError::TopLevelMustBeSequence(m) => (Some(*m), "unexpected top-level sequence".to_string()),
@@ -264,6 +392,14 @@ fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<i64> {
     }
 }
 
+/// The optional `max_future_skew`; `None` when it is invalid (reported).
+fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option<i64>> {
+    match top.scalar(reader, "max_future_skew", false) {
+        Some(at) => read_duration(reader, &at).map(Some),
+        None => Some(None),
+    }
+}
+
 /// A policy's `output` point, checked against the outputs of the job's earlier policies and
 /// recorded with its location for pipeline-level checks.
 fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str>, outputs: &mut Outputs) -> Option<String> {
@@ -282,16 +418,11 @@ fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str
 fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", WINDOW_JOB_FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
-    if let Some(window) = top.mapping(reader, "window", WINDOW_FIELDS, false) {
-        if let Some(kind) = window.scalar(reader, "type", true) {
-            if kind.text.trim() != "tumbling" {
-                reader.error(&kind, format!("unknown window type `{}`, expected `tumbling`", kind.text.trim()));
-            }
-        }
-    }
+    let window = read_window_type(reader, &top);
     let latency = read_latency(reader, &top);
-    let max_future_skew = match top.scalar(reader, "max_future_skew", false) {
-        Some(at) => read_duration(reader, &at).map(Some),
+    let max_future_skew = read_max_future_skew(reader, &top);
+    let timezone: Option<Option<Tz>> = match top.scalar(reader, "timezone", false) {
+        Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
     };
     let mut policies = Vec::new();
@@ -303,11 +434,15 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             None => Some(Threshold::ALL),
         };
         let interpolation = match p.scalar(reader, "interpolation", false) {
-            Some(at) if at.text.trim() != "ignore" => {
-                reader.error(&at, format!("unknown interpolation `{}`, expected `ignore`", at.text.trim()));
-                None
-            }
-            _ => Some(Interpolation::Ignore),
+            None => Some(Interpolation::Ignore),
+            Some(at) => match at.text.trim() {
+                "ignore" => Some(Interpolation::Ignore),
+                "last_value" => Some(Interpolation::LastValue),
+                other => {
+                    reader.error(&at, format!("unknown interpolation `{other}`, expected `ignore` or `last_value`"));
+                    None
+                }
+            },
         };
         let aggregation = p.scalar(reader, "aggregation", true).and_then(|at| {
             let text = at.text.trim();
@@ -324,8 +459,9 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
                 reader.error(&at, "the window size must be longer than 0");
                 return None;
             }
-            if let Some(latency) = latency {
-                warn_open_windows(reader, &at, latency, size);
+            check_window_size(reader, &at, size, window, timezone.flatten())?;
+            if let (Some(latency), Some(window)) = (latency, window) {
+                warn_open_windows(reader, &at, latency, size, window);
             }
             Some(size)
         });
@@ -336,35 +472,101 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
-    let job = Job {
-        name,
-        file: reader.file().to_string(),
-        model: model?,
-        kind: JobKind::Window(WindowJob { latency: latency?, max_future_skew: max_future_skew?, policies }),
-        warnings: Vec::new(),
-    };
+    let plan = WindowJob { latency: latency?, max_future_skew: max_future_skew?, window: window?, timezone: timezone?, policies };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan), warnings: Vec::new() };
     Some((job, outputs))
+}
+
+/// The `window` mapping: `type: tumbling` (also when absent) or `type: sliding` with a `slide`.
+/// A slide that cannot be aligned in the job's `timezone` is reported here too.
+fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<WindowType> {
+    let Some(window) = top.mapping(reader, "window", WINDOW_FIELDS, false) else { return Some(WindowType::Tumbling) };
+    let kind = window.scalar(reader, "type", true)?;
+    let slide = window.scalar(reader, "slide", false);
+    match kind.text.trim() {
+        "tumbling" => {
+            if let Some(at) = slide {
+                reader.error(&at, "`slide` applies to sliding windows only (type: sliding)");
+                return None;
+            }
+            Some(WindowType::Tumbling)
+        }
+        "sliding" => {
+            let Some(at) = slide else {
+                let message = "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)";
+                reader.error_at(kind.line, kind.column, window.path(), message);
+                return None;
+            };
+            let slide = read_duration(reader, &at)?;
+            if slide == 0 {
+                reader.error(&at, "the slide must be longer than 0");
+                return None;
+            }
+            let zoned = top.get("timezone").is_some();
+            if zoned && Alignment::of_step(slide).is_none() {
+                reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+                return None;
+            }
+            Some(WindowType::Sliding { slide })
+        }
+        other => {
+            reader.error(&kind, format!("unknown window type `{other}`, expected `tumbling` or `sliding`"));
+            None
+        }
+    }
+}
+
+/// A policy's window size against the job's window type and time zone.
+fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, window: Option<WindowType>, timezone: Option<Tz>) -> Option<()> {
+    match window {
+        Some(WindowType::Sliding { slide }) if size % slide != 0 => {
+            let (size, slide) = (at.text.trim(), format_duration(slide));
+            reader.error(at, format!("the window size {size} is not a multiple of the slide {slide} (window.slide): a sliding window spans whole slides"));
+            None
+        }
+        Some(WindowType::Sliding { slide }) if size / slide > MAX_SLIDES_PER_WINDOW => {
+            let (size, slide) = (at.text.trim(), format_duration(slide));
+            reader.error(at, format!("the window size {size} spans more than {MAX_SLIDES_PER_WINDOW} slides of {slide}: use a longer slide"));
+            None
+        }
+        Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_step(size).is_none() => {
+            reader.error(at, format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+            None
+        }
+        _ => Some(()),
+    }
 }
 
 /// Above this many windows open per series and policy, `validate` warns: at ~100 bytes a window,
 /// 10,000 windows over 1,000 meters already take a gigabyte.
 pub const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
 
-/// Warns when a policy could keep many windows open: a series holds every window whose end plus
-/// the latency is still ahead of its watermark, at most `latency / window_size + 1` (rounded up)
-/// when every window receives readings.
-fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: i64) {
+/// Warns when a policy could keep many windows open. A series holds every window whose end plus
+/// the latency is still ahead of its watermark: windows start every `step` (the slide, or the size
+/// for tumbling windows), so at most `(latency + size) / step` rounded up, which for tumbling
+/// windows is `latency / size + 1`, when every window receives readings.
+fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: i64, window: WindowType) {
+    let step = match window {
+        WindowType::Sliding { slide } => slide,
+        WindowType::Tumbling => size,
+    };
     // Durations are at most 100 years, so the sum cannot overflow.
-    let estimate = (latency + size - 1) / size + 1;
+    let estimate = (latency + size + step - 1) / step;
     if estimate > WARN_OPEN_WINDOWS_PER_SERIES {
+        let formula = match window {
+            WindowType::Tumbling => format!("latency {} / window size {} + 1", format_duration(latency), format_duration(size)),
+            WindowType::Sliding { .. } => format!(
+                "(latency {} + window size {}) / slide {}",
+                format_duration(latency),
+                format_duration(size),
+                format_duration(step)
+            ),
+        };
         reader.warning(
             at,
             format!(
-                "up to {estimate} windows per series may be open at once (latency {} / window size {} + 1), \
-                 and memory grows with that times the number of series; use a larger window_size or a shorter latency, \
-                 or bound runs with --max-open-windows",
-                format_duration(latency),
-                format_duration(size)
+                "up to {estimate} windows per series may be open at once ({formula}), and memory grows with that times the \
+                 number of series; use a larger window_size or a shorter latency, or bound runs with --max-open-windows"
             ),
         );
     }
@@ -407,6 +609,7 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
         }
     }
     let latency = read_latency(reader, &top);
+    let max_future_skew = read_max_future_skew(reader, &top);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -436,13 +639,8 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
-    let job = Job {
-        name,
-        file: reader.file().to_string(),
-        model: model?,
-        kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, policies }),
-        warnings: Vec::new(),
-    };
+    let plan = MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
     Some((job, outputs))
 }
 

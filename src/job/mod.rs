@@ -5,13 +5,16 @@
 pub mod diagnostic;
 pub mod load;
 pub mod pipeline;
+pub mod unit_test;
 mod yaml;
 
 use crate::expr::Expression;
 use crate::threshold::Threshold;
+use chrono_tz::Tz;
 
 pub use diagnostic::{Diagnostic, JobErrors};
 pub use load::{load_jobs, load_sources};
+pub use yaml::{Field, Shape};
 
 /// A loaded job file.
 pub struct Job {
@@ -35,7 +38,19 @@ pub struct WindowJob {
     pub latency: i64,
     /// A reading further than this ahead of its watermark does not advance it (a bad clock).
     pub max_future_skew: Option<i64>,
+    pub window: WindowType,
+    /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
+    pub timezone: Option<Tz>,
     pub policies: Vec<WindowPolicy>,
+}
+
+/// How a window job's windows follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowType {
+    /// Adjacent windows of each policy's size (the platform's only type).
+    Tumbling,
+    /// Windows of each policy's size starting every `slide` ms; every size is a multiple of it.
+    Sliding { slide: i64 },
 }
 
 /// One policy of a window job: one input point aggregated into one output point.
@@ -44,7 +59,7 @@ pub struct WindowPolicy {
     pub threshold: Threshold,
     pub interpolation: Interpolation,
     pub aggregation: Aggregation,
-    /// Window size in ms, at least 1.
+    /// Window size in ms, at least 1 (a multiple of the slide for sliding windows).
     pub window_size: i64,
     pub output: String,
 }
@@ -54,6 +69,9 @@ pub struct WindowPolicy {
 pub enum Interpolation {
     /// Left out of every aggregation and not counted (the platform's only choice).
     Ignore,
+    /// Replaced by the series' latest valid value when that value is not later than the reading;
+    /// left out otherwise (README, "Interpolation").
+    LastValue,
 }
 
 /// How a window's valid values become its output value.
@@ -64,11 +82,28 @@ pub enum Aggregation {
     Avg,
     Sum,
     Cnt,
+    /// The value with the earliest timestamp (of equal ones, the last to arrive).
+    First,
+    /// The value with the latest timestamp (of equal ones, the last to arrive).
+    Last,
+    /// `max - min`.
+    Range,
+    /// The increase of a cumulative register over the window, counter resets included.
+    Delta,
 }
 
 impl Aggregation {
-    pub const NAMES: [(&'static str, Aggregation); 5] =
-        [("max", Aggregation::Max), ("min", Aggregation::Min), ("avg", Aggregation::Avg), ("sum", Aggregation::Sum), ("cnt", Aggregation::Cnt)];
+    pub const NAMES: [(&'static str, Aggregation); 9] = [
+        ("max", Aggregation::Max),
+        ("min", Aggregation::Min),
+        ("avg", Aggregation::Avg),
+        ("sum", Aggregation::Sum),
+        ("cnt", Aggregation::Cnt),
+        ("first", Aggregation::First),
+        ("last", Aggregation::Last),
+        ("range", Aggregation::Range),
+        ("delta", Aggregation::Delta),
+    ];
 
     pub fn name(self) -> &'static str {
         Self::NAMES.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n)
@@ -80,6 +115,8 @@ pub struct MergeJob {
     pub trigger: Trigger,
     /// Allowed lateness in ms for raw operand readings.
     pub latency: i64,
+    /// A reading further than this ahead of its series' watermark does not advance it.
+    pub max_future_skew: Option<i64>,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -83,10 +83,63 @@ pub fn child_path(parent: &str, key: &str) -> String {
     if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
-/// A known field: its canonical name and the other spellings accepted for it.
+/// A known field: its canonical name, the other spellings accepted for it, and what it holds. The
+/// field tables are the one description of the file formats: the loader checks keys against them
+/// and `meterflow schema` turns them into a JSON Schema.
 pub struct Field {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
+    /// Whether the loader reports the field as missing when absent (for every mode of the job).
+    pub required: bool,
+    pub shape: Shape,
+    /// What the field means, for people: the schema's description.
+    pub doc: &'static str,
+}
+
+impl Field {
+    pub const fn required(name: &'static str, shape: Shape, doc: &'static str) -> Field {
+        Field { name, aliases: &[], required: true, shape, doc }
+    }
+
+    pub const fn optional(name: &'static str, shape: Shape, doc: &'static str) -> Field {
+        Field { name, aliases: &[], required: false, shape, doc }
+    }
+
+    /// The same field, also accepted under `aliases`.
+    pub const fn aliases(self, aliases: &'static [&'static str]) -> Field {
+        Field { aliases, ..self }
+    }
+}
+
+/// The kind of value a field holds, as far as a schema can say it.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// Free text.
+    Text,
+    /// A model name: letters, digits, `_`, `-`, `.`.
+    Name,
+    /// `Point` or `Model::Point`.
+    Point,
+    /// `500ms`, `30s`, `10m`, `1h`, `1d`, `1w` or combinations such as `1h30m`.
+    Duration,
+    /// Interval notation such as `[0, 100)`.
+    Threshold,
+    /// A merge expression over `${Model::Point}` operands.
+    Expression,
+    /// One of the aggregation names the engine knows.
+    Aggregation,
+    /// CSV text with a header line.
+    Csv,
+    /// A whole number, 0 or more.
+    Count,
+    /// A number, 0 or more.
+    Number,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A mapping with these fields.
+    Mapping(&'static [Field]),
+    /// A list of mappings with these fields.
+    List(&'static [Field]),
 }
 
 /// A mapping whose keys have been checked against the fields it may hold.
@@ -122,9 +175,9 @@ impl<'n> Mapping<'n> {
         &self.path
     }
 
-    /// Where the mapping starts, for problems about the mapping as a whole.
+    /// Where the mapping starts (its first key), for problems about the mapping as a whole.
     pub fn span(&self) -> &Span {
-        self.node.span()
+        self.node.keys().next().map_or(self.node.span(), |k| k.span())
     }
 
     /// The node of a field by canonical name, found under any accepted spelling.
@@ -183,8 +236,7 @@ impl<'n> Mapping<'n> {
 
     /// Reports a missing field at the mapping's first key, where the user would add it.
     fn missing(&self, reader: &mut Reader<'_>, name: &str) {
-        let span = self.node.keys().next().map_or(self.node.span(), |k| k.span());
-        reader.error_span(span, &self.path_or_root(), format!("missing field `{name}`"));
+        reader.error_span(self.span(), &self.path_or_root(), format!("missing field `{name}`"));
     }
 
     fn path_or_root(&self) -> String {

@@ -1,0 +1,34 @@
+//! Meter CSV to [`Reading`](crate::engine::Reading)s. [`source`] opens files or stdin
+//! (decompressing gzip and zstd, dropping a BOM, detecting the delimiter); [`options`] holds the
+//! validated input flags; [`columns`] finds the columns of a header; [`timestamp`] reads timestamp
+//! fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into readings;
+//! [`rejects`] applies the bad-row policy; [`sort`] replays readings in event-time order.
+
+pub mod columns;
+pub mod options;
+pub mod reader;
+pub mod rejects;
+pub mod sort;
+pub mod source;
+pub mod timestamp;
+
+pub use options::{BadRowPolicy, InputOptions};
+pub use reader::Reader;
+pub use rejects::BadRows;
+pub use sort::Sorter;
+pub use source::open;
+
+/// Figures of the input side, for the summary and `--stats-json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputCounts {
+    /// Data rows read (header excluded), bad rows included.
+    pub rows: u64,
+    /// Values that were a missing-value marker (one per cell in wide input).
+    pub missing: u64,
+    /// Bad rows skipped under `--on-bad-row skip`.
+    pub rejected: u64,
+    /// Rows read whole (not rejected), and their value cells: one per long row, one per point
+    /// column of a wide row. For the row accounting.
+    pub whole_rows: u64,
+    pub values: u64,
+}

@@ -1,0 +1,363 @@
+//! Rows to [`Reading`]s: a long row gives one reading, a wide row one per non-missing point cell.
+//! A row is taken whole or not at all: any bad field makes it a bad row for [`BadRows`]. Records,
+//! the joined timestamp text and the readings of a row live in buffers reused from row to row, so
+//! the per-row path allocates only when a name is seen for the first time.
+
+use super::columns::{Columns, Fields, Source};
+use super::options::InputOptions;
+use super::rejects::BadRows;
+use super::source;
+use super::timestamp::TimeParser;
+use super::InputCounts;
+use crate::engine::{NO_MODEL, Reading};
+use crate::intern::{Interner, Names};
+use anyhow::{Context, Result, bail};
+use csv::ByteRecord;
+use std::io::Read;
+
+/// Reads one input file.
+pub struct Reader {
+    file: String,
+    csv: csv::Reader<Box<dyn Read>>,
+    delimiter: u8,
+    header: Vec<String>,
+    columns: Columns,
+    time: TimeParser,
+    /// Lower-cased missing-value markers besides the empty field.
+    nulls: Vec<Box<[u8]>>,
+    record: ByteRecord,
+    /// The timestamp text of a row when it spans several columns.
+    stamp: Vec<u8>,
+    /// Readings of the current row, handed out from `next_reading` on.
+    readings: Vec<Reading>,
+    next_reading: usize,
+}
+
+impl Reader {
+    /// Reads the header of `source` (named `file` in messages) and resolves the columns.
+    pub fn new(file: &str, source: Box<dyn Read>, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+        let (source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
+        let delimiter = options.delimiter.unwrap_or(detected);
+        let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
+        let header = csv.byte_headers().with_context(|| format!("failed to read the header of {file}"))?;
+        if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
+            bail!("{file}: the input is empty; expected a header such as timestamp,asset,point,value");
+        }
+        let header: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+        let columns = Columns::resolve(file, &header, options, names)?;
+        Ok(Reader {
+            file: file.to_string(),
+            csv,
+            delimiter,
+            header,
+            columns,
+            time: options.time.clone(),
+            nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
+            record: ByteRecord::new(),
+            stamp: Vec::new(),
+            readings: Vec::new(),
+            next_reading: 0,
+        })
+    }
+
+    /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
+    /// go to `bad_rows`, which stops the run or records them.
+    pub fn next(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+        loop {
+            if let Some(&reading) = self.readings.get(self.next_reading) {
+                self.next_reading += 1;
+                return Ok(Some(reading));
+            }
+            let more = self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?;
+            if !more {
+                return Ok(None);
+            }
+            counts.rows += 1;
+            self.readings.clear();
+            self.next_reading = 0;
+            match self.row(names, counts) {
+                Ok(()) => {
+                    counts.whole_rows += 1;
+                    counts.values += self.columns.value_cells();
+                }
+                Err(reason) => {
+                    self.readings.clear();
+                    let line = self.record.position().map_or(0, |p| p.line());
+                    bad_rows.handle(&self.file, line, &reason, &self.record, self.delimiter, counts)?;
+                }
+            }
+        }
+    }
+
+    /// Turns the current record into readings, or says why it is a bad row.
+    fn row(&mut self, names: &mut Names, counts: &mut InputCounts) -> Result<(), String> {
+        let Reader { record, columns: c, time, nulls, stamp, readings, header, .. } = self;
+        if record.len() != c.width {
+            // csv skips blank lines, so a short or long record here is a real problem.
+            return Err(format!("expected {} fields as in the header, found {}", c.width, record.len()));
+        }
+        match &c.fields {
+            Fields::Long { point, value, renames } => {
+                let value_field = record[*value].trim_ascii();
+                if is_missing(value_field, nulls) {
+                    counts.missing += 1;
+                    return Ok(());
+                }
+                let ts = timestamp(record, c, stamp, time)?;
+                let value = parse_value(value_field).ok_or_else(|| field_problem(*value, "value", "value", value_field, "expected a finite number"))?;
+                let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
+                let point = match *point {
+                    Source::Column(p) => {
+                        let raw = record[p].trim_ascii();
+                        match renames.iter().find(|(from, _)| **from == *raw) {
+                            Some(&(_, id)) => id,
+                            None => names.points.intern(text(raw).ok_or_else(|| field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name"))?),
+                        }
+                    }
+                    Source::Constant(id) => id,
+                };
+                let model = model_id(record, c.model, names)?;
+                readings.push(Reading { asset, point, model, ts, value });
+            }
+            Fields::Wide { points } => {
+                let missing = points.iter().filter(|&&(col, _)| is_missing(record[col].trim_ascii(), nulls)).count() as u64;
+                if missing < points.len() as u64 {
+                    let ts = timestamp(record, c, stamp, time)?;
+                    let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
+                    let model = model_id(record, c.model, names)?;
+                    for &(col, point) in points {
+                        let field = record[col].trim_ascii();
+                        if is_missing(field, nulls) {
+                            continue;
+                        }
+                        let value = parse_value(field).ok_or_else(|| field_problem(col, &header[col], "value", field, "expected a finite number"))?;
+                        readings.push(Reading { asset, point, model, ts, value });
+                    }
+                }
+                counts.missing += missing;
+            }
+        }
+        Ok(())
+    }
+
+    fn csv_error(&self, e: csv::Error) -> anyhow::Error {
+        let line = e.position().map_or(0, |p| p.line());
+        match e.kind() {
+            csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
+            _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),
+        }
+    }
+}
+
+/// The row's timestamp, from one column or several joined with a space in `stamp`.
+#[inline]
+fn timestamp(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: &TimeParser) -> Result<i64, String> {
+    let field = match columns.time.as_slice() {
+        &[single] => record[single].trim_ascii(),
+        several => {
+            stamp.clear();
+            for (k, &col) in several.iter().enumerate() {
+                if k > 0 {
+                    stamp.push(b' ');
+                }
+                stamp.extend_from_slice(record[col].trim_ascii());
+            }
+            stamp.as_slice()
+        }
+    };
+    time.parse(field).map_err(|e| {
+        let label = match columns.time.as_slice() {
+            &[single] => format!("column {}", single + 1),
+            _ => format!("columns {}", columns.time_label()),
+        };
+        format!("{label} (timestamp): invalid timestamp {:?}: {}", String::from_utf8_lossy(field), time.explain(e))
+    })
+}
+
+fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &str) -> String {
+    format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
+}
+
+/// Longest field text quoted in a message; a megabyte-long field must not flood the terminal.
+const MAX_SHOWN_CHARS: usize = 80;
+
+/// `text` cut to [`MAX_SHOWN_CHARS`] characters, with `...` where it was cut.
+pub(super) fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[inline]
+fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &str) -> Result<u32, String> {
+    match source {
+        Source::Constant(id) => Ok(id),
+        Source::Column(c) => {
+            let raw = record[c].trim_ascii();
+            Ok(names.intern(text(raw).ok_or_else(|| field_problem(c, role, role, raw, "expected a non-empty UTF-8 name"))?))
+        }
+    }
+}
+
+#[inline]
+fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Result<u32, String> {
+    match column.map(|m| (m, record[m].trim_ascii())) {
+        None | Some((_, b"")) => Ok(NO_MODEL),
+        Some((m, raw)) => Ok(names.models.intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
+    }
+}
+
+#[inline]
+fn text(field: &[u8]) -> Option<&str> {
+    if field.is_empty() { None } else { std::str::from_utf8(field).ok() }
+}
+
+#[inline]
+fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
+    field.is_empty() || nulls.iter().any(|m| field.eq_ignore_ascii_case(m))
+}
+
+#[inline]
+fn parse_value(field: &[u8]) -> Option<f64> {
+    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::InputArgs;
+    use crate::input::options::BadRowPolicy;
+    use std::io::Cursor;
+
+    struct Run {
+        readings: Vec<(String, String, i64, f64)>,
+        counts: InputCounts,
+        rejects: String,
+    }
+
+    fn read_with(text: &str, edit: impl FnOnce(&mut InputArgs)) -> Result<Run> {
+        let mut args = InputArgs::default();
+        edit(&mut args);
+        let options = InputOptions::from_args(&args)?;
+        let mut names = Names::default();
+        let mut counts = InputCounts::default();
+        let rejects = tempfile::NamedTempFile::new()?;
+        let mut bad_rows = BadRows::new(options.on_bad_row, Some(Box::new(rejects.reopen()?)))?;
+        let mut reader = Reader::new("in.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &options, &mut names)?;
+        let mut readings = Vec::new();
+        while let Some(r) = reader.next(&mut names, &mut counts, &mut bad_rows)? {
+            readings.push((names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), r.ts, r.value));
+        }
+        bad_rows.flush()?;
+        Ok(Run { readings, counts, rejects: std::fs::read_to_string(rejects.path())? })
+    }
+
+    fn read(text: &str) -> Result<Run> {
+        read_with(text, |_| {})
+    }
+
+    fn reading(asset: &str, point: &str, ts: i64, value: f64) -> (String, String, i64, f64) {
+        (asset.to_string(), point.to_string(), ts, value)
+    }
+
+    #[test]
+    fn aliases_and_markers() {
+        let run = read("\u{feff}Time,Device,PointId,Val\n1970-01-01T00:00:01Z,m1,Reading,1.5\n1970-01-01T00:00:02Z,m1,Reading,NA\n").unwrap();
+        assert_eq!(run.readings, [reading("m1", "Reading", 1000, 1.5)]);
+        assert_eq!(run.counts, InputCounts { rows: 2, missing: 1, rejected: 0, whole_rows: 2, values: 2 });
+    }
+
+    #[test]
+    fn malformed_rows_are_located() {
+        let err = read("timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading,1\n1970-01-01T00:00:02Z,m1,Reading,abc\n").err().unwrap();
+        assert_eq!(err.to_string(), "in.csv:3: column 4 (value): invalid value \"abc\": expected a finite number");
+        let err = read("timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading\n").err().unwrap();
+        assert_eq!(err.to_string(), "in.csv:2: expected 4 fields as in the header, found 3");
+    }
+
+    #[test]
+    fn quoted_fields_crlf_and_semicolons() {
+        let run = read("\"timestamp\";\"asset\";\"point\";\"value\"\r\n\"1970-01-01 00:00:01\";\"m;1\";\"Reading\";\" 2.5 \"\r\n").unwrap();
+        assert_eq!(run.readings, [reading("m;1", "Reading", 1000, 2.5)]);
+    }
+
+    #[test]
+    fn wide_rows_give_one_reading_per_present_cell() {
+        let text = "Date;Time;Global_active_power;Voltage;Sub_metering_3\r\n\
+                    16/12/2006;17:24:00;4.216;234.840;17.000\r\n\
+                    21/12/2006;11:23:00;?;?;\r\n\
+                    1/1/2007;0:00:00;2.580;;\r\n";
+        let run = read_with(text, |a| {
+            a.wide = true;
+            a.asset = Some("house".into());
+            a.time_column = Some("Date,Time".into());
+            a.time_format = Some("%d/%m/%Y %H:%M:%S".into());
+            a.points = Some("Global_active_power=Power,Voltage".into());
+        })
+        .unwrap();
+        let t0 = crate::time::parse_timestamp(b"2006-12-16T17:24:00Z").unwrap();
+        let t1 = crate::time::parse_timestamp(b"2007-01-01T00:00:00Z").unwrap();
+        assert_eq!(run.readings, [reading("house", "Power", t0, 4.216), reading("house", "Voltage", t0, 234.84), reading("house", "Power", t1, 2.58)]);
+        // Sub_metering_3 is not selected, so only the two selected cells of each row count.
+        assert_eq!(run.counts, InputCounts { rows: 3, missing: 3, rejected: 0, whole_rows: 3, values: 6 });
+    }
+
+    #[test]
+    fn long_points_are_renamed_and_a_constant_point_fills_in() {
+        let run = read_with("meter,t,kind,v\nm1,1000,Import (kWh),1\nm1,1000,Other,2\n", |a| {
+            a.time_column = Some("t".into());
+            a.point_column = Some("kind".into());
+            a.value_column = Some("v".into());
+            a.points = Some("Import (kWh)=Import".into());
+        })
+        .unwrap();
+        assert_eq!(run.readings, [reading("m1", "Import", 1000, 1.0), reading("m1", "Other", 1000, 2.0)]);
+        let run = read_with("LCLid,tstp,energy(kWh/hh)\nMAC1,2013-01-01 00:30:00, 0.38 \n", |a| {
+            a.time_column = Some("tstp".into());
+            a.asset_column = Some("LCLid".into());
+            a.value_column = Some("energy(kWh/hh)".into());
+            a.point = Some("Energy".into());
+        })
+        .unwrap();
+        assert_eq!(run.readings, [reading("MAC1", "Energy", 1_357_000_200_000, 0.38)]);
+    }
+
+    #[test]
+    fn skipped_rows_are_recorded_whole() {
+        let text = "ts,asset,a,b\n1000,m1,1,2\n2000,m1,1,x\n3000,m1,1\n,m1,1,2\n4000,m1,,\n";
+        let run = read_with(text, |a| {
+            a.wide = true;
+            a.on_bad_row = crate::cli::BadRowArg::Skip;
+        })
+        .unwrap();
+        assert_eq!(run.readings, [reading("m1", "a", 1000, 1.0), reading("m1", "b", 1000, 2.0)]);
+        assert_eq!(run.counts, InputCounts { rows: 5, missing: 2, rejected: 3, whole_rows: 2, values: 4 });
+        assert_eq!(
+            run.rejects,
+            "file,line,reason,row\n\
+             in.csv,3,\"column 4 (b): invalid value \"\"x\"\": expected a finite number\",\"2000,m1,1,x\"\n\
+             in.csv,4,\"expected 4 fields as in the header, found 3\",\"3000,m1,1\"\n\
+             in.csv,5,\"column 1 (timestamp): invalid timestamp \"\"\"\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999\",\",m1,1,2\"\n"
+        );
+        assert_eq!(BadRowPolicy::Skip, InputOptions::from_args(&InputArgs { on_bad_row: crate::cli::BadRowArg::Skip, ..InputArgs::default() }).unwrap().on_bad_row);
+    }
+
+    #[test]
+    fn two_column_timestamps_are_located_as_both_columns() {
+        let err = read_with("Date;Time;v\n29/10/2023;01:30:00;1\n", |a| {
+            a.wide = true;
+            a.asset = Some("m".into());
+            a.time_column = Some("Date,Time".into());
+            a.time_format = Some("%d/%m/%Y %H:%M:%S".into());
+            a.timezone = Some("Europe/Dublin".into());
+        })
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "in.csv:2: columns 1+2 (timestamp): invalid timestamp \"29/10/2023 01:30:00\": ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later"
+        );
+    }
+}

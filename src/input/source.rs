@@ -1,0 +1,239 @@
+//! Where input bytes come from and what they look like before CSV parsing: a file or stdin,
+//! decompressed when gzip (`.gz`, several members allowed) or zstd (`.zst`) by file extension or,
+//! failing that, by magic bytes (so compressed stdin works too); then the header line is looked at
+//! once to drop a UTF-8 byte-order mark, to detect the delimiter and to see CRLF line ends, which
+//! are turned into LF before CSV parsing because the csv crate reports the line of a record one
+//! too low after a CRLF (rust-csv issue 395) and messages must name the right line.
+
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const BOM: &[u8] = b"\xef\xbb\xbf";
+/// The delimiters told apart by detection, in order of preference on a tie.
+const DETECTED: &[u8] = b",;\t";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Plain,
+    Gzip,
+    Zstd,
+}
+
+/// Opens an input path for reading, decompressed; `-` is stdin.
+pub fn open(path: &str) -> Result<Box<dyn Read>> {
+    let raw: Box<dyn Read> = if path == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).with_context(|| format!("failed to open input {path}"))?)
+    };
+    let lower = path.to_ascii_lowercase();
+    let by_name = if lower.ends_with(".gz") {
+        Some(Codec::Gzip)
+    } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+        Some(Codec::Zstd)
+    } else {
+        None
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let codec = match by_name {
+        Some(codec) => codec,
+        None => sniff_codec(&mut reader).with_context(|| format!("failed to read input {path}"))?,
+    };
+    Ok(match codec {
+        Codec::Plain => Box::new(reader),
+        Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+        Codec::Zstd => Box::new(zstd::Decoder::with_buffer(reader).with_context(|| format!("failed to read zstd input {path}"))?),
+    })
+}
+
+/// Looks at the first bytes without consuming them.
+fn sniff_codec(reader: &mut BufReader<Box<dyn Read>>) -> io::Result<Codec> {
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(GZIP_MAGIC) {
+        Codec::Gzip
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Codec::Zstd
+    } else {
+        Codec::Plain
+    })
+}
+
+/// The source with its BOM dropped and CRLF line ends made LF, and the delimiter most frequent
+/// outside quotes in the header line (`,` when none occurs).
+pub fn prepare(source: Box<dyn Read>) -> io::Result<(Box<dyn Read>, u8)> {
+    let mut reader = BufReader::with_capacity(1 << 16, source);
+    let mut header = Vec::new();
+    reader.read_until(b'\n', &mut header)?;
+    if header.starts_with(BOM) {
+        header.drain(..BOM.len());
+    }
+    let delimiter = detect_delimiter(&header);
+    let prepared: Box<dyn Read> = if header.ends_with(b"\r\n") {
+        Box::new(CrlfToLf { inner: BufReader::new(Cursor::new(header).chain(reader)), pending_cr: false })
+    } else {
+        Box::new(Cursor::new(header).chain(reader))
+    };
+    Ok((prepared, delimiter))
+}
+
+/// Drops each `\r` directly followed by `\n`.
+struct CrlfToLf<R> {
+    inner: R,
+    /// A `\r` ended the previous chunk: whether it is kept depends on the next byte.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n == 0 && !out.is_empty() {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                if std::mem::take(&mut self.pending_cr) {
+                    out[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            if std::mem::take(&mut self.pending_cr) && chunk[0] != b'\n' {
+                out[n] = b'\r';
+                n += 1;
+            }
+            let mut i = 0;
+            while i < chunk.len() && n < out.len() {
+                let b = chunk[i];
+                i += 1;
+                if b == b'\r' {
+                    match chunk.get(i) {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(i);
+        }
+        Ok(n)
+    }
+}
+
+fn detect_delimiter(header: &[u8]) -> u8 {
+    let mut counts = [0usize; DETECTED.len()];
+    let mut quoted = false;
+    for &b in header {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(k) = DETECTED.iter().position(|&d| d == b) {
+                counts[k] += 1;
+            }
+        }
+    }
+    let best = (0..DETECTED.len()).rev().max_by_key(|&k| counts[k]).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { DETECTED[best] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn delimiter_detection() {
+        assert_eq!(detect_delimiter(b"Date;Time;Global_active_power\r\n"), b';');
+        assert_eq!(detect_delimiter(b"timestamp,asset,point,value\n"), b',');
+        assert_eq!(detect_delimiter(b"timestamp\tasset\tvalue\n"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b\",c\n"), b',');
+        assert_eq!(detect_delimiter(b"timestamp\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b,c\n"), b',');
+    }
+
+    fn read(source: Box<dyn Read>) -> String {
+        let mut text = String::new();
+        let (mut prepared, _) = prepare(source).unwrap();
+        prepared.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    #[test]
+    fn bom_is_dropped_and_crlf_becomes_lf() {
+        let bytes = b"\xef\xbb\xbftimestamp;value\r\n1;2\r\n3\r;4\r\n".to_vec();
+        assert_eq!(read(Box::new(Cursor::new(bytes))), "timestamp;value\n1;2\n3\r;4\n");
+        let lf = b"timestamp;value\n1;2\r\n".to_vec();
+        assert_eq!(read(Box::new(Cursor::new(lf))), "timestamp;value\n1;2\r\n");
+    }
+
+    /// Reads one byte at a time, so every `\r` ends a chunk.
+    struct Trickle(Vec<u8>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match (self.0.get(self.1), out.first_mut()) {
+                (Some(&b), Some(slot)) => {
+                    *slot = b;
+                    self.1 += 1;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn crlf_split_across_chunks() {
+        let text = b"a\r\nb\rc\r\n\r".to_vec();
+        let mut out = Vec::new();
+        CrlfToLf { inner: BufReader::with_capacity(1, Trickle(text, 0)), pending_cr: false }.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"a\nb\rc\n\r");
+    }
+
+    fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path.to_str().unwrap().to_string())
+    }
+
+    const TEXT: &str = "timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading,1\n";
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_by_extension_and_by_magic_with_several_members() {
+        let mut bytes = gzip("timestamp,asset,point,value\n");
+        bytes.extend(gzip("1970-01-01T00:00:01Z,m1,Reading,1\n"));
+        for name in ["in.csv.gz", "in.csv"] {
+            let (_dir, path) = temp_file(name, &bytes);
+            assert_eq!(read(open(&path).unwrap()), TEXT, "{name}");
+        }
+    }
+
+    #[test]
+    fn zstd_by_extension_and_by_magic() {
+        let bytes = zstd::encode_all(TEXT.as_bytes(), 3).unwrap();
+        for name in ["in.csv.zst", "in.dat"] {
+            let (_dir, path) = temp_file(name, &bytes);
+            assert_eq!(read(open(&path).unwrap()), TEXT, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_gz_name_on_plain_text_is_an_error() {
+        let (_dir, path) = temp_file("in.csv.gz", TEXT.as_bytes());
+        let mut text = String::new();
+        let err = open(&path).unwrap().read_to_string(&mut text).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    }
+}

@@ -1,0 +1,179 @@
+//! One replay of input through a pipeline: jobs put in run order, input sources read in turn by
+//! the input reader (with the run's input options and bad-row policy, in event-time order when
+//! asked to sort), each reading pushed through the engine, and everything the engine produces
+//! handed to an [`Output`]. `run`, `test` and `plot` all replay through here, so a unit test or a
+//! plot sees exactly what a run computes.
+
+use crate::cli::InputArgs;
+use crate::engine::accounting::{Balance, InputFigures};
+use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Runaway, Sink};
+use crate::input::{BadRows, InputCounts, InputOptions, Reader, Sorter};
+use crate::intern::Names;
+use crate::job::Job;
+use crate::job::pipeline::run_order;
+use crate::output::{LateWriter, PointWriter};
+use anyhow::{Context, Result};
+use std::io::{self, Read};
+
+/// Where a replay's output points and late-dropped readings go.
+pub trait Output {
+    /// Sees each input reading before it enters the pipeline.
+    fn input(&mut self, _reading: &Reading, _names: &Names) {}
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()>;
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()>;
+}
+
+/// The engine's sink for one call: forwards to the output and keeps its first write error.
+struct Bound<'a> {
+    output: &'a mut dyn Output,
+    names: &'a Names,
+    error: Option<io::Error>,
+}
+
+impl Sink for Bound<'_> {
+    fn point(&mut self, point: &Point) {
+        if self.error.is_none() {
+            self.error = self.output.point(point, self.names).err();
+        }
+    }
+
+    fn dropped(&mut self, dropped: &Dropped) {
+        if self.error.is_none() {
+            self.error = self.output.dropped(dropped, self.names).err();
+        }
+    }
+}
+
+/// A pipeline, its name table, the input side and the input figures of one replay.
+pub struct Replay {
+    pub names: Names,
+    pub pipeline: Pipeline,
+    pub counts: InputCounts,
+    /// Sources read so far.
+    pub sources: usize,
+    input: InputOptions,
+    /// Where malformed rows go (an error, or the rejects file).
+    pub bad_rows: BadRows,
+    /// `--sort-input`: readings wait here until every source is read.
+    sorter: Option<Sorter>,
+}
+
+impl Replay {
+    /// Builds the pipeline from loaded jobs (which `load_jobs` has checked to form a DAG).
+    pub fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
+        let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
+        let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+        let jobs: Vec<Job> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let mut names = Names::default();
+        let pipeline = Pipeline::new(jobs, &mut names, options);
+        let sorter = input.sort.then(Sorter::default);
+        Replay { names, pipeline, counts: InputCounts::default(), sources: 0, input, bad_rows, sorter }
+    }
+
+    /// A replay of long-format CSV with the default input options, stopping at a malformed row.
+    pub fn long_format(jobs: Vec<Job>, options: EngineOptions) -> Result<Replay> {
+        let input = InputOptions::from_args(&InputArgs::default())?;
+        let bad_rows = BadRows::new(input.on_bad_row, None)?;
+        Ok(Replay::new(jobs, options, input, bad_rows))
+    }
+
+    /// Job names in run order: `Dropped::job` and `Point::job` index into this.
+    pub fn job_names(&self) -> Vec<String> {
+        self.pipeline.stats().iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Reads `source` (named `name` in messages) to its end.
+    pub fn read(&mut self, name: &str, source: Box<dyn Read>, output: &mut dyn Output) -> Result<()> {
+        self.sources += 1;
+        let mut reader = Reader::new(name, source, &self.input, &mut self.names)?;
+        while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
+            output.input(&reading, &self.names);
+            match self.sorter.as_mut() {
+                Some(sorter) => sorter.push(reading)?,
+                None => self.push(reading, output)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.push(reading, &mut sink);
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output"));
+        }
+        match self.pipeline.runaway() {
+            Some(runaway) => Err(self.runaway_error(&runaway)),
+            None => Ok(()),
+        }
+    }
+
+    fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
+        let job = self.pipeline.stats()[runaway.job];
+        anyhow::anyhow!(
+            "after {} input rows: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+             a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
+             or raise the limit",
+            self.counts.rows,
+            runaway.limit,
+            runaway.limit,
+            job.name,
+            job.file,
+            runaway.job_open
+        )
+    }
+
+    /// The row accounting of the replay so far (see [`crate::engine::accounting`]).
+    pub fn balances(&self) -> Vec<Balance> {
+        let c = &self.counts;
+        self.pipeline.balances(InputFigures { rows: c.rows, whole_rows: c.whole_rows, rejected: c.rejected, values: c.values, missing: c.missing })
+    }
+
+    /// End of input: replays sorted readings if sorting, then flushes every job.
+    pub fn finish(&mut self, output: &mut dyn Output) -> Result<()> {
+        if let Some(sorter) = self.sorter.take() {
+            let mut sorted = sorter.finish()?;
+            while let Some(reading) = sorted.next_reading()? {
+                self.push(reading, output)?;
+            }
+        }
+        self.bad_rows.flush()?;
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.finish(&mut sink);
+        match sink.error {
+            Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The output of `run` and `test`: points to a [`PointWriter`], late rows to an optional
+/// [`LateWriter`].
+pub struct WriterOutput {
+    pub points: PointWriter,
+    pub late: Option<LateWriter>,
+    pub job_names: Vec<String>,
+}
+
+impl Output for WriterOutput {
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
+        self.points.write(point, names)
+    }
+
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {
+        match self.late.as_mut() {
+            Some(late) => late.write(dropped, &self.job_names[dropped.job], names),
+            None => Ok(()),
+        }
+    }
+}
+
+impl WriterOutput {
+    pub fn flush(&mut self) -> Result<()> {
+        self.points.flush().context("failed to write output")?;
+        if let Some(late) = self.late.as_mut() {
+            late.flush().context("failed to write the late-output file")?;
+        }
+        Ok(())
+    }
+}
