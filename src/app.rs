@@ -129,8 +129,12 @@ fn test(args: TestArgs) -> Result<(), Failure> {
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
     if args.format == ReportFormat::Json {
-        let problems = load_jobs(&args.jobs).err().map_or_else(Vec::new, |e| e.0);
-        let json: Vec<serde_json::Value> = problems.iter().map(|d| d.to_json()).collect();
+        let (problems, warnings) = match load_jobs(&args.jobs) {
+            Ok(jobs) => (Vec::new(), jobs.into_iter().flat_map(|j| j.warnings).collect()),
+            Err(e) => (e.0, Vec::new()),
+        };
+        let json: Vec<serde_json::Value> =
+            problems.iter().map(|d| d.to_json()).chain(warnings.iter().map(|d| d.to_json_as("warning"))).collect();
         let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
         writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
         return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };

@@ -445,6 +445,39 @@ w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 20
 "
             .to_string(),
         },
+        // Sliding windows start every slide: (365 days + 10 minutes) / 1 minute = 525,610 windows.
+        Case {
+            name: "corpus_validate_warns_about_unbounded_sliding_windows",
+            args: "validate job.yaml",
+            files: vec![("job.yaml", WINDOW_JOB.replace("model: M\n", "model: M\nwindow:\n  type: sliding\n  slide: 1m\nlatency: 365d\n").into_bytes())],
+            status: 0,
+            stdout: "job.yaml: ok: w (time_window_aggregation, model M, latency 365d, sliding every 1m): Reading -> Max10\npipeline reads from input: Reading\n".to_string(),
+            stderr: "job.yaml:11:18: warning: policies[0].window_size: up to 525610 windows per series may be open at once ((latency 365d + window size 10m) / slide 1m), and memory grows with that times the number of series; use a larger window_size or a shorter latency, or bound runs with --max-open-windows
+   |
+11 |     window_size: 10m
+   |                  ^
+"
+            .to_string(),
+        },
+        Case {
+            name: "corpus_validate_json_warns_about_unbounded_windows",
+            args: "validate --format json job.yaml",
+            files: vec![("job.yaml", WINDOW_JOB.replace("10m", "1ms").replace("model: M\n", "model: M\nlatency: 365d\n").into_bytes())],
+            status: 0,
+            stdout: r#"[
+  {
+    "file": "job.yaml",
+    "line": 8,
+    "column": 18,
+    "field": "policies[0].window_size",
+    "message": "up to 31536000001 windows per series may be open at once (latency 365d / window size 1ms + 1), and memory grows with that times the number of series; use a larger window_size or a shorter latency, or bound runs with --max-open-windows",
+    "severity": "warning"
+  }
+]
+"#
+            .to_string(),
+            stderr: String::new(),
+        },
         Case {
             name: "corpus_run_max_open_windows",
             args: "run job.yaml --input in.csv -q --max-open-windows 2",

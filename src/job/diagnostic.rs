@@ -19,15 +19,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// The machine-readable form used by `validate --format json`: every problem is an error.
+    /// The machine-readable form used by `validate --format json`, as an error.
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_as("error")
+    }
+
+    /// The machine-readable form with the given severity (`error` or `warning`).
+    pub fn to_json_as(&self, severity: &str) -> serde_json::Value {
         serde_json::json!({
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "field": self.field,
             "message": self.message,
-            "severity": "error",
+            "severity": severity,
         })
     }
 
