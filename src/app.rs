@@ -5,6 +5,7 @@
 
 use crate::cli::{Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs};
 use crate::duration::{format_duration, parse_duration};
+use crate::engine::accounting::Balance;
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
@@ -128,8 +129,12 @@ fn test(args: TestArgs) -> Result<(), Failure> {
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
     if args.format == ReportFormat::Json {
-        let problems = load_jobs(&args.jobs).err().map_or_else(Vec::new, |e| e.0);
-        let json: Vec<serde_json::Value> = problems.iter().map(|d| d.to_json()).collect();
+        let (problems, warnings) = match load_jobs(&args.jobs) {
+            Ok(jobs) => (Vec::new(), jobs.into_iter().flat_map(|j| j.warnings).collect()),
+            Err(e) => (e.0, Vec::new()),
+        };
+        let json: Vec<serde_json::Value> =
+            problems.iter().map(|d| d.to_json()).chain(warnings.iter().map(|d| d.to_json_as("warning"))).collect();
         let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
         writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
         return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };
@@ -139,6 +144,9 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
     let write = |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
         write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
+        for warning in &job.warnings {
+            eprint!("{}", warning.as_warning());
+        }
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
     Ok(())
@@ -187,6 +195,7 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
             ScopeArg::Global => WatermarkScope::Global,
         },
         max_future_skew,
+        max_open_windows: args.max_open_windows,
     })
 }
 
@@ -249,7 +258,22 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, &replay)?;
     }
-    Ok(())
+    match accounting_error(&replay.balances()) {
+        Some(e) => Err(Failure::Run(e)),
+        None => Ok(()),
+    }
+}
+
+/// The internal error of a run whose row accounting does not balance, or `None` when it does.
+fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
+    (!broken.is_empty()).then(|| {
+        anyhow!(
+            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
+             this is a bug in meterflow, please report it with the job files and input",
+            broken.join("; ")
+        )
+    })
 }
 
 /// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
@@ -320,6 +344,9 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
             p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
         ));
+        if p.non_finite > 0 {
+            s.push_str(&format!("  {}: {} windows wrote no row: their value overflowed the float range\n", p.output, p.non_finite));
+        }
         if p.interpolated > 0 {
             s.push_str(&format!("  {}: {} out-of-threshold readings replaced by the last valid value\n", p.output, p.interpolated));
         }
@@ -350,6 +377,14 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
 fn stats_json(replay: &Replay) -> serde_json::Value {
     let (counts, names) = (&replay.counts, &replay.names);
     use serde_json::json;
+    let balances = replay.balances();
+    let balance_json: Vec<_> = balances
+        .iter()
+        .map(|b| {
+            let parts: serde_json::Map<String, serde_json::Value> = b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+            json!({"scope": b.scope, "equation": b.equation(), "total": b.total.1, "parts": parts, "holds": b.holds()})
+        })
+        .collect();
     let watermark = |ms: i64| if ms == NO_WATERMARK { serde_json::Value::Null } else { json!(timestamp_text(ms)) };
     let jobs: Vec<_> = replay
         .pipeline
@@ -361,13 +396,17 @@ fn stats_json(replay: &Replay) -> serde_json::Value {
                 .iter()
                 .map(|p| {
                     json!({
+                        "input": p.input,
                         "output": p.output,
                         "read": p.read,
                         "valid": p.valid,
                         "out_of_threshold": p.out_of_threshold,
+                        "interpolated": p.interpolated,
                         "late_accepted": p.late_accepted,
                         "late_dropped": p.late_dropped,
+                        "partially_late": p.partially_late,
                         "rows_written": p.rows_written,
+                        "non_finite": p.non_finite,
                     })
                 })
                 .collect();
@@ -381,9 +420,12 @@ fn stats_json(replay: &Replay) -> serde_json::Value {
                 "name": job.name,
                 "file": job.file,
                 "rows_read": job.rows_read,
+                "kept": job.kept,
                 "rows_written": job.rows_written,
                 "late_dropped": job.late_dropped,
+                "partially_late": job.partially_late,
                 "future_skewed": job.future_skewed,
+                "peak_open_windows": job.peak_open_windows,
                 "final_watermark": watermark(job.final_watermark),
                 "policies": policies,
                 "merge_skipped": {
@@ -404,6 +446,7 @@ fn stats_json(replay: &Replay) -> serde_json::Value {
             "rows_of_unread_points": replay.pipeline.unrouted(),
         },
         "jobs": jobs,
+        "accounting": {"balanced": balances.iter().all(Balance::holds), "balances": balance_json},
     })
 }
 

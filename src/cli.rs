@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// Output encoding.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
+    /// Stop with an error (exit 1) when the window jobs hold more than N windows open at once,
+    /// instead of running out of memory on a job whose latency keeps millions of windows open.
+    #[arg(long, value_name = "N")]
+    pub max_open_windows: Option<u64>,
     /// Write the run's figures as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,

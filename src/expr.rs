@@ -6,6 +6,7 @@
 //! so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops, no
 //! functions, no modules, no `eval`, and limits on operations, depth and string sizes.
 
+use rhai::packages::{ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package};
 use rhai::{Dynamic, Engine, OptimizationLevel, Scope, AST};
 use std::rc::Rc;
 
@@ -15,8 +16,22 @@ const MAX_OPERATIONS: u64 = 10_000;
 const MAX_STRING_SIZE: usize = 4_096;
 
 /// Builds the rhai engine every expression of a run shares.
+///
+/// It starts from a raw engine and adds only the arithmetic, comparison, math and string
+/// packages: rhai's language-core package would bring `sleep` (which blocks the run, and panics
+/// on a huge argument) and function pointers, and its time package reads the wall clock, which
+/// would make the output depend on when it ran.
 pub fn sandboxed_engine() -> Rc<Engine> {
-    let mut engine = Engine::new();
+    let mut engine = Engine::new_raw();
+    for package in [
+        ArithmeticPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicStringPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(package);
+    }
     engine
         .set_max_operations(MAX_OPERATIONS)
         .set_max_expr_depths(64)
@@ -67,6 +82,9 @@ pub struct Expression {
     ast: AST,
     operands: Vec<Operand>,
     rewritten: String,
+    /// The user's text and how positions map back to it, for evaluation errors.
+    original: String,
+    map: OffsetMap,
     /// Variable names, made once so evaluation does not format them.
     variables: Vec<String>,
     scope: Scope<'static>,
@@ -86,7 +104,7 @@ impl Expression {
             let (line, column) = map.original_position(&rewritten, text, line, column);
             CompileError { line, column, message: err.0.to_string() }
         })?;
-        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, variables, scope })
+        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, original: text.to_string(), map, variables, scope })
     }
 
     /// The points this expression reads, in the order [`Expression::evaluate`] expects values.
@@ -104,7 +122,7 @@ impl Expression {
         for (name, v) in self.variables.iter().zip(values) {
             self.scope.set_value(name.as_str(), *v);
         }
-        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| e.to_string())?;
+        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
         if result.is_unit() {
             return Ok(Outcome::Empty);
         }
@@ -121,6 +139,16 @@ impl Expression {
             return Ok(Outcome::Text(result.to_string()));
         }
         Err(format!("the result is a {}, expected a number, boolean or string", result.type_name()))
+    }
+}
+
+impl Expression {
+    /// An evaluation error located in the user's text (rhai knows only the rewritten one).
+    fn describe_error(&self, mut error: rhai::EvalAltResult) -> String {
+        let position = error.take_position();
+        let (Some(line), Some(column)) = (position.line(), position.position()) else { return error.to_string() };
+        let (line, column) = self.map.original_position(&self.rewritten, &self.original, line, column);
+        if self.original.contains('\n') { format!("{error} at line {line}, column {column}") } else { format!("{error} at column {column}") }
     }
 }
 
@@ -205,8 +233,11 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
         } else if c == '"' || c == '`' || c == '\'' {
             quote = Some(c);
         } else if c == '$' {
-            let (line, column) = line_column(text, i);
-            let err = |message: String| CompileError { line, column, message };
+            // Located only on error: counting lines up to every reference would be quadratic.
+            let err = |message: String| {
+                let (line, column) = line_column(text, i);
+                CompileError { line, column, message }
+            };
             if chars.get(i + 1) != Some(&'{') {
                 return Err(err("`$` must start a point reference such as ${ElectricMeter::Reading}".to_string()));
             }
@@ -290,11 +321,87 @@ mod tests {
         assert_eq!((err.line, err.column), (1, 5));
     }
 
+    fn compile_error(text: &str) -> String {
+        compile(text).err().unwrap_or_else(|| panic!("{text:?} should not compile")).message
+    }
+
+    fn evaluate_ones(text: &str) -> Result<Outcome, String> {
+        let mut e = compile(text).unwrap_or_else(|err| panic!("{text:?} should compile: {}", err.message));
+        let values = vec![1.0; e.operands().len()];
+        e.evaluate(&values)
+    }
+
+    /// `n` copies of `item` joined by `sep`.
+    fn repeat(item: &str, n: usize, sep: &str) -> String {
+        vec![item; n].join(sep)
+    }
+
     #[test]
-    fn sandbox_rejects_eval_and_loops() {
-        assert!(compile(r#"eval("1")"#).is_err());
-        assert!(compile("while true {}").is_err());
-        assert!(compile("loop { 1 }").is_err());
+    fn sandbox_rejects_loops_functions_modules_and_eval_at_load() {
+        for (text, message) in [
+            ("loop { 1 }", "Unexpected 'loop'"),
+            ("while true { 1 }", "Unexpected 'while'"),
+            ("do { 1 } while true", "Unexpected 'do'"),
+            ("for x in 0..10 { x }", "Unexpected 'for'"),
+            ("fn f() { f() } f()", "'fn' is a reserved keyword"),
+            ("|x| x + 1", "Unexpected '|'"),
+            (r#"import "file" as m"#, "'import' is a reserved keyword"),
+            (r#"eval("1")"#, "reserved keyword 'eval' is disabled"),
+            ("let x = 1; x", "Unexpected 'let'"),
+        ] {
+            assert_eq!(compile_error(text), message, "{text}");
+        }
+    }
+
+    #[test]
+    fn sandbox_depth_limit_applies_at_load() {
+        assert_eq!(evaluate_ones(&repeat("${A}", 64, " + ")), Ok(Outcome::Number(64.0)));
+        assert_eq!(compile_error(&repeat("${A}", 65, " + ")), "Expression exceeds maximum complexity");
+        let nested = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+        assert_eq!(compile_error(&nested), "Expression exceeds maximum complexity");
+    }
+
+    #[test]
+    fn sandbox_string_and_array_limits() {
+        // A literal over the limit is visible at load; a string built at run time fails the row.
+        assert_eq!(compile_error(&format!("\"{}\"", "x".repeat(MAX_STRING_SIZE + 1))), "Length of string exceeds the maximum limit (4096)");
+        let built = format!("\"{}\" + \"{}\"", "x".repeat(3000), "y".repeat(3000));
+        assert!(evaluate_ones(&built).unwrap_err().starts_with("Length of string too large"));
+        assert!(evaluate_ones(r#""x".pad(100000, "y")"#).unwrap_err().starts_with("Length of string too large"));
+        let array = format!("[{}][0]", repeat("1", 257, ", "));
+        assert_eq!(compile_error(&array), "Size of array literal exceeds the maximum limit (256)");
+    }
+
+    #[test]
+    fn sandbox_operation_limit_fails_the_evaluation() {
+        // 250 array items of 50 additions each: within the depth limit, over 10,000 operations.
+        let chain = format!("({})", repeat("${A}", 50, " + "));
+        let text = format!("[{}][0]", repeat(&chain, 250, ", "));
+        assert!(evaluate_ones(&text).unwrap_err().starts_with("Too many operations"));
+        let within = format!("[{}][0]", repeat(&chain, 100, ", "));
+        assert_eq!(evaluate_ones(&within), Ok(Outcome::Number(50.0)));
+    }
+
+    #[test]
+    fn sandbox_has_no_clock_or_sleep() {
+        assert_eq!(evaluate_ones("sleep(1000000)").unwrap_err(), "Function not found: sleep (i64) at column 1");
+        assert_eq!(evaluate_ones("sleep(1e300)").unwrap_err(), "Function not found: sleep (f64) at column 1");
+        assert_eq!(evaluate_ones("timestamp()").unwrap_err(), "Function not found: timestamp () at column 1");
+        assert_eq!(evaluate_ones(r#"Fn("sleep").call(1)"#).unwrap_err(), "Function not found: sleep (i64) at column 13");
+    }
+
+    #[test]
+    fn evaluation_errors_point_into_the_original_text() {
+        let err = evaluate_ones(r#"${ElectricMeter::A} + "x".pad(100000, "y")"#).unwrap_err();
+        assert_eq!(err, "Length of string too large at column 27");
+        let err = evaluate_ones("${A} +\n  sleep(1)").unwrap_err();
+        assert_eq!(err, "Function not found: sleep (i64) at line 2, column 3");
+    }
+
+    #[test]
+    fn integer_overflow_fails_the_evaluation() {
+        assert!(evaluate_ones("9223372036854775807 + 1").unwrap_err().starts_with("Addition overflow"));
+        assert!(evaluate_ones("2 ** 100").unwrap_err().starts_with("Exponential overflow"));
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub enum Format {
 #[inline]
 pub fn format_number(v: f64, out: &mut Vec<u8>) {
     let mut buffer = ryu::Buffer::new();
-    let text = buffer.format_finite(v);
+    // `format` rather than `format_finite`: the engine writes finite values only, but should one
+    // slip through it must read `inf` or `NaN`, never a wrong number.
+    let text = buffer.format(v);
     out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
 }
 

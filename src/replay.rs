@@ -5,7 +5,8 @@
 //! plot sees exactly what a run computes.
 
 use crate::cli::InputArgs;
-use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
+use crate::engine::accounting::{Balance, InputFigures};
+use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Runaway, Sink};
 use crate::input::{BadRows, InputCounts, InputOptions, Reader, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
@@ -98,10 +99,34 @@ impl Replay {
     fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
         let mut sink = Bound { output, names: &self.names, error: None };
         self.pipeline.push(reading, &mut sink);
-        match sink.error {
-            Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output"));
+        }
+        match self.pipeline.runaway() {
+            Some(runaway) => Err(self.runaway_error(&runaway)),
             None => Ok(()),
         }
+    }
+
+    fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
+        let job = self.pipeline.stats()[runaway.job];
+        anyhow::anyhow!(
+            "after {} input rows: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+             a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
+             or raise the limit",
+            self.counts.rows,
+            runaway.limit,
+            runaway.limit,
+            job.name,
+            job.file,
+            runaway.job_open
+        )
+    }
+
+    /// The row accounting of the replay so far (see [`crate::engine::accounting`]).
+    pub fn balances(&self) -> Vec<Balance> {
+        let c = &self.counts;
+        self.pipeline.balances(InputFigures { rows: c.rows, whole_rows: c.whole_rows, rejected: c.rejected, values: c.values, missing: c.missing })
     }
 
     /// End of input: replays sorted readings if sorting, then flushes every job.

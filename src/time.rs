@@ -209,8 +209,10 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). The timestamp must lie in
-/// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`], which every parsed or derived timestamp does.
+/// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). Parsed timestamps lie in
+/// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`]; the start of a long window over the first years can lie
+/// before year 0000, and is written with a sign (`-0001-12-30T...`, ISO 8601's expanded form)
+/// rather than as a wrong date.
 pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
     let days = ms.div_euclid(MS_PER_DAY);
     let in_day = ms.rem_euclid(MS_PER_DAY);
@@ -223,7 +225,10 @@ pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
             v /= 10;
         }
     };
-    put(&mut buf, 0, year.clamp(0, 9999) as u32, 4);
+    if year < 0 {
+        out.push(b'-');
+    }
+    put(&mut buf, 0, year.unsigned_abs().min(9999) as u32, 4);
     put(&mut buf, 5, month, 2);
     put(&mut buf, 8, day, 2);
     put(&mut buf, 11, (in_day / MS_PER_HOUR) as u32, 2);
@@ -299,5 +304,12 @@ mod tests {
             assert_eq!(parse_timestamp(fmt(ms).as_bytes()), Ok(ms), "{ms}");
         }
         assert_eq!(fmt(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn window_starts_before_year_0000_keep_their_date() {
+        // 0000-01-01 is a Saturday; its epoch-aligned week starts on Thursday -0001-12-30.
+        let week = 7 * MS_PER_DAY;
+        assert_eq!(fmt(MIN_TIMESTAMP.div_euclid(week) * week), "-0001-12-30T00:00:00.000Z");
     }
 }

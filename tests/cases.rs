@@ -134,6 +134,7 @@ cases! {
     merge_last_arrival_wins,
     merge_frequency_ticks_alignment,
     merge_operands_as_floats,
+    merge_late_operand_two_policies,
     error_unknown_field,
     error_bad_duration,
     error_bad_threshold,

@@ -1,7 +1,7 @@
 //! Property tests of the invariants SPEC.md states: arrival order among accepted readings does not
 //! change the final output; the last `updates` row per key equals the `final` row; every input row
-//! of a job is accepted, out of threshold or written to the late output; splitting the input into
-//! several files changes nothing.
+//! of a job is accepted, out of threshold or written to the late output, and every run's row
+//! accounting balances (checked in each run); splitting the input into several files changes nothing.
 
 use meterflow::engine::stats::JobStats;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
@@ -108,7 +108,7 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
     let late_buf = SharedBuf::default();
     let points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
     let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
-    let options = EngineOptions { emit, watermark: scope, max_future_skew: None };
+    let options = EngineOptions { emit, watermark: scope, ..EngineOptions::default() };
     let mut replay = Replay::long_format(jobs, options).expect("default input options");
     let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
     for (i, text) in inputs.iter().enumerate() {
@@ -116,6 +116,9 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
         replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
     }
     replay.finish(&mut output).expect("finish");
+    for balance in replay.balances() {
+        assert!(balance.holds(), "the accounting does not balance: {}", balance.describe());
+    }
     output.flush().expect("flush");
     let jobs = replay.pipeline.stats().into_iter().cloned().collect();
     Run { output: out.text(), late: late_buf.text(), jobs }

@@ -37,7 +37,7 @@ fn job(window: WindowType, timezone: Option<&str>, sizes: &[i64], threshold: Thr
         }
     }
     let plan = WindowJob { latency: 30 * MS_PER_DAY, max_future_skew: None, window, timezone: timezone.map(|z| z.parse().unwrap()), policies };
-    Job { name: "property".into(), file: "property.yaml".into(), model: "ElectricMeter".into(), kind: JobKind::Window(plan) }
+    Job { name: "property".into(), file: "property.yaml".into(), model: "ElectricMeter".into(), kind: JobKind::Window(plan), warnings: Vec::new() }
 }
 
 /// Runs `readings` (timestamp, value) in the order given through a fresh pipeline.

@@ -200,22 +200,31 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let mut dropped = false;
+        let mut dropped_at = None;
         for pi in 0..self.policies.len() {
-            dropped |= self.accept(pi, r, out);
+            if let Some(watermark) = self.accept(pi, r, out) {
+                dropped_at.get_or_insert(watermark);
+            }
         }
-        if dropped {
-            self.stats.late_dropped += 1;
+        // One late row per reading and job, as for window jobs, however many policies dropped it.
+        match dropped_at {
+            Some(watermark) => {
+                self.stats.late_dropped += 1;
+                let reason = DropReason::LateBeyondLateness;
+                out.dropped.push(Dropped { job: self.origin.job, reading: r, reason, window_start: r.ts, window_end: r.ts, watermark });
+            }
+            None => self.stats.kept += 1,
         }
     }
 
-    /// Applies a reading to one policy; true when the policy dropped it as late.
-    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> bool {
+    /// Applies a reading to one policy; returns the operand's watermark when the policy dropped the
+    /// reading as late.
+    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Option<i64> {
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
         if operand.is_none() && !is_trigger {
-            return false;
+            return None;
         }
         let asset = r.asset as usize;
         if policy.assets.len() <= asset {
@@ -234,8 +243,7 @@ impl MergeOperator {
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;
         if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
-            out.dropped.push(Dropped { job: self.origin.job, reading: r, reason: DropReason::LateBeyondLateness, window_start: r.ts, window_end: r.ts, watermark: w });
-            return true;
+            return Some(w);
         }
         let series = &mut state.series[index];
         let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
@@ -263,7 +271,7 @@ impl MergeOperator {
             }
         }
         self.advance(pi, r.asset, false, out);
-        false
+        None
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.

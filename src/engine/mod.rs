@@ -2,6 +2,7 @@
 //! them through the jobs of a pipeline in dependency order, and hands out output points and
 //! dropped rows. Event time is the only clock; end of input is an infinite watermark.
 
+pub mod accounting;
 pub mod accumulator;
 pub mod layout;
 pub mod merge;
@@ -93,6 +94,8 @@ pub struct EngineOptions {
     pub watermark: WatermarkScope,
     /// Overrides every job's `max_future_skew` when set.
     pub max_future_skew: Option<i64>,
+    /// The most windows the window jobs may hold open together; see [`Pipeline::runaway`].
+    pub max_open_windows: Option<u64>,
 }
 
 /// An output point.
@@ -146,6 +149,16 @@ pub struct Emitted {
     pub dropped: Vec<Dropped>,
 }
 
+/// More windows open than the run allows (see [`Pipeline::runaway`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Runaway {
+    pub limit: u64,
+    pub open: u64,
+    /// Run-order index of the job holding the most windows, and how many it holds.
+    pub job: usize,
+    pub job_open: u64,
+}
+
 /// Receives everything the pipeline produces, in order.
 pub trait Sink {
     fn point(&mut self, point: &Point);
@@ -188,9 +201,14 @@ pub struct Pipeline {
     routes: Vec<Vec<usize>>,
     scratch: Vec<Emitted>,
     emit: EmitMode,
+    max_open_windows: Option<u64>,
     /// Model ids of the jobs, to tell which modelled input rows no job reads.
     models: Vec<u32>,
+    /// Input readings pushed, those no job reads, and rows handed to the sink (for the accounting).
+    readings: u64,
     unrouted: u64,
+    points_written: u64,
+    late_written: u64,
 }
 
 impl Pipeline {
@@ -237,7 +255,18 @@ impl Pipeline {
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
-        Pipeline { operators, routes, scratch, emit: options.emit, models, unrouted: 0 }
+        Pipeline {
+            operators,
+            routes,
+            scratch,
+            emit: options.emit,
+            max_open_windows: options.max_open_windows,
+            models,
+            readings: 0,
+            unrouted: 0,
+            points_written: 0,
+            late_written: 0,
+        }
     }
 
     /// Whether a row with this label reaches the output in this run.
@@ -247,6 +276,7 @@ impl Pipeline {
 
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
+        self.readings += 1;
         let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
         if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
@@ -276,10 +306,12 @@ impl Pipeline {
 
     fn deliver(&mut self, out: &mut Emitted, sink: &mut dyn Sink) {
         for d in out.dropped.drain(..) {
+            self.late_written += 1;
             sink.dropped(&d);
         }
         for p in out.points.drain(..) {
             if self.written(p.emit) {
+                self.points_written += 1;
                 sink.point(&p);
             }
             if let Some(value) = p.value.as_f64() {
@@ -306,5 +338,35 @@ impl Pipeline {
     /// Input readings whose point (or model) no job reads.
     pub fn unrouted(&self) -> u64 {
         self.unrouted
+    }
+
+    /// When more windows are open than `max_open_windows` allows: how many, and the job holding
+    /// the most with its count. Checked by the caller after each reading, so a job whose windows
+    /// grow without bound stops with a clear error instead of exhausting memory.
+    pub fn runaway(&self) -> Option<Runaway> {
+        let limit = self.max_open_windows?;
+        let mut open = 0;
+        let mut largest = (0, 0);
+        for (index, op) in self.operators.iter().enumerate() {
+            if let Operator::Window(w) = op {
+                open += w.open_windows();
+                if w.open_windows() > largest.0 {
+                    largest = (w.open_windows(), index);
+                }
+            }
+        }
+        (open > limit).then_some(Runaway { limit, open, job: largest.1, job_open: largest.0 })
+    }
+
+    /// The accounting balances of the run so far, given the input side's figures.
+    pub fn balances(&self, input: accounting::InputFigures) -> Vec<accounting::Balance> {
+        let jobs = self.stats();
+        accounting::balances(&accounting::RunFigures {
+            input,
+            readings: self.readings,
+            points_written: self.points_written,
+            late_written: self.late_written,
+            jobs: &jobs,
+        })
     }
 }

@@ -9,6 +9,8 @@ pub const SAMPLES_PER_JOB: usize = 5;
 /// Figures of one window policy (one output point).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyStats {
+    /// The point the policy reads.
+    pub input: String,
     pub output: String,
     /// Readings of the policy's input point.
     pub read: u64,
@@ -26,6 +28,8 @@ pub struct PolicyStats {
     /// The windows those partially late readings missed.
     pub windows_missed: u64,
     pub rows_written: u64,
+    /// Windows whose sum or average overflowed the float range: no row written.
+    pub non_finite: u64,
 }
 
 /// Why a merge evaluation wrote no row.
@@ -53,12 +57,19 @@ pub struct JobStats {
     pub name: String,
     pub file: String,
     pub rows_read: u64,
+    /// Readings no policy dropped as late (they may still be out of threshold).
+    pub kept: u64,
     pub policies: Vec<PolicyStats>,
     pub merge: MergeSkips,
     /// Readings dropped as late: by at least one policy of a window job, or by a merge.
     pub late_dropped: u64,
+    /// Readings of a window job kept by every policy but too late for some of their sliding
+    /// windows: each is a row of the late output too.
+    pub partially_late: u64,
     pub future_skewed: u64,
     pub rows_written: u64,
+    /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
+    pub peak_open_windows: u64,
     /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing.
     pub final_watermark: i64,
 }
@@ -66,18 +77,21 @@ pub struct JobStats {
 impl JobStats {
     pub fn new(job: &Job) -> JobStats {
         let policies = match &job.kind {
-            JobKind::Window(w) => w.policies.iter().map(|p| PolicyStats { output: p.output.clone(), ..PolicyStats::default() }).collect(),
+            JobKind::Window(w) => w.policies.iter().map(|p| PolicyStats { input: p.input.clone(), output: p.output.clone(), ..PolicyStats::default() }).collect(),
             JobKind::Merge(_) => Vec::new(),
         };
         JobStats {
             name: job.name.clone(),
             file: job.file.clone(),
             rows_read: 0,
+            kept: 0,
             policies,
             merge: MergeSkips::default(),
             late_dropped: 0,
+            partially_late: 0,
             future_skewed: 0,
             rows_written: 0,
+            peak_open_windows: 0,
             final_watermark: NO_WATERMARK,
         }
     }

@@ -11,7 +11,7 @@ use super::accumulator::{Accumulator, BufferPool};
 use super::layout::Layout;
 use super::stats::JobStats;
 use super::watermark::{self, Arrival, NO_WATERMARK};
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, WatermarkScope};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope};
 use crate::intern::Names;
 use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
@@ -106,6 +106,8 @@ pub struct WindowOperator {
     asset_clock: Vec<u32>,
     fired: Vec<Timer>,
     pool: BufferPool,
+    /// Windows open now, over all series and policies.
+    open_windows: u64,
     pub stats: JobStats,
 }
 
@@ -147,6 +149,7 @@ impl WindowOperator {
             asset_clock: Vec::new(),
             fired: Vec::new(),
             pool: BufferPool::default(),
+            open_windows: 0,
             stats,
         }
     }
@@ -206,8 +209,12 @@ impl WindowOperator {
         }
         if let Some(Missed { window: (window_start, window_end), entirely }) = missed {
             self.stats.late_dropped += u64::from(entirely);
+            self.stats.partially_late += u64::from(!entirely);
             let reason = if entirely { DropReason::LateBeyondLateness } else { DropReason::PartiallyLate };
             out.dropped.push(Dropped { job: self.job, reading: r, reason, window_start, window_end, watermark: w });
+        }
+        if !missed.is_some_and(|m| m.entirely) {
+            self.stats.kept += 1;
         }
         let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
         if skewed {
@@ -299,6 +306,8 @@ impl WindowOperator {
             Err(i) => {
                 let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
                 windows.insert(i, OpenWindow { start, acc, revisions: 0, last_written: None });
+                self.open_windows += 1;
+                self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let timers = &mut self.clocks[series.clock].timers;
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
                 timers.push(Reverse(base));
@@ -312,7 +321,7 @@ impl WindowOperator {
         if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
             let window = &mut windows[index];
             let value = window.acc.value();
-            if window.last_written.as_ref() != Some(&value) {
+            if window.last_written.as_ref() != Some(&value) && is_finite(&value) {
                 let (asset, revision) = (series.asset, window.revisions);
                 window.revisions += 1;
                 window.last_written = Some(value.clone());
@@ -356,13 +365,21 @@ impl WindowOperator {
             TimerKind::Expire => {
                 // Windows of one series and policy expire in start order, so this is the front.
                 let Some(window) = windows.remove(index) else { return };
+                self.open_windows -= 1;
                 let row = (window.revisions, window.acc.value());
                 window.acc.recycle(&mut self.pool);
+                if !is_finite(&row.1) {
+                    self.stats.policies[pi].non_finite += 1;
+                    return;
+                }
                 (Emit::Final, row.0, row.1)
             }
             TimerKind::Close => {
                 let w = &mut windows[index];
                 let value = w.acc.value();
+                if !is_finite(&value) {
+                    return;
+                }
                 let revision = w.revisions;
                 w.revisions += 1;
                 w.last_written = Some(value.clone());
@@ -379,6 +396,11 @@ impl WindowOperator {
         out.points.push(Point { job: self.job, asset: series.asset, point: policy.output, model: self.model, ts: t.start, value, emit, revision });
     }
 
+    /// Windows open now, over all series and policies.
+    pub fn open_windows(&self) -> u64 {
+        self.open_windows
+    }
+
     /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
     pub fn finish(&mut self, out: &mut Emitted) {
         let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| c.timers.drain().map(|Reverse(t)| t)).collect();
@@ -386,4 +408,11 @@ impl WindowOperator {
         self.fired = all;
         self.run_fired(out);
     }
+}
+
+/// Whether a window's value can be written: a sum or average of finite readings can still
+/// overflow the float range, and such a window writes no row (counted per policy) rather than a
+/// number that is not the sum.
+fn is_finite(value: &Value) -> bool {
+    !matches!(value, Value::Number(v) if !v.is_finite())
 }

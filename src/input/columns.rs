@@ -3,6 +3,7 @@
 //! point and value columns (long) or the point columns (wide). Constant assets and points and the
 //! `--points` renames are interned here, once per file.
 
+use super::reader::shorten;
 use super::options::{InputOptions, Layout};
 use crate::intern::Names;
 use anyhow::{Result, bail};
@@ -53,7 +54,8 @@ impl Columns {
     /// Matches `header` (the raw names) against the options; errors name `file` and line 1.
     pub fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-        let shown = lower.join(",");
+        // Control characters escaped and long names cut: the header may be binary garbage.
+        let shown = lower.iter().map(|n| shorten(&n.escape_debug().to_string())).collect::<Vec<_>>().join(",");
         let named = |flag: &str, name: &str| -> Result<usize> {
             let wanted = name.to_ascii_lowercase();
             match lower.iter().position(|n| *n == wanted) {
@@ -62,10 +64,15 @@ impl Columns {
             }
         };
         let aliased = |role: &str, aliases: &[&str], hint: &str| -> Result<usize> {
-            match lower.iter().position(|n| aliases.contains(&n.as_str())) {
-                Some(i) => Ok(i),
-                None => bail!("{file}:1: no {role} column in the header ({shown}); expected one named {}{hint}", aliases.join(", ")),
+            let mut found = lower.iter().enumerate().filter(|(_, n)| aliases.contains(&n.as_str()));
+            let Some((first, name)) = found.next() else {
+                bail!("{file}:1: no {role} column in the header ({shown}); expected one named {}{hint}", aliases.join(", "))
+            };
+            // Two columns for one role would leave the reading ambiguous.
+            if let Some((second, other)) = found.next() {
+                bail!("{file}:1: columns {} ({name}) and {} ({other}) both name the {role}; keep one", first + 1, second + 1);
             }
+            Ok(first)
         };
         let time = match &options.time_columns {
             Some(list) => list.iter().map(|n| named("--time-column", n)).collect::<Result<Vec<_>>>()?,
@@ -76,7 +83,10 @@ impl Columns {
             (None, Some(name)) => Source::Column(named("--asset-column", name)?),
             (None, None) => Source::Column(aliased("asset", ASSET_NAMES, ", or give --asset-column NAME or a constant --asset ID")?),
         };
-        let model = lower.iter().position(|n| MODEL_NAMES.contains(&n.as_str()));
+        let model = match lower.iter().any(|n| MODEL_NAMES.contains(&n.as_str())) {
+            true => Some(aliased("model", MODEL_NAMES, "")?),
+            false => None,
+        };
         let fields = match options.layout {
             Layout::Long => {
                 let point = match (&options.point, &options.point_column) {
@@ -114,6 +124,14 @@ impl Columns {
             }
         };
         Ok(Columns { width: header.len(), time, asset, model, fields })
+    }
+
+    /// Value cells in a row: one in long input, one per point column in wide input.
+    pub fn value_cells(&self) -> u64 {
+        match &self.fields {
+            Fields::Long { .. } => 1,
+            Fields::Wide { points } => points.len() as u64,
+        }
     }
 
     /// The 1-based column number(s) of the timestamp, for messages (`1` or `1+2`).
@@ -190,6 +208,8 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.to_string(), "in.csv:1: no column \"x\" (--points) in the header (ts,v)");
+        let err = resolve("timestamp,asset,point,value,Val", |_| {}).unwrap_err();
+        assert_eq!(err.to_string(), "in.csv:1: columns 4 (value) and 5 (val) both name the value; keep one");
         let err = resolve("ts,meter", |a| a.wide = true).unwrap_err();
         assert!(err.to_string().starts_with("in.csv:1: no point column in the header (ts,meter); wide input"), "{err}");
     }

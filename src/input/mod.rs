@@ -27,4 +27,8 @@ pub struct InputCounts {
     pub missing: u64,
     /// Bad rows skipped under `--on-bad-row skip`.
     pub rejected: u64,
+    /// Rows read whole (not rejected), and their value cells: one per long row, one per point
+    /// column of a wide row. For the row accounting.
+    pub whole_rows: u64,
+    pub values: u64,
 }

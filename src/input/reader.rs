@@ -75,10 +75,16 @@ impl Reader {
             counts.rows += 1;
             self.readings.clear();
             self.next_reading = 0;
-            if let Err(reason) = self.row(names, counts) {
-                self.readings.clear();
-                let line = self.record.position().map_or(0, |p| p.line());
-                bad_rows.handle(&self.file, line, &reason, &self.record, self.delimiter, counts)?;
+            match self.row(names, counts) {
+                Ok(()) => {
+                    counts.whole_rows += 1;
+                    counts.values += self.columns.value_cells();
+                }
+                Err(reason) => {
+                    self.readings.clear();
+                    let line = self.record.position().map_or(0, |p| p.line());
+                    bad_rows.handle(&self.file, line, &reason, &self.record, self.delimiter, counts)?;
+                }
             }
         }
     }
@@ -169,7 +175,18 @@ fn timestamp(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: 
 }
 
 fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &str) -> String {
-    format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, String::from_utf8_lossy(field))
+    format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
+}
+
+/// Longest field text quoted in a message; a megabyte-long field must not flood the terminal.
+const MAX_SHOWN_CHARS: usize = 80;
+
+/// `text` cut to [`MAX_SHOWN_CHARS`] characters, with `...` where it was cut.
+pub(super) fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 #[inline]
@@ -249,7 +266,7 @@ mod tests {
     fn aliases_and_markers() {
         let run = read("\u{feff}Time,Device,PointId,Val\n1970-01-01T00:00:01Z,m1,Reading,1.5\n1970-01-01T00:00:02Z,m1,Reading,NA\n").unwrap();
         assert_eq!(run.readings, [reading("m1", "Reading", 1000, 1.5)]);
-        assert_eq!(run.counts, InputCounts { rows: 2, missing: 1, rejected: 0 });
+        assert_eq!(run.counts, InputCounts { rows: 2, missing: 1, rejected: 0, whole_rows: 2, values: 2 });
     }
 
     #[test]
@@ -284,7 +301,7 @@ mod tests {
         let t1 = crate::time::parse_timestamp(b"2007-01-01T00:00:00Z").unwrap();
         assert_eq!(run.readings, [reading("house", "Power", t0, 4.216), reading("house", "Voltage", t0, 234.84), reading("house", "Power", t1, 2.58)]);
         // Sub_metering_3 is not selected, so only the two selected cells of each row count.
-        assert_eq!(run.counts, InputCounts { rows: 3, missing: 3, rejected: 0 });
+        assert_eq!(run.counts, InputCounts { rows: 3, missing: 3, rejected: 0, whole_rows: 3, values: 6 });
     }
 
     #[test]
@@ -316,7 +333,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(run.readings, [reading("m1", "a", 1000, 1.0), reading("m1", "b", 1000, 2.0)]);
-        assert_eq!(run.counts, InputCounts { rows: 5, missing: 2, rejected: 3 });
+        assert_eq!(run.counts, InputCounts { rows: 5, missing: 2, rejected: 3, whole_rows: 2, values: 4 });
         assert_eq!(
             run.rejects,
             "file,line,reason,row\n\

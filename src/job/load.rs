@@ -13,6 +13,7 @@ use crate::threshold::Threshold;
 use crate::zone::{Alignment, parse_zone};
 use chrono_tz::Tz;
 use marked_yaml::{LoadError, LoaderOptions, Node};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const NAME_DOC: &str = "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.";
@@ -166,29 +167,62 @@ pub(super) struct OutputSite {
     pub diagnostic: Diagnostic,
 }
 
+/// Job files larger than this are refused unread: a job is a few hundred bytes, and a path such as
+/// `/dev/zero` given by mistake must not exhaust memory.
+pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
+
 /// Loads every job file named by `args` (files or directories) and checks them as one pipeline.
 pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
     let mut problems = Vec::new();
-    let mut jobs = Vec::new();
-    let mut sites = Vec::new();
+    let mut sources = Vec::new();
     for file in expand_paths(args, &mut problems) {
         let display = file.display().to_string();
-        let source = match std::fs::read(&file) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(_) => {
-                    problems.push(file_problem(&display, "the file is not valid UTF-8"));
-                    continue;
-                }
-            },
-            Err(e) => {
-                problems.push(file_problem(&display, &format!("cannot read job file: {e}")));
-                continue;
-            }
+        match read_limited(&file) {
+            Ok(bytes) => sources.push((display, bytes)),
+            Err(message) => problems.push(file_problem(&display, &message)),
+        }
+    }
+    match load_sources(sources) {
+        Ok(jobs) if problems.is_empty() => Ok(jobs),
+        Ok(_) => {
+            sort_problems(&mut problems);
+            Err(JobErrors(problems))
+        }
+        Err(JobErrors(mut more)) => {
+            problems.append(&mut more);
+            sort_problems(&mut problems);
+            Err(JobErrors(problems))
+        }
+    }
+}
+
+/// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
+pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
+    let mut bytes = Vec::new();
+    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
+    if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
+        return Err(format!("the file is larger than {} KiB; a job file is a short YAML mapping", MAX_JOB_FILE_BYTES / 1024));
+    }
+    Ok(bytes)
+}
+
+/// Loads job files given as (name for messages, contents) and checks them as one pipeline: the
+/// whole of loading except finding and reading the files.
+pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErrors> {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    let mut sites = Vec::new();
+    for (display, bytes) in sources {
+        let Ok(source) = String::from_utf8(bytes) else {
+            problems.push(file_problem(&display, "the file is not valid UTF-8"));
+            continue;
         };
+        let default_name = Path::new(&display).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut reader = Reader::new(display, &source);
-        if let Some((job, outputs)) = read_job(&mut reader, &file) {
+        if let Some((mut job, outputs)) = read_job(&mut reader, default_name) {
             if reader.problems.is_empty() {
+                job.warnings = std::mem::take(&mut reader.warnings);
                 let index = jobs.len();
                 sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite { job: index, point, diagnostic }));
                 jobs.push(job);
@@ -253,7 +287,7 @@ pub fn is_test_file(path: &Path) -> bool {
 
 type Outputs = Vec<(String, Diagnostic)>;
 
-fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
+fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outputs)> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, reader.source(), options) {
         Ok(root) => root,
@@ -271,7 +305,6 @@ fn read_job(reader: &mut Reader<'_>, path: &Path) -> Option<(Job, Outputs)> {
         }
     };
     let normalized = template.as_str().trim().to_ascii_lowercase().replace([' ', '-'], "_");
-    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match normalized.as_str() {
         "time_window_aggregation" => read_window_job(reader, &root, default_name),
         "multi_point_merging" => read_merge_job(reader, &root, default_name),
@@ -427,6 +460,9 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
                 return None;
             }
             check_window_size(reader, &at, size, window, timezone.flatten())?;
+            if let (Some(latency), Some(window)) = (latency, window) {
+                warn_open_windows(reader, &at, latency, size, window);
+            }
             Some(size)
         });
         let output = read_output(reader, &p, model.as_deref(), &mut outputs);
@@ -437,7 +473,7 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
         }
     }
     let plan = WindowJob { latency: latency?, max_future_skew: max_future_skew?, window: window?, timezone: timezone?, policies };
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan) };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan), warnings: Vec::new() };
     Some((job, outputs))
 }
 
@@ -498,6 +534,41 @@ fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, windo
             None
         }
         _ => Some(()),
+    }
+}
+
+/// Above this many windows open per series and policy, `validate` warns: at ~100 bytes a window,
+/// 10,000 windows over 1,000 meters already take a gigabyte.
+pub const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
+
+/// Warns when a policy could keep many windows open. A series holds every window whose end plus
+/// the latency is still ahead of its watermark: windows start every `step` (the slide, or the size
+/// for tumbling windows), so at most `(latency + size) / step` rounded up, which for tumbling
+/// windows is `latency / size + 1`, when every window receives readings.
+fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: i64, window: WindowType) {
+    let step = match window {
+        WindowType::Sliding { slide } => slide,
+        WindowType::Tumbling => size,
+    };
+    // Durations are at most 100 years, so the sum cannot overflow.
+    let estimate = (latency + size + step - 1) / step;
+    if estimate > WARN_OPEN_WINDOWS_PER_SERIES {
+        let formula = match window {
+            WindowType::Tumbling => format!("latency {} / window size {} + 1", format_duration(latency), format_duration(size)),
+            WindowType::Sliding { .. } => format!(
+                "(latency {} + window size {}) / slide {}",
+                format_duration(latency),
+                format_duration(size),
+                format_duration(step)
+            ),
+        };
+        reader.warning(
+            at,
+            format!(
+                "up to {estimate} windows per series may be open at once ({formula}), and memory grows with that times the \
+                 number of series; use a larger window_size or a shorter latency, or bound runs with --max-open-windows"
+            ),
+        );
     }
 }
 
@@ -568,7 +639,8 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies }) };
+    let plan = MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies };
+    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
     Some((job, outputs))
 }
 

@@ -13,7 +13,7 @@ use crate::threshold::Threshold;
 use chrono_tz::Tz;
 
 pub use diagnostic::{Diagnostic, JobErrors};
-pub use load::load_jobs;
+pub use load::{load_jobs, load_sources};
 pub use yaml::{Field, Shape};
 
 /// A loaded job file.
@@ -23,6 +23,8 @@ pub struct Job {
     pub file: String,
     pub model: String,
     pub kind: JobKind,
+    /// What `validate` warns about (e.g. windows that could hold unbounded state); never fatal.
+    pub warnings: Vec<Diagnostic>,
 }
 
 pub enum JobKind {

@@ -270,7 +270,7 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         expect_late,
         tolerance: tolerance?,
         counts: counts?,
-        options: EngineOptions { emit: emit?, watermark: watermark?, max_future_skew: None },
+        options: EngineOptions { emit: emit?, watermark: watermark?, ..EngineOptions::default() },
     })
 }
 

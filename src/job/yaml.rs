@@ -21,12 +21,17 @@ pub struct Located<'a> {
 pub struct Reader<'s> {
     file: String,
     source: &'s str,
+    /// The source's lines, split once: a file with thousands of problems must not be rescanned
+    /// for each one.
+    lines: Vec<&'s str>,
     pub problems: Vec<Diagnostic>,
+    /// Problems that do not stop the job (`validate` shows them).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'s> Reader<'s> {
     pub fn new(file: String, source: &'s str) -> Self {
-        Reader { file, source, problems: Vec::new() }
+        Reader { file, source, lines: source.lines().collect(), problems: Vec::new(), warnings: Vec::new() }
     }
 
     /// The file as the user named it.
@@ -41,8 +46,15 @@ impl<'s> Reader<'s> {
 
     /// Records a problem at a line and column of this file.
     pub fn error_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
-        let source_line = (line > 0).then(|| self.source.lines().nth(line - 1).map(str::to_string)).flatten();
+        let source_line = self.source_line(line).map(str::to_string);
         self.problems.push(Diagnostic { file: self.file.clone(), line, column, field: field.to_string(), message: message.into(), source_line });
+    }
+
+    /// Records a warning about a scalar value.
+    pub fn warning(&mut self, at: &Located<'_>, message: impl Into<String>) {
+        self.error(at, message);
+        let warning = self.problems.pop().expect("just recorded");
+        self.warnings.push(warning);
     }
 
     /// Records a problem about a scalar value.
@@ -58,7 +70,7 @@ impl<'s> Reader<'s> {
 
     /// The text of a source line, for mapping positions inside a value back to the file.
     pub fn source_line(&self, line: usize) -> Option<&'s str> {
-        self.source.lines().nth(line.checked_sub(1)?)
+        self.lines.get(line.checked_sub(1)?).copied()
     }
 }
 

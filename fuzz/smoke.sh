@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Fuzz smoke run: every target for SECONDS (default 20) from the committed seeds, so a new panic,
+# hang or broken check in a parser shows up in CI. Installs cargo-fuzz when it is missing; the
+# stable toolchain runs it with RUSTC_BOOTSTRAP=1 (cargo fuzz passes nightly-only flags).
+# New corpus entries go to a temporary folder, never into the repository.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-20}"
+targets=(csv_input time_format timestamp duration threshold job_loader expression replay)
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+export RUSTC_BOOTSTRAP=1
+cargo fuzz build
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+for target in "${targets[@]}"; do
+  mkdir -p "$work/$target"
+  echo "fuzz smoke: $target for ${seconds}s"
+  # -timeout: one input taking over 10 s is a hang; libFuzzer exits non-zero on any crash.
+  if ! cargo fuzz run "$target" "$work/$target" "seeds/$target" -- \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$work/$target.log" 2>&1; then
+    tail -n 60 "$work/$target.log" >&2
+    echo "fuzz smoke: $target failed; the input is under fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+  grep -E '^#[0-9]+ +DONE' "$work/$target.log" || true
+done
+echo "fuzz smoke: ${#targets[@]} targets ran ${seconds}s each without a crash"
