@@ -57,6 +57,16 @@ policies:
   - {output: Diff10, logic: "${ElectricMeter::Max10} - ${ElectricMeter::Min10}"}
 "#;
 
+const POINT_MERGE_JOB: &str = r#"
+name: point-merge
+template: multi_point_merging
+model: ElectricMeter
+latency: LATENCY
+trigger: {mode: point}
+policies:
+  - {output: AboveMin, trigger_point: Reading, logic: "${Reading} - ${ElectricMeter::Min10}"}
+"#;
+
 /// Writes the job files for `latency` into a fresh folder and returns it.
 fn job_dir(latency: &str, with_merge: bool) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -66,6 +76,7 @@ fn job_dir(latency: &str, with_merge: bool) -> PathBuf {
     std::fs::write(dir.join("a_window.yaml"), WINDOW_JOB.replace("LATENCY", latency)).unwrap();
     if with_merge {
         std::fs::write(dir.join("b_merge.yaml"), MERGE_JOB).unwrap();
+        std::fs::write(dir.join("c_point_merge.yaml"), POINT_MERGE_JOB.replace("LATENCY", latency)).unwrap();
     }
     dir
 }
