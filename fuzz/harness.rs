@@ -163,9 +163,12 @@ pub fn expression(data: &[u8]) {
     assert_eq!(first, format!("{:?}", e.evaluate(&operands)), "evaluation is repeatable");
 }
 
-/// A window job with several sizes and aggregations, a merge over its outputs and a merge over raw
-/// readings: the pipeline the `replay` check runs. `LATENCY` is filled in from the input.
-const REPLAY_JOBS: [(&str, &str); 4] = [
+/// A window job with several sizes and aggregations, a sliding window job, a merge over window
+/// outputs and merges over raw readings: the pipeline the `replay` check runs. `LATENCY` is filled
+/// in from the input. The frequency merge ticks every 30 days: it writes a row per tick from an
+/// asset's earliest to its latest timestamp, so at 10 minutes one reading stamped in year 9999 would
+/// take hours (a known cost, see SECURITY.md), which the fuzzer would report as a hang.
+const REPLAY_JOBS: [(&str, &str); 5] = [
     (
         "a_window.yaml",
         "name: window
@@ -185,9 +188,20 @@ policies:
         "name: merge
 template: multi_point_merging
 model: M
-trigger: {mode: frequency, every: 10m}
+trigger: {mode: point}
 policies:
-  - {output: Diff, logic: \"${M::Max} - ${M::Min}\"}
+  - {output: Diff, trigger_point: Max, logic: \"${M::Max} - ${M::Min}\"}
+",
+    ),
+    (
+        "e_ticks.yaml",
+        "name: ticks
+template: multi_point_merging
+model: M
+trigger: {mode: frequency, every: 30d}
+latency: LATENCY
+policies:
+  - {output: Sum2, logic: \"${Reading} + ${Voltage}\"}
 ",
     ),
     (

@@ -25,6 +25,6 @@ for target in "${targets[@]}"; do
     echo "fuzz smoke: $target failed; the input is under fuzz/artifacts/$target/" >&2
     exit 1
   fi
-  grep -E '^#[0-9]+ +DONE' "$work/$target.log" || true
+  grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$target.log" || true
 done
 echo "fuzz smoke: ${#targets[@]} targets ran ${seconds}s each without a crash"

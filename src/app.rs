@@ -455,3 +455,22 @@ fn write_stats_json(path: &Path, replay: &Replay) -> anyhow::Result<()> {
     text.push('\n');
     std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unbalanced_accounting_is_an_internal_error_naming_the_equation() {
+        let part = |name: &str, n: u64| (name.to_string(), n);
+        let holds = Balance { scope: "input rows".into(), total: part("rows", 3), parts: vec![part("rows read whole", 3), part("rejected rows", 0)] };
+        assert!(accounting_error(std::slice::from_ref(&holds)).is_none());
+        let broken = Balance { scope: "job w".into(), total: part("rows read", 5), parts: vec![part("kept", 3), part("late dropped", 1)] };
+        let error = accounting_error(&[holds, broken]).expect("an error");
+        assert_eq!(
+            error.to_string(),
+            "internal error: the row accounting does not balance, so rows may have been lost: job w: 5 rows read = 3 kept + 1 late dropped; \
+             this is a bug in meterflow, please report it with the job files and input"
+        );
+    }
+}

@@ -370,6 +370,9 @@ mod tests {
         assert!(evaluate_ones(r#""x".pad(100000, "y")"#).unwrap_err().starts_with("Length of string too large"));
         let array = format!("[{}][0]", repeat("1", 257, ", "));
         assert_eq!(compile_error(&array), "Size of array literal exceeds the maximum limit (256)");
+        let fields: Vec<String> = (0..257).map(|i| format!("a{i}: 1")).collect();
+        let map = format!("#{{{}}}.a0", fields.join(", "));
+        assert_eq!(compile_error(&map), "Number of properties in object map literal exceeds the maximum limit (256)");
     }
 
     #[test]

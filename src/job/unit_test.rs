@@ -5,7 +5,7 @@
 //! `test_runner` runs them.
 
 use super::diagnostic::{Diagnostic, JobErrors};
-use super::load::{is_job_file, is_test_file, report_yaml_error, sort_problems};
+use super::load::{is_job_file, is_test_file, read_limited, report_yaml_error, sort_problems};
 use super::yaml::{Field, Located, Mapping, Reader, Shape};
 use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
 use marked_yaml::types::MarkedSequenceNode;
@@ -157,10 +157,10 @@ fn job_beside(test_file: &Path) -> Option<PathBuf> {
 }
 
 fn read_source(path: &Path, tests: &mut Vec<UnitTest>, problems: &mut Vec<Diagnostic>) {
-    let source = match std::fs::read_to_string(path) {
+    let source = match read_limited(path).and_then(|bytes| String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())) {
         Ok(s) => s,
-        Err(e) => {
-            problems.push(file_problem(path, &format!("cannot read file: {e}")));
+        Err(message) => {
+            problems.push(file_problem(path, &message));
             return;
         }
     };
