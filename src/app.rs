@@ -6,7 +6,8 @@ use crate::duration::{format_duration, parse_duration};
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Dropped, EmitMode, EngineOptions, Pipeline, Point, Sink, WatermarkScope};
-use crate::input::{self, InputCounts, LongReader};
+use crate::fast_long::InputReader;
+use crate::input::{self, InputCounts};
 use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
@@ -143,15 +144,21 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
 
     let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
     let mut counts = InputCounts::default();
     for path in &inputs {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
-        let mut reader = LongReader::new(display, input::open(path)?)?;
-        while let Some(reading) = reader.next(&mut names, &mut counts)? {
+        let mut reader = InputReader::open(display, input::open(path)?, threads)?;
+        while let Some(batch) = reader.next_batch(&mut names, &mut counts)? {
             let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-            pipeline.push(reading, &mut sink);
-            if let Some(e) = sink.error {
-                return Err(anyhow::Error::new(e).context("failed to write output").into());
+            for &reading in batch {
+                pipeline.push(reading, &mut sink);
+                if let Some(e) = sink.error {
+                    return Err(anyhow::Error::new(e).context("failed to write output").into());
+                }
             }
         }
     }

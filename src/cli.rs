@@ -66,6 +66,10 @@ pub struct RunArgs {
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Threads parsing input while the jobs run on the main thread; 1 does everything on one
+    /// thread. The output is the same whatever the number. Default: the number of cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]

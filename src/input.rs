@@ -21,10 +21,10 @@ const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
 /// Value texts that mean "no reading": skipped and counted, never an error.
 const MISSING_MARKERS: &[&str] = &["", "?", "na", "nan", "null"];
 
-/// Opens an input path for reading; `-` is stdin.
-pub fn open(path: &str) -> Result<Box<dyn Read>> {
+/// Opens an input path for reading; `-` is stdin. The reader may move to another thread.
+pub fn open(path: &str) -> Result<Box<dyn Read + Send>> {
     if path == "-" {
-        return Ok(Box::new(io::stdin().lock()));
+        return Ok(Box::new(io::stdin()));
     }
     let file = File::open(path).with_context(|| format!("failed to open input {path}"))?;
     Ok(Box::new(file))
@@ -39,13 +39,14 @@ pub struct InputCounts {
     pub missing: u64,
 }
 
-struct Columns {
-    timestamp: usize,
-    asset: usize,
-    point: usize,
-    value: usize,
-    model: Option<usize>,
-    width: usize,
+/// Where the columns of a long-format input are (0-based), and how many there are.
+pub struct Columns {
+    pub timestamp: usize,
+    pub asset: usize,
+    pub point: usize,
+    pub value: usize,
+    pub model: Option<usize>,
+    pub width: usize,
 }
 
 /// A long-format reader: one reading per row.
@@ -54,6 +55,8 @@ pub struct LongReader {
     csv: csv::Reader<Box<dyn Read>>,
     record: ByteRecord,
     columns: Columns,
+    /// Added to line numbers in messages, when this reader continues an input another one began.
+    line_offset: u64,
 }
 
 impl LongReader {
@@ -87,7 +90,18 @@ impl LongReader {
             model: names.iter().position(|n| MODEL_NAMES.contains(&n.as_str())),
             width: header.len(),
         };
-        Ok(LongReader { file: file.to_string(), csv, record: ByteRecord::new(), columns })
+        Ok(LongReader { file: file.to_string(), csv, record: ByteRecord::new(), columns, line_offset: 0 })
+    }
+
+    /// Numbers lines `offset` further on: for a source that holds the header and then the input
+    /// from line `offset + 2` on.
+    pub fn with_line_offset(mut self, offset: u64) -> LongReader {
+        self.line_offset = offset;
+        self
+    }
+
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// The next reading, `None` at end of input. Rows with a missing value are counted and skipped.
@@ -98,7 +112,7 @@ impl LongReader {
                 return Ok(None);
             }
             counts.rows += 1;
-            let line = self.record.position().map_or(0, |p| p.line());
+            let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
             if self.record.len() != self.columns.width {
                 // A blank line in the middle of a file is not a reading; csv already skips them,
                 // so a short record here is a real problem.
@@ -132,7 +146,7 @@ impl LongReader {
     }
 
     fn csv_error(&self, e: csv::Error) -> anyhow::Error {
-        let line = e.position().map_or(0, |p| p.line());
+        let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
         match e.kind() {
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),

@@ -1,12 +1,14 @@
 //! meterflow: the stream service's Time Window Aggregation and Multi-Point Merging jobs, run
 //! offline over CSV meter readings. Data flows one way: YAML -> [`job`] plans -> [`engine`];
-//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. [`app`] wires one run.
+//! CSV -> [`input`] readings (made fast by [`fast_long`]) -> [`engine`] -> [`output`]. [`app`]
+//! wires one run.
 
 pub mod app;
 pub mod cli;
 pub mod duration;
 pub mod engine;
 pub mod expr;
+pub mod fast_long;
 pub mod input;
 pub mod intern;
 pub mod job;

@@ -140,10 +140,14 @@ impl Operator {
         }
     }
 
-    fn finish(&mut self, out: &mut Emitted) {
+    /// Flushes at end of input, a part per call; true while more remains.
+    fn finish(&mut self, out: &mut Emitted) -> bool {
         match self {
             Operator::Window(w) => w.finish(out),
-            Operator::Merge(m) => m.finish(out),
+            Operator::Merge(m) => {
+                m.finish(out);
+                false
+            }
         }
     }
 
@@ -226,10 +230,13 @@ impl Pipeline {
     /// End of input: flushes every job, upstream first, feeding flushed rows downstream.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         for op in 0..self.operators.len() {
-            let mut out = std::mem::take(&mut self.scratch[op]);
-            self.operators[op].finish(&mut out);
-            self.deliver(&mut out, sink);
-            self.scratch[op] = out;
+            let mut more = true;
+            while more {
+                let mut out = std::mem::take(&mut self.scratch[op]);
+                more = self.operators[op].finish(&mut out);
+                self.deliver(&mut out, sink);
+                self.scratch[op] = out;
+            }
         }
     }
 

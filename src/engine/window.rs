@@ -37,8 +37,6 @@ struct OpenWindow {
 struct Series {
     asset: u32,
     clock: usize,
-    /// Open windows per policy of the job (empty for policies on other inputs), by start.
-    windows: Vec<VecDeque<OpenWindow>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,12 +57,20 @@ struct Timer {
 
 struct Clock {
     watermark: i64,
+    /// When the earliest timer is due (`i64::MAX` when none): every reading checks it, and this
+    /// way without touching the heap's memory.
+    next_due: i64,
     timers: BinaryHeap<Reverse<Timer>>,
 }
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, timers: BinaryHeap::new() }
+        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: BinaryHeap::new() }
+    }
+
+    fn add(&mut self, timer: Timer) {
+        self.next_due = self.next_due.min(timer.at);
+        self.timers.push(Reverse(timer));
     }
 }
 
@@ -80,14 +86,42 @@ pub struct WindowOperator {
     inputs: Vec<u32>,
     series_of: Vec<Vec<u32>>,
     series: Vec<Series>,
+    /// Open windows of series `s` and policy `p` at `s * policies + p` (empty for policies on other
+    /// inputs), by start. One flat table keeps a series' deques side by side in memory.
+    windows: Vec<VecDeque<OpenWindow>>,
     clocks: Vec<Clock>,
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
     fired: Vec<Timer>,
+    /// At end of input: the timers not fired yet, last first.
+    finishing: Option<Vec<Timer>>,
     pub stats: JobStats,
 }
 
+/// Timers fired per [`WindowOperator::finish`] call.
+const FINISH_BATCH: usize = 4096;
+
 const ABSENT: u32 = u32::MAX;
+
+/// The index of the window starting at `start` in `windows` (ordered by start), or where it would
+/// go. Readings arrive mostly in order, so their window is one of the newest, and expiry takes the
+/// oldest: those are tried before a binary search, which on long deques misses the cache at
+/// every probe.
+#[inline]
+fn find_window(windows: &VecDeque<OpenWindow>, start: i64) -> Result<usize, usize> {
+    let len = windows.len();
+    for i in (len.saturating_sub(4)..len).rev() {
+        match windows[i].start.cmp(&start) {
+            std::cmp::Ordering::Equal => return Ok(i),
+            std::cmp::Ordering::Less => return Err(i + 1),
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+    match windows.front() {
+        Some(oldest) if oldest.start == start => Ok(0),
+        _ => windows.binary_search_by_key(&start, |w| w.start),
+    }
+}
 
 impl WindowOperator {
     pub fn new(job: usize, model: u32, plan: WindowJob, names: &mut Names, options: EngineOptions, stats: JobStats) -> Self {
@@ -120,9 +154,11 @@ impl WindowOperator {
             inputs,
             policies,
             series: Vec::new(),
+            windows: Vec::new(),
             clocks,
             asset_clock: Vec::new(),
             fired: Vec::new(),
+            finishing: None,
             stats,
         }
     }
@@ -153,7 +189,8 @@ impl WindowOperator {
             }
         };
         let id = self.series.len() as u32;
-        self.series.push(Series { asset, clock, windows: self.policies.iter().map(|_| VecDeque::new()).collect() });
+        self.series.push(Series { asset, clock });
+        self.windows.resize_with(self.windows.len() + self.policies.len(), VecDeque::new);
         self.series_of[input][asset as usize] = id;
         id
     }
@@ -179,7 +216,9 @@ impl WindowOperator {
         if advanced > w {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);
-            self.fire(clock, advanced, out);
+            if advanced >= self.clocks[clock].next_due {
+                self.fire(clock, advanced, out);
+            }
         }
     }
 
@@ -192,7 +231,13 @@ impl WindowOperator {
             stats.out_of_threshold += 1;
             return;
         }
-        let start = window_start(r.ts, policy.size);
+        let windows = &mut self.windows[sid as usize * self.policies.len() + pi];
+        // Readings arrive mostly in order, so the newest window usually holds the reading, which
+        // spares a division.
+        let start = match windows.back() {
+            Some(newest) if r.ts >= newest.start && r.ts - newest.start < policy.size => newest.start,
+            _ => window_start(r.ts, policy.size),
+        };
         let end = start + policy.size;
         let arrival = watermark::classify(end, w, self.latency);
         if arrival == Arrival::LateBeyond {
@@ -205,21 +250,20 @@ impl WindowOperator {
             stats.late_accepted += 1;
         }
         let aggregation = policy.aggregation;
-        let series = &mut self.series[sid as usize];
-        let windows = &mut series.windows[pi];
-        let index = match windows.binary_search_by_key(&start, |w| w.start) {
+        let series = &self.series[sid as usize];
+        let index = match find_window(windows, start) {
             Ok(i) => {
                 windows[i].acc.add(r.value);
                 i
             }
             Err(i) => {
                 windows.insert(i, OpenWindow { start, acc: Accumulator::start(aggregation, r.value), revisions: 0, last_written: None });
-                let timers = &mut self.clocks[series.clock].timers;
+                let clock = &mut self.clocks[series.clock];
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
-                timers.push(Reverse(base));
+                clock.add(base);
                 // A window opened by a late reading is already closed: its first row is written below.
                 if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
-                    timers.push(Reverse(Timer { at: end, kind: TimerKind::Close, ..base }));
+                    clock.add(Timer { at: end, kind: TimerKind::Close, ..base });
                 }
                 i
             }
@@ -241,12 +285,14 @@ impl WindowOperator {
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
     fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
-        let timers = &mut self.clocks[clock].timers;
-        while let Some(Reverse(t)) = timers.peek().copied() {
+        let clock = &mut self.clocks[clock];
+        clock.next_due = i64::MAX;
+        while let Some(Reverse(t)) = clock.timers.peek().copied() {
             if t.at > w {
+                clock.next_due = t.at;
                 break;
             }
-            timers.pop();
+            clock.timers.pop();
             self.fired.push(t);
         }
         self.run_fired(out);
@@ -262,9 +308,9 @@ impl WindowOperator {
 
     fn run_timer(&mut self, t: Timer, out: &mut Emitted) {
         let pi = t.policy as usize;
-        let series = &mut self.series[t.series as usize];
-        let windows = &mut series.windows[pi];
-        let Ok(index) = windows.binary_search_by_key(&t.start, |w| w.start) else { return };
+        let series = &self.series[t.series as usize];
+        let windows = &mut self.windows[t.series as usize * self.policies.len() + pi];
+        let Ok(index) = find_window(windows, t.start) else { return };
         let emit = match (t.kind, self.emit) {
             (TimerKind::Close, _) => Some(Emit::OnTime),
             (TimerKind::Expire, EmitMode::Final) => Some(Emit::Final),
@@ -303,11 +349,20 @@ impl WindowOperator {
         });
     }
 
-    /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
-    pub fn finish(&mut self, out: &mut Emitted) {
-        let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| c.timers.drain().map(|Reverse(t)| t)).collect();
-        all.sort_unstable();
-        self.fired = all;
+    /// End of input: every remaining timer fires, across all clocks, in (time, series, policy)
+    /// order. A call fires at most [`FINISH_BATCH`] of them, so the rows in flight stay few; true
+    /// while some remain.
+    pub fn finish(&mut self, out: &mut Emitted) -> bool {
+        let remaining = self.finishing.get_or_insert_with(|| {
+            // The clocks' heaps are freed as their timers move here, so memory does not peak now.
+            let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| std::mem::take(&mut c.timers).into_vec()).map(|Reverse(t)| t).collect();
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            all
+        });
+        let batch = remaining.len().saturating_sub(FINISH_BATCH);
+        self.fired.extend(remaining.drain(batch..).rev());
+        let more = !remaining.is_empty();
         self.run_fired(out);
+        more
     }
 }

@@ -1,0 +1,469 @@
+//! One chunk of whole input lines and its parse into readings: a splitter that touches each byte
+//! about once, names interned into chunk-local ids, timestamps through the fixed-layout cache and
+//! values through an exact short-decimal path. Nothing is allocated per row: a chunk's buffers are
+//! reused from one chunk to the next.
+//!
+//! The parse takes only lines it can read with certainty, with exactly the result the general
+//! reader ([`crate::input::LongReader`]) would give. At the first other line (quotes, a CR inside a
+//! line, a missing-value marker, a malformed field, a blank line, ...) it stops and records where,
+//! and the general reader takes the input over from that line: so every error message, skip rule
+//! and counter stays the general reader's.
+
+use crate::engine::{NO_MODEL, Reading};
+use crate::intern::Names;
+use crate::time::FixedLayoutCache;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use memchr::{memchr, memchr2};
+use std::hash::BuildHasher;
+use super::source::Source;
+use std::io;
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Timestamp,
+    Asset,
+    Point,
+    Value,
+    Model,
+    /// A column no reading uses; it is only counted.
+    Other,
+}
+
+/// The columns of a long-format input, by position, and the byte between fields.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub delimiter: u8,
+    pub roles: Vec<Role>,
+}
+
+/// Names seen in one chunk, numbered in order of first appearance in the chunk. They stay spans of
+/// the chunk's bytes until the engine side maps them to run-wide ids ([`Chunk::intern`]).
+#[derive(Default)]
+pub struct LocalNames {
+    spans: Vec<(usize, usize)>,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// The id returned last: meter files repeat a point name on every row.
+    last: Option<u32>,
+    /// Run-wide ids by local id, filled by [`Chunk::intern`].
+    global: Vec<u32>,
+}
+
+impl LocalNames {
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.table.clear();
+        self.last = None;
+    }
+
+    /// The local id of `raw[start..end]`, or `None` when it is not UTF-8 (the general reader then
+    /// reports it).
+    #[inline]
+    fn id(&mut self, raw: &[u8], start: usize, end: usize) -> Option<u32> {
+        let name = &raw[start..end];
+        let spans = &self.spans;
+        if let Some(last) = self.last {
+            let (s, e) = spans[last as usize];
+            if same_bytes(&raw[s..e], name) {
+                return Some(last);
+            }
+        }
+        let hash = self.hasher.hash_one(name);
+        let id = match self.table.find(hash, |&id| {
+            let (s, e) = spans[id as usize];
+            same_bytes(&raw[s..e], name)
+        }) {
+            Some(&id) => id,
+            None => {
+                std::str::from_utf8(name).ok()?;
+                let id = u32::try_from(spans.len()).ok()?;
+                self.spans.push((start, end));
+                let (spans, hasher) = (&self.spans, &self.hasher);
+                self.table.insert_unique(hash, id, |&id| {
+                    let (s, e) = spans[id as usize];
+                    hasher.hash_one(&raw[s..e])
+                });
+                id
+            }
+        };
+        self.last = Some(id);
+        Some(id)
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for names of 4 to 16 bytes: two overlapping loads from
+/// each end cover every byte.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
+/// A run of whole lines of one input and what the fast path read from it.
+#[derive(Default)]
+pub struct Chunk {
+    /// Position in the input, counted from 0.
+    pub seq: u64,
+    /// The lines are `buffer[..len]`; the rest is room kept for the next use.
+    buffer: Vec<u8>,
+    len: usize,
+    /// One reading per line taken, in line order; names are local ids until [`Chunk::intern`].
+    pub readings: Vec<Reading>,
+    assets: LocalNames,
+    points: LocalNames,
+    models: LocalNames,
+    /// Offset in [`Chunk::raw`] of the first line the fast path did not take; the general reader
+    /// reads the input from there.
+    pub stop: Option<usize>,
+    /// The input ended before this chunk (it holds no bytes).
+    pub end: bool,
+    /// Reading the input failed here.
+    pub error: Option<io::Error>,
+}
+
+impl Chunk {
+    /// A chunk holding `text`, which must be whole lines.
+    pub fn from_text(text: &[u8]) -> Chunk {
+        Chunk { buffer: text.to_vec(), len: text.len(), ..Chunk::default() }
+    }
+
+    /// The chunk's lines.
+    pub fn raw(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+
+    /// Takes the next lines of `source` in place of this chunk's; records the end of input or a
+    /// read error instead when there are none.
+    pub fn fill(&mut self, source: &mut Source) {
+        self.end = false;
+        self.error = None;
+        self.len = 0;
+        match source.fill(&mut self.buffer) {
+            Ok(0) => self.end = true,
+            Ok(len) => self.len = len,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Parses the lines into `readings`, stopping at the first line the fast path does not take.
+    pub fn parse(&mut self, layout: &Layout, timestamps: &mut FixedLayoutCache) {
+        self.readings.clear();
+        self.assets.clear();
+        self.points.clear();
+        self.models.clear();
+        self.stop = None;
+        let raw = &self.buffer[..self.len];
+        let mut names = [&mut self.assets, &mut self.points, &mut self.models];
+        // `"` and `\r` are the only bytes that can make a line's fields differ from a plain split
+        // (quoting, and CR ending a record as in the csv crate); one vectorised scan tells whether
+        // the chunk has any, and chunks without them skip every per-line check.
+        let careful = memchr2(b'"', b'\r', raw).is_some();
+        let mut pos = 0;
+        while pos < raw.len() {
+            let parsed = if careful {
+                let newline = memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i);
+                let content = if newline > pos && raw[newline - 1] == b'\r' { newline - 1 } else { newline };
+                if memchr2(b'"', b'\r', &raw[pos..content]).is_some() {
+                    None
+                } else {
+                    parse_line(&raw[..content], pos, layout, &mut names, timestamps).map(|(r, _)| (r, newline + 1))
+                }
+            } else {
+                parse_line(raw, pos, layout, &mut names, timestamps)
+            };
+            match parsed {
+                Some((reading, next)) => {
+                    self.readings.push(reading);
+                    pos = next;
+                }
+                None => {
+                    self.stop = Some(pos);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Replaces the chunk-local name ids of `readings` with the run's ids, interning names in the
+    /// order they first appear, as reading row by row would.
+    pub fn intern(&mut self, names: &mut Names) {
+        let raw = &self.buffer[..self.len];
+        for (local, table) in [(&mut self.assets, &mut names.assets), (&mut self.points, &mut names.points), (&mut self.models, &mut names.models)] {
+            local.global.clear();
+            for &(s, e) in &local.spans {
+                local.global.push(table.intern(&String::from_utf8_lossy(&raw[s..e])));
+            }
+        }
+        let (assets, points, models) = (&self.assets.global, &self.points.global, &self.models.global);
+        for r in &mut self.readings {
+            r.asset = assets[r.asset as usize];
+            r.point = points[r.point as usize];
+            if r.model != NO_MODEL {
+                r.model = models[r.model as usize];
+            }
+        }
+    }
+}
+
+/// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
+/// the reading and where the next line starts, or `None` when the fast path does not take it.
+#[inline]
+fn parse_line(raw: &[u8], start: usize, layout: &Layout, names: &mut [&mut LocalNames; 3], timestamps: &mut FixedLayoutCache) -> Option<(Reading, usize)> {
+    let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0 };
+    let last = layout.roles.len() - 1;
+    let mut pos = start;
+    for (column, &role) in layout.roles.iter().enumerate() {
+        // Timestamps and values are parsed where they start and end where their syntax ends;
+        // other fields end at the next delimiter. Either way the field must end where a
+        // delimiter (or, for the last column, the line) does.
+        let end = match role {
+            Role::Timestamp => {
+                let (ts, len) = timestamps.parse_prefix(&raw[pos..])?;
+                reading.ts = ts;
+                pos + len
+            }
+            Role::Value => match parse_short_decimal_prefix(&raw[pos..]) {
+                Some((v, len)) if ends_field(raw, pos + len, layout.delimiter) => {
+                    reading.value = v;
+                    pos + len
+                }
+                _ => {
+                    let end = field_end(raw, pos, layout.delimiter);
+                    reading.value = parse_value(raw[pos..end].trim_ascii())?;
+                    end
+                }
+            },
+            _ => field_end(raw, pos, layout.delimiter),
+        };
+        let ends_line = match raw.get(end) {
+            None | Some(b'\n') => true,
+            Some(&b) if b == layout.delimiter => false,
+            Some(_) => return None,
+        };
+        if ends_line != (column == last) {
+            return None;
+        }
+        if let Role::Asset | Role::Point | Role::Model = role {
+            let field = &raw[pos..end];
+            let s = pos + (field.len() - field.trim_ascii_start().len());
+            let e = s + field.trim_ascii().len();
+            let (table, id) = match role {
+                Role::Asset => (&mut *names[0], &mut reading.asset),
+                Role::Point => (&mut *names[1], &mut reading.point),
+                _ => (&mut *names[2], &mut reading.model),
+            };
+            // An empty model means "every model"; an empty asset or point is an error.
+            if s < e {
+                *id = table.id(raw, s, e)?;
+            } else if role != Role::Model {
+                return None;
+            }
+        }
+        pos = end + 1;
+    }
+    Some((reading, pos.min(raw.len())))
+}
+
+/// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
+#[inline]
+fn ends_field(raw: &[u8], at: usize, delimiter: u8) -> bool {
+    raw.get(at).is_none_or(|&b| b == delimiter || b == b'\n')
+}
+
+/// Position of the first `delimiter` or `\n` at or after `from`, or `bytes.len()`.
+#[inline]
+pub fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    // Eight bytes at a time: XOR turns the wanted bytes into zero bytes, and `(x - ONES) & !x &
+    // HIGHS` sets the high bit of the lowest zero byte of x exactly (bits above it may be spurious,
+    // so only the lowest set bit is used).
+    while let Some(word) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let d = word ^ (ONES * u64::from(delimiter));
+        let n = word ^ (ONES * u64::from(b'\n'));
+        let hits = ((d.wrapping_sub(ONES) & !d) | (n.wrapping_sub(ONES) & !n)) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != delimiter && bytes[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// A value field (already trimmed) as the general reader parses it: a finite `f64`, else `None`.
+fn parse_value(field: &[u8]) -> Option<f64> {
+    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Exact powers of ten, for [`parse_short_decimal_prefix`].
+const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// The number `[+-]digits[.digits]` that starts `b`, with at most 15 digits in all, and its
+/// length; `None` for anything else. Such a number is m / 10^k with m < 2^53 and 10^k both exact
+/// in an `f64`, so one IEEE division, which rounds correctly, gives the same `f64` as
+/// `str::parse` (Clinger's fast path).
+#[inline]
+pub fn parse_short_decimal_prefix(b: &[u8]) -> Option<(f64, usize)> {
+    let (negative, mut i) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0usize;
+    let mut dot: Option<usize> = None;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+                if count > 15 {
+                    return None;
+                }
+            }
+            b'.' if dot.is_none() => dot = Some(i),
+            _ => break,
+        }
+        i += 1;
+    }
+    if count == 0 {
+        return None;
+    }
+    let scale = dot.map_or(0, |d| i - d - 1);
+    let v = mantissa as f64 / POWERS_OF_TEN[scale];
+    Some((if negative { -v } else { v }, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn layout() -> Layout {
+        Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] }
+    }
+
+    fn parse(text: &str) -> (Chunk, Names) {
+        let mut chunk = Chunk::from_text(text.as_bytes());
+        chunk.parse(&layout(), &mut FixedLayoutCache::default());
+        let mut names = Names::default();
+        chunk.intern(&mut names);
+        (chunk, names)
+    }
+
+    #[test]
+    fn plain_lines_become_readings_with_run_wide_ids() {
+        let (chunk, names) = parse("2024-01-01T00:00:00.006Z,m2,Reading,61.677\n2024-01-01T00:00:15Z, m1 ,Reading,-0.5\n2024-01-01T00:00:30Z,m2,Reading,1e2");
+        assert_eq!(chunk.stop, None);
+        let r = &chunk.readings;
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].ts, r[0].value, names.assets.name(r[0].asset)), (1_704_067_200_006, 61.677, "m2"));
+        assert_eq!((r[1].value, names.assets.name(r[1].asset)), (-0.5, "m1"));
+        assert_eq!((r[2].value, r[2].asset, r[2].point), (100.0, r[0].asset, r[0].point));
+        assert_eq!(names.points.name(r[0].point), "Reading");
+    }
+
+    #[test]
+    fn stops_at_the_first_line_it_does_not_take() {
+        for (second_line, why) in [
+            ("2024-01-01T00:00:15Z,m1,Reading,NA\n", "missing-value marker"),
+            ("2024-01-01T00:00:15Z,\"m,1\",Reading,1\n", "quotes"),
+            ("2024-01-01T00:00:15Z,m1,Reading\n", "too few fields"),
+            ("2024-01-01T00:00:15Z,m1,Reading,1,2\n", "too many fields"),
+            ("\n", "blank line"),
+            ("1704067215000,m1,Reading,1\n", "not the fixed layout"),
+            ("2024-01-01T00:00:15Z,,Reading,1\n", "empty asset"),
+            ("2024-01-01T00:00:15Z,m\r1,Reading,1\n", "CR inside a line"),
+            ("2024-01-01T00:00:15Z,m1,Reading,inf\n", "not finite"),
+        ] {
+            let first = "2024-01-01T00:00:00Z,m1,Reading,1\n";
+            let (chunk, _) = parse(&format!("{first}{second_line}2024-01-01T00:00:30Z,m1,Reading,2\n"));
+            assert_eq!(chunk.readings.len(), 1, "{why}");
+            assert_eq!(chunk.stop, Some(first.len()), "{why}");
+        }
+    }
+
+    #[test]
+    fn crlf_lines_are_taken() {
+        let (chunk, _) = parse("2024-01-01T00:00:00Z,m1,Reading,1\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n");
+        assert_eq!(chunk.stop, None);
+        assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn columns_in_any_order_and_an_empty_model() {
+        let layout = Layout { delimiter: b',', roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp] };
+        let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
+        chunk.parse(&layout, &mut FixedLayoutCache::default());
+        let mut names = Names::default();
+        chunk.intern(&mut names);
+        assert_eq!(chunk.stop, None);
+        assert_eq!(chunk.readings[0].model, NO_MODEL);
+        assert_eq!(names.models.name(chunk.readings[1].model), "M");
+        assert_eq!(names.assets.name(chunk.readings[1].asset), "B");
+        assert_eq!(chunk.readings[1].ts, 1_704_067_201_000);
+    }
+
+    #[test]
+    fn same_bytes_compares_every_byte() {
+        let names: Vec<Vec<u8>> = (0..=20).map(|n| (0..n).map(|i| b'a' + i as u8).collect()).collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_bytes(a, b), a == b);
+            }
+            for i in 0..a.len() {
+                let mut c = a.clone();
+                c[i] = b'#';
+                assert!(!same_bytes(a, &c), "{a:?} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn field_end_finds_delimiter_or_newline() {
+        let text = b"meter0001,Reading,12.5\nnext";
+        assert_eq!(field_end(text, 0, b','), 9);
+        assert_eq!(field_end(text, 10, b','), 17);
+        assert_eq!(field_end(text, 18, b','), 22);
+        assert_eq!(field_end(text, 23, b','), 27);
+        assert_eq!(field_end(b"abcdefghijklmnop;q", 0, b';'), 16);
+    }
+
+    proptest! {
+        #[test]
+        fn short_decimals_parse_as_std_does(sign in "[-+]?", int in "[0-9]{0,9}", frac in proptest::option::of("[0-9]{0,9}"), after in "[,\n x]?") {
+            let text = format!("{sign}{int}{}", frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
+            let expected = text.parse::<f64>().ok();
+            match parse_short_decimal_prefix(format!("{text}{after}").as_bytes()) {
+                Some((v, len)) => {
+                    prop_assert_eq!(len, text.len(), "{}", text);
+                    prop_assert_eq!(Some(v.to_bits()), expected.map(f64::to_bits), "{}", text);
+                }
+                None => prop_assert!(expected.is_none() || int.len() + frac.map_or(0, |f| f.len()) > 15, "{}", text),
+            }
+        }
+
+        #[test]
+        fn field_end_matches_a_byte_loop(bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), any::<u8>()], 0..40), from in 0usize..40) {
+            let from = from.min(bytes.len());
+            let expected = bytes[from..].iter().position(|&b| b == b',' || b == b'\n').map_or(bytes.len(), |i| from + i);
+            prop_assert_eq!(field_end(&bytes, from, b','), expected);
+        }
+    }
+}
