@@ -5,7 +5,7 @@
 use divan::{Bencher, black_box, counter::ItemsCount};
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
 use meterflow::expr::{Expression, sandboxed_engine};
-use meterflow::fast_long::{Chunk, Layout, Role};
+use meterflow::fast_long::{Chunk, Layout, Parser, Role, Translation};
 use meterflow::input::{InputCounts, LongReader};
 use meterflow::intern::Names;
 use meterflow::job::load_jobs;
@@ -52,10 +52,10 @@ fn timestamp_parse_cached(bencher: Bencher) {
 fn row_parse_fast_path(bencher: Bencher) {
     let layout = Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] };
     let mut chunk = Chunk::from_text(&lines());
-    let mut names = Names::default();
+    let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {
-        chunk.parse(&layout, &mut FixedLayoutCache::default());
-        chunk.intern(&mut names);
+        chunk.parse(&layout, &mut parser);
+        chunk.intern(&mut names, &mut translation);
         chunk.readings.len()
     });
 }

@@ -114,6 +114,18 @@ fn parse_minute(b: &[u8]) -> Option<i64> {
 /// minutes and where the timestamp ends in `b` (the caller decides what may follow).
 #[inline]
 fn parse_seconds_and_offset(b: &[u8]) -> Option<(i64, i64, usize)> {
+    // Meter exports nearly always write `:SS.mmmZ`: that shape alone skips the general walk.
+    if let Some(&[b':', s1, s2, b'.', m1, m2, m3, b'Z']) = b.get(16..24) {
+        let [s1, s2, m1, m2, m3] = [s1, s2, m1, m2, m3].map(|d| d.wrapping_sub(b'0'));
+        if s1 < 6 && s2 < 10 && m1 < 10 && m2 < 10 && m3 < 10 {
+            let ms = (u32::from(s1) * 10 + u32::from(s2)) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
+            return Some((i64::from(ms), 0, 24));
+        }
+    }
+    parse_seconds_and_offset_general(b)
+}
+
+fn parse_seconds_and_offset_general(b: &[u8]) -> Option<(i64, i64, usize)> {
     if b.get(16) != Some(&b':') {
         return None;
     }

@@ -1,6 +1,6 @@
 //! One chunk of whole input lines and its parse into readings: a splitter that touches each byte
-//! about once, names interned into chunk-local ids, timestamps through the fixed-layout cache and
-//! values through an exact short-decimal path. Nothing is allocated per row: a chunk's buffers are
+//! about once, names numbered by the parser ([`super::names`]), timestamps through the
+//! fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per row: a chunk's buffers are
 //! reused from one chunk to the next.
 //!
 //! The parse takes only lines it can read with certainty, with exactly the result the general
@@ -9,13 +9,12 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
+use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
+use super::source::Source;
 use crate::engine::{NO_MODEL, Reading};
 use crate::intern::Names;
 use crate::time::FixedLayoutCache;
-use hashbrown::{DefaultHashBuilder, HashTable};
 use memchr::{memchr, memchr2};
-use std::hash::BuildHasher;
-use super::source::Source;
 use std::io;
 
 /// What a column holds.
@@ -37,76 +36,11 @@ pub struct Layout {
     pub roles: Vec<Role>,
 }
 
-/// Names seen in one chunk, numbered in order of first appearance in the chunk. They stay spans of
-/// the chunk's bytes until the engine side maps them to run-wide ids ([`Chunk::intern`]).
+/// Names a chunk's parser met first in it: their spans in the chunk, in id order from `first`.
 #[derive(Default)]
-pub struct LocalNames {
+struct Fresh {
+    first: usize,
     spans: Vec<(usize, usize)>,
-    table: HashTable<u32>,
-    hasher: DefaultHashBuilder,
-    /// The id returned last: meter files repeat a point name on every row.
-    last: Option<u32>,
-    /// Run-wide ids by local id, filled by [`Chunk::intern`].
-    global: Vec<u32>,
-}
-
-impl LocalNames {
-    fn clear(&mut self) {
-        self.spans.clear();
-        self.table.clear();
-        self.last = None;
-    }
-
-    /// The local id of `raw[start..end]`, or `None` when it is not UTF-8 (the general reader then
-    /// reports it).
-    #[inline]
-    fn id(&mut self, raw: &[u8], start: usize, end: usize) -> Option<u32> {
-        let name = &raw[start..end];
-        let spans = &self.spans;
-        if let Some(last) = self.last {
-            let (s, e) = spans[last as usize];
-            if same_bytes(&raw[s..e], name) {
-                return Some(last);
-            }
-        }
-        let hash = self.hasher.hash_one(name);
-        let id = match self.table.find(hash, |&id| {
-            let (s, e) = spans[id as usize];
-            same_bytes(&raw[s..e], name)
-        }) {
-            Some(&id) => id,
-            None => {
-                std::str::from_utf8(name).ok()?;
-                let id = u32::try_from(spans.len()).ok()?;
-                self.spans.push((start, end));
-                let (spans, hasher) = (&self.spans, &self.hasher);
-                self.table.insert_unique(hash, id, |&id| {
-                    let (s, e) = spans[id as usize];
-                    hasher.hash_one(&raw[s..e])
-                });
-                id
-            }
-        };
-        self.last = Some(id);
-        Some(id)
-    }
-}
-
-/// `a == b`, without a call to `memcmp` for names of 4 to 16 bytes: two overlapping loads from
-/// each end cover every byte.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
-    match n {
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        _ => a == b,
-    }
 }
 
 /// A run of whole lines of one input and what the fast path read from it.
@@ -117,11 +51,12 @@ pub struct Chunk {
     /// The lines are `buffer[..len]`; the rest is room kept for the next use.
     buffer: Vec<u8>,
     len: usize,
-    /// One reading per line taken, in line order; names are local ids until [`Chunk::intern`].
+    /// One reading per line taken, in line order; names are the parser's ids until
+    /// [`Chunk::intern`].
     pub readings: Vec<Reading>,
-    assets: LocalNames,
-    points: LocalNames,
-    models: LocalNames,
+    /// The parser that parsed the chunk, and the names it met first here, by kind.
+    parser: usize,
+    fresh: [Fresh; 3],
     /// Offset in [`Chunk::raw`] of the first line the fast path did not take; the general reader
     /// reads the input from there.
     pub stop: Option<usize>,
@@ -156,14 +91,16 @@ impl Chunk {
     }
 
     /// Parses the lines into `readings`, stopping at the first line the fast path does not take.
-    pub fn parse(&mut self, layout: &Layout, timestamps: &mut FixedLayoutCache) {
+    pub fn parse(&mut self, layout: &Layout, parser: &mut Parser) {
         self.readings.clear();
-        self.assets.clear();
-        self.points.clear();
-        self.models.clear();
         self.stop = None;
+        self.parser = parser.id;
+        for (fresh, table) in self.fresh.iter_mut().zip(&parser.names) {
+            fresh.first = table.len();
+            fresh.spans.clear();
+        }
         let raw = &self.buffer[..self.len];
-        let mut names = [&mut self.assets, &mut self.points, &mut self.models];
+        let mut line = Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
         // `"` and `\r` are the only bytes that can make a line's fields differ from a plain split
         // (quoting, and CR ending a record as in the csv crate); one vectorised scan tells whether
         // the chunk has any, and chunks without them skip every per-line check.
@@ -176,10 +113,10 @@ impl Chunk {
                 if memchr2(b'"', b'\r', &raw[pos..content]).is_some() {
                     None
                 } else {
-                    parse_line(&raw[..content], pos, layout, &mut names, timestamps).map(|(r, _)| (r, newline + 1))
+                    parse_line(&raw[..content], pos, &mut line).map(|(r, _)| (r, newline + 1))
                 }
             } else {
-                parse_line(raw, pos, layout, &mut names, timestamps)
+                parse_line(raw, pos, &mut line)
             };
             match parsed {
                 Some((reading, next)) => {
@@ -187,6 +124,10 @@ impl Chunk {
                     pos = next;
                 }
                 None => {
+                    // Names first met on the line not taken are the general reader's to meet.
+                    for fresh in &mut self.fresh {
+                        fresh.spans.retain(|&(s, _)| s < pos);
+                    }
                     self.stop = Some(pos);
                     return;
                 }
@@ -194,17 +135,22 @@ impl Chunk {
         }
     }
 
-    /// Replaces the chunk-local name ids of `readings` with the run's ids, interning names in the
-    /// order they first appear, as reading row by row would.
-    pub fn intern(&mut self, names: &mut Names) {
+    /// Replaces the parser's name ids in `readings` with the run's, interning the names the
+    /// parser met first in this chunk in the order it met them.
+    pub fn intern(&mut self, names: &mut Names, translation: &mut Translation) {
         let raw = &self.buffer[..self.len];
-        for (local, table) in [(&mut self.assets, &mut names.assets), (&mut self.points, &mut names.points), (&mut self.models, &mut names.models)] {
-            local.global.clear();
-            for &(s, e) in &local.spans {
-                local.global.push(table.intern(&String::from_utf8_lossy(&raw[s..e])));
+        let tables = [&mut names.assets, &mut names.points, &mut names.models];
+        for ((kind, fresh), table) in self.fresh.iter().enumerate().zip(tables) {
+            // A parser's chunks come here in its order, each adding the names it met first, so
+            // the map holds `fresh.first` ids already.
+            let map = translation.map(self.parser, kind);
+            for &(s, e) in &fresh.spans {
+                map.push(table.intern(&String::from_utf8_lossy(&raw[s..e])));
             }
         }
-        let (assets, points, models) = (&self.assets.global, &self.points.global, &self.models.global);
+        let assets = std::mem::take(translation.map(self.parser, ASSET));
+        let points = std::mem::take(translation.map(self.parser, POINT));
+        let models = std::mem::take(translation.map(self.parser, MODEL));
         for r in &mut self.readings {
             r.asset = assets[r.asset as usize];
             r.point = points[r.point as usize];
@@ -212,13 +158,25 @@ impl Chunk {
                 r.model = models[r.model as usize];
             }
         }
+        *translation.map(self.parser, ASSET) = assets;
+        *translation.map(self.parser, POINT) = points;
+        *translation.map(self.parser, MODEL) = models;
     }
+}
+
+/// What parsing a line needs besides its bytes.
+struct Line<'a> {
+    layout: &'a Layout,
+    names: &'a mut [NameTable; 3],
+    fresh: &'a mut [Fresh; 3],
+    timestamps: &'a mut FixedLayoutCache,
 }
 
 /// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
 /// the reading and where the next line starts, or `None` when the fast path does not take it.
 #[inline]
-fn parse_line(raw: &[u8], start: usize, layout: &Layout, names: &mut [&mut LocalNames; 3], timestamps: &mut FixedLayoutCache) -> Option<(Reading, usize)> {
+fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+    let layout = line.layout;
     let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0 };
     let last = layout.roles.len() - 1;
     let mut pos = start;
@@ -228,7 +186,7 @@ fn parse_line(raw: &[u8], start: usize, layout: &Layout, names: &mut [&mut Local
         // delimiter (or, for the last column, the line) does.
         let end = match role {
             Role::Timestamp => {
-                let (ts, len) = timestamps.parse_prefix(&raw[pos..])?;
+                let (ts, len) = line.timestamps.parse_prefix(&raw[pos..])?;
                 reading.ts = ts;
                 pos + len
             }
@@ -242,6 +200,12 @@ fn parse_line(raw: &[u8], start: usize, layout: &Layout, names: &mut [&mut Local
                     reading.value = parse_value(raw[pos..end].trim_ascii())?;
                     end
                 }
+            },
+            // Meter files repeat the point name on every row: when the last name of the kind
+            // is what follows, the field ends right after it.
+            Role::Point => match line.names[POINT].last_name().filter(|n| raw[pos..].starts_with(n) && ends_field(raw, pos + n.len(), layout.delimiter)) {
+                Some(name) => pos + name.len(),
+                None => field_end(raw, pos, layout.delimiter),
             },
             _ => field_end(raw, pos, layout.delimiter),
         };
@@ -257,14 +221,18 @@ fn parse_line(raw: &[u8], start: usize, layout: &Layout, names: &mut [&mut Local
             let field = &raw[pos..end];
             let s = pos + (field.len() - field.trim_ascii_start().len());
             let e = s + field.trim_ascii().len();
-            let (table, id) = match role {
-                Role::Asset => (&mut *names[0], &mut reading.asset),
-                Role::Point => (&mut *names[1], &mut reading.point),
-                _ => (&mut *names[2], &mut reading.model),
+            let (kind, id) = match role {
+                Role::Asset => (ASSET, &mut reading.asset),
+                Role::Point => (POINT, &mut reading.point),
+                _ => (MODEL, &mut reading.model),
             };
             // An empty model means "every model"; an empty asset or point is an error.
             if s < e {
-                *id = table.id(raw, s, e)?;
+                let (local, new) = line.names[kind].id(&raw[s..e])?;
+                if new {
+                    line.fresh[kind].spans.push((s, e));
+                }
+                *id = local;
             } else if role != Role::Model {
                 return None;
             }
@@ -361,9 +329,9 @@ mod tests {
 
     fn parse(text: &str) -> (Chunk, Names) {
         let mut chunk = Chunk::from_text(text.as_bytes());
-        chunk.parse(&layout(), &mut FixedLayoutCache::default());
+        chunk.parse(&layout(), &mut Parser::default());
         let mut names = Names::default();
-        chunk.intern(&mut names);
+        chunk.intern(&mut names, &mut Translation::default());
         (chunk, names)
     }
 
@@ -410,29 +378,14 @@ mod tests {
     fn columns_in_any_order_and_an_empty_model() {
         let layout = Layout { delimiter: b',', roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp] };
         let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
-        chunk.parse(&layout, &mut FixedLayoutCache::default());
+        chunk.parse(&layout, &mut Parser::default());
         let mut names = Names::default();
-        chunk.intern(&mut names);
+        chunk.intern(&mut names, &mut Translation::default());
         assert_eq!(chunk.stop, None);
         assert_eq!(chunk.readings[0].model, NO_MODEL);
         assert_eq!(names.models.name(chunk.readings[1].model), "M");
         assert_eq!(names.assets.name(chunk.readings[1].asset), "B");
         assert_eq!(chunk.readings[1].ts, 1_704_067_201_000);
-    }
-
-    #[test]
-    fn same_bytes_compares_every_byte() {
-        let names: Vec<Vec<u8>> = (0..=20).map(|n| (0..n).map(|i| b'a' + i as u8).collect()).collect();
-        for a in &names {
-            for b in &names {
-                assert_eq!(same_bytes(a, b), a == b);
-            }
-            for i in 0..a.len() {
-                let mut c = a.clone();
-                c[i] = b'#';
-                assert!(!same_bytes(a, &c), "{a:?} {i}");
-            }
-        }
     }
 
     #[test]

@@ -13,15 +13,16 @@
 //! same order as the general reader alone would give, whatever the number of threads.
 
 mod chunk;
+mod names;
 mod source;
 mod workers;
 
 pub use chunk::{Chunk, Layout, Role};
+pub use names::{Parser, Translation};
 
 use crate::engine::Reading;
 use crate::input::{InputCounts, LongReader};
 use crate::intern::Names;
-use crate::time::FixedLayoutCache;
 use anyhow::{Context, Result, anyhow};
 use source::Source;
 use std::io::{self, Cursor, Read};
@@ -41,7 +42,7 @@ struct Inline {
     source: Source,
     spare: Option<Chunk>,
     layout: Layout,
-    timestamps: FixedLayoutCache,
+    parser: Parser,
 }
 
 impl Feed {
@@ -51,7 +52,7 @@ impl Feed {
             Feed::Inline(inline) => {
                 let mut chunk = inline.spare.take().unwrap_or_default();
                 chunk.fill(&mut inline.source);
-                chunk.parse(&inline.layout, &mut inline.timestamps);
+                chunk.parse(&inline.layout, &mut inline.parser);
                 Some(chunk)
             }
         }
@@ -89,6 +90,7 @@ pub struct InputReader {
     next_line: u64,
     /// The chunk whose readings were handed out last.
     current: Option<Chunk>,
+    translation: Translation,
     general_batch: Vec<Reading>,
     /// An error met after a batch that was handed out first.
     deferred: Option<anyhow::Error>,
@@ -131,10 +133,19 @@ impl InputReader {
             if threads > 1 {
                 Mode::Fast(Feed::Workers(Workers::start(threads, source, layout).with_context(|| format!("failed to start threads to read {file}"))?))
             } else {
-                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, timestamps: FixedLayoutCache::default() })))
+                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
             }
         };
-        Ok(InputReader { file: file.to_string(), header, mode, next_line: 2, current: None, general_batch: Vec::new(), deferred: None })
+        Ok(InputReader {
+            file: file.to_string(),
+            header,
+            mode,
+            next_line: 2,
+            current: None,
+            translation: Translation::default(),
+            general_batch: Vec::new(),
+            deferred: None,
+        })
     }
 
     /// The next readings, `None` at end of input. Rows with a missing value are counted and skipped.
@@ -159,7 +170,7 @@ impl InputReader {
                     if chunk.end {
                         return Ok(None);
                     }
-                    chunk.intern(names);
+                    chunk.intern(names, &mut self.translation);
                     counts.rows += chunk.readings.len() as u64;
                     self.mode = Mode::Fast(feed);
                     return Ok(Some(&self.current.insert(chunk).readings));

@@ -5,8 +5,8 @@
 //! two sides, which bounds memory and how far the workers run ahead.
 
 use super::chunk::{Chunk, Layout};
+use super::names::Parser;
 use super::source::Source;
-use crate::time::FixedLayoutCache;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,7 +55,7 @@ impl Workers {
             let (free_rx, done_tx, shared, stop, layout) = (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&stop), Arc::clone(&layout));
             let handle = std::thread::Builder::new()
                 .name(format!("meterflow-parse-{i}"))
-                .spawn(move || work(&free_rx, &done_tx, &shared, &stop, &layout))?;
+                .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, &stop, &layout))?;
             handles.push(handle);
         }
         Ok(Workers { free: Some(free_tx), done: done_rx, handles, shared, stop, early: Vec::new(), next_seq: 0 })
@@ -104,8 +104,7 @@ impl Drop for Workers {
     }
 }
 
-fn work(free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, stop: &AtomicBool, layout: &Layout) {
-    let mut timestamps = FixedLayoutCache::default();
+fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, stop: &AtomicBool, layout: &Layout) {
     loop {
         let Ok(mut chunk) = lock(free).recv() else { return };
         if stop.load(Ordering::Relaxed) {
@@ -121,7 +120,7 @@ fn work(free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shar
             chunk.fill(&mut shared.source);
             shared.finished = chunk.end || chunk.error.is_some();
         }
-        chunk.parse(layout, &mut timestamps);
+        chunk.parse(layout, &mut parser);
         if done.send(chunk).is_err() {
             return;
         }
