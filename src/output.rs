@@ -3,7 +3,7 @@
 
 use crate::engine::{Dropped, Emit, Point, Value};
 use crate::intern::Names;
-use crate::time::format_timestamp;
+use crate::time::{format_timestamp, timestamp_text};
 use std::io::{self, Write};
 
 /// Output encodings of points.
@@ -77,12 +77,33 @@ pub struct PointWriter {
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
     revisions: bool,
+    /// The last timestamp written and its text: the rows of a flush share a window start, so
+    /// most rows copy it rather than convert a date again.
+    stamp: Option<(i64, [u8; 24])>,
+    /// Each asset and point name encoded for `format` (by id; empty until first written): rows
+    /// repeat a few names.
+    encoded: [Vec<Vec<u8>>; 2],
+}
+
+/// A name encoded as a field of `format`, made once per name.
+fn encoded_name<'a>(cache: &'a mut Vec<Vec<u8>>, id: u32, name: &str, format: Format) -> &'a [u8] {
+    let id = id as usize;
+    if cache.len() <= id {
+        cache.resize_with(id + 1, Vec::new);
+    }
+    if cache[id].is_empty() {
+        match format {
+            Format::Csv => csv_field(name, &mut cache[id]),
+            Format::Jsonl => json_string(name, &mut cache[id]),
+        }
+    }
+    &cache[id]
 }
 
 impl PointWriter {
     /// Wraps `out` and writes the CSV header if the format has one.
     pub fn new(out: Box<dyn Write>, format: Format, revisions: bool) -> io::Result<PointWriter> {
-        let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions };
+        let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions, stamp: None, encoded: [Vec::new(), Vec::new()] };
         if format == Format::Csv {
             let header: &[u8] = if revisions { b"timestamp,asset,point,value,emit,revision\n" } else { b"timestamp,asset,point,value\n" };
             w.out.write_all(header)?;
@@ -93,15 +114,24 @@ impl PointWriter {
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let asset = names.assets.name(p.asset);
-        let point = names.points.name(p.point);
+        let stamp = match self.stamp {
+            Some((ms, text)) if ms == p.ts => text,
+            _ => {
+                let text = timestamp_text(p.ts);
+                self.stamp = Some((p.ts, text));
+                text
+            }
+        };
+        let [assets, points] = &mut self.encoded;
+        let asset = encoded_name(assets, p.asset, names.assets.name(p.asset), self.format);
+        let point = encoded_name(points, p.point, names.points.name(p.point), self.format);
         match self.format {
             Format::Csv => {
-                format_timestamp(p.ts, line);
+                line.extend_from_slice(&stamp);
                 line.push(b',');
-                csv_field(asset, line);
+                line.extend_from_slice(asset);
                 line.push(b',');
-                csv_field(point, line);
+                line.extend_from_slice(point);
                 line.push(b',');
                 match &p.value {
                     Value::Number(v) => format_number(*v, line),
@@ -118,11 +148,11 @@ impl PointWriter {
             }
             Format::Jsonl => {
                 line.extend_from_slice(b"{\"timestamp\":\"");
-                format_timestamp(p.ts, line);
+                line.extend_from_slice(&stamp);
                 line.extend_from_slice(b"\",\"asset\":");
-                json_string(asset, line);
+                line.extend_from_slice(asset);
                 line.extend_from_slice(b",\"point\":");
-                json_string(point, line);
+                line.extend_from_slice(point);
                 line.extend_from_slice(b",\"value\":");
                 match &p.value {
                     Value::Number(v) => format_number(*v, line),

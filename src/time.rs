@@ -257,6 +257,11 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). The timestamp must lie in
 /// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`], which every parsed or derived timestamp does.
 pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&timestamp_text(ms));
+}
+
+/// The text [`format_timestamp`] writes.
+pub fn timestamp_text(ms: i64) -> [u8; 24] {
     let days = ms.div_euclid(MS_PER_DAY);
     let in_day = ms.rem_euclid(MS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
@@ -275,7 +280,7 @@ pub fn format_timestamp(ms: i64, out: &mut Vec<u8>) {
     put(&mut buf, 14, (in_day / MS_PER_MINUTE % 60) as u32, 2);
     put(&mut buf, 17, (in_day / MS_PER_SECOND % 60) as u32, 2);
     put(&mut buf, 20, (in_day % MS_PER_SECOND) as u32, 3);
-    out.extend_from_slice(&buf);
+    buf
 }
 
 /// Start of the epoch-aligned window of `size` ms containing `ts`. `div_euclid` floors, so

@@ -4,6 +4,7 @@
 
 pub mod accumulator;
 pub mod merge;
+pub mod queue;
 pub mod stats;
 pub mod watermark;
 pub mod window;

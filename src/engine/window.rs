@@ -14,8 +14,8 @@ use crate::intern::Names;
 use crate::job::{Aggregation, WindowJob};
 use crate::threshold::Threshold;
 use crate::time::window_start;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use super::queue::OrderedQueue;
+use std::collections::VecDeque;
 
 struct Policy {
     input: u32,
@@ -58,19 +58,19 @@ struct Timer {
 struct Clock {
     watermark: i64,
     /// When the earliest timer is due (`i64::MAX` when none): every reading checks it, and this
-    /// way without touching the heap's memory.
+    /// way without touching the queue.
     next_due: i64,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: OrderedQueue<Timer>,
 }
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: BinaryHeap::new() }
+        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: OrderedQueue::default() }
     }
 
     fn add(&mut self, timer: Timer) {
         self.next_due = self.next_due.min(timer.at);
-        self.timers.push(Reverse(timer));
+        self.timers.push(timer);
     }
 }
 
@@ -299,7 +299,7 @@ impl WindowOperator {
     fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
         let clock = &mut self.clocks[clock];
         clock.next_due = i64::MAX;
-        while let Some(Reverse(t)) = clock.timers.peek().copied() {
+        while let Some(&t) = clock.timers.peek() {
             if t.at > w {
                 clock.next_due = t.at;
                 break;
@@ -366,8 +366,8 @@ impl WindowOperator {
     /// while some remain.
     pub fn finish(&mut self, out: &mut Emitted) -> bool {
         let remaining = self.finishing.get_or_insert_with(|| {
-            // The clocks' heaps are freed as their timers move here, so memory does not peak now.
-            let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| std::mem::take(&mut c.timers).into_vec()).map(|Reverse(t)| t).collect();
+            // The clocks' queues are freed as their timers move here, so memory does not peak now.
+            let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| std::mem::take(&mut c.timers).into_sorted_vec()).collect();
             all.sort_unstable_by(|a, b| b.cmp(a));
             all
         });
