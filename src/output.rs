@@ -3,7 +3,7 @@
 
 use crate::engine::{Dropped, Emit, Point, Value};
 use crate::intern::Names;
-use crate::time::{format_timestamp, timestamp_text};
+use crate::time::{MS_PER_MINUTE, format_timestamp, timestamp_text};
 use std::io::{self, Write};
 
 /// Output encodings of points.
@@ -77,8 +77,9 @@ pub struct PointWriter {
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
     revisions: bool,
-    /// The last timestamp written and its text: the rows of a flush share a window start, so
-    /// most rows copy it rather than convert a date again.
+    /// The minute of the last timestamp written and that timestamp's text: consecutive rows
+    /// mostly share the minute (a flush shares the window start), so most rows only write their
+    /// seconds and milliseconds, or nothing, rather than convert a date again.
     stamp: Option<(i64, [u8; 24])>,
     /// Each asset and point name encoded for `format` (by id; empty until first written): rows
     /// repeat a few names.
@@ -114,11 +115,18 @@ impl PointWriter {
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let stamp = match self.stamp {
-            Some((ms, text)) if ms == p.ts => text,
+        let minute = p.ts.div_euclid(MS_PER_MINUTE);
+        let stamp = match &mut self.stamp {
+            Some((m, text)) if *m == minute => {
+                let ms = (p.ts - minute * MS_PER_MINUTE) as u32;
+                for (at, digit) in [(17, ms / 10_000), (18, ms / 1000 % 10), (20, ms / 100 % 10), (21, ms / 10 % 10), (22, ms % 10)] {
+                    text[at] = b'0' + digit as u8;
+                }
+                *text
+            }
             _ => {
                 let text = timestamp_text(p.ts);
-                self.stamp = Some((p.ts, text));
+                self.stamp = Some((minute, text));
                 text
             }
         };
@@ -240,6 +248,21 @@ mod tests {
         assert_eq!(num(1.5e-7), "1.5e-7");
         for v in [0.1, 1.0 / 3.0, 123456.789, 1e300, -2.5e-300] {
             assert_eq!(num(v).parse::<f64>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn timestamps_within_and_across_minutes() {
+        let mut writer = PointWriter::new(Box::new(Vec::new()), Format::Csv, false).unwrap();
+        let mut names = Names::default();
+        let (asset, point) = (names.assets.intern("m1"), names.points.intern("P"));
+        for ts in [0, 59_999, 1_000, 60_000, 61_234, -1, -60_000, -59_001, 1_709_208_000_000, 1_709_208_059_999] {
+            let p = Point { job: 0, asset, point, model: 0, ts, value: Value::Number(1.0), emit: Emit::Final, revision: 0 };
+            writer.line.clear();
+            writer.write(&p, &names).unwrap();
+            let mut expected = Vec::new();
+            format_timestamp(ts, &mut expected);
+            assert_eq!(&writer.line[..24], &expected[..], "{ts}");
         }
     }
 
