@@ -9,7 +9,7 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
-use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
+use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
 use super::source::Source;
 use crate::engine::{NO_MODEL, Reading};
 use crate::intern::Names;
@@ -176,14 +176,14 @@ struct Line<'a> {
 /// the reading and where the next line starts, or `None` when the fast path does not take it.
 #[inline]
 fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
-    let layout = line.layout;
+    let delimiter = line.layout.delimiter;
     let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0 };
-    let last = layout.roles.len() - 1;
+    let last = line.layout.roles.len() - 1;
     let mut pos = start;
-    for (column, &role) in layout.roles.iter().enumerate() {
-        // Timestamps and values are parsed where they start and end where their syntax ends;
-        // other fields end at the next delimiter. Either way the field must end where a
-        // delimiter (or, for the last column, the line) does.
+    for (column, &role) in line.layout.roles.iter().enumerate() {
+        // Timestamps, values and repeated names are parsed where they start and end where their
+        // syntax ends; other fields end at the next delimiter. Either way the field must end
+        // where a delimiter (or, for the last column, the line) does.
         let end = match role {
             Role::Timestamp => {
                 let (ts, len) = line.timestamps.parse_prefix(&raw[pos..])?;
@@ -191,55 +191,77 @@ fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading,
                 pos + len
             }
             Role::Value => match parse_short_decimal_prefix(&raw[pos..]) {
-                Some((v, len)) if ends_field(raw, pos + len, layout.delimiter) => {
+                Some((v, len)) if ends_field(raw, pos + len, delimiter) => {
                     reading.value = v;
                     pos + len
                 }
                 _ => {
-                    let end = field_end(raw, pos, layout.delimiter);
+                    let end = field_end(raw, pos, delimiter);
                     reading.value = parse_value(raw[pos..end].trim_ascii())?;
                     end
                 }
             },
-            // Meter files repeat the point name on every row: when the last name of the kind
-            // is what follows, the field ends right after it.
-            Role::Point => match line.names[POINT].last_name().filter(|n| raw[pos..].starts_with(n) && ends_field(raw, pos + n.len(), layout.delimiter)) {
-                Some(name) => pos + name.len(),
-                None => field_end(raw, pos, layout.delimiter),
-            },
-            _ => field_end(raw, pos, layout.delimiter),
+            Role::Asset => {
+                let (id, end) = line.name(ASSET, raw, pos)?;
+                reading.asset = id?;
+                end
+            }
+            Role::Point => {
+                let (id, end) = line.name(POINT, raw, pos)?;
+                reading.point = id?;
+                end
+            }
+            // An empty model means "every model".
+            Role::Model => {
+                let (id, end) = line.name(MODEL, raw, pos)?;
+                reading.model = id.unwrap_or(NO_MODEL);
+                end
+            }
+            Role::Other => field_end(raw, pos, delimiter),
         };
         let ends_line = match raw.get(end) {
             None | Some(b'\n') => true,
-            Some(&b) if b == layout.delimiter => false,
+            Some(&b) if b == delimiter => false,
             Some(_) => return None,
         };
         if ends_line != (column == last) {
             return None;
         }
-        if let Role::Asset | Role::Point | Role::Model = role {
-            let field = &raw[pos..end];
-            let s = pos + (field.len() - field.trim_ascii_start().len());
-            let e = s + field.trim_ascii().len();
-            let (kind, id) = match role {
-                Role::Asset => (ASSET, &mut reading.asset),
-                Role::Point => (POINT, &mut reading.point),
-                _ => (MODEL, &mut reading.model),
-            };
-            // An empty model means "every model"; an empty asset or point is an error.
-            if s < e {
-                let (local, new) = line.names[kind].id(&raw[s..e])?;
-                if new {
-                    line.fresh[kind].spans.push((s, e));
-                }
-                *id = local;
-            } else if role != Role::Model {
-                return None;
-            }
-        }
         pos = end + 1;
     }
     Some((reading, pos.min(raw.len())))
+}
+
+impl Line<'_> {
+    /// The name field of `kind` at `pos`: its id (`None` when empty after trimming) and where it
+    /// ends; `None` when it is not UTF-8.
+    #[inline]
+    fn name(&mut self, kind: usize, raw: &[u8], pos: usize) -> Option<(Option<u32>, usize)> {
+        let delimiter = self.layout.delimiter;
+        let table = &mut self.names[kind];
+        // Meter files repeat the point (and model) name on every row: when the last name is
+        // what follows, the field ends right after it. Assets change from row to row.
+        if kind != ASSET {
+            if let Some((id, name)) = table.last() {
+                let end = pos + name.len();
+                if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
+                    return Some((Some(id), end));
+                }
+            }
+        }
+        let end = field_end(raw, pos, delimiter);
+        let field = &raw[pos..end];
+        let s = pos + (field.len() - field.trim_ascii_start().len());
+        let e = s + field.trim_ascii().len();
+        if s == e {
+            return Some((None, end));
+        }
+        let (id, new) = table.id(&raw[s..e])?;
+        if new {
+            self.fresh[kind].spans.push((s, e));
+        }
+        Some((Some(id), end))
+    }
 }
 
 /// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
