@@ -235,7 +235,7 @@ fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading,
 impl Line<'_> {
     /// The name field of `kind` at `pos`: its id (`None` when empty after trimming) and where it
     /// ends; `None` when it is not UTF-8.
-    #[inline]
+    #[inline(always)]
     fn name(&mut self, kind: usize, raw: &[u8], pos: usize) -> Option<(Option<u32>, usize)> {
         let delimiter = self.layout.delimiter;
         let table = &mut self.names[kind];
