@@ -228,6 +228,7 @@ impl WindowOperator {
     }
 
     /// Applies one reading to one policy, given the watermark before it arrived.
+    #[inline(always)]
     fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) {
         let policy = &self.policies[pi];
         let stats = &mut self.stats.policies[pi];
@@ -236,18 +237,26 @@ impl WindowOperator {
             stats.out_of_threshold += 1;
             return;
         }
-        let windows = &mut self.windows[sid as usize * self.policies.len() + pi];
         // Readings arrive mostly in order, so the usual reading belongs to the newest window, on
-        // time: it is added there at once, with neither a division nor a search.
-        let start = match windows.back_mut() {
-            Some(newest) if r.ts >= newest.start && r.ts - newest.start < policy.size => {
-                if w < newest.start + policy.size {
-                    stats.valid += 1;
-                    newest.acc.add(r.value);
-                    return;
-                }
-                newest.start
+        // time: it is added there at once, with neither a division nor a search. The rest take
+        // the general path, kept out of line so this one stays small.
+        if let Some(newest) = self.windows[sid as usize * self.policies.len() + pi].back_mut() {
+            if r.ts >= newest.start && r.ts - newest.start < policy.size && w < newest.start + policy.size {
+                stats.valid += 1;
+                newest.acc.add(r.value);
+                return;
             }
+        }
+        self.accept_in_general(sid, pi, r, w, out);
+    }
+
+    #[inline(never)]
+    fn accept_in_general(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) {
+        let policy = &self.policies[pi];
+        let stats = &mut self.stats.policies[pi];
+        let windows = &mut self.windows[sid as usize * self.policies.len() + pi];
+        let start = match windows.back() {
+            Some(newest) if r.ts >= newest.start && r.ts - newest.start < policy.size => newest.start,
             _ => window_start(r.ts, policy.size),
         };
         let end = start + policy.size;
