@@ -105,6 +105,7 @@ impl Chunk {
         // (quoting, and CR ending a record as in the csv crate); one vectorised scan tells whether
         // the chunk has any, and chunks without them skip every per-line check.
         let careful = memchr2(b'"', b'\r', raw).is_some();
+        let canonical = layout.roles == [Role::Timestamp, Role::Asset, Role::Point, Role::Value];
         let mut pos = 0;
         while pos < raw.len() {
             let parsed = if careful {
@@ -115,6 +116,8 @@ impl Chunk {
                 } else {
                     parse_line(&raw[..content], pos, &mut line).map(|(r, _)| (r, newline + 1))
                 }
+            } else if canonical {
+                parse_canonical_line(raw, pos, &mut line).or_else(|| parse_line(raw, pos, &mut line))
             } else {
                 parse_line(raw, pos, &mut line)
             };
@@ -264,6 +267,34 @@ impl Line<'_> {
     }
 }
 
+/// [`parse_line`] for the usual layout, `timestamp,asset,point,value`, with plain numbers:
+/// straight-line code, without the per-column dispatch. `None` leaves the line to [`parse_line`].
+#[inline(always)]
+fn parse_canonical_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+    let delimiter = line.layout.delimiter;
+    let (ts, len) = line.timestamps.parse_prefix(&raw[start..])?;
+    let after_timestamp = start + len;
+    if raw.get(after_timestamp) != Some(&delimiter) {
+        return None;
+    }
+    let (asset, after_asset) = line.name(ASSET, raw, after_timestamp + 1)?;
+    if raw.get(after_asset) != Some(&delimiter) {
+        return None;
+    }
+    let (point, after_point) = line.name(POINT, raw, after_asset + 1)?;
+    if raw.get(after_point) != Some(&delimiter) {
+        return None;
+    }
+    let (value, len) = parse_short_decimal_prefix(&raw[after_point + 1..])?;
+    let end = after_point + 1 + len;
+    let next = match raw.get(end) {
+        None => end,
+        Some(b'\n') => end + 1,
+        Some(_) => return None,
+    };
+    Some((Reading { asset: asset?, point: point?, model: NO_MODEL, ts, value }, next))
+}
+
 /// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
 #[inline]
 fn ends_field(raw: &[u8], at: usize, delimiter: u8) -> bool {
@@ -310,34 +341,35 @@ const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1
 /// `str::parse` (Clinger's fast path).
 #[inline]
 pub fn parse_short_decimal_prefix(b: &[u8]) -> Option<(f64, usize)> {
-    let (negative, mut i) = match b.first()? {
+    let (negative, first) = match b.first()? {
         b'-' => (true, 1),
         b'+' => (false, 1),
         _ => (false, 0),
     };
-    let mut mantissa: u64 = 0;
-    let mut count = 0usize;
-    let mut dot: Option<usize> = None;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                count += 1;
-                if count > 15 {
-                    return None;
-                }
-            }
-            b'.' if dot.is_none() => dot = Some(i),
-            _ => break,
+    // Overlong numbers wrap here and are refused below, by their digit count.
+    let digits = |from: usize, mantissa: &mut u64| {
+        let mut i = from;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            i += 1;
         }
-        i += 1;
-    }
-    if count == 0 {
+        i
+    };
+    let mut mantissa = 0u64;
+    let int_end = digits(first, &mut mantissa);
+    let (end, scale) = match b.get(int_end) {
+        Some(b'.') => {
+            let end = digits(int_end + 1, &mut mantissa);
+            (end, end - int_end - 1)
+        }
+        _ => (int_end, 0),
+    };
+    let count = int_end - first + scale;
+    if count == 0 || count > 15 {
         return None;
     }
-    let scale = dot.map_or(0, |d| i - d - 1);
     let v = mantissa as f64 / POWERS_OF_TEN[scale];
-    Some((if negative { -v } else { v }, i))
+    Some((if negative { -v } else { v }, end))
 }
 
 #[cfg(test)]

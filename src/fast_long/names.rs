@@ -29,7 +29,8 @@ impl NameTable {
         self.spans.len()
     }
 
-    /// The id and name returned last.
+    /// The id and name returned last (the caller compares it with the next name first where
+    /// names repeat, as point names do).
     #[inline]
     pub fn last(&self) -> Option<(u32, &[u8])> {
         let id = self.last?;
@@ -42,12 +43,6 @@ impl NameTable {
     #[inline]
     pub fn id(&mut self, name: &[u8]) -> Option<(u32, bool)> {
         let (bytes, spans) = (&self.bytes, &self.spans);
-        if let Some(last) = self.last {
-            let (s, e) = spans[last as usize];
-            if same_bytes(&bytes[s..e], name) {
-                return Some((last, false));
-            }
-        }
         let hash = hash_name(name, &self.hasher);
         if let Some(&id) = self.table.find(hash, |&id| {
             let (s, e) = spans[id as usize];
