@@ -14,7 +14,7 @@ use crate::intern::Names;
 use crate::job::{Aggregation, WindowJob};
 use crate::threshold::Threshold;
 use crate::time::window_start;
-use super::queue::OrderedQueue;
+use super::queue::{OrderedQueue, reserve_gently};
 use std::collections::VecDeque;
 
 struct Policy {
@@ -278,6 +278,7 @@ impl WindowOperator {
                 i
             }
             Err(i) => {
+                reserve_gently(windows);
                 windows.insert(i, OpenWindow { start, acc: Accumulator::start(aggregation, r.value), revisions: 0, last_written: None });
                 let clock = &mut self.clocks[series.clock];
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
