@@ -96,6 +96,7 @@ cases! {
     window_offset_timestamps,
     window_pre_1970,
     pipeline_seed,
+    pipeline_seed_threads,
     pipeline_window_to_window,
     merge_point_trigger,
     merge_missing_operand,
