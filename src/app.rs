@@ -12,6 +12,7 @@ use crate::intern::Names;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobErrors, JobKind, Trigger, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
+use crate::writer::{Files, Output};
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use std::fs::File;
@@ -90,31 +91,24 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
     })
 }
 
-fn create(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
     let file = File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
 }
 
-/// Routes what the pipeline produces to the writers, keeping the first write error.
+/// Routes what the pipeline produces to the output.
 struct RunSink<'a> {
-    points: &'a mut PointWriter,
-    late: Option<&'a mut LateWriter>,
+    output: &'a mut Output,
     names: &'a Names,
-    job_names: &'a [String],
-    error: Option<io::Error>,
 }
 
 impl Sink for RunSink<'_> {
     fn point(&mut self, point: &Point) {
-        if self.error.is_none() {
-            self.error = self.points.write(point, self.names).err();
-        }
+        self.output.point(point, self.names);
     }
 
     fn dropped(&mut self, dropped: &Dropped) {
-        if let (None, Some(late)) = (&self.error, self.late.as_mut()) {
-            self.error = late.write(dropped, &self.job_names[dropped.job], self.names).err();
-        }
+        self.output.dropped(dropped, self.names);
     }
 }
 
@@ -129,7 +123,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
     let mut names = Names::default();
     let mut pipeline = Pipeline::new(jobs, &mut names, options);
-    let out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
@@ -137,40 +131,32 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    let mut points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
-    let mut late = match &args.late_output {
+    let points = PointWriter::new(out, format, options.emit == EmitMode::Updates).context("failed to write output")?;
+    let late = match &args.late_output {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
     };
-
-    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    let mut output = Output::new(Files { points, late, job_names }, threads > 1)?;
+
+    let inputs = if args.inputs.is_empty() { vec!["-".to_string()] } else { args.inputs.clone() };
     let mut counts = InputCounts::default();
     for path in &inputs {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
         let mut reader = InputReader::open(display, input::open(path)?, threads)?;
         while let Some(batch) = reader.next_batch(&mut names, &mut counts)? {
-            let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
+            let mut sink = RunSink { output: &mut output, names: &names };
             for &reading in batch {
                 pipeline.push(reading, &mut sink);
-                if let Some(e) = sink.error {
-                    return Err(anyhow::Error::new(e).context("failed to write output").into());
-                }
             }
+            output.check()?;
         }
     }
-    let mut sink = RunSink { points: &mut points, late: late.as_mut(), names: &names, job_names: &job_names, error: None };
-    pipeline.finish(&mut sink);
-    if let Some(e) = sink.error {
-        return Err(anyhow::Error::new(e).context("failed to write output").into());
-    }
-    points.flush().context("failed to write output")?;
-    if let Some(late) = late.as_mut() {
-        late.flush().context("failed to write the late-output file")?;
-    }
+    pipeline.finish(&mut RunSink { output: &mut output, names: &names });
+    output.finish()?;
     if !args.quiet {
         eprint!("{}", summary(&counts, &pipeline, &names, inputs.len()));
     }

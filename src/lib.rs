@@ -1,7 +1,7 @@
 //! meterflow: the stream service's Time Window Aggregation and Multi-Point Merging jobs, run
 //! offline over CSV meter readings. Data flows one way: YAML -> [`job`] plans -> [`engine`];
-//! CSV -> [`input`] readings (made fast by [`fast_long`]) -> [`engine`] -> [`output`]. [`app`]
-//! wires one run.
+//! CSV -> [`input`] readings (made fast by [`fast_long`]) -> [`engine`] -> [`output`] (on its own
+//! thread through [`writer`]). [`app`] wires one run.
 
 pub mod app;
 pub mod cli;
@@ -15,3 +15,4 @@ pub mod job;
 pub mod output;
 pub mod threshold;
 pub mod time;
+pub mod writer;
