@@ -66,8 +66,9 @@ pub struct RunArgs {
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Threads parsing input while the jobs run on the main thread; 1 does everything on one
-    /// thread. The output is the same whatever the number. Default: the number of cores.
+    /// Threads parsing input while the jobs run on the main thread (with more than 1, output is
+    /// written on a thread of its own too); 1 does everything on one thread. The output is the
+    /// same whatever the number. Default: the number of cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 }
