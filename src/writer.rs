@@ -212,3 +212,81 @@ fn write_batches(mut files: Files, batches: &Receiver<Batch>, give_back: &Sender
     }
     outcome.and_then(|()| files.flush())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Emit, Reading, Value};
+    use crate::output::Format;
+    use std::io::{self, Write};
+    use std::sync::Mutex;
+
+    /// A file in memory, shared with the test; `fail_after` bytes in, writes fail.
+    #[derive(Clone)]
+    struct Memory(Arc<Mutex<Vec<u8>>>, usize);
+
+    impl Write for Memory {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut bytes = self.0.lock().unwrap();
+            if bytes.len() + buf.len() > self.1 {
+                return Err(io::Error::other("disk full"));
+            }
+            bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Runs 10,000 points and 300 late rows, with names appearing along the way, through an
+    /// output; returns both files and the outcome.
+    fn run(threaded: bool, fail_after: usize) -> (Vec<u8>, Vec<u8>, Result<()>) {
+        let (points_file, late_file) = (Memory(Arc::default(), fail_after), Memory(Arc::default(), usize::MAX));
+        let files = Files {
+            points: PointWriter::new(Box::new(points_file.clone()), Format::Csv, false).unwrap(),
+            late: Some(LateWriter::new(Box::new(late_file.clone())).unwrap()),
+            job_names: vec!["job".to_string()],
+        };
+        let mut output = Output::new(files, threaded).unwrap();
+        let mut names = Names::default();
+        let point = names.points.intern("Max");
+        let mut outcome = Ok(());
+        for i in 0..10_000u32 {
+            let asset = names.assets.intern(&format!("meter{}", i % 700));
+            output.point(&Point { job: 0, asset, point, model: 0, ts: i64::from(i) * 1000, value: Value::Number(f64::from(i) / 8.0), emit: Emit::Final, revision: 0 }, &names);
+            if i % 33 == 0 {
+                let reading = Reading { asset, point, model: 0, ts: 5, value: 1.5 };
+                output.dropped(&Dropped { job: 0, reading, window_start: 0, window_end: 10, watermark: 99 }, &names);
+            }
+            if i % 1000 == 999 && outcome.is_ok() {
+                outcome = output.check();
+            }
+        }
+        let outcome = outcome.and_then(|()| output.finish());
+        let (points, late) = (points_file.0.lock().unwrap().clone(), late_file.0.lock().unwrap().clone());
+        (points, late, outcome)
+    }
+
+    #[test]
+    fn the_writer_thread_writes_the_same_bytes() {
+        let (points, late, outcome) = run(false, usize::MAX);
+        assert!(outcome.is_ok());
+        assert_eq!(points.iter().filter(|&&b| b == b'\n').count(), 10_001);
+        assert!(points.ends_with(b"1970-01-01T02:46:39.000Z,meter199,Max,1249.875\n"));
+        assert_eq!(late.iter().filter(|&&b| b == b'\n').count(), 1 + 304);
+        let (threaded_points, threaded_late, threaded_outcome) = run(true, usize::MAX);
+        assert!(threaded_outcome.is_ok());
+        assert!(threaded_points == points);
+        assert!(threaded_late == late);
+    }
+
+    #[test]
+    fn write_errors_are_reported_either_way() {
+        for threaded in [false, true] {
+            let (points, _, outcome) = run(threaded, 100_000);
+            assert!(points.len() <= 100_000);
+            assert_eq!(format!("{:#}", outcome.unwrap_err()), "failed to write output: disk full");
+        }
+    }
+}
