@@ -3,7 +3,7 @@
 
 use crate::engine::{Dropped, Emit, Point, Value};
 use crate::intern::Names;
-use crate::time::format_timestamp;
+use crate::time::{MS_PER_MINUTE, format_timestamp};
 use std::io::{self, Write};
 
 /// Output encodings of points.
@@ -89,12 +89,55 @@ pub struct PointWriter {
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
     revisions: bool,
+    /// The minute of the last timestamp written and that timestamp's text: consecutive rows
+    /// mostly share the minute (a flush shares the window start), so most rows only rewrite their
+    /// seconds and milliseconds rather than convert a date again.
+    stamp: Option<(i64, Vec<u8>)>,
+    /// Each asset and point name encoded for `format` (by id; empty until first written): rows
+    /// repeat a few names.
+    encoded: [Vec<Vec<u8>>; 2],
+}
+
+/// A name encoded as a field of `format`, made once per name.
+fn encoded_name<'a>(cache: &'a mut Vec<Vec<u8>>, id: u32, name: &str, format: Format) -> &'a [u8] {
+    let id = id as usize;
+    if cache.len() <= id {
+        cache.resize_with(id + 1, Vec::new);
+    }
+    if cache[id].is_empty() {
+        match format {
+            Format::Csv => csv_field(name, &mut cache[id]),
+            Format::Jsonl => json_string(name, &mut cache[id]),
+        }
+    }
+    &cache[id]
+}
+
+/// `ts` formatted as [`format_timestamp`] does, reusing `stamp` when `ts` falls in its minute: the
+/// text ends in `SS.mmmZ`, and everything before depends on the minute only.
+fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
+    let minute = ts.div_euclid(MS_PER_MINUTE);
+    match stamp {
+        Some((m, text)) if *m == minute => {
+            let ms = (ts - minute * MS_PER_MINUTE) as u32;
+            let at = text.len() - 7;
+            for (offset, digit) in [(0, ms / 10_000), (1, ms / 1000 % 10), (3, ms / 100 % 10), (4, ms / 10 % 10), (5, ms % 10)] {
+                text[at + offset] = b'0' + digit as u8;
+            }
+        }
+        _ => {
+            let mut text = Vec::with_capacity(25);
+            format_timestamp(ts, &mut text);
+            *stamp = Some((minute, text));
+        }
+    }
+    stamp.as_ref().map_or(&[], |(_, text)| text.as_slice())
 }
 
 impl PointWriter {
     /// Wraps `out` and writes the CSV header if the format has one.
     pub fn new(out: Box<dyn Write>, format: Format, revisions: bool) -> io::Result<PointWriter> {
-        let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions };
+        let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions, stamp: None, encoded: [Vec::new(), Vec::new()] };
         if format == Format::Csv {
             let header: &[u8] = if revisions { b"timestamp,asset,point,value,emit,revision\n" } else { b"timestamp,asset,point,value\n" };
             w.out.write_all(header)?;
@@ -105,15 +148,17 @@ impl PointWriter {
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let asset = names.assets.name(p.asset);
-        let point = names.points.name(p.point);
+        let stamp = cached_timestamp(&mut self.stamp, p.ts);
+        let [assets, points] = &mut self.encoded;
+        let asset = encoded_name(assets, p.asset, names.assets.name(p.asset), self.format);
+        let point = encoded_name(points, p.point, names.points.name(p.point), self.format);
         match self.format {
             Format::Csv => {
-                format_timestamp(p.ts, line);
+                line.extend_from_slice(stamp);
                 line.push(b',');
-                csv_field(asset, line);
+                line.extend_from_slice(asset);
                 line.push(b',');
-                csv_field(point, line);
+                line.extend_from_slice(point);
                 line.push(b',');
                 format_value(&p.value, csv_field, line);
                 if self.revisions {
@@ -125,11 +170,11 @@ impl PointWriter {
             }
             Format::Jsonl => {
                 line.extend_from_slice(b"{\"timestamp\":\"");
-                format_timestamp(p.ts, line);
+                line.extend_from_slice(stamp);
                 line.extend_from_slice(b"\",\"asset\":");
-                json_string(asset, line);
+                line.extend_from_slice(asset);
                 line.extend_from_slice(b",\"point\":");
-                json_string(point, line);
+                line.extend_from_slice(point);
                 line.extend_from_slice(b",\"value\":");
                 format_value(&p.value, json_string, line);
                 if self.revisions {
@@ -214,6 +259,18 @@ mod tests {
         assert_eq!(num(1.5e-7), "1.5e-7");
         for v in [0.1, 1.0 / 3.0, 123456.789, 1e300, -2.5e-300] {
             assert_eq!(num(v).parse::<f64>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn cached_timestamps_are_format_timestamp() {
+        let mut stamp = None;
+        let year_minus_1 = -62_198_755_200_000 + 61_234;
+        let year_10000 = 253_402_300_800_000 + 1_234;
+        for ts in [0, 59_999, 1_000, 60_000, 61_234, -1, -60_000, -59_001, 1_709_208_000_000, 1_709_208_059_999, year_minus_1, year_minus_1 + 5, year_10000, year_10000 + 58_000] {
+            let mut expected = Vec::new();
+            format_timestamp(ts, &mut expected);
+            assert_eq!(cached_timestamp(&mut stamp, ts), &expected[..], "{ts}");
         }
     }
 

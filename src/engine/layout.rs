@@ -46,6 +46,13 @@ impl Layout {
         Layout { step, panes: size / step, local }
     }
 
+    /// The size of every window when windows are UTC-aligned tumbling ones (each reading in
+    /// exactly one window, all windows equally long), `None` otherwise.
+    #[inline]
+    pub fn fixed_tumbling(&self) -> Option<i64> {
+        (self.panes == 1 && self.local.is_none()).then_some(self.step)
+    }
+
     /// The windows containing `ts`, by number.
     #[inline]
     pub fn windows_of(&mut self, ts: i64) -> RangeInclusive<i64> {

@@ -149,6 +149,12 @@ pub struct Emitted {
     pub dropped: Vec<Dropped>,
 }
 
+impl Emitted {
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.dropped.is_empty()
+    }
+}
+
 /// More windows open than the run allows (see [`Pipeline::runaway`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Runaway {
@@ -287,21 +293,23 @@ impl Pipeline {
 
     /// `from_job` is the label of the row when `r` was written by a job, `None` for input readings.
     fn route(&mut self, r: Reading, from_job: Option<Emit>, sink: &mut dyn Sink) {
-        let Some(route) = self.routes.get_mut(r.point as usize) else { return };
-        // Taken out while used: a DAG never routes a job's output back to the same point.
-        let route = std::mem::take(route);
-        for &op in &route {
+        let jobs = self.routes.get(r.point as usize).map_or(0, Vec::len);
+        // Routes are fixed once built, so indexing them afresh is safe while rows go downstream.
+        for k in 0..jobs {
+            let op = self.routes[r.point as usize][k];
             // Window jobs aggregate final values; merges follow every revision in `updates` mode.
             let is_window = matches!(self.operators[op], Operator::Window(_));
             if from_job.is_some_and(|emit| is_window != (emit == Emit::Final) && self.emit == EmitMode::Updates) {
                 continue;
             }
-            let mut out = std::mem::take(&mut self.scratch[op]);
-            self.operators[op].push(r, &mut out);
-            self.deliver(&mut out, sink);
-            self.scratch[op] = out;
+            self.operators[op].push(r, &mut self.scratch[op]);
+            // Most readings produce nothing: only then is the buffer taken out to be delivered.
+            if !self.scratch[op].is_empty() {
+                let mut out = std::mem::take(&mut self.scratch[op]);
+                self.deliver(&mut out, sink);
+                self.scratch[op] = out;
+            }
         }
-        self.routes[r.point as usize] = route;
     }
 
     fn deliver(&mut self, out: &mut Emitted, sink: &mut dyn Sink) {

@@ -232,6 +232,17 @@ impl WindowOperator {
     /// whether it missed all of them.
     fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
         let value = self.valid_value(sid, pi, r)?;
+        // Readings arrive mostly in order, so the usual one belongs, on time, to the newest window
+        // of a tumbling layout: it is added there at once, with neither a division nor a search.
+        if let Some(size) = self.policies[pi].layout.fixed_tumbling()
+            && let Some(newest) = self.series[sid as usize].windows[pi].back_mut()
+            && r.ts.checked_sub(newest.start).is_some_and(|d| (0..size).contains(&d))
+            && watermark::classify(newest.start + size, w, self.latency) == Arrival::OnTime
+        {
+            newest.acc.add(r.ts, value);
+            self.stats.policies[pi].valid += 1;
+            return None;
+        }
         let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
         let mut first_missed = None;
         // A reading's windows are consecutive in the deque: each search starts where the last ended.
