@@ -22,6 +22,12 @@ for target in "${targets[@]}"; do
   if ! cargo fuzz run "$target" "$work/$target" "seeds/$target" -- \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$work/$target.log" 2>&1; then
     tail -n 60 "$work/$target.log" >&2
+    # A slow input on a loaded machine is worth a look but must not make CI flaky: only a crash
+    # (panic, sanitizer report, failed check) fails the run. The campaign (fuzz/README.md) hunts hangs.
+    if grep -qE 'SUMMARY: libFuzzer: (timeout|out-of-memory)' "$work/$target.log"; then
+      echo "fuzz smoke: warning: $target found a slow input (kept under fuzz/artifacts/$target/); not a crash" >&2
+      continue
+    fi
     echo "fuzz smoke: $target failed; the input is under fuzz/artifacts/$target/" >&2
     exit 1
   fi
