@@ -84,6 +84,12 @@ fn parse_general(field: &[u8]) -> Result<Stamp, TimestampError> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(Stamp::Instant(dt.timestamp_millis()));
     }
+    // chrono accepts one-digit fields; a truncated `2024-01-01T00:0` must not read as 00:00.
+    let b = text.as_bytes();
+    let padded = b.len() >= 16 && b[4] == b'-' && b[7] == b'-' && b[13] == b':' && (b.len() == 16 || (b.len() >= 19 && b[16] == b':'));
+    if !padded {
+        return Err(TimestampError);
+    }
     for layout in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, layout) {
             return Ok(Stamp::Local(naive.and_utc().timestamp_millis()));
@@ -283,6 +289,12 @@ mod tests {
     fn epoch_milliseconds() {
         assert_eq!(parse_timestamp(b"1704067200000"), Ok(1_704_067_200_000));
         assert_eq!(parse_timestamp(b"-1000"), Ok(-1000));
+    }
+
+    #[test]
+    fn fallback_refuses_truncated_fields() {
+        assert!(parse_timestamp(b"2024-01-01T00:0").is_err());
+        assert!(parse_timestamp(b"2024-01-01 00:00:5").is_err());
     }
 
     #[test]

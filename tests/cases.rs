@@ -204,4 +204,5 @@ cases! {
     run_progress_not_a_terminal,
     test_job_errors,
     test_no_tests,
+    skew_merge_counted_once,
 }

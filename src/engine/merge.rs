@@ -79,6 +79,16 @@ impl OperandSeries {
     }
 }
 
+/// What one policy did with a reading.
+enum Applied {
+    /// The policy does not read the reading's point.
+    NotRead,
+    /// Dropped as late beyond lateness; the operand series' watermark it met.
+    Late(i64),
+    /// Stored; `skewed` when it was too far ahead to advance the watermark.
+    Kept { skewed: bool },
+}
+
 /// Why an evaluation wrote no row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
@@ -200,12 +210,18 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let mut dropped_at = None;
+        let (mut dropped_at, mut skewed) = (None, false);
         for pi in 0..self.policies.len() {
-            if let Some(watermark) = self.accept(pi, r, out) {
-                dropped_at.get_or_insert(watermark);
+            match self.accept(pi, r, out) {
+                Applied::Late(watermark) => {
+                    dropped_at.get_or_insert(watermark);
+                }
+                Applied::Kept { skewed: held_back } => skewed |= held_back,
+                Applied::NotRead => {}
             }
         }
+        // Counted once per reading, however many policies read it.
+        self.stats.future_skewed += u64::from(skewed);
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -217,14 +233,13 @@ impl MergeOperator {
         }
     }
 
-    /// Applies a reading to one policy; returns the operand's watermark when the policy dropped the
-    /// reading as late.
-    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Option<i64> {
+    /// Applies a reading to one policy.
+    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Applied {
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
         if operand.is_none() && !is_trigger {
-            return None;
+            return Applied::NotRead;
         }
         let asset = r.asset as usize;
         if policy.assets.len() <= asset {
@@ -243,12 +258,11 @@ impl MergeOperator {
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;
         if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
-            return Some(w);
+            return Applied::Late(w);
         }
         let series = &mut state.series[index];
         let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
         series.watermark = advanced;
-        self.stats.future_skewed += u64::from(skewed);
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
         if operand.is_some() {
@@ -271,7 +285,7 @@ impl MergeOperator {
             }
         }
         self.advance(pi, r.asset, false, out);
-        None
+        Applied::Kept { skewed }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
