@@ -10,7 +10,7 @@ use meterflow::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
-use meterflow::input::{BadRows, InputCounts, InputOptions, Reader};
+use meterflow::input::{BadRows, InputCounts, InputOptions, InputReader, Reader};
 use meterflow::intern::Names;
 use meterflow::job::load_sources;
 use meterflow::output::{Format, LateWriter, PointWriter};
@@ -44,28 +44,67 @@ pub fn csv_input(data: &[u8]) {
         args.dst = vec!["ambiguous=earlier".to_string(), "nonexistent=shift".to_string()];
     }
     let options = InputOptions::from_args(&args).expect("valid input flags");
+    let general = read_input(file, &options, None);
+    let Some((readings, counts)) = &general.read else { return };
+    for r in readings {
+        assert!((MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&r.0), "timestamp {} out of range", r.0);
+        assert!(f64::from_bits(r.1).is_finite(), "non-finite value {}", f64::from_bits(r.1));
+    }
+    if let Some(text) = &general.error {
+        assert!(text.starts_with("fuzz.csv") || text.starts_with("failed to read fuzz.csv"), "error names the file: {text}");
+    } else {
+        assert_eq!(counts.rows, counts.whole_rows + counts.rejected, "rows = rows read whole + rejected");
+        assert_eq!(counts.values, readings.len() as u64 + counts.missing, "value cells = readings + missing values");
+    }
+    // The fast path (inline and on threads) gives what the general reader alone gives.
+    for threads in [1, 2] {
+        let fast = read_input(file, &options, Some(threads));
+        assert_eq!(fast.read.as_ref().map(|r| &r.1), Some(counts), "{threads} threads: counts");
+        assert!(fast.read.as_ref().map(|r| &r.0) == Some(readings), "{threads} threads: readings");
+        assert_eq!(fast.error, general.error, "{threads} threads: error");
+    }
+}
+
+/// A reading with its names, comparable across name tables.
+type NamedReading = (i64, u64, String, String, String);
+
+/// What reading a file gives: the readings and counts (`None` when the header is refused), and
+/// the error that ended it.
+struct InputRun {
+    read: Option<(Vec<NamedReading>, InputCounts)>,
+    error: Option<String>,
+}
+
+/// Reads `file` with the general reader alone (`threads` `None`) or through the fast path.
+fn read_input(file: &[u8], options: &InputOptions, threads: Option<usize>) -> InputRun {
     let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
     let mut names = Names::default();
     let mut counts = InputCounts::default();
-    let Ok(mut reader) = Reader::new("fuzz.csv", Box::new(Cursor::new(file.to_vec())), &options, &mut names) else { return };
-    let mut readings = 0u64;
+    let source = Box::new(Cursor::new(file.to_vec()));
+    let mut next: Box<dyn FnMut(&mut Names, &mut InputCounts, &mut BadRows) -> Result<Option<meterflow::engine::Reading>, String>> = match threads {
+        None => match Reader::new("fuzz.csv", source, options, &mut names) {
+            Ok(mut reader) => Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string())),
+            Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
+        },
+        Some(threads) => match InputReader::open("fuzz.csv", source, options, &mut names, threads) {
+            Ok(mut reader) => {
+                let options = options.clone();
+                Box::new(move |names, counts, bad_rows| reader.next(&options, names, counts, bad_rows).map_err(|e| e.to_string()))
+            }
+            Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
+        },
+    };
+    let mut readings = Vec::new();
     loop {
-        match reader.next(&mut names, &mut counts, &mut bad_rows) {
+        match next(&mut names, &mut counts, &mut bad_rows) {
             Ok(Some(r)) => {
-                readings += 1;
-                assert!((MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&r.ts), "timestamp {} out of range", r.ts);
-                assert!(r.value.is_finite(), "non-finite value {}", r.value);
+                let model = if r.model == meterflow::engine::NO_MODEL { String::new() } else { names.models.name(r.model).to_string() };
+                readings.push((r.ts, r.value.to_bits(), names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), model));
             }
-            Ok(None) => break,
-            Err(e) => {
-                let text = e.to_string();
-                assert!(text.starts_with("fuzz.csv") || text.starts_with("failed to read fuzz.csv"), "error names the file: {text}");
-                return;
-            }
+            Ok(None) => return InputRun { read: Some((readings, counts)), error: None },
+            Err(e) => return InputRun { read: Some((readings, counts)), error: Some(e) },
         }
     }
-    assert_eq!(counts.rows, counts.whole_rows + counts.rejected, "rows = rows read whole + rejected");
-    assert_eq!(counts.values, readings + counts.missing, "value cells = readings + missing values");
 }
 
 /// A timestamp field under a `--time-format`, `--timezone` and `--dst`: the first byte picks them,
@@ -247,7 +286,7 @@ pub fn replay(data: &[u8]) {
     let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
     let mut replay = Replay::long_format(jobs, engine).expect("default input options");
     let mut out = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
-    let source: Box<dyn Read> = Box::new(Cursor::new(csv.to_vec()));
+    let source: Box<dyn Read + Send> = Box::new(Cursor::new(csv.to_vec()));
     if replay.read("fuzz.csv", source, &mut out).and_then(|()| replay.finish(&mut out)).and_then(|()| out.flush()).is_err() {
         return;
     }

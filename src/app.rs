@@ -234,7 +234,11 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
     let sorted = input_options.sort;
-    let mut replay = Replay::new(jobs, options, input_options, bad_rows);
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
     let mut output = WriterOutput { points, late, job_names: replay.job_names() };
     let progress = Progress::new(args.progress, Progress::total_size(&inputs));
     for (display, source) in sources {

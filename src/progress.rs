@@ -42,7 +42,7 @@ impl Progress {
     }
 
     /// `source`, counted into the bar as it is read.
-    pub fn watch(&self, source: Box<dyn Read>) -> Box<dyn Read> {
+    pub fn watch(&self, source: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         match &self.bar {
             Some(bar) => Box::new(Watched { inner: source, bar: bar.clone(), rows: 0 }),
             None => source,
@@ -58,7 +58,7 @@ impl Progress {
 }
 
 struct Watched {
-    inner: Box<dyn Read>,
+    inner: Box<dyn Read + Send>,
     bar: ProgressBar,
     /// Lines seen so far, the header included: rows as a CSV reader sees them.
     rows: u64,

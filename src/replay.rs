@@ -7,7 +7,7 @@
 use crate::cli::InputArgs;
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Runaway, Sink};
-use crate::input::{BadRows, InputCounts, InputOptions, Reader, Sorter};
+use crate::input::{BadRows, InputCounts, InputOptions, InputReader, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
 use crate::job::pipeline::run_order;
@@ -56,6 +56,8 @@ pub struct Replay {
     pub bad_rows: BadRows,
     /// `--sort-input`: readings wait here until every source is read.
     sorter: Option<Sorter>,
+    /// Threads parsing input (see [`InputReader::open`]).
+    threads: usize,
 }
 
 impl Replay {
@@ -67,7 +69,7 @@ impl Replay {
         let mut names = Names::default();
         let pipeline = Pipeline::new(jobs, &mut names, options);
         let sorter = input.sort.then(Sorter::default);
-        Replay { names, pipeline, counts: InputCounts::default(), sources: 0, input, bad_rows, sorter }
+        Replay { names, pipeline, counts: InputCounts::default(), sources: 0, input, bad_rows, sorter, threads: 1 }
     }
 
     /// A replay of long-format CSV with the default input options, stopping at a malformed row.
@@ -77,16 +79,23 @@ impl Replay {
         Ok(Replay::new(jobs, options, input, bad_rows))
     }
 
+    /// Parses input on `threads` threads while the jobs run on this one (1: all on this one).
+    /// The readings, and so the output, are the same whatever the number.
+    pub fn with_threads(mut self, threads: usize) -> Replay {
+        self.threads = threads;
+        self
+    }
+
     /// Job names in run order: `Dropped::job` and `Point::job` index into this.
     pub fn job_names(&self) -> Vec<String> {
         self.pipeline.stats().iter().map(|s| s.name.clone()).collect()
     }
 
     /// Reads `source` (named `name` in messages) to its end.
-    pub fn read(&mut self, name: &str, source: Box<dyn Read>, output: &mut dyn Output) -> Result<()> {
+    pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
         self.sources += 1;
-        let mut reader = Reader::new(name, source, &self.input, &mut self.names)?;
-        while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
+        let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
+        while let Some(reading) = reader.next(&self.input, &mut self.names, &mut self.counts, &mut self.bad_rows)? {
             output.input(&reading, &self.names);
             match self.sorter.as_mut() {
                 Some(sorter) => sorter.push(reading)?,

@@ -117,10 +117,15 @@ pub fn parse_fixed_layout(b: &[u8]) -> Option<i64> {
 /// the text has one (`Z` is offset 0).
 #[inline]
 fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
+    let minute = parse_minute(b.get(..16)?)?;
+    let (in_minute, offset_minutes, end) = parse_seconds_and_offset(b)?;
+    (end == b.len()).then_some((minute + in_minute, offset_minutes))
+}
+
+/// `YYYY-MM-DD(T| )HH:MM` (16 bytes) as epoch milliseconds, UTC.
+#[inline]
+fn parse_minute(b: &[u8]) -> Option<i64> {
+    if b.len() != 16 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
         return None;
     }
     let year = two_digits(b, 0)? * 100 + two_digits(b, 2)?;
@@ -128,11 +133,39 @@ fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
     let day = two_digits(b, 8)?;
     let hour = two_digits(b, 11)?;
     let minute = two_digits(b, 14)?;
-    let second = two_digits(b, 17)?;
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i64, month) {
         return None;
     }
-    if hour > 23 || minute > 59 || second > 59 {
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let days = days_from_civil(year as i64, month, day);
+    Some((days * 86_400 + i64::from(hour * 3600 + minute * 60)) * MS_PER_SECOND)
+}
+
+/// What follows the minute of a fixed-layout timestamp that starts `b` (from byte 16): `:SS`, an
+/// optional fraction and the offset. Returns the milliseconds into the minute, the offset in
+/// minutes when there is one, and where the timestamp ends in `b` (the caller decides what may
+/// follow).
+#[inline]
+fn parse_seconds_and_offset(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
+    // Meter exports nearly always write `:SS.mmmZ`: that shape alone skips the general walk.
+    if let Some(&[b':', s1, s2, b'.', m1, m2, m3, b'Z']) = b.get(16..24) {
+        let [s1, s2, m1, m2, m3] = [s1, s2, m1, m2, m3].map(|d| d.wrapping_sub(b'0'));
+        if s1 < 6 && s2 < 10 && m1 < 10 && m2 < 10 && m3 < 10 {
+            let ms = (u32::from(s1) * 10 + u32::from(s2)) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
+            return Some((i64::from(ms), Some(0), 24));
+        }
+    }
+    parse_seconds_and_offset_general(b)
+}
+
+fn parse_seconds_and_offset_general(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
+    if b.get(16) != Some(&b':') {
+        return None;
+    }
+    let second = two_digits(b, 17)?;
+    if second > 59 {
         return None;
     }
     let mut i = 19;
@@ -140,10 +173,10 @@ fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
+        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
             // Digits past the third are truncated: timestamps have millisecond precision.
             if i - start < 3 {
-                millis = millis * 10 + u32::from(b[i] - b'0');
+                millis = millis * 10 + u32::from(d - b'0');
             }
             i += 1;
         }
@@ -155,26 +188,67 @@ fn fixed_layout(b: &[u8]) -> Option<(i64, Option<i64>)> {
             millis *= 10;
         }
     }
-    let offset_minutes: Option<i64> = match &b[i..] {
-        [] => None,
-        [b'Z'] => Some(0),
-        [sign @ (b'+' | b'-'), rest @ ..] => {
-            let (h, m) = match rest.len() {
-                5 if rest[2] == b':' => (two_digits(rest, 0)?, two_digits(rest, 3)?),
-                4 => (two_digits(rest, 0)?, two_digits(rest, 2)?),
-                _ => return None,
+    let offset_minutes = match b.get(i) {
+        Some(b'Z') => {
+            i += 1;
+            Some(0)
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let (h, m) = if b.get(i + 3) == Some(&b':') {
+                i += 6;
+                (two_digits(b, i - 5)?, two_digits(b, i - 2)?)
+            } else {
+                i += 5;
+                (two_digits(b, i - 4)?, two_digits(b, i - 2)?)
             };
             if h > 23 || m > 59 {
                 return None;
             }
             let total = i64::from(h * 60 + m);
-            Some(if *sign == b'-' { -total } else { total })
+            Some(if sign == b'-' { -total } else { total })
         }
-        _ => return None,
+        _ => None,
     };
-    let days = days_from_civil(year as i64, month, day);
-    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some((seconds * MS_PER_SECOND + i64::from(millis), offset_minutes))
+    Some((i64::from(second) * MS_PER_SECOND + i64::from(millis), offset_minutes, i))
+}
+
+/// [`parse_timestamp`] restricted to the fixed layout, remembering the last minute prefix:
+/// consecutive meter readings share `YYYY-MM-DDTHH:MM`, so most timestamps cost only their
+/// seconds, fraction and offset. `None` exactly when the fixed layout does not give a valid
+/// timestamp (the caller then asks [`parse_timestamp`]).
+#[derive(Debug, Default)]
+pub struct FixedLayoutCache {
+    /// The prefix as one integer: comparing it is one instruction rather than a `memcmp` call.
+    prefix: u128,
+    /// Epoch milliseconds of `prefix`, `None` until a prefix was parsed.
+    minute: Option<i64>,
+}
+
+impl FixedLayoutCache {
+    #[inline]
+    pub fn parse(&mut self, b: &[u8]) -> Option<i64> {
+        self.parse_prefix(b).and_then(|(ms, end)| (end == b.len()).then_some(ms))
+    }
+
+    /// Parses the fixed-layout timestamp that starts `b` without looking for its end first:
+    /// returns it and its length. It is the timestamp of a field only if the field ends there.
+    #[inline]
+    pub fn parse_prefix(&mut self, b: &[u8]) -> Option<(i64, usize)> {
+        let prefix = b.get(..16)?;
+        let key = u128::from_le_bytes(prefix.try_into().ok()?);
+        let minute = match self.minute {
+            Some(minute) if key == self.prefix => minute,
+            _ => {
+                let minute = parse_minute(prefix)?;
+                self.prefix = key;
+                self.minute = Some(minute);
+                minute
+            }
+        };
+        let (ms_in_minute, offset_minutes, end) = parse_seconds_and_offset(b)?;
+        let ms = minute + ms_in_minute - offset_minutes.unwrap_or(0) * MS_PER_MINUTE;
+        (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms).then_some((ms, end))
+    }
 }
 
 fn is_leap_year(year: i64) -> bool {
@@ -323,5 +397,70 @@ mod tests {
         // 0000-01-01 is a Saturday; its epoch-aligned week starts on Thursday -0001-12-30.
         let week = 7 * MS_PER_DAY;
         assert_eq!(fmt(MIN_TIMESTAMP.div_euclid(week) * week), "-0001-12-30T00:00:00.000Z");
+    }
+
+    /// An independent reading of the fixed layout, through chrono's calendar, for the property
+    /// tests below.
+    fn reference(text: &str) -> Option<i64> {
+        if text.len() < 19 || !text.is_ascii() || !matches!(&text[10..11], "T" | " ") || &text[16..17] != ":" {
+            return None;
+        }
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<u32>().ok()).flatten();
+        let (year, month, day) = (digits(&text[0..4])?, digits(&text[5..7])?, digits(&text[8..10])?);
+        let (hour, minute, second) = (digits(&text[11..13])?, digits(&text[14..16])?, digits(&text[17..19])?);
+        if &text[4..5] != "-" || &text[7..8] != "-" || &text[13..14] != ":" || second > 59 {
+            return None;
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+        let mut ms = date.and_hms_opt(hour, minute, second)?.and_utc().timestamp_millis();
+        let mut rest = &text[19..];
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 || n > 9 {
+                return None;
+            }
+            ms += i64::from(digits(&format!("{:0<3}", &fraction[..n.min(3)]))?);
+            rest = &fraction[n..];
+        }
+        let offset = match rest {
+            "" | "Z" => 0,
+            _ => {
+                let (sign, hm) = rest.split_at(1);
+                let hm = match hm.len() {
+                    5 if &hm[2..3] == ":" => format!("{}{}", &hm[..2], &hm[3..]),
+                    4 => hm.to_string(),
+                    _ => return None,
+                };
+                let (h, m) = (digits(&hm[..2])?, digits(&hm[2..])?);
+                if !matches!(sign, "+" | "-") || h > 23 || m > 59 {
+                    return None;
+                }
+                i64::from(h * 60 + m) * if sign == "-" { -1 } else { 1 }
+            }
+        };
+        Some(ms - offset * MS_PER_MINUTE)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fixed_layout_agrees_with_the_reference(
+            text in "(2024-0[12]-[0-3][0-9]|0000-01-01|9999-12-31|2023-02-29|1969-12-31)[T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,10})?(Z|[+-][0-2][0-9]:?[0-6][0-9]|[+-][0-9]{1,3}|z|)"
+        ) {
+            proptest::prop_assert_eq!(parse_fixed_layout(text.as_bytes()), reference(&text), "{}", text);
+        }
+
+        /// The cache gives what the general parser gives whenever the fixed layout applies,
+        /// whatever minute it holds from the texts before.
+        #[test]
+        fn cache_agrees_with_the_fixed_layout(texts in proptest::collection::vec(
+            "(2024-0[12]-0[1-3]|0000-01-01|9999-12-31|2023-02-29|2024-1[23]-31)[T t]0[0-2]:[05][0-9]:[0-6][0-9](\\.[0-9]{0,10})?(Z|[+-][0-2][0-9]:?[0-6][0-9]|z|)",
+            1..20,
+        )) {
+            let mut cache = FixedLayoutCache::default();
+            for text in &texts {
+                let expected = parse_timestamp(text.as_bytes()).ok().filter(|_| parse_fixed_layout(text.as_bytes()).is_some());
+                proptest::prop_assert_eq!(cache.parse(text.as_bytes()), expected, "{}", text);
+            }
+        }
     }
 }

@@ -99,3 +99,52 @@ fn help_shows_examples() {
         assert!(text.contains("Example"), "{sub} --help has no example:\n{text}");
     }
 }
+
+/// A long input spanning many of the fast reader's chunks, with a bad row and a missing value deep
+/// inside it: every `--threads` gives the same bytes, and the general reader, taking over at the
+/// bad row, names its true line.
+#[test]
+fn threads_give_the_same_output_and_lines() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-threads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::from("timestamp,asset,point,value\n");
+    for i in 0..100_000u32 {
+        if i == 60_000 {
+            text.push_str("2024-01-01T16:40:00Z,m1,Reading,oops\n");
+        }
+        if i == 80_000 {
+            text.push_str("2024-01-01T22:13:20Z,m1,Reading,NA\n");
+        }
+        let (h, m, s) = (i / 3600, i / 60 % 60, i % 60);
+        text.push_str(&format!("2024-01-{:02}T{:02}:{m:02}:{s:02}Z,m{},Reading,{}.5\n", 1 + h / 24, h % 24, 1 + i % 3, i % 50));
+    }
+    let input = dir.join("in.csv");
+    std::fs::write(&input, text).unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.join(format!("out{threads}.csv"));
+        let rejects = dir.join(format!("rejects{threads}.csv"));
+        let run = meterflow()
+            .args(["run", "jobs/", "-q", "--on-bad-row", "skip", "--threads", threads, "--input"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .arg("--rejects")
+            .arg(&rejects)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let rejects = std::fs::read_to_string(&rejects).unwrap();
+        let path = input.display().to_string();
+        assert_eq!(
+            rejects,
+            format!("file,line,reason,row\n{path},60002,\"column 4 (value): invalid value \"\"oops\"\": expected a finite number\",\"2024-01-01T16:40:00Z,m1,Reading,oops\"\n")
+        );
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    // 100,000 s of readings from 3 meters: 167 ten-minute windows each, two policies per meter and
+    // one merged difference.
+    let first = String::from_utf8(outputs[0].clone()).unwrap();
+    assert_eq!(first.lines().count(), 1 + 3 * 167 * 3, "{}", &first[..200]);
+    assert!(outputs.iter().all(|o| *o == outputs[0]));
+}

@@ -112,7 +112,7 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
     let mut replay = Replay::long_format(jobs, options).expect("default input options");
     let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
     for (i, text) in inputs.iter().enumerate() {
-        let source: Box<dyn Read> = Box::new(Cursor::new(text.clone().into_bytes()));
+        let source: Box<dyn Read + Send> = Box::new(Cursor::new(text.clone().into_bytes()));
         replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
     }
     replay.finish(&mut output).expect("finish");

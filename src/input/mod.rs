@@ -2,9 +2,11 @@
 //! (decompressing gzip and zstd, dropping a BOM, detecting the delimiter); [`options`] holds the
 //! validated input flags; [`columns`] finds the columns of a header; [`timestamp`] reads timestamp
 //! fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into readings;
-//! [`rejects`] applies the bad-row policy; [`sort`] replays readings in event-time order.
+//! [`rejects`] applies the bad-row policy; [`sort`] replays readings in event-time order;
+//! [`fast`] reads plain long-format files by a fast path, leaving every other row to [`reader`].
 
 pub mod columns;
+pub mod fast;
 pub mod options;
 pub mod reader;
 pub mod rejects;
@@ -12,6 +14,7 @@ pub mod sort;
 pub mod source;
 pub mod timestamp;
 
+pub use fast::InputReader;
 pub use options::{BadRowPolicy, InputOptions};
 pub use reader::Reader;
 pub use rejects::BadRows;

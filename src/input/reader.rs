@@ -31,13 +31,20 @@ pub struct Reader {
     /// Readings of the current row, handed out from `next_reading` on.
     readings: Vec<Reading>,
     next_reading: usize,
+    /// See [`Reader::with_line_offset`].
+    line_offset: u64,
 }
 
 impl Reader {
     /// Reads the header of `source` (named `file` in messages) and resolves the columns.
-    pub fn new(file: &str, source: Box<dyn Read>, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+    pub fn new(file: &str, source: Box<dyn Read + Send>, options: &InputOptions, names: &mut Names) -> Result<Reader> {
         let (source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
-        let delimiter = options.delimiter.unwrap_or(detected);
+        Reader::prepared(file, source, options.delimiter.unwrap_or(detected), options, names)
+    }
+
+    /// [`Reader::new`] for a source that [`source::prepare`] has prepared, with its delimiter.
+    pub fn prepared(file: &str, source: Box<dyn Read + Send>, delimiter: u8, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+        let source: Box<dyn Read> = source;
         let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
         let header = csv.byte_headers().with_context(|| format!("failed to read the header of {file}"))?;
         if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
@@ -57,7 +64,19 @@ impl Reader {
             stamp: Vec::new(),
             readings: Vec::new(),
             next_reading: 0,
+            line_offset: 0,
         })
+    }
+
+    /// Numbers lines `offset` higher in messages and the rejects file: for a reader that takes
+    /// over a file part-way, its line 2 being the file's line `offset + 2`.
+    pub fn with_line_offset(mut self, offset: u64) -> Reader {
+        self.line_offset = offset;
+        self
+    }
+
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
@@ -82,7 +101,7 @@ impl Reader {
                 }
                 Err(reason) => {
                     self.readings.clear();
-                    let line = self.record.position().map_or(0, |p| p.line());
+                    let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
                     bad_rows.handle(&self.file, line, &reason, &self.record, self.delimiter, counts)?;
                 }
             }
@@ -141,7 +160,7 @@ impl Reader {
     }
 
     fn csv_error(&self, e: csv::Error) -> anyhow::Error {
-        let line = e.position().map_or(0, |p| p.line());
+        let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
         match e.kind() {
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),

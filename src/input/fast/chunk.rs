@@ -1,0 +1,476 @@
+//! One chunk of whole input lines and its parse into readings: a splitter that touches each byte
+//! about once, names numbered by the parser ([`super::names`]), timestamps through the
+//! fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per row: a chunk's buffers are
+//! reused from one chunk to the next.
+//!
+//! The parse takes only lines it can read with certainty, with exactly the result the general
+//! reader ([`crate::input::Reader`]) would give. At the first other line (quotes, a CR inside a
+//! line, a missing-value marker, a malformed field, a blank line, ...) it stops and records where,
+//! and the general reader takes the input over from that line: so every error message, skip rule
+//! and counter stays the general reader's.
+
+use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
+use super::lines::Source;
+use crate::engine::{NO_MODEL, Reading};
+use crate::intern::Names;
+use crate::time::FixedLayoutCache;
+use memchr::{memchr, memchr2};
+use std::io;
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Timestamp,
+    Asset,
+    Point,
+    Value,
+    Model,
+    /// A column no reading uses; it is only counted.
+    Other,
+}
+
+/// The columns of a long-format input, by position, and the byte between fields.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub delimiter: u8,
+    pub roles: Vec<Role>,
+}
+
+/// Names a chunk's parser met first in it: their spans in the chunk, in id order from `first`.
+#[derive(Default)]
+struct Fresh {
+    first: usize,
+    spans: Vec<(usize, usize)>,
+}
+
+/// A run of whole lines of one input and what the fast path read from it.
+#[derive(Default)]
+pub struct Chunk {
+    /// Position in the input, counted from 0.
+    pub seq: u64,
+    /// The lines are `buffer[..len]`; the rest is room kept for the next use.
+    buffer: Vec<u8>,
+    len: usize,
+    /// One reading per line taken, in line order; names are the parser's ids until
+    /// [`Chunk::intern`].
+    pub readings: Vec<Reading>,
+    /// The parser that parsed the chunk, and the names it met first here, by kind.
+    parser: usize,
+    fresh: [Fresh; 3],
+    /// Offset in [`Chunk::raw`] of the first line the fast path did not take; the general reader
+    /// reads the input from there.
+    pub stop: Option<usize>,
+    /// The input ended before this chunk (it holds no bytes).
+    pub end: bool,
+    /// Reading the input failed here.
+    pub error: Option<io::Error>,
+}
+
+impl Chunk {
+    /// A chunk holding `text`, which must be whole lines.
+    pub fn from_text(text: &[u8]) -> Chunk {
+        Chunk { buffer: text.to_vec(), len: text.len(), ..Chunk::default() }
+    }
+
+    /// The chunk's lines.
+    pub fn raw(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+
+    /// Takes the next lines of `source` in place of this chunk's; records the end of input or a
+    /// read error instead when there are none.
+    pub fn fill(&mut self, source: &mut Source) {
+        self.end = false;
+        self.error = None;
+        self.len = 0;
+        match source.fill(&mut self.buffer) {
+            Ok(0) => self.end = true,
+            Ok(len) => self.len = len,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Parses the lines into `readings`, stopping at the first line the fast path does not take.
+    pub fn parse(&mut self, layout: &Layout, parser: &mut Parser) {
+        self.readings.clear();
+        self.stop = None;
+        self.parser = parser.id;
+        for (fresh, table) in self.fresh.iter_mut().zip(&parser.names) {
+            fresh.first = table.len();
+            fresh.spans.clear();
+        }
+        let raw = &self.buffer[..self.len];
+        let mut line = Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
+        // `"` and `\r` are the only bytes that can make a line's fields differ from a plain split
+        // (quoting, and CR ending a record as in the csv crate); one vectorised scan tells whether
+        // the chunk has any, and chunks without them skip every per-line check.
+        let careful = memchr2(b'"', b'\r', raw).is_some();
+        let canonical = layout.roles == [Role::Timestamp, Role::Asset, Role::Point, Role::Value];
+        let mut pos = 0;
+        while pos < raw.len() {
+            let parsed = if careful {
+                let newline = memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i);
+                let content = if newline > pos && raw[newline - 1] == b'\r' { newline - 1 } else { newline };
+                if memchr2(b'"', b'\r', &raw[pos..content]).is_some() {
+                    None
+                } else {
+                    parse_line(&raw[..content], pos, &mut line).map(|(r, _)| (r, newline + 1))
+                }
+            } else if canonical {
+                parse_canonical_line(raw, pos, &mut line).or_else(|| parse_line(raw, pos, &mut line))
+            } else {
+                parse_line(raw, pos, &mut line)
+            };
+            match parsed {
+                Some((reading, next)) => {
+                    self.readings.push(reading);
+                    pos = next;
+                }
+                None => {
+                    // Names first met on the line not taken are the general reader's to meet.
+                    for fresh in &mut self.fresh {
+                        fresh.spans.retain(|&(s, _)| s < pos);
+                    }
+                    self.stop = Some(pos);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Replaces the parser's name ids in `readings` with the run's, interning the names the
+    /// parser met first in this chunk in the order it met them.
+    pub fn intern(&mut self, names: &mut Names, translation: &mut Translation) {
+        let raw = &self.buffer[..self.len];
+        let tables = [&mut names.assets, &mut names.points, &mut names.models];
+        for ((kind, fresh), table) in self.fresh.iter().enumerate().zip(tables) {
+            // A parser's chunks come here in its order, each adding the names it met first, so
+            // the map holds `fresh.first` ids already.
+            let map = translation.map(self.parser, kind);
+            for &(s, e) in &fresh.spans {
+                map.push(table.intern(&String::from_utf8_lossy(&raw[s..e])));
+            }
+        }
+        let assets = std::mem::take(translation.map(self.parser, ASSET));
+        let points = std::mem::take(translation.map(self.parser, POINT));
+        let models = std::mem::take(translation.map(self.parser, MODEL));
+        for r in &mut self.readings {
+            r.asset = assets[r.asset as usize];
+            r.point = points[r.point as usize];
+            if r.model != NO_MODEL {
+                r.model = models[r.model as usize];
+            }
+        }
+        *translation.map(self.parser, ASSET) = assets;
+        *translation.map(self.parser, POINT) = points;
+        *translation.map(self.parser, MODEL) = models;
+    }
+}
+
+/// What parsing a line needs besides its bytes.
+struct Line<'a> {
+    layout: &'a Layout,
+    names: &'a mut [NameTable; 3],
+    fresh: &'a mut [Fresh; 3],
+    timestamps: &'a mut FixedLayoutCache,
+}
+
+/// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
+/// the reading and where the next line starts, or `None` when the fast path does not take it.
+#[inline]
+fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+    let delimiter = line.layout.delimiter;
+    let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0 };
+    let last = line.layout.roles.len() - 1;
+    let mut pos = start;
+    for (column, &role) in line.layout.roles.iter().enumerate() {
+        // Timestamps, values and repeated names are parsed where they start and end where their
+        // syntax ends; other fields end at the next delimiter. Either way the field must end
+        // where a delimiter (or, for the last column, the line) does.
+        let end = match role {
+            Role::Timestamp => {
+                let (ts, len) = line.timestamps.parse_prefix(&raw[pos..])?;
+                reading.ts = ts;
+                pos + len
+            }
+            Role::Value => match parse_short_decimal_prefix(&raw[pos..]) {
+                Some((v, len)) if ends_field(raw, pos + len, delimiter) => {
+                    reading.value = v;
+                    pos + len
+                }
+                _ => {
+                    let end = field_end(raw, pos, delimiter);
+                    reading.value = parse_value(raw[pos..end].trim_ascii())?;
+                    end
+                }
+            },
+            Role::Asset => {
+                let (id, end) = line.name(ASSET, raw, pos)?;
+                reading.asset = id?;
+                end
+            }
+            Role::Point => {
+                let (id, end) = line.name(POINT, raw, pos)?;
+                reading.point = id?;
+                end
+            }
+            // An empty model means "every model".
+            Role::Model => {
+                let (id, end) = line.name(MODEL, raw, pos)?;
+                reading.model = id.unwrap_or(NO_MODEL);
+                end
+            }
+            Role::Other => field_end(raw, pos, delimiter),
+        };
+        let ends_line = match raw.get(end) {
+            None | Some(b'\n') => true,
+            Some(&b) if b == delimiter => false,
+            Some(_) => return None,
+        };
+        if ends_line != (column == last) {
+            return None;
+        }
+        pos = end + 1;
+    }
+    Some((reading, pos.min(raw.len())))
+}
+
+impl Line<'_> {
+    /// The name field of `kind` at `pos`: its id (`None` when empty after trimming) and where it
+    /// ends; `None` when it is not UTF-8.
+    #[inline(always)]
+    fn name(&mut self, kind: usize, raw: &[u8], pos: usize) -> Option<(Option<u32>, usize)> {
+        let delimiter = self.layout.delimiter;
+        let table = &mut self.names[kind];
+        // Meter files repeat the point (and model) name on every row: when the last name is
+        // what follows, the field ends right after it. Assets change from row to row.
+        if kind != ASSET {
+            if let Some((id, name)) = table.last() {
+                let end = pos + name.len();
+                if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
+                    return Some((Some(id), end));
+                }
+            }
+        }
+        let end = field_end(raw, pos, delimiter);
+        let field = &raw[pos..end];
+        let s = pos + (field.len() - field.trim_ascii_start().len());
+        let e = s + field.trim_ascii().len();
+        if s == e {
+            return Some((None, end));
+        }
+        let (id, new) = table.id(&raw[s..e])?;
+        if new {
+            self.fresh[kind].spans.push((s, e));
+        }
+        Some((Some(id), end))
+    }
+}
+
+/// [`parse_line`] for the usual layout, `timestamp,asset,point,value`, with plain numbers:
+/// straight-line code, without the per-column dispatch. `None` leaves the line to [`parse_line`].
+#[inline(always)]
+fn parse_canonical_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+    let delimiter = line.layout.delimiter;
+    let (ts, len) = line.timestamps.parse_prefix(&raw[start..])?;
+    let after_timestamp = start + len;
+    if raw.get(after_timestamp) != Some(&delimiter) {
+        return None;
+    }
+    let (asset, after_asset) = line.name(ASSET, raw, after_timestamp + 1)?;
+    if raw.get(after_asset) != Some(&delimiter) {
+        return None;
+    }
+    let (point, after_point) = line.name(POINT, raw, after_asset + 1)?;
+    if raw.get(after_point) != Some(&delimiter) {
+        return None;
+    }
+    let (value, len) = parse_short_decimal_prefix(&raw[after_point + 1..])?;
+    let end = after_point + 1 + len;
+    let next = match raw.get(end) {
+        None => end,
+        Some(b'\n') => end + 1,
+        Some(_) => return None,
+    };
+    Some((Reading { asset: asset?, point: point?, model: NO_MODEL, ts, value }, next))
+}
+
+/// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
+#[inline]
+fn ends_field(raw: &[u8], at: usize, delimiter: u8) -> bool {
+    raw.get(at).is_none_or(|&b| b == delimiter || b == b'\n')
+}
+
+/// Position of the first `delimiter` or `\n` at or after `from`, or `bytes.len()`.
+#[inline]
+pub fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    // Eight bytes at a time: XOR turns the wanted bytes into zero bytes, and `(x - ONES) & !x &
+    // HIGHS` sets the high bit of the lowest zero byte of x exactly (bits above it may be spurious,
+    // so only the lowest set bit is used).
+    while let Some(word) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let d = word ^ (ONES * u64::from(delimiter));
+        let n = word ^ (ONES * u64::from(b'\n'));
+        let hits = ((d.wrapping_sub(ONES) & !d) | (n.wrapping_sub(ONES) & !n)) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != delimiter && bytes[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// A value field (already trimmed) as the general reader parses it: a finite `f64`, else `None`.
+fn parse_value(field: &[u8]) -> Option<f64> {
+    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Exact powers of ten, for [`parse_short_decimal_prefix`].
+const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// The number `[+-]digits[.digits]` that starts `b`, with at most 15 digits in all, and its
+/// length; `None` for anything else. Such a number is m / 10^k with m < 2^53 and 10^k both exact
+/// in an `f64`, so one IEEE division, which rounds correctly, gives the same `f64` as
+/// `str::parse` (Clinger's fast path).
+#[inline]
+pub fn parse_short_decimal_prefix(b: &[u8]) -> Option<(f64, usize)> {
+    let (negative, first) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    // Overlong numbers wrap here and are refused below, by their digit count.
+    let digits = |from: usize, mantissa: &mut u64| {
+        let mut i = from;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            i += 1;
+        }
+        i
+    };
+    let mut mantissa = 0u64;
+    let int_end = digits(first, &mut mantissa);
+    let (end, scale) = match b.get(int_end) {
+        Some(b'.') => {
+            let end = digits(int_end + 1, &mut mantissa);
+            (end, end - int_end - 1)
+        }
+        _ => (int_end, 0),
+    };
+    let count = int_end - first + scale;
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POWERS_OF_TEN[scale];
+    Some((if negative { -v } else { v }, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn layout() -> Layout {
+        Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] }
+    }
+
+    fn parse(text: &str) -> (Chunk, Names) {
+        let mut chunk = Chunk::from_text(text.as_bytes());
+        chunk.parse(&layout(), &mut Parser::default());
+        let mut names = Names::default();
+        chunk.intern(&mut names, &mut Translation::default());
+        (chunk, names)
+    }
+
+    #[test]
+    fn plain_lines_become_readings_with_run_wide_ids() {
+        let (chunk, names) = parse("2024-01-01T00:00:00.006Z,m2,Reading,61.677\n2024-01-01T00:00:15Z, m1 ,Reading,-0.5\n2024-01-01T00:00:30Z,m2,Reading,1e2");
+        assert_eq!(chunk.stop, None);
+        let r = &chunk.readings;
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].ts, r[0].value, names.assets.name(r[0].asset)), (1_704_067_200_006, 61.677, "m2"));
+        assert_eq!((r[1].value, names.assets.name(r[1].asset)), (-0.5, "m1"));
+        assert_eq!((r[2].value, r[2].asset, r[2].point), (100.0, r[0].asset, r[0].point));
+        assert_eq!(names.points.name(r[0].point), "Reading");
+    }
+
+    #[test]
+    fn stops_at_the_first_line_it_does_not_take() {
+        for (second_line, why) in [
+            ("2024-01-01T00:00:15Z,m1,Reading,NA\n", "missing-value marker"),
+            ("2024-01-01T00:00:15Z,\"m,1\",Reading,1\n", "quotes"),
+            ("2024-01-01T00:00:15Z,m1,Reading\n", "too few fields"),
+            ("2024-01-01T00:00:15Z,m1,Reading,1,2\n", "too many fields"),
+            ("\n", "blank line"),
+            ("1704067215000,m1,Reading,1\n", "not the fixed layout"),
+            ("2024-01-01T00:00:15Z,,Reading,1\n", "empty asset"),
+            ("2024-01-01T00:00:15Z,m\r1,Reading,1\n", "CR inside a line"),
+            ("2024-01-01T00:00:15Z,m1,Reading,inf\n", "not finite"),
+        ] {
+            let first = "2024-01-01T00:00:00Z,m1,Reading,1\n";
+            let (chunk, _) = parse(&format!("{first}{second_line}2024-01-01T00:00:30Z,m1,Reading,2\n"));
+            assert_eq!(chunk.readings.len(), 1, "{why}");
+            assert_eq!(chunk.stop, Some(first.len()), "{why}");
+        }
+    }
+
+    #[test]
+    fn crlf_lines_are_taken() {
+        let (chunk, _) = parse("2024-01-01T00:00:00Z,m1,Reading,1\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n");
+        assert_eq!(chunk.stop, None);
+        assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn columns_in_any_order_and_an_empty_model() {
+        let layout = Layout { delimiter: b',', roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp] };
+        let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
+        chunk.parse(&layout, &mut Parser::default());
+        let mut names = Names::default();
+        chunk.intern(&mut names, &mut Translation::default());
+        assert_eq!(chunk.stop, None);
+        assert_eq!(chunk.readings[0].model, NO_MODEL);
+        assert_eq!(names.models.name(chunk.readings[1].model), "M");
+        assert_eq!(names.assets.name(chunk.readings[1].asset), "B");
+        assert_eq!(chunk.readings[1].ts, 1_704_067_201_000);
+    }
+
+    #[test]
+    fn field_end_finds_delimiter_or_newline() {
+        let text = b"meter0001,Reading,12.5\nnext";
+        assert_eq!(field_end(text, 0, b','), 9);
+        assert_eq!(field_end(text, 10, b','), 17);
+        assert_eq!(field_end(text, 18, b','), 22);
+        assert_eq!(field_end(text, 23, b','), 27);
+        assert_eq!(field_end(b"abcdefghijklmnop;q", 0, b';'), 16);
+    }
+
+    proptest! {
+        #[test]
+        fn short_decimals_parse_as_std_does(sign in "[-+]?", int in "[0-9]{0,9}", frac in proptest::option::of("[0-9]{0,9}"), after in "[,\n x]?") {
+            let text = format!("{sign}{int}{}", frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
+            let expected = text.parse::<f64>().ok();
+            match parse_short_decimal_prefix(format!("{text}{after}").as_bytes()) {
+                Some((v, len)) => {
+                    prop_assert_eq!(len, text.len(), "{}", text);
+                    prop_assert_eq!(Some(v.to_bits()), expected.map(f64::to_bits), "{}", text);
+                }
+                None => prop_assert!(expected.is_none() || int.len() + frac.map_or(0, |f| f.len()) > 15, "{}", text),
+            }
+        }
+
+        #[test]
+        fn field_end_matches_a_byte_loop(bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), any::<u8>()], 0..40), from in 0usize..40) {
+            let from = from.min(bytes.len());
+            let expected = bytes[from..].iter().position(|&b| b == b',' || b == b'\n').map_or(bytes.len(), |i| from + i);
+            prop_assert_eq!(field_end(&bytes, from, b','), expected);
+        }
+    }
+}

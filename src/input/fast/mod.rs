@@ -1,0 +1,398 @@
+//! The readings of one input, fast. Plain long-format CSV (one timestamp column in the default
+//! layouts, asset and point columns, no renames, no numeric missing-value marker) is cut into
+//! chunks of whole lines and parsed by [`chunk`], on worker threads with `--threads` above 1 (see
+//! [`workers`]). Whatever the fast path does not take with certainty is left to the general
+//! [`Reader`], which owns the meaning of every row; this module only makes the common case fast:
+//!
+//! - the general reader reads the header, finds the columns, and says whether the fast path
+//!   applies; when it does not, it reads the whole input;
+//! - from the first line the fast path does not take (quotes, a missing value, another timestamp
+//!   layout, a malformed row, ...), the general reader reads the rest of the input, with line
+//!   numbers continuing, so messages, skips and counts are its own.
+//!
+//! Readings come out one at a time, in input order, with run-wide name ids and the counts of the
+//! general reader: the same readings in the same order as the general reader alone would give,
+//! whatever the number of threads.
+
+mod chunk;
+mod lines;
+mod names;
+mod workers;
+
+pub use chunk::{Chunk, Layout, Role, parse_short_decimal_prefix};
+pub use names::{Parser, Translation};
+
+use super::columns::{Fields, Source as Column};
+use super::options::Layout as FileLayout;
+use super::timestamp::TimeFormat;
+use super::{BadRows, InputCounts, InputOptions, Reader, source};
+use crate::engine::Reading;
+use crate::intern::Names;
+use anyhow::{Context, Result, anyhow};
+use lines::Source;
+use std::io::{self, Cursor, Read};
+use workers::Workers;
+
+/// Where chunks come from: this thread, or worker threads.
+enum Feed {
+    Inline(Box<Inline>),
+    Workers(Workers),
+}
+
+/// Reading and parsing on the calling thread.
+struct Inline {
+    source: Source,
+    spare: Option<Chunk>,
+    layout: Layout,
+    parser: Parser,
+}
+
+impl Feed {
+    fn next(&mut self) -> Option<Chunk> {
+        match self {
+            Feed::Workers(w) => w.next(),
+            Feed::Inline(inline) => {
+                let mut chunk = inline.spare.take().unwrap_or_default();
+                chunk.fill(&mut inline.source);
+                chunk.parse(&inline.layout, &mut inline.parser);
+                Some(chunk)
+            }
+        }
+    }
+
+    fn recycle(&mut self, chunk: Chunk) {
+        match self {
+            Feed::Workers(w) => w.recycle(chunk),
+            Feed::Inline(inline) => inline.spare = Some(chunk),
+        }
+    }
+
+    /// What was read and not handed out, and the rest of the input.
+    fn into_rest(self) -> (Vec<Chunk>, Source) {
+        match self {
+            Feed::Workers(w) => w.into_rest(),
+            Feed::Inline(inline) => (Vec::new(), inline.source),
+        }
+    }
+}
+
+enum Mode {
+    Fast(Feed),
+    General(Box<Reader>),
+    Done,
+}
+
+/// The readings of one input.
+pub struct InputReader {
+    file: String,
+    /// The header line (prepared, with its line end), to start the general reader on a remainder.
+    header: Vec<u8>,
+    delimiter: u8,
+    mode: Mode,
+    /// Line number of the first line of the current chunk.
+    chunk_line: u64,
+    /// The chunk whose readings are being handed out, and how many were.
+    current: Option<Chunk>,
+    taken: usize,
+    translation: Translation,
+}
+
+impl InputReader {
+    /// Reads the header of `source` (named `file` in messages). `threads` above 1 parses on that
+    /// many worker threads.
+    pub fn open(file: &str, source: Box<dyn Read + Send>, options: &InputOptions, names: &mut Names, threads: usize) -> Result<InputReader> {
+        let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
+        let delimiter = options.delimiter.unwrap_or(detected);
+        let (header, rest) = read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
+        let line = header.strip_suffix(b"\n").unwrap_or(&header);
+        // A quoted header may span lines, a CR may end it early, and the csv crate skips blank
+        // lines before it: the general reader reads such an input all through.
+        let plain_header = !line.is_empty() && memchr::memchr2(b'"', b'\r', line).is_none();
+        let layout = if plain_header {
+            fast_layout(&Reader::prepared(file, Box::new(Cursor::new(header.clone())), delimiter, options, names)?, options, delimiter)
+        } else {
+            None
+        };
+        let mode = match layout {
+            None => {
+                let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
+                Mode::General(Box::new(Reader::prepared(file, all, delimiter, options, names)?))
+            }
+            Some(layout) => {
+                let source = Source::new(source, rest);
+                if threads > 1 {
+                    Mode::Fast(Feed::Workers(Workers::start(threads, source, layout).with_context(|| format!("failed to start threads to read {file}"))?))
+                } else {
+                    Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
+                }
+            }
+        };
+        Ok(InputReader { file: file.to_string(), header, delimiter, mode, chunk_line: 2, current: None, taken: 0, translation: Translation::default() })
+    }
+
+    /// The next reading, `None` at end of input. Counts as [`Reader::next`] does, and like it
+    /// sends bad rows to `bad_rows`.
+    #[inline]
+    pub fn next(&mut self, options: &InputOptions, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+        if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
+            self.taken += 1;
+            // A line the fast path takes is a whole row with one value cell.
+            counts.rows += 1;
+            counts.whole_rows += 1;
+            counts.values += 1;
+            return Ok(Some(reading));
+        }
+        self.next_slow(options, names, counts, bad_rows)
+    }
+
+    /// The next reading once the current chunk is used up.
+    fn next_slow(&mut self, options: &InputOptions, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+        loop {
+            match std::mem::replace(&mut self.mode, Mode::Done) {
+                Mode::Fast(mut feed) => {
+                    if let Some(done) = self.current.take() {
+                        self.chunk_line += done.readings.len() as u64;
+                        if let Some(stop) = done.stop {
+                            self.mode = Mode::General(Box::new(self.general_from(feed, done, stop, options, names)?));
+                            continue;
+                        }
+                        feed.recycle(done);
+                    }
+                    let Some(mut chunk) = feed.next() else {
+                        return Err(anyhow!("failed to read {}: a parsing thread stopped", self.file));
+                    };
+                    if let Some(e) = chunk.error.take() {
+                        return Err(anyhow::Error::new(e).context(format!("failed to read {}", self.file)));
+                    }
+                    if chunk.end {
+                        return Ok(None);
+                    }
+                    chunk.intern(names, &mut self.translation);
+                    self.current = Some(chunk);
+                    self.taken = 0;
+                    self.mode = Mode::Fast(feed);
+                    if let Some(reading) = self.next(options, names, counts, bad_rows)? {
+                        return Ok(Some(reading));
+                    }
+                }
+                Mode::General(mut reader) => {
+                    let reading = reader.next(names, counts, bad_rows)?;
+                    if reading.is_some() {
+                        self.mode = Mode::General(reader);
+                    }
+                    return Ok(reading);
+                }
+                Mode::Done => return Ok(None),
+            }
+        }
+    }
+
+    /// The general reader over the input from `stop` in chunk `done` on.
+    fn general_from(&mut self, feed: Feed, done: Chunk, stop: usize, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+        let (later, source) = feed.into_rest();
+        let mut rest = done.raw()[stop..].to_vec();
+        let mut failure = None;
+        for chunk in later {
+            rest.extend_from_slice(chunk.raw());
+            if chunk.error.is_some() {
+                failure = chunk.error;
+                break;
+            }
+        }
+        let tail: Box<dyn Read + Send> = match failure {
+            Some(e) => Box::new(FailingRead(Some(e))),
+            None => Box::new(Cursor::new(source.leftover).chain(source.inner)),
+        };
+        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
+        // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
+        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, options, names)?.with_line_offset(self.chunk_line - 2))
+    }
+}
+
+/// The first line of `source` with its newline (the whole input when it has none), and the bytes
+/// read past it.
+fn read_header(source: &mut Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut bytes = Vec::new();
+    let mut searched = 0;
+    let header_end = loop {
+        if let Some(i) = memchr::memchr(b'\n', &bytes[searched..]) {
+            break searched + i + 1;
+        }
+        searched = bytes.len();
+        bytes.resize(searched + (1 << 16), 0);
+        let n = loop {
+            match source.read(&mut bytes[searched..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        bytes.truncate(searched + n);
+        if n == 0 {
+            break bytes.len();
+        }
+    };
+    let rest = bytes.split_off(header_end);
+    Ok((bytes, rest))
+}
+
+/// The fast path's layout of the columns the general reader found, or `None` when some option
+/// asks for what only the general reader does: wide rows, constant or renamed names, several
+/// timestamp columns, a time format or zone, a missing-value marker that reads as a number.
+fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
+    let c = reader.columns();
+    let plain_time = matches!(options.time.format, TimeFormat::Auto) && options.time.zone.is_none();
+    // The fast path takes finite numbers only, so a marker such as `NaN` still reaches the general reader.
+    let numeric_marker = options.null_values.iter().any(|m| m.trim().parse::<f64>().is_ok_and(f64::is_finite));
+    if options.layout != FileLayout::Long || !plain_time || numeric_marker {
+        return None;
+    }
+    let (&[time], Column::Column(asset), Fields::Long { point: Column::Column(point), value, renames }) = (c.time.as_slice(), c.asset, &c.fields) else {
+        return None;
+    };
+    if !renames.is_empty() {
+        return None;
+    }
+    let mut roles = vec![Role::Other; c.width];
+    roles[time] = Role::Timestamp;
+    roles[asset] = Role::Asset;
+    roles[*point] = Role::Point;
+    roles[*value] = Role::Value;
+    if let Some(m) = c.model {
+        roles[m] = Role::Model;
+    }
+    Some(Layout { delimiter, roles })
+}
+
+/// Stands for an input that failed after some bytes: hands out the error it failed with.
+struct FailingRead(Option<io::Error>);
+
+impl Read for FailingRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self.0.take().unwrap_or_else(|| io::Error::other("the input failed before")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reading with its names, comparable across name tables.
+    type Row = (i64, u64, String, String, Option<String>);
+
+    fn rows(readings: &[Reading], names: &Names) -> Vec<Row> {
+        readings
+            .iter()
+            .map(|r| {
+                let model = (r.model != crate::engine::NO_MODEL).then(|| names.models.name(r.model).to_string());
+                (r.ts, r.value.to_bits(), names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), model)
+            })
+            .collect()
+    }
+
+    fn options() -> InputOptions {
+        InputOptions::from_args(&crate::cli::InputArgs::default()).unwrap()
+    }
+
+    /// Everything the fast reader gives for `text`: rows, counts, and the error that ended it.
+    fn fast(text: &[u8], threads: usize) -> (Vec<Row>, InputCounts, Option<String>) {
+        let (options, mut names, mut counts, mut out) = (options(), Names::default(), InputCounts::default(), Vec::new());
+        let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+        let mut reader = match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
+            Ok(reader) => reader,
+            Err(e) => return (out, counts, Some(format!("{e:#}"))),
+        };
+        loop {
+            match reader.next(&options, &mut names, &mut counts, &mut bad_rows) {
+                Ok(Some(r)) => out.extend(rows(&[r], &names)),
+                Ok(None) => return (out, counts, None),
+                Err(e) => return (out, counts, Some(format!("{e:#}"))),
+            }
+        }
+    }
+
+    /// The same from the general reader alone.
+    fn general(text: &[u8]) -> (Vec<Row>, InputCounts, Option<String>) {
+        let (options, mut names, mut counts, mut out) = (options(), Names::default(), InputCounts::default(), Vec::new());
+        let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+        let mut reader = match Reader::new("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names) {
+            Ok(reader) => reader,
+            Err(e) => return (out, counts, Some(format!("{e:#}"))),
+        };
+        loop {
+            match reader.next(&mut names, &mut counts, &mut bad_rows) {
+                Ok(Some(r)) => out.extend(rows(&[r], &names)),
+                Ok(None) => return (out, counts, None),
+                Err(e) => return (out, counts, Some(format!("{e:#}"))),
+            }
+        }
+    }
+
+    /// Plain meter rows spanning several chunks, with `odd` put in as line `at` (1 = header).
+    fn big_input(odd: &str, at: usize) -> Vec<u8> {
+        let mut text = b"timestamp,device,point,value\n".to_vec();
+        for i in 2..120_000usize {
+            if i == at {
+                text.extend_from_slice(odd.as_bytes());
+                continue;
+            }
+            let ms = 1_704_067_200_000 + i as i64 * 997;
+            let mut stamp = Vec::new();
+            crate::time::format_timestamp(ms, &mut stamp);
+            let line = format!("{},meter{:03},Reading,{}.{:03}\n", String::from_utf8_lossy(&stamp), i % 700, i % 97, i % 1000);
+            text.extend_from_slice(line.as_bytes());
+        }
+        text
+    }
+
+    fn assert_same(text: &[u8], what: &str) {
+        let expected = general(text);
+        for threads in [1, 2, 3] {
+            let actual = fast(text, threads);
+            assert_eq!(actual.1, expected.1, "{what}, {threads} threads: counts");
+            assert_eq!(actual.2, expected.2, "{what}, {threads} threads: error");
+            assert!(actual.0 == expected.0, "{what}, {threads} threads: readings differ ({} vs {})", actual.0.len(), expected.0.len());
+        }
+    }
+
+    #[test]
+    fn small_inputs_read_as_the_general_reader_reads_them() {
+        let cases: &[(&str, &str)] = &[
+            ("plain", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5\n2024-01-01T00:00:15.250Z,m2,Reading,-3\n"),
+            ("no final newline", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5"),
+            ("CRLF", "timestamp,asset,point,value\r\n2024-01-01T00:00:00Z,m1,Reading,1.5\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n"),
+            ("markers", "Time,Device,PointId,Val\n2024-01-01T00:00:00Z,m1,Reading,NA\n2024-01-01T00:00:15Z,m1,Reading,2\n"),
+            ("quotes", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,\"m,1\",Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\n"),
+            ("quoted header", "\"timestamp\",asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
+            ("BOM and model", "\u{feff}timestamp,model,asset,point,value,extra\n2024-01-01T00:00:00Z,,m1,Reading,1,x\n2024-01-01T00:00:00Z,EM,m1,Reading,1,y\n"),
+            ("epoch milliseconds", "timestamp,asset,point,value\n1704067200000,m1,Reading,1\n"),
+            ("blank lines", "timestamp,asset,point,value\n\n2024-01-01T00:00:00Z,m1,Reading,1\n\n"),
+            ("blank line before the header", "\ntimestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
+            ("bad value", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,abc\n"),
+            ("short row", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n"),
+            ("header only", "timestamp,asset,point,value\n"),
+            ("empty", ""),
+            ("no point column", "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n"),
+        ];
+        for (what, text) in cases {
+            assert_same(text.as_bytes(), what);
+        }
+    }
+
+    #[test]
+    fn a_line_the_fast_path_leaves_hands_the_rest_over_with_line_numbers() {
+        let ts = "2024-01-01T10:00:00Z";
+        for (odd, at) in [
+            (format!("{ts},m1,Reading,\n"), 70_000),
+            (format!("{ts},\"m1\",Reading,1\n"), 50_000),
+            (format!("{ts},m1,Reading,1\n\n"), 30_001),
+            (format!("{ts},m1,Reading,oops\n"), 90_000),
+            (format!("{ts},m1,Reading\n"), 2),
+            (format!("{ts},m1,Reading,1,2\n"), 119_999),
+        ] {
+            assert_same(&big_input(&odd, at), &format!("{odd:?} at line {at}"));
+        }
+        let (rows, counts, error) = fast(&big_input(&format!("{ts},m1,Reading,oops\n"), 90_000), 2);
+        assert_eq!(error.as_deref(), Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number"));
+        assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
+    }
+}

@@ -1,0 +1,170 @@
+//! Names as the fast path sees them. Each parser (a worker thread, or the calling thread) numbers
+//! the asset, point and model names it meets in its own order of first sight; a chunk lists the
+//! names its parser met first in it, and the calling thread maps parser ids to the run's ids as
+//! chunks arrive in input order. So a name is interned once per parser, not once per row, and the
+//! run's ids still follow first appearance in the input.
+
+use crate::time::FixedLayoutCache;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
+
+/// Index of each kind of name in the arrays below.
+pub const ASSET: usize = 0;
+pub const POINT: usize = 1;
+pub const MODEL: usize = 2;
+
+/// One parser's names of one kind, with their bytes.
+#[derive(Default)]
+pub struct NameTable {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// The id returned last: meter files repeat a point name on every row.
+    last: Option<u32>,
+}
+
+impl NameTable {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The id and name returned last (the caller compares it with the next name first where
+    /// names repeat, as point names do).
+    #[inline]
+    pub fn last(&self) -> Option<(u32, &[u8])> {
+        let id = self.last?;
+        let (s, e) = self.spans[id as usize];
+        Some((id, &self.bytes[s..e]))
+    }
+
+    /// The id of `name` and whether it is new; `None` when it is not UTF-8 (the general reader
+    /// then reports it).
+    #[inline]
+    pub fn id(&mut self, name: &[u8]) -> Option<(u32, bool)> {
+        let (bytes, spans) = (&self.bytes, &self.spans);
+        let hash = hash_name(name, &self.hasher);
+        if let Some(&id) = self.table.find(hash, |&id| {
+            let (s, e) = spans[id as usize];
+            same_bytes(&bytes[s..e], name)
+        }) {
+            self.last = Some(id);
+            return Some((id, false));
+        }
+        std::str::from_utf8(name).ok()?;
+        let id = u32::try_from(spans.len()).ok()?;
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(name);
+        self.spans.push((start, self.bytes.len()));
+        let (bytes, spans, hasher) = (&self.bytes, &self.spans, &self.hasher);
+        self.table.insert_unique(hash, id, |&id| {
+            let (s, e) = spans[id as usize];
+            hash_name(&bytes[s..e], hasher)
+        });
+        self.last = Some(id);
+        Some((id, true))
+    }
+}
+
+#[inline]
+fn word(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default())
+}
+
+#[inline]
+fn half(s: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default()))
+}
+
+/// `a == b`, without a call to `memcmp` for names of 4 to 16 bytes: two overlapping loads from
+/// each end cover every byte.
+#[inline]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
+/// A hash of a name. Meter and point names are mostly 4 to 16 bytes: those are read as the two
+/// overlapping words of [`same_bytes`] and mixed by one 64x64->128-bit multiply folded to 64 bits
+/// (as foldhash does), several times cheaper than hashing byte slices generically. Other lengths
+/// go through `hasher`.
+#[inline]
+fn hash_name(name: &[u8], hasher: &DefaultHashBuilder) -> u64 {
+    let n = name.len();
+    let (a, b) = match n {
+        8..=16 => (word(name, 0), word(name, n - 8)),
+        4..=7 => (half(name, 0), half(name, n - 4)),
+        _ => return hasher.hash_one(name),
+    };
+    let product = u128::from(a ^ 0x243f_6a88_85a3_08d3) * u128::from(b ^ 0x1319_8a2e_0370_7344 ^ n as u64);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// What one parser keeps from chunk to chunk.
+#[derive(Default)]
+pub struct Parser {
+    /// Which parser this is, so the calling thread knows whose ids a chunk carries.
+    pub id: usize,
+    pub timestamps: FixedLayoutCache,
+    pub names: [NameTable; 3],
+}
+
+impl Parser {
+    pub fn new(id: usize) -> Parser {
+        Parser { id, ..Parser::default() }
+    }
+}
+
+/// On the calling thread: the run's id of every parser id, per parser and kind.
+#[derive(Default)]
+pub struct Translation {
+    maps: Vec<[Vec<u32>; 3]>,
+}
+
+impl Translation {
+    /// The map of `parser` for `kind`.
+    pub fn map(&mut self, parser: usize, kind: usize) -> &mut Vec<u32> {
+        if self.maps.len() <= parser {
+            self.maps.resize_with(parser + 1, Default::default);
+        }
+        &mut self.maps[parser][kind]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_order_of_first_sight() {
+        let mut t = NameTable::default();
+        assert_eq!(t.id(b"meter0002"), Some((0, true)));
+        assert_eq!(t.id(b"meter0001"), Some((1, true)));
+        assert_eq!(t.id(b"meter0002"), Some((0, false)));
+        assert_eq!(t.id(b"meter0002"), Some((0, false)));
+        assert_eq!(t.id(b"\xff"), None);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn same_bytes_compares_every_byte() {
+        let names: Vec<Vec<u8>> = (0..=20).map(|n| (0..n).map(|i| b'a' + i as u8).collect()).collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_bytes(a, b), a == b);
+            }
+            for i in 0..a.len() {
+                let mut c = a.clone();
+                c[i] = b'#';
+                assert!(!same_bytes(a, &c), "{a:?} {i}");
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Parsing chunks on worker threads while the calling thread runs the jobs. Workers take turns at
+//! the input (one reads while the others parse), tag each chunk with its position, and the calling
+//! thread takes the parsed chunks back in input order, so the jobs see exactly the readings, in
+//! the order, that one thread would have given them. A fixed set of chunks circulates between the
+//! two sides, which bounds memory and how far the workers run ahead.
+
+use super::chunk::{Chunk, Layout};
+use super::names::Parser;
+use super::lines::Source;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// Chunks in circulation at most (each up to about 0.8 MiB with its readings).
+const MAX_CHUNKS: usize = 16;
+
+/// The input as the workers share it.
+struct Shared {
+    source: Source,
+    next_seq: u64,
+    /// End of input or a read error was met: nothing more to read.
+    finished: bool,
+}
+
+pub struct Workers {
+    free: Option<Sender<Chunk>>,
+    done: Receiver<Chunk>,
+    handles: Vec<JoinHandle<()>>,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    /// Chunks that arrived ahead of their turn.
+    early: Vec<Chunk>,
+    next_seq: u64,
+}
+
+/// A lock that a panicked holder did not leave unusable (the data stays consistent: each holder
+/// only reads the input or takes a number).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Workers {
+    /// Starts `threads` workers on `source`.
+    pub fn start(threads: usize, source: Source, layout: Layout) -> std::io::Result<Workers> {
+        let (free_tx, free_rx) = mpsc::channel::<Chunk>();
+        let (done_tx, done_rx) = mpsc::channel::<Chunk>();
+        // Two chunks per worker keep every worker busy while the jobs consume one more; past a
+        // few workers more chunks only cost memory.
+        for _ in 0..(2 * threads + 1).min(MAX_CHUNKS) {
+            let _ = free_tx.send(Chunk::default());
+        }
+        let free_rx = Arc::new(Mutex::new(free_rx));
+        let shared = Arc::new(Mutex::new(Shared { source, next_seq: 0, finished: false }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let layout = Arc::new(layout);
+        let mut handles = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (free_rx, done_tx, shared, stop, layout) = (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&stop), Arc::clone(&layout));
+            let handle = std::thread::Builder::new()
+                .name(format!("meterflow-parse-{i}"))
+                .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, &stop, &layout))?;
+            handles.push(handle);
+        }
+        Ok(Workers { free: Some(free_tx), done: done_rx, handles, shared, stop, early: Vec::new(), next_seq: 0 })
+    }
+
+    /// The next chunk in input order.
+    pub fn next(&mut self) -> Option<Chunk> {
+        loop {
+            if let Some(i) = self.early.iter().position(|c| c.seq == self.next_seq) {
+                self.next_seq += 1;
+                return Some(self.early.swap_remove(i));
+            }
+            self.early.push(self.done.recv().ok()?);
+        }
+    }
+
+    /// Gives a consumed chunk back for reuse.
+    pub fn recycle(&mut self, chunk: Chunk) {
+        if let Some(free) = &self.free {
+            let _ = free.send(chunk);
+        }
+    }
+
+    /// Stops the workers and returns what they had read and not yet handed out: the chunks after
+    /// the last one taken, in input order, and the rest of the input.
+    pub fn into_rest(mut self) -> (Vec<Chunk>, Source) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.free = None;
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+        self.early.extend(self.done.try_iter());
+        let mut chunks = std::mem::take(&mut self.early);
+        chunks.sort_by_key(|c| c.seq);
+        let source = std::mem::replace(&mut lock(&self.shared).source, Source::new(Box::new(std::io::empty()), Vec::new()));
+        (chunks, source)
+    }
+}
+
+impl Drop for Workers {
+    /// Workers finish the chunk in hand and exit; they are not waited for, since one may be
+    /// blocked reading a pipe that no longer matters.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.free = None;
+    }
+}
+
+fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, stop: &AtomicBool, layout: &Layout) {
+    loop {
+        let Ok(mut chunk) = lock(free).recv() else { return };
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        {
+            let mut shared = lock(shared);
+            if shared.finished {
+                return;
+            }
+            chunk.seq = shared.next_seq;
+            shared.next_seq += 1;
+            chunk.fill(&mut shared.source);
+            shared.finished = chunk.end || chunk.error.is_some();
+        }
+        chunk.parse(layout, &mut parser);
+        if done.send(chunk).is_err() {
+            return;
+        }
+    }
+}
