@@ -28,12 +28,12 @@ struct Policy {
 }
 
 /// The window `[start, end)` a value goes to, how it arrived there, and where the window probably
-/// sits in its deque.
+/// sits in its deque (`None`: no guess).
 struct Placement {
     start: i64,
     end: i64,
     arrival: Arrival,
-    hint: usize,
+    hint: Option<usize>,
 }
 
 /// Expired windows a reading missed: the first one, and whether it missed every window.
@@ -112,6 +112,31 @@ pub struct WindowOperator {
 }
 
 const ABSENT: u32 = u32::MAX;
+
+/// Windows of the deque's back end looked at one by one before a binary search.
+const BACK_SCAN: usize = 4;
+
+/// Where the window starting at `start` is (`Ok`) or belongs (`Err`) in `windows`, ordered by
+/// start. Readings arrive nearly in order, so their window is almost always a new newest one or
+/// one of the last few: the back is looked at first, because with a long latency a deque holds
+/// hundreds of windows and each probe of a binary search through its middle misses the cache.
+#[inline]
+fn locate(windows: &VecDeque<OpenWindow>, start: i64, hint: Option<usize>) -> Result<usize, usize> {
+    if let Some(i) = hint
+        && windows.get(i).is_some_and(|w| w.start == start)
+    {
+        return Ok(i);
+    }
+    let n = windows.len();
+    for i in (n.saturating_sub(BACK_SCAN)..n).rev() {
+        match windows[i].start.cmp(&start) {
+            std::cmp::Ordering::Equal => return Ok(i),
+            std::cmp::Ordering::Less => return Err(i + 1),
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+    windows.binary_search_by_key(&start, |w| w.start)
+}
 
 impl WindowOperator {
     pub fn new(job: usize, model: u32, plan: WindowJob, names: &mut Names, options: EngineOptions, stats: JobStats) -> Self {
@@ -246,7 +271,7 @@ impl WindowOperator {
         let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
         let mut first_missed = None;
         // A reading's windows are consecutive in the deque: each search starts where the last ended.
-        let mut next = 0;
+        let mut next = None;
         for j in self.policies[pi].layout.windows_of(r.ts) {
             let Some((start, end)) = self.policies[pi].layout.window(j) else { continue };
             match watermark::classify(end, w, self.latency) {
@@ -257,7 +282,7 @@ impl WindowOperator {
                 arrival => {
                     added += 1;
                     late |= arrival == Arrival::LateWithin;
-                    next = self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1;
+                    next = Some(self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1);
                 }
             }
         }
@@ -305,10 +330,7 @@ impl WindowOperator {
         let aggregation = self.policies[pi].aggregation;
         let series = &mut self.series[sid as usize];
         let windows = &mut series.windows[pi];
-        let found = match windows.get(hint) {
-            Some(w) if w.start == start => Ok(hint),
-            _ => windows.binary_search_by_key(&start, |w| w.start),
-        };
+        let found = locate(windows, start, hint);
         let index = match found {
             Ok(i) => {
                 windows[i].acc.add(ts, value);
@@ -426,4 +448,23 @@ impl WindowOperator {
 /// number that is not the sum.
 fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn window(start: i64) -> OpenWindow {
+        OpenWindow { start, acc: Accumulator::Cnt(1), revisions: 0, last_written: None }
+    }
+
+    proptest! {
+        /// Looking from the back (with or without a hint) finds what a binary search finds.
+        #[test]
+        fn locate_agrees_with_a_binary_search(starts in proptest::collection::btree_set(-50i64..50, 0..20), start in -60i64..60, hint in proptest::option::of(0usize..25)) {
+            let windows: VecDeque<OpenWindow> = starts.iter().map(|&s| window(s)).collect();
+            prop_assert_eq!(locate(&windows, start, hint), windows.binary_search_by_key(&start, |w| w.start));
+        }
+    }
 }
