@@ -71,6 +71,13 @@ impl Layout {
         Some((start, self.pane_start(j + self.panes)))
     }
 
+    /// The end of the window that starts at `start` (a start [`Layout::window`] gave).
+    #[inline]
+    pub fn end_of(&mut self, start: i64) -> i64 {
+        let j = self.pane_of(start);
+        self.pane_start(j + self.panes)
+    }
+
     fn pane_of(&mut self, ts: i64) -> i64 {
         let step = self.step;
         let Some(local) = &self.local else { return ts.div_euclid(step) };
@@ -187,5 +194,30 @@ mod tests {
         let got = windows(&mut layout, "2011-12-30T12:00:00Z");
         // 12-30T12:00Z is 12-31 02:00 local: windows from 12-30 (empty, skipped) and 12-31.
         assert_eq!(got, [(ms("2011-12-30T10:00:00Z"), ms("2012-01-01T10:00:00Z"))]);
+    }
+
+    /// `end_of` gives back the end `window` gave, for every layout kind, across clock changes and
+    /// a skipped day, whatever the layout memoised before.
+    #[test]
+    fn end_of_a_window_start() {
+        let zone = |name: &str| Some(name.parse::<Tz>().unwrap());
+        let layouts = [
+            (WindowType::Tumbling, 10 * MS_PER_MINUTE, None),
+            (WindowType::Sliding { slide: 5 * MS_PER_MINUTE }, 15 * MS_PER_MINUTE, None),
+            (WindowType::Tumbling, MS_PER_DAY, zone("Europe/Dublin")),
+            (WindowType::Sliding { slide: MS_PER_DAY }, 2 * MS_PER_DAY, zone("Europe/Dublin")),
+            (WindowType::Sliding { slide: MS_PER_DAY }, 2 * MS_PER_DAY, zone("Pacific/Apia")),
+        ];
+        for (window, size, tz) in layouts {
+            let mut layout = Layout::new(window, size, tz);
+            let mut probe = Layout::new(window, size, tz);
+            for ts in (ms("2011-12-28T00:00:00Z")..ms("2012-01-03T00:00:00Z")).step_by(7 * MS_PER_MINUTE as usize).chain((ms("2024-03-30T00:00:00Z")..ms("2024-04-01T00:00:00Z")).step_by(MS_PER_HOUR as usize)) {
+                for j in layout.windows_of(ts) {
+                    if let Some((start, end)) = layout.window(j) {
+                        assert_eq!(probe.end_of(start), end, "{window:?} {size} {tz:?} at {ts}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod accumulator;
 pub mod layout;
 pub mod merge;
+mod queue;
 pub mod stats;
 pub mod watermark;
 pub mod window;

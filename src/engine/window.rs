@@ -2,10 +2,11 @@
 //! out by [`Layout`]), with a watermark per scope (series, asset or job), allowed lateness judged
 //! per window, `last_value` interpolation and both emit modes.
 //!
-//! Open windows of a series and policy sit in a deque ordered by start. Each window registers
-//! timers on its clock (close at `end` for `updates`, expiry at `end + latency`); a clock's timers
-//! fire in order of (time, series, policy, window start) as its watermark passes them, which is
-//! also the order rows are written in.
+//! Open windows of a series and policy sit in a deque ordered by start. Timers on the series' clock
+//! close each window at `end` (`updates` mode) and expire the front window of each deque at `end +
+//! latency` (the windows behind it expire later, in order); a clock's timers fire in order of
+//! (time, series, policy, window start) as its watermark passes them, which is also the order rows
+//! are written in.
 
 use super::accumulator::{Accumulator, BufferPool};
 use super::layout::Layout;
@@ -15,6 +16,7 @@ use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODE
 use crate::intern::Names;
 use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
+use super::queue::{OrderedQueue, reserve_gently};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -48,6 +50,8 @@ struct OpenWindow {
     acc: Accumulator,
     /// Rows written for this window so far (`updates` mode).
     revisions: u32,
+    /// Its expiry timer is queued (see [`WindowOperator::run_timer`]).
+    timed: bool,
     /// The value last written (`updates` mode), to write again only on change.
     last_written: Option<super::Value>,
 }
@@ -80,12 +84,12 @@ struct Timer {
 
 struct Clock {
     watermark: i64,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: OrderedQueue<Timer>,
 }
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, timers: BinaryHeap::new() }
+        Clock { watermark: NO_WATERMARK, timers: OrderedQueue::default() }
     }
 }
 
@@ -104,7 +108,6 @@ pub struct WindowOperator {
     clocks: Vec<Clock>,
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
-    fired: Vec<Timer>,
     pool: BufferPool,
     /// Windows open now, over all series and policies.
     open_windows: u64,
@@ -172,7 +175,6 @@ impl WindowOperator {
             series: Vec::new(),
             clocks,
             asset_clock: Vec::new(),
-            fired: Vec::new(),
             pool: BufferPool::default(),
             open_windows: 0,
             stats,
@@ -338,15 +340,22 @@ impl WindowOperator {
             }
             Err(i) => {
                 let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
-                windows.insert(i, OpenWindow { start, acc, revisions: 0, last_written: None });
+                reserve_gently(windows);
+                // Windows of a deque expire in start order, so only the front one needs an expiry
+                // timer: the next front's is queued when it expires. The queues stay a few timers
+                // per series instead of one per open window.
+                let front = i == 0;
+                windows.insert(i, OpenWindow { start, acc, revisions: 0, timed: front, last_written: None });
                 self.open_windows += 1;
                 self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let timers = &mut self.clocks[series.clock].timers;
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
-                timers.push(Reverse(base));
+                if front {
+                    timers.push(base);
+                }
                 // A window opened by a late reading is already closed: its first row is written below.
                 if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
-                    timers.push(Reverse(Timer { at: end, kind: TimerKind::Close, ..base }));
+                    timers.push(Timer { at: end, kind: TimerKind::Close, ..base });
                 }
                 i
             }
@@ -369,41 +378,43 @@ impl WindowOperator {
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
     fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
-        let timers = &mut self.clocks[clock].timers;
-        while let Some(Reverse(t)) = timers.peek().copied() {
+        while let Some(&t) = self.clocks[clock].timers.peek() {
             if t.at > w {
                 break;
             }
-            timers.pop();
-            self.fired.push(t);
+            self.clocks[clock].timers.pop();
+            if let Some(next) = self.run_timer(t, out) {
+                self.clocks[clock].timers.push(next);
+            }
         }
-        self.run_fired(out);
     }
 
-    fn run_fired(&mut self, out: &mut Emitted) {
-        let mut fired = std::mem::take(&mut self.fired);
-        for t in fired.drain(..) {
-            self.run_timer(t, out);
-        }
-        self.fired = fired;
-    }
-
-    fn run_timer(&mut self, t: Timer, out: &mut Emitted) {
+    /// Runs one timer; after an expiry, returns the expiry timer of the deque's new front window
+    /// when it has none yet. That timer is not earlier than `t`, so firing in order continues.
+    fn run_timer(&mut self, t: Timer, out: &mut Emitted) -> Option<Timer> {
         let pi = t.policy as usize;
         let series = &mut self.series[t.series as usize];
         let windows = &mut series.windows[pi];
-        let Ok(index) = windows.binary_search_by_key(&t.start, |w| w.start) else { return };
+        // An expiring window is the front one, a closing one usually near the back.
+        let Ok(index) = locate(windows, t.start, Some(0)) else { return None };
+        let mut next = None;
         // In `updates` mode the expiry row is not written: it hands the final value downstream.
         let (emit, revision, value) = match t.kind {
             TimerKind::Expire => {
-                // Windows of one series and policy expire in start order, so this is the front.
-                let Some(window) = windows.remove(index) else { return };
+                let window = windows.remove(index)?;
                 self.open_windows -= 1;
+                if let Some(front) = windows.front_mut()
+                    && !front.timed
+                {
+                    front.timed = true;
+                    let at = self.policies[pi].layout.end_of(front.start) + self.latency;
+                    next = Some(Timer { at, start: front.start, ..t });
+                }
                 let row = (window.revisions, window.acc.value());
                 window.acc.recycle(&mut self.pool);
                 if !is_finite(&row.1) {
                     self.stats.policies[pi].non_finite += 1;
-                    return;
+                    return next;
                 }
                 (Emit::Final, row.0, row.1)
             }
@@ -411,7 +422,7 @@ impl WindowOperator {
                 let w = &mut windows[index];
                 let value = w.acc.value();
                 if !is_finite(&value) {
-                    return;
+                    return None;
                 }
                 let revision = w.revisions;
                 w.revisions += 1;
@@ -427,6 +438,7 @@ impl WindowOperator {
         let revision = if written { revision } else { 0 };
         let policy = &self.policies[pi];
         out.points.push(Point { job: self.job, asset: series.asset, point: policy.output, model: self.model, ts: t.start, value, emit, revision });
+        next
     }
 
     /// Windows open now, over all series and policies.
@@ -436,10 +448,13 @@ impl WindowOperator {
 
     /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
     pub fn finish(&mut self, out: &mut Emitted) {
-        let mut all: Vec<Timer> = self.clocks.iter_mut().flat_map(|c| c.timers.drain().map(|Reverse(t)| t)).collect();
-        all.sort_unstable();
-        self.fired = all;
-        self.run_fired(out);
+        // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
+        let mut all: BinaryHeap<Reverse<Timer>> = self.clocks.iter_mut().flat_map(|c| std::mem::take(&mut c.timers).into_sorted_vec()).map(Reverse).collect();
+        while let Some(Reverse(t)) = all.pop() {
+            if let Some(next) = self.run_timer(t, out) {
+                all.push(Reverse(next));
+            }
+        }
     }
 }
 
@@ -456,7 +471,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn window(start: i64) -> OpenWindow {
-        OpenWindow { start, acc: Accumulator::Cnt(1), revisions: 0, last_written: None }
+        OpenWindow { start, acc: Accumulator::Cnt(1), revisions: 0, timed: false, last_written: None }
     }
 
     proptest! {
