@@ -29,6 +29,8 @@ pub struct Workers {
     handles: Vec<JoinHandle<()>>,
     shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
+    /// A worker met the end of the input or a read error: no worker will read again.
+    exhausted: Arc<AtomicBool>,
     /// Chunks that arrived ahead of their turn.
     early: Vec<Chunk>,
     next_seq: u64,
@@ -53,16 +55,18 @@ impl Workers {
         let free_rx = Arc::new(Mutex::new(free_rx));
         let shared = Arc::new(Mutex::new(Shared { source, next_seq: 0, finished: false }));
         let stop = Arc::new(AtomicBool::new(false));
+        let exhausted = Arc::new(AtomicBool::new(false));
         let layout = Arc::new(layout);
         let mut handles = Vec::with_capacity(threads);
         for i in 0..threads {
-            let (free_rx, done_tx, shared, stop, layout) = (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&stop), Arc::clone(&layout));
+            let (free_rx, done_tx, shared, layout) = (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&layout));
+            let flags = (Arc::clone(&stop), Arc::clone(&exhausted));
             let handle = std::thread::Builder::new()
                 .name(format!("meterflow-parse-{i}"))
-                .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, &stop, &layout))?;
+                .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, (&flags.0, &flags.1), &layout))?;
             handles.push(handle);
         }
-        Ok(Workers { free: Some(free_tx), done: done_rx, handles, shared, stop, early: Vec::new(), next_seq: 0 })
+        Ok(Workers { free: Some(free_tx), done: done_rx, handles, shared, stop, exhausted, early: Vec::new(), next_seq: 0 })
     }
 
     /// The next chunk in input order.
@@ -100,15 +104,21 @@ impl Workers {
 }
 
 impl Drop for Workers {
-    /// Workers finish the chunk in hand and exit; they are not waited for, since one may be
-    /// blocked reading a pipe that no longer matters.
+    /// Workers finish the chunk in hand and exit. Once the input is exhausted they are waited for
+    /// (none can block any more); before, one may be blocked reading a pipe that no longer
+    /// matters, so they are left to end on their own.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.free = None;
+        if self.exhausted.load(Ordering::Acquire) {
+            for handle in self.handles.drain(..) {
+                let _ = handle.join();
+            }
+        }
     }
 }
 
-fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, stop: &AtomicBool, layout: &Layout) {
+fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, (stop, exhausted): (&AtomicBool, &AtomicBool), layout: &Layout) {
     loop {
         let Ok(mut chunk) = lock(free).recv() else { return };
         if stop.load(Ordering::Relaxed) {
@@ -123,6 +133,9 @@ fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>,
             shared.next_seq += 1;
             chunk.fill(&mut shared.source);
             shared.finished = chunk.end || chunk.error.is_some();
+            if shared.finished {
+                exhausted.store(true, Ordering::Release);
+            }
         }
         chunk.parse(layout, &mut parser);
         if done.send(chunk).is_err() {
