@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod accumulator;
 pub mod layout;
 pub mod merge;
+mod open_windows;
 mod queue;
 pub mod stats;
 pub mod watermark;

@@ -16,9 +16,10 @@ use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODE
 use crate::intern::Names;
 use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
-use super::queue::{OrderedQueue, reserve_gently};
+use super::open_windows::{OpenWindow, Windows};
+use super::queue::OrderedQueue;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 struct Policy {
     input: u32,
@@ -45,22 +46,9 @@ struct Missed {
     entirely: bool,
 }
 
-struct OpenWindow {
-    start: i64,
-    acc: Accumulator,
-    /// Rows written for this window so far (`updates` mode).
-    revisions: u32,
-    /// Its expiry timer is queued (see [`WindowOperator::run_timer`]).
-    timed: bool,
-    /// The value last written (`updates` mode), to write again only on change.
-    last_written: Option<super::Value>,
-}
-
 struct Series {
     asset: u32,
     clock: usize,
-    /// Open windows per policy of the job (empty for policies on other inputs), by start.
-    windows: Vec<VecDeque<OpenWindow>>,
     /// Per policy, timestamp and value of the latest reading within its threshold (kept for
     /// `last_value` policies only).
     last_valid: Vec<Option<(i64, f64)>>,
@@ -84,12 +72,30 @@ struct Timer {
 
 struct Clock {
     watermark: i64,
+    /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
+    /// reading; comparing with this spares a look into the queue's buffer each time.
+    next_due: i64,
     timers: OrderedQueue<Timer>,
 }
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, timers: OrderedQueue::default() }
+        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: OrderedQueue::default() }
+    }
+
+    fn push(&mut self, timer: Timer) {
+        self.next_due = self.next_due.min(timer.at);
+        self.timers.push(timer);
+    }
+
+    /// The earliest timer if it is due at watermark `w`, taken out of the queue.
+    fn pop_due(&mut self, w: i64) -> Option<Timer> {
+        if self.next_due > w {
+            return None;
+        }
+        let timer = self.timers.pop();
+        self.next_due = self.timers.peek().map_or(i64::MAX, |t| t.at);
+        timer
     }
 }
 
@@ -105,6 +111,9 @@ pub struct WindowOperator {
     inputs: Vec<u32>,
     series_of: Vec<Vec<u32>>,
     series: Vec<Series>,
+    /// Open windows of series `s` and policy `p` at `s * policies + p` (empty for policies on
+    /// other inputs): one dense table, so the newest windows of all series sit close together.
+    windows: Vec<Windows>,
     clocks: Vec<Clock>,
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
@@ -115,31 +124,6 @@ pub struct WindowOperator {
 }
 
 const ABSENT: u32 = u32::MAX;
-
-/// Windows of the deque's back end looked at one by one before a binary search.
-const BACK_SCAN: usize = 4;
-
-/// Where the window starting at `start` is (`Ok`) or belongs (`Err`) in `windows`, ordered by
-/// start. Readings arrive nearly in order, so their window is almost always a new newest one or
-/// one of the last few: the back is looked at first, because with a long latency a deque holds
-/// hundreds of windows and each probe of a binary search through its middle misses the cache.
-#[inline]
-fn locate(windows: &VecDeque<OpenWindow>, start: i64, hint: Option<usize>) -> Result<usize, usize> {
-    if let Some(i) = hint
-        && windows.get(i).is_some_and(|w| w.start == start)
-    {
-        return Ok(i);
-    }
-    let n = windows.len();
-    for i in (n.saturating_sub(BACK_SCAN)..n).rev() {
-        match windows[i].start.cmp(&start) {
-            std::cmp::Ordering::Equal => return Ok(i),
-            std::cmp::Ordering::Less => return Err(i + 1),
-            std::cmp::Ordering::Greater => {}
-        }
-    }
-    windows.binary_search_by_key(&start, |w| w.start)
-}
 
 impl WindowOperator {
     pub fn new(job: usize, model: u32, plan: WindowJob, names: &mut Names, options: EngineOptions, stats: JobStats) -> Self {
@@ -173,6 +157,7 @@ impl WindowOperator {
             inputs,
             policies,
             series: Vec::new(),
+            windows: Vec::new(),
             clocks,
             asset_clock: Vec::new(),
             pool: BufferPool::default(),
@@ -207,8 +192,8 @@ impl WindowOperator {
             }
         };
         let id = self.series.len() as u32;
-        let windows = self.policies.iter().map(|_| VecDeque::new()).collect();
-        self.series.push(Series { asset, clock, windows, last_valid: vec![None; self.policies.len()] });
+        self.windows.extend(self.policies.iter().map(|_| Windows::default()));
+        self.series.push(Series { asset, clock, last_valid: vec![None; self.policies.len()] });
         self.series_of[input][asset as usize] = id;
         id
     }
@@ -262,7 +247,7 @@ impl WindowOperator {
         // Readings arrive mostly in order, so the usual one belongs, on time, to the newest window
         // of a tumbling layout: it is added there at once, with neither a division nor a search.
         if let Some(size) = self.policies[pi].layout.fixed_tumbling()
-            && let Some(newest) = self.series[sid as usize].windows[pi].back_mut()
+            && let Some(newest) = self.windows[sid as usize * self.policies.len() + pi].newest_mut()
             && r.ts.checked_sub(newest.start).is_some_and(|d| (0..size).contains(&d))
             && watermark::classify(newest.start + size, w, self.latency) == Arrival::OnTime
         {
@@ -330,38 +315,40 @@ impl WindowOperator {
     fn add(&mut self, sid: u32, pi: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) -> usize {
         let Placement { start, end, arrival, hint } = place;
         let aggregation = self.policies[pi].aggregation;
-        let series = &mut self.series[sid as usize];
-        let windows = &mut series.windows[pi];
-        let found = locate(windows, start, hint);
-        let index = match found {
+        let series = &self.series[sid as usize];
+        let windows = &mut self.windows[sid as usize * self.policies.len() + pi];
+        let index = match windows.locate(start, hint) {
             Ok(i) => {
-                windows[i].acc.add(ts, value);
+                if let Some(w) = windows.get_mut(i) {
+                    w.acc.add(ts, value);
+                }
                 i
             }
             Err(i) => {
                 let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
-                reserve_gently(windows);
                 // Windows of a deque expire in start order, so only the front one needs an expiry
                 // timer: the next front's is queued when it expires. The queues stay a few timers
                 // per series instead of one per open window.
                 let front = i == 0;
-                windows.insert(i, OpenWindow { start, acc, revisions: 0, timed: front, last_written: None });
+                windows.insert(i, OpenWindow::new(start, acc, front));
                 self.open_windows += 1;
                 self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
-                let timers = &mut self.clocks[series.clock].timers;
+                let clock = &mut self.clocks[series.clock];
                 let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
                 if front {
-                    timers.push(base);
+                    clock.push(base);
                 }
                 // A window opened by a late reading is already closed: its first row is written below.
                 if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
-                    timers.push(Timer { at: end, kind: TimerKind::Close, ..base });
+                    clock.push(Timer { at: end, kind: TimerKind::Close, ..base });
                 }
                 i
             }
         };
-        if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
-            let window = &mut windows[index];
+        if self.emit == EmitMode::Updates
+            && arrival == Arrival::LateWithin
+            && let Some(window) = windows.get_mut(index)
+        {
             let value = window.acc.value();
             if window.last_written.as_ref() != Some(&value) && is_finite(&value) {
                 let (asset, revision) = (series.asset, window.revisions);
@@ -378,13 +365,9 @@ impl WindowOperator {
 
     /// Fires the timers of `clock` due at watermark `w`, in order.
     fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
-        while let Some(&t) = self.clocks[clock].timers.peek() {
-            if t.at > w {
-                break;
-            }
-            self.clocks[clock].timers.pop();
+        while let Some(t) = self.clocks[clock].pop_due(w) {
             if let Some(next) = self.run_timer(t, out) {
-                self.clocks[clock].timers.push(next);
+                self.clocks[clock].push(next);
             }
         }
     }
@@ -393,10 +376,10 @@ impl WindowOperator {
     /// when it has none yet. That timer is not earlier than `t`, so firing in order continues.
     fn run_timer(&mut self, t: Timer, out: &mut Emitted) -> Option<Timer> {
         let pi = t.policy as usize;
-        let series = &mut self.series[t.series as usize];
-        let windows = &mut series.windows[pi];
+        let series = &self.series[t.series as usize];
+        let windows = &mut self.windows[t.series as usize * self.policies.len() + pi];
         // An expiring window is the front one, a closing one usually near the back.
-        let Ok(index) = locate(windows, t.start, Some(0)) else { return None };
+        let Ok(index) = windows.locate(t.start, Some(0)) else { return None };
         let mut next = None;
         // In `updates` mode the expiry row is not written: it hands the final value downstream.
         let (emit, revision, value) = match t.kind {
@@ -419,7 +402,7 @@ impl WindowOperator {
                 (Emit::Final, row.0, row.1)
             }
             TimerKind::Close => {
-                let w = &mut windows[index];
+                let w = windows.get_mut(index)?;
                 let value = w.acc.value();
                 if !is_finite(&value) {
                     return None;
@@ -449,7 +432,11 @@ impl WindowOperator {
     /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
     pub fn finish(&mut self, out: &mut Emitted) {
         // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
-        let mut all: BinaryHeap<Reverse<Timer>> = self.clocks.iter_mut().flat_map(|c| std::mem::take(&mut c.timers).into_sorted_vec()).map(Reverse).collect();
+        let mut all = BinaryHeap::new();
+        for clock in &mut self.clocks {
+            clock.next_due = i64::MAX;
+            all.extend(std::mem::take(&mut clock.timers).into_sorted_vec().into_iter().map(Reverse));
+        }
         while let Some(Reverse(t)) = all.pop() {
             if let Some(next) = self.run_timer(t, out) {
                 all.push(Reverse(next));
@@ -463,23 +450,4 @@ impl WindowOperator {
 /// number that is not the sum.
 fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn window(start: i64) -> OpenWindow {
-        OpenWindow { start, acc: Accumulator::Cnt(1), revisions: 0, timed: false, last_written: None }
-    }
-
-    proptest! {
-        /// Looking from the back (with or without a hint) finds what a binary search finds.
-        #[test]
-        fn locate_agrees_with_a_binary_search(starts in proptest::collection::btree_set(-50i64..50, 0..20), start in -60i64..60, hint in proptest::option::of(0usize..25)) {
-            let windows: VecDeque<OpenWindow> = starts.iter().map(|&s| window(s)).collect();
-            prop_assert_eq!(locate(&windows, start, hint), windows.binary_search_by_key(&start, |w| w.start));
-        }
-    }
 }
