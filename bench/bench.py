@@ -10,6 +10,7 @@ from GNU time (`/usr/bin/time -v`).
 """
 import argparse
 import csv
+import filecmp
 import os
 import platform
 import re
@@ -111,6 +112,7 @@ def main():
     env_2 = dict(os.environ, POLARS_MAX_THREADS="2")
     tools = {
         "meterflow seed pipeline": [mf, "run", "jobs/", "--input", data, "-o", out("seed"), "-q"],
+        "meterflow seed pipeline --threads 1": [mf, "run", "jobs/", "--input", data, "-o", out("seed_t1"), "-q", "--threads", "1"],
         "meterflow max/min (batch-equivalent)": [mf, "run", "bench/jobs/max_min_batch.yaml", "--input", data, "-o", out("mf_batch"), "-q"],
         "DuckDB max/min": [py, "bench/job_duckdb.py", data, out("duckdb"), "2"],
         "Polars max/min": [py, "bench/job_polars.py", data, out("polars")],
@@ -143,6 +145,8 @@ def main():
     for tool, path in (("DuckDB", out("duckdb")), ("Polars", out("polars"))):
         problems = compare(tool, expected, read_batch(path))
         checks.append(f"- meterflow max/min vs {tool}: " + ("agree on all %d windows" % len(expected) if not problems else "DIFFER: " + "; ".join(problems)))
+    same = filecmp.cmp(out("seed"), out("seed_t1"), shallow=False)
+    checks.append("- seed pipeline output with default threads and `--threads 1`: " + ("byte-identical" if same else "DIFFERENT"))
 
     memory = []
     if args.with_100m:
@@ -178,6 +182,7 @@ def main():
         "",
         f"- DuckDB / meterflow seed pipeline: **{duck / seed:.1f}x**; Polars / meterflow seed pipeline: **{polars / seed:.1f}x**",
         f"- DuckDB / meterflow max/min: **{duck / batch:.1f}x**; Polars / meterflow max/min: **{polars / batch:.1f}x**",
+        f"- `--threads 1` / default threads (seed pipeline): {med['meterflow seed pipeline --threads 1'] / seed:.2f}x",
     ]
     if eval_rate:
         lines.append(f"- point-triggered merge: {evaluations:,} evaluations in {med['meterflow point-triggered merge']:.3f} s "
