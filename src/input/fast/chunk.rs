@@ -1,7 +1,7 @@
 //! One chunk of whole input lines and its parse into readings: a splitter that touches each byte
 //! about once, names numbered by the parser ([`super::names`]), timestamps through the
-//! fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per row: a chunk's buffers are
-//! reused from one chunk to the next.
+//! fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per
+//! row: a chunk's buffers are reused from one chunk to the next.
 //!
 //! The parse takes only lines it can read with certainty, with exactly the result the general
 //! reader ([`crate::input::Reader`]) would give. At the first other line (quotes, a CR inside a

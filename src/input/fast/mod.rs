@@ -19,7 +19,7 @@ mod lines;
 mod names;
 mod workers;
 
-pub use chunk::{Chunk, Layout, Role, parse_short_decimal_prefix};
+pub use chunk::{Chunk, Layout, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};
