@@ -296,7 +296,7 @@ pub fn replay(data: &[u8]) {
     // The output is valid input: every row reads back as a reading (finite value, timestamp in
     // range), except windows starting before year 0000, written with a sign as documented.
     drop(out);
-    let text = String::from_utf8(output.0.borrow().clone()).expect("UTF-8 output");
+    let text = String::from_utf8(output.0.lock().expect("buffer lock").clone()).expect("UTF-8 output");
     let (before_year_0, rows): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('-'));
     for row in before_year_0 {
         assert!(row.as_bytes().get(5) == Some(&b'-') && row.starts_with("-0"), "a negative year is written -YYYY: {row}");
@@ -312,11 +312,11 @@ pub fn replay(data: &[u8]) {
 
 /// A writer whose bytes stay readable after the writer that owns it is dropped.
 #[derive(Clone, Default)]
-struct SharedBuffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for SharedBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
+        self.0.lock().expect("buffer lock").extend_from_slice(buf);
         Ok(buf.len())
     }
 

@@ -8,7 +8,7 @@ use crate::duration::{format_duration, parse_duration};
 use crate::engine::accounting::Balance;
 use crate::engine::stats::JobStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::engine::{Dropped, EmitMode, EngineOptions, Point, WatermarkScope};
 use crate::explain::explain;
 use crate::input::{self, BadRowPolicy, BadRows, InputOptions};
 use crate::intern::Names;
@@ -18,10 +18,11 @@ use crate::job::{Job, JobErrors, JobKind, Trigger, WindowJob, WindowType, load_j
 use crate::output::{Format, LateWriter, PointWriter};
 use crate::plot::{self, PlotData};
 use crate::progress::Progress;
-use crate::replay::{Replay, WriterOutput};
+use crate::replay::{Output, Replay, WriterOutput};
 use crate::schema::job_schema_text;
 use crate::test_runner::{check_jobs, run_tests};
 use crate::time::{format_timestamp, parse_timestamp};
+use crate::write_thread::ThreadedOutput;
 use anyhow::{Context, anyhow};
 use clap::CommandFactory;
 use std::fs::File;
@@ -199,7 +200,7 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
     })
 }
 
-fn create(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
     let file = File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
     Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
 }
@@ -215,7 +216,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         let display = if path == "-" { "<stdin>" } else { path.as_str() };
         sources.push((display.to_string(), input::open(path)?));
     }
-    let out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => create(path)?,
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
@@ -229,7 +230,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         None => None,
     };
     let rejects = match &args.input.rejects {
-        Some(path) => Some(create(path)?),
+        Some(path) => Some(create(path)? as Box<dyn Write>),
         None => None,
     };
     let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
@@ -239,7 +240,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
     let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
-    let mut output = WriterOutput { points, late, job_names: replay.job_names() };
+    let files = WriterOutput { points, late, job_names: replay.job_names() };
+    // With more than one thread the output is formatted and written on a thread of its own.
+    let mut output = if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
     let progress = Progress::new(args.progress, Progress::total_size(&inputs));
     for (display, source) in sources {
         let read = replay.read(&display, progress.watch(source), &mut output);
@@ -249,7 +252,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         read?;
     }
     replay.finish(&mut output)?;
-    output.flush()?;
+    output.finish()?;
     progress.finish();
     if !args.quiet {
         eprint!("{}", summary(&replay, &args));
@@ -265,6 +268,38 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     match accounting_error(&replay.balances()) {
         Some(e) => Err(Failure::Run(e)),
         None => Ok(()),
+    }
+}
+
+/// Where `run` writes: on this thread, or on a writer thread.
+enum RunOutput {
+    Direct(WriterOutput),
+    Threaded(ThreadedOutput),
+}
+
+impl Output for RunOutput {
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
+        match self {
+            RunOutput::Direct(files) => files.point(point, names),
+            RunOutput::Threaded(thread) => thread.point(point, names),
+        }
+    }
+
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {
+        match self {
+            RunOutput::Direct(files) => files.dropped(dropped, names),
+            RunOutput::Threaded(thread) => thread.dropped(dropped, names),
+        }
+    }
+}
+
+impl RunOutput {
+    /// Writes what is left and flushes the files.
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            RunOutput::Direct(mut files) => files.flush(),
+            RunOutput::Threaded(thread) => thread.finish(),
+        }
     }
 }
 

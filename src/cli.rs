@@ -107,9 +107,9 @@ pub struct RunArgs {
     /// Show a progress bar on stderr: `auto` only when stderr is a terminal.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
-    /// Threads parsing plain long-format input while the jobs run on the main thread; 1 does
-    /// everything on one thread. The output is the same whatever the number. Default: the number
-    /// of cores.
+    /// Threads parsing plain long-format input while the jobs run on the main thread (with more
+    /// than 1, output is written on a thread of its own too); 1 does everything on one thread.
+    /// The output is the same whatever the number. Default: the number of cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
     #[command(flatten)]

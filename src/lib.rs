@@ -19,4 +19,5 @@ pub mod schema;
 pub mod test_runner;
 pub mod threshold;
 pub mod time;
+pub mod write_thread;
 pub mod zone;

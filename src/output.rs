@@ -84,7 +84,7 @@ fn emit_label(emit: Emit) -> &'static str {
 
 /// Writes output points.
 pub struct PointWriter {
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     line: Vec<u8>,
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
@@ -136,7 +136,7 @@ fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
 
 impl PointWriter {
     /// Wraps `out` and writes the CSV header if the format has one.
-    pub fn new(out: Box<dyn Write>, format: Format, revisions: bool) -> io::Result<PointWriter> {
+    pub fn new(out: Box<dyn Write + Send>, format: Format, revisions: bool) -> io::Result<PointWriter> {
         let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions, stamp: None, encoded: [Vec::new(), Vec::new()] };
         if format == Format::Csv {
             let header: &[u8] = if revisions { b"timestamp,asset,point,value,emit,revision\n" } else { b"timestamp,asset,point,value\n" };
@@ -198,14 +198,14 @@ impl PointWriter {
 /// Writes rows dropped as late beyond lateness: the reading, the job, the reason, the window it
 /// belonged to and the watermark when it arrived.
 pub struct LateWriter {
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     line: Vec<u8>,
 }
 
 impl LateWriter {
     pub const HEADER: &'static [u8] = b"timestamp,asset,point,value,job,reason,window_start,window_end,watermark\n";
 
-    pub fn new(mut out: Box<dyn Write>) -> io::Result<LateWriter> {
+    pub fn new(mut out: Box<dyn Write + Send>) -> io::Result<LateWriter> {
         out.write_all(Self::HEADER)?;
         Ok(LateWriter { out, line: Vec::with_capacity(160) })
     }

@@ -11,10 +11,9 @@ use crate::job::unit_test::{Fixture, UnitTest};
 use crate::output::{Format, LateWriter, PointWriter};
 use crate::replay::{Replay, WriterOutput};
 use crate::time::parse_timestamp;
-use std::cell::RefCell;
 use std::io::{self, Cursor, Write};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Columns compared as instants, so `2024-03-01T00:10:00Z` matches `2024-03-01T00:10:00.000Z`.
 const TIME_COLUMNS: &[&str] = &["timestamp", "window_start", "window_end", "watermark"];
@@ -85,11 +84,11 @@ pub fn run_test(test: &UnitTest) -> Option<String> {
 
 /// A `Write` whose bytes stay readable after the writer that owns it is gone.
 #[derive(Clone, Default)]
-struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl Write for SharedBuffer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -100,7 +99,7 @@ impl Write for SharedBuffer {
 
 impl SharedBuffer {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.borrow()).into_owned()
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
     }
 }
 

@@ -9,19 +9,18 @@ use meterflow::job::load_jobs;
 use meterflow::output::{Format, LateWriter, PointWriter};
 use meterflow::replay::{Replay, WriterOutput};
 use proptest::prelude::*;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// A `Write` whose bytes can be read back after the writer is dropped.
 #[derive(Clone, Default)]
-struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl Write for SharedBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
+        self.0.lock().unwrap().extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -31,7 +30,7 @@ impl Write for SharedBuf {
 
 impl SharedBuf {
     fn text(&self) -> String {
-        String::from_utf8(self.0.borrow().clone()).expect("utf-8 output")
+        String::from_utf8(self.0.lock().unwrap().clone()).expect("utf-8 output")
     }
 }
 
