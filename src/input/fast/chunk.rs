@@ -4,7 +4,7 @@
 //! row: a chunk's buffers are reused from one chunk to the next.
 //!
 //! The parse takes only lines it can read with certainty, with exactly the result the general
-//! reader ([`crate::input::Reader`]) would give. At the first other line (quotes, a CR inside a
+//! reader ([`crate::input::Reader`]) would give. At the first other line (quotes, a CR anywhere in a
 //! line, a missing-value marker, a malformed field, a blank line, ...) it stops and records where,
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
@@ -101,20 +101,21 @@ impl Chunk {
         }
         let raw = &self.buffer[..self.len];
         let mut line = Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
-        // `"` and `\r` are the only bytes that can make a line's fields differ from a plain split
-        // (quoting, and CR ending a record as in the csv crate); one vectorised scan tells whether
-        // the chunk has any, and chunks without them skip every per-line check.
+        // `"` and `\r` are the only bytes that can make a line's fields or line number differ from
+        // a plain split (quoting; CR ending a record, and the csv crate numbering the lines after
+        // a CRLF one too low, rust-csv issue 395), so a line holding either is the general
+        // reader's. One vectorised scan tells whether the chunk has any, and chunks without them
+        // skip every per-line check. (A file whose header ends in CRLF reaches here as LF.)
         let careful = memchr2(b'"', b'\r', raw).is_some();
         let canonical = layout.roles == [Role::Timestamp, Role::Asset, Role::Point, Role::Value];
         let mut pos = 0;
         while pos < raw.len() {
             let parsed = if careful {
                 let newline = memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i);
-                let content = if newline > pos && raw[newline - 1] == b'\r' { newline - 1 } else { newline };
-                if memchr2(b'"', b'\r', &raw[pos..content]).is_some() {
+                if memchr2(b'"', b'\r', &raw[pos..newline]).is_some() {
                     None
                 } else {
-                    parse_line(&raw[..content], pos, &mut line).map(|(r, _)| (r, newline + 1))
+                    parse_line(&raw[..newline], pos, &mut line).map(|(r, _)| (r, newline + 1))
                 }
             } else if canonical {
                 parse_canonical_line(raw, pos, &mut line).or_else(|| parse_line(raw, pos, &mut line))
@@ -422,10 +423,10 @@ mod tests {
     }
 
     #[test]
-    fn crlf_lines_are_taken() {
-        let (chunk, _) = parse("2024-01-01T00:00:00Z,m1,Reading,1\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n");
-        assert_eq!(chunk.stop, None);
-        assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0, 2.0]);
+    fn crlf_lines_are_left_to_the_general_reader() {
+        let (chunk, _) = parse("2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\r\n2024-01-01T00:00:30Z,m1,Reading,3\n");
+        assert_eq!(chunk.stop, Some(34));
+        assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0]);
     }
 
     #[test]
