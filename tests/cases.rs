@@ -205,4 +205,5 @@ cases! {
     test_job_errors,
     test_no_tests,
     skew_merge_counted_once,
+    jobs_named_twice_load_once,
 }

@@ -272,6 +272,9 @@ fn expand_paths(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf
         }
         files.extend(found);
     }
+    // A file named twice (`jobs/ jobs/a.yaml`) is one job, loaded once, where it first appears.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     files
 }
 
