@@ -46,9 +46,13 @@ pub enum Failure {
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
-        let broken_pipe = e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe));
-        if broken_pipe { Failure::BrokenPipe } else { Failure::Run(e) }
+        if is_broken_pipe(&e) { Failure::BrokenPipe } else { Failure::Run(e) }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
 }
 
 pub fn main(cli: Cli) -> Result<(), Failure> {
@@ -244,16 +248,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     // With more than one thread the output is formatted and written on a thread of its own.
     let mut output = if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
     let progress = Progress::new(args.progress, Progress::total_size(&inputs));
-    for (display, source) in sources {
-        let read = replay.read(&display, progress.watch(source), &mut output);
-        if read.is_err() {
-            progress.finish();
-        }
-        read?;
-    }
-    replay.finish(&mut output)?;
-    output.finish()?;
+    let replayed = sources.into_iter().try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output)).and_then(|()| replay.finish(&mut output));
+    let written = output.finish();
     progress.finish();
+    if let Err(e) = replayed {
+        // The rows made before the error are written first. If their reader has gone (`| head`),
+        // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
+        // batches, later than the error may stop the run.
+        return Err(match written {
+            Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
+            _ => Failure::from(e),
+        });
+    }
+    written?;
     if !args.quiet {
         eprint!("{}", summary(&replay, &args));
     }

@@ -1,9 +1,11 @@
 //! Writing a run's output on a thread of its own. Rows are handed over in batches, in order, to a
 //! thread that formats and writes them exactly as [`WriterOutput`] does on the calling thread, so
 //! the thread running the jobs does not wait on number formatting or the file system. The bytes
-//! written are the same either way, and so are the errors: a write error comes back to the
-//! calling thread at its next row (as the `io::Error` itself, so a closed pipe is still
-//! recognised), or at [`ThreadedOutput::finish`].
+//! written are the same either way. A write error comes back to the calling thread at its next
+//! row (as the `io::Error` itself, so a closed pipe is still recognised), or at
+//! [`ThreadedOutput::finish`]; the jobs run at most a few batches ahead of the writing, so they
+//! may read a little further before they learn of it (`run` then lets a closed pipe win over a
+//! data error met meanwhile, as it does without this thread).
 
 use crate::engine::{Dropped, Point};
 use crate::intern::Names;

@@ -148,3 +148,34 @@ fn threads_give_the_same_output_and_lines() {
     assert_eq!(first.lines().count(), 1 + 3 * 167 * 3, "{}", &first[..200]);
     assert!(outputs.iter().all(|o| *o == outputs[0]));
 }
+
+/// A bad row after the reader of stdout has gone: the rows before it could not be written, and
+/// that is the outcome (exit 0, as for `| head`), whether output is written on this thread or on
+/// a writer thread that receives rows in batches.
+#[test]
+fn closed_stdout_wins_over_a_later_bad_row_with_any_threads() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-closed-bad-row");
+    std::fs::create_dir_all(&dir).unwrap();
+    let job = "name: cnt\nmodel: x\ntemplate: time_window_aggregation\nwindow:\n  type: tumbling\nlatency: 0s\npolicies:\n  - input: Reading\n    threshold: \"(-inf, inf)\"\n    interpolation: ignore\n    aggregation: cnt\n    window_size: 1s\n    output: Cnt\n";
+    std::fs::write(dir.join("job.yaml"), job).unwrap();
+    let mut text = String::from("timestamp,asset,point,value\n");
+    for i in 0..2500 {
+        text.push_str(&format!("2024-01-01T{:02}:{:02}:{:02}Z,m1,Reading,{}\n", i / 3600, i / 60 % 60, i % 60, i % 100));
+    }
+    text.push_str("2024-01-01T00:41:40Z,m1,Reading,oops\n");
+    std::fs::write(dir.join("in.csv"), text).unwrap();
+    for threads in ["1", "2"] {
+        let mut child = meterflow()
+            .args(["run", "-q", "--threads", threads, "--input"])
+            .arg(dir.join("in.csv"))
+            .arg(dir.join("job.yaml"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "--threads {threads}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "--threads {threads}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -3,14 +3,15 @@
 use std::io::{self, Read};
 
 /// Bytes a chunk holds before it is cut at its last newline: big enough that per-chunk costs
-/// vanish, small enough that a few chunks in flight stay a few MiB.
+/// vanish, small enough that a few chunks in flight stay a few MiB. A chunk grows to hold a line
+/// longer than this, and keeps that size for the rest of the input.
 pub const CHUNK_BYTES: usize = 1 << 19;
 
 /// An input being read chunk by chunk.
 pub struct Source {
-    pub inner: Box<dyn Read + Send>,
+    inner: Box<dyn Read + Send>,
     /// Bytes read past the last whole line of the previous chunk.
-    pub leftover: Vec<u8>,
+    leftover: Vec<u8>,
     exhausted: bool,
 }
 
@@ -18,6 +19,13 @@ impl Source {
     /// `leftover` holds bytes already read from `inner` (after the header).
     pub fn new(inner: Box<dyn Read + Send>, leftover: Vec<u8>) -> Source {
         Source { inner, leftover, exhausted: false }
+    }
+
+    /// What is left to read: the bytes read past the last chunk, then the rest of the input. An
+    /// input that has ended is not read again: a terminal would wait for a second end of input.
+    pub fn remainder(self) -> Box<dyn Read + Send> {
+        let rest: Box<dyn Read + Send> = if self.exhausted { Box::new(io::empty()) } else { self.inner };
+        Box::new(io::Cursor::new(self.leftover).chain(rest))
     }
 
     /// Reads the next whole lines of the input (its last line may lack a newline) into the start

@@ -201,7 +201,7 @@ impl InputReader {
         }
         let tail: Box<dyn Read + Send> = match failure {
             Some(e) => Box::new(FailingRead(Some(e))),
-            None => Box::new(Cursor::new(source.leftover).chain(source.inner)),
+            None => source.remainder(),
         };
         let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
@@ -235,10 +235,19 @@ fn read_header(source: &mut Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Vec<u8
     Ok((bytes, rest))
 }
 
+/// Delimiters the fast path splits on. Its timestamp and number parsers read up to the end of
+/// their syntax, not to the next delimiter, so a delimiter that can occur inside a timestamp or a
+/// number (a space, `.`, `:`, `-`, a digit, ...) would join what the csv crate splits.
+const FAST_DELIMITERS: &[u8] = b",;\t|";
+
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
-/// timestamp columns, a time format or zone, a missing-value marker that reads as a number.
+/// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
+/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (`--asset-column model`).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
+    if !FAST_DELIMITERS.contains(&delimiter) {
+        return None;
+    }
     let c = reader.columns();
     let plain_time = matches!(options.time.format, TimeFormat::Auto) && options.time.zone.is_none();
     // The fast path takes finite numbers only, so a marker such as `NaN` still reaches the general reader.
@@ -253,12 +262,12 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
         return None;
     }
     let mut roles = vec![Role::Other; c.width];
-    roles[time] = Role::Timestamp;
-    roles[asset] = Role::Asset;
-    roles[*point] = Role::Point;
-    roles[*value] = Role::Value;
-    if let Some(m) = c.model {
-        roles[m] = Role::Model;
+    let assigned = [(time, Role::Timestamp), (asset, Role::Asset), (*point, Role::Point), (*value, Role::Value)];
+    for (column, role) in assigned.into_iter().chain(c.model.map(|m| (m, Role::Model))) {
+        match roles.get_mut(column) {
+            Some(slot) if *slot == Role::Other => *slot = role,
+            _ => return None,
+        }
     }
     Some(Layout { delimiter, roles })
 }
@@ -290,12 +299,22 @@ mod tests {
     }
 
     fn options() -> InputOptions {
-        InputOptions::from_args(&crate::cli::InputArgs::default()).unwrap()
+        options_with(|_| {})
+    }
+
+    fn options_with(edit: impl FnOnce(&mut crate::cli::InputArgs)) -> InputOptions {
+        let mut args = crate::cli::InputArgs::default();
+        edit(&mut args);
+        InputOptions::from_args(&args).unwrap()
     }
 
     /// Everything the fast reader gives for `text`: rows, counts, and the error that ended it.
     fn fast(text: &[u8], threads: usize) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) = (options(), Names::default(), InputCounts::default(), Vec::new());
+        fast_with(text, threads, &options())
+    }
+
+    fn fast_with(text: &[u8], threads: usize, options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
+        let (options, mut names, mut counts, mut out) = (options.clone(), Names::default(), InputCounts::default(), Vec::new());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
         let mut reader = match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
             Ok(reader) => reader,
@@ -311,8 +330,8 @@ mod tests {
     }
 
     /// The same from the general reader alone.
-    fn general(text: &[u8]) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) = (options(), Names::default(), InputCounts::default(), Vec::new());
+    fn general(text: &[u8], options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
+        let (options, mut names, mut counts, mut out) = (options.clone(), Names::default(), InputCounts::default(), Vec::new());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
         let mut reader = match Reader::new("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names) {
             Ok(reader) => reader,
@@ -345,9 +364,13 @@ mod tests {
     }
 
     fn assert_same(text: &[u8], what: &str) {
-        let expected = general(text);
+        assert_same_with(text, what, &options());
+    }
+
+    fn assert_same_with(text: &[u8], what: &str, options: &InputOptions) {
+        let expected = general(text, options);
         for threads in [1, 2, 3] {
-            let actual = fast(text, threads);
+            let actual = fast_with(text, threads, options);
             assert_eq!(actual.1, expected.1, "{what}, {threads} threads: counts");
             assert_eq!(actual.2, expected.2, "{what}, {threads} threads: error");
             assert!(actual.0 == expected.0, "{what}, {threads} threads: readings differ ({} vs {})", actual.0.len(), expected.0.len());
@@ -394,5 +417,21 @@ mod tests {
         let (rows, counts, error) = fast(&big_input(&format!("{ts},m1,Reading,oops\n"), 90_000), 2);
         assert_eq!(error.as_deref(), Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number"));
         assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
+    }
+
+    /// Options the fast path must leave to the general reader: one column given two roles (the
+    /// asset read from the model column, the asset from the timestamp column), and delimiters that
+    /// occur inside timestamps or numbers.
+    #[test]
+    fn options_the_fast_path_leaves_alone() {
+        let model_as_asset = options_with(|a| a.asset_column = Some("model".into()));
+        assert_same_with(b"timestamp,model,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n", "asset from the model column", &model_as_asset);
+        let time_as_asset = options_with(|a| a.asset_column = Some("timestamp".into()));
+        assert_same_with(b"timestamp,point,value\n2024-01-01T00:00:00Z,Reading,1\n", "asset from the timestamp column", &time_as_asset);
+        let space = options_with(|a| a.delimiter = Some(" ".into()));
+        let (rows, _, error) = fast_with(b"timestamp asset point value\n2024-01-01 00:00:00 m1 Reading 1\n", 2, &space);
+        assert_eq!((rows.len(), error.as_deref()), (0, Some("in.csv:2: expected 4 fields as in the header, found 5")));
+        let dot = options_with(|a| a.delimiter = Some(".".into()));
+        assert_same_with(b"timestamp.asset.point.value\n2024-01-01T00:00:00Z.m1.Reading.1.5\n", "delimiter inside a number", &dot);
     }
 }

@@ -12,7 +12,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-/// Chunks in circulation at most (each up to about 0.8 MiB with its readings).
+/// Chunks in circulation at most (each about 0.8 MiB with its readings, more while it holds a line
+/// longer than a chunk).
 const MAX_CHUNKS: usize = 16;
 
 /// The input as the workers share it.
@@ -124,22 +125,44 @@ fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>,
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        {
+        let guard = {
             let mut shared = lock(shared);
             if shared.finished {
                 return;
             }
             chunk.seq = shared.next_seq;
             shared.next_seq += 1;
+            let guard = Numbered { seq: chunk.seq, done };
             chunk.fill(&mut shared.source);
             shared.finished = chunk.end || chunk.error.is_some();
             if shared.finished {
                 exhausted.store(true, Ordering::Release);
             }
-        }
+            guard
+        };
         chunk.parse(layout, &mut parser);
+        drop(guard);
         if done.send(chunk).is_err() {
             return;
+        }
+    }
+}
+
+/// A chunk number taken by a worker. Should the worker panic before handing the chunk over, the
+/// number still arrives, as a failed read: the calling thread waits for chunks in number order,
+/// and a missing one would leave it waiting for ever.
+struct Numbered<'a> {
+    seq: u64,
+    done: &'a Sender<Chunk>,
+}
+
+impl Drop for Numbered<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut failed = Chunk::default();
+            failed.seq = self.seq;
+            failed.error = Some(std::io::Error::other("a parsing thread stopped"));
+            let _ = self.done.send(failed);
         }
     }
 }
