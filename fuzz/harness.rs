@@ -32,7 +32,17 @@ pub fn csv_input(data: &[u8]) {
         args.on_bad_row = BadRowArg::Skip;
     }
     args.time_format = match flags >> 2 & 3 {
-        0 => None,
+        // Without a format the pattern bits pick options the fast reader must leave to the
+        // general one: delimiters that occur inside timestamps and numbers, a column with two roles.
+        0 => {
+            match flags >> 6 {
+                1 => args.delimiter = Some(" ".to_string()),
+                2 => args.delimiter = Some(".".to_string()),
+                3 => args.asset_column = Some("model".to_string()),
+                _ => {}
+            }
+            None
+        }
         1 => Some(PATTERNS[usize::from(flags >> 6)].to_string()),
         2 => Some("epoch_s".to_string()),
         _ => Some("epoch_ms".to_string()),
