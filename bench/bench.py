@@ -137,7 +137,7 @@ def main():
     seed, duck, polars = med["meterflow seed pipeline"], med["DuckDB max/min"], med["Polars max/min"]
     batch = med["meterflow max/min (batch-equivalent)"]
 
-    evaluations = summary_figure(stderr["meterflow point-triggered merge"], r"reading-kwh \(.*\): \d+ rows read, (\d+) rows written")
+    evaluations = summary_figure(stderr["meterflow point-triggered merge"], r"reading-kwh \(.*\): \d+ rows read, (?:\d+ dropped as late, )?(\d+) rows written")
     eval_rate = evaluations / med["meterflow point-triggered merge"] if evaluations else None
 
     checks = []
