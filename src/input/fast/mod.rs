@@ -1,7 +1,8 @@
 //! The readings of one input, fast. Plain long-format CSV (see [`fast_layout`] for what that
 //! excludes) is cut into chunks of whole lines and parsed by [`chunk`], on worker threads with
-//! `--threads` above 1 (see [`workers`]). Whatever the fast path does not take with certainty is left to the general
-//! [`Reader`], which owns the meaning of every row; this module only makes the common case fast:
+//! `--threads` above 1 (see [`workers`]). Whatever the fast path does not take with certainty is
+//! left to the general [`Reader`], which owns the meaning of every row; this module only makes the
+//! common case fast:
 //!
 //! - the general reader reads the header, finds the columns, and says whether the fast path
 //!   applies; when it does not, it reads the whole input;
