@@ -97,10 +97,7 @@ fn read_input(file: &[u8], options: &InputOptions, threads: Option<usize>) -> In
             Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
         },
         Some(threads) => match InputReader::open("fuzz.csv", source, options, &mut names, threads) {
-            Ok(mut reader) => {
-                let options = options.clone();
-                Box::new(move |names, counts, bad_rows| reader.next(&options, names, counts, bad_rows).map_err(|e| e.to_string()))
-            }
+            Ok(mut reader) => Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string())),
             Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
         },
     };

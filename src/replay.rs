@@ -95,7 +95,7 @@ impl Replay {
     pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
         self.sources += 1;
         let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
-        while let Some(reading) = reader.next(&self.input, &mut self.names, &mut self.counts, &mut self.bad_rows)? {
+        while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
             output.input(&reading, &self.names);
             match self.sorter.as_mut() {
                 Some(sorter) => sorter.push(reading)?,

@@ -88,6 +88,8 @@ pub struct InputReader {
     /// The header line (prepared, with its line end), to start the general reader on a remainder.
     header: Vec<u8>,
     delimiter: u8,
+    /// The run's input options, for the general reader that takes over part-way.
+    options: InputOptions,
     mode: Mode,
     /// Line number of the first line of the current chunk.
     chunk_line: u64,
@@ -127,13 +129,13 @@ impl InputReader {
                 }
             }
         };
-        Ok(InputReader { file: file.to_string(), header, delimiter, mode, chunk_line: 2, current: None, taken: 0, translation: Translation::default() })
+        Ok(InputReader { file: file.to_string(), header, delimiter, options: options.clone(), mode, chunk_line: 2, current: None, taken: 0, translation: Translation::default() })
     }
 
     /// The next reading, `None` at end of input. Counts as [`Reader::next`] does, and like it
     /// sends bad rows to `bad_rows`.
     #[inline]
-    pub fn next(&mut self, options: &InputOptions, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+    pub fn next(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
         if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
             self.taken += 1;
             // A line the fast path takes is a whole row with one value cell.
@@ -142,18 +144,18 @@ impl InputReader {
             counts.values += 1;
             return Ok(Some(reading));
         }
-        self.next_slow(options, names, counts, bad_rows)
+        self.next_slow(names, counts, bad_rows)
     }
 
     /// The next reading once the current chunk is used up.
-    fn next_slow(&mut self, options: &InputOptions, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+    fn next_slow(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
         loop {
             match std::mem::replace(&mut self.mode, Mode::Done) {
                 Mode::Fast(mut feed) => {
                     if let Some(done) = self.current.take() {
                         self.chunk_line += done.readings.len() as u64;
                         if let Some(stop) = done.stop {
-                            self.mode = Mode::General(Box::new(self.general_from(feed, done, stop, options, names)?));
+                            self.mode = Mode::General(Box::new(self.general_from(feed, done, stop, names)?));
                             continue;
                         }
                         feed.recycle(done);
@@ -171,7 +173,7 @@ impl InputReader {
                     self.current = Some(chunk);
                     self.taken = 0;
                     self.mode = Mode::Fast(feed);
-                    if let Some(reading) = self.next(options, names, counts, bad_rows)? {
+                    if let Some(reading) = self.next(names, counts, bad_rows)? {
                         return Ok(Some(reading));
                     }
                 }
@@ -188,7 +190,7 @@ impl InputReader {
     }
 
     /// The general reader over the input from `stop` in chunk `done` on.
-    fn general_from(&mut self, feed: Feed, done: Chunk, stop: usize, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+    fn general_from(&mut self, feed: Feed, done: Chunk, stop: usize, names: &mut Names) -> Result<Reader> {
         let (later, source) = feed.into_rest();
         let mut rest = done.raw()[stop..].to_vec();
         let mut failure = None;
@@ -205,7 +207,7 @@ impl InputReader {
         };
         let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
-        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, options, names)?.with_line_offset(self.chunk_line - 2))
+        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?.with_line_offset(self.chunk_line - 2))
     }
 }
 
@@ -321,7 +323,7 @@ mod tests {
             Err(e) => return (out, counts, Some(format!("{e:#}"))),
         };
         loop {
-            match reader.next(&options, &mut names, &mut counts, &mut bad_rows) {
+            match reader.next(&mut names, &mut counts, &mut bad_rows) {
                 Ok(Some(r)) => out.extend(rows(&[r], &names)),
                 Ok(None) => return (out, counts, None),
                 Err(e) => return (out, counts, Some(format!("{e:#}"))),
