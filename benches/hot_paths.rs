@@ -3,9 +3,9 @@
 //! come from `bench/run.sh`.
 
 use divan::{Bencher, black_box, counter::ItemsCount};
+use meterflow::cli::InputArgs;
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
 use meterflow::expr::{Expression, sandboxed_engine};
-use meterflow::cli::InputArgs;
 use meterflow::input::fast::{Chunk, Layout, Parser, Role, Translation};
 use meterflow::input::{BadRows, InputCounts, InputOptions, Reader};
 use meterflow::intern::Names;
@@ -37,7 +37,9 @@ fn timestamps() -> Vec<Vec<u8>> {
 #[divan::bench]
 fn timestamp_parse_general(bencher: Bencher) {
     let stamps = timestamps();
-    bencher.counter(ItemsCount::new(stamps.len())).bench(|| stamps.iter().map(|s| parse_timestamp(black_box(s)).unwrap_or(0)).sum::<i64>());
+    bencher
+        .counter(ItemsCount::new(stamps.len()))
+        .bench(|| stamps.iter().map(|s| parse_timestamp(black_box(s)).unwrap_or(0)).sum::<i64>());
 }
 
 #[divan::bench]
@@ -69,7 +71,8 @@ fn row_parse_general_reader(bencher: Bencher) {
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {
         let (mut names, mut counts) = (Names::default(), InputCounts::default());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
-        let mut reader = Reader::new("bench", Box::new(std::io::Cursor::new(text.clone())), &options, &mut names).expect("header");
+        let mut reader =
+            Reader::new("bench", Box::new(std::io::Cursor::new(text.clone())), &options, &mut names).expect("header");
         let mut n = 0;
         while let Ok(Some(_)) = reader.next(&mut names, &mut counts, &mut bad_rows) {
             n += 1;
@@ -97,10 +100,20 @@ fn window_update(bencher: Bencher) {
         .counter(ItemsCount::new(ROWS * 5))
         .with_inputs(|| {
             let mut names = Names::default();
-            let pipeline = Pipeline::new(load_jobs(std::slice::from_ref(&job)).expect("seed job"), &mut names, EngineOptions::default());
+            let pipeline = Pipeline::new(
+                load_jobs(std::slice::from_ref(&job)).expect("seed job"),
+                &mut names,
+                EngineOptions::default(),
+            );
             let point = names.points.intern("Reading");
             let readings: Vec<Reading> = (0..ROWS * 5)
-                .map(|i| Reading { asset: (i % 1000) as u32, point, model: u32::MAX, ts: (i / 1000) as i64 * 15_000 + (i % 1000) as i64 * 13, value: (i % 997) as f64 / 10.0 })
+                .map(|i| Reading {
+                    asset: (i % 1000) as u32,
+                    point,
+                    model: u32::MAX,
+                    ts: (i / 1000) as i64 * 15_000 + (i % 1000) as i64 * 13,
+                    value: (i % 997) as f64 / 10.0,
+                })
                 .collect();
             (pipeline, readings)
         })
@@ -115,7 +128,9 @@ fn window_update(bencher: Bencher) {
 fn evaluate(bencher: Bencher, text: &str) {
     let mut e = Expression::compile(&sandboxed_engine(), text).expect("expression compiles");
     let values: Vec<[f64; 2]> = (0..1000).map(|i| [i as f64 * 0.37, 1.0 + i as f64 * 0.11]).collect();
-    bencher.counter(ItemsCount::new(values.len())).bench_local(|| values.iter().filter(|v| e.evaluate(black_box(&v[..])).is_ok()).count());
+    bencher
+        .counter(ItemsCount::new(values.len()))
+        .bench_local(|| values.iter().filter(|v| e.evaluate(black_box(&v[..])).is_ok()).count());
 }
 
 #[divan::bench]

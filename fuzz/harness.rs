@@ -61,7 +61,10 @@ pub fn csv_input(data: &[u8]) {
         assert!(f64::from_bits(r.1).is_finite(), "non-finite value {}", f64::from_bits(r.1));
     }
     if let Some(text) = &general.error {
-        assert!(text.starts_with("fuzz.csv") || text.starts_with("failed to read fuzz.csv"), "error names the file: {text}");
+        assert!(
+            text.starts_with("fuzz.csv") || text.starts_with("failed to read fuzz.csv"),
+            "error names the file: {text}"
+        );
     } else {
         assert_eq!(counts.rows, counts.whole_rows + counts.rejected, "rows = rows read whole + rejected");
         assert_eq!(counts.values, readings.len() as u64 + counts.missing, "value cells = readings + missing values");
@@ -91,13 +94,19 @@ fn read_input(file: &[u8], options: &InputOptions, threads: Option<usize>) -> In
     let mut names = Names::default();
     let mut counts = InputCounts::default();
     let source = Box::new(Cursor::new(file.to_vec()));
-    let mut next: Box<dyn FnMut(&mut Names, &mut InputCounts, &mut BadRows) -> Result<Option<meterflow::engine::Reading>, String>> = match threads {
+    let mut next: Box<
+        dyn FnMut(&mut Names, &mut InputCounts, &mut BadRows) -> Result<Option<meterflow::engine::Reading>, String>,
+    > = match threads {
         None => match Reader::new("fuzz.csv", source, options, &mut names) {
-            Ok(mut reader) => Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string())),
+            Ok(mut reader) => {
+                Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string()))
+            }
             Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
         },
         Some(threads) => match InputReader::open("fuzz.csv", source, options, &mut names, threads) {
-            Ok(mut reader) => Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string())),
+            Ok(mut reader) => {
+                Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string()))
+            }
             Err(e) => return InputRun { read: None, error: Some(e.to_string()) },
         },
     };
@@ -105,8 +114,18 @@ fn read_input(file: &[u8], options: &InputOptions, threads: Option<usize>) -> In
     loop {
         match next(&mut names, &mut counts, &mut bad_rows) {
             Ok(Some(r)) => {
-                let model = if r.model == meterflow::engine::NO_MODEL { String::new() } else { names.models.name(r.model).to_string() };
-                readings.push((r.ts, r.value.to_bits(), names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), model));
+                let model = if r.model == meterflow::engine::NO_MODEL {
+                    String::new()
+                } else {
+                    names.models.name(r.model).to_string()
+                };
+                readings.push((
+                    r.ts,
+                    r.value.to_bits(),
+                    names.assets.name(r.asset).to_string(),
+                    names.points.name(r.point).to_string(),
+                    model,
+                ));
             }
             Ok(None) => return InputRun { read: Some((readings, counts)), error: None },
             Err(e) => return InputRun { read: Some((readings, counts)), error: Some(e) },
@@ -131,7 +150,8 @@ pub fn time_format(data: &[u8]) {
         _ => Some(chrono_tz::America::Sao_Paulo),
     };
     let dst = DstPolicy {
-        ambiguous: [Ambiguous::Reject, Ambiguous::Earlier, Ambiguous::Later, Ambiguous::Earlier][usize::from(flags >> 5 & 3)],
+        ambiguous: [Ambiguous::Reject, Ambiguous::Earlier, Ambiguous::Later, Ambiguous::Earlier]
+            [usize::from(flags >> 5 & 3)],
         nonexistent: if flags & 128 != 0 { Nonexistent::Shift } else { Nonexistent::Reject },
     };
     let parser = TimeParser { format, zone, dst };
@@ -149,8 +169,15 @@ pub fn timestamp(data: &[u8]) {
     let mut text = Vec::new();
     format_timestamp(ms, &mut text);
     assert_eq!(parse_timestamp(&text), Ok(ms), "formatted as {:?}", String::from_utf8_lossy(&text));
-    if let (Some(fast), Ok(Ok(general))) = (parse_fixed_layout(data), std::str::from_utf8(data).map(chrono::DateTime::parse_from_rfc3339)) {
-        assert_eq!(fast, general.timestamp_millis(), "fast path and chrono disagree on {:?}", String::from_utf8_lossy(data));
+    if let (Some(fast), Ok(Ok(general))) =
+        (parse_fixed_layout(data), std::str::from_utf8(data).map(chrono::DateTime::parse_from_rfc3339))
+    {
+        assert_eq!(
+            fast,
+            general.timestamp_millis(),
+            "fast path and chrono disagree on {:?}",
+            String::from_utf8_lossy(data)
+        );
     }
 }
 
@@ -191,7 +218,8 @@ pub fn expression(data: &[u8]) {
         return;
     }
     let (numbers, text) = rest.split_at(count * 8);
-    let values: Vec<f64> = numbers.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+    let values: Vec<f64> =
+        numbers.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
     let Ok(text) = std::str::from_utf8(text) else { return };
     let mut e = match Expression::compile(&sandboxed_engine(), text) {
         Ok(e) => e,
@@ -282,19 +310,29 @@ policies:
 pub fn replay(data: &[u8]) {
     let Some((&options, csv)) = data.split_first() else { return };
     let latency = ["0s", "5m", "1d", "1ms"][usize::from(options >> 4 & 3)];
-    let sources = REPLAY_JOBS.iter().map(|(name, text)| (name.to_string(), text.replace("LATENCY", latency).into_bytes())).collect();
+    let sources = REPLAY_JOBS
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.replace("LATENCY", latency).into_bytes()))
+        .collect();
     let jobs = load_sources(sources).expect("the replay jobs load");
     let emit = if options & 1 == 0 { EmitMode::Final } else { EmitMode::Updates };
-    let watermark = [WatermarkScope::Series, WatermarkScope::Asset, WatermarkScope::Global, WatermarkScope::Series][usize::from(options >> 1 & 3)];
+    let watermark = [WatermarkScope::Series, WatermarkScope::Asset, WatermarkScope::Global, WatermarkScope::Series]
+        [usize::from(options >> 1 & 3)];
     let max_future_skew = (options & 8 != 0).then_some(3_600_000);
-    let engine = EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
+    let engine =
+        EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
     let output = SharedBuffer::default();
     let points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
     let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
     let mut replay = Replay::long_format(jobs, engine).expect("default input options");
     let mut out = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(csv.to_vec()));
-    if replay.read("fuzz.csv", source, &mut out).and_then(|()| replay.finish(&mut out)).and_then(|()| out.flush()).is_err() {
+    if replay
+        .read("fuzz.csv", source, &mut out)
+        .and_then(|()| replay.finish(&mut out))
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         return;
     }
     for balance in replay.balances() {
@@ -306,14 +344,22 @@ pub fn replay(data: &[u8]) {
     let text = String::from_utf8(output.0.lock().expect("buffer lock").clone()).expect("UTF-8 output");
     let (before_year_0, rows): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with('-'));
     for row in before_year_0 {
-        assert!(row.as_bytes().get(5) == Some(&b'-') && row.starts_with("-0"), "a negative year is written -YYYY: {row}");
+        assert!(
+            row.as_bytes().get(5) == Some(&b'-') && row.starts_with("-0"),
+            "a negative year is written -YYYY: {row}"
+        );
     }
     let written = rows.join("\n").into_bytes();
     let options = InputOptions::from_args(&InputArgs::default()).expect("default input options");
     let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
     let (mut names, mut counts) = (Names::default(), InputCounts::default());
-    let mut reader = Reader::new("output", Box::new(Cursor::new(written)), &options, &mut names).expect("output header");
-    while reader.next(&mut names, &mut counts, &mut bad_rows).unwrap_or_else(|e| panic!("output row does not read back: {e}")).is_some() {}
+    let mut reader =
+        Reader::new("output", Box::new(Cursor::new(written)), &options, &mut names).expect("output header");
+    while reader
+        .next(&mut names, &mut counts, &mut bad_rows)
+        .unwrap_or_else(|e| panic!("output row does not read back: {e}"))
+        .is_some()
+    {}
     assert_eq!(counts.missing, 0, "the output holds no missing values");
 }
 

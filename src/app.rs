@@ -3,7 +3,9 @@
 //! (validate, test, explain, schema, plot, completions, man) and maps their outcome to a
 //! [`Failure`].
 
-use crate::cli::{Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, EmitArg, FormatArg, ManArgs, PlotArgs, ReportFormat, RunArgs, ScopeArg, TestArgs, ValidateArgs,
+};
 use crate::duration::{format_duration, parse_duration};
 use crate::engine::accounting::Balance;
 use crate::engine::stats::JobStats;
@@ -76,7 +78,11 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
 }
 
 fn timestamp_arg(flag: &str, text: Option<&String>) -> Result<Option<i64>, Failure> {
-    text.map(|t| parse_timestamp(t.trim().as_bytes()).map_err(|e| Failure::Usage(anyhow!("{flag}: invalid timestamp {t:?}: {e}")))).transpose()
+    text.map(|t| {
+        parse_timestamp(t.trim().as_bytes())
+            .map_err(|e| Failure::Usage(anyhow!("{flag}: invalid timestamp {t:?}: {e}")))
+    })
+    .transpose()
 }
 
 fn plot(args: PlotArgs) -> Result<(), Failure> {
@@ -109,7 +115,8 @@ fn man(args: ManArgs) -> Result<(), Failure> {
         None => command,
         Some(name) => {
             let Some(sub) = command.find_subcommand(name) else {
-                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+                let names: Vec<&str> =
+                    command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
                 return Err(Failure::Usage(anyhow!("no subcommand `{name}`; expected one of {}", names.join(", "))));
             };
             // The page of `meterflow run` is titled meterflow-run, as git and cargo name theirs.
@@ -125,7 +132,10 @@ fn test(args: TestArgs) -> Result<(), Failure> {
     let tests = load_tests(&args.paths).map_err(Failure::Jobs)?;
     if tests.is_empty() {
         let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Failure::Usage(anyhow!("no tests found in {}: write a `tests:` block in a job file or a <job>.test.yaml file", named.join(", "))));
+        return Err(Failure::Usage(anyhow!(
+            "no tests found in {}: write a `tests:` block in a job file or a <job>.test.yaml file",
+            named.join(", ")
+        )));
     }
     check_jobs(&tests).map_err(Failure::Jobs)?;
     let (_, failed) = run_tests(&tests, &mut io::stdout().lock()).context("failed to write to stdout")?;
@@ -146,7 +156,8 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
     }
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut out = io::stdout().lock();
-    let write = |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
+    let write =
+        |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
         write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
         for warning in &job.warnings {
@@ -169,7 +180,13 @@ fn describe(job: &Job) -> String {
             },
         ),
     };
-    format!("{} ({template}, model {}, {detail}): {} -> {}", job.name, job.model, job.inputs().join(", "), job.outputs().join(", "))
+    format!(
+        "{} ({template}, model {}, {detail}): {} -> {}",
+        job.name,
+        job.model,
+        job.inputs().join(", "),
+        job.outputs().join(", ")
+    )
 }
 
 /// Latency, and the window type and time zone when they are not the defaults.
@@ -246,9 +263,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
     let files = WriterOutput { points, late, job_names: replay.job_names() };
     // With more than one thread the output is formatted and written on a thread of its own.
-    let mut output = if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
+    let mut output =
+        if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
     let progress = Progress::new(args.progress, Progress::total_size(&inputs));
-    let replayed = sources.into_iter().try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output)).and_then(|()| replay.finish(&mut output));
+    let replayed = sources
+        .into_iter()
+        .try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output))
+        .and_then(|()| replay.finish(&mut output));
     let written = output.finish();
     progress.finish();
     if let Err(e) = replayed {
@@ -391,10 +412,16 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
         ));
         if p.non_finite > 0 {
-            s.push_str(&format!("  {}: {} windows wrote no row: their value overflowed the float range\n", p.output, p.non_finite));
+            s.push_str(&format!(
+                "  {}: {} windows wrote no row: their value overflowed the float range\n",
+                p.output, p.non_finite
+            ));
         }
         if p.interpolated > 0 {
-            s.push_str(&format!("  {}: {} out-of-threshold readings replaced by the last valid value\n", p.output, p.interpolated));
+            s.push_str(&format!(
+                "  {}: {} out-of-threshold readings replaced by the last valid value\n",
+                p.output, p.interpolated
+            ));
         }
         if p.partially_late > 0 {
             s.push_str(&format!(
@@ -413,7 +440,12 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             m.missing_operand, m.eval_error, m.non_finite, m.empty
         ));
         for sample in &m.samples {
-            s.push_str(&format!("  no row for {} at {}: {}\n", names.assets.name(sample.asset), timestamp_text(sample.ts), sample.reason));
+            s.push_str(&format!(
+                "  no row for {} at {}: {}\n",
+                names.assets.name(sample.asset),
+                timestamp_text(sample.ts),
+                sample.reason
+            ));
         }
     }
     s
@@ -427,7 +459,8 @@ fn stats_json(replay: &Replay) -> serde_json::Value {
     let balance_json: Vec<_> = balances
         .iter()
         .map(|b| {
-            let parts: serde_json::Map<String, serde_json::Value> = b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+            let parts: serde_json::Map<String, serde_json::Value> =
+                b.parts.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
             json!({"scope": b.scope, "equation": b.equation(), "total": b.total.1, "parts": parts, "holds": b.holds()})
         })
         .collect();
@@ -509,9 +542,17 @@ mod tests {
     #[test]
     fn an_unbalanced_accounting_is_an_internal_error_naming_the_equation() {
         let part = |name: &str, n: u64| (name.to_string(), n);
-        let holds = Balance { scope: "input rows".into(), total: part("rows", 3), parts: vec![part("rows read whole", 3), part("rejected rows", 0)] };
+        let holds = Balance {
+            scope: "input rows".into(),
+            total: part("rows", 3),
+            parts: vec![part("rows read whole", 3), part("rejected rows", 0)],
+        };
         assert!(accounting_error(std::slice::from_ref(&holds)).is_none());
-        let broken = Balance { scope: "job w".into(), total: part("rows read", 5), parts: vec![part("kept", 3), part("late dropped", 1)] };
+        let broken = Balance {
+            scope: "job w".into(),
+            total: part("rows read", 5),
+            parts: vec![part("kept", 3), part("late dropped", 1)],
+        };
         let error = accounting_error(&[holds, broken]).expect("an error");
         assert_eq!(
             error.to_string(),

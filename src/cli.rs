@@ -27,11 +27,13 @@ pub enum Command {
                             Exit status: 0 on success, 1 on a data or I/O error, 2 on a usage or job-file error.")]
     Run(Box<RunArgs>),
     /// Check job files without reading any input: exit 0 when all are valid, 2 otherwise.
-    #[command(after_help = "Examples:\n  meterflow validate jobs/\n  meterflow validate --format json jobs/ > problems.json\n\n\
+    #[command(
+        after_help = "Examples:\n  meterflow validate jobs/\n  meterflow validate --format json jobs/ > problems.json\n\n\
                             Each valid job gets a one-line summary; every problem of every file is reported, sorted by \
                             file and line, as path:line:col: error: field: message with the source line and a caret. \
                             Pipeline checks (cycles, an output point written by two jobs, a trigger point that is the \
-                            policy's own output) run once every file is valid.")]
+                            policy's own output) run once every file is valid."
+    )]
     Validate(ValidateArgs),
     /// Run the unit tests written in job files (`tests:`) and in `<job>.test.yaml` files.
     #[command(after_help = "Example:\n  meterflow test jobs/\n\n\
@@ -58,12 +60,16 @@ pub enum Command {
                             as lines with markers, and readings dropped as late beyond lateness as red crosses.")]
     Plot(PlotArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \
+    #[command(
+        after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \
                             meterflow completions zsh > ~/.zfunc/_meterflow\n  \
-                            meterflow completions fish > ~/.config/fish/completions/meterflow.fish")]
+                            meterflow completions fish > ~/.config/fish/completions/meterflow.fish"
+    )]
     Completions(CompletionsArgs),
     /// Print the manual page (roff), generated from this command line.
-    #[command(after_help = "Examples:\n  meterflow man > meterflow.1 && man ./meterflow.1\n  meterflow man run > meterflow-run.1")]
+    #[command(
+        after_help = "Examples:\n  meterflow man > meterflow.1 && man ./meterflow.1\n  meterflow man run > meterflow-run.1"
+    )]
     Man(ManArgs),
 }
 

@@ -35,7 +35,8 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
         let (unit, after) = after.split_at(letters);
         let Some(rank) = UNITS.iter().position(|(name, _)| *name == unit) else {
-            let what = if unit.is_empty() { "a number without a unit".to_string() } else { format!("unknown unit {unit:?}") };
+            let what =
+                if unit.is_empty() { "a number without a unit".to_string() } else { format!("unknown unit {unit:?}") };
             return Err(format!("invalid duration {text:?}: {what}; {expected}"));
         };
         if last_unit_rank.is_some_and(|last| rank <= last) {

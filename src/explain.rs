@@ -70,7 +70,13 @@ fn explain_job(jobs: &[Job], j: usize, s: &mut String) {
     };
     let _ = writeln!(s, "Job {} ({})", job.name, job.file);
     let _ = writeln!(s, "  Template: {template}, model {}.", job.model);
-    let reads: Vec<String> = job.inputs().iter().map(|p| format!("{p} ({})", producer(jobs, p).map_or("from the input".to_string(), |w| format!("written by {w}")))).collect();
+    let reads: Vec<String> = job
+        .inputs()
+        .iter()
+        .map(|p| {
+            format!("{p} ({})", producer(jobs, p).map_or("from the input".to_string(), |w| format!("written by {w}")))
+        })
+        .collect();
     let _ = writeln!(s, "  Reads: {}.", reads.join(", "));
     match &job.kind {
         JobKind::Window(w) => explain_window(w, s),
@@ -81,7 +87,11 @@ fn explain_job(jobs: &[Job], j: usize, s: &mut String) {
         .iter()
         .map(|p| {
             let readers: Vec<&str> = jobs.iter().filter(|o| o.inputs().contains(p)).map(|o| o.name.as_str()).collect();
-            if readers.is_empty() { format!("{p} (pipeline output)") } else { format!("{p} (read by {})", readers.join(", ")) }
+            if readers.is_empty() {
+                format!("{p} (pipeline output)")
+            } else {
+                format!("{p} (read by {})", readers.join(", "))
+            }
         })
         .collect();
     let _ = writeln!(s, "  Writes: {}.", writes.join(", "));
@@ -108,10 +118,18 @@ fn explain_window(w: &WindowJob, s: &mut String) {
          [start, end) {rule}."
     );
     if let Some(skew) = w.max_future_skew {
-        let _ = writeln!(s, "  Max future skew: {}: a reading further ahead of its watermark does not advance it.", format_duration(skew));
+        let _ = writeln!(
+            s,
+            "  Max future skew: {}: a reading further ahead of its watermark does not advance it.",
+            format_duration(skew)
+        );
     }
     for (n, p) in w.policies.iter().enumerate() {
-        let valid = if p.threshold == Threshold::ALL { "every value is valid".to_string() } else { format!("valid values {}, others are ignored", p.threshold) };
+        let valid = if p.threshold == Threshold::ALL {
+            "every value is valid".to_string()
+        } else {
+            format!("valid values {}, others are ignored", p.threshold)
+        };
         let _ = writeln!(
             s,
             "  Policy {} -> {}: {} of {} over tumbling {} windows (aligned to the epoch in UTC, stamped at the window start); \
@@ -137,7 +155,10 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
             );
         }
         Trigger::Point => {
-            let _ = writeln!(s, "  Trigger: at each reading of a policy's trigger point; each operand takes its latest value at or before it.");
+            let _ = writeln!(
+                s,
+                "  Trigger: at each reading of a policy's trigger point; each operand takes its latest value at or before it."
+            );
         }
     }
     let _ = writeln!(
@@ -153,7 +174,13 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
             .operands()
             .iter()
             .enumerate()
-            .map(|(i, o)| format!("{} = {}", variable_name(i), o.model.as_ref().map_or(o.point.clone(), |m| format!("{m}::{}", o.point))))
+            .map(|(i, o)| {
+                format!(
+                    "{} = {}",
+                    variable_name(i),
+                    o.model.as_ref().map_or(o.point.clone(), |m| format!("{m}::{}", o.point))
+                )
+            })
             .collect();
         if !bindings.is_empty() {
             let _ = writeln!(s, "      where {}", bindings.join(", "));

@@ -9,8 +9,10 @@
 
 mod arith;
 
-use rhai::packages::{ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package};
-use rhai::{Dynamic, Engine, OptimizationLevel, Scope, AST};
+use rhai::packages::{
+    ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
 use std::rc::Rc;
 
 /// The most operations one evaluation may take; enough for any branching arithmetic.
@@ -110,7 +112,17 @@ impl Expression {
             CompileError { line, column, message: err.0.to_string() }
         })?;
         let arithmetic = arith::Program::compile(&rewritten, operands.len());
-        Ok(Expression { engine: Rc::clone(engine), ast, operands, rewritten, original: text.to_string(), map, variables, scope, arithmetic })
+        Ok(Expression {
+            engine: Rc::clone(engine),
+            ast,
+            operands,
+            rewritten,
+            original: text.to_string(),
+            map,
+            variables,
+            scope,
+            arithmetic,
+        })
     }
 
     /// The points this expression reads, in the order [`Expression::evaluate`] expects values.
@@ -135,7 +147,8 @@ impl Expression {
         for (name, v) in self.variables.iter().zip(values) {
             self.scope.set_value(name.as_str(), *v);
         }
-        let result: Dynamic = self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
+        let result: Dynamic =
+            self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
         if result.is_unit() {
             return Ok(Outcome::Empty);
         }
@@ -161,7 +174,11 @@ impl Expression {
         let position = error.take_position();
         let (Some(line), Some(column)) = (position.line(), position.position()) else { return error.to_string() };
         let (line, column) = self.map.original_position(&self.rewritten, &self.original, line, column);
-        if self.original.contains('\n') { format!("{error} at line {line}, column {column}") } else { format!("{error} at column {column}") }
+        if self.original.contains('\n') {
+            format!("{error} at line {line}, column {column}")
+        } else {
+            format!("{error} at column {column}")
+        }
     }
 }
 
@@ -284,7 +301,9 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
 fn parse_reference(inner: &str) -> Result<Operand, String> {
     let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
     match inner.split_once("::") {
-        Some((model, point)) if valid(model) && valid(point) => Ok(Operand { model: Some(model.to_string()), point: point.to_string() }),
+        Some((model, point)) if valid(model) && valid(point) => {
+            Ok(Operand { model: Some(model.to_string()), point: point.to_string() })
+        }
         None if valid(inner) => Ok(Operand { model: None, point: inner.to_string() }),
         _ => Err(format!("invalid point reference ${{{inner}}}: expected ${{Model::point}} or ${{point}}")),
     }
@@ -309,7 +328,9 @@ mod tests {
 
     #[test]
     fn branches_comparisons_and_logic() {
-        let mut e = compile(r#"if ${A} > 50 && !(${B} < 0) | false { "high" } else if ${A} > 10 { "mid" } else { "low" }"#).unwrap();
+        let mut e =
+            compile(r#"if ${A} > 50 && !(${B} < 0) | false { "high" } else if ${A} > 10 { "mid" } else { "low" }"#)
+                .unwrap();
         assert_eq!(e.evaluate(&[60.0, 1.0]), Ok(Outcome::Text("high".into())));
         assert_eq!(e.evaluate(&[20.0, 1.0]), Ok(Outcome::Text("mid".into())));
         assert_eq!(e.evaluate(&[1.0, 1.0]), Ok(Outcome::Text("low".into())));
@@ -319,7 +340,8 @@ mod tests {
 
     #[test]
     fn math_functions() {
-        let mut e = compile("abs(${A}) + min(${A}, 1.0) + max(${A}, 1.0) + round(2.4) + sqrt(16.0) + pow(${A}, 2)").unwrap();
+        let mut e =
+            compile("abs(${A}) + min(${A}, 1.0) + max(${A}, 1.0) + round(2.4) + sqrt(16.0) + pow(${A}, 2)").unwrap();
         assert_eq!(e.evaluate(&[-2.0]), Ok(Outcome::Number(2.0 - 2.0 + 1.0 + 2.0 + 4.0 + 4.0)));
     }
 
@@ -378,7 +400,10 @@ mod tests {
     #[test]
     fn sandbox_string_and_array_limits() {
         // A literal over the limit is visible at load; a string built at run time fails the row.
-        assert_eq!(compile_error(&format!("\"{}\"", "x".repeat(MAX_STRING_SIZE + 1))), "Length of string exceeds the maximum limit (4096)");
+        assert_eq!(
+            compile_error(&format!("\"{}\"", "x".repeat(MAX_STRING_SIZE + 1))),
+            "Length of string exceeds the maximum limit (4096)"
+        );
         let built = format!("\"{}\" + \"{}\"", "x".repeat(3000), "y".repeat(3000));
         assert!(evaluate_ones(&built).unwrap_err().starts_with("Length of string too large"));
         assert!(evaluate_ones(r#""x".pad(100000, "y")"#).unwrap_err().starts_with("Length of string too large"));
@@ -404,7 +429,10 @@ mod tests {
         assert_eq!(evaluate_ones("sleep(1000000)").unwrap_err(), "Function not found: sleep (i64) at column 1");
         assert_eq!(evaluate_ones("sleep(1e300)").unwrap_err(), "Function not found: sleep (f64) at column 1");
         assert_eq!(evaluate_ones("timestamp()").unwrap_err(), "Function not found: timestamp () at column 1");
-        assert_eq!(evaluate_ones(r#"Fn("sleep").call(1)"#).unwrap_err(), "Function not found: sleep (i64) at column 13");
+        assert_eq!(
+            evaluate_ones(r#"Fn("sleep").call(1)"#).unwrap_err(),
+            "Function not found: sleep (i64) at column 13"
+        );
     }
 
     #[test]
@@ -428,7 +456,12 @@ mod tests {
             Just("${B}".to_string()),
             Just("${Meter::C}".to_string()),
             (0u32..50).prop_map(|i| i.to_string()),
-            (0u32..5000, 0u32..4).prop_map(|(m, d)| format!("{}.{:0>width$}", m / 10u32.pow(d), m % 10u32.pow(d), width = d.max(1) as usize)),
+            (0u32..5000, 0u32..4).prop_map(|(m, d)| format!(
+                "{}.{:0>width$}",
+                m / 10u32.pow(d),
+                m % 10u32.pow(d),
+                width = d.max(1) as usize
+            )),
         ];
         leaf.prop_recursive(5, 40, 2, |inner| {
             prop_oneof![
@@ -465,7 +498,12 @@ mod tests {
 
     #[test]
     fn the_fast_path_takes_plain_arithmetic() {
-        assert!(compile("${ElectricMeter::MaxReading10Min} - ${ElectricMeter::MinReading10Min}").unwrap().arithmetic.is_some());
+        assert!(
+            compile("${ElectricMeter::MaxReading10Min} - ${ElectricMeter::MinReading10Min}")
+                .unwrap()
+                .arithmetic
+                .is_some()
+        );
         assert!(compile("(${A} + ${B}) * 0.5 - 3").unwrap().arithmetic.is_some());
         assert!(compile("abs(${A})").unwrap().arithmetic.is_none());
         assert!(compile("${A} / (7 / 2)").unwrap().arithmetic.is_none());

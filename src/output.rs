@@ -121,7 +121,9 @@ fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
         Some((m, text)) if *m == minute => {
             let ms = (ts - minute * MS_PER_MINUTE) as u32;
             let at = text.len() - 7;
-            for (offset, digit) in [(0, ms / 10_000), (1, ms / 1000 % 10), (3, ms / 100 % 10), (4, ms / 10 % 10), (5, ms % 10)] {
+            for (offset, digit) in
+                [(0, ms / 10_000), (1, ms / 1000 % 10), (3, ms / 100 % 10), (4, ms / 10 % 10), (5, ms % 10)]
+            {
                 text[at + offset] = b'0' + digit as u8;
             }
         }
@@ -137,9 +139,20 @@ fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
 impl PointWriter {
     /// Wraps `out` and writes the CSV header if the format has one.
     pub fn new(out: Box<dyn Write + Send>, format: Format, revisions: bool) -> io::Result<PointWriter> {
-        let mut w = PointWriter { out, line: Vec::with_capacity(128), format, revisions, stamp: None, encoded: [Vec::new(), Vec::new()] };
+        let mut w = PointWriter {
+            out,
+            line: Vec::with_capacity(128),
+            format,
+            revisions,
+            stamp: None,
+            encoded: [Vec::new(), Vec::new()],
+        };
         if format == Format::Csv {
-            let header: &[u8] = if revisions { b"timestamp,asset,point,value,emit,revision\n" } else { b"timestamp,asset,point,value\n" };
+            let header: &[u8] = if revisions {
+                b"timestamp,asset,point,value,emit,revision\n"
+            } else {
+                b"timestamp,asset,point,value\n"
+            };
             w.out.write_all(header)?;
         }
         Ok(w)
@@ -267,7 +280,22 @@ mod tests {
         let mut stamp = None;
         let year_minus_1 = -62_198_755_200_000 + 61_234;
         let year_10000 = 253_402_300_800_000 + 1_234;
-        for ts in [0, 59_999, 1_000, 60_000, 61_234, -1, -60_000, -59_001, 1_709_208_000_000, 1_709_208_059_999, year_minus_1, year_minus_1 + 5, year_10000, year_10000 + 58_000] {
+        for ts in [
+            0,
+            59_999,
+            1_000,
+            60_000,
+            61_234,
+            -1,
+            -60_000,
+            -59_001,
+            1_709_208_000_000,
+            1_709_208_059_999,
+            year_minus_1,
+            year_minus_1 + 5,
+            year_10000,
+            year_10000 + 58_000,
+        ] {
             let mut expected = Vec::new();
             format_timestamp(ts, &mut expected);
             assert_eq!(cached_timestamp(&mut stamp, ts), &expected[..], "{ts}");

@@ -51,7 +51,8 @@ fn series<'a>(list: &'a mut Vec<Series>, point: &str) -> &'a mut Series {
 impl PlotData {
     /// Prepares to gather `asset`'s data; window outputs of `jobs` are drawn as steps.
     pub fn new(asset: &str, jobs: &[Job]) -> PlotData {
-        let mut data = PlotData { asset: asset.to_string(), read_by_jobs: external_inputs(jobs), ..PlotData::default() };
+        let mut data =
+            PlotData { asset: asset.to_string(), read_by_jobs: external_inputs(jobs), ..PlotData::default() };
         for job in jobs {
             match &job.kind {
                 JobKind::Window(w) => {
@@ -75,7 +76,6 @@ impl PlotData {
         }
         self.asset_id == Some(asset)
     }
-
 }
 
 impl Output for PlotData {
@@ -117,7 +117,11 @@ const TICK_STEPS_MS: [i64; 14] = [
 /// Epoch-aligned tick times in `[from, to)`: the smallest round step giving at most 10 ticks.
 fn time_ticks(from: i64, to: i64) -> Vec<i64> {
     let span = to - from;
-    let step = TICK_STEPS_MS.iter().copied().find(|s| span / s <= 10).unwrap_or_else(|| (span / 10 / 86_400_000 + 1) * 86_400_000);
+    let step = TICK_STEPS_MS
+        .iter()
+        .copied()
+        .find(|s| span / s <= 10)
+        .unwrap_or_else(|| (span / 10 / 86_400_000 + 1) * 86_400_000);
     let first = from.div_euclid(step) * step + if from.rem_euclid(step) == 0 { 0 } else { step };
     (0..).map(|k| first + k * step).take_while(|t| *t < to).collect()
 }
@@ -141,8 +145,13 @@ fn full_time(ms: i64) -> String {
 
 /// Input readings are blues and greens, outputs warm colours, late drops red.
 const INPUT_COLOURS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(23, 190, 207)];
-const OUTPUT_COLOURS: [RGBColor; 5] =
-    [RGBColor(255, 127, 14), RGBColor(148, 103, 189), RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(188, 189, 34)];
+const OUTPUT_COLOURS: [RGBColor; 5] = [
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+];
 const LATE_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
 /// Draws `data` between `from` (inclusive) and `to` (exclusive) as SVG text.
@@ -152,7 +161,12 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
         s.values.retain(|(ts, v)| !dropped.iter().any(|(dts, dp, dv)| dts == ts && *dp == s.point && dv == v));
         s.values.sort_by_key(|(ts, _)| *ts);
     }
-    let all_ts = data.inputs.iter().chain(&data.outputs).flat_map(|s| s.values.iter().map(|(ts, _)| *ts)).chain(dropped.iter().map(|d| d.0));
+    let all_ts = data
+        .inputs
+        .iter()
+        .chain(&data.outputs)
+        .flat_map(|s| s.values.iter().map(|(ts, _)| *ts))
+        .chain(dropped.iter().map(|d| d.0));
     let (first, last) = all_ts.fold((i64::MAX, i64::MIN), |(lo, hi), ts| (lo.min(ts), hi.max(ts)));
     if first > last {
         bail!("asset {} has no readings of the points the jobs read", data.asset);
@@ -167,7 +181,12 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
     }
     data.outputs.retain(|s| !s.values.is_empty());
     let dropped: Vec<_> = dropped.into_iter().filter(|d| inside(d.0)).collect();
-    let values = data.inputs.iter().chain(&data.outputs).flat_map(|s| s.values.iter().map(|(_, v)| *v)).chain(dropped.iter().map(|d| d.2));
+    let values = data
+        .inputs
+        .iter()
+        .chain(&data.outputs)
+        .flat_map(|s| s.values.iter().map(|(_, v)| *v))
+        .chain(dropped.iter().map(|d| d.2));
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         bail!("asset {} has no readings between {} and {}", data.asset, full_time(from), full_time(to));
@@ -213,12 +232,21 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
                 Some((size, aggregation)) => (
                     format!("{} ({aggregation} per {} window)", s.point, format_duration(size)),
                     chart
-                        .draw_series(s.values.iter().map(|&(ts, v)| PathElement::new(vec![(ts, v), ((ts + size).min(to), v)], style)))
+                        .draw_series(
+                            s.values
+                                .iter()
+                                .map(|&(ts, v)| PathElement::new(vec![(ts, v), ((ts + size).min(to), v)], style)),
+                        )
                         .map_err(plot_error)?,
                 ),
                 None => {
-                    chart.draw_series(s.values.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(plot_error)?;
-                    (format!("{} (output)", s.point), chart.draw_series(LineSeries::new(s.values.iter().copied(), style)).map_err(plot_error)?)
+                    chart
+                        .draw_series(s.values.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                        .map_err(plot_error)?;
+                    (
+                        format!("{} (output)", s.point),
+                        chart.draw_series(LineSeries::new(s.values.iter().copied(), style)).map_err(plot_error)?,
+                    )
                 }
             };
             anno.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));

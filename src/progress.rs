@@ -29,7 +29,8 @@ impl Progress {
             Some(total) => (ProgressBar::new(total), "{bar:24} {bytes}/{total_bytes} {msg} eta {eta}"),
             None => (ProgressBar::no_length(), "{spinner} {bytes} {msg} {elapsed}"),
         };
-        let style = ProgressStyle::with_template(template).expect("the progress templates are valid").progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template(template).expect("the progress templates are valid").progress_chars("=> ");
         bar.set_style(style);
         bar.set_draw_target(target);
         bar.set_message("0 rows");

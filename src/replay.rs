@@ -135,7 +135,13 @@ impl Replay {
     /// The row accounting of the replay so far (see [`crate::engine::accounting`]).
     pub fn balances(&self) -> Vec<Balance> {
         let c = &self.counts;
-        self.pipeline.balances(InputFigures { rows: c.rows, whole_rows: c.whole_rows, rejected: c.rejected, values: c.values, missing: c.missing })
+        self.pipeline.balances(InputFigures {
+            rows: c.rows,
+            whole_rows: c.whole_rows,
+            rejected: c.rejected,
+            values: c.values,
+            missing: c.missing,
+        })
     }
 
     /// End of input: replays sorted readings if sorting, then flushes every job.

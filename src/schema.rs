@@ -40,7 +40,10 @@ fn object(fields: &[Field], description: Option<&str>) -> Value {
     for field in fields {
         properties.insert(field.name.to_string(), field_schema(field, field.doc.to_string()));
         for alias in field.aliases {
-            properties.insert(alias.to_string(), field_schema(field, format!("Another spelling of `{}`. {}", field.name, field.doc)));
+            properties.insert(
+                alias.to_string(),
+                field_schema(field, format!("Another spelling of `{}`. {}", field.name, field.doc)),
+            );
         }
     }
     let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
@@ -186,10 +189,11 @@ policies:
     /// reports: removing a field from a valid job reports it missing exactly when it is required.
     #[test]
     fn required_flags_match_the_loader() {
-        let nested = |fields: &'static [Field], name: &str| match fields.iter().find(|f| f.name == name).map(|f| f.shape) {
-            Some(Shape::Mapping(inner) | Shape::List(inner)) => inner,
-            _ => panic!("{name} has no nested fields"),
-        };
+        let nested =
+            |fields: &'static [Field], name: &str| match fields.iter().find(|f| f.name == name).map(|f| f.shape) {
+                Some(Shape::Mapping(inner) | Shape::List(inner)) => inner,
+                _ => panic!("{name} has no nested fields"),
+            };
         let tables: [(&str, &[Field], usize); 6] = [
             (WINDOW_JOB, WINDOW_JOB_FIELDS, 0),
             (WINDOW_JOB, nested(WINDOW_JOB_FIELDS, "window"), 2),
@@ -213,7 +217,9 @@ policies:
     fn aliases_are_properties_too() {
         let schema = job_schema();
         let window = &schema["$defs"]["time_window_aggregation"]["properties"];
-        assert!(window["latencySetting"]["description"].as_str().unwrap().starts_with("Another spelling of `latency`."));
+        assert!(
+            window["latencySetting"]["description"].as_str().unwrap().starts_with("Another spelling of `latency`.")
+        );
         assert_eq!(schema["$defs"]["multi_point_merging"]["additionalProperties"], json!(false));
     }
 }

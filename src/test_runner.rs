@@ -3,11 +3,11 @@
 //! expected rows, cell by cell: timestamps as instants, numbers within the test's tolerance, other
 //! text exactly. A failure is shown as a row diff (`-` expected, `+` actual).
 
-use crate::engine::stats::JobStats;
 use crate::engine::EmitMode;
+use crate::engine::stats::JobStats;
 use crate::job::load::sort_problems;
-use crate::job::{JobErrors, load_jobs};
 use crate::job::unit_test::{Fixture, UnitTest};
+use crate::job::{JobErrors, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
 use crate::replay::{Replay, WriterOutput};
 use crate::time::parse_timestamp;
@@ -110,7 +110,8 @@ fn replay(test: &UnitTest) -> anyhow::Result<Replayed> {
     let jobs = load_jobs(std::slice::from_ref(&test.job)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut replay = Replay::long_format(jobs, test.options)?;
     let (points_buffer, late_buffer) = (SharedBuffer::default(), SharedBuffer::default());
-    let points = PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, test.options.emit == EmitMode::Updates)?;
+    let points =
+        PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, test.options.emit == EmitMode::Updates)?;
     let late = LateWriter::new(Box::new(late_buffer.clone()))?;
     let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
     let input = Box::new(Cursor::new(test.input.text.clone().into_bytes()));
@@ -123,7 +124,8 @@ fn replay(test: &UnitTest) -> anyhow::Result<Replayed> {
 
 fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
     let jobs = |f: fn(&JobStats) -> u64| stats.iter().map(f).sum::<u64>();
-    let policies = |f: fn(&crate::engine::stats::PolicyStats) -> u64| stats.iter().flat_map(|s| &s.policies).map(f).sum::<u64>();
+    let policies =
+        |f: fn(&crate::engine::stats::PolicyStats) -> u64| stats.iter().flat_map(|s| &s.policies).map(f).sum::<u64>();
     match name {
         "rows_read" => jobs(|s| s.rows_read),
         "rows_written" => jobs(|s| s.rows_written),
@@ -142,7 +144,8 @@ fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
 
 /// CSV rows, fields trimmed.
 fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     reader
         .records()
         .map(|r| r.map(|r| r.iter().map(str::to_string).collect()).map_err(|e| e.to_string()))
@@ -165,17 +168,33 @@ fn compare(expect: &Fixture, actual_text: &str, heading: &str, subset: bool, tol
     for name in header {
         match actual_header.iter().position(|h| h.eq_ignore_ascii_case(name)) {
             Some(i) => columns.push(i),
-            None if subset => return format!("{}: unknown column `{name}`, expected some of {}\n", expect.name, actual_header.join(",")),
+            None if subset => {
+                return format!(
+                    "{}: unknown column `{name}`, expected some of {}\n",
+                    expect.name,
+                    actual_header.join(",")
+                );
+            }
             None => break,
         }
     }
     if !subset && columns.len() != actual_header.len() {
-        return format!("{}: expected header `{}`, the output has `{}`\n", expect.name, header.join(","), actual_header.join(","));
+        return format!(
+            "{}: expected header `{}`, the output has `{}`\n",
+            expect.name,
+            header.join(","),
+            actual_header.join(",")
+        );
     }
     let names: Vec<&str> = columns.iter().map(|&i| actual_header[i].as_str()).collect();
-    let actual: Vec<Vec<String>> = actual[1..].iter().map(|row| columns.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect()).collect();
+    let actual: Vec<Vec<String>> = actual[1..]
+        .iter()
+        .map(|row| columns.iter().map(|&i| row.get(i).cloned().unwrap_or_default()).collect())
+        .collect();
     let expected = &expected[1..];
-    let same = |e: &Vec<String>, a: &Vec<String>| e.len() == a.len() && e.iter().zip(a).zip(&names).all(|((e, a), n)| cell_equal(e, a, n, tolerance));
+    let same = |e: &Vec<String>, a: &Vec<String>| {
+        e.len() == a.len() && e.iter().zip(a).zip(&names).all(|((e, a), n)| cell_equal(e, a, n, tolerance))
+    };
     if expected.len() == actual.len() && expected.iter().zip(&actual).all(|(e, a)| same(e, a)) {
         return String::new();
     }
@@ -226,7 +245,8 @@ fn diff<T>(expected: &[T], actual: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<S
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if same(&expected[i], &actual[j]) { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] =
+                if same(&expected[i], &actual[j]) { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
     let (mut i, mut j, mut steps) = (0, 0, Vec::new());
@@ -287,7 +307,10 @@ mod tests {
         let e = rows("a\nb\nc\nd\n");
         let a = rows("a\nc\nx\nd\n");
         let steps = diff(&e, &a, |x, y| x == y);
-        assert_eq!(steps, vec![Step::Same(0, 0), Step::Expected(1), Step::Same(2, 1), Step::Actual(2), Step::Same(3, 3)]);
+        assert_eq!(
+            steps,
+            vec![Step::Same(0, 0), Step::Expected(1), Step::Same(2, 1), Step::Actual(2), Step::Same(3, 3)]
+        );
     }
 
     #[test]
@@ -302,7 +325,16 @@ mod tests {
 
     #[test]
     fn long_equal_runs_are_elided() {
-        let out = compare(&Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into() }, "h\n1\n2\n3\n4\n5\n6\n8\n", "the output differs", false, 0.0);
-        assert_eq!(out, "the output differs (- expected, + actual):\n    h\n    ... 4 equal rows\n    5\n    6\n  - 7\n  + 8\n");
+        let out = compare(
+            &Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into() },
+            "h\n1\n2\n3\n4\n5\n6\n8\n",
+            "the output differs",
+            false,
+            0.0,
+        );
+        assert_eq!(
+            out,
+            "the output differs (- expected, + actual):\n    h\n    ... 4 equal rows\n    5\n    6\n  - 7\n  + 8\n"
+        );
     }
 }

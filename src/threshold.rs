@@ -14,12 +14,17 @@ pub struct Threshold {
 
 impl Threshold {
     /// Every value is valid (no threshold given).
-    pub const ALL: Threshold = Threshold { lower: f64::NEG_INFINITY, lower_closed: false, upper: f64::INFINITY, upper_closed: false };
+    pub const ALL: Threshold =
+        Threshold { lower: f64::NEG_INFINITY, lower_closed: false, upper: f64::INFINITY, upper_closed: false };
 
     /// Parses interval notation, or says what is wrong with it.
     pub fn parse(text: &str) -> Result<Threshold, String> {
         let s = text.trim();
-        let err = |why: &str| Err(format!("invalid threshold {text:?}: {why}; expected interval notation such as \"[0, 100)\" or \"(-inf, 5]\""));
+        let err = |why: &str| {
+            Err(format!(
+                "invalid threshold {text:?}: {why}; expected interval notation such as \"[0, 100)\" or \"(-inf, 5]\""
+            ))
+        };
         let lower_closed = match s.chars().next() {
             Some('[') => true,
             Some('(') => false,
@@ -80,7 +85,9 @@ fn parse_bound(text: &str) -> Option<f64> {
 
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bound = |v: f64| if v.is_infinite() { if v > 0.0 { "+inf".to_string() } else { "-inf".to_string() } } else { v.to_string() };
+        let bound = |v: f64| {
+            if v.is_infinite() { if v > 0.0 { "+inf".to_string() } else { "-inf".to_string() } } else { v.to_string() }
+        };
         write!(
             f,
             "{}{}, {}{}",
@@ -134,7 +141,19 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "0, 100", "[0, 100", "[0 100)", "[a, 100)", "[-inf, 0)", "(0, +inf]", "(5, 1)", "[1, 1)", "(+inf, 1)", "[0, nan)"] {
+        for bad in [
+            "",
+            "0, 100",
+            "[0, 100",
+            "[0 100)",
+            "[a, 100)",
+            "[-inf, 0)",
+            "(0, +inf]",
+            "(5, 1)",
+            "[1, 1)",
+            "(+inf, 1)",
+            "[0, nan)",
+        ] {
             assert!(Threshold::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Threshold::parse("[1, 1]").is_ok());

@@ -73,10 +73,7 @@ fn is_epoch_digits(field: &[u8]) -> bool {
 
 fn parse_epoch_ms(field: &[u8]) -> Result<i64, TimestampError> {
     // Digits were checked by the caller, so from_utf8 cannot fail; overflow is a user error.
-    std::str::from_utf8(field)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .ok_or(TimestampError)
+    std::str::from_utf8(field).ok().and_then(|s| s.parse::<i64>().ok()).ok_or(TimestampError)
 }
 
 fn parse_general(field: &[u8]) -> Result<Stamp, TimestampError> {
@@ -86,7 +83,11 @@ fn parse_general(field: &[u8]) -> Result<Stamp, TimestampError> {
     }
     // chrono accepts one-digit fields; a truncated `2024-01-01T00:0` must not read as 00:00.
     let b = text.as_bytes();
-    let padded = b.len() >= 16 && b[4] == b'-' && b[7] == b'-' && b[13] == b':' && (b.len() == 16 || (b.len() >= 19 && b[16] == b':'));
+    let padded = b.len() >= 16
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[13] == b':'
+        && (b.len() == 16 || (b.len() >= 19 && b[16] == b':'));
     if !padded {
         return Err(TimestampError);
     }
@@ -153,7 +154,8 @@ fn parse_seconds_and_offset(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
     if let Some(&[b':', s1, s2, b'.', m1, m2, m3, b'Z']) = b.get(16..24) {
         let [s1, s2, m1, m2, m3] = [s1, s2, m1, m2, m3].map(|d| d.wrapping_sub(b'0'));
         if s1 < 6 && s2 < 10 && m1 < 10 && m2 < 10 && m3 < 10 {
-            let ms = (u32::from(s1) * 10 + u32::from(s2)) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
+            let ms =
+                (u32::from(s1) * 10 + u32::from(s2)) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
             return Some((i64::from(ms), Some(0), 24));
         }
     }
@@ -378,7 +380,9 @@ mod tests {
 
     #[test]
     fn fast_path_agrees_with_chrono() {
-        for text in ["2024-03-10T01:59:59.999Z", "1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+        for text in
+            ["2024-03-10T01:59:59.999Z", "1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"]
+        {
             let chrono = chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis();
             assert_eq!(parse_fixed_layout(text.as_bytes()), Some(chrono), "{text}");
         }

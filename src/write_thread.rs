@@ -63,7 +63,15 @@ impl ThreadedOutput {
             .name("meterflow-write".to_string())
             .spawn(move || write_batches(files, &batches, &give_back, &shared))
             .context("failed to start the output thread")?;
-        Ok(ThreadedOutput { batch: Batch::default(), late, sender: Some(sender), spare, handle: Some(handle), failure, synced: (0, 0) })
+        Ok(ThreadedOutput {
+            batch: Batch::default(),
+            late,
+            sender: Some(sender),
+            spare,
+            handle: Some(handle),
+            failure,
+            synced: (0, 0),
+        })
     }
 
     /// Names are only ever added, so the ones past what the writer thread has are the new ones;
@@ -71,8 +79,12 @@ impl ThreadedOutput {
     #[inline]
     fn sync_names(&mut self, names: &Names) {
         if names.assets.len() > self.synced.0 || names.points.len() > self.synced.1 {
-            self.batch.new_assets.extend((self.synced.0..names.assets.len()).map(|id| names.assets.name(id as u32).to_string()));
-            self.batch.new_points.extend((self.synced.1..names.points.len()).map(|id| names.points.name(id as u32).to_string()));
+            self.batch
+                .new_assets
+                .extend((self.synced.0..names.assets.len()).map(|id| names.assets.name(id as u32).to_string()));
+            self.batch
+                .new_points
+                .extend((self.synced.1..names.points.len()).map(|id| names.points.name(id as u32).to_string()));
             self.synced = (names.assets.len(), names.points.len());
         }
     }
@@ -147,7 +159,12 @@ impl Drop for ThreadedOutput {
     }
 }
 
-fn write_batches(mut files: WriterOutput, batches: &Receiver<Batch>, give_back: &Sender<Batch>, failure: &Failure) -> Result<()> {
+fn write_batches(
+    mut files: WriterOutput,
+    batches: &Receiver<Batch>,
+    give_back: &Sender<Batch>,
+    failure: &Failure,
+) -> Result<()> {
     // The same names interned in the same order get the same ids as on the calling thread.
     let mut names = Names::default();
     let mut failed = false;
@@ -159,7 +176,11 @@ fn write_batches(mut files: WriterOutput, batches: &Receiver<Batch>, give_back: 
             names.points.intern(&name);
         }
         if !failed {
-            let written = batch.points.iter().try_for_each(|p| files.point(p, &names)).and_then(|()| batch.dropped.iter().try_for_each(|d| files.dropped(d, &names)));
+            let written = batch
+                .points
+                .iter()
+                .try_for_each(|p| files.point(p, &names))
+                .and_then(|()| batch.dropped.iter().try_for_each(|d| files.dropped(d, &names)));
             if let Err(e) = written {
                 *failure.error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
                 failure.failed.store(true, Ordering::Release);
@@ -216,17 +237,34 @@ mod tests {
         };
         let mut direct = None;
         let mut thread = None;
-        let output: &mut dyn Output = if threaded { thread.insert(ThreadedOutput::start(files).unwrap()) } else { direct.insert(files) };
+        let output: &mut dyn Output =
+            if threaded { thread.insert(ThreadedOutput::start(files).unwrap()) } else { direct.insert(files) };
         let mut names = Names::default();
         let point = names.points.intern("Max");
         let mut outcome = Ok(());
         for i in 0..10_000u32 {
             let asset = names.assets.intern(&format!("meter{}", i % 700));
-            let p = Point { job: 0, asset, point, model: 0, ts: i64::from(i) * 1000, value: Value::Number(f64::from(i) / 8.0), emit: Emit::Final, revision: 0 };
+            let p = Point {
+                job: 0,
+                asset,
+                point,
+                model: 0,
+                ts: i64::from(i) * 1000,
+                value: Value::Number(f64::from(i) / 8.0),
+                emit: Emit::Final,
+                revision: 0,
+            };
             let mut written = output.point(&p, &names);
             if i % 33 == 0 {
                 let reading = Reading { asset, point, model: 0, ts: 5, value: 1.5 };
-                let d = Dropped { job: 0, reading, reason: DropReason::LateBeyondLateness, window_start: 0, window_end: 10, watermark: 99 };
+                let d = Dropped {
+                    job: 0,
+                    reading,
+                    reason: DropReason::LateBeyondLateness,
+                    window_start: 0,
+                    window_end: 10,
+                    watermark: 99,
+                };
                 written = written.and_then(|()| output.dropped(&d, &names));
             }
             if let Err(e) = written {

@@ -42,15 +42,21 @@ pub fn parse_zone(text: &str) -> Result<Tz, String> {
         return Ok(tz);
     }
     match TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(name)) {
-        Some(tz) => Err(format!("unknown time zone {name:?}: did you mean `{}`? (names are case-sensitive)", tz.name())),
-        None => Err(format!("unknown time zone {name:?}: expected an IANA name such as `Europe/Dublin`, `America/New_York` or `UTC`")),
+        Some(tz) => {
+            Err(format!("unknown time zone {name:?}: did you mean `{}`? (names are case-sensitive)", tz.name()))
+        }
+        None => Err(format!(
+            "unknown time zone {name:?}: expected an IANA name such as `Europe/Dublin`, `America/New_York` or `UTC`"
+        )),
     }
 }
 
 /// The local wall-clock time of instant `ts`, as milliseconds since local 1970-01-01 00:00.
 pub fn local_ms(tz: Tz, ts: i64) -> i64 {
     match DateTime::from_timestamp_millis(ts) {
-        Some(utc) => ts + i64::from(tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc()) * MS_PER_SECOND,
+        Some(utc) => {
+            ts + i64::from(tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc()) * MS_PER_SECOND
+        }
         None => ts,
     }
 }
@@ -156,7 +162,15 @@ mod tests {
     #[test]
     fn zone_names() {
         assert_eq!(parse_zone(" UTC "), Ok(Tz::UTC));
-        assert_eq!(parse_zone("europe/dublin"), Err("unknown time zone \"europe/dublin\": did you mean `Europe/Dublin`? (names are case-sensitive)".to_string()));
-        assert!(parse_zone("Mars/Olympus").unwrap_err().starts_with("unknown time zone \"Mars/Olympus\": expected an IANA name"));
+        assert_eq!(
+            parse_zone("europe/dublin"),
+            Err("unknown time zone \"europe/dublin\": did you mean `Europe/Dublin`? (names are case-sensitive)"
+                .to_string())
+        );
+        assert!(
+            parse_zone("Mars/Olympus")
+                .unwrap_err()
+                .starts_with("unknown time zone \"Mars/Olympus\": expected an IANA name")
+        );
     }
 }

@@ -19,14 +19,12 @@ fn run_case(name: &str) {
     let dir = case_dir(name);
     let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
     let args = shlex::split(&cmd).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
-    let output = Command::new(env!("CARGO_BIN_EXE_meterflow"))
-        .args(&args)
-        .current_dir(&dir)
-        .output()
-        .expect("meterflow runs");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&dir).output().expect("meterflow runs");
     let bless = std::env::var_os("METERFLOW_BLESS").is_some();
     let status = output.status.code().unwrap_or(-1);
-    let expected_status: i32 = std::fs::read_to_string(dir.join("status")).map_or(0, |s| s.trim().parse().expect("status is a number"));
+    let expected_status: i32 =
+        std::fs::read_to_string(dir.join("status")).map_or(0, |s| s.trim().parse().expect("status is a number"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     for (file, actual) in [("stdout", &stdout), ("stderr", &stderr)] {
@@ -47,7 +45,8 @@ fn run_case(name: &str) {
     let written = dir.join("expected");
     for entry in std::fs::read_dir(&written).into_iter().flatten() {
         let file = entry.expect("expected file").file_name();
-        let actual = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
+        let actual = std::fs::read_to_string(dir.join(&file))
+            .unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
         std::fs::remove_file(dir.join(&file)).expect("remove the written file");
         if bless {
             std::fs::write(written.join(&file), actual.as_bytes()).expect("bless");

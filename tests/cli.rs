@@ -23,7 +23,8 @@ const EXPECTED: &str = "timestamp,asset,point,value\n\
     2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = meterflow().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        meterflow().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
@@ -31,7 +32,9 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
 
 #[test]
 fn reads_stdin_without_input_flag_and_with_dash() {
-    for args in [&["run", "jobs/meter_max_min.yaml", "-q"][..], &["run", "jobs/meter_max_min.yaml", "--input", "-", "-q"]] {
+    for args in
+        [&["run", "jobs/meter_max_min.yaml", "-q"][..], &["run", "jobs/meter_max_min.yaml", "--input", "-", "-q"]]
+    {
         let (status, stdout, stderr) = run_with_stdin(args, INPUT);
         assert_eq!(status, 0, "{stderr}");
         assert_eq!(stdout, EXPECTED);
@@ -116,7 +119,13 @@ fn threads_give_the_same_output_and_lines() {
             text.push_str("2024-01-01T22:13:20Z,m1,Reading,NA\n");
         }
         let (h, m, s) = (i / 3600, i / 60 % 60, i % 60);
-        text.push_str(&format!("2024-01-{:02}T{:02}:{m:02}:{s:02}Z,m{},Reading,{}.5\n", 1 + h / 24, h % 24, 1 + i % 3, i % 50));
+        text.push_str(&format!(
+            "2024-01-{:02}T{:02}:{m:02}:{s:02}Z,m{},Reading,{}.5\n",
+            1 + h / 24,
+            h % 24,
+            1 + i % 3,
+            i % 50
+        ));
     }
     let input = dir.join("in.csv");
     std::fs::write(&input, text).unwrap();
@@ -138,7 +147,9 @@ fn threads_give_the_same_output_and_lines() {
         let path = input.display().to_string();
         assert_eq!(
             rejects,
-            format!("file,line,reason,row\n{path},60002,\"column 4 (value): invalid value \"\"oops\"\": expected a finite number\",\"2024-01-01T16:40:00Z,m1,Reading,oops\"\n")
+            format!(
+                "file,line,reason,row\n{path},60002,\"column 4 (value): invalid value \"\"oops\"\": expected a finite number\",\"2024-01-01T16:40:00Z,m1,Reading,oops\"\n"
+            )
         );
         outputs.push(std::fs::read(&out).unwrap());
     }
@@ -160,7 +171,13 @@ fn closed_stdout_wins_over_a_later_bad_row_with_any_threads() {
     std::fs::write(dir.join("job.yaml"), job).unwrap();
     let mut text = String::from("timestamp,asset,point,value\n");
     for i in 0..2500 {
-        text.push_str(&format!("2024-01-01T{:02}:{:02}:{:02}Z,m1,Reading,{}\n", i / 3600, i / 60 % 60, i % 60, i % 100));
+        text.push_str(&format!(
+            "2024-01-01T{:02}:{:02}:{:02}Z,m1,Reading,{}\n",
+            i / 3600,
+            i / 60 % 60,
+            i % 60,
+            i % 100
+        ));
     }
     text.push_str("2024-01-01T00:41:40Z,m1,Reading,oops\n");
     std::fs::write(dir.join("in.csv"), text).unwrap();

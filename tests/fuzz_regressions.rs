@@ -31,7 +31,11 @@ fn replay_folder(root: &Path) -> (usize, Vec<String>) {
             continue;
         }
         let target = dir.file_name().and_then(|n| n.to_str()).expect("folder name");
-        let check = CHECKS.iter().find(|(name, _)| *name == target).unwrap_or_else(|| panic!("{}: no fuzz target of that name", dir.display())).1;
+        let check = CHECKS
+            .iter()
+            .find(|(name, _)| *name == target)
+            .unwrap_or_else(|| panic!("{}: no fuzz target of that name", dir.display()))
+            .1;
         for file in std::fs::read_dir(&dir).expect("target folder") {
             let path = file.expect("entry").path();
             let bytes = std::fs::read(&path).expect("input");

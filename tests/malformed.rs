@@ -65,7 +65,14 @@ fn csv_ok(name: &'static str, input: impl Into<Vec<u8>>, rows: &str) -> Case {
 
 /// A `validate job.yaml` case that fails with exit status 2.
 fn yaml_error(name: &'static str, job: impl Into<Vec<u8>>, stderr: &str) -> Case {
-    Case { name, args: "validate job.yaml", files: vec![("job.yaml", job.into())], status: 2, stdout: String::new(), stderr: stderr.to_string() }
+    Case {
+        name,
+        args: "validate job.yaml",
+        files: vec![("job.yaml", job.into())],
+        status: 2,
+        stdout: String::new(),
+        stderr: stderr.to_string(),
+    }
 }
 
 /// A bad-timestamp error on line 2: text that is no timestamp.
@@ -79,7 +86,11 @@ fn timestamp_out_of_range(name: &'static str, text: &str) -> Case {
 }
 
 fn timestamp_problem(name: &'static str, text: &str, problem: &str) -> Case {
-    csv_error(name, format!("{HEADER}{text},m1,Reading,1\n"), &format!("in.csv:2: column 1 (timestamp): invalid timestamp {text:?}: {problem}"))
+    csv_error(
+        name,
+        format!("{HEADER}{text},m1,Reading,1\n"),
+        &format!("in.csv:2: column 1 (timestamp): invalid timestamp {text:?}: {problem}"),
+    )
 }
 
 /// A bad-value error on line 2.

@@ -135,8 +135,12 @@ fn keyed(output: &str) -> BTreeMap<(String, String, String), Vec<String>> {
 
 /// Readings of up to 3 meters over 2 hours: values on a 0.001 grid with outliers, 1 ms resolution.
 fn rows() -> impl Strategy<Value = Vec<Row>> {
-    let value = prop_oneof![8 => (0i64..100_000).prop_map(|v| v as f64 / 1000.0), 1 => (-50i64..=150).prop_map(|v| v as f64)];
-    prop::collection::vec((0u8..3, 0i64..7_200_000, value).prop_map(|(asset, ts, value)| Row { asset, ts, value }), 1..80)
+    let value =
+        prop_oneof![8 => (0i64..100_000).prop_map(|v| v as f64 / 1000.0), 1 => (-50i64..=150).prop_map(|v| v as f64)];
+    prop::collection::vec(
+        (0u8..3, 0i64..7_200_000, value).prop_map(|(asset, ts, value)| Row { asset, ts, value }),
+        1..80,
+    )
 }
 
 /// Event-time rows in arrival order: sorted by time, then some moved later by a random delay.

@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const TEXT: &str = "timestamp,asset,point,value\n2024-01-01T00:01:00Z,m1,Reading,3\n2024-01-01T00:04:00Z,m1,Reading,5\n";
+const TEXT: &str =
+    "timestamp,asset,point,value\n2024-01-01T00:01:00Z,m1,Reading,3\n2024-01-01T00:04:00Z,m1,Reading,5\n";
 const EXPECTED: &str = "timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,MaxReading10Min,5\n2024-01-01T00:00:00.000Z,m1,MinReading10Min,3\n";
 
 fn run_with_stdin(bytes: &[u8]) -> String {

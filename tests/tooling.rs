@@ -43,7 +43,9 @@ fn to_json(node: &Node) -> Value {
             }
         }
         Node::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect()),
-        Node::Mapping(map) => Value::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect::<Map<_, _>>()),
+        Node::Mapping(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect::<Map<_, _>>())
+        }
     }
 }
 
@@ -86,7 +88,8 @@ fn every_file_in_jobs_validates_against_the_schema() {
     assert!(files.len() >= 4, "the seed jobs and their test files: {files:?}");
     for file in files {
         let instance = yaml_file_as_json(&file);
-        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
     }
 }
@@ -108,7 +111,12 @@ fn schema_rejects_what_the_loader_rejects() {
     alias["latencySetting"] = json!("1d");
     assert!(validator.is_valid(&seed));
     assert!(validator.is_valid(&alias), "aliases are accepted like the loader accepts them");
-    for (what, instance) in [("unknown field", unknown_field), ("missing policies", missing_policies), ("median", bad_aggregation), ("5 minutes", bad_duration)] {
+    for (what, instance) in [
+        ("unknown field", unknown_field),
+        ("missing policies", missing_policies),
+        ("median", bad_aggregation),
+        ("5 minutes", bad_duration),
+    ] {
         assert!(!validator.is_valid(&instance), "{what} should be rejected");
     }
 }
@@ -162,13 +170,18 @@ fn man_pages_are_roff() {
     assert!(run.contains("late\\-output"), "flags are documented");
     let unknown = meterflow(&["man", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&unknown.stderr), "error: no subcommand `nope`; expected one of run, validate, test, explain, schema, plot, completions, man\n");
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "error: no subcommand `nope`; expected one of run, validate, test, explain, schema, plot, completions, man\n"
+    );
 }
 
 /// `--progress auto` draws nothing when stderr is not a terminal (as here, a pipe); `always` does.
 #[test]
 fn progress_bar_only_where_asked() {
-    let run = |mode: &str| meterflow(&["run", "jobs/", "--input", "samples/meters.csv", "-o", "/dev/null", "-q", "--progress", mode]);
+    let run = |mode: &str| {
+        meterflow(&["run", "jobs/", "--input", "samples/meters.csv", "-o", "/dev/null", "-q", "--progress", mode])
+    };
     for mode in ["auto", "never"] {
         let output = run(mode);
         assert!(output.status.success());
@@ -178,7 +191,10 @@ fn progress_bar_only_where_asked() {
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rows/s") && stderr.contains("MiB"), "--progress always draws the bar: {stderr:?}");
-    assert!(stderr.ends_with("\r\u{1b}[2K") || stderr.ends_with("\u{1b}[1A"), "the bar is cleared at the end: {stderr:?}");
+    assert!(
+        stderr.ends_with("\r\u{1b}[2K") || stderr.ends_with("\u{1b}[1A"),
+        "the bar is cleared at the end: {stderr:?}"
+    );
 }
 
 /// An independent count of what the plot of meter-001 between 16:00 and 19:00 must hold, from
@@ -209,8 +225,18 @@ fn expected_plot_readings() -> (usize, usize) {
 fn plot_draws_the_sample_as_svg() {
     let out = std::env::temp_dir().join(format!("meterflow-plot-{}.svg", std::process::id()));
     let output = meterflow(&[
-        "plot", "jobs/", "--input", "samples/meters.csv", "--asset", "meter-001",
-        "--from", "2024-03-01T16:00:00Z", "--to", "2024-03-01T19:00:00Z", "-o", out.to_str().unwrap(),
+        "plot",
+        "jobs/",
+        "--input",
+        "samples/meters.csv",
+        "--asset",
+        "meter-001",
+        "--from",
+        "2024-03-01T16:00:00Z",
+        "--to",
+        "2024-03-01T19:00:00Z",
+        "-o",
+        out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let svg = std::fs::read_to_string(&out).unwrap();
@@ -220,7 +246,11 @@ fn plot_draws_the_sample_as_svg() {
     assert_eq!(root_node.tag_name().name(), "svg");
     assert_eq!((root_node.attribute("width"), root_node.attribute("height")), (Some("1200"), Some("600")));
 
-    let texts: Vec<String> = doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or_default().trim().to_string()).collect();
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_string())
+        .collect();
     for label in [
         "Reading (input)",
         "MaxReading10Min (max per 10m window)",
@@ -235,10 +265,16 @@ fn plot_draws_the_sample_as_svg() {
     }
 
     // Shapes by stroke colour: readings blue, max orange, min purple, late drops red.
-    let by_stroke = |colour: &str| -> Vec<roxmltree::Node<'_, '_>> { doc.descendants().filter(|n| n.attribute("stroke") == Some(colour)).collect() };
+    let by_stroke = |colour: &str| -> Vec<roxmltree::Node<'_, '_>> {
+        doc.descendants().filter(|n| n.attribute("stroke") == Some(colour)).collect()
+    };
     let points = |n: &roxmltree::Node<'_, '_>| n.attribute("points").map_or(0, |p| p.split_whitespace().count());
     let (kept, dropped) = expected_plot_readings();
-    assert_eq!((kept, dropped), (719, 1), "3 hours at 15 s; the 17:27:00 reading arrives a day late (appended to the file)");
+    assert_eq!(
+        (kept, dropped),
+        (719, 1),
+        "3 hours at 15 s; the 17:27:00 reading arrives a day late (appended to the file)"
+    );
     let reading_line = by_stroke("#1F77B4").iter().map(points).max();
     assert_eq!(reading_line, Some(kept), "the reading line holds every kept reading in range");
     // 18 ten-minute windows in 3 hours, each a step, plus the legend sample.
@@ -250,10 +286,17 @@ fn plot_draws_the_sample_as_svg() {
 
 #[test]
 fn plot_errors_name_the_problem() {
-    let output = meterflow(&["plot", "jobs/", "--input", "samples/meters.csv", "--asset", "meter-404", "-o", "/dev/null"]);
+    let output =
+        meterflow(&["plot", "jobs/", "--input", "samples/meters.csv", "--asset", "meter-404", "-o", "/dev/null"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "error: asset meter-404 has no readings of the points the jobs read\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: asset meter-404 has no readings of the points the jobs read\n"
+    );
     let output = meterflow(&["plot", "jobs/", "--asset", "m", "--from", "yesterday", "-o", "/dev/null"]);
     assert_eq!(output.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "error: --from: invalid timestamp \"yesterday\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: --from: invalid timestamp \"yesterday\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999\n"
+    );
 }

@@ -27,17 +27,49 @@ impl Sink for Collect {
     }
 }
 
-fn job(window: WindowType, timezone: Option<&str>, sizes: &[i64], threshold: Threshold, interpolation: Interpolation) -> Job {
-    let aggregations = [Aggregation::First, Aggregation::Last, Aggregation::Range, Aggregation::Delta, Aggregation::Max, Aggregation::Cnt];
+fn job(
+    window: WindowType,
+    timezone: Option<&str>,
+    sizes: &[i64],
+    threshold: Threshold,
+    interpolation: Interpolation,
+) -> Job {
+    let aggregations = [
+        Aggregation::First,
+        Aggregation::Last,
+        Aggregation::Range,
+        Aggregation::Delta,
+        Aggregation::Max,
+        Aggregation::Cnt,
+    ];
     let mut policies = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
         for (k, aggregation) in aggregations.iter().enumerate() {
             let output = format!("Out{i}x{k}");
-            policies.push(WindowPolicy { input: "Reading".into(), threshold, interpolation, aggregation: *aggregation, window_size: *size, output });
+            policies.push(WindowPolicy {
+                input: "Reading".into(),
+                threshold,
+                interpolation,
+                aggregation: *aggregation,
+                window_size: *size,
+                output,
+            });
         }
     }
-    let plan = WindowJob { latency: 30 * MS_PER_DAY, max_future_skew: None, window, timezone: timezone.map(|z| z.parse().unwrap()), policies };
-    Job { name: "property".into(), file: "property.yaml".into(), model: "ElectricMeter".into(), kind: JobKind::Window(plan), warnings: Vec::new() }
+    let plan = WindowJob {
+        latency: 30 * MS_PER_DAY,
+        max_future_skew: None,
+        window,
+        timezone: timezone.map(|z| z.parse().unwrap()),
+        policies,
+    };
+    Job {
+        name: "property".into(),
+        file: "property.yaml".into(),
+        model: "ElectricMeter".into(),
+        kind: JobKind::Window(plan),
+        warnings: Vec::new(),
+    }
 }
 
 /// Runs `readings` (timestamp, value) in the order given through a fresh pipeline.

@@ -60,12 +60,24 @@ pub struct RunFigures<'a> {
 pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
     let input = run.input;
     let mut all = vec![
-        balance("input rows", ("rows", input.rows), &[("rows read whole", input.whole_rows), ("rejected rows", input.rejected)]),
-        balance("input values", ("value cells", input.values), &[("readings", run.readings), ("missing values", input.missing)]),
+        balance(
+            "input rows",
+            ("rows", input.rows),
+            &[("rows read whole", input.whole_rows), ("rejected rows", input.rejected)],
+        ),
+        balance(
+            "input values",
+            ("value cells", input.values),
+            &[("readings", run.readings), ("missing values", input.missing)],
+        ),
     ];
     for job in run.jobs {
         let scope = format!("job {}", job.name);
-        all.push(balance(&scope, ("rows read", job.rows_read), &[("kept", job.kept), ("late dropped", job.late_dropped)]));
+        all.push(balance(
+            &scope,
+            ("rows read", job.rows_read),
+            &[("kept", job.kept), ("late dropped", job.late_dropped)],
+        ));
         if job.policies.is_empty() {
             continue;
         }
@@ -83,15 +95,23 @@ pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
                 &[("valid", p.valid), ("out of threshold", p.out_of_threshold), ("late dropped", p.late_dropped)],
             ));
         }
-        let parts: Vec<(String, u64)> = per_input.iter().map(|&(input, read)| (format!("{input} readings"), read)).collect();
+        let parts: Vec<(String, u64)> =
+            per_input.iter().map(|&(input, read)| (format!("{input} readings"), read)).collect();
         all.push(Balance { scope: format!("{scope} inputs"), total: ("rows read".to_string(), job.rows_read), parts });
     }
     let sum = |f: fn(&JobStats) -> u64| run.jobs.iter().map(|j| f(j)).sum::<u64>();
-    all.push(balance("output", ("rows written", run.points_written), &[("rows the jobs wrote", sum(|j| j.rows_written))]));
+    all.push(balance(
+        "output",
+        ("rows written", run.points_written),
+        &[("rows the jobs wrote", sum(|j| j.rows_written))],
+    ));
     all.push(balance(
         "late output",
         ("late rows", run.late_written),
-        &[("readings dropped as late", sum(|j| j.late_dropped)), ("readings partially late", sum(|j| j.partially_late))],
+        &[
+            ("readings dropped as late", sum(|j| j.late_dropped)),
+            ("readings partially late", sum(|j| j.partially_late)),
+        ],
     ));
     all
 }

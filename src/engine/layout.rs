@@ -131,7 +131,10 @@ mod tests {
     fn tumbling_utc() {
         let ten = 10 * MS_PER_MINUTE;
         let mut layout = Layout::new(WindowType::Tumbling, ten, None);
-        assert_eq!(windows(&mut layout, "2024-01-01T00:19:59.999Z"), [(ms("2024-01-01T00:10:00Z"), ms("2024-01-01T00:20:00Z"))]);
+        assert_eq!(
+            windows(&mut layout, "2024-01-01T00:19:59.999Z"),
+            [(ms("2024-01-01T00:10:00Z"), ms("2024-01-01T00:20:00Z"))]
+        );
         // Flooring, so pre-1970 (negative) timestamps align like later ones.
         for (ts, start) in [(-1, -ten), (-ten, -ten), (-ten - 1, -2 * ten), (ten - 1, 0), (ten, ten)] {
             let range = layout.windows_of(ts);
@@ -144,9 +147,15 @@ mod tests {
     fn sliding_utc_every_window_containing_the_reading() {
         let mut layout = Layout::new(WindowType::Sliding { slide: 5 * MS_PER_MINUTE }, 15 * MS_PER_MINUTE, None);
         let m = |t: &str| ms(&format!("2024-01-01T{t}:00Z"));
-        assert_eq!(windows(&mut layout, "2024-01-01T00:12:00Z"), [(m("00:00"), m("00:15")), (m("00:05"), m("00:20")), (m("00:10"), m("00:25"))]);
+        assert_eq!(
+            windows(&mut layout, "2024-01-01T00:12:00Z"),
+            [(m("00:00"), m("00:15")), (m("00:05"), m("00:20")), (m("00:10"), m("00:25"))]
+        );
         // Half-open: a reading on a slide boundary starts a window and is outside the one ending there.
-        assert_eq!(windows(&mut layout, "2024-01-01T00:10:00Z"), [(m("00:00"), m("00:15")), (m("00:05"), m("00:20")), (m("00:10"), m("00:25"))]);
+        assert_eq!(
+            windows(&mut layout, "2024-01-01T00:10:00Z"),
+            [(m("00:00"), m("00:15")), (m("00:05"), m("00:20")), (m("00:10"), m("00:25"))]
+        );
         assert_eq!(windows(&mut layout, "2024-01-01T00:09:59.999Z")[0], (m("00:00") - 5 * MS_PER_MINUTE, m("00:10")));
     }
 
@@ -171,8 +180,14 @@ mod tests {
         let dublin: Tz = "Europe/Dublin".parse().unwrap();
         let mut layout = Layout::new(WindowType::Tumbling, MS_PER_HOUR, Some(dublin));
         // The repeated hour of 2024-10-27 is two windows of an hour each.
-        assert_eq!(windows(&mut layout, "2024-10-27T00:30:00Z"), [(ms("2024-10-27T00:00:00Z"), ms("2024-10-27T01:00:00Z"))]);
-        assert_eq!(windows(&mut layout, "2024-10-27T01:30:00Z"), [(ms("2024-10-27T01:00:00Z"), ms("2024-10-27T02:00:00Z"))]);
+        assert_eq!(
+            windows(&mut layout, "2024-10-27T00:30:00Z"),
+            [(ms("2024-10-27T00:00:00Z"), ms("2024-10-27T01:00:00Z"))]
+        );
+        assert_eq!(
+            windows(&mut layout, "2024-10-27T01:30:00Z"),
+            [(ms("2024-10-27T01:00:00Z"), ms("2024-10-27T02:00:00Z"))]
+        );
     }
 
     #[test]
@@ -182,7 +197,10 @@ mod tests {
         // 2024-03-31 12:00 IST is in the local days starting 03-30 and 03-31.
         assert_eq!(
             windows(&mut layout, "2024-03-31T11:00:00Z"),
-            [(ms("2024-03-30T00:00:00Z"), ms("2024-03-31T23:00:00Z")), (ms("2024-03-31T00:00:00Z"), ms("2024-04-01T23:00:00Z"))]
+            [
+                (ms("2024-03-30T00:00:00Z"), ms("2024-03-31T23:00:00Z")),
+                (ms("2024-03-31T00:00:00Z"), ms("2024-04-01T23:00:00Z"))
+            ]
         );
     }
 
@@ -211,7 +229,10 @@ mod tests {
         for (window, size, tz) in layouts {
             let mut layout = Layout::new(window, size, tz);
             let mut probe = Layout::new(window, size, tz);
-            for ts in (ms("2011-12-28T00:00:00Z")..ms("2012-01-03T00:00:00Z")).step_by(7 * MS_PER_MINUTE as usize).chain((ms("2024-03-30T00:00:00Z")..ms("2024-04-01T00:00:00Z")).step_by(MS_PER_HOUR as usize)) {
+            for ts in (ms("2011-12-28T00:00:00Z")..ms("2012-01-03T00:00:00Z"))
+                .step_by(7 * MS_PER_MINUTE as usize)
+                .chain((ms("2024-03-30T00:00:00Z")..ms("2024-04-01T00:00:00Z")).step_by(MS_PER_HOUR as usize))
+            {
                 for j in layout.windows_of(ts) {
                     if let Some((start, end)) = layout.window(j) {
                         assert_eq!(probe.end_of(start), end, "{window:?} {size} {tz:?} at {ts}");

@@ -158,7 +158,15 @@ pub struct MergeOperator {
 
 impl MergeOperator {
     /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
-    pub fn new(job: usize, model: u32, plan: MergeJob, names: &mut Names, options: EngineOptions, derived: &HashMap<u32, i64>, stats: JobStats) -> Self {
+    pub fn new(
+        job: usize,
+        model: u32,
+        plan: MergeJob,
+        names: &mut Names,
+        options: EngineOptions,
+        derived: &HashMap<u32, i64>,
+        stats: JobStats,
+    ) -> Self {
         let emit = options.emit;
         let every = match plan.trigger {
             Trigger::Frequency { every } => Some(every),
@@ -194,7 +202,17 @@ impl MergeOperator {
                 }
             })
             .collect();
-        MergeOperator { origin: Origin { job, model }, latency: plan.latency, max_future_skew: options.max_future_skew.or(plan.max_future_skew), every, emit, policies, asset_order: Vec::new(), seen_asset: Vec::new(), stats }
+        MergeOperator {
+            origin: Origin { job, model },
+            latency: plan.latency,
+            max_future_skew: options.max_future_skew.or(plan.max_future_skew),
+            every,
+            emit,
+            policies,
+            asset_order: Vec::new(),
+            seen_asset: Vec::new(),
+            stats,
+        }
     }
 
     pub fn push(&mut self, r: Reading, out: &mut Emitted) {
@@ -227,7 +245,14 @@ impl MergeOperator {
             Some(watermark) => {
                 self.stats.late_dropped += 1;
                 let reason = DropReason::LateBeyondLateness;
-                out.dropped.push(Dropped { job: self.origin.job, reading: r, reason, window_start: r.ts, window_end: r.ts, watermark });
+                out.dropped.push(Dropped {
+                    job: self.origin.job,
+                    reading: r,
+                    reason,
+                    window_start: r.ts,
+                    window_end: r.ts,
+                    watermark,
+                });
             }
             None => self.stats.kept += 1,
         }
@@ -302,7 +327,9 @@ impl MergeOperator {
             Ok(Outcome::Number(v)) => Err((Skip::NonFinite, format!("the result {v} is not a finite number"))),
             Ok(Outcome::Bool(b)) => Ok(Value::Bool(b)),
             Ok(Outcome::Text(s)) => Ok(Value::Text(Arc::from(s))),
-            Ok(Outcome::Empty) => Err((Skip::Empty, "the expression gave no value (an `if` without `else`)".to_string())),
+            Ok(Outcome::Empty) => {
+                Err((Skip::Empty, "the expression gave no value (an `if` without `else`)".to_string()))
+            }
             Err(e) => Err((Skip::EvalError, format!("evaluation failed: {e}"))),
         }
     }
@@ -429,7 +456,14 @@ impl MergeOperator {
 
     /// `updates` mode, frequency trigger: a late reading earlier than every tick evaluated so far
     /// adds ticks before them; they are written as `late` rows when they give a value.
-    fn backfill_ticks(policy: &mut Policy, asset: u32, every: Option<i64>, origin: Origin, out: &mut Emitted, stats: &mut JobStats) {
+    fn backfill_ticks(
+        policy: &mut Policy,
+        asset: u32,
+        every: Option<i64>,
+        origin: Origin,
+        out: &mut Emitted,
+        stats: &mut JobStats,
+    ) {
         let Some(every) = every else { return };
         let Some(state) = policy.assets[asset as usize].as_ref() else { return };
         let Some(first_done) = state.first_tick else { return };

@@ -245,7 +245,9 @@ impl Pipeline {
                     }
                 }
                 JobKind::Merge(m) => {
-                    let own = |point: &str, names: &mut Names| derived.get(&names.points.intern(point)).copied().unwrap_or(m.latency);
+                    let own = |point: &str, names: &mut Names| {
+                        derived.get(&names.points.intern(point)).copied().unwrap_or(m.latency)
+                    };
                     let mut horizon = 0;
                     for p in &m.policies {
                         for operand in p.operands.iter().chain(&p.trigger_point) {
@@ -259,7 +261,9 @@ impl Pipeline {
             }
             operators.push(match job.kind {
                 JobKind::Window(w) => Operator::Window(WindowOperator::new(index, model, w, names, options, stats)),
-                JobKind::Merge(m) => Operator::Merge(MergeOperator::new(index, model, m, names, options, &derived, stats)),
+                JobKind::Merge(m) => {
+                    Operator::Merge(MergeOperator::new(index, model, m, names, options, &derived, stats))
+                }
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
@@ -325,7 +329,11 @@ impl Pipeline {
                 sink.point(&p);
             }
             if let Some(value) = p.value.as_f64() {
-                self.route(Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value }, Some(p.emit), sink);
+                self.route(
+                    Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value },
+                    Some(p.emit),
+                    sink,
+                );
             }
         }
     }

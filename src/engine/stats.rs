@@ -77,7 +77,11 @@ pub struct JobStats {
 impl JobStats {
     pub fn new(job: &Job) -> JobStats {
         let policies = match &job.kind {
-            JobKind::Window(w) => w.policies.iter().map(|p| PolicyStats { input: p.input.clone(), output: p.output.clone(), ..PolicyStats::default() }).collect(),
+            JobKind::Window(w) => w
+                .policies
+                .iter()
+                .map(|p| PolicyStats { input: p.input.clone(), output: p.output.clone(), ..PolicyStats::default() })
+                .collect(),
             JobKind::Merge(_) => Vec::new(),
         };
         JobStats {

@@ -10,14 +10,16 @@
 
 use super::accumulator::{Accumulator, BufferPool};
 use super::layout::Layout;
+use super::open_windows::{OpenWindow, Windows};
+use super::queue::OrderedQueue;
 use super::stats::JobStats;
 use super::watermark::{self, Arrival, NO_WATERMARK};
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope};
+use super::{
+    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope,
+};
 use crate::intern::Names;
 use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
-use super::open_windows::{OpenWindow, Windows};
-use super::queue::OrderedQueue;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -126,7 +128,14 @@ pub struct WindowOperator {
 const ABSENT: u32 = u32::MAX;
 
 impl WindowOperator {
-    pub fn new(job: usize, model: u32, plan: WindowJob, names: &mut Names, options: EngineOptions, stats: JobStats) -> Self {
+    pub fn new(
+        job: usize,
+        model: u32,
+        plan: WindowJob,
+        names: &mut Names,
+        options: EngineOptions,
+        stats: JobStats,
+    ) -> Self {
         let policies: Vec<Policy> = plan
             .policies
             .iter()
@@ -269,7 +278,8 @@ impl WindowOperator {
                 arrival => {
                     added += 1;
                     late |= arrival == Arrival::LateWithin;
-                    next = Some(self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1);
+                    next =
+                        Some(self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1);
                 }
             }
         }
@@ -334,7 +344,8 @@ impl WindowOperator {
                 self.open_windows += 1;
                 self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let clock = &mut self.clocks[series.clock];
-                let base = Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
+                let base =
+                    Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
                 if front {
                     clock.push(base);
                 }
@@ -357,7 +368,16 @@ impl WindowOperator {
                 self.stats.policies[pi].rows_written += 1;
                 self.stats.rows_written += 1;
                 let p = &self.policies[pi];
-                out.points.push(Point { job: self.job, asset, point: p.output, model: self.model, ts: start, value, emit: Emit::Late, revision });
+                out.points.push(Point {
+                    job: self.job,
+                    asset,
+                    point: p.output,
+                    model: self.model,
+                    ts: start,
+                    value,
+                    emit: Emit::Late,
+                    revision,
+                });
             }
         }
         index
@@ -420,7 +440,16 @@ impl WindowOperator {
         }
         let revision = if written { revision } else { 0 };
         let policy = &self.policies[pi];
-        out.points.push(Point { job: self.job, asset: series.asset, point: policy.output, model: self.model, ts: t.start, value, emit, revision });
+        out.points.push(Point {
+            job: self.job,
+            asset: series.asset,
+            point: policy.output,
+            model: self.model,
+            ts: t.start,
+            value,
+            emit,
+            revision,
+        });
         next
     }
 

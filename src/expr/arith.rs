@@ -126,7 +126,9 @@ fn tokenize(text: &str, operands: usize) -> Option<Vec<Token>> {
             b'0'..=b'9' => {
                 let int = b[i..].iter().take_while(|d| d.is_ascii_digit()).count();
                 let fraction = match (b.get(i + int), b.get(i + int + 1)) {
-                    (Some(b'.'), Some(d)) if d.is_ascii_digit() => 1 + b[i + int + 1..].iter().take_while(|d| d.is_ascii_digit()).count(),
+                    (Some(b'.'), Some(d)) if d.is_ascii_digit() => {
+                        1 + b[i + int + 1..].iter().take_while(|d| d.is_ascii_digit()).count()
+                    }
                     _ => 0,
                 };
                 let end = i + int + fraction;
@@ -136,7 +138,11 @@ fn tokenize(text: &str, operands: usize) -> Option<Vec<Token>> {
                 }
                 let literal = &text[i..end];
                 i = end;
-                tokens.push(if fraction > 0 { Token::Float(literal.parse().ok()?) } else { Token::Int(literal.parse().ok()?) });
+                tokens.push(if fraction > 0 {
+                    Token::Float(literal.parse().ok()?)
+                } else {
+                    Token::Int(literal.parse().ok()?)
+                });
                 continue;
             }
             _ => return None,
@@ -289,7 +295,22 @@ mod tests {
 
     #[test]
     fn leaves_everything_else_to_rhai() {
-        for text in ["1 + 2", "7 / 2 * v0", "abs(v0)", "v0 > 1", "if v0 { 1.0 }", "v0 ** 2", "1e3 * v0", "1_000 * v0", "v0 // c", "v2", "v0 +", "(v0", "v0 v1", "v01x"] {
+        for text in [
+            "1 + 2",
+            "7 / 2 * v0",
+            "abs(v0)",
+            "v0 > 1",
+            "if v0 { 1.0 }",
+            "v0 ** 2",
+            "1e3 * v0",
+            "1_000 * v0",
+            "v0 // c",
+            "v2",
+            "v0 +",
+            "(v0",
+            "v0 v1",
+            "v01x",
+        ] {
             assert!(Program::compile(text, 2).is_none(), "{text}");
         }
     }

@@ -3,14 +3,15 @@
 //! point and value columns (long) or the point columns (wide). Constant assets and points and the
 //! `--points` renames are interned here, once per file.
 
-use super::reader::shorten;
 use super::options::{InputOptions, Layout};
+use super::reader::shorten;
 use crate::intern::Names;
 use anyhow::{Result, bail};
 
 /// Header names recognised for each column when no flag names it.
 const TIMESTAMP_NAMES: &[&str] = &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
-const ASSET_NAMES: &[&str] = &["asset", "asset_id", "assetid", "device", "device_id", "deviceid", "meter", "meter_id", "meterid"];
+const ASSET_NAMES: &[&str] =
+    &["asset", "asset_id", "assetid", "device", "device_id", "deviceid", "meter", "meter_id", "meterid"];
 const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
 const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
 const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
@@ -66,11 +67,18 @@ impl Columns {
         let aliased = |role: &str, aliases: &[&str], hint: &str| -> Result<usize> {
             let mut found = lower.iter().enumerate().filter(|(_, n)| aliases.contains(&n.as_str()));
             let Some((first, name)) = found.next() else {
-                bail!("{file}:1: no {role} column in the header ({shown}); expected one named {}{hint}", aliases.join(", "))
+                bail!(
+                    "{file}:1: no {role} column in the header ({shown}); expected one named {}{hint}",
+                    aliases.join(", ")
+                )
             };
             // Two columns for one role would leave the reading ambiguous.
             if let Some((second, other)) = found.next() {
-                bail!("{file}:1: columns {} ({name}) and {} ({other}) both name the {role}; keep one", first + 1, second + 1);
+                bail!(
+                    "{file}:1: columns {} ({name}) and {} ({other}) both name the {role}; keep one",
+                    first + 1,
+                    second + 1
+                );
             }
             Ok(first)
         };
@@ -81,7 +89,9 @@ impl Columns {
         let asset = match (&options.asset, &options.asset_column) {
             (Some(id), _) => Source::Constant(names.assets.intern(id)),
             (None, Some(name)) => Source::Column(named("--asset-column", name)?),
-            (None, None) => Source::Column(aliased("asset", ASSET_NAMES, ", or give --asset-column NAME or a constant --asset ID")?),
+            (None, None) => {
+                Source::Column(aliased("asset", ASSET_NAMES, ", or give --asset-column NAME or a constant --asset ID")?)
+            }
         };
         let model = match lower.iter().any(|n| MODEL_NAMES.contains(&n.as_str())) {
             true => Some(aliased("model", MODEL_NAMES, "")?),
@@ -92,23 +102,40 @@ impl Columns {
                 let point = match (&options.point, &options.point_column) {
                     (Some(p), _) => Source::Constant(names.points.intern(p)),
                     (None, Some(name)) => Source::Column(named("--point-column", name)?),
-                    (None, None) => Source::Column(aliased("point", POINT_NAMES, ", or give --point-column NAME or a constant --point NAME")?),
+                    (None, None) => Source::Column(aliased(
+                        "point",
+                        POINT_NAMES,
+                        ", or give --point-column NAME or a constant --point NAME",
+                    )?),
                 };
                 let value = match &options.value_column {
                     Some(name) => named("--value-column", name)?,
                     None => aliased("value", VALUE_NAMES, ", or give --value-column NAME")?,
                 };
-                let renames = options.points.iter().flatten().map(|r| (r.from.as_bytes().into(), names.points.intern(&r.to))).collect();
+                let renames = options
+                    .points
+                    .iter()
+                    .flatten()
+                    .map(|r| (r.from.as_bytes().into(), names.points.intern(&r.to)))
+                    .collect();
                 Fields::Long { point, value, renames }
             }
             Layout::Wide => {
                 let points = match &options.points {
-                    Some(list) => list.iter().map(|r| Ok((named("--points", &r.from)?, names.points.intern(&r.to)))).collect::<Result<Vec<_>>>()?,
+                    Some(list) => list
+                        .iter()
+                        .map(|r| Ok((named("--points", &r.from)?, names.points.intern(&r.to))))
+                        .collect::<Result<Vec<_>>>()?,
                     None => {
-                        let keys: Vec<usize> = time.iter().copied().chain(model).chain(match asset {
-                            Source::Column(c) => Some(c),
-                            Source::Constant(_) => None,
-                        }).collect();
+                        let keys: Vec<usize> = time
+                            .iter()
+                            .copied()
+                            .chain(model)
+                            .chain(match asset {
+                                Source::Column(c) => Some(c),
+                                Source::Constant(_) => None,
+                            })
+                            .collect();
                         header
                             .iter()
                             .enumerate()
@@ -118,7 +145,9 @@ impl Columns {
                     }
                 };
                 if points.is_empty() {
-                    bail!("{file}:1: no point column in the header ({shown}); wide input needs a column per point besides the timestamp and asset");
+                    bail!(
+                        "{file}:1: no point column in the header ({shown}); wide input needs a column per point besides the timestamp and asset"
+                    );
                 }
                 Fields::Wide { points }
             }
@@ -167,7 +196,14 @@ mod tests {
         assert_eq!(c.time, [4]);
         assert_eq!(c.asset, Source::Constant(names.assets.get("esb").unwrap()));
         let import = names.points.get("Import").unwrap();
-        assert_eq!(c.fields, Fields::Long { point: Source::Column(3), value: 2, renames: vec![(b"Active Import Interval (kWh)".as_slice().into(), import)] });
+        assert_eq!(
+            c.fields,
+            Fields::Long {
+                point: Source::Column(3),
+                value: 2,
+                renames: vec![(b"Active Import Interval (kWh)".as_slice().into(), import)]
+            }
+        );
     }
 
     #[test]

@@ -59,9 +59,15 @@ impl InputOptions {
     pub fn from_args(args: &InputArgs) -> Result<InputOptions> {
         let layout = if args.wide { Layout::Wide } else { Layout::Long };
         if layout == Layout::Wide {
-            for (flag, given) in [("--point-column", args.point_column.is_some()), ("--value-column", args.value_column.is_some()), ("--point", args.point.is_some())] {
+            for (flag, given) in [
+                ("--point-column", args.point_column.is_some()),
+                ("--value-column", args.value_column.is_some()),
+                ("--point", args.point.is_some()),
+            ] {
                 if given {
-                    bail!("{flag} applies to long input; with --wide each column is a point (choose them with --points)");
+                    bail!(
+                        "{flag} applies to long input; with --wide each column is a point (choose them with --points)"
+                    );
                 }
             }
         }
@@ -109,7 +115,9 @@ impl InputOptions {
             },
             time: TimeParser { format, zone, dst: parse_dst(&args.dst)? },
             null_values: match &args.null_values {
-                Some(text) => text.split(',').map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty()).collect(),
+                Some(text) => {
+                    text.split(',').map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty()).collect()
+                }
                 None => DEFAULT_NULL_VALUES.iter().map(|m| m.to_ascii_lowercase()).collect(),
             },
             on_bad_row: match args.on_bad_row {
@@ -160,7 +168,9 @@ fn parse_delimiter(text: &str) -> Result<u8> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         _ if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => Ok(text.as_bytes()[0]),
-        _ => bail!("--delimiter: expected one ASCII character (other than a quote or line break) or `tab`, found {text:?}"),
+        _ => bail!(
+            "--delimiter: expected one ASCII character (other than a quote or line break) or `tab`, found {text:?}"
+        ),
     }
 }
 
@@ -175,7 +185,9 @@ fn parse_dst(texts: &[String]) -> Result<DstPolicy> {
             ("ambiguous", "reject") => policy.ambiguous = Ambiguous::Reject,
             ("nonexistent", "shift") => policy.nonexistent = Nonexistent::Shift,
             ("nonexistent", "reject") => policy.nonexistent = Nonexistent::Reject,
-            _ => bail!("--dst: invalid policy {entry:?}; expected ambiguous=earlier|later|reject or nonexistent=shift|reject"),
+            _ => bail!(
+                "--dst: invalid policy {entry:?}; expected ambiguous=earlier|later|reject or nonexistent=shift|reject"
+            ),
         }
     }
     Ok(policy)
@@ -205,10 +217,14 @@ mod tests {
     #[test]
     fn points_split_on_the_last_equals_sign() {
         let o = options(|a| a.points = Some("energy(kWh/hh)=Energy, a=b=c ,Voltage".into())).unwrap();
-        let pairs: Vec<(&str, &str)> = o.points.as_ref().unwrap().iter().map(|r| (r.from.as_str(), r.to.as_str())).collect();
+        let pairs: Vec<(&str, &str)> =
+            o.points.as_ref().unwrap().iter().map(|r| (r.from.as_str(), r.to.as_str())).collect();
         assert_eq!(pairs, [("energy(kWh/hh)", "Energy"), ("a=b", "c"), ("Voltage", "Voltage")]);
         let err = options(|a| a.points = Some("a=,b".into())).unwrap_err();
-        assert_eq!(err.to_string(), "--points: invalid entry \"a=\"; expected COLUMN=POINT or COLUMN, separated by commas");
+        assert_eq!(
+            err.to_string(),
+            "--points: invalid entry \"a=\"; expected COLUMN=POINT or COLUMN, separated by commas"
+        );
     }
 
     #[test]
@@ -218,7 +234,10 @@ mod tests {
         let o = options(|a| a.dst = vec!["nonexistent=shift".into(), "ambiguous=earlier".into()]).unwrap();
         assert_eq!(o.time.dst, DstPolicy { ambiguous: Ambiguous::Earlier, nonexistent: Nonexistent::Shift });
         let err = options(|a| a.dst = vec!["ambiguous=first".into()]).unwrap_err();
-        assert_eq!(err.to_string(), "--dst: invalid policy \"ambiguous=first\"; expected ambiguous=earlier|later|reject or nonexistent=shift|reject");
+        assert_eq!(
+            err.to_string(),
+            "--dst: invalid policy \"ambiguous=first\"; expected ambiguous=earlier|later|reject or nonexistent=shift|reject"
+        );
     }
 
     #[test]
@@ -242,16 +261,24 @@ mod tests {
             a.value_column = Some("v".into());
         })
         .unwrap_err();
-        assert_eq!(err.to_string(), "--value-column applies to long input; with --wide each column is a point (choose them with --points)");
-        assert!(options(|a| {
-            a.asset = Some("m1".into());
-            a.asset_column = Some("meter".into());
-        })
-        .is_err());
+        assert_eq!(
+            err.to_string(),
+            "--value-column applies to long input; with --wide each column is a point (choose them with --points)"
+        );
+        assert!(
+            options(|a| {
+                a.asset = Some("m1".into());
+                a.asset_column = Some("meter".into());
+            })
+            .is_err()
+        );
         let err = options(|a| a.rejects = Some(PathBuf::from("r.csv"))).unwrap_err();
         assert_eq!(err.to_string(), "--rejects records the rows that --on-bad-row skip skips: add --on-bad-row skip");
         let err = options(|a| a.timezone = Some("Europe/Dublinn".into())).unwrap_err();
-        assert_eq!(err.to_string(), "--timezone: unknown time zone \"Europe/Dublinn\"; expected an IANA name such as Europe/Dublin or UTC");
+        assert_eq!(
+            err.to_string(),
+            "--timezone: unknown time zone \"Europe/Dublinn\"; expected an IANA name such as Europe/Dublin or UTC"
+        );
         assert!(options(|a| a.time_column = Some("Date,".into())).is_err());
     }
 }

@@ -3,12 +3,12 @@
 //! the joined timestamp text and the readings of a row live in buffers reused from row to row, so
 //! the per-row path allocates only when a name is seen for the first time.
 
+use super::InputCounts;
 use super::columns::{Columns, Fields, Source};
 use super::options::InputOptions;
 use super::rejects::BadRows;
 use super::source;
 use super::timestamp::TimeParser;
-use super::InputCounts;
 use crate::engine::{NO_MODEL, Reading};
 use crate::intern::{Interner, Names};
 use anyhow::{Context, Result, bail};
@@ -43,9 +43,16 @@ impl Reader {
     }
 
     /// [`Reader::new`] for a source that [`source::prepare`] has prepared, with its delimiter.
-    pub fn prepared(file: &str, source: Box<dyn Read + Send>, delimiter: u8, options: &InputOptions, names: &mut Names) -> Result<Reader> {
+    pub fn prepared(
+        file: &str,
+        source: Box<dyn Read + Send>,
+        delimiter: u8,
+        options: &InputOptions,
+        names: &mut Names,
+    ) -> Result<Reader> {
         let source: Box<dyn Read> = source;
-        let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
+        let mut csv =
+            csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
         let header = csv.byte_headers().with_context(|| format!("failed to read the header of {file}"))?;
         if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
             bail!("{file}: the input is empty; expected a header such as timestamp,asset,point,value");
@@ -81,7 +88,12 @@ impl Reader {
 
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
     /// go to `bad_rows`, which stops the run or records them.
-    pub fn next(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+    pub fn next(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<Option<Reading>> {
         loop {
             if let Some(&reading) = self.readings.get(self.next_reading) {
                 self.next_reading += 1;
@@ -123,14 +135,17 @@ impl Reader {
                     return Ok(());
                 }
                 let ts = timestamp(record, c, stamp, time)?;
-                let value = parse_value(value_field).ok_or_else(|| field_problem(*value, "value", "value", value_field, "expected a finite number"))?;
+                let value = parse_value(value_field)
+                    .ok_or_else(|| field_problem(*value, "value", "value", value_field, "expected a finite number"))?;
                 let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
                 let point = match *point {
                     Source::Column(p) => {
                         let raw = record[p].trim_ascii();
                         match renames.iter().find(|(from, _)| **from == *raw) {
                             Some(&(_, id)) => id,
-                            None => names.points.intern(text(raw).ok_or_else(|| field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name"))?),
+                            None => names.points.intern(text(raw).ok_or_else(|| {
+                                field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
+                            })?),
                         }
                     }
                     Source::Constant(id) => id,
@@ -139,7 +154,8 @@ impl Reader {
                 readings.push(Reading { asset, point, model, ts, value });
             }
             Fields::Wide { points } => {
-                let missing = points.iter().filter(|&&(col, _)| is_missing(record[col].trim_ascii(), nulls)).count() as u64;
+                let missing =
+                    points.iter().filter(|&&(col, _)| is_missing(record[col].trim_ascii(), nulls)).count() as u64;
                 if missing < points.len() as u64 {
                     let ts = timestamp(record, c, stamp, time)?;
                     let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
@@ -149,7 +165,9 @@ impl Reader {
                         if is_missing(field, nulls) {
                             continue;
                         }
-                        let value = parse_value(field).ok_or_else(|| field_problem(col, &header[col], "value", field, "expected a finite number"))?;
+                        let value = parse_value(field).ok_or_else(|| {
+                            field_problem(col, &header[col], "value", field, "expected a finite number")
+                        })?;
                         readings.push(Reading { asset, point, model, ts, value });
                     }
                 }
@@ -214,7 +232,8 @@ fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &s
         Source::Constant(id) => Ok(id),
         Source::Column(c) => {
             let raw = record[c].trim_ascii();
-            Ok(names.intern(text(raw).ok_or_else(|| field_problem(c, role, role, raw, "expected a non-empty UTF-8 name"))?))
+            Ok(names
+                .intern(text(raw).ok_or_else(|| field_problem(c, role, role, raw, "expected a non-empty UTF-8 name"))?))
         }
     }
 }
@@ -223,7 +242,9 @@ fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &s
 fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Result<u32, String> {
     match column.map(|m| (m, record[m].trim_ascii())) {
         None | Some((_, b"")) => Ok(NO_MODEL),
-        Some((m, raw)) => Ok(names.models.intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
+        Some((m, raw)) => Ok(names
+            .models
+            .intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
     }
 }
 
@@ -267,7 +288,12 @@ mod tests {
         let mut reader = Reader::new("in.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &options, &mut names)?;
         let mut readings = Vec::new();
         while let Some(r) = reader.next(&mut names, &mut counts, &mut bad_rows)? {
-            readings.push((names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), r.ts, r.value));
+            readings.push((
+                names.assets.name(r.asset).to_string(),
+                names.points.name(r.point).to_string(),
+                r.ts,
+                r.value,
+            ));
         }
         bad_rows.flush()?;
         Ok(Run { readings, counts, rejects: std::fs::read_to_string(rejects.path())? })
@@ -290,7 +316,11 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_located() {
-        let err = read("timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading,1\n1970-01-01T00:00:02Z,m1,Reading,abc\n").err().unwrap();
+        let err = read(
+            "timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading,1\n1970-01-01T00:00:02Z,m1,Reading,abc\n",
+        )
+        .err()
+        .unwrap();
         assert_eq!(err.to_string(), "in.csv:3: column 4 (value): invalid value \"abc\": expected a finite number");
         let err = read("timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading\n").err().unwrap();
         assert_eq!(err.to_string(), "in.csv:2: expected 4 fields as in the header, found 3");
@@ -298,7 +328,10 @@ mod tests {
 
     #[test]
     fn quoted_fields_crlf_and_semicolons() {
-        let run = read("\"timestamp\";\"asset\";\"point\";\"value\"\r\n\"1970-01-01 00:00:01\";\"m;1\";\"Reading\";\" 2.5 \"\r\n").unwrap();
+        let run = read(
+            "\"timestamp\";\"asset\";\"point\";\"value\"\r\n\"1970-01-01 00:00:01\";\"m;1\";\"Reading\";\" 2.5 \"\r\n",
+        )
+        .unwrap();
         assert_eq!(run.readings, [reading("m;1", "Reading", 1000, 2.5)]);
     }
 
@@ -318,7 +351,14 @@ mod tests {
         .unwrap();
         let t0 = crate::time::parse_timestamp(b"2006-12-16T17:24:00Z").unwrap();
         let t1 = crate::time::parse_timestamp(b"2007-01-01T00:00:00Z").unwrap();
-        assert_eq!(run.readings, [reading("house", "Power", t0, 4.216), reading("house", "Voltage", t0, 234.84), reading("house", "Power", t1, 2.58)]);
+        assert_eq!(
+            run.readings,
+            [
+                reading("house", "Power", t0, 4.216),
+                reading("house", "Voltage", t0, 234.84),
+                reading("house", "Power", t1, 2.58)
+            ]
+        );
         // Sub_metering_3 is not selected, so only the two selected cells of each row count.
         assert_eq!(run.counts, InputCounts { rows: 3, missing: 3, rejected: 0, whole_rows: 3, values: 6 });
     }
@@ -360,7 +400,12 @@ mod tests {
              in.csv,4,\"expected 4 fields as in the header, found 3\",\"3000,m1,1\"\n\
              in.csv,5,\"column 1 (timestamp): invalid timestamp \"\"\"\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999\",\",m1,1,2\"\n"
         );
-        assert_eq!(BadRowPolicy::Skip, InputOptions::from_args(&InputArgs { on_bad_row: crate::cli::BadRowArg::Skip, ..InputArgs::default() }).unwrap().on_bad_row);
+        assert_eq!(
+            BadRowPolicy::Skip,
+            InputOptions::from_args(&InputArgs { on_bad_row: crate::cli::BadRowArg::Skip, ..InputArgs::default() })
+                .unwrap()
+                .on_bad_row
+        );
     }
 
     #[test]

@@ -37,7 +37,15 @@ impl BadRows {
 
     /// Applies the policy to the row `record` at `file:line`: an error under `fail`, else counted
     /// and recorded.
-    pub fn handle(&mut self, file: &str, line: u64, reason: &str, record: &ByteRecord, delimiter: u8, counts: &mut InputCounts) -> Result<()> {
+    pub fn handle(
+        &mut self,
+        file: &str,
+        line: u64,
+        reason: &str,
+        record: &ByteRecord,
+        delimiter: u8,
+        counts: &mut InputCounts,
+    ) -> Result<()> {
         if self.policy == BadRowPolicy::Fail {
             return Err(anyhow!("{file}:{line}: {reason}"));
         }
@@ -48,7 +56,8 @@ impl BadRows {
         if let Some(w) = self.writer.as_mut() {
             let row = join(record, delimiter);
             let line = line.to_string();
-            w.write_record([file.as_bytes(), line.as_bytes(), reason.as_bytes(), &row]).context("failed to write the rejects file")?;
+            w.write_record([file.as_bytes(), line.as_bytes(), reason.as_bytes(), &row])
+                .context("failed to write the rejects file")?;
         }
         Ok(())
     }
@@ -63,7 +72,8 @@ impl BadRows {
 
 /// The fields of `record` as one CSV line without terminator.
 fn join(record: &ByteRecord, delimiter: u8) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w =
+        csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     // Writing to a Vec cannot fail, and an empty record has no line to write.
     if !record.is_empty() {
         let _ = w.write_byte_record(record);
@@ -89,7 +99,16 @@ mod tests {
     fn fail_policy_locates_the_row() {
         let mut bad = BadRows::new(BadRowPolicy::Fail, None).unwrap();
         let mut counts = InputCounts::default();
-        let err = bad.handle("in.csv", 7, "column 2 (value): invalid value \"x\": expected a finite number", &ByteRecord::new(), b',', &mut counts).unwrap_err();
+        let err = bad
+            .handle(
+                "in.csv",
+                7,
+                "column 2 (value): invalid value \"x\": expected a finite number",
+                &ByteRecord::new(),
+                b',',
+                &mut counts,
+            )
+            .unwrap_err();
         assert_eq!(err.to_string(), "in.csv:7: column 2 (value): invalid value \"x\": expected a finite number");
         assert_eq!(counts.rejected, 0);
     }

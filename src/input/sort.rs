@@ -59,7 +59,8 @@ impl Sorter {
     /// The readings in event-time order.
     pub fn finish(mut self) -> Result<Sorted> {
         self.run.sort_by_key(|r| r.ts);
-        let mut runs: Vec<Run> = self.spilled.into_iter().map(|f| Run::File(BufReader::with_capacity(1 << 16, f))).collect();
+        let mut runs: Vec<Run> =
+            self.spilled.into_iter().map(|f| Run::File(BufReader::with_capacity(1 << 16, f))).collect();
         runs.push(Run::Memory(self.run.into_iter()));
         let mut sorted = Sorter::merge(runs);
         sorted.fill_heap().context("failed to read a sort run back from the temporary directory")?;
@@ -144,7 +145,13 @@ fn decode(buf: &[u8; RECORD_LEN]) -> Reading {
         b.copy_from_slice(&buf[at..at + 8]);
         u64::from_le_bytes(b)
     };
-    Reading { asset: u32_at(0), point: u32_at(4), model: u32_at(8), ts: u64_at(12) as i64, value: f64::from_bits(u64_at(20)) }
+    Reading {
+        asset: u32_at(0),
+        point: u32_at(4),
+        model: u32_at(8),
+        ts: u64_at(12) as i64,
+        value: f64::from_bits(u64_at(20)),
+    }
 }
 
 #[cfg(test)]
@@ -180,9 +187,13 @@ mod tests {
 
     #[test]
     fn spilled_records_round_trip() {
-        let r = Reading { asset: u32::MAX - 1, point: 3, model: crate::engine::NO_MODEL, ts: i64::MIN + 1, value: -0.0 };
+        let r =
+            Reading { asset: u32::MAX - 1, point: 3, model: crate::engine::NO_MODEL, ts: i64::MIN + 1, value: -0.0 };
         let back = decode(&encode(&r));
-        assert_eq!((back.asset, back.point, back.model, back.ts, back.value.to_bits()), (r.asset, r.point, r.model, r.ts, r.value.to_bits()));
+        assert_eq!(
+            (back.asset, back.point, back.model, back.ts, back.value.to_bits()),
+            (r.asset, r.point, r.model, r.ts, r.value.to_bits())
+        );
     }
 
     proptest! {

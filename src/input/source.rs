@@ -47,7 +47,9 @@ pub fn open(path: &str) -> Result<Box<dyn Read + Send>> {
     Ok(match codec {
         Codec::Plain => Box::new(reader),
         Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-        Codec::Zstd => Box::new(zstd::Decoder::with_buffer(reader).with_context(|| format!("failed to read zstd input {path}"))?),
+        Codec::Zstd => {
+            Box::new(zstd::Decoder::with_buffer(reader).with_context(|| format!("failed to read zstd input {path}"))?)
+        }
     })
 }
 
@@ -193,7 +195,9 @@ mod tests {
     fn crlf_split_across_chunks() {
         let text = b"a\r\nb\rc\r\n\r".to_vec();
         let mut out = Vec::new();
-        CrlfToLf { inner: BufReader::with_capacity(1, Trickle(text, 0)), pending_cr: false }.read_to_end(&mut out).unwrap();
+        CrlfToLf { inner: BufReader::with_capacity(1, Trickle(text, 0)), pending_cr: false }
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, b"a\nb\rc\n\r");
     }
 

@@ -16,7 +16,10 @@ pub enum TimeFormat {
     EpochSeconds,
     EpochMillis,
     /// A strftime pattern, compiled once.
-    Pattern { text: String, items: Vec<Item<'static>> },
+    Pattern {
+        text: String,
+        items: Vec<Item<'static>>,
+    },
 }
 
 impl TimeFormat {
@@ -25,7 +28,9 @@ impl TimeFormat {
         match text {
             "epoch_s" => Ok(TimeFormat::EpochSeconds),
             "epoch_ms" => Ok(TimeFormat::EpochMillis),
-            _ if !text.contains('%') => Err(format!("{text:?} has no % field; expected a strftime pattern such as \"%d/%m/%Y %H:%M:%S\", or epoch_s, epoch_ms")),
+            _ if !text.contains('%') => Err(format!(
+                "{text:?} has no % field; expected a strftime pattern such as \"%d/%m/%Y %H:%M:%S\", or epoch_s, epoch_ms"
+            )),
             _ => match StrftimeItems::new(text).parse_to_owned() {
                 Ok(items) => Ok(TimeFormat::Pattern { text: text.to_string(), items }),
                 Err(_) => Err(format!("invalid strftime pattern {text:?}; fields are written like %Y-%m-%d %H:%M:%S")),
@@ -125,7 +130,9 @@ impl TimeParser {
         let zone = self.zone.map_or("UTC", |z| z.name());
         match (error, &self.format) {
             (TimeError::Ambiguous, _) => {
-                format!("ambiguous local time in {zone}: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later")
+                format!(
+                    "ambiguous local time in {zone}: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later"
+                )
             }
             (TimeError::Nonexistent, _) => format!(
                 "nonexistent local time in {zone}: clocks skip it going forward; --dst nonexistent=shift reads it with the offset before the change"
@@ -153,7 +160,10 @@ fn epoch(field: &[u8], scale: u32) -> Option<i64> {
         Some(dot) if scale > 0 => (&digits[..dot], &digits[dot + 1..]),
         _ => (digits, &b""[..]),
     };
-    if whole.is_empty() || !whole.iter().chain(fraction).all(u8::is_ascii_digit) || (fraction.is_empty() && digits.len() > whole.len()) {
+    if whole.is_empty()
+        || !whole.iter().chain(fraction).all(u8::is_ascii_digit)
+        || (fraction.is_empty() && digits.len() > whole.len())
+    {
         return None;
     }
     let mut value: i64 = 0;
@@ -176,7 +186,10 @@ fn pattern(field: &[u8], items: &[Item<'static>]) -> Result<Stamp, TimeError> {
         return parsed.to_datetime().map(|t| Stamp::Instant(t.timestamp_millis())).map_err(TimeError::Pattern);
     }
     if parsed.timestamp().is_some() {
-        return parsed.to_datetime_with_timezone(&Utc).map(|t| Stamp::Instant(t.timestamp_millis())).map_err(TimeError::Pattern);
+        return parsed
+            .to_datetime_with_timezone(&Utc)
+            .map(|t| Stamp::Instant(t.timestamp_millis()))
+            .map_err(TimeError::Pattern);
     }
     let date = parsed.to_naive_date().map_err(TimeError::Pattern)?;
     // A date-only pattern (daily readings) means midnight.
@@ -245,7 +258,9 @@ mod tests {
     fn dublin_fall_back_repeat() {
         // 2023-10-29: clocks go back from 02:00 IST (+01:00) to 01:00 GMT, so 01:00-01:59 occurs twice.
         let text = b"29-10-2023 01:30";
-        let with = |ambiguous| parser("%d-%m-%Y %H:%M", Some("Europe/Dublin"), DstPolicy { ambiguous, ..DstPolicy::default() });
+        let with = |ambiguous| {
+            parser("%d-%m-%Y %H:%M", Some("Europe/Dublin"), DstPolicy { ambiguous, ..DstPolicy::default() })
+        };
         assert_eq!(with(Ambiguous::Earlier).parse(text), Ok(utc("2023-10-29T00:30:00Z")));
         assert_eq!(with(Ambiguous::Later).parse(text), Ok(utc("2023-10-29T01:30:00Z")));
         let p = with(Ambiguous::Reject);
@@ -261,7 +276,8 @@ mod tests {
     #[test]
     fn dublin_spring_forward_gap() {
         // 2023-03-26: clocks go forward from 01:00 GMT to 02:00 IST, so 01:00-01:59 does not occur.
-        let with = |nonexistent| parser("auto", Some("Europe/Dublin"), DstPolicy { nonexistent, ..DstPolicy::default() });
+        let with =
+            |nonexistent| parser("auto", Some("Europe/Dublin"), DstPolicy { nonexistent, ..DstPolicy::default() });
         assert_eq!(with(Nonexistent::Shift).parse(b"2023-03-26 01:30:00"), Ok(utc("2023-03-26T01:30:00Z")));
         assert_eq!(with(Nonexistent::Shift).parse(b"2023-03-26 01:00:00"), Ok(utc("2023-03-26T01:00:00Z")));
         assert_eq!(with(Nonexistent::Reject).parse(b"2023-03-26 01:30:00"), Err(TimeError::Nonexistent));

@@ -42,7 +42,8 @@ impl Diagnostic {
     }
 
     fn headline_as(&self, severity: &str) -> String {
-        let location = if self.line > 0 { format!("{}:{}:{}", self.file, self.line, self.column) } else { self.file.clone() };
+        let location =
+            if self.line > 0 { format!("{}:{}:{}", self.file, self.line, self.column) } else { self.file.clone() };
         if self.field.is_empty() {
             format!("{location}: {severity}: {}", self.message)
         } else {
@@ -108,7 +109,14 @@ mod tests {
     use super::*;
 
     fn at(column: usize, source: &str) -> Diagnostic {
-        Diagnostic { file: "j.yaml".into(), line: 3, column, field: "logic".into(), message: "bad".into(), source_line: Some(source.into()) }
+        Diagnostic {
+            file: "j.yaml".into(),
+            line: 3,
+            column,
+            field: "logic".into(),
+            message: "bad".into(),
+            source_line: Some(source.into()),
+        }
     }
 
     #[test]

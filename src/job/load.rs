@@ -6,7 +6,9 @@ use super::diagnostic::{Diagnostic, JobErrors};
 use super::pipeline::check_pipeline;
 use super::unit_test::TEST_FIELDS;
 use super::yaml::{Field, Located, Mapping, Reader, Shape};
-use super::{Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType};
+use super::{
+    Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType,
+};
 use crate::duration::{format_duration, parse_duration};
 use crate::expr::{Expression, sandboxed_engine};
 use crate::threshold::Threshold;
@@ -16,7 +18,8 @@ use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const NAME_DOC: &str = "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.";
+const NAME_DOC: &str =
+    "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.";
 const DESCRIPTION_DOC: &str = "Free text for people; meterflow does not read it.";
 const MODEL_DOC: &str = "The device model the job belongs to. Bare point names mean points of this model, and input rows \
                          whose `model` column names another model are ignored by the job.";
@@ -65,7 +68,11 @@ const WINDOW_FIELDS: &[Field] = &[
         "`tumbling`: fixed-size, non-overlapping windows aligned to the Unix epoch in UTC; `sliding`: windows of the \
          policy's size starting every `slide`, so a reading belongs to size / slide windows.",
     ),
-    Field::optional("slide", Shape::Duration, "Sliding windows only (required there): how far apart windows start; it must divide the window size."),
+    Field::optional(
+        "slide",
+        Shape::Duration,
+        "Sliding windows only (required there): how far apart windows start; it must divide the window size.",
+    ),
 ];
 
 /// The most sliding windows a reading may belong to (window size / slide): each costs an update
@@ -73,9 +80,11 @@ const WINDOW_FIELDS: &[Field] = &[
 const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
 
 /// What a window size or slide must be with a `timezone`.
-const LOCAL_STEPS: &str = "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
+const LOCAL_STEPS: &str =
+    "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
 const WINDOW_POLICY_FIELDS: &[Field] = &[
-    Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.").aliases(&["input_point", "inputPoint"]),
+    Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.")
+        .aliases(&["input_point", "inputPoint"]),
     Field::optional(
         "threshold",
         Shape::Threshold,
@@ -141,7 +150,8 @@ const TRIGGER_FIELDS: &[Field] = &[
         Shape::Choice(&["frequency", "point"]),
         "`frequency`: evaluate at epoch-aligned ticks of `every`; `point`: evaluate at each reading of a policy's `trigger_point`.",
     ),
-    Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).").aliases(&["frequency"]),
+    Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).")
+        .aliases(&["frequency"]),
 ];
 const MERGE_POLICY_FIELDS: &[Field] = &[
     Field::required("output", Shape::Point, "The point written with the expression's value.").aliases(&["output_point", "outputPoint"]),
@@ -202,7 +212,10 @@ pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
     if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
-        return Err(format!("the file is larger than {} KiB; a job file is a short YAML mapping", MAX_JOB_FILE_BYTES / 1024));
+        return Err(format!(
+            "the file is larger than {} KiB; a job file is a short YAML mapping",
+            MAX_JOB_FILE_BYTES / 1024
+        ));
     }
     Ok(bytes)
 }
@@ -218,13 +231,18 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
             problems.push(file_problem(&display, "the file is not valid UTF-8"));
             continue;
         };
-        let default_name = Path::new(&display).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let default_name =
+            Path::new(&display).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut reader = Reader::new(display, &source);
         if let Some((mut job, outputs)) = read_job(&mut reader, default_name) {
             if reader.problems.is_empty() {
                 job.warnings = std::mem::take(&mut reader.warnings);
                 let index = jobs.len();
-                sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite { job: index, point, diagnostic }));
+                sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite {
+                    job: index,
+                    point,
+                    diagnostic,
+                }));
                 jobs.push(job);
             }
         }
@@ -244,7 +262,14 @@ pub fn sort_problems(problems: &mut [Diagnostic]) {
 }
 
 fn file_problem(file: &str, message: &str) -> Diagnostic {
-    Diagnostic { file: file.to_string(), line: 0, column: 0, field: String::new(), message: message.to_string(), source_line: None }
+    Diagnostic {
+        file: file.to_string(),
+        line: 0,
+        column: 0,
+        field: String::new(),
+        message: message.to_string(),
+        source_line: None,
+    }
 }
 
 /// Files first as given; a directory contributes its YAML files sorted by name.
@@ -262,10 +287,8 @@ fn expand_paths(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf
                 continue;
             }
         };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && is_job_file(p))
-            .collect();
+        let mut found: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_job_file(p)).collect();
         found.sort();
         if found.is_empty() {
             problems.push(file_problem(&arg.display().to_string(), "no job files (*.yaml, *.yml) in this directory"));
@@ -303,7 +326,11 @@ fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outpu
     let template = match map.get_scalar("template") {
         Some(t) => t,
         None => {
-            reader.error_span(root.span(), "(top level)", "missing field `template` (time_window_aggregation or multi_point_merging)");
+            reader.error_span(
+                root.span(),
+                "(top level)",
+                "missing field `template` (time_window_aggregation or multi_point_merging)",
+            );
             return None;
         }
     };
@@ -326,11 +353,15 @@ pub(super) fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
     let (marker, message) = match error {
         LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a job file must be a YAML mapping of fields".to_string()),
         LoadError::TopLevelMustBeSequence(m) => (Some(*m), "unexpected top-level sequence".to_string()),
-        LoadError::UnexpectedAnchor(m) => (Some(*m), "YAML anchors and aliases are not supported in job files".to_string()),
+        LoadError::UnexpectedAnchor(m) => {
+            (Some(*m), "YAML anchors and aliases are not supported in job files".to_string())
+        }
         LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain names".to_string()),
         LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in job files".to_string()),
         LoadError::ScanError(m, e) => (Some(*m), format!("invalid YAML: {}", e.info())),
-        LoadError::DuplicateKey(d) => (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str())),
+        LoadError::DuplicateKey(d) => {
+            (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str()))
+        }
     };
     match marker {
         Some(m) => reader.error_at(m.line(), m.column(), "", message),
@@ -372,7 +403,10 @@ fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>) ->
         None => (None, text),
     };
     if !is_valid_name(point) || qualifier.is_some_and(|m| !is_valid_name(m)) {
-        reader.error(at, format!("invalid point {text:?}: expected `Point` or `Model::Point` (letters, digits, `_`, `-`, `.`)"));
+        reader.error(
+            at,
+            format!("invalid point {text:?}: expected `Point` or `Model::Point` (letters, digits, `_`, `-`, `.`)"),
+        );
         return None;
     }
     if let (Some(q), Some(m)) = (qualifier, model) {
@@ -405,7 +439,12 @@ fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Op
 
 /// A policy's `output` point, checked against the outputs of the job's earlier policies and
 /// recorded with its location for pipeline-level checks.
-fn read_output(reader: &mut Reader<'_>, policy: &Mapping<'_>, model: Option<&str>, outputs: &mut Outputs) -> Option<String> {
+fn read_output(
+    reader: &mut Reader<'_>,
+    policy: &Mapping<'_>,
+    model: Option<&str>,
+    outputs: &mut Outputs,
+) -> Option<String> {
     let at = policy.scalar(reader, "output", true)?;
     let point = read_point(reader, &at, model)?;
     if outputs.iter().any(|(o, _)| *o == point) {
@@ -475,8 +514,15 @@ fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -
             policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
-    let plan = WindowJob { latency: latency?, max_future_skew: max_future_skew?, window: window?, timezone: timezone?, policies };
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan), warnings: Vec::new() };
+    let plan = WindowJob {
+        latency: latency?,
+        max_future_skew: max_future_skew?,
+        window: window?,
+        timezone: timezone?,
+        policies,
+    };
+    let job =
+        Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan), warnings: Vec::new() };
     Some((job, outputs))
 }
 
@@ -507,7 +553,10 @@ fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Window
             }
             let zoned = top.get("timezone").is_some();
             if zoned && Alignment::of_step(slide).is_none() {
-                reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+                reader.error(
+                    &at,
+                    format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()),
+                );
                 return None;
             }
             Some(WindowType::Sliding { slide })
@@ -520,7 +569,13 @@ fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Window
 }
 
 /// A policy's window size against the job's window type and time zone.
-fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, window: Option<WindowType>, timezone: Option<Tz>) -> Option<()> {
+fn check_window_size(
+    reader: &mut Reader<'_>,
+    at: &Located<'_>,
+    size: i64,
+    window: Option<WindowType>,
+    timezone: Option<Tz>,
+) -> Option<()> {
     match window {
         Some(WindowType::Sliding { slide }) if size % slide != 0 => {
             let (size, slide) = (at.text.trim(), format_duration(slide));
@@ -533,7 +588,10 @@ fn check_window_size(reader: &mut Reader<'_>, at: &Located<'_>, size: i64, windo
             None
         }
         Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_step(size).is_none() => {
-            reader.error(at, format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()));
+            reader.error(
+                at,
+                format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()),
+            );
             None
         }
         _ => Some(()),
@@ -557,7 +615,9 @@ fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, si
     let estimate = (latency + size + step - 1) / step;
     if estimate > WARN_OPEN_WINDOWS_PER_SERIES {
         let formula = match window {
-            WindowType::Tumbling => format!("latency {} / window size {} + 1", format_duration(latency), format_duration(size)),
+            WindowType::Tumbling => {
+                format!("latency {} / window size {} + 1", format_duration(latency), format_duration(size))
+            }
             WindowType::Sliding { .. } => format!(
                 "(latency {} + window size {}) / slide {}",
                 format_duration(latency),
@@ -596,7 +656,10 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             }
             "point" => {
                 if let Some(every) = every {
-                    reader.error(&every, "`every` applies to frequency mode only; in point mode each policy names its `trigger_point`");
+                    reader.error(
+                        &every,
+                        "`every` applies to frequency mode only; in point mode each policy names its `trigger_point`",
+                    );
                 }
                 Some(Trigger::Point)
             }
@@ -621,7 +684,11 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
         let trigger_point: Option<Option<String>> = match (trigger, p.scalar(reader, "trigger_point", false)) {
             (None, _) => None,
             (Some(Trigger::Point), None) => {
-                reader.error_span(p.span(), p.path(), "missing field `trigger_point` (point mode needs one per policy)");
+                reader.error_span(
+                    p.span(),
+                    p.path(),
+                    "missing field `trigger_point` (point mode needs one per policy)",
+                );
                 None
             }
             (Some(Trigger::Point), Some(at)) => read_point(reader, &at, model.as_deref()).and_then(|t| {
@@ -637,23 +704,34 @@ fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) ->
             }
             (Some(Trigger::Frequency { .. }), None) => Some(None),
         };
-        let logic = p.scalar(reader, "logic", true).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
+        let logic =
+            p.scalar(reader, "logic", true).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
         if let (Some(output), Some(trigger_point), Some((logic, operands))) = (output, trigger_point, logic) {
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
     let plan = MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies };
-    let job = Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
+    let job =
+        Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
     Some((job, outputs))
 }
 
-fn compile_logic(reader: &mut Reader<'_>, at: &Located<'_>, engine: &std::rc::Rc<rhai::Engine>, model: Option<&str>) -> Option<(Expression, Vec<String>)> {
+fn compile_logic(
+    reader: &mut Reader<'_>,
+    at: &Located<'_>,
+    engine: &std::rc::Rc<rhai::Engine>,
+    model: Option<&str>,
+) -> Option<(Expression, Vec<String>)> {
     let expression = match Expression::compile(engine, at.text) {
         Ok(e) => e,
         Err(e) => {
             let (line, column) = locate_in_value(reader, at, e.line, e.column);
             let path = at.field.clone();
-            let place = if at.text.contains('\n') { format!("line {}, column {}", e.line, e.column) } else { format!("column {}", e.column) };
+            let place = if at.text.contains('\n') {
+                format!("line {}, column {}", e.line, e.column)
+            } else {
+                format!("column {}", e.column)
+            };
             reader.error_at(line, column, &path, format!("{place}: {}", e.message));
             return None;
         }
@@ -662,7 +740,10 @@ fn compile_logic(reader: &mut Reader<'_>, at: &Located<'_>, engine: &std::rc::Rc
     for operand in expression.operands() {
         if let (Some(q), Some(m)) = (&operand.model, model) {
             if q != m {
-                reader.error(at, format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point));
+                reader.error(
+                    at,
+                    format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point),
+                );
                 return None;
             }
         }

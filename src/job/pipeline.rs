@@ -48,7 +48,13 @@ pub fn run_order(jobs: &[Job]) -> Result<Vec<usize>, Vec<usize>> {
         Active,
         Done,
     }
-    fn visit(jobs: &[Job], j: usize, marks: &mut [Mark], stack: &mut Vec<usize>, post: &mut Vec<usize>) -> Result<(), Vec<usize>> {
+    fn visit(
+        jobs: &[Job],
+        j: usize,
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+        post: &mut Vec<usize>,
+    ) -> Result<(), Vec<usize>> {
         match marks[j] {
             Mark::Done => return Ok(()),
             Mark::Active => {

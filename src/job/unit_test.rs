@@ -37,7 +37,11 @@ pub(crate) const TEST_FIELDS: &[Field] = &[
         "The exact output as inline CSV, header included (`timestamp,asset,point,value`, plus `emit,revision` with \
          `emit: updates`), rows in output order.",
     ),
-    Field::optional("expect_file", Shape::Text, "The expected output from a CSV file, relative to the file holding the test."),
+    Field::optional(
+        "expect_file",
+        Shape::Text,
+        "The expected output from a CSV file, relative to the file holding the test.",
+    ),
     Field::optional(
         "tolerance",
         Shape::Number,
@@ -64,11 +68,19 @@ pub(crate) const COUNT_FIELDS: &[Field] = &[
     Field::optional("rows_read", Shape::Count, "Readings the job received."),
     Field::optional("rows_written", Shape::Count, "Output rows the job wrote."),
     Field::optional("valid", Shape::Count, "Window jobs: readings inside the threshold added to a window."),
-    Field::optional("late_accepted", Shape::Count, "Window jobs: valid readings that arrived after their window closed, within lateness."),
+    Field::optional(
+        "late_accepted",
+        Shape::Count,
+        "Window jobs: valid readings that arrived after their window closed, within lateness.",
+    ),
     Field::optional("late_dropped", Shape::Count, "Readings dropped as late beyond lateness."),
     Field::optional("out_of_threshold", Shape::Count, "Window jobs: readings outside the threshold."),
     Field::optional("missing_values", Shape::Count, "Input rows whose value was a missing-value marker (skipped)."),
-    Field::optional("missing_operand", Shape::Count, "Merge jobs: evaluations skipped because an operand had no value."),
+    Field::optional(
+        "missing_operand",
+        Shape::Count,
+        "Merge jobs: evaluations skipped because an operand had no value.",
+    ),
     Field::optional("eval_error", Shape::Count, "Merge jobs: evaluations that failed."),
     Field::optional("non_finite", Shape::Count, "Merge jobs: evaluations whose result was not a finite number."),
     Field::optional("empty", Shape::Count, "Merge jobs: evaluations with no result (`if` without `else`)."),
@@ -108,7 +120,10 @@ pub fn load_tests(args: &[PathBuf]) -> Result<Vec<UnitTest>, JobErrors> {
         if arg.is_dir() {
             match std::fs::read_dir(arg) {
                 Ok(entries) => {
-                    let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_yaml(p)).collect();
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file() && is_yaml(p))
+                        .collect();
                     found.sort();
                     sources.extend(found);
                 }
@@ -140,7 +155,14 @@ fn is_yaml(path: &Path) -> bool {
 }
 
 fn file_problem(path: &Path, message: &str) -> Diagnostic {
-    Diagnostic { file: path.display().to_string(), line: 0, column: 0, field: String::new(), message: message.to_string(), source_line: None }
+    Diagnostic {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        field: String::new(),
+        message: message.to_string(),
+        source_line: None,
+    }
 }
 
 /// `dir/name.test.yaml` (or `.test.yml`) beside `dir/name.yaml`, if it exists.
@@ -157,7 +179,9 @@ fn job_beside(test_file: &Path) -> Option<PathBuf> {
 }
 
 fn read_source(path: &Path, tests: &mut Vec<UnitTest>, problems: &mut Vec<Diagnostic>) {
-    let source = match read_limited(path).and_then(|bytes| String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())) {
+    let source = match read_limited(path)
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string()))
+    {
         Ok(s) => s,
         Err(message) => {
             problems.push(file_problem(path, &message));
@@ -206,7 +230,14 @@ fn read_test_file(reader: &mut Reader<'_>, root: &Node, path: &Path, tests: &mut
     }
 }
 
-fn read_tests(reader: &mut Reader<'_>, seq: &MarkedSequenceNode, path: &str, file: &Path, job: &Path, tests: &mut Vec<UnitTest>) {
+fn read_tests(
+    reader: &mut Reader<'_>,
+    seq: &MarkedSequenceNode,
+    path: &str,
+    file: &Path,
+    job: &Path,
+    tests: &mut Vec<UnitTest>,
+) {
     if seq.is_empty() {
         reader.error_span(seq.span(), path, "expected at least one test");
     }
@@ -253,12 +284,20 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         None => Some(EmitMode::Final),
     };
     let watermark = match m.scalar(reader, "watermark", false) {
-        Some(at) => choice(reader, &at, &[("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)]),
+        Some(at) => choice(
+            reader,
+            &at,
+            &[("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)],
+        ),
         None => Some(WatermarkScope::Series),
     };
     let expect = expect?;
     if expect.is_none() && expect_late.is_none() && counts.as_ref().is_some_and(Vec::is_empty) {
-        reader.error_span(m.span(), path, "a test needs an expectation: `expect`, `expect_file`, `expect_late` or `expect_counts`");
+        reader.error_span(
+            m.span(),
+            path,
+            "a test needs an expectation: `expect`, `expect_file`, `expect_late` or `expect_counts`",
+        );
         return None;
     }
     Some(UnitTest {
@@ -276,7 +315,13 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
 
 /// CSV given inline under `inline` or as a file under `file_field`: `Some(None)` when neither is
 /// given, `None` when the field is wrong (reported).
-fn fixture(reader: &mut Reader<'_>, m: &Mapping<'_>, inline_field: &str, file_field: &str, file: &Path) -> Option<Option<Fixture>> {
+fn fixture(
+    reader: &mut Reader<'_>,
+    m: &Mapping<'_>,
+    inline_field: &str,
+    file_field: &str,
+    file: &Path,
+) -> Option<Option<Fixture>> {
     match (m.scalar(reader, inline_field, false), m.scalar(reader, file_field, false)) {
         (Some(_), Some(at)) => {
             reader.error(&at, format!("give `{inline_field}` or `{file_field}`, not both"));

@@ -47,7 +47,14 @@ impl<'s> Reader<'s> {
     /// Records a problem at a line and column of this file.
     pub fn error_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
         let source_line = self.source_line(line).map(str::to_string);
-        self.problems.push(Diagnostic { file: self.file.clone(), line, column, field: field.to_string(), message: message.into(), source_line });
+        self.problems.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+            source_line,
+        });
     }
 
     /// Records a warning about a scalar value.
@@ -161,10 +168,16 @@ impl<'n> Mapping<'n> {
         for key in map.keys() {
             let key_path = child_path(path, key.as_str());
             match fields.iter().find(|f| f.name == key.as_str() || f.aliases.contains(&key.as_str())) {
-                None => reader.error_span(key.span(), &key_path, format!("unknown field `{}`, expected one of {}", key.as_str(), expected_list(fields))),
-                Some(f) if seen.contains(&f.name) => {
-                    reader.error_span(key.span(), &key_path, format!("field `{}` is given twice (once as an alias)", f.name))
-                }
+                None => reader.error_span(
+                    key.span(),
+                    &key_path,
+                    format!("unknown field `{}`, expected one of {}", key.as_str(), expected_list(fields)),
+                ),
+                Some(f) if seen.contains(&f.name) => reader.error_span(
+                    key.span(),
+                    &key_path,
+                    format!("field `{}` is given twice (once as an alias)", f.name),
+                ),
                 Some(f) => seen.push(f.name),
             }
         }
@@ -208,7 +221,12 @@ impl<'n> Mapping<'n> {
     }
 
     /// A sequence field, or `None` (reported when `required`).
-    pub fn sequence(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<(&'n MarkedSequenceNode, String)> {
+    pub fn sequence(
+        &self,
+        reader: &mut Reader<'_>,
+        name: &str,
+        required: bool,
+    ) -> Option<(&'n MarkedSequenceNode, String)> {
         let path = child_path(&self.path, name);
         let node = self.field(reader, name, required)?;
         let Some(seq) = node.as_sequence() else {
@@ -219,7 +237,13 @@ impl<'n> Mapping<'n> {
     }
 
     /// A nested mapping field, checked against its own fields.
-    pub fn mapping(&self, reader: &mut Reader<'_>, name: &str, fields: &'static [Field], required: bool) -> Option<Mapping<'n>> {
+    pub fn mapping(
+        &self,
+        reader: &mut Reader<'_>,
+        name: &str,
+        fields: &'static [Field],
+        required: bool,
+    ) -> Option<Mapping<'n>> {
         let node = self.field(reader, name, required)?;
         Mapping::new(reader, node, &child_path(&self.path, name), fields)
     }
@@ -231,7 +255,10 @@ impl<'n> Mapping<'n> {
         if seq.is_empty() {
             reader.error_span(seq.span(), &path, format!("`{name}` needs at least one entry"));
         }
-        seq.iter().enumerate().filter_map(|(i, node)| Mapping::new(reader, node, &format!("{path}[{i}]"), fields)).collect()
+        seq.iter()
+            .enumerate()
+            .filter_map(|(i, node)| Mapping::new(reader, node, &format!("{path}[{i}]"), fields))
+            .collect()
     }
 
     /// Reports a missing field at the mapping's first key, where the user would add it.

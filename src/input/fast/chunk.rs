@@ -9,8 +9,8 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
-use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
 use super::lines::Source;
+use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
 use crate::engine::{NO_MODEL, Reading};
 use crate::intern::Names;
 use crate::time::FixedLayoutCache;
@@ -100,7 +100,8 @@ impl Chunk {
             fresh.spans.clear();
         }
         let raw = &self.buffer[..self.len];
-        let mut line = Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
+        let mut line =
+            Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
         // `"` and `\r` are the only bytes that can make a line's fields or line number differ from
         // a plain split (quoting; CR ending a record, and the csv crate numbering the lines after
         // a CRLF one too low, rust-csv issue 395), so a line holding either is the general
@@ -392,7 +393,9 @@ mod tests {
 
     #[test]
     fn plain_lines_become_readings_with_run_wide_ids() {
-        let (chunk, names) = parse("2024-01-01T00:00:00.006Z,m2,Reading,61.677\n2024-01-01T00:00:15Z, m1 ,Reading,-0.5\n2024-01-01T00:00:30Z,m2,Reading,1e2");
+        let (chunk, names) = parse(
+            "2024-01-01T00:00:00.006Z,m2,Reading,61.677\n2024-01-01T00:00:15Z, m1 ,Reading,-0.5\n2024-01-01T00:00:30Z,m2,Reading,1e2",
+        );
         assert_eq!(chunk.stop, None);
         let r = &chunk.readings;
         assert_eq!(r.len(), 3);
@@ -424,14 +427,19 @@ mod tests {
 
     #[test]
     fn crlf_lines_are_left_to_the_general_reader() {
-        let (chunk, _) = parse("2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\r\n2024-01-01T00:00:30Z,m1,Reading,3\n");
+        let (chunk, _) = parse(
+            "2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\r\n2024-01-01T00:00:30Z,m1,Reading,3\n",
+        );
         assert_eq!(chunk.stop, Some(34));
         assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.0]);
     }
 
     #[test]
     fn columns_in_any_order_and_an_empty_model() {
-        let layout = Layout { delimiter: b',', roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp] };
+        let layout = Layout {
+            delimiter: b',',
+            roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp],
+        };
         let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
         chunk.parse(&layout, &mut Parser::default());
         let mut names = Names::default();

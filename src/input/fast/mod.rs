@@ -102,16 +102,27 @@ pub struct InputReader {
 impl InputReader {
     /// Reads the header of `source` (named `file` in messages). `threads` above 1 parses on that
     /// many worker threads.
-    pub fn open(file: &str, source: Box<dyn Read + Send>, options: &InputOptions, names: &mut Names, threads: usize) -> Result<InputReader> {
+    pub fn open(
+        file: &str,
+        source: Box<dyn Read + Send>,
+        options: &InputOptions,
+        names: &mut Names,
+        threads: usize,
+    ) -> Result<InputReader> {
         let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
         let delimiter = options.delimiter.unwrap_or(detected);
-        let (header, rest) = read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
+        let (header, rest) =
+            read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
         // A quoted header may span lines, a CR may end it early, and the csv crate skips blank
         // lines before it: the general reader reads such an input all through.
         let plain_header = !line.is_empty() && memchr::memchr2(b'"', b'\r', line).is_none();
         let layout = if plain_header {
-            fast_layout(&Reader::prepared(file, Box::new(Cursor::new(header.clone())), delimiter, options, names)?, options, delimiter)
+            fast_layout(
+                &Reader::prepared(file, Box::new(Cursor::new(header.clone())), delimiter, options, names)?,
+                options,
+                delimiter,
+            )
         } else {
             None
         };
@@ -123,19 +134,37 @@ impl InputReader {
             Some(layout) => {
                 let source = Source::new(source, rest);
                 if threads > 1 {
-                    Mode::Fast(Feed::Workers(Workers::start(threads, source, layout).with_context(|| format!("failed to start threads to read {file}"))?))
+                    Mode::Fast(Feed::Workers(
+                        Workers::start(threads, source, layout)
+                            .with_context(|| format!("failed to start threads to read {file}"))?,
+                    ))
                 } else {
                     Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
                 }
             }
         };
-        Ok(InputReader { file: file.to_string(), header, delimiter, options: options.clone(), mode, chunk_line: 2, current: None, taken: 0, translation: Translation::default() })
+        Ok(InputReader {
+            file: file.to_string(),
+            header,
+            delimiter,
+            options: options.clone(),
+            mode,
+            chunk_line: 2,
+            current: None,
+            taken: 0,
+            translation: Translation::default(),
+        })
     }
 
     /// The next reading, `None` at end of input. Counts as [`Reader::next`] does, and like it
     /// sends bad rows to `bad_rows`.
     #[inline]
-    pub fn next(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+    pub fn next(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<Option<Reading>> {
         if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
             self.taken += 1;
             // A line the fast path takes is a whole row with one value cell.
@@ -148,7 +177,12 @@ impl InputReader {
     }
 
     /// The next reading once the current chunk is used up.
-    fn next_slow(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<Option<Reading>> {
+    fn next_slow(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<Option<Reading>> {
         loop {
             match std::mem::replace(&mut self.mode, Mode::Done) {
                 Mode::Fast(mut feed) => {
@@ -207,7 +241,8 @@ impl InputReader {
         };
         let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
-        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?.with_line_offset(self.chunk_line - 2))
+        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
+            .with_line_offset(self.chunk_line - 2))
     }
 }
 
@@ -257,7 +292,9 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
     if options.layout != FileLayout::Long || !plain_time || numeric_marker {
         return None;
     }
-    let (&[time], Column::Column(asset), Fields::Long { point: Column::Column(point), value, renames }) = (c.time.as_slice(), c.asset, &c.fields) else {
+    let (&[time], Column::Column(asset), Fields::Long { point: Column::Column(point), value, renames }) =
+        (c.time.as_slice(), c.asset, &c.fields)
+    else {
         return None;
     };
     if !renames.is_empty() {
@@ -295,7 +332,13 @@ mod tests {
             .iter()
             .map(|r| {
                 let model = (r.model != crate::engine::NO_MODEL).then(|| names.models.name(r.model).to_string());
-                (r.ts, r.value.to_bits(), names.assets.name(r.asset).to_string(), names.points.name(r.point).to_string(), model)
+                (
+                    r.ts,
+                    r.value.to_bits(),
+                    names.assets.name(r.asset).to_string(),
+                    names.points.name(r.point).to_string(),
+                    model,
+                )
             })
             .collect()
     }
@@ -316,12 +359,14 @@ mod tests {
     }
 
     fn fast_with(text: &[u8], threads: usize, options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) = (options.clone(), Names::default(), InputCounts::default(), Vec::new());
+        let (options, mut names, mut counts, mut out) =
+            (options.clone(), Names::default(), InputCounts::default(), Vec::new());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
-        let mut reader = match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
-            Ok(reader) => reader,
-            Err(e) => return (out, counts, Some(format!("{e:#}"))),
-        };
+        let mut reader =
+            match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
+                Ok(reader) => reader,
+                Err(e) => return (out, counts, Some(format!("{e:#}"))),
+            };
         loop {
             match reader.next(&mut names, &mut counts, &mut bad_rows) {
                 Ok(Some(r)) => out.extend(rows(&[r], &names)),
@@ -333,7 +378,8 @@ mod tests {
 
     /// The same from the general reader alone.
     fn general(text: &[u8], options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) = (options.clone(), Names::default(), InputCounts::default(), Vec::new());
+        let (options, mut names, mut counts, mut out) =
+            (options.clone(), Names::default(), InputCounts::default(), Vec::new());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
         let mut reader = match Reader::new("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names) {
             Ok(reader) => reader,
@@ -359,7 +405,8 @@ mod tests {
             let ms = 1_704_067_200_000 + i as i64 * 997;
             let mut stamp = Vec::new();
             crate::time::format_timestamp(ms, &mut stamp);
-            let line = format!("{},meter{:03},Reading,{}.{:03}\n", String::from_utf8_lossy(&stamp), i % 700, i % 97, i % 1000);
+            let line =
+                format!("{},meter{:03},Reading,{}.{:03}\n", String::from_utf8_lossy(&stamp), i % 700, i % 97, i % 1000);
             text.extend_from_slice(line.as_bytes());
         }
         text
@@ -375,25 +422,51 @@ mod tests {
             let actual = fast_with(text, threads, options);
             assert_eq!(actual.1, expected.1, "{what}, {threads} threads: counts");
             assert_eq!(actual.2, expected.2, "{what}, {threads} threads: error");
-            assert!(actual.0 == expected.0, "{what}, {threads} threads: readings differ ({} vs {})", actual.0.len(), expected.0.len());
+            assert!(
+                actual.0 == expected.0,
+                "{what}, {threads} threads: readings differ ({} vs {})",
+                actual.0.len(),
+                expected.0.len()
+            );
         }
     }
 
     #[test]
     fn small_inputs_read_as_the_general_reader_reads_them() {
         let cases: &[(&str, &str)] = &[
-            ("plain", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5\n2024-01-01T00:00:15.250Z,m2,Reading,-3\n"),
+            (
+                "plain",
+                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5\n2024-01-01T00:00:15.250Z,m2,Reading,-3\n",
+            ),
             ("no final newline", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5"),
-            ("CRLF", "timestamp,asset,point,value\r\n2024-01-01T00:00:00Z,m1,Reading,1.5\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n"),
-            ("markers", "Time,Device,PointId,Val\n2024-01-01T00:00:00Z,m1,Reading,NA\n2024-01-01T00:00:15Z,m1,Reading,2\n"),
-            ("quotes", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,\"m,1\",Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\n"),
+            (
+                "CRLF",
+                "timestamp,asset,point,value\r\n2024-01-01T00:00:00Z,m1,Reading,1.5\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n",
+            ),
+            (
+                "markers",
+                "Time,Device,PointId,Val\n2024-01-01T00:00:00Z,m1,Reading,NA\n2024-01-01T00:00:15Z,m1,Reading,2\n",
+            ),
+            (
+                "quotes",
+                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,\"m,1\",Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\n",
+            ),
             ("quoted header", "\"timestamp\",asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
-            ("BOM and model", "\u{feff}timestamp,model,asset,point,value,extra\n2024-01-01T00:00:00Z,,m1,Reading,1,x\n2024-01-01T00:00:00Z,EM,m1,Reading,1,y\n"),
+            (
+                "BOM and model",
+                "\u{feff}timestamp,model,asset,point,value,extra\n2024-01-01T00:00:00Z,,m1,Reading,1,x\n2024-01-01T00:00:00Z,EM,m1,Reading,1,y\n",
+            ),
             ("epoch milliseconds", "timestamp,asset,point,value\n1704067200000,m1,Reading,1\n"),
             ("blank lines", "timestamp,asset,point,value\n\n2024-01-01T00:00:00Z,m1,Reading,1\n\n"),
             ("blank line before the header", "\ntimestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
-            ("bad value", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,abc\n"),
-            ("short row", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n"),
+            (
+                "bad value",
+                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,abc\n",
+            ),
+            (
+                "short row",
+                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n",
+            ),
             ("header only", "timestamp,asset,point,value\n"),
             ("empty", ""),
             ("no point column", "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n"),
@@ -417,7 +490,10 @@ mod tests {
             assert_same(&big_input(&odd, at), &format!("{odd:?} at line {at}"));
         }
         let (rows, counts, error) = fast(&big_input(&format!("{ts},m1,Reading,oops\n"), 90_000), 2);
-        assert_eq!(error.as_deref(), Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number"));
+        assert_eq!(
+            error.as_deref(),
+            Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number")
+        );
         assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
     }
 
@@ -427,13 +503,25 @@ mod tests {
     #[test]
     fn options_the_fast_path_leaves_alone() {
         let model_as_asset = options_with(|a| a.asset_column = Some("model".into()));
-        assert_same_with(b"timestamp,model,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n", "asset from the model column", &model_as_asset);
+        assert_same_with(
+            b"timestamp,model,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n",
+            "asset from the model column",
+            &model_as_asset,
+        );
         let time_as_asset = options_with(|a| a.asset_column = Some("timestamp".into()));
-        assert_same_with(b"timestamp,point,value\n2024-01-01T00:00:00Z,Reading,1\n", "asset from the timestamp column", &time_as_asset);
+        assert_same_with(
+            b"timestamp,point,value\n2024-01-01T00:00:00Z,Reading,1\n",
+            "asset from the timestamp column",
+            &time_as_asset,
+        );
         let space = options_with(|a| a.delimiter = Some(" ".into()));
         let (rows, _, error) = fast_with(b"timestamp asset point value\n2024-01-01 00:00:00 m1 Reading 1\n", 2, &space);
         assert_eq!((rows.len(), error.as_deref()), (0, Some("in.csv:2: expected 4 fields as in the header, found 5")));
         let dot = options_with(|a| a.delimiter = Some(".".into()));
-        assert_same_with(b"timestamp.asset.point.value\n2024-01-01T00:00:00Z.m1.Reading.1.5\n", "delimiter inside a number", &dot);
+        assert_same_with(
+            b"timestamp.asset.point.value\n2024-01-01T00:00:00Z.m1.Reading.1.5\n",
+            "delimiter inside a number",
+            &dot,
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! two sides, which bounds memory and how far the workers run ahead.
 
 use super::chunk::{Chunk, Layout};
-use super::names::Parser;
 use super::lines::Source;
+use super::names::Parser;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -60,14 +60,24 @@ impl Workers {
         let layout = Arc::new(layout);
         let mut handles = Vec::with_capacity(threads);
         for i in 0..threads {
-            let (free_rx, done_tx, shared, layout) = (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&layout));
+            let (free_rx, done_tx, shared, layout) =
+                (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&layout));
             let flags = (Arc::clone(&stop), Arc::clone(&exhausted));
             let handle = std::thread::Builder::new()
                 .name(format!("meterflow-parse-{i}"))
                 .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, (&flags.0, &flags.1), &layout))?;
             handles.push(handle);
         }
-        Ok(Workers { free: Some(free_tx), done: done_rx, handles, shared, stop, exhausted, early: Vec::new(), next_seq: 0 })
+        Ok(Workers {
+            free: Some(free_tx),
+            done: done_rx,
+            handles,
+            shared,
+            stop,
+            exhausted,
+            early: Vec::new(),
+            next_seq: 0,
+        })
     }
 
     /// The next chunk in input order.
@@ -99,7 +109,8 @@ impl Workers {
         self.early.extend(self.done.try_iter());
         let mut chunks = std::mem::take(&mut self.early);
         chunks.sort_by_key(|c| c.seq);
-        let source = std::mem::replace(&mut lock(&self.shared).source, Source::new(Box::new(std::io::empty()), Vec::new()));
+        let source =
+            std::mem::replace(&mut lock(&self.shared).source, Source::new(Box::new(std::io::empty()), Vec::new()));
         (chunks, source)
     }
 }
@@ -119,7 +130,14 @@ impl Drop for Workers {
     }
 }
 
-fn work(mut parser: Parser, free: &Mutex<Receiver<Chunk>>, done: &Sender<Chunk>, shared: &Mutex<Shared>, (stop, exhausted): (&AtomicBool, &AtomicBool), layout: &Layout) {
+fn work(
+    mut parser: Parser,
+    free: &Mutex<Receiver<Chunk>>,
+    done: &Sender<Chunk>,
+    shared: &Mutex<Shared>,
+    (stop, exhausted): (&AtomicBool, &AtomicBool),
+    layout: &Layout,
+) {
     loop {
         let Ok(mut chunk) = lock(free).recv() else { return };
         if stop.load(Ordering::Relaxed) {
