@@ -81,6 +81,11 @@ pub fn csv_input(data: &[u8]) {
 /// A reading with its names, comparable across name tables.
 type NamedReading = (i64, u64, String, String, String);
 
+/// One step of a reader under test: the next reading, or the error that ended the input.
+type NextReading<'a> = Box<
+    dyn FnMut(&mut Names, &mut InputCounts, &mut BadRows) -> Result<Option<meterflow::engine::Reading>, String> + 'a,
+>;
+
 /// What reading a file gives: the readings and counts (`None` when the header is refused), and
 /// the error that ended it.
 struct InputRun {
@@ -94,9 +99,7 @@ fn read_input(file: &[u8], options: &InputOptions, threads: Option<usize>) -> In
     let mut names = Names::default();
     let mut counts = InputCounts::default();
     let source = Box::new(Cursor::new(file.to_vec()));
-    let mut next: Box<
-        dyn FnMut(&mut Names, &mut InputCounts, &mut BadRows) -> Result<Option<meterflow::engine::Reading>, String>,
-    > = match threads {
+    let mut next: NextReading = match threads {
         None => match Reader::new("fuzz.csv", source, options, &mut names) {
             Ok(mut reader) => {
                 Box::new(move |names, counts, bad_rows| reader.next(names, counts, bad_rows).map_err(|e| e.to_string()))

@@ -39,13 +39,11 @@ impl Threshold {
         let Some((low, high)) = inner.split_once(',') else {
             return err("the two bounds must be separated by a comma");
         };
-        let lower = match parse_bound(low) {
-            Some(v) => v,
-            None => return err(&format!("lower bound {:?} is not a number or -inf", low.trim())),
+        let Some(lower) = parse_bound(low) else {
+            return err(&format!("lower bound {:?} is not a number or -inf", low.trim()));
         };
-        let upper = match parse_bound(high) {
-            Some(v) => v,
-            None => return err(&format!("upper bound {:?} is not a number or +inf", high.trim())),
+        let Some(upper) = parse_bound(high) else {
+            return err(&format!("upper bound {:?} is not a number or +inf", high.trim()));
         };
         if lower == f64::INFINITY {
             return err("the lower bound cannot be +inf");

@@ -263,6 +263,6 @@ mod tests {
 
     #[test]
     fn accumulators_stay_small() {
-        assert!(std::mem::size_of::<Accumulator>() <= 32);
+        assert!(size_of::<Accumulator>() <= 32);
     }
 }

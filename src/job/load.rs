@@ -323,16 +323,13 @@ fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outpu
         }
     };
     let map = root.as_mapping()?;
-    let template = match map.get_scalar("template") {
-        Some(t) => t,
-        None => {
-            reader.error_span(
-                root.span(),
-                "(top level)",
-                "missing field `template` (time_window_aggregation or multi_point_merging)",
-            );
-            return None;
-        }
+    let Some(template) = map.get_scalar("template") else {
+        reader.error_span(
+            root.span(),
+            "(top level)",
+            "missing field `template` (time_window_aggregation or multi_point_merging)",
+        );
+        return None;
     };
     let normalized = template.as_str().trim().to_ascii_lowercase().replace([' ', '-'], "_");
     match normalized.as_str() {
