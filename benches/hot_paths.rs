@@ -3,11 +3,10 @@
 //! come from `bench/run.sh`.
 
 use divan::{Bencher, black_box, counter::ItemsCount};
-use meterflow::cli::InputArgs;
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
 use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::fast::{Chunk, Layout, Parser, Role, Translation};
-use meterflow::input::{BadRows, InputCounts, InputOptions, Reader};
+use meterflow::input::{BadRows, InputCounts, InputOptions, InputSettings, Reader};
 use meterflow::intern::Names;
 use meterflow::job::load_jobs;
 use meterflow::time::{FixedLayoutCache, format_timestamp, parse_timestamp};
@@ -67,7 +66,7 @@ fn row_parse_fast_path(bencher: Bencher) {
 fn row_parse_general_reader(bencher: Bencher) {
     let mut text = b"timestamp,device,point,value\n".to_vec();
     text.extend_from_slice(&lines());
-    let options = InputOptions::from_args(&InputArgs::default()).expect("default input options");
+    let options = InputOptions::from_settings(&InputSettings::default()).expect("default input options");
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {
         let (mut names, mut counts) = (Names::default(), InputCounts::default());
         let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");

@@ -5,12 +5,11 @@
 //! input: parsed values stay in range and format back to themselves, every row is accounted for,
 //! and a run's output reads back as input.
 
-use meterflow::cli::{BadRowArg, InputArgs};
 use meterflow::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
-use meterflow::input::{BadRows, InputCounts, InputOptions, InputReader, Reader};
+use meterflow::input::{BadRowPolicy, BadRows, InputCounts, InputOptions, InputReader, InputSettings, Reader};
 use meterflow::intern::Names;
 use meterflow::job::load_sources;
 use meterflow::output::{Format, LateWriter, PointWriter};
@@ -27,9 +26,9 @@ const PATTERNS: [&str; 4] = ["%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%Y-%m-%dT%H
 /// skipped bad rows, and every row is accounted for.
 pub fn csv_input(data: &[u8]) {
     let Some((&flags, file)) = data.split_first() else { return };
-    let mut args = InputArgs { wide: flags & 1 != 0, ..InputArgs::default() };
+    let mut args = InputSettings { wide: flags & 1 != 0, ..InputSettings::default() };
     if flags & 2 != 0 {
-        args.on_bad_row = BadRowArg::Skip;
+        args.on_bad_row = BadRowPolicy::Skip;
     }
     args.time_format = match flags >> 2 & 3 {
         // Without a format the pattern bits pick options the fast reader must leave to the
@@ -53,7 +52,7 @@ pub fn csv_input(data: &[u8]) {
     if flags & 32 != 0 {
         args.dst = vec!["ambiguous=earlier".to_string(), "nonexistent=shift".to_string()];
     }
-    let options = InputOptions::from_args(&args).expect("valid input flags");
+    let options = InputOptions::from_settings(&args).expect("valid input flags");
     let general = read_input(file, &options, None);
     let Some((readings, counts)) = &general.read else { return };
     for r in readings {
@@ -353,7 +352,7 @@ pub fn replay(data: &[u8]) {
         );
     }
     let written = rows.join("\n").into_bytes();
-    let options = InputOptions::from_args(&InputArgs::default()).expect("default input options");
+    let options = InputOptions::from_settings(&InputSettings::default()).expect("default input options");
     let mut bad_rows = BadRows::new(options.on_bad_row, None).expect("bad-row policy");
     let (mut names, mut counts) = (Names::default(), InputCounts::default());
     let mut reader =

@@ -1,6 +1,13 @@
-//! The command line, as clap parses it. No file is touched here: `app` turns these raw flags into
-//! a run.
+//! The command line, as clap parses it, and its resolution into the library's plain settings
+//! (input settings, engine options, output format, progress mode): the only place besides
+//! [`crate::commands`] that knows clap. No file is touched here.
 
+use crate::duration::parse_duration;
+use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::input::{BadRowPolicy, InputSettings};
+use crate::output::Format;
+use crate::progress::ProgressMode;
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -122,8 +129,31 @@ pub struct RunArgs {
     pub input: InputArgs,
 }
 
+impl RunArgs {
+    /// The engine options of the run; the error names the flag.
+    pub fn engine_options(&self) -> anyhow::Result<EngineOptions> {
+        let max_future_skew = match &self.max_future_skew {
+            Some(text) => Some(parse_duration(text).map_err(|e| anyhow!("--max-future-skew: {e}"))?),
+            None => None,
+        };
+        Ok(EngineOptions {
+            emit: match self.emit {
+                EmitArg::Final => EmitMode::Final,
+                EmitArg::Updates => EmitMode::Updates,
+            },
+            watermark: match self.watermark {
+                ScopeArg::Series => WatermarkScope::Series,
+                ScopeArg::Asset => WatermarkScope::Asset,
+                ScopeArg::Global => WatermarkScope::Global,
+            },
+            max_future_skew,
+            max_open_windows: self.max_open_windows,
+        })
+    }
+}
+
 /// How input files are read: layout, columns, dialect, time, markers, bad rows, order. Raw texts
-/// here; `input::options` validates them.
+/// here; [`InputArgs::settings`] hands them to the library, which validates them.
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
@@ -181,6 +211,33 @@ pub struct InputArgs {
     /// large inputs are sorted through temporary files.
     #[arg(long)]
     pub sort_input: bool,
+}
+
+impl InputArgs {
+    /// The flags as the library's input settings.
+    pub fn settings(&self) -> InputSettings {
+        InputSettings {
+            wide: self.wide,
+            time_column: self.time_column.clone(),
+            asset_column: self.asset_column.clone(),
+            point_column: self.point_column.clone(),
+            value_column: self.value_column.clone(),
+            asset: self.asset.clone(),
+            point: self.point.clone(),
+            points: self.points.clone(),
+            delimiter: self.delimiter.clone(),
+            time_format: self.time_format.clone(),
+            timezone: self.timezone.clone(),
+            dst: self.dst.clone(),
+            null_values: self.null_values.clone(),
+            on_bad_row: match self.on_bad_row {
+                BadRowArg::Fail => BadRowPolicy::Fail,
+                BadRowArg::Skip => BadRowPolicy::Skip,
+            },
+            rejects: self.rejects.clone(),
+            sort_input: self.sort_input,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +318,16 @@ pub enum ProgressArg {
     Always,
 }
 
+impl From<ProgressArg> for ProgressMode {
+    fn from(arg: ProgressArg) -> ProgressMode {
+        match arg {
+            ProgressArg::Never => ProgressMode::Never,
+            ProgressArg::Auto => ProgressMode::Auto,
+            ProgressArg::Always => ProgressMode::Always,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EmitArg {
     Final,
@@ -285,4 +352,13 @@ pub enum BadRowArg {
 pub enum FormatArg {
     Csv,
     Jsonl,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Jsonl => Format::Jsonl,
+        }
+    }
 }

@@ -1,9 +1,12 @@
 //! meterflow: the stream service's Time Window Aggregation and Multi-Point Merging jobs, run
 //! offline over CSV meter readings. Data flows one way: YAML -> [`job`] plans -> [`engine`];
-//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. [`app`] wires one run.
+//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. The command-line layer ([`cli`], its
+//! [`commands`] and [`app`], the dispatch) is the only one that knows clap: it resolves flags into
+//! the plain settings the library takes.
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod duration;
 pub mod engine;
 pub mod explain;
@@ -15,6 +18,7 @@ pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod replay;
+pub mod report;
 pub mod schema;
 pub mod test_runner;
 pub mod threshold;

@@ -3,9 +3,18 @@
 //! does nothing for it. Shown with `--progress auto` only when stderr is a terminal, so logs and
 //! pipes never get control characters; `always` forces it, `never` turns it off.
 
-use crate::cli::ProgressArg;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{self, IsTerminal, Read};
+
+/// When the bar is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressMode {
+    Never,
+    /// Only when stderr is a terminal.
+    #[default]
+    Auto,
+    Always,
+}
 
 /// Redraws per second at most.
 const REFRESH_HZ: u8 = 10;
@@ -17,13 +26,15 @@ pub struct Progress {
 
 impl Progress {
     /// A bar for inputs totalling `total` bytes (`None` when one is stdin or not a regular file).
-    pub fn new(mode: ProgressArg, total: Option<u64>) -> Progress {
+    pub fn new(mode: ProgressMode, total: Option<u64>) -> Progress {
         let target = match mode {
-            ProgressArg::Never => return Progress { bar: None },
-            ProgressArg::Auto if !io::stderr().is_terminal() => return Progress { bar: None },
-            ProgressArg::Auto => ProgressDrawTarget::stderr_with_hz(REFRESH_HZ),
+            ProgressMode::Never => return Progress { bar: None },
+            ProgressMode::Auto if !io::stderr().is_terminal() => return Progress { bar: None },
+            ProgressMode::Auto => ProgressDrawTarget::stderr_with_hz(REFRESH_HZ),
             // A terminal-like target draws even when stderr is a file or a pipe.
-            ProgressArg::Always => ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), REFRESH_HZ),
+            ProgressMode::Always => {
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), REFRESH_HZ)
+            }
         };
         let (bar, template) = match total {
             Some(total) => (ProgressBar::new(total), "{bar:24} {bytes}/{total_bytes} {msg} eta {eta}"),

@@ -4,10 +4,9 @@
 //! handed to an [`Output`]. `run`, `test` and `plot` all replay through here, so a unit test or a
 //! plot sees exactly what a run computes.
 
-use crate::cli::InputArgs;
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Runaway, Sink};
-use crate::input::{BadRows, InputCounts, InputOptions, InputReader, Sorter};
+use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
 use crate::job::pipeline::run_order;
@@ -74,7 +73,7 @@ impl Replay {
 
     /// A replay of long-format CSV with the default input options, stopping at a malformed row.
     pub fn long_format(jobs: Vec<Job>, options: EngineOptions) -> Result<Replay> {
-        let input = InputOptions::from_args(&InputArgs::default())?;
+        let input = InputOptions::from_settings(&InputSettings::default())?;
         let bad_rows = BadRows::new(input.on_bad_row, None)?;
         Ok(Replay::new(jobs, options, input, bad_rows))
     }

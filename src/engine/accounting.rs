@@ -4,6 +4,7 @@
 //! hold is a bug in meterflow, reported as an internal error at the end of the run.
 
 use super::stats::JobStats;
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 /// One equation `total = sum of parts` over the figures of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,29 @@ impl Balance {
     pub fn equation(&self) -> String {
         let parts: Vec<&str> = self.parts.iter().map(|(name, _)| name.as_str()).collect();
         format!("{} = {}", self.total.0, parts.join(" + "))
+    }
+}
+
+/// `{scope, equation, total, parts: {name: n, ...}, holds}`: the parts keyed by name, in order.
+impl Serialize for Balance {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Parts<'a>(&'a [(String, u64)]);
+        impl Serialize for Parts<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (name, n) in self.0 {
+                    map.serialize_entry(name, n)?;
+                }
+                map.end()
+            }
+        }
+        let mut s = serializer.serialize_struct("Balance", 5)?;
+        s.serialize_field("scope", &self.scope)?;
+        s.serialize_field("equation", &self.equation())?;
+        s.serialize_field("total", &self.total.1)?;
+        s.serialize_field("parts", &Parts(&self.parts))?;
+        s.serialize_field("holds", &self.holds())?;
+        s.end()
     }
 }
 

@@ -2,23 +2,25 @@
 
 use super::watermark::NO_WATERMARK;
 use crate::job::{Job, JobKind};
+use crate::time::format_timestamp;
+use serde::{Serialize, Serializer};
 
 /// How many skipped evaluations of each cause are described individually.
 pub const SAMPLES_PER_JOB: usize = 5;
 
-/// Figures of one window policy (one output point).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Figures of one window policy (one output point). Field order is the order of `--stats-json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PolicyStats {
     /// The point the policy reads.
     pub input: String,
     pub output: String,
     /// Readings of the policy's input point.
     pub read: u64,
+    /// Readings added to at least one window (on time or late within lateness).
+    pub valid: u64,
     pub out_of_threshold: u64,
     /// Out-of-threshold readings replaced by the series' last valid value (`last_value`).
     pub interpolated: u64,
-    /// Readings added to at least one window (on time or late within lateness).
-    pub valid: u64,
     /// Readings added to at least one window that had closed.
     pub late_accepted: u64,
     /// Readings dropped from every window they belong to: they changed nothing.
@@ -33,13 +35,15 @@ pub struct PolicyStats {
 }
 
 /// Why a merge evaluation wrote no row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MergeSkips {
     pub missing_operand: u64,
     pub eval_error: u64,
     pub non_finite: u64,
     pub empty: u64,
-    /// The first few skips, with asset and timestamp.
+    /// The first few skips, with asset and timestamp: written with their asset's name by the
+    /// report, which has the name table.
+    #[serde(skip)]
     pub samples: Vec<SkipSample>,
 }
 
@@ -51,27 +55,40 @@ pub struct SkipSample {
     pub reason: String,
 }
 
-/// Figures of one job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Figures of one job. Field order is the order of `--stats-json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobStats {
     pub name: String,
     pub file: String,
     pub rows_read: u64,
     /// Readings no policy dropped as late (they may still be out of threshold).
     pub kept: u64,
-    pub policies: Vec<PolicyStats>,
-    pub merge: MergeSkips,
+    pub rows_written: u64,
     /// Readings dropped as late: by at least one policy of a window job, or by a merge.
     pub late_dropped: u64,
     /// Readings of a window job kept by every policy but too late for some of their sliding
     /// windows: each is a row of the late output too.
     pub partially_late: u64,
     pub future_skewed: u64,
-    pub rows_written: u64,
     /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
     pub peak_open_windows: u64,
-    /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing.
+    /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing (`null` in JSON).
+    #[serde(serialize_with = "watermark_json")]
     pub final_watermark: i64,
+    pub policies: Vec<PolicyStats>,
+    /// Written as `merge_skipped` by the report, with the samples' asset names.
+    #[serde(skip)]
+    pub merge: MergeSkips,
+}
+
+/// A watermark as its timestamp text, or `null` when there is none.
+fn watermark_json<S: Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    if *ms == NO_WATERMARK {
+        return serializer.serialize_none();
+    }
+    let mut text = Vec::with_capacity(24);
+    format_timestamp(*ms, &mut text);
+    serializer.serialize_str(&String::from_utf8_lossy(&text))
 }
 
 impl JobStats {

@@ -4,7 +4,7 @@
 //! `--points` renames are interned here, once per file.
 
 use super::options::{InputOptions, Layout};
-use super::reader::shorten;
+use super::shown::shorten;
 use crate::intern::Names;
 use anyhow::{Result, bail};
 
@@ -172,12 +172,12 @@ impl Columns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::InputArgs;
+    use crate::input::InputSettings;
 
-    fn resolve(header: &str, edit: impl FnOnce(&mut InputArgs)) -> Result<(Columns, Names)> {
-        let mut args = InputArgs::default();
+    fn resolve(header: &str, edit: impl FnOnce(&mut InputSettings)) -> Result<(Columns, Names)> {
+        let mut args = InputSettings::default();
         edit(&mut args);
-        let options = InputOptions::from_args(&args)?;
+        let options = InputOptions::from_settings(&args)?;
         let mut names = Names::default();
         let header: Vec<String> = header.split(',').map(str::to_string).collect();
         Ok((Columns::resolve("in.csv", &header, &options, &mut names)?, names))

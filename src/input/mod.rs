@@ -1,32 +1,35 @@
 //! Meter CSV to [`Reading`](crate::engine::Reading)s. [`source`] opens files or stdin
 //! (decompressing gzip and zstd, dropping a BOM, detecting the delimiter); [`options`] holds the
-//! validated input flags; [`columns`] finds the columns of a header; [`timestamp`] reads timestamp
-//! fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into readings;
-//! [`rejects`] applies the bad-row policy; [`sort`] replays readings in event-time order;
-//! [`fast`] reads plain long-format files by a fast path, leaving every other row to [`reader`].
+//! input settings and checks them; [`columns`] finds the columns of a header; [`timestamp`] reads
+//! timestamp fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into
+//! readings; [`rejects`] applies the bad-row policy; `shown` quotes input text in messages;
+//! [`sort`] replays readings in event-time order; [`fast`] reads plain long-format files by a fast
+//! path, leaving every other row to [`reader`].
 
 pub mod columns;
 pub mod fast;
 pub mod options;
 pub mod reader;
 pub mod rejects;
+mod shown;
 pub mod sort;
 pub mod source;
 pub mod timestamp;
 
 pub use fast::InputReader;
-pub use options::{BadRowPolicy, InputOptions};
+pub use options::{BadRowPolicy, InputOptions, InputSettings};
 pub use reader::Reader;
 pub use rejects::BadRows;
 pub use sort::Sorter;
 pub use source::open;
 
-/// Figures of the input side, for the summary and `--stats-json`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Figures of the input side, for the summary and `--stats-json` (in this field order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InputCounts {
     /// Data rows read (header excluded), bad rows included.
     pub rows: u64,
     /// Values that were a missing-value marker (one per cell in wide input).
+    #[serde(rename = "missing_values")]
     pub missing: u64,
     /// Bad rows skipped under `--on-bad-row skip`.
     pub rejected: u64,

@@ -1,10 +1,11 @@
-//! The validated input options of a run: the raw `--wide`, column, dialect, time, marker and
-//! bad-row flags checked and turned into the values the readers use. Every problem here is a usage
-//! error (exit 2), found before any input is read.
+//! The input settings of a run: [`InputSettings`] as the user wrote them (layout, column, dialect,
+//! time, marker and bad-row texts, from flags or any other front end) and [`InputOptions`], the
+//! same checked and turned into the values the readers use. Every problem here is a usage error
+//! (exit 2), found before any input is read; messages name the settings by their flags.
 
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
-use crate::cli::{BadRowArg, InputArgs};
 use anyhow::{Result, anyhow, bail};
+use std::path::PathBuf;
 
 /// Value texts that mean "no reading" unless `--null-values` says otherwise (an empty field always
 /// does).
@@ -20,10 +21,37 @@ pub enum Layout {
 }
 
 /// What a malformed row does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BadRowPolicy {
+    #[default]
     Fail,
     Skip,
+}
+
+/// How input files are read, as the user wrote it: texts not yet checked. The default reads long
+/// CSV with the column aliases, a detected delimiter and the default timestamp layouts.
+#[derive(Debug, Clone, Default)]
+pub struct InputSettings {
+    pub wide: bool,
+    /// `NAME` or `NAME,NAME` (joined with a space).
+    pub time_column: Option<String>,
+    pub asset_column: Option<String>,
+    pub point_column: Option<String>,
+    pub value_column: Option<String>,
+    pub asset: Option<String>,
+    pub point: Option<String>,
+    /// `COLUMN=POINT,COLUMN,...`.
+    pub points: Option<String>,
+    pub delimiter: Option<String>,
+    pub time_format: Option<String>,
+    pub timezone: Option<String>,
+    /// `ambiguous=...` / `nonexistent=...` entries, each possibly comma-separated.
+    pub dst: Vec<String>,
+    pub null_values: Option<String>,
+    pub on_bad_row: BadRowPolicy,
+    /// Where skipped bad rows are recorded.
+    pub rejects: Option<PathBuf>,
+    pub sort_input: bool,
 }
 
 /// One `--points` entry: a column (wide) or point name (long) and the point it becomes.
@@ -55,8 +83,8 @@ pub struct InputOptions {
 }
 
 impl InputOptions {
-    /// Checks the input flags; the error names the flag.
-    pub fn from_args(args: &InputArgs) -> Result<InputOptions> {
+    /// Checks the input settings; the error names the flag.
+    pub fn from_settings(args: &InputSettings) -> Result<InputOptions> {
         let layout = if args.wide { Layout::Wide } else { Layout::Long };
         if layout == Layout::Wide {
             for (flag, given) in [
@@ -77,7 +105,7 @@ impl InputOptions {
         if args.point.is_some() && args.point_column.is_some() {
             bail!("--point and --point-column exclude each other: give a constant point or the column that holds it");
         }
-        let rejects_without_skip = args.rejects.is_some() && args.on_bad_row != BadRowArg::Skip;
+        let rejects_without_skip = args.rejects.is_some() && args.on_bad_row != BadRowPolicy::Skip;
         if rejects_without_skip {
             bail!("--rejects records the rows that --on-bad-row skip skips: add --on-bad-row skip");
         }
@@ -120,10 +148,7 @@ impl InputOptions {
                 }
                 None => DEFAULT_NULL_VALUES.iter().map(|m| m.to_ascii_lowercase()).collect(),
             },
-            on_bad_row: match args.on_bad_row {
-                BadRowArg::Fail => BadRowPolicy::Fail,
-                BadRowArg::Skip => BadRowPolicy::Skip,
-            },
+            on_bad_row: args.on_bad_row,
             sort: args.sort_input,
         })
     }
@@ -196,12 +221,11 @@ fn parse_dst(texts: &[String]) -> Result<DstPolicy> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
-    fn options(edit: impl FnOnce(&mut InputArgs)) -> Result<InputOptions> {
-        let mut args = InputArgs::default();
+    fn options(edit: impl FnOnce(&mut InputSettings)) -> Result<InputOptions> {
+        let mut args = InputSettings::default();
         edit(&mut args);
-        InputOptions::from_args(&args)
+        InputOptions::from_settings(&args)
     }
 
     #[test]

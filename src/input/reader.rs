@@ -7,6 +7,7 @@ use super::InputCounts;
 use super::columns::{Columns, Fields, Source};
 use super::options::InputOptions;
 use super::rejects::BadRows;
+use super::shown::shorten;
 use super::source;
 use super::timestamp::TimeParser;
 use crate::engine::{NO_MODEL, Reading};
@@ -215,17 +216,6 @@ fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &
     format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
 }
 
-/// Longest field text quoted in a message; a megabyte-long field must not flood the terminal.
-const MAX_SHOWN_CHARS: usize = 80;
-
-/// `text` cut to [`MAX_SHOWN_CHARS`] characters, with `...` where it was cut.
-pub(super) fn shorten(text: &str) -> String {
-    match text.char_indices().nth(MAX_SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 #[inline]
 fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &str) -> Result<u32, String> {
     match source {
@@ -267,7 +257,7 @@ fn parse_value(field: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::InputArgs;
+    use crate::input::InputSettings;
     use crate::input::options::BadRowPolicy;
     use std::io::Cursor;
 
@@ -277,10 +267,10 @@ mod tests {
         rejects: String,
     }
 
-    fn read_with(text: &str, edit: impl FnOnce(&mut InputArgs)) -> Result<Run> {
-        let mut args = InputArgs::default();
+    fn read_with(text: &str, edit: impl FnOnce(&mut InputSettings)) -> Result<Run> {
+        let mut args = InputSettings::default();
         edit(&mut args);
-        let options = InputOptions::from_args(&args)?;
+        let options = InputOptions::from_settings(&args)?;
         let mut names = Names::default();
         let mut counts = InputCounts::default();
         let rejects = tempfile::NamedTempFile::new()?;
@@ -388,7 +378,7 @@ mod tests {
         let text = "ts,asset,a,b\n1000,m1,1,2\n2000,m1,1,x\n3000,m1,1\n,m1,1,2\n4000,m1,,\n";
         let run = read_with(text, |a| {
             a.wide = true;
-            a.on_bad_row = crate::cli::BadRowArg::Skip;
+            a.on_bad_row = BadRowPolicy::Skip;
         })
         .unwrap();
         assert_eq!(run.readings, [reading("m1", "a", 1000, 1.0), reading("m1", "b", 1000, 2.0)]);
@@ -402,7 +392,7 @@ mod tests {
         );
         assert_eq!(
             BadRowPolicy::Skip,
-            InputOptions::from_args(&InputArgs { on_bad_row: crate::cli::BadRowArg::Skip, ..InputArgs::default() })
+            InputOptions::from_settings(&InputSettings { on_bad_row: BadRowPolicy::Skip, ..InputSettings::default() })
                 .unwrap()
                 .on_bad_row
         );

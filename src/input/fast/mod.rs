@@ -347,10 +347,10 @@ mod tests {
         options_with(|_| {})
     }
 
-    fn options_with(edit: impl FnOnce(&mut crate::cli::InputArgs)) -> InputOptions {
-        let mut args = crate::cli::InputArgs::default();
+    fn options_with(edit: impl FnOnce(&mut crate::input::InputSettings)) -> InputOptions {
+        let mut args = crate::input::InputSettings::default();
         edit(&mut args);
-        InputOptions::from_args(&args).unwrap()
+        InputOptions::from_settings(&args).unwrap()
     }
 
     /// Everything the fast reader gives for `text`: rows, counts, and the error that ended it.

@@ -1,0 +1,128 @@
+//! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
+//! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
+
+use super::input_paths;
+use crate::app::{Failure, is_broken_pipe};
+use crate::cli::RunArgs;
+use crate::engine::{Dropped, EmitMode, Point};
+use crate::input::{self, BadRows, InputOptions};
+use crate::intern::Names;
+use crate::job::load_jobs;
+use crate::output::LateWriter;
+use crate::output::PointWriter;
+use crate::progress::Progress;
+use crate::replay::{Output, Replay, WriterOutput};
+use crate::report::{accounting_error, late_warning, summary, write_stats_json};
+use crate::write_thread::ThreadedOutput;
+use anyhow::Context;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+    let file = File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+}
+
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    let options = args.engine_options().map_err(Failure::Usage)?;
+    let input_settings = args.input.settings();
+    let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    // Every input is opened before any output is written, so a typo leaves no partial files.
+    let inputs = input_paths(&args.inputs);
+    let mut sources = Vec::new();
+    for (path, display) in &inputs {
+        sources.push((display.clone(), input::open(path)?));
+    }
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => create(path)?,
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+    };
+    let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
+        .context("failed to write output")?;
+    let late = match &args.late_output {
+        Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
+        None => None,
+    };
+    let rejects = match &input_settings.rejects {
+        Some(path) => Some(create(path)? as Box<dyn Write>),
+        None => None,
+    };
+    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let sorted = input_options.sort;
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
+    let files = WriterOutput { points, late, job_names: replay.job_names() };
+    // With more than one thread the output is formatted and written on a thread of its own.
+    let mut output =
+        if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
+    let paths: Vec<String> = inputs.into_iter().map(|(path, _)| path).collect();
+    let progress = Progress::new(args.progress.into(), Progress::total_size(&paths));
+    let replayed = sources
+        .into_iter()
+        .try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output))
+        .and_then(|()| replay.finish(&mut output));
+    let written = output.finish();
+    progress.finish();
+    if let Err(e) = replayed {
+        // The rows made before the error are written first. If their reader has gone (`| head`),
+        // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
+        // batches, later than the error may stop the run.
+        return Err(match written {
+            Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
+            _ => Failure::from(e),
+        });
+    }
+    written?;
+    if !args.quiet {
+        eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
+    }
+    if !sorted {
+        if let Some(warning) = late_warning(&replay.pipeline.stats()) {
+            eprintln!("{warning}");
+        }
+    }
+    if let Some(path) = &args.stats_json {
+        write_stats_json(path, &replay)?;
+    }
+    match accounting_error(&replay.balances()) {
+        Some(e) => Err(Failure::Run(e)),
+        None => Ok(()),
+    }
+}
+
+/// Where `run` writes: on this thread, or on a writer thread.
+enum RunOutput {
+    Direct(WriterOutput),
+    Threaded(ThreadedOutput),
+}
+
+impl Output for RunOutput {
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
+        match self {
+            RunOutput::Direct(files) => files.point(point, names),
+            RunOutput::Threaded(thread) => thread.point(point, names),
+        }
+    }
+
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {
+        match self {
+            RunOutput::Direct(files) => files.dropped(dropped, names),
+            RunOutput::Threaded(thread) => thread.dropped(dropped, names),
+        }
+    }
+}
+
+impl RunOutput {
+    /// Writes what is left and flushes the files.
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            RunOutput::Direct(mut files) => files.flush(),
+            RunOutput::Threaded(thread) => thread.finish(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `meterflow validate`: job files checked without reading any input, as text or JSON.
+
+use crate::app::Failure;
+use crate::cli::{ReportFormat, ValidateArgs};
+use crate::duration::format_duration;
+use crate::job::pipeline::external_inputs;
+use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
+use anyhow::Context;
+use std::io::{self, Write};
+
+pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
+    if args.format == ReportFormat::Json {
+        let (problems, warnings) = match load_jobs(&args.jobs) {
+            Ok(jobs) => (Vec::new(), jobs.into_iter().flat_map(|j| j.warnings).collect()),
+            Err(e) => (e.0, Vec::new()),
+        };
+        let json: Vec<serde_json::Value> =
+            problems.iter().map(|d| d.to_json()).chain(warnings.iter().map(|d| d.to_json_as("warning"))).collect();
+        let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
+        writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
+        return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };
+    }
+    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let mut out = io::stdout().lock();
+    let write =
+        |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
+    for job in &jobs {
+        write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
+        for warning in &job.warnings {
+            eprint!("{}", warning.as_warning());
+        }
+    }
+    write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
+    Ok(())
+}
+
+/// A one-line description of a job.
+fn describe(job: &Job) -> String {
+    let (template, detail) = match &job.kind {
+        JobKind::Window(w) => ("time_window_aggregation", describe_windows(w)),
+        JobKind::Merge(m) => (
+            "multi_point_merging",
+            match m.trigger {
+                Trigger::Frequency { every } => format!("every {}", format_duration(every)),
+                Trigger::Point => "point trigger".to_string(),
+            },
+        ),
+    };
+    format!(
+        "{} ({template}, model {}, {detail}): {} -> {}",
+        job.name,
+        job.model,
+        job.inputs().join(", "),
+        job.outputs().join(", ")
+    )
+}
+
+/// Latency, and the window type and time zone when they are not the defaults.
+fn describe_windows(job: &WindowJob) -> String {
+    let mut text = format!("latency {}", format_duration(job.latency));
+    if let WindowType::Sliding { slide } = job.window {
+        text.push_str(&format!(", sliding every {}", format_duration(slide)));
+    }
+    if let Some(tz) = job.timezone {
+        text.push_str(&format!(", timezone {}", tz.name()));
+    }
+    text
+}

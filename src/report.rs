@@ -1,0 +1,302 @@
+//! What a run tells its user at the end: the summary on stderr, the warnings that are printed
+//! even with `-q`, the internal error of a row accounting that does not balance, and the
+//! `--stats-json` figures. The JSON is the figure types' own `Serialize` (see
+//! [`crate::engine::stats`] and [`InputCounts`]), so a figure added there reaches it untouched.
+
+use crate::engine::accounting::Balance;
+use crate::engine::stats::{JobStats, MergeSkips};
+use crate::engine::watermark::NO_WATERMARK;
+use crate::input::{BadRowPolicy, InputCounts};
+use crate::intern::Names;
+use crate::replay::Replay;
+use crate::time::format_timestamp;
+use anyhow::{Context, anyhow};
+use serde::Serialize;
+use std::path::Path;
+
+/// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
+const LATE_WARNING_SHARE: f64 = 0.05;
+
+/// The figures of a run as `--stats-json` writes them.
+#[derive(Serialize)]
+struct Report<'a> {
+    input: InputReport<'a>,
+    jobs: Vec<JobReport<'a>>,
+    accounting: Accounting,
+}
+
+#[derive(Serialize)]
+struct InputReport<'a> {
+    #[serde(flatten)]
+    counts: &'a InputCounts,
+    rows_of_unread_points: u64,
+}
+
+#[derive(Serialize)]
+struct JobReport<'a> {
+    #[serde(flatten)]
+    stats: &'a JobStats,
+    merge_skipped: MergeReport<'a>,
+}
+
+#[derive(Serialize)]
+struct MergeReport<'a> {
+    #[serde(flatten)]
+    counts: &'a MergeSkips,
+    samples: Vec<SampleReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct SampleReport<'a> {
+    asset: &'a str,
+    timestamp: String,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Accounting {
+    balanced: bool,
+    balances: Vec<Balance>,
+}
+
+fn report(replay: &Replay) -> Report<'_> {
+    let names = &replay.names;
+    let jobs = replay
+        .pipeline
+        .stats()
+        .into_iter()
+        .map(|stats| JobReport {
+            stats,
+            merge_skipped: MergeReport {
+                counts: &stats.merge,
+                samples: stats
+                    .merge
+                    .samples
+                    .iter()
+                    .map(|s| SampleReport {
+                        asset: names.assets.name(s.asset),
+                        timestamp: timestamp_text(s.ts),
+                        reason: &s.reason,
+                    })
+                    .collect(),
+            },
+        })
+        .collect();
+    let balances = replay.balances();
+    Report {
+        input: InputReport { counts: &replay.counts, rows_of_unread_points: replay.pipeline.unrouted() },
+        jobs,
+        accounting: Accounting { balanced: balances.iter().all(Balance::holds), balances },
+    }
+}
+
+/// Writes the figures of `replay` as pretty JSON to `path`.
+pub fn write_stats_json(path: &Path, replay: &Replay) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// The internal error of a run whose row accounting does not balance, or `None` when it does.
+pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
+    (!broken.is_empty()).then(|| {
+        anyhow!(
+            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
+             this is a bug in meterflow, please report it with the job files and input",
+            broken.join("; ")
+        )
+    })
+}
+
+/// A hint when many readings were dropped as late: the input is probably not in time order.
+pub fn late_warning(jobs: &[&JobStats]) -> Option<String> {
+    let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
+    let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
+    let share = dropped as f64 / received.max(1) as f64;
+    (share > LATE_WARNING_SHARE).then(|| {
+        format!(
+            "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
+             if the input is not in time order (e.g. newest first), replay it with --sort-input",
+            share * 100.0
+        )
+    })
+}
+
+fn timestamp_text(ms: i64) -> String {
+    if ms == NO_WATERMARK {
+        return "none".to_string();
+    }
+    let mut out = Vec::new();
+    format_timestamp(ms, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded.
+pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
+    let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
+    let skipped = match bad_rows.policy() {
+        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Fail => String::new(),
+    };
+    let mut s = format!(
+        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
+        counts.rows,
+        if inputs == 1 { "" } else { "s" },
+        counts.missing,
+        replay.pipeline.unrouted()
+    );
+    if let Some(first) = &bad_rows.first {
+        let all = match rejects {
+            Some(path) => format!("all are in {}", path.display()),
+            None => "--rejects FILE records them all".to_string(),
+        };
+        s.push_str(&format!("  first bad row: {first} ({all})\n"));
+    }
+    for job in replay.pipeline.stats() {
+        s.push_str(&job_summary(job, &replay.names));
+    }
+    s
+}
+
+fn job_summary(job: &JobStats, names: &Names) -> String {
+    let mut s = format!(
+        "{} ({}): {} rows read, {} dropped as late, {} rows written, final watermark {}\n",
+        job.name,
+        job.file,
+        job.rows_read,
+        job.late_dropped,
+        job.rows_written,
+        timestamp_text(job.final_watermark)
+    );
+    for p in &job.policies {
+        s.push_str(&format!(
+            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
+            p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
+        ));
+        if p.non_finite > 0 {
+            s.push_str(&format!(
+                "  {}: {} windows wrote no row: their value overflowed the float range\n",
+                p.output, p.non_finite
+            ));
+        }
+        if p.interpolated > 0 {
+            s.push_str(&format!(
+                "  {}: {} out-of-threshold readings replaced by the last valid value\n",
+                p.output, p.interpolated
+            ));
+        }
+        if p.partially_late > 0 {
+            s.push_str(&format!(
+                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
+                p.output, p.partially_late, p.windows_missed
+            ));
+        }
+    }
+    if job.future_skewed > 0 {
+        s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));
+    }
+    if job.policies.is_empty() {
+        let m = &job.merge;
+        s.push_str(&format!(
+            "  no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
+            m.missing_operand, m.eval_error, m.non_finite, m.empty
+        ));
+        for sample in &m.samples {
+            s.push_str(&format!(
+                "  no row for {} at {}: {}\n",
+                names.assets.name(sample.asset),
+                timestamp_text(sample.ts),
+                sample.reason
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stats::PolicyStats;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn an_unbalanced_accounting_is_an_internal_error_naming_the_equation() {
+        let part = |name: &str, n: u64| (name.to_string(), n);
+        let holds = Balance {
+            scope: "input rows".into(),
+            total: part("rows", 3),
+            parts: vec![part("rows read whole", 3), part("rejected rows", 0)],
+        };
+        assert!(accounting_error(std::slice::from_ref(&holds)).is_none());
+        let broken = Balance {
+            scope: "job w".into(),
+            total: part("rows read", 5),
+            parts: vec![part("kept", 3), part("late dropped", 1)],
+        };
+        let error = accounting_error(&[holds, broken]).expect("an error");
+        assert_eq!(
+            error.to_string(),
+            "internal error: the row accounting does not balance, so rows may have been lost: job w: 5 rows read = 3 kept + 1 late dropped; \
+             this is a bug in meterflow, please report it with the job files and input"
+        );
+    }
+
+    /// The `pub` field names of `struct NAME` in `source`, with their `#[serde(rename)]`.
+    fn fields(source: &str, name: &str) -> BTreeSet<String> {
+        let start = source.find(&format!("pub struct {name} {{")).expect("the struct");
+        let body = &source[start..start + source[start..].find("\n}").expect("its end")];
+        let mut fields = BTreeSet::new();
+        let mut rename = None;
+        for line in body.lines().skip(1).map(str::trim) {
+            if let Some(to) = line.strip_prefix("#[serde(rename = \"") {
+                rename = to.split('"').next().map(str::to_string);
+            } else if let Some(field) = line.strip_prefix("pub ").and_then(|l| l.split(':').next()) {
+                fields.insert(rename.take().unwrap_or_else(|| field.to_string()));
+            }
+        }
+        fields
+    }
+
+    fn keys(value: &serde_json::Value) -> BTreeSet<String> {
+        value.as_object().expect("an object").keys().cloned().collect()
+    }
+
+    /// Every field of the figure types is in the JSON without the writer naming it: a field added
+    /// to a figure type fails here only if it was kept out on purpose (`merge`, written as
+    /// `merge_skipped`, and the samples, written with asset names).
+    #[test]
+    fn every_figure_of_the_figure_types_reaches_the_json() {
+        let stats_source = include_str!("engine/stats.rs");
+        let input_source = include_str!("input/mod.rs");
+        let policy = serde_json::to_value(PolicyStats::default()).unwrap();
+        assert_eq!(keys(&policy), fields(stats_source, "PolicyStats"));
+        assert!(keys(&policy).contains("windows_missed"));
+
+        let job_file = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1d\npolicies:\n  - input: R\n    \
+                        threshold: \"[0, 100)\"\n    interpolation: ignore\n    aggregation: max\n    \
+                        window_size: 10m\n    output: O\n";
+        let jobs = crate::job::load_sources(vec![("w.yaml".to_string(), job_file.as_bytes().to_vec())]);
+        let mut stats = JobStats::new(&jobs.expect("a valid job")[0]);
+        stats.merge.samples.push(crate::engine::stats::SkipSample { asset: 0, ts: 0, reason: "r".into() });
+        let job = serde_json::to_value(JobReport {
+            stats: &stats,
+            merge_skipped: MergeReport { counts: &stats.merge, samples: Vec::new() },
+        })
+        .unwrap();
+        let mut expected = fields(stats_source, "JobStats");
+        expected.remove("merge");
+        expected.insert("merge_skipped".into());
+        assert_eq!(keys(&job), expected);
+        let mut merge = fields(stats_source, "MergeSkips");
+        merge.remove("samples");
+        let merge_json = keys(&job["merge_skipped"]);
+        assert!(merge.is_subset(&merge_json) && merge_json.contains("samples"), "{merge:?} vs {merge_json:?}");
+
+        let input =
+            serde_json::to_value(InputReport { counts: &InputCounts::default(), rows_of_unread_points: 0 }).unwrap();
+        let mut expected = fields(input_source, "InputCounts");
+        expected.insert("rows_of_unread_points".into());
+        assert_eq!(keys(&input), expected);
+    }
+}
