@@ -19,6 +19,7 @@ pub mod plot;
 pub mod progress;
 pub mod replay;
 pub mod report;
+pub mod run_options;
 pub mod schema;
 pub mod test_runner;
 pub mod threshold;

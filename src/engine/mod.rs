@@ -14,6 +14,7 @@ pub mod window;
 
 use crate::intern::Names;
 use crate::job::{Job, JobKind};
+pub use crate::run_options::{EmitMode, EngineOptions, WatermarkScope};
 use merge::MergeOperator;
 use stats::JobStats;
 use std::collections::HashMap;
@@ -55,16 +56,6 @@ impl Value {
     }
 }
 
-/// Which view of the results is written (SPEC section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EmitMode {
-    /// One row per key with its value after every accepted reading.
-    #[default]
-    Final,
-    /// A row when a window closes and one more for each late change.
-    Updates,
-}
-
 /// The label of a row.
 ///
 /// In `final` mode every row is `Final`. In `updates` mode the written rows are `OnTime` and
@@ -75,29 +66,6 @@ pub enum Emit {
     Final,
     OnTime,
     Late,
-}
-
-/// How far event time is shared between series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WatermarkScope {
-    /// One watermark per series (asset x input point).
-    #[default]
-    Series,
-    /// One per asset, over all the job's input readings of the asset.
-    Asset,
-    /// One for the whole job.
-    Global,
-}
-
-/// Run-wide engine settings.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EngineOptions {
-    pub emit: EmitMode,
-    pub watermark: WatermarkScope,
-    /// Overrides every job's `max_future_skew` when set.
-    pub max_future_skew: Option<i64>,
-    /// The most windows the window jobs may hold open together; see [`Pipeline::runaway`].
-    pub max_open_windows: Option<u64>,
 }
 
 /// An output point.
