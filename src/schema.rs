@@ -3,8 +3,8 @@
 //! the schema an editor checks against cannot drift from what `validate` accepts. The committed
 //! copy is `schema/job.schema.json`; a test keeps it up to date.
 
-use crate::job::load::{MERGE_JOB_FIELDS, WINDOW_JOB_FIELDS};
-use crate::job::unit_test::TEST_FILE_FIELDS;
+use crate::job::fields::test_file::FIELDS as TEST_FILE_FIELDS;
+use crate::job::fields::{merge_job::FIELDS as MERGE_JOB_FIELDS, window_job::FIELDS as WINDOW_JOB_FIELDS};
 use crate::job::{Aggregation, Field, Shape};
 use serde_json::{Map, Value, json};
 

@@ -5,7 +5,7 @@
 
 use crate::engine::EmitMode;
 use crate::engine::stats::JobStats;
-use crate::job::load::sort_problems;
+use crate::job::diagnostic::sort_problems;
 use crate::job::unit_test::{Fixture, UnitTest};
 use crate::job::{JobErrors, load_jobs};
 use crate::output::{Format, LateWriter, PointWriter};
@@ -138,7 +138,7 @@ fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
         "eval_error" => jobs(|s| s.merge.eval_error),
         "non_finite" => jobs(|s| s.merge.non_finite),
         "empty" => jobs(|s| s.merge.empty),
-        other => unreachable!("count `{other}` is not in COUNT_FIELDS"),
+        other => unreachable!("count `{other}` is not in fields::counts"),
     }
 }
 

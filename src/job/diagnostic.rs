@@ -19,6 +19,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem with a file as a whole (it cannot be read, or the jobs together are wrong).
+    pub fn whole_file(file: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
     /// The machine-readable form used by `validate --format json`, as an error.
     pub fn to_json(&self) -> serde_json::Value {
         self.to_json_as("error")
@@ -79,6 +91,12 @@ const MAX_EXCERPT_CHARS: usize = 120;
 
 /// The part of `line` to show and the caret's character offset in it: the whole line when short,
 /// else [`MAX_EXCERPT_CHARS`] around `column` with `...` where it was cut.
+/// Orders problems by file, then line and column, whichever check found them; file-level problems
+/// (line 0) come first in their file.
+pub fn sort_problems(problems: &mut [Diagnostic]) {
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
 fn excerpt(line: &str, column: usize) -> (String, usize) {
     let chars: Vec<char> = line.chars().collect();
     if chars.len() <= MAX_EXCERPT_CHARS {

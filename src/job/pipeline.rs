@@ -2,11 +2,17 @@
 //! the jobs form a DAG by point names (a cycle is named, `a -> b -> a`). Also the order in which
 //! jobs run (producers before consumers) and the points a pipeline expects from its input.
 
-use super::Job;
 use super::diagnostic::Diagnostic;
-use super::load::OutputSite;
+use super::plan::Job;
 
-pub(super) fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut Vec<Diagnostic>) {
+/// Where a job's output point is declared, for pipeline-level messages.
+pub struct OutputSite {
+    pub job: usize,
+    pub point: String,
+    pub diagnostic: Diagnostic,
+}
+
+pub fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut Vec<Diagnostic>) {
     for (i, site) in sites.iter().enumerate() {
         if let Some(first) = sites[..i].iter().find(|s| s.point == site.point && s.job != site.job) {
             let mut d = site.diagnostic.clone();
@@ -21,14 +27,8 @@ pub(super) fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut 
         if let Err(cycle) = run_order(jobs) {
             let first = &jobs[cycle[0]];
             let names: Vec<&str> = cycle.iter().map(|&j| jobs[j].name.as_str()).collect();
-            problems.push(Diagnostic {
-                file: first.file.clone(),
-                line: 0,
-                column: 0,
-                field: String::new(),
-                message: format!("the jobs form a cycle: {}", names.join(" -> ")),
-                source_line: None,
-            });
+            problems
+                .push(Diagnostic::whole_file(&first.file, format!("the jobs form a cycle: {}", names.join(" -> "))));
         }
     }
 }

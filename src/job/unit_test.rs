@@ -4,87 +4,14 @@
 //! This module finds and reads them into [`UnitTest`] plans with located diagnostics;
 //! `test_runner` runs them.
 
-use super::diagnostic::{Diagnostic, JobErrors};
-use super::load::{is_job_file, is_test_file, read_limited, report_yaml_error, sort_problems};
-use super::yaml::{Field, Located, Mapping, Reader, Shape};
-use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use super::diagnostic::{Diagnostic, JobErrors, sort_problems};
+use super::discover::{is_test_file, job_beside, read_limited, test_sources};
+use super::fields::{counts, job as job_fields, test, test_file};
+use super::yaml::{Field, Listing, Located, Mapping, Reader, choice, parse};
+use crate::run_options::{EmitMode, EngineOptions, WatermarkScope};
+use marked_yaml::Node;
 use marked_yaml::types::MarkedSequenceNode;
-use marked_yaml::{LoaderOptions, Node};
 use std::path::{Path, PathBuf};
-
-pub(crate) const TEST_FILE_FIELDS: &[Field] = &[
-    Field::optional(
-        "job",
-        Shape::Text,
-        "The job file under test, relative to this file. Default: this file's name without `.test` \
-         (`meter_max_min.test.yaml` tests `meter_max_min.yaml`).",
-    ),
-    Field::required("tests", Shape::List(TEST_FIELDS), "The unit tests of the job."),
-];
-
-pub(crate) const TEST_FIELDS: &[Field] = &[
-    Field::required("name", Shape::Text, "What the test checks; shown in the results."),
-    Field::optional(
-        "input",
-        Shape::Csv,
-        "Input rows as inline CSV with a header (`timestamp,asset,point,value`, optionally `model`), replayed in this \
-         order. Give `input` or `input_file`.",
-    ),
-    Field::optional("input_file", Shape::Text, "Input rows from a CSV file, relative to the file holding the test."),
-    Field::optional(
-        "expect",
-        Shape::Csv,
-        "The exact output as inline CSV, header included (`timestamp,asset,point,value`, plus `emit,revision` with \
-         `emit: updates`), rows in output order.",
-    ),
-    Field::optional(
-        "expect_file",
-        Shape::Text,
-        "The expected output from a CSV file, relative to the file holding the test.",
-    ),
-    Field::optional(
-        "tolerance",
-        Shape::Number,
-        "Largest absolute difference accepted between an expected and an actual number (values, not timestamps). \
-         Default 0: exact.",
-    ),
-    Field::optional(
-        "expect_late",
-        Shape::Csv,
-        "The rows dropped as late beyond lateness, as inline CSV whose header is any of the `--late-output` columns \
-         (`timestamp,asset,point,value,job,reason,window_start,window_end,watermark`); only those columns are compared.",
-    ),
-    Field::optional("expect_counts", Shape::Mapping(COUNT_FIELDS), "Figures of the run summary the job must report."),
-    Field::optional("emit", Shape::Choice(&["final", "updates"]), "The output view, as `run --emit`. Default `final`."),
-    Field::optional(
-        "watermark",
-        Shape::Choice(&["series", "asset", "global"]),
-        "How far event time is shared, as `run --watermark`. Default `series`.",
-    ),
-];
-
-/// Figures a test can check; each is summed over the job's policies.
-pub(crate) const COUNT_FIELDS: &[Field] = &[
-    Field::optional("rows_read", Shape::Count, "Readings the job received."),
-    Field::optional("rows_written", Shape::Count, "Output rows the job wrote."),
-    Field::optional("valid", Shape::Count, "Window jobs: readings inside the threshold added to a window."),
-    Field::optional(
-        "late_accepted",
-        Shape::Count,
-        "Window jobs: valid readings that arrived after their window closed, within lateness.",
-    ),
-    Field::optional("late_dropped", Shape::Count, "Readings dropped as late beyond lateness."),
-    Field::optional("out_of_threshold", Shape::Count, "Window jobs: readings outside the threshold."),
-    Field::optional("missing_values", Shape::Count, "Input rows whose value was a missing-value marker (skipped)."),
-    Field::optional(
-        "missing_operand",
-        Shape::Count,
-        "Merge jobs: evaluations skipped because an operand had no value.",
-    ),
-    Field::optional("eval_error", Shape::Count, "Merge jobs: evaluations that failed."),
-    Field::optional("non_finite", Shape::Count, "Merge jobs: evaluations whose result was not a finite number."),
-    Field::optional("empty", Shape::Count, "Merge jobs: evaluations with no result (`if` without `else`)."),
-];
 
 /// CSV text given inline or read from a fixture file, and its name for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +32,7 @@ pub struct UnitTest {
     pub expect: Option<Fixture>,
     pub expect_late: Option<Fixture>,
     pub tolerance: f64,
-    /// Expected figures by [`COUNT_FIELDS`] name, in table order.
+    /// Expected figures by [`counts::FIELDS`] name, in table order.
     pub counts: Vec<(&'static str, u64)>,
     pub options: EngineOptions,
 }
@@ -115,67 +42,12 @@ pub struct UnitTest {
 /// every file is reported together.
 pub fn load_tests(args: &[PathBuf]) -> Result<Vec<UnitTest>, JobErrors> {
     let mut problems = Vec::new();
-    let mut sources: Vec<PathBuf> = Vec::new();
-    for arg in args {
-        if arg.is_dir() {
-            match std::fs::read_dir(arg) {
-                Ok(entries) => {
-                    let mut found: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file() && is_yaml(p))
-                        .collect();
-                    found.sort();
-                    sources.extend(found);
-                }
-                Err(e) => problems.push(file_problem(arg, &format!("cannot read directory: {e}"))),
-            }
-        } else {
-            sources.push(arg.clone());
-            if is_job_file(arg) {
-                sources.extend(sibling_test_file(arg));
-            }
-        }
-    }
-    let mut seen: Vec<PathBuf> = Vec::new();
     let mut tests = Vec::new();
-    for path in sources {
-        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
-        if seen.contains(&key) {
-            continue;
-        }
-        seen.push(key);
+    for path in test_sources(args, &mut problems) {
         read_source(&path, &mut tests, &mut problems);
     }
     sort_problems(&mut problems);
     if problems.is_empty() { Ok(tests) } else { Err(JobErrors(problems)) }
-}
-
-fn is_yaml(path: &Path) -> bool {
-    is_job_file(path) || is_test_file(path)
-}
-
-fn file_problem(path: &Path, message: &str) -> Diagnostic {
-    Diagnostic {
-        file: path.display().to_string(),
-        line: 0,
-        column: 0,
-        field: String::new(),
-        message: message.to_string(),
-        source_line: None,
-    }
-}
-
-/// `dir/name.test.yaml` (or `.test.yml`) beside `dir/name.yaml`, if it exists.
-fn sibling_test_file(job: &Path) -> Option<PathBuf> {
-    let stem = job.file_stem()?.to_str()?;
-    ["test.yaml", "test.yml"].iter().map(|ext| job.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
-}
-
-/// `dir/name.yaml` (or `.yml`) for `dir/name.test.yaml`.
-fn job_beside(test_file: &Path) -> Option<PathBuf> {
-    let name = test_file.file_name()?.to_str()?;
-    let stem = name.strip_suffix(".test.yaml").or_else(|| name.strip_suffix(".test.yml"))?;
-    ["yaml", "yml"].iter().map(|ext| test_file.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
 }
 
 fn read_source(path: &Path, tests: &mut Vec<UnitTest>, problems: &mut Vec<Diagnostic>) {
@@ -184,21 +56,21 @@ fn read_source(path: &Path, tests: &mut Vec<UnitTest>, problems: &mut Vec<Diagno
     {
         Ok(s) => s,
         Err(message) => {
-            problems.push(file_problem(path, &message));
+            problems.push(Diagnostic::whole_file(&path.display().to_string(), message));
             return;
         }
     };
     let mut reader = Reader::new(path.display().to_string(), &source);
-    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
-    match marked_yaml::parse_yaml_with_options(0, &source, options) {
-        Err(e) => report_yaml_error(&mut reader, &e),
-        Ok(root) if is_test_file(path) => read_test_file(&mut reader, &root, path, tests),
-        Ok(root) => {
+    match parse(&mut reader) {
+        None => {}
+        Some(root) if is_test_file(path) => read_test_file(&mut reader, &root, path, tests),
+        Some(root) => {
             // A job file: only its `tests:` block is read here; `load_jobs` checks the rest.
-            if let Some(node) = root.as_mapping().and_then(|m| m.get_node("tests")) {
+            let name = job_fields::TESTS.name;
+            if let Some(node) = root.as_mapping().and_then(|m| m.get_node(name)) {
                 match node.as_sequence() {
-                    Some(seq) => read_tests(&mut reader, seq, "tests", path, path, tests),
-                    None => reader.error_span(node.span(), "tests", "expected a list"),
+                    Some(seq) => read_tests(&mut reader, seq, name, path, path, tests),
+                    None => reader.error_span(node.span(), name, "expected a list"),
                 }
             }
         }
@@ -207,8 +79,8 @@ fn read_source(path: &Path, tests: &mut Vec<UnitTest>, problems: &mut Vec<Diagno
 }
 
 fn read_test_file(reader: &mut Reader<'_>, root: &Node, path: &Path, tests: &mut Vec<UnitTest>) {
-    let Some(top) = Mapping::new(reader, root, "", TEST_FILE_FIELDS) else { return };
-    let job = match top.scalar(reader, "job", false) {
+    let Some(top) = Mapping::new(reader, root, "", test_file::FIELDS) else { return };
+    let job = match top.scalar(reader, &test_file::JOB) {
         Some(at) => {
             let job = path.with_file_name(at.text.trim());
             if !job.is_file() {
@@ -225,7 +97,7 @@ fn read_test_file(reader: &mut Reader<'_>, root: &Node, path: &Path, tests: &mut
             }
         },
     };
-    if let Some((seq, field)) = top.sequence(reader, "tests", true) {
+    if let Some((seq, field)) = top.sequence(reader, &test_file::TESTS) {
         read_tests(reader, seq, &field, path, &job, tests);
     }
 }
@@ -249,8 +121,8 @@ fn read_tests(
 }
 
 fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job: &Path) -> Option<UnitTest> {
-    let m = Mapping::new(reader, node, path, TEST_FIELDS)?;
-    let name = m.scalar(reader, "name", true).and_then(|at| {
+    let m = Mapping::new(reader, node, path, test::FIELDS)?;
+    let name = m.scalar(reader, &test::NAME).and_then(|at| {
         let name = at.text.trim();
         if name.is_empty() {
             reader.error(&at, "the test name cannot be empty");
@@ -258,7 +130,7 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         }
         Some(name.to_string())
     });
-    let input = fixture(reader, &m, "input", "input_file", file);
+    let input = fixture(reader, &m, &test::INPUT, &test::INPUT_FILE, file);
     let input = match input {
         Some(None) => {
             reader.error_span(m.span(), path, "missing field `input` (inline CSV) or `input_file`");
@@ -266,9 +138,9 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         }
         other => other.flatten(),
     };
-    let expect = fixture(reader, &m, "expect", "expect_file", file);
-    let expect_late = m.scalar(reader, "expect_late", false).map(|at| inline(reader, &at));
-    let tolerance = match m.scalar(reader, "tolerance", false) {
+    let expect = fixture(reader, &m, &test::EXPECT, &test::EXPECT_FILE, file);
+    let expect_late = m.scalar(reader, &test::EXPECT_LATE).map(|at| inline(reader, &at));
+    let tolerance = match m.scalar(reader, &test::TOLERANCE) {
         Some(at) => match at.text.trim().parse::<f64>() {
             Ok(t) if t.is_finite() && t >= 0.0 => Some(t),
             _ => {
@@ -279,16 +151,12 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         None => Some(0.0),
     };
     let counts = read_counts(reader, &m);
-    let emit = match m.scalar(reader, "emit", false) {
-        Some(at) => choice(reader, &at, &[("final", EmitMode::Final), ("updates", EmitMode::Updates)]),
+    let emit = match m.scalar(reader, &test::EMIT) {
+        Some(at) => choice(reader, &at, test::EMIT.name, &EmitMode::NAMES, Listing::OneOf),
         None => Some(EmitMode::Final),
     };
-    let watermark = match m.scalar(reader, "watermark", false) {
-        Some(at) => choice(
-            reader,
-            &at,
-            &[("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)],
-        ),
+    let watermark = match m.scalar(reader, &test::WATERMARK) {
+        Some(at) => choice(reader, &at, test::WATERMARK.name, &WatermarkScope::NAMES, Listing::OneOf),
         None => Some(WatermarkScope::Series),
     };
     let expect = expect?;
@@ -313,18 +181,18 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
     })
 }
 
-/// CSV given inline under `inline` or as a file under `file_field`: `Some(None)` when neither is
-/// given, `None` when the field is wrong (reported).
+/// CSV given inline under `inline_field` or as a file under `file_field`: `Some(None)` when
+/// neither is given, `None` when the field is wrong (reported).
 fn fixture(
     reader: &mut Reader<'_>,
     m: &Mapping<'_>,
-    inline_field: &str,
-    file_field: &str,
+    inline_field: &Field,
+    file_field: &Field,
     file: &Path,
 ) -> Option<Option<Fixture>> {
-    match (m.scalar(reader, inline_field, false), m.scalar(reader, file_field, false)) {
+    match (m.scalar(reader, inline_field), m.scalar(reader, file_field)) {
         (Some(_), Some(at)) => {
-            reader.error(&at, format!("give `{inline_field}` or `{file_field}`, not both"));
+            reader.error(&at, format!("give `{}` or `{}`, not both", inline_field.name, file_field.name));
             None
         }
         (Some(at), None) => Some(Some(inline(reader, &at))),
@@ -346,23 +214,12 @@ fn inline(reader: &Reader<'_>, at: &Located<'_>) -> Fixture {
     Fixture { name: format!("{} {}", reader.file(), at.field), text: at.text.to_string() }
 }
 
-fn choice<T: Copy>(reader: &mut Reader<'_>, at: &Located<'_>, choices: &[(&str, T)]) -> Option<T> {
-    let text = at.text.trim();
-    let found = choices.iter().find(|(n, _)| *n == text).map(|(_, v)| *v);
-    if found.is_none() {
-        let names: Vec<String> = choices.iter().map(|(n, _)| format!("`{n}`")).collect();
-        let field = at.field.rsplit('.').next().unwrap_or_default();
-        reader.error(at, format!("unknown {field} `{text}`, expected one of {}", names.join(", ")));
-    }
-    found
-}
-
 fn read_counts(reader: &mut Reader<'_>, m: &Mapping<'_>) -> Option<Vec<(&'static str, u64)>> {
-    let Some(counts) = m.mapping(reader, "expect_counts", COUNT_FIELDS, false) else { return Some(Vec::new()) };
+    let Some(figures) = m.mapping(reader, &test::EXPECT_COUNTS) else { return Some(Vec::new()) };
     let mut out = Vec::new();
     let mut ok = true;
-    for field in COUNT_FIELDS {
-        if let Some(at) = counts.scalar(reader, field.name, false) {
+    for field in counts::FIELDS {
+        if let Some(at) = figures.scalar(reader, field) {
             match at.text.trim().parse::<u64>() {
                 Ok(n) => out.push((field.name, n)),
                 Err(_) => {
@@ -373,4 +230,38 @@ fn read_counts(reader: &mut Reader<'_>, m: &Mapping<'_>) -> Option<Vec<(&'static
         }
     }
     ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tests_of(test_file: &str) -> Result<Vec<UnitTest>, JobErrors> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("j.yaml"), "template: time_window_aggregation\n").unwrap();
+        std::fs::write(dir.path().join("j.test.yaml"), test_file).unwrap();
+        load_tests(&[dir.path().join("j.yaml")])
+    }
+
+    const TEST: &str =
+        "tests:\n  - name: t\n    input: \"timestamp,asset,point,value\\n\"\n    expect_counts:\n      rows_read: 0\n";
+
+    #[test]
+    fn run_options_are_read_by_their_names() {
+        let tests =
+            tests_of(&format!("{TEST}    emit: updates\n    watermark: asset\n")).map_err(|e| e.to_string()).unwrap();
+        assert_eq!(tests.len(), 1);
+        assert_eq!((tests[0].options.emit, tests[0].options.watermark), (EmitMode::Updates, WatermarkScope::Asset));
+        assert_eq!(tests[0].counts, [("rows_read", 0)]);
+    }
+
+    #[test]
+    fn an_unknown_watermark_lists_every_scope() {
+        let Err(JobErrors(problems)) = tests_of(&format!("{TEST}    watermark: job\n")) else { panic!("loaded") };
+        let found: Vec<(&str, &str)> = problems.iter().map(|p| (p.field.as_str(), p.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [("tests[0].watermark", "unknown watermark `job`, expected one of `series`, `asset`, `global`")]
+        );
+    }
 }

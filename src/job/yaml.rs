@@ -6,7 +6,33 @@
 
 use super::diagnostic::Diagnostic;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
-use marked_yaml::{Node, Span};
+use marked_yaml::{LoadError, LoaderOptions, Node, Span};
+
+/// Parses the reader's source as a YAML mapping; a file that is not one is reported.
+pub fn parse(reader: &mut Reader<'_>) -> Option<Node> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
+    marked_yaml::parse_yaml_with_options(0, reader.source(), options).map_err(|e| report_yaml_error(reader, &e)).ok()
+}
+
+fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
+    let (marker, message) = match error {
+        LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a job file must be a YAML mapping of fields".to_string()),
+        LoadError::TopLevelMustBeSequence(m) => (Some(*m), "unexpected top-level sequence".to_string()),
+        LoadError::UnexpectedAnchor(m) => {
+            (Some(*m), "YAML anchors and aliases are not supported in job files".to_string())
+        }
+        LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain names".to_string()),
+        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in job files".to_string()),
+        LoadError::ScanError(m, e) => (Some(*m), format!("invalid YAML: {}", e.info())),
+        LoadError::DuplicateKey(d) => {
+            (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str()))
+        }
+    };
+    match marker {
+        Some(m) => reader.error_at(m.line(), m.column(), "", message),
+        None => reader.error_at(0, 0, "", message),
+    }
+}
 
 /// A scalar value and where it came from.
 #[derive(Debug, Clone)]
@@ -149,6 +175,16 @@ pub enum Shape {
     List(&'static [Field]),
 }
 
+impl Shape {
+    /// The fields of a mapping or of a list's entries; none for a single value.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Shape::Mapping(fields) | Shape::List(fields) => fields,
+            _ => &[],
+        }
+    }
+}
+
 /// A mapping whose keys have been checked against the fields it may hold.
 pub struct Mapping<'n> {
     node: &'n MarkedMappingNode,
@@ -193,25 +229,31 @@ impl<'n> Mapping<'n> {
         self.node.keys().next().map_or(self.node.span(), |k| k.span())
     }
 
-    /// The node of a field by canonical name, found under any accepted spelling.
-    pub fn get(&self, name: &str) -> Option<(&'n MarkedScalarNode, &'n Node)> {
-        let field = self.fields.iter().find(|f| f.name == name)?;
+    /// The node of a field, found under any accepted spelling. The field must be one of this
+    /// mapping's table: a field of another table would silently read as absent.
+    pub fn get(&self, field: &Field) -> Option<(&'n MarkedScalarNode, &'n Node)> {
+        debug_assert!(
+            self.fields.iter().any(|f| f.name == field.name),
+            "field `{}` is not in the table of `{}`",
+            field.name,
+            self.path_or_root()
+        );
         self.node.iter().find(|(k, _)| k.as_str() == field.name || field.aliases.contains(&k.as_str()))
     }
 
-    /// The node of a field; a missing field is reported when `required`.
-    fn field(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<&'n Node> {
-        let found = self.get(name).map(|(_, node)| node);
-        if found.is_none() && required {
-            self.missing(reader, name);
+    /// The node of a field; a missing field is reported when the table requires it.
+    fn field(&self, reader: &mut Reader<'_>, field: &Field) -> Option<&'n Node> {
+        let found = self.get(field).map(|(_, node)| node);
+        if found.is_none() && field.required {
+            self.missing(reader, field.name);
         }
         found
     }
 
-    /// A scalar field, or `None` (reported when `required`).
-    pub fn scalar(&self, reader: &mut Reader<'_>, name: &str, required: bool) -> Option<Located<'n>> {
-        let path = child_path(&self.path, name);
-        let node = self.field(reader, name, required)?;
+    /// A scalar field, or `None` (reported when required).
+    pub fn scalar(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Located<'n>> {
+        let path = child_path(&self.path, field.name);
+        let node = self.field(reader, field)?;
         let Some(s) = node.as_scalar() else {
             reader.error_span(node.span(), &path, "expected a single value, found a list or mapping");
             return None;
@@ -220,15 +262,10 @@ impl<'n> Mapping<'n> {
         Some(Located { text: s.as_str(), field: path, line, column })
     }
 
-    /// A sequence field, or `None` (reported when `required`).
-    pub fn sequence(
-        &self,
-        reader: &mut Reader<'_>,
-        name: &str,
-        required: bool,
-    ) -> Option<(&'n MarkedSequenceNode, String)> {
-        let path = child_path(&self.path, name);
-        let node = self.field(reader, name, required)?;
+    /// A sequence field, or `None` (reported when required).
+    pub fn sequence(&self, reader: &mut Reader<'_>, field: &Field) -> Option<(&'n MarkedSequenceNode, String)> {
+        let path = child_path(&self.path, field.name);
+        let node = self.field(reader, field)?;
         let Some(seq) = node.as_sequence() else {
             reader.error_span(node.span(), &path, "expected a list");
             return None;
@@ -236,28 +273,22 @@ impl<'n> Mapping<'n> {
         Some((seq, path))
     }
 
-    /// A nested mapping field, checked against its own fields.
-    pub fn mapping(
-        &self,
-        reader: &mut Reader<'_>,
-        name: &str,
-        fields: &'static [Field],
-        required: bool,
-    ) -> Option<Mapping<'n>> {
-        let node = self.field(reader, name, required)?;
-        Mapping::new(reader, node, &child_path(&self.path, name), fields)
+    /// A nested mapping field (`Shape::Mapping`), checked against its own fields.
+    pub fn mapping(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Mapping<'n>> {
+        let node = self.field(reader, field)?;
+        Mapping::new(reader, node, &child_path(&self.path, field.name), field.shape.fields())
     }
 
-    /// The entries of a list of mappings (such as `policies`), each checked against `fields`;
-    /// an empty or missing list is reported.
-    pub fn mappings(&self, reader: &mut Reader<'_>, name: &str, fields: &'static [Field]) -> Vec<Mapping<'n>> {
-        let Some((seq, path)) = self.sequence(reader, name, true) else { return Vec::new() };
+    /// The entries of a list of mappings (`Shape::List`, such as `policies`), each checked against
+    /// its fields; an empty or missing list is reported.
+    pub fn mappings(&self, reader: &mut Reader<'_>, field: &Field) -> Vec<Mapping<'n>> {
+        let Some((seq, path)) = self.sequence(reader, field) else { return Vec::new() };
         if seq.is_empty() {
-            reader.error_span(seq.span(), &path, format!("`{name}` needs at least one entry"));
+            reader.error_span(seq.span(), &path, format!("`{}` needs at least one entry", field.name));
         }
         seq.iter()
             .enumerate()
-            .filter_map(|(i, node)| Mapping::new(reader, node, &format!("{path}[{i}]"), fields))
+            .filter_map(|(i, node)| Mapping::new(reader, node, &format!("{path}[{i}]"), field.shape.fields()))
             .collect()
     }
 
@@ -273,4 +304,77 @@ impl<'n> Mapping<'n> {
 
 fn expected_list(fields: &[Field]) -> String {
     fields.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// How the accepted words are listed when a value is none of them.
+#[derive(Clone, Copy)]
+pub enum Listing {
+    /// "`a` or `b`".
+    Or,
+    /// "one of `a`, `b`, `c`".
+    OneOf,
+}
+
+/// The value a choice's word stands for; another word is reported as an unknown `what`.
+pub fn choice<T: Copy>(
+    reader: &mut Reader<'_>,
+    at: &Located<'_>,
+    what: &str,
+    names: &[(&'static str, T)],
+    listing: Listing,
+) -> Option<T> {
+    let text = at.text.trim();
+    let found = names.iter().find(|(n, _)| *n == text).map(|(_, v)| *v);
+    if found.is_none() {
+        let words: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+        reader.error(at, format!("unknown {what} `{text}`, expected {}", list(&words, listing)));
+    }
+    found
+}
+
+/// Words in backticks, listed for a message.
+pub fn list(words: &[&str], listing: Listing) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+    match (listing, quoted.split_last()) {
+        (Listing::OneOf, _) => format!("one of {}", quoted.join(", ")),
+        (Listing::Or, Some((last, rest))) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        (Listing::Or, _) => quoted.join(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Field = Field::optional("a", Shape::Text, "");
+    const B: Field = Field::optional("b", Shape::Text, "").aliases(&["bee"]);
+    const OTHER: Field = Field::optional("typo", Shape::Text, "");
+
+    #[test]
+    fn a_field_is_found_under_its_aliases() {
+        let mut reader = Reader::new("f.yaml".into(), "a: 1\nbee: 2\n");
+        let root = parse(&mut reader).unwrap();
+        let m = Mapping::new(&mut reader, &root, "", &[A, B]).unwrap();
+        assert_eq!(m.scalar(&mut reader, &B).map(|at| (at.text, at.field, at.line)), Some(("2", "b".to_string(), 2)));
+        assert!(reader.problems.is_empty());
+    }
+
+    /// A field of another table (or a misspelt one) must not read as absent without a word.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "field `typo` is not in the table of `(top level)`")]
+    fn a_field_outside_the_mappings_table_is_refused() {
+        let mut reader = Reader::new("f.yaml".into(), "a: 1\n");
+        let root = parse(&mut reader).unwrap();
+        let m = Mapping::new(&mut reader, &root, "", &[A, B]).unwrap();
+        m.get(&OTHER);
+    }
+
+    #[test]
+    fn choices_are_listed_as_the_messages_need() {
+        assert_eq!(list(&["x"], Listing::Or), "`x`");
+        assert_eq!(list(&["x", "y"], Listing::Or), "`x` or `y`");
+        assert_eq!(list(&["x", "y", "z"], Listing::Or), "`x`, `y` or `z`");
+        assert_eq!(list(&["x", "y"], Listing::OneOf), "one of `x`, `y`");
+    }
 }

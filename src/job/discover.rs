@@ -1,0 +1,116 @@
+//! Finding and reading the files named on the command line: directories expand to their job files
+//! (`*.yaml`, `*.yml`) in name order, test files (`*.test.yaml`) apart; a job brings its sibling
+//! test file; a file named twice is read once; no file is read past a size limit.
+
+use super::diagnostic::Diagnostic;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Job files larger than this are refused unread: a job is a few hundred bytes, and a path such as
+/// `/dev/zero` given by mistake must not exhaust memory.
+pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
+pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
+    let mut bytes = Vec::new();
+    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
+    if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than {} KiB; a job file is a short YAML mapping",
+            MAX_JOB_FILE_BYTES / 1024
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The job files to load: files first as given; a directory contributes its job files sorted by
+/// name.
+pub fn job_files(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let entries = match std::fs::read_dir(arg) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let message = format!("cannot read job directory: {e}");
+                problems.push(Diagnostic::whole_file(&arg.display().to_string(), message));
+                continue;
+            }
+        };
+        let mut found: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_job_file(p)).collect();
+        found.sort();
+        if found.is_empty() {
+            let message = "no job files (*.yaml, *.yml) in this directory";
+            problems.push(Diagnostic::whole_file(&arg.display().to_string(), message));
+        }
+        files.extend(found);
+    }
+    // A file named twice (`jobs/ jobs/a.yaml`) is one job, loaded once, where it first appears.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    files
+}
+
+/// The files that may hold tests: every YAML file of a named directory (job and test files, by
+/// name), and each named file followed, for a job file, by its sibling test file. A file named
+/// twice comes once, where it first appears.
+pub fn test_sources(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut sources: Vec<PathBuf> = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            match std::fs::read_dir(arg) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file() && (is_job_file(p) || is_test_file(p)))
+                        .collect();
+                    found.sort();
+                    sources.extend(found);
+                }
+                Err(e) => problems
+                    .push(Diagnostic::whole_file(&arg.display().to_string(), format!("cannot read directory: {e}"))),
+            }
+        } else {
+            sources.push(arg.clone());
+            if is_job_file(arg) {
+                sources.extend(sibling_test_file(arg));
+            }
+        }
+    }
+    let mut seen: Vec<PathBuf> = Vec::new();
+    sources.retain(|path| {
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    sources
+}
+
+/// A YAML file that is not a test file.
+pub fn is_job_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && !is_test_file(path)
+}
+
+/// A job's unit-test file, `<job>.test.yaml` (or `.test.yml`): a directory of jobs holds them too.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+}
+
+/// `dir/name.test.yaml` (or `.test.yml`) beside `dir/name.yaml`, if it exists.
+fn sibling_test_file(job: &Path) -> Option<PathBuf> {
+    let stem = job.file_stem()?.to_str()?;
+    ["test.yaml", "test.yml"].iter().map(|ext| job.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
+}
+
+/// `dir/name.yaml` (or `.yml`) for `dir/name.test.yaml`.
+pub fn job_beside(test_file: &Path) -> Option<PathBuf> {
+    let name = test_file.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".test.yaml").or_else(|| name.strip_suffix(".test.yml"))?;
+    ["yaml", "yml"].iter().map(|ext| test_file.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
+}

@@ -1,0 +1,394 @@
+//! The field tables: the one description of job files and job test files. The loader checks keys
+//! against them, reads every field through its entry here (so whether a field is required is said
+//! once, and a field name cannot be misspelt in a reader), and `meterflow schema` turns them into a
+//! JSON Schema. Words a choice accepts come from the type they stand for.
+
+use super::plan::Interpolation;
+use super::yaml::{Field, Shape};
+use crate::run_options::{EmitMode, WatermarkScope};
+
+/// The words of a choice, in its table's order.
+pub const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'static str; N] {
+    let mut words = [""; N];
+    let mut i = 0;
+    while i < N {
+        words[i] = names[i].0;
+        i += 1;
+    }
+    words
+}
+
+/// The job templates, as the `template` field names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    Window,
+    Merge,
+}
+
+impl Template {
+    pub const NAMES: [(&'static str, Template); 2] =
+        [("time_window_aggregation", Template::Window), ("multi_point_merging", Template::Merge)];
+}
+
+/// The `window.type` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    Tumbling,
+    Sliding,
+}
+
+impl WindowKind {
+    pub const NAMES: [(&'static str, WindowKind); 2] =
+        [("tumbling", WindowKind::Tumbling), ("sliding", WindowKind::Sliding)];
+}
+
+/// The `trigger.mode` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerMode {
+    Frequency,
+    Point,
+}
+
+impl TriggerMode {
+    pub const NAMES: [(&'static str, TriggerMode); 2] =
+        [("frequency", TriggerMode::Frequency), ("point", TriggerMode::Point)];
+}
+
+/// The `timing_interpolation` choices: the platform knows one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimingInterpolation {
+    LastValue,
+}
+
+impl TimingInterpolation {
+    pub const NAMES: [(&'static str, TimingInterpolation); 1] = [("last_value", TimingInterpolation::LastValue)];
+}
+
+const WINDOW_TEMPLATE: [&str; 1] = [Template::NAMES[0].0];
+const MERGE_TEMPLATE: [&str; 1] = [Template::NAMES[1].0];
+const WINDOW_KINDS: [&str; 2] = words(&WindowKind::NAMES);
+const TRIGGER_MODES: [&str; 2] = words(&TriggerMode::NAMES);
+const TIMING_INTERPOLATIONS: [&str; 1] = words(&TimingInterpolation::NAMES);
+const INTERPOLATIONS: [&str; 2] = words(&Interpolation::NAMES);
+const EMIT_MODES: [&str; 2] = words(&EmitMode::NAMES);
+const WATERMARK_SCOPES: [&str; 3] = words(&WatermarkScope::NAMES);
+
+/// The fields both templates share.
+pub mod job {
+    use super::*;
+
+    pub const NAME: Field = Field::optional(
+        "name",
+        Shape::Text,
+        "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.",
+    );
+    pub const DESCRIPTION: Field =
+        Field::optional("description", Shape::Text, "Free text for people; meterflow does not read it.");
+    pub const MODEL: Field = Field::required(
+        "model",
+        Shape::Name,
+        "The device model the job belongs to. Bare point names mean points of this model, and input rows \
+         whose `model` column names another model are ignored by the job.",
+    );
+    pub const TESTS: Field = Field::optional(
+        "tests",
+        Shape::List(test::FIELDS),
+        "Unit tests of this job, run by `meterflow test`; `run` and `validate` do not read them.",
+    );
+    /// The key that says which template a file is; each template's table spells it so.
+    pub const TEMPLATE_KEY: &str = "template";
+}
+
+/// A Time Window Aggregation job file.
+pub mod window_job {
+    use super::*;
+
+    pub const TEMPLATE: Field = Field::required(
+        job::TEMPLATE_KEY,
+        Shape::Choice(&WINDOW_TEMPLATE),
+        "The job template: a Time Window Aggregation job aggregates one input point per policy over event-time windows.",
+    );
+    pub const WINDOW: Field = Field::optional(
+        "window",
+        Shape::Mapping(window::FIELDS),
+        "The kind of window: tumbling (the default) or sliding.",
+    );
+    pub const LATENCY: Field = Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness: a reading whose window has closed (its series' watermark reached the window end) is still added \
+         and the window written again until the watermark passes the window end plus this duration; later readings are \
+         dropped and counted. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]);
+    pub const MAX_FUTURE_SKEW: Field = Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "A reading further than this ahead of its watermark does not advance the watermark (a meter with a bad clock). \
+         Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]);
+    pub const TIMEZONE: Field = Field::optional(
+        "timezone",
+        Shape::Text,
+        "An IANA time zone such as `Europe/Dublin`: windows of whole days, or of steps that divide a day, start at local \
+         midnight (a day at a DST change is 23 or 25 hours long). Steps that divide an hour keep UTC epoch alignment. \
+         Default: UTC.",
+    )
+    .aliases(&["time_zone", "timeZone"]);
+    pub const POLICIES: Field = Field::required(
+        "policies",
+        Shape::List(window_policy::FIELDS),
+        "One policy per output point: which input point is aggregated and how.",
+    );
+    pub const FIELDS: &[Field] = &[
+        job::NAME,
+        job::DESCRIPTION,
+        TEMPLATE,
+        job::MODEL,
+        WINDOW,
+        LATENCY,
+        MAX_FUTURE_SKEW,
+        TIMEZONE,
+        POLICIES,
+        job::TESTS,
+    ];
+}
+
+/// A window job's `window` mapping.
+pub mod window {
+    use super::*;
+
+    pub const TYPE: Field = Field::required(
+        "type",
+        Shape::Choice(&WINDOW_KINDS),
+        "`tumbling`: fixed-size, non-overlapping windows aligned to the Unix epoch in UTC; `sliding`: windows of the \
+         policy's size starting every `slide`, so a reading belongs to size / slide windows.",
+    );
+    pub const SLIDE: Field = Field::optional(
+        "slide",
+        Shape::Duration,
+        "Sliding windows only (required there): how far apart windows start; it must divide the window size.",
+    );
+    pub const FIELDS: &[Field] = &[TYPE, SLIDE];
+}
+
+/// One entry of a window job's `policies`.
+pub mod window_policy {
+    use super::*;
+
+    pub const INPUT: Field =
+        Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.")
+            .aliases(&["input_point", "inputPoint"]);
+    pub const THRESHOLD: Field = Field::optional(
+        "threshold",
+        Shape::Threshold,
+        "The valid values, in interval notation such as `[0, 100)` or `(-inf, 5]`. Values outside are never aggregated \
+         but still advance the watermark. Default: every value is valid.",
+    );
+    pub const INTERPOLATION: Field = Field::optional(
+        "interpolation",
+        Shape::Choice(&INTERPOLATIONS),
+        "What happens to a value outside the threshold: `ignore` leaves it out of every aggregation; `last_value` \
+         replaces it with the series' latest valid value at or before it. Default `ignore`.",
+    );
+    pub const AGGREGATION: Field =
+        Field::required("aggregation", Shape::Aggregation, "How the valid values of a window become its output value.");
+    pub const WINDOW_SIZE: Field = Field::required(
+        "window_size",
+        Shape::Duration,
+        "The window length, e.g. `10m`. Windows are half-open `[start, start + size)` and stamped at their start.",
+    )
+    .aliases(&["windowSize"]);
+    pub const OUTPUT: Field = Field::required(
+        "output",
+        Shape::Point,
+        "The point written, one row per window that holds at least one valid value.",
+    )
+    .aliases(&["output_point", "outputPoint"]);
+    pub const FIELDS: &[Field] = &[INPUT, THRESHOLD, INTERPOLATION, AGGREGATION, WINDOW_SIZE, OUTPUT];
+}
+
+/// A Multi-Point Merging job file.
+pub mod merge_job {
+    use super::*;
+
+    pub const TEMPLATE: Field = Field::required(
+        job::TEMPLATE_KEY,
+        Shape::Choice(&MERGE_TEMPLATE),
+        "The job template: a Multi-Point Merging job computes an expression over several points of an asset.",
+    );
+    pub const TRIGGER: Field =
+        Field::required("trigger", Shape::Mapping(trigger::FIELDS), "When the policies are evaluated.");
+    pub const TIMING_INTERPOLATION: Field = Field::optional(
+        "timing_interpolation",
+        Shape::Choice(&TIMING_INTERPOLATIONS),
+        "How operands are lined up with an evaluation time: `last_value` takes each operand's latest value at or before it.",
+    )
+    .aliases(&["timingInterpolation"]);
+    pub const LATENCY: Field = Field::optional(
+        "latency",
+        Shape::Duration,
+        "Allowed lateness of operand readings: an evaluation is written once every operand series' watermark is past it \
+         by this much. Default `0s`.",
+    )
+    .aliases(&["latency_setting", "latencySetting"]);
+    pub const MAX_FUTURE_SKEW: Field = Field::optional(
+        "max_future_skew",
+        Shape::Duration,
+        "An operand reading further than this ahead of its series' watermark does not advance the watermark (a meter with \
+         a bad clock). Default: no limit.",
+    )
+    .aliases(&["maxFutureSkew"]);
+    pub const POLICIES: Field = Field::required(
+        "policies",
+        Shape::List(merge_policy::FIELDS),
+        "One policy per output point: the expression that computes it.",
+    );
+    pub const FIELDS: &[Field] = &[
+        job::NAME,
+        job::DESCRIPTION,
+        TEMPLATE,
+        job::MODEL,
+        TRIGGER,
+        TIMING_INTERPOLATION,
+        LATENCY,
+        MAX_FUTURE_SKEW,
+        POLICIES,
+        job::TESTS,
+    ];
+}
+
+/// A merge job's `trigger` mapping.
+pub mod trigger {
+    use super::*;
+
+    pub const MODE: Field = Field::required(
+        "mode",
+        Shape::Choice(&TRIGGER_MODES),
+        "`frequency`: evaluate at epoch-aligned ticks of `every`; `point`: evaluate at each reading of a policy's `trigger_point`.",
+    );
+    pub const EVERY: Field =
+        Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).")
+            .aliases(&["frequency"]);
+    pub const FIELDS: &[Field] = &[MODE, EVERY];
+}
+
+/// One entry of a merge job's `policies`.
+pub mod merge_policy {
+    use super::*;
+
+    pub const OUTPUT: Field = Field::required("output", Shape::Point, "The point written with the expression's value.")
+        .aliases(&["output_point", "outputPoint"]);
+    pub const LOGIC: Field = Field::required(
+        "logic",
+        Shape::Expression,
+        "The expression, with operands written `${Model::Point}`: arithmetic, comparisons, `if`/`else`, and functions \
+         such as `abs`, `min`, `max`, `round`, `sqrt`. Operands are floats.",
+    )
+    .aliases(&["output_logic", "outputLogic"]);
+    pub const TRIGGER_POINT: Field = Field::optional(
+        "trigger_point",
+        Shape::Point,
+        "Point mode only (required there): the point whose readings trigger an evaluation; not the policy's own output.",
+    )
+    .aliases(&["triggerPoint"]);
+    pub const FIELDS: &[Field] = &[OUTPUT, LOGIC, TRIGGER_POINT];
+}
+
+/// A job's unit-test file, `<job>.test.yaml`.
+pub mod test_file {
+    use super::*;
+
+    pub const JOB: Field = Field::optional(
+        "job",
+        Shape::Text,
+        "The job file under test, relative to this file. Default: this file's name without `.test` \
+         (`meter_max_min.test.yaml` tests `meter_max_min.yaml`).",
+    );
+    pub const TESTS: Field = Field::required("tests", Shape::List(test::FIELDS), "The unit tests of the job.");
+    pub const FIELDS: &[Field] = &[JOB, TESTS];
+}
+
+/// One unit test, in a test file or a job file's `tests`.
+pub mod test {
+    use super::*;
+
+    pub const NAME: Field = Field::required("name", Shape::Text, "What the test checks; shown in the results.");
+    pub const INPUT: Field = Field::optional(
+        "input",
+        Shape::Csv,
+        "Input rows as inline CSV with a header (`timestamp,asset,point,value`, optionally `model`), replayed in this \
+         order. Give `input` or `input_file`.",
+    );
+    pub const INPUT_FILE: Field = Field::optional(
+        "input_file",
+        Shape::Text,
+        "Input rows from a CSV file, relative to the file holding the test.",
+    );
+    pub const EXPECT: Field = Field::optional(
+        "expect",
+        Shape::Csv,
+        "The exact output as inline CSV, header included (`timestamp,asset,point,value`, plus `emit,revision` with \
+         `emit: updates`), rows in output order.",
+    );
+    pub const EXPECT_FILE: Field = Field::optional(
+        "expect_file",
+        Shape::Text,
+        "The expected output from a CSV file, relative to the file holding the test.",
+    );
+    pub const TOLERANCE: Field = Field::optional(
+        "tolerance",
+        Shape::Number,
+        "Largest absolute difference accepted between an expected and an actual number (values, not timestamps). \
+         Default 0: exact.",
+    );
+    pub const EXPECT_LATE: Field = Field::optional(
+        "expect_late",
+        Shape::Csv,
+        "The rows dropped as late beyond lateness, as inline CSV whose header is any of the `--late-output` columns \
+         (`timestamp,asset,point,value,job,reason,window_start,window_end,watermark`); only those columns are compared.",
+    );
+    pub const EXPECT_COUNTS: Field = Field::optional(
+        "expect_counts",
+        Shape::Mapping(counts::FIELDS),
+        "Figures of the run summary the job must report.",
+    );
+    pub const EMIT: Field =
+        Field::optional("emit", Shape::Choice(&EMIT_MODES), "The output view, as `run --emit`. Default `final`.");
+    pub const WATERMARK: Field = Field::optional(
+        "watermark",
+        Shape::Choice(&WATERMARK_SCOPES),
+        "How far event time is shared, as `run --watermark`. Default `series`.",
+    );
+    pub const FIELDS: &[Field] =
+        &[NAME, INPUT, INPUT_FILE, EXPECT, EXPECT_FILE, TOLERANCE, EXPECT_LATE, EXPECT_COUNTS, EMIT, WATERMARK];
+}
+
+/// Figures a test can check under `expect_counts`; each is summed over the job's policies. They
+/// are read all alike, by walking the table.
+pub mod counts {
+    use super::*;
+
+    pub const FIELDS: &[Field] = &[
+        Field::optional("rows_read", Shape::Count, "Readings the job received."),
+        Field::optional("rows_written", Shape::Count, "Output rows the job wrote."),
+        Field::optional("valid", Shape::Count, "Window jobs: readings inside the threshold added to a window."),
+        Field::optional(
+            "late_accepted",
+            Shape::Count,
+            "Window jobs: valid readings that arrived after their window closed, within lateness.",
+        ),
+        Field::optional("late_dropped", Shape::Count, "Readings dropped as late beyond lateness."),
+        Field::optional("out_of_threshold", Shape::Count, "Window jobs: readings outside the threshold."),
+        Field::optional("missing_values", Shape::Count, "Input rows whose value was a missing-value marker (skipped)."),
+        Field::optional(
+            "missing_operand",
+            Shape::Count,
+            "Merge jobs: evaluations skipped because an operand had no value.",
+        ),
+        Field::optional("eval_error", Shape::Count, "Merge jobs: evaluations that failed."),
+        Field::optional("non_finite", Shape::Count, "Merge jobs: evaluations whose result was not a finite number."),
+        Field::optional("empty", Shape::Count, "Merge jobs: evaluations with no result (`if` without `else`)."),
+    ];
+}

@@ -1,0 +1,176 @@
+//! Jobs as the engine takes them: the validated plan of each job file. Everything here has been
+//! checked (durations parsed, thresholds parsed, expressions compiled, point names resolved), so
+//! the engine never meets an unchecked option. The readers (`read_window`, `read_merge`) turn YAML
+//! files into these.
+
+use super::diagnostic::Diagnostic;
+use crate::expr::Expression;
+use crate::threshold::Threshold;
+use chrono_tz::Tz;
+
+/// A loaded job file.
+pub struct Job {
+    pub name: String,
+    /// The file as the user named it, for messages.
+    pub file: String,
+    pub model: String,
+    pub kind: JobKind,
+    /// What `validate` warns about (e.g. windows that could hold unbounded state); never fatal.
+    pub warnings: Vec<Diagnostic>,
+}
+
+pub enum JobKind {
+    Window(WindowJob),
+    Merge(MergeJob),
+}
+
+/// A Time Window Aggregation job.
+pub struct WindowJob {
+    /// Allowed lateness in ms.
+    pub latency: i64,
+    /// A reading further than this ahead of its watermark does not advance it (a bad clock).
+    pub max_future_skew: Option<i64>,
+    pub window: WindowType,
+    /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
+    pub timezone: Option<Tz>,
+    pub policies: Vec<WindowPolicy>,
+}
+
+/// How a window job's windows follow each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowType {
+    /// Adjacent windows of each policy's size (the platform's only type).
+    Tumbling,
+    /// Windows of each policy's size starting every `slide` ms; every size is a multiple of it.
+    Sliding { slide: i64 },
+}
+
+/// One policy of a window job: one input point aggregated into one output point.
+pub struct WindowPolicy {
+    pub input: String,
+    pub threshold: Threshold,
+    pub interpolation: Interpolation,
+    pub aggregation: Aggregation,
+    /// Window size in ms, at least 1 (a multiple of the slide for sliding windows).
+    pub window_size: i64,
+    pub output: String,
+}
+
+/// What happens to an input value outside the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Left out of every aggregation and not counted (the platform's only choice).
+    Ignore,
+    /// Replaced by the series' latest valid value when that value is not later than the reading;
+    /// left out otherwise (README, "Interpolation").
+    LastValue,
+}
+
+impl Interpolation {
+    /// The spelling of each choice in job files.
+    pub const NAMES: [(&'static str, Interpolation); 2] =
+        [("ignore", Interpolation::Ignore), ("last_value", Interpolation::LastValue)];
+}
+
+/// How a window's valid values become its output value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    Max,
+    Min,
+    Avg,
+    Sum,
+    Cnt,
+    /// The value with the earliest timestamp (of equal ones, the last to arrive).
+    First,
+    /// The value with the latest timestamp (of equal ones, the last to arrive).
+    Last,
+    /// `max - min`.
+    Range,
+    /// The increase of a cumulative register over the window, counter resets included.
+    Delta,
+}
+
+impl Aggregation {
+    pub const NAMES: [(&'static str, Aggregation); 9] = [
+        ("max", Aggregation::Max),
+        ("min", Aggregation::Min),
+        ("avg", Aggregation::Avg),
+        ("sum", Aggregation::Sum),
+        ("cnt", Aggregation::Cnt),
+        ("first", Aggregation::First),
+        ("last", Aggregation::Last),
+        ("range", Aggregation::Range),
+        ("delta", Aggregation::Delta),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n)
+    }
+}
+
+/// A Multi-Point Merging job.
+pub struct MergeJob {
+    pub trigger: Trigger,
+    /// Allowed lateness in ms for raw operand readings.
+    pub latency: i64,
+    /// A reading further than this ahead of its series' watermark does not advance it.
+    pub max_future_skew: Option<i64>,
+    pub policies: Vec<MergePolicy>,
+}
+
+/// When a merge job evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// At epoch-aligned multiples of `every` ms.
+    Frequency { every: i64 },
+    /// At each reading of the policy's trigger point.
+    Point,
+}
+
+/// One output of a merge job.
+pub struct MergePolicy {
+    pub output: String,
+    /// The point whose readings trigger evaluation (point mode only).
+    pub trigger_point: Option<String>,
+    pub logic: Expression,
+    /// Point names of the expression's operands, in its variable order.
+    pub operands: Vec<String>,
+}
+
+impl Job {
+    /// The points this job reads.
+    pub fn inputs(&self) -> Vec<&str> {
+        fn add<'a>(p: &'a str, points: &mut Vec<&'a str>) {
+            if !points.contains(&p) {
+                points.push(p);
+            }
+        }
+        let mut points: Vec<&str> = Vec::new();
+        match &self.kind {
+            JobKind::Window(w) => w.policies.iter().for_each(|p| add(&p.input, &mut points)),
+            JobKind::Merge(m) => {
+                for p in &m.policies {
+                    p.trigger_point.iter().for_each(|t| add(t, &mut points));
+                    p.operands.iter().for_each(|o| add(o, &mut points));
+                }
+            }
+        }
+        points
+    }
+
+    /// The points this job writes.
+    pub fn outputs(&self) -> Vec<&str> {
+        match &self.kind {
+            JobKind::Window(w) => w.policies.iter().map(|p| p.output.as_str()).collect(),
+            JobKind::Merge(m) => m.policies.iter().map(|p| p.output.as_str()).collect(),
+        }
+    }
+
+    /// The job's allowed lateness in ms.
+    pub fn latency(&self) -> i64 {
+        match &self.kind {
+            JobKind::Window(w) => w.latency,
+            JobKind::Merge(m) => m.latency,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Reading a Multi-Point Merging job file into a [`MergeJob`] plan: its trigger, and per policy the
+//! output, the trigger point (point mode) and the expression, compiled with its operands checked
+//! against the job's model. Expression errors point into the expression's text in the file.
+
+use super::fields::{TimingInterpolation, TriggerMode, merge_job, merge_policy as policy, trigger};
+use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
+use super::read_common::{
+    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point,
+};
+use super::yaml::{Listing, Located, Mapping, Reader, choice};
+use crate::expr::{Expression, sandboxed_engine};
+use marked_yaml::Node;
+
+pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
+    let top = Mapping::new(reader, root, "", merge_job::FIELDS)?;
+    let (name, model) = read_identity(reader, &top, default_name);
+    let trigger = top.mapping(reader, &merge_job::TRIGGER).and_then(|t| {
+        let mode = t.scalar(reader, &trigger::MODE)?;
+        let every = t.scalar(reader, &trigger::EVERY);
+        match choice(reader, &mode, "trigger mode", &TriggerMode::NAMES, Listing::Or)? {
+            TriggerMode::Frequency => {
+                let Some(every) = every else {
+                    reader.error_span(t.span(), t.path(), "frequency mode needs `every` (e.g. every: 10m)");
+                    return None;
+                };
+                let ms = read_duration(reader, &every)?;
+                if ms == 0 {
+                    reader.error(&every, "the trigger frequency must be longer than 0");
+                    return None;
+                }
+                Some(Trigger::Frequency { every: ms })
+            }
+            TriggerMode::Point => {
+                if let Some(every) = every {
+                    reader.error(
+                        &every,
+                        "`every` applies to frequency mode only; in point mode each policy names its `trigger_point`",
+                    );
+                }
+                Some(Trigger::Point)
+            }
+        }
+    });
+    // The one timing interpolation is what the engine does; the field is checked, not kept.
+    if let Some(at) = top.scalar(reader, &merge_job::TIMING_INTERPOLATION) {
+        choice(reader, &at, "timing interpolation", &TimingInterpolation::NAMES, Listing::Or);
+    }
+    let latency = read_latency(reader, &top, &merge_job::LATENCY);
+    let max_future_skew = read_max_future_skew(reader, &top, &merge_job::MAX_FUTURE_SKEW);
+    let engine = sandboxed_engine();
+    let mut policies = Vec::new();
+    let mut outputs: Outputs = Vec::new();
+    for p in top.mappings(reader, &merge_job::POLICIES) {
+        let output = read_output(reader, &p, &policy::OUTPUT, model.as_deref(), &mut outputs);
+        let trigger_point: Option<Option<String>> = match (trigger, p.scalar(reader, &policy::TRIGGER_POINT)) {
+            (None, _) => None,
+            (Some(Trigger::Point), None) => {
+                reader.error_span(
+                    p.span(),
+                    p.path(),
+                    "missing field `trigger_point` (point mode needs one per policy)",
+                );
+                None
+            }
+            (Some(Trigger::Point), Some(at)) => read_point(reader, &at, model.as_deref()).and_then(|t| {
+                if output.as_deref() == Some(t.as_str()) {
+                    reader.error(&at, format!("the trigger point `{t}` cannot be the policy's own output point"));
+                    return None;
+                }
+                Some(Some(t))
+            }),
+            (Some(Trigger::Frequency { .. }), Some(at)) => {
+                reader.error(&at, "`trigger_point` applies to point mode only (trigger.mode: point)");
+                None
+            }
+            (Some(Trigger::Frequency { .. }), None) => Some(None),
+        };
+        let logic =
+            p.scalar(reader, &policy::LOGIC).and_then(|at| compile_logic(reader, &at, &engine, model.as_deref()));
+        if let (Some(output), Some(trigger_point), Some((logic, operands))) = (output, trigger_point, logic) {
+            policies.push(MergePolicy { output, trigger_point, logic, operands });
+        }
+    }
+    let plan = MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies };
+    let job =
+        Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
+    Some((job, outputs))
+}
+
+fn compile_logic(
+    reader: &mut Reader<'_>,
+    at: &Located<'_>,
+    engine: &std::rc::Rc<rhai::Engine>,
+    model: Option<&str>,
+) -> Option<(Expression, Vec<String>)> {
+    let expression = match Expression::compile(engine, at.text) {
+        Ok(e) => e,
+        Err(e) => {
+            let (line, column) = locate_in_value(reader, at, e.line, e.column);
+            let path = at.field.clone();
+            let place = if at.text.contains('\n') {
+                format!("line {}, column {}", e.line, e.column)
+            } else {
+                format!("column {}", e.column)
+            };
+            reader.error_at(line, column, &path, format!("{place}: {}", e.message));
+            return None;
+        }
+    };
+    let mut operands = Vec::new();
+    for operand in expression.operands() {
+        if let (Some(q), Some(m)) = (&operand.model, model) {
+            if q != m {
+                reader.error(
+                    at,
+                    format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point),
+                );
+                return None;
+            }
+        }
+        operands.push(operand.point.clone());
+    }
+    Some((expression, operands))
+}
+
+/// The file position of (line, column) inside a scalar value, when the value appears verbatim on
+/// its source line (plain or quoted single-line scalars); otherwise the value's own position.
+fn locate_in_value(reader: &Reader<'_>, at: &Located<'_>, line: usize, column: usize) -> (usize, usize) {
+    if line == 1 && !at.text.contains('\n') {
+        if let Some(source) = reader.source_line(at.line) {
+            let start: String = source.chars().skip(at.column - 1).collect();
+            let skip = usize::from(start.starts_with('"') || start.starts_with('\''));
+            let tail: String = start.chars().skip(skip).collect();
+            if tail.starts_with(at.text) {
+                return (at.line, at.column + skip + column - 1);
+            }
+        }
+    }
+    (at.line, at.column)
+}
