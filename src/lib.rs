@@ -1,8 +1,9 @@
 //! meterflow: the stream service's Time Window Aggregation and Multi-Point Merging jobs, run
 //! offline over CSV meter readings. Data flows one way: YAML -> [`job`] plans -> [`engine`];
-//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. The command-line layer ([`cli`], its
-//! [`commands`] and [`app`], the dispatch) is the only one that knows clap: it resolves flags into
-//! the plain settings the library takes.
+//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. The command-line layer ([`cli`],
+//! [`commands`], the dispatch in [`app`] and [`failure`]) is the only one that knows clap: it
+//! resolves flags into the plain settings the library takes (`tests/architecture.rs` holds every
+//! module to it).
 
 pub mod app;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod duration;
 pub mod engine;
 pub mod explain;
 pub mod expr;
+pub mod failure;
 pub mod input;
 pub mod intern;
 pub mod job;

@@ -2,8 +2,9 @@
 //! errors during a run, 2 for usage and job-file errors. Errors are printed once, here.
 
 use clap::Parser;
-use meterflow::app::{self, Failure};
+use meterflow::app;
 use meterflow::cli::Cli;
+use meterflow::failure::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

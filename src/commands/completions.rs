@@ -1,8 +1,8 @@
 //! `meterflow completions SHELL`: a shell completion script generated from the command line.
 
 use super::print;
-use crate::app::Failure;
 use crate::cli::{Cli, CompletionsArgs};
+use crate::failure::Failure;
 use clap::CommandFactory;
 
 pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {

@@ -1,9 +1,9 @@
 //! `meterflow explain`: the plan of the jobs in plain words.
 
 use super::print;
-use crate::app::Failure;
 use crate::cli::ExplainArgs;
 use crate::explain::explain as describe_plan;
+use crate::failure::Failure;
 use crate::job::load_jobs;
 
 pub fn explain(args: ExplainArgs) -> Result<(), Failure> {

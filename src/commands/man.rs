@@ -1,8 +1,8 @@
 //! `meterflow man [SUBCOMMAND]`: the manual page (roff), generated from the command line.
 
 use super::print;
-use crate::app::Failure;
 use crate::cli::{Cli, ManArgs};
+use crate::failure::Failure;
 use anyhow::{Context, anyhow};
 use clap::CommandFactory;
 

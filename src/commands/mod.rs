@@ -11,7 +11,7 @@ pub mod schema;
 pub mod test;
 pub mod validate;
 
-use crate::app::Failure;
+use crate::failure::Failure;
 use anyhow::Context;
 use std::io::{self, Write};
 

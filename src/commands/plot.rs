@@ -1,9 +1,9 @@
 //! `meterflow plot`: one asset's input readings and output points over a time range, as SVG.
 
 use super::input_paths;
-use crate::app::Failure;
 use crate::cli::PlotArgs;
 use crate::engine::EngineOptions;
+use crate::failure::Failure;
 use crate::input;
 use crate::job::load_jobs;
 use crate::plot::{self, PlotData};

@@ -2,9 +2,9 @@
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
 use super::input_paths;
-use crate::app::{Failure, is_broken_pipe};
 use crate::cli::RunArgs;
 use crate::engine::{Dropped, EmitMode, Point};
+use crate::failure::{Failure, is_broken_pipe};
 use crate::input::{self, BadRows, InputOptions};
 use crate::intern::Names;
 use crate::job::load_jobs;

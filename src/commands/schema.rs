@@ -1,7 +1,7 @@
 //! `meterflow schema`: the JSON Schema of job and test files.
 
 use super::print;
-use crate::app::Failure;
+use crate::failure::Failure;
 use crate::schema::job_schema_text;
 
 pub fn schema() -> Result<(), Failure> {

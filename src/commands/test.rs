@@ -1,7 +1,7 @@
 //! `meterflow test`: the unit tests written in job files and `<job>.test.yaml` files.
 
-use crate::app::Failure;
 use crate::cli::TestArgs;
+use crate::failure::Failure;
 use crate::job::unit_test::load_tests;
 use crate::test_runner::{check_jobs, run_tests};
 use anyhow::{Context, anyhow};

@@ -1,8 +1,8 @@
 //! `meterflow validate`: job files checked without reading any input, as text or JSON.
 
-use crate::app::Failure;
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::duration::format_duration;
+use crate::failure::Failure;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
 use anyhow::Context;
