@@ -82,9 +82,9 @@ fn resolve(modules: &BTreeSet<String>, current: &str, path: &str) -> Option<Stri
         _ => return None,
     }
     (0..=segments.len())
+        .rev()
         .map(|n| base.iter().chain(&segments[..n]).copied().collect::<Vec<_>>().join("::"))
-        .filter(|m| modules.contains(m))
-        .last()
+        .find(|m| modules.contains(m))
 }
 
 /// Module -> the modules it imports (ancestors left out).
