@@ -66,6 +66,14 @@ pub enum Command {
                             Input readings are drawn as lines, window outputs as steps over their window, merge outputs \
                             as lines with markers, and readings dropped as late beyond lateness as red crosses.")]
     Plot(PlotArgs),
+    /// Look at the head of meter exports and propose the input flags that read them.
+    #[command(after_help = "Examples:\n  meterflow sniff export.csv\n  \
+                            meterflow sniff export.csv --jobs jobs/ --timezone Europe/Dublin --write-config in.yaml\n\n\
+                            Prints the dialect, each column's role, the timestamp layout and its --time-format, long or \
+                            wide, missing markers, the time order, the first readings as a run reads them with the \
+                            proposed flags, the command line and the input-config file. Input flags given here are \
+                            taken as known and win over detection.")]
+    Sniff(SniffArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \
@@ -201,9 +209,9 @@ pub struct InputArgs {
     /// is one. Default: ?,NA,NaN,null.
     #[arg(long, value_name = "LIST")]
     pub null_values: Option<String>,
-    /// What a malformed row does: `fail` stops the run, `skip` skips and counts it.
-    #[arg(long, value_enum, default_value_t = BadRowArg::Fail)]
-    pub on_bad_row: BadRowArg,
+    /// What a malformed row does: `fail` (the default) stops the run, `skip` skips and counts it.
+    #[arg(long, value_enum)]
+    pub on_bad_row: Option<BadRowArg>,
     /// Write every skipped bad row (file, line, reason, row) as CSV to FILE (with --on-bad-row skip).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -211,31 +219,42 @@ pub struct InputArgs {
     /// large inputs are sorted through temporary files.
     #[arg(long)]
     pub sort_input: bool,
+    /// Input settings in a YAML file, keys named like these flags with `_` for `-`
+    /// (`time_column: tstp`); a flag given on the command line wins over the file.
+    #[arg(long, value_name = "FILE")]
+    pub input_config: Option<PathBuf>,
 }
 
 impl InputArgs {
     /// The flags as the library's input settings.
     pub fn settings(&self) -> InputSettings {
+        self.over(InputSettings::default())
+    }
+
+    /// The flags laid over `base` (an input-config file's settings): each flag given wins.
+    pub fn over(&self, base: InputSettings) -> InputSettings {
+        let text = |flag: &Option<String>, file: Option<String>| flag.clone().or(file);
         InputSettings {
-            wide: self.wide,
-            time_column: self.time_column.clone(),
-            asset_column: self.asset_column.clone(),
-            point_column: self.point_column.clone(),
-            value_column: self.value_column.clone(),
-            asset: self.asset.clone(),
-            point: self.point.clone(),
-            points: self.points.clone(),
-            delimiter: self.delimiter.clone(),
-            time_format: self.time_format.clone(),
-            timezone: self.timezone.clone(),
-            dst: self.dst.clone(),
-            null_values: self.null_values.clone(),
+            wide: self.wide || base.wide,
+            time_column: text(&self.time_column, base.time_column),
+            asset_column: text(&self.asset_column, base.asset_column),
+            point_column: text(&self.point_column, base.point_column),
+            value_column: text(&self.value_column, base.value_column),
+            asset: text(&self.asset, base.asset),
+            point: text(&self.point, base.point),
+            points: text(&self.points, base.points),
+            delimiter: text(&self.delimiter, base.delimiter),
+            time_format: text(&self.time_format, base.time_format),
+            timezone: text(&self.timezone, base.timezone),
+            dst: if self.dst.is_empty() { base.dst } else { self.dst.clone() },
+            null_values: text(&self.null_values, base.null_values),
             on_bad_row: match self.on_bad_row {
-                BadRowArg::Fail => BadRowPolicy::Fail,
-                BadRowArg::Skip => BadRowPolicy::Skip,
+                Some(BadRowArg::Fail) => BadRowPolicy::Fail,
+                Some(BadRowArg::Skip) => BadRowPolicy::Skip,
+                None => base.on_bad_row,
             },
-            rejects: self.rejects.clone(),
-            sort_input: self.sort_input,
+            rejects: self.rejects.clone().or(base.rejects),
+            sort_input: self.sort_input || base.sort_input,
         }
     }
 }
@@ -290,6 +309,28 @@ pub struct PlotArgs {
     /// Chart height in pixels.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=20000))]
     pub height: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SniffArgs {
+    /// Input files (gzip and zstd read as `run` reads them); `-` is stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// `text` for people; `json`: an array with one object per file.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Data rows looked at from the start of each file.
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rows: u32,
+    /// Job files or directories: the points they read are matched to the file's columns or point
+    /// texts, and the proposed command runs them.
+    #[arg(long, value_name = "JOB_FILE|DIR")]
+    pub jobs: Vec<PathBuf>,
+    /// Write the proposed input settings to FILE as an input-config file (one input file only).
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,11 +8,14 @@ pub mod man;
 pub mod plot;
 pub mod run;
 pub mod schema;
+pub mod sniff;
 pub mod test;
 pub mod validate;
 
+use crate::cli::InputArgs;
 use crate::failure::Failure;
-use anyhow::Context;
+use crate::input::InputSettings;
+use anyhow::{Context, anyhow};
 use std::io::{self, Write};
 
 /// Writes `text` to stdout.
@@ -31,4 +34,23 @@ fn input_paths(inputs: &[String]) -> Vec<(String, String)> {
             (path, display)
         })
         .collect()
+}
+
+/// The input settings of a command: `--input-config`'s file, if given, with the flags laid over it.
+pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
+    let Some(path) = &args.input_config else { return Ok(args.settings()) };
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(anyhow!("--input-config: failed to read {file}: {e}")))?;
+    match crate::input::config::parse(&file, &source) {
+        Ok(base) => Ok(args.over(base)),
+        Err(problems) => {
+            let shown: String = problems.iter().map(ToString::to_string).collect();
+            let n = problems.len();
+            Err(Failure::Usage(anyhow!(
+                "{shown}{n} problem{} found in the input config {file}",
+                if n == 1 { "" } else { "s" }
+            )))
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
-use super::input_paths;
+use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
 use crate::engine::{Dropped, EmitMode, Point};
 use crate::failure::{Failure, is_broken_pipe};
@@ -26,7 +26,7 @@ fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let options = args.engine_options().map_err(Failure::Usage)?;
-    let input_settings = args.input.settings();
+    let input_settings = input_settings(&args.input)?;
     let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     // Every input is opened before any output is written, so a typo leaves no partial files.

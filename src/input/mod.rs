@@ -7,6 +7,7 @@
 //! path, leaving every other row to [`reader`].
 
 pub mod columns;
+pub mod config;
 pub mod fast;
 pub mod options;
 pub mod reader;

@@ -129,7 +129,8 @@ impl<R: BufRead> Read for CrlfToLf<R> {
     }
 }
 
-fn detect_delimiter(header: &[u8]) -> u8 {
+/// The delimiter most frequent outside quotes in `header` (`,` when none occurs).
+pub fn detect_delimiter(header: &[u8]) -> u8 {
     let mut counts = [0usize; DETECTED.len()];
     let mut quoted = false;
     for &b in header {

@@ -21,7 +21,7 @@ mod read_common;
 mod read_merge;
 mod read_window;
 pub mod unit_test;
-mod yaml;
+pub mod yaml;
 
 pub use diagnostic::{Diagnostic, JobErrors};
 pub use load::{load_jobs, load_sources};
