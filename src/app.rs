@@ -14,6 +14,6 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::man::man(args),
         Command::Plot(args) => commands::plot::plot(args),
-        Command::Sniff(args) => commands::sniff::sniff(args),
+        Command::Sniff(args) => commands::sniff::sniff(*args),
     }
 }

@@ -73,7 +73,7 @@ pub enum Command {
                             wide, missing markers, the time order, the first readings as a run reads them with the \
                             proposed flags, the command line and the input-config file. Input flags given here are \
                             taken as known and win over detection.")]
-    Sniff(SniffArgs),
+    Sniff(Box<SniffArgs>),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \

@@ -207,15 +207,15 @@ pub fn assign(columns: &mut [Column], time: &Timestamp, rows: &[Vec<&str>], sett
         })
     };
     let point_by_flag = find(columns, &settings.point_column);
-    let point_candidate = point_by_flag.or_else(|| {
-        let texts: Vec<usize> = (0..columns.len()).filter(|&i| free(columns, i) && columns[i].is_text()).collect();
-        texts
-            .iter()
-            .copied()
-            .find(|&i| columns[i].named(POINT_NAMES))
-            .or_else(|| texts.iter().copied().find(|&i| columns[i].distinct_count > 1 && varies_within_a_timestamp(i)))
-    });
-    let long_by_settings = settings.point_column.is_some() || settings.value_column.is_some() || settings.point.is_some();
+    let point_candidate =
+        point_by_flag.or_else(|| {
+            let texts: Vec<usize> = (0..columns.len()).filter(|&i| free(columns, i) && columns[i].is_text()).collect();
+            texts.iter().copied().find(|&i| columns[i].named(POINT_NAMES)).or_else(|| {
+                texts.iter().copied().find(|&i| columns[i].distinct_count > 1 && varies_within_a_timestamp(i))
+            })
+        });
+    let long_by_settings =
+        settings.point_column.is_some() || settings.value_column.is_some() || settings.point.is_some();
     roles.wide = settings.wide || (!long_by_settings && point_candidate.is_none());
     roles.layout_reason = match (settings.wide, long_by_settings, point_candidate) {
         (true, _, _) => "wide (as given)".to_string(),
@@ -321,7 +321,8 @@ mod tests {
         let (columns, _) = sample("Date,Time,P,Q\n16/12/2006,17:24:00,4.2,?\n8/1/2007,0:00:00,?,\n");
         assert_eq!(columns[2].missing, BTreeMap::from([("?".to_string(), 1)]));
         assert_eq!(columns[3].missing, BTreeMap::from([("(empty)".to_string(), 1), ("?".to_string(), 1)]));
-        let (r, roles, time) = roles("Date,Time,P,Q\n16/12/2006,17:24:00,4.2,?\n8/1/2007,0:00:00,?,\n", &InputSettings::default());
+        let (r, roles, time) =
+            roles("Date,Time,P,Q\n16/12/2006,17:24:00,4.2,?\n8/1/2007,0:00:00,?,\n", &InputSettings::default());
         assert_eq!(time.columns, [0, 1]);
         assert_eq!(time.format.as_deref(), Some("%d/%m/%Y %H:%M:%S"));
         assert_eq!(r, [Role::Timestamp, Role::Timestamp, Role::WidePoint, Role::WidePoint]);

@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn semicolons_crlf_and_bom() {
-        let d = Dialect::of(b"\xef\xbb\xbfDate;Time;Power\r\n16/12/2006;17:24:00;4,216\r\n16/12/2006;17:25:00;5,360\r\n");
+        let d =
+            Dialect::of(b"\xef\xbb\xbfDate;Time;Power\r\n16/12/2006;17:24:00;4,216\r\n16/12/2006;17:25:00;5,360\r\n");
         assert_eq!(d, Dialect { bom: true, line_ends: "CRLF", delimiter: b';', quoted: false });
     }
 

@@ -94,7 +94,8 @@ pub fn sniff(file: &str, mut source: Box<dyn Read + Send>, request: &Request) ->
     let body = if dialect.bom { &head[3..] } else { &head[..] };
     let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
     let mut records = csv.records().filter_map(|r| r.ok());
-    let header: Vec<String> = records.next().map(|h| h.iter().map(|c| c.trim().to_string()).collect()).unwrap_or_default();
+    let header: Vec<String> =
+        records.next().map(|h| h.iter().map(|c| c.trim().to_string()).collect()).unwrap_or_default();
     let rows: Vec<Vec<String>> =
         records.take(request.rows).map(|r| r.iter().map(|c| c.trim().to_string()).collect()).collect();
     let rows_ref: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();

@@ -57,7 +57,7 @@ fn entry(from: &str, to: &str) -> String {
     if from == to { from.to_string() } else { format!("{from}={to}") }
 }
 
-/// The prefix (at least 3 characters, ending before a `_`, `-`, `.` or space) shared by two or
+/// The prefix (at least 2 characters, ending before a `_`, `-`, `.` or space) shared by two or
 /// more names, without its separator.
 pub fn common_prefix(names: &[&str]) -> Option<String> {
     let (first, rest) = names.split_first()?;
@@ -70,7 +70,7 @@ pub fn common_prefix(names: &[&str]) -> Option<String> {
     }
     let cut = first[..len].rfind(['_', '-', '.', ' '])?;
     let prefix = first[..cut].trim_end_matches(['_', '-', '.', ' ']);
-    (prefix.len() >= 3).then(|| prefix.to_string())
+    (prefix.len() >= 2).then(|| prefix.to_string())
 }
 
 /// Lower-case words: split at anything not a letter or digit and where a lower-case letter is
@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn shared_prefixes_end_at_a_separator() {
-        assert_eq!(common_prefix(&["DE_KN_residential4_pv", "DE_KN_residential4_ev"]), Some("DE_KN_residential4".into()));
+        assert_eq!(
+            common_prefix(&["DE_KN_residential4_pv", "DE_KN_residential4_ev"]),
+            Some("DE_KN_residential4".into())
+        );
         assert_eq!(common_prefix(&["Global_active_power", "Global_reactive_power", "Voltage"]), None);
         assert_eq!(common_prefix(&["only_one"]), None);
     }

@@ -125,14 +125,8 @@ pub fn text(sniffed: &Sniffed, jobs: &str) -> String {
     let _ = writeln!(out, "  columns:");
     let width = sniffed.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     for (i, c) in sniffed.columns.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "    {:>2} {:<width$}  {:<12}  {}",
-            i + 1,
-            c.name,
-            c.role.name(),
-            column_detail(sniffed, i)
-        );
+        let _ =
+            writeln!(out, "    {:>2} {:<width$}  {:<12}  {}", i + 1, c.name, c.role.name(), column_detail(sniffed, i));
     }
     let missing = missing_markers(sniffed);
     if !missing.is_empty() {
@@ -149,11 +143,8 @@ pub fn text(sniffed: &Sniffed, jobs: &str) -> String {
             let _ = writeln!(out, "  reading the sample with these settings failed:\n    {e}");
         }
         None => {
-            let _ = writeln!(
-                out,
-                "  first readings as meterflow reads them ({} from the sample):",
-                sniffed.reading_count
-            );
+            let _ =
+                writeln!(out, "  first readings as meterflow reads them ({} from the sample):", sniffed.reading_count);
             for r in &sniffed.readings {
                 let _ = writeln!(out, "    {} {} {} {}", r.timestamp, r.asset, r.point, r.value);
             }

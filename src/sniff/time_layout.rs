@@ -259,13 +259,18 @@ mod tests {
     fn day_first_dates_with_and_without_a_day_above_12() {
         assert_eq!(format(&["04-10-2024 01:00", "14-09-2024 23:30"]), some(Part::DateTime, "%d-%m-%Y %H:%M", false));
         assert_eq!(format(&["04-10-2024 01:00"]), some(Part::DateTime, "%d-%m-%Y %H:%M", true));
-        assert_eq!(format(&["10/04/2024 01:00:00", "10/24/2024 01:00:00"]), some(Part::DateTime, "%m/%d/%Y %H:%M:%S", false));
+        assert_eq!(
+            format(&["10/04/2024 01:00:00", "10/24/2024 01:00:00"]),
+            some(Part::DateTime, "%m/%d/%Y %H:%M:%S", false)
+        );
     }
 
     #[test]
     fn default_layouts_need_no_format() {
         assert_eq!(format(&["2013-01-01 00:30:00", "2015-10-04T01:00:00Z"]), Some((Part::DateTime, None, false)));
-        assert_eq!(format(&["2015-10-04T03:00:00+0200"]), some(Part::DateTime, "%Y-%m-%dT%H:%M:%S%z", false));
+        assert_eq!(format(&["2015-10-04T03:00:00+0200"]), Some((Part::DateTime, None, false)));
+        assert_eq!(format(&["14-10-2024 01:00:00+02:00"]), some(Part::DateTime, "%d-%m-%Y %H:%M:%S%:z", false));
+        assert_eq!(format(&["14.10.2024 01:00+0100"]), some(Part::DateTime, "%d.%m.%Y %H:%M%z", false));
     }
 
     #[test]
