@@ -64,7 +64,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  meterflow plot jobs/ --input samples/meters.csv --asset meter-001 \\\n      \
                             --from 2024-03-01T06:00:00Z --to 2024-03-01T09:00:00Z -o plot.svg\n\n\
                             Input readings are drawn as lines, window outputs as steps over their window, merge outputs \
-                            as lines with markers, and readings dropped as late beyond lateness as red crosses.")]
+                            as lines with markers, and readings dropped as late beyond lateness as red crosses.\n\n\
+                            The input flags are those of `run`; --asset names the asset drawn and, for a file without \
+                            an asset column, is also the asset of every row.")]
     Plot(PlotArgs),
     /// Look at the head of meter exports and propose the input flags that read them.
     #[command(after_help = "Examples:\n  meterflow sniff export.csv\n  \
@@ -241,6 +243,7 @@ impl InputArgs {
             point_column: text(&self.point_column, base.point_column),
             value_column: text(&self.value_column, base.value_column),
             asset: text(&self.asset, base.asset),
+            fallback_asset: base.fallback_asset,
             point: text(&self.point, base.point),
             points: text(&self.points, base.points),
             delimiter: text(&self.delimiter, base.delimiter),
@@ -291,9 +294,6 @@ pub struct PlotArgs {
     /// Input CSV file; repeat for several files, read in order. `-` or none reads stdin.
     #[arg(short, long = "input", value_name = "FILE")]
     pub inputs: Vec<String>,
-    /// The asset to draw.
-    #[arg(long)]
-    pub asset: String,
     /// Start of the time range drawn (a timestamp as in the input); default: the asset's first reading.
     #[arg(long, value_name = "TIMESTAMP")]
     pub from: Option<String>,
@@ -309,6 +309,9 @@ pub struct PlotArgs {
     /// Chart height in pixels.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=20000))]
     pub height: u32,
+    /// `--asset` is the asset to draw (and, for a file without an asset column, every row's asset).
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, Args)]

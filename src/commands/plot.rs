@@ -1,15 +1,15 @@
 //! `meterflow plot`: one asset's input readings and output points over a time range, as SVG.
 
-use super::input_paths;
+use super::{input_paths, input_settings};
 use crate::cli::PlotArgs;
 use crate::engine::EngineOptions;
 use crate::failure::Failure;
-use crate::input;
+use crate::input::{self, BadRows, InputOptions};
 use crate::job::load_jobs;
 use crate::plot::{self, PlotData};
 use crate::replay::Replay;
 use crate::time::parse_timestamp;
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 
 fn timestamp_arg(flag: &str, text: Option<&String>) -> Result<Option<i64>, Failure> {
     text.map(|t| {
@@ -22,9 +22,24 @@ fn timestamp_arg(flag: &str, text: Option<&String>) -> Result<Option<i64>, Failu
 pub fn plot(args: PlotArgs) -> Result<(), Failure> {
     let from = timestamp_arg("--from", args.from.as_ref())?;
     let to = timestamp_arg("--to", args.to.as_ref())?;
+    let mut settings = input_settings(&args.input)?;
+    let Some(asset) = settings.asset.take() else {
+        return Err(Failure::Usage(anyhow!("--asset: give the asset to draw")));
+    };
+    if settings.asset_column.is_none() {
+        settings.fallback_asset = Some(asset.clone());
+    }
+    let input_options = InputOptions::from_settings(&settings).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
-    let mut data = PlotData::new(&args.asset, &jobs);
-    let mut replay = Replay::long_format(jobs, EngineOptions::default())?;
+    let mut data = PlotData::new(&asset, &jobs);
+    let rejects = match &settings.rejects {
+        Some(path) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?,
+        )) as Box<dyn std::io::Write>),
+        None => None,
+    };
+    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let mut replay = Replay::new(jobs, EngineOptions::default(), input_options, bad_rows);
     for (path, display) in input_paths(&args.inputs) {
         replay.read(&display, input::open(&path)?, &mut data)?;
     }

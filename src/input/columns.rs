@@ -89,9 +89,16 @@ impl Columns {
         let asset = match (&options.asset, &options.asset_column) {
             (Some(id), _) => Source::Constant(names.assets.intern(id)),
             (None, Some(name)) => Source::Column(named("--asset-column", name)?),
-            (None, None) => {
-                Source::Column(aliased("asset", ASSET_NAMES, ", or give --asset-column NAME or a constant --asset ID")?)
-            }
+            (None, None) => match &options.fallback_asset {
+                Some(id) if !lower.iter().any(|n| ASSET_NAMES.contains(&n.as_str())) => {
+                    Source::Constant(names.assets.intern(id))
+                }
+                _ => Source::Column(aliased(
+                    "asset",
+                    ASSET_NAMES,
+                    ", or give --asset-column NAME or a constant --asset ID",
+                )?),
+            },
         };
         let model = match lower.iter().any(|n| MODEL_NAMES.contains(&n.as_str())) {
             true => Some(aliased("model", MODEL_NAMES, "")?),

@@ -39,6 +39,9 @@ pub struct InputSettings {
     pub point_column: Option<String>,
     pub value_column: Option<String>,
     pub asset: Option<String>,
+    /// The asset of every row when the header has no asset column and none is named (`plot`'s
+    /// `--asset`, which is also the asset drawn).
+    pub fallback_asset: Option<String>,
     pub point: Option<String>,
     /// `COLUMN=POINT,COLUMN,...`.
     pub points: Option<String>,
@@ -71,6 +74,7 @@ pub struct InputOptions {
     pub point_column: Option<String>,
     pub value_column: Option<String>,
     pub asset: Option<String>,
+    pub fallback_asset: Option<String>,
     pub point: Option<String>,
     pub points: Option<Vec<PointRename>>,
     /// `None`: detected from the header line.
@@ -132,6 +136,7 @@ impl InputOptions {
             point_column: non_empty("--point-column", &args.point_column)?,
             value_column: non_empty("--value-column", &args.value_column)?,
             asset: non_empty("--asset", &args.asset)?,
+            fallback_asset: non_empty("--asset", &args.fallback_asset)?,
             point: non_empty("--point", &args.point)?,
             points: match &args.points {
                 Some(text) => Some(parse_points(text)?),
