@@ -13,7 +13,7 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         Command::Schema => commands::schema::schema(),
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::man::man(args),
-        Command::Plot(args) => commands::plot::plot(args),
+        Command::Plot(args) => commands::plot::plot(*args),
         Command::Sniff(args) => commands::sniff::sniff(*args),
     }
 }

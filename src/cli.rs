@@ -67,7 +67,7 @@ pub enum Command {
                             as lines with markers, and readings dropped as late beyond lateness as red crosses.\n\n\
                             The input flags are those of `run`; --asset names the asset drawn and, for a file without \
                             an asset column, is also the asset of every row.")]
-    Plot(PlotArgs),
+    Plot(Box<PlotArgs>),
     /// Look at the head of meter exports and propose the input flags that read them.
     #[command(after_help = "Examples:\n  meterflow sniff export.csv\n  \
                             meterflow sniff export.csv --jobs jobs/ --timezone Europe/Dublin --write-config in.yaml\n\n\

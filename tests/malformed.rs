@@ -184,17 +184,17 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_missing_column",
             "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n",
-            "in.csv:1: no point column in the header (timestamp,asset,value); expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME",
+            "in.csv:1: header (timestamp,asset,value):\n  no point column; expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME\n  hint: no column names the point, and value holds numbers: if each number column is a point (one row per timestamp), add --wide (a file with one number column is wide too)",
         ),
         csv_error(
             "corpus_csv_duplicate_header",
             "timestamp,asset,point,value,value\n2024-01-01T00:00:00Z,m1,Reading,1,2\n",
-            "in.csv:1: columns 4 (value) and 5 (value) both name the value; keep one",
+            "in.csv:1: columns 4 (value) and 5 (value) both name the value; keep one (header: timestamp,asset,point,value,value)",
         ),
         csv_error(
             "corpus_csv_duplicate_alias",
             "time,timestamp,asset,point,value\n",
-            "in.csv:1: columns 1 (time) and 2 (timestamp) both name the timestamp; keep one",
+            "in.csv:1: columns 1 (time) and 2 (timestamp) both name the timestamp; keep one (header: time,timestamp,asset,point,value)",
         ),
         csv_error(
             "corpus_csv_short_row",
@@ -232,7 +232,7 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_binary_garbage",
             b"\x00\x9f\x92\x96\xff\x01,\x02\n\xfe\xfd,\x00\n".to_vec(),
-            "in.csv:1: no timestamp column in the header (\\0\u{fffd}\u{fffd}\u{fffd}\u{fffd}\\u{1},\\u{2}); expected one named timestamp, time, ts, datetime, date_time, event_time, eventtime, or give --time-column NAME",
+            "in.csv:1: header (\\0\u{fffd}\u{fffd}\u{fffd}\u{fffd}\\u{1},\\u{2}):\n  no timestamp column; expected one named timestamp, time, ts, datetime, date_time, event_time, eventtime, or give --time-column NAME\n  no asset column; expected one named asset, asset_id, assetid, device, device_id, deviceid, meter, meter_id, meterid, or give --asset-column NAME or a constant --asset ID\n  no point column; expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME\n  no value column; expected one named value, val, point_value, or give --value-column NAME\n  hint: no column holds names: give a constant --asset ID for a single meter",
         ),
         csv_error(
             "corpus_csv_nul_in_value",
@@ -247,7 +247,7 @@ fn cases() -> Vec<Case> {
         csv_error(
             "corpus_csv_invalid_utf8_header",
             b"timestamp,asset,po\xffint,value\n".to_vec(),
-            "in.csv:1: no point column in the header (timestamp,asset,po\u{fffd}int,value); expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME",
+            "in.csv:1: no point column; expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME (header: timestamp,asset,po\u{fffd}int,value)",
         ),
         csv_error("corpus_csv_empty_asset", format!("{HEADER}2024-01-01T00:00:00Z,,Reading,1\n"), "in.csv:2: column 2 (asset): invalid asset \"\": expected a non-empty UTF-8 name"),
         // A megabyte-long field is quoted in the message only up to 80 characters.

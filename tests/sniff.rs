@@ -206,3 +206,80 @@ fn input_config_problems_are_all_located() {
     assert!(err.contains("in.yaml:1:7: error: wide: expected true or false, found \"maybe\""), "{err}");
     assert!(err.contains("2 problems found in the input config"), "{err}");
 }
+
+#[test]
+fn a_header_without_roles_gets_every_problem_and_the_fixes_at_once() {
+    let lcl = b"LCLid,tstp,energy(kWh/hh)\nMAC1,2013-01-01 00:00:00, 0.5 \nMAC1,2013-01-01 00:30:00, 1.5 \n";
+    let (status, _, err) = meterflow(&["run", "jobs/realdata/lcl_daily.yaml", "-q"], Some(lcl));
+    assert_eq!(status, 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "error: <stdin>:1: header (LCLid,tstp,energy(kWh/hh)):");
+    let roles: Vec<&str> = lines[1..5].iter().map(|l| l.split(';').next().unwrap().trim()).collect();
+    assert_eq!(roles, ["no timestamp column", "no asset column", "no point column", "no value column"]);
+    assert_eq!(
+        &lines[5..],
+        [
+            "  hint: \"tstp\" holds timestamps (\"2013-01-01 00:00:00\"): --time-column tstp",
+            "  hint: no column names the point, and energy(kWh/hh) holds numbers: if each number column is a point (one row per timestamp), add --wide (a file with one number column is wide too)",
+            "  hint: \"LCLid\" holds names (\"MAC1\"): --asset-column LCLid, or a constant --asset ID for a single meter",
+        ]
+    );
+    let (status, _, err) = meterflow(
+        &["run", "jobs/realdata/esb_hourly.yaml", "-q", "--asset-column", "MPRN", "--time-column", "End"],
+        Some(ESB_LIKE.replace("Read Date and End Time", "End").as_bytes()),
+    );
+    assert_eq!(status, 1, "{err}");
+    assert!(err.contains("\n  hint: \"Read Type\" holds names that change from row to row: --point-column 'Read Type'\n  hint: Read Value holds numbers: --value-column 'Read Value'\n"), "{err}");
+}
+
+#[test]
+fn a_refused_timestamp_gets_the_time_format_that_reads_it() {
+    let text = b"ts,meter,kWh\n14-10-2024 01:00,m1,1\n";
+    let (status, _, err) = meterflow(&["run", "jobs/realdata/lcl_daily.yaml", "-q", "--wide"], Some(text));
+    assert_eq!(status, 1, "{err}");
+    assert!(
+        err.ends_with("invalid timestamp \"14-10-2024 01:00\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999; it reads as --time-format '%d-%m-%Y %H:%M'\n"),
+        "{err}"
+    );
+    let text = b"ts,meter,kWh\n04-10-2024 01:00,m1,1\n";
+    let (_, _, err) = meterflow(
+        &["run", "jobs/realdata/lcl_daily.yaml", "-q", "--wide", "--time-format", "%Y-%m-%d %H:%M"],
+        Some(text),
+    );
+    assert!(
+        err.contains(
+            "; it reads as --time-format '%d-%m-%Y %H:%M' (day first: this text does not tell day from month)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn plot_reads_a_file_without_asset_column_with_the_drawn_asset() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "uci.csv", b"Date;Time;P\n16/12/2006;17:24:00;4.2\n16/12/2006;17:25:00;5.5\n");
+    let svg = dir.path().join("plot.svg");
+    let (status, out, err) = meterflow(
+        &[
+            "plot",
+            "jobs/",
+            "--input",
+            &input,
+            "--wide",
+            "--time-column",
+            "Date,Time",
+            "--time-format",
+            "%d/%m/%Y %H:%M:%S",
+            "--points",
+            "P=Reading",
+            "--asset",
+            "sceaux",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.contains("sceaux, 2006-12-16"), "the title names the asset drawn");
+}

@@ -7,9 +7,10 @@ use crate::cli::{ReportFormat, SniffArgs};
 use crate::failure::Failure;
 use crate::input;
 use crate::input::config;
+use crate::input::shown::shell_quote;
 use crate::job::load_jobs;
 use crate::job::pipeline::external_inputs;
-use crate::sniff::report::{self, shell_quote};
+use crate::sniff::report;
 use crate::sniff::{Request, sniff as sniff_file};
 use anyhow::{Context, anyhow};
 

@@ -6,7 +6,9 @@
 use super::options::{InputOptions, Layout};
 use super::shown::shorten;
 use crate::intern::Names;
-use anyhow::{Result, bail};
+use anyhow::Result;
+use std::cell::RefCell;
+use std::fmt;
 
 /// Header names recognised for each column when no flag names it.
 const TIMESTAMP_NAMES: &[&str] = &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
@@ -52,43 +54,49 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Matches `header` (the raw names) against the options; errors name `file` and line 1.
+    /// Matches `header` (the raw names) against the options. Every role the header lacks is
+    /// reported at once, as a [`HeaderError`] naming `file` and line 1.
     pub fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-        // Control characters escaped and long names cut: the header may be binary garbage.
-        let shown = lower.iter().map(|n| shorten(&n.escape_debug().to_string())).collect::<Vec<_>>().join(",");
-        let named = |flag: &str, name: &str| -> Result<usize> {
-            let wanted = name.to_ascii_lowercase();
-            match lower.iter().position(|n| *n == wanted) {
-                Some(i) => Ok(i),
-                None => bail!("{file}:1: no column {name:?} ({flag}) in the header ({shown})"),
-            }
+        let problems = RefCell::new(Vec::new());
+        let problem = |role: &'static str, text: String| problems.borrow_mut().push((role, text));
+        // A missing column is recorded and stands in as column 0: the error is returned before
+        // any stand-in is used.
+        let named = |role: &'static str, flag: &str, name: &str| -> usize {
+            let wanted = name.trim().to_ascii_lowercase();
+            lower.iter().position(|n| *n == wanted).unwrap_or_else(|| {
+                problem(role, format!("no column {name:?} ({flag})"));
+                0
+            })
         };
-        let aliased = |role: &str, aliases: &[&str], hint: &str| -> Result<usize> {
+        let aliased = |role: &'static str, aliases: &[&str], hint: &str| -> usize {
             let mut found = lower.iter().enumerate().filter(|(_, n)| aliases.contains(&n.as_str()));
-            let Some((first, name)) = found.next() else {
-                bail!(
-                    "{file}:1: no {role} column in the header ({shown}); expected one named {}{hint}",
-                    aliases.join(", ")
-                )
+            let Some((first, _)) = found.next() else {
+                problem(role, format!("no {role} column; expected one named {}{hint}", aliases.join(", ")));
+                return 0;
             };
             // Two columns for one role would leave the reading ambiguous.
-            if let Some((second, other)) = found.next() {
-                bail!(
-                    "{file}:1: columns {} ({name}) and {} ({other}) both name the {role}; keep one",
-                    first + 1,
-                    second + 1
+            if let Some((second, _)) = found.next() {
+                problem(
+                    "duplicate",
+                    format!(
+                        "columns {} ({}) and {} ({}) both name the {role}; keep one",
+                        first + 1,
+                        header[first].trim(),
+                        second + 1,
+                        header[second].trim()
+                    ),
                 );
             }
-            Ok(first)
+            first
         };
         let time = match &options.time_columns {
-            Some(list) => list.iter().map(|n| named("--time-column", n)).collect::<Result<Vec<_>>>()?,
-            None => vec![aliased("timestamp", TIMESTAMP_NAMES, ", or give --time-column NAME")?],
+            Some(list) => list.iter().map(|n| named("timestamp", "--time-column", n)).collect::<Vec<_>>(),
+            None => vec![aliased("timestamp", TIMESTAMP_NAMES, ", or give --time-column NAME")],
         };
         let asset = match (&options.asset, &options.asset_column) {
             (Some(id), _) => Source::Constant(names.assets.intern(id)),
-            (None, Some(name)) => Source::Column(named("--asset-column", name)?),
+            (None, Some(name)) => Source::Column(named("asset", "--asset-column", name)),
             (None, None) => match &options.fallback_asset {
                 Some(id) if !lower.iter().any(|n| ASSET_NAMES.contains(&n.as_str())) => {
                     Source::Constant(names.assets.intern(id))
@@ -97,27 +105,27 @@ impl Columns {
                     "asset",
                     ASSET_NAMES,
                     ", or give --asset-column NAME or a constant --asset ID",
-                )?),
+                )),
             },
         };
         let model = match lower.iter().any(|n| MODEL_NAMES.contains(&n.as_str())) {
-            true => Some(aliased("model", MODEL_NAMES, "")?),
+            true => Some(aliased("model", MODEL_NAMES, "")),
             false => None,
         };
         let fields = match options.layout {
             Layout::Long => {
                 let point = match (&options.point, &options.point_column) {
                     (Some(p), _) => Source::Constant(names.points.intern(p)),
-                    (None, Some(name)) => Source::Column(named("--point-column", name)?),
+                    (None, Some(name)) => Source::Column(named("point", "--point-column", name)),
                     (None, None) => Source::Column(aliased(
                         "point",
                         POINT_NAMES,
                         ", or give --point-column NAME or a constant --point NAME",
-                    )?),
+                    )),
                 };
                 let value = match &options.value_column {
-                    Some(name) => named("--value-column", name)?,
-                    None => aliased("value", VALUE_NAMES, ", or give --value-column NAME")?,
+                    Some(name) => named("value", "--value-column", name),
+                    None => aliased("value", VALUE_NAMES, ", or give --value-column NAME"),
                 };
                 let renames = options
                     .points
@@ -128,11 +136,10 @@ impl Columns {
                 Fields::Long { point, value, renames }
             }
             Layout::Wide => {
-                let points = match &options.points {
-                    Some(list) => list
-                        .iter()
-                        .map(|r| Ok((named("--points", &r.from)?, names.points.intern(&r.to))))
-                        .collect::<Result<Vec<_>>>()?,
+                let points: Vec<(usize, u32)> = match &options.points {
+                    Some(list) => {
+                        list.iter().map(|r| (named("point", "--points", &r.from), names.points.intern(&r.to))).collect()
+                    }
                     None => {
                         let keys: Vec<usize> = time
                             .iter()
@@ -152,13 +159,25 @@ impl Columns {
                     }
                 };
                 if points.is_empty() {
-                    bail!(
-                        "{file}:1: no point column in the header ({shown}); wide input needs a column per point besides the timestamp and asset"
+                    problem(
+                        "point",
+                        "no point column; wide input needs a column per point besides the timestamp and asset"
+                            .to_string(),
                     );
                 }
                 Fields::Wide { points }
             }
         };
+        let problems = problems.into_inner();
+        if !problems.is_empty() {
+            return Err(HeaderError {
+                file: file.to_string(),
+                header: header.iter().map(|h| h.trim().to_string()).collect(),
+                problems,
+                hints: Vec::new(),
+            }
+            .into());
+        }
         Ok(Columns { width: header.len(), time, asset, model, fields })
     }
 
@@ -175,6 +194,41 @@ impl Columns {
         self.time.iter().map(|c| (c + 1).to_string()).collect::<Vec<_>>().join("+")
     }
 }
+
+/// The roles a header lacks (or names twice), all at once, and the flags that would fix them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderError {
+    pub file: String,
+    /// The header names as written (trimmed).
+    pub header: Vec<String>,
+    /// Each problem with the role it leaves without a column (`timestamp`, `asset`, `point`,
+    /// `value`), or `duplicate` for a role two columns name.
+    pub problems: Vec<(&'static str, String)>,
+    /// Fixes proposed from the rows after the header ([`super::header_hint`]).
+    pub hints: Vec<String>,
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Control characters escaped and long names cut: the header may be binary garbage.
+        let shown = self.header.iter().map(|n| shorten(&n.escape_debug().to_string())).collect::<Vec<_>>().join(",");
+        match (self.problems.as_slice(), self.hints.is_empty()) {
+            ([(_, only)], true) => write!(f, "{}:1: {only} (header: {shown})", self.file),
+            (problems, _) => {
+                write!(f, "{}:1: header ({shown}):", self.file)?;
+                for (_, text) in problems {
+                    write!(f, "\n  {text}")?;
+                }
+                for hint in &self.hints {
+                    write!(f, "\n  hint: {hint}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}
 
 #[cfg(test)]
 mod tests {
@@ -242,7 +296,7 @@ mod tests {
         let err = resolve("timestamp,asset,value", |_| {}).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "in.csv:1: no point column in the header (timestamp,asset,value); expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME"
+            "in.csv:1: no point column; expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME (header: timestamp,asset,value)"
         );
         let err = resolve("ts,v", |a| {
             a.wide = true;
@@ -250,10 +304,34 @@ mod tests {
             a.asset = Some("m".into());
         })
         .unwrap_err();
-        assert_eq!(err.to_string(), "in.csv:1: no column \"x\" (--points) in the header (ts,v)");
+        assert_eq!(err.to_string(), "in.csv:1: no column \"x\" (--points) (header: ts,v)");
         let err = resolve("timestamp,asset,point,value,Val", |_| {}).unwrap_err();
-        assert_eq!(err.to_string(), "in.csv:1: columns 4 (value) and 5 (val) both name the value; keep one");
+        assert_eq!(
+            err.to_string(),
+            "in.csv:1: columns 4 (value) and 5 (Val) both name the value; keep one (header: timestamp,asset,point,value,Val)"
+        );
         let err = resolve("ts,meter", |a| a.wide = true).unwrap_err();
-        assert!(err.to_string().starts_with("in.csv:1: no point column in the header (ts,meter); wide input"), "{err}");
+        assert!(err.to_string().starts_with("in.csv:1: no point column; wide input"), "{err}");
+    }
+
+    #[test]
+    fn every_missing_role_at_once_with_the_header_as_written() {
+        let err = resolve("LCLid,tstp,energy(kWh/hh)", |_| {}).unwrap_err();
+        let header = err.downcast_ref::<HeaderError>().unwrap();
+        let roles: Vec<&str> = header.problems.iter().map(|(role, _)| *role).collect();
+        assert_eq!(roles, ["timestamp", "asset", "point", "value"]);
+        assert!(
+            err.to_string().starts_with("in.csv:1: header (LCLid,tstp,energy(kWh/hh)):\n  no timestamp column;"),
+            "{err}"
+        );
+        let err = resolve("Time,Kind,V", |a| {
+            a.asset_column = Some("Meter".into());
+            a.value_column = Some("Value".into());
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in.csv:1: header (Time,Kind,V):\n  no column \"Meter\" (--asset-column)\n  no point column; expected one named point, point_id, pointid, measurement, metric, or give --point-column NAME or a constant --point NAME\n  no column \"Value\" (--value-column)"
+        );
     }
 }

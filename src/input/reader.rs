@@ -4,12 +4,14 @@
 //! the per-row path allocates only when a name is seen for the first time.
 
 use super::InputCounts;
-use super::columns::{Columns, Fields, Source};
+use super::columns::{Columns, Fields, HeaderError, Source};
+use super::header_hint;
 use super::options::InputOptions;
 use super::rejects::BadRows;
-use super::shown::shorten;
+use super::shown::{shell_quote, shorten};
 use super::source;
-use super::timestamp::TimeParser;
+use super::time_layout::{self, Layout};
+use super::timestamp::{TimeError, TimeParser};
 use crate::engine::{NO_MODEL, Reading};
 use crate::intern::{Interner, Names};
 use anyhow::{Context, Result, bail};
@@ -59,7 +61,10 @@ impl Reader {
             bail!("{file}: the input is empty; expected a header such as timestamp,asset,point,value");
         }
         let header: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
-        let columns = Columns::resolve(file, &header, options, names)?;
+        let columns = match Columns::resolve(file, &header, options, names) {
+            Ok(columns) => columns,
+            Err(e) => return Err(with_hints(e, &mut csv, options)),
+        };
         Ok(Reader {
             file: file.to_string(),
             csv,
@@ -187,6 +192,26 @@ impl Reader {
     }
 }
 
+/// Rows looked at to propose fixes for a header.
+const HINT_ROWS: usize = 50;
+
+/// A header error with the fixes the rows after the header suggest.
+fn with_hints(error: anyhow::Error, csv: &mut csv::Reader<Box<dyn Read>>, options: &InputOptions) -> anyhow::Error {
+    match error.downcast::<HeaderError>() {
+        Ok(mut header) => {
+            let rows: Vec<Vec<String>> = csv
+                .records()
+                .take(HINT_ROWS)
+                .filter_map(|r| r.ok())
+                .map(|r| r.iter().map(|c| c.trim().to_string()).collect())
+                .collect();
+            header.hints = header_hint::hints(&header, &rows, options);
+            header.into()
+        }
+        Err(other) => other,
+    }
+}
+
 /// The row's timestamp, from one column or several joined with a space in `stamp`.
 #[inline]
 fn timestamp(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: &TimeParser) -> Result<i64, String> {
@@ -208,8 +233,24 @@ fn timestamp(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: 
             &[single] => format!("column {}", single + 1),
             _ => format!("columns {}", columns.time_label()),
         };
-        format!("{label} (timestamp): invalid timestamp {:?}: {}", String::from_utf8_lossy(field), time.explain(e))
+        let text = String::from_utf8_lossy(field);
+        format!("{label} (timestamp): invalid timestamp {text:?}: {}{}", time.explain(e), proposal(&text, e))
     })
+}
+
+/// `; it reads as --time-format ...` when the refusal is about the layout and one reads `text`.
+fn proposal(text: &str, error: TimeError) -> String {
+    if !matches!(error, TimeError::Layout | TimeError::Pattern(_)) {
+        return String::new();
+    }
+    match time_layout::propose(text) {
+        Some(Layout { format: Some(format), day_month_ambiguous, .. }) => format!(
+            "; it reads as --time-format {}{}",
+            shell_quote(&format),
+            if day_month_ambiguous { " (day first: this text does not tell day from month)" } else { "" }
+        ),
+        _ => String::new(),
+    }
 }
 
 fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &str) -> String {

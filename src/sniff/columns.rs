@@ -2,9 +2,9 @@
 //! markers) and the role it gets: the timestamp, asset, point, value, model, a point of a wide
 //! file, or none. Settings the user gave (`--time-column`, `--wide`, ...) win over detection.
 
-use super::time_layout::{self, Layout, Part};
 use crate::input::InputSettings;
 use crate::input::options::DEFAULT_NULL_VALUES;
+use crate::input::time_layout::{self, Layout, Part};
 use std::collections::BTreeMap;
 
 /// Header names that say a column holds time (for all-digit epoch columns).

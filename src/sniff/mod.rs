@@ -1,6 +1,6 @@
 //! `sniff`: the head of an unknown meter export looked at and the input settings that read it
 //! proposed. [`dialect`] finds the delimiter, quoting, line ends and BOM; [`columns`] what each
-//! column holds and its role; [`time_layout`] the timestamp layout and its `--time-format`;
+//! column holds and its role; [`crate::input::time_layout`] the timestamp layout and its `--time-format`;
 //! [`names`] matches the points the jobs read to the file's columns or point texts; [`report`]
 //! words the findings, the command line and the input-config file. The proposal is then tried by
 //! running meterflow's own reader over the head, so the readings shown are the ones a run sees.
@@ -9,7 +9,6 @@ pub mod columns;
 pub mod dialect;
 pub mod names;
 pub mod report;
-pub mod time_layout;
 
 use crate::input::options::InputOptions;
 use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};

@@ -5,6 +5,7 @@ use super::columns::Role;
 use super::{Order, Sniffed};
 use crate::input::InputSettings;
 use crate::input::config;
+use crate::input::shown::shell_quote;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -50,16 +51,6 @@ pub fn flags(settings: &InputSettings) -> Vec<String> {
         flag("sort-input", None);
     }
     out
-}
-
-/// `text` as one shell word: bare when it holds only safe characters, else in single quotes.
-pub fn shell_quote(text: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=,:+@%".contains(c);
-    if !text.is_empty() && text.chars().all(safe) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
 }
 
 /// The command that runs jobs over the file with the proposed settings.
@@ -227,17 +218,4 @@ pub fn json(sniffed: &Sniffed, jobs: &str) -> Value {
         "command": sniffed.time.as_ref().map(|_| command(sniffed, jobs)),
         "input_config": config::to_yaml(&sniffed.proposal),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("tstp"), "tstp");
-        assert_eq!(shell_quote("%d-%m-%Y %H:%M"), "'%d-%m-%Y %H:%M'");
-        assert_eq!(shell_quote("energy(kWh/hh)=Energy"), "'energy(kWh/hh)=Energy'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-    }
 }

@@ -99,6 +99,9 @@ pub struct InputReader {
     translation: Translation,
 }
 
+/// Bytes after a failed header read for the fixes the first rows suggest.
+const HINT_BYTES: u64 = 1 << 16;
+
 impl InputReader {
     /// Reads the header of `source` (named `file` in messages). `threads` above 1 parses on that
     /// many worker threads.
@@ -118,11 +121,17 @@ impl InputReader {
         // lines before it: the general reader reads such an input all through.
         let plain_header = !line.is_empty() && memchr::memchr2(b'"', b'\r', line).is_none();
         let layout = if plain_header {
-            fast_layout(
-                &Reader::prepared(file, Box::new(Cursor::new(header.clone())), delimiter, options, names)?,
-                options,
-                delimiter,
-            )
+            let head = match Reader::prepared(file, Box::new(Cursor::new(header.clone())), delimiter, options, names) {
+                Ok(head) => head,
+                // Read again with the first rows, for the fixes they suggest.
+                Err(e) => {
+                    let mut head = [header.as_slice(), &rest].concat();
+                    let _ = (&mut source).take(HINT_BYTES).read_to_end(&mut head);
+                    let head = Box::new(Cursor::new(head));
+                    return Err(Reader::prepared(file, head, delimiter, options, names).err().unwrap_or(e));
+                }
+            };
+            fast_layout(&head, options, delimiter)
         } else {
             None
         };

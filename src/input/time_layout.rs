@@ -4,7 +4,7 @@
 //! by parsing the samples with the reader's own timestamp parser. `sniff` and the input reader's
 //! timestamp errors share it.
 
-use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};
+use super::timestamp::{DstPolicy, TimeFormat, TimeParser};
 
 /// What part of a timestamp a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
