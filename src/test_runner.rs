@@ -5,6 +5,7 @@
 
 use crate::engine::EmitMode;
 use crate::engine::stats::JobStats;
+use crate::input::{BadRows, InputOptions};
 use crate::job::diagnostic::sort_problems;
 use crate::job::unit_test::{Fixture, UnitTest};
 use crate::job::{JobErrors, load_jobs};
@@ -108,7 +109,14 @@ type Replayed = (String, String, Vec<JobStats>, u64);
 /// Output CSV, late-rows CSV, job figures and missing-value rows of the test's replay.
 fn replay(test: &UnitTest) -> anyhow::Result<Replayed> {
     let jobs = load_jobs(std::slice::from_ref(&test.job)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut replay = Replay::long_format(jobs, test.options)?;
+    let mut replay = match &test.input_settings {
+        None => Replay::long_format(jobs, test.options)?,
+        Some(settings) => {
+            let input = InputOptions::from_settings(settings)?;
+            let bad_rows = BadRows::new(input.on_bad_row, None)?;
+            Replay::new(jobs, test.options, input, bad_rows)
+        }
+    };
     let (points_buffer, late_buffer) = (SharedBuffer::default(), SharedBuffer::default());
     let points =
         PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, test.options.emit == EmitMode::Updates)?;

@@ -143,3 +143,45 @@ fn lcl_one_point_wide_with_padded_values() {
         &["--wide", "--asset-column", "LCLid", "--time-column", "tstp", "--points", "energy(kWh/hh)=Energy"],
     );
 }
+
+/// The input configs committed beside the real-data jobs read each file as the README's flags do.
+#[test]
+fn committed_input_configs_match_the_recipes() {
+    let Some(dir) = realdata() else { return };
+    let cases: [(&str, &str, &[&str], &[&str]); 2] = [
+        (
+            "lcl_MAC000079.csv",
+            "jobs/realdata/inputs/lcl.yaml",
+            &["jobs/realdata/lcl_daily.yaml"],
+            &["--wide", "--asset-column", "LCLid", "--time-column", "tstp", "--points", "energy(kWh/hh)=Energy"],
+        ),
+        (
+            "opsd_household_data_60min_singleindex_residential4.csv",
+            "jobs/realdata/inputs/opsd.yaml",
+            &["jobs/realdata/opsd_daily.yaml", "jobs/realdata/opsd_daily_use.yaml"],
+            &[
+                "--wide",
+                "--asset",
+                "DE_KN_residential4",
+                "--time-column",
+                "utc_timestamp",
+                "--points",
+                "DE_KN_residential4_grid_import=GridImport,DE_KN_residential4_pv=PV",
+            ],
+        ),
+    ];
+    for (file, config, jobs, recipe) in cases {
+        let input = dir.join(file);
+        let input = input.to_str().unwrap();
+        let mut by_config: Vec<&str> = vec!["run"];
+        by_config.extend(jobs);
+        by_config.extend(["--input", input, "-q", "--input-config", config]);
+        let mut by_flags: Vec<&str> = vec!["run"];
+        by_flags.extend(jobs);
+        by_flags.extend(["--input", input, "-q"]);
+        by_flags.extend(recipe);
+        let (a, b) = (meterflow(&by_config), meterflow(&by_flags));
+        assert_eq!((a.0, b.0), (0, 0), "{file}: {}{}", a.2, b.2);
+        assert!(a.1 == b.1 && a.1.lines().count() > 100, "{file}: the committed config reads as the recipe");
+    }
+}

@@ -283,3 +283,24 @@ fn plot_reads_a_file_without_asset_column_with_the_drawn_asset() {
     let svg = std::fs::read_to_string(svg).unwrap();
     assert!(svg.contains("sceaux, 2006-12-16"), "the title names the asset drawn");
 }
+
+#[test]
+fn a_test_file_reads_its_rows_through_an_input_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("jobs/realdata/lcl_daily.yaml", dir.path().join("lcl_daily.yaml")).unwrap();
+    write(
+        dir.path(),
+        "lcl.yaml",
+        b"wide: true\ntime_column: tstp\nasset_column: LCLid\npoints: \"energy(kWh/hh)=Energy\"\n",
+    );
+    let test = "tests:\n  - name: one day\n    input_config: lcl.yaml\n    input: |\n      LCLid,tstp,energy(kWh/hh)\n      \
+                M1,2013-01-01 00:00:00, 0.25\n      M1,2013-01-01 00:30:00, 0.5\n    expect_counts:\n      rows_read: 2\n";
+    let path = write(dir.path(), "lcl_daily.test.yaml", test.as_bytes());
+    // Two readings (counted once for the job, whatever its number of policies).
+    let (status, out, err) = meterflow(&["test", &path], None);
+    assert_eq!(status, 0, "{out}{err}");
+    write(dir.path(), "lcl.yaml", b"wide: true\ntime_colum: tstp\n");
+    let (status, out, err) = meterflow(&["test", &path], None);
+    assert_eq!(status, 2, "{out}{err}");
+    assert!(err.contains("lcl.yaml:2:1: error: time_colum: unknown field `time_colum`"), "{err}");
+}

@@ -326,6 +326,13 @@ pub mod test {
         Shape::Text,
         "Input rows from a CSV file, relative to the file holding the test.",
     );
+    pub const INPUT_CONFIG: Field = Field::optional(
+        "input_config",
+        Shape::Text,
+        "How the input rows are read, as an input-config file (`--input-config`: keys named like the input flags), \
+         relative to the file holding the test; so a test can give rows in a real export's layout. Default: \
+         long-format CSV as above.",
+    );
     pub const EXPECT: Field = Field::optional(
         "expect",
         Shape::Csv,
@@ -361,8 +368,19 @@ pub mod test {
         Shape::Choice(&WATERMARK_SCOPES),
         "How far event time is shared, as `run --watermark`. Default `series`.",
     );
-    pub const FIELDS: &[Field] =
-        &[NAME, INPUT, INPUT_FILE, EXPECT, EXPECT_FILE, TOLERANCE, EXPECT_LATE, EXPECT_COUNTS, EMIT, WATERMARK];
+    pub const FIELDS: &[Field] = &[
+        NAME,
+        INPUT,
+        INPUT_FILE,
+        INPUT_CONFIG,
+        EXPECT,
+        EXPECT_FILE,
+        TOLERANCE,
+        EXPECT_LATE,
+        EXPECT_COUNTS,
+        EMIT,
+        WATERMARK,
+    ];
 }
 
 /// Figures a test can check under `expect_counts`; each is summed over the job's policies. They

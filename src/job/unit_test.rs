@@ -8,6 +8,8 @@ use super::diagnostic::{Diagnostic, JobErrors, sort_problems};
 use super::discover::{is_test_file, job_beside, read_limited, test_sources};
 use super::fields::{counts, job as job_fields, test, test_file};
 use super::yaml::{Field, Listing, Located, Mapping, Reader, choice, parse};
+use crate::input::InputSettings;
+use crate::input::config;
 use crate::run_options::{EmitMode, EngineOptions, WatermarkScope};
 use marked_yaml::Node;
 use marked_yaml::types::MarkedSequenceNode;
@@ -29,6 +31,8 @@ pub struct UnitTest {
     /// The job file under test.
     pub job: PathBuf,
     pub input: Fixture,
+    /// How `input` is read (`input_config`); `None`: long-format CSV with the default settings.
+    pub input_settings: Option<InputSettings>,
     pub expect: Option<Fixture>,
     pub expect_late: Option<Fixture>,
     pub tolerance: f64,
@@ -138,6 +142,25 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         }
         other => other.flatten(),
     };
+    let input_settings = match m.scalar(reader, &test::INPUT_CONFIG) {
+        None => Some(None),
+        Some(at) => {
+            let path = file.with_file_name(at.text.trim());
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match config::parse(&path.display().to_string(), &text) {
+                    Ok(settings) => Some(Some(settings)),
+                    Err(problems) => {
+                        reader.problems.extend(problems);
+                        None
+                    }
+                },
+                Err(e) => {
+                    reader.error(&at, format!("cannot read input config {}: {e}", path.display()));
+                    None
+                }
+            }
+        }
+    };
     let expect = fixture(reader, &m, &test::EXPECT, &test::EXPECT_FILE, file);
     let expect_late = m.scalar(reader, &test::EXPECT_LATE).map(|at| inline(reader, &at));
     let tolerance = match m.scalar(reader, &test::TOLERANCE) {
@@ -173,6 +196,7 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
         file: reader.file().to_string(),
         job: job.to_path_buf(),
         input: input?,
+        input_settings: input_settings?,
         expect,
         expect_late,
         tolerance: tolerance?,
