@@ -296,7 +296,7 @@ fn a_test_file_reads_its_rows_through_an_input_config() {
     let test = "tests:\n  - name: one day\n    input_config: lcl.yaml\n    input: |\n      LCLid,tstp,energy(kWh/hh)\n      \
                 M1,2013-01-01 00:00:00, 0.25\n      M1,2013-01-01 00:30:00, 0.5\n    expect_counts:\n      rows_read: 2\n";
     let path = write(dir.path(), "lcl_daily.test.yaml", test.as_bytes());
-    // Two readings (counted once for the job, whatever its number of policies).
+    // The two readings of the inline rows reach the job.
     let (status, out, err) = meterflow(&["test", &path], None);
     assert_eq!(status, 0, "{out}{err}");
     write(dir.path(), "lcl.yaml", b"wide: true\ntime_colum: tstp\n");
