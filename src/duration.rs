@@ -23,6 +23,13 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(format!("empty duration: {expected}"));
     }
+    parse_parts(text, s, expected).map_err(|message| match did_you_mean(s) {
+        Some(guess) => format!("{message}; did you mean {guess}?"),
+        None => message,
+    })
+}
+
+fn parse_parts(text: &str, s: &str, expected: &str) -> Result<i64, String> {
     let mut rest = s;
     let mut total: i64 = 0;
     let mut last_unit_rank = None;
@@ -52,6 +59,48 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         rest = after;
     }
     Ok(total)
+}
+
+/// Spellings of units people write, and the unit a job file writes.
+const SPELLED_UNITS: &[(&str, &str)] = &[
+    ("weeks", "w"),
+    ("week", "w"),
+    ("days", "d"),
+    ("day", "d"),
+    ("hours", "h"),
+    ("hour", "h"),
+    ("hrs", "h"),
+    ("hr", "h"),
+    ("minutes", "m"),
+    ("minute", "m"),
+    ("mins", "m"),
+    ("min", "m"),
+    ("seconds", "s"),
+    ("second", "s"),
+    ("secs", "s"),
+    ("sec", "s"),
+    ("milliseconds", "ms"),
+    ("millisecond", "ms"),
+];
+
+/// The duration a refused text probably means: `0` -> `0s`, `10 minutes` -> `10m`, `1.5h` ->
+/// `1h30m`; `None` when no reading is clear.
+fn did_you_mean(s: &str) -> Option<String> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(if s.bytes().all(|b| b == b'0') {
+            "0s".to_string()
+        } else {
+            format!("{s}s or {s}m (a duration needs a unit)")
+        });
+    }
+    let number_len = s.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+    let (number, unit) = s.split_at(number_len);
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = SPELLED_UNITS.iter().find(|(spelled, _)| *spelled == unit).map_or(unit.as_str(), |(_, short)| short);
+    let unit_ms = UNITS.iter().find(|(name, _)| *name == unit)?.1;
+    let value: f64 = number.parse().ok()?;
+    let ms = value * unit_ms as f64;
+    (ms.fract() == 0.0 && ms > 0.0 && ms <= MAX_DURATION_MS as f64).then(|| format_duration(ms as i64))
 }
 
 /// Formats milliseconds the way job files write durations (`1h30m`, `0s`), for summaries and plans.

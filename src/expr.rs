@@ -125,6 +125,34 @@ impl Expression {
         })
     }
 
+    /// Evaluates once with every operand 1.0: a function called with arguments it does not take
+    /// (`sqrt(x, 2)`) fails whatever the values, so the job loader refuses it rather than every
+    /// evaluation of the run failing.
+    pub fn check_calls(&mut self) -> Result<(), CompileError> {
+        if self.arithmetic.is_some() {
+            return Ok(());
+        }
+        for name in &self.variables {
+            self.scope.set_value(name.as_str(), 1.0_f64);
+        }
+        let Err(mut error) = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast) else {
+            return Ok(());
+        };
+        if !matches!(*error, rhai::EvalAltResult::ErrorFunctionNotFound(..)) {
+            return Ok(());
+        }
+        let position = error.take_position();
+        let (line, column) = match (position.line(), position.position()) {
+            (Some(line), Some(column)) => self.map.original_position(&self.rewritten, &self.original, line, column),
+            _ => (1, 1),
+        };
+        Err(CompileError {
+            line,
+            column,
+            message: format!("{error}: no function of that name takes these arguments (operands are numbers)"),
+        })
+    }
+
     /// The points this expression reads, in the order [`Expression::evaluate`] expects values.
     pub fn operands(&self) -> &[Operand] {
         &self.operands

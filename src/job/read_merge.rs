@@ -8,7 +8,7 @@ use super::read_common::{
     Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point,
 };
 use super::yaml::{Listing, Located, Mapping, Reader, choice};
-use crate::expr::{Expression, sandboxed_engine};
+use crate::expr::{CompileError, Expression, sandboxed_engine};
 use marked_yaml::Node;
 
 pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
@@ -93,7 +93,18 @@ fn compile_logic(
     engine: &std::rc::Rc<rhai::Engine>,
     model: Option<&str>,
 ) -> Option<(Expression, Vec<String>)> {
-    let expression = match Expression::compile(engine, at.text) {
+    let compiled = Expression::compile(engine, at.text).and_then(|mut e| {
+        if e.operands().is_empty() {
+            return Err(CompileError {
+                line: 1,
+                column: 1,
+                message: "the expression reads no point: use at least one operand such as ${ElectricMeter::Reading}"
+                    .to_string(),
+            });
+        }
+        e.check_calls().map(|()| e)
+    });
+    let expression = match compiled {
         Ok(e) => e,
         Err(e) => {
             let (line, column) = locate_in_value(reader, at, e.line, e.column);

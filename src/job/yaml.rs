@@ -23,7 +23,9 @@ fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
         }
         LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain names".to_string()),
         LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in job files".to_string()),
-        LoadError::ScanError(m, e) => (Some(*m), format!("invalid YAML: {}", e.info())),
+        LoadError::ScanError(m, e) => {
+            (Some(*m), format!("invalid YAML: {}{}", e.info(), unquoted_interval(reader.source(), m.line())))
+        }
         LoadError::DuplicateKey(d) => {
             (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str()))
         }
@@ -31,6 +33,25 @@ fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
     match marker {
         Some(m) => reader.error_at(m.line(), m.column(), "", message),
         None => reader.error_at(0, 0, "", message),
+    }
+}
+
+/// `; ... quote it` when a line up to `line` gives a field an unquoted interval (`threshold: [0,
+/// 100)`), which YAML reads as the start of a list and then fails on.
+fn unquoted_interval(source: &str, line: usize) -> String {
+    let lines: Vec<&str> = source.lines().take(line).collect();
+    let found = lines.iter().enumerate().rev().find_map(|(i, text)| {
+        let (key, value) = text.split_once(':')?;
+        let value = value.trim();
+        let interval = value.starts_with(['[', '(']) && value.ends_with([']', ')']) && value.contains(',');
+        (interval && !(value.starts_with('[') && value.ends_with(']'))).then(|| (i + 1, key.trim(), value))
+    });
+    match found {
+        Some((at, key, value)) => format!(
+            "; line {at} gives `{key}` the interval {value} unquoted, which YAML reads as a list: quote it, \
+             `{key}: \"{value}\"`"
+        ),
+        None => String::new(),
     }
 }
 
@@ -327,7 +348,11 @@ pub fn choice<T: Copy>(
     let found = names.iter().find(|(n, _)| *n == text).map(|(_, v)| *v);
     if found.is_none() {
         let words: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-        reader.error(at, format!("unknown {what} `{text}`, expected {}", list(&words, listing)));
+        let guess = match words.iter().find(|w| w.eq_ignore_ascii_case(text)) {
+            Some(word) => format!("; did you mean `{word}`?"),
+            None => String::new(),
+        };
+        reader.error(at, format!("unknown {what} `{text}`, expected {}{guess}", list(&words, listing)));
     }
     found
 }
