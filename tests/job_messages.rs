@@ -67,3 +67,18 @@ fn expressions_that_cannot_evaluate_are_refused_at_validate() {
     let (status, err) = validate(&MERGE.replace("LOGIC", "sqrt(${M::R}) + 1"));
     assert_eq!(status, 0, "{err}");
 }
+
+#[test]
+fn validate_says_which_subfolders_it_did_not_look_into() {
+    let out = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["validate", "jobs/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.ends_with("not looked into (name a folder to validate its jobs): jobs/realdata, jobs/testdata\n"),
+        "{stdout}"
+    );
+}

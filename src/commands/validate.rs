@@ -3,6 +3,7 @@
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::duration::format_duration;
 use crate::failure::Failure;
+use crate::job::discover::subfolders;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
 use anyhow::Context;
@@ -31,6 +32,10 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
         }
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
+    let skipped: Vec<String> = subfolders(&args.jobs).iter().map(|p| p.display().to_string()).collect();
+    if !skipped.is_empty() {
+        write(&mut out, format!("not looked into (name a folder to validate its jobs): {}", skipped.join(", ")))?;
+    }
     Ok(())
 }
 

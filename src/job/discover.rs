@@ -56,6 +56,19 @@ pub fn job_files(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBu
     files
 }
 
+/// The subfolders of the named directories, sorted: job files are read from a named directory
+/// only, so `validate` says which folders it did not look into.
+pub fn subfolders(args: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = args
+        .iter()
+        .filter(|a| a.is_dir())
+        .filter_map(|a| std::fs::read_dir(a).ok())
+        .flat_map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()))
+        .collect();
+    found.sort();
+    found
+}
+
 /// The files that may hold tests: every YAML file of a named directory (job and test files, by
 /// name), and each named file followed, for a job file, by its sibling test file. A file named
 /// twice comes once, where it first appears.
