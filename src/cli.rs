@@ -117,6 +117,10 @@ pub struct RunArgs {
     /// Output encoding.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
+    /// Round output numbers to N decimal places (exact ties to even; trailing zeros dropped).
+    /// Default: the shortest form that reads back as the same number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=17))]
+    pub decimals: Option<u8>,
     /// Stop with an error (exit 1) when the window jobs hold more than N windows open at once,
     /// instead of running out of memory on a job whose latency keeps millions of windows open.
     #[arg(long, value_name = "N")]

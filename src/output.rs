@@ -25,10 +25,35 @@ pub fn format_number(v: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
 }
 
-/// Appends a value; text goes through the format's own quoting.
-fn format_value(value: &Value, text: fn(&str, &mut Vec<u8>), out: &mut Vec<u8>) {
+/// Writes a float rounded to `decimals` places (`--decimals`), correctly rounded from its exact
+/// binary value (an exact tie, such as 2.5 to 0 places, goes to the even digit), without trailing
+/// zeros or a trailing point, and `0` for a negative value that rounds to zero: `2.1700000000000728`
+/// to 2 places is `2.17`, `12.5` to 0 places is `12`.
+pub fn format_rounded(v: f64, decimals: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{v:.decimals$}");
+    if out[start..].contains(&b'.') {
+        while out.last() == Some(&b'0') {
+            out.pop();
+        }
+        if out.last() == Some(&b'.') {
+            out.pop();
+        }
+    }
+    if &out[start..] == b"-0" {
+        out.remove(start);
+    }
+}
+
+/// Appends a value (numbers rounded to `decimals` places when given); text goes through the
+/// format's own quoting.
+fn format_value(value: &Value, decimals: Option<u8>, text: fn(&str, &mut Vec<u8>), out: &mut Vec<u8>) {
     match value {
-        Value::Number(v) => format_number(*v, out),
+        Value::Number(v) => match decimals {
+            Some(n) => format_rounded(*v, usize::from(n), out),
+            None => format_number(*v, out),
+        },
         Value::Count(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Text(s) => text(s, out),
@@ -96,6 +121,8 @@ pub struct PointWriter {
     /// Each asset and point name encoded for `format` (by id; empty until first written): rows
     /// repeat a few names.
     encoded: [Vec<Vec<u8>>; 2],
+    /// `--decimals`: numbers rounded to this many places; `None` writes the shortest round-trip form.
+    decimals: Option<u8>,
 }
 
 /// A name encoded as a field of `format`, made once per name.
@@ -146,6 +173,7 @@ impl PointWriter {
             revisions,
             stamp: None,
             encoded: [Vec::new(), Vec::new()],
+            decimals: None,
         };
         if format == Format::Csv {
             let header: &[u8] = if revisions {
@@ -156,6 +184,12 @@ impl PointWriter {
             w.out.write_all(header)?;
         }
         Ok(w)
+    }
+
+    /// Rounds numbers to `decimals` places (`None`: the shortest round-trip form).
+    pub fn with_decimals(mut self, decimals: Option<u8>) -> PointWriter {
+        self.decimals = decimals;
+        self
     }
 
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
@@ -173,7 +207,7 @@ impl PointWriter {
                 line.push(b',');
                 line.extend_from_slice(point);
                 line.push(b',');
-                format_value(&p.value, csv_field, line);
+                format_value(&p.value, self.decimals, csv_field, line);
                 if self.revisions {
                     line.push(b',');
                     line.extend_from_slice(emit_label(p.emit).as_bytes());
@@ -189,7 +223,7 @@ impl PointWriter {
                 line.extend_from_slice(b",\"point\":");
                 line.extend_from_slice(point);
                 line.extend_from_slice(b",\"value\":");
-                format_value(&p.value, json_string, line);
+                format_value(&p.value, self.decimals, json_string, line);
                 if self.revisions {
                     line.extend_from_slice(b",\"emit\":\"");
                     line.extend_from_slice(emit_label(p.emit).as_bytes());
@@ -260,6 +294,26 @@ mod tests {
         let mut out = Vec::new();
         format_number(v, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn numbers_rounded_to_decimals() {
+        let rounded = |v: f64, n: usize| {
+            let mut out = b"x".to_vec();
+            format_rounded(v, n, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(rounded(2.1700000000000728, 2), "x2.17");
+        assert_eq!(rounded(2.1700000000000728, 3), "x2.17");
+        assert_eq!(rounded(12.0, 2), "x12");
+        // Exact ties go to the even digit; 0.35 is a little below 0.35 in binary.
+        assert_eq!(
+            (rounded(2.5, 0), rounded(3.5, 0), rounded(0.25, 1), rounded(0.35, 1)),
+            ("x2".into(), "x4".into(), "x0.2".into(), "x0.3".into())
+        );
+        assert_eq!(rounded(-0.0004, 3), "x0");
+        assert_eq!(rounded(-1.25, 1), "x-1.2");
+        assert_eq!(rounded(1500.0, 0), "x1500");
     }
 
     #[test]

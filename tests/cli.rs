@@ -196,3 +196,24 @@ fn closed_stdout_wins_over_a_later_bad_row_with_any_threads() {
         assert!(out.stderr.is_empty(), "--threads {threads}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// `--decimals N` rounds output numbers for people; without it the shortest round-trip form stays.
+#[test]
+fn decimals_round_output_numbers_only_when_asked() {
+    let input = "LCLid,tstp,energy(kWh/hh)\nM1,2013-01-01 00:00:00,0.1\nM1,2013-01-01 00:30:00,0.2\n";
+    let args = ["run", "jobs/realdata/lcl_daily.yaml", "--input-config", "jobs/realdata/inputs/lcl.yaml", "-q"];
+    let (status, stdout, stderr) = run_with_stdin(&args, input);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "timestamp,asset,point,value\n2013-01-01T00:00:00.000Z,M1,EnergyKWh1d,0.30000000000000004\n\
+         2013-01-01T00:00:00.000Z,M1,MaxHalfHourKWh1d,0.2\n"
+    );
+    let (status, stdout, stderr) = run_with_stdin(&[&args[..], &["--decimals", "2"]].concat(), input);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "timestamp,asset,point,value\n2013-01-01T00:00:00.000Z,M1,EnergyKWh1d,0.3\n\
+         2013-01-01T00:00:00.000Z,M1,MaxHalfHourKWh1d,0.2\n"
+    );
+}

@@ -40,7 +40,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     };
     let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
-        .context("failed to write output")?;
+        .context("failed to write output")?
+        .with_decimals(args.decimals);
     let late = match &args.late_output {
         Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
         None => None,
