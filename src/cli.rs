@@ -281,6 +281,16 @@ pub struct TestArgs {
     /// Test files (`*.test.yaml`), job files with a `tests:` block, or directories holding them.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub paths: Vec<PathBuf>,
+    /// Run only the tests whose name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Also write the results as JUnit XML to FILE, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Rewrite the `expect_file` of each test whose output alone differs with the actual output,
+    /// after you have checked that output is right. Nothing is written without this flag.
+    #[arg(long)]
+    pub bless: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod failure;
 pub mod input;
 pub mod intern;
 pub mod job;
+pub mod junit;
 pub mod output;
 pub mod plot;
 pub mod progress;

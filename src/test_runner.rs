@@ -13,7 +13,7 @@ use crate::output::{Format, LateWriter, PointWriter};
 use crate::replay::{Replay, WriterOutput};
 use crate::time::parse_timestamp;
 use std::io::{self, Cursor, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Columns compared as instants, so `2024-03-01T00:10:00Z` matches `2024-03-01T00:10:00.000Z`.
@@ -38,49 +38,83 @@ pub fn check_jobs(tests: &[UnitTest]) -> Result<(), JobErrors> {
     if problems.is_empty() { Ok(()) } else { Err(JobErrors(problems)) }
 }
 
-/// Runs `tests` in order, writing `PASS` or `FAIL` and the failure report of each, then the
-/// `N passed, N failed` line. Returns (passed, failed).
-pub fn run_tests(tests: &[UnitTest], out: &mut dyn Write) -> io::Result<(usize, usize)> {
-    let (mut passed, mut failed) = (0, 0);
+/// What one test did: `None` when it passed, otherwise what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub failure: Option<String>,
+    /// The expectation file rewritten with the actual output (`--bless`).
+    pub blessed: Option<PathBuf>,
+}
+
+/// Runs `tests` in order, writing `PASS`, `FAIL` (with the failure report) or `BLESSED` for each,
+/// then the `N passed, N failed` line. With `bless`, a test whose only difference is its output
+/// and whose expected output is an `expect_file` gets that file rewritten with the output, and
+/// passes.
+pub fn run_tests(tests: &[UnitTest], bless: bool, out: &mut dyn Write) -> io::Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
     for t in tests {
-        match run_test(t) {
-            None => {
-                passed += 1;
-                writeln!(out, "PASS {}: {}", t.file, t.name)?;
-            }
-            Some(report) => {
-                failed += 1;
+        let outcome = run_one(t, bless);
+        match (&outcome.failure, &outcome.blessed) {
+            (None, None) => writeln!(out, "PASS {}: {}", t.file, t.name)?,
+            (None, Some(path)) => writeln!(out, "BLESSED {}: {} (wrote {})", t.file, t.name, path.display())?,
+            (Some(report), _) => {
                 writeln!(out, "FAIL {}: {}", t.file, t.name)?;
                 for line in report.lines() {
                     writeln!(out, "  {line}")?;
                 }
             }
         }
+        outcomes.push(outcome);
     }
-    writeln!(out, "{passed} passed, {failed} failed")?;
-    Ok((passed, failed))
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    writeln!(out, "{} passed, {failed} failed", outcomes.len() - failed)?;
+    Ok(outcomes)
 }
 
 /// The outcome of one test: `None` when it passed, otherwise what went wrong.
 pub fn run_test(test: &UnitTest) -> Option<String> {
+    run_one(test, false).failure
+}
+
+fn run_one(test: &UnitTest, bless: bool) -> Outcome {
     let (points, late, stats, missing) = match replay(test) {
         Ok(result) => result,
-        Err(e) => return Some(format!("error: {e:#}\n")),
+        Err(e) => return Outcome { failure: Some(format!("error: {e:#}\n")), blessed: None },
     };
-    let mut report = String::new();
-    if let Some(expect) = &test.expect {
-        report.push_str(&compare(expect, &points, "the output differs", false, test.tolerance));
-    }
+    let output_report = match &test.expect {
+        Some(expect) => compare(expect, &points, "the output differs", false, test.tolerance),
+        None => String::new(),
+    };
+    let mut others = String::new();
     if let Some(expect) = &test.expect_late {
-        report.push_str(&compare(expect, &late, "the late-dropped rows differ", true, test.tolerance));
+        others.push_str(&compare(expect, &late, "the late-dropped rows differ", true, test.tolerance));
     }
     for (name, expected) in &test.counts {
         let actual = count(name, &stats, missing);
         if actual != *expected {
-            report.push_str(&format!("count {name}: expected {expected}, got {actual}\n"));
+            others.push_str(&format!("count {name}: expected {expected}, got {actual}\n"));
         }
     }
-    (!report.is_empty()).then_some(report)
+    let file = test.expect.as_ref().and_then(|e| e.path.as_ref());
+    match (bless && !output_report.is_empty() && others.is_empty(), file) {
+        (true, Some(path)) => match std::fs::write(path, &points) {
+            Ok(()) => Outcome { failure: None, blessed: Some(path.clone()) },
+            Err(e) => Outcome {
+                failure: Some(format!("{output_report}--bless: cannot write {}: {e}\n", path.display())),
+                blessed: None,
+            },
+        },
+        (true, None) => Outcome {
+            failure: Some(format!(
+                "{output_report}--bless rewrites `expect_file` files only: move this inline `expect` to a file to bless it\n"
+            )),
+            blessed: None,
+        },
+        _ => {
+            let report = format!("{output_report}{others}");
+            Outcome { failure: (!report.is_empty()).then_some(report), blessed: None }
+        }
+    }
 }
 
 /// A `Write` whose bytes stay readable after the writer that owns it is gone.
@@ -334,7 +368,7 @@ mod tests {
     #[test]
     fn long_equal_runs_are_elided() {
         let out = compare(
-            &Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into() },
+            &Fixture { name: "t".into(), text: "h\n1\n2\n3\n4\n5\n6\n7\n".into(), path: None },
             "h\n1\n2\n3\n4\n5\n6\n8\n",
             "the output differs",
             false,

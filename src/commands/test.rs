@@ -2,7 +2,8 @@
 
 use crate::cli::TestArgs;
 use crate::failure::Failure;
-use crate::job::unit_test::load_tests;
+use crate::job::unit_test::{UnitTest, load_tests};
+use crate::junit;
 use crate::test_runner::{check_jobs, run_tests};
 use anyhow::{Context, anyhow};
 use std::io;
@@ -16,7 +17,21 @@ pub fn test(args: TestArgs) -> Result<(), Failure> {
             named.join(", ")
         )));
     }
+    let tests = match &args.filter {
+        Some(text) => {
+            let kept: Vec<UnitTest> = tests.into_iter().filter(|t| t.name.contains(text.as_str())).collect();
+            if kept.is_empty() {
+                return Err(Failure::Usage(anyhow!("--filter: no test name contains {text:?}")));
+            }
+            kept
+        }
+        None => tests,
+    };
     check_jobs(&tests).map_err(Failure::Jobs)?;
-    let (_, failed) = run_tests(&tests, &mut io::stdout().lock()).context("failed to write to stdout")?;
-    if failed > 0 { Err(Failure::Silent(1)) } else { Ok(()) }
+    let outcomes = run_tests(&tests, args.bless, &mut io::stdout().lock()).context("failed to write to stdout")?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::report(&tests, &outcomes))
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    if outcomes.iter().any(|o| o.failure.is_some()) { Err(Failure::Silent(1)) } else { Ok(()) }
 }

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 pub struct Fixture {
     pub name: String,
     pub text: String,
+    /// The fixture file, when the text came from one (`test --bless` may rewrite it).
+    pub path: Option<PathBuf>,
 }
 
 /// One test, ready to run.
@@ -223,7 +225,7 @@ fn fixture(
         (None, Some(at)) => {
             let path = file.with_file_name(at.text.trim());
             match std::fs::read_to_string(&path) {
-                Ok(text) => Some(Some(Fixture { name: path.display().to_string(), text })),
+                Ok(text) => Some(Some(Fixture { name: path.display().to_string(), text, path: Some(path) })),
                 Err(e) => {
                     reader.error(&at, format!("cannot read fixture file {}: {e}", path.display()));
                     None
@@ -235,7 +237,7 @@ fn fixture(
 }
 
 fn inline(reader: &Reader<'_>, at: &Located<'_>) -> Fixture {
-    Fixture { name: format!("{} {}", reader.file(), at.field), text: at.text.to_string() }
+    Fixture { name: format!("{} {}", reader.file(), at.field), text: at.text.to_string(), path: None }
 }
 
 fn read_counts(reader: &mut Reader<'_>, m: &Mapping<'_>) -> Option<Vec<(&'static str, u64)>> {
