@@ -11,12 +11,12 @@ use std::cell::RefCell;
 use std::fmt;
 
 /// Header names recognised for each column when no flag names it.
-const TIMESTAMP_NAMES: &[&str] = &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
-const ASSET_NAMES: &[&str] =
+pub const TIMESTAMP_NAMES: &[&str] = &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
+pub const ASSET_NAMES: &[&str] =
     &["asset", "asset_id", "assetid", "device", "device_id", "deviceid", "meter", "meter_id", "meterid"];
-const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
-const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
-const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
+pub const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
+pub const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
+pub const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
 
 /// Where a row's asset or point comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,9 +9,6 @@ use super::shown::{shell_quote, shorten};
 use super::time_layout::{self, Part};
 use super::timestamp::TimeFormat;
 
-/// Header names that say a column holds time (for all-digit epoch columns).
-const TIME_WORDS: &[&str] = &["time", "ts", "date", "tstp", "stamp", "epoch"];
-
 /// What the sampled cells of one column hold.
 enum Kind {
     /// A date-and-time layout (`None`: the default layouts read it) or half of one.
@@ -136,9 +133,7 @@ fn kind(name: &str, rows: &[Vec<String>], column: usize) -> Kind {
     if present.is_empty() {
         return Kind::Other;
     }
-    let lower = name.to_ascii_lowercase();
-    let digits_are_time = TIME_WORDS.iter().any(|w| lower.contains(w));
-    if let Some(layout) = time_layout::detect(&present, digits_are_time) {
+    if let Some(layout) = time_layout::detect(&present, time_layout::named_like_time(name)) {
         return Kind::Time(layout.part, layout.format);
     }
     if present.iter().all(|c| c.parse::<f64>().is_ok_and(f64::is_finite)) {

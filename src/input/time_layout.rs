@@ -6,6 +6,15 @@
 
 use super::timestamp::{DstPolicy, TimeFormat, TimeParser};
 
+/// Words in a header name that say a column holds time, so all-digit cells read as epoch times.
+const TIME_WORDS: &[&str] = &["time", "ts", "date", "tstp", "stamp", "epoch"];
+
+/// Whether a column named `name` may hold all-digit epoch times.
+pub fn named_like_time(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    TIME_WORDS.iter().any(|w| lower.contains(w))
+}
+
 /// What part of a timestamp a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {

@@ -3,17 +3,11 @@
 //! file, or none. Settings the user gave (`--time-column`, `--wide`, ...) win over detection.
 
 use crate::input::InputSettings;
+use crate::input::columns::{ASSET_NAMES, MODEL_NAMES, POINT_NAMES, TIMESTAMP_NAMES, VALUE_NAMES};
 use crate::input::options::DEFAULT_NULL_VALUES;
 use crate::input::time_layout::{self, Layout, Part};
 use std::collections::BTreeMap;
 
-/// Header names that say a column holds time (for all-digit epoch columns).
-const TIME_WORDS: &[&str] = &["time", "ts", "date", "tstp", "stamp", "epoch"];
-const ASSET_NAMES: &[&str] =
-    &["asset", "asset_id", "assetid", "device", "device_id", "deviceid", "meter", "meter_id", "meterid"];
-const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
-const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
-const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
 /// Distinct texts kept per column (the point texts of a long file are renamed from these).
 const KEPT: usize = 64;
 
@@ -79,8 +73,7 @@ impl Column {
             }
         }
         let numeric = !present.is_empty() && present.iter().all(|c| c.parse::<f64>().is_ok_and(f64::is_finite));
-        let lower = name.to_ascii_lowercase();
-        let digits_are_time = TIME_WORDS.iter().any(|w| lower.contains(w));
+        let digits_are_time = time_layout::named_like_time(name);
         let time = if present.is_empty() { None } else { time_layout::detect(&present, digits_are_time) };
         // A number column is not a time unless its name says so.
         let time = time.filter(|_| !numeric || digits_are_time);
@@ -152,7 +145,7 @@ pub fn timestamp(columns: &[Column], settings: &InputSettings) -> Option<Timesta
     let preferred = full
         .iter()
         .copied()
-        .find(|&i| columns[i].named(&["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"]))
+        .find(|&i| columns[i].named(TIMESTAMP_NAMES))
         .or_else(|| full.iter().copied().find(|&i| columns[i].name.to_ascii_lowercase().contains("utc")))
         .or_else(|| full.first().copied());
     if let Some(i) = preferred {

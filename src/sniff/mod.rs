@@ -122,10 +122,6 @@ pub fn sniff(file: &str, mut source: Box<dyn Read + Send>, request: &Request) ->
         Some(t) => order(t, &rows_ref, request.given.time_format.as_deref()),
         None => Order::Unknown,
     };
-    let mut proposal = propose(file, &columns, time.as_ref(), &roles, &order, &dialect, &head, request, &mut notes);
-    if let Some(t) = &time {
-        time_zone(t, &columns, &mut proposal, &mut notes);
-    }
     let mut sniffed = Sniffed {
         file: file.to_string(),
         dialect,
@@ -141,6 +137,12 @@ pub fn sniff(file: &str, mut source: Box<dyn Read + Send>, request: &Request) ->
         read_error: None,
         notes,
     };
+    let header_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let (mut proposal, notes) = propose(&sniffed, source::detect_delimiter(header_line), request);
+    sniffed.notes.extend(notes);
+    if let Some(t) = &sniffed.time {
+        time_zone(t, &sniffed.columns, &mut proposal, &mut sniffed.notes);
+    }
     if sniffed.time.is_some() {
         try_read(&mut sniffed, &proposal, head);
     }
@@ -202,21 +204,13 @@ fn order(time: &Timestamp, rows: &[Vec<&str>], given_format: Option<&str>) -> Or
     }
 }
 
-/// The settings that read the file: the given ones, completed by what was found.
-#[allow(clippy::too_many_arguments)]
-fn propose(
-    file: &str,
-    columns: &[Column],
-    time: Option<&Timestamp>,
-    roles: &Roles,
-    order: &Order,
-    dialect: &Dialect,
-    head: &[u8],
-    request: &Request,
-    notes: &mut Vec<String>,
-) -> InputSettings {
+/// The settings that read the file: the given ones, completed by what was found (`header_choice`:
+/// the delimiter `run` would detect from the header line), and notes for the user.
+fn propose(found: &Sniffed, header_choice: u8, request: &Request) -> (InputSettings, Vec<String>) {
+    let Sniffed { file, columns, roles, order, dialect, .. } = found;
+    let mut notes = Vec::new();
     let mut s = request.given.clone();
-    let Some(time) = time else { return s };
+    let Some(time) = &found.time else { return (s, notes) };
     let name = |i: usize| columns[i].name.clone();
     s.wide = roles.wide;
     s.time_column = Some(time.columns.iter().map(|&i| name(i)).collect::<Vec<_>>().join(","));
@@ -250,9 +244,8 @@ fn propose(
         }
     }
     if s.points.is_none() {
-        s.points = names::points(columns, roles, &request.job_points, notes);
+        s.points = names::points(columns, roles, &request.job_points, &mut notes);
     }
-    let header_choice = source::detect_delimiter(head.split(|&b| b == b'\n').next().unwrap_or_default());
     if s.delimiter.is_none() && header_choice != dialect.delimiter {
         s.delimiter = Some(dialect.delimiter_text());
     }
@@ -272,7 +265,7 @@ fn propose(
             }
         }
     }
-    s
+    (s, notes)
 }
 
 /// Time-zone advice: naive timestamps are UTC unless a zone is given, and a zone with DST changes

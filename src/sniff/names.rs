@@ -29,7 +29,7 @@ pub fn points(columns: &[Column], roles: &Roles, job_points: &[String], notes: &
                 )),
             }
         }
-        // Job order first, then file order, so the text is the same whatever the hash of names.
+        // In the order of the file's columns or point texts, whatever the order of the jobs.
         matched.sort_by_key(|(_, from)| candidates.iter().position(|c| c == from));
         if !matched.is_empty() {
             return Some(matched.iter().map(|(to, from)| entry(from, to)).collect::<Vec<_>>().join(","));
