@@ -5,7 +5,7 @@ use super::columns::Role;
 use super::{Order, Sniffed};
 use crate::input::InputSettings;
 use crate::input::config;
-use crate::input::shown::shell_quote;
+use crate::input::shown::{shell_quote, shorten};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -83,7 +83,7 @@ fn column_detail(sniffed: &Sniffed, i: usize) -> String {
     } else if c.present == 0 {
         "empty in the sample".to_string()
     } else {
-        let shown: Vec<String> = c.distinct.iter().take(SHOWN_TEXTS).map(|d| format!("{d:?}")).collect();
+        let shown: Vec<String> = c.distinct.iter().take(SHOWN_TEXTS).map(|d| format!("{:?}", shorten(d))).collect();
         let more = if c.distinct_count > SHOWN_TEXTS { ", ..." } else { "" };
         format!("text, {} distinct: {}{more}", c.distinct_count, shown.join(", "))
     };
