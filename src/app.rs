@@ -14,5 +14,6 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         Command::Completions(args) => commands::completions::completions(args),
         Command::Man(args) => commands::man::man(args),
         Command::Plot(args) => commands::plot::plot(args),
+        Command::PartitionKeys(args) => commands::partition_keys::partition_keys(&args),
     }
 }

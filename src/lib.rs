@@ -17,6 +17,7 @@ pub mod input;
 pub mod intern;
 pub mod job;
 pub mod output;
+pub mod partition_keys;
 pub mod plot;
 pub mod progress;
 pub mod replay;
