@@ -88,6 +88,9 @@ pub enum Command {
         after_help = "Examples:\n  meterflow man > meterflow.1 && man ./meterflow.1\n  meterflow man run > meterflow-run.1"
     )]
     Man(ManArgs),
+    /// Plumbing for the Spark runner (`spark/`): each record of stdin as `LINE<TAB>ASSET`.
+    #[command(hide = true)]
+    PartitionKeys(InputArgs),
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub mod intern;
 pub mod job;
 pub mod junit;
 pub mod output;
+pub mod partition_keys;
 pub mod plot;
 pub mod progress;
 pub mod replay;

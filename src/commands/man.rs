@@ -13,8 +13,12 @@ pub fn man(args: ManArgs) -> Result<(), Failure> {
         None => command,
         Some(name) => {
             let Some(sub) = command.find_subcommand(name) else {
-                let names: Vec<&str> =
-                    command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+                let names: Vec<&str> = command
+                    .get_subcommands()
+                    .filter(|c| !c.is_hide_set())
+                    .map(|c| c.get_name())
+                    .filter(|n| *n != "help")
+                    .collect();
                 return Err(Failure::Usage(anyhow!("no subcommand `{name}`; expected one of {}", names.join(", "))));
             };
             // The page of `meterflow run` is titled meterflow-run, as git and cargo name theirs.

@@ -5,6 +5,7 @@
 pub mod completions;
 pub mod explain;
 pub mod man;
+pub mod partition_keys;
 pub mod plot;
 pub mod run;
 pub mod schema;

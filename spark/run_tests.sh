@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the Spark runner's tests on a standalone cluster of its own: installs Java 17 when missing
+# (apt-get) and pyspark into spark/.venv (spark/requirements.txt), starts a master and one worker
+# on 127.0.0.1 (ports 7177/7178, web UIs 8181/8182; 4 cores so the application that fails on purpose
+# runs beside the tests), submits spark/test_meterflow_spark.py to it
+# and stops the cluster, whatever the outcome. The last line is `N passed, N failed`.
+#
+# usage: spark/run_tests.sh BINARY   (a release build of meterflow)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary="$(realpath "$1")"
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "installing Java 17 with apt-get" >&2
+  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+if [[ ! -x spark/.venv/bin/python ]]; then
+  python3 -c 'import ensurepip, venv' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
+  python3 -m venv spark/.venv
+fi
+spark/.venv/bin/pip install -q -r spark/requirements.txt
+export PATH="$PWD/spark/.venv/bin:$PATH"
+export PYSPARK_PYTHON="$PWD/spark/.venv/bin/python" PYSPARK_DRIVER_PYTHON="$PWD/spark/.venv/bin/python"
+export SPARK_LOCAL_IP=127.0.0.1 SPARK_HOME="$(python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
+
+work="$(mktemp -d)"
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop EXIT
+master=spark://127.0.0.1:7177
+spark-class org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7177 --webui-port 8181 \
+  >"$work/master.log" 2>&1 &
+pids+=($!)
+spark-class org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --port 7178 --webui-port 8182 \
+  --cores 4 --memory 3g --work-dir "$work/worker" "$master" >"$work/worker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 60); do
+  grep -q "Successfully registered with master" "$work/worker.log" && break
+  sleep 1
+done
+if ! grep -q "Successfully registered with master" "$work/worker.log"; then
+  echo "the Spark worker did not register with the master:" >&2
+  cat "$work/master.log" "$work/worker.log" >&2
+  exit 1
+fi
+MASTER="$master" spark-submit --master "$master" --conf spark.ui.enabled=false --total-executor-cores 2 \
+  spark/test_meterflow_spark.py "$binary" "$work/data"
