@@ -23,6 +23,7 @@ pub mod replay;
 pub mod report;
 pub mod run_options;
 pub mod schema;
+pub mod state;
 pub mod test_runner;
 pub mod threshold;
 pub mod time;
