@@ -26,6 +26,7 @@ pub mod report;
 pub mod run_options;
 pub mod schema;
 pub mod sniff;
+pub mod state;
 pub mod test_runner;
 pub mod threshold;
 pub mod time;
