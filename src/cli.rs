@@ -90,7 +90,7 @@ pub enum Command {
     Man(ManArgs),
     /// Plumbing for the Spark runner (`spark/`): each record of stdin as `LINE<TAB>ASSET`.
     #[command(hide = true)]
-    PartitionKeys(InputArgs),
+    PartitionKeys(Box<InputArgs>),
 }
 
 #[derive(Debug, Args)]
