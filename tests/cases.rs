@@ -1,7 +1,9 @@
 //! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
 //! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included) and the
 //! expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
-//! file the run writes into the folder (e.g. `--rejects FILE`), which is removed once read.
+//! file the run writes into the folder (e.g. `--rejects FILE`). Each case runs on a copy of its
+//! folder in a temporary directory (laid out as in the repository, with the repository's `jobs/`
+//! beside it for the cases that read the shipped jobs), so a run never writes into the source tree.
 //! Expected data outputs were worked out by hand from the spec (each folder's NOTES.md shows how);
 //! error messages are the contract they pin.
 //!
@@ -15,12 +17,29 @@ fn case_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases").join(name)
 }
 
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder in the temporary directory");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let path = entry.expect("an entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("a copied file");
+        }
+    }
+}
+
 fn run_case(name: &str) {
     let dir = case_dir(name);
     let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
     let args = shlex::split(&cmd).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
+    let root = tempfile::tempdir().expect("a temporary directory");
+    let work = root.path().join("tests/cases").join(name);
+    copy_tree(&dir, &work);
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs"), &root.path().join("jobs"));
     let output =
-        Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&dir).output().expect("meterflow runs");
+        Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&work).output().expect("meterflow runs");
     let bless = std::env::var_os("METERFLOW_BLESS").is_some();
     let status = output.status.code().unwrap_or(-1);
     let expected_status: i32 =
@@ -45,9 +64,8 @@ fn run_case(name: &str) {
     let written = dir.join("expected");
     for entry in std::fs::read_dir(&written).into_iter().flatten() {
         let file = entry.expect("expected file").file_name();
-        let actual = std::fs::read_to_string(dir.join(&file))
+        let actual = std::fs::read_to_string(work.join(&file))
             .unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
-        std::fs::remove_file(dir.join(&file)).expect("remove the written file");
         if bless {
             std::fs::write(written.join(&file), actual.as_bytes()).expect("bless");
             continue;
@@ -205,4 +223,5 @@ cases! {
     test_no_tests,
     skew_merge_counted_once,
     jobs_named_twice_load_once,
+    threshold_before_lateness,
 }
