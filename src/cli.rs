@@ -413,6 +413,8 @@ pub enum BadRowArg {
 pub enum FormatArg {
     Csv,
     Jsonl,
+    /// InfluxDB line protocol (for influx write, Telegraf, VictoriaMetrics, QuestDB).
+    Influx,
 }
 
 impl From<FormatArg> for Format {
@@ -420,6 +422,7 @@ impl From<FormatArg> for Format {
         match arg {
             FormatArg::Csv => Format::Csv,
             FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Influx => Format::Influx,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The one formatter for timestamps and numbers, and the writers of output points (CSV or JSON
-//! lines) and of dropped late rows. Rows are formatted into a reused buffer, never with `format!`.
+//! The one formatter for timestamps and numbers, and the writers of output points (CSV, JSON
+//! lines or InfluxDB line protocol) and of dropped late rows. Rows are formatted into a reused buffer, never with `format!`.
 
 use crate::engine::{Dropped, Emit, Point, Value};
 use crate::intern::Names;
@@ -12,7 +12,13 @@ pub enum Format {
     #[default]
     Csv,
     Jsonl,
+    /// InfluxDB line protocol: `point,asset=ID value=V <ns>`, updates mode adding the fields `emit`
+    /// and `revision`. A newer row for the same key overwrites the older, as the store upserts.
+    Influx,
 }
+
+/// Nanoseconds per millisecond: line protocol timestamps are in nanoseconds.
+const NS_PER_MS: i64 = 1_000_000;
 
 /// Writes a float in the shortest form that round-trips, without a trailing `.0` on integers:
 /// `12`, `12.5`, `0.30000000000000004`, `1e21`.
@@ -79,6 +85,34 @@ fn csv_field(field: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// Appends `text` with a backslash before each of `special` (line protocol escaping); a line break
+/// cannot be written in line protocol at all.
+fn influx_escaped(text: &str, special: &[u8], out: &mut Vec<u8>) {
+    for b in text.bytes() {
+        if special.contains(&b) {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+}
+
+/// A measurement name (the point): commas and spaces escaped.
+fn influx_measurement(text: &str, out: &mut Vec<u8>) {
+    influx_escaped(text, b", ", out);
+}
+
+/// A tag value (the asset): commas, equals signs and spaces escaped.
+fn influx_tag(text: &str, out: &mut Vec<u8>) {
+    influx_escaped(text, b",= ", out);
+}
+
+/// A string field value: quoted, with quotes and backslashes escaped.
+fn influx_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    influx_escaped(text, b"\"\\", out);
+    out.push(b'"');
+}
+
 /// Appends `text` as a JSON string.
 fn json_string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
@@ -125,19 +159,25 @@ pub struct PointWriter {
     decimals: Option<u8>,
 }
 
-/// A name encoded as a field of `format`, made once per name.
-fn encoded_name<'a>(cache: &'a mut Vec<Vec<u8>>, id: u32, name: &str, format: Format) -> &'a [u8] {
+/// A name encoded by `encode` as a field of the output format, made once per name.
+fn encoded_name<'a>(cache: &'a mut Vec<Vec<u8>>, id: u32, name: &str, encode: fn(&str, &mut Vec<u8>)) -> &'a [u8] {
     let id = id as usize;
     if cache.len() <= id {
         cache.resize_with(id + 1, Vec::new);
     }
     if cache[id].is_empty() {
-        match format {
-            Format::Csv => csv_field(name, &mut cache[id]),
-            Format::Jsonl => json_string(name, &mut cache[id]),
-        }
+        encode(name, &mut cache[id]);
     }
     &cache[id]
+}
+
+/// How `format` encodes asset and point names.
+fn name_encoders(format: Format) -> [fn(&str, &mut Vec<u8>); 2] {
+    match format {
+        Format::Csv => [csv_field, csv_field],
+        Format::Jsonl => [json_string, json_string],
+        Format::Influx => [influx_tag, influx_measurement],
+    }
 }
 
 /// `ts` formatted as [`format_timestamp`] does, reusing `stamp` when `ts` falls in its minute: the
@@ -195,10 +235,15 @@ impl PointWriter {
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let stamp = cached_timestamp(&mut self.stamp, p.ts);
         let [assets, points] = &mut self.encoded;
-        let asset = encoded_name(assets, p.asset, names.assets.name(p.asset), self.format);
-        let point = encoded_name(points, p.point, names.points.name(p.point), self.format);
+        let [asset_encoder, point_encoder] = name_encoders(self.format);
+        let asset = encoded_name(assets, p.asset, names.assets.name(p.asset), asset_encoder);
+        let point = encoded_name(points, p.point, names.points.name(p.point), point_encoder);
+        if self.format == Format::Influx {
+            influx_line(p, asset, point, self.decimals, self.revisions, names, line)?;
+            return self.out.write_all(line);
+        }
+        let stamp = cached_timestamp(&mut self.stamp, p.ts);
         match self.format {
             Format::Csv => {
                 line.extend_from_slice(stamp);
@@ -232,6 +277,7 @@ impl PointWriter {
                 }
                 line.push(b'}');
             }
+            Format::Influx => unreachable!("written above"),
         }
         line.push(b'\n');
         self.out.write_all(line)
@@ -240,6 +286,58 @@ impl PointWriter {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// One line of line protocol for `p`; a name with a line break, or a time outside the nanosecond
+/// range line protocol holds (1677 to 2262), cannot be written and is an error, never a wrong line.
+fn influx_line(
+    p: &Point,
+    asset: &[u8],
+    point: &[u8],
+    decimals: Option<u8>,
+    revisions: bool,
+    names: &Names,
+    line: &mut Vec<u8>,
+) -> io::Result<()> {
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    if [asset, point].iter().any(|name| name.iter().any(|b| matches!(b, b'\n' | b'\r'))) {
+        return Err(invalid(format!(
+            "line protocol cannot hold a line break in a name: asset {:?}, point {:?}",
+            names.assets.name(p.asset),
+            names.points.name(p.point)
+        )));
+    }
+    let Some(ns) = p.ts.checked_mul(NS_PER_MS) else {
+        let mut text = Vec::new();
+        format_timestamp(p.ts, &mut text);
+        return Err(invalid(format!(
+            "line protocol cannot hold the time {} (nanoseconds since 1970 must fit 64 bits: years 1677 to 2262)",
+            String::from_utf8_lossy(&text)
+        )));
+    };
+    line.extend_from_slice(point);
+    line.extend_from_slice(b",asset=");
+    line.extend_from_slice(asset);
+    line.extend_from_slice(b" value=");
+    match p.value {
+        // Counts are integers, written with line protocol's integer suffix.
+        Value::Count(n) => {
+            line.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            line.push(b'i');
+        }
+        ref value => format_value(value, decimals, influx_string, line),
+    }
+    if revisions {
+        line.extend_from_slice(b",emit=\"");
+        line.extend_from_slice(emit_label(p.emit).as_bytes());
+        line.extend_from_slice(b"\",revision=");
+        line.extend_from_slice(itoa::Buffer::new().format(p.revision).as_bytes());
+        line.push(b'i');
+    }
+    line.push(b' ');
+    line.extend_from_slice(itoa::Buffer::new().format(ns).as_bytes());
+    line.push(b'\n');
+    Ok(())
 }
 
 /// Writes rows dropped as late beyond lateness: the reading, the job, the reason, the window it
@@ -361,5 +459,60 @@ mod tests {
         let mut out = Vec::new();
         csv_field("a,b \"c\"", &mut out);
         assert_eq!(out, b"\"a,b \"\"c\"\"\"");
+    }
+
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn influx_line_protocol_escapes_and_types() {
+        let mut names = Names::default();
+        let (asset, plain) = (names.assets.intern("m 1,a=b"), names.assets.intern("m2"));
+        let point = names.points.intern("Max Reading,10");
+        let bad = names.points.intern("two\nlines");
+        let at = |asset, point, ts, value, emit, revision| Point {
+            job: 0,
+            asset,
+            point,
+            model: 0,
+            ts,
+            value,
+            emit,
+            revision,
+        };
+        let sink = Shared::default();
+        let mut w = PointWriter::new(Box::new(sink.clone()), Format::Influx, false).unwrap();
+        w.write(&at(asset, point, 1_704_067_800_000, Value::Number(12.5), Emit::Final, 0), &names).unwrap();
+        w.write(&at(plain, point, 0, Value::Count(3), Emit::Final, 0), &names).unwrap();
+        w.write(&at(plain, point, -1, Value::Text(r#"say "hi" \ ok"#.into()), Emit::Final, 0), &names).unwrap();
+        w.write(&at(plain, point, 1, Value::Bool(true), Emit::Final, 0), &names).unwrap();
+        let year_2286 = 10_000_000_000_000;
+        let late = w.write(&at(plain, point, year_2286, Value::Number(1.0), Emit::Final, 0), &names).unwrap_err();
+        assert_eq!(late.kind(), io::ErrorKind::InvalidData);
+        assert!(late.to_string().contains("2286-11-20T17:46:40.000Z"), "{late}");
+        let broken = w.write(&at(plain, bad, 0, Value::Number(1.0), Emit::Final, 0), &names).unwrap_err();
+        assert!(broken.to_string().contains("line break"), "{broken}");
+        let mut updates = PointWriter::new(Box::new(sink.clone()), Format::Influx, true).unwrap();
+        updates.write(&at(plain, point, 0, Value::Number(1.0), Emit::Late, 2), &names).unwrap();
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "Max\\ Reading\\,10,asset=m\\ 1\\,a\\=b value=12.5 1704067800000000000\n\
+             Max\\ Reading\\,10,asset=m2 value=3i 0\n\
+             Max\\ Reading\\,10,asset=m2 value=\"say \\\"hi\\\" \\\\ ok\" -1000000\n\
+             Max\\ Reading\\,10,asset=m2 value=true 1000000\n\
+             Max\\ Reading\\,10,asset=m2 value=1,emit=\"late\",revision=2i 0\n"
+        );
     }
 }

@@ -217,3 +217,18 @@ fn decimals_round_output_numbers_only_when_asked() {
          2013-01-01T00:00:00.000Z,M1,MaxHalfHourKWh1d,0.2\n"
     );
 }
+
+/// The rows of EXPECTED as line protocol: 2024-01-01T00:00Z is 1704067200 s, in nanoseconds.
+#[test]
+fn influx_format_writes_line_protocol() {
+    let (status, stdout, stderr) =
+        run_with_stdin(&["run", "jobs/meter_max_min.yaml", "--format", "influx", "-q"], INPUT);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "MaxReading10Min,asset=m1 value=7 1704067200000000000\n\
+         MinReading10Min,asset=m1 value=5 1704067200000000000\n\
+         MaxReading10Min,asset=m1 value=3 1704067800000000000\n\
+         MinReading10Min,asset=m1 value=3 1704067800000000000\n"
+    );
+}
