@@ -62,6 +62,8 @@ def parse_args(argv):
     p.add_argument("jobs", nargs="+", metavar="JOB_FILE|DIR")
     p.add_argument("--input", action="append", required=True, metavar="PATH",
                    help="file or glob Spark can read; repeat for several, read in the order given")
+    p.add_argument("--input-config", metavar="FILE",
+                   help="input settings in a YAML file, as for meterflow run (shipped with SparkContext.addFile)")
     p.add_argument("--binary", required=True, help="the meterflow executable (shipped with SparkContext.addFile)")
     p.add_argument("--output", required=True, metavar="DIR", help="directory of CSV part files of points")
     p.add_argument("--late-output", metavar="DIR", help="directory of CSV part files of rows dropped as late")
@@ -133,6 +135,17 @@ def job_files(paths):
     return files
 
 
+# A flag value naming a file shipped with SparkContext.addFile, resolved on the executor that runs.
+SHIPPED = "spark-file:"
+
+
+def on_executor(flags):
+    """The flags with each shipped file's name replaced by its path on this executor."""
+    from pyspark import SparkFiles
+
+    return [SparkFiles.get(f[len(SHIPPED):]) if f.startswith(SHIPPED) else f for f in flags]
+
+
 def binary_path(name):
     """The shipped binary on this executor, its run bit checked."""
     from pyspark import SparkFiles
@@ -177,7 +190,7 @@ def keyed_lines(ordinal, header, binary, flags):
         rows = [(offset, line) for offset, line in rows if offset != 0 and line != ""]
         if not rows:
             return
-        proc = subprocess.Popen([binary_path(binary), "partition-keys", *flags],
+        proc = subprocess.Popen([binary_path(binary), "partition-keys", *on_executor(flags)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = []
         err_thread = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
@@ -242,7 +255,7 @@ def run_partitions(binary, jobs, headers, flags):
                 for h in handles.values():
                     h.close()
             cmd = [exe, "run", *job_paths, *inputs, "-o", points, "--late-output", late, "--stats-json", stats,
-                   "--threads", "1", "--progress", "never", "-q", *flags]
+                   "--threads", "1", "--progress", "never", "-q", *on_executor(flags)]
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if one_header else subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             writer = None
@@ -405,7 +418,15 @@ def run(sc, args):
         if not first:
             raise UsageError(f"{f}: the input is empty; expected a header such as timestamp,asset,point,value")
         headers.append(first[0][1])
-    points_header, late_header, figures = dry_run(args.binary, jobs, headers[0], flags + in_flags)
+    driver_flags = flags + in_flags
+    if args.input_config:
+        config = os.path.abspath(args.input_config)
+        if not os.path.isfile(config):
+            raise UsageError(f"--input-config: no file {args.input_config}")
+        driver_flags += ["--input-config", config]
+        sc.addFile(config)
+        in_flags = in_flags + ["--input-config", SHIPPED + os.path.basename(config)]
+    points_header, late_header, figures = dry_run(args.binary, jobs, headers[0], driver_flags)
 
     sc.addFile(os.path.abspath(args.binary))
     binary = os.path.basename(args.binary)

@@ -139,6 +139,13 @@ def main():
                     f.write(f"{cells[t]},{cells[v]}\n")
         return [path]
 
+    def wide_config():
+        # The same wide file, its settings in an input-config file shipped to the executors.
+        path = os.path.join(work, "wide-input.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("wide: true\nasset: house\n")
+        return ["--input-config", path]
+
     def refused_global():
         code, err = submit([*jobs, "--input", sample[0], "--binary", binary, "--output", os.path.join(work, "g"),
                             "--watermark", "global"])
@@ -167,6 +174,8 @@ def main():
          lambda: c.same_as_one_run("gen-sorted", jobs, gen, ["--sort-input"], partitions=3, min_late=0)),
         ("wide file with a constant --asset",
          lambda: c.same_as_one_run("wide", jobs, wide_input(), ["--wide", "--asset", "house"], min_late=0)),
+        ("wide file with its settings in --input-config",
+         lambda: c.same_as_one_run("wide-config", jobs, wide_input(), wide_config(), min_late=0)),
         ("--watermark global is refused, saying why", refused_global),
         ("a failing meterflow fails the application with its stderr", failing_meterflow),
     ]

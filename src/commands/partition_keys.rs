@@ -1,11 +1,12 @@
 //! `meterflow partition-keys` (hidden): the Spark runner's plumbing, see [`crate::partition_keys`].
 
+use super::input_settings;
 use crate::cli::InputArgs;
 use crate::failure::Failure;
 use crate::input::{self, InputOptions};
 use std::io;
 
 pub fn partition_keys(args: &InputArgs) -> Result<(), Failure> {
-    let options = InputOptions::from_settings(&args.settings()).map_err(Failure::Usage)?;
+    let options = InputOptions::from_settings(&input_settings(args)?).map_err(Failure::Usage)?;
     Ok(crate::partition_keys::write_keys(&options, input::open("-")?, &mut io::stdout().lock())?)
 }
