@@ -17,6 +17,7 @@ pub mod input;
 pub mod intern;
 pub mod job;
 pub mod junit;
+pub mod live_output;
 pub mod output;
 pub mod partition_keys;
 pub mod plot;

@@ -8,6 +8,7 @@ use crate::failure::{Failure, is_broken_pipe};
 use crate::input::{self, BadRows, InputOptions};
 use crate::intern::Names;
 use crate::job::load_jobs;
+use crate::live_output::LiveOutputs;
 use crate::output::LateWriter;
 use crate::output::PointWriter;
 use crate::progress::Progress;
@@ -33,17 +34,23 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let inputs = input_paths(&args.inputs);
     let mut sources = Vec::new();
     for (path, display) in &inputs {
-        sources.push((display.clone(), input::open(path)?));
+        sources.push((display.clone(), input::open(path, &input_options.idle)?));
     }
+    // On a live input the outputs are flushed whenever the input waits (see `live_output`).
+    let mut live = inputs.iter().any(|(path, _)| input::live::is_live(path)).then(LiveOutputs::default);
+    let mut share = |out| match live.as_mut() {
+        Some(live) => live.share(out),
+        None => out,
+    };
     let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => create(path)?,
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+        Some(path) => share(create(path)?),
+        None => share(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
     };
     let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
         .context("failed to write output")?
         .with_decimals(args.decimals);
     let late = match &args.late_output {
-        Some(path) => Some(LateWriter::new(create(path)?).context("failed to write the late-output file")?),
+        Some(path) => Some(LateWriter::new(share(create(path)?)).context("failed to write the late-output file")?),
         None => None,
     };
     let rejects = match &input_settings.rejects {
@@ -52,15 +59,23 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
     let sorted = input_options.sort;
+    let idle = input_options.idle.clone();
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
     let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
     let files = WriterOutput { points, late, job_names: replay.job_names() };
-    // With more than one thread the output is formatted and written on a thread of its own.
-    let mut output =
-        if threads > 1 { RunOutput::Threaded(ThreadedOutput::start(files)?) } else { RunOutput::Direct(files) };
+    // With more than one thread the output is formatted and written on a thread of its own, unless
+    // the input is live: rows batched for that thread would wait there while the input waits.
+    let mut output = match live {
+        Some(live) => {
+            live.flush_when_idle(&idle);
+            RunOutput::Direct(files)
+        }
+        None if threads > 1 => RunOutput::Threaded(ThreadedOutput::start(files)?),
+        None => RunOutput::Direct(files),
+    };
     let paths: Vec<String> = inputs.into_iter().map(|(path, _)| path).collect();
     let progress = Progress::new(args.progress.into(), Progress::total_size(&paths));
     let replayed = sources

@@ -4,14 +4,16 @@
 //! timestamp fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into
 //! readings; [`rejects`] applies the bad-row policy; `shown` quotes input text in messages;
 //! [`sort`] replays readings in event-time order; [`fast`] reads plain long-format files by a fast
-//! path, leaving every other row to [`reader`]. [`config`] reads and writes input settings as a
-//! YAML file; [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that
-//! propose a `--time-format`); [`header_hint`] proposes the flags a header's missing roles need.
+//! path, leaving every other row to [`reader`]; [`live`] flushes the outputs whenever a pipe or
+//! terminal input is about to wait. [`config`] reads and writes input settings as a YAML file;
+//! [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
+//! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need.
 
 pub mod columns;
 pub mod config;
 pub mod fast;
 pub mod header_hint;
+pub mod live;
 pub mod options;
 pub mod reader;
 pub mod rejects;

@@ -3,6 +3,7 @@
 //! same checked and turned into the values the readers use. Every problem here is a usage error
 //! (exit 2), found before any input is read; messages name the settings by their flags.
 
+use super::live::Idle;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use anyhow::{Result, anyhow, bail};
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ pub struct InputOptions {
     pub null_values: Vec<String>,
     pub on_bad_row: BadRowPolicy,
     pub sort: bool,
+    /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
+    pub idle: Idle,
 }
 
 impl InputOptions {
@@ -155,6 +158,7 @@ impl InputOptions {
             },
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
+            idle: Idle::default(),
         })
     }
 }

@@ -5,8 +5,8 @@
 //! are turned into LF before CSV parsing because the csv crate reports the line of a record one
 //! too low after a CRLF (rust-csv issue 395) and messages must name the right line.
 
+use super::live::{self, Idle};
 use anyhow::{Context, Result};
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -22,15 +22,12 @@ enum Codec {
     Zstd,
 }
 
-/// Opens an input path for reading, decompressed; `-` is stdin.
-pub fn open(path: &str) -> Result<Box<dyn Read + Send>> {
+/// Opens an input path for reading, decompressed; `-` is stdin. A live input (see [`live`])
+/// calls `idle` before each read that would block.
+pub fn open(path: &str, idle: &Idle) -> Result<Box<dyn Read + Send>> {
     // Unlocked: a parsing thread may read it. Reads go through a 64 KiB buffer, so the lock taken
     // per read costs nothing measurable.
-    let raw: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(File::open(path).with_context(|| format!("failed to open input {path}"))?)
-    };
+    let raw = live::open_raw(path, idle).with_context(|| format!("failed to open input {path}"))?;
     let lower = path.to_ascii_lowercase();
     let by_name = if lower.ends_with(".gz") {
         Some(Codec::Gzip)

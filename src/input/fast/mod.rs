@@ -144,7 +144,7 @@ impl InputReader {
                 let source = Source::new(source, rest);
                 if threads > 1 {
                     Mode::Fast(Feed::Workers(
-                        Workers::start(threads, source, layout)
+                        Workers::start(threads, source, layout, options.idle.clone())
                             .with_context(|| format!("failed to start threads to read {file}"))?,
                     ))
                 } else {

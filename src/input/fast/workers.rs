@@ -7,8 +7,9 @@
 use super::chunk::{Chunk, Layout};
 use super::lines::Source;
 use super::names::Parser;
+use crate::input::live::Idle;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -35,6 +36,8 @@ pub struct Workers {
     /// Chunks that arrived ahead of their turn.
     early: Vec<Chunk>,
     next_seq: u64,
+    /// Runs before this thread waits for a chunk (a live input flushes the outputs).
+    idle: Idle,
 }
 
 /// A lock that a panicked holder did not leave unusable (the data stays consistent: each holder
@@ -45,7 +48,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Workers {
     /// Starts `threads` workers on `source`.
-    pub fn start(threads: usize, source: Source, layout: Layout) -> std::io::Result<Workers> {
+    pub fn start(threads: usize, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         // Two chunks per worker keep every worker busy while the jobs consume one more; past a
@@ -77,6 +80,7 @@ impl Workers {
             exhausted,
             early: Vec::new(),
             next_seq: 0,
+            idle,
         })
     }
 
@@ -87,7 +91,15 @@ impl Workers {
                 self.next_seq += 1;
                 return Some(self.early.swap_remove(i));
             }
-            self.early.push(self.done.recv().ok()?);
+            let chunk = match self.done.try_recv() {
+                Ok(chunk) => chunk,
+                Err(TryRecvError::Empty) => {
+                    self.idle.call();
+                    self.done.recv().ok()?
+                }
+                Err(TryRecvError::Disconnected) => return None,
+            };
+            self.early.push(chunk);
         }
     }
 

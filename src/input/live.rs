@@ -1,0 +1,127 @@
+//! Live inputs: an input that is not a regular file (a pipe, FIFO, terminal or socket) delivers
+//! rows as they happen, so whatever the run has produced must leave before the reader waits for
+//! more. This module tells live inputs apart and calls an [`Idle`] hook whenever a read of one is
+//! about to block; the run sets the hook to flush its outputs. Regular files never call it, so
+//! they keep their large buffered writes.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::sync::{Arc, OnceLock};
+
+/// What runs when the input is about to wait: set once by the run, shared by every reader of the
+/// input (the raw read on whichever thread reads, and the thread waiting for parsed chunks).
+#[derive(Clone, Default)]
+pub struct Idle(Arc<OnceLock<Box<dyn Fn() + Send + Sync>>>);
+
+impl Idle {
+    /// Sets the hook; a second hook is ignored (a run has one set of outputs).
+    pub fn set(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.0.set(Box::new(hook));
+    }
+
+    /// Runs the hook, if one is set.
+    pub fn call(&self) {
+        if let Some(hook) = self.0.get() {
+            hook();
+        }
+    }
+}
+
+impl fmt::Debug for Idle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Idle(set)" } else { "Idle(unset)" })
+    }
+}
+
+/// Whether `path` (`-`: stdin) is live: anything but a regular file. An input that cannot be
+/// looked at is taken as a file; opening it reports the error.
+pub fn is_live(path: &str) -> bool {
+    let kind = if path == "-" {
+        rustix::fs::fstat(io::stdin()).map(|stat| rustix::fs::FileType::from_raw_mode(stat.st_mode))
+    } else {
+        return std::fs::metadata(path).is_ok_and(|m| !m.file_type().is_file());
+    };
+    kind.is_ok_and(|t| t != rustix::fs::FileType::RegularFile)
+}
+
+/// A live source: before a read that would block, calls the idle hook.
+pub struct Watched<R> {
+    inner: R,
+    idle: Idle,
+}
+
+impl<R: Read + AsFd> Watched<R> {
+    pub fn new(inner: R, idle: Idle) -> Watched<R> {
+        Watched { inner, idle }
+    }
+
+    /// Whether a read would return at once (data, end of input or an error are all ready).
+    fn ready(&self) -> bool {
+        let mut fds = [rustix::event::PollFd::new(&self.inner, rustix::event::PollFlags::IN)];
+        let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+        // A poll that fails says nothing: the read itself finds out.
+        rustix::event::poll(&mut fds, Some(&zero)).map_or(true, |n| n > 0)
+    }
+}
+
+impl<R: Read + AsFd> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.ready() {
+            self.idle.call();
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Opens `path` (`-`: stdin) raw, watched when live.
+pub fn open_raw(path: &str, idle: &Idle) -> io::Result<Box<dyn Read + Send>> {
+    let live = is_live(path);
+    Ok(match (path == "-", live) {
+        (true, true) => Box::new(Watched::new(io::stdin(), idle.clone())),
+        (true, false) => Box::new(io::stdin()),
+        (false, true) => Box::new(Watched::new(File::open(path)?, idle.clone())),
+        (false, false) => Box::new(File::open(path)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_hook_runs_before_a_read_that_would_block_and_not_before_one_that_would_not() {
+        let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let idle = Idle::default();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        idle.set(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut watched = Watched::new(reader, idle);
+        writer.write_all(b"a\n").unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(watched.read(&mut buf).unwrap(), 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            writer.write_all(b"b\n").unwrap();
+            writer
+        });
+        assert_eq!(watched.read(&mut buf).unwrap(), 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        drop(late.join().unwrap());
+        assert_eq!(watched.read(&mut buf).unwrap(), 0, "end of input");
+    }
+
+    #[test]
+    fn a_regular_file_is_not_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.csv");
+        std::fs::write(&file, "x\n").unwrap();
+        assert!(!is_live(file.to_str().unwrap()));
+    }
+}

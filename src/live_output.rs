@@ -1,0 +1,122 @@
+//! The outputs of a run on a live input: each is shared with the input's idle hook (see
+//! [`crate::input::live`]), which flushes them whenever the input is about to wait, so a row
+//! leaves as soon as the input line that makes it has been read. The hook may run on a parsing
+//! thread, hence the lock; it is taken once per written row, which costs little next to the row.
+
+use crate::input::live::Idle;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An output and the error its last flush by the hook met, reported by the next write.
+struct Slot {
+    out: Box<dyn Write + Send>,
+    failed: Option<io::Error>,
+}
+
+/// One output, written by the run and flushed by the hook.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Slot>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut slot = self.lock();
+        if let Some(e) = slot.failed.take() {
+            return Err(e);
+        }
+        slot.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut slot = self.lock();
+        if let Some(e) = slot.failed.take() {
+            return Err(e);
+        }
+        slot.out.flush()
+    }
+}
+
+/// The outputs of a live run, gathered as they are created.
+#[derive(Default)]
+pub struct LiveOutputs(Vec<Shared>);
+
+impl LiveOutputs {
+    /// `out`, shared so that the hook set by [`LiveOutputs::flush_when_idle`] flushes it.
+    pub fn share(&mut self, out: Box<dyn Write + Send>) -> Box<dyn Write + Send> {
+        let shared = Shared(Arc::new(Mutex::new(Slot { out, failed: None })));
+        self.0.push(shared.clone());
+        Box::new(shared)
+    }
+
+    /// Makes `idle` flush every shared output.
+    pub fn flush_when_idle(self, idle: &Idle) {
+        idle.set(move || {
+            for shared in &self.0 {
+                let mut slot = shared.lock();
+                if slot.failed.is_none() {
+                    slot.failed = slot.out.flush().err();
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose bytes can be looked at while it is shared.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Seen {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_idle_hook_flushes_what_was_buffered() {
+        let seen = Seen::default();
+        let mut outputs = LiveOutputs::default();
+        let mut out = outputs.share(Box::new(io::BufWriter::new(seen.clone())));
+        let idle = Idle::default();
+        outputs.flush_when_idle(&idle);
+        out.write_all(b"row\n").unwrap();
+        assert!(seen.0.lock().unwrap().is_empty(), "buffered until the input waits");
+        idle.call();
+        assert_eq!(seen.0.lock().unwrap().as_slice(), b"row\n");
+    }
+
+    /// A writer that fails every write.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_error_met_by_the_hook_is_reported_by_the_next_write() {
+        let mut outputs = LiveOutputs::default();
+        let mut out = outputs.share(Box::new(io::BufWriter::new(Closed)));
+        let idle = Idle::default();
+        outputs.flush_when_idle(&idle);
+        out.write_all(b"row\n").unwrap();
+        idle.call();
+        assert_eq!(out.write_all(b"next\n").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+}
