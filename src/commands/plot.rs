@@ -41,7 +41,7 @@ pub fn plot(args: PlotArgs) -> Result<(), Failure> {
     let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
     let mut replay = Replay::new(jobs, EngineOptions::default(), input_options, bad_rows);
     for (path, display) in input_paths(&args.inputs) {
-        replay.read(&display, input::open(&path, &input::live::Idle::default())?, &mut data)?;
+        replay.read(&display, input::open(&path)?, &mut data)?;
     }
     replay.finish(&mut data)?;
     let svg = plot::draw(data, from, to, (args.width, args.height))?;

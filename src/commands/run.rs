@@ -34,7 +34,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let inputs = input_paths(&args.inputs);
     let mut sources = Vec::new();
     for (path, display) in &inputs {
-        sources.push((display.clone(), input::open(path, &input_options.idle)?));
+        sources.push((display.clone(), input::open_watched(path, &input_options.idle)?));
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
     let mut live = inputs.iter().any(|(path, _)| input::live::is_live(path)).then(LiveOutputs::default);

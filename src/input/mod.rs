@@ -28,7 +28,7 @@ pub use options::{BadRowPolicy, InputOptions, InputSettings};
 pub use reader::Reader;
 pub use rejects::BadRows;
 pub use sort::Sorter;
-pub use source::open;
+pub use source::{open, open_watched};
 
 /// Figures of the input side, for the summary and `--stats-json` (in this field order).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

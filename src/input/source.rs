@@ -22,9 +22,13 @@ enum Codec {
     Zstd,
 }
 
-/// Opens an input path for reading, decompressed; `-` is stdin. A live input (see [`live`])
-/// calls `idle` before each read that would block.
-pub fn open(path: &str, idle: &Idle) -> Result<Box<dyn Read + Send>> {
+/// Opens an input path for reading, decompressed; `-` is stdin.
+pub fn open(path: &str) -> Result<Box<dyn Read + Send>> {
+    open_watched(path, &Idle::default())
+}
+
+/// [`open`], and a live input (see [`live`]) calls `idle` before each read that would block.
+pub fn open_watched(path: &str, idle: &Idle) -> Result<Box<dyn Read + Send>> {
     // Unlocked: a parsing thread may read it. Reads go through a 64 KiB buffer, so the lock taken
     // per read costs nothing measurable.
     let raw = live::open_raw(path, idle).with_context(|| format!("failed to open input {path}"))?;
@@ -220,7 +224,7 @@ mod tests {
         bytes.extend(gzip("1970-01-01T00:00:01Z,m1,Reading,1\n"));
         for name in ["in.csv.gz", "in.csv"] {
             let (_dir, path) = temp_file(name, &bytes);
-            assert_eq!(read(open(&path, &Idle::default()).unwrap()), TEXT, "{name}");
+            assert_eq!(read(open(&path).unwrap()), TEXT, "{name}");
         }
     }
 
@@ -229,7 +233,7 @@ mod tests {
         let bytes = zstd::encode_all(TEXT.as_bytes(), 3).unwrap();
         for name in ["in.csv.zst", "in.dat"] {
             let (_dir, path) = temp_file(name, &bytes);
-            assert_eq!(read(open(&path, &Idle::default()).unwrap()), TEXT, "{name}");
+            assert_eq!(read(open(&path).unwrap()), TEXT, "{name}");
         }
     }
 
@@ -237,7 +241,7 @@ mod tests {
     fn a_gz_name_on_plain_text_is_an_error() {
         let (_dir, path) = temp_file("in.csv.gz", TEXT.as_bytes());
         let mut text = String::new();
-        let err = open(&path, &Idle::default()).unwrap().read_to_string(&mut text).unwrap_err();
+        let err = open(&path).unwrap().read_to_string(&mut text).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     }
 }
