@@ -131,6 +131,20 @@ pub struct RunArgs {
     /// Write the run's figures as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// Incremental replay: resume from FILE when it exists, and at end of input save the open
+    /// windows and everything else the stream needs to FILE instead of ending the stream. Rows
+    /// are written once final, so runs over consecutive parts of an input write exactly what one
+    /// run over all of it writes.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// With --state: end the stream after this run's input (every window flushed, as a run without
+    /// --state does at end of input) and mark FILE finished.
+    #[arg(long, requires = "state")]
+    pub finish: bool,
+    /// With --state: read an input whose content the state has already consumed (refused otherwise,
+    /// as its readings would be counted twice).
+    #[arg(long, requires = "state")]
+    pub allow_repeated_input: bool,
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,

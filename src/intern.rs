@@ -41,6 +41,20 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+
+    /// Every name, in id order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
+    }
+
+    /// A table holding `names` with ids in their order, as a run that saw them in that order had.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Interner {
+        let mut table = Interner::default();
+        for name in names {
+            table.intern(name);
+        }
+        table
+    }
 }
 
 /// The name tables of one run.

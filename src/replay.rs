@@ -5,7 +5,7 @@
 //! plot sees exactly what a run computes.
 
 use crate::engine::accounting::{Balance, InputFigures};
-use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Runaway, Sink};
+use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
@@ -57,18 +57,70 @@ pub struct Replay {
     sorter: Option<Sorter>,
     /// Threads parsing input (see [`InputReader::open`]).
     threads: usize,
+    /// Where an incremental replay resumed from; the figures above are totals since its start.
+    pub resumed: Option<Resumed>,
+}
+
+/// The state a replay resumed from, and its totals then, so a run can tell its own figures.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub from: String,
+    pub runs_before: u32,
+    pub inputs_before: usize,
+    pub rows_before: u64,
+    pub points_written_before: u64,
+    pub late_written_before: u64,
 }
 
 impl Replay {
     /// Builds the pipeline from loaded jobs (which `load_jobs` has checked to form a DAG).
     pub fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
-        let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
-        let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
-        let jobs: Vec<Job> = order.iter().filter_map(|&i| slots[i].take()).collect();
-        let mut names = Names::default();
+        Replay::with_names(jobs, options, input, bad_rows, Names::default())
+    }
+
+    /// As [`Replay::new`], starting from the name tables of a run being resumed, so the ids in its
+    /// saved state name what they named then.
+    pub fn with_names(
+        jobs: Vec<Job>,
+        options: EngineOptions,
+        input: InputOptions,
+        bad_rows: BadRows,
+        mut names: Names,
+    ) -> Replay {
+        let jobs = in_run_order(jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
         let sorter = input.sort.then(Sorter::default);
-        Replay { names, pipeline, counts: InputCounts::default(), sources: 0, input, bad_rows, sorter, threads: 1 }
+        Replay {
+            names,
+            pipeline,
+            counts: InputCounts::default(),
+            sources: 0,
+            input,
+            bad_rows,
+            sorter,
+            threads: 1,
+            resumed: None,
+        }
+    }
+
+    /// Continues a saved replay: its input figures, the sources it read, and its pipeline.
+    pub fn restore(
+        &mut self,
+        counts: InputCounts,
+        sources: usize,
+        pipeline: PipelineState,
+        resumed: Resumed,
+    ) -> Result<(), String> {
+        self.pipeline.restore(pipeline)?;
+        self.counts = counts;
+        self.sources = sources;
+        self.resumed = Some(resumed);
+        Ok(())
+    }
+
+    /// Whether this replay sorts its input, which an incremental replay cannot do across runs.
+    pub fn sorts(&self) -> bool {
+        self.sorter.is_some()
     }
 
     /// A replay of long-format CSV with the default input options, stopping at a malformed row.
@@ -143,6 +195,12 @@ impl Replay {
         })
     }
 
+    /// End of this run's input in an incremental replay: the jobs keep everything open for the
+    /// next run; only the bad-row record is flushed.
+    pub fn suspend(&mut self) -> Result<()> {
+        self.bad_rows.flush()
+    }
+
     /// End of input: replays sorted readings if sorting, then flushes every job.
     pub fn finish(&mut self, output: &mut dyn Output) -> Result<()> {
         if let Some(sorter) = self.sorter.take() {
@@ -159,6 +217,13 @@ impl Replay {
             None => Ok(()),
         }
     }
+}
+
+/// `jobs` with producers before their consumers.
+pub fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
+    let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
+    let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
 }
 
 /// The output of `run` and `test`: points to a [`PointWriter`], late rows to an optional

@@ -9,6 +9,8 @@ use crate::engine::watermark::NO_WATERMARK;
 use crate::input::{BadRowPolicy, InputCounts};
 use crate::intern::Names;
 use crate::replay::Replay;
+use crate::replay::Resumed;
+use crate::state::session::StateRun;
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use serde::Serialize;
@@ -20,6 +22,9 @@ const LATE_WARNING_SHARE: f64 = 0.05;
 /// The figures of a run as `--stats-json` writes them.
 #[derive(Serialize)]
 struct Report<'a> {
+    /// Present when the run resumed from a state: every other figure is a total since its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumed: Option<ResumedReport<'a>>,
     input: InputReport<'a>,
     jobs: Vec<JobReport<'a>>,
     accounting: Accounting,
@@ -54,6 +59,31 @@ struct SampleReport<'a> {
 }
 
 #[derive(Serialize)]
+struct ResumedReport<'a> {
+    from: &'a str,
+    runs_before: u32,
+    inputs_before: usize,
+    this_run: ThisRun,
+}
+
+/// What this run alone did, where the rest of the report gives totals.
+#[derive(Serialize)]
+struct ThisRun {
+    rows: u64,
+    rows_written: u64,
+    late_rows: u64,
+}
+
+fn this_run(replay: &Replay, resumed: &Resumed) -> ThisRun {
+    let (points, late) = replay.pipeline.rows_handed_on();
+    ThisRun {
+        rows: replay.counts.rows - resumed.rows_before,
+        rows_written: points - resumed.points_written_before,
+        late_rows: late - resumed.late_written_before,
+    }
+}
+
+#[derive(Serialize)]
 struct Accounting {
     balanced: bool,
     balances: Vec<Balance>,
@@ -84,6 +114,12 @@ fn report(replay: &Replay) -> Report<'_> {
         .collect();
     let balances = replay.balances();
     Report {
+        resumed: replay.resumed.as_ref().map(|r| ResumedReport {
+            from: &r.from,
+            runs_before: r.runs_before,
+            inputs_before: r.inputs_before,
+            this_run: this_run(replay, r),
+        }),
         input: InputReport { counts: &replay.counts, rows_of_unread_points: replay.pipeline.unrouted() },
         jobs,
         accounting: Accounting { balanced: balances.iter().all(Balance::holds), balances },
@@ -132,6 +168,20 @@ fn timestamp_text(ms: i64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// What became of the state file, said even with `-q`: a user must know the stream was left open.
+pub fn state_note(state: &StateRun, replay: &Replay) -> String {
+    let path = state.path().display();
+    if state.finishes() {
+        return format!("meterflow: state {path} finished: the stream has ended and nothing may resume from it");
+    }
+    let open = replay.pipeline.open_windows();
+    format!(
+        "meterflow: state saved to {path} with {open} window{} open; the next run with --state {path} resumes from it, \
+         and --finish ends the stream",
+        if open == 1 { "" } else { "s" }
+    )
+}
+
 /// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded.
 pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
@@ -139,13 +189,29 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
         BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
         BadRowPolicy::Fail => String::new(),
     };
-    let mut s = format!(
+    let mut s = String::new();
+    if let Some(resumed) = &replay.resumed {
+        let now = this_run(replay, resumed);
+        s.push_str(&format!(
+            "meterflow: resumed from {} ({} run{} and {} input{} before): this run read {} rows, wrote {} rows and {} late rows; \
+             the figures below are totals since the state began\n",
+            resumed.from,
+            resumed.runs_before,
+            if resumed.runs_before == 1 { "" } else { "s" },
+            resumed.inputs_before,
+            if resumed.inputs_before == 1 { "" } else { "s" },
+            now.rows,
+            now.rows_written,
+            now.late_rows
+        ));
+    }
+    s.push_str(&format!(
         "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
         counts.rows,
         if inputs == 1 { "" } else { "s" },
         counts.missing,
         replay.pipeline.unrouted()
-    );
+    ));
     if let Some(first) = &bad_rows.first {
         let all = match rejects {
             Some(path) => format!("all are in {}", path.display()),

@@ -13,9 +13,10 @@ use crate::output::LateWriter;
 use crate::output::PointWriter;
 use crate::progress::Progress;
 use crate::replay::{Output, Replay, WriterOutput};
-use crate::report::{accounting_error, late_warning, summary, write_stats_json};
+use crate::report::{accounting_error, late_warning, state_note, summary, write_stats_json};
+use crate::state::session::{Refusal, StateRun, StreamDigest};
 use crate::write_thread::ThreadedOutput;
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -30,14 +31,41 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let input_settings = input_settings(&args.input)?;
     let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let (mut state, resume) = match &args.state {
+        Some(path) => {
+            if input_options.sort {
+                return Err(Failure::Usage(anyhow!(
+                    "--sort-input cannot be used with --state: each run would sort only its own input, so the result \
+                     would depend on where the input was cut; sort the input files beforehand"
+                )));
+            }
+            let (state, resume) =
+                StateRun::open(path, args.finish, args.allow_repeated_input, &jobs, &options).map_err(refused)?;
+            (Some(state), resume)
+        }
+        None => (None, None),
+    };
     // Every input is opened before any output is written, so a typo leaves no partial files.
     let inputs = input_paths(&args.inputs);
+    let live_inputs: Vec<(String, bool)> =
+        inputs.iter().map(|(path, _)| (path.clone(), input::live::is_live(path))).collect();
+    if let Some(state) = state.as_mut() {
+        state.check_files(&live_inputs).map_err(refused)?;
+    }
     let mut sources = Vec::new();
-    for (path, display) in &inputs {
-        sources.push((display.clone(), input::open_watched(path, &input_options.idle)?));
+    let mut streamed = Vec::new();
+    for ((path, display), (_, live)) in inputs.iter().zip(&live_inputs) {
+        let mut source = input::open_watched(path, &input_options.idle)?;
+        // A stream cannot be read twice, so the state learns its content as it is read.
+        if state.is_some() && (*live || path == "-") {
+            let digest = StreamDigest::default();
+            source = digest.watch(source);
+            streamed.push((display.clone(), digest));
+        }
+        sources.push((display.clone(), source));
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
-    let mut live = inputs.iter().any(|(path, _)| input::live::is_live(path)).then(LiveOutputs::default);
+    let mut live = live_inputs.iter().any(|(_, live)| *live).then(LiveOutputs::default);
     let mut share = |out| match live.as_mut() {
         Some(live) => live.share(out),
         None => out,
@@ -64,7 +92,18 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
-    let mut replay = Replay::new(jobs, options, input_options, bad_rows).with_threads(threads);
+    let mut replay = match resume {
+        Some(mut resume) => {
+            let names = std::mem::take(&mut resume.names);
+            let mut replay = Replay::with_names(jobs, options, input_options, bad_rows, names);
+            resume.into_replay(&mut replay, args.state.as_deref().unwrap_or(Path::new(""))).map_err(refused)?;
+            replay
+        }
+        None => Replay::new(jobs, options, input_options, bad_rows),
+    }
+    .with_threads(threads);
+    // Without --finish, a run with a state leaves open what it has not finished for the next run.
+    let ends_stream = state.as_ref().is_none_or(StateRun::finishes);
     let files = WriterOutput { points, late, job_names: replay.job_names() };
     // With more than one thread the output is formatted and written on a thread of its own, unless
     // the input is live: rows batched for that thread would wait there while the input waits.
@@ -81,7 +120,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let replayed = sources
         .into_iter()
         .try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output))
-        .and_then(|()| replay.finish(&mut output));
+        .and_then(|()| if ends_stream { replay.finish(&mut output) } else { replay.suspend() });
     let written = output.finish();
     progress.finish();
     if let Err(e) = replayed {
@@ -94,6 +133,18 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         });
     }
     written?;
+    if let Some(state) = state.as_mut() {
+        for (name, digest) in &streamed {
+            state.check_streamed(name, digest).map_err(|refusal| {
+                let failure = refused(refusal);
+                eprintln!(
+                    "meterflow: the state was not saved; the output of this run repeats readings already counted"
+                );
+                failure
+            })?;
+        }
+        state.save(&replay)?;
+    }
     if !args.quiet {
         eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
     }
@@ -102,12 +153,23 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             eprintln!("{warning}");
         }
     }
+    if let Some(state) = state.as_ref().filter(|_| !args.quiet) {
+        eprintln!("{}", state_note(state, &replay));
+    }
     if let Some(path) = &args.stats_json {
         write_stats_json(path, &replay)?;
     }
     match accounting_error(&replay.balances()) {
         Some(e) => Err(Failure::Run(e)),
         None => Ok(()),
+    }
+}
+
+/// A state file refused: a usage error, or damage found in it.
+fn refused(refusal: Refusal) -> Failure {
+    match refusal {
+        Refusal::Usage(e) => Failure::Usage(e),
+        Refusal::Damaged(e) => Failure::Run(e),
     }
 }
 

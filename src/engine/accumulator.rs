@@ -5,11 +5,12 @@
 
 use super::Value;
 use crate::job::Aggregation;
+use serde::{Deserialize, Serialize};
 
 /// A float sum kept as an unevaluated pair `hi + lo` (Knuth's TwoSum). For meter values the pair is
 /// exact, so the rounded result does not depend on the order readings arrive in, which keeps the
 /// `final` output independent of arrival order.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExactSum {
     hi: f64,
     lo: f64,
@@ -39,7 +40,7 @@ pub type Sample = (i64, f64);
 #[derive(Debug, Default)]
 pub struct BufferPool(Vec<Vec<Sample>>);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Accumulator {
     Max(f64),
     Min(f64),

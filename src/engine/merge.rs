@@ -17,16 +17,18 @@
 //!
 //! Memory holds only the not-yet-final stretch of each operand series.
 
-use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
+use super::stats::{JobStats, MergeSkips, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// One operand series of one asset: its watermark and values not yet folded into `base`.
+#[derive(Clone, Serialize, Deserialize)]
 struct OperandSeries {
     watermark: i64,
     /// Latest value at or before the last settled time.
@@ -90,7 +92,7 @@ enum Applied {
 }
 
 /// Why an evaluation wrote no row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Skip {
     MissingOperand,
     NonFinite,
@@ -102,6 +104,7 @@ enum Skip {
 type Result_ = Result<Value, (Skip, String)>;
 
 /// A trigger time written in `updates` mode and not yet final.
+#[derive(Clone, Serialize, Deserialize)]
 struct Evaluated {
     t: i64,
     last: Result_,
@@ -109,6 +112,7 @@ struct Evaluated {
     revisions: u32,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 struct AssetState {
     /// One per operand, then the trigger series in point mode when it is not an operand.
     series: Vec<OperandSeries>,
@@ -532,4 +536,81 @@ fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
 
 fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
     Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
+}
+
+/// What a merge operator carries from one run to the next (see [`crate::state`]): per policy, the
+/// operand histories, pending ticks and trigger times of every asset; the asset order; and the
+/// figures. The expressions and horizons are built again from the plan.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MergeState {
+    assets: Vec<Vec<Option<AssetState>>>,
+    asset_order: Vec<u32>,
+    seen_asset: Vec<bool>,
+    stats: JobStats,
+    /// Kept apart from `stats`, whose JSON form leaves them out (the report writes them).
+    skips: MergeSkips,
+    skip_samples: Vec<SkipSample>,
+}
+
+impl MergeState {
+    /// Assets seen so far.
+    pub fn assets(&self) -> usize {
+        self.asset_order.len()
+    }
+
+    /// Trigger times evaluated or due and not yet final, over all policies and assets.
+    pub fn pending(&self) -> u64 {
+        let states = self.assets.iter().flatten().flatten();
+        states.map(|s| (s.triggers.len() + s.evaluated.len()) as u64).sum()
+    }
+
+    /// The lowest and highest operand watermark.
+    pub fn watermarks(&self) -> Option<(i64, i64)> {
+        let marks = self.assets.iter().flatten().flatten().flat_map(|s| s.series.iter().map(|o| o.watermark));
+        marks
+            .filter(|&w| w != NO_WATERMARK)
+            .fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
+    }
+
+    pub fn stats(&self) -> &JobStats {
+        &self.stats
+    }
+}
+
+impl MergeOperator {
+    pub fn save(&self) -> MergeState {
+        let mut skips = self.stats.merge.clone();
+        let skip_samples = std::mem::take(&mut skips.samples);
+        MergeState {
+            assets: self.policies.iter().map(|p| p.assets.clone()).collect(),
+            asset_order: self.asset_order.clone(),
+            seen_asset: self.seen_asset.clone(),
+            stats: self.stats.clone(),
+            skips,
+            skip_samples,
+        }
+    }
+
+    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan.
+    pub fn restore(&mut self, state: MergeState) -> Result<(), String> {
+        let fits = state.assets.len() == self.policies.len()
+            && state
+                .assets
+                .iter()
+                .zip(&self.policies)
+                .all(|(assets, p)| assets.iter().flatten().all(|s| s.series.len() == p.horizons.len()))
+            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true));
+        if !fits {
+            return Err(format!("the saved operands of job `{}` do not fit its plan", self.stats.name));
+        }
+        for (policy, assets) in self.policies.iter_mut().zip(state.assets) {
+            policy.assets = assets;
+        }
+        self.asset_order = state.asset_order;
+        self.seen_asset = state.seen_asset;
+        let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
+        let merge = MergeSkips { samples: state.skip_samples, ..state.skips };
+        self.stats = JobStats { name, file, merge, ..state.stats };
+        Ok(())
+    }
 }

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod merge;
 mod open_windows;
 mod queue;
+mod snapshot;
 pub mod stats;
 pub mod watermark;
 pub mod window;
@@ -16,6 +17,8 @@ use crate::intern::Names;
 use crate::job::{Job, JobKind};
 pub use crate::run_options::{EmitMode, EngineOptions, WatermarkScope};
 use merge::MergeOperator;
+use serde::{Deserialize, Serialize};
+pub use snapshot::{OperatorState, PipelineState};
 use stats::JobStats;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,7 +39,7 @@ pub struct Reading {
 pub const NO_MODEL: u32 = u32::MAX;
 
 /// An output value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     Number(f64),
     Count(u64),
@@ -319,6 +322,20 @@ impl Pipeline {
     /// Per-job figures, in run order.
     pub fn stats(&self) -> Vec<&JobStats> {
         self.operators.iter().map(Operator::stats).collect()
+    }
+
+    /// Windows the window jobs hold open now.
+    pub fn open_windows(&self) -> u64 {
+        let windows = self.operators.iter().filter_map(|op| match op {
+            Operator::Window(w) => Some(w.open_windows()),
+            Operator::Merge(_) => None,
+        });
+        windows.sum()
+    }
+
+    /// Output rows and late rows handed to the sink so far.
+    pub fn rows_handed_on(&self) -> (u64, u64) {
+        (self.points_written, self.late_written)
     }
 
     /// Input readings whose point (or model) no job reads.

@@ -7,9 +7,11 @@
 use super::Value;
 use super::accumulator::Accumulator;
 use super::queue::reserve_gently;
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OpenWindow {
     pub start: i64,
     pub acc: Accumulator,
@@ -29,7 +31,7 @@ impl OpenWindow {
 
 /// Windows by start, addressed by position as one sequence: `older` then `newest`. `newest` is
 /// `Some` exactly when there is a window at all.
-#[derive(Default)]
+#[derive(Default, Clone, Serialize, Deserialize)]
 pub struct Windows {
     older: VecDeque<OpenWindow>,
     newest: Option<OpenWindow>,

@@ -3,6 +3,7 @@
 //! from the front: each touches one end of the deque, where a binary heap would walk (and miss the
 //! cache at) every level on each removal.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Makes room for one more item in `deque`, growing it by a quarter when full where `VecDeque`
@@ -15,7 +16,7 @@ pub fn reserve_gently<T>(deque: &mut VecDeque<T>) {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderedQueue<T> {
     items: VecDeque<T>,
 }
@@ -53,6 +54,11 @@ impl<T: Ord> OrderedQueue<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
         self.items.pop_front()
+    }
+
+    /// Every item, smallest first, left in place.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
     }
 
     /// Every item, smallest first.

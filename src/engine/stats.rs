@@ -3,13 +3,13 @@
 use super::watermark::NO_WATERMARK;
 use crate::job::{Job, JobKind};
 use crate::time::format_timestamp;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// How many skipped evaluations of each cause are described individually.
 pub const SAMPLES_PER_JOB: usize = 5;
 
 /// Figures of one window policy (one output point). Field order is the order of `--stats-json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyStats {
     /// The point the policy reads.
     pub input: String,
@@ -35,7 +35,7 @@ pub struct PolicyStats {
 }
 
 /// Why a merge evaluation wrote no row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeSkips {
     pub missing_operand: u64,
     pub eval_error: u64,
@@ -48,7 +48,7 @@ pub struct MergeSkips {
 }
 
 /// One merge evaluation that wrote no row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipSample {
     pub asset: u32,
     pub ts: i64,
@@ -56,7 +56,7 @@ pub struct SkipSample {
 }
 
 /// Figures of one job. Field order is the order of `--stats-json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStats {
     pub name: String,
     pub file: String,
@@ -81,8 +81,12 @@ pub struct JobStats {
     pub merge: MergeSkips,
 }
 
-/// A watermark as its timestamp text, or `null` when there is none.
+/// A watermark as its timestamp text, or `null` when there is none. A binary format (the state
+/// file) keeps the number itself, which the derived `Deserialize` reads back.
 fn watermark_json<S: Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    if !serializer.is_human_readable() {
+        return serializer.serialize_i64(*ms);
+    }
     if *ms == NO_WATERMARK {
         return serializer.serialize_none();
     }

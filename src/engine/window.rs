@@ -20,6 +20,7 @@ use super::{
 use crate::intern::Names;
 use crate::job::{Aggregation, Interpolation, WindowJob};
 use crate::threshold::Threshold;
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -48,6 +49,7 @@ struct Missed {
     entirely: bool,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 struct Series {
     asset: u32,
     clock: usize,
@@ -56,14 +58,14 @@ struct Series {
     last_valid: Vec<Option<(i64, f64)>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 enum TimerKind {
     Close,
     Expire,
 }
 
 /// A window's due time on its clock. Field order is the firing order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Timer {
     at: i64,
     series: u32,
@@ -72,6 +74,7 @@ struct Timer {
     start: i64,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 struct Clock {
     watermark: i64,
     /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
@@ -479,4 +482,86 @@ impl WindowOperator {
 /// number that is not the sum.
 fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
+}
+
+/// What a window operator carries from one run to the next (see [`crate::state`]): every field
+/// that changes as readings arrive. The plan's part (policies, layout, latency) is not saved: the
+/// resumed run builds it again from job files whose fingerprint matched.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct WindowState {
+    series_of: Vec<Vec<u32>>,
+    series: Vec<Series>,
+    windows: Vec<Windows>,
+    clocks: Vec<Clock>,
+    asset_clock: Vec<u32>,
+    open_windows: u64,
+    stats: JobStats,
+}
+
+impl WindowState {
+    /// Series (asset x input point) seen so far.
+    pub fn series(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Windows open, over all series and policies.
+    pub fn open_windows(&self) -> u64 {
+        self.open_windows
+    }
+
+    /// The lowest and highest watermark over the clocks that have one.
+    pub fn watermarks(&self) -> Option<(i64, i64)> {
+        let marks = self.clocks.iter().map(|c| c.watermark).filter(|&w| w != NO_WATERMARK);
+        marks.fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
+    }
+
+    pub fn stats(&self) -> &JobStats {
+        &self.stats
+    }
+}
+
+impl WindowOperator {
+    pub fn save(&self) -> WindowState {
+        WindowState {
+            series_of: self.series_of.clone(),
+            series: self.series.clone(),
+            windows: self.windows.clone(),
+            clocks: self.clocks.clone(),
+            asset_clock: self.asset_clock.clone(),
+            open_windows: self.open_windows,
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// Puts a saved state back. The saved figures keep this run's job name and file. Refuses a
+    /// state whose shape does not fit this operator's plan, so no index in it can be out of range.
+    pub fn restore(&mut self, state: WindowState) -> Result<(), String> {
+        let policies = self.policies.len();
+        let series = state.series.len();
+        let clocks = state.clocks.len();
+        let fits = state.series_of.len() == self.inputs.len()
+            && state.series_of.iter().flatten().all(|&s| s == ABSENT || (s as usize) < series)
+            && state.windows.len() == series * policies
+            && state.series.iter().all(|s| s.clock < clocks && s.last_valid.len() == policies)
+            && state.asset_clock.iter().all(|&c| c == ABSENT || (c as usize) < clocks)
+            && state
+                .clocks
+                .iter()
+                .flat_map(|c| c.timers.iter())
+                .all(|t| (t.series as usize) < series && (t.policy as usize) < policies)
+            && state.stats.policies.len() == policies
+            && (self.scope != WatermarkScope::Global || clocks == 1);
+        if !fits {
+            return Err(format!("the saved windows of job `{}` do not fit its plan", self.stats.name));
+        }
+        let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
+        self.series_of = state.series_of;
+        self.series = state.series;
+        self.windows = state.windows;
+        self.clocks = state.clocks;
+        self.asset_clock = state.asset_clock;
+        self.open_windows = state.open_windows;
+        self.stats = JobStats { name, file, ..state.stats };
+        Ok(())
+    }
 }

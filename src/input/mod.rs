@@ -31,7 +31,7 @@ pub use sort::Sorter;
 pub use source::{open, open_watched};
 
 /// Figures of the input side, for the summary and `--stats-json` (in this field order).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputCounts {
     /// Data rows read (header excluded), bad rows included.
     pub rows: u64,

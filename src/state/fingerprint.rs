@@ -3,10 +3,12 @@
 //! state. It is taken from the validated plan, which holds no description, comment or layout of
 //! the YAML: changing those cannot change a row, so they leave the fingerprint as it was.
 
+use crate::duration::format_duration;
 use crate::job::{Job, JobKind, Trigger, WindowType};
+use serde::{Deserialize, Serialize};
 
 /// One job's result-changing fields, as (field, value) in a fixed order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobPrint {
     pub name: String,
     pub fields: Vec<(String, String)>,
@@ -20,15 +22,15 @@ pub fn of_jobs(jobs: &[Job]) -> Vec<JobPrint> {
 fn of_job(job: &Job) -> JobPrint {
     let mut fields = vec![("model".to_owned(), job.model.clone())];
     let mut field = |key: String, value: String| fields.push((key, value));
-    let optional = |v: Option<i64>| v.map_or_else(|| "none".to_owned(), |ms| format!("{ms}ms"));
+    let optional = |v: Option<i64>| v.map_or_else(|| "none".to_owned(), format_duration);
     match &job.kind {
         JobKind::Window(w) => {
             field("template".into(), "time_window_aggregation".into());
-            field("latency".into(), format!("{}ms", w.latency));
+            field("latency".into(), format_duration(w.latency));
             field("max_future_skew".into(), optional(w.max_future_skew));
             let window = match w.window {
                 WindowType::Tumbling => "tumbling".to_owned(),
-                WindowType::Sliding { slide } => format!("sliding every {slide}ms"),
+                WindowType::Sliding { slide } => format!("sliding every {}", format_duration(slide)),
             };
             field("window".into(), window);
             field("timezone".into(), w.timezone.map_or_else(|| "UTC".to_owned(), |tz| tz.name().to_owned()));
@@ -38,18 +40,18 @@ fn of_job(job: &Job) -> JobPrint {
                 field(format!("policies[{i}].threshold"), p.threshold.to_string());
                 field(format!("policies[{i}].interpolation"), format!("{:?}", p.interpolation));
                 field(format!("policies[{i}].aggregation"), p.aggregation.name().to_owned());
-                field(format!("policies[{i}].window_size"), format!("{}ms", p.window_size));
+                field(format!("policies[{i}].window_size"), format_duration(p.window_size));
                 field(format!("policies[{i}].output"), p.output.clone());
             }
         }
         JobKind::Merge(m) => {
             field("template".into(), "multi_point_merging".into());
             let trigger = match m.trigger {
-                Trigger::Frequency { every } => format!("every {every}ms"),
+                Trigger::Frequency { every } => format!("every {}", format_duration(every)),
                 Trigger::Point => "point".to_owned(),
             };
             field("trigger".into(), trigger);
-            field("latency".into(), format!("{}ms", m.latency));
+            field("latency".into(), format_duration(m.latency));
             field("max_future_skew".into(), optional(m.max_future_skew));
             field("policies".into(), m.policies.len().to_string());
             for (i, p) in m.policies.iter().enumerate() {

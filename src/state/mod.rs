@@ -7,3 +7,5 @@
 pub mod atomic;
 pub mod file;
 pub mod fingerprint;
+pub mod saved;
+pub mod session;
