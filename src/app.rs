@@ -15,6 +15,7 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         Command::Man(args) => commands::man::man(args),
         Command::Plot(args) => commands::plot::plot(*args),
         Command::Sniff(args) => commands::sniff::sniff(*args),
+        Command::State(args) => commands::state::state(args),
         Command::PartitionKeys(args) => commands::partition_keys::partition_keys(&args),
     }
 }

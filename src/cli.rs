@@ -76,6 +76,11 @@ pub enum Command {
                             proposed flags, the command line and the input-config file. Input flags given here are \
                             taken as known and win over detection.")]
     Sniff(Box<SniffArgs>),
+    /// Look into the state file of an incremental replay (`run --state`).
+    #[command(
+        after_help = "Example:\n  meterflow state show day.state\n  meterflow state show --format json day.state"
+    )]
+    State(StateArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  meterflow completions bash > ~/.local/share/bash-completion/completions/meterflow\n  \
@@ -291,6 +296,25 @@ pub struct ValidateArgs {
     /// `text` for people; `json`: an array of {file, line, column, field, message, severity} on stdout.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Whether the state is finished, its options, jobs with their watermarks and what each holds
+    /// open, the inputs consumed and the running totals.
+    Show {
+        /// The state file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod plot;
 pub mod run;
 pub mod schema;
 pub mod sniff;
+pub mod state;
 pub mod test;
 pub mod validate;
 

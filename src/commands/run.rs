@@ -92,14 +92,11 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
-    let mut replay = match resume {
-        Some(mut resume) => {
-            let names = std::mem::take(&mut resume.names);
-            let mut replay = Replay::with_names(jobs, options, input_options, bad_rows, names);
-            resume.into_replay(&mut replay, args.state.as_deref().unwrap_or(Path::new(""))).map_err(refused)?;
-            replay
+    let mut replay = match (resume, args.state.as_deref()) {
+        (Some(resume), Some(path)) => {
+            resume.into_replay(jobs, options, input_options, bad_rows, path).map_err(refused)?
         }
-        None => Replay::new(jobs, options, input_options, bad_rows),
+        _ => Replay::new(jobs, options, input_options, bad_rows),
     }
     .with_threads(threads);
     // Without --finish, a run with a state leaves open what it has not finished for the next run.

@@ -9,3 +9,4 @@ pub mod file;
 pub mod fingerprint;
 pub mod saved;
 pub mod session;
+pub mod show;

@@ -8,6 +8,7 @@ use super::file::DecodeError;
 use super::fingerprint::{self, JobPrint};
 use super::saved::{ConsumedInput, OptionsPrint, SavedNames, SavedState};
 use crate::engine::EngineOptions;
+use crate::input::{BadRows, InputOptions};
 use crate::intern::Names;
 use crate::job::Job;
 use crate::replay::{Replay, Resumed};
@@ -39,14 +40,23 @@ pub struct StateRun {
 
 /// What a resumed run starts from.
 pub struct Resume {
-    pub names: Names,
+    names: Names,
     saved: SavedState,
 }
 
 impl Resume {
-    /// Puts the saved figures and pipeline into `replay` (built with [`Resume::names`]).
-    pub fn into_replay(self, replay: &mut Replay, path: &Path) -> Result<(), Refusal> {
+    /// The replay of `jobs` continuing where the saved one stopped: its name tables (so the ids in
+    /// its state name what they named then), input figures and pipeline.
+    pub fn into_replay(
+        self,
+        jobs: Vec<Job>,
+        options: EngineOptions,
+        input: InputOptions,
+        bad_rows: BadRows,
+        path: &Path,
+    ) -> Result<Replay, Refusal> {
         let saved = self.saved;
+        let mut replay = Replay::with_names(jobs, options, input, bad_rows, self.names);
         let (_, points_written, late_written) = saved.pipeline.totals();
         let resumed = Resumed {
             from: path.display().to_string(),
@@ -58,7 +68,8 @@ impl Resume {
         };
         replay
             .restore(saved.counts, saved.sources, saved.pipeline, resumed)
-            .map_err(|why| Refusal::Damaged(anyhow!("cannot resume from {}: {why}", path.display())))
+            .map_err(|why| Refusal::Damaged(anyhow!("cannot resume from {}: {why}", path.display())))?;
+        Ok(replay)
     }
 }
 
