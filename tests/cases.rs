@@ -1,6 +1,6 @@
 //! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
-//! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included) and the
-//! expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
+//! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included; one run
+//! per line, in order, for cases of several runs, whose outputs are joined) and the expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
 //! file the run writes into the folder (e.g. `--rejects FILE`). Each case runs on a copy of its
 //! folder in a temporary directory (laid out as in the repository, with the repository's `jobs/`
 //! beside it for the cases that read the shipped jobs), so a run never writes into the source tree.
@@ -33,19 +33,22 @@ fn copy_tree(from: &Path, to: &Path) {
 fn run_case(name: &str) {
     let dir = case_dir(name);
     let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
-    let args = shlex::split(&cmd).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
     let root = tempfile::tempdir().expect("a temporary directory");
     let work = root.path().join("tests/cases").join(name);
     copy_tree(&dir, &work);
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs"), &root.path().join("jobs"));
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&work).output().expect("meterflow runs");
+    let (mut stdout, mut stderr, mut status) = (String::new(), String::new(), 0);
+    for line in cmd.lines().filter(|l| !l.trim().is_empty()) {
+        let args = shlex::split(line).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&work).output().expect("meterflow runs");
+        stdout.push_str(&String::from_utf8_lossy(&output.stdout));
+        stderr.push_str(&String::from_utf8_lossy(&output.stderr));
+        status = output.status.code().unwrap_or(-1);
+    }
     let bless = std::env::var_os("METERFLOW_BLESS").is_some();
-    let status = output.status.code().unwrap_or(-1);
     let expected_status: i32 =
         std::fs::read_to_string(dir.join("status")).map_or(0, |s| s.trim().parse().expect("status is a number"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
     for (file, actual) in [("stdout", &stdout), ("stderr", &stderr)] {
         let path = dir.join(file);
         if !path.exists() {
@@ -57,7 +60,7 @@ fn run_case(name: &str) {
         }
         let expected = std::fs::read_to_string(&path).expect("expected file");
         assert!(
-            expected == **actual,
+            expected == *actual,
             "{name}: {file} differs\n--- expected\n{expected}\n--- actual\n{actual}\n--- stderr\n{stderr}"
         );
     }
@@ -99,6 +102,7 @@ macro_rules! cases {
 }
 
 cases! {
+    state_daily_replay,
     window_half_open_boundaries,
     window_threshold_closed_open,
     window_threshold_open_closed,
