@@ -40,8 +40,11 @@ fn run_case(name: &str) {
     let (mut stdout, mut stderr, mut status) = (String::new(), String::new(), 0);
     for line in cmd.lines().filter(|l| !l.trim().is_empty()) {
         let args = shlex::split(line).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
-        let output =
-            Command::new(env!("CARGO_BIN_EXE_meterflow")).args(&args).current_dir(&work).output().expect("meterflow runs");
+        let output = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+            .args(&args)
+            .current_dir(&work)
+            .output()
+            .expect("meterflow runs");
         stdout.push_str(&String::from_utf8_lossy(&output.stdout));
         stderr.push_str(&String::from_utf8_lossy(&output.stderr));
         status = output.status.code().unwrap_or(-1);
