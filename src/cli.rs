@@ -146,6 +146,11 @@ pub struct RunArgs {
     /// --state does at end of input) and mark FILE finished.
     #[arg(long, requires = "state")]
     pub finish: bool,
+    /// Live input: a series (asset x point) that has had no reading for DURATION of wall-clock
+    /// time has its watermark moved forward by the wall-clock time that passes, so its last windows
+    /// close. Not reproducible: the result depends on when readings arrive. `--watermark series` only.
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
     /// With --state: read an input whose content the state has already consumed (refused otherwise,
     /// as its readings would be counted twice).
     #[arg(long, requires = "state")]

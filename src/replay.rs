@@ -6,6 +6,7 @@
 
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
+use crate::idle::IdleClock;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
@@ -13,6 +14,7 @@ use crate::job::pipeline::run_order;
 use crate::output::{LateWriter, PointWriter};
 use anyhow::{Context, Result};
 use std::io::{self, Read};
+use std::time::Instant;
 
 /// Where a replay's output points and late-dropped readings go.
 pub trait Output {
@@ -59,6 +61,10 @@ pub struct Replay {
     threads: usize,
     /// Where an incremental replay resumed from; the figures above are totals since its start.
     pub resumed: Option<Resumed>,
+    /// The source a stop (a signal) ended in the middle of, if one did.
+    pub stopped_in: Option<String>,
+    /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
+    pub idle: Option<IdleClock>,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -100,6 +106,8 @@ impl Replay {
             sorter,
             threads: 1,
             resumed: None,
+            stopped_in: None,
+            idle: None,
         }
     }
 
@@ -137,6 +145,13 @@ impl Replay {
         self
     }
 
+    /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
+    /// passed (see [`IdleClock`]).
+    pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
+        self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
+        self
+    }
+
     /// Job names in run order: `Dropped::job` and `Point::job` index into this.
     pub fn job_names(&self) -> Vec<String> {
         self.pipeline.stats().iter().map(|s| s.name.clone()).collect()
@@ -147,6 +162,11 @@ impl Replay {
         self.sources += 1;
         let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
         while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
+            // A stop ends the input between two readings: what was read is whole.
+            if self.input.stop.requested() {
+                self.stopped_in = Some(name.to_owned());
+                break;
+            }
             output.input(&reading, &self.names);
             match self.sorter.as_mut() {
                 Some(sorter) => sorter.push(reading)?,
@@ -159,6 +179,13 @@ impl Replay {
     fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
         let mut sink = Bound { output, names: &self.names, error: None };
         self.pipeline.push(reading, &mut sink);
+        if let Some(idle) = self.idle.as_mut() {
+            let now = Instant::now();
+            idle.saw(&reading, now);
+            for &(asset, point, by) in idle.due(now) {
+                self.pipeline.advance_idle(asset, point, by, &mut sink);
+            }
+        }
         if let Some(e) = sink.error {
             return Err(anyhow::Error::new(e).context("failed to write output"));
         }

@@ -182,6 +182,25 @@ pub fn state_note(state: &StateRun, replay: &Replay) -> String {
     )
 }
 
+/// How a run that a signal stopped ended, and what was done with what it had read.
+pub fn stopped_note(signal: i32, replay: &Replay, state: Option<&StateRun>) -> String {
+    let name = crate::signals::name(signal);
+    let status = crate::signals::exit_status(signal);
+    let rows = replay.counts.rows;
+    let place = replay.stopped_in.as_ref().map_or_else(String::new, |input| format!(", in the middle of {input}"));
+    match state.filter(|s| !s.finishes()) {
+        Some(state) => format!(
+            "meterflow: {name} ended the input after {rows} rows{place}; everything final was written and the rest saved to {}, \
+             so a run with the rest of the input resumes exactly there (exit {status})",
+            state.path().display()
+        ),
+        None => format!(
+            "meterflow: {name} ended the input after {rows} rows{place}; the jobs were flushed as at the end of the input \
+             (exit {status})"
+        ),
+    }
+}
+
 /// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded.
 pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
@@ -221,6 +240,14 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     }
     for job in replay.pipeline.stats() {
         s.push_str(&job_summary(job, &replay.names));
+    }
+    if let Some(idle) = &replay.idle {
+        s.push_str(&format!(
+            "meterflow: --idle-timeout moved the watermark of a silent series {} time{}: this output depends on when \
+             readings arrived\n",
+            idle.advances,
+            if idle.advances == 1 { "" } else { "s" }
+        ));
     }
     s
 }

@@ -172,7 +172,7 @@ fn man_pages_are_roff() {
     assert_eq!(unknown.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&unknown.stderr),
-        "error: no subcommand `nope`; expected one of run, validate, test, explain, schema, plot, sniff, completions, man\n"
+        "error: no subcommand `nope`; expected one of run, validate, test, explain, schema, plot, sniff, state, completions, man\n"
     );
 }
 

@@ -3,7 +3,8 @@
 
 use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
-use crate::engine::{Dropped, EmitMode, Point};
+use crate::duration::parse_duration;
+use crate::engine::{Dropped, EmitMode, EngineOptions, Point, WatermarkScope};
 use crate::failure::{Failure, is_broken_pipe};
 use crate::input::{self, BadRows, InputOptions};
 use crate::intern::Names;
@@ -13,7 +14,8 @@ use crate::output::LateWriter;
 use crate::output::PointWriter;
 use crate::progress::Progress;
 use crate::replay::{Output, Replay, WriterOutput};
-use crate::report::{accounting_error, late_warning, state_note, summary, write_stats_json};
+use crate::report::{accounting_error, late_warning, state_note, stopped_note, summary, write_stats_json};
+use crate::signals;
 use crate::state::session::{Refusal, StateRun, StreamDigest};
 use crate::write_thread::ThreadedOutput;
 use anyhow::{Context, anyhow};
@@ -30,6 +32,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let options = args.engine_options().map_err(Failure::Usage)?;
     let input_settings = input_settings(&args.input)?;
     let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
+    let idle_timeout = idle_timeout(&args, &options, input_options.sort)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let (mut state, resume) = match &args.state {
         Some(path) => {
@@ -45,6 +48,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         }
         None => (None, None),
     };
+    let stop = input_options.stop.clone();
+    signals::install(&stop).context("failed to install the signal handlers")?;
     // Every input is opened before any output is written, so a typo leaves no partial files.
     let inputs = input_paths(&args.inputs);
     let live_inputs: Vec<(String, bool)> =
@@ -55,7 +60,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for ((path, display), (_, live)) in inputs.iter().zip(&live_inputs) {
-        let mut source = input::open_watched(path, &input_options.idle)?;
+        let mut source = input::open_watched(path, &input_options.idle, &input_options.stop)?;
         // A stream cannot be read twice, so the state learns its content as it is read.
         if state.is_some() && (*live || path == "-") {
             let digest = StreamDigest::default();
@@ -98,7 +103,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         }
         _ => Replay::new(jobs, options, input_options, bad_rows),
     }
-    .with_threads(threads);
+    .with_threads(threads)
+    .with_idle_timeout(idle_timeout);
     // Without --finish, a run with a state leaves open what it has not finished for the next run.
     let ends_stream = state.as_ref().is_none_or(StateRun::finishes);
     let files = WriterOutput { points, late, job_names: replay.job_names() };
@@ -116,7 +122,12 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let progress = Progress::new(args.progress.into(), Progress::total_size(&paths));
     let replayed = sources
         .into_iter()
-        .try_for_each(|(display, source)| replay.read(&display, progress.watch(source), &mut output))
+        .try_for_each(|(display, source)| {
+            if stop.requested() {
+                return Ok(());
+            }
+            replay.read(&display, progress.watch(source), &mut output)
+        })
         .and_then(|()| if ends_stream { replay.finish(&mut output) } else { replay.suspend() });
     let written = output.finish();
     progress.finish();
@@ -140,6 +151,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 failure
             })?;
         }
+        if let Some(name) = &replay.stopped_in {
+            state.stopped_in(name);
+        }
         state.save(&replay)?;
     }
     if !args.quiet {
@@ -156,10 +170,36 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(path) = &args.stats_json {
         write_stats_json(path, &replay)?;
     }
-    match accounting_error(&replay.balances()) {
-        Some(e) => Err(Failure::Run(e)),
+    if let Some(e) = accounting_error(&replay.balances()) {
+        return Err(Failure::Run(e));
+    }
+    match stop.signal() {
+        // Said even with -q: the run did not read all its input, which its exit status also says.
+        Some(signal) => {
+            eprintln!("{}", stopped_note(signal, &replay, state.as_ref()));
+            Err(Failure::Silent(signals::exit_status(signal)))
+        }
         None => Ok(()),
     }
+}
+
+/// `--idle-timeout` in ms, checked against the options it cannot work with.
+fn idle_timeout(args: &RunArgs, options: &EngineOptions, sorted: bool) -> Result<Option<i64>, Failure> {
+    let Some(text) = &args.idle_timeout else { return Ok(None) };
+    let ms = parse_duration(text).map_err(|e| Failure::Usage(anyhow!("--idle-timeout: {e}")))?;
+    if options.watermark != WatermarkScope::Series {
+        return Err(Failure::Usage(anyhow!(
+            "--idle-timeout works with --watermark series only: a shared watermark moves with every series that \
+             still sends, so one silent series must not move it"
+        )));
+    }
+    if sorted {
+        return Err(Failure::Usage(anyhow!(
+            "--idle-timeout cannot be used with --sort-input: sorted readings are replayed after the input ends, when \
+             wall-clock time says nothing about them"
+        )));
+    }
+    Ok(Some(ms))
 }
 
 /// A state file refused: a usage error, or damage found in it.

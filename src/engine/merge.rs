@@ -493,6 +493,31 @@ impl MergeOperator {
         }
     }
 
+    /// Moves the watermarks of the raw operand series of `point` for `asset` forward by `by` ms
+    /// (`--idle-timeout`, see the window operator's `advance_idle`), then evaluates what is due.
+    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
+        if by <= 0 {
+            return;
+        }
+        for pi in 0..self.policies.len() {
+            let policy = &mut self.policies[pi];
+            let trigger = policy.trigger.filter(|&(id, _)| id == point).map(|(_, index)| index);
+            let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { continue };
+            let mut moved = false;
+            for (index, series) in state.series.iter_mut().enumerate() {
+                let reads = policy.operands.get(index) == Some(&point) || trigger == Some(index);
+                if reads && policy.horizons[index].1 && series.watermark != NO_WATERMARK {
+                    series.watermark = series.watermark.saturating_add(by);
+                    self.stats.final_watermark = self.stats.final_watermark.max(series.watermark);
+                    moved = true;
+                }
+            }
+            if moved {
+                self.advance(pi, asset, false, out);
+            }
+        }
+    }
+
     /// End of input: event time passes every trigger time, and every one is final.
     pub fn finish(&mut self, out: &mut Emitted) {
         let order = std::mem::take(&mut self.asset_order);

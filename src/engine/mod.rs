@@ -309,6 +309,23 @@ impl Pipeline {
         }
     }
 
+    /// Moves the watermark of input series (`asset`, `point`) forward by `by` ms in every job that
+    /// reads it, and hands on what falls due, as a reading would. The caller decides when a series
+    /// is idle (the engine keeps no clock): see `--idle-timeout`.
+    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, sink: &mut dyn Sink) {
+        let jobs = self.routes.get(point as usize).map_or(0, Vec::len);
+        for k in 0..jobs {
+            let op = self.routes[point as usize][k];
+            let mut out = std::mem::take(&mut self.scratch[op]);
+            match &mut self.operators[op] {
+                Operator::Window(w) => w.advance_idle(asset, point, by, &mut out),
+                Operator::Merge(m) => m.advance_idle(asset, point, by, &mut out),
+            }
+            self.deliver(&mut out, sink);
+            self.scratch[op] = out;
+        }
+    }
+
     /// End of input: flushes every job, upstream first, feeding flushed rows downstream.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         for op in 0..self.operators.len() {

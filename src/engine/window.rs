@@ -456,6 +456,26 @@ impl WindowOperator {
         next
     }
 
+    /// Moves the watermark of the clock of series (`asset`, `point`) forward by `by` ms, firing
+    /// what falls due: `--idle-timeout`'s advance for a series that has gone silent, decided at the
+    /// edge from wall-clock time and handed in as plain data.
+    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
+        let Some(input) = self.inputs.iter().position(|&p| p == point) else { return };
+        let Some(&sid) = self.series_of[input].get(asset as usize) else { return };
+        if sid == ABSENT || by <= 0 {
+            return;
+        }
+        let clock = self.series[sid as usize].clock;
+        let w = self.clocks[clock].watermark;
+        if w == NO_WATERMARK {
+            return;
+        }
+        let advanced = w.saturating_add(by);
+        self.clocks[clock].watermark = advanced;
+        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
+        self.fire(clock, advanced, out);
+    }
+
     /// Windows open now, over all series and policies.
     pub fn open_windows(&self) -> u64 {
         self.open_windows

@@ -4,6 +4,7 @@
 //! about to block; the run sets the hook to flush its outputs. Regular files never call it, so
 //! they keep their large buffered writes.
 
+use super::stop::Stop;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -46,42 +47,52 @@ pub fn is_live(path: &str) -> bool {
     kind.is_ok_and(|t| t != rustix::fs::FileType::RegularFile)
 }
 
-/// A live source: before a read that would block, calls the idle hook.
+/// How long a waiting live input sleeps between two looks at the stop flag: a signal ends the
+/// wait within this time (the handlers restart interrupted reads, so the read itself never sees it).
+const STOP_CHECK: rustix::event::Timespec = rustix::event::Timespec { tv_sec: 0, tv_nsec: 50_000_000 };
+
+/// A live source: before a read that would block, calls the idle hook; while waiting, ends the
+/// input when a stop is requested.
 pub struct Watched<R> {
     inner: R,
     idle: Idle,
+    stop: Stop,
 }
 
 impl<R: Read + AsFd> Watched<R> {
-    pub fn new(inner: R, idle: Idle) -> Watched<R> {
-        Watched { inner, idle }
+    pub fn new(inner: R, idle: Idle, stop: Stop) -> Watched<R> {
+        Watched { inner, idle, stop }
     }
 
-    /// Whether a read would return at once (data, end of input or an error are all ready).
-    fn ready(&self) -> bool {
+    /// Whether a read would return within `wait` (data, end of input or an error are all ready).
+    fn ready(&self, wait: &rustix::event::Timespec) -> bool {
         let mut fds = [rustix::event::PollFd::new(&self.inner, rustix::event::PollFlags::IN)];
-        let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
         // A poll that fails says nothing: the read itself finds out.
-        rustix::event::poll(&mut fds, Some(&zero)).map_or(true, |n| n > 0)
+        rustix::event::poll(&mut fds, Some(wait)).map_or(true, |n| n > 0)
     }
 }
 
 impl<R: Read + AsFd> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.ready() {
+        if !self.ready(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 }) {
             self.idle.call();
+            while !self.ready(&STOP_CHECK) {
+                if self.stop.requested() {
+                    return Ok(0);
+                }
+            }
         }
         self.inner.read(buf)
     }
 }
 
 /// Opens `path` (`-`: stdin) raw, watched when live.
-pub fn open_raw(path: &str, idle: &Idle) -> io::Result<Box<dyn Read + Send>> {
+pub fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<dyn Read + Send>> {
     let live = is_live(path);
     Ok(match (path == "-", live) {
-        (true, true) => Box::new(Watched::new(io::stdin(), idle.clone())),
+        (true, true) => Box::new(Watched::new(io::stdin(), idle.clone(), stop.clone())),
         (true, false) => Box::new(io::stdin()),
-        (false, true) => Box::new(Watched::new(File::open(path)?, idle.clone())),
+        (false, true) => Box::new(Watched::new(File::open(path)?, idle.clone(), stop.clone())),
         (false, false) => Box::new(File::open(path)?),
     })
 }
@@ -101,7 +112,7 @@ mod tests {
         idle.set(move || {
             counted.fetch_add(1, Ordering::SeqCst);
         });
-        let mut watched = Watched::new(reader, idle);
+        let mut watched = Watched::new(reader, idle, Stop::default());
         writer.write_all(b"a\n").unwrap();
         let mut buf = [0u8; 8];
         assert_eq!(watched.read(&mut buf).unwrap(), 2);

@@ -20,6 +20,7 @@ pub mod rejects;
 pub mod shown;
 pub mod sort;
 pub mod source;
+pub mod stop;
 pub mod time_layout;
 pub mod timestamp;
 

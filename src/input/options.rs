@@ -4,6 +4,7 @@
 //! (exit 2), found before any input is read; messages name the settings by their flags.
 
 use super::live::Idle;
+use super::stop::Stop;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use anyhow::{Result, anyhow, bail};
 use std::path::PathBuf;
@@ -87,6 +88,8 @@ pub struct InputOptions {
     pub sort: bool,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
     pub idle: Idle,
+    /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
+    pub stop: Stop,
 }
 
 impl InputOptions {
@@ -159,6 +162,7 @@ impl InputOptions {
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
             idle: Idle::default(),
+            stop: Stop::default(),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! too low after a CRLF (rust-csv issue 395) and messages must name the right line.
 
 use super::live::{self, Idle};
+use super::stop::Stop;
 use anyhow::{Context, Result};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
@@ -24,14 +25,15 @@ enum Codec {
 
 /// Opens an input path for reading, decompressed; `-` is stdin.
 pub fn open(path: &str) -> Result<Box<dyn Read + Send>> {
-    open_watched(path, &Idle::default())
+    open_watched(path, &Idle::default(), &Stop::default())
 }
 
-/// [`open`], and a live input (see [`live`]) calls `idle` before each read that would block.
-pub fn open_watched(path: &str, idle: &Idle) -> Result<Box<dyn Read + Send>> {
+/// [`open`], and a live input (see [`live`]) calls `idle` before each read that would block and
+/// ends when `stop` is requested while it waits.
+pub fn open_watched(path: &str, idle: &Idle, stop: &Stop) -> Result<Box<dyn Read + Send>> {
     // Unlocked: a parsing thread may read it. Reads go through a 64 KiB buffer, so the lock taken
     // per read costs nothing measurable.
-    let raw = live::open_raw(path, idle).with_context(|| format!("failed to open input {path}"))?;
+    let raw = live::open_raw(path, idle, stop).with_context(|| format!("failed to open input {path}"))?;
     let lower = path.to_ascii_lowercase();
     let by_name = if lower.ends_with(".gz") {
         Some(Codec::Gzip)

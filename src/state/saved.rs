@@ -20,6 +20,8 @@ pub struct ConsumedInput {
     pub hash: String,
     /// The run that read it, counting from 1.
     pub run: u32,
+    /// A signal ended that run while it read this input: only the rows before are in the state.
+    pub stopped: bool,
 }
 
 /// The run options that change results, as the saving run had them.

@@ -169,7 +169,7 @@ impl StateRun {
                 )));
             }
         }
-        self.consumed.push(ConsumedInput { name: name.to_owned(), bytes, hash, run: self.run });
+        self.consumed.push(ConsumedInput { name: name.to_owned(), bytes, hash, run: self.run, stopped: false });
         Ok(())
     }
 
@@ -191,6 +191,13 @@ impl StateRun {
         };
         atomic::save(&self.path, &state.encode())
             .with_context(|| format!("failed to save the state to {}", self.path.display()))
+    }
+
+    /// A signal stopped this run in the middle of input `name`: its record says so.
+    pub fn stopped_in(&mut self, name: &str) {
+        if let Some(input) = self.consumed.iter_mut().rev().find(|c| c.run == self.run && c.name == name) {
+            input.stopped = true;
+        }
     }
 
     pub fn path(&self) -> &Path {

@@ -105,11 +105,12 @@ pub fn text(path: &str, r: &StateReport<'_>) -> String {
     s.push_str(&format!("  inputs consumed: {}\n", r.inputs.len()));
     for input in r.inputs {
         s.push_str(&format!(
-            "    run {}: {} ({}, xxh3-128 {})\n",
+            "    run {}: {} ({}, xxh3-128 {}){}\n",
             input.run,
             input.name,
             plural(input.bytes, "byte", "bytes"),
-            input.hash
+            input.hash,
+            if input.stopped { ", stopped part-way by a signal" } else { "" }
         ));
     }
     s.push_str(&format!("  jobs (run order): {}\n", r.jobs.len()));
