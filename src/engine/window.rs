@@ -386,7 +386,10 @@ impl WindowOperator {
         index
     }
 
-    /// Fires the timers of `clock` due at watermark `w`, in order.
+    /// Fires the timers of `clock` due at watermark `w`, in order. Inlined: with a second caller
+    /// (`advance_idle`) the compiler stopped inlining it into the per-reading path, which cost
+    /// about 8 instructions per reading there.
+    #[inline(always)]
     fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
         while let Some(t) = self.clocks[clock].pop_due(w) {
             if let Some(next) = self.run_timer(t, out) {
