@@ -6,8 +6,9 @@
 use crate::duration::format_duration;
 use crate::expr::variable_name;
 use crate::job::pipeline::{external_inputs, run_order};
-use crate::job::{Job, JobKind, MergeJob, Trigger, WindowJob};
+use crate::job::{Interpolation, Job, JobKind, MergeJob, Trigger, WindowJob, WindowType};
 use crate::threshold::Threshold;
+use crate::zone::Alignment;
 use std::fmt::Write;
 
 /// The plan of `jobs` (as loaded, any order) as text.
@@ -125,21 +126,57 @@ fn explain_window(w: &WindowJob, s: &mut String) {
         );
     }
     for (n, p) in w.policies.iter().enumerate() {
-        let valid = if p.threshold == Threshold::ALL {
-            "every value is valid".to_string()
-        } else {
-            format!("valid values {}, others are ignored", p.threshold)
+        let valid = match (p.threshold == Threshold::ALL, p.interpolation) {
+            (true, _) => "every value is valid".to_string(),
+            (false, Interpolation::Ignore) => format!("valid values {}, others are ignored", p.threshold),
+            (false, Interpolation::LastValue) => format!(
+                "valid values {}, others are replaced by the series' latest valid value when that is not later than \
+                 them (left out when there is none)",
+                p.threshold
+            ),
         };
         let _ = writeln!(
             s,
-            "  Policy {} -> {}: {} of {} over tumbling {} windows (aligned to the epoch in UTC, stamped at the window start); \
-             {valid}; a window without a valid value writes no row.",
+            "  Policy {} -> {}: {} of {} over {} ({}, stamped at the window start); {valid}; a window without a valid value \
+             writes no row.",
             n + 1,
             p.output,
             p.aggregation.name(),
             p.input,
-            format_duration(p.window_size),
+            windows(w.window, p.window_size),
+            alignment(w, p.window_size),
         );
+    }
+}
+
+/// `tumbling 10m windows`, `sliding 1h windows starting every 15m`.
+fn windows(window: WindowType, size: i64) -> String {
+    match window {
+        WindowType::Tumbling => format!("tumbling {} windows", format_duration(size)),
+        WindowType::Sliding { slide } => {
+            format!("sliding {} windows starting every {}", format_duration(size), format_duration(slide))
+        }
+    }
+}
+
+/// Where a policy's windows start, as the layout places them.
+fn alignment(w: &WindowJob, size: i64) -> String {
+    let step = match w.window {
+        WindowType::Tumbling => size,
+        WindowType::Sliding { slide } => slide,
+    };
+    match (w.timezone, Alignment::of_step(step)) {
+        (Some(tz), Some(Alignment::Local)) => format!(
+            "aligned to the local wall clock in {}, so a window spanning a clock change is an hour shorter or longer",
+            tz.name()
+        ),
+        (Some(tz), _) => {
+            format!(
+                "aligned to the epoch in UTC: the job's time zone {} does not shift steps that divide an hour",
+                tz.name()
+            )
+        }
+        (None, _) => "aligned to the epoch in UTC".to_string(),
     }
 }
 

@@ -225,6 +225,7 @@ cases! {
     test_file_errors,
     explain_seed_jobs,
     explain_dag_order,
+    explain_sliding_local_last_value,
     run_progress_not_a_terminal,
     test_job_errors,
     test_no_tests,
