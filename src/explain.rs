@@ -186,8 +186,8 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
         Trigger::Frequency { every } => {
             let _ = writeln!(
                 s,
-                "  Trigger: every {}, at epoch-aligned ticks from each asset's earliest to its latest operand timestamp; each \
-                 operand takes its latest value at or before the tick.",
+                "  Trigger: every {}, at epoch-aligned ticks from each asset's earliest operand timestamp to its operands' \
+                 watermark; each operand takes its latest value at or before the tick.",
                 format_duration(every)
             );
         }
@@ -203,6 +203,14 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
         "  Lateness: {latency}. An evaluation is written once every operand series of the asset has a watermark past it plus \
          {latency}, or at end of input; operand readings older than that are dropped and counted."
     );
+    if let Some(age) = m.max_age {
+        let _ = writeln!(
+            s,
+            "  Max age: {}: an operand whose latest value is older than that at an evaluation time is missing, and no row \
+             is written for that time.",
+            format_duration(age)
+        );
+    }
     for (n, p) in m.policies.iter().enumerate() {
         let trigger = p.trigger_point.as_ref().map_or(String::new(), |t| format!(" (at each reading of {t})"));
         let _ = writeln!(s, "  Policy {} -> {}{trigger}: {}", n + 1, p.output, p.logic.compiled_text());

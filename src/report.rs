@@ -295,6 +295,13 @@ fn job_summary(job: &JobStats, names: &Names) -> String {
             "  no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
             m.missing_operand, m.eval_error, m.non_finite, m.empty
         ));
+        if m.stale_operand > 0 {
+            s.push_str(&format!(
+                "  no row for {} evaluation{} with a stale operand (its latest value older than max_age)\n",
+                m.stale_operand,
+                if m.stale_operand == 1 { "" } else { "s" }
+            ));
+        }
         for sample in &m.samples {
             s.push_str(&format!(
                 "  no row for {} at {}: {}\n",

@@ -141,6 +141,7 @@ trigger:
 timing_interpolation: last_value
 latency: 1m
 max_future_skew: 1h
+max_age: 1h
 tests: []
 policies:
   -

@@ -20,6 +20,7 @@
 use super::stats::{JobStats, MergeSkips, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
+use crate::duration::format_duration;
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
@@ -31,8 +32,8 @@ use std::sync::Arc;
 #[derive(Clone, Serialize, Deserialize)]
 struct OperandSeries {
     watermark: i64,
-    /// Latest value at or before the last settled time.
-    base: Option<f64>,
+    /// Timestamp and value of the latest reading at or before the last settled time.
+    base: Option<(i64, f64)>,
     /// Values after it, by timestamp; the same timestamp again replaces the value.
     pending: VecDeque<(i64, f64)>,
 }
@@ -58,9 +59,10 @@ impl OperandSeries {
         }
     }
 
-    fn value_at(&self, t: i64) -> Option<f64> {
+    /// The latest reading at or before `t`: its timestamp and value.
+    fn value_at(&self, t: i64) -> Option<(i64, f64)> {
         let upto = self.pending.partition_point(|&(ts, _)| ts <= t);
-        if upto > 0 { Some(self.pending[upto - 1].1) } else { self.base }
+        if upto > 0 { Some(self.pending[upto - 1]) } else { self.base }
     }
 
     /// The first stored timestamp after `t`: a value at `t` governs trigger times up to it.
@@ -75,7 +77,7 @@ impl OperandSeries {
             if ts > t {
                 break;
             }
-            self.base = Some(v);
+            self.base = Some((ts, v));
             self.pending.pop_front();
         }
     }
@@ -95,6 +97,7 @@ enum Applied {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Skip {
     MissingOperand,
+    StaleOperand,
     NonFinite,
     Empty,
     EvalError,
@@ -151,6 +154,8 @@ pub struct MergeOperator {
     origin: Origin,
     latency: i64,
     max_future_skew: Option<i64>,
+    /// The job's `max_age`: an older operand value is stale at an evaluation time.
+    max_age: Option<i64>,
     every: Option<i64>,
     emit: EmitMode,
     policies: Vec<Policy>,
@@ -210,6 +215,7 @@ impl MergeOperator {
             origin: Origin { job, model },
             latency: plan.latency,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
+            max_age: plan.max_age,
             every,
             emit,
             policies,
@@ -299,7 +305,8 @@ impl MergeOperator {
                 changed_from = Some((index, r.ts));
             }
             state.earliest = state.earliest.min(r.ts);
-            state.latest = state.latest.max(r.ts);
+            // Ticks end at the watermark: a reading held back as too far ahead adds none.
+            state.latest = state.latest.max(advanced);
         }
         if is_trigger {
             let at = state.triggers.partition_point(|&t| t < r.ts);
@@ -318,11 +325,19 @@ impl MergeOperator {
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
-    fn evaluate(policy: &mut Policy, asset: u32, t: i64) -> Result_ {
+    fn evaluate(policy: &mut Policy, asset: u32, t: i64, max_age: Option<i64>) -> Result_ {
         let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
         for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
             match series.value_at(t) {
-                Some(v) => policy.values[i] = v,
+                Some((ts, _)) if max_age.is_some_and(|age| t - ts > age) => {
+                    let age = format_duration(t - ts);
+                    let limit = format_duration(max_age.unwrap_or_default());
+                    return Err((
+                        Skip::StaleOperand,
+                        format!("an operand's latest value is {age} old (max_age {limit})"),
+                    ));
+                }
+                Some((_, v)) => policy.values[i] = v,
                 None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
             }
         }
@@ -341,7 +356,7 @@ impl MergeOperator {
     /// `updates` mode: a value of series `index` at `from` changed; trigger times already written
     /// that resolve to it are evaluated again and written when their result changes.
     fn revise(&mut self, pi: usize, asset: u32, index: usize, from: i64, out: &mut Emitted) {
-        let origin = self.origin;
+        let (origin, max_age) = (self.origin, self.max_age);
         let policy = &mut self.policies[pi];
         let (until, count) = {
             let state = policy.assets[asset as usize].as_ref().expect("state exists");
@@ -353,7 +368,7 @@ impl MergeOperator {
             if t < from || t >= until {
                 continue;
             }
-            let result = Self::evaluate(policy, asset, t);
+            let result = Self::evaluate(policy, asset, t, max_age);
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             let entry = &mut state.evaluated[k];
             if result == entry.last {
@@ -370,7 +385,7 @@ impl MergeOperator {
 
     /// Evaluates trigger times that are due and retires those that are final.
     fn advance(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
-        let (origin, every, emit) = (self.origin, self.every, self.emit);
+        let (origin, every, emit, max_age) = (self.origin, self.every, self.emit, self.max_age);
         let policy = &mut self.policies[pi];
         let Some(state) = policy.assets.get(asset as usize).and_then(Option::as_ref) else { return };
         let lowest = |with_horizon: bool| {
@@ -391,7 +406,7 @@ impl MergeOperator {
         let final_before = lowest(true);
         let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
         if emit == EmitMode::Updates {
-            Self::backfill_ticks(policy, asset, every, origin, out, &mut self.stats);
+            Self::backfill_ticks(policy, asset, (every, max_age), origin, out, &mut self.stats);
         }
         loop {
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
@@ -400,8 +415,9 @@ impl MergeOperator {
                     if state.latest == i64::MIN {
                         break;
                     }
-                    let first = first_tick(state.earliest, every);
-                    let t = *state.next_tick.get_or_insert(first);
+                    // Until a tick is evaluated the first one follows the earliest operand, which
+                    // an earlier-stamped reading arriving later (within lateness) moves back.
+                    let t = state.next_tick.unwrap_or_else(|| first_tick(state.earliest, every));
                     if t > state.latest || t > due_until {
                         break;
                     }
@@ -417,7 +433,7 @@ impl MergeOperator {
                     _ => break,
                 },
             };
-            let result = Self::evaluate(policy, asset, t);
+            let result = Self::evaluate(policy, asset, t, max_age);
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
                 for series in &mut state.series {
@@ -463,7 +479,7 @@ impl MergeOperator {
     fn backfill_ticks(
         policy: &mut Policy,
         asset: u32,
-        every: Option<i64>,
+        (every, max_age): (Option<i64>, Option<i64>),
         origin: Origin,
         out: &mut Emitted,
         stats: &mut JobStats,
@@ -477,7 +493,7 @@ impl MergeOperator {
         }
         let mut t = first_done - every;
         while t >= first {
-            let result = Self::evaluate(policy, asset, t);
+            let result = Self::evaluate(policy, asset, t, max_age);
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             let mut revisions = 0;
             if let Ok(value) = &result {
@@ -550,6 +566,7 @@ fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
     let m = &mut stats.merge;
     match skip {
         Skip::MissingOperand => m.missing_operand += 1,
+        Skip::StaleOperand => m.stale_operand += 1,
         Skip::NonFinite => m.non_finite += 1,
         Skip::Empty => m.empty += 1,
         Skip::EvalError => m.eval_error += 1,

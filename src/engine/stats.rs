@@ -38,6 +38,8 @@ pub struct PolicyStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeSkips {
     pub missing_operand: u64,
+    /// An operand's latest value was older than the job's `max_age`.
+    pub stale_operand: u64,
     pub eval_error: u64,
     pub non_finite: u64,
     pub empty: u64,

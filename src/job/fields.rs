@@ -240,6 +240,13 @@ pub mod merge_job {
          a bad clock). Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
+    pub const MAX_AGE: Field = Field::optional(
+        "max_age",
+        Shape::Duration,
+        "An operand whose latest value is older than this at an evaluation time counts as missing: no row is written for \
+         that time (counted as a stale operand), instead of carrying a value over a gap. Default: no limit.",
+    )
+    .aliases(&["maxAge"]);
     pub const POLICIES: Field = Field::required(
         "policies",
         Shape::List(merge_policy::FIELDS),
@@ -254,6 +261,7 @@ pub mod merge_job {
         TIMING_INTERPOLATION,
         LATENCY,
         MAX_FUTURE_SKEW,
+        MAX_AGE,
         POLICIES,
         job::TESTS,
     ];

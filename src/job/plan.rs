@@ -115,6 +115,8 @@ pub struct MergeJob {
     pub latency: i64,
     /// A reading further than this ahead of its series' watermark does not advance it.
     pub max_future_skew: Option<i64>,
+    /// An operand value older than this (ms) at an evaluation time counts as missing.
+    pub max_age: Option<i64>,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -47,6 +47,16 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
     }
     let latency = read_latency(reader, &top, &merge_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &merge_job::MAX_FUTURE_SKEW);
+    let max_age = match top.scalar(reader, &merge_job::MAX_AGE) {
+        Some(at) => read_duration(reader, &at).and_then(|ms| {
+            if ms == 0 {
+                reader.error(&at, "must be longer than 0s: every operand value would be stale");
+                return None;
+            }
+            Some(Some(ms))
+        }),
+        None => Some(None),
+    };
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -81,7 +91,13 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
             policies.push(MergePolicy { output, trigger_point, logic, operands });
         }
     }
-    let plan = MergeJob { trigger: trigger?, latency: latency?, max_future_skew: max_future_skew?, policies };
+    let plan = MergeJob {
+        trigger: trigger?,
+        latency: latency?,
+        max_future_skew: max_future_skew?,
+        max_age: max_age?,
+        policies,
+    };
     let job =
         Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Merge(plan), warnings: Vec::new() };
     Some((job, outputs))

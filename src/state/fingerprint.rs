@@ -53,6 +53,7 @@ fn of_job(job: &Job) -> JobPrint {
             field("trigger".into(), trigger);
             field("latency".into(), format_duration(m.latency));
             field("max_future_skew".into(), optional(m.max_future_skew));
+            field("max_age".into(), optional(m.max_age));
             field("policies".into(), m.policies.len().to_string());
             for (i, p) in m.policies.iter().enumerate() {
                 field(format!("policies[{i}].output"), p.output.clone());
