@@ -10,7 +10,7 @@ use crate::idle::IdleClock;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
-use crate::job::pipeline::run_order;
+use crate::job::pipeline::{external_inputs, run_order};
 use crate::output::{LateWriter, PointWriter};
 use anyhow::{Context, Result};
 use std::io::{self, Read};
@@ -65,6 +65,8 @@ pub struct Replay {
     pub stopped_in: Option<String>,
     /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
     pub idle: Option<IdleClock>,
+    /// The points the jobs expect from the input (read by a job, written by none).
+    pub expected_points: Vec<String>,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -94,6 +96,7 @@ impl Replay {
         mut names: Names,
     ) -> Replay {
         let jobs = in_run_order(jobs);
+        let expected_points = external_inputs(&jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
         let sorter = input.sort.then(Sorter::default);
         Replay {
@@ -108,6 +111,7 @@ impl Replay {
             resumed: None,
             stopped_in: None,
             idle: None,
+            expected_points,
         }
     }
 

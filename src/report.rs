@@ -3,7 +3,10 @@
 //! `--stats-json` figures. The JSON is the figure types' own `Serialize` (see
 //! [`crate::engine::stats`] and [`InputCounts`]), so a figure added there reaches it untouched.
 
+use crate::duration::format_duration;
+use crate::engine::FAR_BEHIND;
 use crate::engine::accounting::Balance;
+use crate::engine::stats::PolicyStats;
 use crate::engine::stats::{JobStats, MergeSkips};
 use crate::engine::watermark::NO_WATERMARK;
 use crate::input::{BadRowPolicy, InputCounts};
@@ -145,18 +148,128 @@ pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
     })
 }
 
-/// A hint when many readings were dropped as late: the input is probably not in time order.
-pub fn late_warning(jobs: &[&JobStats]) -> Option<String> {
+/// A hint when many readings were dropped as late: the input is probably not in time order, or,
+/// when most were dropped far behind their watermark, one reading stamped far ahead moved it.
+pub fn late_warning(jobs: &[&JobStats], far_behind: u64) -> Option<String> {
     let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
     let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
     let share = dropped as f64 / received.max(1) as f64;
     (share > LATE_WARNING_SHARE).then(|| {
+        let cause = if far_behind * 2 > dropped {
+            format!(
+                "{far_behind} of them were more than {} behind the watermark: a reading stamped far ahead (a device clock \
+                 off by years) probably moved it; --max-future-skew DURATION (or the jobs' max_future_skew) keeps such a \
+                 reading from advancing the watermark",
+                format_duration(FAR_BEHIND)
+            )
+        } else {
+            "if the input is not in time order (e.g. newest first), replay it with --sort-input".to_string()
+        };
         format!(
             "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
-             if the input is not in time order (e.g. newest first), replay it with --sort-input",
+             {cause}",
             share * 100.0
         )
     })
+}
+
+/// Points the jobs read from the input that never appeared in it while others did, each with the
+/// points seen and a near spelling.
+pub fn unseen_point_warnings(replay: &Replay) -> Vec<String> {
+    let points = &replay.names.points;
+    let seen: Vec<&str> = (0..points.len() as u32)
+        .filter(|&id| replay.pipeline.input_readings(id) > 0)
+        .map(|id| points.name(id))
+        .collect();
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    let mut listed: Vec<String> = seen.iter().take(10).map(|p| format!("`{p}`")).collect();
+    if seen.len() > 10 {
+        listed.push(format!("and {} more", seen.len() - 10));
+    }
+    replay
+        .expected_points
+        .iter()
+        .filter(|p| points.get(p).is_none_or(|id| replay.pipeline.input_readings(id) == 0))
+        .map(|p| {
+            let near = match seen.iter().find(|s| s.eq_ignore_ascii_case(p)) {
+                Some(s) => format!("; did you mean `{s}`? (point names are case-sensitive)"),
+                None => String::new(),
+            };
+            format!(
+                "meterflow: warning: point `{p}`, which the jobs read, never appeared in the input; the points seen were {}{near}",
+                listed.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// Jobs, and window policies, that wrote no row over a stream that has ended, with the cause.
+pub fn silent_job_warnings(replay: &Replay) -> Vec<String> {
+    let mut lines = Vec::new();
+    for job in replay.pipeline.stats() {
+        let name = &job.name;
+        if job.rows_written == 0 {
+            let cause = if job.rows_read == 0 {
+                "it received no readings".to_string()
+            } else if job.late_dropped == job.rows_read {
+                "every reading it received was late beyond lateness".to_string()
+            } else if job.policies.is_empty() {
+                merge_cause(job, &replay.names)
+            } else {
+                window_causes(job)
+            };
+            lines.push(format!("meterflow: warning: job `{name}` wrote no row: {cause}"));
+            continue;
+        }
+        for p in job.policies.iter().filter(|p| p.rows_written == 0 && p.read > 0) {
+            lines.push(format!(
+                "meterflow: warning: policy {} of job `{name}` wrote no row: {}",
+                p.output,
+                policy_cause(p)
+            ));
+        }
+    }
+    lines
+}
+
+fn merge_cause(job: &JobStats, names: &Names) -> String {
+    let m = &job.merge;
+    let failed = m.missing_operand + m.stale_operand + m.eval_error + m.non_finite + m.empty;
+    if failed == 0 {
+        return "no trigger time was reached".to_string();
+    }
+    let first = m.samples.first().map_or_else(String::new, |s| {
+        format!("; the first, for {} at {}: {}", names.assets.name(s.asset), timestamp_text(s.ts), s.reason)
+    });
+    format!(
+        "every one of its {failed} evaluations failed ({} missing operand, {} stale operand, {} evaluation error, {} non-finite, \
+         {} empty){first}",
+        m.missing_operand, m.stale_operand, m.eval_error, m.non_finite, m.empty
+    )
+}
+
+fn window_causes(job: &JobStats) -> String {
+    let causes: Vec<String> = job.policies.iter().map(|p| format!("{}: {}", p.output, policy_cause(p))).collect();
+    causes.join("; ")
+}
+
+fn policy_cause(p: &PolicyStats) -> String {
+    if p.read == 0 {
+        "it received no readings".to_string()
+    } else if p.valid == 0 && p.out_of_threshold > 0 && p.late_dropped == 0 {
+        format!("all {} readings were outside its threshold", p.read)
+    } else if p.valid == 0 {
+        format!(
+            "of its {} readings, {} were outside its threshold and {} late beyond lateness",
+            p.read, p.out_of_threshold, p.late_dropped
+        )
+    } else if p.non_finite > 0 {
+        format!("each of its {} windows overflowed the float range", p.non_finite)
+    } else {
+        "its windows were not final yet".to_string()
+    }
 }
 
 fn timestamp_text(ms: i64) -> String {

@@ -59,6 +59,9 @@ fn csv_error(name: &'static str, input: impl Into<Vec<u8>>, stderr: &str) -> Cas
 }
 
 /// A successful run of the window job writing `rows` after the header.
+/// What a run that read no reading says about the window job of these cases.
+const NO_READINGS: &str = "meterflow: warning: job `w` wrote no row: it received no readings\n";
+
 fn csv_ok(name: &'static str, input: impl Into<Vec<u8>>, rows: &str) -> Case {
     csv_case(name, input, 0, &format!("{HEADER}{rows}"), "")
 }
@@ -134,6 +137,8 @@ m (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 20
   no row for 0 missing operand, 2 evaluation error, 0 non-finite, 0 empty results
   no row for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
   no row for m1 at 2024-01-01T00:05:00.000Z: evaluation failed: {reason}
+meterflow: warning: job `m` wrote no row: every one of its 2 evaluations failed (0 missing operand, 0 stale operand, \
+2 evaluation error, 0 non-finite, 0 empty); the first, for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
 "
         ),
     }
@@ -179,8 +184,9 @@ fn cases() -> Vec<Case> {
         // --- CSV structure (src/input.rs: LongReader::new and next) ---
         csv_error("corpus_csv_empty_file", "", "in.csv: the input is empty; expected a header such as timestamp,asset,point,value"),
         csv_error("corpus_csv_only_blank_lines", "\n\n\n", "in.csv: the input is empty; expected a header such as timestamp,asset,point,value"),
-        csv_ok("corpus_csv_header_only", HEADER, ""),
-        csv_ok("corpus_csv_header_without_newline", "timestamp,asset,point,value", ""),
+        // No reading at all: the job says it wrote nothing, even with -q.
+        csv_case("corpus_csv_header_only", HEADER, 0, HEADER, NO_READINGS),
+        csv_case("corpus_csv_header_without_newline", "timestamp,asset,point,value", 0, HEADER, NO_READINGS),
         csv_error(
             "corpus_csv_missing_column",
             "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n",
@@ -347,6 +353,7 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
 w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
   Sum10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 0 rows written
   Sum10: 1 windows wrote no row: their value overflowed the float range
+meterflow: warning: job `w` wrote no row: Sum10: each of its 1 windows overflowed the float range
 "
             .to_string(),
         },

@@ -14,7 +14,10 @@ use crate::output::LateWriter;
 use crate::output::PointWriter;
 use crate::progress::Progress;
 use crate::replay::{Output, Replay, WriterOutput};
-use crate::report::{accounting_error, late_warning, state_note, stopped_note, summary, write_stats_json};
+use crate::report::{
+    accounting_error, late_warning, silent_job_warnings, state_note, stopped_note, summary, unseen_point_warnings,
+    write_stats_json,
+};
 use crate::signals;
 use crate::state::session::{Refusal, StateRun, StreamDigest};
 use crate::write_thread::ThreadedOutput;
@@ -160,7 +163,17 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
     }
     if !sorted {
-        if let Some(warning) = late_warning(&replay.pipeline.stats()) {
+        if let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind()) {
+            eprintln!("{warning}");
+        }
+    }
+    // Said even with -q, like the late-data warning: a run that exits 0 without the rows the user
+    // expects must say why. A stream left open in a state has not written its rows yet.
+    for warning in unseen_point_warnings(&replay) {
+        eprintln!("{warning}");
+    }
+    if ends_stream {
+        for warning in silent_job_warnings(&replay) {
             eprintln!("{warning}");
         }
     }

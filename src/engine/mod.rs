@@ -188,7 +188,15 @@ pub struct Pipeline {
     unrouted: u64,
     points_written: u64,
     late_written: u64,
+    /// Input readings per point id, to tell a job point that never appeared.
+    input_points: Vec<u64>,
+    /// Readings dropped as late with the watermark more than [`FAR_BEHIND`] ahead of them.
+    late_far_behind: u64,
 }
+
+/// A late reading this far behind its watermark was more likely made late by one reading stamped
+/// far ahead (a bad device clock) than by a slow meter.
+pub const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
 
 impl Pipeline {
     /// Builds the operators for `jobs` (already in run order), interning their point names.
@@ -249,6 +257,8 @@ impl Pipeline {
             unrouted: 0,
             points_written: 0,
             late_written: 0,
+            input_points: Vec::new(),
+            late_far_behind: 0,
         }
     }
 
@@ -260,6 +270,13 @@ impl Pipeline {
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.readings += 1;
+        match self.input_points.get_mut(r.point as usize) {
+            Some(n) => *n += 1,
+            None => {
+                self.input_points.resize(r.point as usize + 1, 0);
+                self.input_points[r.point as usize] = 1;
+            }
+        }
         let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
         if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
@@ -292,6 +309,9 @@ impl Pipeline {
     fn deliver(&mut self, out: &mut Emitted, sink: &mut dyn Sink) {
         for d in out.dropped.drain(..) {
             self.late_written += 1;
+            if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
+                self.late_far_behind += 1;
+            }
             sink.dropped(&d);
         }
         for p in out.points.drain(..) {
@@ -353,6 +373,16 @@ impl Pipeline {
     /// Output rows and late rows handed to the sink so far.
     pub fn rows_handed_on(&self) -> (u64, u64) {
         (self.points_written, self.late_written)
+    }
+
+    /// Input readings of point `point`, over the whole replay.
+    pub fn input_readings(&self, point: u32) -> u64 {
+        self.input_points.get(point as usize).copied().unwrap_or(0)
+    }
+
+    /// Readings dropped as late more than [`FAR_BEHIND`] behind their watermark.
+    pub fn late_far_behind(&self) -> u64 {
+        self.late_far_behind
     }
 
     /// Input readings whose point (or model) no job reads.

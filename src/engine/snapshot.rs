@@ -31,6 +31,8 @@ pub struct PipelineState {
     unrouted: u64,
     points_written: u64,
     late_written: u64,
+    input_points: Vec<u64>,
+    late_far_behind: u64,
 }
 
 impl PipelineState {
@@ -56,6 +58,8 @@ impl Pipeline {
             unrouted: self.unrouted,
             points_written: self.points_written,
             late_written: self.late_written,
+            input_points: self.input_points.clone(),
+            late_far_behind: self.late_far_behind,
         }
     }
 
@@ -79,6 +83,8 @@ impl Pipeline {
         self.unrouted = state.unrouted;
         self.points_written = state.points_written;
         self.late_written = state.late_written;
+        self.input_points = state.input_points;
+        self.late_far_behind = state.late_far_behind;
         Ok(())
     }
 }
