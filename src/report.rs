@@ -14,6 +14,7 @@ use crate::state::session::StateRun;
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use serde::Serialize;
+use std::io::Write;
 use std::path::Path;
 
 /// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
@@ -126,11 +127,13 @@ fn report(replay: &Replay) -> Report<'_> {
     }
 }
 
-/// Writes the figures of `replay` as pretty JSON to `path`.
-pub fn write_stats_json(path: &Path, replay: &Replay) -> anyhow::Result<()> {
+/// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file `path`.
+pub fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
     text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// The internal error of a run whose row accounting does not balance, or `None` when it does.

@@ -8,6 +8,7 @@ pub mod man;
 pub mod partition_keys;
 pub mod plot;
 pub mod run;
+pub mod run_files;
 pub mod schema;
 pub mod sniff;
 pub mod state;

@@ -1,6 +1,7 @@
 //! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
+use super::run_files::RunFiles;
 use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
 use crate::duration::parse_duration;
@@ -19,14 +20,8 @@ use crate::signals;
 use crate::state::session::{Refusal, StateRun, StreamDigest};
 use crate::write_thread::ThreadedOutput;
 use anyhow::{Context, anyhow};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
-
-fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
-    let file = File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
-}
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let options = args.engine_options().map_err(Failure::Usage)?;
@@ -57,6 +52,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(state) = state.as_mut() {
         state.check_files(&live_inputs).map_err(refused)?;
     }
+    let is_live = live_inputs.iter().any(|(_, live)| *live);
+    let mut outputs =
+        RunFiles::check(&inputs, &args, input_settings.rejects.as_deref(), is_live).map_err(Failure::Usage)?;
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for ((path, display), (_, live)) in inputs.iter().zip(&live_inputs) {
@@ -70,24 +68,24 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         sources.push((display.clone(), source));
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
-    let mut live = live_inputs.iter().any(|(_, live)| *live).then(LiveOutputs::default);
+    let mut live = is_live.then(LiveOutputs::default);
     let mut share = |out| match live.as_mut() {
         Some(live) => live.share(out),
         None => out,
     };
-    let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => share(create(path)?),
-        None => share(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
-    };
+    let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
     let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
         .context("failed to write output")?
         .with_decimals(args.decimals);
     let late = match &args.late_output {
-        Some(path) => Some(LateWriter::new(share(create(path)?)).context("failed to write the late-output file")?),
+        Some(path) => Some(
+            LateWriter::new(share(outputs.create("--late-output", path)?))
+                .context("failed to write the late-output file")?,
+        ),
         None => None,
     };
     let rejects = match &input_settings.rejects {
-        Some(path) => Some(create(path)? as Box<dyn Write>),
+        Some(path) => Some(outputs.create("--rejects", path)? as Box<dyn Write>),
         None => None,
     };
     let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
@@ -135,12 +133,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         // The rows made before the error are written first. If their reader has gone (`| head`),
         // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
         // batches, later than the error may stop the run.
-        return Err(match written {
+        return Err(outputs.abandon(match written {
             Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
             _ => Failure::from(e),
-        });
+        }));
     }
-    written?;
+    if let Err(e) = written {
+        return Err(outputs.abandon(Failure::from(e)));
+    }
     if let Some(state) = state.as_mut() {
         for (name, digest) in &streamed {
             state.check_streamed(name, digest).map_err(|refusal| {
@@ -148,7 +148,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 eprintln!(
                     "meterflow: the state was not saved; the output of this run repeats readings already counted"
                 );
-                failure
+                outputs.abandon(failure)
             })?;
         }
         if let Some(name) = &replay.stopped_in {
@@ -168,8 +168,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         eprintln!("{}", state_note(state, &replay));
     }
     if let Some(path) = &args.stats_json {
-        write_stats_json(path, &replay)?;
+        write_stats_json(outputs.create("--stats-json", path)?, path, &replay)?;
     }
+    outputs.commit()?;
     if let Some(e) = accounting_error(&replay.balances()) {
         return Err(Failure::Run(e));
     }
