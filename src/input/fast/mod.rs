@@ -289,7 +289,7 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
 /// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
-/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (`--asset-column model`).
+/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (which the general reader refuses).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
     if !FAST_DELIMITERS.contains(&delimiter) {
         return None;
