@@ -204,6 +204,7 @@ cases! {
     input_error_asset_over_column,
     input_error_bad_time_format,
     input_error_column_two_roles,
+    input_error_epoch_seconds_digits,
     input_error_marker_not_listed,
     input_error_point_over_column,
     input_error_two_column_date,
