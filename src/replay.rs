@@ -7,6 +7,7 @@
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
 use crate::idle::IdleClock;
+use crate::input::options::Layout;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
@@ -150,6 +151,11 @@ impl Replay {
     pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
         self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
         self
+    }
+
+    /// Long or wide input.
+    pub fn layout(&self) -> Layout {
+        self.input.layout
     }
 
     /// Job names in run order: `Dropped::job` and `Point::job` index into this.

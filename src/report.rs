@@ -6,6 +6,7 @@
 use crate::engine::accounting::Balance;
 use crate::engine::stats::{JobStats, MergeSkips};
 use crate::engine::watermark::NO_WATERMARK;
+use crate::input::options::Layout;
 use crate::input::{BadRowPolicy, InputCounts};
 use crate::intern::Names;
 use crate::replay::Replay;
@@ -204,11 +205,19 @@ pub fn stopped_note(signal: i32, replay: &Replay, state: Option<&StateRun>) -> S
     }
 }
 
-/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded.
+/// `n` with its noun, singular for 1: `1 row`, `2 rows`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded. In wide
+/// input a row holds several readings: the input line counts both, and what the jobs receive is
+/// counted in readings.
 pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
+    let wide = replay.layout() == Layout::Wide;
     let skipped = match bad_rows.policy() {
-        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Skip => format!("{} skipped, ", count(counts.rejected, "bad row", "bad rows")),
         BadRowPolicy::Fail => String::new(),
     };
     let mut s = String::new();
@@ -227,12 +236,17 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
             now.late_rows
         ));
     }
+    let readings = match wide {
+        true => format!("{}, ", count(counts.values - counts.missing, "reading", "readings")),
+        false => String::new(),
+    };
+    let unread = if wide { ("reading", "readings") } else { ("row", "rows") };
     s.push_str(&format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
-        counts.rows,
-        if inputs == 1 { "" } else { "s" },
-        counts.missing,
-        replay.pipeline.unrouted()
+        "meterflow: {} read from {} ({readings}{} skipped, {skipped}{} of points or models no job reads)\n",
+        count(counts.rows, "row", "rows"),
+        count(inputs as u64, "input", "inputs"),
+        count(counts.missing, "missing value", "missing values"),
+        count(replay.pipeline.unrouted(), unread.0, unread.1)
     ));
     if let Some(first) = &bad_rows.first {
         let all = match rejects {
@@ -242,7 +256,7 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
         s.push_str(&format!("  first bad row: {first} ({all})\n"));
     }
     for job in replay.pipeline.stats() {
-        s.push_str(&job_summary(job, &replay.names));
+        s.push_str(&job_summary(job, &replay.names, wide));
     }
     if let Some(idle) = &replay.idle {
         s.push_str(&format!(
@@ -255,48 +269,64 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     s
 }
 
-fn job_summary(job: &JobStats, names: &Names) -> String {
+fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
+    let read = if wide { ("reading", "readings") } else { ("row", "rows") };
     let mut s = format!(
-        "{} ({}): {} rows read, {} dropped as late, {} rows written, final watermark {}\n",
+        "{} ({}): {} read, {} dropped as late, {} written, final watermark {}\n",
         job.name,
         job.file,
-        job.rows_read,
+        count(job.rows_read, read.0, read.1),
         job.late_dropped,
-        job.rows_written,
+        count(job.rows_written, "row", "rows"),
         timestamp_text(job.final_watermark)
     );
     for p in &job.policies {
         s.push_str(&format!(
-            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
-            p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
+            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} written\n",
+            p.output,
+            p.valid,
+            p.late_accepted,
+            p.out_of_threshold,
+            p.late_dropped,
+            count(p.rows_written, "row", "rows")
         ));
         if p.non_finite > 0 {
             s.push_str(&format!(
-                "  {}: {} windows wrote no row: their value overflowed the float range\n",
-                p.output, p.non_finite
+                "  {}: {} no row: their value overflowed the float range\n",
+                p.output,
+                count(p.non_finite, "window wrote", "windows wrote")
             ));
         }
         if p.interpolated > 0 {
             s.push_str(&format!(
-                "  {}: {} out-of-threshold readings replaced by the last valid value\n",
-                p.output, p.interpolated
+                "  {}: {} replaced by the last valid value\n",
+                p.output,
+                count(p.interpolated, "out-of-threshold reading", "out-of-threshold readings")
             ));
         }
         if p.partially_late > 0 {
             s.push_str(&format!(
-                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
-                p.output, p.partially_late, p.windows_missed
+                "  {}: {} partially late: dropped from {}, added to the others\n",
+                p.output,
+                count(p.partially_late, "reading", "readings"),
+                count(p.windows_missed, "expired window", "expired windows")
             ));
         }
     }
     if job.future_skewed > 0 {
-        s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));
+        s.push_str(&format!(
+            "  {} too far ahead of the watermark did not advance it\n",
+            count(job.future_skewed, "reading", "readings")
+        ));
     }
     if job.policies.is_empty() {
         let m = &job.merge;
         s.push_str(&format!(
-            "  no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
-            m.missing_operand, m.eval_error, m.non_finite, m.empty
+            "  no row for {} missing operand, {}, {} non-finite, {}\n",
+            m.missing_operand,
+            count(m.eval_error, "evaluation error", "evaluation errors"),
+            m.non_finite,
+            count(m.empty, "empty result", "empty results")
         ));
         for sample in &m.samples {
             s.push_str(&format!(

@@ -131,7 +131,7 @@ fn merge_eval_error(name: &'static str, logic: &str, reason: &str) -> Case {
         stderr: format!(
             "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 m (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
-  no row for 0 missing operand, 2 evaluation error, 0 non-finite, 0 empty results
+  no row for 0 missing operand, 2 evaluation errors, 0 non-finite, 0 empty results
   no row for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
   no row for m1 at 2024-01-01T00:05:00.000Z: evaluation failed: {reason}
 "
@@ -266,10 +266,10 @@ fn cases() -> Vec<Case> {
             ],
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
-            stderr: "meterflow: 3 rows read from 1 input (0 missing values skipped, 2 bad rows skipped, 1 rows of points or models no job reads)
+            stderr: "meterflow: 3 rows read from 1 input (2 readings, 0 missing values skipped, 2 bad rows skipped, 1 reading of points or models no job reads)
   first bad row: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number (--rejects FILE records them all)
-w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:02:00.000Z
-  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
+w (job.yaml): 1 reading read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:02:00.000Z
+  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
 "
             .to_string(),
         },
@@ -312,8 +312,8 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
             stderr: "meterflow: 7 rows read from 1 input (6 missing values skipped, 0 rows of points or models no job reads)
-w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:00:06.000Z
-  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
+w (job.yaml): 1 row read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:00:06.000Z
+  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
 "
             .to_string(),
         },
@@ -346,7 +346,7 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
             stderr: "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
   Sum10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 0 rows written
-  Sum10: 1 windows wrote no row: their value overflowed the float range
+  Sum10: 1 window wrote no row: their value overflowed the float range
 "
             .to_string(),
         },

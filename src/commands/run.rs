@@ -79,7 +79,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         .with_decimals(args.decimals);
     let late = match &args.late_output {
         Some(path) => Some(
-            LateWriter::new(share(outputs.create("--late-output", path)?))
+            LateWriter::with_format(share(outputs.create("--late-output", path)?), args.format.into())
                 .context("failed to write the late-output file")?,
         ),
         None => None,

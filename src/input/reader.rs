@@ -117,6 +117,7 @@ impl Reader {
                     counts.whole_rows += 1;
                     counts.values += self.columns.value_cells();
                 }
+                Err(_) if self.is_header_again() => counts.rows -= 1,
                 Err(reason) => {
                     self.readings.clear();
                     let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
@@ -124,6 +125,17 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// Whether the current record repeats the header (`cat a.csv b.csv`, each with its header,
+    /// perhaps with its own byte-order mark): a header, not a row. Asked of bad rows only, so
+    /// the rows that read cost nothing.
+    fn is_header_again(&self) -> bool {
+        self.record.len() == self.header.len()
+            && self.record.iter().zip(&self.header).enumerate().all(|(k, (field, name))| {
+                let field = if k == 0 { field.strip_prefix("\u{feff}".as_bytes()).unwrap_or(field) } else { field };
+                field.trim_ascii() == name.as_bytes()
+            })
     }
 
     /// Turns the current record into readings, or says why it is a bad row.
