@@ -270,6 +270,7 @@ fn cases() -> Vec<Case> {
   first bad row: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number (--rejects FILE records them all)
 w (job.yaml): 1 reading read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:02:00.000Z
   Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
+meterflow: warning: 2 of the 3 input rows (66.7%) were bad rows and skipped; the first: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number; check the input flags (--delimiter, --time-format, the column flags), and use --max-bad-rows N to stop a run past N bad rows
 "
             .to_string(),
         },

@@ -14,6 +14,7 @@ pub mod sniff;
 pub mod state;
 pub mod test;
 pub mod validate;
+pub mod warnings;
 
 use crate::cli::InputArgs;
 use crate::failure::Failure;

@@ -2,6 +2,7 @@
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
 use super::run_files::RunFiles;
+use super::warnings::Warnings;
 use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
 use crate::duration::parse_duration;
@@ -28,7 +29,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let input_settings = input_settings(&args.input)?;
     let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
     let idle_timeout = idle_timeout(&args, &options, input_options.sort)?;
+    input::rejects::check_limit(input_options.on_bad_row, args.max_bad_rows).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    // Job-file warnings are `validate`'s to show, unless they are errors: then before any input is read.
+    let mut warnings = Warnings::new(args.strict);
+    if warnings.strict() {
+        warnings.jobs(&jobs);
+        warnings.finish(Failure::Run)?;
+    }
     let (mut state, resume) = match &args.state {
         Some(path) => {
             if input_options.sort {
@@ -88,7 +96,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         Some(path) => Some(outputs.create("--rejects", path)? as Box<dyn Write>),
         None => None,
     };
-    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?.with_limit(args.max_bad_rows);
     let sorted = input_options.sort;
     let idle = input_options.idle.clone();
     let threads = match args.threads {
@@ -161,11 +169,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if !sorted {
         if let Some(warning) = late_warning(&replay.pipeline.stats()) {
-            eprintln!("{warning}");
+            warnings.say(&warning);
         }
     }
     if let Some(state) = state.as_ref().filter(|_| !args.quiet) {
         eprintln!("{}", state_note(state, &replay));
+    }
+    if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
+        warnings.say(&warning);
     }
     if let Some(path) = &args.stats_json {
         write_stats_json(outputs.create("--stats-json", path)?, path, &replay)?;
@@ -180,7 +191,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             eprintln!("{}", stopped_note(signal, &replay, state.as_ref()));
             Err(Failure::Silent(signals::exit_status(signal)))
         }
-        None => Ok(()),
+        None => warnings.finish(Failure::Run),
     }
 }
 
