@@ -90,12 +90,13 @@ impl Replay {
     pub fn with_names(
         jobs: Vec<Job>,
         options: EngineOptions,
-        input: InputOptions,
+        mut input: InputOptions,
         bad_rows: BadRows,
         mut names: Names,
     ) -> Replay {
         let jobs = in_run_order(jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
+        input.read_points = Some(pipeline.read_points().into());
         let sorter = input.sort.then(Sorter::default);
         Replay {
             names,

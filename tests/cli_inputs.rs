@@ -119,3 +119,71 @@ fn the_summary_says_one_row_and_counts_readings_in_wide_input() {
          MinReading10Min: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written\n"
     );
 }
+
+/// "The output is valid input": a merge writes text (`high`) and booleans (`true`); piped into a
+/// second run, as CSV or as JSON lines, the text of a point no job reads is not parsed and the
+/// booleans read as 1 / 0. Over50 per tick (from `tests/cases/merge_if_else_string`): m1 55, 50,
+/// 35, 20, 7, 50.5 -> true at 00:00 and 00:50, so the hourly sum is 2; m2 10, 99.9 -> 1.
+#[test]
+fn text_and_boolean_results_pass_through_a_pipe_as_csv_and_as_json_lines() {
+    let dir = fresh_dir("inputs-pipe");
+    let first = "name: level\ntemplate: multi_point_merging\nmodel: ElectricMeter\ntrigger:\n  mode: frequency\n  every: 10m\n\
+                 timing_interpolation: last_value\npolicies:\n\
+                 \x20 - output: ReadingLevel\n    logic: 'if ${ElectricMeter::Reading} > 50 { \"high\" } else { \"low\" }'\n\
+                 \x20 - output: Over50\n    logic: '${ElectricMeter::Reading} > 50'\n";
+    std::fs::write(dir.join("first.yaml"), first).unwrap();
+    let second = "name: hours\ntemplate: time_window_aggregation\nmodel: ElectricMeter\nlatency: 1d\npolicies:\n\
+                  \x20 - input: Over50\n    aggregation: sum\n    window_size: 1h\n    output: HoursOver50\n";
+    std::fs::write(dir.join("second.yaml"), second).unwrap();
+    let input = std::fs::read_to_string("tests/cases/merge_if_else_string/input.csv").unwrap();
+    for format in ["csv", "jsonl"] {
+        let out = with_stdin(
+            meterflow().current_dir(&dir).args(["run", "first.yaml", "-q", "--format", format]),
+            input.as_bytes(),
+        );
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        let piped = text(&out.stdout);
+        assert!(piped.contains("high") && piped.contains("true"), "{format}: {piped}");
+        let out = with_stdin(meterflow().current_dir(&dir).args(["run", "second.yaml", "-q"]), piped.as_bytes());
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            "timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,HoursOver50,2\n\
+             2024-01-01T00:00:00.000Z,m2,HoursOver50,1\n",
+            "{format}"
+        );
+    }
+}
+
+/// JSON lines input: a number, a boolean, a numeric text and `null` (missing) as values, epoch
+/// milliseconds as a number, keys in any order and extra keys ignored; a line that is not such an
+/// object is a located bad row; CSV column flags are refused.
+#[test]
+fn json_lines_input_reads_the_objects_jsonl_output_writes() {
+    let input = "{\"asset\":\"m1\",\"point\":\"Reading\",\"timestamp\":\"2024-01-01T00:01:00Z\",\"value\":5,\"emit\":\"final\"}\n\
+                 {\"timestamp\":1704067320000,\"asset\":\"m1\",\"point\":\"Reading\",\"value\":\"7\"}\n\
+                 \n\
+                 {\"timestamp\":\"2024-01-01T00:03:00Z\",\"asset\":\"m1\",\"point\":\"Reading\",\"value\":null}\n\
+                 {\"timestamp\":\"2024-01-01T00:04:00Z\",\"asset\":\"m1\",\"point\":\"Reading\",\"value\":true}\n";
+    let out = with_stdin(meterflow().args(["run", "jobs/meter_max_min.yaml"]), input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,MaxReading10Min,7\n\
+         2024-01-01T00:00:00.000Z,m1,MinReading10Min,1\n"
+    );
+    assert!(text(&out.stderr).starts_with("meterflow: 4 rows read from 1 input (1 missing value skipped,"));
+    let bad = format!("{input}{{\"timestamp\":\"2024-01-01T00:05:00Z\",\"asset\":\"m1\"}}\n");
+    let out = with_stdin(meterflow().args(["run", "jobs/meter_max_min.yaml", "-q"]), bad.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(
+            "error: <stdin>:6: expected a JSON object with timestamp, asset, point and value (as --format jsonl writes): missing field `point`"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = with_stdin(meterflow().args(["run", "jobs/meter_max_min.yaml", "-q", "--wide"]), input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--wide applies to CSV input"), "{}", text(&out.stderr));
+}

@@ -257,6 +257,7 @@ fn cases() -> Vec<Case> {
             &format!("in.csv:2: column 4 (value): invalid value \"{}...\": expected a finite number", "9x".repeat(40)),
         ),
         // --- Wide rows and compressed input (src/input/reader.rs, src/input/source.rs) ---
+        // The NUL in `Other`, a column no job reads, is not parsed; `inf` in `Reading` is a bad value.
         Case {
             name: "corpus_wide_bad_cells_skipped",
             args: "run job.yaml --input in.csv --wide --on-bad-row skip",
@@ -266,11 +267,11 @@ fn cases() -> Vec<Case> {
             ],
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
-            stderr: "meterflow: 3 rows read from 1 input (2 readings, 0 missing values skipped, 2 bad rows skipped, 1 reading of points or models no job reads)
-  first bad row: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number (--rejects FILE records them all)
-w (job.yaml): 1 reading read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:02:00.000Z
-  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
-meterflow: warning: 2 of the 3 input rows (66.7%) were bad rows and skipped; the first: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number; check the input flags (--delimiter, --time-format, the column flags), and use --max-bad-rows N to stop a run past N bad rows
+            stderr: "meterflow: 3 rows read from 1 input (4 readings, 0 missing values skipped, 1 bad row skipped, 2 readings of points or models no job reads)
+  first bad row: in.csv:3: column 3 (Reading): invalid value \"inf\": expected a finite number (--rejects FILE records them all)
+w (job.yaml): 2 readings read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:02:00.000Z
+  Max10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
+meterflow: warning: 1 of the 3 input rows (33.3%) were bad rows and skipped; the first: in.csv:3: column 3 (Reading): invalid value \"inf\": expected a finite number; check the input flags (--delimiter, --time-format, the column flags), and use --max-bad-rows N to stop a run past N bad rows
 "
             .to_string(),
         },
