@@ -204,3 +204,29 @@ fn a_link_or_device_output_is_written_in_place() {
     assert_eq!(std::fs::read_to_string(dir.join("target.csv")).unwrap(), EXPECTED);
     assert_eq!(names_in(&dir), ["link.csv", "m.csv", "target.csv"]);
 }
+
+/// Piped stdin is a live input: `-o` is written under its own name while the run goes on, and a
+/// run that stops on a bad row renames it to its `.partial` name.
+#[test]
+fn a_failed_run_on_a_pipe_renames_its_output_to_the_partial_name() {
+    use std::io::Write;
+    let dir = fresh_dir("outputs-failed-pipe");
+    let mut child = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-o", "out.csv"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{INPUT}2024-01-01T00:12:00Z,m1,Reading,oops\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(
+            "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial (incomplete)\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names_in(&dir), ["out.csv.partial"]);
+}

@@ -3,7 +3,8 @@
 //! refused before anything is opened for writing, as are two outputs on one file or on stdout;
 //! and each file is written as `<name>.partial` and takes its own name only once the run has
 //! finished, so a file under its own name is always complete. On a live input, whose outputs are
-//! read while they grow, files are written under their own names and a stopped run says so.
+//! read while they grow, files are written under their own names until the run stops early: then
+//! they take their `.partial` names too.
 
 use crate::cli::RunArgs;
 use crate::failure::Failure;
@@ -26,11 +27,13 @@ impl Target {
     }
 }
 
-/// One file created so far: its flag, the name it is written under and its own name.
+/// One file created so far: its flag, the name it is written under, its own name, and whether
+/// it is a plain file (anything else is written in place and never renamed).
 struct Pending {
     flag: &'static str,
     written: PathBuf,
     path: PathBuf,
+    plain: bool,
 }
 
 /// The files a run writes, each under its `.partial` name until [`RunFiles::commit`].
@@ -92,7 +95,8 @@ impl RunFiles {
         let Target::File(path) = Target::of(path) else {
             return Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())));
         };
-        let written = if self.in_place || !plain_file_or_absent(&path) { path.clone() } else { partial_name(&path) };
+        let plain = plain_file_or_absent(&path);
+        let written = if self.in_place || !plain { path.clone() } else { partial_name(&path) };
         let file = File::create(&written).with_context(|| format!("failed to create {}", written.display()))?;
         if written != path {
             match fs::remove_file(&path) {
@@ -102,7 +106,7 @@ impl RunFiles {
                 _ => {}
             }
         }
-        self.pending.push(Pending { flag, written, path });
+        self.pending.push(Pending { flag, written, path, plain });
         Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
     }
 
@@ -118,8 +122,20 @@ impl RunFiles {
     }
 
     /// `failure` of a run that stopped before the end, after saying on stderr which outputs it
-    /// left incomplete (under which names) and which it did not write.
+    /// left incomplete (under which names) and which it did not write. A plain file written in
+    /// place (a live input) takes its `.partial` name now.
     pub fn abandon(&self, failure: Failure) -> Failure {
+        let renamed: Vec<PathBuf> = self
+            .pending
+            .iter()
+            .map(|p| match p.plain && p.written == p.path {
+                true => {
+                    let partial = partial_name(&p.path);
+                    if fs::rename(&p.path, &partial).is_ok() { partial } else { p.written.clone() }
+                }
+                false => p.written.clone(),
+            })
+            .collect();
         let why = match failure {
             Failure::BrokenPipe => "the output was closed before the run finished (e.g. `| head`)",
             _ => "the run stopped on an error",
@@ -127,7 +143,8 @@ impl RunFiles {
         let mut left: Vec<String> = self
             .pending
             .iter()
-            .map(|p| format!("{} {} (incomplete)", p.flag, p.written.display()))
+            .zip(&renamed)
+            .map(|(p, written)| format!("{} {} (incomplete)", p.flag, written.display()))
             .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
             .collect();
         left.sort();
