@@ -76,17 +76,16 @@ pub enum TimeError {
     SecondsLike,
 }
 
-/// Digit counts of an all-digit field that the default layout refuses rather than read as epoch
-/// milliseconds: as milliseconds they fall in 1970 to early 1973, a range meter data hardly has,
-/// while as epoch seconds they span 1973 to 5138 (`1700000000` is 2023-11-14).
-const SECONDS_LIKE_DIGITS: std::ops::RangeInclusive<usize> = 9..=11;
+/// The digit count of an all-digit field that the default layout refuses rather than read as
+/// epoch milliseconds: as milliseconds it falls between 1970-01-12 and 1970-04-26, while as epoch
+/// seconds it spans 2001-09-09 to 2286 (`1700000000` is 2023-11-14), the epoch seconds of our time.
+const SECONDS_LIKE_DIGITS: usize = 10;
 
-/// Whether `field` is an all-digit number (optionally negative) whose digit count makes epoch
-/// seconds likelier than milliseconds.
+/// Whether `field` is an all-digit number (optionally negative) of [`SECONDS_LIKE_DIGITS`] digits.
 #[inline]
 fn seconds_like(field: &[u8]) -> bool {
     let digits = field.strip_prefix(b"-").unwrap_or(field);
-    SECONDS_LIKE_DIGITS.contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+    digits.len() == SECONDS_LIKE_DIGITS && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Reads timestamp fields into epoch milliseconds.
@@ -155,11 +154,9 @@ impl TimeParser {
             ),
             (TimeError::Range, _) => "expected a time between years 0000 and 9999".to_string(),
             (TimeError::SecondsLike, _) => format!(
-                "an all-digit timestamp of {} to {} digits is not read without --time-format: as epoch milliseconds it \
-                 would fall in 1970-1973, so it is most likely epoch seconds; give --time-format epoch_s (or \
-                 --time-format epoch_ms if it really is milliseconds)",
-                SECONDS_LIKE_DIGITS.start(),
-                SECONDS_LIKE_DIGITS.end()
+                "a {SECONDS_LIKE_DIGITS}-digit timestamp is not read without --time-format: as epoch milliseconds it \
+                 would fall in the first months of 1970, so it is most likely epoch seconds; give --time-format \
+                 epoch_s (or --time-format epoch_ms if it really is milliseconds)"
             ),
             (_, TimeFormat::Pattern { text, .. }) => match error {
                 TimeError::Pattern(e) => format!("expected --time-format {text:?} ({e})"),
@@ -268,17 +265,17 @@ mod tests {
         assert_eq!(ms.parse(b"99999999999999999999"), Err(TimeError::Layout));
     }
 
-    /// Without --time-format, the digit count decides: 9 to 11 digits are refused (epoch seconds
-    /// of 1973 to 5138, or milliseconds of 1970 to 1973), any other count is milliseconds.
+    /// Without --time-format, the digit count decides: 10 digits are refused (epoch seconds of
+    /// 2001 to 2286, or milliseconds of early 1970), any other count is milliseconds.
     #[test]
     fn default_layout_refuses_digits_that_look_like_epoch_seconds() {
         let auto = parser("auto", None, DstPolicy::default());
-        assert_eq!(auto.parse(b"99999999"), Ok(99_999_999));
+        assert_eq!(auto.parse(b"999999999"), Ok(999_999_999));
         assert_eq!(auto.parse(b"-3600000"), Ok(-3_600_000));
-        for seconds_like in ["100000000", "1700000000", "99999999999", "-1700000000"] {
+        for seconds_like in ["1000000000", "1700000000", "9999999999", "-1700000000"] {
             assert_eq!(auto.parse(seconds_like.as_bytes()), Err(TimeError::SecondsLike), "{seconds_like}");
         }
-        assert_eq!(auto.parse(b"100000000000"), Ok(100_000_000_000));
+        assert_eq!(auto.parse(b"10000000000"), Ok(10_000_000_000));
         assert_eq!(auto.parse(b"1700000000000"), Ok(1_700_000_000_000));
         assert!(auto.explain(TimeError::SecondsLike).contains("--time-format epoch_s"));
     }
