@@ -100,6 +100,15 @@ fn dash_is_stdout_and_only_one_output_may_use_it() {
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the figures as JSON on stdout");
     assert_eq!(stats["input"]["rows"], 3);
     assert_eq!(names_in(&dir), ["m.csv", "points.csv"]);
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-i", "m.csv"])
+        .args(["-o", "new.csv", "--late-output", "./new.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "error: -o and --late-output both write to ./new.csv: give each its own file\n");
+    assert_eq!(names_in(&dir), ["m.csv", "points.csv"]);
     for flags in [&["--late-output", "-"][..], &["-o", "-", "--stats-json", "-"]] {
         let out = meterflow()
             .current_dir(&dir)

@@ -65,7 +65,7 @@ impl RunFiles {
         for (flag, path) in outputs {
             let Some(path) = path else { continue };
             let target = Target::of(path);
-            if let Some((other, _)) = seen.iter().find(|(_, t)| *t == target) {
+            if let Some((other, _)) = seen.iter().find(|(_, t)| same_target(t, &target)) {
                 let name = match &target {
                     Target::Stdout => "stdout".to_string(),
                     Target::File(path) => path.display().to_string(),
@@ -152,6 +152,25 @@ impl RunFiles {
             eprintln!("meterflow: warning: {why}, so these outputs are not complete: {}", left.join(", "));
         }
         failure
+    }
+}
+
+/// Whether two outputs write to one place: both stdout, or one file by any spelling (an existing
+/// file by device and inode, a new one by its folder and name).
+fn same_target(a: &Target, b: &Target) -> bool {
+    match (a, b) {
+        (Target::Stdout, Target::Stdout) => true,
+        (Target::File(a), Target::File(b)) => {
+            if let (Ok(x), Ok(y)) = (fs::metadata(a), fs::metadata(b)) {
+                return x.dev() == y.dev() && x.ino() == y.ino();
+            }
+            let place = |path: &Path| {
+                let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                (fs::canonicalize(folder).ok(), path.file_name().map(ToOwned::to_owned))
+            };
+            a == b || place(a) == place(b)
+        }
+        _ => false,
     }
 }
 
