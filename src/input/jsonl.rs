@@ -145,9 +145,9 @@ fn reading(
     let line: Line<'_> = serde_json::from_slice(text).map_err(|e| {
         format!("expected a JSON object with timestamp, asset, point and value (as --format jsonl writes): {e}")
     })?;
-    let stamp = match &line.timestamp {
-        Scalar::Text(t) => t.as_bytes().to_vec(),
-        Scalar::Number(n) => n.to_string().into_bytes(),
+    let stamp: Cow<'_, [u8]> = match &line.timestamp {
+        Scalar::Text(t) => Cow::Borrowed(t.as_bytes()),
+        Scalar::Number(n) => Cow::Owned(n.to_string().into_bytes()),
         _ => return Err("timestamp: expected a text or a number".to_string()),
     };
     let ts = time.parse(&stamp).map_err(|e| {
@@ -175,4 +175,52 @@ fn reading(
         Some(model) => names.models.intern(model),
     };
     Ok(Some(Reading { asset, point, model, ts, value }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputSettings;
+
+    fn parse(line: &str, read: Option<&[bool]>, names: &mut Names) -> Result<Option<Reading>, String> {
+        let options = InputOptions::from_settings(&InputSettings::default()).unwrap();
+        let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
+        reading(line.as_bytes(), &options.time, &nulls, read, names)
+    }
+
+    #[test]
+    fn a_text_value_is_read_only_for_a_point_a_job_reads() {
+        let mut names = Names::default();
+        let reading_id = names.points.intern("Reading") as usize;
+        let mut read = vec![false; reading_id + 1];
+        read[reading_id] = true;
+        let line = |point: &str, value: &str| {
+            format!(
+                "{{\"timestamp\":\"1970-01-01T00:00:01Z\",\"asset\":\"m\\u0031\",\"point\":\"{point}\",\"value\":{value}}}"
+            )
+        };
+        let unread = parse(&line("Level", "\"high\""), Some(&read), &mut names).unwrap().unwrap();
+        assert!(unread.value.is_nan());
+        assert_eq!(names.assets.name(unread.asset), "m1");
+        assert_eq!(
+            parse(&line("Reading", "\"high\""), Some(&read), &mut names).unwrap_err(),
+            "value: invalid value \"high\": expected a finite number"
+        );
+        assert_eq!(parse(&line("Reading", "\" 2.5 \""), Some(&read), &mut names).unwrap().unwrap().value, 2.5);
+        assert_eq!(parse(&line("Reading", "false"), Some(&read), &mut names).unwrap().unwrap().value, 0.0);
+        assert_eq!(parse(&line("Reading", "\"NA\""), Some(&read), &mut names), Ok(None));
+        // serde_json itself refuses a number beyond the float range: a bad row all the same.
+        assert!(parse(&line("Reading", "1e999"), Some(&read), &mut names).is_err());
+    }
+
+    #[test]
+    fn timestamps_are_read_with_the_time_settings() {
+        let mut names = Names::default();
+        let line = |ts: &str| format!("{{\"timestamp\":{ts},\"asset\":\"m\",\"point\":\"p\",\"value\":1}}");
+        assert_eq!(parse(&line("1000"), None, &mut names).unwrap().unwrap().ts, 1000);
+        assert!(parse(&line("1700000000"), None, &mut names).unwrap_err().contains("--time-format epoch_s"));
+        assert_eq!(parse(&line("true"), None, &mut names).unwrap_err(), "timestamp: expected a text or a number");
+        assert!(is_json_lines(b"  {\"timestamp\""));
+        assert!(!is_json_lines(b"timestamp,asset,point,value"));
+    }
 }
