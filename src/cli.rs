@@ -106,14 +106,16 @@ pub struct RunArgs {
     /// Input CSV file; repeat for several files, read in order. `-` or none reads stdin.
     #[arg(short, long = "input", value_name = "FILE")]
     pub inputs: Vec<String>,
-    /// Write output points to FILE instead of stdout.
+    /// Write output points to FILE instead of stdout (`-`: stdout). Written as FILE.partial and
+    /// renamed when the run has finished.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// `final`: one row per key with its final value; `updates`: a row when a window closes and one
     /// per late change, labelled with `emit` and `revision`.
     #[arg(long, value_enum, default_value_t = EmitArg::Final)]
     pub emit: EmitArg,
-    /// Write every row dropped as late beyond lateness to FILE, with the reason, window and watermark.
+    /// Write every row dropped as late beyond lateness to FILE, with the reason, window and watermark
+    /// (`-`: stdout; JSON lines with --format jsonl).
     #[arg(long, value_name = "FILE")]
     pub late_output: Option<PathBuf>,
     /// How far event time is shared: per `series` (asset x point), per `asset`, or one `global` clock.
@@ -133,7 +135,7 @@ pub struct RunArgs {
     /// instead of running out of memory on a job whose latency keeps millions of windows open.
     #[arg(long, value_name = "N")]
     pub max_open_windows: Option<u64>,
-    /// Write the run's figures as JSON to FILE.
+    /// Write the run's figures as JSON to FILE (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
     /// Incremental replay: resume from FILE when it exists, and at end of input save the open
@@ -155,6 +157,13 @@ pub struct RunArgs {
     /// as its readings would be counted twice).
     #[arg(long, requires = "state")]
     pub allow_repeated_input: bool,
+    /// With --on-bad-row skip: stop the run (exit 1) at the first bad row past N skipped ones.
+    #[arg(long, value_name = "N")]
+    pub max_bad_rows: Option<u64>,
+    /// Every warning is an error: the run exits 1 after it (job-file warnings: before any input
+    /// is read).
+    #[arg(long)]
+    pub strict: bool,
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -245,7 +254,8 @@ pub struct InputArgs {
     /// What a malformed row does: `fail` (the default) stops the run, `skip` skips and counts it.
     #[arg(long, value_enum)]
     pub on_bad_row: Option<BadRowArg>,
-    /// Write every skipped bad row (file, line, reason, row) as CSV to FILE (with --on-bad-row skip).
+    /// Write every skipped bad row (file, line, reason, row) as CSV to FILE (with --on-bad-row skip;
+    /// `-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
     /// Replay all input in event-time order instead of file order (for newest-first exports);
@@ -301,6 +311,9 @@ pub struct ValidateArgs {
     /// `text` for people; `json`: an array of {file, line, column, field, message, severity} on stdout.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Every warning is an error: exit 2 when a job has one.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

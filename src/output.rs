@@ -340,42 +340,74 @@ fn influx_line(
     Ok(())
 }
 
+/// Starts the field `name` of a late row: a separator unless it is the first, and its key in JSON.
+fn late_field(line: &mut Vec<u8>, jsonl: bool, name: &str) {
+    match (jsonl, line.is_empty()) {
+        (false, true) => {}
+        (false, false) => line.push(b','),
+        (true, first) => {
+            line.extend_from_slice(if first { b"{\"" } else { b",\"" });
+            line.extend_from_slice(name.as_bytes());
+            line.extend_from_slice(b"\":");
+        }
+    }
+}
+
 /// Writes rows dropped as late beyond lateness: the reading, the job, the reason, the window it
-/// belonged to and the watermark when it arrived.
+/// belonged to and the watermark when it arrived. As CSV, or as JSON lines with the same fields
+/// when points are written as JSON lines (line protocol has no place for them: CSV then).
 pub struct LateWriter {
     out: Box<dyn Write + Send>,
     line: Vec<u8>,
+    jsonl: bool,
 }
 
 impl LateWriter {
     pub const HEADER: &'static [u8] = b"timestamp,asset,point,value,job,reason,window_start,window_end,watermark\n";
 
-    pub fn new(mut out: Box<dyn Write + Send>) -> io::Result<LateWriter> {
-        out.write_all(Self::HEADER)?;
-        Ok(LateWriter { out, line: Vec::with_capacity(160) })
+    /// A CSV writer, its header written.
+    pub fn new(out: Box<dyn Write + Send>) -> io::Result<LateWriter> {
+        LateWriter::with_format(out, Format::Csv)
+    }
+
+    /// A writer in the encoding that goes with points written as `format`.
+    pub fn with_format(mut out: Box<dyn Write + Send>, format: Format) -> io::Result<LateWriter> {
+        let jsonl = format == Format::Jsonl;
+        if !jsonl {
+            out.write_all(Self::HEADER)?;
+        }
+        Ok(LateWriter { out, line: Vec::with_capacity(160), jsonl })
     }
 
     pub fn write(&mut self, d: &Dropped, job: &str, names: &Names) -> io::Result<()> {
-        let line = &mut self.line;
+        let (line, jsonl) = (&mut self.line, self.jsonl);
         line.clear();
-        format_timestamp(d.reading.ts, line);
-        line.push(b',');
-        csv_field(names.assets.name(d.reading.asset), line);
-        line.push(b',');
-        csv_field(names.points.name(d.reading.point), line);
-        line.push(b',');
+        let text: fn(&str, &mut Vec<u8>) = if jsonl { json_string } else { csv_field };
+        let stamp = |ts: i64, line: &mut Vec<u8>| {
+            let quote: &[u8] = if jsonl { b"\"" } else { b"" };
+            line.extend_from_slice(quote);
+            format_timestamp(ts, line);
+            line.extend_from_slice(quote);
+        };
+        late_field(line, jsonl, "timestamp");
+        stamp(d.reading.ts, line);
+        late_field(line, jsonl, "asset");
+        text(names.assets.name(d.reading.asset), line);
+        late_field(line, jsonl, "point");
+        text(names.points.name(d.reading.point), line);
+        late_field(line, jsonl, "value");
         format_number(d.reading.value, line);
-        line.push(b',');
-        csv_field(job, line);
-        line.push(b',');
-        line.extend_from_slice(d.reason.label().as_bytes());
-        line.push(b',');
-        format_timestamp(d.window_start, line);
-        line.push(b',');
-        format_timestamp(d.window_end, line);
-        line.push(b',');
-        format_timestamp(d.watermark, line);
-        line.push(b'\n');
+        late_field(line, jsonl, "job");
+        text(job, line);
+        late_field(line, jsonl, "reason");
+        text(d.reason.label(), line);
+        late_field(line, jsonl, "window_start");
+        stamp(d.window_start, line);
+        late_field(line, jsonl, "window_end");
+        stamp(d.window_end, line);
+        late_field(line, jsonl, "watermark");
+        stamp(d.watermark, line);
+        line.extend_from_slice(if jsonl { b"}\n" } else { b"\n" });
         self.out.write_all(line)
     }
 

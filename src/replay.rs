@@ -7,6 +7,7 @@
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
 use crate::idle::IdleClock;
+use crate::input::options::Layout;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::intern::Names;
 use crate::job::Job;
@@ -91,13 +92,14 @@ impl Replay {
     pub fn with_names(
         jobs: Vec<Job>,
         options: EngineOptions,
-        input: InputOptions,
+        mut input: InputOptions,
         bad_rows: BadRows,
         mut names: Names,
     ) -> Replay {
         let jobs = in_run_order(jobs);
         let expected_points = external_inputs(&jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
+        input.read_points = Some(pipeline.read_points().into());
         let sorter = input.sort.then(Sorter::default);
         Replay {
             names,
@@ -154,6 +156,11 @@ impl Replay {
     pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
         self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
         self
+    }
+
+    /// Long or wide input.
+    pub fn layout(&self) -> Layout {
+        self.input.layout
     }
 
     /// Job names in run order: `Dropped::job` and `Point::job` index into this.

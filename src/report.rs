@@ -9,6 +9,7 @@ use crate::engine::accounting::Balance;
 use crate::engine::stats::PolicyStats;
 use crate::engine::stats::{JobStats, MergeSkips};
 use crate::engine::watermark::NO_WATERMARK;
+use crate::input::options::Layout;
 use crate::input::{BadRowPolicy, InputCounts};
 use crate::intern::Names;
 use crate::replay::Replay;
@@ -17,6 +18,7 @@ use crate::state::session::StateRun;
 use crate::time::format_timestamp;
 use anyhow::{Context, anyhow};
 use serde::Serialize;
+use std::io::Write;
 use std::path::Path;
 
 /// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
@@ -129,11 +131,13 @@ fn report(replay: &Replay) -> Report<'_> {
     }
 }
 
-/// Writes the figures of `replay` as pretty JSON to `path`.
-pub fn write_stats_json(path: &Path, replay: &Replay) -> anyhow::Result<()> {
+/// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file `path`.
+pub fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
     text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// The internal error of a run whose row accounting does not balance, or `None` when it does.
@@ -244,9 +248,13 @@ fn merge_cause(job: &JobStats, names: &Names) -> String {
         format!("; the first, for {} at {}: {}", names.assets.name(s.asset), timestamp_text(s.ts), s.reason)
     });
     format!(
-        "every one of its {failed} evaluations failed ({} missing operand, {} stale operand, {} evaluation error, {} non-finite, \
+        "every one of its {failed} evaluations failed ({} missing operand, {} stale operand, {}, {} non-finite, \
          {} empty){first}",
-        m.missing_operand, m.stale_operand, m.eval_error, m.non_finite, m.empty
+        m.missing_operand,
+        m.stale_operand,
+        count(m.eval_error, "evaluation error", "evaluation errors"),
+        m.non_finite,
+        m.empty
     )
 }
 
@@ -266,7 +274,7 @@ fn policy_cause(p: &PolicyStats) -> String {
             p.read, p.out_of_threshold, p.late_dropped
         )
     } else if p.non_finite > 0 {
-        format!("each of its {} windows overflowed the float range", p.non_finite)
+        format!("its {} overflowed the float range", count(p.non_finite, "window", "windows"))
     } else {
         "its windows were not final yet".to_string()
     }
@@ -289,9 +297,9 @@ pub fn state_note(state: &StateRun, replay: &Replay) -> String {
     }
     let open = replay.pipeline.open_windows();
     format!(
-        "meterflow: state saved to {path} with {open} window{} open; the next run with --state {path} resumes from it, \
-         and --finish ends the stream",
-        if open == 1 { "" } else { "s" }
+        "meterflow: state saved to {path} with {} open; the next run with --state {path} resumes from it, and \
+         --finish ends the stream",
+        count(open, "window", "windows")
     )
 }
 
@@ -314,11 +322,19 @@ pub fn stopped_note(signal: i32, replay: &Replay, state: Option<&StateRun>) -> S
     }
 }
 
-/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded.
+/// `n` with its noun, singular for 1: `1 row`, `2 rows`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded. In wide
+/// input a row holds several readings: the input line counts both, and what the jobs receive is
+/// counted in readings.
 pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
+    let wide = replay.layout() == Layout::Wide;
     let skipped = match bad_rows.policy() {
-        BadRowPolicy::Skip => format!("{} bad rows skipped, ", counts.rejected),
+        BadRowPolicy::Skip => format!("{} skipped, ", count(counts.rejected, "bad row", "bad rows")),
         BadRowPolicy::Fail => String::new(),
     };
     let mut s = String::new();
@@ -337,12 +353,17 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
             now.late_rows
         ));
     }
+    let readings = match wide {
+        true => format!("{}, ", count(counts.values - counts.missing, "reading", "readings")),
+        false => String::new(),
+    };
+    let unread = if wide { ("reading", "readings") } else { ("row", "rows") };
     s.push_str(&format!(
-        "meterflow: {} rows read from {inputs} input{} ({} missing values skipped, {skipped}{} rows of points or models no job reads)\n",
-        counts.rows,
-        if inputs == 1 { "" } else { "s" },
-        counts.missing,
-        replay.pipeline.unrouted()
+        "meterflow: {} read from {} ({readings}{} skipped, {skipped}{} of points or models no job reads)\n",
+        count(counts.rows, "row", "rows"),
+        count(inputs as u64, "input", "inputs"),
+        count(counts.missing, "missing value", "missing values"),
+        count(replay.pipeline.unrouted(), unread.0, unread.1)
     ));
     if let Some(first) = &bad_rows.first {
         let all = match rejects {
@@ -352,7 +373,7 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
         s.push_str(&format!("  first bad row: {first} ({all})\n"));
     }
     for job in replay.pipeline.stats() {
-        s.push_str(&job_summary(job, &replay.names));
+        s.push_str(&job_summary(job, &replay.names, wide));
     }
     if let Some(idle) = &replay.idle {
         s.push_str(&format!(
@@ -365,54 +386,69 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     s
 }
 
-fn job_summary(job: &JobStats, names: &Names) -> String {
+fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
+    let read = if wide { ("reading", "readings") } else { ("row", "rows") };
     let mut s = format!(
-        "{} ({}): {} rows read, {} dropped as late, {} rows written, final watermark {}\n",
+        "{} ({}): {} read, {} dropped as late, {} written, final watermark {}\n",
         job.name,
         job.file,
-        job.rows_read,
+        count(job.rows_read, read.0, read.1),
         job.late_dropped,
-        job.rows_written,
+        count(job.rows_written, "row", "rows"),
         timestamp_text(job.final_watermark)
     );
     for p in &job.policies {
         s.push_str(&format!(
-            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} rows written\n",
-            p.output, p.valid, p.late_accepted, p.out_of_threshold, p.late_dropped, p.rows_written
+            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} written\n",
+            p.output,
+            p.valid,
+            p.late_accepted,
+            p.out_of_threshold,
+            p.late_dropped,
+            count(p.rows_written, "row", "rows")
         ));
         if p.non_finite > 0 {
             s.push_str(&format!(
-                "  {}: {} windows wrote no row: their value overflowed the float range\n",
-                p.output, p.non_finite
+                "  {}: {} no row: their value overflowed the float range\n",
+                p.output,
+                count(p.non_finite, "window wrote", "windows wrote")
             ));
         }
         if p.interpolated > 0 {
             s.push_str(&format!(
-                "  {}: {} out-of-threshold readings replaced by the last valid value\n",
-                p.output, p.interpolated
+                "  {}: {} replaced by the last valid value\n",
+                p.output,
+                count(p.interpolated, "out-of-threshold reading", "out-of-threshold readings")
             ));
         }
         if p.partially_late > 0 {
             s.push_str(&format!(
-                "  {}: {} readings partially late: dropped from {} expired windows, added to the others\n",
-                p.output, p.partially_late, p.windows_missed
+                "  {}: {} partially late: dropped from {}, added to the others\n",
+                p.output,
+                count(p.partially_late, "reading", "readings"),
+                count(p.windows_missed, "expired window", "expired windows")
             ));
         }
     }
     if job.future_skewed > 0 {
-        s.push_str(&format!("  {} readings too far ahead of the watermark did not advance it\n", job.future_skewed));
+        s.push_str(&format!(
+            "  {} too far ahead of the watermark did not advance it\n",
+            count(job.future_skewed, "reading", "readings")
+        ));
     }
     if job.policies.is_empty() {
         let m = &job.merge;
         s.push_str(&format!(
-            "  no row for {} missing operand, {} evaluation error, {} non-finite, {} empty results\n",
-            m.missing_operand, m.eval_error, m.non_finite, m.empty
+            "  no row for {} missing operand, {}, {} non-finite, {}\n",
+            m.missing_operand,
+            count(m.eval_error, "evaluation error", "evaluation errors"),
+            m.non_finite,
+            count(m.empty, "empty result", "empty results")
         ));
         if m.stale_operand > 0 {
             s.push_str(&format!(
-                "  no row for {} evaluation{} with a stale operand (its latest value older than max_age)\n",
-                m.stale_operand,
-                if m.stale_operand == 1 { "" } else { "s" }
+                "  no row for {} with a stale operand (its latest value older than max_age)\n",
+                count(m.stale_operand, "evaluation", "evaluations")
             ));
         }
         for sample in &m.samples {

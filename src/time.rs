@@ -3,7 +3,8 @@
 //!
 //! Parsing has a hand-written fast path for the fixed layouts meter exports use
 //! (`YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`, `T` or a space) and falls back to chrono for the rest of
-//! RFC 3339. All-digit fields are epoch milliseconds. [`parse_stamp`] keeps apart a text that names
+//! RFC 3339. All-digit fields are epoch milliseconds (the input side refuses the digit counts of
+//! epoch seconds first, see [`crate::input::timestamp`]). [`parse_stamp`] keeps apart a text that names
 //! an instant (an offset, `Z`, epoch digits) from a wall-clock time without offset, so the input side
 //! can read the latter in a time zone; [`parse_timestamp`] reads it as UTC.
 

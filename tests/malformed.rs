@@ -134,11 +134,11 @@ fn merge_eval_error(name: &'static str, logic: &str, reason: &str) -> Case {
         stderr: format!(
             "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 m (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
-  no row for 0 missing operand, 2 evaluation error, 0 non-finite, 0 empty results
+  no row for 0 missing operand, 2 evaluation errors, 0 non-finite, 0 empty results
   no row for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
   no row for m1 at 2024-01-01T00:05:00.000Z: evaluation failed: {reason}
 meterflow: warning: job `m` wrote no row: every one of its 2 evaluations failed (0 missing operand, 0 stale operand, \
-2 evaluation error, 0 non-finite, 0 empty); the first, for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
+2 evaluation errors, 0 non-finite, 0 empty); the first, for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
 "
         ),
     }
@@ -263,6 +263,7 @@ fn cases() -> Vec<Case> {
             &format!("in.csv:2: column 4 (value): invalid value \"{}...\": expected a finite number", "9x".repeat(40)),
         ),
         // --- Wide rows and compressed input (src/input/reader.rs, src/input/source.rs) ---
+        // The NUL in `Other`, a column no job reads, is not parsed; `inf` in `Reading` is a bad value.
         Case {
             name: "corpus_wide_bad_cells_skipped",
             args: "run job.yaml --input in.csv --wide --on-bad-row skip",
@@ -272,10 +273,11 @@ fn cases() -> Vec<Case> {
             ],
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
-            stderr: "meterflow: 3 rows read from 1 input (0 missing values skipped, 2 bad rows skipped, 1 rows of points or models no job reads)
-  first bad row: in.csv:2: column 4 (Other): invalid value \"\\0\": expected a finite number (--rejects FILE records them all)
-w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:02:00.000Z
-  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
+            stderr: "meterflow: 3 rows read from 1 input (4 readings, 0 missing values skipped, 1 bad row skipped, 2 readings of points or models no job reads)
+  first bad row: in.csv:3: column 3 (Reading): invalid value \"inf\": expected a finite number (--rejects FILE records them all)
+w (job.yaml): 2 readings read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:02:00.000Z
+  Max10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
+meterflow: warning: 1 of the 3 input rows (33.3%) were bad rows and skipped; the first: in.csv:3: column 3 (Reading): invalid value \"inf\": expected a finite number; check the input flags (--delimiter, --time-format, the column flags), and use --max-bad-rows N to stop a run past N bad rows
 "
             .to_string(),
         },
@@ -318,8 +320,8 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
             status: 0,
             stdout: format!("{HEADER}{good_row}"),
             stderr: "meterflow: 7 rows read from 1 input (6 missing values skipped, 0 rows of points or models no job reads)
-w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 2024-01-01T00:00:06.000Z
-  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 rows written
+w (job.yaml): 1 row read, 0 dropped as late, 1 row written, final watermark 2024-01-01T00:00:06.000Z
+  Max10: 1 valid (0 late accepted), 0 out of threshold, 0 late dropped, 1 row written
 "
             .to_string(),
         },
@@ -352,8 +354,8 @@ w (job.yaml): 1 rows read, 0 dropped as late, 1 rows written, final watermark 20
             stderr: "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 w (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
   Sum10: 2 valid (0 late accepted), 0 out of threshold, 0 late dropped, 0 rows written
-  Sum10: 1 windows wrote no row: their value overflowed the float range
-meterflow: warning: job `w` wrote no row: Sum10: each of its 1 windows overflowed the float range
+  Sum10: 1 window wrote no row: their value overflowed the float range
+meterflow: warning: job `w` wrote no row: Sum10: its 1 window overflowed the float range
 "
             .to_string(),
         },

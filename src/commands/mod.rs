@@ -8,11 +8,13 @@ pub mod man;
 pub mod partition_keys;
 pub mod plot;
 pub mod run;
+pub mod run_files;
 pub mod schema;
 pub mod sniff;
 pub mod state;
 pub mod test;
 pub mod validate;
+pub mod warnings;
 
 use crate::cli::InputArgs;
 use crate::failure::Failure;

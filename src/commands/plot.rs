@@ -33,6 +33,7 @@ pub fn plot(args: PlotArgs) -> Result<(), Failure> {
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut data = PlotData::new(&asset, &jobs);
     let rejects = match &settings.rejects {
+        Some(path) if path.as_os_str() == "-" => Some(Box::new(std::io::stdout()) as Box<dyn std::io::Write>),
         Some(path) => Some(Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?,
         )) as Box<dyn std::io::Write>),

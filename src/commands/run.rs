@@ -1,6 +1,8 @@
 //! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
+use super::run_files::RunFiles;
+use super::warnings::Warnings;
 use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
 use crate::duration::parse_duration;
@@ -22,21 +24,22 @@ use crate::signals;
 use crate::state::session::{Refusal, StateRun, StreamDigest};
 use crate::write_thread::ThreadedOutput;
 use anyhow::{Context, anyhow};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
-
-fn create(path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
-    let file = File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
-}
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let options = args.engine_options().map_err(Failure::Usage)?;
     let input_settings = input_settings(&args.input)?;
     let input_options = InputOptions::from_settings(&input_settings).map_err(Failure::Usage)?;
     let idle_timeout = idle_timeout(&args, &options, input_options.sort)?;
+    input::rejects::check_limit(input_options.on_bad_row, args.max_bad_rows).map_err(Failure::Usage)?;
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    // Job-file warnings are `validate`'s to show, unless they are errors: then before any input is read.
+    let mut warnings = Warnings::new(args.strict);
+    if warnings.strict() {
+        warnings.jobs(&jobs);
+        warnings.finish(Failure::Run)?;
+    }
     let (mut state, resume) = match &args.state {
         Some(path) => {
             if input_options.sort {
@@ -60,6 +63,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(state) = state.as_mut() {
         state.check_files(&live_inputs).map_err(refused)?;
     }
+    let is_live = live_inputs.iter().any(|(_, live)| *live);
+    let mut outputs =
+        RunFiles::check(&inputs, &args, input_settings.rejects.as_deref(), is_live).map_err(Failure::Usage)?;
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for ((path, display), (_, live)) in inputs.iter().zip(&live_inputs) {
@@ -73,27 +79,27 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         sources.push((display.clone(), source));
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
-    let mut live = live_inputs.iter().any(|(_, live)| *live).then(LiveOutputs::default);
+    let mut live = is_live.then(LiveOutputs::default);
     let mut share = |out| match live.as_mut() {
         Some(live) => live.share(out),
         None => out,
     };
-    let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => share(create(path)?),
-        None => share(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
-    };
+    let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
     let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
         .context("failed to write output")?
         .with_decimals(args.decimals);
     let late = match &args.late_output {
-        Some(path) => Some(LateWriter::new(share(create(path)?)).context("failed to write the late-output file")?),
+        Some(path) => Some(
+            LateWriter::with_format(share(outputs.create("--late-output", path)?), args.format.into())
+                .context("failed to write the late-output file")?,
+        ),
         None => None,
     };
     let rejects = match &input_settings.rejects {
-        Some(path) => Some(create(path)? as Box<dyn Write>),
+        Some(path) => Some(outputs.create("--rejects", path)? as Box<dyn Write>),
         None => None,
     };
-    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?;
+    let bad_rows = BadRows::new(input_options.on_bad_row, rejects)?.with_limit(args.max_bad_rows);
     let sorted = input_options.sort;
     let idle = input_options.idle.clone();
     let threads = match args.threads {
@@ -138,12 +144,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         // The rows made before the error are written first. If their reader has gone (`| head`),
         // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
         // batches, later than the error may stop the run.
-        return Err(match written {
+        return Err(outputs.abandon(match written {
             Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
             _ => Failure::from(e),
-        });
+        }));
     }
-    written?;
+    if let Err(e) = written {
+        return Err(outputs.abandon(Failure::from(e)));
+    }
     if let Some(state) = state.as_mut() {
         for (name, digest) in &streamed {
             state.check_streamed(name, digest).map_err(|refusal| {
@@ -151,37 +159,46 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 eprintln!(
                     "meterflow: the state was not saved; the output of this run repeats readings already counted"
                 );
-                failure
+                outputs.abandon(failure)
             })?;
         }
         if let Some(name) = &replay.stopped_in {
             state.stopped_in(name);
         }
-        state.save(&replay)?;
     }
     if !args.quiet {
         eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
     }
     if !sorted {
         if let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind()) {
-            eprintln!("{warning}");
+            warnings.say(&warning);
         }
     }
     // Said even with -q, like the late-data warning: a run that exits 0 without the rows the user
     // expects must say why. A stream left open in a state has not written its rows yet.
     for warning in unseen_point_warnings(&replay) {
-        eprintln!("{warning}");
+        warnings.say(&warning);
     }
     if ends_stream {
         for warning in silent_job_warnings(&replay) {
-            eprintln!("{warning}");
+            warnings.say(&warning);
         }
     }
     if let Some(state) = state.as_ref().filter(|_| !args.quiet) {
         eprintln!("{}", state_note(state, &replay));
     }
+    if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
+        warnings.say(&warning);
+    }
     if let Some(path) = &args.stats_json {
-        write_stats_json(path, &replay)?;
+        write_stats_json(outputs.create("--stats-json", path)?, path, &replay)?;
+    }
+    outputs.commit()?;
+    // Saved last: a run killed after the outputs took their names leaves the previous state, and
+    // replaying the same input writes the same outputs again; the other way round it would leave
+    // a state ahead of outputs still named `.partial`.
+    if let Some(state) = &state {
+        state.save(&replay)?;
     }
     if let Some(e) = accounting_error(&replay.balances()) {
         return Err(Failure::Run(e));
@@ -192,7 +209,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             eprintln!("{}", stopped_note(signal, &replay, state.as_ref()));
             Err(Failure::Silent(signals::exit_status(signal)))
         }
-        None => Ok(()),
+        None => warnings.finish(Failure::Run),
     }
 }
 

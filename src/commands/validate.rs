@@ -1,5 +1,6 @@
 //! `meterflow validate`: job files checked without reading any input, as text or JSON.
 
+use super::warnings::Warnings;
 use crate::cli::{ReportFormat, ValidateArgs};
 use crate::duration::format_duration;
 use crate::failure::Failure;
@@ -19,24 +20,27 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
             problems.iter().map(|d| d.to_json()).chain(warnings.iter().map(|d| d.to_json_as("warning"))).collect();
         let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
         writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
-        return if problems.is_empty() { Ok(()) } else { Err(Failure::Silent(2)) };
+        return if problems.is_empty() && (warnings.is_empty() || !args.strict) {
+            Ok(())
+        } else {
+            Err(Failure::Silent(2))
+        };
     }
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut out = io::stdout().lock();
+    let mut warnings = Warnings::new(args.strict);
     let write =
         |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
         write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
-        for warning in &job.warnings {
-            eprint!("{}", warning.as_warning());
-        }
+        warnings.jobs(std::slice::from_ref(job));
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
     let skipped: Vec<String> = subfolders(&args.jobs).iter().map(|p| p.display().to_string()).collect();
     if !skipped.is_empty() {
         write(&mut out, format!("not looked into (name a folder to validate its jobs): {}", skipped.join(", ")))?;
     }
-    Ok(())
+    warnings.finish(Failure::Usage)
 }
 
 /// A one-line description of a job.

@@ -386,6 +386,11 @@ impl Pipeline {
     }
 
     /// Input readings whose point (or model) no job reads.
+    /// Whether some job reads each point, by point id (ids past the end: no job does).
+    pub fn read_points(&self) -> Vec<bool> {
+        self.routes.iter().map(|jobs| !jobs.is_empty()).collect()
+    }
+
     pub fn unrouted(&self) -> u64 {
         self.unrouted
     }

@@ -168,6 +168,14 @@ impl Columns {
                 Fields::Wide { points }
             }
         };
+        if problems.borrow().is_empty() {
+            for text in constant_over_column(&lower, header, options)
+                .into_iter()
+                .chain(shared_column(header, &time, asset, model, &fields))
+            {
+                problem("duplicate", text);
+            }
+        }
         let problems = problems.into_inner();
         if !problems.is_empty() {
             return Err(HeaderError {
@@ -193,6 +201,64 @@ impl Columns {
     pub fn time_label(&self) -> String {
         self.time.iter().map(|c| (c + 1).to_string()).collect::<Vec<_>>().join("+")
     }
+}
+
+/// A constant `--asset` or `--point` for a file that has a column of that role: the constant would
+/// silently replace every row's own asset or point (three meters read as one).
+fn constant_over_column(lower: &[String], header: &[String], options: &InputOptions) -> Vec<String> {
+    let point = if options.layout == Layout::Long { options.point.as_ref() } else { None };
+    [
+        ("--asset", "asset", options.asset.as_ref(), ASSET_NAMES),
+        ("--point", "point", point, POINT_NAMES),
+    ]
+    .into_iter()
+    .filter_map(|(flag, role, constant, aliases)| {
+        let constant = constant?;
+        let column = lower.iter().position(|n| aliases.contains(&n.as_str()))?;
+        Some(format!(
+            "{flag} {constant:?} would replace the {role} of every row, but column {} ({}) holds each row's {role}; \
+                 drop {flag} to read it",
+            column + 1,
+            header[column].trim()
+        ))
+    })
+    .collect()
+}
+
+/// A column given two roles (`--asset-column model`, `--time-column value`): each role needs its
+/// own column, or a row would be read twice over.
+fn shared_column(
+    header: &[String],
+    time: &[usize],
+    asset: Source,
+    model: Option<usize>,
+    fields: &Fields,
+) -> Vec<String> {
+    let mut roles: Vec<(usize, &str)> = time.iter().map(|&c| (c, "timestamp")).collect();
+    if let Source::Column(c) = asset {
+        roles.push((c, "asset"));
+    }
+    roles.extend(model.map(|c| (c, "model")));
+    match fields {
+        Fields::Long { point, value, .. } => {
+            if let Source::Column(c) = *point {
+                roles.push((c, "point"));
+            }
+            roles.push((*value, "value"));
+        }
+        Fields::Wide { points } => roles.extend(points.iter().map(|&(c, _)| (c, "point"))),
+    }
+    let mut problems = Vec::new();
+    for (k, &(column, role)) in roles.iter().enumerate() {
+        if let Some(&(_, first)) = roles[..k].iter().find(|(c, _)| *c == column) {
+            problems.push(format!(
+                "column {} ({}) is given two roles, {first} and {role}; each role needs a column of its own",
+                column + 1,
+                header[column].trim()
+            ));
+        }
+    }
+    problems
 }
 
 /// The roles a header lacks (or names twice), all at once, and the flags that would fix them.

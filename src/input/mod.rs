@@ -7,12 +7,14 @@
 //! path, leaving every other row to [`reader`]; [`live`] flushes the outputs whenever a pipe or
 //! terminal input is about to wait. [`config`] reads and writes input settings as a YAML file;
 //! [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
-//! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need.
+//! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need; [`jsonl`]
+//! reads JSON lines, the objects `run --format jsonl` writes.
 
 pub mod columns;
 pub mod config;
 pub mod fast;
 pub mod header_hint;
+pub mod jsonl;
 pub mod live;
 pub mod options;
 pub mod reader;

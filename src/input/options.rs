@@ -8,6 +8,7 @@ use super::stop::Stop;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use anyhow::{Result, anyhow, bail};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Value texts that mean "no reading" unless `--null-values` says otherwise (an empty field always
 /// does).
@@ -90,6 +91,10 @@ pub struct InputOptions {
     pub idle: Idle,
     /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
     pub stop: Stop,
+    /// Whether some job reads each point, by point id (ids past the end: none does). The value of
+    /// a point no job reads is not parsed, so text such as a merge's `high` passes through a
+    /// piped run; `None` parses every value.
+    pub read_points: Option<Arc<[bool]>>,
 }
 
 impl InputOptions {
@@ -163,6 +168,7 @@ impl InputOptions {
             sort: args.sort_input,
             idle: Idle::default(),
             stop: Stop::default(),
+            read_points: None,
         })
     }
 }

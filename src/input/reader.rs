@@ -17,6 +17,7 @@ use crate::intern::{Interner, Names};
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
 use std::io::Read;
+use std::sync::Arc;
 
 /// Reads one input file.
 pub struct Reader {
@@ -36,6 +37,8 @@ pub struct Reader {
     next_reading: usize,
     /// See [`Reader::with_line_offset`].
     line_offset: u64,
+    /// See [`InputOptions::read_points`].
+    read_points: Option<Arc<[bool]>>,
 }
 
 impl Reader {
@@ -78,6 +81,7 @@ impl Reader {
             readings: Vec::new(),
             next_reading: 0,
             line_offset: 0,
+            read_points: options.read_points.clone(),
         })
     }
 
@@ -117,6 +121,7 @@ impl Reader {
                     counts.whole_rows += 1;
                     counts.values += self.columns.value_cells();
                 }
+                Err(_) if self.is_header_again() => counts.rows -= 1,
                 Err(reason) => {
                     self.readings.clear();
                     let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
@@ -126,9 +131,21 @@ impl Reader {
         }
     }
 
+    /// Whether the current record repeats the header (`cat a.csv b.csv`, each with its header,
+    /// perhaps with its own byte-order mark): a header, not a row. Asked of bad rows only, so
+    /// the rows that read cost nothing.
+    fn is_header_again(&self) -> bool {
+        self.record.len() == self.header.len()
+            && self.record.iter().zip(&self.header).enumerate().all(|(k, (field, name))| {
+                let field = if k == 0 { field.strip_prefix("\u{feff}".as_bytes()).unwrap_or(field) } else { field };
+                field.trim_ascii() == name.as_bytes()
+            })
+    }
+
     /// Turns the current record into readings, or says why it is a bad row.
     fn row(&mut self, names: &mut Names, counts: &mut InputCounts) -> Result<(), String> {
-        let Reader { record, columns: c, time, nulls, stamp, readings, header, .. } = self;
+        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, .. } = self;
+        let read = |point: u32| read_points.as_ref().is_none_or(|read| read.get(point as usize) == Some(&true));
         if record.len() != c.width {
             // csv skips blank lines, so a short or long record here is a real problem.
             return Err(format!("expected {} fields as in the header, found {}", c.width, record.len()));
@@ -141,8 +158,6 @@ impl Reader {
                     return Ok(());
                 }
                 let ts = timestamp(record, c, stamp, time)?;
-                let value = parse_value(value_field)
-                    .ok_or_else(|| field_problem(*value, "value", "value", value_field, "expected a finite number"))?;
                 let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
                 let point = match *point {
                     Source::Column(p) => {
@@ -155,6 +170,12 @@ impl Reader {
                         }
                     }
                     Source::Constant(id) => id,
+                };
+                let value = match read(point) {
+                    true => parse_value(value_field).ok_or_else(|| {
+                        field_problem(*value, "value", "value", value_field, "expected a finite number")
+                    })?,
+                    false => UNREAD_VALUE,
                 };
                 let model = model_id(record, c.model, names)?;
                 readings.push(Reading { asset, point, model, ts, value });
@@ -171,9 +192,12 @@ impl Reader {
                         if is_missing(field, nulls) {
                             continue;
                         }
-                        let value = parse_value(field).ok_or_else(|| {
-                            field_problem(col, &header[col], "value", field, "expected a finite number")
-                        })?;
+                        let value = match read(point) {
+                            true => parse_value(field).ok_or_else(|| {
+                                field_problem(col, &header[col], "value", field, "expected a finite number")
+                            })?,
+                            false => UNREAD_VALUE,
+                        };
                         readings.push(Reading { asset, point, model, ts, value });
                     }
                 }
@@ -285,12 +309,23 @@ fn text(field: &[u8]) -> Option<&str> {
 }
 
 #[inline]
-fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
+pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
     field.is_empty() || nulls.iter().any(|m| field.eq_ignore_ascii_case(m))
 }
 
+/// The value of a reading of a point no job reads: never parsed, never used (the pipeline counts
+/// such readings and drops them), so any text passes.
+pub(super) const UNREAD_VALUE: f64 = f64::NAN;
+
+/// A finite number, or `true` / `false` (any case) as 1 / 0, as a boolean merge result is written.
 #[inline]
-fn parse_value(field: &[u8]) -> Option<f64> {
+pub(super) fn parse_value(field: &[u8]) -> Option<f64> {
+    if field.eq_ignore_ascii_case(b"true") {
+        return Some(1.0);
+    }
+    if field.eq_ignore_ascii_case(b"false") {
+        return Some(0.0);
+    }
     let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
     v.is_finite().then_some(v)
 }

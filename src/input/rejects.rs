@@ -1,7 +1,8 @@
 //! The bad-row policy: with `--on-bad-row fail` a malformed row stops the run with its located
 //! error; with `skip` it is counted and, with `--rejects FILE`, written there as CSV
 //! `file,line,reason,row` (`row` holds the row's fields joined again with the input's delimiter,
-//! quoted where needed), so nothing is dropped without a trace.
+//! quoted where needed), so nothing is dropped without a trace. `--max-bad-rows N` stops a run
+//! past N skipped rows, and a run that skipped many rows is warned about.
 
 use super::InputCounts;
 use super::options::BadRowPolicy;
@@ -15,6 +16,24 @@ pub struct BadRows {
     writer: Option<csv::Writer<Box<dyn Write>>>,
     /// The first skipped row, `file:line: reason`, for the summary.
     pub first: Option<String>,
+    /// `--max-bad-rows`: the most rows skipped before the run stops.
+    limit: Option<u64>,
+}
+
+/// Share of the input rows that, skipped as bad, earns a warning: past it the input flags are
+/// more likely wrong than a few rows damaged.
+pub const BAD_ROW_WARNING_SHARE: f64 = 0.1;
+
+/// `--max-bad-rows` counts the rows that `--on-bad-row skip` skips: without it, the first bad row
+/// already stops the run.
+pub fn check_limit(policy: BadRowPolicy, limit: Option<u64>) -> Result<()> {
+    match (policy, limit) {
+        (BadRowPolicy::Fail, Some(_)) => Err(anyhow!(
+            "--max-bad-rows limits the rows that --on-bad-row skip skips: add --on-bad-row skip \
+             (without it the first bad row stops the run)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl BadRows {
@@ -28,7 +47,32 @@ impl BadRows {
             }
             None => None,
         };
-        Ok(BadRows { policy, writer, first: None })
+        Ok(BadRows { policy, writer, first: None, limit: None })
+    }
+
+    /// Stops the run at the first skipped row past `limit` (`--max-bad-rows`, see [`check_limit`]).
+    pub fn with_limit(mut self, limit: Option<u64>) -> BadRows {
+        self.limit = limit;
+        self
+    }
+
+    /// The warning, printed even with `-q`, for a run that skipped every row or more than
+    /// [`BAD_ROW_WARNING_SHARE`] of them.
+    pub fn warning(&self, counts: &InputCounts) -> Option<String> {
+        let (rejected, rows) = (counts.rejected, counts.rows);
+        let share = rejected as f64 / rows.max(1) as f64;
+        let first = self.first.as_deref()?;
+        let how_many = if rejected == rows {
+            format!("every input row ({rows}) was a bad row and skipped")
+        } else if share > BAD_ROW_WARNING_SHARE {
+            format!("{rejected} of the {rows} input rows ({:.1}%) were bad rows and skipped", share * 100.0)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "meterflow: warning: {how_many}; the first: {first}; check the input flags (--delimiter, --time-format, \
+             the column flags), and use --max-bad-rows N to stop a run past N bad rows"
+        ))
     }
 
     pub fn policy(&self) -> BadRowPolicy {
@@ -59,7 +103,13 @@ impl BadRows {
             w.write_record([file.as_bytes(), line.as_bytes(), reason.as_bytes(), &row])
                 .context("failed to write the rejects file")?;
         }
-        Ok(())
+        match self.limit {
+            Some(limit) if counts.rejected > limit => Err(anyhow!(
+                "{file}:{line}: more than {limit} bad row{} (--max-bad-rows {limit}); this one: {reason}",
+                if limit == 1 { "" } else { "s" }
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub fn flush(&mut self) -> Result<()> {

@@ -72,6 +72,20 @@ pub enum TimeError {
     Range,
     Ambiguous,
     Nonexistent,
+    /// All digits, as many as epoch seconds of our time have: see [`seconds_like`].
+    SecondsLike,
+}
+
+/// The digit count of an all-digit field that the default layout refuses rather than read as
+/// epoch milliseconds: as milliseconds it falls between 1970-01-12 and 1970-04-26, while as epoch
+/// seconds it spans 2001-09-09 to 2286 (`1700000000` is 2023-11-14), the epoch seconds of our time.
+const SECONDS_LIKE_DIGITS: usize = 10;
+
+/// Whether `field` is an all-digit number (optionally negative) of [`SECONDS_LIKE_DIGITS`] digits.
+#[inline]
+fn seconds_like(field: &[u8]) -> bool {
+    let digits = field.strip_prefix(b"-").unwrap_or(field);
+    digits.len() == SECONDS_LIKE_DIGITS && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Reads timestamp fields into epoch milliseconds.
@@ -88,6 +102,7 @@ impl TimeParser {
     #[inline]
     pub fn parse(&self, field: &[u8]) -> Result<i64, TimeError> {
         let stamp = match &self.format {
+            TimeFormat::Auto if seconds_like(field) => return Err(TimeError::SecondsLike),
             TimeFormat::Auto => parse_stamp(field).map_err(|TimestampError| TimeError::Layout)?,
             TimeFormat::EpochMillis => Stamp::Instant(epoch(field, 0).ok_or(TimeError::Layout)?),
             TimeFormat::EpochSeconds => Stamp::Instant(epoch(field, 3).ok_or(TimeError::Layout)?),
@@ -138,6 +153,11 @@ impl TimeParser {
                 "nonexistent local time in {zone}: clocks skip it going forward; --dst nonexistent=shift reads it with the offset before the change"
             ),
             (TimeError::Range, _) => "expected a time between years 0000 and 9999".to_string(),
+            (TimeError::SecondsLike, _) => format!(
+                "a {SECONDS_LIKE_DIGITS}-digit timestamp is not read without --time-format: as epoch milliseconds it \
+                 would fall in the first months of 1970, so it is most likely epoch seconds; give --time-format \
+                 epoch_s (or --time-format epoch_ms if it really is milliseconds)"
+            ),
             (_, TimeFormat::Pattern { text, .. }) => match error {
                 TimeError::Pattern(e) => format!("expected --time-format {text:?} ({e})"),
                 _ => format!("expected --time-format {text:?}"),
@@ -243,6 +263,21 @@ mod tests {
         assert_eq!(ms.parse(b"1700000000123"), Ok(1_700_000_000_123));
         assert_eq!(ms.parse(b"1700000000.5"), Err(TimeError::Layout));
         assert_eq!(ms.parse(b"99999999999999999999"), Err(TimeError::Layout));
+    }
+
+    /// Without --time-format, the digit count decides: 10 digits are refused (epoch seconds of
+    /// 2001 to 2286, or milliseconds of early 1970), any other count is milliseconds.
+    #[test]
+    fn default_layout_refuses_digits_that_look_like_epoch_seconds() {
+        let auto = parser("auto", None, DstPolicy::default());
+        assert_eq!(auto.parse(b"999999999"), Ok(999_999_999));
+        assert_eq!(auto.parse(b"-3600000"), Ok(-3_600_000));
+        for seconds_like in ["1000000000", "1700000000", "9999999999", "-1700000000"] {
+            assert_eq!(auto.parse(seconds_like.as_bytes()), Err(TimeError::SecondsLike), "{seconds_like}");
+        }
+        assert_eq!(auto.parse(b"10000000000"), Ok(10_000_000_000));
+        assert_eq!(auto.parse(b"1700000000000"), Ok(1_700_000_000_000));
+        assert!(auto.explain(TimeError::SecondsLike).contains("--time-format epoch_s"));
     }
 
     #[test]

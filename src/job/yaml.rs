@@ -77,7 +77,9 @@ pub struct Reader<'s> {
 }
 
 impl<'s> Reader<'s> {
+    /// Reads `source`, less a UTF-8 byte-order mark that some Windows editors write.
     pub fn new(file: String, source: &'s str) -> Self {
+        let source = source.strip_prefix('\u{feff}').unwrap_or(source);
         Reader { file, source, lines: source.lines().collect(), problems: Vec::new(), warnings: Vec::new() }
     }
 

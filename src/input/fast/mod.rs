@@ -23,6 +23,7 @@ pub use chunk::{Chunk, Layout, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};
+use super::jsonl::{JsonLines, is_json_lines};
 use super::options::Layout as FileLayout;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, source};
@@ -79,6 +80,7 @@ impl Feed {
 enum Mode {
     Fast(Feed),
     General(Box<Reader>),
+    Json(Box<JsonLines>),
     Done,
 }
 
@@ -116,6 +118,20 @@ impl InputReader {
         let delimiter = options.delimiter.unwrap_or(detected);
         let (header, rest) =
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
+        if is_json_lines(&header) {
+            let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
+            return Ok(InputReader {
+                file: file.to_string(),
+                header: Vec::new(),
+                delimiter,
+                options: options.clone(),
+                mode: Mode::Json(Box::new(JsonLines::new(file, all, options)?)),
+                chunk_line: 2,
+                current: None,
+                taken: 0,
+                translation: Translation::default(),
+            });
+        }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
         // A quoted header may span lines, a CR may end it early, and the csv crate skips blank
         // lines before it: the general reader reads such an input all through.
@@ -227,6 +243,13 @@ impl InputReader {
                     }
                     return Ok(reading);
                 }
+                Mode::Json(mut reader) => {
+                    let reading = reader.next(names, counts, bad_rows)?;
+                    if reading.is_some() {
+                        self.mode = Mode::Json(reader);
+                    }
+                    return Ok(reading);
+                }
                 Mode::Done => return Ok(None),
             }
         }
@@ -289,7 +312,7 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
 /// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
-/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (`--asset-column model`).
+/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (which the general reader refuses).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
     if !FAST_DELIMITERS.contains(&delimiter) {
         return None;

@@ -1,0 +1,226 @@
+//! JSON lines input: one reading per line as the objects `run --format jsonl` writes,
+//! `{"timestamp": "...", "asset": "...", "point": "...", "value": ...}` with an optional `model`
+//! (other keys, such as `emit` and `revision`, are ignored), so JSON lines output is valid input.
+//! An input whose first line starts with `{` is read this way. The timestamp is read with the
+//! run's time settings, as a CSV field would be; a value is a number, `true` / `false` (1 / 0),
+//! `null` (missing), or a text read as a CSV value field is (missing markers, numbers), and a
+//! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
+
+use super::InputCounts;
+use super::options::{InputOptions, Layout};
+use super::reader::{UNREAD_VALUE, is_missing, parse_value};
+use super::rejects::BadRows;
+use super::timestamp::TimeParser;
+use crate::engine::{NO_MODEL, Reading};
+use crate::intern::Names;
+use anyhow::{Context, Result, bail};
+use csv::ByteRecord;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+
+/// Whether an input whose first line is `header` is JSON lines.
+pub fn is_json_lines(header: &[u8]) -> bool {
+    header.trim_ascii_start().starts_with(b"{")
+}
+
+/// One line, its texts borrowed from the line where they need no unescaping.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    timestamp: Scalar<'a>,
+    #[serde(borrow)]
+    asset: Cow<'a, str>,
+    #[serde(borrow)]
+    point: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Scalar<'a>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+}
+
+/// A JSON scalar: what a timestamp or a value may be.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(#[serde(borrow)] Cow<'a, str>),
+}
+
+/// Reads JSON lines into readings.
+pub struct JsonLines {
+    file: String,
+    source: BufReader<Box<dyn Read + Send>>,
+    line: Vec<u8>,
+    /// Lines read so far.
+    number: u64,
+    time: TimeParser,
+    nulls: Vec<Box<[u8]>>,
+    read_points: Option<Arc<[bool]>>,
+}
+
+impl JsonLines {
+    /// Reads `source` (named `file` in messages) from its first line. The layout and column flags
+    /// are CSV's: given for JSON lines, they are refused rather than ignored.
+    pub fn new(file: &str, source: Box<dyn Read + Send>, options: &InputOptions) -> Result<JsonLines> {
+        let o = options;
+        let csv_flags = [
+            ("--wide", o.layout == Layout::Wide),
+            ("--time-column", o.time_columns.is_some()),
+            ("--asset-column", o.asset_column.is_some()),
+            ("--point-column", o.point_column.is_some()),
+            ("--value-column", o.value_column.is_some()),
+            ("--asset", o.asset.is_some()),
+            ("--point", o.point.is_some()),
+            ("--points", o.points.is_some()),
+        ];
+        if let Some((flag, _)) = csv_flags.iter().find(|(_, given)| *given) {
+            bail!(
+                "{file}: the input is JSON lines (its first line starts with `{{`), read by the keys timestamp, asset, \
+                 point and value: {flag} applies to CSV input"
+            );
+        }
+        Ok(JsonLines {
+            file: file.to_string(),
+            source: BufReader::with_capacity(1 << 16, source),
+            line: Vec::new(),
+            number: 0,
+            time: options.time.clone(),
+            nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
+            read_points: options.read_points.clone(),
+        })
+    }
+
+    /// The next reading, `None` at end of input; counts and bad rows as the CSV readers do.
+    pub fn next(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<Option<Reading>> {
+        loop {
+            self.line.clear();
+            let n = self
+                .source
+                .read_until(b'\n', &mut self.line)
+                .with_context(|| format!("failed to read {}", self.file))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            let text = self.line.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            counts.rows += 1;
+            match reading(text, &self.time, &self.nulls, self.read_points.as_deref(), names) {
+                Ok(reading) => {
+                    counts.whole_rows += 1;
+                    counts.values += 1;
+                    match reading {
+                        Some(reading) => return Ok(Some(reading)),
+                        None => counts.missing += 1,
+                    }
+                }
+                Err(reason) => {
+                    let record = ByteRecord::from(vec![text]);
+                    bad_rows.handle(&self.file, self.number, &reason, &record, b',', counts)?;
+                }
+            }
+        }
+    }
+}
+
+/// The reading of one line, `None` for a missing value, or why the line is a bad row.
+fn reading(
+    text: &[u8],
+    time: &TimeParser,
+    nulls: &[Box<[u8]>],
+    read_points: Option<&[bool]>,
+    names: &mut Names,
+) -> Result<Option<Reading>, String> {
+    let line: Line<'_> = serde_json::from_slice(text).map_err(|e| {
+        format!("expected a JSON object with timestamp, asset, point and value (as --format jsonl writes): {e}")
+    })?;
+    let stamp: Cow<'_, [u8]> = match &line.timestamp {
+        Scalar::Text(t) => Cow::Borrowed(t.as_bytes()),
+        Scalar::Number(n) => Cow::Owned(n.to_string().into_bytes()),
+        _ => return Err("timestamp: expected a text or a number".to_string()),
+    };
+    let ts = time.parse(&stamp).map_err(|e| {
+        format!("timestamp: invalid timestamp {:?}: {}", String::from_utf8_lossy(&stamp), time.explain(e))
+    })?;
+    for (field, name) in [("asset", &line.asset), ("point", &line.point)] {
+        if name.is_empty() {
+            return Err(format!("{field}: expected a non-empty name"));
+        }
+    }
+    let point = names.points.intern(&line.point);
+    let read = read_points.is_none_or(|read| read.get(point as usize) == Some(&true));
+    let value = match (&line.value, read) {
+        (Scalar::Null, _) => return Ok(None),
+        (Scalar::Text(t), _) if is_missing(t.trim().as_bytes(), nulls) => return Ok(None),
+        (_, false) => UNREAD_VALUE,
+        (Scalar::Bool(b), true) => f64::from(u8::from(*b)),
+        (Scalar::Number(n), true) => n.as_f64().filter(|v| v.is_finite()).ok_or("value: expected a finite number")?,
+        (Scalar::Text(t), true) => parse_value(t.trim().as_bytes())
+            .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
+    };
+    let asset = names.assets.intern(&line.asset);
+    let model = match line.model.as_deref() {
+        None | Some("") => NO_MODEL,
+        Some(model) => names.models.intern(model),
+    };
+    Ok(Some(Reading { asset, point, model, ts, value }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputSettings;
+
+    fn parse(line: &str, read: Option<&[bool]>, names: &mut Names) -> Result<Option<Reading>, String> {
+        let options = InputOptions::from_settings(&InputSettings::default()).unwrap();
+        let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
+        reading(line.as_bytes(), &options.time, &nulls, read, names)
+    }
+
+    #[test]
+    fn a_text_value_is_read_only_for_a_point_a_job_reads() {
+        let mut names = Names::default();
+        let reading_id = names.points.intern("Reading") as usize;
+        let mut read = vec![false; reading_id + 1];
+        read[reading_id] = true;
+        let line = |point: &str, value: &str| {
+            format!(
+                "{{\"timestamp\":\"1970-01-01T00:00:01Z\",\"asset\":\"m\\u0031\",\"point\":\"{point}\",\"value\":{value}}}"
+            )
+        };
+        let unread = parse(&line("Level", "\"high\""), Some(&read), &mut names).unwrap().unwrap();
+        assert!(unread.value.is_nan());
+        assert_eq!(names.assets.name(unread.asset), "m1");
+        assert_eq!(
+            parse(&line("Reading", "\"high\""), Some(&read), &mut names).unwrap_err(),
+            "value: invalid value \"high\": expected a finite number"
+        );
+        assert_eq!(parse(&line("Reading", "\" 2.5 \""), Some(&read), &mut names).unwrap().unwrap().value, 2.5);
+        assert_eq!(parse(&line("Reading", "false"), Some(&read), &mut names).unwrap().unwrap().value, 0.0);
+        assert_eq!(parse(&line("Reading", "\"NA\""), Some(&read), &mut names), Ok(None));
+        // serde_json itself refuses a number beyond the float range: a bad row all the same.
+        assert!(parse(&line("Reading", "1e999"), Some(&read), &mut names).is_err());
+    }
+
+    #[test]
+    fn timestamps_are_read_with_the_time_settings() {
+        let mut names = Names::default();
+        let line = |ts: &str| format!("{{\"timestamp\":{ts},\"asset\":\"m\",\"point\":\"p\",\"value\":1}}");
+        assert_eq!(parse(&line("1000"), None, &mut names).unwrap().unwrap().ts, 1000);
+        assert!(parse(&line("1700000000"), None, &mut names).unwrap_err().contains("--time-format epoch_s"));
+        assert_eq!(parse(&line("true"), None, &mut names).unwrap_err(), "timestamp: expected a text or a number");
+        assert!(is_json_lines(b"  {\"timestamp\""));
+        assert!(!is_json_lines(b"timestamp,asset,point,value"));
+    }
+}
