@@ -169,6 +169,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if !args.quiet {
         eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
     }
+    if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
+        warnings.say(&warning);
+    }
     if !sorted {
         if let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind()) {
             warnings.say(&warning);
@@ -186,9 +189,6 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if let Some(state) = state.as_ref().filter(|_| !args.quiet) {
         eprintln!("{}", state_note(state, &replay));
-    }
-    if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
-        warnings.say(&warning);
     }
     if let Some(path) = &args.stats_json {
         write_stats_json(outputs.create("--stats-json", path)?, path, &replay)?;
