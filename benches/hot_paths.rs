@@ -112,6 +112,7 @@ fn window_update(bencher: Bencher) {
                     model: u32::MAX,
                     ts: (i / 1000) as i64 * 15_000 + (i % 1000) as i64 * 13,
                     value: (i % 997) as f64 / 10.0,
+                    quality: 0,
                 })
                 .collect();
             (pipeline, readings)

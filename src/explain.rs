@@ -118,6 +118,12 @@ fn explain_window(w: &WindowJob, s: &mut String) {
         "  Lateness: {latency}. Event time is tracked per series (asset x point) unless `--watermark` shares it. A window \
          [start, end) {rule}."
     );
+    if let Some(q) = w.quality {
+        let _ = writeln!(
+            s,
+            "  Quality: only readings whose quality code is in {q} are read; the others are counted and left out."
+        );
+    }
     if let Some(skew) = w.max_future_skew {
         let _ = writeln!(
             s,
@@ -203,6 +209,12 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
         "  Lateness: {latency}. An evaluation is written once every operand series of the asset has a watermark past it plus \
          {latency}, or at end of input; operand readings older than that are dropped and counted."
     );
+    if let Some(q) = m.quality {
+        let _ = writeln!(
+            s,
+            "  Quality: only readings whose quality code is in {q} are read; the others are counted and left out."
+        );
+    }
     if let Some(age) = m.max_age {
         let _ = writeln!(
             s,

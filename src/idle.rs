@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     fn reading(asset: u32, point: u32) -> Reading {
-        Reading { asset, point, model: crate::engine::NO_MODEL, ts: 0, value: 0.0 }
+        Reading { asset, point, model: crate::engine::NO_MODEL, ts: 0, value: 0.0, quality: 0 }
     }
 
     #[test]

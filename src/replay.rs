@@ -68,6 +68,8 @@ pub struct Replay {
     pub idle: Option<IdleClock>,
     /// The points the jobs expect from the input (read by a job, written by none).
     pub expected_points: Vec<String>,
+    /// An input had a quality column.
+    pub quality_column: bool,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -114,6 +116,7 @@ impl Replay {
             stopped_in: None,
             idle: None,
             expected_points,
+            quality_column: false,
         }
     }
 
@@ -172,6 +175,7 @@ impl Replay {
     pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
         self.sources += 1;
         let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
+        self.quality_column |= reader.has_quality_column();
         while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
             // A stop ends the input between two readings: what was read is whole.
             if self.input.stop.requested() {

@@ -375,6 +375,12 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     for job in replay.pipeline.stats() {
         s.push_str(&job_summary(job, &replay.names, wide));
     }
+    if replay.quality_column && !replay.pipeline.filters_quality() {
+        s.push_str(
+            "meterflow: the input's quality column was not used: no job sets `quality`, so readings of every quality \
+             were processed\n",
+        );
+    }
     if let Some(idle) = &replay.idle {
         s.push_str(&format!(
             "meterflow: --idle-timeout moved the watermark of a silent series {} time{}: this output depends on when \
@@ -434,6 +440,12 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
         s.push_str(&format!(
             "  {} too far ahead of the watermark did not advance it\n",
             count(job.future_skewed, "reading", "readings")
+        ));
+    }
+    if job.quality_filtered > 0 {
+        s.push_str(&format!(
+            "  {} left out by the job's quality condition\n",
+            count(job.quality_filtered, "reading", "readings")
         ));
     }
     if job.policies.is_empty() {

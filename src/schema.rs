@@ -118,6 +118,7 @@ window:
   type: tumbling
 latency: 1d
 max_future_skew: 1h
+quality: \"[0, 0]\"
 timezone: UTC
 tests: []
 policies:
@@ -142,6 +143,7 @@ timing_interpolation: last_value
 latency: 1m
 max_future_skew: 1h
 max_age: 1h
+quality: \"[0, 0]\"
 tests: []
 policies:
   -

@@ -256,7 +256,7 @@ mod tests {
             };
             let mut written = output.point(&p, &names);
             if i % 33 == 0 {
-                let reading = Reading { asset, point, model: 0, ts: 5, value: 1.5 };
+                let reading = Reading { asset, point, model: 0, ts: 5, value: 1.5, quality: 0 };
                 let d = Dropped {
                     job: 0,
                     reading,

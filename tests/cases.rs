@@ -233,6 +233,8 @@ cases! {
     test_file_errors,
     explain_seed_jobs,
     explain_dag_order,
+    quality_filter,
+    quality_column_unused,
     warn_point_never_seen,
     warn_job_wrote_nothing,
     warn_late_far_ahead,

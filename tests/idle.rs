@@ -42,7 +42,8 @@ fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
     let (m1, m2) = (names.assets.intern("m1"), names.assets.intern("m2"));
     let mut out = Collect::default();
     for (asset, ts, value) in [(m1, MIN, 3.0), (m2, 2 * MIN, 5.0), (m2, 10 * MIN, 6.0), (m1, 25 * MIN, 4.0)] {
-        pipeline.push(Reading { asset, point: r, model: NO_MODEL, ts, value }, &mut Named(&mut out, &names));
+        pipeline
+            .push(Reading { asset, point: r, model: NO_MODEL, ts, value, quality: 0 }, &mut Named(&mut out, &names));
     }
     let before: Vec<String> = out.0.iter().map(|(k, ts, _)| format!("{k} {ts}")).collect();
     // m1 moved on to 00:25: its window 00:00 is final. m2's reading at 00:10 closed its window

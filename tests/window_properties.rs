@@ -61,6 +61,7 @@ fn job(
         max_future_skew: None,
         window,
         timezone: timezone.map(|z| z.parse().unwrap()),
+        quality: None,
         policies,
     };
     Job {
@@ -80,7 +81,7 @@ fn run(make: &dyn Fn() -> Job, readings: &[(i64, f64)]) -> Collect {
     let asset = names.assets.intern("m1");
     let mut sink = Collect::default();
     for &(ts, value) in readings {
-        pipeline.push(Reading { asset, point, model: NO_MODEL, ts, value }, &mut sink);
+        pipeline.push(Reading { asset, point, model: NO_MODEL, ts, value, quality: 0 }, &mut sink);
     }
     pipeline.finish(&mut sink);
     sink

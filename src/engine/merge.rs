@@ -24,6 +24,7 @@ use crate::duration::format_duration;
 use crate::expr::{Expression, Outcome};
 use crate::intern::Names;
 use crate::job::{MergeJob, Trigger};
+use crate::threshold::Threshold;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -156,6 +157,7 @@ pub struct MergeOperator {
     max_future_skew: Option<i64>,
     /// The job's `max_age`: an older operand value is stale at an evaluation time.
     max_age: Option<i64>,
+    quality: Option<Threshold>,
     every: Option<i64>,
     emit: EmitMode,
     policies: Vec<Policy>,
@@ -216,6 +218,7 @@ impl MergeOperator {
             latency: plan.latency,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             max_age: plan.max_age,
+            quality: plan.quality,
             every,
             emit,
             policies,
@@ -227,6 +230,10 @@ impl MergeOperator {
 
     pub fn push(&mut self, r: Reading, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
+            return;
+        }
+        if self.quality.is_some_and(|q| !q.contains(f64::from(r.quality))) {
+            self.stats.quality_filtered += 1;
             return;
         }
         let asset = r.asset as usize;
@@ -532,6 +539,11 @@ impl MergeOperator {
                 self.advance(pi, asset, false, out);
             }
         }
+    }
+
+    /// Whether the job has a `quality` condition.
+    pub fn filters_quality(&self) -> bool {
+        self.quality.is_some()
     }
 
     /// End of input: event time passes every trigger time, and every one is final.

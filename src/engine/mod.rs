@@ -33,6 +33,9 @@ pub struct Reading {
     pub model: u32,
     pub ts: i64,
     pub value: f64,
+    /// The input's quality code (0, good, when the input has no quality column); a job with a
+    /// `quality` condition reads only the readings that meet it.
+    pub quality: i32,
 }
 
 /// The model id of a reading whose input names no model: it belongs to every job that reads it.
@@ -321,7 +324,7 @@ impl Pipeline {
             }
             if let Some(value) = p.value.as_f64() {
                 self.route(
-                    Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value },
+                    Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value, quality: 0 },
                     Some(p.emit),
                     sink,
                 );
@@ -359,6 +362,14 @@ impl Pipeline {
     /// Per-job figures, in run order.
     pub fn stats(&self) -> Vec<&JobStats> {
         self.operators.iter().map(Operator::stats).collect()
+    }
+
+    /// Whether any job has a `quality` condition.
+    pub fn filters_quality(&self) -> bool {
+        self.operators.iter().any(|op| match op {
+            Operator::Window(w) => w.filters_quality(),
+            Operator::Merge(m) => m.filters_quality(),
+        })
     }
 
     /// Windows the window jobs hold open now.

@@ -72,6 +72,8 @@ pub struct JobStats {
     /// windows: each is a row of the late output too.
     pub partially_late: u64,
     pub future_skewed: u64,
+    /// Readings left out by the job's `quality` condition, before anything else (not in `rows_read`).
+    pub quality_filtered: u64,
     /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
     pub peak_open_windows: u64,
     /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing (`null` in JSON).
@@ -117,6 +119,7 @@ impl JobStats {
             late_dropped: 0,
             partially_late: 0,
             future_skewed: 0,
+            quality_filtered: 0,
             rows_written: 0,
             peak_open_windows: 0,
             final_watermark: NO_WATERMARK,

@@ -111,6 +111,7 @@ pub struct WindowOperator {
     emit: EmitMode,
     scope: WatermarkScope,
     max_future_skew: Option<i64>,
+    quality: Option<Threshold>,
     policies: Vec<Policy>,
     /// Series id by (input point, asset): `series_of[input][asset]`, `u32::MAX` when absent.
     inputs: Vec<u32>,
@@ -165,6 +166,7 @@ impl WindowOperator {
             emit: options.emit,
             scope: options.watermark,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
+            quality: plan.quality,
             series_of: vec![Vec::new(); inputs.len()],
             inputs,
             policies,
@@ -215,6 +217,10 @@ impl WindowOperator {
             return;
         }
         let Some(input) = self.inputs.iter().position(|&p| p == r.point) else { return };
+        if self.quality.is_some_and(|q| !q.contains(f64::from(r.quality))) {
+            self.stats.quality_filtered += 1;
+            return;
+        }
         self.stats.rows_read += 1;
         let sid = self.series_id(input, r.asset);
         let clock = self.series[sid as usize].clock;
@@ -477,6 +483,11 @@ impl WindowOperator {
         self.clocks[clock].watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         self.fire(clock, advanced, out);
+    }
+
+    /// Whether the job has a `quality` condition.
+    pub fn filters_quality(&self) -> bool {
+        self.quality.is_some()
     }
 
     /// Windows open now, over all series and policies.

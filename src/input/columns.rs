@@ -17,6 +17,8 @@ pub const ASSET_NAMES: &[&str] =
 pub const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
 pub const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
 pub const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
+/// Header names of the optional quality column (an integer code per row, 0 when empty).
+pub const QUALITY_NAMES: &[&str] = &["quality", "quality_code", "qualitycode"];
 
 /// Where a row's asset or point comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,7 @@ pub struct Columns {
     pub time: Vec<usize>,
     pub asset: Source,
     pub model: Option<usize>,
+    pub quality: Option<usize>,
     pub fields: Fields,
 }
 
@@ -112,6 +115,10 @@ impl Columns {
             true => Some(aliased("model", MODEL_NAMES, "")),
             false => None,
         };
+        let quality = match lower.iter().any(|n| QUALITY_NAMES.contains(&n.as_str())) {
+            true => Some(aliased("quality", QUALITY_NAMES, "")),
+            false => None,
+        };
         let fields = match options.layout {
             Layout::Long => {
                 let point = match (&options.point, &options.point_column) {
@@ -145,6 +152,7 @@ impl Columns {
                             .iter()
                             .copied()
                             .chain(model)
+                            .chain(quality)
                             .chain(match asset {
                                 Source::Column(c) => Some(c),
                                 Source::Constant(_) => None,
@@ -169,10 +177,13 @@ impl Columns {
             }
         };
         if problems.borrow().is_empty() {
-            for text in constant_over_column(&lower, header, options)
-                .into_iter()
-                .chain(shared_column(header, &time, asset, model, &fields))
-            {
+            for text in constant_over_column(&lower, header, options).into_iter().chain(shared_column(
+                header,
+                &time,
+                asset,
+                [model, quality],
+                &fields,
+            )) {
                 problem("duplicate", text);
             }
         }
@@ -186,7 +197,7 @@ impl Columns {
             }
             .into());
         }
-        Ok(Columns { width: header.len(), time, asset, model, fields })
+        Ok(Columns { width: header.len(), time, asset, model, quality, fields })
     }
 
     /// Value cells in a row: one in long input, one per point column in wide input.
@@ -231,7 +242,7 @@ fn shared_column(
     header: &[String],
     time: &[usize],
     asset: Source,
-    model: Option<usize>,
+    [model, quality]: [Option<usize>; 2],
     fields: &Fields,
 ) -> Vec<String> {
     let mut roles: Vec<(usize, &str)> = time.iter().map(|&c| (c, "timestamp")).collect();
@@ -239,6 +250,7 @@ fn shared_column(
         roles.push((c, "asset"));
     }
     roles.extend(model.map(|c| (c, "model")));
+    roles.extend(quality.map(|c| (c, "quality")));
     match fields {
         Fields::Long { point, value, .. } => {
             if let Source::Column(c) = *point {

@@ -174,7 +174,7 @@ fn reading(
         None | Some("") => NO_MODEL,
         Some(model) => names.models.intern(model),
     };
-    Ok(Some(Reading { asset, point, model, ts, value }))
+    Ok(Some(Reading { asset, point, model, ts, value, quality: 0 }))
 }
 
 #[cfg(test)]

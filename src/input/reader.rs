@@ -178,7 +178,8 @@ impl Reader {
                     false => UNREAD_VALUE,
                 };
                 let model = model_id(record, c.model, names)?;
-                readings.push(Reading { asset, point, model, ts, value });
+                let quality = quality(record, c.quality)?;
+                readings.push(Reading { asset, point, model, ts, value, quality });
             }
             Fields::Wide { points } => {
                 let missing =
@@ -187,6 +188,7 @@ impl Reader {
                     let ts = timestamp(record, c, stamp, time)?;
                     let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
                     let model = model_id(record, c.model, names)?;
+                    let quality = quality(record, c.quality)?;
                     for &(col, point) in points {
                         let field = record[col].trim_ascii();
                         if is_missing(field, nulls) {
@@ -198,7 +200,7 @@ impl Reader {
                             })?,
                             false => UNREAD_VALUE,
                         };
-                        readings.push(Reading { asset, point, model, ts, value });
+                        readings.push(Reading { asset, point, model, ts, value, quality });
                     }
                 }
                 counts.missing += missing;
@@ -300,6 +302,18 @@ fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Re
         Some((m, raw)) => Ok(names
             .models
             .intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
+    }
+}
+
+/// The row's quality code: 0 when the input has no quality column or the cell is empty.
+#[inline]
+fn quality(record: &ByteRecord, column: Option<usize>) -> Result<i32, String> {
+    match column.map(|q| (q, record[q].trim_ascii())) {
+        None | Some((_, b"")) => Ok(0),
+        Some((q, raw)) => std::str::from_utf8(raw)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| field_problem(q, "quality", "quality", raw, "expected an integer quality code")),
     }
 }
 

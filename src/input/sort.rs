@@ -15,7 +15,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 pub const RUN_LEN: usize = 1 << 20;
 
 /// Bytes of one spilled reading: asset, point, model, timestamp, value bits.
-const RECORD_LEN: usize = 4 + 4 + 4 + 8 + 8;
+const RECORD_LEN: usize = 4 + 4 + 4 + 8 + 8 + 4;
 
 /// Gathers readings in arrival order.
 pub struct Sorter {
@@ -135,6 +135,7 @@ fn encode(r: &Reading) -> [u8; RECORD_LEN] {
     buf[8..12].copy_from_slice(&r.model.to_le_bytes());
     buf[12..20].copy_from_slice(&r.ts.to_le_bytes());
     buf[20..28].copy_from_slice(&r.value.to_bits().to_le_bytes());
+    buf[28..32].copy_from_slice(&r.quality.to_le_bytes());
     buf
 }
 
@@ -151,6 +152,7 @@ fn decode(buf: &[u8; RECORD_LEN]) -> Reading {
         model: u32_at(8),
         ts: u64_at(12) as i64,
         value: f64::from_bits(u64_at(20)),
+        quality: u32_at(28) as i32,
     }
 }
 
@@ -160,7 +162,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn reading(ts: i64, seq: u32) -> Reading {
-        Reading { asset: seq, point: 7, model: crate::engine::NO_MODEL, ts, value: f64::from(seq) * 0.5 }
+        Reading {
+            asset: seq,
+            point: 7,
+            model: crate::engine::NO_MODEL,
+            ts,
+            value: f64::from(seq) * 0.5,
+            quality: seq as i32 - 3,
+        }
     }
 
     fn sorted(readings: &[Reading], run_len: usize) -> Vec<Reading> {
@@ -187,8 +196,14 @@ mod tests {
 
     #[test]
     fn spilled_records_round_trip() {
-        let r =
-            Reading { asset: u32::MAX - 1, point: 3, model: crate::engine::NO_MODEL, ts: i64::MIN + 1, value: -0.0 };
+        let r = Reading {
+            asset: u32::MAX - 1,
+            point: 3,
+            model: crate::engine::NO_MODEL,
+            ts: i64::MIN + 1,
+            value: -0.0,
+            quality: i32::MIN,
+        };
         let back = decode(&encode(&r));
         assert_eq!(
             (back.asset, back.point, back.model, back.ts, back.value.to_bits()),

@@ -128,6 +128,13 @@ pub mod window_job {
          Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
+    pub const QUALITY: Field = Field::optional(
+        "quality",
+        Shape::Threshold,
+        "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
+         readings whose `quality` column meets the condition are processed; the others are counted and left out. \
+         Default: every reading, whatever its quality.",
+    );
     pub const TIMEZONE: Field = Field::optional(
         "timezone",
         Shape::Text,
@@ -149,6 +156,7 @@ pub mod window_job {
         WINDOW,
         LATENCY,
         MAX_FUTURE_SKEW,
+        QUALITY,
         TIMEZONE,
         POLICIES,
         job::TESTS,
@@ -247,6 +255,13 @@ pub mod merge_job {
          that time (counted as a stale operand), instead of carrying a value over a gap. Default: no limit.",
     )
     .aliases(&["maxAge"]);
+    pub const QUALITY: Field = Field::optional(
+        "quality",
+        Shape::Threshold,
+        "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
+         readings whose `quality` column meets the condition are processed; the others are counted and left out. \
+         Default: every reading, whatever its quality.",
+    );
     pub const POLICIES: Field = Field::required(
         "policies",
         Shape::List(merge_policy::FIELDS),
@@ -262,6 +277,7 @@ pub mod merge_job {
         LATENCY,
         MAX_FUTURE_SKEW,
         MAX_AGE,
+        QUALITY,
         POLICIES,
         job::TESTS,
     ];

@@ -33,6 +33,8 @@ pub struct WindowJob {
     pub window: WindowType,
     /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
     pub timezone: Option<Tz>,
+    /// Only readings whose quality code lies in this interval are read; `None`: every reading.
+    pub quality: Option<Threshold>,
     pub policies: Vec<WindowPolicy>,
 }
 
@@ -117,6 +119,8 @@ pub struct MergeJob {
     pub max_future_skew: Option<i64>,
     /// An operand value older than this (ms) at an evaluation time counts as missing.
     pub max_age: Option<i64>,
+    /// Only readings whose quality code lies in this interval are read; `None`: every reading.
+    pub quality: Option<Threshold>,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -6,6 +6,7 @@ use super::diagnostic::Diagnostic;
 use super::fields::job;
 use super::yaml::{Field, Located, Mapping, Reader};
 use crate::duration::parse_duration;
+use crate::threshold::Threshold;
 
 /// A job's output points with where each is declared.
 pub type Outputs = Vec<(String, Diagnostic)>;
@@ -68,6 +69,14 @@ pub fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -
     match top.scalar(reader, field) {
         Some(at) => read_duration(reader, &at),
         None => Some(0),
+    }
+}
+
+/// The optional `quality` condition; `None` when it is invalid (reported).
+pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<Threshold>> {
+    match top.scalar(reader, field) {
+        Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
+        None => Some(None),
     }
 }
 

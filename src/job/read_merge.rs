@@ -5,7 +5,7 @@
 use super::fields::{TimingInterpolation, TriggerMode, merge_job, merge_policy as policy, trigger};
 use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point,
+    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
 };
 use super::yaml::{Listing, Located, Mapping, Reader, choice};
 use crate::expr::{CompileError, Expression, sandboxed_engine};
@@ -57,6 +57,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         }),
         None => Some(None),
     };
+    let quality = read_quality(reader, &top, &merge_job::QUALITY);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -96,6 +97,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         latency: latency?,
         max_future_skew: max_future_skew?,
         max_age: max_age?,
+        quality: quality?,
         policies,
     };
     let job =

@@ -6,7 +6,7 @@
 use super::fields::{WindowKind, window, window_job, window_policy as policy};
 use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point,
+    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
 };
 use super::yaml::{Listing, Located, Mapping, Reader, choice};
 use crate::duration::format_duration;
@@ -29,6 +29,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let window = read_window_type(reader, &top);
     let latency = read_latency(reader, &top, &window_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &window_job::MAX_FUTURE_SKEW);
+    let quality = read_quality(reader, &top, &window_job::QUALITY);
     let timezone: Option<Option<Tz>> = match top.scalar(reader, &window_job::TIMEZONE) {
         Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
@@ -72,6 +73,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
         max_future_skew: max_future_skew?,
         window: window?,
         timezone: timezone?,
+        quality: quality?,
         policies,
     };
     let job =

@@ -28,6 +28,7 @@ fn of_job(job: &Job) -> JobPrint {
             field("template".into(), "time_window_aggregation".into());
             field("latency".into(), format_duration(w.latency));
             field("max_future_skew".into(), optional(w.max_future_skew));
+            field("quality".into(), w.quality.map_or_else(|| "any".to_owned(), |q| q.to_string()));
             let window = match w.window {
                 WindowType::Tumbling => "tumbling".to_owned(),
                 WindowType::Sliding { slide } => format!("sliding every {}", format_duration(slide)),
@@ -54,6 +55,7 @@ fn of_job(job: &Job) -> JobPrint {
             field("latency".into(), format_duration(m.latency));
             field("max_future_skew".into(), optional(m.max_future_skew));
             field("max_age".into(), optional(m.max_age));
+            field("quality".into(), m.quality.map_or_else(|| "any".to_owned(), |q| q.to_string()));
             field("policies".into(), m.policies.len().to_string());
             for (i, p) in m.policies.iter().enumerate() {
                 field(format!("policies[{i}].output"), p.output.clone());

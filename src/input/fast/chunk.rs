@@ -182,7 +182,7 @@ struct Line<'a> {
 #[inline]
 fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
     let delimiter = line.layout.delimiter;
-    let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0 };
+    let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0, quality: 0 };
     let last = line.layout.roles.len() - 1;
     let mut pos = start;
     for (column, &role) in line.layout.roles.iter().enumerate() {
@@ -294,7 +294,7 @@ fn parse_canonical_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option
         Some(b'\n') => end + 1,
         Some(_) => return None,
     };
-    Some((Reading { asset: asset?, point: point?, model: NO_MODEL, ts, value }, next))
+    Some((Reading { asset: asset?, point: point?, model: NO_MODEL, ts, value, quality: 0 }, next))
 }
 
 /// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.

@@ -101,6 +101,13 @@ pub struct InputReader {
     translation: Translation,
 }
 
+impl InputReader {
+    /// Whether the input has a quality column (read by the general reader: the fast path declines it).
+    pub fn has_quality_column(&self) -> bool {
+        matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())
+    }
+}
+
 /// Bytes after a failed header read for the fixes the first rows suggest.
 const HINT_BYTES: u64 = 1 << 16;
 
@@ -329,7 +336,8 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
     else {
         return None;
     };
-    if !renames.is_empty() {
+    // Quality codes are rare in meter exports; the general reader takes them.
+    if !renames.is_empty() || c.quality.is_some() {
         return None;
     }
     let mut roles = vec![Role::Other; c.width];
