@@ -22,7 +22,8 @@ pub fn password_for(target: &Target, env: Env) -> Lookup {
     if let Some(password) = env("PGPASSWORD").filter(|p| !p.is_empty()) {
         return Lookup { password: Some(password), warning: None };
     }
-    let Some(path) = env("PGPASSFILE").map(PathBuf::from).or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")))
+    let Some(path) =
+        env("PGPASSFILE").map(PathBuf::from).or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")))
     else {
         return Lookup::default();
     };

@@ -21,8 +21,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Column types of the staging table, in COPY order.
-const STAGING_TYPES: [Type; 9] =
-    [Type::INT8, Type::TIMESTAMPTZ, Type::TEXT, Type::TEXT, Type::FLOAT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8];
+const STAGING_TYPES: [Type; 9] = [
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+];
 
 /// What a database output does besides upserting.
 #[derive(Debug, Clone, Copy, Default)]
@@ -182,7 +191,8 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
         return format!("database {:?} does not exist: {}", target.database, describe(e));
     }
     if !had_password && e.to_string().contains("password missing") {
-        return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass".to_string();
+        return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass"
+            .to_string();
     }
     format!("cannot connect: {}", describe(e))
 }

@@ -25,8 +25,7 @@ pub const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS meterflow_staging
      (seq bigint, ts timestamptz, asset text, point text, value double precision, text_value text, \
      job text, emit text, revision bigint) ON COMMIT DELETE ROWS";
 
-pub const COPY: &str =
-    "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
+pub const COPY: &str = "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
 
 /// `CREATE TABLE` for the output table (see docs/database.md).
 pub fn create_table(target: &Target) -> String {
@@ -60,16 +59,13 @@ pub fn upsert(target: &Target) -> String {
 /// upsert needs; the error says what is wrong with it.
 pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
     let quoted = target.table.quoted();
-    let oid = |client: &mut Client| -> Result<Option<u32>, String> {
-        let row = client.query_one("SELECT to_regclass($1)::oid", &[&quoted]).map_err(|e| e.to_string())?;
-        Ok(row.get(0))
-    };
-    let oid = match oid(client)? {
-        Some(oid) => oid,
-        None => {
-            client.batch_execute(&create_table(target)).map_err(|e| format!("cannot create table {}: {e}", target.table))?;
-            return Ok(());
-        }
+    let existing: Option<u32> =
+        client.query_one("SELECT to_regclass($1)::oid", &[&quoted]).map_err(|e| e.to_string())?.get(0);
+    let Some(oid) = existing else {
+        client
+            .batch_execute(&create_table(target))
+            .map_err(|e| format!("cannot create table {}: {e}", target.table))?;
+        return Ok(());
     };
     let rows = client
         .query(

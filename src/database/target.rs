@@ -120,8 +120,7 @@ impl Target {
         let (host, port) = match hostport.strip_prefix('[') {
             // An IPv6 address: `[::1]:5432`.
             Some(v6) => {
-                let (host, after) =
-                    v6.split_once(']').ok_or_else(|| anyhow!("the host `[{v6}` has no closing `]`"))?;
+                let (host, after) = v6.split_once(']').ok_or_else(|| anyhow!("the host `[{v6}` has no closing `]`"))?;
                 (host, after.strip_prefix(':'))
             }
             None => match hostport.split_once(':') {
@@ -149,7 +148,9 @@ impl Target {
             None => env("PGPORT"),
         };
         target.port = match port {
-            Some(port) => port.parse().ok().filter(|&p| p > 0).ok_or_else(|| anyhow!("port {port:?} is not a port number"))?,
+            Some(port) => {
+                port.parse().ok().filter(|&p| p > 0).ok_or_else(|| anyhow!("port {port:?} is not a port number"))?
+            }
             None => 5432,
         };
         let mut table = None;
@@ -159,28 +160,28 @@ impl Target {
             match key {
                 "table" => table = Some(TableName::parse(&value)?),
                 "batch" => {
-                    target.batch = value
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or_else(|| anyhow!("batch={value:?}: give the rows per transaction, a whole number above 0"))?;
+                    target.batch = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        anyhow!("batch={value:?}: give the rows per transaction, a whole number above 0")
+                    })?;
                 }
                 "connect_timeout" => {
-                    target.connect_timeout = Some(
-                        value.parse().map_err(|_| anyhow!("connect_timeout={value:?}: give whole seconds"))?,
-                    );
+                    target.connect_timeout =
+                        Some(value.parse().map_err(|_| anyhow!("connect_timeout={value:?}: give whole seconds"))?);
                 }
                 "host" => target.host = value,
                 "port" => target.port = value.parse().map_err(|_| anyhow!("port={value:?} is not a port number"))?,
                 "user" => target.user = value,
                 "dbname" => target.database = value,
                 "sslmode" if matches!(value.as_str(), "disable" | "allow" | "prefer") => {}
-                "sslmode" => bail!("sslmode={value}: meterflow connects without TLS; use a local server or an SSH tunnel"),
+                "sslmode" => {
+                    bail!("sslmode={value}: meterflow connects without TLS; use a local server or an SSH tunnel")
+                }
                 "password" => bail!("the URI holds a password: set PGPASSWORD or add a line to ~/.pgpass instead"),
                 other => bail!("unknown URI parameter `{other}` (meterflow takes table, batch, connect_timeout)"),
             }
         }
-        target.table = table.ok_or_else(|| anyhow!("name the table: {}?table=NAME", uri.split('?').next().unwrap_or(uri)))?;
+        target.table =
+            table.ok_or_else(|| anyhow!("name the table: {}?table=NAME", uri.split('?').next().unwrap_or(uri)))?;
         if target.user.is_empty() {
             bail!("name the user: postgresql://USER@HOST:PORT/DB?table=NAME (or set PGUSER)");
         }
