@@ -188,9 +188,9 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
         return format!("login refused: {}{hint}", describe(e));
     }
     if code == Some(&SqlState::INVALID_CATALOG_NAME) {
-        return format!("database {:?} does not exist: {}", target.database, describe(e));
+        return format!("database {:?} does not exist", target.database);
     }
-    if !had_password && e.to_string().contains("password missing") {
+    if !had_password && describe(e).contains("password missing") {
         return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass"
             .to_string();
     }
@@ -209,7 +209,17 @@ fn describe(e: &postgres::Error) -> String {
             }
             text
         }
-        None if e.is_closed() => format!("the connection was lost ({e})"),
-        None => e.to_string(),
+        None => {
+            // The client's errors say what failed ("error connecting to server") and keep why
+            // ("Connection refused") in their source.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            if e.is_closed() { format!("the connection was lost ({text})") } else { text }
+        }
     }
 }
