@@ -172,6 +172,9 @@ fn a_server_stopped_mid_run_gives_exit_1_with_the_committed_row_count() {
         .unwrap()
         .is_none_or(|_| count(&mut client, "points") == 0)
     {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before committing anything");
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(client);
