@@ -151,6 +151,51 @@ fn readings(from_hour: u32, hours: u32) -> String {
     text
 }
 
+/// Waits until `table` has rows while the run goes on (the run reads its stdin as it comes).
+/// Generous bound: it only turns a run that never commits into a failure rather than a hang.
+fn wait_for_rows(server: &Server, child: &mut std::process::Child, table: &str) -> i64 {
+    let mut client = server.client();
+    for _ in 0..1200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before committing anything");
+        }
+        let exists = client.query_opt("SELECT 1 FROM pg_tables WHERE tablename = $1", &[&table]).unwrap().is_some();
+        if exists && count(&mut client, table) > 0 {
+            return count(&mut client, table);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no rows reached table {table} in 60 s while the run read its input");
+}
+
+#[test]
+fn a_live_input_commits_whenever_it_waits() {
+    let Some(server) = Server::start() else { return };
+    let input = format!("timestamp,asset,point,value\n{}", readings(0, 30));
+    let mut child = meterflow(&["run", "jobs/", "-q", "-o", &server.uri("postgres", "points")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meterflow starts");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // Far fewer rows than a batch (10000): only the wait for more input can have committed them.
+    let seen = wait_for_rows(&server, &mut child, "points");
+    assert!(child.try_wait().unwrap().is_none(), "the run goes on while stdin is open");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let (file, csv) = (dir.path().join("in.csv"), dir.path().join("out.csv"));
+    std::fs::write(&file, &input).unwrap();
+    run_ok(&mut meterflow(&["run", "jobs/", "-i", file.to_str().unwrap(), "-o", csv.to_str().unwrap()]));
+    let expected = csv_rows(&std::fs::read_to_string(&csv).unwrap());
+    assert!(seen < expected.len() as i64, "{seen} of {} rows before the end of input", expected.len());
+    assert_eq!(table_rows(&mut server.client(), "points"), expected);
+}
+
 #[test]
 fn a_server_stopped_mid_run_gives_exit_1_with_the_committed_row_count() {
     let Some(server) = Server::start() else { return };
@@ -165,19 +210,7 @@ fn a_server_stopped_mid_run_gives_exit_1_with_the_committed_row_count() {
     // Windows close a day (the job's latency) after they end: 30 hours commit a few batches.
     stdin.write_all(format!("timestamp,asset,point,value\n{}", readings(0, 30)).as_bytes()).unwrap();
     stdin.flush().unwrap();
-    let mut client = server.client();
-    // The run reads stdin as it comes: wait until it has committed something.
-    while client
-        .query_opt("SELECT 1 FROM pg_tables WHERE tablename = 'points'", &[])
-        .unwrap()
-        .is_none_or(|_| count(&mut client, "points") == 0)
-    {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the run ended ({status}) before committing anything");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    drop(client);
+    wait_for_rows(&server, &mut child, "points");
     server.stop_immediately();
     // More readings close more windows; the next commit finds the server gone. The run may stop
     // before it has read them all, so a closed pipe here is expected.

@@ -81,15 +81,21 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
     let mut live = is_live.then(LiveOutputs::default);
+    // A database output is connected to, and its table checked, before any file is created.
+    let database = database_output(&args)?;
+    let committed = database.as_ref().map(Committed::of);
+    let database = database.map(|sink| -> Box<dyn PointSink> {
+        match live.as_mut() {
+            Some(live) => live.share_points(Box::new(sink)),
+            None => Box::new(sink),
+        }
+    });
     let mut share = |out| match live.as_mut() {
         Some(live) => live.share(out),
         None => out,
     };
-    // A database output is connected to, and its table checked, before any file is created.
-    let database = database_output(&args)?;
-    let committed = database.as_ref().map(Committed::of);
     let points: Box<dyn PointSink> = match database {
-        Some(sink) => Box::new(sink),
+        Some(points) => points,
         None => {
             let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
             let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
