@@ -221,15 +221,45 @@ fn a_server_stopped_mid_run_gives_exit_1_with_the_committed_row_count() {
     assert_eq!(out.status.code(), Some(1), "{message}");
     assert!(message.contains(&server.name("postgres")), "{message}");
     assert!(!message.contains(PASSWORD), "{message}");
-    let committed: i64 = message
-        .split(" rows committed to table points before the error")
-        .next()
-        .and_then(|head| head.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no committed-row count in: {message}"));
+    let committed = committed_rows(&message, "points");
     server.restart();
     assert!(committed > 0);
     assert_eq!(count(&mut server.client(), "points"), committed, "{message}");
+}
+
+/// The `N` of `N rows committed to table TABLE before the error` in `message`.
+fn committed_rows(message: &str, table: &str) -> i64 {
+    message
+        .split(&format!(" rows committed to table {table} before the error"))
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no committed-row count in: {message}"))
+}
+
+#[test]
+fn a_constraint_error_stops_the_run_with_the_batches_before_it_committed() {
+    let Some(server) = Server::start() else { return };
+    let mut client = server.client();
+    // The table as meterflow would create it, plus a check that some sample maxima break.
+    client
+        .batch_execute(
+            "CREATE TABLE points (ts timestamptz NOT NULL, asset text NOT NULL, point text NOT NULL, \
+             value double precision CHECK (value < 50), text_value text, job text NOT NULL, emit text NOT NULL, \
+             revision bigint NOT NULL, PRIMARY KEY (asset, point, ts))",
+        )
+        .unwrap();
+    let uri = server.uri("postgres", "points") + "&batch=100";
+    let out = meterflow(&["run", "jobs/", "-i", "samples/meters.csv", "-o", &uri]).output().unwrap();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(message.contains(&server.name("postgres")), "{message}");
+    assert!(message.contains("a batch of 100 rows was not committed: ERROR 23514"), "{message}");
+    let committed = committed_rows(&message, "points");
+    assert_eq!(committed % 100, 0, "whole batches: {message}");
+    assert_eq!(count(&mut client, "points"), committed);
+    let broken: i64 = client.query_one("SELECT count(*) FROM points WHERE value >= 50", &[]).unwrap().get(0);
+    assert_eq!(broken, 0);
 }
 
 #[test]
@@ -310,4 +340,26 @@ fn a_hypertable_needs_the_timescaledb_extension() {
     let message = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{message}");
     assert!(message.contains("the timescaledb extension is not installed in database postgres"), "{message}");
+}
+
+#[test]
+fn flags_that_cannot_apply_are_usage_errors_before_any_connection() {
+    // Port 1: nothing listens there, so reaching the server would be a different error (exit 1).
+    let uri = "postgresql://meter@127.0.0.1:1/ops?table=points";
+    let cases: [(&[&str], &str); 5] = [
+        (&["-o", "postgresql://meter:pw-Hidden@127.0.0.1:1/ops?table=points"], "set PGPASSWORD"),
+        (&["-o", "postgresql://meter@127.0.0.1:1/ops"], "name the table"),
+        (&["-o", uri, "--format", "jsonl"], "--format does not apply to a database output"),
+        (&["-o", uri, "--decimals", "2"], "--decimals does not apply to a database output"),
+        (&["--create-hypertable"], "--create-hypertable applies to a database output"),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["run", "jobs/", "-i", "samples/meters.csv"];
+        args.extend_from_slice(flags);
+        let out = meterflow(&args).output().unwrap();
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {message}");
+        assert!(message.contains(expected), "{flags:?}: {message}");
+        assert!(!message.contains("pw-Hidden"), "{message}");
+    }
 }

@@ -53,6 +53,8 @@ pub struct DatabaseSink {
     jobs: Vec<String>,
     /// Rows in committed transactions, shared with the run for its summary.
     committed: Arc<AtomicU64>,
+    /// The message of the batch that failed.
+    failed: Option<String>,
 }
 
 impl DatabaseSink {
@@ -92,6 +94,7 @@ impl DatabaseSink {
             names: [Vec::new(), Vec::new()],
             jobs: Vec::new(),
             committed: Arc::default(),
+            failed: None,
         })
     }
 
@@ -105,19 +108,25 @@ impl DatabaseSink {
     }
 
     fn commit(&mut self) -> io::Result<()> {
+        // Once a batch has failed nothing more is sent, so the count in the message stays true.
+        if let Some(message) = &self.failed {
+            return Err(io::Error::other(message.clone()));
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.send().map_err(|e| {
-            io::Error::other(format!(
+        if let Err(e) = self.send() {
+            let message = format!(
                 "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
                 self.target,
                 self.pending.len(),
                 describe(&e),
                 self.committed.load(Ordering::Relaxed),
                 self.target.table
-            ))
-        })?;
+            );
+            self.failed = Some(message.clone());
+            return Err(io::Error::other(message));
+        }
         self.committed.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
         self.pending.clear();
         Ok(())
