@@ -173,4 +173,56 @@ mod tests {
         idle.call();
         assert_eq!(out.write_all(b"next\n").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
+
+    /// A point sink that holds rows until flushed, as a database output does; flushes fail once
+    /// `fail` is set.
+    #[derive(Clone, Default)]
+    struct Held {
+        held: Arc<Mutex<usize>>,
+        committed: Arc<Mutex<usize>>,
+        fail: Arc<Mutex<bool>>,
+    }
+
+    impl PointSink for Held {
+        fn write(&mut self, _: &Point, _: &Names, _: &[String]) -> io::Result<()> {
+            *self.held.lock().unwrap() += 1;
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            if *self.fail.lock().unwrap() {
+                return Err(io::Error::other("connection lost"));
+            }
+            *self.committed.lock().unwrap() += std::mem::take(&mut *self.held.lock().unwrap());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_idle_hook_commits_a_point_sink_and_its_error_comes_back_at_the_next_row() {
+        let held = Held::default();
+        let mut outputs = LiveOutputs::default();
+        let mut points = outputs.share_points(Box::new(held.clone()));
+        let idle = Idle::default();
+        outputs.flush_when_idle(&idle);
+        let point = Point {
+            job: 0,
+            asset: 0,
+            point: 0,
+            model: 0,
+            ts: 0,
+            value: crate::engine::Value::Number(1.0),
+            emit: crate::engine::Emit::Final,
+            revision: 0,
+        };
+        let names = Names::default();
+        points.write(&point, &names, &[]).unwrap();
+        points.write(&point, &names, &[]).unwrap();
+        assert_eq!(*held.committed.lock().unwrap(), 0, "held until the input waits");
+        idle.call();
+        assert_eq!(*held.committed.lock().unwrap(), 2);
+        *held.fail.lock().unwrap() = true;
+        points.write(&point, &names, &[]).unwrap();
+        idle.call();
+        assert_eq!(points.write(&point, &names, &[]).unwrap_err().to_string(), "connection lost");
+    }
 }

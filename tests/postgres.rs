@@ -363,3 +363,29 @@ fn flags_that_cannot_apply_are_usage_errors_before_any_connection() {
         assert!(!message.contains("pw-Hidden"), "{message}");
     }
 }
+
+#[test]
+fn a_run_split_by_state_fills_the_table_as_one_run_does() {
+    let Some(server) = Server::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("samples/meters.csv").unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    std::fs::write(&first, lines[..20_000].join("\n") + "\n").unwrap();
+    std::fs::write(&second, format!("{}\n{}\n", lines[0], lines[20_000..].join("\n"))).unwrap();
+    let state = dir.path().join("run.state");
+    let uri = server.uri("postgres", "split");
+    for (input, finish) in [(&first, false), (&second, true)] {
+        let mut args =
+            vec!["run", "jobs/", "-i", input.to_str().unwrap(), "--state", state.to_str().unwrap(), "-o", &uri];
+        if finish {
+            args.push("--finish");
+        }
+        run_ok(&mut meterflow(&args));
+    }
+    seed_into(&server.uri("postgres", "whole"), "final");
+    let mut client = server.client();
+    let whole = table_rows(&mut client, "whole");
+    assert_eq!(whole.len(), 2586);
+    assert_eq!(table_rows(&mut client, "split"), whole);
+}
