@@ -28,7 +28,8 @@ pub fn database_output(args: &RunArgs) -> Result<Option<DatabaseSink>, Failure> 
         }
         return Ok(None);
     };
-    if args.format != FormatArg::Csv {
+    // `--format` also shapes the late-output file, so it is refused only when nothing would use it.
+    if args.format != FormatArg::Csv && args.late_output.is_none() {
         return Err(usage("--format does not apply to a database output: rows go into the table's columns"));
     }
     if args.decimals.is_some() {

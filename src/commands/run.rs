@@ -1,9 +1,9 @@
 //! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
+use super::database_output::{Committed, database_output};
 use super::run_files::RunFiles;
 use super::warnings::Warnings;
-use super::database_output::{Committed, database_output};
 use super::{input_paths, input_settings};
 use crate::cli::RunArgs;
 use crate::duration::parse_duration;
