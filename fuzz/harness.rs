@@ -327,7 +327,7 @@ pub fn replay(data: &[u8]) {
     let points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
     let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
     let mut replay = Replay::long_format(jobs, engine).expect("default input options");
-    let mut out = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    let mut out = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(csv.to_vec()));
     if replay
         .read("fuzz.csv", source, &mut out)

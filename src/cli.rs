@@ -107,9 +107,14 @@ pub struct RunArgs {
     #[arg(short, long = "input", value_name = "FILE")]
     pub inputs: Vec<String>,
     /// Write output points to FILE instead of stdout (`-`: stdout). Written as FILE.partial and
-    /// renamed when the run has finished.
-    #[arg(short, long, value_name = "FILE")]
+    /// renamed when the run has finished. A `postgresql://USER@HOST:PORT/DB?table=NAME` URI upserts
+    /// them into a PostgreSQL table instead (password from PGPASSWORD or ~/.pgpass).
+    #[arg(short, long, value_name = "FILE|URI")]
     pub output: Option<PathBuf>,
+    /// With a database output: make the table a TimescaleDB hypertable on `ts` (the timescaledb
+    /// extension must be installed in the database).
+    #[arg(long)]
+    pub create_hypertable: bool,
     /// `final`: one row per key with its final value; `updates`: a row when a window closes and one
     /// per late change, labelled with `emit` and `revision`.
     #[arg(long, value_enum, default_value_t = EmitArg::Final)]

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod database;
 pub mod duration;
 pub mod engine;
 pub mod explain;

@@ -1,5 +1,6 @@
 //! The one formatter for timestamps and numbers, and the writers of output points (CSV, JSON
-//! lines or InfluxDB line protocol) and of dropped late rows. Rows are formatted into a reused buffer, never with `format!`.
+//! lines or InfluxDB line protocol) and of dropped late rows, and [`PointSink`], which a database
+//! output implements too. Rows are formatted into a reused buffer, never with `format!`.
 
 use crate::engine::{Dropped, Emit, Point, Value};
 use crate::intern::Names;
@@ -133,7 +134,8 @@ fn json_string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn emit_label(emit: Emit) -> &'static str {
+/// How a row's label is spelled in every output.
+pub fn emit_label(emit: Emit) -> &'static str {
     match emit {
         Emit::Final => "final",
         Emit::OnTime => "on_time",
@@ -285,6 +287,24 @@ impl PointWriter {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// Where output points go: a [`PointWriter`] in one of the formats above, or a database table.
+pub trait PointSink: Send {
+    /// Writes `p`; `jobs` names its job (`Point::job` indexes it) for outputs that record it.
+    fn write(&mut self, p: &Point, names: &Names, jobs: &[String]) -> io::Result<()>;
+    /// Returns once everything written is in place: in the file, or committed to the database.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+impl PointSink for PointWriter {
+    fn write(&mut self, p: &Point, names: &Names, _jobs: &[String]) -> io::Result<()> {
+        PointWriter::write(self, p, names)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        PointWriter::flush(self)
     }
 }
 

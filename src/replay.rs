@@ -12,7 +12,7 @@ use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSetting
 use crate::intern::Names;
 use crate::job::Job;
 use crate::job::pipeline::{external_inputs, run_order};
-use crate::output::{LateWriter, PointWriter};
+use crate::output::{LateWriter, PointSink};
 use anyhow::{Context, Result};
 use std::io::{self, Read};
 use std::time::Instant;
@@ -268,17 +268,17 @@ pub fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
     order.iter().filter_map(|&i| slots[i].take()).collect()
 }
 
-/// The output of `run` and `test`: points to a [`PointWriter`], late rows to an optional
-/// [`LateWriter`].
+/// The output of `run` and `test`: points to a [`PointSink`] (a file's writer or a database
+/// table), late rows to an optional [`LateWriter`].
 pub struct WriterOutput {
-    pub points: PointWriter,
+    pub points: Box<dyn PointSink>,
     pub late: Option<LateWriter>,
     pub job_names: Vec<String>,
 }
 
 impl Output for WriterOutput {
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
-        self.points.write(point, names)
+        self.points.write(point, names, &self.job_names)
     }
 
     fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {

@@ -155,7 +155,7 @@ fn replay(test: &UnitTest) -> anyhow::Result<Replayed> {
     let points =
         PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, test.options.emit == EmitMode::Updates)?;
     let late = LateWriter::new(Box::new(late_buffer.clone()))?;
-    let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
     let input = Box::new(Cursor::new(test.input.text.clone().into_bytes()));
     replay.read(&test.input.name, input, &mut output)?;
     replay.finish(&mut output)?;

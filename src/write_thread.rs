@@ -231,7 +231,7 @@ mod tests {
     fn run(threaded: bool, fail_after: usize) -> (Vec<u8>, Vec<u8>, Result<()>) {
         let (points_file, late_file) = (Memory(Arc::default(), fail_after), Memory(Arc::default(), usize::MAX));
         let files = WriterOutput {
-            points: PointWriter::new(Box::new(points_file.clone()), Format::Csv, false).unwrap(),
+            points: Box::new(PointWriter::new(Box::new(points_file.clone()), Format::Csv, false).unwrap()),
             late: Some(LateWriter::new(Box::new(late_file.clone())).unwrap()),
             job_names: vec!["job".to_string()],
         };

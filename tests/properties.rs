@@ -109,7 +109,7 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
     let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
     let options = EngineOptions { emit, watermark: scope, ..EngineOptions::default() };
     let mut replay = Replay::long_format(jobs, options).expect("default input options");
-    let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
     for (i, text) in inputs.iter().enumerate() {
         let source: Box<dyn Read + Send> = Box::new(Cursor::new(text.clone().into_bytes()));
         replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));

@@ -159,7 +159,7 @@ fn run(
         }
         _ => Replay::long_format(jobs, options).unwrap(),
     };
-    let mut output = WriterOutput { points, late: Some(late), job_names: replay.job_names() };
+    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(input.as_bytes().to_vec()));
     replay.read("part.csv", source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
     match &session {

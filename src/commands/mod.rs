@@ -3,6 +3,7 @@
 //! clap.
 
 pub mod completions;
+pub mod database_output;
 pub mod explain;
 pub mod man;
 pub mod partition_keys;

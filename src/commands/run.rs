@@ -1,6 +1,7 @@
 //! `meterflow run`: load jobs, open every input, replay them through the pipeline, write points
 //! and late rows (on this thread or a writer thread), then the summary, warnings and figures.
 
+use super::database_output::{Committed, database_output};
 use super::run_files::RunFiles;
 use super::warnings::Warnings;
 use super::{input_paths, input_settings};
@@ -13,7 +14,7 @@ use crate::intern::Names;
 use crate::job::load_jobs;
 use crate::live_output::LiveOutputs;
 use crate::output::LateWriter;
-use crate::output::PointWriter;
+use crate::output::{PointSink, PointWriter};
 use crate::progress::Progress;
 use crate::replay::{Output, Replay, WriterOutput};
 use crate::report::{
@@ -80,14 +81,28 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     // On a live input the outputs are flushed whenever the input waits (see `live_output`).
     let mut live = is_live.then(LiveOutputs::default);
+    // A database output is connected to, and its table checked, before any file is created.
+    let database = database_output(&args)?;
+    let committed = database.as_ref().map(Committed::of);
+    let database = database.map(|sink| -> Box<dyn PointSink> {
+        match live.as_mut() {
+            Some(live) => live.share_points(Box::new(sink)),
+            None => Box::new(sink),
+        }
+    });
     let mut share = |out| match live.as_mut() {
         Some(live) => live.share(out),
         None => out,
     };
-    let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
-    let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
-        .context("failed to write output")?
-        .with_decimals(args.decimals);
+    let points: Box<dyn PointSink> = match database {
+        Some(points) => points,
+        None => {
+            let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
+            let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
+                .context("failed to write output")?;
+            Box::new(points.with_decimals(args.decimals))
+        }
+    };
     let late = match &args.late_output {
         Some(path) => Some(
             LateWriter::with_format(share(outputs.create("--late-output", path)?), args.format.into())
@@ -168,6 +183,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if !args.quiet {
         eprint!("{}", summary(&replay, input_settings.rejects.as_deref()));
+        if let Some(committed) = &committed {
+            eprintln!("{}", committed.line());
+        }
     }
     if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
         warnings.say(&warning);
