@@ -135,11 +135,6 @@ impl Replay {
         Ok(())
     }
 
-    /// Whether this replay sorts its input, which an incremental replay cannot do across runs.
-    pub fn sorts(&self) -> bool {
-        self.sorter.is_some()
-    }
-
     /// A replay of long-format CSV with the default input options, stopping at a malformed row.
     pub fn long_format(jobs: Vec<Job>, options: EngineOptions) -> Result<Replay> {
         let input = InputOptions::from_settings(&InputSettings::default())?;
@@ -262,7 +257,7 @@ impl Replay {
 }
 
 /// `jobs` with producers before their consumers.
-pub fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
+fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
     let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
     order.iter().filter_map(|&i| slots[i].take()).collect()

@@ -117,3 +117,16 @@ fn a_silent_meter_window_closes_on_a_live_pipe() {
     drop(input);
     assert!(child.wait().unwrap().success());
 }
+
+/// On a file, wall-clock time measures the replay, not a meter's silence: refused.
+#[test]
+fn idle_timeout_on_a_file_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "jobs/", "--input", "samples/meters.csv", "--idle-timeout", "1s", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--idle-timeout applies to live input"));
+    assert!(out.stdout.is_empty(), "nothing written");
+}

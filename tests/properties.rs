@@ -10,29 +10,13 @@ use meterflow::output::{Format, LateWriter, PointWriter};
 use meterflow::replay::{Replay, WriterOutput};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 /// A `Write` whose bytes can be read back after the writer is dropped.
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SharedBuf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).expect("utf-8 output")
-    }
-}
+#[path = "support/shared_buf.rs"]
+mod shared_buf;
+use shared_buf::SharedBuf;
 
 const WINDOW_JOB: &str = r#"
 name: window

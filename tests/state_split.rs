@@ -11,28 +11,12 @@ use meterflow::output::{Format, LateWriter, PointWriter};
 use meterflow::replay::{Replay, WriterOutput};
 use meterflow::state::session::StateRun;
 use proptest::prelude::*;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SharedBuf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).expect("utf-8 output")
-    }
-}
+#[path = "support/shared_buf.rs"]
+mod shared_buf;
+use shared_buf::SharedBuf;
 
 /// A random job set: one window job (tumbling or sliding), optionally a frequency merge over its
 /// outputs and a point-triggered merge over the raw input.

@@ -65,6 +65,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         state.check_files(&live_inputs).map_err(refused)?;
     }
     let is_live = live_inputs.iter().any(|(_, live)| *live);
+    // On files, wall-clock time says how fast the replay runs, not how long a meter was silent:
+    // advances from it would change results at random.
+    if idle_timeout.is_some() && !is_live {
+        return Err(Failure::Usage(anyhow!(
+            "--idle-timeout applies to live input (a pipe, FIFO, terminal or socket); every input here is a regular file, \
+             whose event time alone decides when windows close"
+        )));
+    }
     let mut outputs =
         RunFiles::check(&inputs, &args, input_settings.rejects.as_deref(), is_live).map_err(Failure::Usage)?;
     let mut sources = Vec::new();

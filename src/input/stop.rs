@@ -16,11 +16,6 @@ impl Stop {
         Arc::clone(&self.0)
     }
 
-    /// Asks the input to end, as signal `signal` does.
-    pub fn request(&self, signal: i32) {
-        self.0.store(usize::try_from(signal).unwrap_or(usize::MAX), Ordering::SeqCst);
-    }
-
     /// Whether the input should end now: one relaxed load, cheap enough for every reading.
     #[inline]
     pub fn requested(&self) -> bool {

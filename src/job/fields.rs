@@ -77,6 +77,15 @@ const WATERMARK_SCOPES: [&str; 3] = words(&WatermarkScope::NAMES);
 pub mod job {
     use super::*;
 
+    /// Shared by both templates: the platform's quality filter.
+    pub const QUALITY: Field = Field::optional(
+        "quality",
+        Shape::Threshold,
+        "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
+         readings whose `quality` column meets the condition are processed; the others are counted and left out. \
+         Default: every reading, whatever its quality.",
+    );
+
     pub const NAME: Field = Field::optional(
         "name",
         Shape::Text,
@@ -128,13 +137,6 @@ pub mod window_job {
          Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
-    pub const QUALITY: Field = Field::optional(
-        "quality",
-        Shape::Threshold,
-        "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
-         readings whose `quality` column meets the condition are processed; the others are counted and left out. \
-         Default: every reading, whatever its quality.",
-    );
     pub const TIMEZONE: Field = Field::optional(
         "timezone",
         Shape::Text,
@@ -156,7 +158,7 @@ pub mod window_job {
         WINDOW,
         LATENCY,
         MAX_FUTURE_SKEW,
-        QUALITY,
+        job::QUALITY,
         TIMEZONE,
         POLICIES,
         job::TESTS,
@@ -255,13 +257,6 @@ pub mod merge_job {
          that time (counted as a stale operand), instead of carrying a value over a gap. Default: no limit.",
     )
     .aliases(&["maxAge"]);
-    pub const QUALITY: Field = Field::optional(
-        "quality",
-        Shape::Threshold,
-        "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
-         readings whose `quality` column meets the condition are processed; the others are counted and left out. \
-         Default: every reading, whatever its quality.",
-    );
     pub const POLICIES: Field = Field::required(
         "policies",
         Shape::List(merge_policy::FIELDS),
@@ -277,7 +272,7 @@ pub mod merge_job {
         LATENCY,
         MAX_FUTURE_SKEW,
         MAX_AGE,
-        QUALITY,
+        job::QUALITY,
         POLICIES,
         job::TESTS,
     ];

@@ -73,8 +73,8 @@ pub fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -
 }
 
 /// The optional `quality` condition; `None` when it is invalid (reported).
-pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<Threshold>> {
-    match top.scalar(reader, field) {
+pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option<Threshold>> {
+    match top.scalar(reader, &job::QUALITY) {
         Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
     }

@@ -57,7 +57,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         }),
         None => Some(None),
     };
-    let quality = read_quality(reader, &top, &merge_job::QUALITY);
+    let quality = read_quality(reader, &top);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();

@@ -29,7 +29,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let window = read_window_type(reader, &top);
     let latency = read_latency(reader, &top, &window_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &window_job::MAX_FUTURE_SKEW);
-    let quality = read_quality(reader, &top, &window_job::QUALITY);
+    let quality = read_quality(reader, &top);
     let timezone: Option<Option<Tz>> = match top.scalar(reader, &window_job::TIMEZONE) {
         Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
