@@ -156,10 +156,16 @@ pub fn emit_label(emit: Emit) -> &'static str {
     }
 }
 
+/// Rows are handed to the writer underneath in pieces of about this many bytes.
+const HAND_OVER: usize = 1 << 16;
+
 /// Writes output points.
 pub struct PointWriter {
     out: Box<dyn Write + Send>,
-    line: Vec<u8>,
+    /// Rows formatted and not yet handed to `out`: formatting straight into one large buffer and
+    /// handing it over a piece at a time spares a copy and a call through `out` per row. Handed
+    /// over by [`PointWriter::flush`], when dropped, and whenever it grows past [`HAND_OVER`].
+    rows: Vec<u8>,
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
     revisions: bool,
@@ -223,7 +229,7 @@ impl PointWriter {
     pub fn new(out: Box<dyn Write + Send>, format: Format, revisions: bool) -> io::Result<PointWriter> {
         let mut w = PointWriter {
             out,
-            line: Vec::with_capacity(128),
+            rows: Vec::with_capacity(HAND_OVER + 1024),
             format,
             revisions,
             stamp: None,
@@ -248,15 +254,18 @@ impl PointWriter {
     }
 
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
-        let line = &mut self.line;
-        line.clear();
+        let line = &mut self.rows;
+        let start = line.len();
         let [assets, points] = &mut self.encoded;
         let [asset_encoder, point_encoder] = name_encoders(self.format);
         let asset = encoded_name(assets, p.asset, names.assets.name(p.asset), asset_encoder);
         let point = encoded_name(points, p.point, names.points.name(p.point), point_encoder);
         if self.format == Format::Influx {
-            influx_line(p, asset, point, self.decimals, self.revisions, names, line)?;
-            return self.out.write_all(line);
+            if let Err(e) = influx_line(p, asset, point, self.decimals, self.revisions, names, line) {
+                line.truncate(start);
+                return Err(e);
+            }
+            return self.hand_over_when_full();
         }
         let stamp = cached_timestamp(&mut self.stamp, p.ts);
         match self.format {
@@ -295,11 +304,32 @@ impl PointWriter {
             Format::Influx => unreachable!("written above"),
         }
         line.push(b'\n');
-        self.out.write_all(line)
+        self.hand_over_when_full()
+    }
+
+    #[inline]
+    fn hand_over_when_full(&mut self) -> io::Result<()> {
+        if self.rows.len() < HAND_OVER { Ok(()) } else { self.hand_over() }
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let written = self.out.write_all(&self.rows);
+        self.rows.clear();
+        written
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.hand_over()?;
         self.out.flush()
+    }
+}
+
+impl Drop for PointWriter {
+    /// Rows formatted before a run stopped early still reach the writer underneath (which, a
+    /// `BufWriter`, writes them out when dropped in turn), as they did when each row was handed
+    /// over at once.
+    fn drop(&mut self) {
+        let _ = self.hand_over();
     }
 }
 
@@ -609,8 +639,11 @@ mod tests {
         assert!(late.to_string().contains("2286-11-20T17:46:40.000Z"), "{late}");
         let broken = w.write(&at(plain, bad, 0, Value::Number(1.0), Emit::Final, 0), &names).unwrap_err();
         assert!(broken.to_string().contains("line break"), "{broken}");
+        w.flush().unwrap();
         let mut updates = PointWriter::new(Box::new(sink.clone()), Format::Influx, true).unwrap();
         updates.write(&at(plain, point, 0, Value::Number(1.0), Emit::Late, 2), &names).unwrap();
+        // Dropped unflushed: the rows it holds are handed over all the same.
+        drop(updates);
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text,
