@@ -582,11 +582,13 @@ fn first_tick(earliest: i64, every: i64) -> i64 {
 }
 
 /// Counts a final result in `final` mode (where written rows are counted here too).
+#[inline]
 fn finalize(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
     if result.is_ok() {
         stats.rows_written += 1;
+    } else {
+        finalize_counts(stats, asset, t, result);
     }
-    finalize_counts(stats, asset, t, result);
 }
 
 /// Counts the cause of a final result that wrote no row.
