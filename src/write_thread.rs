@@ -79,14 +79,20 @@ impl ThreadedOutput {
     #[inline]
     fn sync_names(&mut self, names: &Names) {
         if names.assets.len() > self.synced.0 || names.points.len() > self.synced.1 {
-            self.batch
-                .new_assets
-                .extend((self.synced.0..names.assets.len()).map(|id| names.assets.name(id as u32).to_string()));
-            self.batch
-                .new_points
-                .extend((self.synced.1..names.points.len()).map(|id| names.points.name(id as u32).to_string()));
-            self.synced = (names.assets.len(), names.points.len());
+            self.add_names(names);
         }
+    }
+
+    /// Kept out of line: the check above runs per row, this only when names are new.
+    #[cold]
+    fn add_names(&mut self, names: &Names) {
+        self.batch
+            .new_assets
+            .extend((self.synced.0..names.assets.len()).map(|id| names.assets.name(id as u32).to_string()));
+        self.batch
+            .new_points
+            .extend((self.synced.1..names.points.len()).map(|id| names.points.name(id as u32).to_string()));
+        self.synced = (names.assets.len(), names.points.len());
     }
 
     /// The writer thread's error, once it has met one.

@@ -98,18 +98,23 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             None => Box::new(sink),
         }
     });
-    let mut share = |out| match live.as_mut() {
-        Some(live) => live.share(out),
-        None => out,
-    };
     let points: Box<dyn PointSink> = match database {
         Some(points) => points,
         None => {
-            let out = share(outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?);
+            let out = outputs.create("-o", args.output.as_deref().unwrap_or(Path::new("-")))?;
             let points = PointWriter::new(out, args.format.into(), options.emit == EmitMode::Updates)
                 .context("failed to write output")?;
-            Box::new(points.with_decimals(args.decimals))
+            let points = Box::new(points.with_decimals(args.decimals));
+            // Shared as a point sink, not as a file: the writer holds formatted rows of its own.
+            match live.as_mut() {
+                Some(live) => live.share_points(points),
+                None => points,
+            }
         }
+    };
+    let mut share = |out| match live.as_mut() {
+        Some(live) => live.share(out),
+        None => out,
     };
     let late = match &args.late_output {
         Some(path) => Some(

@@ -46,6 +46,11 @@ impl OperandSeries {
 
     /// Stores a value; returns whether it changed anything.
     fn insert(&mut self, ts: i64, value: f64) -> bool {
+        // Readings mostly arrive in time order: then the value goes at the back, with no search.
+        if self.pending.back().is_none_or(|&(last, _)| last < ts) {
+            self.pending.push_back((ts, value));
+            return true;
+        }
         let at = self.pending.partition_point(|&(t, _)| t < ts);
         match self.pending.get_mut(at) {
             Some(entry) if entry.0 == ts => {
@@ -62,6 +67,14 @@ impl OperandSeries {
 
     /// The latest reading at or before `t`: its timestamp and value.
     fn value_at(&self, t: i64) -> Option<(i64, f64)> {
+        // Trigger times are evaluated in order and everything before the last one is settled, so
+        // the value sought is mostly the first pending one (or the base): no search then.
+        match self.pending.front() {
+            Some(&(first, _)) if first > t => return self.base,
+            Some(&front) if self.pending.get(1).is_none_or(|&(next, _)| next > t) => return Some(front),
+            None => return self.base,
+            Some(_) => {}
+        }
         let upto = self.pending.partition_point(|&(ts, _)| ts <= t);
         if upto > 0 { Some(self.pending[upto - 1]) } else { self.base }
     }
@@ -315,11 +328,15 @@ impl MergeOperator {
             // Ticks end at the watermark: a reading held back as too far ahead adds none.
             state.latest = state.latest.max(advanced);
         }
-        if is_trigger {
-            let at = state.triggers.partition_point(|&t| t < r.ts);
-            let evaluated = state.evaluated.iter().any(|e| e.t == r.ts);
-            if state.triggers.get(at) != Some(&r.ts) && !evaluated {
-                state.triggers.insert(at, r.ts);
+        // `evaluated` is ascending, like `triggers`.
+        if is_trigger && state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_err() {
+            if state.triggers.back().is_none_or(|&last| last < r.ts) {
+                state.triggers.push_back(r.ts);
+            } else {
+                let at = state.triggers.partition_point(|&t| t < r.ts);
+                if state.triggers.get(at) != Some(&r.ts) {
+                    state.triggers.insert(at, r.ts);
+                }
             }
         }
         if self.emit == EmitMode::Updates {
@@ -565,11 +582,13 @@ fn first_tick(earliest: i64, every: i64) -> i64 {
 }
 
 /// Counts a final result in `final` mode (where written rows are counted here too).
+#[inline]
 fn finalize(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
     if result.is_ok() {
         stats.rows_written += 1;
+    } else {
+        finalize_counts(stats, asset, t, result);
     }
-    finalize_counts(stats, asset, t, result);
 }
 
 /// Counts the cause of a final result that wrote no row.

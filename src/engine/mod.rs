@@ -322,7 +322,9 @@ impl Pipeline {
                 self.points_written += 1;
                 sink.point(&p);
             }
-            if let Some(value) = p.value.as_f64() {
+            // Most output points feed no job: then there is nothing to route.
+            let read = self.routes.get(p.point as usize).is_some_and(|jobs| !jobs.is_empty());
+            if let Some(value) = p.value.as_f64().filter(|_| read) {
                 self.route(
                     Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value, quality: 0 },
                     Some(p.emit),

@@ -5,12 +5,18 @@
 //! the result is bit for bit rhai's; anything else (functions, comparisons, `if`, integer-only
 //! arithmetic, which rhai does in checked `i64`) is left to rhai.
 
-/// One step of the program.
+/// One step of the parsed expression, in postfix order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Op {
     Operand(usize),
     Number(f64),
     Neg,
+    Binary(Arith),
+}
+
+/// A binary operation on floats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Arith {
     Add,
     Sub,
     Mul,
@@ -18,11 +24,75 @@ enum Op {
     Rem,
 }
 
-/// A compiled expression: steps in postfix order and a reused evaluation stack.
+impl Arith {
+    #[inline]
+    fn apply(self, x: f64, y: f64) -> f64 {
+        match self {
+            Arith::Add => x + y,
+            Arith::Sub => x - y,
+            Arith::Mul => x * y,
+            Arith::Div => x / y,
+            Arith::Rem => x % y,
+        }
+    }
+}
+
+/// Where a value comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Load {
+    Operand(usize),
+    Number(f64),
+}
+
+/// One step of the compiled program, which keeps the latest value in an accumulator rather than on
+/// the stack. A value loaded only to be the right side of the next operation (`v0 * 15.0`) is
+/// folded into that operation, so a chain like `v0 * 15.0 / 3600 - 0.5` never touches the stack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// Pushes the accumulator and loads a value into it.
+    Push(Load),
+    Neg,
+    /// Pops the left side; the accumulator is the right side.
+    Pop(Arith),
+    /// The accumulator is the left side; the right side is loaded.
+    With(Arith, Load),
+}
+
+/// A compiled expression: the first value, the steps after it, and a reused evaluation stack. Each
+/// step does the same float operation on the same sides as the postfix form, so results are the same.
 #[derive(Debug, Clone)]
 pub struct Program {
-    ops: Vec<Op>,
+    first: Load,
+    steps: Vec<Step>,
     stack: Vec<f64>,
+}
+
+/// `ops` (postfix) as accumulator steps: the first load, then the rest.
+fn fold(ops: &[Op]) -> Option<(Load, Vec<Step>)> {
+    let load = |op: &Op| match *op {
+        Op::Operand(i) => Some(Load::Operand(i)),
+        Op::Number(v) => Some(Load::Number(v)),
+        _ => None,
+    };
+    let first = load(ops.first()?)?;
+    let mut steps = Vec::with_capacity(ops.len());
+    let mut at = 1;
+    while at < ops.len() {
+        let step = match (load(&ops[at]), ops.get(at + 1)) {
+            (Some(right), Some(&Op::Binary(arith))) => {
+                at += 1;
+                Step::With(arith, right)
+            }
+            (Some(value), _) => Step::Push(value),
+            (None, _) => match ops[at] {
+                Op::Binary(arith) => Step::Pop(arith),
+                _ => Step::Neg,
+            },
+        };
+        steps.push(step);
+        at += 1;
+    }
+    Some((first, steps))
 }
 
 impl Program {
@@ -35,47 +105,33 @@ impl Program {
         if parser.at != tokens.len() || kind != Kind::Float {
             return None;
         }
-        let mut depth: usize = 0;
-        let mut max_depth = 0;
-        for op in &parser.ops {
-            match op {
-                Op::Operand(_) | Op::Number(_) => depth += 1,
-                Op::Neg => {}
-                _ => depth -= 1,
-            }
-            max_depth = max_depth.max(depth);
-        }
-        Some(Program { ops: parser.ops, stack: Vec::with_capacity(max_depth) })
+        let (first, steps) = fold(&parser.ops)?;
+        let pushes = steps.iter().filter(|s| matches!(s, Step::Push(_))).count();
+        Some(Program { first, steps, stack: Vec::with_capacity(pushes) })
     }
 
     /// The value for operand values `values` (one per operand, in order).
     #[inline]
     pub fn evaluate(&mut self, values: &[f64]) -> f64 {
+        let load = |from: Load| match from {
+            Load::Operand(i) => values[i],
+            Load::Number(v) => v,
+        };
         let stack = &mut self.stack;
         stack.clear();
-        for op in &self.ops {
-            let value = match *op {
-                Op::Operand(i) => values[i],
-                Op::Number(v) => v,
-                Op::Neg => {
-                    let x = stack.pop().unwrap_or_default();
-                    -x
+        let mut acc = load(self.first);
+        for &step in &self.steps {
+            acc = match step {
+                Step::Push(from) => {
+                    stack.push(acc);
+                    load(from)
                 }
-                binary => {
-                    let y = stack.pop().unwrap_or_default();
-                    let x = stack.pop().unwrap_or_default();
-                    match binary {
-                        Op::Add => x + y,
-                        Op::Sub => x - y,
-                        Op::Mul => x * y,
-                        Op::Div => x / y,
-                        _ => x % y,
-                    }
-                }
+                Step::Neg => -acc,
+                Step::Pop(arith) => arith.apply(stack.pop().unwrap_or_default(), acc),
+                Step::With(arith, from) => arith.apply(acc, load(from)),
             };
-            stack.push(value);
         }
-        stack.pop().unwrap_or_default()
+        acc
     }
 }
 
@@ -185,7 +241,7 @@ impl Parser<'_> {
         while let Some(op @ (Token::Plus | Token::Minus)) = self.peek() {
             self.at += 1;
             let right = self.term()?;
-            left = self.binary(left, right, if op == Token::Plus { Op::Add } else { Op::Sub })?;
+            left = self.binary(left, right, if op == Token::Plus { Arith::Add } else { Arith::Sub })?;
         }
         Some(left)
     }
@@ -196,9 +252,9 @@ impl Parser<'_> {
             self.at += 1;
             let right = self.unary()?;
             let op = match op {
-                Token::Star => Op::Mul,
-                Token::Slash => Op::Div,
-                _ => Op::Rem,
+                Token::Star => Arith::Mul,
+                Token::Slash => Arith::Div,
+                _ => Arith::Rem,
             };
             left = self.binary(left, right, op)?;
         }
@@ -240,7 +296,7 @@ impl Parser<'_> {
 
     /// Emits `left op right` where at least one side is a float; an integer side, not emitted
     /// yet, becomes a float number at its place. Integer-only operations are rhai's.
-    fn binary(&mut self, left: Kind, right: Kind, op: Op) -> Option<Kind> {
+    fn binary(&mut self, left: Kind, right: Kind, op: Arith) -> Option<Kind> {
         match (left, right) {
             (Kind::Int(_), Kind::Int(_)) => return None,
             (Kind::Int(x), Kind::Float) => {
@@ -251,7 +307,7 @@ impl Parser<'_> {
             (Kind::Float, Kind::Int(y)) => self.ops.push(Op::Number(y as f64)),
             (Kind::Float, Kind::Float) => {}
         }
-        self.ops.push(op);
+        self.ops.push(Op::Binary(op));
         Some(Kind::Float)
     }
 
@@ -291,6 +347,17 @@ mod tests {
         assert_eq!(eval("-v0 * -2", &[3.0]), Some(6.0));
         assert_eq!(eval("v0 * 15.0 / 3600 - 0.5", &[36.0]), Some(36.0 * 15.0 / 3600.0 - 0.5));
         assert_eq!(eval("v0 / 0", &[1.0]), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn nested_sides_go_through_the_stack() {
+        assert_eq!(eval("v0 * (v1 - 2)", &[3.0, 7.0]), Some(15.0));
+        assert_eq!(eval("(v0 - 1) / (v1 + 1) - (v0 % v1)", &[9.0, 3.0]), Some(2.0));
+        assert_eq!(eval("v0 - -(v1 * 2)", &[1.0, 3.0]), Some(7.0));
+        assert_eq!(eval("1.5 - (2 - (3 - (4 - v0)))", &[5.0]), Some(1.5 - (2.0 - (3.0 - (4.0 - 5.0)))));
+        let p = Program::compile("v0 * 15.0 / 3600 - 0.5", 1).unwrap();
+        assert!(p.steps.iter().all(|s| matches!(s, Step::With(..))), "{:?}", p.steps);
+        assert_eq!(p.stack.capacity(), 0);
     }
 
     #[test]
