@@ -375,7 +375,6 @@ mod tests {
 
     const A: Field = Field::optional("a", Shape::Text, "");
     const B: Field = Field::optional("b", Shape::Text, "").aliases(&["bee"]);
-    const OTHER: Field = Field::optional("typo", Shape::Text, "");
 
     #[test]
     fn a_field_is_found_under_its_aliases() {
@@ -391,6 +390,7 @@ mod tests {
     #[cfg(debug_assertions)]
     #[should_panic(expected = "field `typo` is not in the table of `(top level)`")]
     fn a_field_outside_the_mappings_table_is_refused() {
+        const OTHER: Field = Field::optional("typo", Shape::Text, "");
         let mut reader = Reader::new("f.yaml".into(), "a: 1\n");
         let root = parse(&mut reader).unwrap();
         let m = Mapping::new(&mut reader, &root, "", &[A, B]).unwrap();
