@@ -249,10 +249,10 @@ fn cell_equal(expected: &str, actual: &str, column: &str, tolerance: f64) -> boo
     if expected == actual {
         return true;
     }
-    if TIME_COLUMNS.contains(&column) {
-        if let (Ok(e), Ok(a)) = (parse_timestamp(expected.as_bytes()), parse_timestamp(actual.as_bytes())) {
-            return e == a;
-        }
+    if TIME_COLUMNS.contains(&column)
+        && let (Ok(e), Ok(a)) = (parse_timestamp(expected.as_bytes()), parse_timestamp(actual.as_bytes()))
+    {
+        return e == a;
     }
     match (expected.parse::<f64>(), actual.parse::<f64>()) {
         (Ok(e), Ok(a)) => (e - a).abs() <= tolerance,

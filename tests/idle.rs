@@ -105,12 +105,12 @@ fn a_silent_meter_window_closes_on_a_live_pipe() {
     for i in 0..400 {
         input.write_all(format!("{},m1,R,1\n", 100 + i).as_bytes()).unwrap();
         input.flush().unwrap();
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
-            if line.contains("m2") {
-                assert_eq!(line, "1970-01-01T00:00:00.000Z,m2,Max,7");
-                found = true;
-                break;
-            }
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50))
+            && line.contains("m2")
+        {
+            assert_eq!(line, "1970-01-01T00:00:00.000Z,m2,Max,7");
+            found = true;
+            break;
         }
     }
     assert!(found, "m2's window never closed");

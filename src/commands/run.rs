@@ -203,10 +203,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
         warnings.say(&warning);
     }
-    if !sorted {
-        if let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind()) {
-            warnings.say(&warning);
-        }
+    if !sorted && let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind()) {
+        warnings.say(&warning);
     }
     // Said even with -q, like the late-data warning: a run that exits 0 without the rows the user
     // expects must say why. A stream left open in a state has not written its rows yet.

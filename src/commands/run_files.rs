@@ -73,14 +73,14 @@ impl RunFiles {
                 let hint = if flag != "-o" && args.output.is_none() { " (-o absent writes to stdout)" } else { "" };
                 bail!("{other} and {flag} both write to {name}{hint}: give each its own file");
             }
-            if let Target::File(path) = &target {
-                if let Some((_, input)) = inputs.iter().find(|(input, _)| same_file(Path::new(input), path)) {
-                    bail!(
-                        "{flag} {} is the input {input}: writing it would destroy the input before it is read; \
+            if let Target::File(path) = &target
+                && let Some((_, input)) = inputs.iter().find(|(input, _)| same_file(Path::new(input), path))
+            {
+                bail!(
+                    "{flag} {} is the input {input}: writing it would destroy the input before it is read; \
                          write to another file",
-                        path.display()
-                    );
-                }
+                    path.display()
+                );
             }
             seen.push((flag, target));
         }

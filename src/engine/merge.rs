@@ -210,10 +210,10 @@ impl MergeOperator {
                     (id, operands.iter().position(|&o| o == id).unwrap_or(operands.len()))
                 });
                 let mut series_points = operands.clone();
-                if let Some((id, index)) = trigger {
-                    if index == operands.len() {
-                        series_points.push(id);
-                    }
+                if let Some((id, index)) = trigger
+                    && index == operands.len()
+                {
+                    series_points.push(id);
                 }
                 Policy {
                     output: names.points.intern(&p.output),
@@ -339,10 +339,10 @@ impl MergeOperator {
                 }
             }
         }
-        if self.emit == EmitMode::Updates {
-            if let Some((series, from)) = changed_from {
-                self.revise(pi, r.asset, series, from, out);
-            }
+        if self.emit == EmitMode::Updates
+            && let Some((series, from)) = changed_from
+        {
+            self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
         Applied::Kept { skewed }

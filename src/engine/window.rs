@@ -229,12 +229,11 @@ impl WindowOperator {
         // policy's window), else partially late when some sliding windows had expired.
         let mut missed: Option<Missed> = None;
         for pi in 0..self.policies.len() {
-            if self.policies[pi].input == r.point {
-                if let Some(m) = self.accept(sid, pi, r, w, out) {
-                    if missed.is_none_or(|first| m.entirely && !first.entirely) {
-                        missed = Some(m);
-                    }
-                }
+            if self.policies[pi].input == r.point
+                && let Some(m) = self.accept(sid, pi, r, w, out)
+                && missed.is_none_or(|first| m.entirely && !first.entirely)
+            {
+                missed = Some(m);
             }
         }
         if let Some(Missed { window: (window_start, window_end), entirely }) = missed {

@@ -139,10 +139,8 @@ pub fn detect_delimiter(header: &[u8]) -> u8 {
     for &b in header {
         if b == b'"' {
             quoted = !quoted;
-        } else if !quoted {
-            if let Some(k) = DETECTED.iter().position(|&d| d == b) {
-                counts[k] += 1;
-            }
+        } else if !quoted && let Some(k) = DETECTED.iter().position(|&d| d == b) {
+            counts[k] += 1;
         }
     }
     let best = (0..DETECTED.len()).rev().max_by_key(|&k| counts[k]).unwrap_or(0);

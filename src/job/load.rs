@@ -52,17 +52,13 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
         let default_name =
             Path::new(&display).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let mut reader = Reader::new(display, &source);
-        if let Some((mut job, outputs)) = read_job(&mut reader, default_name) {
-            if reader.problems.is_empty() {
-                job.warnings = std::mem::take(&mut reader.warnings);
-                let index = jobs.len();
-                sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite {
-                    job: index,
-                    point,
-                    diagnostic,
-                }));
-                jobs.push(job);
-            }
+        if let Some((mut job, outputs)) = read_job(&mut reader, default_name)
+            && reader.problems.is_empty()
+        {
+            job.warnings = std::mem::take(&mut reader.warnings);
+            let index = jobs.len();
+            sites.extend(outputs.into_iter().map(|(point, diagnostic)| OutputSite { job: index, point, diagnostic }));
+            jobs.push(job);
         }
         problems.append(&mut reader.problems);
     }

@@ -23,13 +23,12 @@ pub fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut Vec<Dia
             problems.push(d);
         }
     }
-    if problems.is_empty() {
-        if let Err(cycle) = run_order(jobs) {
-            let first = &jobs[cycle[0]];
-            let names: Vec<&str> = cycle.iter().map(|&j| jobs[j].name.as_str()).collect();
-            problems
-                .push(Diagnostic::whole_file(&first.file, format!("the jobs form a cycle: {}", names.join(" -> "))));
-        }
+    if problems.is_empty()
+        && let Err(cycle) = run_order(jobs)
+    {
+        let first = &jobs[cycle[0]];
+        let names: Vec<&str> = cycle.iter().map(|&j| jobs[j].name.as_str()).collect();
+        problems.push(Diagnostic::whole_file(&first.file, format!("the jobs form a cycle: {}", names.join(" -> "))));
     }
 }
 

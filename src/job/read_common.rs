@@ -51,11 +51,11 @@ pub fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>
         );
         return None;
     }
-    if let (Some(q), Some(m)) = (qualifier, model) {
-        if q != m {
-            reader.error(at, format!("point `{text}` belongs to model `{q}`, but this job's model is `{m}`"));
-            return None;
-        }
+    if let (Some(q), Some(m)) = (qualifier, model)
+        && q != m
+    {
+        reader.error(at, format!("point `{text}` belongs to model `{q}`, but this job's model is `{m}`"));
+        return None;
     }
     Some(point.to_string())
 }

@@ -138,14 +138,14 @@ fn compile_logic(
     };
     let mut operands = Vec::new();
     for operand in expression.operands() {
-        if let (Some(q), Some(m)) = (&operand.model, model) {
-            if q != m {
-                reader.error(
-                    at,
-                    format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point),
-                );
-                return None;
-            }
+        if let (Some(q), Some(m)) = (&operand.model, model)
+            && q != m
+        {
+            reader.error(
+                at,
+                format!("operand `{q}::{}` belongs to model `{q}`, but this job's model is `{m}`", operand.point),
+            );
+            return None;
         }
         operands.push(operand.point.clone());
     }
@@ -155,14 +155,15 @@ fn compile_logic(
 /// The file position of (line, column) inside a scalar value, when the value appears verbatim on
 /// its source line (plain or quoted single-line scalars); otherwise the value's own position.
 fn locate_in_value(reader: &Reader<'_>, at: &Located<'_>, line: usize, column: usize) -> (usize, usize) {
-    if line == 1 && !at.text.contains('\n') {
-        if let Some(source) = reader.source_line(at.line) {
-            let start: String = source.chars().skip(at.column - 1).collect();
-            let skip = usize::from(start.starts_with('"') || start.starts_with('\''));
-            let tail: String = start.chars().skip(skip).collect();
-            if tail.starts_with(at.text) {
-                return (at.line, at.column + skip + column - 1);
-            }
+    if line == 1
+        && !at.text.contains('\n')
+        && let Some(source) = reader.source_line(at.line)
+    {
+        let start: String = source.chars().skip(at.column - 1).collect();
+        let skip = usize::from(start.starts_with('"') || start.starts_with('\''));
+        let tail: String = start.chars().skip(skip).collect();
+        if tail.starts_with(at.text) {
+            return (at.line, at.column + skip + column - 1);
         }
     }
     (at.line, at.column)

@@ -154,20 +154,17 @@ impl StateRun {
         if bytes == 0 {
             return Ok(());
         }
-        if let Some(seen) = self.consumed.iter().find(|c| c.hash == hash && c.bytes == bytes) {
-            if !self.allow_repeated {
-                let when = if seen.run == self.run {
-                    "earlier in this run".to_owned()
-                } else {
-                    format!("by run {}", seen.run)
-                };
-                return Err(Refusal::Usage(anyhow!(
-                    "input {name} has the same content as {}, read into --state {} {when}: reading it again would count \
+        if let Some(seen) = self.consumed.iter().find(|c| c.hash == hash && c.bytes == bytes)
+            && !self.allow_repeated
+        {
+            let when =
+                if seen.run == self.run { "earlier in this run".to_owned() } else { format!("by run {}", seen.run) };
+            return Err(Refusal::Usage(anyhow!(
+                "input {name} has the same content as {}, read into --state {} {when}: reading it again would count \
                      its readings twice; pass --allow-repeated-input to read it again on purpose",
-                    seen.name,
-                    self.path.display()
-                )));
-            }
+                seen.name,
+                self.path.display()
+            )));
         }
         self.consumed.push(ConsumedInput { name: name.to_owned(), bytes, hash, run: self.run, stopped: false });
         Ok(())

@@ -246,12 +246,12 @@ impl Line<'_> {
         let table = &mut self.names[kind];
         // Meter files repeat the point (and model) name on every row: when the last name is
         // what follows, the field ends right after it. Assets change from row to row.
-        if kind != ASSET {
-            if let Some((id, name)) = table.last() {
-                let end = pos + name.len();
-                if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
-                    return Some((Some(id), end));
-                }
+        if kind != ASSET
+            && let Some((id, name)) = table.last()
+        {
+            let end = pos + name.len();
+            if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
+                return Some((Some(id), end));
             }
         }
         let end = field_end(raw, pos, delimiter);
