@@ -10,12 +10,22 @@ pub struct Threshold {
     lower_closed: bool,
     upper: f64,
     upper_closed: bool,
+    /// The interval as `[from, until)`, so that the per-reading test is two comparisons with no
+    /// branch on the kind of bound: an open lower bound starts at the next float up, a closed upper
+    /// bound ends before the next float up.
+    from: f64,
+    until: f64,
 }
 
 impl Threshold {
     /// Every value is valid (no threshold given).
-    pub const ALL: Threshold =
-        Threshold { lower: f64::NEG_INFINITY, lower_closed: false, upper: f64::INFINITY, upper_closed: false };
+    pub const ALL: Threshold = Threshold::new(f64::NEG_INFINITY, false, f64::INFINITY, false);
+
+    const fn new(lower: f64, lower_closed: bool, upper: f64, upper_closed: bool) -> Threshold {
+        let from = if lower_closed { lower } else { lower.next_up() };
+        let until = if upper_closed { upper.next_up() } else { upper };
+        Threshold { lower, lower_closed, upper, upper_closed, from, until }
+    }
 
     /// Parses interval notation, or says what is wrong with it.
     pub fn parse(text: &str) -> Result<Threshold, String> {
@@ -57,7 +67,7 @@ impl Threshold {
         if upper_closed && upper.is_infinite() {
             return err("an infinite bound cannot be included: write \"+inf)\"");
         }
-        let t = Threshold { lower, lower_closed, upper, upper_closed };
+        let t = Threshold::new(lower, lower_closed, upper, upper_closed);
         if !(lower < upper || (lower == upper && lower_closed && upper_closed)) {
             return err("the interval is empty, so no value could ever be valid");
         }
@@ -67,9 +77,7 @@ impl Threshold {
     /// Whether `value` lies in the interval. NaN never does.
     #[inline]
     pub fn contains(&self, value: f64) -> bool {
-        let above = if self.lower_closed { value >= self.lower } else { value > self.lower };
-        let below = if self.upper_closed { value <= self.upper } else { value < self.upper };
-        above && below
+        value >= self.from && value < self.until
     }
 }
 
@@ -125,6 +133,25 @@ mod tests {
             }
             for v in outside {
                 assert!(!th.contains(*v), "{text} should not contain {v}");
+            }
+        }
+    }
+
+    /// The two-comparison test agrees with the interval's definition at and around every bound.
+    #[test]
+    fn bounds_are_exact_to_the_next_float() {
+        for text in
+            ["[0, 100)", "(0, 100]", "[0, 100]", "(0, 100)", "(-2.5, 1e300]", "[1, 1]", "(-inf, +inf)", "(-inf, 5]"]
+        {
+            let th = t(text);
+            let mut probes = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, -f64::MAX, 0.0, -0.0];
+            for b in [th.lower, th.upper] {
+                probes.extend([b, b.next_up(), b.next_down()]);
+            }
+            for v in probes {
+                let above = if th.lower_closed { v >= th.lower } else { v > th.lower };
+                let below = if th.upper_closed { v <= th.upper } else { v < th.upper };
+                assert_eq!(th.contains(v), above && below, "{text} at {v:e}");
             }
         }
     }
