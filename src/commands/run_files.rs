@@ -78,7 +78,7 @@ impl RunFiles {
             {
                 bail!(
                     "{flag} {} is the input {input}: writing it would destroy the input before it is read; \
-                         write to another file",
+                     write to another file",
                     path.display()
                 );
             }

@@ -161,7 +161,7 @@ impl StateRun {
                 if seen.run == self.run { "earlier in this run".to_owned() } else { format!("by run {}", seen.run) };
             return Err(Refusal::Usage(anyhow!(
                 "input {name} has the same content as {}, read into --state {} {when}: reading it again would count \
-                     its readings twice; pass --allow-repeated-input to read it again on purpose",
+                 its readings twice; pass --allow-repeated-input to read it again on purpose",
                 seen.name,
                 self.path.display()
             )));
