@@ -3,11 +3,11 @@
 //! come from `bench/run.sh`.
 
 use divan::{Bencher, black_box, counter::ItemsCount};
+use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
-use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::fast::{Chunk, Layout, Parser, Role, Translation};
 use meterflow::input::{BadRows, InputCounts, InputOptions, InputSettings, Reader};
-use meterflow::intern::Names;
+use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_jobs;
 use meterflow::time::{FixedLayoutCache, format_timestamp, parse_timestamp};
 use std::path::PathBuf;

@@ -5,16 +5,16 @@
 //! input: parsed values stay in range and format back to themselves, every row is accounted for,
 //! and a run's output reads back as input.
 
-use meterflow::duration::{MAX_DURATION_MS, format_duration, parse_duration};
+use meterflow::engine::names::Names;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
-use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use meterflow::input::{BadRowPolicy, BadRows, InputCounts, InputOptions, InputReader, InputSettings, Reader};
-use meterflow::intern::Names;
+use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_sources;
+use meterflow::job::threshold::Threshold;
 use meterflow::output::{Format, LateWriter, PointWriter};
 use meterflow::replay::{Replay, WriterOutput};
-use meterflow::threshold::Threshold;
+use meterflow::time::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, format_timestamp, parse_fixed_layout, parse_timestamp};
 use std::io::{Cursor, Read};
 

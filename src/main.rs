@@ -2,14 +2,14 @@
 //! errors during a run, 2 for usage and job-file errors. Errors are printed once, here.
 
 use clap::Parser;
-use meterflow::app;
 use meterflow::cli::Cli;
-use meterflow::failure::Failure;
+use meterflow::cli::dispatch;
+use meterflow::commands::failure::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match app::main(cli) {
+    match dispatch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Jobs(errors)) => {

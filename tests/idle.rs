@@ -2,8 +2,8 @@
 //! explicit advance closes its windows and merge ticks, as a reading would); the command line side
 //! through a live pipe, where one meter keeps sending and the other falls silent.
 
+use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink, Value};
-use meterflow::intern::Names;
 use meterflow::job::load_sources;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

@@ -3,10 +3,10 @@
 //! tumbling and sliding windows, in UTC and aligned to Dublin local days across a clock change.
 //! Timestamps are distinct: of readings with equal timestamps the later arrival wins by design.
 
+use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink};
-use meterflow::intern::Names;
+use meterflow::job::threshold::Threshold;
 use meterflow::job::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
-use meterflow::threshold::Threshold;
 use meterflow::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, parse_timestamp};
 use proptest::prelude::*;
 use std::collections::BTreeMap;

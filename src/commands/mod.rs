@@ -2,14 +2,11 @@
 //! them into the library's plain settings once, and runs. Only this layer and [`crate::cli`] know
 //! clap.
 
-pub mod completions;
-pub mod database_output;
 pub mod explain;
-pub mod man;
+pub mod failure;
 pub mod partition_keys;
 pub mod plot;
 pub mod run;
-pub mod run_files;
 pub mod schema;
 pub mod sniff;
 pub mod state;
@@ -17,8 +14,10 @@ pub mod test;
 pub mod validate;
 pub mod warnings;
 
+pub use failure::Failure;
+
 use crate::cli::InputArgs;
-use crate::failure::Failure;
+
 use crate::input::InputSettings;
 use anyhow::{Context, anyhow};
 use std::io::{self, Write};

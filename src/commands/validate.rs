@@ -2,11 +2,11 @@
 
 use super::warnings::Warnings;
 use crate::cli::{ReportFormat, ValidateArgs};
-use crate::duration::format_duration;
-use crate::failure::Failure;
+use crate::commands::failure::Failure;
 use crate::job::discover::subfolders;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
+use crate::time::duration::format_duration;
 use anyhow::Context;
 use std::io::{self, Write};
 

@@ -2,7 +2,7 @@
 //! makes every warning an error: each warning goes through [`Warnings::say`], and
 //! [`Warnings::finish`] fails the command when `--strict` is on and one was said.
 
-use crate::failure::Failure;
+use crate::commands::failure::Failure;
 use crate::job::Job;
 use anyhow::anyhow;
 

@@ -4,12 +4,12 @@
 //! of pane `j`, so a reading of pane `k` belongs to windows `k - n + 1 ..= k`.
 //!
 //! Panes are epoch-aligned in UTC, or, for steps [`Alignment::Local`] in a job's time zone, start
-//! at local wall-clock multiples of the step (see [`crate::zone`]): then a pane can be 23 or 25
+//! at local wall-clock multiples of the step (see [`crate::time::zone`]): then a pane can be 23 or 25
 //! hours long, and the instants of recently used boundaries are memoised so the time zone is
 //! consulted only when a series moves into a new pane.
 
 use crate::job::WindowType;
-use crate::zone::{self, Alignment};
+use crate::time::zone::{self, Alignment};
 use chrono_tz::Tz;
 use std::ops::RangeInclusive;
 

@@ -20,11 +20,11 @@
 use super::stats::{JobStats, MergeSkips, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
-use crate::duration::format_duration;
-use crate::expr::{Expression, Outcome};
-use crate::intern::Names;
+use crate::engine::names::Names;
+use crate::job::expr::{Expression, Outcome};
+use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger};
-use crate::threshold::Threshold;
+use crate::time::duration::format_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -611,7 +611,7 @@ fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: E
     Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
 }
 
-/// What a merge operator carries from one run to the next (see [`crate::state`]): per policy, the
+/// What a merge operator carries from one run to the next (see [`crate::replay::state`]): per policy, the
 /// operand histories, pending ticks and trigger times of every asset; the asset order; and the
 /// figures. The expressions and horizons are built again from the plan.
 #[derive(Clone, Serialize, Deserialize)]

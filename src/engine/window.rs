@@ -17,9 +17,9 @@ use super::watermark::{self, Arrival, NO_WATERMARK};
 use super::{
     DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope,
 };
-use crate::intern::Names;
+use crate::engine::names::Names;
+use crate::job::threshold::Threshold;
 use crate::job::{Aggregation, Interpolation, WindowJob};
-use crate::threshold::Threshold;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -517,7 +517,7 @@ fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
 }
 
-/// What a window operator carries from one run to the next (see [`crate::state`]): every field
+/// What a window operator carries from one run to the next (see [`crate::replay::state`]): every field
 /// that changes as readings arrive. The plan's part (policies, layout, latency) is not saved: the
 /// resumed run builds it again from job files whose fingerprint matched.
 #[derive(Clone, Serialize, Deserialize)]

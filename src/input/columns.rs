@@ -5,7 +5,7 @@
 
 use super::options::{InputOptions, Layout};
 use super::shown::shorten;
-use crate::intern::Names;
+use crate::engine::names::Names;
 use anyhow::Result;
 use std::cell::RefCell;
 use std::fmt;

@@ -4,8 +4,8 @@
 //! keys refused, like job files. [`to_yaml`] writes the same form (`sniff --write-config`).
 
 use super::options::{BadRowPolicy, InputSettings};
-use crate::job::diagnostic::Diagnostic;
-use crate::job::yaml::{Field, Mapping, Reader, Shape};
+use crate::yaml::diagnostic::Diagnostic;
+use crate::yaml::{Field, Mapping, Reader, Shape};
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::path::PathBuf;
 

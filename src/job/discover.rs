@@ -2,7 +2,7 @@
 //! (`*.yaml`, `*.yml`) in name order, test files (`*.test.yaml`) apart; a job brings its sibling
 //! test file; a file named twice is read once; no file is read past a size limit.
 
-use super::diagnostic::Diagnostic;
+use crate::yaml::diagnostic::Diagnostic;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,8 @@
 //! JSON Schema. Words a choice accepts come from the type they stand for.
 
 use super::plan::Interpolation;
-use super::yaml::{Field, Shape};
-use crate::run_options::{EmitMode, WatermarkScope};
+use crate::job::options::{EmitMode, WatermarkScope};
+use crate::yaml::{Field, Shape};
 
 /// The words of a choice, in its table's order.
 pub const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'static str; N] {

@@ -2,7 +2,6 @@
 //! files are found by `discover`, each is read by its template's reader (`read_window`,
 //! `read_merge`), and the jobs together are checked as one pipeline.
 
-use super::diagnostic::{Diagnostic, JobErrors, sort_problems};
 use super::discover::{job_files, read_limited};
 use super::fields::{Template, job};
 use super::pipeline::{OutputSite, check_pipeline};
@@ -10,7 +9,8 @@ use super::plan::Job;
 use super::read_common::Outputs;
 use super::read_merge::read_merge_job;
 use super::read_window::read_window_job;
-use super::yaml::{Listing, Reader, list, parse};
+use crate::yaml::diagnostic::{Diagnostic, JobErrors, sort_problems};
+use crate::yaml::{Listing, Reader, list, parse};
 use std::path::{Path, PathBuf};
 
 /// Loads every job file named by `args` (files or directories) and checks them as one pipeline.

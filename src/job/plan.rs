@@ -3,9 +3,9 @@
 //! the engine never meets an unchecked option. The readers (`read_window`, `read_merge`) turn YAML
 //! files into these.
 
-use super::diagnostic::Diagnostic;
-use crate::expr::Expression;
-use crate::threshold::Threshold;
+use crate::job::expr::Expression;
+use crate::job::threshold::Threshold;
+use crate::yaml::diagnostic::Diagnostic;
 use chrono_tz::Tz;
 
 /// A loaded job file.
@@ -31,7 +31,7 @@ pub struct WindowJob {
     /// A reading further than this ahead of its watermark does not advance it (a bad clock).
     pub max_future_skew: Option<i64>,
     pub window: WindowType,
-    /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
+    /// Aligns day-sized steps to local midnight in this zone (see [`crate::time::zone`]); `None` is UTC.
     pub timezone: Option<Tz>,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,

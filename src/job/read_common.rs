@@ -2,11 +2,11 @@
 //! lateness, the future-skew bound and output points (recorded with their location for the
 //! pipeline-level checks).
 
-use super::diagnostic::Diagnostic;
 use super::fields::job;
-use super::yaml::{Field, Located, Mapping, Reader};
-use crate::duration::parse_duration;
-use crate::threshold::Threshold;
+use crate::job::threshold::Threshold;
+use crate::time::duration::parse_duration;
+use crate::yaml::diagnostic::Diagnostic;
+use crate::yaml::{Field, Located, Mapping, Reader};
 
 /// A job's output points with where each is declared.
 pub type Outputs = Vec<(String, Diagnostic)>;

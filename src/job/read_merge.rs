@@ -7,8 +7,8 @@ use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
 use super::read_common::{
     Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
 };
-use super::yaml::{Listing, Located, Mapping, Reader, choice};
-use crate::expr::{CompileError, Expression, sandboxed_engine};
+use crate::job::expr::{CompileError, Expression, sandboxed_engine};
+use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use marked_yaml::Node;
 
 pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {

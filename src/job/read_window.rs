@@ -8,10 +8,10 @@ use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPol
 use super::read_common::{
     Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
 };
-use super::yaml::{Listing, Located, Mapping, Reader, choice};
-use crate::duration::format_duration;
-use crate::threshold::Threshold;
-use crate::zone::{Alignment, parse_zone};
+use crate::job::threshold::Threshold;
+use crate::time::duration::format_duration;
+use crate::time::zone::{Alignment, parse_zone};
+use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use chrono_tz::Tz;
 use marked_yaml::Node;
 

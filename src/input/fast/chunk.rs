@@ -11,8 +11,8 @@
 
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
+use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading};
-use crate::intern::Names;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
 use std::io;

@@ -28,7 +28,7 @@ use super::options::Layout as FileLayout;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, source};
 use crate::engine::Reading;
-use crate::intern::Names;
+use crate::engine::names::Names;
 use anyhow::{Context, Result, anyhow};
 use lines::Source;
 use std::io::{self, Cursor, Read};

@@ -1,0 +1,563 @@
+//! What a run tells its user at the end: the summary on stderr, the warnings that are printed
+//! even with `-q`, the internal error of a row accounting that does not balance, and the
+//! `--stats-json` figures. The JSON is the figure types' own `Serialize` (see
+//! [`crate::engine::stats`] and [`InputCounts`]), so a figure added there reaches it untouched.
+
+use crate::engine::FAR_BEHIND;
+use crate::engine::accounting::Balance;
+use crate::engine::names::Names;
+use crate::engine::stats::PolicyStats;
+use crate::engine::stats::{JobStats, MergeSkips};
+use crate::engine::watermark::NO_WATERMARK;
+use crate::input::options::Layout;
+use crate::input::{BadRowPolicy, InputCounts};
+use crate::replay::Replay;
+use crate::replay::Resumed;
+use crate::replay::state::session::StateRun;
+use crate::time::duration::format_duration;
+use crate::time::format_timestamp;
+use anyhow::{Context, anyhow};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+/// Share of the readings jobs receive that, dropped as late, earns a hint about `--sort-input`.
+const LATE_WARNING_SHARE: f64 = 0.05;
+
+/// The figures of a run as `--stats-json` writes them.
+#[derive(Serialize)]
+struct Report<'a> {
+    /// Present when the run resumed from a state: every other figure is a total since its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumed: Option<ResumedReport<'a>>,
+    input: InputReport<'a>,
+    jobs: Vec<JobReport<'a>>,
+    accounting: Accounting,
+}
+
+#[derive(Serialize)]
+struct InputReport<'a> {
+    #[serde(flatten)]
+    counts: &'a InputCounts,
+    rows_of_unread_points: u64,
+}
+
+#[derive(Serialize)]
+struct JobReport<'a> {
+    #[serde(flatten)]
+    stats: &'a JobStats,
+    merge_skipped: MergeReport<'a>,
+}
+
+#[derive(Serialize)]
+struct MergeReport<'a> {
+    #[serde(flatten)]
+    counts: &'a MergeSkips,
+    samples: Vec<SampleReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct SampleReport<'a> {
+    asset: &'a str,
+    timestamp: String,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResumedReport<'a> {
+    from: &'a str,
+    runs_before: u32,
+    inputs_before: usize,
+    this_run: ThisRun,
+}
+
+/// What this run alone did, where the rest of the report gives totals.
+#[derive(Serialize)]
+struct ThisRun {
+    rows: u64,
+    rows_written: u64,
+    late_rows: u64,
+}
+
+fn this_run(replay: &Replay, resumed: &Resumed) -> ThisRun {
+    let (points, late) = replay.pipeline.rows_handed_on();
+    ThisRun {
+        rows: replay.counts.rows - resumed.rows_before,
+        rows_written: points - resumed.points_written_before,
+        late_rows: late - resumed.late_written_before,
+    }
+}
+
+#[derive(Serialize)]
+struct Accounting {
+    balanced: bool,
+    balances: Vec<Balance>,
+}
+
+fn report(replay: &Replay) -> Report<'_> {
+    let names = &replay.names;
+    let jobs = replay
+        .pipeline
+        .stats()
+        .into_iter()
+        .map(|stats| JobReport {
+            stats,
+            merge_skipped: MergeReport {
+                counts: &stats.merge,
+                samples: stats
+                    .merge
+                    .samples
+                    .iter()
+                    .map(|s| SampleReport {
+                        asset: names.assets.name(s.asset),
+                        timestamp: timestamp_text(s.ts),
+                        reason: &s.reason,
+                    })
+                    .collect(),
+            },
+        })
+        .collect();
+    let balances = replay.balances();
+    Report {
+        resumed: replay.resumed.as_ref().map(|r| ResumedReport {
+            from: &r.from,
+            runs_before: r.runs_before,
+            inputs_before: r.inputs_before,
+            this_run: this_run(replay, r),
+        }),
+        input: InputReport { counts: &replay.counts, rows_of_unread_points: replay.pipeline.unrouted() },
+        jobs,
+        accounting: Accounting { balanced: balances.iter().all(Balance::holds), balances },
+    }
+}
+
+/// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file `path`.
+pub fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
+    text.push('\n');
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// The internal error of a run whose row accounting does not balance, or `None` when it does.
+pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+    let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
+    (!broken.is_empty()).then(|| {
+        anyhow!(
+            "internal error: the row accounting does not balance, so rows may have been lost: {}; \
+             this is a bug in meterflow, please report it with the job files and input",
+            broken.join("; ")
+        )
+    })
+}
+
+/// A hint when many readings were dropped as late: the input is probably not in time order, or,
+/// when most were dropped far behind their watermark, one reading stamped far ahead moved it.
+pub fn late_warning(jobs: &[&JobStats], far_behind: u64) -> Option<String> {
+    let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
+    let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
+    let share = dropped as f64 / received.max(1) as f64;
+    (share > LATE_WARNING_SHARE).then(|| {
+        let cause = if far_behind * 2 > dropped {
+            format!(
+                "{far_behind} of them were more than {} behind the watermark: a reading stamped far ahead (a device clock \
+                 off by years) probably moved it; --max-future-skew DURATION (or the jobs' max_future_skew) keeps such a \
+                 reading from advancing the watermark",
+                format_duration(FAR_BEHIND)
+            )
+        } else {
+            "if the input is not in time order (e.g. newest first), replay it with --sort-input".to_string()
+        };
+        format!(
+            "meterflow: warning: {dropped} of the {received} readings the jobs received ({:.1}%) were dropped as late beyond lateness; \
+             {cause}",
+            share * 100.0
+        )
+    })
+}
+
+/// Points the jobs read from the input that never appeared in it while others did, each with the
+/// points seen and a near spelling.
+pub fn unseen_point_warnings(replay: &Replay) -> Vec<String> {
+    let points = &replay.names.points;
+    let seen: Vec<&str> = (0..points.len() as u32)
+        .filter(|&id| replay.pipeline.input_readings(id) > 0)
+        .map(|id| points.name(id))
+        .collect();
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    let mut listed: Vec<String> = seen.iter().take(10).map(|p| format!("`{p}`")).collect();
+    if seen.len() > 10 {
+        listed.push(format!("and {} more", seen.len() - 10));
+    }
+    replay
+        .expected_points
+        .iter()
+        .filter(|p| points.get(p).is_none_or(|id| replay.pipeline.input_readings(id) == 0))
+        .map(|p| {
+            let near = match seen.iter().find(|s| s.eq_ignore_ascii_case(p)) {
+                Some(s) => format!("; did you mean `{s}`? (point names are case-sensitive)"),
+                None => String::new(),
+            };
+            format!(
+                "meterflow: warning: point `{p}`, which the jobs read, never appeared in the input; the points seen were {}{near}",
+                listed.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// Jobs, and window policies, that wrote no row over a stream that has ended, with the cause.
+pub fn silent_job_warnings(replay: &Replay) -> Vec<String> {
+    let mut lines = Vec::new();
+    for job in replay.pipeline.stats() {
+        let name = &job.name;
+        if job.rows_written == 0 {
+            let cause = if job.rows_read == 0 {
+                "it received no readings".to_string()
+            } else if job.late_dropped == job.rows_read {
+                "every reading it received was late beyond lateness".to_string()
+            } else if job.policies.is_empty() {
+                merge_cause(job, &replay.names)
+            } else {
+                window_causes(job)
+            };
+            lines.push(format!("meterflow: warning: job `{name}` wrote no row: {cause}"));
+            continue;
+        }
+        for p in job.policies.iter().filter(|p| p.rows_written == 0 && p.read > 0) {
+            lines.push(format!(
+                "meterflow: warning: policy {} of job `{name}` wrote no row: {}",
+                p.output,
+                policy_cause(p)
+            ));
+        }
+    }
+    lines
+}
+
+fn merge_cause(job: &JobStats, names: &Names) -> String {
+    let m = &job.merge;
+    let failed = m.missing_operand + m.stale_operand + m.eval_error + m.non_finite + m.empty;
+    if failed == 0 {
+        return "no trigger time was reached".to_string();
+    }
+    let first = m.samples.first().map_or_else(String::new, |s| {
+        format!("; the first, for {} at {}: {}", names.assets.name(s.asset), timestamp_text(s.ts), s.reason)
+    });
+    format!(
+        "every one of its {failed} evaluations failed ({} missing operand, {} stale operand, {}, {} non-finite, \
+         {} empty){first}",
+        m.missing_operand,
+        m.stale_operand,
+        count(m.eval_error, "evaluation error", "evaluation errors"),
+        m.non_finite,
+        m.empty
+    )
+}
+
+fn window_causes(job: &JobStats) -> String {
+    let causes: Vec<String> = job.policies.iter().map(|p| format!("{}: {}", p.output, policy_cause(p))).collect();
+    causes.join("; ")
+}
+
+fn policy_cause(p: &PolicyStats) -> String {
+    if p.read == 0 {
+        "it received no readings".to_string()
+    } else if p.valid == 0 && p.out_of_threshold > 0 && p.late_dropped == 0 {
+        format!("all {} readings were outside its threshold", p.read)
+    } else if p.valid == 0 {
+        format!(
+            "of its {} readings, {} were outside its threshold and {} late beyond lateness",
+            p.read, p.out_of_threshold, p.late_dropped
+        )
+    } else if p.non_finite > 0 {
+        format!("its {} overflowed the float range", count(p.non_finite, "window", "windows"))
+    } else {
+        "its windows were not final yet".to_string()
+    }
+}
+
+fn timestamp_text(ms: i64) -> String {
+    if ms == NO_WATERMARK {
+        return "none".to_string();
+    }
+    let mut out = Vec::new();
+    format_timestamp(ms, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// What became of the state file, said even with `-q`: a user must know the stream was left open.
+pub fn state_note(state: &StateRun, replay: &Replay) -> String {
+    let path = state.path().display();
+    if state.finishes() {
+        return format!("meterflow: state {path} finished: the stream has ended and nothing may resume from it");
+    }
+    let open = replay.pipeline.open_windows();
+    format!(
+        "meterflow: state saved to {path} with {} open; the next run with --state {path} resumes from it, and \
+         --finish ends the stream",
+        count(open, "window", "windows")
+    )
+}
+
+/// How a run that a signal stopped ended, and what was done with what it had read.
+pub fn stopped_note(signal: i32, replay: &Replay, state: Option<&StateRun>) -> String {
+    let name = crate::commands::run::signals::name(signal);
+    let status = crate::commands::run::signals::exit_status(signal);
+    let rows = replay.counts.rows;
+    let place = replay.stopped_in.as_ref().map_or_else(String::new, |input| format!(", in the middle of {input}"));
+    match state.filter(|s| !s.finishes()) {
+        Some(state) => format!(
+            "meterflow: {name} ended the input after {rows} rows{place}; everything final was written and the rest saved to {}, \
+             so a run with the rest of the input resumes exactly there (exit {status})",
+            state.path().display()
+        ),
+        None => format!(
+            "meterflow: {name} ended the input after {rows} rows{place}; the jobs were flushed as at the end of the input \
+             (exit {status})"
+        ),
+    }
+}
+
+/// `n` with its noun, singular for 1: `1 row`, `2 rows`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded. In wide
+/// input a row holds several readings: the input line counts both, and what the jobs receive is
+/// counted in readings.
+pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
+    let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
+    let wide = replay.layout() == Layout::Wide;
+    let skipped = match bad_rows.policy() {
+        BadRowPolicy::Skip => format!("{} skipped, ", count(counts.rejected, "bad row", "bad rows")),
+        BadRowPolicy::Fail => String::new(),
+    };
+    let mut s = String::new();
+    if let Some(resumed) = &replay.resumed {
+        let now = this_run(replay, resumed);
+        s.push_str(&format!(
+            "meterflow: resumed from {} ({} run{} and {} input{} before): this run read {} rows, wrote {} rows and {} late rows; \
+             the figures below are totals since the state began\n",
+            resumed.from,
+            resumed.runs_before,
+            if resumed.runs_before == 1 { "" } else { "s" },
+            resumed.inputs_before,
+            if resumed.inputs_before == 1 { "" } else { "s" },
+            now.rows,
+            now.rows_written,
+            now.late_rows
+        ));
+    }
+    let readings = match wide {
+        true => format!("{}, ", count(counts.values - counts.missing, "reading", "readings")),
+        false => String::new(),
+    };
+    let unread = if wide { ("reading", "readings") } else { ("row", "rows") };
+    s.push_str(&format!(
+        "meterflow: {} read from {} ({readings}{} skipped, {skipped}{} of points or models no job reads)\n",
+        count(counts.rows, "row", "rows"),
+        count(inputs as u64, "input", "inputs"),
+        count(counts.missing, "missing value", "missing values"),
+        count(replay.pipeline.unrouted(), unread.0, unread.1)
+    ));
+    if let Some(first) = &bad_rows.first {
+        let all = match rejects {
+            Some(path) => format!("all are in {}", path.display()),
+            None => "--rejects FILE records them all".to_string(),
+        };
+        s.push_str(&format!("  first bad row: {first} ({all})\n"));
+    }
+    for job in replay.pipeline.stats() {
+        s.push_str(&job_summary(job, &replay.names, wide));
+    }
+    if replay.quality_column && !replay.pipeline.filters_quality() {
+        s.push_str(
+            "meterflow: the input's quality column was not used: no job sets `quality`, so readings of every quality \
+             were processed\n",
+        );
+    }
+    if let Some(idle) = &replay.idle {
+        s.push_str(&format!(
+            "meterflow: --idle-timeout moved the watermark of a silent series {} time{}: this output depends on when \
+             readings arrived\n",
+            idle.advances,
+            if idle.advances == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
+fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
+    let read = if wide { ("reading", "readings") } else { ("row", "rows") };
+    let mut s = format!(
+        "{} ({}): {} read, {} dropped as late, {} written, final watermark {}\n",
+        job.name,
+        job.file,
+        count(job.rows_read, read.0, read.1),
+        job.late_dropped,
+        count(job.rows_written, "row", "rows"),
+        timestamp_text(job.final_watermark)
+    );
+    for p in &job.policies {
+        s.push_str(&format!(
+            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} written\n",
+            p.output,
+            p.valid,
+            p.late_accepted,
+            p.out_of_threshold,
+            p.late_dropped,
+            count(p.rows_written, "row", "rows")
+        ));
+        if p.non_finite > 0 {
+            s.push_str(&format!(
+                "  {}: {} no row: their value overflowed the float range\n",
+                p.output,
+                count(p.non_finite, "window wrote", "windows wrote")
+            ));
+        }
+        if p.interpolated > 0 {
+            s.push_str(&format!(
+                "  {}: {} replaced by the last valid value\n",
+                p.output,
+                count(p.interpolated, "out-of-threshold reading", "out-of-threshold readings")
+            ));
+        }
+        if p.partially_late > 0 {
+            s.push_str(&format!(
+                "  {}: {} partially late: dropped from {}, added to the others\n",
+                p.output,
+                count(p.partially_late, "reading", "readings"),
+                count(p.windows_missed, "expired window", "expired windows")
+            ));
+        }
+    }
+    if job.future_skewed > 0 {
+        s.push_str(&format!(
+            "  {} too far ahead of the watermark did not advance it\n",
+            count(job.future_skewed, "reading", "readings")
+        ));
+    }
+    if job.quality_filtered > 0 {
+        s.push_str(&format!(
+            "  {} left out by the job's quality condition\n",
+            count(job.quality_filtered, "reading", "readings")
+        ));
+    }
+    if job.policies.is_empty() {
+        let m = &job.merge;
+        s.push_str(&format!(
+            "  no row for {} missing operand, {}, {} non-finite, {}\n",
+            m.missing_operand,
+            count(m.eval_error, "evaluation error", "evaluation errors"),
+            m.non_finite,
+            count(m.empty, "empty result", "empty results")
+        ));
+        if m.stale_operand > 0 {
+            s.push_str(&format!(
+                "  no row for {} with a stale operand (its latest value older than max_age)\n",
+                count(m.stale_operand, "evaluation", "evaluations")
+            ));
+        }
+        for sample in &m.samples {
+            s.push_str(&format!(
+                "  no row for {} at {}: {}\n",
+                names.assets.name(sample.asset),
+                timestamp_text(sample.ts),
+                sample.reason
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stats::PolicyStats;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn an_unbalanced_accounting_is_an_internal_error_naming_the_equation() {
+        let part = |name: &str, n: u64| (name.to_string(), n);
+        let holds = Balance {
+            scope: "input rows".into(),
+            total: part("rows", 3),
+            parts: vec![part("rows read whole", 3), part("rejected rows", 0)],
+        };
+        assert!(accounting_error(std::slice::from_ref(&holds)).is_none());
+        let broken = Balance {
+            scope: "job w".into(),
+            total: part("rows read", 5),
+            parts: vec![part("kept", 3), part("late dropped", 1)],
+        };
+        let error = accounting_error(&[holds, broken]).expect("an error");
+        assert_eq!(
+            error.to_string(),
+            "internal error: the row accounting does not balance, so rows may have been lost: job w: 5 rows read = 3 kept + 1 late dropped; \
+             this is a bug in meterflow, please report it with the job files and input"
+        );
+    }
+
+    /// The `pub` field names of `struct NAME` in `source`, with their `#[serde(rename)]`.
+    fn fields(source: &str, name: &str) -> BTreeSet<String> {
+        let start = source.find(&format!("pub struct {name} {{")).expect("the struct");
+        let body = &source[start..start + source[start..].find("\n}").expect("its end")];
+        let mut fields = BTreeSet::new();
+        let mut rename = None;
+        for line in body.lines().skip(1).map(str::trim) {
+            if let Some(to) = line.strip_prefix("#[serde(rename = \"") {
+                rename = to.split('"').next().map(str::to_string);
+            } else if let Some(field) = line.strip_prefix("pub ").and_then(|l| l.split(':').next()) {
+                fields.insert(rename.take().unwrap_or_else(|| field.to_string()));
+            }
+        }
+        fields
+    }
+
+    fn keys(value: &serde_json::Value) -> BTreeSet<String> {
+        value.as_object().expect("an object").keys().cloned().collect()
+    }
+
+    /// Every field of the figure types is in the JSON without the writer naming it: a field added
+    /// to a figure type fails here only if it was kept out on purpose (`merge`, written as
+    /// `merge_skipped`, and the samples, written with asset names).
+    #[test]
+    fn every_figure_of_the_figure_types_reaches_the_json() {
+        let stats_source = include_str!("../../engine/stats.rs");
+        let input_source = include_str!("../../input/mod.rs");
+        let policy = serde_json::to_value(PolicyStats::default()).unwrap();
+        assert_eq!(keys(&policy), fields(stats_source, "PolicyStats"));
+        assert!(keys(&policy).contains("windows_missed"));
+
+        let job_file = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1d\npolicies:\n  - input: R\n    \
+                        threshold: \"[0, 100)\"\n    interpolation: ignore\n    aggregation: max\n    \
+                        window_size: 10m\n    output: O\n";
+        let jobs = crate::job::load_sources(vec![("w.yaml".to_string(), job_file.as_bytes().to_vec())]);
+        let mut stats = JobStats::new(&jobs.expect("a valid job")[0]);
+        stats.merge.samples.push(crate::engine::stats::SkipSample { asset: 0, ts: 0, reason: "r".into() });
+        let job = serde_json::to_value(JobReport {
+            stats: &stats,
+            merge_skipped: MergeReport { counts: &stats.merge, samples: Vec::new() },
+        })
+        .unwrap();
+        let mut expected = fields(stats_source, "JobStats");
+        expected.remove("merge");
+        expected.insert("merge_skipped".into());
+        assert_eq!(keys(&job), expected);
+        let mut merge = fields(stats_source, "MergeSkips");
+        merge.remove("samples");
+        let merge_json = keys(&job["merge_skipped"]);
+        assert!(merge.is_subset(&merge_json) && merge_json.contains("samples"), "{merge:?} vs {merge_json:?}");
+
+        let input =
+            serde_json::to_value(InputReport { counts: &InputCounts::default(), rows_of_unread_points: 0 }).unwrap();
+        let mut expected = fields(input_source, "InputCounts");
+        expected.insert("rows_of_unread_points".into());
+        assert_eq!(keys(&input), expected);
+    }
+}

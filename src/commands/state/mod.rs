@@ -1,0 +1,29 @@
+//! `meterflow state show FILE`: what a state file of an incremental replay holds.
+
+pub mod show;
+
+use super::print;
+use crate::cli::{ReportFormat, StateArgs, StateCommand};
+use crate::commands::failure::Failure;
+use crate::replay::state::file::DecodeError;
+use crate::replay::state::saved::SavedState;
+use anyhow::{Context, anyhow};
+
+pub fn state(args: StateArgs) -> Result<(), Failure> {
+    let StateCommand::Show { file, format } = args.command;
+    let shown = file.display().to_string();
+    let bytes = std::fs::read(&file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
+    let saved = SavedState::decode(&bytes).map_err(|e| match e {
+        DecodeError::Foreign | DecodeError::NewerVersion { .. } => Failure::Usage(anyhow!("{shown}: {e}")),
+        DecodeError::Truncated { .. } | DecodeError::Damaged(_) => Failure::Run(anyhow!("{shown}: {e}")),
+    })?;
+    let report = show::report(&saved);
+    match format {
+        ReportFormat::Text => print(&show::text(&shown, &report)),
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&report).context("failed to encode the state as JSON")?;
+            text.push('\n');
+            print(&text)
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Output points upserted into a PostgreSQL table in batches. Each batch is one transaction:
+//! binary COPY into a temporary staging table, then one `INSERT ... ON CONFLICT` applying the
+//! replacement rule (see [`super::table::upsert`]). [`PointSink::flush`] commits what is pending
+//! and returns only once the server has committed it, so whatever the run does after a flush
+//! (save its state, say) never gets ahead of the database. Errors name the server as
+//! `user@host:port/db` and say how many rows were committed before them.
+
+use super::pgpass::password_for;
+use super::table;
+use super::target::{Env, Target};
+use crate::engine::names::Names;
+use crate::engine::{Point, Value};
+use crate::output::{PointSink, emit_label};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Config, NoTls};
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Column types of the staging table, in COPY order.
+const STAGING_TYPES: [Type; 9] = [
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+];
+
+/// What a database output does besides upserting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinkOptions {
+    /// `--create-hypertable`.
+    pub create_hypertable: bool,
+}
+
+/// Output points on their way into a table.
+pub struct DatabaseSink {
+    client: Client,
+    target: Target,
+    upsert: String,
+    /// Points of the batch not yet committed.
+    pending: Vec<Point>,
+    /// Asset and point names by id, copied from the run's name table as ids first appear.
+    names: [Vec<String>; 2],
+    /// Job names by `Point::job`, copied at the first row.
+    jobs: Vec<String>,
+    /// Rows in committed transactions, shared with the run for its summary.
+    committed: Arc<AtomicU64>,
+    /// The message of the batch that failed.
+    failed: Option<String>,
+}
+
+impl DatabaseSink {
+    /// Connects, creates or checks the table (and the hypertable when asked). A refused login, a
+    /// missing database or an unusable table is an error naming the server, never the password.
+    pub fn connect(target: Target, options: SinkOptions, env: Env) -> anyhow::Result<DatabaseSink> {
+        let lookup = password_for(&target, env);
+        if let Some(warning) = &lookup.warning {
+            eprintln!("{warning}");
+        }
+        let mut config = Config::new();
+        config.user(&target.user).dbname(&target.database).port(target.port).application_name("meterflow");
+        if target.is_socket() {
+            config.host_path(&target.host);
+        } else {
+            config.host(&target.host);
+        }
+        if let Some(seconds) = target.connect_timeout {
+            config.connect_timeout(Duration::from_secs(seconds));
+        }
+        let had_password = lookup.password.is_some();
+        if let Some(password) = lookup.password {
+            config.password(password);
+        }
+        let fail = |what: String| anyhow::anyhow!("PostgreSQL {target}: {what}; no rows committed");
+        let mut client = config.connect(NoTls).map_err(|e| fail(connect_problem(&e, &target, had_password)))?;
+        table::prepare(&mut client, &target).map_err(fail)?;
+        if options.create_hypertable {
+            table::create_hypertable(&mut client, &target).map_err(fail)?;
+        }
+        client.batch_execute(table::STAGING_DDL).map_err(|e| fail(describe(&e)))?;
+        Ok(DatabaseSink {
+            client,
+            upsert: table::upsert(&target),
+            pending: Vec::with_capacity(target.batch.min(1 << 16)),
+            target,
+            names: [Vec::new(), Vec::new()],
+            jobs: Vec::new(),
+            committed: Arc::default(),
+            failed: None,
+        })
+    }
+
+    /// Rows committed so far, readable after the sink has moved to another thread.
+    pub fn committed(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.committed)
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        // Once a batch has failed nothing more is sent, so the count in the message stays true.
+        if let Some(message) = &self.failed {
+            return Err(io::Error::other(message.clone()));
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.send() {
+            let message = format!(
+                "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
+                self.target,
+                self.pending.len(),
+                describe(&e),
+                self.committed.load(Ordering::Relaxed),
+                self.target.table
+            );
+            self.failed = Some(message.clone());
+            return Err(io::Error::other(message));
+        }
+        self.committed.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn send(&mut self) -> Result<(), postgres::Error> {
+        let mut transaction = self.client.transaction()?;
+        let mut copy = BinaryCopyInWriter::new(transaction.copy_in(table::COPY)?, &STAGING_TYPES);
+        let [assets, points] = &self.names;
+        for (seq, p) in self.pending.iter().enumerate() {
+            let (value, text) = match &p.value {
+                Value::Text(text) => (None, Some(&**text)),
+                other => (other.as_f64(), None),
+            };
+            let row: [&(dyn ToSql + Sync); 9] = [
+                &(seq as i64),
+                &system_time(p.ts),
+                &assets[p.asset as usize],
+                &points[p.point as usize],
+                &value,
+                &text,
+                &self.jobs[p.job],
+                &emit_label(p.emit),
+                &i64::from(p.revision),
+            ];
+            copy.write(&row)?;
+        }
+        copy.finish()?;
+        transaction.batch_execute(&self.upsert)?;
+        transaction.commit()
+    }
+}
+
+impl PointSink for DatabaseSink {
+    fn write(&mut self, p: &Point, names: &Names, jobs: &[String]) -> io::Result<()> {
+        if self.jobs.len() < jobs.len() {
+            self.jobs = jobs.to_vec();
+        }
+        for (known, table, id) in [(0, &names.assets, p.asset), (1, &names.points, p.point)] {
+            let known = &mut self.names[known];
+            while known.len() <= id as usize {
+                known.push(table.name(known.len() as u32).to_string());
+            }
+        }
+        self.pending.push(p.clone());
+        if self.pending.len() >= self.target.batch {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.commit()
+    }
+}
+
+/// Milliseconds since 1970 as the time the client library sends as `timestamptz`.
+fn system_time(ms: i64) -> SystemTime {
+    let offset = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset }
+}
+
+/// Why a connection failed, in the user's terms.
+fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> String {
+    let code = e.code();
+    if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
+        let hint = if had_password { "" } else { " (no password found: set PGPASSWORD or add a line to ~/.pgpass)" };
+        return format!("login refused: {}{hint}", describe(e));
+    }
+    if code == Some(&SqlState::INVALID_CATALOG_NAME) {
+        return format!("database {:?} does not exist", target.database);
+    }
+    if !had_password && describe(e).contains("password missing") {
+        return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass"
+            .to_string();
+    }
+    format!("cannot connect: {}", describe(e))
+}
+
+/// The server's own message when it sent one, else the client's.
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(" (");
+                text.push_str(detail);
+                text.push(')');
+            }
+            text
+        }
+        None => {
+            // The client's errors say what failed ("error connecting to server") and keep why
+            // ("Connection refused") in their source.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            if e.is_closed() { format!("the connection was lost ({text})") } else { text }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! One replay of input through a pipeline: jobs put in run order, input sources read in turn by
+//! the input reader (with the run's input options and bad-row policy, in event-time order when
+//! asked to sort), each reading pushed through the engine, and everything the engine produces
+//! handed to an [`Output`]. `run`, `test` and `plot` all replay through here, so a unit test or a
+//! plot sees exactly what a run computes.
+
+pub mod idle;
+pub mod state;
+
+use crate::engine::accounting::{Balance, InputFigures};
+use crate::engine::names::Names;
+use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
+use crate::input::options::Layout;
+use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
+use crate::job::Job;
+use crate::job::pipeline::{external_inputs, run_order};
+use crate::output::{LateWriter, PointSink};
+use crate::replay::idle::IdleClock;
+use anyhow::{Context, Result};
+use std::io::{self, Read};
+use std::time::Instant;
+
+/// Where a replay's output points and late-dropped readings go.
+pub trait Output {
+    /// Sees each input reading before it enters the pipeline.
+    fn input(&mut self, _reading: &Reading, _names: &Names) {}
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()>;
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()>;
+}
+
+/// The engine's sink for one call: forwards to the output and keeps its first write error.
+struct Bound<'a> {
+    output: &'a mut dyn Output,
+    names: &'a Names,
+    error: Option<io::Error>,
+}
+
+impl Sink for Bound<'_> {
+    fn point(&mut self, point: &Point) {
+        if self.error.is_none() {
+            self.error = self.output.point(point, self.names).err();
+        }
+    }
+
+    fn dropped(&mut self, dropped: &Dropped) {
+        if self.error.is_none() {
+            self.error = self.output.dropped(dropped, self.names).err();
+        }
+    }
+}
+
+/// A pipeline, its name table, the input side and the input figures of one replay.
+pub struct Replay {
+    pub names: Names,
+    pub pipeline: Pipeline,
+    pub counts: InputCounts,
+    /// Sources read so far.
+    pub sources: usize,
+    input: InputOptions,
+    /// Where malformed rows go (an error, or the rejects file).
+    pub bad_rows: BadRows,
+    /// `--sort-input`: readings wait here until every source is read.
+    sorter: Option<Sorter>,
+    /// Threads parsing input (see [`InputReader::open`]).
+    threads: usize,
+    /// Where an incremental replay resumed from; the figures above are totals since its start.
+    pub resumed: Option<Resumed>,
+    /// The source a stop (a signal) ended in the middle of, if one did.
+    pub stopped_in: Option<String>,
+    /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
+    pub idle: Option<IdleClock>,
+    /// The points the jobs expect from the input (read by a job, written by none).
+    pub expected_points: Vec<String>,
+    /// An input had a quality column.
+    pub quality_column: bool,
+}
+
+/// The state a replay resumed from, and its totals then, so a run can tell its own figures.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub from: String,
+    pub runs_before: u32,
+    pub inputs_before: usize,
+    pub rows_before: u64,
+    pub points_written_before: u64,
+    pub late_written_before: u64,
+}
+
+impl Replay {
+    /// Builds the pipeline from loaded jobs (which `load_jobs` has checked to form a DAG).
+    pub fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
+        Replay::with_names(jobs, options, input, bad_rows, Names::default())
+    }
+
+    /// As [`Replay::new`], starting from the name tables of a run being resumed, so the ids in its
+    /// saved state name what they named then.
+    pub fn with_names(
+        jobs: Vec<Job>,
+        options: EngineOptions,
+        mut input: InputOptions,
+        bad_rows: BadRows,
+        mut names: Names,
+    ) -> Replay {
+        let jobs = in_run_order(jobs);
+        let expected_points = external_inputs(&jobs);
+        let pipeline = Pipeline::new(jobs, &mut names, options);
+        input.read_points = Some(pipeline.read_points().into());
+        let sorter = input.sort.then(Sorter::default);
+        Replay {
+            names,
+            pipeline,
+            counts: InputCounts::default(),
+            sources: 0,
+            input,
+            bad_rows,
+            sorter,
+            threads: 1,
+            resumed: None,
+            stopped_in: None,
+            idle: None,
+            expected_points,
+            quality_column: false,
+        }
+    }
+
+    /// Continues a saved replay: its input figures, the sources it read, and its pipeline.
+    pub fn restore(
+        &mut self,
+        counts: InputCounts,
+        sources: usize,
+        pipeline: PipelineState,
+        resumed: Resumed,
+    ) -> Result<(), String> {
+        self.pipeline.restore(pipeline)?;
+        self.counts = counts;
+        self.sources = sources;
+        self.resumed = Some(resumed);
+        Ok(())
+    }
+
+    /// A replay of long-format CSV with the default input options, stopping at a malformed row.
+    pub fn long_format(jobs: Vec<Job>, options: EngineOptions) -> Result<Replay> {
+        let input = InputOptions::from_settings(&InputSettings::default())?;
+        let bad_rows = BadRows::new(input.on_bad_row, None)?;
+        Ok(Replay::new(jobs, options, input, bad_rows))
+    }
+
+    /// Parses input on `threads` threads while the jobs run on this one (1: all on this one).
+    /// The readings, and so the output, are the same whatever the number.
+    pub fn with_threads(mut self, threads: usize) -> Replay {
+        self.threads = threads;
+        self
+    }
+
+    /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
+    /// passed (see [`IdleClock`]).
+    pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
+        self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
+        self
+    }
+
+    /// Long or wide input.
+    pub fn layout(&self) -> Layout {
+        self.input.layout
+    }
+
+    /// Job names in run order: `Dropped::job` and `Point::job` index into this.
+    pub fn job_names(&self) -> Vec<String> {
+        self.pipeline.stats().iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Reads `source` (named `name` in messages) to its end.
+    pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
+        self.sources += 1;
+        let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
+        self.quality_column |= reader.has_quality_column();
+        while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
+            // A stop ends the input between two readings: what was read is whole.
+            if self.input.stop.requested() {
+                self.stopped_in = Some(name.to_owned());
+                break;
+            }
+            output.input(&reading, &self.names);
+            match self.sorter.as_mut() {
+                Some(sorter) => sorter.push(reading)?,
+                None => self.push(reading, output)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.push(reading, &mut sink);
+        if let Some(idle) = self.idle.as_mut() {
+            let now = Instant::now();
+            idle.saw(&reading, now);
+            for &(asset, point, by) in idle.due(now) {
+                self.pipeline.advance_idle(asset, point, by, &mut sink);
+            }
+        }
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output"));
+        }
+        match self.pipeline.runaway() {
+            Some(runaway) => Err(self.runaway_error(&runaway)),
+            None => Ok(()),
+        }
+    }
+
+    fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
+        let job = self.pipeline.stats()[runaway.job];
+        anyhow::anyhow!(
+            "after {} input rows: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+             a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
+             or raise the limit",
+            self.counts.rows,
+            runaway.limit,
+            runaway.limit,
+            job.name,
+            job.file,
+            runaway.job_open
+        )
+    }
+
+    /// The row accounting of the replay so far (see [`crate::engine::accounting`]).
+    pub fn balances(&self) -> Vec<Balance> {
+        let c = &self.counts;
+        self.pipeline.balances(InputFigures {
+            rows: c.rows,
+            whole_rows: c.whole_rows,
+            rejected: c.rejected,
+            values: c.values,
+            missing: c.missing,
+        })
+    }
+
+    /// End of this run's input in an incremental replay: the jobs keep everything open for the
+    /// next run; only the bad-row record is flushed.
+    pub fn suspend(&mut self) -> Result<()> {
+        self.bad_rows.flush()
+    }
+
+    /// End of input: replays sorted readings if sorting, then flushes every job.
+    pub fn finish(&mut self, output: &mut dyn Output) -> Result<()> {
+        if let Some(sorter) = self.sorter.take() {
+            let mut sorted = sorter.finish()?;
+            while let Some(reading) = sorted.next_reading()? {
+                self.push(reading, output)?;
+            }
+        }
+        self.bad_rows.flush()?;
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.finish(&mut sink);
+        match sink.error {
+            Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `jobs` with producers before their consumers.
+fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
+    let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
+    let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+/// The output of `run` and `test`: points to a [`PointSink`] (a file's writer or a database
+/// table), late rows to an optional [`LateWriter`].
+pub struct WriterOutput {
+    pub points: Box<dyn PointSink>,
+    pub late: Option<LateWriter>,
+    pub job_names: Vec<String>,
+}
+
+impl Output for WriterOutput {
+    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
+        self.points.write(point, names, &self.job_names)
+    }
+
+    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {
+        match self.late.as_mut() {
+            Some(late) => late.write(dropped, &self.job_names[dropped.job], names),
+            None => Ok(()),
+        }
+    }
+}
+
+impl WriterOutput {
+    pub fn flush(&mut self) -> Result<()> {
+        self.points.flush().context("failed to write output")?;
+        if let Some(late) = self.late.as_mut() {
+            late.flush().context("failed to write the late-output file")?;
+        }
+        Ok(())
+    }
+}
