@@ -12,8 +12,8 @@ use meterflow::input::{BadRowPolicy, BadRows, InputCounts, InputOptions, InputRe
 use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_sources;
 use meterflow::job::threshold::Threshold;
-use meterflow::output::{Format, LateWriter, PointWriter};
-use meterflow::replay::{Replay, WriterOutput};
+use meterflow::output::{Format, LateWriter, Output, PointWriter, Split};
+use meterflow::replay::Replay;
 use meterflow::time::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, format_timestamp, parse_fixed_layout, parse_timestamp};
 use std::io::{Cursor, Read};
@@ -324,15 +324,16 @@ pub fn replay(data: &[u8]) {
     let engine =
         EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
     let output = SharedBuffer::default();
-    let points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
-    let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
+    let points =
+        PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates, None).expect("buffer");
+    let late = LateWriter::new(Box::new(std::io::sink()), Format::Csv).expect("sink");
     let mut replay = Replay::long_format(jobs, engine).expect("default input options");
-    let mut out = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
+    let mut out = Split { points: Box::new(points), late: Some(Box::new(late)) };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(csv.to_vec()));
     if replay
         .read("fuzz.csv", source, &mut out)
         .and_then(|()| replay.finish(&mut out))
-        .and_then(|()| out.flush())
+        .and_then(|()| Ok(out.flush()?))
         .is_err()
     {
         return;

@@ -1,13 +1,24 @@
-//! The crate's layering, checked on its source: clap is known only to the command-line layer, no
-//! library module imports that layer, and the modules' imports form no circle. A module's imports
-//! of its own ancestors (`use super::X` from `engine/window.rs`) are the parent re-exporting its
-//! parts, not a circle, and test modules are left out.
+//! The crate's layering, checked on its source: every folder of `src/` imports only the folders
+//! below it on the ladder (`src/lib.rs` draws it), `src/` holds no loose files, clap is known only
+//! to `cli/` (and `main.rs`), no source file is longer than [`MAX_LINES`], and the modules' imports
+//! form no circle. A module's imports of its own ancestors (`use super::X` from
+//! `engine/window.rs`) are the parent re-exporting its parts, not a circle, and test modules are
+//! left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The command-line layer: the only modules that may use clap or be imported by nobody else.
-const CLI_LAYER: &[&str] = &["cli", "commands", "app", "failure"];
+/// The ladder, bottom first: a folder may import the folders of lower rungs only. Folders on one
+/// rung (input and output; time and yaml) never import each other.
+const LADDER: &[&[&str]] =
+    &[&["time", "yaml"], &["job"], &["engine"], &["input", "output"], &["replay"], &["commands"], &["cli"]];
+
+/// The longest a source file may be.
+const MAX_LINES: usize = 600;
+
+fn rung(folder: &str) -> Option<usize> {
+    LADDER.iter().position(|rung| rung.contains(&folder))
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src folder") {
@@ -127,7 +138,7 @@ fn layer_of(module: &str) -> &str {
 }
 
 #[test]
-fn clap_is_known_only_to_the_command_line_layer() {
+fn clap_is_known_only_to_the_command_line() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
@@ -135,23 +146,66 @@ fn clap_is_known_only_to_the_command_line_layer() {
     for file in &files {
         let module = module_of(&src, file);
         let text = code(&std::fs::read_to_string(file).expect("a source file"));
-        if text.contains("clap") && !module.is_empty() && !CLI_LAYER.contains(&layer_of(&module)) {
+        if text.contains("clap") && !module.is_empty() && layer_of(&module) != "cli" {
             offenders.push(module);
         }
     }
-    assert!(offenders.is_empty(), "modules outside the command-line layer that use clap: {offenders:?}");
+    assert!(offenders.is_empty(), "modules outside cli/ that use clap: {offenders:?}");
 }
 
 #[test]
-fn no_library_module_imports_the_command_line_layer() {
+fn every_folder_imports_only_the_folders_below_it() {
+    let graph = import_graph();
+    let mut unplaced = BTreeSet::new();
     let mut upward = Vec::new();
-    for (module, imports) in import_graph() {
-        if module.is_empty() || CLI_LAYER.contains(&layer_of(&module)) {
+    for (module, imports) in &graph {
+        if module.is_empty() {
             continue;
         }
-        upward.extend(imports.iter().filter(|t| CLI_LAYER.contains(&layer_of(t))).map(|t| format!("{module} -> {t}")));
+        let Some(from) = rung(layer_of(module)) else {
+            unplaced.insert(layer_of(module).to_string());
+            continue;
+        };
+        for target in imports {
+            let folder = layer_of(target);
+            match rung(folder) {
+                Some(to) if to < from || folder == layer_of(module) => {}
+                _ => upward.push(format!("{module} -> {target}")),
+            }
+        }
     }
-    assert!(upward.is_empty(), "upward imports: {upward:?}");
+    assert!(unplaced.is_empty(), "folders not on the ladder: {unplaced:?}");
+    assert!(upward.is_empty(), "imports that do not go down the ladder: {upward:#?}");
+}
+
+#[test]
+fn src_holds_only_main_and_lib_besides_folders() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut loose: Vec<String> = std::fs::read_dir(&src)
+        .expect("src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+        .filter(|name| name != "main.rs" && name != "lib.rs")
+        .collect();
+    loose.sort();
+    assert!(loose.is_empty(), "loose files in src/: {loose:?}");
+}
+
+#[test]
+fn no_source_file_is_longer_than_the_limit() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).expect("a source file").lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", f.strip_prefix(&src).unwrap_or(f).display()))
+        })
+        .collect();
+    long.sort();
+    assert!(long.is_empty(), "source files over {MAX_LINES} lines: {long:?}");
 }
 
 #[test]

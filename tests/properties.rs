@@ -6,8 +6,8 @@
 use meterflow::engine::stats::JobStats;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::job::load_jobs;
-use meterflow::output::{Format, LateWriter, PointWriter};
-use meterflow::replay::{Replay, WriterOutput};
+use meterflow::output::{Format, LateWriter, Output, PointWriter, Split};
+use meterflow::replay::Replay;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
@@ -89,11 +89,11 @@ fn run(dir: &PathBuf, inputs: &[String], emit: EmitMode, scope: WatermarkScope) 
     let jobs = load_jobs(std::slice::from_ref(dir)).expect("jobs load");
     let out = SharedBuf::default();
     let late_buf = SharedBuf::default();
-    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates).unwrap();
-    let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
+    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, emit == EmitMode::Updates, None).unwrap();
+    let late = LateWriter::new(Box::new(late_buf.clone()), Format::Csv).unwrap();
     let options = EngineOptions { emit, watermark: scope, ..EngineOptions::default() };
     let mut replay = Replay::long_format(jobs, options).expect("default input options");
-    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
+    let mut output = Split { points: Box::new(points), late: Some(Box::new(late)) };
     for (i, text) in inputs.iter().enumerate() {
         let source: Box<dyn Read + Send> = Box::new(Cursor::new(text.clone().into_bytes()));
         replay.read(&format!("in{i}.csv"), source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));

@@ -7,9 +7,9 @@
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::input::{BadRows, InputOptions, InputSettings};
 use meterflow::job::{Job, load_sources};
-use meterflow::output::{Format, LateWriter, PointWriter};
+use meterflow::output::{Format, LateWriter, Output, PointWriter, Split};
+use meterflow::replay::Replay;
 use meterflow::replay::state::session::StateRun;
-use meterflow::replay::{Replay, WriterOutput};
 use proptest::prelude::*;
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -124,8 +124,8 @@ fn run(
 ) -> (String, String) {
     let jobs = jobs.load();
     let (out, late_buf) = (SharedBuf::default(), SharedBuf::default());
-    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, options.emit == EmitMode::Updates).unwrap();
-    let late = LateWriter::new(Box::new(late_buf.clone())).unwrap();
+    let points = PointWriter::new(Box::new(out.clone()), Format::Csv, options.emit == EmitMode::Updates, None).unwrap();
+    let late = LateWriter::new(Box::new(late_buf.clone()), Format::Csv).unwrap();
     let (session, resume) = match state {
         Some((path, finish)) => {
             let opened = StateRun::open(path, finish, false, &jobs, &options);
@@ -143,7 +143,7 @@ fn run(
         }
         _ => Replay::long_format(jobs, options).unwrap(),
     };
-    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
+    let mut output = Split { points: Box::new(points), late: Some(Box::new(late)) };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(input.as_bytes().to_vec()));
     replay.read("part.csv", source, &mut output).unwrap_or_else(|e| panic!("replay failed: {e:?}"));
     match &session {

@@ -1,6 +1,6 @@
 //! `meterflow completions SHELL`: a shell completion script generated from the command line.
 
-use crate::cli::{Cli, CompletionsArgs};
+use super::args::{Cli, CompletionsArgs};
 use crate::commands::failure::Failure;
 use crate::commands::print;
 use clap::CommandFactory;

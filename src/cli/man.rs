@@ -1,6 +1,6 @@
 //! `meterflow man [SUBCOMMAND]`: the manual page (roff), generated from the command line.
 
-use crate::cli::{Cli, ManArgs};
+use super::args::{Cli, ManArgs};
 use crate::commands::failure::Failure;
 use crate::commands::print;
 use anyhow::{Context, anyhow};

@@ -1,18 +1,18 @@
 //! `meterflow validate`: job files checked without reading any input, as text or JSON.
 
 use super::warnings::Warnings;
-use crate::cli::{ReportFormat, ValidateArgs};
-use crate::commands::failure::Failure;
+use super::{Failure, ReportFormat};
 use crate::job::discover::subfolders;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
 use crate::time::duration::format_duration;
 use anyhow::Context;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
-pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
-    if args.format == ReportFormat::Json {
-        let (problems, warnings) = match load_jobs(&args.jobs) {
+pub fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result<(), Failure> {
+    if format == ReportFormat::Json {
+        let (problems, warnings) = match load_jobs(paths) {
             Ok(jobs) => (Vec::new(), jobs.into_iter().flat_map(|j| j.warnings).collect()),
             Err(e) => (e.0, Vec::new()),
         };
@@ -20,15 +20,11 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
             problems.iter().map(|d| d.to_json()).chain(warnings.iter().map(|d| d.to_json_as("warning"))).collect();
         let text = serde_json::to_string_pretty(&json).context("failed to encode the problems as JSON")?;
         writeln!(io::stdout().lock(), "{text}").context("failed to write to stdout")?;
-        return if problems.is_empty() && (warnings.is_empty() || !args.strict) {
-            Ok(())
-        } else {
-            Err(Failure::Silent(2))
-        };
+        return if problems.is_empty() && (warnings.is_empty() || !strict) { Ok(()) } else { Err(Failure::Silent(2)) };
     }
-    let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
+    let jobs = load_jobs(paths).map_err(Failure::Jobs)?;
     let mut out = io::stdout().lock();
-    let mut warnings = Warnings::new(args.strict);
+    let mut warnings = Warnings::new(strict);
     let write =
         |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
@@ -36,7 +32,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
         warnings.jobs(std::slice::from_ref(job));
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
-    let skipped: Vec<String> = subfolders(&args.jobs).iter().map(|p| p.display().to_string()).collect();
+    let skipped: Vec<String> = subfolders(paths).iter().map(|p| p.display().to_string()).collect();
     if !skipped.is_empty() {
         write(&mut out, format!("not looked into (name a folder to validate its jobs): {}", skipped.join(", ")))?;
     }

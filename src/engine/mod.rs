@@ -221,6 +221,7 @@ impl Pipeline {
                 routes[id].push(index);
             }
             let stats = JobStats::new(&job);
+            names.jobs.push(job.name.clone());
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {

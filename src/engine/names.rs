@@ -63,4 +63,14 @@ pub struct Names {
     pub assets: Interner,
     pub points: Interner,
     pub models: Interner,
+    /// Job names in run order, as [`crate::engine::Point::job`] and
+    /// [`crate::engine::Dropped::job`] number them; set when the pipeline is built.
+    pub jobs: Vec<String>,
+}
+
+impl Names {
+    /// The name of job `index` (in run order).
+    pub fn job(&self, index: usize) -> &str {
+        self.jobs.get(index).map_or("", String::as_str)
+    }
 }

@@ -1,15 +1,16 @@
 //! Writing a run's output on a thread of its own. Rows are handed over in batches, in order, to a
-//! thread that formats and writes them exactly as [`WriterOutput`] does on the calling thread, so
+//! thread that gives them to the wrapped [`Output`] exactly as the calling thread would, so
 //! the thread running the jobs does not wait on number formatting or the file system. The bytes
 //! written are the same either way. A write error comes back to the calling thread at its next
 //! row (as the `io::Error` itself, so a closed pipe is still recognised), or at
-//! [`ThreadedOutput::finish`]; the jobs run at most a few batches ahead of the writing, so they
+//! [`Output::flush`], which waits until the thread has written and flushed everything handed over;
+//! the jobs run at most a few batches ahead of the writing, so they
 //! may read a little further before they learn of it (`run` then lets a closed pipe win over a
 //! data error met meanwhile, as it does without this thread).
 
+use super::{BoxOutput, Output};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, Point};
-use crate::replay::{Output, WriterOutput};
 use anyhow::{Context, Result};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,8 @@ struct Batch {
     dropped: Vec<Dropped>,
     new_assets: Vec<String>,
     new_points: Vec<String>,
+    /// Flush the output after this batch and answer on the acknowledgement channel.
+    flush: bool,
 }
 
 /// The first write error of the writer thread, for the calling thread to take.
@@ -46,22 +49,25 @@ pub struct ThreadedOutput {
     /// Batches the writer thread gives back for reuse.
     spare: Receiver<Batch>,
     handle: Option<JoinHandle<Result<()>>>,
+    /// The outcome of each flush the writer thread was asked for.
+    acks: Receiver<io::Result<()>>,
     failure: Arc<Failure>,
     /// How many asset and point names the writer thread has.
     synced: (usize, usize),
 }
 
 impl ThreadedOutput {
-    /// Starts the writer thread on `files`.
-    pub fn start(files: WriterOutput) -> Result<ThreadedOutput> {
+    /// Starts the writer thread on `files`; `late` says whether it writes late rows at all.
+    pub fn start(files: BoxOutput, late: bool, names: &Names) -> Result<ThreadedOutput> {
         let (sender, batches) = mpsc::sync_channel(IN_FLIGHT);
         let (give_back, spare) = mpsc::channel();
+        let (ack, acks) = mpsc::channel();
         let failure = Arc::new(Failure::default());
-        let late = files.late.is_some();
         let shared = Arc::clone(&failure);
+        let jobs = names.jobs.clone();
         let handle = std::thread::Builder::new()
             .name("meterflow-write".to_string())
-            .spawn(move || write_batches(files, &batches, &give_back, &shared))
+            .spawn(move || write_batches(files, jobs, &batches, &give_back, &ack, &shared))
             .context("failed to start the output thread")?;
         Ok(ThreadedOutput {
             batch: Batch::default(),
@@ -69,6 +75,7 @@ impl ThreadedOutput {
             sender: Some(sender),
             spare,
             handle: Some(handle),
+            acks,
             failure,
             synced: (0, 0),
         })
@@ -116,14 +123,9 @@ impl ThreadedOutput {
         let next = self.spare.try_recv().unwrap_or_default();
         let batch = std::mem::replace(&mut self.batch, next);
         if let Some(sender) = &self.sender {
-            // A closed channel means the writer thread stopped: `finish` reports why.
+            // A closed channel means the writer thread stopped: `flush` reports why.
             let _ = sender.send(batch);
         }
-    }
-
-    /// Hands over the last rows, waits for the writer thread and returns its outcome.
-    pub fn finish(mut self) -> Result<()> {
-        self.stop()
     }
 
     fn stop(&mut self) -> Result<()> {
@@ -155,6 +157,23 @@ impl Output for ThreadedOutput {
         }
         Ok(())
     }
+
+    /// Hands over the rows so far and waits until the writer thread has written and flushed them.
+    fn flush(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.batch.flush = true;
+        self.send();
+        let acked = self.acks.recv();
+        // A write error the thread met meanwhile is the one to report, as the `io::Error` itself.
+        self.check()?;
+        match acked {
+            Ok(outcome) => outcome,
+            Err(_) => match self.stop() {
+                Ok(()) => Err(io::Error::other("the output thread stopped")),
+                Err(e) => Err(io::Error::other(format!("{e:#}"))),
+            },
+        }
+    }
 }
 
 impl Drop for ThreadedOutput {
@@ -166,13 +185,15 @@ impl Drop for ThreadedOutput {
 }
 
 fn write_batches(
-    mut files: WriterOutput,
+    mut files: BoxOutput,
+    jobs: Vec<String>,
     batches: &Receiver<Batch>,
     give_back: &Sender<Batch>,
+    ack: &Sender<io::Result<()>>,
     failure: &Failure,
 ) -> Result<()> {
     // The same names interned in the same order get the same ids as on the calling thread.
-    let mut names = Names::default();
+    let mut names = Names { jobs, ..Names::default() };
     let mut failed = false;
     for mut batch in batches {
         for name in batch.new_assets.drain(..) {
@@ -193,8 +214,13 @@ fn write_batches(
                 failed = true;
             }
         }
+        if batch.flush {
+            let flushed = if failed { Err(io::Error::other("a write error came first")) } else { files.flush() };
+            let _ = ack.send(flushed);
+        }
         batch.points.clear();
         batch.dropped.clear();
+        batch.flush = false;
         let _ = give_back.send(batch);
     }
     if failed {
@@ -204,14 +230,14 @@ fn write_batches(
             None => Ok(()),
         };
     }
-    files.flush()
+    files.flush().context("failed to write output")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{DropReason, Emit, Reading, Value};
-    use crate::output::{Format, LateWriter, PointWriter};
+    use crate::output::{Format, LateWriter, PointWriter, Split};
     use std::io::Write;
 
     /// A file in memory, shared with the test; past `fail_after` bytes, writes fail.
@@ -236,16 +262,18 @@ mod tests {
     /// or the threaded output; returns both files and the first error.
     fn run(threaded: bool, fail_after: usize) -> (Vec<u8>, Vec<u8>, Result<()>) {
         let (points_file, late_file) = (Memory(Arc::default(), fail_after), Memory(Arc::default(), usize::MAX));
-        let files = WriterOutput {
-            points: Box::new(PointWriter::new(Box::new(points_file.clone()), Format::Csv, false).unwrap()),
-            late: Some(LateWriter::new(Box::new(late_file.clone())).unwrap()),
-            job_names: vec!["job".to_string()],
+        let files = Split {
+            points: Box::new(PointWriter::new(Box::new(points_file.clone()), Format::Csv, false, None).unwrap()),
+            late: Some(Box::new(LateWriter::new(Box::new(late_file.clone()), Format::Csv).unwrap())),
         };
+        let mut names = Names { jobs: vec!["job".to_string()], ..Names::default() };
         let mut direct = None;
         let mut thread = None;
-        let output: &mut dyn Output =
-            if threaded { thread.insert(ThreadedOutput::start(files).unwrap()) } else { direct.insert(files) };
-        let mut names = Names::default();
+        let output: &mut dyn Output = if threaded {
+            thread.insert(ThreadedOutput::start(Box::new(files), true, &names).unwrap())
+        } else {
+            direct.insert(files)
+        };
         let point = names.points.intern("Max");
         let mut outcome = Ok(());
         for i in 0..10_000u32 {
@@ -279,8 +307,8 @@ mod tests {
             }
         }
         let finished = match (direct, thread) {
-            (Some(mut files), _) => files.flush(),
-            (_, Some(thread)) => thread.finish(),
+            (Some(mut files), _) => files.flush().context("failed to write output"),
+            (_, Some(mut thread)) => thread.flush().context("failed to write output"),
             _ => Ok(()),
         };
         let outcome = outcome.and(finished);

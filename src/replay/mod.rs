@@ -1,7 +1,7 @@
 //! One replay of input through a pipeline: jobs put in run order, input sources read in turn by
 //! the input reader (with the run's input options and bad-row policy, in event-time order when
 //! asked to sort), each reading pushed through the engine, and everything the engine produces
-//! handed to an [`Output`]. `run`, `test` and `plot` all replay through here, so a unit test or a
+//! handed to an [`Output`] (see [`crate::output`]). `run`, `test` and `plot` all replay through here, so a unit test or a
 //! plot sees exactly what a run computes.
 
 pub mod idle;
@@ -14,19 +14,11 @@ use crate::input::options::Layout;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::job::Job;
 use crate::job::pipeline::{external_inputs, run_order};
-use crate::output::{LateWriter, PointSink};
+use crate::output::Output;
 use crate::replay::idle::IdleClock;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::io::{self, Read};
 use std::time::Instant;
-
-/// Where a replay's output points and late-dropped readings go.
-pub trait Output {
-    /// Sees each input reading before it enters the pipeline.
-    fn input(&mut self, _reading: &Reading, _names: &Names) {}
-    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()>;
-    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()>;
-}
 
 /// The engine's sink for one call: forwards to the output and keeps its first write error.
 struct Bound<'a> {
@@ -164,11 +156,6 @@ impl Replay {
         self.input.layout
     }
 
-    /// Job names in run order: `Dropped::job` and `Point::job` index into this.
-    pub fn job_names(&self) -> Vec<String> {
-        self.pipeline.stats().iter().map(|s| s.name.clone()).collect()
-    }
-
     /// Reads `source` (named `name` in messages) to its end.
     pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
         self.sources += 1;
@@ -264,35 +251,4 @@ fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
     let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
     order.iter().filter_map(|&i| slots[i].take()).collect()
-}
-
-/// The output of `run` and `test`: points to a [`PointSink`] (a file's writer or a database
-/// table), late rows to an optional [`LateWriter`].
-pub struct WriterOutput {
-    pub points: Box<dyn PointSink>,
-    pub late: Option<LateWriter>,
-    pub job_names: Vec<String>,
-}
-
-impl Output for WriterOutput {
-    fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
-        self.points.write(point, names, &self.job_names)
-    }
-
-    fn dropped(&mut self, dropped: &Dropped, names: &Names) -> io::Result<()> {
-        match self.late.as_mut() {
-            Some(late) => late.write(dropped, &self.job_names[dropped.job], names),
-            None => Ok(()),
-        }
-    }
-}
-
-impl WriterOutput {
-    pub fn flush(&mut self) -> Result<()> {
-        self.points.flush().context("failed to write output")?;
-        if let Some(late) = self.late.as_mut() {
-            late.flush().context("failed to write the late-output file")?;
-        }
-        Ok(())
-    }
 }

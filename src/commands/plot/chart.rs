@@ -8,7 +8,7 @@ use crate::engine::names::Names;
 use crate::engine::{Dropped, Point, Reading};
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind};
-use crate::replay::Output;
+use crate::output::Output;
 use crate::time::duration::format_duration;
 use crate::time::format_timestamp;
 use anyhow::{Context, Result, bail};

@@ -6,8 +6,7 @@
 //! read while they grow, files are written under their own names until the run stops early: then
 //! they take their `.partial` names too.
 
-use crate::cli::RunArgs;
-use crate::commands::failure::Failure;
+use crate::commands::{Failure, InputPath};
 use anyhow::{Context, bail};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -45,46 +44,41 @@ pub struct RunFiles {
     stats_json: Option<PathBuf>,
 }
 
-impl RunFiles {
-    /// Checks the outputs of `args` against the inputs (path, name in messages) and one another
-    /// before any is created: an output that is an input would be truncated before it is read,
-    /// and two outputs on one file or on stdout would interleave. `-o` absent means stdout.
-    pub fn check(
-        inputs: &[(String, String)],
-        args: &RunArgs,
-        rejects: Option<&Path>,
-        in_place: bool,
-    ) -> anyhow::Result<RunFiles> {
-        let outputs = [
-            ("-o", Some(args.output.as_deref().unwrap_or(Path::new("-")))),
-            ("--late-output", args.late_output.as_deref()),
-            ("--rejects", rejects),
-            ("--stats-json", args.stats_json.as_deref()),
-        ];
-        let mut seen: Vec<(&str, Target)> = Vec::new();
-        for (flag, path) in outputs {
-            let Some(path) = path else { continue };
-            let target = Target::of(path);
-            if let Some((other, _)) = seen.iter().find(|(_, t)| same_target(t, &target)) {
-                let name = match &target {
-                    Target::Stdout => "stdout".to_string(),
-                    Target::File(path) => path.display().to_string(),
-                };
-                let hint = if flag != "-o" && args.output.is_none() { " (-o absent writes to stdout)" } else { "" };
-                bail!("{other} and {flag} both write to {name}{hint}: give each its own file");
-            }
-            if let Target::File(path) = &target
-                && let Some((_, input)) = inputs.iter().find(|(input, _)| same_file(Path::new(input), path))
-            {
-                bail!(
-                    "{flag} {} is the input {input}: writing it would destroy the input before it is read; \
-                     write to another file",
-                    path.display()
-                );
-            }
-            seen.push((flag, target));
+/// Checks the outputs (flag, path; `-` is stdout) against the inputs and one another before any
+/// is created: an output that is an input would be truncated before it is read, and two outputs
+/// on one file or on stdout would interleave. `o_given` says whether `-o` was given (absent, it
+/// is stdout), for the hint of a clash on stdout.
+pub fn check(inputs: &[InputPath], outputs: &[(&'static str, &Path)], o_given: bool) -> anyhow::Result<()> {
+    let mut seen: Vec<(&str, Target)> = Vec::new();
+    for &(flag, path) in outputs {
+        let target = Target::of(path);
+        if let Some((other, _)) = seen.iter().find(|(_, t)| same_target(t, &target)) {
+            let name = match &target {
+                Target::Stdout => "stdout".to_string(),
+                Target::File(path) => path.display().to_string(),
+            };
+            let hint = if flag != "-o" && !o_given { " (-o absent writes to stdout)" } else { "" };
+            bail!("{other} and {flag} both write to {name}{hint}: give each its own file");
         }
-        Ok(RunFiles { pending: Vec::new(), in_place, stats_json: args.stats_json.clone() })
+        if let Target::File(path) = &target
+            && let Some(input) = inputs.iter().find(|input| same_file(Path::new(&input.path), path))
+        {
+            bail!(
+                "{flag} {} is the input {}: writing it would destroy the input before it is read; write to another file",
+                path.display(),
+                input.name
+            );
+        }
+        seen.push((flag, target));
+    }
+    Ok(())
+}
+
+impl RunFiles {
+    /// Files written under their own names when `in_place` (a live input); `stats_json` is said
+    /// to be missing when the run stops early.
+    pub fn new(in_place: bool, stats_json: Option<PathBuf>) -> RunFiles {
+        RunFiles { pending: Vec::new(), in_place, stats_json }
     }
 
     /// Opens `path` (or stdout for `-`) for `flag`'s output. A file is created as `<path>.partial`

@@ -4,21 +4,33 @@
 
 use super::report;
 use super::{Request, sniff_file};
-use crate::cli::{ReportFormat, SniffArgs};
-use crate::commands::failure::Failure;
-use crate::commands::{input_settings, print};
+use crate::commands::{Failure, ReportFormat, print};
 use crate::input;
+use crate::input::InputSettings;
 use crate::input::config;
 use crate::input::shown::shell_quote;
 use crate::job::load_jobs;
 use crate::job::pipeline::external_inputs;
-use anyhow::{Context, anyhow};
+use anyhow::Context;
+use std::path::PathBuf;
 
-pub fn sniff(args: SniffArgs) -> Result<(), Failure> {
-    if args.write_config.is_some() && args.files.len() != 1 {
-        return Err(Failure::Usage(anyhow!("--write-config writes the settings of one file: give one FILE")));
-    }
-    let given = input_settings(&args.input)?;
+/// What `meterflow sniff` looks at, resolved from its flags.
+pub struct Settings {
+    /// Input files (`-` is stdin).
+    pub files: Vec<String>,
+    pub format: ReportFormat,
+    /// Data rows looked at from the start of each file.
+    pub rows: usize,
+    /// Job files whose input points are matched to the files' columns.
+    pub jobs: Vec<PathBuf>,
+    /// Where to write the proposed input settings (one file only).
+    pub write_config: Option<PathBuf>,
+    /// Input settings the user gave: taken as known, they win over detection.
+    pub given: InputSettings,
+}
+
+pub fn sniff(args: Settings) -> Result<(), Failure> {
+    let given = args.given;
     let job_points = if args.jobs.is_empty() {
         Vec::new()
     } else {
@@ -33,7 +45,7 @@ pub fn sniff(args: SniffArgs) -> Result<(), Failure> {
     } else {
         args.jobs.iter().map(|p| shell_quote(&p.display().to_string())).collect::<Vec<_>>().join(" ")
     };
-    let request = Request { rows: args.rows as usize, given, job_points };
+    let request = Request { rows: args.rows, given, job_points };
     let mut found = Vec::new();
     for path in &args.files {
         let display = if path == "-" { "<stdin>".to_string() } else { path.clone() };

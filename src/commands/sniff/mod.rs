@@ -11,7 +11,7 @@ pub mod dialect;
 pub mod names;
 pub mod report;
 
-pub use command::sniff;
+pub use command::{Settings, sniff};
 
 use crate::engine::names::Names;
 use crate::input::options::InputOptions;

@@ -2,17 +2,16 @@
 
 pub mod show;
 
-use super::print;
-use crate::cli::{ReportFormat, StateArgs, StateCommand};
-use crate::commands::failure::Failure;
+use super::{Failure, ReportFormat, print};
 use crate::replay::state::file::DecodeError;
 use crate::replay::state::saved::SavedState;
 use anyhow::{Context, anyhow};
+use std::path::Path;
 
-pub fn state(args: StateArgs) -> Result<(), Failure> {
-    let StateCommand::Show { file, format } = args.command;
+/// `meterflow state show FILE`.
+pub fn show_state(file: &Path, format: ReportFormat) -> Result<(), Failure> {
     let shown = file.display().to_string();
-    let bytes = std::fs::read(&file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
+    let bytes = std::fs::read(file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
     let saved = SavedState::decode(&bytes).map_err(|e| match e {
         DecodeError::Foreign | DecodeError::NewerVersion { .. } => Failure::Usage(anyhow!("{shown}: {e}")),
         DecodeError::Truncated { .. } | DecodeError::Damaged(_) => Failure::Run(anyhow!("{shown}: {e}")),

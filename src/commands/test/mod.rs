@@ -4,14 +4,26 @@ pub mod file;
 pub mod junit;
 pub mod runner;
 
-use crate::cli::TestArgs;
-use crate::commands::failure::Failure;
+use super::Failure;
 use crate::commands::test::file::{UnitTest, load_tests};
 use crate::commands::test::runner::{check_jobs, run_tests};
 use anyhow::{Context, anyhow};
 use std::io;
+use std::path::PathBuf;
 
-pub fn test(args: TestArgs) -> Result<(), Failure> {
+/// What `meterflow test` runs and where it reports.
+pub struct Settings {
+    /// Test files, job files with `tests:`, or folders holding them.
+    pub paths: Vec<PathBuf>,
+    /// Only the tests whose name contains this.
+    pub filter: Option<String>,
+    /// A JUnit XML report, for CI systems.
+    pub junit: Option<PathBuf>,
+    /// Rewrite the `expect_file` of each test whose output alone differs.
+    pub bless: bool,
+}
+
+pub fn test(args: Settings) -> Result<(), Failure> {
     let tests = load_tests(&args.paths).map_err(Failure::Jobs)?;
     if tests.is_empty() {
         let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();

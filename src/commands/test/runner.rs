@@ -8,8 +8,8 @@ use crate::engine::EmitMode;
 use crate::engine::stats::JobStats;
 use crate::input::{BadRows, InputOptions};
 use crate::job::{JobErrors, load_jobs};
-use crate::output::{Format, LateWriter, PointWriter};
-use crate::replay::{Replay, WriterOutput};
+use crate::output::{Format, LateWriter, Output, PointWriter, Split};
+use crate::replay::Replay;
 use crate::time::parse_timestamp;
 use crate::yaml::diagnostic::sort_problems;
 use std::io::{self, Cursor, Write};
@@ -152,10 +152,10 @@ fn replay(test: &UnitTest) -> anyhow::Result<Replayed> {
         }
     };
     let (points_buffer, late_buffer) = (SharedBuffer::default(), SharedBuffer::default());
-    let points =
-        PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, test.options.emit == EmitMode::Updates)?;
-    let late = LateWriter::new(Box::new(late_buffer.clone()))?;
-    let mut output = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
+    let revisions = test.options.emit == EmitMode::Updates;
+    let points = PointWriter::new(Box::new(points_buffer.clone()), Format::Csv, revisions, None)?;
+    let late = LateWriter::new(Box::new(late_buffer.clone()), Format::Csv)?;
+    let mut output = Split { points: Box::new(points), late: Some(Box::new(late)) };
     let input = Box::new(Cursor::new(test.input.text.clone().into_bytes()));
     replay.read(&test.input.name, input, &mut output)?;
     replay.finish(&mut output)?;

@@ -8,7 +8,7 @@ pub mod table;
 pub mod target;
 
 pub use sink::{DatabaseSink, SinkOptions};
-pub use target::{Target, is_database_uri};
+pub use target::Target;
 
 /// The process environment, as libpq reads it.
 pub fn process_env(name: &str) -> Option<String> {

@@ -1,6 +1,6 @@
 //! Output points upserted into a PostgreSQL table in batches. Each batch is one transaction:
 //! binary COPY into a temporary staging table, then one `INSERT ... ON CONFLICT` applying the
-//! replacement rule (see [`super::table::upsert`]). [`PointSink::flush`] commits what is pending
+//! replacement rule (see [`super::table::upsert`]). [`Output::flush`] commits what is pending
 //! and returns only once the server has committed it, so whatever the run does after a flush
 //! (save its state, say) never gets ahead of the database. Errors name the server as
 //! `user@host:port/db` and say how many rows were committed before them.
@@ -10,7 +10,8 @@ use super::table;
 use super::target::{Env, Target};
 use crate::engine::names::Names;
 use crate::engine::{Point, Value};
-use crate::output::{PointSink, emit_label};
+use crate::output::Output;
+use crate::output::encode::emit_label;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -55,6 +56,8 @@ pub struct DatabaseSink {
     committed: Arc<AtomicU64>,
     /// The message of the batch that failed.
     failed: Option<String>,
+    /// What the password lookup has to say (a `.pgpass` readable by others, say).
+    warning: Option<String>,
 }
 
 impl DatabaseSink {
@@ -62,9 +65,7 @@ impl DatabaseSink {
     /// missing database or an unusable table is an error naming the server, never the password.
     pub fn connect(target: Target, options: SinkOptions, env: Env) -> anyhow::Result<DatabaseSink> {
         let lookup = password_for(&target, env);
-        if let Some(warning) = &lookup.warning {
-            eprintln!("{warning}");
-        }
+        let warning = lookup.warning.clone();
         let mut config = Config::new();
         config.user(&target.user).dbname(&target.database).port(target.port).application_name("meterflow");
         if target.is_socket() {
@@ -95,6 +96,7 @@ impl DatabaseSink {
             jobs: Vec::new(),
             committed: Arc::default(),
             failed: None,
+            warning,
         })
     }
 
@@ -105,6 +107,11 @@ impl DatabaseSink {
 
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The warning met while connecting, for the run to say.
+    pub fn take_warning(&mut self) -> Option<String> {
+        self.warning.take()
     }
 
     fn commit(&mut self) -> io::Result<()> {
@@ -160,10 +167,10 @@ impl DatabaseSink {
     }
 }
 
-impl PointSink for DatabaseSink {
-    fn write(&mut self, p: &Point, names: &Names, jobs: &[String]) -> io::Result<()> {
-        if self.jobs.len() < jobs.len() {
-            self.jobs = jobs.to_vec();
+impl Output for DatabaseSink {
+    fn point(&mut self, p: &Point, names: &Names) -> io::Result<()> {
+        if self.jobs.len() < names.jobs.len() {
+            self.jobs.clone_from(&names.jobs);
         }
         for (known, table, id) in [(0, &names.assets, p.asset), (1, &names.points, p.point)] {
             let known = &mut self.names[known];

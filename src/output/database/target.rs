@@ -9,11 +9,6 @@ use std::fmt;
 /// Rows sent and committed in one transaction unless the URI says `batch=N`.
 pub const DEFAULT_BATCH: usize = 10_000;
 
-/// Whether `text` names a database rather than a file.
-pub fn is_database_uri(text: &str) -> bool {
-    text.starts_with("postgresql://") || text.starts_with("postgres://")
-}
-
 /// A PostgreSQL server, database and table, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -204,6 +199,7 @@ fn decoded_or(part: Option<&str>, what: &str, default: impl FnOnce() -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::is_database_uri;
 
     fn parse(uri: &str) -> Result<Target> {
         Target::parse(uri, &|name| match name {

@@ -84,7 +84,12 @@ impl SavedNames {
             let table = Interner::from_names(list.iter().map(String::as_str));
             (table.len() == list.len()).then_some(table)
         };
-        Some(Names { assets: table(&self.assets)?, points: table(&self.points)?, models: table(&self.models)? })
+        Some(Names {
+            assets: table(&self.assets)?,
+            points: table(&self.points)?,
+            models: table(&self.models)?,
+            jobs: Vec::new(),
+        })
     }
 }
 

@@ -15,9 +15,15 @@
 //!   operand value changes the result, and forgets it once final; at that point it also hands the
 //!   final value to downstream window jobs (not written).
 //!
-//! Memory holds only the not-yet-final stretch of each operand series.
+//! Memory holds only the not-yet-final stretch of each operand series ([`operand`]); what the
+//! operator carries from one run to the next is in [`snapshot`].
 
-use super::stats::{JobStats, MergeSkips, SAMPLES_PER_JOB, SkipSample};
+mod operand;
+mod snapshot;
+
+pub use snapshot::MergeState;
+
+use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
@@ -25,77 +31,10 @@ use crate::job::expr::{Expression, Outcome};
 use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger};
 use crate::time::duration::format_duration;
+use operand::OperandSeries;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-
-/// One operand series of one asset: its watermark and values not yet folded into `base`.
-#[derive(Clone, Serialize, Deserialize)]
-struct OperandSeries {
-    watermark: i64,
-    /// Timestamp and value of the latest reading at or before the last settled time.
-    base: Option<(i64, f64)>,
-    /// Values after it, by timestamp; the same timestamp again replaces the value.
-    pending: VecDeque<(i64, f64)>,
-}
-
-impl OperandSeries {
-    fn new() -> Self {
-        OperandSeries { watermark: NO_WATERMARK, base: None, pending: VecDeque::new() }
-    }
-
-    /// Stores a value; returns whether it changed anything.
-    fn insert(&mut self, ts: i64, value: f64) -> bool {
-        // Readings mostly arrive in time order: then the value goes at the back, with no search.
-        if self.pending.back().is_none_or(|&(last, _)| last < ts) {
-            self.pending.push_back((ts, value));
-            return true;
-        }
-        let at = self.pending.partition_point(|&(t, _)| t < ts);
-        match self.pending.get_mut(at) {
-            Some(entry) if entry.0 == ts => {
-                let changed = entry.1 != value;
-                entry.1 = value;
-                changed
-            }
-            _ => {
-                self.pending.insert(at, (ts, value));
-                true
-            }
-        }
-    }
-
-    /// The latest reading at or before `t`: its timestamp and value.
-    fn value_at(&self, t: i64) -> Option<(i64, f64)> {
-        // Trigger times are evaluated in order and everything before the last one is settled, so
-        // the value sought is mostly the first pending one (or the base): no search then.
-        match self.pending.front() {
-            Some(&(first, _)) if first > t => return self.base,
-            Some(&front) if self.pending.get(1).is_none_or(|&(next, _)| next > t) => return Some(front),
-            None => return self.base,
-            Some(_) => {}
-        }
-        let upto = self.pending.partition_point(|&(ts, _)| ts <= t);
-        if upto > 0 { Some(self.pending[upto - 1]) } else { self.base }
-    }
-
-    /// The first stored timestamp after `t`: a value at `t` governs trigger times up to it.
-    fn next_after(&self, t: i64) -> i64 {
-        let at = self.pending.partition_point(|&(ts, _)| ts <= t);
-        self.pending.get(at).map_or(i64::MAX, |&(ts, _)| ts)
-    }
-
-    /// Folds everything at or before `t` into `base`: no later trigger time can be earlier.
-    fn settle(&mut self, t: i64) {
-        while let Some(&(ts, v)) = self.pending.front() {
-            if ts > t {
-                break;
-            }
-            self.base = Some((ts, v));
-            self.pending.pop_front();
-        }
-    }
-}
 
 /// What one policy did with a reading.
 enum Applied {
@@ -609,81 +548,4 @@ fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
 
 fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
     Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
-}
-
-/// What a merge operator carries from one run to the next (see [`crate::replay::state`]): per policy, the
-/// operand histories, pending ticks and trigger times of every asset; the asset order; and the
-/// figures. The expressions and horizons are built again from the plan.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct MergeState {
-    assets: Vec<Vec<Option<AssetState>>>,
-    asset_order: Vec<u32>,
-    seen_asset: Vec<bool>,
-    stats: JobStats,
-    /// Kept apart from `stats`, whose JSON form leaves them out (the report writes them).
-    skips: MergeSkips,
-    skip_samples: Vec<SkipSample>,
-}
-
-impl MergeState {
-    /// Assets seen so far.
-    pub fn assets(&self) -> usize {
-        self.asset_order.len()
-    }
-
-    /// Trigger times evaluated or due and not yet final, over all policies and assets.
-    pub fn pending(&self) -> u64 {
-        let states = self.assets.iter().flatten().flatten();
-        states.map(|s| (s.triggers.len() + s.evaluated.len()) as u64).sum()
-    }
-
-    /// The lowest and highest operand watermark.
-    pub fn watermarks(&self) -> Option<(i64, i64)> {
-        let marks = self.assets.iter().flatten().flatten().flat_map(|s| s.series.iter().map(|o| o.watermark));
-        marks
-            .filter(|&w| w != NO_WATERMARK)
-            .fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
-    }
-
-    pub fn stats(&self) -> &JobStats {
-        &self.stats
-    }
-}
-
-impl MergeOperator {
-    pub fn save(&self) -> MergeState {
-        let mut skips = self.stats.merge.clone();
-        let skip_samples = std::mem::take(&mut skips.samples);
-        MergeState {
-            assets: self.policies.iter().map(|p| p.assets.clone()).collect(),
-            asset_order: self.asset_order.clone(),
-            seen_asset: self.seen_asset.clone(),
-            stats: self.stats.clone(),
-            skips,
-            skip_samples,
-        }
-    }
-
-    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan.
-    pub fn restore(&mut self, state: MergeState) -> Result<(), String> {
-        let fits = state.assets.len() == self.policies.len()
-            && state
-                .assets
-                .iter()
-                .zip(&self.policies)
-                .all(|(assets, p)| assets.iter().flatten().all(|s| s.series.len() == p.horizons.len()))
-            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true));
-        if !fits {
-            return Err(format!("the saved operands of job `{}` do not fit its plan", self.stats.name));
-        }
-        for (policy, assets) in self.policies.iter_mut().zip(state.assets) {
-            policy.assets = assets;
-        }
-        self.asset_order = state.asset_order;
-        self.seen_asset = state.seen_asset;
-        let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
-        let merge = MergeSkips { samples: state.skip_samples, ..state.skips };
-        self.stats = JobStats { name, file, merge, ..state.stats };
-        Ok(())
-    }
 }
