@@ -125,6 +125,7 @@ window:
 latency: 1d
 max_future_skew: 1h
 quality: \"[0, 0]\"
+duplicates: last
 timezone: UTC
 tests: []
 policies:
@@ -150,6 +151,7 @@ latency: 1m
 max_future_skew: 1h
 max_age: 1h
 quality: \"[0, 0]\"
+duplicates: last
 tests: []
 policies:
   -

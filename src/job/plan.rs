@@ -4,6 +4,7 @@
 //! files into these.
 
 use crate::job::expr::Expression;
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::yaml::diagnostic::Diagnostic;
 use chrono_tz::Tz;
@@ -35,6 +36,8 @@ pub struct WindowJob {
     pub timezone: Option<Tz>,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
+    /// What a repeated reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<WindowPolicy>,
 }
 
@@ -121,6 +124,8 @@ pub struct MergeJob {
     pub max_age: Option<i64>,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
+    /// What a repeated operand reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -5,7 +5,8 @@
 use super::fields::{TimingInterpolation, TriggerMode, merge_job, merge_policy as policy, trigger};
 use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
+    Outputs, read_duplicates, read_duration, read_identity, read_latency, read_max_future_skew, read_output,
+    read_point, read_quality,
 };
 use crate::job::expr::{CompileError, Expression, sandboxed_engine};
 use crate::yaml::{Listing, Located, Mapping, Reader, choice};
@@ -58,6 +59,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         None => Some(None),
     };
     let quality = read_quality(reader, &top);
+    let duplicates = read_duplicates(reader, &top);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -98,6 +100,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         max_future_skew: max_future_skew?,
         max_age: max_age?,
         quality: quality?,
+        duplicates: duplicates?,
         policies,
     };
     let job =

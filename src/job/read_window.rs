@@ -6,7 +6,8 @@
 use super::fields::{WindowKind, window, window_job, window_policy as policy};
 use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
+    Outputs, read_duplicates, read_duration, read_identity, read_latency, read_max_future_skew, read_output,
+    read_point, read_quality,
 };
 use crate::job::threshold::Threshold;
 use crate::time::duration::format_duration;
@@ -30,6 +31,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let latency = read_latency(reader, &top, &window_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &window_job::MAX_FUTURE_SKEW);
     let quality = read_quality(reader, &top);
+    let duplicates = read_duplicates(reader, &top);
     let timezone: Option<Option<Tz>> = match top.scalar(reader, &window_job::TIMEZONE) {
         Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
@@ -74,6 +76,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
         window: window?,
         timezone: timezone?,
         quality: quality?,
+        duplicates: duplicates?,
         policies,
     };
     let job =

@@ -15,6 +15,11 @@
 //!   operand value changes the result, and forgets it once final; at that point it also hands the
 //!   final value to downstream window jobs (not written).
 //!
+//! A repeat (an operand reading whose timestamp its series holds, not yet final) follows the job's
+//! `duplicates` rule: `last` and `keep` replace the value (one value per timestamp is what an
+//! as-of join reads), `first` keeps the value held; a revision always replaces. A repeated
+//! trigger reading is one trigger time. Repeats are counted, and whether they changed the value.
+//!
 //! Memory holds only the not-yet-final stretch of each operand series ([`operand`]); what the
 //! operator carries from one run to the next is in [`snapshot`].
 
@@ -25,13 +30,14 @@ pub use snapshot::MergeState;
 
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger};
 use crate::time::duration::format_duration;
-use operand::OperandSeries;
+use operand::{OperandSeries, Stored};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -42,8 +48,9 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; `skewed` when it was too far ahead to advance the watermark.
-    Kept { skewed: bool },
+    /// Stored; `skewed` when it was too far ahead to advance the watermark; `repeat` when its
+    /// timestamp was held (with whether the value differed).
+    Kept { skewed: bool, repeat: Option<bool> },
 }
 
 /// Why an evaluation wrote no row.
@@ -112,6 +119,7 @@ pub struct MergeOperator {
     quality: Option<Threshold>,
     every: Option<i64>,
     emit: EmitMode,
+    duplicates: Duplicates,
     policies: Vec<Policy>,
     /// Assets in order of first appearance, for the end-of-input flush.
     asset_order: Vec<u32>,
@@ -165,8 +173,13 @@ impl MergeOperator {
                 }
             })
             .collect();
+        let duplicates = options.duplicates.unwrap_or(plan.duplicates);
+        let mut stats = stats;
+        stats.duplicates = Some(duplicates.name().to_owned());
+        stats.repeats_changed = Some(0);
         MergeOperator {
             origin: Origin { job, model },
+            duplicates,
             latency: plan.latency,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             max_age: plan.max_age,
@@ -180,7 +193,7 @@ impl MergeOperator {
         }
     }
 
-    pub fn push(&mut self, r: Reading, out: &mut Emitted) {
+    pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
             return;
         }
@@ -197,18 +210,31 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let (mut dropped_at, mut skewed) = (None, false);
+        let (mut dropped_at, mut skewed, mut repeat) = (None, false, None);
         for pi in 0..self.policies.len() {
-            match self.accept(pi, r, out) {
+            match self.accept(pi, r, feed, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
                 }
-                Applied::Kept { skewed: held_back } => skewed |= held_back,
+                Applied::Kept { skewed: held_back, repeat: seen } => {
+                    skewed |= held_back;
+                    repeat = repeat.max(seen);
+                }
                 Applied::NotRead => {}
             }
         }
         // Counted once per reading, however many policies read it.
         self.stats.future_skewed += u64::from(skewed);
+        match (feed, repeat) {
+            (Feed::Input, Some(changed)) => {
+                self.stats.repeats += 1;
+                if let Some(n) = self.stats.repeats_changed.as_mut() {
+                    *n += u64::from(changed);
+                }
+            }
+            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
+            _ => {}
+        }
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -228,7 +254,8 @@ impl MergeOperator {
     }
 
     /// Applies a reading to one policy.
-    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Applied {
+    fn accept(&mut self, pi: usize, r: Reading, feed: Feed, out: &mut Emitted) -> Applied {
+        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
@@ -259,21 +286,32 @@ impl MergeOperator {
         series.watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
+        let mut repeat = None;
         if operand.is_some() {
-            if series.insert(r.ts, r.value) {
-                changed_from = Some((index, r.ts));
+            match series.insert(r.ts, r.value, replace) {
+                Stored::New => changed_from = Some((index, r.ts)),
+                Stored::Repeat { changed, replaced } => {
+                    repeat = Some(changed);
+                    if replaced {
+                        changed_from = Some((index, r.ts));
+                    }
+                }
             }
             state.earliest = state.earliest.min(r.ts);
             // Ticks end at the watermark: a reading held back as too far ahead adds none.
             state.latest = state.latest.max(advanced);
         }
-        // `evaluated` is ascending, like `triggers`.
-        if is_trigger && state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_err() {
-            if state.triggers.back().is_none_or(|&last| last < r.ts) {
+        // `evaluated` is ascending, like `triggers`. A trigger time held already is one time.
+        if is_trigger {
+            if state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_ok() {
+                repeat = repeat.or(Some(false));
+            } else if state.triggers.back().is_none_or(|&last| last < r.ts) {
                 state.triggers.push_back(r.ts);
             } else {
                 let at = state.triggers.partition_point(|&t| t < r.ts);
-                if state.triggers.get(at) != Some(&r.ts) {
+                if state.triggers.get(at) == Some(&r.ts) {
+                    repeat = repeat.or(Some(false));
+                } else {
                     state.triggers.insert(at, r.ts);
                 }
             }
@@ -284,7 +322,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skewed }
+        Applied::Kept { skewed, repeat }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.

@@ -23,7 +23,7 @@ pub use chunk::{Chunk, Layout, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};
-use super::jsonl::{JsonLines, is_json_lines};
+use super::jsonl::{JsonLines, is_json_lines, json_revisions};
 use super::options::Layout as FileLayout;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, source};
@@ -99,6 +99,8 @@ pub struct InputReader {
     current: Option<Chunk>,
     taken: usize,
     translation: Translation,
+    /// The input carries meterflow's `emit` and `revision` columns.
+    revisions: bool,
 }
 
 impl InputReader {
@@ -106,6 +108,22 @@ impl InputReader {
     pub fn has_quality_column(&self) -> bool {
         matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())
     }
+
+    /// Whether the input is the output of an `--emit updates` run, whose rows carry `emit` and
+    /// `revision` (CSV columns, or keys of the first JSON line): each row is then a revision of
+    /// its key (see [`crate::engine::Pipeline::push_revision`]).
+    pub fn carries_revisions(&self) -> bool {
+        self.revisions
+    }
+}
+
+/// Whether a CSV header line names both an `emit` and a `revision` column.
+fn names_revisions(line: &[u8], delimiter: u8) -> bool {
+    let names: Vec<String> = line
+        .split(|&b| b == delimiter)
+        .map(|n| String::from_utf8_lossy(n).trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    names.iter().any(|n| n == "emit") && names.iter().any(|n| n == "revision")
 }
 
 /// Bytes after a failed header read for the fixes the first rows suggest.
@@ -126,8 +144,10 @@ impl InputReader {
         let (header, rest) =
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         if is_json_lines(&header) {
+            let revisions = json_revisions(&header);
             let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
             return Ok(InputReader {
+                revisions,
                 file: file.to_string(),
                 header: Vec::new(),
                 delimiter,
@@ -140,6 +160,7 @@ impl InputReader {
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
+        let revisions = options.layout == FileLayout::Long && names_revisions(line, delimiter);
         // A quoted header may span lines, a CR may end it early, and the csv crate skips blank
         // lines before it: the general reader reads such an input all through.
         let plain_header = !line.is_empty() && memchr::memchr2(b'"', b'\r', line).is_none();
@@ -176,6 +197,7 @@ impl InputReader {
             }
         };
         Ok(InputReader {
+            revisions,
             file: file.to_string(),
             header,
             delimiter,
