@@ -220,8 +220,11 @@ impl WindowOperator {
         };
         let trim_step = plan.policies.iter().map(step).min().unwrap_or(1).max(1);
         let clocks = if options.watermark == WatermarkScope::Global { vec![Clock::new()] } else { Vec::new() };
+        let duplicates = options.duplicates.unwrap_or(plan.duplicates);
         let mut stats = stats;
-        stats.duplicates = Some(options.duplicates.unwrap_or(plan.duplicates).name().to_owned());
+        stats.duplicates = Some(duplicates.name().to_owned());
+        // Values are kept, and so compared, under `last` only.
+        stats.repeats_changed = (duplicates == Duplicates::Last).then_some(0);
         WindowOperator {
             job,
             model,
@@ -230,7 +233,7 @@ impl WindowOperator {
             scope: options.watermark,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             quality: plan.quality,
-            duplicates: options.duplicates.unwrap_or(plan.duplicates),
+            duplicates,
             series_of: vec![Vec::new(); inputs.len()],
             inputs,
             policies,

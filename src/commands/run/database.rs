@@ -31,6 +31,7 @@ impl Committed {
 
     pub fn line(&self) -> String {
         let rows = self.rows.load(Ordering::Relaxed);
-        format!("{rows} output rows committed to table {} on {}", self.target.table, self.target)
+        let noun = if rows == 1 { "row" } else { "rows" };
+        format!("{rows} output {noun} committed to table {} on {}", self.target.table, self.target)
     }
 }

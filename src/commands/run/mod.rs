@@ -8,6 +8,7 @@ pub mod database;
 pub mod files;
 mod outputs;
 pub mod progress;
+pub mod repeats;
 pub mod report;
 pub mod signals;
 
@@ -221,6 +222,9 @@ fn say_warnings(replay: &Replay, s: &Settings, ends_stream: bool, warnings: &mut
         warnings.say(&warning);
     }
     for warning in unseen_point_warnings(replay) {
+        warnings.say(&warning);
+    }
+    for warning in replay.pipeline.stats().into_iter().filter_map(repeats::keep_warning) {
         warnings.say(&warning);
     }
     // A stream left open in a state has not written its rows yet.

@@ -20,8 +20,9 @@ use std::fmt;
 /// The first bytes of every state file.
 pub const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
-/// The format version this build writes; it reads this one only.
-pub const VERSION: u16 = 1;
+/// The format version this build writes; it reads this one only. Version 2: window jobs keep
+/// fused slot rings and each series' log of open timestamps (see `engine::window`).
+pub const VERSION: u16 = 2;
 
 const HEADER_LEN: usize = 24;
 
@@ -37,6 +38,8 @@ pub enum DecodeError {
     Foreign,
     /// Written by a newer meterflow.
     NewerVersion { version: u16 },
+    /// Written by an older meterflow, in a format this one no longer reads.
+    OlderVersion { version: u16 },
     /// Header or payload do not check out.
     Damaged(String),
 }
@@ -51,6 +54,11 @@ impl fmt::Display for DecodeError {
             DecodeError::NewerVersion { version } => write!(
                 f,
                 "state file format version {version} was written by a newer meterflow; this one reads version {VERSION}"
+            ),
+            DecodeError::OlderVersion { version } => write!(
+                f,
+                "state file format version {version} was written by an older meterflow; this one reads version \
+                 {VERSION}: replay from the first input with a new state file"
             ),
             DecodeError::Damaged(why) => write!(f, "damaged state file: {why}"),
         }
@@ -86,6 +94,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let version = u16::from_le_bytes([header[8], header[9]]);
     if version > VERSION {
         return Err(DecodeError::NewerVersion { version });
+    }
+    if version == 1 {
+        return Err(DecodeError::OlderVersion { version });
     }
     if version < VERSION {
         return Err(DecodeError::Damaged(format!("format version {version} was never written")));
@@ -168,13 +179,16 @@ mod tests {
     #[test]
     fn newer_versions_and_flags_are_refused_by_version() {
         let mut file = encode(b"x");
-        file[8] = 2;
-        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: 2 }));
+        file[8] = 3;
+        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: 3 }));
         let mut file = encode(b"x");
         file[10] = 1;
         assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: VERSION }));
         let mut file = encode(b"x");
         file[8] = 0;
         assert!(matches!(decode(&file), Err(DecodeError::Damaged(_))));
+        let mut file = encode(b"x");
+        file[8] = 1;
+        assert_eq!(decode(&file), Err(DecodeError::OlderVersion { version: 1 }));
     }
 }
