@@ -3,14 +3,9 @@
 //! mid-way leaves the previous state, so the same input can be replayed again; a resumed run says
 //! what it resumed; `state show` describes a state.
 
+use crate::support::meterflow;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn meterflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use std::process::{Output, Stdio};
 
 const HEADER: &str = "timestamp,asset,point,value\n";
 

@@ -2,10 +2,9 @@
 //! systems read, `--bless` rewrites an `expect_file` with the actual output, and only when asked.
 
 use std::path::Path;
-use std::process::Command;
 
 fn meterflow(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_meterflow")).current_dir(dir).args(args).output().unwrap();
+    let out = crate::support::meterflow().current_dir(dir).args(args).output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 

@@ -1,26 +1,8 @@
 //! Runs that must not pass in silence: `--max-bad-rows`, the warning for a run that skipped most
 //! rows, and `--strict`, which makes every warning an error.
 
-use std::io::Write;
+use crate::support::{meterflow, text, with_stdin};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn meterflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
-
-fn with_stdin(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    // A run refused before it reads its input closes stdin early: the write may fail then.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// 1 good row, then 3 rows whose value is not a number (lines 3 to 5).
 const THREE_BAD: &str = "timestamp,asset,point,value\n2024-01-01T00:01:00Z,m1,Reading,5\n\

@@ -11,7 +11,6 @@
 //! output; only use it for error-message changes that were reviewed line by line.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn case_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases").join(name)
@@ -40,11 +39,7 @@ fn run_case(name: &str) {
     let (mut stdout, mut stderr, mut status) = (String::new(), String::new(), 0);
     for line in cmd.lines().filter(|l| !l.trim().is_empty()) {
         let args = shlex::split(line).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
-        let output = Command::new(env!("CARGO_BIN_EXE_meterflow"))
-            .args(&args)
-            .current_dir(&work)
-            .output()
-            .expect("meterflow runs");
+        let output = crate::support::meterflow().args(&args).current_dir(&work).output().expect("meterflow runs");
         stdout.push_str(&String::from_utf8_lossy(&output.stdout));
         stderr.push_str(&String::from_utf8_lossy(&output.stderr));
         status = output.status.code().unwrap_or(-1);

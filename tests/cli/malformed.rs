@@ -10,7 +10,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Far above any case's run time: reaching it means a hang.
@@ -520,7 +520,7 @@ meterflow: warning: job `w` wrote no row: Sum10: its 1 window overflowed the flo
 
 /// Runs `meterflow` in `dir`, killing it at the time limit; returns (status, stdout, stderr).
 fn run(dir: &PathBuf, args: &str) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(args.split_whitespace())
         .current_dir(dir)
         .stdin(Stdio::null())

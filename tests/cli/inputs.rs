@@ -1,33 +1,7 @@
 //! Input details that golden folders express poorly: a byte-order mark in a job file, a header
 //! repeated by concatenated inputs, late rows as JSON lines, and the summary's nouns.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn meterflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    // A run refused before it reads its input closes stdin early: the write may fail then.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::{fresh_dir, meterflow, text, with_stdin};
 
 /// A job file saved with a UTF-8 byte-order mark (Windows editors) validates and runs.
 #[test]

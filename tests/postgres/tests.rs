@@ -3,10 +3,8 @@
 //! on it, a server lost mid-run stops the run with the committed-row count, and a table, login or
 //! database that cannot work is refused naming the server, never the password.
 
-#[path = "pg/server.rs"]
-mod server;
-
-use server::{PASSWORD, Server};
+use crate::server::{PASSWORD, Server};
+use crate::support::stderr;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -15,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 type Row = (String, String, String, f64);
 
 fn meterflow(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_meterflow"));
+    let mut command = crate::support::meterflow();
     command
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -24,10 +22,6 @@ fn meterflow(args: &[&str]) -> Command {
         .env_remove("PGUSER")
         .env_remove("PGHOST");
     command
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn run_ok(command: &mut Command) -> Output {

@@ -1,14 +1,9 @@
 //! Command-line behaviour that golden folders cannot express: stdin input, a closed stdout pipe,
 //! several inputs, help text.
 
+use crate::support::meterflow;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-
-fn meterflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use std::process::Stdio;
 
 const INPUT: &str = "timestamp,asset,point,value\n\
     2024-01-01T00:01:00Z,m1,Reading,5\n\

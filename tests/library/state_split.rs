@@ -14,9 +14,7 @@ use proptest::prelude::*;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-#[path = "support/shared_buf.rs"]
-mod shared_buf;
-use shared_buf::SharedBuf;
+use crate::shared_buf::SharedBuf;
 
 /// A random job set: one window job (tumbling or sliding), optionally a frequency merge over its
 /// outputs and a point-triggered merge over the raw input.

@@ -2,7 +2,7 @@
 //! (`fuzz/seeds/<target>/`) through the checks of `fuzz/harness.rs`, so every crash the fuzzers
 //! found stays fixed in `cargo test`, also where cargo-fuzz is not installed.
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -6,7 +6,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn realdata() -> Option<PathBuf> {
     let dir = match std::env::var_os("METERFLOW_REALDATA") {
@@ -27,11 +26,7 @@ fn realdata() -> Option<PathBuf> {
 }
 
 fn meterflow(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_meterflow"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::support::meterflow().current_dir(env!("CARGO_MANIFEST_DIR")).args(args).output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 

@@ -6,7 +6,7 @@ use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink, Value};
 use meterflow::job::load_sources;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ fn a_silent_meter_window_closes_on_a_live_pipe() {
          - {input: R, aggregation: max, window_size: 1s, output: Max}\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--idle-timeout", "200ms", "--time-format", "epoch_ms"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -121,7 +121,7 @@ fn a_silent_meter_window_closes_on_a_live_pipe() {
 /// On a file, wall-clock time measures the replay, not a meter's silence: refused.
 #[test]
 fn idle_timeout_on_a_file_is_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let out = crate::support::meterflow()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["run", "jobs/", "--input", "samples/meters.csv", "--idle-timeout", "1s", "-q"])
         .output()

@@ -1,21 +1,9 @@
 //! The files `run` writes: an output that is an input refused, `-` as stdout, and outputs that
 //! are not complete never left under their own names.
 
+use crate::support::{fresh_dir, meterflow, stderr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn meterflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meterflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Stdio;
 
 const INPUT: &str = "timestamp,asset,point,value\n\
     2024-01-01T00:01:00Z,m1,Reading,5\n\
@@ -27,10 +15,6 @@ const EXPECTED: &str = "timestamp,asset,point,value\n\
     2024-01-01T00:00:00.000Z,m1,MinReading10Min,5\n\
     2024-01-01T00:10:00.000Z,m1,MaxReading10Min,3\n\
     2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =

@@ -14,9 +14,7 @@ use std::io::{Cursor, Read};
 use std::path::PathBuf;
 
 /// A `Write` whose bytes can be read back after the writer is dropped.
-#[path = "support/shared_buf.rs"]
-mod shared_buf;
-use shared_buf::SharedBuf;
+use crate::shared_buf::SharedBuf;
 
 const WINDOW_JOB: &str = r#"
 name: window

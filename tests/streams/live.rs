@@ -4,7 +4,7 @@
 //! read has a generous time limit that only a deadlock reaches (it asserts no timing).
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ fn rows_arrive_as_their_windows_close(threads: &str) {
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("live.yaml");
     std::fs::write(&job, JOB).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--threads", threads])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

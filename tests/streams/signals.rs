@@ -41,7 +41,7 @@ struct Live {
 fn start(dir: &Path, extra: &[&str]) -> Live {
     let job = dir.join("live.yaml");
     std::fs::write(&job, JOB).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q"])
         .args(extra)
         .stdin(Stdio::piped())
@@ -135,7 +135,7 @@ fn a_second_signal_exits_at_once() {
     let job = dir.path().join("live.yaml");
     // A 1-day latency keeps every window open until the end: all rows come after the signal.
     std::fs::write(&job, JOB.replace("latency: 0s", "latency: 1d")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -190,7 +190,7 @@ fn a_state_run_stopped_by_sigterm_resumes_with_the_rest_of_the_input() {
     }
     std::fs::write(&rest_file, &text).unwrap();
     let job = dir.path().join("live.yaml");
-    let second = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let second = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--finish", "--state", state.to_str().unwrap(), "--input"])
         .arg(&rest_file)
         .output()
@@ -202,7 +202,7 @@ fn a_state_run_stopped_by_sigterm_resumes_with_the_rest_of_the_input() {
         whole.push_str(&line(i));
     }
     std::fs::write(&whole_file, whole).unwrap();
-    let one = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let one = crate::support::meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--input"])
         .arg(&whole_file)
         .output()

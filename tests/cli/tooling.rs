@@ -6,14 +6,14 @@
 use marked_yaml::Node;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn meterflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meterflow")).args(args).current_dir(root()).output().expect("meterflow runs")
+    crate::support::meterflow().args(args).current_dir(root()).output().expect("meterflow runs")
 }
 
 fn stdout(output: &Output) -> String {

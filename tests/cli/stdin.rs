@@ -2,7 +2,7 @@
 //! zstd from plain text by their magic bytes (there is no file name to go by).
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const TEXT: &str =
     "timestamp,asset,point,value\n2024-01-01T00:01:00Z,m1,Reading,3\n2024-01-01T00:04:00Z,m1,Reading,5\n";
@@ -10,7 +10,7 @@ const EXPECTED: &str = "timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1
 
 fn run_with_stdin(bytes: &[u8]) -> String {
     let job = concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let mut child = crate::support::meterflow()
         .args(["run", job, "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

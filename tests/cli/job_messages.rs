@@ -2,13 +2,11 @@
 //! choices get a "did you mean", and merge expressions that can never evaluate are refused at
 //! `validate`.
 
-use std::process::Command;
-
 fn validate(job: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("job.yaml");
     std::fs::write(&path, job).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_meterflow")).arg("validate").arg(&path).output().unwrap();
+    let out = crate::support::meterflow().arg("validate").arg(&path).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     (out.status.code().unwrap_or(-1), stderr.replace(path.to_str().unwrap(), "job.yaml"))
 }
@@ -70,7 +68,7 @@ fn expressions_that_cannot_evaluate_are_refused_at_validate() {
 
 #[test]
 fn validate_says_which_subfolders_it_did_not_look_into() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+    let out = crate::support::meterflow()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["validate", "jobs/"])
         .output()
