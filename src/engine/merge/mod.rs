@@ -15,8 +15,8 @@
 //!   operand value changes the result, and forgets it once final; at that point it also hands the
 //!   final value to downstream window jobs (not written).
 //!
-//! Memory holds only the not-yet-final stretch of each operand series ([`operand`]); what the
-//! operator carries from one run to the next is in [`snapshot`].
+//! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
+//! operator carries from one run to the next is in `snapshot`.
 
 mod operand;
 mod snapshot;

@@ -1,6 +1,6 @@
-//! The readings of one input, fast. Plain long-format CSV (see [`fast_layout`] for what that
-//! excludes) is cut into chunks of whole lines and parsed by [`chunk`], on worker threads with
-//! `--threads` above 1 (see [`workers`]). Whatever the fast path does not take with certainty is
+//! The readings of one input, fast. Plain long-format CSV (see `fast_layout` for what that
+//! excludes) is cut into chunks of whole lines and parsed by `chunk`, on worker threads with
+//! `--threads` above 1 (see `workers`). Whatever the fast path does not take with certainty is
 //! left to the general [`Reader`], which owns the meaning of every row; this module only makes the
 //! common case fast:
 //!

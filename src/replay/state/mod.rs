@@ -1,4 +1,4 @@
-//! Saved run state for incremental replays: the file that holds it ([`file`]: a versioned
+//! Saved run state for incremental replays: the file that holds it ([`file`](mod@file): a versioned
 //! container with a magic header) and how it reaches disk ([`atomic`]: written whole or not at
 //! all), and the job set's [`fingerprint`], which tells whether a state may be resumed with the
 //! jobs given now. The engine produces and consumes the state's contents; this module only stores
