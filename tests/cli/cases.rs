@@ -1,19 +1,47 @@
-//! Golden cases: one folder per behaviour under `tests/cases/<name>/` holding the job files, the
-//! input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes included; one run
-//! per line, in order, for cases of several runs, whose outputs are joined) and the expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for each
-//! file the run writes into the folder (e.g. `--rejects FILE`). Each case runs on a copy of its
-//! folder in a temporary directory (laid out as in the repository, with the repository's `jobs/`
-//! beside it for the cases that read the shipped jobs), so a run never writes into the source tree.
-//! Expected data outputs were worked out by hand from the spec (each folder's NOTES.md shows how);
-//! error messages are the contract they pin.
+//! Golden cases: one folder per behaviour under `tests/cases/<area>/<name>/` holding the job
+//! files, the input, `cmd` (the arguments after `meterflow`, split like a shell does, quotes
+//! included; one run per line, in order, for cases of several runs, whose outputs are joined) and
+//! the expected `stdout`, `stderr` (when pinned), `status` (when not 0) and `expected/<FILE>` for
+//! each file the run writes into the folder (e.g. `--rejects FILE`). Every folder holding a `cmd`
+//! is a case, found by walking `tests/cases/`. Each case runs on a copy of its folder in a
+//! temporary directory (as `tests/cases/<name>/`, with the repository's `jobs/` at the root, so
+//! `../../../jobs` reaches the shipped jobs), so a run never writes into the source tree; a run
+//! that outlives [`TIME_LIMIT`] is killed and fails its case (a hang is a bug). Expected data
+//! outputs were worked out by hand (each folder's NOTES.md shows how); error messages are the
+//! contract they pin.
 //!
-//! `METERFLOW_BLESS=1 cargo test --test cases` rewrites the expected files from the program's
-//! output; only use it for error-message changes that were reviewed line by line.
+//! `METERFLOW_CASE=TEXT` runs only the cases whose path contains TEXT. `METERFLOW_BLESS=1`
+//! rewrites the expected files from the program's output; only use it for error-message changes
+//! that were reviewed line by line.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-fn case_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases").join(name)
+/// Far above any run's time even on a loaded machine: reaching it means a hang.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+fn cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
+}
+
+/// Every case folder under `dir`, by path.
+fn find_cases(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.join("cmd").is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        find_cases(&entry, out);
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -29,24 +57,64 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn run_case(name: &str) {
-    let dir = case_dir(name);
-    let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_else(|e| panic!("{name}: cannot read cmd: {e}"));
+/// Runs `meterflow args` in `dir`, killing it at the time limit: (status, stdout, stderr), or
+/// `Err` for a hang.
+fn run(dir: &Path, args: &[String]) -> Result<(i32, String, String), String> {
+    let mut child = crate::support::meterflow()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meterflow starts");
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).expect("read pipe");
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().expect("kill");
+            return Err(format!("meterflow {} did not finish within {TIME_LIMIT:?}", args.join(" ")));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let (stdout, stderr) = (stdout.join().expect("stdout thread"), stderr.join().expect("stderr thread"));
+    if stderr.contains("panicked") {
+        return Err(format!("meterflow {} panicked:\n{stderr}", args.join(" ")));
+    }
+    Ok((status.code().unwrap_or(-1), stdout, stderr))
+}
+
+/// Runs one case; `Err` says how it differs.
+fn run_case(dir: &Path) -> Result<(), String> {
+    let name = dir.strip_prefix(cases_root()).unwrap_or(dir).display().to_string();
+    let cmd = std::fs::read_to_string(dir.join("cmd")).map_err(|e| format!("{name}: cannot read cmd: {e}"))?;
     let root = tempfile::tempdir().expect("a temporary directory");
-    let work = root.path().join("tests/cases").join(name);
-    copy_tree(&dir, &work);
+    let work = root.path().join("tests/cases").join(dir.file_name().expect("a case name"));
+    copy_tree(dir, &work);
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs"), &root.path().join("jobs"));
     let (mut stdout, mut stderr, mut status) = (String::new(), String::new(), 0);
     for line in cmd.lines().filter(|l| !l.trim().is_empty()) {
-        let args = shlex::split(line).unwrap_or_else(|| panic!("{name}: cmd has unbalanced quotes"));
-        let output = crate::support::meterflow().args(&args).current_dir(&work).output().expect("meterflow runs");
-        stdout.push_str(&String::from_utf8_lossy(&output.stdout));
-        stderr.push_str(&String::from_utf8_lossy(&output.stderr));
-        status = output.status.code().unwrap_or(-1);
+        let args = shlex::split(line).ok_or_else(|| format!("{name}: cmd has unbalanced quotes"))?;
+        let (code, out, err) = run(&work, &args).map_err(|e| format!("{name}: {e}"))?;
+        stdout.push_str(&out);
+        stderr.push_str(&err);
+        status = code;
     }
     let bless = std::env::var_os("METERFLOW_BLESS").is_some();
     let expected_status: i32 =
         std::fs::read_to_string(dir.join("status")).map_or(0, |s| s.trim().parse().expect("status is a number"));
+    let mut problems = Vec::new();
     for (file, actual) in [("stdout", &stdout), ("stderr", &stderr)] {
         let path = dir.join(file);
         if !path.exists() {
@@ -57,187 +125,81 @@ fn run_case(name: &str) {
             continue;
         }
         let expected = std::fs::read_to_string(&path).expect("expected file");
-        assert!(
-            expected == *actual,
-            "{name}: {file} differs\n--- expected\n{expected}\n--- actual\n{actual}\n--- stderr\n{stderr}"
-        );
+        if expected != *actual {
+            problems.push(format!("{file} differs\n--- expected\n{expected}\n--- actual\n{actual}"));
+        }
     }
     let written = dir.join("expected");
     for entry in std::fs::read_dir(&written).into_iter().flatten() {
         let file = entry.expect("expected file").file_name();
-        let actual = std::fs::read_to_string(work.join(&file))
-            .unwrap_or_else(|e| panic!("{name}: the run wrote no {file:?}: {e}"));
+        let Ok(actual) = std::fs::read_to_string(work.join(&file)) else {
+            problems.push(format!("the run wrote no {file:?}"));
+            continue;
+        };
         if bless {
             std::fs::write(written.join(&file), actual.as_bytes()).expect("bless");
             continue;
         }
         let expected = std::fs::read_to_string(written.join(&file)).expect("expected file");
-        assert!(expected == actual, "{name}: {file:?} differs\n--- expected\n{expected}\n--- actual\n{actual}");
+        if expected != actual {
+            problems.push(format!("{file:?} differs\n--- expected\n{expected}\n--- actual\n{actual}"));
+        }
     }
-    assert_eq!(status, expected_status, "{name}: exit status\n--- stderr\n{stderr}");
+    if status != expected_status {
+        problems.push(format!("exit status {status}, expected {expected_status}"));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!("{name}: {}\n--- stderr\n{stderr}", problems.join("\n")))
 }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                run_case(stringify!($name));
-            }
-        )*
+#[test]
+fn golden_cases() {
+    let mut all = Vec::new();
+    find_cases(&cases_root(), &mut all);
+    assert!(all.len() > 200, "the walk found {} cases", all.len());
+    let only = std::env::var("METERFLOW_CASE").ok();
+    let cases: Vec<PathBuf> = all
+        .into_iter()
+        .filter(|dir| only.as_deref().is_none_or(|text| dir.display().to_string().contains(text)))
+        .collect();
+    let queue = Mutex::new(cases.iter());
+    let failures = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, usize::from).clamp(2, 8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(dir) = { queue.lock().unwrap().next() } {
+                    if let Err(e) = run_case(dir) {
+                        failures.lock().unwrap().push(e);
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap();
+    failures.sort();
+    assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
 
-        /// A folder without a test line here would silently never run.
-        #[test]
-        fn every_case_folder_has_a_test() {
-            let listed = [$(stringify!($name)),*];
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-            for entry in std::fs::read_dir(root).unwrap() {
-                let name = entry.unwrap().file_name().into_string().unwrap();
-                assert!(listed.contains(&name.as_str()), "tests/cases/{name} has no line in the cases! list of tests/cases.rs");
+/// A folder under `tests/cases/` that holds files but no `cmd` would silently never run.
+#[test]
+fn every_case_folder_has_a_cmd() {
+    fn check(dir: &Path, stray: &mut Vec<String>) {
+        if dir.join("cmd").is_file() {
+            return;
+        }
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                check(&path, stray);
+            } else {
+                stray.push(path.display().to_string());
             }
         }
-    };
-}
-
-cases! {
-    state_daily_replay,
-    window_half_open_boundaries,
-    window_threshold_closed_open,
-    window_threshold_open_closed,
-    window_threshold_closed_closed,
-    window_threshold_open_open,
-    window_threshold_closed_posinf,
-    window_threshold_open_posinf,
-    window_threshold_neginf_open,
-    window_threshold_neginf_closed,
-    window_threshold_neginf_posinf,
-    window_threshold_none,
-    window_threshold_infinity_sign,
-    window_threshold_unsigned_inf,
-    window_agg_max,
-    window_agg_min,
-    window_agg_avg,
-    window_agg_avg_float,
-    window_agg_sum,
-    window_agg_cnt,
-    window_latency_figure_5m,
-    window_latency_figure_0s,
-    window_late_beyond_lateness,
-    window_created_by_late_reading,
-    window_two_meters_one_day_behind,
-    window_epoch_ms_input,
-    window_several_policies_sizes,
-    window_offset_timestamps,
-    window_pre_1970,
-    window_agg_first,
-    window_agg_last,
-    window_agg_range,
-    window_agg_delta,
-    window_agg_delta_counter_reset,
-    window_interpolation_last_value,
-    window_sliding_every_containing_window,
-    window_sliding_partial_late,
-    window_sliding_partial_late_output,
-    window_sliding_updates,
-    window_timezone_dublin_23h_day,
-    window_timezone_dublin_25h_day,
-    window_timezone_local_6h,
-    window_timezone_sliding_days,
-    pipeline_seed,
-    pipeline_window_to_window,
-    merge_point_trigger,
-    merge_missing_operand,
-    merge_if_else_string,
-    merge_division_by_zero,
-    merge_ticks_follow_earliest_operand,
-    merge_ticks_end_at_watermark,
-    merge_max_age_gap,
-    merge_stale_operand,
-    merge_last_arrival_wins,
-    merge_frequency_ticks_alignment,
-    merge_operands_as_floats,
-    merge_late_operand_two_policies,
-    error_unknown_field,
-    error_bad_duration,
-    error_bad_threshold,
-    error_unknown_aggregation,
-    error_all_problems_together,
-    error_malformed_csv_row,
-    error_wrong_field_count,
-    error_bad_timestamp,
-    error_cycle,
-    error_expression_syntax,
-    error_trigger_is_output,
-    error_duplicate_output,
-    error_bad_slide,
-    error_bad_timezone,
-    error_max_age_zero,
-    validate_seed_jobs,
-    summary_pipeline_seed,
-    summary_merge_skips,
-    updates_latency_figure_5m,
-    updates_late_no_change,
-    updates_window_created_late,
-    updates_merge_reemission,
-    updates_equals_final,
-    updates_equals_final_final_mode,
-    late_output_contents,
-    scope_series,
-    scope_asset,
-    scope_global,
-    skew_future_reading,
-    skew_without_guard,
-    skew_cli_flag,
-    skew_cli_overrides_job,
-    stats_json_seed,
-    input_model_column,
-    input_bad_rows_rejects,
-    input_delimiter_semicolon_detected,
-    input_delimiter_tab_bom_quoted,
-    input_dst_ambiguous_reject,
-    input_dst_fall_back_earlier,
-    input_dst_fall_back_later,
-    input_dst_nonexistent_reject,
-    input_dst_spring_forward_shift,
-    input_epoch_seconds,
-    input_error_asset_over_column,
-    input_error_bad_time_format,
-    input_error_column_two_roles,
-    input_error_epoch_seconds_digits,
-    input_error_marker_not_listed,
-    input_error_point_over_column,
-    input_error_two_column_date,
-    input_error_unknown_column,
-    input_gzip,
-    input_gzip_magic_bytes,
-    input_late_warning_suggests_sort,
-    input_long_constant_point,
-    input_null_markers_custom,
-    input_null_markers_default,
-    input_two_column_dmy,
-    input_wide_points_rename,
-    input_zstd,
-    input_zstd_magic_bytes,
-    validate_window_options,
-    validate_broken_files_sorted,
-    validate_json,
-    validate_json_pipeline,
-    validate_json_valid,
-    test_pass,
-    test_fail,
-    test_file_errors,
-    explain_seed_jobs,
-    explain_dag_order,
-    quality_filter,
-    quality_column_unused,
-    warn_point_never_seen,
-    warn_job_wrote_nothing,
-    warn_late_far_ahead,
-    explain_sliding_local_last_value,
-    run_progress_not_a_terminal,
-    test_job_errors,
-    test_no_tests,
-    skew_merge_counted_once,
-    jobs_named_twice_load_once,
-    threshold_before_lateness,
+    }
+    let mut stray = Vec::new();
+    check(&cases_root(), &mut stray);
+    assert!(stray.is_empty(), "files outside any case folder (a folder without `cmd`): {stray:?}");
 }

@@ -97,7 +97,7 @@ fn the_summary_says_one_row_and_counts_readings_in_wide_input() {
 
 /// "The output is valid input": a merge writes text (`high`) and booleans (`true`); piped into a
 /// second run, as CSV or as JSON lines, the text of a point no job reads is not parsed and the
-/// booleans read as 1 / 0. Over50 per tick (from `tests/cases/merge_if_else_string`): m1 55, 50,
+/// booleans read as 1 / 0. Over50 per tick (from `tests/cases/merge/merge_if_else_string`): m1 55, 50,
 /// 35, 20, 7, 50.5 -> true at 00:00 and 00:50, so the hourly sum is 2; m2 10, 99.9 -> 1.
 #[test]
 fn text_and_boolean_results_pass_through_a_pipe_as_csv_and_as_json_lines() {
@@ -110,7 +110,7 @@ fn text_and_boolean_results_pass_through_a_pipe_as_csv_and_as_json_lines() {
     let second = "name: hours\ntemplate: time_window_aggregation\nmodel: ElectricMeter\nlatency: 1d\npolicies:\n\
                   \x20 - input: Over50\n    aggregation: sum\n    window_size: 1h\n    output: HoursOver50\n";
     std::fs::write(dir.join("second.yaml"), second).unwrap();
-    let input = std::fs::read_to_string("tests/cases/merge_if_else_string/input.csv").unwrap();
+    let input = std::fs::read_to_string("tests/cases/merge/merge_if_else_string/input.csv").unwrap();
     for format in ["csv", "jsonl"] {
         let out = with_stdin(
             meterflow().current_dir(&dir).args(["run", "first.yaml", "-q", "--format", format]),

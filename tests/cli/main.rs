@@ -1,5 +1,5 @@
 //! The command line as a user meets it: the golden cases of tests/cases/, flags, inputs, outputs,
-//! messages, the malformed-input corpus, sniff, the tooling subcommands and the real meter files.
+//! messages, sniff, the tooling subcommands and the real meter files.
 
 #[path = "../support/mod.rs"]
 pub mod support;
@@ -8,7 +8,6 @@ mod basics;
 mod cases;
 mod inputs;
 mod job_messages;
-mod malformed;
 mod outputs;
 mod realdata;
 mod sniff;
