@@ -10,6 +10,7 @@ mod inputs;
 mod job_messages;
 mod outputs;
 mod realdata;
+mod reference;
 mod sniff;
 mod stdin;
 mod strict;
