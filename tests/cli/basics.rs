@@ -227,3 +227,30 @@ fn influx_format_writes_line_protocol() {
          MinReading10Min,asset=m1 value=3 1704067800000000000\n"
     );
 }
+
+/// The quick start's own run says that the merge repeated meter-002's last windows over its outage
+/// (13:10 to 13:30, see samples/README.md), even with `-q`, and `--stats-json` counts those rows.
+#[test]
+fn the_quick_start_warns_about_values_carried_over_an_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    let out = meterflow()
+        .args(["run", "jobs/", "--input", "samples/meters.csv", "-q", "-o", "/dev/null", "--stats-json"])
+        .arg(&stats)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "job `meter-reading-difference` wrote 3 ReadingDifference rows from an operand value carried over"
+        ) && stderr.contains("e.g. meter-002 at 2024-03-01T13:10:00.000Z"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let carried = &json["jobs"][1]["carried_over"][0];
+    assert_eq!(carried["output"], "ReadingDifference");
+    assert_eq!(carried["rows"], 3);
+    assert_eq!(carried["oldest_age"], "30m");
+    assert_eq!(carried["example"]["asset"], "meter-002");
+}

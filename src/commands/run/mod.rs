@@ -10,6 +10,7 @@ mod outputs;
 pub mod progress;
 pub mod report;
 pub mod signals;
+mod stats_json;
 
 use super::warnings::Warnings;
 use super::{Failure, InputPath, is_broken_pipe};
@@ -24,9 +25,10 @@ use files::RunFiles;
 use outputs::Outputs;
 use progress::{Progress, ProgressMode};
 use report::{
-    accounting_error, late_warning, silent_job_warnings, state_note, stopped_note, summary, unseen_point_warnings,
-    write_stats_json,
+    accounting_error, carried_over_warnings, late_warning, silent_job_warnings, state_note, stopped_note, summary,
+    unseen_point_warnings,
 };
+use stats_json::write_stats_json;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -220,7 +222,7 @@ fn say_warnings(replay: &Replay, s: &Settings, ends_stream: bool, warnings: &mut
     {
         warnings.say(&warning);
     }
-    for warning in unseen_point_warnings(replay) {
+    for warning in unseen_point_warnings(replay).into_iter().chain(carried_over_warnings(replay)) {
         warnings.say(&warning);
     }
     // A stream left open in a state has not written its rows yet.

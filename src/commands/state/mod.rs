@@ -13,7 +13,9 @@ pub fn show_state(file: &Path, format: ReportFormat) -> Result<(), Failure> {
     let shown = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
     let saved = SavedState::decode(&bytes).map_err(|e| match e {
-        DecodeError::Foreign | DecodeError::NewerVersion { .. } => Failure::Usage(anyhow!("{shown}: {e}")),
+        DecodeError::Foreign | DecodeError::NewerVersion { .. } | DecodeError::OlderVersion { .. } => {
+            Failure::Usage(anyhow!("{shown}: {e}"))
+        }
         DecodeError::Truncated { .. } | DecodeError::Damaged(_) => Failure::Run(anyhow!("{shown}: {e}")),
     })?;
     let report = show::report(&saved);

@@ -23,7 +23,7 @@ mod snapshot;
 
 pub use snapshot::MergeState;
 
-use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
+use super::stats::{CarriedExample, CarriedOver, JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
@@ -79,6 +79,8 @@ struct AssetState {
     next_tick: Option<i64>,
     /// Point mode: distinct trigger timestamps not yet evaluated, ascending.
     triggers: VecDeque<i64>,
+    /// Point mode: the last trigger time made final, against which carried-over operands are told.
+    last_final: Option<i64>,
     /// `updates` mode: trigger times written and not yet final, ascending.
     evaluated: VecDeque<Evaluated>,
 }
@@ -88,6 +90,8 @@ struct Policy {
     expression: Expression,
     /// Point ids of the expression's operands, in its variable order.
     operands: Vec<u32>,
+    /// Their names as the job writes them, for messages.
+    operand_names: Vec<String>,
     /// Point mode: the trigger point id and its index into `AssetState::series`.
     trigger: Option<(u32, usize)>,
     /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
@@ -160,6 +164,7 @@ impl MergeOperator {
                     horizons: series_points.iter().map(|&id| horizon(id)).collect(),
                     expression: p.logic,
                     operands,
+                    operand_names: p.operands,
                     trigger,
                     assets: Vec::new(),
                 }
@@ -247,6 +252,7 @@ impl MergeOperator {
             first_tick: None,
             next_tick: None,
             triggers: VecDeque::new(),
+            last_final: None,
             evaluated: VecDeque::new(),
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
@@ -397,6 +403,9 @@ impl MergeOperator {
                 },
             };
             let result = Self::evaluate(policy, asset, t, max_age);
+            if emit == EmitMode::Final && result.is_ok() {
+                Self::count_carried(policy, asset, t, every, &mut self.stats.carried[pi]);
+            }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
                 for series in &mut state.series {
@@ -420,12 +429,16 @@ impl MergeOperator {
             }
         }
         if emit == EmitMode::Updates {
-            let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            while let Some(front) = state.evaluated.front() {
-                if front.t >= final_before {
+            loop {
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
+                if state.evaluated.front().is_none_or(|front| front.t >= final_before) {
                     break;
                 }
                 let done = state.evaluated.pop_front().expect("front exists");
+                if done.last.is_ok() {
+                    Self::count_carried(policy, asset, done.t, every, &mut self.stats.carried[pi]);
+                }
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
                 for series in &mut state.series {
                     series.settle(done.t);
                 }
@@ -434,6 +447,31 @@ impl MergeOperator {
                     out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
                 }
             }
+        }
+    }
+
+    /// Counts a row written at trigger time `t` (made final now, before its values are settled)
+    /// when an operand's value dates from the previous trigger time or before: the previous tick,
+    /// or the trigger point's previous final time for the asset.
+    fn count_carried(policy: &mut Policy, asset: u32, t: i64, every: Option<i64>, carried: &mut CarriedOver) {
+        let state = policy.assets[asset as usize].as_mut().expect("state exists");
+        let since = match every {
+            Some(every) => Some(t - every),
+            None => state.last_final.replace(t),
+        };
+        let Some(since) = since else { return };
+        let oldest = state
+            .series
+            .iter()
+            .take(policy.operands.len())
+            .enumerate()
+            .filter_map(|(i, series)| series.value_at(t).filter(|&(ts, _)| ts <= since).map(|(ts, _)| (t - ts, i)));
+        let Some((age, operand)) = oldest.max() else { return };
+        carried.rows += 1;
+        carried.oldest_age = carried.oldest_age.max(age);
+        if carried.example.is_none() {
+            let operand = policy.operand_names[operand].clone();
+            carried.example = Some(CarriedExample { asset, ts: t, operand, age });
         }
     }
 
