@@ -8,9 +8,7 @@ cd "$(dirname "$0")"
 seconds="${1:-20}"
 targets=(csv_input time_format timestamp duration threshold job_loader expression replay)
 
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-  cargo install cargo-fuzz --version 0.13.2 --locked
-fi
+bash ../.ci/provision fuzz
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build
 work="$(mktemp -d)"
