@@ -162,6 +162,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_a_waiting_read_with_an_error_not_an_end_of_input() {
+        let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stop = Stop::default();
+        let mut watched = Watched::new(reader, Idle::default(), stop.clone());
+        // Part of a line has arrived; the rest never will.
+        writer.write_all(b"2024-01-01T00:00:00Z,m1,Reading,12").unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(watched.read(&mut buf).unwrap(), 34);
+        stop.request(15);
+        let e = watched.read(&mut buf).unwrap_err();
+        assert!(Stopped::caused(&anyhow::Error::new(e)), "a cut line must not read as the end of input");
+    }
+
+    #[test]
+    fn a_stop_ends_an_open_that_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let stop = Stop::default();
+        stop.request(2);
+        let e = open_waiting(fifo.to_str().unwrap(), &stop).unwrap_err();
+        assert!(Stopped::caused(&anyhow::Error::new(e)));
+    }
+
+    #[test]
     fn a_regular_file_is_not_live() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.csv");

@@ -1,10 +1,10 @@
 //! `run`'s flags resolved into [`Settings`]: every check that makes a run a usage error (exit 2)
 //! is made here, in one phase, before the jobs are loaded or any input is read.
 
-use super::{format, input_options, input_paths, input_settings, progress};
+use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
 use crate::cli::args::{EmitArg, RunArgs, ScopeArg};
 use crate::commands::Failure;
-use crate::commands::clobber::{self, Read, Written};
+use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
 use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
 use crate::input::rejects::check_limit;
@@ -83,10 +83,7 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
     .into_iter()
     .flatten()
     .collect();
-    let mut reads: Vec<Read> = inputs.iter().map(Read::input).collect();
-    reads.extend(Read::jobs(&args.jobs));
-    reads.extend(args.input.input_config.iter().map(|p| Read::new("the input config", p)));
-    clobber::check(&reads, &written).map_err(Failure::Usage)?;
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &written)?;
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),

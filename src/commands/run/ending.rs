@@ -154,8 +154,9 @@ impl Ending<'_> {
             );
         };
         let place = match at.rows {
-            0 => format!("before any row of {}", at.input),
-            n => format!("{n} rows into {}", at.input),
+            0 => format!(", before any row of {}", at.input),
+            n if n == rows => format!(" of {}", at.input),
+            n => format!(", {n} of them from {}", at.input),
         };
         let rest = format!("from data row {} of {} on", at.rows + 1, at.input);
         match &self.state {
@@ -165,14 +166,14 @@ impl Ending<'_> {
                     false => "",
                 };
                 format!(
-                    "meterflow: {name} ended the input after {rows} rows, {place}; everything final was written and \
+                    "meterflow: {name} ended the input after {rows} rows{place}; everything final was written and \
                      the rest saved to {}, so a run given the rest of the input ({rest}) resumes exactly there{finish} \
                      (exit {status})",
                     state.path().display()
                 )
             }
             None => format!(
-                "meterflow: {name} ended the input after {rows} rows, {place}; the jobs were flushed as at the end of \
+                "meterflow: {name} ended the input after {rows} rows{place}; the jobs were flushed as at the end of \
                  the input, whose rest starts {rest} (exit {status})"
             ),
         }
