@@ -15,11 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Stop(Arc<AtomicUsize>);
 
 impl Stop {
-    /// The flag the handlers store the signal number into.
-    pub fn flag(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.0)
-    }
-
     /// Whether the input should end now: one relaxed load, cheap enough for every reading.
     #[inline]
     pub fn requested(&self) -> bool {

@@ -287,3 +287,43 @@ fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
     order.iter().filter_map(|&i| slots[i].take()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::load_sources;
+    use std::io::Cursor;
+
+    /// Asks for a stop as the first reading reaches the jobs, and counts the readings.
+    struct StopAtFirst {
+        stop: crate::input::stop::Stop,
+        readings: usize,
+    }
+
+    impl Output for StopAtFirst {
+        fn input(&mut self, _: &Reading, _: &Names) {
+            self.readings += 1;
+            self.stop.request(2);
+        }
+    }
+
+    #[test]
+    fn a_stop_waits_until_the_jobs_have_every_reading_of_the_rows_read() {
+        let job = "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  - input: A\n    \
+                   aggregation: max\n    window_size: 10m\n    output: MaxA\n  - input: B\n    aggregation: max\n    \
+                   window_size: 10m\n    output: MaxB\n";
+        let jobs = load_sources(vec![("j.yaml".into(), job.as_bytes().to_vec())]).unwrap();
+        let input = InputOptions::from_settings(&InputSettings { wide: true, ..InputSettings::default() }).unwrap();
+        let stop = input.stop.clone();
+        let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
+        let mut replay = Replay::new(jobs, EngineOptions::default(), input, bad_rows);
+        let text = "timestamp,asset,A,B\n2024-01-01T00:00:00Z,m1,1,2\n2024-01-01T00:01:00Z,m1,3,4\n";
+        let mut output = StopAtFirst { stop, readings: 0 };
+        replay.read("w.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &mut output).unwrap();
+        // The first row's two readings, and not the second row.
+        assert_eq!(output.readings, 2);
+        assert_eq!(replay.counts.rows, 1);
+        assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
+        assert!(replay.balances().iter().all(Balance::holds));
+    }
+}
