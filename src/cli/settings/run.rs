@@ -68,10 +68,10 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         None => None,
     };
     let points = points_to(&args)?;
-    let o = match (&points, args.output.as_deref()) {
-        (PointsTo::File(_), Some(path)) => Some(Written::file("-o", path)),
-        (PointsTo::File(_), None) => Some(Written::stdout("-o", true)),
-        _ => None,
+    let o = match args.output.as_deref() {
+        _ if !matches!(points, PointsTo::File(_)) => None,
+        Some(path) => Some(Written::file("-o", path)),
+        None => Some(Written::stdout("-o", true)),
     };
     let written: Vec<Written> = [
         o,

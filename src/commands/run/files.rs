@@ -109,22 +109,21 @@ impl RunFiles {
     /// unless the run has begun to commit: then `None`, and everything is left to the run. A
     /// plain file written in place (a live input) takes its `.partial` name now.
     pub fn leave_incomplete(&self) -> Option<String> {
-        let shared = self.lock();
+        let mut shared = self.lock();
         if shared.committing {
             return None;
         }
         let mut left: Vec<String> = shared
             .pending
-            .iter()
+            .iter_mut()
             .map(|p| {
-                let mut written = p.written.clone();
                 if p.plain && p.written == p.path {
                     let partial = partial_name(&p.path);
                     if fs::rename(&p.path, &partial).is_ok() {
-                        written = partial;
+                        p.written = partial;
                     }
                 }
-                format!("{} {} (incomplete)", p.flag, written.display())
+                format!("{} {} (incomplete)", p.flag, p.written.display())
             })
             .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
             .collect();
