@@ -117,12 +117,13 @@ enum Ended {
     Whole,
     /// Stopped after this many rows of its input; the rest starts at the next row.
     After(usize),
-    /// Killed before its handlers were installed: nothing committed.
+    /// Killed by the signal before its handlers were installed: nothing committed.
     Killed,
 }
 
 fn ended(status: ExitStatus, stderr: &str) -> Ended {
-    if status.signal().is_some() {
+    if let Some(signal) = status.signal() {
+        assert!(signal == 2 || signal == 15, "killed by signal {signal}: {stderr}");
         return Ended::Killed;
     }
     match status.code() {
@@ -236,7 +237,8 @@ fn stopped_replay(dir: &Path, emit: &str, feed: Feed, lines: &[String]) -> (Stri
     for (day, finish) in [(&lines[..cut], false), (&lines[cut..], true)] {
         let part = Part { jobs: &jobs, dir, emit, state: &state, finish, feed };
         let mut rest = day;
-        loop {
+        for tries in 0.. {
+            assert!(tries < 100, "{emit}: the runs never got through the day");
             let &(at, signal, threads) = moments.next().unwrap();
             let (how, o, l) = part.run(k, &csv(rest), shift(at), signal, threads);
             if how == Ended::Killed {
