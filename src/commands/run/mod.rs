@@ -2,7 +2,7 @@
 //! pipeline, then the summary, warnings and figures, the outputs' final names and the state.
 //! The settings arrive checked (every usage error is found before this runs); what is left to
 //! fail here is data, I/O and the state file. How a run ends, and what each ending leaves of its
-//! outputs and state, is [`ending`]'s.
+//! outputs and state, is `ending`'s.
 
 #[cfg(feature = "database")]
 pub mod database;

@@ -34,7 +34,7 @@ pub fn name(signal: i32) -> &'static str {
 /// returns true; false when the run is past abandoning (it is committing).
 type Abandon = Box<dyn Fn(&str) -> bool + Send>;
 
-/// The handle the run sets its [`Abandon`] through, once its outputs exist.
+/// The handle the run sets what a second signal does through, once its outputs exist.
 #[derive(Clone, Default)]
 pub struct OnSecond(Arc<Mutex<Option<Abandon>>>);
 
