@@ -96,6 +96,11 @@ impl Reader {
         &self.columns
     }
 
+    /// Whether every reading of the rows read so far has been handed out (a wide row gives several).
+    pub fn between_rows(&self) -> bool {
+        self.next_reading >= self.readings.len()
+    }
+
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
     /// go to `bad_rows`, which stops the run or records them.
     pub fn next(

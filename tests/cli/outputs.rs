@@ -144,8 +144,8 @@ fn a_closed_stdout_leaves_side_outputs_marked_incomplete() {
     assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "late.csv.partial"]);
 }
 
-/// A run that stops on a bad row leaves `-o` under its `.partial` name (an older file of that
-/// name removed, so it cannot pass for this run's); a finished run renames it.
+/// A run that stops on a bad row leaves `-o` under its `.partial` name, and the previous file of
+/// that name as it was; a finished run renames it over the previous file.
 #[test]
 fn a_failed_run_leaves_its_output_under_the_partial_name() {
     let dir = fresh_dir("outputs-failed-run");
@@ -162,7 +162,8 @@ fn a_failed_run_leaves_its_output_under_the_partial_name() {
         "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial (incomplete)\n\
          error: in.csv:2502: column 4 (value): invalid value \"oops\": expected a finite number\n"
     );
-    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "out.csv.partial"]);
+    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "out.csv", "out.csv.partial"]);
+    assert_eq!(std::fs::read_to_string(dir.join("out.csv")).unwrap(), "an older run's output\n");
     let partial = std::fs::read_to_string(dir.join("out.csv.partial")).unwrap();
     assert!(partial.starts_with("timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,Cnt,1\n"), "{partial}");
 

@@ -180,7 +180,17 @@ fn man_pages_are_roff() {
 #[test]
 fn progress_bar_only_where_asked() {
     let run = |mode: &str| {
-        meterflow(&["run", "jobs/meter_max_min.yaml", "--input", "samples/meters.csv", "-o", "/dev/null", "-q", "--progress", mode])
+        meterflow(&[
+            "run",
+            "jobs/meter_max_min.yaml",
+            "--input",
+            "samples/meters.csv",
+            "-o",
+            "/dev/null",
+            "-q",
+            "--progress",
+            mode,
+        ])
     };
     for mode in ["auto", "never"] {
         let output = run(mode);

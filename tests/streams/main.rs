@@ -9,3 +9,4 @@ mod idle;
 mod live;
 mod signals;
 mod state;
+mod stopping;

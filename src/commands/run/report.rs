@@ -234,25 +234,6 @@ pub fn state_note(state: &StateRun, replay: &Replay) -> String {
     )
 }
 
-/// How a run that a signal stopped ended, and what was done with what it had read.
-pub fn stopped_note(signal: i32, replay: &Replay, state: Option<&StateRun>) -> String {
-    let name = crate::commands::run::signals::name(signal);
-    let status = crate::commands::run::signals::exit_status(signal);
-    let rows = replay.counts.rows;
-    let place = replay.stopped_in.as_ref().map_or_else(String::new, |input| format!(", in the middle of {input}"));
-    match state.filter(|s| !s.finishes()) {
-        Some(state) => format!(
-            "meterflow: {name} ended the input after {rows} rows{place}; everything final was written and the rest saved to {}, \
-             so a run with the rest of the input resumes exactly there (exit {status})",
-            state.path().display()
-        ),
-        None => format!(
-            "meterflow: {name} ended the input after {rows} rows{place}; the jobs were flushed as at the end of the input \
-             (exit {status})"
-        ),
-    }
-}
-
 /// `n` with its noun, singular for 1: `1 row`, `2 rows`.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
