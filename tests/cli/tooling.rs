@@ -208,7 +208,7 @@ fn progress_bar_only_where_asked() {
 }
 
 /// An independent count of what the plot of meter-001 between 16:00 and 19:00 must hold, from
-/// the sample file and the lateness rule of SPEC (1 day after a 10-minute window's end, per series;
+/// the sample file and the lateness rule of the contract (1 day after a 10-minute window's end, per series;
 /// the threshold [0, 100) is applied first).
 fn expected_plot_readings() -> (usize, usize) {
     let text = std::fs::read_to_string(root().join("samples/meters.csv")).unwrap();

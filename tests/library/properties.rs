@@ -1,4 +1,4 @@
-//! Property tests of the invariants SPEC.md states: arrival order among accepted readings does not
+//! Property tests of the invariants docs/reference/contract.md states: arrival order among accepted readings does not
 //! change the final output; the last `updates` row per key equals the `final` row; every input row
 //! of a job is accepted, out of threshold or written to the late output, and every run's row
 //! accounting balances (checked in each run); splitting the input into several files changes nothing.

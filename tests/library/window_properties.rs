@@ -1,5 +1,5 @@
 //! Property tests of window jobs: with a lateness that accepts every reading, the `final` output
-//! does not depend on the order readings arrive in (SPEC, emit modes), for every aggregation,
+//! does not depend on the order readings arrive in (the contract, emit modes), for every aggregation,
 //! tumbling and sliding windows, in UTC and aligned to Dublin local days across a clock change.
 //! Timestamps are distinct: of readings with equal timestamps the later arrival wins by design.
 
