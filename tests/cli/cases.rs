@@ -192,6 +192,8 @@ cases! {
     stats_json_seed,
     input_model_column,
     input_bad_rows_rejects,
+    input_decimal_comma,
+    input_decimal_comma_thousands_wide,
     input_delimiter_semicolon_detected,
     input_delimiter_tab_bom_quoted,
     input_dst_ambiguous_reject,

@@ -6,6 +6,7 @@ pub mod support;
 
 mod basics;
 mod cases;
+mod decimal;
 mod inputs;
 mod job_messages;
 mod malformed;

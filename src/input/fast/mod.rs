@@ -319,15 +319,16 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
 /// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
-/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (which the general reader refuses).
+/// delimiter outside [`FAST_DELIMITERS`] or that is the decimal separator (a `,` inside an
+/// unquoted number), or one column given two roles (which the general reader refuses).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
-    if !FAST_DELIMITERS.contains(&delimiter) {
+    if !FAST_DELIMITERS.contains(&delimiter) || options.numbers.decimal == delimiter {
         return None;
     }
     let c = reader.columns();
     let plain_time = matches!(options.time.format, TimeFormat::Auto) && options.time.zone.is_none();
     // The fast path takes finite numbers only, so a marker such as `NaN` still reaches the general reader.
-    let numeric_marker = options.null_values.iter().any(|m| m.trim().parse::<f64>().is_ok_and(f64::is_finite));
+    let numeric_marker = options.null_values.iter().any(|m| options.numbers.parse(m.trim().as_bytes()).is_some());
     if options.layout != FileLayout::Long || !plain_time || numeric_marker {
         return None;
     }
@@ -348,7 +349,7 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
             _ => return None,
         }
     }
-    Some(Layout { delimiter, roles })
+    Some(Layout { delimiter, roles, numbers: options.numbers })
 }
 
 /// Stands for an input that failed after some bytes: hands out the error it failed with.
@@ -535,6 +536,35 @@ mod tests {
             Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number")
         );
         assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
+    }
+
+    /// A decimal comma goes through the fast path with the general reader's results, thousands
+    /// separators and all; with `,` as the delimiter too, the general reader reads the file.
+    #[test]
+    fn decimal_commas_read_as_the_general_reader_reads_them() {
+        let comma = options_with(|a| {
+            a.decimal = Some("comma".into());
+            a.thousands = Some(".".into());
+        });
+        let mut text = String::from("timestamp;device;point;value\n");
+        for i in 0..100_000u64 {
+            let value = match i % 1000 {
+                7 => "1.234,5".to_string(),
+                8 => "-2,5e1".to_string(),
+                k => format!("{},{:03}", i % 97, k),
+            };
+            let mut stamp = Vec::new();
+            crate::time::format_timestamp(1_704_067_200_000 + i as i64 * 997, &mut stamp);
+            text.push_str(&format!("{};meter{:03};Reading;{value}\n", String::from_utf8_lossy(&stamp), i % 700));
+        }
+        let (rows, _, error) = fast_with(text.as_bytes(), 1, &comma);
+        assert_eq!((rows.len(), error), (100_000, None));
+        let values: Vec<f64> = rows[5..9].iter().map(|r| f64::from_bits(r.1)).collect();
+        assert_eq!(values, [5.005, 6.006, 1234.5, -25.0]);
+        assert_same_with(text.as_bytes(), "decimal comma", &comma);
+        let quoted = b"timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,\"1,5\"\n";
+        assert_same_with(quoted, "decimal comma in a comma-separated file", &comma);
+        assert_eq!(fast_with(quoted, 1, &comma).0[0].1, 1.5f64.to_bits());
     }
 
     /// Options the fast path must leave to the general reader: one column given two roles (the
