@@ -41,6 +41,16 @@ pub struct Reader {
     /// See [`InputOptions::read_points`].
     read_points: Option<Arc<[bool]>>,
     numbers: NumberFormat,
+    tally: Tally,
+}
+
+/// What a run tells its user about the rows a reader took: how many carried a non-zero quality
+/// code, and which `--points` renames of long input met their point text.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub quality_rows: u64,
+    /// By rename, in `--points` order (long input).
+    pub renamed: Vec<bool>,
 }
 
 impl Reader {
@@ -85,6 +95,7 @@ impl Reader {
             line_offset: 0,
             read_points: options.read_points.clone(),
             numbers: options.numbers,
+            tally: Tally::default(),
         })
     }
 
@@ -97,6 +108,10 @@ impl Reader {
 
     pub fn columns(&self) -> &Columns {
         &self.columns
+    }
+
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
@@ -123,6 +138,7 @@ impl Reader {
                 Ok(()) => {
                     counts.whole_rows += 1;
                     counts.values += self.columns.value_cells();
+                    self.tally.quality_rows += u64::from(self.readings.first().is_some_and(|r| r.quality != 0));
                 }
                 Err(_) if self.is_header_again() => counts.rows -= 1,
                 Err(reason) => {
@@ -147,7 +163,7 @@ impl Reader {
 
     /// Turns the current record into readings, or says why it is a bad row.
     fn row(&mut self, names: &mut Names, counts: &mut InputCounts) -> Result<(), String> {
-        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, numbers, .. } = self;
+        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, numbers, tally, .. } = self;
         let read = |point: u32| read_points.as_ref().is_none_or(|read| read.get(point as usize) == Some(&true));
         if record.len() != c.width {
             // csv skips blank lines, so a short or long record here is a real problem.
@@ -165,8 +181,14 @@ impl Reader {
                 let point = match *point {
                     Source::Column(p) => {
                         let raw = record[p].trim_ascii();
-                        match renames.iter().find(|(from, _)| **from == *raw) {
-                            Some(&(_, id)) => id,
+                        match renames.iter().position(|(from, _)| **from == *raw) {
+                            Some(k) => {
+                                if tally.renamed.len() < renames.len() {
+                                    tally.renamed.resize(renames.len(), false);
+                                }
+                                tally.renamed[k] = true;
+                                renames[k].1
+                            }
                             None => names.points.intern(text(raw).ok_or_else(|| {
                                 field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
                             })?),

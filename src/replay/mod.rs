@@ -65,6 +65,10 @@ pub struct Replay {
     pub expected_points: Vec<String>,
     /// An input had a quality column.
     pub quality_column: bool,
+    /// Rows of this run with a non-zero quality code.
+    pub quality_rows: u64,
+    /// Which `--points` renames of long input met their point text in this run.
+    renamed: Vec<bool>,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -112,6 +116,8 @@ impl Replay {
             idle: None,
             expected_points,
             quality_column: false,
+            quality_rows: 0,
+            renamed: Vec::new(),
         }
     }
 
@@ -173,7 +179,28 @@ impl Replay {
                 None => self.push(reading, output)?,
             }
         }
+        let tally = reader.tally();
+        self.quality_rows += tally.quality_rows;
+        if self.renamed.len() < tally.renamed.len() {
+            self.renamed.resize(tally.renamed.len(), false);
+        }
+        for (seen, now) in self.renamed.iter_mut().zip(&tally.renamed) {
+            *seen |= now;
+        }
         Ok(())
+    }
+
+    /// The `--points` renames of long input whose point text never appeared in this run's input.
+    pub fn unused_renames(&self) -> Vec<&str> {
+        match (&self.input.points, self.input.layout, &self.input.point) {
+            (Some(renames), Layout::Long, None) => renames
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| !self.renamed.get(k).copied().unwrap_or(false))
+                .map(|(_, r)| r.from.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
@@ -198,10 +225,10 @@ impl Replay {
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
         let job = self.pipeline.stats()[runaway.job];
         anyhow::anyhow!(
-            "after {} input rows: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+            "after {}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
              a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
              or raise the limit",
-            self.counts.rows,
+            crate::text::count(self.counts.rows, "input row", "input rows"),
             runaway.limit,
             runaway.limit,
             job.name,

@@ -7,6 +7,7 @@ pub mod support;
 mod basics;
 mod cases;
 mod decimal;
+mod first_steps;
 mod inputs;
 mod job_messages;
 mod malformed;

@@ -134,11 +134,11 @@ fn merge_eval_error(name: &'static str, logic: &str, reason: &str) -> Case {
         stderr: format!(
             "meterflow: 2 rows read from 1 input (0 missing values skipped, 0 rows of points or models no job reads)
 m (job.yaml): 2 rows read, 0 dropped as late, 0 rows written, final watermark 2024-01-01T00:05:00.000Z
-  no row for 0 missing operand, 2 evaluation errors, 0 non-finite, 0 empty results
+  no row for 0 missing operands, 2 evaluation errors, 0 non-finite results, 0 empty results
   no row for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
   no row for m1 at 2024-01-01T00:05:00.000Z: evaluation failed: {reason}
-meterflow: warning: job `m` wrote no row: every one of its 2 evaluations failed (0 missing operand, 0 stale operand, \
-2 evaluation errors, 0 non-finite, 0 empty); the first, for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
+meterflow: warning: job `m` wrote no row: every one of its 2 evaluations failed (0 missing operands, 0 stale operands, \
+2 evaluation errors, 0 non-finite results, 0 empty results); the first, for m1 at 2024-01-01T00:00:00.000Z: evaluation failed: {reason}
 "
         ),
     }

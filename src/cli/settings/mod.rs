@@ -37,11 +37,8 @@ pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
         Ok(base) => Ok(over(args, base)),
         Err(problems) => {
             let shown: String = problems.iter().map(ToString::to_string).collect();
-            let n = problems.len();
-            Err(Failure::Usage(anyhow!(
-                "{shown}{n} problem{} found in the input config {file}",
-                if n == 1 { "" } else { "s" }
-            )))
+            let n = crate::text::count(problems.len() as u64, "problem", "problems");
+            Err(Failure::Usage(anyhow!("{shown}{n} found in the input config {file}")))
         }
     }
 }

@@ -53,11 +53,16 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
     let state = match &args.state {
         Some(path) => {
             if input.sort {
-                return Err(usage(
-                    "--sort-input cannot be used with --state: each run would sort only its own input, so the result \
-                     would depend on where the input was cut; sort the input files beforehand"
-                        .into(),
-                ));
+                let (setting, off) = match &args.input.input_config {
+                    Some(file) if !args.input.sort_input => {
+                        (format!("sort_input: true (in the input config {})", file.display()), " (or --no-sort-input)")
+                    }
+                    _ => ("--sort-input".to_string(), ""),
+                };
+                return Err(usage(format!(
+                    "{setting} cannot be used with --state: each run would sort only its own input, so the result \
+                     would depend on where the input was cut; sort the input files beforehand{off}"
+                )));
             }
             Some(StateSettings {
                 path: path.clone(),

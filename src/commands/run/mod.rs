@@ -10,6 +10,7 @@ mod outputs;
 pub mod progress;
 pub mod report;
 pub mod signals;
+mod unseen;
 
 use super::warnings::Warnings;
 use super::{Failure, InputPath, is_broken_pipe};
@@ -24,10 +25,9 @@ use files::RunFiles;
 use outputs::Outputs;
 use progress::{Progress, ProgressMode};
 use report::{
-    accounting_error, late_warning, silent_job_warnings, state_note, stopped_note, summary, unseen_point_warnings,
-    write_stats_json,
+    accounting_error, late_warning, silent_job_warnings, state_note, stopped_note, summary, write_stats_json,
 };
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 /// Everything a run needs, resolved and checked from the command line.
@@ -112,13 +112,14 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         // The rows made before the error are written first. If their reader has gone (`| head`),
         // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
         // batches, later than the error may stop the run.
-        return Err(files.abandon(match written {
+        let failure = match written {
             Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
             _ => Failure::from(e),
-        }));
+        };
+        return Err(files.abandon(closed_early(failure, s, &replay, &committed)));
     }
     if let Err(e) = written {
-        return Err(files.abandon(Failure::from(e)));
+        return Err(files.abandon(closed_early(Failure::from(e), s, &replay, &committed)));
     }
     if let Some(state) = state.as_mut() {
         for (name, digest) in &streamed {
@@ -134,7 +135,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         }
     }
     if !s.quiet {
-        eprint!("{}", summary(&replay, s.rejects.as_deref()));
+        eprint!("{}", summary(&replay, s.rejects.as_deref(), None));
         if let Some(line) = committed.line() {
             eprintln!("{line}");
         }
@@ -166,6 +167,15 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     }
 }
 
+/// `failure`, after the summary when it is that the reader of the output left (`| head`): the run
+/// still succeeds, and the summary says how many rows left before it did, not what the jobs made.
+fn closed_early(failure: Failure, s: &Settings, replay: &Replay, committed: &outputs::Committed) -> Failure {
+    if matches!(failure, Failure::BrokenPipe) && !s.quiet {
+        eprint!("{}", summary(replay, s.rejects.as_deref(), Some(committed.delivered().unwrap_or_default())));
+    }
+    failure
+}
+
 /// The state file of `--state`, checked against the jobs and options, and what it resumes from.
 fn open_state(s: &Settings, jobs: &[Job]) -> Result<(Option<StateRun>, Option<Resume>), Failure> {
     let Some(settings) = &s.state else { return Ok((None, None)) };
@@ -185,6 +195,12 @@ fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String,
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for input in &s.inputs {
+        // Said even with -q: without it a run started in a terminal waits without a word.
+        if input.path == "-" && std::io::stdin().is_terminal() {
+            eprintln!(
+                "meterflow: reading input rows from the terminal (stdin); end them with Ctrl-D, or give --input FILE"
+            );
+        }
         let mut source = input::open_watched(&input.path, &s.input.idle, &s.input.stop)?;
         // A stream cannot be read twice, so the state learns its content as it is read.
         if with_state && (input.live || input.path == "-") {
@@ -216,12 +232,14 @@ fn say_warnings(replay: &Replay, s: &Settings, ends_stream: bool, warnings: &mut
         warnings.say(&warning);
     }
     if !s.input.sort
-        && let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind())
+        && let Some(warning) =
+            late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind(), s.state.is_some())
     {
         warnings.say(&warning);
     }
-    for warning in unseen_point_warnings(replay) {
-        warnings.say(&warning);
+    let unseen = [unseen::point_warnings(replay), unseen::model_warnings(replay), unseen::rename_warnings(replay)];
+    for warning in unseen.iter().flatten().chain(&unseen::quality_warning(replay)) {
+        warnings.say(warning);
     }
     // A stream left open in a state has not written its rows yet.
     if ends_stream {

@@ -9,10 +9,13 @@ use crate::commands::warnings::Warnings;
 use crate::engine::EmitMode;
 use crate::engine::names::Names;
 use crate::output::live::LiveOutputs;
+use crate::output::points::Delivered;
 use crate::output::threaded::ThreadedOutput;
 use crate::output::{BoxOutput, LateWriter, PointWriter, Split};
 use anyhow::Context;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The outputs of a run, opened and not yet written to.
 pub struct Outputs {
@@ -21,6 +24,8 @@ pub struct Outputs {
     rejects: Option<Box<dyn Write>>,
     /// Shared with the idle hook (a live input).
     live: Option<LiveOutputs>,
+    /// Rows of a file or stdout output that have left.
+    delivered: Option<Arc<Delivered>>,
     #[cfg(feature = "database")]
     committed: Option<super::database::Committed>,
 }
@@ -36,6 +41,7 @@ impl Outputs {
         };
         #[cfg(feature = "database")]
         let mut committed = None;
+        let mut delivered = None;
         let points: BoxOutput = match &s.outputs.points {
             #[cfg(feature = "database")]
             PointsTo::Database(settings) => {
@@ -51,6 +57,7 @@ impl Outputs {
                 let revisions = s.engine.emit == EmitMode::Updates;
                 let writer = PointWriter::new(out, s.outputs.format, revisions, s.outputs.decimals)
                     .context("failed to write output")?;
+                delivered = Some(writer.delivered());
                 share(Box::new(writer))
             }
         };
@@ -73,6 +80,7 @@ impl Outputs {
             late,
             rejects,
             live,
+            delivered,
             #[cfg(feature = "database")]
             committed,
         })
@@ -92,6 +100,7 @@ impl Outputs {
         let committed = Committed {
             #[cfg(feature = "database")]
             database: self.committed,
+            delivered: self.delivered,
         };
         let split: BoxOutput = Box::new(Split { points: self.points, late: self.late });
         if let Some(live) = self.live {
@@ -105,13 +114,21 @@ impl Outputs {
     }
 }
 
-/// What a database output committed, for the summary (nothing without one).
+/// What a database output committed, and the rows of a file or stdout output that left, for the
+/// summary.
 pub struct Committed {
     #[cfg(feature = "database")]
     database: Option<super::database::Committed>,
+    delivered: Option<Arc<Delivered>>,
 }
 
 impl Committed {
+    /// Rows of a file or stdout output that left, and rows of the piece cut short when its
+    /// reader left (`None` for a database output).
+    pub fn delivered(&self) -> Option<(u64, u64)> {
+        self.delivered.as_ref().map(|d| (d.rows.load(Ordering::Relaxed), d.cut.load(Ordering::Relaxed)))
+    }
+
     pub fn line(&self) -> Option<String> {
         #[cfg(feature = "database")]
         return self.database.as_ref().map(super::database::Committed::line);

@@ -25,6 +25,7 @@ pub use names::{Parser, Translation};
 use super::columns::{Fields, Source as Column};
 use super::jsonl::{JsonLines, is_json_lines};
 use super::options::Layout as FileLayout;
+use super::reader::Tally;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, source};
 use crate::engine::Reading;
@@ -99,12 +100,22 @@ pub struct InputReader {
     current: Option<Chunk>,
     taken: usize,
     translation: Translation,
+    /// The general reader's tally once it has finished (the fast path has none to give).
+    tally: Tally,
 }
 
 impl InputReader {
     /// Whether the input has a quality column (read by the general reader: the fast path declines it).
     pub fn has_quality_column(&self) -> bool {
         matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())
+    }
+
+    /// What the rows read so far carried (see [`Tally`]).
+    pub fn tally(&self) -> &Tally {
+        match &self.mode {
+            Mode::General(reader) => reader.tally(),
+            _ => &self.tally,
+        }
     }
 }
 
@@ -137,6 +148,7 @@ impl InputReader {
                 current: None,
                 taken: 0,
                 translation: Translation::default(),
+                tally: Tally::default(),
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
@@ -185,6 +197,7 @@ impl InputReader {
             current: None,
             taken: 0,
             translation: Translation::default(),
+            tally: Tally::default(),
         })
     }
 
@@ -245,8 +258,9 @@ impl InputReader {
                 }
                 Mode::General(mut reader) => {
                     let reading = reader.next(names, counts, bad_rows)?;
-                    if reading.is_some() {
-                        self.mode = Mode::General(reader);
+                    match reading {
+                        Some(_) => self.mode = Mode::General(reader),
+                        None => self.tally = reader.tally().clone(),
                     }
                     return Ok(reading);
                 }

@@ -12,6 +12,7 @@ use crate::engine::names::Names;
 use crate::engine::{Point, Value};
 use crate::output::Output;
 use crate::output::encode::emit_label;
+use crate::text::count;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -124,11 +125,11 @@ impl DatabaseSink {
         }
         if let Err(e) = self.send() {
             let message = format!(
-                "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
+                "PostgreSQL {}: a batch of {} was not committed: {}; {} committed to table {} before the error",
                 self.target,
-                self.pending.len(),
+                count(self.pending.len() as u64, "row", "rows"),
                 describe(&e),
-                self.committed.load(Ordering::Relaxed),
+                count(self.committed.load(Ordering::Relaxed), "row", "rows"),
                 self.target.table
             );
             self.failed = Some(message.clone());
