@@ -123,7 +123,7 @@ pub struct RunArgs {
     /// A reading further than this ahead of its watermark does not advance it (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub max_future_skew: Option<String>,
-    /// Output encoding.
+    /// Output encoding (late rows are CSV with parquet).
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     /// Round output numbers to N decimal places (exact ties to even; trailing zeros dropped).
@@ -416,4 +416,7 @@ pub enum FormatArg {
     Jsonl,
     /// InfluxDB line protocol (for influx write, Telegraf, VictoriaMetrics, QuestDB).
     Influx,
+    /// A Parquet file (timestamp, asset, point, value as a double, text_value; emit and revision
+    /// with --emit updates), for DuckDB, Polars, Spark, pandas.
+    Parquet,
 }

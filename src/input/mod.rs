@@ -9,7 +9,8 @@
 //! terminal input is about to wait. [`config`] reads and writes input settings as a YAML file;
 //! [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
 //! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need; [`jsonl`]
-//! reads JSON lines, the objects `run --format jsonl` writes.
+//! reads JSON lines, the objects `run --format jsonl` writes; [`parquet`] reads Parquet files as
+//! the CSV text they hold (cargo feature `parquet`).
 pub mod columns;
 pub mod config;
 pub mod fast;
@@ -18,6 +19,7 @@ pub mod jsonl;
 pub mod live;
 pub mod number;
 pub mod options;
+pub mod parquet;
 pub mod reader;
 pub mod rejects;
 pub mod shown;

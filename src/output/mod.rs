@@ -1,7 +1,8 @@
 //! Where a replay's products go. [`Output`] is the one seam: the replay hands it every output
 //! point and every row dropped as late, and each destination takes the rows it is for. Encoders
-//! ([`encode`], one per format) are apart from destinations: byte streams ([`points`], [`late`]),
-//! a database table ([`database`], cargo feature `database`). Decorators wrap any output: on a
+//! ([`encode`], one per line format) are apart from destinations: byte streams ([`points`],
+//! [`late`]), a Parquet file (`parquet`, cargo feature `parquet`), a database table
+//! ([`database`], cargo feature `database`). Decorators wrap any output: on a
 //! thread of its own ([`threaded`]), or shared with the input's idle hook on a live run ([`live`]).
 
 #[cfg(feature = "database")]
@@ -9,6 +10,8 @@ pub mod database;
 pub mod encode;
 pub mod late;
 pub mod live;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod points;
 pub mod threaded;
 

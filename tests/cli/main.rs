@@ -12,6 +12,7 @@ mod inputs;
 mod job_messages;
 mod malformed;
 mod outputs;
+mod parquet;
 mod realdata;
 mod sniff;
 mod stdin;

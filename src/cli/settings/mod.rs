@@ -91,6 +91,7 @@ fn format(arg: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Influx => Format::Influx,
+        FormatArg::Parquet => Format::Parquet,
     }
 }
 

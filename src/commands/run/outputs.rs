@@ -9,6 +9,8 @@ use crate::commands::warnings::Warnings;
 use crate::engine::EmitMode;
 use crate::engine::names::Names;
 use crate::output::live::LiveOutputs;
+#[cfg(feature = "parquet")]
+use crate::output::parquet::ParquetWriter;
 use crate::output::points::Delivered;
 use crate::output::threaded::ThreadedOutput;
 use crate::output::{BoxOutput, LateWriter, PointWriter, Split};
@@ -41,8 +43,7 @@ impl Outputs {
         };
         #[cfg(feature = "database")]
         let mut committed = None;
-        let mut delivered = None;
-        let points: BoxOutput = match &s.outputs.points {
+        let (points, delivered): (BoxOutput, _) = match &s.outputs.points {
             #[cfg(feature = "database")]
             PointsTo::Database(settings) => {
                 let mut sink = super::database::connect(settings)?;
@@ -50,15 +51,22 @@ impl Outputs {
                     warnings.say(&warning);
                 }
                 committed = Some(super::database::Committed::of(&sink));
-                share(Box::new(sink))
+                (share(Box::new(sink)), None)
+            }
+            #[cfg(feature = "parquet")]
+            PointsTo::File(path) if s.outputs.format == crate::output::Format::Parquet => {
+                let out = files.create("-o", path)?;
+                let revisions = s.engine.emit == EmitMode::Updates;
+                let writer = ParquetWriter::new(out, revisions).context("failed to write output")?;
+                (share(Box::new(writer)), None)
             }
             PointsTo::File(path) => {
                 let out = files.create("-o", path)?;
                 let revisions = s.engine.emit == EmitMode::Updates;
                 let writer = PointWriter::new(out, s.outputs.format, revisions, s.outputs.decimals)
                     .context("failed to write output")?;
-                delivered = Some(writer.delivered());
-                share(Box::new(writer))
+                let delivered = writer.delivered();
+                (share(Box::new(writer)), Some(delivered))
             }
         };
         #[cfg(not(feature = "database"))]

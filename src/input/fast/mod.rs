@@ -27,7 +27,7 @@ use super::jsonl::{JsonLines, is_json_lines};
 use super::options::Layout as FileLayout;
 use super::reader::Tally;
 use super::timestamp::TimeFormat;
-use super::{BadRows, InputCounts, InputOptions, Reader, source};
+use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
 use crate::engine::Reading;
 use crate::engine::names::Names;
 use anyhow::{Context, Result, anyhow};
@@ -132,6 +132,7 @@ impl InputReader {
         names: &mut Names,
         threads: usize,
     ) -> Result<InputReader> {
+        let source = parquet::csv_view(source, file, options.delimiter.unwrap_or(b','), options.numbers)?;
         let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
         let delimiter = options.delimiter.unwrap_or(detected);
         let (header, rest) =
