@@ -52,7 +52,11 @@ fn timestamp_parse_cached(bencher: Bencher) {
 
 #[divan::bench]
 fn row_parse_fast_path(bencher: Bencher) {
-    let layout = Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] };
+    let layout = Layout {
+        delimiter: b',',
+        roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
+        numbers: Default::default(),
+    };
     let mut chunk = Chunk::from_text(&lines());
     let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {

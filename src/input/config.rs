@@ -31,6 +31,13 @@ const DST: Field = Field::optional(
 );
 const NULL_VALUES: Field =
     Field::optional("null_values", Shape::Text, "Value texts meaning no reading, comma-separated.");
+const DECIMAL: Field =
+    Field::optional("decimal", Shape::Choice(&["point", "comma"]), "The decimal separator of values: point or comma.");
+const THOUSANDS: Field = Field::optional(
+    "thousands",
+    Shape::Text,
+    "The thousands separator of values (`.`, `,`, `'` or `space`), between groups of three digits.",
+);
 const ON_BAD_ROW: Field = Field::optional("on_bad_row", Shape::Choice(&["fail", "skip"]), "What a malformed row does.");
 const REJECTS: Field =
     Field::optional("rejects", Shape::Text, "Where skipped bad rows are written (with on_bad_row: skip).");
@@ -52,6 +59,8 @@ pub const FIELDS: &[Field] = &[
     TIMEZONE,
     DST,
     NULL_VALUES,
+    DECIMAL,
+    THOUSANDS,
     ON_BAD_ROW,
     REJECTS,
     SORT_INPUT,
@@ -100,6 +109,8 @@ fn read(reader: &mut Reader<'_>, map: &Mapping<'_>, s: &mut InputSettings) {
     s.time_format = text(reader, &TIME_FORMAT);
     s.timezone = text(reader, &TIMEZONE);
     s.null_values = text(reader, &NULL_VALUES);
+    s.decimal = text(reader, &DECIMAL);
+    s.thousands = text(reader, &THOUSANDS);
     s.rejects = text(reader, &REJECTS).map(PathBuf::from);
     for (field, slot) in [(&WIDE, &mut s.wide), (&SORT_INPUT, &mut s.sort_input)] {
         if let Some(v) = map.scalar(reader, field) {
@@ -170,6 +181,12 @@ pub fn to_yaml(settings: &InputSettings) -> String {
     if let Some(v) = &settings.null_values {
         line("null_values", quoted(v));
     }
+    if let Some(v) = &settings.decimal {
+        line("decimal", v.clone());
+    }
+    if let Some(v) = &settings.thousands {
+        line("thousands", quoted(v));
+    }
     if settings.on_bad_row == BadRowPolicy::Skip {
         line("on_bad_row", "skip".to_string());
     }
@@ -190,7 +207,8 @@ mod tests {
     fn every_key_reads_and_writes_back_the_same() {
         let source = "wide: true\ntime_column: \"Date,Time\"\nasset: sceaux\npoints: \"energy(kWh/hh)=Energy\"\n\
                       delimiter: \";\"\ntime_format: \"%d/%m/%Y %H:%M:%S\"\ntimezone: Europe/Dublin\n\
-                      dst: [ambiguous=earlier, nonexistent=shift]\nnull_values: \"?,-\"\non_bad_row: skip\n\
+                      dst: [ambiguous=earlier, nonexistent=shift]\nnull_values: \"?,-\"\ndecimal: comma\n\
+                      thousands: \".\"\non_bad_row: skip\n\
                       rejects: bad.csv\nsort_input: true\n";
         let s = parse("in.yaml", source).unwrap();
         assert!(s.wide && s.sort_input);
@@ -211,7 +229,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{lines:#?}");
         assert_eq!(
             lines[0],
-            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `null_values`, `on_bad_row`, `rejects`, `sort_input`"
+            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `null_values`, `decimal`, `thousands`, `on_bad_row`, `rejects`, `sort_input`"
         );
         assert!(
             lines.contains(&"in.yaml:1:7: error: wide: expected true or false, found \"yes\"".to_string()),

@@ -6,6 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
+use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
 use super::shown::{shell_quote, shorten};
@@ -39,6 +40,17 @@ pub struct Reader {
     line_offset: u64,
     /// See [`InputOptions::read_points`].
     read_points: Option<Arc<[bool]>>,
+    numbers: NumberFormat,
+    tally: Tally,
+}
+
+/// What a run tells its user about the rows a reader took: how many carried a non-zero quality
+/// code, and which `--points` renames of long input met their point text.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub quality_rows: u64,
+    /// By rename, in `--points` order (long input).
+    pub renamed: Vec<bool>,
 }
 
 impl Reader {
@@ -82,6 +94,8 @@ impl Reader {
             next_reading: 0,
             line_offset: 0,
             read_points: options.read_points.clone(),
+            numbers: options.numbers,
+            tally: Tally::default(),
         })
     }
 
@@ -99,6 +113,10 @@ impl Reader {
     /// Whether every reading of the rows read so far has been handed out (a wide row gives several).
     pub fn between_rows(&self) -> bool {
         self.next_reading >= self.readings.len()
+    }
+
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
@@ -125,6 +143,7 @@ impl Reader {
                 Ok(()) => {
                     counts.whole_rows += 1;
                     counts.values += self.columns.value_cells();
+                    self.tally.quality_rows += u64::from(self.readings.first().is_some_and(|r| r.quality != 0));
                 }
                 Err(_) if self.is_header_again() => counts.rows -= 1,
                 Err(reason) => {
@@ -149,7 +168,7 @@ impl Reader {
 
     /// Turns the current record into readings, or says why it is a bad row.
     fn row(&mut self, names: &mut Names, counts: &mut InputCounts) -> Result<(), String> {
-        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, .. } = self;
+        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, numbers, tally, .. } = self;
         let read = |point: u32| read_points.as_ref().is_none_or(|read| read.get(point as usize) == Some(&true));
         if record.len() != c.width {
             // csv skips blank lines, so a short or long record here is a real problem.
@@ -167,8 +186,14 @@ impl Reader {
                 let point = match *point {
                     Source::Column(p) => {
                         let raw = record[p].trim_ascii();
-                        match renames.iter().find(|(from, _)| **from == *raw) {
-                            Some(&(_, id)) => id,
+                        match renames.iter().position(|(from, _)| **from == *raw) {
+                            Some(k) => {
+                                if tally.renamed.len() < renames.len() {
+                                    tally.renamed.resize(renames.len(), false);
+                                }
+                                tally.renamed[k] = true;
+                                renames[k].1
+                            }
                             None => names.points.intern(text(raw).ok_or_else(|| {
                                 field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
                             })?),
@@ -177,9 +202,9 @@ impl Reader {
                     Source::Constant(id) => id,
                 };
                 let value = match read(point) {
-                    true => parse_value(value_field).ok_or_else(|| {
-                        field_problem(*value, "value", "value", value_field, "expected a finite number")
-                    })?,
+                    true => numbers
+                        .parse(value_field)
+                        .ok_or_else(|| value_problem(*value, "value", value_field, numbers))?,
                     false => UNREAD_VALUE,
                 };
                 let model = model_id(record, c.model, names)?;
@@ -200,9 +225,9 @@ impl Reader {
                             continue;
                         }
                         let value = match read(point) {
-                            true => parse_value(field).ok_or_else(|| {
-                                field_problem(col, &header[col], "value", field, "expected a finite number")
-                            })?,
+                            true => {
+                                numbers.parse(field).ok_or_else(|| value_problem(col, &header[col], field, numbers))?
+                            }
                             false => UNREAD_VALUE,
                         };
                         readings.push(Reading { asset, point, model, ts, value, quality });
@@ -288,6 +313,13 @@ fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &
     format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
 }
 
+/// A value field the number format does not read, with the flag that would read it.
+#[cold]
+fn value_problem(column: usize, name: &str, field: &[u8], numbers: &NumberFormat) -> String {
+    let problem = format!("expected a finite number{}", numbers.hint(field));
+    field_problem(column, name, "value", field, &problem)
+}
+
 #[inline]
 fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &str) -> Result<u32, String> {
     match source {
@@ -335,19 +367,6 @@ pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
 /// The value of a reading of a point no job reads: never parsed, never used (the pipeline counts
 /// such readings and drops them), so any text passes.
 pub(super) const UNREAD_VALUE: f64 = f64::NAN;
-
-/// A finite number, or `true` / `false` (any case) as 1 / 0, as a boolean merge result is written.
-#[inline]
-pub(super) fn parse_value(field: &[u8]) -> Option<f64> {
-    if field.eq_ignore_ascii_case(b"true") {
-        return Some(1.0);
-    }
-    if field.eq_ignore_ascii_case(b"false") {
-        return Some(0.0);
-    }
-    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
-    v.is_finite().then_some(v)
-}
 
 #[cfg(test)]
 mod tests {

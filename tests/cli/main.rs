@@ -6,9 +6,12 @@ pub mod support;
 
 mod basics;
 mod cases;
+mod decimal;
+mod first_steps;
 mod inputs;
 mod job_messages;
 mod outputs;
+mod parquet;
 mod realdata;
 mod reference;
 mod sniff;

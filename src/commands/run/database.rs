@@ -30,7 +30,7 @@ impl Committed {
     }
 
     pub fn line(&self) -> String {
-        let rows = self.rows.load(Ordering::Relaxed);
-        format!("{rows} output rows committed to table {} on {}", self.target.table, self.target)
+        let rows = crate::text::count(self.rows.load(Ordering::Relaxed), "output row", "output rows");
+        format!("{rows} committed to table {} on {}", self.target.table, self.target)
     }
 }

@@ -47,6 +47,12 @@ pub fn flags(settings: &InputSettings) -> Vec<String> {
     if let Some(v) = &settings.null_values {
         flag("null-values", Some(v));
     }
+    if let Some(v) = &settings.decimal {
+        flag("decimal", Some(v));
+    }
+    if let Some(v) = &settings.thousands {
+        flag("thousands", Some(v));
+    }
     if settings.sort_input {
         flag("sort-input", None);
     }

@@ -6,12 +6,13 @@
 //! `user@host:port/db` and say how many rows were committed before them.
 
 use super::pgpass::password_for;
-use super::table;
-use super::target::{Env, Target};
+use super::target::{Env, SslMode, Target};
+use super::{table, tls};
 use crate::engine::names::Names;
 use crate::engine::{Point, Value};
 use crate::output::Output;
 use crate::output::encode::emit_label;
+use crate::text::count;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -81,7 +82,23 @@ impl DatabaseSink {
             config.password(password);
         }
         let fail = |what: String| anyhow::anyhow!("PostgreSQL {target}: {what}; no rows committed");
-        let mut client = config.connect(NoTls).map_err(|e| fail(connect_problem(&e, &target, had_password)))?;
+        let tls = tls::for_target(&target, env).map_err(|e| fail(format!("{e:#}")))?;
+        let problem = |e: postgres::Error| fail(connect_problem(&e, &target, had_password, tls.roots.as_deref()));
+        config.ssl_mode(tls.mode);
+        let mut client = match tls.connector {
+            Some(connector) => config.connect(connector).map_err(problem)?,
+            // `allow`: without TLS first, and with it if the server refuses a connection without.
+            None if target.ssl_mode == SslMode::Allow && !target.is_socket() => match config.connect(NoTls) {
+                Ok(client) => client,
+                Err(_) => {
+                    let retry = Target { ssl_mode: SslMode::Require, ssl_root_cert: None, ..target.clone() };
+                    let tls = tls::for_target(&retry, &|_| None).map_err(|e| fail(format!("{e:#}")))?;
+                    config.ssl_mode(tls.mode);
+                    config.connect(tls.connector.ok_or_else(|| fail("TLS unavailable".into()))?).map_err(problem)?
+                }
+            },
+            None => config.connect(NoTls).map_err(problem)?,
+        };
         table::prepare(&mut client, &target).map_err(fail)?;
         if options.create_hypertable {
             table::create_hypertable(&mut client, &target).map_err(fail)?;
@@ -124,11 +141,11 @@ impl DatabaseSink {
         }
         if let Err(e) = self.send() {
             let message = format!(
-                "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
+                "PostgreSQL {}: a batch of {} was not committed: {}; {} committed to table {} before the error",
                 self.target,
-                self.pending.len(),
+                count(self.pending.len() as u64, "row", "rows"),
                 describe(&e),
-                self.committed.load(Ordering::Relaxed),
+                count(self.committed.load(Ordering::Relaxed), "row", "rows"),
                 self.target.table
             );
             self.failed = Some(message.clone());
@@ -196,8 +213,9 @@ fn system_time(ms: i64) -> SystemTime {
     if ms >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset }
 }
 
-/// Why a connection failed, in the user's terms.
-fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> String {
+/// Why a connection failed, in the user's terms; `roots`: where the certificate's roots came from,
+/// when it was checked.
+fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool, roots: Option<&str>) -> String {
     let code = e.code();
     if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
         let hint = if had_password { "" } else { " (no password found: set PGPASSWORD or add a line to ~/.pgpass)" };
@@ -210,7 +228,21 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
         return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass"
             .to_string();
     }
-    format!("cannot connect: {}", describe(e))
+    let text = describe(e);
+    if let Some(roots) = roots.filter(|_| text.contains("invalid peer certificate")) {
+        let why = if text.contains("NotValidForName") || text.contains("not valid for name") {
+            format!("it is not issued for host {:?}", target.host)
+        } else if text.contains("UnknownIssuer") {
+            format!("it is not signed by a root of {roots}")
+        } else {
+            "it does not verify".to_string()
+        };
+        return format!(
+            "TLS: the server's certificate was refused under sslmode={}: {why} ({text})",
+            target.ssl_mode.name()
+        );
+    }
+    format!("cannot connect: {text}")
 }
 
 /// The server's own message when it sent one, else the client's.
