@@ -1,0 +1,97 @@
+//! The sandbox: hostile job files, test fixtures, state files and inputs never hang, panic, leak
+//! a file's content or write outside what the user named. Each test runs the real binary in a
+//! temporary folder under a time limit, so a hang fails the test instead of stalling it; the
+//! crafted files too large or too odd to build inline are committed under `tests/sandbox/`.
+//! SECURITY.md names the test behind each of its claims.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Far above any case's run time: reaching it means a hang.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+const HEADER: &str = "timestamp,asset,point,value\n";
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs meterflow in `dir` with `stdin`, killing it at [`TIME_LIMIT`].
+fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meterflow"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meterflow starts");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    while child.try_wait().expect("the child can be polled").is_none() {
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("meterflow {args:?} did not finish within {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = feeder.join();
+    let status = child.wait().expect("the child has exited");
+    let run = Run {
+        status: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out_reader.join().expect("stdout is read")).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr is read")).into_owned(),
+    };
+    assert!(!run.stderr.contains("panicked"), "meterflow {args:?} panicked:\n{}", run.stderr);
+    run
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    run_in(dir, args, b"")
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("a file in the temporary folder");
+    path
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox").join(name)
+}
+
+// ---- sniff -------------------------------------------------------------------------------
+
+/// A column name wider than the formatter's width limit (65,535) once panicked the text report.
+#[test]
+fn sniff_shortens_a_huge_column_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "c".repeat(70_000);
+    write(dir.path(), "in.csv", format!("timestamp,asset,point,{name}\n2024-01-01T00:00:00Z,m1,Reading,1\n"));
+    let out = run(dir.path(), &["sniff", "in.csv"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    // The column list shortens it; the proposed command and config keep it whole, to be pasted.
+    let listed = out.stdout.lines().find(|l| l.starts_with("     4 ")).expect("the fourth column is listed");
+    assert!(listed.starts_with(&format!("     4 {}...  value", "c".repeat(80))), "{listed}");
+}
