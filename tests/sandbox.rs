@@ -95,3 +95,54 @@ fn sniff_shortens_a_huge_column_name() {
     let listed = out.stdout.lines().find(|l| l.starts_with("     4 ")).expect("the fourth column is listed");
     assert!(listed.starts_with(&format!("     4 {}...  value", "c".repeat(80))), "{listed}");
 }
+
+// ---- state files -------------------------------------------------------------------------
+
+/// A folder holding the state fixtures' jobs and inputs and a copy of `state`, as `t.state`.
+fn state_case(state: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["window.yaml", "merge.yaml", "day1.csv", "day2.csv"] {
+        std::fs::copy(fixture("state").join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::copy(fixture("state").join(state), dir.path().join("t.state")).unwrap();
+    dir
+}
+
+const RESUME: &[&str] =
+    &["run", "window.yaml", "merge.yaml", "--input", "day2.csv", "--state", "t.state", "-q", "--finish"];
+
+/// A valid container whose asset name table is shorter than the ids in the engine state once
+/// panicked the output thread looking a name up; now it is refused before the run reads a row.
+#[test]
+fn state_with_a_short_name_table_is_damaged() {
+    let dir = state_case("short_asset_table.state");
+    let out = run(dir.path(), RESUME);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "error: --state t.state: damaged state file: the saved windows of job `w` do not fit its plan; the state \
+             cannot be resumed"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// 131 KB of zstd that expands to 4 GiB: refused at the decoder's cap, not read into memory.
+#[test]
+fn state_zstd_bomb_is_refused_at_the_cap() {
+    let dir = state_case("zstd_bomb.state");
+    let out = run(dir.path(), RESUME);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "error: --state t.state: damaged state file: the payload expands past 67108864 bytes, 256 times its \
+             compressed size"
+        ),
+        "{}",
+        out.stderr
+    );
+    let show = run(dir.path(), &["state", "show", "t.state"]);
+    assert_eq!(show.status, 1, "{}", show.stderr);
+    assert!(show.stderr.contains("damaged state file: the payload expands past"), "{}", show.stderr);
+}

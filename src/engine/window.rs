@@ -567,13 +567,17 @@ impl WindowOperator {
     }
 
     /// Puts a saved state back. The saved figures keep this run's job name and file. Refuses a
-    /// state whose shape does not fit this operator's plan, so no index in it can be out of range.
-    pub fn restore(&mut self, state: WindowState) -> Result<(), String> {
+    /// state whose shape does not fit this operator's plan or whose asset ids reach past the
+    /// `assets` names of the table, so no index in it can be out of range.
+    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
         let policies = self.policies.len();
         let series = state.series.len();
         let clocks = state.clocks.len();
         let fits = state.series_of.len() == self.inputs.len()
             && state.series_of.iter().flatten().all(|&s| s == ABSENT || (s as usize) < series)
+            && state.series_of.iter().all(|by_asset| by_asset.len() <= assets)
+            && state.asset_clock.len() <= assets
+            && state.series.iter().all(|s| (s.asset as usize) < assets)
             && state.windows.len() == series * policies
             && state.series.iter().all(|s| s.clock < clocks && s.last_valid.len() == policies)
             && state.asset_clock.iter().all(|&c| c == ABSENT || (c as usize) < clocks)
