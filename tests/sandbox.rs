@@ -14,6 +14,17 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 const HEADER: &str = "timestamp,asset,point,value\n";
 
+/// A window job: max of `Reading` per 10-minute window, latency 0s.
+const WINDOW_JOB: &str = "name: w
+template: time_window_aggregation
+model: M
+policies:
+  - input: Reading
+    aggregation: max
+    window_size: 10m
+    output: Max10
+";
+
 struct Run {
     status: i32,
     stdout: String,
@@ -145,4 +156,31 @@ fn state_zstd_bomb_is_refused_at_the_cap() {
     let show = run(dir.path(), &["state", "show", "t.state"]);
     assert_eq!(show.status, 1, "{}", show.stderr);
     assert!(show.stderr.contains("damaged state file: the payload expands past"), "{}", show.stderr);
+}
+
+// ---- YAML ---------------------------------------------------------------------------------
+
+const NESTING: &str =
+    "lists and mappings are nested more than 64 levels deep; a job, test or input-config file needs a few";
+
+/// 80 KB of `- - - ...` once overflowed the stack (exit 134) of every command reading YAML: as a
+/// job file, a test file and an input config it is now a located error.
+#[test]
+fn yaml_block_nesting_is_limited_like_flow_nesting() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = std::fs::read(fixture("deep_nesting.yaml")).unwrap();
+    write(dir.path(), "deep.yaml", &bomb);
+    write(dir.path(), "deep.test.yaml", &bomb);
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,1\n"));
+    let located = format!("deep.yaml:4:127: error: {NESTING}");
+    let out = run(dir.path(), &["validate", "deep.yaml"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.starts_with(&located), "{}", out.stderr);
+    let out = run(dir.path(), &["test", "deep.test.yaml"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.starts_with(&format!("deep.test.yaml:4:127: error: {NESTING}")), "{}", out.stderr);
+    write(dir.path(), "job.yaml", WINDOW_JOB);
+    let out = run(dir.path(), &["run", "job.yaml", "--input", "in.csv", "--input-config", "deep.yaml"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&located), "{}", out.stderr);
 }

@@ -61,6 +61,10 @@ pub const FIELDS: &[Field] = &[
 /// `file:line:col: error: key: message`.
 pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
     let mut reader = Reader::new(file.to_string(), source);
+    if let Some((line, column, message)) = crate::yaml::too_deep(source) {
+        reader.error_at(line, column, "", message);
+        return Err(reader.problems);
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, source, options) {
         Ok(root) => root,
