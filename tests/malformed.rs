@@ -379,25 +379,15 @@ meterflow: warning: job `w` wrote no row: Sum10: its 1 window overflowed the flo
             "corpus_yaml_alias_bomb",
             "a: &a [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
             "job.yaml:1:7: error: YAML anchors and aliases are not supported in job files
-  |
-1 | a: &a [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]
-  |       ^
 1 problem found in job files
 ",
         ),
         yaml_error(
             "corpus_yaml_deep_nesting",
             format!("template: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
-            &format!(
-                "job.yaml:1:266: error: invalid YAML: recursion limit exceeded
-  |
-1 | ...{}...
-  | {}^
+            "job.yaml:1:266: error: invalid YAML: recursion limit exceeded
 1 problem found in job files
 ",
-                "[".repeat(120),
-                " ".repeat(63)
-            ),
         ),
         yaml_error(
             "corpus_yaml_duplicate_key",
@@ -415,9 +405,6 @@ meterflow: warning: job `w` wrote no row: Sum10: its 1 window overflowed the flo
             "corpus_yaml_binary_garbage",
             b"\x00\x01\x02\x03".to_vec(),
             "job.yaml:1:1: error: (top level): missing field `template` (time_window_aggregation or multi_point_merging)
-  |
-1 | \u{0}\u{1}\u{2}\u{3}
-  | ^
 1 problem found in job files
 ",
         ),
@@ -425,9 +412,6 @@ meterflow: warning: job `w` wrote no row: Sum10: its 1 window overflowed the flo
             "corpus_yaml_top_level_list",
             "- template: time_window_aggregation\n",
             "job.yaml:1:1: error: a job file must be a YAML mapping of fields
-  |
-1 | - template: time_window_aggregation
-  | ^
 1 problem found in job files
 ",
         ),

@@ -184,3 +184,54 @@ fn yaml_block_nesting_is_limited_like_flow_nesting() {
     assert_eq!(out.status, 2, "{}", out.stderr);
     assert!(out.stderr.contains(&located), "{}", out.stderr);
 }
+
+// ---- job directories and diagnostics -----------------------------------------------------
+
+const SECRET: &str = "https://ci-bot:ghp_TOKEN1234@github.com\n";
+
+/// A link in a job directory to a credentials file outside it (a pull request can add one) was
+/// read by `validate`, `run` and `test`, and its token quoted under the caret in the CI log.
+#[test]
+fn a_link_out_of_a_job_directory_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "git-credentials", SECRET);
+    std::fs::create_dir(dir.path().join("jobs")).unwrap();
+    write(&dir.path().join("jobs"), "w.yaml", WINDOW_JOB);
+    std::os::unix::fs::symlink(dir.path().join("git-credentials"), dir.path().join("jobs/zz.yaml")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("git-credentials"), dir.path().join("jobs/zz.test.yaml")).unwrap();
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,1\n"));
+    let refused = "a symbolic link to a file outside its directory is not read; name the file itself to use it";
+    for args in [&["validate", "jobs"][..], &["run", "jobs", "--input", "in.csv"], &["test", "jobs"]] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.status, 2, "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("TOKEN") && !out.stdout.contains("TOKEN"), "{args:?} leaked: {}", out.stderr);
+        assert!(out.stderr.contains(&format!("jobs/zz.yaml: error: {refused}")), "{args:?}: {}", out.stderr);
+    }
+    // A link to a file of the same directory is an ordinary job file.
+    std::fs::remove_file(dir.path().join("jobs/zz.yaml")).unwrap();
+    std::fs::remove_file(dir.path().join("jobs/zz.test.yaml")).unwrap();
+    std::os::unix::fs::symlink("w.yaml", dir.path().join("jobs/also.yaml")).unwrap();
+    let out = run(dir.path(), &["validate", "jobs"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("jobs/also.yaml: ok: w "), "{}", out.stdout);
+}
+
+/// A file that is no YAML mapping is located but not quoted: whatever it holds stays out of logs.
+#[test]
+fn a_file_that_is_no_mapping_is_not_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "creds.yaml", SECRET);
+    write(dir.path(), "pgpass.yaml", "db.example.org:5432:*:meter:TOKEN\n");
+    write(dir.path(), "hosts.yml", "github.com:\n  oauth_token: TOKEN\n");
+    write(dir.path(), "broken.yaml", "template: x\n  key: TOKEN: x\n");
+    let out = run(dir.path(), &["validate", "creds.yaml", "pgpass.yaml", "hosts.yml", "broken.yaml"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "broken.yaml:2:6: error: invalid YAML: mapping values are not allowed in this context\n\
+         creds.yaml:1:1: error: a job file must be a YAML mapping of fields\n\
+         hosts.yml:1:11: error: (top level): missing field `template` (time_window_aggregation or multi_point_merging)\n\
+         pgpass.yaml:1:1: error: a job file must be a YAML mapping of fields\n\
+         4 problems found in job files\n"
+    );
+}

@@ -62,7 +62,7 @@ pub const FIELDS: &[Field] = &[
 pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
     let mut reader = Reader::new(file.to_string(), source);
     if let Some((line, column, message)) = crate::yaml::too_deep(source) {
-        reader.error_at(line, column, "", message);
+        reader.error_unquoted(line, column, "", message);
         return Err(reader.problems);
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
@@ -80,7 +80,7 @@ pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>>
                 other => (None, format!("invalid input config: {other}")),
             };
             let (line, column) = marker.map_or((0, 0), |m| (m.line(), m.column()));
-            reader.error_at(line, column, "", message);
+            reader.error_unquoted(line, column, "", message);
             return Err(reader.problems);
         }
     };

@@ -43,7 +43,7 @@ pub fn too_deep(source: &str) -> Option<(usize, usize, String)> {
 /// Parses the reader's source as a YAML mapping; a file that is not one is reported.
 pub fn parse(reader: &mut Reader<'_>) -> Option<Node> {
     if let Some((line, column, message)) = too_deep(reader.source()) {
-        reader.error_at(line, column, "", message);
+        reader.error_unquoted(line, column, "", message);
         return None;
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
@@ -66,9 +66,11 @@ fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
             (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str()))
         }
     };
-    match marker {
-        Some(m) => reader.error_at(m.line(), m.column(), "", message),
-        None => reader.error_at(0, 0, "", message),
+    let (line, column) = marker.map_or((0, 0), |m| (m.line(), m.column()));
+    match error {
+        // Both keys were read as keys of a mapping, as unknown fields are: quoting them shows no more.
+        LoadError::DuplicateKey(_) => reader.error_at(line, column, "", message),
+        _ => reader.error_unquoted(line, column, "", message),
     }
 }
 
@@ -139,6 +141,20 @@ impl<'s> Reader<'s> {
             field: field.to_string(),
             message: message.into(),
             source_line,
+        });
+    }
+
+    /// Records a problem of a file that did not parse as a YAML mapping: located, but with no
+    /// source line, since such a file may be anything a path or a link led to (a credentials file
+    /// in CI) and its lines must not reach a log.
+    pub fn error_unquoted(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+        self.problems.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+            source_line: None,
         });
     }
 
