@@ -235,3 +235,69 @@ fn a_file_that_is_no_mapping_is_not_quoted() {
          4 problems found in job files\n"
     );
 }
+
+// ---- test files ---------------------------------------------------------------------------
+
+/// A folder with the window job in `suite/`, its test file holding `tests` (one test's fields,
+/// indented under the list entry), and a file outside `suite/` (`victim.txt`) that no test may
+/// read or overwrite.
+fn test_suite(test: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("suite")).unwrap();
+    write(&dir.path().join("suite"), "w.yaml", WINDOW_JOB);
+    write(&dir.path().join("suite"), "w.test.yaml", format!("tests:\n  - name: t\n{test}"));
+    write(dir.path(), "victim.txt", "SECRET first line\n");
+    dir
+}
+
+const OUTSIDE: &str =
+    "it is outside the test file's folder; a test reads (and --bless writes) only files in its folder or below";
+
+/// `expect_file: /abs/path` (or a link out of the folder) was overwritten by `--bless` with the job's
+/// output, and without `--bless` the FAIL diff printed the file's first line.
+#[test]
+fn test_files_stay_in_their_folder() {
+    let input = "    input: |\n      timestamp,asset,point,value\n      2024-01-01T00:00:00Z,m1,Reading,1\n";
+    let dir = test_suite("");
+    let victim = dir.path().join("victim.txt");
+    std::os::unix::fs::symlink(&victim, dir.path().join("suite/link.csv")).unwrap();
+    for (field, value) in [
+        ("expect_file", victim.display().to_string()),
+        ("expect_file", "../victim.txt".to_string()),
+        ("expect_file", "link.csv".to_string()),
+        ("input_file", "/dev/zero".to_string()),
+        ("input_config", "../victim.txt".to_string()),
+    ] {
+        let test = if field == "input_file" {
+            format!("    {field}: {value}\n    expect_counts:\n      rows_read: 1\n")
+        } else {
+            format!("{input}    {field}: {value}\n    expect_counts:\n      rows_read: 1\n")
+        };
+        write(&dir.path().join("suite"), "w.test.yaml", format!("tests:\n  - name: t\n{test}"));
+        for args in [&["test", "suite"][..], &["test", "suite", "--bless"]] {
+            let out = run(dir.path(), args);
+            assert_eq!(out.status, 2, "{field}: {value}: {}{}", out.stdout, out.stderr);
+            assert!(out.stderr.contains(OUTSIDE), "{field}: {value}: {}", out.stderr);
+            assert!(!out.stdout.contains("SECRET") && !out.stderr.contains("SECRET"), "{}{}", out.stdout, out.stderr);
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "SECRET first line\n", "{field}: {value}");
+        }
+    }
+}
+
+/// A fixture in the folder is held to the job files' 1 MiB cap, like the test file itself.
+#[test]
+fn test_fixtures_are_capped_at_1_mib() {
+    let dir = test_suite("    input_file: big.csv\n    expect_counts:\n      rows_read: 1\n");
+    let row = "2024-01-01T00:00:00Z,m1,Reading,1\n";
+    write(&dir.path().join("suite"), "big.csv", format!("{HEADER}{}", row.repeat((1 << 20) / row.len() + 1)));
+    let out = run(dir.path(), &["test", "suite"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "tests[0].input_file: cannot read fixture file suite/big.csv: the file is larger than 1024 KiB; a test \
+             fixture is a few rows"
+        ),
+        "{}",
+        out.stderr
+    );
+}

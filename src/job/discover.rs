@@ -12,14 +12,29 @@ pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
 pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
-    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
+    read_capped(file, "a job file is a short YAML mapping").map_err(|e| match e {
+        Capped::Io(e) => format!("cannot read job file: {e}"),
+        Capped::TooLarge(message) => message,
+    })
+}
+
+/// Why [`read_capped`] read nothing.
+pub enum Capped {
+    Io(std::io::Error),
+    /// The file is larger than [`MAX_JOB_FILE_BYTES`]: the message says so.
+    TooLarge(String),
+}
+
+/// Reads `file`, refusing one larger than [`MAX_JOB_FILE_BYTES`] with `why_small`.
+pub fn read_capped(file: &Path, why_small: &str) -> Result<Vec<u8>, Capped> {
+    let handle = std::fs::File::open(file).map_err(Capped::Io)?;
     let mut bytes = Vec::new();
-    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
+    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(Capped::Io)?;
     if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
-        return Err(format!(
-            "the file is larger than {} KiB; a job file is a short YAML mapping",
+        return Err(Capped::TooLarge(format!(
+            "the file is larger than {} KiB; {why_small}",
             MAX_JOB_FILE_BYTES / 1024
-        ));
+        )));
     }
     Ok(bytes)
 }
