@@ -301,3 +301,58 @@ fn test_fixtures_are_capped_at_1_mib() {
         out.stderr
     );
 }
+
+// ---- output encoders ----------------------------------------------------------------------
+
+/// A point-mode merge writing `logic` at every `Reading`.
+fn merge_job(logic: &str) -> String {
+    format!(
+        "name: m\ntemplate: multi_point_merging\nmodel: M\ntrigger:\n  mode: point\npolicies:\n  - output: Out\n    \
+         trigger_point: Reading\n    logic: '{logic}'\n"
+    )
+}
+
+/// An asset ending in `\` escaped the separating space (`asset=m1\ value=1`), joining the tag
+/// and the field into one tag value; it is written as two backslashes now.
+#[test]
+fn influx_escapes_a_backslash_in_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", merge_job("${M::Reading}"));
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m1\\,Reading,1\n"));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "--format", "influx", "-q"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "Out,asset=m1\\\\ value=1 1704067200000000000\n");
+}
+
+/// A text result holding a line break split into a second, forged line (`O2 value=666 1`) with
+/// exit status 0; a control character in a name went out raw. Both are refused now, exit 1.
+#[test]
+fn influx_refuses_line_breaks_and_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", merge_job(r#"if ${M::Reading} > 1 { "x\nO2 value=666 1" } else { 1 }"#));
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,2\n"));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "--format", "influx", "-q"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(!out.stdout.contains("O2"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("line protocol cannot hold a line break in a text value: asset \"m1\", point \"Out\""),
+        "{}",
+        out.stderr
+    );
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m\tb,Reading,1\n"));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "--format", "influx", "-q"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("line protocol cannot hold a control character"), "{}", out.stderr);
+}
+
+/// A NUL (or any control character) in a name went into CSV output unquoted.
+#[test]
+fn csv_quotes_fields_with_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", merge_job("${M::Reading}"));
+    write(dir.path(), "in.csv", format!("{HEADER}2024-01-01T00:00:00Z,m\0b,Reading,1\n"));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "-q"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{HEADER}2024-01-01T00:00:00.000Z,\"m\0b\",Out,1\n"));
+}
