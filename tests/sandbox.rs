@@ -185,6 +185,19 @@ fn yaml_block_nesting_is_limited_like_flow_nesting() {
     assert!(out.stderr.contains(&located), "{}", out.stderr);
 }
 
+/// Tags could make a scalar anything the loader's type allows; they are refused like anchors.
+#[test]
+fn yaml_tags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "job.yaml", WINDOW_JOB.replace("model: M", "model: !!str M"));
+    let out = run(dir.path(), &["validate", "job.yaml"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "job.yaml:3:14: error: YAML tags are not supported in job files\n1 problem found in job files\n"
+    );
+}
+
 // ---- job directories and diagnostics -----------------------------------------------------
 
 const SECRET: &str = "https://ci-bot:ghp_TOKEN1234@github.com\n";
@@ -355,4 +368,64 @@ fn csv_quotes_fields_with_control_characters() {
     let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "-q"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(out.stdout, format!("{HEADER}2024-01-01T00:00:00.000Z,\"m\0b\",Out,1\n"));
+}
+
+// ---- expressions --------------------------------------------------------------------------
+
+/// rhai's `pad` with an empty padding never returned: `validate`, `explain`, `run` and `test` hung
+/// at 100% CPU (the form behind `if` passed `validate` and hung `run` on the row with A = 2). Now
+/// each evaluation that reaches it fails and is counted; the run goes on.
+#[test]
+fn pad_with_an_empty_padding_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:05:00Z,m1,Reading,2\n");
+    write(dir.path(), "in.csv", &input);
+    for logic in [
+        r#""abc".pad(5, "") + ${M::Reading}"#,
+        r#"if ${M::Reading} > 1 { type_of("abc".pad(5, "")).len() } else { ${M::Reading} }"#,
+    ] {
+        write(dir.path(), "m.yaml", merge_job(logic));
+        let indented: String = input.lines().map(|l| format!("      {l}\n")).collect();
+        let test = format!("tests:\n  - name: t\n    input: |\n{indented}    expect_counts:\n      rows_read: 2\n");
+        write(dir.path(), "m.test.yaml", test);
+        for args in [&["validate", "m.yaml"][..], &["explain", "m.yaml"], &["test", "m.yaml"]] {
+            let out = run(dir.path(), args);
+            assert_eq!(out.status, 0, "{logic}: {args:?}: {}{}", out.stdout, out.stderr);
+        }
+        let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv"]);
+        assert_eq!(out.status, 0, "{logic}: {}", out.stderr);
+        assert!(out.stderr.contains("evaluation failed: Runtime error: pad: the padding is empty"), "{}", out.stderr);
+    }
+}
+
+/// A legal 32 KB expression, a balanced `&&` tree of 1,024 `("x".pad(4096, "y") == ())`, cost
+/// 73 ms per evaluation (8 CPU-days for 10M rows). It now fails each evaluation at the string-work
+/// budget after sixteen pads, as a counted evaluation error.
+#[test]
+fn string_work_over_the_budget_is_an_evaluation_error() {
+    fn tree(depth: u32) -> String {
+        if depth == 0 {
+            r#"("x".pad(4096, "y") == ())"#.to_string()
+        } else {
+            format!("({} && {})", tree(depth - 1), tree(depth - 1))
+        }
+    }
+    let logic = tree(10);
+    assert!(logic.len() > 30_000, "{}", logic.len());
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", merge_job(&format!("{logic} || ${{M::Reading}} > 0")));
+    write(
+        dir.path(),
+        "in.csv",
+        format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:05:00Z,m1,Reading,2\n"),
+    );
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, HEADER);
+    assert!(out.stderr.contains("2 evaluation errors"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("evaluation failed: String work in one evaluation (64 KiB) too large"),
+        "{}",
+        out.stderr
+    );
 }
