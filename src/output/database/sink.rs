@@ -3,7 +3,9 @@
 //! replacement rule (see [`super::table::upsert`]). [`Output::flush`] commits what is pending
 //! and returns only once the server has committed it, so whatever the run does after a flush
 //! (save its state, say) never gets ahead of the database. Errors name the server as
-//! `user@host:port/db` and say how many rows were committed before them.
+//! `user@host:port/db` and say how many rows were committed before them: the rows the server says
+//! the upsert inserted or updated, not the rows sent (a trigger or rule may drop some, and a row
+//! equal to the stored one is left alone).
 
 use super::pgpass::password_for;
 use super::table;
@@ -52,8 +54,10 @@ pub struct DatabaseSink {
     names: [Vec<String>; 2],
     /// Job names by `Point::job`, copied at the first row.
     jobs: Vec<String>,
-    /// Rows in committed transactions, shared with the run for its summary.
+    /// Rows committed transactions inserted or updated, as the server counted them, and rows sent
+    /// in them; shared with the run for its summary.
     committed: Arc<AtomicU64>,
+    sent: Arc<AtomicU64>,
     /// The message of the batch that failed.
     failed: Option<String>,
     /// What the password lookup has to say (a `.pgpass` readable by others, say).
@@ -95,14 +99,16 @@ impl DatabaseSink {
             names: [Vec::new(), Vec::new()],
             jobs: Vec::new(),
             committed: Arc::default(),
+            sent: Arc::default(),
             failed: None,
             warning,
         })
     }
 
-    /// Rows committed so far, readable after the sink has moved to another thread.
-    pub fn committed(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.committed)
+    /// Rows committed so far (inserted or updated) and rows sent in those transactions, readable
+    /// after the sink has moved to another thread.
+    pub fn committed(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        (Arc::clone(&self.committed), Arc::clone(&self.sent))
     }
 
     pub fn target(&self) -> &Target {
@@ -122,24 +128,29 @@ impl DatabaseSink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.send() {
-            let message = format!(
-                "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
-                self.target,
-                self.pending.len(),
-                describe(&e),
-                self.committed.load(Ordering::Relaxed),
-                self.target.table
-            );
-            self.failed = Some(message.clone());
-            return Err(io::Error::other(message));
-        }
-        self.committed.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
+        let affected = match self.send() {
+            Ok(affected) => affected,
+            Err(e) => {
+                let message = format!(
+                    "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
+                    self.target,
+                    self.pending.len(),
+                    describe(&e),
+                    self.committed.load(Ordering::Relaxed),
+                    self.target.table
+                );
+                self.failed = Some(message.clone());
+                return Err(io::Error::other(message));
+            }
+        };
+        self.committed.fetch_add(affected, Ordering::Relaxed);
+        self.sent.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
         self.pending.clear();
         Ok(())
     }
 
-    fn send(&mut self) -> Result<(), postgres::Error> {
+    /// Sends and commits the pending rows; the rows the upsert inserted or updated.
+    fn send(&mut self) -> Result<u64, postgres::Error> {
         let mut transaction = self.client.transaction()?;
         let mut copy = BinaryCopyInWriter::new(transaction.copy_in(table::COPY)?, &STAGING_TYPES);
         let [assets, points] = &self.names;
@@ -162,8 +173,9 @@ impl DatabaseSink {
             copy.write(&row)?;
         }
         copy.finish()?;
-        transaction.batch_execute(&self.upsert)?;
-        transaction.commit()
+        let affected = transaction.execute(self.upsert.as_str(), &[])?;
+        transaction.commit()?;
+        Ok(affected)
     }
 }
 
@@ -213,8 +225,9 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
     format!("cannot connect: {}", describe(e))
 }
 
-/// The server's own message when it sent one, else the client's.
-fn describe(e: &postgres::Error) -> String {
+/// The server's own message when it sent one (severity, SQLSTATE, message and detail), else the
+/// client's with its causes: `postgres::Error` alone says only "db error".
+pub fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
             let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
