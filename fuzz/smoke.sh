@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-20}"
-targets=(csv_input time_format timestamp duration threshold job_loader expression replay)
+targets=(csv_input time_format timestamp duration threshold job_loader expression replay job_directory state_decoder influx_encoder)
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
