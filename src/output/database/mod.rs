@@ -3,6 +3,7 @@
 //! libpq does, [`table`] owns the DDL and the upsert, [`sink`] sends the batches.
 
 pub mod pgpass;
+pub mod server_error;
 pub mod sink;
 pub mod table;
 pub mod target;

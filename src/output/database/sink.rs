@@ -8,6 +8,7 @@
 //! equal to the stored one is left alone).
 
 use super::pgpass::password_for;
+use super::server_error::describe;
 use super::table;
 use super::target::{Env, Target};
 use crate::engine::names::Names;
@@ -223,32 +224,4 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
             .to_string();
     }
     format!("cannot connect: {}", describe(e))
-}
-
-/// The server's own message when it sent one (severity, SQLSTATE, message and detail), else the
-/// client's with its causes: `postgres::Error` alone says only "db error".
-pub fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-            if let Some(detail) = db.detail() {
-                text.push_str(" (");
-                text.push_str(detail);
-                text.push(')');
-            }
-            text
-        }
-        None => {
-            // The client's errors say what failed ("error connecting to server") and keep why
-            // ("Connection refused") in their source.
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            if e.is_closed() { format!("the connection was lost ({text})") } else { text }
-        }
-    }
 }

@@ -5,7 +5,7 @@
 //! value exactly as the CSV output writes it, where `numeric` would cost space and a conversion
 //! per row and store digits the computation never had.
 
-use super::sink::describe;
+use super::server_error::describe;
 use super::target::Target;
 use postgres::Client;
 
