@@ -70,6 +70,10 @@ pub const FIELDS: &[Field] = &[
 /// `file:line:col: error: key: message`.
 pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
     let mut reader = Reader::new(file.to_string(), source);
+    if let Some((line, column, message)) = crate::yaml::too_deep(source) {
+        reader.error_unquoted(line, column, "", message);
+        return Err(reader.problems);
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, source, options) {
         Ok(root) => root,
@@ -85,7 +89,7 @@ pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>>
                 other => (None, format!("invalid input config: {other}")),
             };
             let (line, column) = marker.map_or((0, 0), |m| (m.line(), m.column()));
-            reader.error_at(line, column, "", message);
+            reader.error_unquoted(line, column, "", message);
             return Err(reader.problems);
         }
     };

@@ -138,7 +138,7 @@ impl Replay {
         pipeline: PipelineState,
         resumed: Resumed,
     ) -> Result<(), String> {
-        self.pipeline.restore(pipeline)?;
+        self.pipeline.restore(pipeline, self.names.assets.len())?;
         self.counts = counts;
         self.sources = sources;
         self.resumed = Some(resumed);

@@ -14,6 +14,7 @@ mod outputs;
 mod parquet;
 mod realdata;
 mod reference;
+mod sandbox;
 mod sniff;
 mod stdin;
 mod strict;

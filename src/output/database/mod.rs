@@ -4,6 +4,7 @@
 //! [`sink`] sends the batches.
 
 pub mod pgpass;
+pub mod server_error;
 pub mod sink;
 pub mod table;
 pub mod target;
