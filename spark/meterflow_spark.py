@@ -21,6 +21,7 @@ single run gives. The steps (see docs/guides/spark.md):
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -283,9 +284,17 @@ def _chain(*iterables):
         yield from it
 
 
+def duration_seconds(text):
+    """Seconds in a duration as meterflow writes it (`1d2h30m`, `45s`, `250ms`)."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", text))
+
+
 def add_figures(total, part):
     """Adds one partition's figures to the total: counts add up, watermarks take the latest, flags
     must hold everywhere, lists of jobs, policies and balances add element by element, samples gather."""
+    if part is None:
+        return total
     if isinstance(total, bool):
         return total and part
     if isinstance(total, (int, float)) and isinstance(part, (int, float)):
@@ -297,6 +306,8 @@ def add_figures(total, part):
                 out[k] = v
             elif k == "final_watermark":
                 out[k] = max(out[k], v) if v is not None else out[k]
+            elif k == "oldest_age":
+                out[k] = max(out[k], v, key=duration_seconds) if v is not None else out[k]
             elif k == "samples":
                 out[k] = out[k] + v
             else:
