@@ -225,7 +225,7 @@ impl Pipeline {
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {
-                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size);
+                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size.longest_ms());
                     }
                 }
                 JobKind::Merge(m) => {

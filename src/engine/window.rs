@@ -146,7 +146,7 @@ impl WindowOperator {
             .map(|p| Policy {
                 input: names.points.intern(&p.input),
                 output: names.points.intern(&p.output),
-                layout: Layout::new(plan.window, p.window_size, plan.timezone),
+                layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
                 threshold: p.threshold,
                 interpolation: p.interpolation,
                 aggregation: p.aggregation,
