@@ -67,8 +67,7 @@ impl Layout {
             (Period::Fixed(step), Some((tz, Some(Alignment::Wall)))) => Some((tz, Grid::Wall { step })),
             (Period::Fixed(_), _) => None,
         };
-        let local =
-            grid.map(|(tz, grid)| LocalPanes { tz, grid, last: (0, 0, 0), memo: [(i64::MIN, 0); MEMO] });
+        let local = grid.map(|(tz, grid)| LocalPanes { tz, grid, last: (0, 0, 0), memo: [(i64::MIN, 0); MEMO] });
         Layout { step: step.fixed().unwrap_or(0), offset, panes, local }
     }
 
@@ -199,7 +198,12 @@ mod tests {
 
     #[test]
     fn sliding_utc_every_window_containing_the_reading() {
-        let mut layout = Layout::new(WindowType::Sliding { slide: Period::Fixed(5 * MS_PER_MINUTE) }, Period::Fixed(15 * MS_PER_MINUTE), None, 0);
+        let mut layout = Layout::new(
+            WindowType::Sliding { slide: Period::Fixed(5 * MS_PER_MINUTE) },
+            Period::Fixed(15 * MS_PER_MINUTE),
+            None,
+            0,
+        );
         let m = |t: &str| ms(&format!("2024-01-01T{t}:00Z"));
         assert_eq!(
             windows(&mut layout, "2024-01-01T00:12:00Z"),
@@ -247,7 +251,12 @@ mod tests {
     #[test]
     fn sliding_local_days() {
         let dublin: Tz = "Europe/Dublin".parse().unwrap();
-        let mut layout = Layout::new(WindowType::Sliding { slide: Period::Fixed(MS_PER_DAY) }, Period::Fixed(2 * MS_PER_DAY), Some(dublin), 0);
+        let mut layout = Layout::new(
+            WindowType::Sliding { slide: Period::Fixed(MS_PER_DAY) },
+            Period::Fixed(2 * MS_PER_DAY),
+            Some(dublin),
+            0,
+        );
         // 2024-03-31 12:00 IST is in the local days starting 03-30 and 03-31.
         assert_eq!(
             windows(&mut layout, "2024-03-31T11:00:00Z"),
@@ -262,7 +271,12 @@ mod tests {
     fn a_skipped_local_day_starts_no_window() {
         // Samoa skipped 2011-12-30 entirely: 12-29 24:00 (UTC-10) was followed by 12-31 00:00 (UTC+14).
         let apia: Tz = "Pacific/Apia".parse().unwrap();
-        let mut layout = Layout::new(WindowType::Sliding { slide: Period::Fixed(MS_PER_DAY) }, Period::Fixed(2 * MS_PER_DAY), Some(apia), 0);
+        let mut layout = Layout::new(
+            WindowType::Sliding { slide: Period::Fixed(MS_PER_DAY) },
+            Period::Fixed(2 * MS_PER_DAY),
+            Some(apia),
+            0,
+        );
         let got = windows(&mut layout, "2011-12-30T12:00:00Z");
         // 12-30T12:00Z is 12-31 02:00 local: windows from 12-30 (empty, skipped) and 12-31.
         assert_eq!(got, [(ms("2011-12-30T10:00:00Z"), ms("2012-01-01T10:00:00Z"))]);
@@ -362,9 +376,15 @@ mod tests {
         assert_eq!(windows(&mut layout, "2024-03-31T23:00:00Z")[0].0, march.1);
         // February of a leap year, in UTC; a year; a quarter sliding by months.
         let mut utc = Layout::new(WindowType::Tumbling, Period::Months(1), None, 0);
-        assert_eq!(windows(&mut utc, "2024-02-29T12:00:00Z"), [(ms("2024-02-01T00:00:00Z"), ms("2024-03-01T00:00:00Z"))]);
+        assert_eq!(
+            windows(&mut utc, "2024-02-29T12:00:00Z"),
+            [(ms("2024-02-01T00:00:00Z"), ms("2024-03-01T00:00:00Z"))]
+        );
         let mut year = Layout::new(WindowType::Tumbling, Period::Months(12), None, 0);
-        assert_eq!(windows(&mut year, "2024-07-01T00:00:00Z"), [(ms("2024-01-01T00:00:00Z"), ms("2025-01-01T00:00:00Z"))]);
+        assert_eq!(
+            windows(&mut year, "2024-07-01T00:00:00Z"),
+            [(ms("2024-01-01T00:00:00Z"), ms("2025-01-01T00:00:00Z"))]
+        );
         let mut quarters = Layout::new(WindowType::Sliding { slide: Period::Months(1) }, Period::Months(3), None, 0);
         let got = windows(&mut quarters, "2024-03-15T00:00:00Z");
         let starts: Vec<i64> = got.iter().map(|w| w.0).collect();

@@ -8,8 +8,8 @@ use crate::time::duration::parse_duration;
 use crate::time::period::Period;
 use crate::time::zone::parse_zone;
 use crate::yaml::diagnostic::Diagnostic;
-use chrono_tz::Tz;
 use crate::yaml::{Field, Located, Mapping, Reader};
+use chrono_tz::Tz;
 
 /// A job's output points with where each is declared.
 pub type Outputs = Vec<(String, Diagnostic)>;

@@ -122,7 +122,10 @@ fn read_slide(
     let slide = read_period(reader, &at, "slide")?;
     let zoned = top.get(&window_job::TIMEZONE).is_some();
     if zoned && Alignment::of_period(slide).is_none() {
-        reader.error(&at, format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is none of these", at.text.trim()));
+        reader.error(
+            &at,
+            format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is none of these", at.text.trim()),
+        );
         return None;
     }
     Some(WindowType::Sliding { slide })
@@ -145,7 +148,10 @@ fn check_window_size(
                     "a sliding window spans whole slides, and months and durations do not divide each other"
                 };
                 let size = at.text.trim();
-                reader.error(at, format!("the window size {size} is not a multiple of the slide {slide} (window.slide): {why}"));
+                reader.error(
+                    at,
+                    format!("the window size {size} is not a multiple of the slide {slide} (window.slide): {why}"),
+                );
                 None
             }
             Some(n) if n > MAX_SLIDES_PER_WINDOW => {

@@ -229,7 +229,10 @@ mod tests {
         let hour = MS_PER_HOUR;
         let kolkata = zone("Asia/Kolkata");
         // 11:00 IST is 05:30Z.
-        assert_eq!(mark_boundary(kolkata, hour, mark_reading(kolkata, hour, ms("2024-07-01T05:40:00Z"))), ms("2024-07-01T05:40:00Z"));
+        assert_eq!(
+            mark_boundary(kolkata, hour, mark_reading(kolkata, hour, ms("2024-07-01T05:40:00Z"))),
+            ms("2024-07-01T05:40:00Z")
+        );
         let k = mark_reading(kolkata, hour, ms("2024-07-01T05:40:00Z")).div_euclid(hour);
         assert_eq!(mark_boundary(kolkata, hour, k * hour), ms("2024-07-01T05:30:00Z"));
         // Adelaide: 03:00 ACDT -> 02:00 ACST on 2024-04-07 (16:30Z); both 02:00s are marks.

@@ -9,8 +9,8 @@ use crate::engine::{Dropped, Point, Reading};
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind};
 use crate::output::Output;
-use crate::time::period::Period;
 use crate::time::format_timestamp;
+use crate::time::period::Period;
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use std::io;
@@ -232,11 +232,9 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
                 Some((size, aggregation)) => (
                     format!("{} ({aggregation} per {size} window)", s.point),
                     chart
-                        .draw_series(
-                            s.values
-                                .iter()
-                                .map(|&(ts, v)| PathElement::new(vec![(ts, v), ((ts + size.shortest_ms()).min(to), v)], style)),
-                        )
+                        .draw_series(s.values.iter().map(|&(ts, v)| {
+                            PathElement::new(vec![(ts, v), ((ts + size.shortest_ms()).min(to), v)], style)
+                        }))
                         .map_err(plot_error)?,
                 ),
                 None => {

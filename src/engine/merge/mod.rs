@@ -112,7 +112,7 @@ pub struct MergeOperator {
     max_age: Option<i64>,
     quality: Option<Threshold>,
     /// Frequency mode: where ticks fall (the starts of tumbling windows of `every`).
-    ticks: Option<Layout>,
+    ticks: Option<Box<Layout>>,
     emit: EmitMode,
     policies: Vec<Policy>,
     /// Assets in order of first appearance, for the end-of-input flush.
@@ -134,7 +134,9 @@ impl MergeOperator {
     ) -> Self {
         let emit = options.emit;
         let ticks = match plan.trigger {
-            Trigger::Frequency { every, offset } => Some(Layout::new(WindowType::Tumbling, every, plan.timezone, offset)),
+            Trigger::Frequency { every, offset } => {
+                Some(Box::new(Layout::new(WindowType::Tumbling, every, plan.timezone, offset)))
+            }
             Trigger::Point => None,
         };
         let horizon = |point: u32| match derived.get(&point) {
@@ -372,11 +374,11 @@ impl MergeOperator {
         let final_before = lowest(true);
         let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
         if emit == EmitMode::Updates {
-            Self::backfill_ticks(policy, asset, (ticks.as_mut(), max_age), origin, out, &mut self.stats);
+            Self::backfill_ticks(policy, asset, (ticks.as_deref_mut(), max_age), origin, out, &mut self.stats);
         }
         loop {
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            let t = match ticks.as_mut() {
+            let t = match ticks.as_deref_mut() {
                 Some(ticks) => {
                     if state.latest == i64::MIN {
                         break;
