@@ -4,16 +4,14 @@
 //! tumbling windows) and is stamped at the start of pane `j`, so a reading of pane `k` belongs to
 //! windows `k - n + 1 ..= k`.
 //!
-//! Without a time zone, fixed steps are epoch-aligned in UTC, moved by the job's `offset`. With
-//! one, panes follow the local clock as [`crate::time::zone`] says (the clock's marks for steps
-//! that divide an hour, the wall clock for longer ones); calendar months follow the wall clock in
-//! the zone, or in UTC. Then a pane can be 23 or 25 hours (or 28 to 31 days) long, and the instants
-//! of recently used boundaries are memoised so the time zone is consulted only when a series moves
-//! into a new pane.
+//! Panes are the steps of a [`Grid`]: epoch-aligned in UTC (moved by the job's `offset`), by plain
+//! arithmetic; or following a time zone's local clock, or the calendar's months. Then a pane can be
+//! 23 or 25 hours (or 28 to 31 days) long, and the instants of recently used boundaries are
+//! memoised so the time zone is consulted only when a series moves into a new pane.
 
 use crate::job::WindowType;
+use crate::time::grid::Grid;
 use crate::time::period::Period;
-use crate::time::zone::{self, Alignment};
 use chrono_tz::Tz;
 use std::ops::RangeInclusive;
 
@@ -30,20 +28,7 @@ pub struct Layout {
     local: Option<LocalPanes>,
 }
 
-/// How pane numbers map to a local clock's readings.
-#[derive(Clone, Copy)]
-enum Grid {
-    /// The wall clock: pane `k` starts at local time `k * step + offset` ([`zone::boundary`]).
-    Wall { step: i64 },
-    /// The clock's marks, for steps that divide an hour ([`zone::mark_boundary`]).
-    Marks { step: i64 },
-    /// Calendar months: pane `k` starts at local midnight of the 1st of month `k * months`, plus
-    /// the offset.
-    Months { months: i64 },
-}
-
 struct LocalPanes {
-    tz: Tz,
     grid: Grid,
     /// The pane found last and its bounds, for the next reading of a series that stays in it.
     last: (i64, i64, i64),
@@ -53,22 +38,22 @@ struct LocalPanes {
 
 impl Layout {
     /// The layout of windows of `size`, starting `offset` ms into each step; the loader has
-    /// checked that a sliding size is a multiple of the slide, that a zoned step has an
-    /// [`Alignment`], and that the offset is shorter than the step.
+    /// checked that a sliding size is a multiple of the slide, that a zoned step can be aligned
+    /// in the zone, and that the offset is shorter than the step.
     pub fn new(window: WindowType, size: Period, timezone: Option<Tz>, offset: i64) -> Layout {
         let step = match window {
             WindowType::Tumbling => size,
             WindowType::Sliding { slide } => slide,
         };
         let panes = size.multiple_of(step).unwrap_or(1);
-        let grid = match (step, timezone.map(|tz| (tz, Alignment::of_period(step)))) {
-            (Period::Months(months), _) => Some((timezone.unwrap_or(Tz::UTC), Grid::Months { months })),
-            (Period::Fixed(step), Some((tz, Some(Alignment::Marks)))) => Some((tz, Grid::Marks { step })),
-            (Period::Fixed(step), Some((tz, Some(Alignment::Wall)))) => Some((tz, Grid::Wall { step })),
-            (Period::Fixed(_), _) => None,
-        };
-        let local = grid.map(|(tz, grid)| LocalPanes { tz, grid, last: (0, 0, 0), memo: [(i64::MIN, 0); MEMO] });
-        Layout { step: step.fixed().unwrap_or(0), offset, panes, local }
+        let grid = Grid::new(step, timezone, offset);
+        match grid.epoch_step() {
+            Some(step) => Layout { step, offset, panes, local: None },
+            None => {
+                let local = LocalPanes { grid, last: (0, 0, 0), memo: [(i64::MIN, 0); MEMO] };
+                Layout { step: 0, offset, panes, local: Some(local) }
+            }
+        }
     }
 
     /// The size of every window when windows are UTC-aligned tumbling ones (each reading in
@@ -118,12 +103,12 @@ impl Layout {
 
     fn pane_of(&mut self, ts: i64) -> i64 {
         let Some(local) = &self.local else { return (ts - self.offset).div_euclid(self.step) };
-        let (k, start, end) = local.last;
+        let ((k, start, end), grid) = (local.last, local.grid);
         if start <= ts && ts < end {
             return k;
         }
         // A series moving on in time usually enters the next pane, whose bounds are memoised.
-        let mut k = if end <= ts && ts < self.pane_start(k + 2) { k + 1 } else { self.guess(ts) };
+        let mut k = if end <= ts && ts < self.pane_start(k + 2) { k + 1 } else { grid.guess(ts) };
         // The guess is right to within one; boundaries decide.
         while self.pane_start(k) > ts {
             k -= 1;
@@ -138,29 +123,13 @@ impl Layout {
         k
     }
 
-    /// The pane of `ts` by its local clock reading, to within one.
-    fn guess(&self, ts: i64) -> i64 {
-        let Some(local) = &self.local else { return 0 };
-        let tz = local.tz;
-        match local.grid {
-            Grid::Wall { step } => (zone::local_ms(tz, ts) - self.offset).div_euclid(step),
-            Grid::Marks { step } => (zone::mark_reading(tz, step, ts) - self.offset).div_euclid(step),
-            Grid::Months { months } => zone::month_of(zone::local_ms(tz, ts) - self.offset).div_euclid(months),
-        }
-    }
-
     fn pane_start(&mut self, k: i64) -> i64 {
-        let offset = self.offset;
-        let Some(local) = &mut self.local else { return k * self.step + offset };
+        let Some(local) = &mut self.local else { return k * self.step + self.offset };
         let slot = k.rem_euclid(MEMO as i64) as usize;
         if local.memo[slot].0 == k {
             return local.memo[slot].1;
         }
-        let start = match local.grid {
-            Grid::Wall { step } => zone::boundary(local.tz, k * step + offset),
-            Grid::Marks { step } => zone::mark_boundary(local.tz, step, k * step + offset),
-            Grid::Months { months } => zone::boundary(local.tz, zone::month_start(k * months) + offset),
-        };
+        let start = local.grid.start(k);
         local.memo[slot] = (k, start);
         start
     }

@@ -9,6 +9,7 @@
 //! can read the latter in a time zone; [`parse_timestamp`] reads it as UTC.
 
 pub mod duration;
+pub mod grid;
 pub mod period;
 pub mod zone;
 
