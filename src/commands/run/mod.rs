@@ -4,6 +4,7 @@
 //! fail here is data, I/O and the state file.
 
 #[cfg(feature = "database")]
+mod anomalies;
 pub mod database;
 pub mod files;
 mod outputs;
@@ -19,6 +20,7 @@ use crate::job::{Job, load_jobs};
 use crate::output::Format;
 use crate::replay::Replay;
 use crate::replay::state::session::{Refusal, Resume, StateRun, StreamDigest};
+use anomalies::series_warnings;
 use anyhow::Context;
 use files::RunFiles;
 use outputs::Outputs;
@@ -221,6 +223,9 @@ fn say_warnings(replay: &Replay, s: &Settings, ends_stream: bool, warnings: &mut
         warnings.say(&warning);
     }
     for warning in unseen_point_warnings(replay) {
+        warnings.say(&warning);
+    }
+    for warning in series_warnings(replay.pipeline.series(), &replay.names) {
         warnings.say(&warning);
     }
     // A stream left open in a state has not written its rows yet.

@@ -25,7 +25,7 @@ pub use snapshot::MergeState;
 
 use super::layout::Layout;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
-use super::watermark::{self, NO_WATERMARK};
+use super::watermark::{self, NO_WATERMARK, Skew};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
@@ -43,8 +43,8 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; `skewed` when it was too far ahead to advance the watermark.
-    Kept { skewed: bool },
+    /// Stored; what the future-skew guard did with it.
+    Kept { skew: Skew },
 }
 
 /// Why an evaluation wrote no row.
@@ -201,18 +201,20 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let (mut dropped_at, mut skewed) = (None, false);
+        let (mut dropped_at, mut skew) = (None, Skew::None);
         for pi in 0..self.policies.len() {
             match self.accept(pi, r, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
                 }
-                Applied::Kept { skewed: held_back } => skewed |= held_back,
+                // Every policy reading the point sees the same readings of it, so decides alike.
+                Applied::Kept { skew: this } if skew == Skew::None => skew = this,
+                Applied::Kept { .. } => {}
                 Applied::NotRead => {}
             }
         }
         // Counted once per reading, however many policies read it.
-        self.stats.future_skewed += u64::from(skewed);
+        self.stats.count_skew(skew);
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -259,7 +261,7 @@ impl MergeOperator {
             return Applied::Late(w);
         }
         let series = &mut state.series[index];
-        let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
+        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
         series.watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
@@ -288,7 +290,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skewed }
+        Applied::Kept { skew }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
