@@ -1,7 +1,8 @@
 //! Meter CSV to [`Reading`](crate::engine::Reading)s. [`source`] opens files or stdin
 //! (decompressing gzip and zstd, dropping a BOM, detecting the delimiter); [`options`] holds the
 //! input settings and checks them; [`columns`] finds the columns of a header; [`timestamp`] reads
-//! timestamp fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into
+//! timestamp fields (formats, time zones, DST policy) and [`stamps`] finishes them once the series
+//! is known (`--dst ambiguous=infer`, `--interval-end`); [`reader`] turns long or wide rows into
 //! readings; [`rejects`] applies the bad-row policy; `shown` quotes input text in messages;
 //! [`sort`] replays readings in event-time order; [`fast`] reads plain long-format files by a fast
 //! path, leaving every other row to [`reader`]; [`live`] flushes the outputs whenever a pipe or
@@ -22,6 +23,7 @@ pub mod rejects;
 pub mod shown;
 pub mod sort;
 pub mod source;
+pub mod stamps;
 pub mod stop;
 pub mod time_layout;
 pub mod timestamp;

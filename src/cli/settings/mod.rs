@@ -63,6 +63,7 @@ fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
         time_format: text(&args.time_format, base.time_format),
         timezone: text(&args.timezone, base.timezone),
         dst: if args.dst.is_empty() { base.dst } else { args.dst.clone() },
+        interval_end: text(&args.interval_end, base.interval_end),
         null_values: text(&args.null_values, base.null_values),
         on_bad_row: match args.on_bad_row {
             Some(BadRowArg::Fail) => BadRowPolicy::Fail,
