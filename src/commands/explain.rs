@@ -9,6 +9,7 @@ use crate::job::load_jobs;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::threshold::Threshold;
 use crate::job::{Interpolation, Job, JobKind, MergeJob, Trigger, WindowJob, WindowType};
+use crate::time::MS_PER_DAY;
 use crate::time::duration::format_duration;
 use crate::time::period::Period;
 use crate::time::zone::Alignment;
@@ -186,7 +187,13 @@ fn alignment(w: &WindowJob, size: Period) -> String {
 /// Where steps of `step` start, `offset` into each, in `timezone` (UTC when `None`): the words
 /// for window starts and merge ticks alike.
 fn grid(step: Period, timezone: Option<Tz>, offset: i64) -> String {
-    let into = if offset == 0 { String::new() } else { format!(", moved {} into each step", format_duration(offset)) };
+    let unit = match step {
+        Period::Months(_) => "month",
+        Period::Fixed(ms) if ms % MS_PER_DAY == 0 => "day",
+        Period::Fixed(_) => "step",
+    };
+    let into =
+        if offset == 0 { String::new() } else { format!(", starting {} into each {unit}", format_duration(offset)) };
     let zone = timezone.map_or("UTC", |tz| tz.name());
     match (step, timezone.and_then(|_| Alignment::of_period(step))) {
         (Period::Months(_), _) => format!(

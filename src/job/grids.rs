@@ -51,8 +51,9 @@ pub fn warn_mismatched_grids(jobs: &mut [Job]) {
                 let mut warning = site.clone();
                 warning.message = format!(
                     "the ticks (every {}) do not fall on the starts of the windows of `{operand}`, written by job `{}` \
-                     (every {}): the tick {} is no window start, so it reads the window before it under another \
-                     time and the last window gets no tick; {}",
+                     (every {}): the tick {} is no window start; a tick between window starts stamps the row of \
+                     the window before it with its own time, and a window with no tick at its start gets no row of \
+                     its own; {}",
                     ticks.describe(),
                     jobs[producer].name,
                     windows.describe(),
