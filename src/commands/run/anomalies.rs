@@ -36,13 +36,13 @@ pub fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
         .collect();
     for t in late.iter().take(NAMED) {
         let cause = if t.late_far_behind * 2 > t.late {
-            format!("a reading stamped far ahead (a device clock off?) moved it there; {SKEW_HINT}")
+            format!("a device clock far ahead? {SKEW_HINT}")
         } else {
             "if the input is not in time order, replay it with --sort-input, or allow more latency".to_string()
         };
         lines.push(format!(
             "meterflow: warning: {} dropped {} of its {} readings ({:.1}%) as late beyond lateness, behind a watermark of \
-             {} (the timestamp of the reading that moved it there); {cause}",
+             {} set by a reading stamped then; {cause}",
             label(t),
             t.late,
             t.readings,
@@ -76,7 +76,8 @@ pub fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
     for (t, others) in jumped.iter().take(NAMED) {
         lines.push(format!(
             "meterflow: warning: {} jumped from {} to {} in one reading, more than a day ahead of every other series \
-             (the latest of the others is {}); a device clock far ahead? {SKEW_HINT}",
+             (the latest of the others is {}), and rows are written for the windows of that reading; a device clock \
+             far ahead? {SKEW_HINT}",
             label(t),
             text(t.jump.0),
             text(t.jump.1),
