@@ -196,6 +196,7 @@ cases! {
     scope_global,
     skew_future_reading,
     skew_without_guard,
+    sniff_interval_end_from_data,
     skew_cli_flag,
     skew_outage_and_glitch,
     skew_cli_overrides_job,

@@ -9,7 +9,7 @@ use super::columns::{Column, Roles, Timestamp};
 use crate::input::InputSettings;
 use crate::input::stamps::common_step;
 use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};
-use crate::time::MS_PER_DAY;
+use crate::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use crate::time::duration::format_duration;
 
 /// Proposes `--interval-end` when the header or the data say the timestamps end intervals.
@@ -27,10 +27,14 @@ pub fn propose(
     let named = time.columns.iter().map(|&c| columns[c].name.as_str()).find(|name| names_an_end(name));
     let reason = match named {
         Some(name) => format!("the timestamp column `{name}` names the end of each interval"),
-        None if *order == Order::Ascending && step.is_some_and(|s| every_series_starts_at(&sample, s)) => format!(
-            "every series starts at {} local time, one step after midnight, as a file of interval ends does",
-            format_duration(step.unwrap_or_default())
-        ),
+        None if *order == Order::Ascending && step.is_some_and(|s| every_series_starts_at(&sample, s)) => {
+            let step = step.unwrap_or_default();
+            format!(
+                "every series starts at {:02}:{:02}, one step after midnight, as a file of interval ends does",
+                step / MS_PER_HOUR,
+                step % MS_PER_HOUR / MS_PER_MINUTE
+            )
+        }
         None => return,
     };
     let length = step.map_or_else(|| "auto".to_string(), format_duration);
