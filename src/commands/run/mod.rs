@@ -3,8 +3,8 @@
 //! The settings arrive checked (every usage error is found before this runs); what is left to
 //! fail here is data, I/O and the state file.
 
-#[cfg(feature = "database")]
 mod anomalies;
+#[cfg(feature = "database")]
 pub mod database;
 pub mod files;
 mod outputs;
