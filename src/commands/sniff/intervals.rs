@@ -9,8 +9,8 @@ use super::columns::{Column, Roles, Timestamp};
 use crate::input::InputSettings;
 use crate::input::stamps::common_step;
 use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};
-use crate::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use crate::time::duration::format_duration;
+use crate::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 
 /// Proposes `--interval-end` when the header or the data say the timestamps end intervals.
 pub fn propose(
