@@ -95,10 +95,14 @@ impl Layout {
         if start == ts { start } else { self.pane_start(k + 1) }
     }
 
-    /// The window start before the one at `start` (a merge's tick before a tick).
+    /// The last window start before `start` (a merge's tick before a tick); panes the clocks
+    /// skipped, which start where the next one does, are passed over.
     pub fn start_before(&mut self, start: i64) -> i64 {
-        let k = self.pane_of(start);
-        self.pane_start(k - 1)
+        let mut k = self.pane_of(start) - 1;
+        while self.pane_start(k) >= start {
+            k -= 1;
+        }
+        self.pane_start(k)
     }
 
     fn pane_of(&mut self, ts: i64) -> i64 {
@@ -332,6 +336,18 @@ mod tests {
             windows(&mut layout, "2024-04-06T17:00:00Z"),
             [(ms("2024-04-06T16:30:00Z"), ms("2024-04-06T17:30:00Z"))]
         );
+    }
+
+    /// Samoa skipped 2011-12-30: daily ticks there go from 12-29 to 12-31 both ways.
+    #[test]
+    fn ticks_step_over_a_skipped_day() {
+        let apia: Tz = "Pacific/Apia".parse().unwrap();
+        let mut ticks = Layout::new(WindowType::Tumbling, Period::Fixed(MS_PER_DAY), Some(apia), 0);
+        // Local midnights: 12-29 is 10:00Z on 12-29 (UTC-10), 12-31 is 10:00Z on 12-30 (UTC+14).
+        let (before, after) = (ms("2011-12-29T10:00:00Z"), ms("2011-12-30T10:00:00Z"));
+        assert_eq!(ticks.end_of(before), after);
+        assert_eq!(ticks.start_before(after), before);
+        assert_eq!(ticks.start_at_or_after(before + 1), after);
     }
 
     #[test]
