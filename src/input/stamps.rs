@@ -13,7 +13,7 @@
 //! no instant on the side the rows run to) the row is refused, naming the reason.
 
 use super::timestamp::{Ambiguous, Placed, TimeParser};
-use crate::time::format_timestamp;
+use crate::time::timestamp_string as text;
 use hashbrown::HashMap;
 use std::hash::Hash;
 
@@ -149,12 +149,6 @@ pub fn common_step<K: Hash + Eq + Clone>(sample: &[(K, i64)]) -> Option<i64> {
         }
     }
     counts.into_iter().max_by_key(|&(step, n)| (n, std::cmp::Reverse(step))).map(|(step, _)| step)
-}
-
-fn text(ms: i64) -> String {
-    let mut out = Vec::new();
-    format_timestamp(ms, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

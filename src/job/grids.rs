@@ -10,7 +10,7 @@ use crate::time::duration::format_duration;
 use crate::time::grid::Grid;
 use crate::time::period::Period;
 use crate::time::zone::offset_ms;
-use crate::time::{MS_PER_DAY, MS_PER_HOUR, days_from_civil, format_timestamp};
+use crate::time::{MS_PER_DAY, MS_PER_HOUR, days_from_civil, timestamp_string as text};
 use chrono_tz::Tz;
 
 /// The grid of a job's ticks or window starts, and the words for it.
@@ -138,12 +138,6 @@ fn fix(ticks: &Lay, windows: &Lay) -> String {
         return "tick on the windows' grid".to_string();
     }
     format!("write {} in the merge job to tick where the windows start", changes.join(" and "))
-}
-
-fn text(ms: i64) -> String {
-    let mut out = Vec::new();
-    format_timestamp(ms, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

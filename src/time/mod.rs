@@ -297,6 +297,13 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` as a string, for messages.
+pub fn timestamp_string(ms: i64) -> String {
+    let mut out = Vec::with_capacity(25);
+    format_timestamp(ms, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). Parsed timestamps lie in
 /// [`MIN_TIMESTAMP`, `MAX_TIMESTAMP`]; the start of a long window over the first years can lie
 /// before year 0000, and is written with a sign (`-0001-12-30T...`, ISO 8601's expanded form)

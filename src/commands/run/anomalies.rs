@@ -6,7 +6,7 @@
 use crate::engine::names::Names;
 use crate::engine::stats::SeriesTally;
 use crate::time::MS_PER_DAY;
-use crate::time::format_timestamp;
+use crate::time::timestamp_string as text;
 
 /// Share of its own readings a series may drop as late before it is named.
 const LATE_SHARE: f64 = 0.05;
@@ -91,10 +91,4 @@ pub fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
         ));
     }
     lines
-}
-
-fn text(ms: i64) -> String {
-    let mut out = Vec::new();
-    format_timestamp(ms, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
