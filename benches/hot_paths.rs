@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the per-row hot paths (`cargo bench`): timestamp parsing, row parsing,
-//! window update and merge-expression evaluation. End-to-end figures against DuckDB and Polars
-//! come from `bench/run.sh`.
+//! window update and merge-expression evaluation. End-to-end figures against the peers (DuckDB,
+//! Polars, chdb, DataFusion) come from `bench/run.sh`.
 
 use divan::{Bencher, black_box, counter::ItemsCount};
 use meterflow::engine::names::Names;

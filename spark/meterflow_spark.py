@@ -6,7 +6,7 @@ usage: spark-submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH
 
 Every meterflow job is partitionable by asset (event time is kept per series or per asset), so each
 asset's rows, replayed in their arrival order by a meterflow process of their own, give the points a
-single run gives. The steps (see docs/spark.md):
+single run gives. The steps (see docs/guides/spark.md):
 
 1. Each input file is read as text lines keyed by their position: (file ordinal, byte offset of the
    line), which orders the lines of a file as their line numbers do. The first line is its header.

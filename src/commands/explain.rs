@@ -241,13 +241,23 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
             "  Quality: only readings whose quality code is in {q} are read; the others are counted and left out."
         );
     }
-    if let Some(age) = m.max_age {
-        let _ = writeln!(
-            s,
-            "  Max age: {}: an operand whose latest value is older than that at an evaluation time is missing, and no row \
-             is written for that time.",
-            format_duration(age)
-        );
+    match m.max_age {
+        Some(age) => {
+            let _ = writeln!(
+                s,
+                "  Max age: {}: an operand whose latest value is older than that at an evaluation time is missing, and no \
+                 row is written for that time.",
+                format_duration(age)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  Carry-over: no max_age, so an operand keeps its latest value over any gap (the platform's last_value): \
+                 a silent meter's last value is used again at every trigger time. Rows that use a value from before \
+                 the previous trigger time are counted and warned about; set max_age to write no row instead."
+            );
+        }
     }
     for (n, p) in m.policies.iter().enumerate() {
         let trigger = p.trigger_point.as_ref().map_or(String::new(), |t| format!(" (at each reading of {t})"));

@@ -58,6 +58,36 @@ pub struct SkipSample {
     pub reason: String,
 }
 
+/// Rows a merge policy wrote from an operand value carried over from before the previous trigger
+/// time (the previous tick, or the trigger point's previous reading of the asset): the value had
+/// not changed since a row was last evaluated, as when a meter went silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedOver {
+    /// The policy's output point.
+    pub output: String,
+    /// The job's `max_age`, which would have left such rows out.
+    pub max_age: Option<i64>,
+    /// The trigger period of a frequency trigger (its shortest, for months).
+    pub every: Option<i64>,
+    pub rows: u64,
+    /// The oldest operand value among them: its age at the trigger time, in ms.
+    pub oldest_age: i64,
+    /// The first such row.
+    pub example: Option<CarriedExample>,
+}
+
+/// One row written from a carried-over operand value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedExample {
+    pub asset: u32,
+    /// The trigger time.
+    pub ts: i64,
+    /// The operand, as the job names it.
+    pub operand: String,
+    /// Its value's age at the trigger time, in ms.
+    pub age: i64,
+}
+
 /// Figures of one job. Field order is the order of `--stats-json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStats {
@@ -86,6 +116,9 @@ pub struct JobStats {
     /// Written as `merge_skipped` by the report, with the samples' asset names.
     #[serde(skip)]
     pub merge: MergeSkips,
+    /// Per merge policy, written as `carried_over` by the report, with the example's asset name.
+    #[serde(skip)]
+    pub carried: Vec<CarriedOver>,
 }
 
 /// A watermark as its timestamp text, or `null` when there is none. A binary format (the state
@@ -123,6 +156,22 @@ impl JobStats {
                 .collect(),
             JobKind::Merge(_) => Vec::new(),
         };
+        let carried = match &job.kind {
+            JobKind::Window(_) => Vec::new(),
+            JobKind::Merge(m) => m
+                .policies
+                .iter()
+                .map(|p| CarriedOver {
+                    output: p.output.clone(),
+                    max_age: m.max_age,
+                    every: match m.trigger {
+                        crate::job::Trigger::Frequency { every, .. } => Some(every.shortest_ms()),
+                        crate::job::Trigger::Point => None,
+                    },
+                    ..CarriedOver::default()
+                })
+                .collect(),
+        };
         JobStats {
             name: job.name.clone(),
             file: job.file.clone(),
@@ -130,6 +179,7 @@ impl JobStats {
             kept: 0,
             policies,
             merge: MergeSkips::default(),
+            carried,
             late_dropped: 0,
             partially_late: 0,
             future_skewed: 0,

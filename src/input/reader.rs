@@ -108,6 +108,11 @@ impl Reader {
         &self.columns
     }
 
+    /// Whether every reading of the rows read so far has been handed out (a wide row gives several).
+    pub fn between_rows(&self) -> bool {
+        self.next_reading >= self.readings.len()
+    }
+
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
     /// go to `bad_rows`, which stops the run or records them.
     pub fn next(
@@ -161,7 +166,7 @@ impl Reader {
             if record.len() == self.columns.width
                 && let Ok(placed) = timestamp(&record, &self.columns, &mut self.stamp, &self.time)
             {
-                sample.push((series_text(&record, &self.columns), placed.earliest()));
+                sample.push((self.columns.series_text(&record), placed.earliest()));
             }
             self.ahead.push_back(record.clone());
         }
@@ -341,19 +346,6 @@ fn undecided(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: 
          tell which of its two instants it is: {why}; choose one with --dst ambiguous=earlier or --dst ambiguous=later",
         time_label(columns)
     )
-}
-
-/// A reading's series as text, for a sample read before names are interned: asset and point
-/// (asset alone in wide input, as [`Stamps`] keys it).
-fn series_text(record: &ByteRecord, columns: &Columns) -> (Vec<u8>, Vec<u8>) {
-    let text = |source: Source| match source {
-        Source::Column(c) => record[c].trim_ascii().to_vec(),
-        Source::Constant(id) => id.to_le_bytes().to_vec(),
-    };
-    match &columns.fields {
-        Fields::Long { point, .. } => (text(columns.asset), text(*point)),
-        Fields::Wide { .. } => (text(columns.asset), Vec::new()),
-    }
 }
 
 /// `; it reads as --time-format ...` when the refusal is about the layout and one reads `text`.

@@ -93,7 +93,7 @@ pub enum TimeError {
     Range,
     Ambiguous,
     Nonexistent,
-    /// All digits, as many as epoch seconds of our time have: see [`seconds_like`].
+    /// All digits, as many as epoch seconds of our time have: see `seconds_like`.
     SecondsLike,
 }
 

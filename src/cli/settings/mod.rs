@@ -7,12 +7,14 @@ mod run;
 pub use run::run;
 
 use super::args::{BadRowArg, FormatArg, InputArgs, ProgressArg, ReportFormat as ReportArg, StateArgs};
+use crate::commands::clobber::{self, Read, Written};
 use crate::commands::run::progress::ProgressMode;
 use crate::commands::{Failure, InputPath, ReportFormat, sniff, test};
 use crate::input::live::is_live;
 use crate::input::{BadRowPolicy, InputOptions, InputSettings};
 use crate::output::Format;
 use anyhow::anyhow;
+use std::path::PathBuf;
 
 /// The `--input` paths with their names in messages and whether each is live: stdin (`-`) when
 /// none is given.
@@ -25,6 +27,19 @@ pub fn input_paths(inputs: &[String]) -> Vec<InputPath> {
             InputPath { live: is_live(&path), path, name }
         })
         .collect()
+}
+
+/// What a command reads: its inputs, job files and input config, for [`clobber::check`].
+fn reads(inputs: &[InputPath], jobs: &[PathBuf], args: &InputArgs) -> Vec<Read> {
+    let mut reads: Vec<Read> = inputs.iter().map(Read::input).collect();
+    reads.extend(Read::jobs(jobs));
+    reads.extend(args.input_config.iter().map(|path| Read::new("the input config", path)));
+    reads
+}
+
+/// [`clobber::check`], a refusal being a usage error.
+fn check_writes(reads: &[Read], writes: &[Written]) -> Result<(), Failure> {
+    clobber::check(reads, writes).map_err(Failure::Usage)
 }
 
 /// The input settings of a command: `--input-config`'s file, if given, with the flags laid over it.
@@ -111,9 +126,11 @@ pub fn test(args: super::args::TestArgs) -> test::Settings {
     test::Settings { paths: args.paths, filter: args.filter, junit: args.junit, bless: args.bless }
 }
 
-pub fn state(args: StateArgs) -> (std::path::PathBuf, ReportFormat) {
+/// `state show`'s file and format; its report must not land in the state (`>> FILE`).
+pub fn state(args: StateArgs) -> Result<(PathBuf, ReportFormat), Failure> {
     let super::args::StateCommand::Show { file, format } = args.command;
-    (file, report_format(format))
+    check_writes(&[Read::new("the state file", &file)], &[Written::stdout("the report", false)])?;
+    Ok((file, report_format(format)))
 }
 
 pub fn partition_keys(args: &InputArgs) -> Result<InputOptions, Failure> {
@@ -124,6 +141,9 @@ pub fn sniff(args: super::args::SniffArgs) -> Result<sniff::Settings, Failure> {
     if args.write_config.is_some() && args.files.len() != 1 {
         return Err(Failure::Usage(anyhow!("--write-config writes the settings of one file: give one FILE")));
     }
+    let mut writes = vec![Written::stdout("the report", false)];
+    writes.extend(args.write_config.as_deref().map(|path| Written::file("--write-config", path)));
+    check_writes(&reads(&input_paths(&args.files), &args.jobs, &args.input), &writes)?;
     Ok(sniff::Settings {
         given: input_settings(&args.input)?,
         files: args.files,
@@ -152,9 +172,13 @@ pub fn plot(args: super::args::PlotArgs) -> Result<crate::commands::plot::Settin
     if settings.asset_column.is_none() {
         settings.fallback_asset = Some(asset.clone());
     }
+    let inputs = input_paths(&args.inputs);
+    let mut writes = vec![Written::file("-o", &args.output)];
+    writes.extend(settings.rejects.as_deref().map(|path| Written::file("--rejects", path)));
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &writes)?;
     Ok(crate::commands::plot::Settings {
         jobs: args.jobs,
-        inputs: input_paths(&args.inputs),
+        inputs,
         input: input_options(&settings)?,
         rejects: settings.rejects,
         asset,

@@ -1,10 +1,10 @@
 //! `run`'s flags resolved into [`Settings`]: every check that makes a run a usage error (exit 2)
 //! is made here, in one phase, before the jobs are loaded or any input is read.
 
-use super::{format, input_options, input_paths, input_settings, progress};
+use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
 use crate::cli::args::{EmitArg, RunArgs, ScopeArg};
 use crate::commands::Failure;
-use crate::commands::run::files;
+use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
 use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
 use crate::input::rejects::check_limit;
@@ -68,17 +68,22 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         None => None,
     };
     let points = points_to(&args)?;
-    let o = args.output.as_deref().unwrap_or(Path::new("-"));
-    let written: Vec<(&'static str, &Path)> = [
-        matches!(points, PointsTo::File(_)).then_some(("-o", o)),
-        args.late_output.as_deref().map(|p| ("--late-output", p)),
-        input_settings.rejects.as_deref().map(|p| ("--rejects", p)),
-        args.stats_json.as_deref().map(|p| ("--stats-json", p)),
+    let o = match args.output.as_deref() {
+        _ if !matches!(points, PointsTo::File(_)) => None,
+        Some(path) => Some(Written::file("-o", path)),
+        None => Some(Written::stdout("-o", true)),
+    };
+    let written: Vec<Written> = [
+        o,
+        args.late_output.as_deref().map(|p| Written::file("--late-output", p)),
+        input_settings.rejects.as_deref().map(|p| Written::file("--rejects", p)),
+        args.stats_json.as_deref().map(|p| Written::file("--stats-json", p)),
+        args.state.as_deref().map(|p| Written::replaced("--state", p)),
     ]
     .into_iter()
     .flatten()
     .collect();
-    files::check(&inputs, &written, args.output.is_some()).map_err(Failure::Usage)?;
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &written)?;
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),

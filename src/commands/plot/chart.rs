@@ -274,7 +274,8 @@ fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Err
     anyhow::Error::new(e).context("failed to draw the chart")
 }
 
-/// Writes the chart to `path`.
+/// Writes the chart to `path`, whole: the previous file stays until the new one is complete.
 pub fn write(svg: &str, path: &std::path::Path) -> Result<()> {
-    std::fs::write(path, svg).with_context(|| format!("failed to write {}", path.display()))
+    crate::output::file::write_whole(path, svg.as_bytes())
+        .with_context(|| format!("failed to write {}", path.display()))
 }

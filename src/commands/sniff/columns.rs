@@ -25,7 +25,7 @@ pub struct Column {
     pub time: Option<Layout>,
     /// The first present cell, as an example.
     pub first: Option<String>,
-    /// Distinct present texts in text order, the first [`KEPT`].
+    /// Distinct present texts in text order, the first `KEPT`.
     pub distinct: Vec<String>,
     pub distinct_count: usize,
     pub role: Role,

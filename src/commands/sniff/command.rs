@@ -62,7 +62,7 @@ pub fn sniff(args: Settings) -> Result<(), Failure> {
         }
     }
     if let (Some(path), [one]) = (&args.write_config, found.as_slice()) {
-        std::fs::write(path, config::to_yaml(&one.proposal))
+        crate::output::file::write_whole(path, config::to_yaml(&one.proposal).as_bytes())
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
     if found.iter().any(|s| s.time.is_none() || s.read_error.is_some()) { Err(Failure::Silent(1)) } else { Ok(()) }

@@ -15,8 +15,8 @@
 //!   operand value changes the result, and forgets it once final; at that point it also hands the
 //!   final value to downstream window jobs (not written).
 //!
-//! Memory holds only the not-yet-final stretch of each operand series ([`operand`]); what the
-//! operator carries from one run to the next is in [`snapshot`].
+//! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
+//! operator carries from one run to the next is in `snapshot`.
 
 mod operand;
 mod snapshot;
@@ -24,7 +24,7 @@ mod snapshot;
 pub use snapshot::MergeState;
 
 use super::layout::Layout;
-use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
+use super::stats::{CarriedExample, CarriedOver, JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK, Skew};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
@@ -80,6 +80,8 @@ struct AssetState {
     next_tick: Option<i64>,
     /// Point mode: distinct trigger timestamps not yet evaluated, ascending.
     triggers: VecDeque<i64>,
+    /// Point mode: the last trigger time made final, against which carried-over operands are told.
+    last_final: Option<i64>,
     /// `updates` mode: trigger times written and not yet final, ascending.
     evaluated: VecDeque<Evaluated>,
 }
@@ -89,6 +91,8 @@ struct Policy {
     expression: Expression,
     /// Point ids of the expression's operands, in its variable order.
     operands: Vec<u32>,
+    /// Their names as the job writes them, for messages.
+    operand_names: Vec<String>,
     /// Point mode: the trigger point id and its index into `AssetState::series`.
     trigger: Option<(u32, usize)>,
     /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
@@ -164,6 +168,7 @@ impl MergeOperator {
                     horizons: series_points.iter().map(|&id| horizon(id)).collect(),
                     expression: p.logic,
                     operands,
+                    operand_names: p.operands,
                     trigger,
                     assets: Vec::new(),
                 }
@@ -253,6 +258,7 @@ impl MergeOperator {
             first_tick: None,
             next_tick: None,
             triggers: VecDeque::new(),
+            last_final: None,
             evaluated: VecDeque::new(),
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
@@ -404,6 +410,10 @@ impl MergeOperator {
                 },
             };
             let result = Self::evaluate(policy, asset, t, max_age);
+            if emit == EmitMode::Final && result.is_ok() {
+                let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
+                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
+            }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
                 for series in &mut state.series {
@@ -427,12 +437,17 @@ impl MergeOperator {
             }
         }
         if emit == EmitMode::Updates {
-            let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            while let Some(front) = state.evaluated.front() {
-                if front.t >= final_before {
+            loop {
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
+                if state.evaluated.front().is_none_or(|front| front.t >= final_before) {
                     break;
                 }
                 let done = state.evaluated.pop_front().expect("front exists");
+                if done.last.is_ok() {
+                    let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(done.t));
+                    Self::count_carried(policy, asset, done.t, previous, &mut self.stats.carried[pi]);
+                }
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
                 for series in &mut state.series {
                     series.settle(done.t);
                 }
@@ -441,6 +456,28 @@ impl MergeOperator {
                     out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
                 }
             }
+        }
+    }
+
+    /// Counts a row written at trigger time `t` (made final now, before its values are settled)
+    /// when an operand's value dates from the previous trigger time or before: the previous tick,
+    /// or the trigger point's previous final time for the asset.
+    fn count_carried(policy: &mut Policy, asset: u32, t: i64, previous_tick: Option<i64>, carried: &mut CarriedOver) {
+        let state = policy.assets[asset as usize].as_mut().expect("state exists");
+        let since = previous_tick.or_else(|| state.last_final.replace(t));
+        let Some(since) = since else { return };
+        let oldest = state
+            .series
+            .iter()
+            .take(policy.operands.len())
+            .enumerate()
+            .filter_map(|(i, series)| series.value_at(t).filter(|&(ts, _)| ts <= since).map(|(ts, _)| (t - ts, i)));
+        let Some((age, operand)) = oldest.max() else { return };
+        carried.rows += 1;
+        carried.oldest_age = carried.oldest_age.max(age);
+        if carried.example.is_none() {
+            let operand = policy.operand_names[operand].clone();
+            carried.example = Some(CarriedExample { asset, ts: t, operand, age });
         }
     }
 

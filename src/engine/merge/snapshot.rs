@@ -1,7 +1,7 @@
 //! What a merge operator carries from one run to the next (see `replay::state`).
 
 use super::{AssetState, MergeOperator};
-use crate::engine::stats::{JobStats, MergeSkips, SkipSample};
+use crate::engine::stats::{CarriedOver, JobStats, MergeSkips, SkipSample};
 use crate::engine::watermark::NO_WATERMARK;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ pub struct MergeState {
     /// Kept apart from `stats`, whose JSON form leaves them out (the report writes them).
     skips: MergeSkips,
     skip_samples: Vec<SkipSample>,
+    carried: Vec<CarriedOver>,
 }
 
 impl MergeState {
@@ -55,6 +56,7 @@ impl MergeOperator {
             stats: self.stats.clone(),
             skips,
             skip_samples,
+            carried: self.stats.carried.clone(),
         }
     }
 
@@ -66,7 +68,8 @@ impl MergeOperator {
                 .iter()
                 .zip(&self.policies)
                 .all(|(assets, p)| assets.iter().flatten().all(|s| s.series.len() == p.horizons.len()))
-            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true));
+            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true))
+            && state.carried.len() == self.policies.len();
         if !fits {
             return Err(format!("the saved operands of job `{}` do not fit its plan", self.stats.name));
         }
@@ -77,7 +80,7 @@ impl MergeOperator {
         self.seen_asset = state.seen_asset;
         let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
         let merge = MergeSkips { samples: state.skip_samples, ..state.skips };
-        self.stats = JobStats { name, file, merge, ..state.stats };
+        self.stats = JobStats { name, file, merge, carried: state.carried, ..state.stats };
         Ok(())
     }
 }

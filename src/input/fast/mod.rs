@@ -1,6 +1,6 @@
-//! The readings of one input, fast. Plain long-format CSV (see [`fast_layout`] for what that
-//! excludes) is cut into chunks of whole lines and parsed by [`chunk`], on worker threads with
-//! `--threads` above 1 (see [`workers`]). Whatever the fast path does not take with certainty is
+//! The readings of one input, fast. Plain long-format CSV (see `fast_layout` for what that
+//! excludes) is cut into chunks of whole lines and parsed by `chunk`, on worker threads with
+//! `--threads` above 1 (see `workers`). Whatever the fast path does not take with certainty is
 //! left to the general [`Reader`], which owns the meaning of every row; this module only makes the
 //! common case fast:
 //!
@@ -102,6 +102,15 @@ pub struct InputReader {
 }
 
 impl InputReader {
+    /// Whether every reading of the rows read so far has been handed out: only a wide row, read
+    /// by the general reader, gives more than one.
+    pub fn between_rows(&self) -> bool {
+        match &self.mode {
+            Mode::General(reader) => reader.between_rows(),
+            Mode::Fast(_) | Mode::Json(_) | Mode::Done => true,
+        }
+    }
+
     /// Whether the input has a quality column (read by the general reader: the fast path declines it).
     pub fn has_quality_column(&self) -> bool {
         matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())

@@ -5,7 +5,7 @@
 //! position is mapped back to the column of the user's original text. Operands are pushed as `f64`
 //! so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops, no
 //! functions, no modules, no `eval`, and limits on operations, depth and string sizes. Plain
-//! arithmetic skips rhai at run time through [`arith`], with identical results.
+//! arithmetic skips rhai at run time through `arith`, with identical results.
 
 mod arith;
 

@@ -27,7 +27,7 @@ pub const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS meterflow_staging
 
 pub const COPY: &str = "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
 
-/// `CREATE TABLE` for the output table (see docs/database.md).
+/// `CREATE TABLE` for the output table (see docs/guides/database.md).
 pub fn create_table(target: &Target) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n  ts timestamptz NOT NULL,\n  asset text NOT NULL,\n  point text NOT NULL,\n  \
@@ -102,7 +102,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
     }
     Err(format!(
         "table {} exists but cannot take the output: {}; use another table=, or drop this one to have it created as \
-         docs/database.md shows",
+         docs/guides/database.md shows",
         target.table,
         problems.join("; ")
     ))

@@ -21,7 +21,7 @@ use std::fmt;
 pub const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
 /// The format version this build writes; it reads this one only.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 3;
 
 const HEADER_LEN: usize = 24;
 
@@ -37,6 +37,8 @@ pub enum DecodeError {
     Foreign,
     /// Written by a newer meterflow.
     NewerVersion { version: u16 },
+    /// Written by an older meterflow, in a format this one no longer reads.
+    OlderVersion { version: u16 },
     /// Header or payload do not check out.
     Damaged(String),
 }
@@ -51,6 +53,12 @@ impl fmt::Display for DecodeError {
             DecodeError::NewerVersion { version } => write!(
                 f,
                 "state file format version {version} was written by a newer meterflow; this one reads version {VERSION}"
+            ),
+            DecodeError::OlderVersion { version } => write!(
+                f,
+                "state file format version {version} was written by an older meterflow; this one reads version {VERSION}: \
+                 finish that stream with the meterflow that wrote it (run --state FILE --finish), or replay from the \
+                 first input with a new state file"
             ),
             DecodeError::Damaged(why) => write!(f, "damaged state file: {why}"),
         }
@@ -87,8 +95,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if version > VERSION {
         return Err(DecodeError::NewerVersion { version });
     }
-    if version < VERSION {
+    // Version 1 was written by the first releases with `--state`; 0 never was.
+    if version == 0 {
         return Err(DecodeError::Damaged(format!("format version {version} was never written")));
+    }
+    if version < VERSION {
+        return Err(DecodeError::OlderVersion { version });
     }
     if header[10..12] != [0, 0] {
         return Err(DecodeError::NewerVersion { version });
@@ -166,10 +178,13 @@ mod tests {
     }
 
     #[test]
-    fn newer_versions_and_flags_are_refused_by_version() {
+    fn other_versions_and_flags_are_refused_by_version() {
         let mut file = encode(b"x");
-        file[8] = 2;
-        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: 2 }));
+        file[8..10].copy_from_slice(&(VERSION + 1).to_le_bytes());
+        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: VERSION + 1 }));
+        let mut file = encode(b"x");
+        file[8..10].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(decode(&file), Err(DecodeError::OlderVersion { version: 1 }));
         let mut file = encode(b"x");
         file[10] = 1;
         assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: VERSION }));

@@ -1,0 +1,19 @@
+//! The command line as a user meets it: the golden cases of tests/cases/, flags, inputs, outputs,
+//! messages, sniff, the tooling subcommands and the real meter files.
+
+#[path = "../support/mod.rs"]
+pub mod support;
+
+mod basics;
+mod cases;
+mod inputs;
+mod job_messages;
+mod outputs;
+mod realdata;
+mod reference;
+mod sniff;
+mod stdin;
+mod strict;
+mod test_options;
+mod time;
+mod tooling;
