@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-20}"
-targets=(csv_input time_format timestamp duration threshold job_loader expression replay)
+targets=(csv_input time_format timestamp duration threshold job_loader expression replay job_directory state_decoder influx_encoder)
 
 bash ../.ci/provision fuzz
 export RUSTC_BOOTSTRAP=1

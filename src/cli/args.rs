@@ -123,7 +123,7 @@ pub struct RunArgs {
     /// A reading further than this ahead of its watermark does not advance it (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub max_future_skew: Option<String>,
-    /// Output encoding.
+    /// Output encoding (late rows are CSV with parquet).
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     /// Round output numbers to N decimal places (exact ties to even; trailing zeros dropped).
@@ -184,8 +184,11 @@ pub struct RunArgs {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Wide input: `timestamp, <point>, <point>, ...`, each other column a point (see --points).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_wide")]
     pub wide: bool,
+    /// Long input, whatever the input config says.
+    #[arg(long, overrides_with = "wide")]
+    pub no_wide: bool,
     /// The timestamp column; `Date,Time` joins two columns with a space before --time-format.
     #[arg(long, value_name = "NAME[,NAME]")]
     pub time_column: Option<String>,
@@ -233,6 +236,13 @@ pub struct InputArgs {
     /// is one. Default: ?,NA,NaN,null.
     #[arg(long, value_name = "LIST")]
     pub null_values: Option<String>,
+    /// The decimal separator of values: `point` (1.25, the default) or `comma` (1,25).
+    #[arg(long, value_parser = ["point", "comma"])]
+    pub decimal: Option<String>,
+    /// The thousands separator of values, taken only between groups of three digits: `.`, `,`,
+    /// `'` or `space` (e.g. `--decimal comma --thousands .` reads 1.234,5). Default: none.
+    #[arg(long, value_name = "CHAR")]
+    pub thousands: Option<String>,
     /// What a malformed row does: `fail` (the default) stops the run, `skip` skips and counts it.
     #[arg(long, value_enum)]
     pub on_bad_row: Option<BadRowArg>,
@@ -242,8 +252,11 @@ pub struct InputArgs {
     pub rejects: Option<PathBuf>,
     /// Replay all input in event-time order instead of file order (for newest-first exports);
     /// large inputs are sorted through temporary files.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_sort_input")]
     pub sort_input: bool,
+    /// Replay input in file order, whatever the input config says.
+    #[arg(long, overrides_with = "sort_input")]
+    pub no_sort_input: bool,
     /// Input settings in a YAML file, keys named like these flags with `_` for `-`
     /// (`time_column: tstp`); a flag given on the command line wins over the file.
     #[arg(long, value_name = "FILE")]
@@ -409,4 +422,7 @@ pub enum FormatArg {
     Jsonl,
     /// InfluxDB line protocol (for influx write, Telegraf, VictoriaMetrics, QuestDB).
     Influx,
+    /// A Parquet file (timestamp, asset, point, value as a double, text_value; emit and revision
+    /// with --emit updates), for DuckDB, Polars, Spark, pandas.
+    Parquet,
 }

@@ -27,7 +27,7 @@ pub fn explain(paths: &[PathBuf]) -> Result<(), Failure> {
 pub fn describe(jobs: &[Job]) -> String {
     let order = run_order(jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut s = String::new();
-    let count = if jobs.len() == 1 { "1 job".to_string() } else { format!("{} jobs", jobs.len()) };
+    let count = crate::text::count(jobs.len() as u64, "job", "jobs");
     let _ = writeln!(s, "Pipeline: {count}, run in this order (producers before the jobs that read their points):");
     for (n, &j) in order.iter().enumerate() {
         let _ = writeln!(s, "  {}. {} ({})", n + 1, jobs[j].name, jobs[j].file);

@@ -5,6 +5,7 @@ use super::{Failure, ReportFormat};
 use crate::job::discover::subfolders;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
+use crate::text::count;
 use crate::time::duration::format_duration;
 use anyhow::Context;
 use std::io::{self, Write};
@@ -28,7 +29,12 @@ pub fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result
     let write =
         |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
-        write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
+        // Under --strict a warning fails the job, so it is not `ok`.
+        let verdict = match job.warnings.len() as u64 {
+            n if n > 0 && strict => format!("not ok under --strict ({})", count(n, "warning", "warnings")),
+            _ => "ok".to_string(),
+        };
+        write(&mut out, format!("{}: {verdict}: {}", job.file, describe(job)))?;
         warnings.jobs(std::slice::from_ref(job));
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;

@@ -46,7 +46,7 @@ impl Warnings {
         if !self.failed() {
             return Ok(());
         }
-        let what = if self.said == 1 { "warning above is an error" } else { "warnings above are errors" };
+        let what = crate::text::noun(self.said as u64, "warning above is an error", "warnings above are errors");
         Err(code(anyhow!("--strict: the {what}")))
     }
 }

@@ -66,8 +66,10 @@ impl Pipeline {
         }
     }
 
-    /// Continues from `state`, saved by a pipeline of the same jobs in the same order.
-    pub fn restore(&mut self, state: PipelineState) -> Result<(), String> {
+    /// Continues from `state`, saved by a pipeline of the same jobs in the same order, whose name
+    /// table holds `assets` names: an asset id at or past it is refused here, before any name
+    /// lookup could run past the table.
+    pub fn restore(&mut self, state: PipelineState, assets: usize) -> Result<(), String> {
         if state.operators.len() != self.operators.len() {
             return Err(format!(
                 "the state holds {} jobs, the run has {}",
@@ -80,8 +82,8 @@ impl Pipeline {
         }
         for (op, saved) in self.operators.iter_mut().zip(state.operators) {
             match (op, saved) {
-                (Operator::Window(w), OperatorState::Window(s)) => w.restore(s)?,
-                (Operator::Merge(m), OperatorState::Merge(s)) => m.restore(s)?,
+                (Operator::Window(w), OperatorState::Window(s)) => w.restore(s, assets)?,
+                (Operator::Merge(m), OperatorState::Merge(s)) => m.restore(s, assets)?,
                 (op, _) => return Err(format!("job `{}` changed its template", op.stats().name)),
             }
         }

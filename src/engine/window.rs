@@ -565,22 +565,22 @@ impl WindowOperator {
         }
     }
 
-    /// Puts a saved state back. The saved figures keep this run's job name and file. Refuses a
-    /// state whose shape does not fit this operator's plan, so no index in it can be out of range.
-    pub fn restore(&mut self, state: WindowState) -> Result<(), String> {
+    /// Puts a saved state back, keeping this run's job name and file. Refuses a state whose shape
+    /// does not fit the plan or whose asset ids pass the table's `assets` names: no index is out of range.
+    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
         let policies = self.policies.len();
         let series = state.series.len();
         let clocks = state.clocks.len();
+        let within = |ids: &[u32], bound: usize| ids.iter().all(|&i| i == ABSENT || (i as usize) < bound);
+        let timer_fits = |t: &Timer| (t.series as usize) < series && (t.policy as usize) < policies;
         let fits = state.series_of.len() == self.inputs.len()
-            && state.series_of.iter().flatten().all(|&s| s == ABSENT || (s as usize) < series)
+            && state.series_of.iter().all(|by_asset| by_asset.len() <= assets && within(by_asset, series))
+            && state.asset_clock.len() <= assets
+            && within(&state.asset_clock, clocks)
             && state.windows.len() == series * policies
             && state.series.iter().all(|s| s.clock < clocks && s.last_valid.len() == policies)
-            && state.asset_clock.iter().all(|&c| c == ABSENT || (c as usize) < clocks)
-            && state
-                .clocks
-                .iter()
-                .flat_map(|c| c.timers.iter())
-                .all(|t| (t.series as usize) < series && (t.policy as usize) < policies)
+            && state.series.iter().all(|s| (s.asset as usize) < assets)
+            && state.clocks.iter().flat_map(|c| c.timers.iter()).all(timer_fits)
             && state.stats.policies.len() == policies
             && (self.scope != WatermarkScope::Global || clocks == 1);
         if !fits {

@@ -4,6 +4,7 @@
 //! (exit 2), found before any input is read; messages name the settings by their flags.
 
 use super::live::Idle;
+use super::number::NumberFormat;
 use super::stamps::IntervalEnd;
 use super::stop::Stop;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
@@ -58,6 +59,10 @@ pub struct InputSettings {
     /// `--interval-end`: a duration, or `auto` to infer it; `None` reads timestamps as instants.
     pub interval_end: Option<String>,
     pub null_values: Option<String>,
+    /// `point` or `comma`: the decimal separator of values.
+    pub decimal: Option<String>,
+    /// The thousands separator of values, when they have one.
+    pub thousands: Option<String>,
     pub on_bad_row: BadRowPolicy,
     /// Where skipped bad rows are recorded.
     pub rejects: Option<PathBuf>,
@@ -91,6 +96,8 @@ pub struct InputOptions {
     pub interval_end: Option<IntervalEnd>,
     /// Lower-cased missing-value markers besides the empty field.
     pub null_values: Vec<String>,
+    /// How value texts write numbers.
+    pub numbers: NumberFormat,
     pub on_bad_row: BadRowPolicy,
     pub sort: bool,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
@@ -174,6 +181,8 @@ impl InputOptions {
                 }
                 None => DEFAULT_NULL_VALUES.iter().map(|m| m.to_ascii_lowercase()).collect(),
             },
+            numbers: NumberFormat::from_texts(args.decimal.as_deref(), args.thousands.as_deref())
+                .map_err(|e| anyhow!(e))?,
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
             idle: Idle::default(),

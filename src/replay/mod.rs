@@ -66,6 +66,10 @@ pub struct Replay {
     pub expected_points: Vec<String>,
     /// An input had a quality column.
     pub quality_column: bool,
+    /// Rows of this run with a non-zero quality code.
+    pub quality_rows: u64,
+    /// Which `--points` renames of long input met their point text in this run.
+    renamed: Vec<bool>,
 }
 
 /// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
@@ -121,6 +125,8 @@ impl Replay {
             idle: None,
             expected_points,
             quality_column: false,
+            quality_rows: 0,
+            renamed: Vec::new(),
         }
     }
 
@@ -132,7 +138,7 @@ impl Replay {
         pipeline: PipelineState,
         resumed: Resumed,
     ) -> Result<(), String> {
-        self.pipeline.restore(pipeline)?;
+        self.pipeline.restore(pipeline, self.names.assets.len())?;
         self.counts = counts;
         self.sources = sources;
         self.resumed = Some(resumed);
@@ -192,13 +198,30 @@ impl Replay {
                         None => self.push(reading, output)?,
                     }
                 }
-                Ok(None) => return Ok(()),
+                Ok(None) => {
+                    self.take_tally(&reader);
+                    return Ok(());
+                }
                 Err(e) if Stopped::caused(&e) => break,
                 Err(e) => return Err(e),
             }
         }
+        self.take_tally(&reader);
         self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: self.counts.rows - rows_before });
         Ok(())
+    }
+
+    /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`
+    /// renames that met their point.
+    fn take_tally(&mut self, reader: &InputReader) {
+        let tally = reader.tally();
+        self.quality_rows += tally.quality_rows;
+        if self.renamed.len() < tally.renamed.len() {
+            self.renamed.resize(tally.renamed.len(), false);
+        }
+        for (seen, now) in self.renamed.iter_mut().zip(&tally.renamed) {
+            *seen |= now;
+        }
     }
 
     /// Whether a stop has been requested (by a signal).
@@ -209,6 +232,19 @@ impl Replay {
     /// A stop ended the input before source `name` was read.
     pub fn stop_before(&mut self, name: &str) {
         self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: 0 });
+    }
+
+    /// The `--points` renames of long input whose point text never appeared in this run's input.
+    pub fn unused_renames(&self) -> Vec<&str> {
+        match (&self.input.points, self.input.layout, &self.input.point) {
+            (Some(renames), Layout::Long, None) => renames
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| !self.renamed.get(k).copied().unwrap_or(false))
+                .map(|(_, r)| r.from.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
@@ -233,10 +269,10 @@ impl Replay {
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
         let job = self.pipeline.stats()[runaway.job];
         anyhow::anyhow!(
-            "after {} input rows: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+            "after {}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
              a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
              or raise the limit",
-            self.counts.rows,
+            crate::text::count(self.counts.rows, "input row", "input rows"),
             runaway.limit,
             runaway.limit,
             job.name,

@@ -167,7 +167,7 @@ impl fmt::Display for JobErrors {
             write!(f, "{d}")?;
         }
         let n = self.0.len();
-        write!(f, "{n} problem{} found in job files", if n == 1 { "" } else { "s" })
+        write!(f, "{} found in job files", crate::text::count(n as u64, "problem", "problems"))
     }
 }
 

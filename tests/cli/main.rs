@@ -6,11 +6,15 @@ pub mod support;
 
 mod basics;
 mod cases;
+mod decimal;
+mod first_steps;
 mod inputs;
 mod job_messages;
 mod outputs;
+mod parquet;
 mod realdata;
 mod reference;
+mod sandbox;
 mod sniff;
 mod stdin;
 mod strict;

@@ -11,7 +11,7 @@ use std::path::Path;
 /// A fuzz target's check of one input.
 type Check = fn(&[u8]);
 
-const CHECKS: [(&str, Check); 8] = [
+const CHECKS: [(&str, Check); 11] = [
     ("csv_input", harness::csv_input),
     ("time_format", harness::time_format),
     ("timestamp", harness::timestamp),
@@ -20,6 +20,9 @@ const CHECKS: [(&str, Check); 8] = [
     ("job_loader", harness::job_loader),
     ("expression", harness::expression),
     ("replay", harness::replay),
+    ("job_directory", harness::job_directory),
+    ("state_decoder", harness::state_decoder),
+    ("influx_encoder", harness::influx_encoder),
 ];
 
 /// Runs every file of every target folder under `root`; returns how many ran and the failures.

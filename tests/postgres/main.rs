@@ -6,3 +6,4 @@ pub mod support;
 
 mod server;
 mod tests;
+mod tls;

@@ -3,6 +3,8 @@
 //! on a free port from 5439 up, password login (scram-sha-256) for the superuser `postgres`, and
 //! `pg_ctl stop` when dropped. Without server binaries, [`Server::start`] says SKIPPED loudly and
 //! gives `None`, unless `MF_REQUIRE_PG=1` (CI), where a missing server fails the test.
+//! [`Server::start_tls`] also turns TLS on, with a certificate for `localhost` signed by a root
+//! made for the test (the `openssl` command line), and logs each connection.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,6 +21,13 @@ pub struct Server {
     bin: PathBuf,
     dir: tempfile::TempDir,
     as_postgres: bool,
+    tls: bool,
+}
+
+/// The certificate files of a TLS server: the root that signed its certificate, and another.
+pub struct Roots {
+    pub right: PathBuf,
+    pub wrong: PathBuf,
 }
 
 /// `initdb` on PATH, else in the newest /usr/lib/postgresql/N/bin (Debian keeps it off PATH).
@@ -49,6 +58,17 @@ fn id(args: &[&str]) -> u32 {
 impl Server {
     /// Starts a server, or says SKIPPED and gives `None` when no server binaries exist.
     pub fn start() -> Option<Server> {
+        Server::start_with(false)
+    }
+
+    /// A server with TLS on, and the roots to check its certificate with.
+    pub fn start_tls() -> Option<(Server, Roots)> {
+        let server = Server::start_with(true)?;
+        let roots = Roots { right: server.dir.path().join("ca.crt"), wrong: server.dir.path().join("other.crt") };
+        Some((server, roots))
+    }
+
+    fn start_with(tls: bool) -> Option<Server> {
         let Some(bin) = server_binaries() else {
             if std::env::var("MF_REQUIRE_PG").is_ok_and(|v| v == "1") {
                 panic!("MF_REQUIRE_PG=1 but no PostgreSQL binaries (initdb) were found: install postgresql");
@@ -66,7 +86,16 @@ impl Server {
                 std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to postgres");
             }
         }
-        let mut server = Server { port: 0, bin, dir, as_postgres };
+        if tls {
+            make_certificates(dir.path());
+        }
+        if as_postgres {
+            let (uid, gid) = (id(&["-u", "postgres"]), id(&["-g", "postgres"]));
+            for name in ["server.crt", "server.key"].iter().filter(|_| tls) {
+                std::os::unix::fs::chown(dir.path().join(name), Some(uid), Some(gid)).expect("chown to postgres");
+            }
+        }
+        let mut server = Server { port: 0, bin, dir, as_postgres, tls };
         let data = server.data();
         server.pg(
             "initdb",
@@ -101,7 +130,7 @@ impl Server {
         path(&self.dir.path().join("data"))
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 
@@ -129,8 +158,16 @@ impl Server {
     }
 
     fn try_start(&self) -> Output {
-        let options =
+        let mut options =
             format!("-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off", self.port, path(self.dir.path()));
+        if self.tls {
+            let file = |name: &str| path(&self.dir.path().join(name));
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c log_connections=on",
+                file("server.crt"),
+                file("server.key")
+            ));
+        }
         let log = path(&self.dir.path().join("log"));
         self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "start"])
     }
@@ -172,6 +209,57 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "stop"]);
     }
+}
+
+/// A root (`ca`), another root (`other`), and a server certificate for `localhost` (not for
+/// 127.0.0.1) that `ca` signed, made with the `openssl` command line in `dir`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out =
+            Command::new("openssl").args(args).current_dir(dir).output().unwrap_or_else(|e| {
+                panic!("the TLS tests need the openssl command line (apt-get install openssl): {e}")
+            });
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    for root in ["ca", "other"] {
+        let (key_file, crt, subject) =
+            (format!("{root}.key"), format!("{root}.crt"), format!("/CN=meterflow test {root}"));
+        let mut args = vec!["req", "-x509"];
+        args.extend(key);
+        args.extend(["-days", "2", "-subj", &subject, "-keyout", &key_file, "-out", &crt]);
+        args.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+        openssl(&args);
+    }
+    let mut args = vec!["req"];
+    args.extend(key);
+    args.extend(["-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&args);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    let mut permissions = std::fs::metadata(dir.join("server.key")).expect("key").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
+    std::fs::set_permissions(dir.join("server.key"), permissions).expect("key permissions");
 }
 
 fn path(p: &Path) -> String {

@@ -383,3 +383,43 @@ fn a_run_split_by_state_fills_the_table_as_one_run_does() {
     assert_eq!(whole.len(), 2586);
     assert_eq!(table_rows(&mut client, "split"), whole);
 }
+
+/// The committed count was the rows sent: a trigger that drops rows made the summary claim rows
+/// the table never got. It is the server's count of rows inserted or updated now.
+#[test]
+fn the_committed_count_is_the_rows_the_server_wrote() {
+    let Some(server) = Server::start() else { return };
+    let mut client = server.client();
+    client
+        .batch_execute(
+            "CREATE TABLE points (ts timestamptz NOT NULL, asset text NOT NULL, point text NOT NULL, \
+             value double precision, text_value text, job text NOT NULL, emit text NOT NULL, \
+             revision bigint NOT NULL, PRIMARY KEY (asset, point, ts));
+             CREATE FUNCTION drop_high() RETURNS trigger AS $$ BEGIN \
+               IF NEW.value >= 50 THEN RETURN NULL; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER drop_high BEFORE INSERT ON points FOR EACH ROW EXECUTE FUNCTION drop_high();",
+        )
+        .unwrap();
+    let out = seed_into(&server.uri("postgres", "points"), "final");
+    let stored = count(&mut client, "points");
+    assert!(stored > 0 && stored < 2586, "the trigger drops some rows: {stored}");
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!("{stored} output rows committed to table points on {}", server.name("postgres"))),
+        "{message}"
+    );
+    assert!(message.contains("(2586 sent: the server inserted or updated"), "{message}");
+}
+
+/// A table the server refuses gave "db error" alone; the SQLSTATE and the server's message now.
+#[test]
+fn table_errors_show_the_servers_code_and_message() {
+    let Some(server) = Server::start() else { return };
+    let out = meterflow(&["run", "jobs/", "-i", "samples/meters.csv", "-o", &server.uri("postgres", "nowhere.points")])
+        .output()
+        .unwrap();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(message.contains("ERROR 3F000: schema \"nowhere\" does not exist"), "{message}");
+    assert!(!message.contains("db error"), "{message}");
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// The ladder, bottom first: a folder may import the folders of lower rungs only. Folders on one
 /// rung (input and output; time and yaml) never import each other.
 const LADDER: &[&[&str]] =
-    &[&["time", "yaml"], &["job"], &["engine"], &["input", "output"], &["replay"], &["commands"], &["cli"]];
+    &[&["text"], &["time", "yaml"], &["job"], &["engine"], &["input", "output"], &["replay"], &["commands"], &["cli"]];
 
 /// The longest a source file may be.
 const MAX_LINES: usize = 600;

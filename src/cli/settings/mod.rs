@@ -52,11 +52,8 @@ pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
         Ok(base) => Ok(over(args, base)),
         Err(problems) => {
             let shown: String = problems.iter().map(ToString::to_string).collect();
-            let n = problems.len();
-            Err(Failure::Usage(anyhow!(
-                "{shown}{n} problem{} found in the input config {file}",
-                if n == 1 { "" } else { "s" }
-            )))
+            let n = crate::text::count(problems.len() as u64, "problem", "problems");
+            Err(Failure::Usage(anyhow!("{shown}{n} found in the input config {file}")))
         }
     }
 }
@@ -64,8 +61,9 @@ pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
 /// The flags laid over `base` (an input-config file's settings): each flag given wins.
 fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
     let text = |flag: &Option<String>, file: Option<String>| flag.clone().or(file);
+    let switch = |on: bool, off: bool, file: bool| if on || off { on } else { file };
     InputSettings {
-        wide: args.wide || base.wide,
+        wide: switch(args.wide, args.no_wide, base.wide),
         time_column: text(&args.time_column, base.time_column),
         asset_column: text(&args.asset_column, base.asset_column),
         point_column: text(&args.point_column, base.point_column),
@@ -80,13 +78,15 @@ fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
         dst: if args.dst.is_empty() { base.dst } else { args.dst.clone() },
         interval_end: text(&args.interval_end, base.interval_end),
         null_values: text(&args.null_values, base.null_values),
+        decimal: text(&args.decimal, base.decimal),
+        thousands: text(&args.thousands, base.thousands),
         on_bad_row: match args.on_bad_row {
             Some(BadRowArg::Fail) => BadRowPolicy::Fail,
             Some(BadRowArg::Skip) => BadRowPolicy::Skip,
             None => base.on_bad_row,
         },
         rejects: args.rejects.clone().or(base.rejects),
-        sort_input: args.sort_input || base.sort_input,
+        sort_input: switch(args.sort_input, args.no_sort_input, base.sort_input),
     }
 }
 
@@ -107,6 +107,7 @@ fn format(arg: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Influx => Format::Influx,
+        FormatArg::Parquet => Format::Parquet,
     }
 }
 

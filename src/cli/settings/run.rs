@@ -53,11 +53,16 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
     let state = match &args.state {
         Some(path) => {
             if input.sort {
-                return Err(usage(
-                    "--sort-input cannot be used with --state: each run would sort only its own input, so the result \
-                     would depend on where the input was cut; sort the input files beforehand"
-                        .into(),
-                ));
+                let (setting, off) = match &args.input.input_config {
+                    Some(file) if !args.input.sort_input => {
+                        (format!("sort_input: true (in the input config {})", file.display()), " (or --no-sort-input)")
+                    }
+                    _ => ("--sort-input".to_string(), ""),
+                };
+                return Err(usage(format!(
+                    "{setting} cannot be used with --state: each run would sort only its own input, so the result \
+                     would depend on where the input was cut; sort the input files beforehand{off}"
+                )));
             }
             Some(StateSettings {
                 path: path.clone(),
@@ -67,6 +72,7 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         }
         None => None,
     };
+    parquet(&args, &inputs)?;
     let points = points_to(&args)?;
     let o = match args.output.as_deref() {
         _ if !matches!(points, PointsTo::File(_)) => None,
@@ -109,6 +115,36 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         quiet: args.quiet,
         progress: progress(args.progress),
     })
+}
+
+/// What Parquet input or output asks of the build and of the other flags.
+fn parquet(args: &RunArgs, inputs: &[crate::commands::InputPath]) -> Result<(), Failure> {
+    let usage = |text: &str| Err(Failure::Usage(anyhow!("{text}")));
+    let parquet_input = inputs.iter().find(|i| i.path.to_ascii_lowercase().ends_with(".parquet"));
+    if !cfg!(feature = "parquet") {
+        if format(args.format) == Format::Parquet {
+            return usage("--format parquet: this meterflow was built without Parquet (cargo feature `parquet`)");
+        }
+        if let Some(input) = parquet_input {
+            return Err(Failure::Usage(anyhow!(
+                "{}: this meterflow was built without Parquet input (cargo feature `parquet`)",
+                input.name
+            )));
+        }
+    }
+    if format(args.format) != Format::Parquet {
+        return Ok(());
+    }
+    if args.decimals.is_some() {
+        return usage("--decimals does not apply to --format parquet: it stores full doubles");
+    }
+    if inputs.iter().any(|i| i.live) {
+        return usage(
+            "--format parquet writes a file that is whole only once the run has ended, and a live input (a pipe, \
+             FIFO, terminal or socket) is written as it arrives: use --format csv or jsonl, or read a file",
+        );
+    }
+    Ok(())
 }
 
 /// The engine options of the run; the error names the flag.

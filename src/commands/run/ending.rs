@@ -8,9 +8,10 @@
 use super::anomalies::series_warnings;
 use super::files::RunFiles;
 use super::outputs::Committed;
+use super::report::carried_over_warnings;
 use super::report::{accounting_error, late_warning, silent_job_warnings, state_note, summary};
-use super::report::{carried_over_warnings, unseen_point_warnings};
 use super::stats_json::write_stats_json;
+use super::unseen;
 use super::{Settings, refused, signals};
 use crate::commands::stderr::{say, say_text};
 use crate::commands::warnings::Warnings;
@@ -47,13 +48,14 @@ impl Ending<'_> {
             // The rows made before the error are written first. If their reader has gone (`| head`),
             // that is the outcome, whichever came first: with a writer thread, rows reach the pipe
             // in batches, later than the error may stop the run.
-            return Err(self.abandon(match written {
+            let failure = match written {
                 Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
                 _ => Failure::from(e),
-            }));
+            };
+            return Err(self.abandon(self.closed_early(failure, committed)));
         }
         if let Err(e) = written {
-            return Err(self.abandon(Failure::from(e)));
+            return Err(self.abandon(self.closed_early(Failure::from(e), committed)));
         }
         if let Some(state) = self.state.as_mut() {
             for (name, digest) in &self.streamed {
@@ -69,7 +71,7 @@ impl Ending<'_> {
             return Err(self.files.abandon(Failure::Run(e)));
         }
         if !s.quiet {
-            say_text(&summary(&self.replay, s.rejects.as_deref()));
+            say_text(&summary(&self.replay, s.rejects.as_deref(), None));
             if let Some(line) = committed.line() {
                 say(line);
             }
@@ -107,6 +109,16 @@ impl Ending<'_> {
         }
     }
 
+    /// `failure`, after the summary when it is that the reader of the output left (`| head`): the
+    /// summary then says how many rows left before it did, not what the jobs made.
+    fn closed_early(&self, failure: Failure, committed: &Committed) -> Failure {
+        if matches!(failure, Failure::BrokenPipe) && !self.settings.quiet {
+            let delivered = Some(committed.delivered().unwrap_or_default());
+            say_text(&summary(&self.replay, self.settings.rejects.as_deref(), delivered));
+        }
+        failure
+    }
+
     /// `failure`, after saying what is left incomplete. A closed stdout is not an error, except
     /// under a state: the rows the run read did not all leave, so its state was not saved, which
     /// the next run must not take for a day that went through.
@@ -129,11 +141,16 @@ impl Ending<'_> {
             warnings.say(&warning);
         }
         if !s.input.sort
-            && let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind())
+            && let Some(warning) =
+                late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind(), s.state.is_some())
         {
             warnings.say(&warning);
         }
-        for warning in unseen_point_warnings(replay).into_iter().chain(carried_over_warnings(replay)) {
+        let unseen = [unseen::point_warnings(replay), unseen::model_warnings(replay), unseen::rename_warnings(replay)];
+        for warning in unseen.iter().flatten().chain(&unseen::quality_warning(replay)) {
+            warnings.say(warning);
+        }
+        for warning in carried_over_warnings(replay) {
             warnings.say(&warning);
         }
         for warning in series_warnings(replay.pipeline.series(), &replay.names) {

@@ -15,6 +15,7 @@ pub mod report;
 mod settings;
 pub mod signals;
 mod stats_json;
+mod unseen;
 
 pub use settings::{OutputSettings, PointsTo, Settings, StateSettings};
 
@@ -31,6 +32,7 @@ use ending::Ending;
 use files::RunFiles;
 use outputs::Outputs;
 use progress::Progress;
+use std::io::IsTerminal;
 
 pub fn run(settings: Settings) -> Result<(), Failure> {
     let s = &settings;
@@ -120,6 +122,12 @@ fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String,
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for input in &s.inputs {
+        // Said even with -q: without it a run started in a terminal waits without a word.
+        if input.path == "-" && std::io::stdin().is_terminal() {
+            say(format_args!(
+                "meterflow: reading input rows from the terminal (stdin); end them with Ctrl-D, or give --input FILE"
+            ));
+        }
         let mut source = match input::open_watched(&input.path, &s.input.idle, &s.input.stop) {
             Err(e) if input::stop::Stopped::caused(&e) => Box::new(input::live::StoppedSource),
             opened => opened?,

@@ -12,6 +12,7 @@ use crate::input::BadRowPolicy;
 use crate::input::options::Layout;
 use crate::replay::state::session::StateRun;
 use crate::replay::{Replay, Resumed};
+use crate::text::count;
 use crate::time::duration::format_duration;
 use crate::time::format_timestamp;
 use anyhow::anyhow;
@@ -51,7 +52,8 @@ pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
 
 /// A hint when many readings were dropped as late: the input is probably not in time order, or,
 /// when most were dropped far behind their watermark, one reading stamped far ahead moved it.
-pub fn late_warning(jobs: &[&JobStats], far_behind: u64) -> Option<String> {
+/// `with_state`: the run keeps a `--state`, which `--sort-input` cannot go with.
+pub fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool) -> Option<String> {
     let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
     let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
     let share = dropped as f64 / received.max(1) as f64;
@@ -63,6 +65,10 @@ pub fn late_warning(jobs: &[&JobStats], far_behind: u64) -> Option<String> {
                  reading from advancing the watermark",
                 format_duration(FAR_BEHIND)
             )
+        } else if with_state {
+            "if the input is not in time order (e.g. newest first), sort each input file by time before the run \
+             (--sort-input cannot go with --state), or give the jobs a longer `latency`"
+                .to_string()
         } else {
             "if the input is not in time order (e.g. newest first), replay it with --sort-input".to_string()
         };
@@ -72,38 +78,6 @@ pub fn late_warning(jobs: &[&JobStats], far_behind: u64) -> Option<String> {
             share * 100.0
         )
     })
-}
-
-/// Points the jobs read from the input that never appeared in it while others did, each with the
-/// points seen and a near spelling.
-pub fn unseen_point_warnings(replay: &Replay) -> Vec<String> {
-    let points = &replay.names.points;
-    let seen: Vec<&str> = (0..points.len() as u32)
-        .filter(|&id| replay.pipeline.input_readings(id) > 0)
-        .map(|id| points.name(id))
-        .collect();
-    if seen.is_empty() {
-        return Vec::new();
-    }
-    let mut listed: Vec<String> = seen.iter().take(10).map(|p| format!("`{p}`")).collect();
-    if seen.len() > 10 {
-        listed.push(format!("and {} more", seen.len() - 10));
-    }
-    replay
-        .expected_points
-        .iter()
-        .filter(|p| points.get(p).is_none_or(|id| replay.pipeline.input_readings(id) == 0))
-        .map(|p| {
-            let near = match seen.iter().find(|s| s.eq_ignore_ascii_case(p)) {
-                Some(s) => format!("; did you mean `{s}`? (point names are case-sensitive)"),
-                None => String::new(),
-            };
-            format!(
-                "meterflow: warning: point `{p}`, which the jobs read, never appeared in the input; the points seen were {}{near}",
-                listed.join(", ")
-            )
-        })
-        .collect()
 }
 
 /// Merge policies that wrote rows from an operand value carried over from before the previous
@@ -179,13 +153,13 @@ fn merge_cause(job: &JobStats, names: &Names) -> String {
         format!("; the first, for {} at {}: {}", names.assets.name(s.asset), timestamp_text(s.ts), s.reason)
     });
     format!(
-        "every one of its {failed} evaluations failed ({} missing operand, {} stale operand, {}, {} non-finite, \
-         {} empty){first}",
-        m.missing_operand,
-        m.stale_operand,
+        "every one of its {} failed ({}, {}, {}, {}, {}){first}",
+        count(failed, "evaluation", "evaluations"),
+        count(m.missing_operand, "missing operand", "missing operands"),
+        count(m.stale_operand, "stale operand", "stale operands"),
         count(m.eval_error, "evaluation error", "evaluation errors"),
-        m.non_finite,
-        m.empty
+        count(m.non_finite, "non-finite result", "non-finite results"),
+        count(m.empty, "empty result", "empty results")
     )
 }
 
@@ -198,11 +172,13 @@ fn policy_cause(p: &PolicyStats) -> String {
     if p.read == 0 {
         "it received no readings".to_string()
     } else if p.valid == 0 && p.out_of_threshold > 0 && p.late_dropped == 0 {
-        format!("all {} readings were outside its threshold", p.read)
+        format!("all {} were outside its threshold", count(p.read, "reading", "readings"))
     } else if p.valid == 0 {
         format!(
-            "of its {} readings, {} were outside its threshold and {} late beyond lateness",
-            p.read, p.out_of_threshold, p.late_dropped
+            "of its {}, {} were outside its threshold and {} late beyond lateness",
+            count(p.read, "reading", "readings"),
+            p.out_of_threshold,
+            p.late_dropped
         )
     } else if p.non_finite > 0 {
         format!("its {} overflowed the float range", count(p.non_finite, "window", "windows"))
@@ -234,15 +210,12 @@ pub fn state_note(state: &StateRun, replay: &Replay) -> String {
     )
 }
 
-/// `n` with its noun, singular for 1: `1 row`, `2 rows`.
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// The run summary printed on stderr; `rejects` is where skipped bad rows were recorded. In wide
 /// input a row holds several readings: the input line counts both, and what the jobs receive is
-/// counted in readings.
-pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
+/// counted in readings. `closed`: the reader of the output left after that many rows had left,
+/// while a piece of that many more was being written, so the jobs' rows are said to be made, not
+/// written.
+pub fn summary(replay: &Replay, rejects: Option<&Path>, closed: Option<(u64, u64)>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
     let wide = replay.layout() == Layout::Wide;
     let skipped = match bad_rows.policy() {
@@ -253,16 +226,14 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     if let Some(resumed) = &replay.resumed {
         let now = this_run(replay, resumed);
         s.push_str(&format!(
-            "meterflow: resumed from {} ({} run{} and {} input{} before): this run read {} rows, wrote {} rows and {} late rows; \
+            "meterflow: resumed from {} ({} and {} before): this run read {}, wrote {} and {}; \
              the figures below are totals since the state began\n",
             resumed.from,
-            resumed.runs_before,
-            if resumed.runs_before == 1 { "" } else { "s" },
-            resumed.inputs_before,
-            if resumed.inputs_before == 1 { "" } else { "s" },
-            now.rows,
-            now.rows_written,
-            now.late_rows
+            count(u64::from(resumed.runs_before), "run", "runs"),
+            count(resumed.inputs_before as u64, "input", "inputs"),
+            count(now.rows, "row", "rows"),
+            count(now.rows_written, "row", "rows"),
+            count(now.late_rows, "late row", "late rows")
         ));
     }
     let readings = match wide {
@@ -284,10 +255,23 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
         };
         s.push_str(&format!("  first bad row: {first} ({all})\n"));
     }
+    let verb = if closed.is_some() { "made" } else { "written" };
     for job in replay.pipeline.stats() {
-        s.push_str(&job_summary(job, &replay.names, wide));
+        s.push_str(&job_summary(job, &replay.names, wide, verb));
     }
-    if replay.quality_column && !replay.pipeline.filters_quality() {
+    if let Some((rows, cut)) = closed {
+        let piece = match cut {
+            0 => String::new(),
+            n => format!(" (and some of the {} being written when it left)", count(n, "row", "rows")),
+        };
+        s.push_str(&format!(
+            "meterflow: the reader of the output left after {} had been written{piece}; the run stopped there \
+             and wrote no more\n",
+            count(rows, "row", "rows")
+        ));
+    }
+    // Non-zero codes make this a warning (see `unseen::quality_warning`).
+    if replay.quality_column && !replay.pipeline.filters_quality() && replay.quality_rows == 0 {
         s.push_str(
             "meterflow: the input's quality column was not used: no job sets `quality`, so readings of every quality \
              were processed\n",
@@ -295,19 +279,20 @@ pub fn summary(replay: &Replay, rejects: Option<&Path>) -> String {
     }
     if let Some(idle) = &replay.idle {
         s.push_str(&format!(
-            "meterflow: --idle-timeout moved the watermark of a silent series {} time{}: this output depends on when \
+            "meterflow: --idle-timeout moved the watermark of a silent series {}: this output depends on when \
              readings arrived\n",
-            idle.advances,
-            if idle.advances == 1 { "" } else { "s" }
+            count(idle.advances, "time", "times")
         ));
     }
     s
 }
 
-fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
+/// One job's lines; `verb` says what became of its rows (`written`, or `made` when the output's
+/// reader left before they were all written).
+fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String {
     let read = if wide { ("reading", "readings") } else { ("row", "rows") };
     let mut s = format!(
-        "{} ({}): {} read, {} dropped as late, {} written, final watermark {}\n",
+        "{} ({}): {} read, {} dropped as late, {} {verb}, final watermark {}\n",
         job.name,
         job.file,
         count(job.rows_read, read.0, read.1),
@@ -317,7 +302,7 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
     );
     for p in &job.policies {
         s.push_str(&format!(
-            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} written\n",
+            "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} {verb}\n",
             p.output,
             p.valid,
             p.late_accepted,
@@ -363,10 +348,10 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool) -> String {
     if job.policies.is_empty() {
         let m = &job.merge;
         s.push_str(&format!(
-            "  no row for {} missing operand, {}, {} non-finite, {}\n",
-            m.missing_operand,
+            "  no row for {}, {}, {}, {}\n",
+            count(m.missing_operand, "missing operand", "missing operands"),
             count(m.eval_error, "evaluation error", "evaluation errors"),
-            m.non_finite,
+            count(m.non_finite, "non-finite result", "non-finite results"),
             count(m.empty, "empty result", "empty results")
         ));
         for c in job.carried.iter().filter(|c| c.rows > 0) {

@@ -49,7 +49,13 @@ pub fn sniff(args: Settings) -> Result<(), Failure> {
     let mut found = Vec::new();
     for path in &args.files {
         let display = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        found.push(sniff_file(&display, input::open(path)?, &request)?);
+        let numbers = input::number::NumberFormat::from_texts(
+            request.given.decimal.as_deref(),
+            request.given.thousands.as_deref(),
+        )
+        .unwrap_or_default();
+        let source = input::parquet::csv_view(input::open(path)?, &display, b',', numbers)?;
+        found.push(sniff_file(&display, source, &request)?);
     }
     match args.format {
         ReportFormat::Text => {

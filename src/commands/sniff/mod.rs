@@ -15,6 +15,7 @@ pub mod report;
 pub use command::{Settings, sniff};
 
 use crate::engine::names::Names;
+use crate::input::number::NumberFormat;
 use crate::input::options::InputOptions;
 use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};
 use crate::input::{BadRowPolicy, BadRows, InputCounts, InputSettings, Reader, source};
@@ -102,15 +103,20 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
     let rows: Vec<Vec<String>> =
         records.take(request.rows).map(|r| r.iter().map(|c| c.trim().to_string()).collect()).collect();
     let rows_ref: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
-    let mut columns: Vec<Column> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let cells: Vec<&str> = rows_ref.iter().filter_map(|r| r.get(i).copied()).collect();
-            Column::sample(name, &cells)
-        })
-        .collect();
+    let cells: Vec<Vec<&str>> =
+        (0..header.len()).map(|i| rows_ref.iter().filter_map(|r| r.get(i).copied()).collect()).collect();
     let mut notes = Vec::new();
+    let given_numbers = request.given.decimal.is_some() || request.given.thousands.is_some();
+    let numbers = match NumberFormat::from_texts(request.given.decimal.as_deref(), request.given.thousands.as_deref()) {
+        Ok(given) if given_numbers => given,
+        _ => {
+            let (found, note) = columns::numbers(&cells, delimiter);
+            notes.extend(note);
+            found
+        }
+    };
+    let mut columns: Vec<Column> =
+        header.iter().zip(&cells).map(|(name, cells)| Column::sample(name, cells, &numbers)).collect();
     let time = columns::timestamp(&columns, &request.given);
     let roles = match &time {
         Some(time) => columns::assign(&mut columns, time, &rows_ref, &request.given),
@@ -143,6 +149,10 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
     };
     let header_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let (mut proposal, notes) = propose(&sniffed, source::detect_delimiter(header_line), request);
+    if !numbers.is_plain() && !given_numbers {
+        proposal.decimal = Some(numbers.decimal_text().to_string());
+        proposal.thousands = numbers.thousands_text().map(str::to_string);
+    }
     sniffed.notes.extend(notes);
     if let Some(t) = &sniffed.time {
         time_zone(t, &sniffed.columns, &mut proposal, &mut sniffed.notes);

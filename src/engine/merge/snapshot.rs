@@ -60,9 +60,13 @@ impl MergeOperator {
         }
     }
 
-    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan.
-    pub fn restore(&mut self, state: MergeState) -> Result<(), String> {
+    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan or
+    /// whose asset ids reach past the `assets` names of the table.
+    pub fn restore(&mut self, state: MergeState, assets: usize) -> Result<(), String> {
         let fits = state.assets.len() == self.policies.len()
+            && state.assets.iter().all(|by_asset| by_asset.len() <= assets)
+            && state.seen_asset.len() <= assets
+            && state.skip_samples.iter().all(|s| (s.asset as usize) < assets)
             && state
                 .assets
                 .iter()

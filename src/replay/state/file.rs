@@ -28,6 +28,13 @@ const HEADER_LEN: usize = 24;
 /// zstd level: state is written once per run, so a mid level is cheap and keeps files small.
 const LEVEL: i32 = 3;
 
+/// How many times its compressed size a payload may expand to: states of real runs expand about 5
+/// times (200,000 series: 4.5 MB of file, 24 MB of payload).
+const MAX_EXPANSION: u64 = 256;
+
+/// The cap for small files, whose expansion says little.
+const MIN_PAYLOAD_CAP: u64 = 64 << 20;
+
 /// Why bytes are not a state this build can read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
@@ -120,7 +127,25 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if crc32fast::hash(body) != crc {
         return Err(DecodeError::Damaged("payload checksum does not match".to_owned()));
     }
-    zstd::decode_all(body).map_err(|e| DecodeError::Damaged(format!("payload: {e}")))
+    decompress(body)
+}
+
+/// The payload, refused past [`MAX_EXPANSION`] times the compressed size (with a floor of
+/// [`MIN_PAYLOAD_CAP`]): zstd compresses a run of zeros 30,000 to 1, so a 245 KB file with a valid
+/// checksum would otherwise ask for gigabytes before postcard could refuse the contents.
+fn decompress(body: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let cap = (body.len() as u64).saturating_mul(MAX_EXPANSION).max(MIN_PAYLOAD_CAP);
+    let decoder = zstd::Decoder::new(body).map_err(|e| DecodeError::Damaged(format!("payload: {e}")))?;
+    let mut payload = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, cap + 1), &mut payload)
+        .map_err(|e| DecodeError::Damaged(format!("payload: {e}")))?;
+    if payload.len() as u64 > cap {
+        return Err(DecodeError::Damaged(format!(
+            "the payload expands past {cap} bytes, {MAX_EXPANSION} times its compressed size; a state written by \
+             meterflow expands about 5 times"
+        )));
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]

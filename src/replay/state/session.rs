@@ -68,9 +68,13 @@ impl Resume {
             points_written_before: points_written,
             late_written_before: late_written,
         };
-        replay
-            .restore(saved.counts, saved.sources, saved.pipeline, resumed)
-            .map_err(|why| Refusal::Damaged(anyhow!("cannot resume from {}: {why}", path.display())))?;
+        replay.restore(saved.counts, saved.sources, saved.pipeline, resumed).map_err(|why| {
+            Refusal::Damaged(anyhow!(
+                "--state {}: damaged state file: {why}; the state cannot be resumed (restore it from a copy, or \
+                     replay from the first input with a new state file)",
+                path.display()
+            ))
+        })?;
         Ok(replay)
     }
 }
