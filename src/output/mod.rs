@@ -2,7 +2,7 @@
 //! point and every row dropped as late, and each destination takes the rows it is for. Encoders
 //! ([`encode`], one per line format) are apart from destinations: byte streams ([`points`],
 //! [`late`]), a Parquet file (`parquet`, cargo feature `parquet`), a database table (`database`,
-//! cargo feature `database`); files are written aside and renamed once complete ([`file`]).
+//! cargo feature `database`); files are written aside and renamed once complete ([`file`](mod@file)).
 //! Decorators wrap any output: on a thread of its own ([`threaded`]), or shared with the input's
 //! idle hook on a live run ([`live`]).
 

@@ -1,6 +1,6 @@
 //! What a run tells its user at the end: the summary on stderr, the warnings that are printed
 //! even with `-q`, and the internal error of a row accounting that does not balance (the
-//! `--stats-json` figures are in [`super::stats_json`]).
+//! `--stats-json` figures are in `stats_json`).
 
 use crate::engine::FAR_BEHIND;
 use crate::engine::accounting::Balance;
