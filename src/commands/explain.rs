@@ -139,7 +139,9 @@ fn explain_window(w: &WindowJob, s: &mut String) {
     if let Some(skew) = w.max_future_skew {
         let _ = writeln!(
             s,
-            "  Max future skew: {}: a reading further ahead of its watermark does not advance it.",
+            "  Max future skew: {}: a reading further ahead of its watermark is held back; the next reading ahead \
+             confirms the jump (the watermark moves on) when it lands not more than that before it, and shows it a lone \
+             glitch (it never moves the watermark) when it lands within that of the watermark.",
             format_duration(skew)
         );
     }
