@@ -133,8 +133,9 @@ pub mod window_job {
     pub const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
-        "A reading further than this ahead of its watermark does not advance the watermark (a meter with a bad clock). \
-         Default: no limit.",
+        "A reading further than this ahead of its watermark is held back (a meter with a bad clock): it moves the \
+         watermark only when the next reading ahead confirms the jump, landing not more than this before it (a meter back \
+         from an outage). Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
     pub const TIMEZONE: Field = Field::optional(
@@ -255,8 +256,9 @@ pub mod merge_job {
     pub const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
-        "An operand reading further than this ahead of its series' watermark does not advance the watermark (a meter with \
-         a bad clock). Default: no limit.",
+        "An operand reading further than this ahead of its series' watermark is held back (a meter with a bad clock): it \
+         moves the watermark only when the series' next reading ahead confirms the jump, landing not more than this \
+         before it. Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
     pub const MAX_AGE: Field = Field::optional(
