@@ -120,7 +120,8 @@ pub struct RunArgs {
     /// How far event time is shared: per `series` (asset x point), per `asset`, or one `global` clock.
     #[arg(long, value_enum, default_value_t = ScopeArg::Series)]
     pub watermark: ScopeArg,
-    /// A reading further than this ahead of its watermark does not advance it (overrides the jobs').
+    /// A reading further than this ahead of its watermark is held back until the next reading ahead
+    /// confirms the jump, landing not more than this before it (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub max_future_skew: Option<String>,
     /// Output encoding (late rows are CSV with parquet).
