@@ -46,6 +46,7 @@ INPUT_FLAGS = {
     "--time-format": True,
     "--timezone": True,
     "--dst": True,
+    "--interval-end": True,
     "--null-values": True,
     "--on-bad-row": True,
     "--sort-input": False,

@@ -120,7 +120,8 @@ pub struct RunArgs {
     /// How far event time is shared: per `series` (asset x point), per `asset`, or one `global` clock.
     #[arg(long, value_enum, default_value_t = ScopeArg::Series)]
     pub watermark: ScopeArg,
-    /// A reading further than this ahead of its watermark does not advance it (overrides the jobs').
+    /// A reading further than this ahead of its watermark is held back until the next reading ahead
+    /// confirms the jump, landing not more than this before it (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub max_future_skew: Option<String>,
     /// Output encoding (late rows are CSV with parquet).
@@ -222,10 +223,16 @@ pub struct InputArgs {
     /// IANA time zone of timestamps written without offset (default UTC), e.g. Europe/Dublin.
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
-    /// Local times at a DST change: `ambiguous=earlier|later|reject` (a repeated time),
-    /// `nonexistent=shift|reject` (a skipped time); comma-separated or repeated. Default: reject.
+    /// Local times at a DST change: `ambiguous=infer|earlier|later|reject` (a repeated time;
+    /// `infer` tells the two apart by the order of each series' rows), `nonexistent=shift|reject`
+    /// (a skipped time); comma-separated or repeated. Default: reject.
     #[arg(long, value_name = "POLICY")]
     pub dst: Vec<String>,
+    /// Timestamps are the ends of the readings' intervals (as most utility exports write them):
+    /// each reading moves to the start of the interval it closes, LENGTH before its timestamp
+    /// (`30m`), or, with `auto`, the most common step between a series' readings in the first rows.
+    #[arg(long, value_name = "LENGTH|auto")]
+    pub interval_end: Option<String>,
     /// Value texts meaning "no reading", comma-separated, case-insensitive; an empty field always
     /// is one. Default: ?,NA,NaN,null.
     #[arg(long, value_name = "LIST")]

@@ -20,7 +20,7 @@ use crate::job::{Job, JobKind};
 use merge::MergeOperator;
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
-use stats::JobStats;
+use stats::{JobStats, SeriesStats, SeriesTally};
 use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
@@ -199,6 +199,11 @@ pub struct Pipeline {
     input_models: Vec<u64>,
     /// Readings dropped as late with the watermark more than [`FAR_BEHIND`] ahead of them.
     late_far_behind: u64,
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    series: SeriesStats,
+    /// The input reading being routed and its series, so a late drop is counted once per reading
+    /// however many jobs drop it.
+    routing: Option<(usize, Reading)>,
 }
 
 /// Adds one to `counts[id]`, growing the table as ids appear.
@@ -240,7 +245,7 @@ impl Pipeline {
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {
-                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size);
+                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size.longest_ms());
                     }
                 }
                 JobKind::Merge(m) => {
@@ -280,6 +285,8 @@ impl Pipeline {
             input_points: Vec::new(),
             input_models: Vec::new(),
             late_far_behind: 0,
+            series: SeriesStats::default(),
+            routing: None,
         }
     }
 
@@ -300,7 +307,10 @@ impl Pipeline {
             self.unrouted += 1;
             return;
         }
+        let series = self.series.reading(r.asset, r.point, r.ts);
+        self.routing = Some((series, r));
         self.route(r, None, sink);
+        self.routing = None;
     }
 
     /// `from_job` is the label of the row when `r` was written by a job, `None` for input readings.
@@ -329,6 +339,13 @@ impl Pipeline {
             self.late_written += 1;
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
+            }
+            if let Some((series, reading)) = self.routing
+                && d.reason == DropReason::LateBeyondLateness
+                && d.reading == reading
+            {
+                self.series.late(series, d.reading.ts, d.watermark);
+                self.routing = None;
             }
             sink.dropped(&d);
         }
@@ -421,6 +438,11 @@ impl Pipeline {
     /// Readings dropped as late more than [`FAR_BEHIND`] behind their watermark.
     pub fn late_far_behind(&self) -> u64 {
         self.late_far_behind
+    }
+
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    pub fn series(&self) -> &[SeriesTally] {
+        &self.series.tallies
     }
 
     /// Input readings whose point (or model) no job reads.

@@ -4,6 +4,7 @@
 //! sees one sequence of readings whatever the number of runs it was cut into.
 
 use super::merge::MergeState;
+use super::stats::SeriesStats;
 use super::window::WindowState;
 use super::{Operator, Pipeline};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,7 @@ pub struct PipelineState {
     late_written: u64,
     input_points: Vec<u64>,
     late_far_behind: u64,
+    series: SeriesStats,
 }
 
 impl PipelineState {
@@ -60,6 +62,7 @@ impl Pipeline {
             late_written: self.late_written,
             input_points: self.input_points.clone(),
             late_far_behind: self.late_far_behind,
+            series: self.series.clone(),
         }
     }
 
@@ -74,6 +77,9 @@ impl Pipeline {
                 self.operators.len()
             ));
         }
+        if !state.series.fits() {
+            return Err("the saved per-series figures do not fit together".to_string());
+        }
         for (op, saved) in self.operators.iter_mut().zip(state.operators) {
             match (op, saved) {
                 (Operator::Window(w), OperatorState::Window(s)) => w.restore(s, assets)?,
@@ -87,6 +93,7 @@ impl Pipeline {
         self.late_written = state.late_written;
         self.input_points = state.input_points;
         self.late_far_behind = state.late_far_behind;
+        self.series = state.series;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::layout::Layout;
 use super::open_windows::{OpenWindow, Windows};
 use super::queue::OrderedQueue;
 use super::stats::JobStats;
-use super::watermark::{self, Arrival, NO_WATERMARK};
+use super::watermark::{self, Arrival, FutureGuard, NO_WATERMARK};
 use super::{
     DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope,
 };
@@ -77,6 +77,7 @@ struct Timer {
 #[derive(Clone, Serialize, Deserialize)]
 struct Clock {
     watermark: i64,
+    guard: FutureGuard,
     /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
     /// reading; comparing with this spares a look into the queue's buffer each time.
     next_due: i64,
@@ -85,7 +86,7 @@ struct Clock {
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: OrderedQueue::default() }
+        Clock { watermark: NO_WATERMARK, guard: FutureGuard::NEW, next_due: i64::MAX, timers: OrderedQueue::default() }
     }
 
     fn push(&mut self, timer: Timer) {
@@ -146,7 +147,7 @@ impl WindowOperator {
             .map(|p| Policy {
                 input: names.points.intern(&p.input),
                 output: names.points.intern(&p.output),
-                layout: Layout::new(plan.window, p.window_size, plan.timezone),
+                layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
                 threshold: p.threshold,
                 interpolation: p.interpolation,
                 aggregation: p.aggregation,
@@ -245,10 +246,8 @@ impl WindowOperator {
         if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
         }
-        let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
-        if skewed {
-            self.stats.future_skewed += 1;
-        }
+        let (advanced, skew) = self.clocks[clock].guard.advance(w, r.ts, self.max_future_skew);
+        self.stats.count_skew(skew);
         if advanced > w {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);

@@ -27,7 +27,12 @@ const TIMEZONE: Field = Field::optional("timezone", Shape::Text, "IANA time zone
 const DST: Field = Field::optional(
     "dst",
     Shape::Text,
-    "`ambiguous=earlier|later|reject`, `nonexistent=shift|reject`: a text or a list.",
+    "`ambiguous=infer|earlier|later|reject`, `nonexistent=shift|reject`: a text or a list.",
+);
+const INTERVAL_END: Field = Field::optional(
+    "interval_end",
+    Shape::Text,
+    "Timestamps end their readings' intervals of this length (`30m`, or `auto` to infer it).",
 );
 const NULL_VALUES: Field =
     Field::optional("null_values", Shape::Text, "Value texts meaning no reading, comma-separated.");
@@ -58,6 +63,7 @@ pub const FIELDS: &[Field] = &[
     TIME_FORMAT,
     TIMEZONE,
     DST,
+    INTERVAL_END,
     NULL_VALUES,
     DECIMAL,
     THOUSANDS,
@@ -112,6 +118,7 @@ fn read(reader: &mut Reader<'_>, map: &Mapping<'_>, s: &mut InputSettings) {
     s.delimiter = text(reader, &DELIMITER);
     s.time_format = text(reader, &TIME_FORMAT);
     s.timezone = text(reader, &TIMEZONE);
+    s.interval_end = text(reader, &INTERVAL_END);
     s.null_values = text(reader, &NULL_VALUES);
     s.decimal = text(reader, &DECIMAL);
     s.thousands = text(reader, &THOUSANDS);
@@ -182,6 +189,9 @@ pub fn to_yaml(settings: &InputSettings) -> String {
         [one] => line("dst", quoted(one)),
         several => line("dst", format!("[{}]", several.iter().map(|d| quoted(d)).collect::<Vec<_>>().join(", "))),
     }
+    if let Some(v) = &settings.interval_end {
+        line("interval_end", quoted(v));
+    }
     if let Some(v) = &settings.null_values {
         line("null_values", quoted(v));
     }
@@ -211,7 +221,7 @@ mod tests {
     fn every_key_reads_and_writes_back_the_same() {
         let source = "wide: true\ntime_column: \"Date,Time\"\nasset: sceaux\npoints: \"energy(kWh/hh)=Energy\"\n\
                       delimiter: \";\"\ntime_format: \"%d/%m/%Y %H:%M:%S\"\ntimezone: Europe/Dublin\n\
-                      dst: [ambiguous=earlier, nonexistent=shift]\nnull_values: \"?,-\"\ndecimal: comma\n\
+                      dst: [ambiguous=earlier, nonexistent=shift]\ninterval_end: 30m\nnull_values: \"?,-\"\ndecimal: comma\n\
                       thousands: \".\"\non_bad_row: skip\n\
                       rejects: bad.csv\nsort_input: true\n";
         let s = parse("in.yaml", source).unwrap();
@@ -233,7 +243,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{lines:#?}");
         assert_eq!(
             lines[0],
-            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `null_values`, `decimal`, `thousands`, `on_bad_row`, `rejects`, `sort_input`"
+            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `interval_end`, `null_values`, `decimal`, `thousands`, `on_bad_row`, `rejects`, `sort_input`"
         );
         assert!(
             lines.contains(&"in.yaml:1:7: error: wide: expected true or false, found \"yes\"".to_string()),

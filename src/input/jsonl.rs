@@ -77,6 +77,7 @@ impl JsonLines {
             ("--asset", o.asset.is_some()),
             ("--point", o.point.is_some()),
             ("--points", o.points.is_some()),
+            ("--interval-end", o.interval_end.is_some()),
         ];
         if let Some((flag, _)) = csv_flags.iter().find(|(_, given)| *given) {
             bail!(

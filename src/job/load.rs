@@ -4,6 +4,7 @@
 
 use super::discover::{job_files, read_limited};
 use super::fields::{Template, job};
+use super::grids::warn_mismatched_grids;
 use super::pipeline::{OutputSite, check_pipeline};
 use super::plan::Job;
 use super::read_common::Outputs;
@@ -64,6 +65,7 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
     }
     if problems.is_empty() {
         check_pipeline(&jobs, &sites, &mut problems);
+        warn_mismatched_grids(&mut jobs);
     }
     sort_problems(&mut problems);
     if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }

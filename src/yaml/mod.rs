@@ -230,6 +230,8 @@ pub enum Shape {
     Point,
     /// `500ms`, `30s`, `10m`, `1h`, `1d`, `1w` or combinations such as `1h30m`.
     Duration,
+    /// A duration, or calendar months: `1mo`, `3mo`, `1y`.
+    Period,
     /// Interval notation such as `[0, 100)`.
     Threshold,
     /// A merge expression over `${Model::Point}` operands.

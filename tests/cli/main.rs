@@ -19,4 +19,5 @@ mod sniff;
 mod stdin;
 mod strict;
 mod test_options;
+mod time;
 mod tooling;

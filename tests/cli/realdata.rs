@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::Command;
 
 fn realdata() -> Option<PathBuf> {
     let dir = match std::env::var_os("METERFLOW_REALDATA") {
@@ -62,32 +63,82 @@ fn check(file: &str, jobs: &[&str], sniff_args: &[&str], recipe: &[&str]) {
     assert!(from_config == from_flags, "sniff's settings differ from the recipe's output\n{report}");
 }
 
+/// The README's ESB jobs: hourly and local-day energy and net.
+const ESB_JOBS: [&str; 4] = [
+    "jobs/realdata/esb_hourly.yaml",
+    "jobs/realdata/esb_net.yaml",
+    "jobs/realdata/esb_daily.yaml",
+    "jobs/realdata/esb_daily_net.yaml",
+];
+
+/// The README's flags for the ESB file.
+const ESB_RECIPE: [&str; 19] = [
+    "--asset-column",
+    "MPRN",
+    "--time-column",
+    "Read Date and End Time",
+    "--point-column",
+    "Read Type",
+    "--value-column",
+    "Read Value",
+    "--points",
+    "Active Import Interval (kWh)=Import,Active Export Interval (kWh)=Export",
+    "--time-format",
+    "%d-%m-%Y %H:%M",
+    "--timezone",
+    "Europe/Dublin",
+    "--dst",
+    "ambiguous=infer",
+    "--interval-end",
+    "30m",
+    "--sort-input",
+];
+
 #[test]
 fn esb_long_newest_first_local_time() {
-    check(
-        "esb_ie_HDF_EXAMPLE.csv",
-        &["jobs/realdata/esb_hourly.yaml", "jobs/realdata/esb_net.yaml"],
-        &["--timezone", "Europe/Dublin"],
-        &[
-            "--asset-column",
-            "MPRN",
-            "--time-column",
-            "Read Date and End Time",
-            "--point-column",
-            "Read Type",
-            "--value-column",
-            "Read Value",
-            "--points",
-            "Active Import Interval (kWh)=Import,Active Export Interval (kWh)=Export",
-            "--time-format",
-            "%d-%m-%Y %H:%M",
-            "--timezone",
-            "Europe/Dublin",
-            "--dst",
-            "ambiguous=earlier",
-            "--sort-input",
-        ],
-    );
+    check("esb_ie_HDF_EXAMPLE.csv", &ESB_JOBS, &["--timezone", "Europe/Dublin"], &ESB_RECIPE);
+}
+
+/// The daily net of the ESB recipe has a row for every local day on which both series have
+/// readings, equal to an independent computation (tests/realdata/esb_daily_net.py, Python's
+/// zoneinfo) that tells the repeated hour apart by its own rule and assigns each half hour to the
+/// local day it starts in.
+#[test]
+fn esb_daily_net_matches_an_independent_computation() {
+    let Some(dir) = realdata() else { return };
+    let input = dir.join("esb_ie_HDF_EXAMPLE.csv");
+    let input = input.to_str().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/realdata/esb_daily_net.py");
+    let python = match Command::new("python3").arg(script).arg(input).output() {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+        other => {
+            let _ = writeln!(std::io::stderr(), "\n!!! SKIPPED: python3 could not run {script}: {other:?} !!!\n");
+            return;
+        }
+    };
+    let mut args = vec!["run"];
+    args.extend(ESB_JOBS);
+    args.extend(["--input", input, "-q"]);
+    args.extend(ESB_RECIPE);
+    let (status, output, stderr) = meterflow(&args);
+    assert_eq!(status, 0, "{stderr}");
+    let rows = |text: &str| -> Vec<(String, f64)> {
+        text.lines()
+            .filter(|l| l.contains(",NetKWh1d,"))
+            .map(|l| {
+                let fields: Vec<&str> = l.split(',').collect();
+                (format!("{},{}", fields[0], fields[1]), fields[3].parse().unwrap())
+            })
+            .collect()
+    };
+    let (ours, theirs) = (rows(&output), rows(&python));
+    assert!(theirs.len() > 400, "the script found {} days", theirs.len());
+    assert_eq!(ours.iter().map(|r| &r.0).collect::<Vec<_>>(), theirs.iter().map(|r| &r.0).collect::<Vec<_>>());
+    for ((day, a), (_, b)) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() < 1e-9, "{day}: meterflow {a}, Python {b}");
+    }
+    // The last local day of the export, 4 October 2024 (two half hours), has its row.
+    assert_eq!(ours.last().map(|r| r.0.as_str()), Some("2024-10-03T23:00:00.000Z,XXXX"));
 }
 
 #[test]
@@ -143,7 +194,8 @@ fn lcl_one_point_wide_with_padded_values() {
 #[test]
 fn committed_input_configs_match_the_recipes() {
     let Some(dir) = realdata() else { return };
-    let cases: [(&str, &str, &[&str], &[&str]); 2] = [
+    let cases: [(&str, &str, &[&str], &[&str]); 3] = [
+        ("esb_ie_HDF_EXAMPLE.csv", "jobs/realdata/inputs/esb.yaml", &ESB_JOBS, &ESB_RECIPE),
         (
             "lcl_MAC000079.csv",
             "jobs/realdata/inputs/lcl.yaml",

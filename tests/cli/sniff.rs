@@ -82,16 +82,19 @@ fn long_newest_first_local_time_gzip() {
             "--timezone",
             "Europe/Dublin",
             "--dst",
-            "ambiguous=earlier",
+            "ambiguous=infer",
+            "--interval-end",
+            "30m",
             "--sort-input",
         ]
     );
-    // 14 October 2024 is summer time in Dublin (UTC+1): 01:00 local is 00:00 UTC.
+    // 14 October 2024 is summer time in Dublin (UTC+1): the half hour ending 01:00 local starts
+    // at 00:30 local, 23:30 UTC (the header names the end time; the rows step by 30 minutes).
     assert_eq!(
         s["readings"][0],
-        serde_json::json!({"timestamp": "2024-10-14T00:00:00.000Z", "asset": "X1", "point": "Export", "value": 0.0})
+        serde_json::json!({"timestamp": "2024-10-13T23:30:00.000Z", "asset": "X1", "point": "Export", "value": 0.0})
     );
-    assert_eq!(s["readings"][2]["timestamp"], "2024-10-13T23:30:00.000Z");
+    assert_eq!(s["readings"][2]["timestamp"], "2024-10-13T23:00:00.000Z");
     assert_eq!(s["readings_in_sample"], 4);
 }
 

@@ -7,6 +7,7 @@ use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink};
 use meterflow::job::threshold::Threshold;
 use meterflow::job::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
+use meterflow::time::period::Period;
 use meterflow::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, parse_timestamp};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -51,7 +52,7 @@ fn job(
                 threshold,
                 interpolation,
                 aggregation: *aggregation,
-                window_size: *size,
+                window_size: Period::Fixed(*size),
                 output,
             });
         }
@@ -61,6 +62,7 @@ fn job(
         max_future_skew: None,
         window,
         timezone: timezone.map(|z| z.parse().unwrap()),
+        offset: 0,
         quality: None,
         policies,
     };
@@ -120,9 +122,9 @@ proptest! {
 
     #[test]
     fn sliding_windows_do_not_depend_on_arrival_order((ordered, shuffled) in shuffled()) {
-        let utc = || job(WindowType::Sliding { slide: 5 * MS_PER_HOUR }, None, &[10 * MS_PER_HOUR, 5 * MS_PER_HOUR], Threshold::ALL, Interpolation::Ignore);
+        let utc = || job(WindowType::Sliding { slide: Period::Fixed(5 * MS_PER_HOUR) }, None, &[10 * MS_PER_HOUR, 5 * MS_PER_HOUR], Threshold::ALL, Interpolation::Ignore);
         prop_assert_eq!(run(&utc, &ordered).points, run(&utc, &shuffled).points);
-        let local = || job(WindowType::Sliding { slide: MS_PER_DAY }, Some("Europe/Dublin"), &[2 * MS_PER_DAY], Threshold::ALL, Interpolation::Ignore);
+        let local = || job(WindowType::Sliding { slide: Period::Fixed(MS_PER_DAY) }, Some("Europe/Dublin"), &[2 * MS_PER_DAY], Threshold::ALL, Interpolation::Ignore);
         prop_assert_eq!(run(&local, &ordered).points, run(&local, &shuffled).points);
     }
 

@@ -76,6 +76,7 @@ fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
         time_format: text(&args.time_format, base.time_format),
         timezone: text(&args.timezone, base.timezone),
         dst: if args.dst.is_empty() { base.dst } else { args.dst.clone() },
+        interval_end: text(&args.interval_end, base.interval_end),
         null_values: text(&args.null_values, base.null_values),
         decimal: text(&args.decimal, base.decimal),
         thousands: text(&args.thousands, base.thousands),

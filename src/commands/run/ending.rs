@@ -5,6 +5,7 @@
 //! gives its outputs their names and then saves its state, and a run whose input a signal ended
 //! exits 130 / 143 once both are done, saying where the input was cut so the rest can be given.
 
+use super::anomalies::series_warnings;
 use super::files::RunFiles;
 use super::outputs::Committed;
 use super::report::carried_over_warnings;
@@ -150,6 +151,9 @@ impl Ending<'_> {
             warnings.say(warning);
         }
         for warning in carried_over_warnings(replay) {
+            warnings.say(&warning);
+        }
+        for warning in series_warnings(replay.pipeline.series(), &replay.names) {
             warnings.say(&warning);
         }
         // A stream left open in a state has not written its rows yet.

@@ -4,6 +4,7 @@
 //! fail here is data, I/O and the state file. How a run ends, and what each ending leaves of its
 //! outputs and state, is `ending`'s.
 
+mod anomalies;
 #[cfg(feature = "database")]
 pub mod database;
 mod ending;

@@ -8,6 +8,7 @@
 pub mod columns;
 mod command;
 pub mod dialect;
+mod intervals;
 pub mod names;
 pub mod report;
 
@@ -155,6 +156,8 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
     sniffed.notes.extend(notes);
     if let Some(t) = &sniffed.time {
         time_zone(t, &sniffed.columns, &mut proposal, &mut sniffed.notes);
+        let found = (t, sniffed.columns.as_slice(), &sniffed.roles, &sniffed.order);
+        intervals::propose(found, &rows_ref, &mut proposal, &mut sniffed.notes);
     }
     if sniffed.time.is_some() {
         try_read(&mut sniffed, &proposal, head);
@@ -283,7 +286,7 @@ fn propose(found: &Sniffed, header_choice: u8, request: &Request) -> (InputSetti
 
 /// Time-zone advice: naive timestamps are UTC unless a zone is given, and a zone with DST changes
 /// repeats an hour each autumn, which the reader refuses unless `--dst` says which one it is: the
-/// proposal reads it as the earlier.
+/// proposal tells them apart by the order of each series' rows.
 fn time_zone(time: &Timestamp, columns: &[Column], proposal: &mut InputSettings, notes: &mut Vec<String>) {
     let shown: Vec<&str> = time.columns.iter().map(|&c| columns[c].name.as_str()).collect();
     if time.day_month_ambiguous {
@@ -305,10 +308,12 @@ fn time_zone(time: &Timestamp, columns: &[Column], proposal: &mut InputSettings,
         Some(Ok(zone)) if proposal.dst.is_empty() && has_dst(zone) => {
             notes.push(format!(
                 "{} observes DST: a local time repeated when clocks go back is refused unless --dst says which \
-                 one it is; --dst ambiguous=earlier (proposed) reads it as the first, ambiguous=later as the second",
+                 one it is; --dst ambiguous=infer (proposed) reads the repeats of each series in the order of its \
+                 rows, forwards or backwards, as the first instant then the second (and refuses a row whose order \
+                 cannot tell); ambiguous=earlier or later reads every repeat as the first or the second",
                 zone.name()
             ));
-            proposal.dst.push("ambiguous=earlier".to_string());
+            proposal.dst.push("ambiguous=infer".to_string());
         }
         Some(_) => {}
     }

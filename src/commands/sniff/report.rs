@@ -44,6 +44,9 @@ pub fn flags(settings: &InputSettings) -> Vec<String> {
     for d in &settings.dst {
         flag("dst", Some(d));
     }
+    if let Some(v) = &settings.interval_end {
+        flag("interval-end", Some(v));
+    }
     if let Some(v) = &settings.null_values {
         flag("null-values", Some(v));
     }

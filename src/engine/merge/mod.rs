@@ -1,5 +1,5 @@
 //! The Multi-Point Merging operator: evaluates each policy's expression per asset at trigger
-//! times (epoch-aligned ticks, or the timestamps of a trigger point) over the operands' latest
+//! times (ticks laid out as window starts by [`Layout`], or the timestamps of a trigger point) over the operands' latest
 //! values at or before that time (`last_value`), as an as-of join.
 //!
 //! Every operand series has a horizon: how far behind its watermark a value may still change. A raw
@@ -23,13 +23,14 @@ mod snapshot;
 
 pub use snapshot::MergeState;
 
+use super::layout::Layout;
 use super::stats::{CarriedExample, CarriedOver, JobStats, SAMPLES_PER_JOB, SkipSample};
-use super::watermark::{self, NO_WATERMARK};
+use super::watermark::{self, NO_WATERMARK, Skew};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
 use crate::job::threshold::Threshold;
-use crate::job::{MergeJob, Trigger};
+use crate::job::{MergeJob, Trigger, WindowType};
 use crate::time::duration::format_duration;
 use operand::OperandSeries;
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,8 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; `skewed` when it was too far ahead to advance the watermark.
-    Kept { skewed: bool },
+    /// Stored; what the future-skew guard did with it.
+    Kept { skew: Skew },
 }
 
 /// Why an evaluation wrote no row.
@@ -114,7 +115,8 @@ pub struct MergeOperator {
     /// The job's `max_age`: an older operand value is stale at an evaluation time.
     max_age: Option<i64>,
     quality: Option<Threshold>,
-    every: Option<i64>,
+    /// Frequency mode: where ticks fall (the starts of tumbling windows of `every`).
+    ticks: Option<Box<Layout>>,
     emit: EmitMode,
     policies: Vec<Policy>,
     /// Assets in order of first appearance, for the end-of-input flush.
@@ -135,8 +137,10 @@ impl MergeOperator {
         stats: JobStats,
     ) -> Self {
         let emit = options.emit;
-        let every = match plan.trigger {
-            Trigger::Frequency { every } => Some(every),
+        let ticks = match plan.trigger {
+            Trigger::Frequency { every, offset } => {
+                Some(Box::new(Layout::new(WindowType::Tumbling, every, plan.timezone, offset)))
+            }
             Trigger::Point => None,
         };
         let horizon = |point: u32| match derived.get(&point) {
@@ -176,7 +180,7 @@ impl MergeOperator {
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             max_age: plan.max_age,
             quality: plan.quality,
-            every,
+            ticks,
             emit,
             policies,
             asset_order: Vec::new(),
@@ -202,18 +206,20 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let (mut dropped_at, mut skewed) = (None, false);
+        let (mut dropped_at, mut skew) = (None, Skew::None);
         for pi in 0..self.policies.len() {
             match self.accept(pi, r, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
                 }
-                Applied::Kept { skewed: held_back } => skewed |= held_back,
+                // Every policy reading the point sees the same readings of it, so decides alike.
+                Applied::Kept { skew: this } if skew == Skew::None => skew = this,
+                Applied::Kept { .. } => {}
                 Applied::NotRead => {}
             }
         }
         // Counted once per reading, however many policies read it.
-        self.stats.future_skewed += u64::from(skewed);
+        self.stats.count_skew(skew);
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -261,7 +267,7 @@ impl MergeOperator {
             return Applied::Late(w);
         }
         let series = &mut state.series[index];
-        let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
+        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
         series.watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
@@ -290,7 +296,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skewed }
+        Applied::Kept { skew }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
@@ -354,7 +360,8 @@ impl MergeOperator {
 
     /// Evaluates trigger times that are due and retires those that are final.
     fn advance(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
-        let (origin, every, emit, max_age) = (self.origin, self.every, self.emit, self.max_age);
+        let (origin, emit, max_age) = (self.origin, self.emit, self.max_age);
+        let ticks = &mut self.ticks;
         let policy = &mut self.policies[pi];
         let Some(state) = policy.assets.get(asset as usize).and_then(Option::as_ref) else { return };
         let lowest = |with_horizon: bool| {
@@ -375,23 +382,23 @@ impl MergeOperator {
         let final_before = lowest(true);
         let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
         if emit == EmitMode::Updates {
-            Self::backfill_ticks(policy, asset, (every, max_age), origin, out, &mut self.stats);
+            Self::backfill_ticks(policy, asset, (ticks.as_deref_mut(), max_age), origin, out, &mut self.stats);
         }
         loop {
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            let t = match every {
-                Some(every) => {
+            let t = match ticks.as_deref_mut() {
+                Some(ticks) => {
                     if state.latest == i64::MIN {
                         break;
                     }
                     // Until a tick is evaluated the first one follows the earliest operand, which
                     // an earlier-stamped reading arriving later (within lateness) moves back.
-                    let t = state.next_tick.unwrap_or_else(|| first_tick(state.earliest, every));
+                    let t = state.next_tick.unwrap_or_else(|| ticks.start_at_or_after(state.earliest));
                     if t > state.latest || t > due_until {
                         break;
                     }
                     state.first_tick.get_or_insert(t);
-                    state.next_tick = Some(t + every);
+                    state.next_tick = Some(ticks.end_of(t));
                     t
                 }
                 None => match state.triggers.front() {
@@ -404,7 +411,8 @@ impl MergeOperator {
             };
             let result = Self::evaluate(policy, asset, t, max_age);
             if emit == EmitMode::Final && result.is_ok() {
-                Self::count_carried(policy, asset, t, every, &mut self.stats.carried[pi]);
+                let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
+                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
             }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
@@ -436,7 +444,8 @@ impl MergeOperator {
                 }
                 let done = state.evaluated.pop_front().expect("front exists");
                 if done.last.is_ok() {
-                    Self::count_carried(policy, asset, done.t, every, &mut self.stats.carried[pi]);
+                    let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(done.t));
+                    Self::count_carried(policy, asset, done.t, previous, &mut self.stats.carried[pi]);
                 }
                 let state = policy.assets[asset as usize].as_mut().expect("state exists");
                 for series in &mut state.series {
@@ -453,12 +462,9 @@ impl MergeOperator {
     /// Counts a row written at trigger time `t` (made final now, before its values are settled)
     /// when an operand's value dates from the previous trigger time or before: the previous tick,
     /// or the trigger point's previous final time for the asset.
-    fn count_carried(policy: &mut Policy, asset: u32, t: i64, every: Option<i64>, carried: &mut CarriedOver) {
+    fn count_carried(policy: &mut Policy, asset: u32, t: i64, previous_tick: Option<i64>, carried: &mut CarriedOver) {
         let state = policy.assets[asset as usize].as_mut().expect("state exists");
-        let since = match every {
-            Some(every) => Some(t - every),
-            None => state.last_final.replace(t),
-        };
+        let since = previous_tick.or_else(|| state.last_final.replace(t));
         let Some(since) = since else { return };
         let oldest = state
             .series
@@ -480,19 +486,19 @@ impl MergeOperator {
     fn backfill_ticks(
         policy: &mut Policy,
         asset: u32,
-        (every, max_age): (Option<i64>, Option<i64>),
+        (ticks, max_age): (Option<&mut Layout>, Option<i64>),
         origin: Origin,
         out: &mut Emitted,
         stats: &mut JobStats,
     ) {
-        let Some(every) = every else { return };
+        let Some(ticks) = ticks else { return };
         let Some(state) = policy.assets[asset as usize].as_ref() else { return };
         let Some(first_done) = state.first_tick else { return };
-        let first = first_tick(state.earliest, every);
+        let first = ticks.start_at_or_after(state.earliest);
         if first >= first_done {
             return;
         }
-        let mut t = first_done - every;
+        let mut t = ticks.start_before(first_done);
         while t >= first {
             let result = Self::evaluate(policy, asset, t, max_age);
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
@@ -503,7 +509,7 @@ impl MergeOperator {
                 revisions = 1;
             }
             state.evaluated.push_front(Evaluated { t, last: result, revisions });
-            t -= every;
+            t = ticks.start_before(t);
         }
         if let Some(state) = policy.assets[asset as usize].as_mut() {
             state.first_tick = Some(first);
@@ -550,12 +556,6 @@ impl MergeOperator {
         }
         self.asset_order = order;
     }
-}
-
-/// The first multiple of `every` at or after `earliest`.
-fn first_tick(earliest: i64, every: i64) -> i64 {
-    let floor = earliest.div_euclid(every) * every;
-    if floor == earliest { floor } else { floor + every }
 }
 
 /// Counts a final result in `final` mode (where written rows are counted here too).

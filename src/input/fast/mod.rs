@@ -342,15 +342,17 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
-/// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
-/// delimiter outside [`FAST_DELIMITERS`] or that is the decimal separator (a `,` inside an
-/// unquoted number), or one column given two roles (which the general reader refuses).
+/// timestamp columns, a time format or zone, interval-end stamps, a missing-value marker that reads
+/// as a number, a delimiter outside [`FAST_DELIMITERS`] or that is the decimal separator (a `,`
+/// inside an unquoted number), or one column given two roles (which the general reader refuses).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
     if !FAST_DELIMITERS.contains(&delimiter) || options.numbers.decimal == delimiter {
         return None;
     }
     let c = reader.columns();
-    let plain_time = matches!(options.time.format, TimeFormat::Auto) && options.time.zone.is_none();
+    let plain_time = matches!(options.time.format, TimeFormat::Auto)
+        && options.time.zone.is_none()
+        && options.interval_end.is_none();
     // The fast path takes finite numbers only, so a marker such as `NaN` still reaches the general reader.
     let numeric_marker = options.null_values.iter().any(|m| options.numbers.parse(m.trim().as_bytes()).is_some());
     if options.layout != FileLayout::Long || !plain_time || numeric_marker {

@@ -21,7 +21,7 @@ use std::fmt;
 pub const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
 /// The format version this build writes; it reads this one only.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 const HEADER_LEN: usize = 24;
 
