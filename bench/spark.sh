@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times the Spark runner (spark/meterflow_spark.py) in local[2] against one `meterflow run` over the
 # same generated file, checks that both give the same points, and prints the wall times. Needs
-# Java 17 and spark/.venv (see docs/spark.md or spark/run_tests.sh).
+# Java 17 and spark/.venv (see docs/guides/spark.md or spark/run_tests.sh).
 #
 # usage: bench/spark.sh [DEVICES]   (default 1000: the 10M-row file; 200 gives 2M rows)
 set -euo pipefail

@@ -11,6 +11,7 @@
 //! engine         the operators: synchronous, free of I/O and clocks; interned names
 //! job            YAML job files -> checked plans (thresholds, expressions, run options)
 //! yaml | time    the located YAML walk and diagnostics | timestamps, durations, time zones
+//! text           how messages write counts (`1 row`, `2 rows`)
 //! ```
 
 pub mod cli;
@@ -20,5 +21,6 @@ pub mod input;
 pub mod job;
 pub mod output;
 pub mod replay;
+pub mod text;
 pub mod time;
 pub mod yaml;

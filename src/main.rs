@@ -5,6 +5,7 @@ use clap::Parser;
 use meterflow::cli::Cli;
 use meterflow::cli::dispatch;
 use meterflow::commands::failure::Failure;
+use meterflow::commands::stderr::say;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,16 +14,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Jobs(errors)) => {
-            eprintln!("{errors}");
+            say(errors);
             ExitCode::from(2)
         }
         Err(Failure::Usage(e)) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
         Err(Failure::Silent(code)) => ExitCode::from(code),
         Err(Failure::Run(e)) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(1)
         }
     }

@@ -120,10 +120,11 @@ pub struct RunArgs {
     /// How far event time is shared: per `series` (asset x point), per `asset`, or one `global` clock.
     #[arg(long, value_enum, default_value_t = ScopeArg::Series)]
     pub watermark: ScopeArg,
-    /// A reading further than this ahead of its watermark does not advance it (overrides the jobs').
+    /// A reading further than this ahead of its watermark is held back until the next reading ahead
+    /// confirms the jump, landing not more than this before it (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub max_future_skew: Option<String>,
-    /// Output encoding.
+    /// Output encoding (late rows are CSV with parquet).
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     /// Round output numbers to N decimal places (exact ties to even; trailing zeros dropped).
@@ -193,8 +194,11 @@ pub struct RunArgs {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Wide input: `timestamp, <point>, <point>, ...`, each other column a point (see --points).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_wide")]
     pub wide: bool,
+    /// Long input, whatever the input config says.
+    #[arg(long, overrides_with = "wide")]
+    pub no_wide: bool,
     /// The timestamp column; `Date,Time` joins two columns with a space before --time-format.
     #[arg(long, value_name = "NAME[,NAME]")]
     pub time_column: Option<String>,
@@ -228,14 +232,27 @@ pub struct InputArgs {
     /// IANA time zone of timestamps written without offset (default UTC), e.g. Europe/Dublin.
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
-    /// Local times at a DST change: `ambiguous=earlier|later|reject` (a repeated time),
-    /// `nonexistent=shift|reject` (a skipped time); comma-separated or repeated. Default: reject.
+    /// Local times at a DST change: `ambiguous=infer|earlier|later|reject` (a repeated time;
+    /// `infer` tells the two apart by the order of each series' rows), `nonexistent=shift|reject`
+    /// (a skipped time); comma-separated or repeated. Default: reject.
     #[arg(long, value_name = "POLICY")]
     pub dst: Vec<String>,
+    /// Timestamps are the ends of the readings' intervals (as most utility exports write them):
+    /// each reading moves to the start of the interval it closes, LENGTH before its timestamp
+    /// (`30m`), or, with `auto`, the most common step between a series' readings in the first rows.
+    #[arg(long, value_name = "LENGTH|auto")]
+    pub interval_end: Option<String>,
     /// Value texts meaning "no reading", comma-separated, case-insensitive; an empty field always
     /// is one. Default: ?,NA,NaN,null.
     #[arg(long, value_name = "LIST")]
     pub null_values: Option<String>,
+    /// The decimal separator of values: `point` (1.25, the default) or `comma` (1,25).
+    #[arg(long, value_parser = ["point", "comma"])]
+    pub decimal: Option<String>,
+    /// The thousands separator of values, taken only between groups of three digits: `.`, `,`,
+    /// `'` or `space` (e.g. `--decimal comma --thousands .` reads 1.234,5). Default: none.
+    #[arg(long, value_name = "CHAR")]
+    pub thousands: Option<String>,
     /// What a malformed row does: `fail` (the default) stops the run, `skip` skips and counts it.
     #[arg(long, value_enum)]
     pub on_bad_row: Option<BadRowArg>,
@@ -245,8 +262,11 @@ pub struct InputArgs {
     pub rejects: Option<PathBuf>,
     /// Replay all input in event-time order instead of file order (for newest-first exports);
     /// large inputs are sorted through temporary files.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_sort_input")]
     pub sort_input: bool,
+    /// Replay input in file order, whatever the input config says.
+    #[arg(long, overrides_with = "sort_input")]
+    pub no_sort_input: bool,
     /// Input settings in a YAML file, keys named like these flags with `_` for `-`
     /// (`time_column: tstp`); a flag given on the command line wins over the file.
     #[arg(long, value_name = "FILE")]
@@ -419,4 +439,7 @@ pub enum FormatArg {
     Jsonl,
     /// InfluxDB line protocol (for influx write, Telegraf, VictoriaMetrics, QuestDB).
     Influx,
+    /// A Parquet file (timestamp, asset, point, value as a double, text_value; emit and revision
+    /// with --emit updates), for DuckDB, Polars, Spark, pandas.
+    Parquet,
 }

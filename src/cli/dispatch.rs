@@ -17,7 +17,7 @@ pub fn main(cli: Cli) -> Result<(), Failure> {
         Command::Plot(args) => commands::plot::plot(settings::plot(*args)?),
         Command::Sniff(args) => commands::sniff::sniff(settings::sniff(*args)?),
         Command::State(args) => {
-            let (file, format) = settings::state(args);
+            let (file, format) = settings::state(args)?;
             commands::state::show_state(&file, format)
         }
         Command::PartitionKeys(args) => commands::partition_keys::partition_keys(&settings::partition_keys(&args)?),

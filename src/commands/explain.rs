@@ -9,8 +9,11 @@ use crate::job::load_jobs;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::threshold::Threshold;
 use crate::job::{Interpolation, Job, JobKind, MergeJob, Trigger, WindowJob, WindowType};
+use crate::time::MS_PER_DAY;
 use crate::time::duration::format_duration;
+use crate::time::period::Period;
 use crate::time::zone::Alignment;
+use chrono_tz::Tz;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -24,7 +27,7 @@ pub fn explain(paths: &[PathBuf]) -> Result<(), Failure> {
 pub fn describe(jobs: &[Job]) -> String {
     let order = run_order(jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut s = String::new();
-    let count = if jobs.len() == 1 { "1 job".to_string() } else { format!("{} jobs", jobs.len()) };
+    let count = crate::text::count(jobs.len() as u64, "job", "jobs");
     let _ = writeln!(s, "Pipeline: {count}, run in this order (producers before the jobs that read their points):");
     for (n, &j) in order.iter().enumerate() {
         let _ = writeln!(s, "  {}. {} ({})", n + 1, jobs[j].name, jobs[j].file);
@@ -136,7 +139,9 @@ fn explain_window(w: &WindowJob, s: &mut String) {
     if let Some(skew) = w.max_future_skew {
         let _ = writeln!(
             s,
-            "  Max future skew: {}: a reading further ahead of its watermark does not advance it.",
+            "  Max future skew: {}: a reading further ahead of its watermark is held back; the next reading ahead \
+             confirms the jump (the watermark moves on) when it lands not more than that before it, and shows it a lone \
+             glitch (it never moves the watermark) when it lands within that of the watermark.",
             format_duration(skew)
         );
     }
@@ -165,45 +170,59 @@ fn explain_window(w: &WindowJob, s: &mut String) {
 }
 
 /// `tumbling 10m windows`, `sliding 1h windows starting every 15m`.
-fn windows(window: WindowType, size: i64) -> String {
+fn windows(window: WindowType, size: Period) -> String {
     match window {
-        WindowType::Tumbling => format!("tumbling {} windows", format_duration(size)),
-        WindowType::Sliding { slide } => {
-            format!("sliding {} windows starting every {}", format_duration(size), format_duration(slide))
-        }
+        WindowType::Tumbling => format!("tumbling {size} windows"),
+        WindowType::Sliding { slide } => format!("sliding {size} windows starting every {slide}"),
     }
 }
 
 /// Where a policy's windows start, as the layout places them.
-fn alignment(w: &WindowJob, size: i64) -> String {
+fn alignment(w: &WindowJob, size: Period) -> String {
     let step = match w.window {
         WindowType::Tumbling => size,
         WindowType::Sliding { slide } => slide,
     };
-    match (w.timezone, Alignment::of_step(step)) {
-        (Some(tz), Some(Alignment::Local)) => format!(
-            "aligned to the local wall clock in {}, so a window spanning a clock change is an hour shorter or longer",
-            tz.name()
+    grid(step, w.timezone, w.offset)
+}
+
+/// Where steps of `step` start, `offset` into each, in `timezone` (UTC when `None`): the words
+/// for window starts and merge ticks alike.
+fn grid(step: Period, timezone: Option<Tz>, offset: i64) -> String {
+    let unit = match step {
+        Period::Months(_) => "month",
+        Period::Fixed(ms) if ms % MS_PER_DAY == 0 => "day",
+        Period::Fixed(_) => "step",
+    };
+    let into =
+        if offset == 0 { String::new() } else { format!(", starting {} into each {unit}", format_duration(offset)) };
+    let zone = timezone.map_or("UTC", |tz| tz.name());
+    match (step, timezone.and_then(|_| Alignment::of_period(step))) {
+        (Period::Months(_), _) => format!(
+            "calendar months starting at midnight on the 1st in {zone}{into}, so a window is as long as its months"
         ),
-        (Some(tz), _) => {
-            format!(
-                "aligned to the epoch in UTC: the job's time zone {} does not shift steps that divide an hour",
-                tz.name()
-            )
-        }
-        (None, _) => "aligned to the epoch in UTC".to_string(),
+        (_, Some(Alignment::Wall)) => format!(
+            "aligned to the local wall clock in {zone}{into}, so a window spanning a clock change is an hour shorter or \
+             longer"
+        ),
+        (_, Some(Alignment::Marks)) => format!(
+            "aligned to the local clock in {zone}{into}: a window starts wherever the local clock reads a multiple of \
+             {step}, so a repeated hour at a clock change holds its windows twice and a skipped hour none"
+        ),
+        _ => format!("aligned to the epoch in UTC{into}"),
     }
 }
 
 fn explain_merge(m: &MergeJob, s: &mut String) {
     let latency = format_duration(m.latency);
     match m.trigger {
-        Trigger::Frequency { every } => {
+        Trigger::Frequency { every, offset } => {
             let _ = writeln!(
                 s,
-                "  Trigger: every {}, at epoch-aligned ticks from each asset's earliest operand timestamp to its operands' \
-                 watermark; each operand takes its latest value at or before the tick.",
-                format_duration(every)
+                "  Trigger: every {every}, at ticks laid out as the starts of tumbling {every} windows ({}), from each \
+                 asset's earliest operand timestamp to its operands' watermark; each operand takes its latest value at or \
+                 before the tick.",
+                grid(every, m.timezone, offset)
             );
         }
         Trigger::Point => {
@@ -224,13 +243,23 @@ fn explain_merge(m: &MergeJob, s: &mut String) {
             "  Quality: only readings whose quality code is in {q} are read; the others are counted and left out."
         );
     }
-    if let Some(age) = m.max_age {
-        let _ = writeln!(
-            s,
-            "  Max age: {}: an operand whose latest value is older than that at an evaluation time is missing, and no row \
-             is written for that time.",
-            format_duration(age)
-        );
+    match m.max_age {
+        Some(age) => {
+            let _ = writeln!(
+                s,
+                "  Max age: {}: an operand whose latest value is older than that at an evaluation time is missing, and no \
+                 row is written for that time.",
+                format_duration(age)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  Carry-over: no max_age, so an operand keeps its latest value over any gap (the platform's last_value): \
+                 a silent meter's last value is used again at every trigger time. Rows that use a value from before \
+                 the previous trigger time are counted and warned about; set max_age to write no row instead."
+            );
+        }
     }
     for (n, p) in m.policies.iter().enumerate() {
         let trigger = p.trigger_point.as_ref().map_or(String::new(), |t| format!(" (at each reading of {t})"));

@@ -3,6 +3,7 @@
 //! `main` turns into the exit status. Warnings reach the user through [`warnings::Warnings`],
 //! the one place that makes them errors under `--strict`.
 
+pub mod clobber;
 pub mod explain;
 pub mod failure;
 pub mod partition_keys;
@@ -12,6 +13,7 @@ pub mod run;
 pub mod schema;
 pub mod sniff;
 pub mod state;
+pub mod stderr;
 pub mod test;
 pub mod validate;
 pub mod warnings;

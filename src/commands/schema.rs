@@ -88,6 +88,11 @@ fn shape_schema(shape: Shape) -> Value {
             "pattern": "^\\s*([0-9]+(ms|w|d|h|m|s))+\\s*$",
             "examples": ["10m", "1d", "1h30m", "0s"],
         }),
+        Shape::Period => json!({
+            "type": "string",
+            "pattern": "^\\s*(([0-9]+(ms|w|d|h|m|s))+|[0-9]+(mo|y))\\s*$",
+            "examples": ["15m", "1h", "1d", "1mo", "1y"],
+        }),
         Shape::Threshold => json!({
             "type": "string",
             "pattern": "^\\s*[\\[(][^,]*,[^,]*[\\])]\\s*$",
@@ -122,6 +127,7 @@ template: time_window_aggregation
 model: M
 window:
   type: tumbling
+  offset: 0s
 latency: 1d
 max_future_skew: 1h
 quality: \"[0, 0]\"
@@ -146,12 +152,14 @@ model: M
 trigger:
   mode: frequency
   every: 10m
+  offset: 0s
 timing_interpolation: last_value
 latency: 1m
 max_future_skew: 1h
 max_age: 1h
 quality: \"[0, 0]\"
 duplicates: last
+timezone: UTC
 tests: []
 policies:
   -

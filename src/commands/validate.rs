@@ -5,6 +5,7 @@ use super::{Failure, ReportFormat};
 use crate::job::discover::subfolders;
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind, Trigger, WindowJob, WindowType, load_jobs};
+use crate::text::count;
 use crate::time::duration::format_duration;
 use anyhow::Context;
 use std::io::{self, Write};
@@ -28,7 +29,12 @@ pub fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result
     let write =
         |out: &mut io::StdoutLock<'_>, text: String| writeln!(out, "{text}").context("failed to write to stdout");
     for job in &jobs {
-        write(&mut out, format!("{}: ok: {}", job.file, describe(job)))?;
+        // Under --strict a warning fails the job, so it is not `ok`.
+        let verdict = match job.warnings.len() as u64 {
+            n if n > 0 && strict => format!("not ok under --strict ({})", count(n, "warning", "warnings")),
+            _ => "ok".to_string(),
+        };
+        write(&mut out, format!("{}: {verdict}: {}", job.file, describe(job)))?;
         warnings.jobs(std::slice::from_ref(job));
     }
     write(&mut out, format!("pipeline reads from input: {}", external_inputs(&jobs).join(", ")))?;
@@ -43,13 +49,17 @@ pub fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result
 fn describe(job: &Job) -> String {
     let (template, detail) = match &job.kind {
         JobKind::Window(w) => ("time_window_aggregation", describe_windows(w)),
-        JobKind::Merge(m) => (
-            "multi_point_merging",
-            match m.trigger {
-                Trigger::Frequency { every } => format!("every {}", format_duration(every)),
+        JobKind::Merge(m) => {
+            let mut text = match m.trigger {
+                Trigger::Frequency { every, offset: 0 } => format!("every {every}"),
+                Trigger::Frequency { every, offset } => format!("every {every}, offset {}", format_duration(offset)),
                 Trigger::Point => "point trigger".to_string(),
-            },
-        ),
+            };
+            if let Some(tz) = m.timezone {
+                text.push_str(&format!(", timezone {}", tz.name()));
+            }
+            ("multi_point_merging", text)
+        }
     };
     format!(
         "{} ({template}, model {}, {detail}): {} -> {}",
@@ -64,7 +74,10 @@ fn describe(job: &Job) -> String {
 fn describe_windows(job: &WindowJob) -> String {
     let mut text = format!("latency {}", format_duration(job.latency));
     if let WindowType::Sliding { slide } = job.window {
-        text.push_str(&format!(", sliding every {}", format_duration(slide)));
+        text.push_str(&format!(", sliding every {slide}"));
+    }
+    if job.offset != 0 {
+        text.push_str(&format!(", offset {}", format_duration(job.offset)));
     }
     if let Some(tz) = job.timezone {
         text.push_str(&format!(", timezone {}", tz.name()));

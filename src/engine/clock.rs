@@ -5,7 +5,7 @@
 //! per open window.
 
 use super::queue::OrderedQueue;
-use super::watermark::NO_WATERMARK;
+use super::watermark::{FutureGuard, NO_WATERMARK};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -35,6 +35,7 @@ impl Timer {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Clock {
     pub watermark: i64,
+    pub guard: FutureGuard,
     /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
     /// reading; comparing with this spares a look into the queue's buffer each time.
     pub next_due: i64,
@@ -43,7 +44,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: OrderedQueue::default() }
+        Clock { watermark: NO_WATERMARK, guard: FutureGuard::NEW, next_due: i64::MAX, timers: OrderedQueue::default() }
     }
 
     pub fn push(&mut self, timer: Timer) {

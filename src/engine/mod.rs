@@ -22,7 +22,7 @@ use crate::job::{Job, JobKind};
 use merge::MergeOperator;
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
-use stats::JobStats;
+use stats::{JobStats, SeriesStats, SeriesTally};
 use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
@@ -213,8 +213,28 @@ pub struct Pipeline {
     late_written: u64,
     /// Input readings per point id, to tell a job point that never appeared.
     input_points: Vec<u64>,
+    /// Input readings per model id (of this run only: not saved with a state), to tell a job
+    /// model that never appeared in a model column.
+    input_models: Vec<u64>,
     /// Readings dropped as late with the watermark more than [`FAR_BEHIND`] ahead of them.
     late_far_behind: u64,
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    series: SeriesStats,
+    /// The input reading being routed and its series, so a late drop is counted once per reading
+    /// however many jobs drop it.
+    routing: Option<(usize, Reading)>,
+}
+
+/// Adds one to `counts[id]`, growing the table as ids appear.
+#[inline]
+fn count_into(counts: &mut Vec<u64>, id: u32) {
+    match counts.get_mut(id as usize) {
+        Some(n) => *n += 1,
+        None => {
+            counts.resize(id as usize + 1, 0);
+            counts[id as usize] = 1;
+        }
+    }
 }
 
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
@@ -244,7 +264,7 @@ impl Pipeline {
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {
-                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size);
+                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size.longest_ms());
                     }
                 }
                 JobKind::Merge(m) => {
@@ -283,7 +303,10 @@ impl Pipeline {
             points_written: 0,
             late_written: 0,
             input_points: Vec::new(),
+            input_models: Vec::new(),
             late_far_behind: 0,
+            series: SeriesStats::default(),
+            routing: None,
         }
     }
 
@@ -305,19 +328,19 @@ impl Pipeline {
 
     fn push_fed(&mut self, r: Reading, feed: Feed, sink: &mut dyn Sink) {
         self.readings += 1;
-        match self.input_points.get_mut(r.point as usize) {
-            Some(n) => *n += 1,
-            None => {
-                self.input_points.resize(r.point as usize + 1, 0);
-                self.input_points[r.point as usize] = 1;
-            }
-        }
-        let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
+        count_into(&mut self.input_points, r.point);
+        let other_model = r.model != NO_MODEL && {
+            count_into(&mut self.input_models, r.model);
+            !self.models.contains(&r.model)
+        };
         if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
             return;
         }
+        let series = self.series.reading(r.asset, r.point, r.ts);
+        self.routing = Some((series, r));
         self.route(r, feed, None, sink);
+        self.routing = None;
     }
 
     /// `from_job` is the label of the row when `r` was written by a job (`feed` is then
@@ -347,6 +370,13 @@ impl Pipeline {
             self.late_written += 1;
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
+            }
+            if let Some((series, reading)) = self.routing
+                && d.reason == DropReason::LateBeyondLateness
+                && d.reading == reading
+            {
+                self.series.late(series, d.reading.ts, d.watermark);
+                self.routing = None;
             }
             sink.dropped(&d);
         }
@@ -427,9 +457,24 @@ impl Pipeline {
         self.input_points.get(point as usize).copied().unwrap_or(0)
     }
 
+    /// Input readings of this run with this model in their model column.
+    pub fn model_readings(&self, model: u32) -> u64 {
+        self.input_models.get(model as usize).copied().unwrap_or(0)
+    }
+
+    /// The model of each job, in run order (as the job names are).
+    pub fn job_models(&self) -> &[u32] {
+        &self.models
+    }
+
     /// Readings dropped as late more than [`FAR_BEHIND`] behind their watermark.
     pub fn late_far_behind(&self) -> u64 {
         self.late_far_behind
+    }
+
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    pub fn series(&self) -> &[SeriesTally] {
+        &self.series.tallies
     }
 
     /// Input readings whose point (or model) no job reads.

@@ -197,7 +197,7 @@ impl WindowOperator {
             aggregations.push(vec![p.aggregation]);
             groups.push(Group {
                 input,
-                layout: Layout::new(plan.window, p.window_size, plan.timezone),
+                layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
                 threshold: p.threshold,
                 interpolation: p.interpolation,
                 first_policy: i,
@@ -213,10 +213,10 @@ impl WindowOperator {
                 inputs.push(g.input);
             }
         }
-        let longest = plan.policies.iter().map(|p| p.window_size).max().unwrap_or(0);
+        let longest = plan.policies.iter().map(|p| p.window_size.longest_ms()).max().unwrap_or(0);
         let step = |p: &crate::job::WindowPolicy| match plan.window {
-            crate::job::WindowType::Sliding { slide } => slide,
-            crate::job::WindowType::Tumbling => p.window_size,
+            crate::job::WindowType::Sliding { slide } => slide.shortest_ms(),
+            crate::job::WindowType::Tumbling => p.window_size.shortest_ms(),
         };
         let trim_step = plan.policies.iter().map(step).min().unwrap_or(1).max(1);
         let clocks = if options.watermark == WatermarkScope::Global { vec![Clock::new()] } else { Vec::new() };
@@ -319,10 +319,8 @@ impl WindowOperator {
         if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
         }
-        let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
-        if skewed {
-            self.stats.future_skewed += 1;
-        }
+        let (advanced, skew) = self.clocks[clock].guard.advance(w, r.ts, self.max_future_skew);
+        self.stats.count_skew(skew);
         if advanced > w {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);

@@ -9,12 +9,14 @@
 //! - `fields`: the field tables, the one description of job and test files;
 //! - `discover`: which files to read, and reading them;
 //! - `pipeline`: checks over all jobs together, and their run order;
+//! - `grids`: the warning for a merge whose ticks miss the starts of the windows it reads;
 //! - `read_common`, `read_window`, `read_merge`: a job file into a plan, one reader per template;
 //! - `load`: job files -> plans, every problem reported together.
 
 pub mod discover;
 pub mod expr;
 pub mod fields;
+mod grids;
 pub mod load;
 pub mod options;
 pub mod pipeline;

@@ -3,7 +3,7 @@
 //! runs with them, and the job loader, which reads them from test files, so neither reaches into
 //! the other for them.
 
-/// Which view of the results is written (SPEC section 3).
+/// Which view of the results is written (contract section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmitMode {
     /// One row per key with its value after every accepted reading.

@@ -1,14 +1,19 @@
 //! Where a replay's products go. [`Output`] is the one seam: the replay hands it every output
 //! point and every row dropped as late, and each destination takes the rows it is for. Encoders
-//! ([`encode`], one per format) are apart from destinations: byte streams ([`points`], [`late`]),
-//! a database table ([`database`], cargo feature `database`). Decorators wrap any output: on a
-//! thread of its own ([`threaded`]), or shared with the input's idle hook on a live run ([`live`]).
+//! ([`encode`], one per line format) are apart from destinations: byte streams ([`points`],
+//! [`late`]), a Parquet file (`parquet`, cargo feature `parquet`), a database table (`database`,
+//! cargo feature `database`); files are written aside and renamed once complete ([`file`](mod@file)).
+//! Decorators wrap any output: on a thread of its own ([`threaded`]), or shared with the input's
+//! idle hook on a live run ([`live`]).
 
 #[cfg(feature = "database")]
 pub mod database;
 pub mod encode;
+pub mod file;
 pub mod late;
 pub mod live;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod points;
 pub mod threaded;
 

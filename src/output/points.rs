@@ -6,6 +6,8 @@ use super::encode::{Format, PointEncoder};
 use crate::engine::Point;
 use crate::engine::names::Names;
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Rows are handed to the writer underneath in pieces of about this many bytes.
 const HAND_OVER: usize = 1 << 16;
@@ -18,6 +20,17 @@ pub struct PointWriter {
     /// over by [`PointWriter::flush`], when dropped, and whenever it grows past [`HAND_OVER`].
     rows: Vec<u8>,
     encoder: PointEncoder,
+    /// Rows in `rows`, and what became of the rows handed over.
+    pending: u64,
+    delivered: Arc<Delivered>,
+}
+
+/// Rows of a point writer that have left: handed over and flushed without an error; and the rows
+/// of the piece whose hand-over failed, some of which may have left before the failure.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub rows: AtomicU64,
+    pub cut: AtomicU64,
 }
 
 impl PointWriter {
@@ -32,18 +45,35 @@ impl PointWriter {
     ) -> io::Result<PointWriter> {
         let encoder = PointEncoder::new(format, revisions, decimals);
         out.write_all(encoder.header())?;
-        Ok(PointWriter { out, rows: Vec::with_capacity(HAND_OVER + 1024), encoder })
+        Ok(PointWriter {
+            out,
+            rows: Vec::with_capacity(HAND_OVER + 1024),
+            encoder,
+            pending: 0,
+            delivered: Arc::default(),
+        })
+    }
+
+    /// Rows that have left so far (for a summary after the reader of a pipe has gone), readable
+    /// once the writer has moved to another thread.
+    pub fn delivered(&self) -> Arc<Delivered> {
+        Arc::clone(&self.delivered)
     }
 
     #[inline]
     pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         self.encoder.point(p, names, &mut self.rows)?;
+        self.pending += 1;
         if self.rows.len() < HAND_OVER { Ok(()) } else { self.hand_over() }
     }
 
+    /// Hands the rows over and flushes the writer underneath, so a row counts as delivered only
+    /// once no buffer of this process holds it.
     fn hand_over(&mut self) -> io::Result<()> {
-        let written = self.out.write_all(&self.rows);
+        let written = self.out.write_all(&self.rows).and_then(|()| self.out.flush());
         self.rows.clear();
+        let slot = if written.is_ok() { &self.delivered.rows } else { &self.delivered.cut };
+        slot.fetch_add(std::mem::take(&mut self.pending), Ordering::Relaxed);
         written
     }
 }
@@ -55,8 +85,7 @@ impl Output for PointWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.hand_over()?;
-        self.out.flush()
+        self.hand_over()
     }
 }
 

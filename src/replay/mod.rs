@@ -11,6 +11,7 @@ use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
 use crate::input::options::Layout;
+use crate::input::stop::Stopped;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::job::Job;
 use crate::job::pipeline::{external_inputs, run_order};
@@ -57,14 +58,26 @@ pub struct Replay {
     threads: usize,
     /// Where an incremental replay resumed from; the figures above are totals since its start.
     pub resumed: Option<Resumed>,
-    /// The source a stop (a signal) ended in the middle of, if one did.
-    pub stopped_in: Option<String>,
+    /// Where a stop (a signal) ended the input, if one did.
+    pub stopped_in: Option<StoppedIn>,
     /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
     pub idle: Option<IdleClock>,
     /// The points the jobs expect from the input (read by a job, written by none).
     pub expected_points: Vec<String>,
     /// An input had a quality column.
     pub quality_column: bool,
+    /// Rows of this run with a non-zero quality code.
+    pub quality_rows: u64,
+    /// Which `--points` renames of long input met their point text in this run.
+    renamed: Vec<bool>,
+}
+
+/// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
+/// jobs received. The rest of that source starts at its next row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoppedIn {
+    pub input: String,
+    pub rows: u64,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -112,6 +125,8 @@ impl Replay {
             idle: None,
             expected_points,
             quality_column: false,
+            quality_rows: 0,
+            renamed: Vec::new(),
         }
     }
 
@@ -123,7 +138,7 @@ impl Replay {
         pipeline: PipelineState,
         resumed: Resumed,
     ) -> Result<(), String> {
-        self.pipeline.restore(pipeline)?;
+        self.pipeline.restore(pipeline, self.names.assets.len())?;
         self.counts = counts;
         self.sources = sources;
         self.resumed = Some(resumed);
@@ -156,25 +171,81 @@ impl Replay {
         self.input.layout
     }
 
-    /// Reads `source` (named `name` in messages) to its end.
+    /// Reads `source` (named `name` in messages) to its end, or until a stop is requested: then
+    /// between two rows, once the jobs have every reading of the rows read (a reader counts a row
+    /// as it reads it), or when a read that waits for data is ended by the stop.
     pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
         self.sources += 1;
-        let mut reader = InputReader::open(name, source, &self.input, &mut self.names, self.threads)?;
+        let rows_before = self.counts.rows;
+        let stop = self.input.stop.clone();
+        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, self.threads) {
+            Err(e) if Stopped::caused(&e) => {
+                self.stop_before(name);
+                return Ok(());
+            }
+            opened => opened?,
+        };
         self.quality_column |= reader.has_quality_column();
         let revisions = reader.carries_revisions();
-        while let Some(reading) = reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows)? {
-            // A stop ends the input between two readings: what was read is whole.
-            if self.input.stop.requested() {
-                self.stopped_in = Some(name.to_owned());
+        loop {
+            if stop.requested() && reader.between_rows() {
                 break;
             }
-            output.input(&reading, &self.names);
-            match self.sorter.as_mut() {
-                Some(sorter) => sorter.push(reading, revisions)?,
-                None => self.push(reading, revisions, output)?,
+            match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
+                Ok(Some(reading)) => {
+                    output.input(&reading, &self.names);
+                    match self.sorter.as_mut() {
+                        Some(sorter) => sorter.push(reading, revisions)?,
+                        None => self.push(reading, revisions, output)?,
+                    }
+                }
+                Ok(None) => {
+                    self.take_tally(&reader);
+                    return Ok(());
+                }
+                Err(e) if Stopped::caused(&e) => break,
+                Err(e) => return Err(e),
             }
         }
+        self.take_tally(&reader);
+        self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: self.counts.rows - rows_before });
         Ok(())
+    }
+
+    /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`
+    /// renames that met their point.
+    fn take_tally(&mut self, reader: &InputReader) {
+        let tally = reader.tally();
+        self.quality_rows += tally.quality_rows;
+        if self.renamed.len() < tally.renamed.len() {
+            self.renamed.resize(tally.renamed.len(), false);
+        }
+        for (seen, now) in self.renamed.iter_mut().zip(&tally.renamed) {
+            *seen |= now;
+        }
+    }
+
+    /// Whether a stop has been requested (by a signal).
+    pub fn stop_requested(&self) -> bool {
+        self.input.stop.requested()
+    }
+
+    /// A stop ended the input before source `name` was read.
+    pub fn stop_before(&mut self, name: &str) {
+        self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: 0 });
+    }
+
+    /// The `--points` renames of long input whose point text never appeared in this run's input.
+    pub fn unused_renames(&self) -> Vec<&str> {
+        match (&self.input.points, self.input.layout, &self.input.point) {
+            (Some(renames), Layout::Long, None) => renames
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| !self.renamed.get(k).copied().unwrap_or(false))
+                .map(|(_, r)| r.from.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Runs one reading through the pipeline; `revision` when its input carries meterflow's
@@ -205,8 +276,8 @@ impl Replay {
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
         let job = self.pipeline.stats()[runaway.job];
         anyhow::anyhow!(
-            "after {} input rows: more than {} {} (--max-open-{} {}); job `{}` ({}) holds {}: {}, or raise the limit",
-            self.counts.rows,
+            "after {}: more than {} {} (--max-open-{} {}); job `{}` ({}) holds {}: {}, or raise the limit",
+            crate::text::count(self.counts.rows, "input row", "input rows"),
             runaway.limit,
             if runaway.readings { "readings are held to recognise repeats" } else { "windows are open at once" },
             if runaway.readings { "readings" } else { "windows" },
@@ -264,4 +335,44 @@ fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
     let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
     order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::load_sources;
+    use std::io::Cursor;
+
+    /// Asks for a stop as the first reading reaches the jobs, and counts the readings.
+    struct StopAtFirst {
+        stop: crate::input::stop::Stop,
+        readings: usize,
+    }
+
+    impl Output for StopAtFirst {
+        fn input(&mut self, _: &Reading, _: &Names) {
+            self.readings += 1;
+            self.stop.request(2);
+        }
+    }
+
+    #[test]
+    fn a_stop_waits_until_the_jobs_have_every_reading_of_the_rows_read() {
+        let job = "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  - input: A\n    \
+                   aggregation: max\n    window_size: 10m\n    output: MaxA\n  - input: B\n    aggregation: max\n    \
+                   window_size: 10m\n    output: MaxB\n";
+        let jobs = load_sources(vec![("j.yaml".into(), job.as_bytes().to_vec())]).unwrap();
+        let input = InputOptions::from_settings(&InputSettings { wide: true, ..InputSettings::default() }).unwrap();
+        let stop = input.stop.clone();
+        let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
+        let mut replay = Replay::new(jobs, EngineOptions::default(), input, bad_rows);
+        let text = "timestamp,asset,A,B\n2024-01-01T00:00:00Z,m1,1,2\n2024-01-01T00:01:00Z,m1,3,4\n";
+        let mut output = StopAtFirst { stop, readings: 0 };
+        replay.read("w.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &mut output).unwrap();
+        // The first row's two readings, and not the second row.
+        assert_eq!(output.readings, 2);
+        assert_eq!(replay.counts.rows, 1);
+        assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
+        assert!(replay.balances().iter().all(Balance::holds));
+    }
 }

@@ -9,6 +9,8 @@
 //! can read the latter in a time zone; [`parse_timestamp`] reads it as UTC.
 
 pub mod duration;
+pub mod grid;
+pub mod period;
 pub mod zone;
 
 use std::fmt;
@@ -293,6 +295,13 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` as a string, for messages.
+pub fn timestamp_string(ms: i64) -> String {
+    let mut out = Vec::with_capacity(25);
+    format_timestamp(ms, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out` (24 bytes). Parsed timestamps lie in

@@ -90,7 +90,7 @@ impl Diagnostic {
 const MAX_EXCERPT_CHARS: usize = 120;
 
 /// The part of `line` to show and the caret's character offset in it: the whole line when short,
-/// else [`MAX_EXCERPT_CHARS`] around `column` with `...` where it was cut.
+/// else `MAX_EXCERPT_CHARS` around `column` with `...` where it was cut.
 /// Orders problems by file, then line and column, whichever check found them; file-level problems
 /// (line 0) come first in their file.
 pub fn sort_problems(problems: &mut [Diagnostic]) {
@@ -167,7 +167,7 @@ impl fmt::Display for JobErrors {
             write!(f, "{d}")?;
         }
         let n = self.0.len();
-        write!(f, "{n} problem{} found in job files", if n == 1 { "" } else { "s" })
+        write!(f, "{} found in job files", crate::text::count(n as u64, "problem", "problems"))
     }
 }
 

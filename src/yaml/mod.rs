@@ -10,8 +10,42 @@ use diagnostic::Diagnostic;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use marked_yaml::{LoadError, LoaderOptions, Node, Span};
 
+/// Deepest nesting of lists and mappings a YAML file may have. A job file needs four; the loader
+/// builds its tree recursively, so 40,000 levels of `- - - ...` (80 KB) overflowed the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Where the YAML in `source` first nests lists and mappings deeper than [`MAX_NESTING`], as
+/// (line, column), with the message to give; found with yaml-rust2's pull parser, which keeps
+/// its state on the heap. Text the parser refuses is left to the loader, which says why.
+pub fn too_deep(source: &str) -> Option<(usize, usize, String)> {
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(source);
+    let mut depth = 0usize;
+    loop {
+        let (event, marker) = parser.next_token().ok()?;
+        match event {
+            yaml_rust2::Event::SequenceStart(..) | yaml_rust2::Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    let message = format!(
+                        "lists and mappings are nested more than {MAX_NESTING} levels deep; a job, test or \
+                         input-config file needs a few"
+                    );
+                    return Some((marker.line(), marker.col() + 1, message));
+                }
+            }
+            yaml_rust2::Event::SequenceEnd | yaml_rust2::Event::MappingEnd => depth = depth.saturating_sub(1),
+            yaml_rust2::Event::StreamEnd => return None,
+            _ => {}
+        }
+    }
+}
+
 /// Parses the reader's source as a YAML mapping; a file that is not one is reported.
 pub fn parse(reader: &mut Reader<'_>) -> Option<Node> {
+    if let Some((line, column, message)) = too_deep(reader.source()) {
+        reader.error_unquoted(line, column, "", message);
+        return None;
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     marked_yaml::parse_yaml_with_options(0, reader.source(), options).map_err(|e| report_yaml_error(reader, &e)).ok()
 }
@@ -32,9 +66,11 @@ fn report_yaml_error(reader: &mut Reader<'_>, error: &LoadError) {
             (d.key.span().start().copied(), format!("field `{}` is given twice", d.key.as_str()))
         }
     };
-    match marker {
-        Some(m) => reader.error_at(m.line(), m.column(), "", message),
-        None => reader.error_at(0, 0, "", message),
+    let (line, column) = marker.map_or((0, 0), |m| (m.line(), m.column()));
+    match error {
+        // Both keys were read as keys of a mapping, as unknown fields are: quoting them shows no more.
+        LoadError::DuplicateKey(_) => reader.error_at(line, column, "", message),
+        _ => reader.error_unquoted(line, column, "", message),
     }
 }
 
@@ -105,6 +141,20 @@ impl<'s> Reader<'s> {
             field: field.to_string(),
             message: message.into(),
             source_line,
+        });
+    }
+
+    /// Records a problem of a file that did not parse as a YAML mapping: located, but with no
+    /// source line, since such a file may be anything a path or a link led to (a credentials file
+    /// in CI) and its lines must not reach a log.
+    pub fn error_unquoted(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+        self.problems.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            column,
+            field: field.to_string(),
+            message: message.into(),
+            source_line: None,
         });
     }
 
@@ -180,6 +230,8 @@ pub enum Shape {
     Point,
     /// `500ms`, `30s`, `10m`, `1h`, `1d`, `1w` or combinations such as `1h30m`.
     Duration,
+    /// A duration, or calendar months: `1mo`, `3mo`, `1y`.
+    Period,
     /// Interval notation such as `[0, 100)`.
     Threshold,
     /// A merge expression over `${Model::Point}` operands.

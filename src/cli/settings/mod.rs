@@ -7,12 +7,14 @@ mod run;
 pub use run::run;
 
 use super::args::{BadRowArg, FormatArg, InputArgs, ProgressArg, ReportFormat as ReportArg, StateArgs};
+use crate::commands::clobber::{self, Read, Written};
 use crate::commands::run::progress::ProgressMode;
 use crate::commands::{Failure, InputPath, ReportFormat, sniff, test};
 use crate::input::live::is_live;
 use crate::input::{BadRowPolicy, InputOptions, InputSettings};
 use crate::output::Format;
 use anyhow::anyhow;
+use std::path::PathBuf;
 
 /// The `--input` paths with their names in messages and whether each is live: stdin (`-`) when
 /// none is given.
@@ -27,6 +29,19 @@ pub fn input_paths(inputs: &[String]) -> Vec<InputPath> {
         .collect()
 }
 
+/// What a command reads: its inputs, job files and input config, for [`clobber::check`].
+fn reads(inputs: &[InputPath], jobs: &[PathBuf], args: &InputArgs) -> Vec<Read> {
+    let mut reads: Vec<Read> = inputs.iter().map(Read::input).collect();
+    reads.extend(Read::jobs(jobs));
+    reads.extend(args.input_config.iter().map(|path| Read::new("the input config", path)));
+    reads
+}
+
+/// [`clobber::check`], a refusal being a usage error.
+fn check_writes(reads: &[Read], writes: &[Written]) -> Result<(), Failure> {
+    clobber::check(reads, writes).map_err(Failure::Usage)
+}
+
 /// The input settings of a command: `--input-config`'s file, if given, with the flags laid over it.
 pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
     let Some(path) = &args.input_config else { return Ok(over(args, InputSettings::default())) };
@@ -37,11 +52,8 @@ pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
         Ok(base) => Ok(over(args, base)),
         Err(problems) => {
             let shown: String = problems.iter().map(ToString::to_string).collect();
-            let n = problems.len();
-            Err(Failure::Usage(anyhow!(
-                "{shown}{n} problem{} found in the input config {file}",
-                if n == 1 { "" } else { "s" }
-            )))
+            let n = crate::text::count(problems.len() as u64, "problem", "problems");
+            Err(Failure::Usage(anyhow!("{shown}{n} found in the input config {file}")))
         }
     }
 }
@@ -49,8 +61,9 @@ pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
 /// The flags laid over `base` (an input-config file's settings): each flag given wins.
 fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
     let text = |flag: &Option<String>, file: Option<String>| flag.clone().or(file);
+    let switch = |on: bool, off: bool, file: bool| if on || off { on } else { file };
     InputSettings {
-        wide: args.wide || base.wide,
+        wide: switch(args.wide, args.no_wide, base.wide),
         time_column: text(&args.time_column, base.time_column),
         asset_column: text(&args.asset_column, base.asset_column),
         point_column: text(&args.point_column, base.point_column),
@@ -63,14 +76,17 @@ fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
         time_format: text(&args.time_format, base.time_format),
         timezone: text(&args.timezone, base.timezone),
         dst: if args.dst.is_empty() { base.dst } else { args.dst.clone() },
+        interval_end: text(&args.interval_end, base.interval_end),
         null_values: text(&args.null_values, base.null_values),
+        decimal: text(&args.decimal, base.decimal),
+        thousands: text(&args.thousands, base.thousands),
         on_bad_row: match args.on_bad_row {
             Some(BadRowArg::Fail) => BadRowPolicy::Fail,
             Some(BadRowArg::Skip) => BadRowPolicy::Skip,
             None => base.on_bad_row,
         },
         rejects: args.rejects.clone().or(base.rejects),
-        sort_input: args.sort_input || base.sort_input,
+        sort_input: switch(args.sort_input, args.no_sort_input, base.sort_input),
     }
 }
 
@@ -91,6 +107,7 @@ fn format(arg: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Influx => Format::Influx,
+        FormatArg::Parquet => Format::Parquet,
     }
 }
 
@@ -110,9 +127,11 @@ pub fn test(args: super::args::TestArgs) -> test::Settings {
     test::Settings { paths: args.paths, filter: args.filter, junit: args.junit, bless: args.bless }
 }
 
-pub fn state(args: StateArgs) -> (std::path::PathBuf, ReportFormat) {
+/// `state show`'s file and format; its report must not land in the state (`>> FILE`).
+pub fn state(args: StateArgs) -> Result<(PathBuf, ReportFormat), Failure> {
     let super::args::StateCommand::Show { file, format } = args.command;
-    (file, report_format(format))
+    check_writes(&[Read::new("the state file", &file)], &[Written::stdout("the report", false)])?;
+    Ok((file, report_format(format)))
 }
 
 pub fn partition_keys(args: &InputArgs) -> Result<InputOptions, Failure> {
@@ -123,6 +142,9 @@ pub fn sniff(args: super::args::SniffArgs) -> Result<sniff::Settings, Failure> {
     if args.write_config.is_some() && args.files.len() != 1 {
         return Err(Failure::Usage(anyhow!("--write-config writes the settings of one file: give one FILE")));
     }
+    let mut writes = vec![Written::stdout("the report", false)];
+    writes.extend(args.write_config.as_deref().map(|path| Written::file("--write-config", path)));
+    check_writes(&reads(&input_paths(&args.files), &args.jobs, &args.input), &writes)?;
     Ok(sniff::Settings {
         given: input_settings(&args.input)?,
         files: args.files,
@@ -151,9 +173,13 @@ pub fn plot(args: super::args::PlotArgs) -> Result<crate::commands::plot::Settin
     if settings.asset_column.is_none() {
         settings.fallback_asset = Some(asset.clone());
     }
+    let inputs = input_paths(&args.inputs);
+    let mut writes = vec![Written::file("-o", &args.output)];
+    writes.extend(settings.rejects.as_deref().map(|path| Written::file("--rejects", path)));
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &writes)?;
     Ok(crate::commands::plot::Settings {
         jobs: args.jobs,
-        inputs: input_paths(&args.inputs),
+        inputs,
         input: input_options(&settings)?,
         rejects: settings.rejects,
         asset,

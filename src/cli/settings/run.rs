@@ -1,10 +1,10 @@
 //! `run`'s flags resolved into [`Settings`]: every check that makes a run a usage error (exit 2)
 //! is made here, in one phase, before the jobs are loaded or any input is read.
 
-use super::{format, input_options, input_paths, input_settings, progress};
+use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
 use crate::cli::args::{DuplicatesArg, EmitArg, RunArgs, ScopeArg};
 use crate::commands::Failure;
-use crate::commands::run::files;
+use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
 use crate::engine::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::input::rejects::check_limit;
@@ -53,11 +53,16 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
     let state = match &args.state {
         Some(path) => {
             if input.sort {
-                return Err(usage(
-                    "--sort-input cannot be used with --state: each run would sort only its own input, so the result \
-                     would depend on where the input was cut; sort the input files beforehand"
-                        .into(),
-                ));
+                let (setting, off) = match &args.input.input_config {
+                    Some(file) if !args.input.sort_input => {
+                        (format!("sort_input: true (in the input config {})", file.display()), " (or --no-sort-input)")
+                    }
+                    _ => ("--sort-input".to_string(), ""),
+                };
+                return Err(usage(format!(
+                    "{setting} cannot be used with --state: each run would sort only its own input, so the result \
+                     would depend on where the input was cut; sort the input files beforehand{off}"
+                )));
             }
             Some(StateSettings {
                 path: path.clone(),
@@ -67,18 +72,24 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         }
         None => None,
     };
+    parquet(&args, &inputs)?;
     let points = points_to(&args)?;
-    let o = args.output.as_deref().unwrap_or(Path::new("-"));
-    let written: Vec<(&'static str, &Path)> = [
-        matches!(points, PointsTo::File(_)).then_some(("-o", o)),
-        args.late_output.as_deref().map(|p| ("--late-output", p)),
-        input_settings.rejects.as_deref().map(|p| ("--rejects", p)),
-        args.stats_json.as_deref().map(|p| ("--stats-json", p)),
+    let o = match args.output.as_deref() {
+        _ if !matches!(points, PointsTo::File(_)) => None,
+        Some(path) => Some(Written::file("-o", path)),
+        None => Some(Written::stdout("-o", true)),
+    };
+    let written: Vec<Written> = [
+        o,
+        args.late_output.as_deref().map(|p| Written::file("--late-output", p)),
+        input_settings.rejects.as_deref().map(|p| Written::file("--rejects", p)),
+        args.stats_json.as_deref().map(|p| Written::file("--stats-json", p)),
+        args.state.as_deref().map(|p| Written::replaced("--state", p)),
     ]
     .into_iter()
     .flatten()
     .collect();
-    files::check(&inputs, &written, args.output.is_some()).map_err(Failure::Usage)?;
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &written)?;
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
@@ -104,6 +115,36 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         quiet: args.quiet,
         progress: progress(args.progress),
     })
+}
+
+/// What Parquet input or output asks of the build and of the other flags.
+fn parquet(args: &RunArgs, inputs: &[crate::commands::InputPath]) -> Result<(), Failure> {
+    let usage = |text: &str| Err(Failure::Usage(anyhow!("{text}")));
+    let parquet_input = inputs.iter().find(|i| i.path.to_ascii_lowercase().ends_with(".parquet"));
+    if !cfg!(feature = "parquet") {
+        if format(args.format) == Format::Parquet {
+            return usage("--format parquet: this meterflow was built without Parquet (cargo feature `parquet`)");
+        }
+        if let Some(input) = parquet_input {
+            return Err(Failure::Usage(anyhow!(
+                "{}: this meterflow was built without Parquet input (cargo feature `parquet`)",
+                input.name
+            )));
+        }
+    }
+    if format(args.format) != Format::Parquet {
+        return Ok(());
+    }
+    if args.decimals.is_some() {
+        return usage("--decimals does not apply to --format parquet: it stores full doubles");
+    }
+    if inputs.iter().any(|i| i.live) {
+        return usage(
+            "--format parquet writes a file that is whole only once the run has ended, and a live input (a pipe, \
+             FIFO, terminal or socket) is written as it arrives: use --format csv or jsonl, or read a file",
+        );
+    }
+    Ok(())
 }
 
 /// The engine options of the run; the error names the flag.

@@ -9,8 +9,8 @@ use crate::engine::{Dropped, Point, Reading};
 use crate::job::pipeline::external_inputs;
 use crate::job::{Job, JobKind};
 use crate::output::Output;
-use crate::time::duration::format_duration;
 use crate::time::format_timestamp;
+use crate::time::period::Period;
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 use std::io;
@@ -22,7 +22,7 @@ struct Series {
     /// (timestamp ms, value), in arrival order until drawn.
     values: Vec<(i64, f64)>,
     /// For window outputs: the window length and aggregation, drawn as steps.
-    window: Option<(i64, &'static str)>,
+    window: Option<(Period, &'static str)>,
 }
 
 /// What a plot shows, gathered during a replay.
@@ -230,13 +230,11 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
             let style = colour.stroke_width(2);
             let (label, anno) = match s.window {
                 Some((size, aggregation)) => (
-                    format!("{} ({aggregation} per {} window)", s.point, format_duration(size)),
+                    format!("{} ({aggregation} per {size} window)", s.point),
                     chart
-                        .draw_series(
-                            s.values
-                                .iter()
-                                .map(|&(ts, v)| PathElement::new(vec![(ts, v), ((ts + size).min(to), v)], style)),
-                        )
+                        .draw_series(s.values.iter().map(|&(ts, v)| {
+                            PathElement::new(vec![(ts, v), ((ts + size.shortest_ms()).min(to), v)], style)
+                        }))
                         .map_err(plot_error)?,
                 ),
                 None => {
@@ -276,7 +274,8 @@ fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Err
     anyhow::Error::new(e).context("failed to draw the chart")
 }
 
-/// Writes the chart to `path`.
+/// Writes the chart to `path`, whole: the previous file stays until the new one is complete.
 pub fn write(svg: &str, path: &std::path::Path) -> Result<()> {
-    std::fs::write(path, svg).with_context(|| format!("failed to write {}", path.display()))
+    crate::output::file::write_whole(path, svg.as_bytes())
+        .with_context(|| format!("failed to write {}", path.display()))
 }

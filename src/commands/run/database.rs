@@ -21,17 +21,31 @@ pub fn connect(settings: &DatabaseSettings) -> Result<DatabaseSink, Failure> {
 /// What a finished run committed, for the summary on stderr.
 pub struct Committed {
     rows: Arc<AtomicU64>,
+    sent: Arc<AtomicU64>,
     target: Target,
 }
 
 impl Committed {
     pub fn of(sink: &DatabaseSink) -> Committed {
-        Committed { rows: sink.committed(), target: sink.target().clone() }
+        let (rows, sent) = sink.committed();
+        Committed { rows, sent, target: sink.target().clone() }
     }
 
+    /// The rows the server inserted or updated, and the rows sent when they differ.
     pub fn line(&self) -> String {
-        let rows = self.rows.load(Ordering::Relaxed);
-        let noun = if rows == 1 { "row" } else { "rows" };
-        format!("{rows} output {noun} committed to table {} on {}", self.target.table, self.target)
+        let (rows, sent) = (self.rows.load(Ordering::Relaxed), self.sent.load(Ordering::Relaxed));
+        let mut line = format!(
+            "{} committed to table {} on {}",
+            crate::text::count(rows, "output row", "output rows"),
+            self.target.table,
+            self.target
+        );
+        if sent != rows {
+            line.push_str(&format!(
+                " ({sent} sent: the server inserted or updated {rows}; the others equal the stored rows, repeat a key \
+                 in their batch or were dropped by the table's triggers or rules)"
+            ));
+        }
+        line
     }
 }

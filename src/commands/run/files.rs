@@ -1,30 +1,21 @@
-//! The files `run` writes (`-o`, `--late-output`, `--rejects`, `--stats-json`): `-` names stdout;
-//! a file that is one of the inputs (the same file, by device and inode, whatever its name) is
-//! refused before anything is opened for writing, as are two outputs on one file or on stdout;
-//! and each file is written as `<name>.partial` and takes its own name only once the run has
-//! finished, so a file under its own name is always complete. On a live input, whose outputs are
-//! read while they grow, files are written under their own names until the run stops early: then
-//! they take their `.partial` names too.
+//! The files `run` writes (`-o`, `--late-output`, `--rejects`, `--stats-json`; `-` is stdout), and
+//! what a run that does not finish leaves of them. Each file is written as `<name>.partial` and
+//! takes its own name only once the run has finished and its accounting holds, so a file under
+//! its own name is always complete and the previous file of that name stays until then. On a
+//! live input, whose outputs are read while they grow, files are written under their own names
+//! until the run stops early: then they take their `.partial` names too. A run abandoned on the
+//! way (an error, a closed stdout, a second signal) says on stderr which outputs are incomplete
+//! and that the state was not saved. The checks against the inputs are made before (see
+//! [`crate::commands::clobber`]).
 
-use crate::commands::{Failure, InputPath};
-use anyhow::{Context, bail};
+use crate::commands::Failure;
+use crate::commands::stderr::say;
+use crate::output::file::{self as out_file, partial_name, plain_file_or_absent};
+use anyhow::Context;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// Where one output of a run goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
-    Stdout,
-    File(PathBuf),
-}
-
-impl Target {
-    fn of(path: &Path) -> Target {
-        if path.as_os_str() == "-" { Target::Stdout } else { Target::File(path.to_path_buf()) }
-    }
-}
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// One file created so far: its flag, the name it is written under, its own name, and whether
 /// it is a plain file (anything else is written in place and never renamed).
@@ -35,80 +26,65 @@ struct Pending {
     plain: bool,
 }
 
-/// The files a run writes, each under its `.partial` name until [`RunFiles::commit`].
-pub struct RunFiles {
+/// What the run and a second signal (on the signal thread) share: the files so far, and whether
+/// the run has begun to give them their names (then a signal no longer abandons it).
+#[derive(Default)]
+struct Shared {
     pending: Vec<Pending>,
+    committing: bool,
+}
+
+/// The files a run writes, each under its `.partial` name until [`RunFiles::commit`].
+#[derive(Clone)]
+pub struct RunFiles {
+    shared: Arc<Mutex<Shared>>,
     /// Written under their own names (a live input).
     in_place: bool,
     /// `--stats-json`, written last: a stopped run never writes it.
     stats_json: Option<PathBuf>,
-}
-
-/// Checks the outputs (flag, path; `-` is stdout) against the inputs and one another before any
-/// is created: an output that is an input would be truncated before it is read, and two outputs
-/// on one file or on stdout would interleave. `o_given` says whether `-o` was given (absent, it
-/// is stdout), for the hint of a clash on stdout.
-pub fn check(inputs: &[InputPath], outputs: &[(&'static str, &Path)], o_given: bool) -> anyhow::Result<()> {
-    let mut seen: Vec<(&str, Target)> = Vec::new();
-    for &(flag, path) in outputs {
-        let target = Target::of(path);
-        if let Some((other, _)) = seen.iter().find(|(_, t)| same_target(t, &target)) {
-            let name = match &target {
-                Target::Stdout => "stdout".to_string(),
-                Target::File(path) => path.display().to_string(),
-            };
-            let hint = if flag != "-o" && !o_given { " (-o absent writes to stdout)" } else { "" };
-            bail!("{other} and {flag} both write to {name}{hint}: give each its own file");
-        }
-        if let Target::File(path) = &target
-            && let Some(input) = inputs.iter().find(|input| same_file(Path::new(&input.path), path))
-        {
-            bail!(
-                "{flag} {} is the input {}: writing it would destroy the input before it is read; write to another file",
-                path.display(),
-                input.name
-            );
-        }
-        seen.push((flag, target));
-    }
-    Ok(())
+    /// `--state`, saved last: a run abandoned before does not save it.
+    state: Option<PathBuf>,
 }
 
 impl RunFiles {
     /// Files written under their own names when `in_place` (a live input); `stats_json` is said
-    /// to be missing when the run stops early.
-    pub fn new(in_place: bool, stats_json: Option<PathBuf>) -> RunFiles {
-        RunFiles { pending: Vec::new(), in_place, stats_json }
+    /// to be missing and `state` not saved when the run stops early.
+    pub fn new(in_place: bool, stats_json: Option<PathBuf>, state: Option<PathBuf>) -> RunFiles {
+        RunFiles { shared: Arc::default(), in_place, stats_json, state }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Opens `path` (or stdout for `-`) for `flag`'s output. A file is created as `<path>.partial`
-    /// and an older file under `path` is removed, so it cannot pass for this run's. Anything but a
-    /// plain file (a device such as `/dev/null`, a pipe, a symbolic link) is written in place: it
-    /// must never be removed or replaced.
+    /// (see [`out_file::create_partial`]); the file under `path`, if any, stays until the run
+    /// commits. Anything but a plain file (a device such as `/dev/null`, a pipe, a symbolic link)
+    /// is written in place: it must never be removed or replaced.
     pub fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
-        let Target::File(path) = Target::of(path) else {
+        if path.as_os_str() == "-" {
             return Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())));
-        };
-        let plain = plain_file_or_absent(&path);
-        let written = if self.in_place || !plain { path.clone() } else { partial_name(&path) };
-        let file = File::create(&written).with_context(|| format!("failed to create {}", written.display()))?;
-        if written != path {
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("failed to replace {}", path.display()));
-                }
-                _ => {}
-            }
         }
-        self.pending.push(Pending { flag, written, path, plain });
+        let plain = plain_file_or_absent(path);
+        let in_place = self.in_place || !plain;
+        let written = if in_place { path.to_path_buf() } else { partial_name(path) };
+        let file = match in_place {
+            true => File::create(&written),
+            false => out_file::create_partial(&written),
+        }
+        .with_context(|| format!("failed to create {}", written.display()))?;
+        self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
         Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
     }
 
-    /// Gives every file its own name: the run has finished and they are complete.
-    pub fn commit(self) -> anyhow::Result<()> {
-        for Pending { written, path, .. } in self.pending {
+    /// Gives every file its own name: the run has finished, its accounting holds, and the files
+    /// are complete. From here on a signal no longer abandons the run.
+    pub fn commit(&self) -> anyhow::Result<()> {
+        let mut shared = self.lock();
+        shared.committing = true;
+        for Pending { written, path, .. } in &shared.pending {
             if written != path {
-                fs::rename(&written, &path)
+                out_file::commit(written, path)
                     .with_context(|| format!("failed to rename {} to {}", written.display(), path.display()))?;
             }
         }
@@ -116,77 +92,50 @@ impl RunFiles {
     }
 
     /// `failure` of a run that stopped before the end, after saying on stderr which outputs it
-    /// left incomplete (under which names) and which it did not write. A plain file written in
-    /// place (a live input) takes its `.partial` name now.
+    /// left incomplete (under which names), which it did not write, and that the state was not
+    /// saved.
     pub fn abandon(&self, failure: Failure) -> Failure {
-        let renamed: Vec<PathBuf> = self
-            .pending
-            .iter()
-            .map(|p| match p.plain && p.written == p.path {
-                true => {
-                    let partial = partial_name(&p.path);
-                    if fs::rename(&p.path, &partial).is_ok() { partial } else { p.written.clone() }
-                }
-                false => p.written.clone(),
-            })
-            .collect();
         let why = match failure {
             Failure::BrokenPipe => "the output was closed before the run finished (e.g. `| head`)",
             _ => "the run stopped on an error",
         };
-        let mut left: Vec<String> = self
-            .pending
-            .iter()
-            .zip(&renamed)
-            .map(|(p, written)| format!("{} {} (incomplete)", p.flag, written.display()))
-            .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
-            .collect();
-        left.sort();
-        if !left.is_empty() {
-            eprintln!("meterflow: warning: {why}, so these outputs are not complete: {}", left.join(", "));
+        if let Some(left) = self.leave_incomplete().filter(|left| !left.is_empty()) {
+            say(format_args!("meterflow: warning: {why}, so {left}"));
         }
         failure
     }
-}
 
-/// Whether two outputs write to one place: both stdout, or one file by any spelling (an existing
-/// file by device and inode, a new one by its folder and name).
-fn same_target(a: &Target, b: &Target) -> bool {
-    match (a, b) {
-        (Target::Stdout, Target::Stdout) => true,
-        (Target::File(a), Target::File(b)) => {
-            if let (Ok(x), Ok(y)) = (fs::metadata(a), fs::metadata(b)) {
-                return x.dev() == y.dev() && x.ino() == y.ino();
-            }
-            let place = |path: &Path| {
-                let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                (fs::canonicalize(folder).ok(), path.file_name().map(ToOwned::to_owned))
-            };
-            a == b || place(a) == place(b)
+    /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
+    /// unless the run has begun to commit: then `None`, and everything is left to the run. A
+    /// plain file written in place (a live input) takes its `.partial` name now.
+    pub fn leave_incomplete(&self) -> Option<String> {
+        let mut shared = self.lock();
+        if shared.committing {
+            return None;
         }
-        _ => false,
-    }
-}
-
-fn plain_file_or_absent(path: &Path) -> bool {
-    match fs::symlink_metadata(path) {
-        Ok(meta) => meta.file_type().is_file(),
-        Err(e) => e.kind() == io::ErrorKind::NotFound,
-    }
-}
-
-fn partial_name(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(".partial");
-    PathBuf::from(name)
-}
-
-/// Whether `input` and `output` are one file: same device and inode, so links and other spellings
-/// of the path count. `-` is stdin, compared through the file it was redirected from.
-fn same_file(input: &Path, output: &Path) -> bool {
-    let input = if input.as_os_str() == "-" { Path::new("/dev/stdin") } else { input };
-    match (fs::metadata(input), fs::metadata(output)) {
-        (Ok(a), Ok(b)) => a.is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
+        let mut left: Vec<String> = shared
+            .pending
+            .iter_mut()
+            .map(|p| {
+                if p.plain && p.written == p.path {
+                    let partial = partial_name(&p.path);
+                    if fs::rename(&p.path, &partial).is_ok() {
+                        p.written = partial;
+                    }
+                }
+                format!("{} {} (incomplete)", p.flag, p.written.display())
+            })
+            .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
+            .collect();
+        left.sort();
+        let mut text = match left.is_empty() {
+            true => String::new(),
+            false => format!("these outputs are not complete: {}", left.join(", ")),
+        };
+        if let Some(path) = &self.state {
+            let and = if text.is_empty() { "" } else { "; and " };
+            text.push_str(&format!("{and}the state was not saved: {} is as it was before this run", path.display()));
+        }
+        Some(text)
     }
 }

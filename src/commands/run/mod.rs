@@ -1,82 +1,44 @@
 //! `meterflow run`: load jobs, open every input and output, replay the inputs through the
 //! pipeline, then the summary, warnings and figures, the outputs' final names and the state.
 //! The settings arrive checked (every usage error is found before this runs); what is left to
-//! fail here is data, I/O and the state file.
+//! fail here is data, I/O and the state file. How a run ends, and what each ending leaves of its
+//! outputs and state, is `ending`'s.
 
+mod anomalies;
 #[cfg(feature = "database")]
 pub mod database;
+mod ending;
 pub mod files;
 mod outputs;
 pub mod progress;
 pub mod repeats;
 pub mod report;
+mod settings;
 pub mod signals;
+mod stats_json;
+mod unseen;
 
+pub use settings::{OutputSettings, PointsTo, Settings, StateSettings};
+
+use super::Failure;
+use super::stderr::say;
 use super::warnings::Warnings;
-use super::{Failure, InputPath, is_broken_pipe};
-use crate::engine::EngineOptions;
-use crate::input::{self, BadRows, InputOptions};
+use crate::input::{self, BadRows};
 use crate::job::{Job, load_jobs};
-use crate::output::Format;
+use crate::output::Output;
 use crate::replay::Replay;
 use crate::replay::state::session::{Refusal, Resume, StateRun, StreamDigest};
 use anyhow::Context;
+use ending::Ending;
 use files::RunFiles;
 use outputs::Outputs;
-use progress::{Progress, ProgressMode};
-use report::{
-    accounting_error, late_warning, silent_job_warnings, state_note, stopped_note, summary, unseen_point_warnings,
-    write_stats_json,
-};
-use std::io::Read;
-use std::path::PathBuf;
-
-/// Everything a run needs, resolved and checked from the command line.
-pub struct Settings {
-    pub jobs: Vec<PathBuf>,
-    pub inputs: Vec<InputPath>,
-    pub input: InputOptions,
-    /// `--rejects`: where skipped bad rows are recorded.
-    pub rejects: Option<PathBuf>,
-    pub max_bad_rows: Option<u64>,
-    pub engine: EngineOptions,
-    pub outputs: OutputSettings,
-    pub state: Option<StateSettings>,
-    /// `--idle-timeout` in ms (live input, series watermarks only).
-    pub idle_timeout: Option<i64>,
-    /// Threads parsing input (1: everything on one thread).
-    pub threads: usize,
-    pub strict: bool,
-    pub quiet: bool,
-    pub progress: ProgressMode,
-}
-
-/// Where a run writes.
-pub struct OutputSettings {
-    pub points: PointsTo,
-    pub format: Format,
-    pub decimals: Option<u8>,
-    pub late: Option<PathBuf>,
-    pub stats_json: Option<PathBuf>,
-}
-
-/// The destination of output points.
-pub enum PointsTo {
-    /// A file, or stdout for `-`.
-    File(PathBuf),
-    #[cfg(feature = "database")]
-    Database(database::DatabaseSettings),
-}
-
-/// `--state` and the flags that go with it.
-pub struct StateSettings {
-    pub path: PathBuf,
-    pub finish: bool,
-    pub allow_repeated_input: bool,
-}
+use progress::Progress;
+use std::io::IsTerminal;
 
 pub fn run(settings: Settings) -> Result<(), Failure> {
     let s = &settings;
+    // First of all: from here on a signal ends the input, whatever the run is doing.
+    let on_second = signals::install(&s.input.stop).context("failed to install the signal handlers")?;
     let jobs = load_jobs(&s.jobs).map_err(Failure::Jobs)?;
     // Job-file warnings are `validate`'s to show, unless they are errors: then before any input is read.
     let mut warnings = Warnings::new(s.strict);
@@ -84,90 +46,64 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         warnings.jobs(&jobs);
         warnings.finish(Failure::Run)?;
     }
-    let (mut state, resume) = open_state(s, &jobs)?;
-    signals::install(&s.input.stop).context("failed to install the signal handlers")?;
+    let (state, resume) = open_state(s, &jobs)?;
     let (sources, streamed) = open_sources(s, state.is_some())?;
     let live = s.inputs.iter().any(|i| i.live);
-    let mut files = RunFiles::new(live, s.outputs.stats_json.clone());
+    let mut files = RunFiles::new(live, s.outputs.stats_json.clone(), s.state.as_ref().map(|st| st.path.clone()));
+    let abandoned = files.clone();
+    on_second.set(move |why| abandoned.leave_incomplete().map(|left| say_abandoned(why, &left)).is_some());
     let mut outputs = Outputs::open(s, &mut files, &mut warnings)?;
     let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())?.with_limit(s.max_bad_rows);
     let mut replay = build_replay(s, jobs, bad_rows, resume)?;
-    // Without --finish, a run with a state leaves open what it has not finished for the next run.
-    let ends_stream = state.as_ref().is_none_or(StateRun::finishes);
     let (mut output, committed) = outputs.start(s, &replay.names)?;
     let paths: Vec<String> = s.inputs.iter().map(|i| i.path.clone()).collect();
     let progress = Progress::new(s.progress, Progress::total_size(&paths));
-    let replayed = sources
-        .into_iter()
-        .try_for_each(|(name, source)| {
-            if s.input.stop.requested() {
-                return Ok(());
-            }
-            replay.read(&name, progress.watch(source), &mut output)
-        })
-        .and_then(|()| if ends_stream { replay.finish(&mut output) } else { replay.suspend() });
+    let read = read_sources(&mut replay, sources, &progress, output.as_mut());
+    // Without --finish, a run with a state leaves open what it has not finished for the next run,
+    // and so does a run a signal stopped: the rest of its input is still to come.
+    let ends_stream = state.as_ref().is_none_or(StateRun::finishes) && !(state.is_some() && read.stopped);
+    let replayed = read.result.and_then(|()| if ends_stream { replay.finish(&mut output) } else { replay.suspend() });
     let written = output.flush().context("failed to write output");
     drop(output);
     progress.finish();
-    if let Err(e) = replayed {
-        // The rows made before the error are written first. If their reader has gone (`| head`),
-        // that is the outcome, whichever came first: with a writer thread, rows reach the pipe in
-        // batches, later than the error may stop the run.
-        return Err(files.abandon(match written {
-            Err(closed) if is_broken_pipe(&closed) => Failure::BrokenPipe,
-            _ => Failure::from(e),
-        }));
-    }
-    if let Err(e) = written {
-        return Err(files.abandon(Failure::from(e)));
-    }
-    if let Some(state) = state.as_mut() {
-        for (name, digest) in &streamed {
-            state.check_streamed(name, digest).map_err(|refusal| {
-                eprintln!(
-                    "meterflow: the state was not saved; the output of this run repeats readings already counted"
-                );
-                files.abandon(refused(refusal))
-            })?;
-        }
-        if let Some(name) = &replay.stopped_in {
-            state.stopped_in(name);
-        }
-    }
-    if !s.quiet {
-        eprint!("{}", summary(&replay, s.rejects.as_deref()));
-        if let Some(line) = committed.line() {
-            eprintln!("{line}");
-        }
-    }
-    say_warnings(&replay, s, ends_stream, &mut warnings);
-    if let Some(state) = state.as_ref().filter(|_| !s.quiet) {
-        eprintln!("{}", state_note(state, &replay));
-    }
-    if let Some(path) = &s.outputs.stats_json {
-        write_stats_json(files.create("--stats-json", path)?, path, &replay)?;
-    }
-    files.commit()?;
-    // Saved last: a run killed after the outputs took their names leaves the previous state, and
-    // replaying the same input writes the same outputs again; the other way round it would leave
-    // a state ahead of outputs still named `.partial`.
-    if let Some(state) = &state {
-        state.save(&replay)?;
-    }
-    if let Some(e) = accounting_error(&replay.balances()) {
-        return Err(Failure::Run(e));
-    }
-    match s.input.stop.signal() {
-        // Said even with -q: the run did not read all its input, which its exit status also says.
-        Some(signal) => {
-            eprintln!("{}", stopped_note(signal, &replay, state.as_ref()));
-            Err(Failure::Silent(signals::exit_status(signal)))
-        }
-        None => warnings.finish(Failure::Run),
+    let ending = Ending { settings: s, files, state, replay, streamed, unread: read.unread, ends_stream };
+    ending.end(replayed, written, &committed, warnings)
+}
+
+/// Says that a second signal abandoned the run (`why`), leaving `left`.
+fn say_abandoned(why: &str, left: &str) {
+    match left {
+        "" => say(format_args!("meterflow: {why}, so its output is not complete")),
+        left => say(format_args!("meterflow: {why}, so {left}")),
     }
 }
 
-/// The state file of `--state`, checked against the jobs and options, and what it resumes from.
+/// What reading the sources came to: the replay's outcome, whether a stop ended the input, and
+/// the inputs it left unread.
+struct Read {
+    result: anyhow::Result<()>,
+    stopped: bool,
+    unread: Vec<String>,
+}
+
+/// Reads each source in turn until one fails or a stop ends the input.
+fn read_sources(replay: &mut Replay, sources: Sources, progress: &Progress, output: &mut dyn Output) -> Read {
+    let mut unread = Vec::new();
+    let mut result = Ok(());
+    for (name, source) in sources {
+        if replay.stopped_in.is_some() || result.is_err() {
+            unread.push(name);
+        } else if replay.stop_requested() {
+            replay.stop_before(&name);
+        } else {
+            result = replay.read(&name, progress.watch(source), output);
+        }
+    }
+    Read { result, stopped: replay.stopped_in.is_some(), unread }
+}
+
+/// The state file of `--state`, locked and checked against the jobs and options, and what it
+/// resumes from.
 fn open_state(s: &Settings, jobs: &[Job]) -> Result<(Option<StateRun>, Option<Resume>), Failure> {
     let Some(settings) = &s.state else { return Ok((None, None)) };
     let (mut state, resume) =
@@ -179,14 +115,24 @@ fn open_state(s: &Settings, jobs: &[Job]) -> Result<(Option<StateRun>, Option<Re
 }
 
 /// Every input opened (before any output is created, so a typo leaves no partial files), each
-/// with its name in messages; under a state, the digests of the streams as they are read.
-type Sources = Vec<(String, Box<dyn Read + Send>)>;
+/// with its name in messages; under a state, the digests of the streams as they are read. An
+/// open that a stop ended (a FIFO waiting for its writer) gives a source the replay sees stopped.
+type Sources = Vec<(String, Box<dyn std::io::Read + Send>)>;
 
 fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String, StreamDigest)>), Failure> {
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
     for input in &s.inputs {
-        let mut source = input::open_watched(&input.path, &s.input.idle, &s.input.stop)?;
+        // Said even with -q: without it a run started in a terminal waits without a word.
+        if input.path == "-" && std::io::stdin().is_terminal() {
+            say(format_args!(
+                "meterflow: reading input rows from the terminal (stdin); end them with Ctrl-D, or give --input FILE"
+            ));
+        }
+        let mut source = match input::open_watched(&input.path, &s.input.idle, &s.input.stop) {
+            Err(e) if input::stop::Stopped::caused(&e) => Box::new(input::live::StoppedSource),
+            opened => opened?,
+        };
         // A stream cannot be read twice, so the state learns its content as it is read.
         if with_state && (input.live || input.path == "-") {
             let digest = StreamDigest::default();
@@ -208,31 +154,6 @@ fn build_replay(s: &Settings, jobs: Vec<Job>, bad_rows: BadRows, resume: Option<
         _ => Replay::new(jobs, s.engine, input, bad_rows),
     };
     Ok(replay.with_threads(s.threads).with_idle_timeout(s.idle_timeout))
-}
-
-/// The warnings of a finished replay, said even with `-q`: a run that exits 0 without the rows
-/// the user expects must say why.
-fn say_warnings(replay: &Replay, s: &Settings, ends_stream: bool, warnings: &mut Warnings) {
-    if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
-        warnings.say(&warning);
-    }
-    if !s.input.sort
-        && let Some(warning) = late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind())
-    {
-        warnings.say(&warning);
-    }
-    for warning in unseen_point_warnings(replay) {
-        warnings.say(&warning);
-    }
-    for warning in replay.pipeline.stats().into_iter().filter_map(repeats::keep_warning) {
-        warnings.say(&warning);
-    }
-    // A stream left open in a state has not written its rows yet.
-    if ends_stream {
-        for warning in silent_job_warnings(replay) {
-            warnings.say(&warning);
-        }
-    }
 }
 
 /// A state file refused: a usage error, or damage found in it.

@@ -9,10 +9,15 @@ use crate::commands::warnings::Warnings;
 use crate::engine::EmitMode;
 use crate::engine::names::Names;
 use crate::output::live::LiveOutputs;
+#[cfg(feature = "parquet")]
+use crate::output::parquet::ParquetWriter;
+use crate::output::points::Delivered;
 use crate::output::threaded::ThreadedOutput;
 use crate::output::{BoxOutput, LateWriter, PointWriter, Split};
 use anyhow::Context;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The outputs of a run, opened and not yet written to.
 pub struct Outputs {
@@ -21,6 +26,8 @@ pub struct Outputs {
     rejects: Option<Box<dyn Write>>,
     /// Shared with the idle hook (a live input).
     live: Option<LiveOutputs>,
+    /// Rows of a file or stdout output that have left.
+    delivered: Option<Arc<Delivered>>,
     #[cfg(feature = "database")]
     committed: Option<super::database::Committed>,
 }
@@ -36,7 +43,7 @@ impl Outputs {
         };
         #[cfg(feature = "database")]
         let mut committed = None;
-        let points: BoxOutput = match &s.outputs.points {
+        let (points, delivered): (BoxOutput, _) = match &s.outputs.points {
             #[cfg(feature = "database")]
             PointsTo::Database(settings) => {
                 let mut sink = super::database::connect(settings)?;
@@ -44,14 +51,22 @@ impl Outputs {
                     warnings.say(&warning);
                 }
                 committed = Some(super::database::Committed::of(&sink));
-                share(Box::new(sink))
+                (share(Box::new(sink)), None)
+            }
+            #[cfg(feature = "parquet")]
+            PointsTo::File(path) if s.outputs.format == crate::output::Format::Parquet => {
+                let out = files.create("-o", path)?;
+                let revisions = s.engine.emit == EmitMode::Updates;
+                let writer = ParquetWriter::new(out, revisions).context("failed to write output")?;
+                (share(Box::new(writer)), None)
             }
             PointsTo::File(path) => {
                 let out = files.create("-o", path)?;
                 let revisions = s.engine.emit == EmitMode::Updates;
                 let writer = PointWriter::new(out, s.outputs.format, revisions, s.outputs.decimals)
                     .context("failed to write output")?;
-                share(Box::new(writer))
+                let delivered = writer.delivered();
+                (share(Box::new(writer)), Some(delivered))
             }
         };
         #[cfg(not(feature = "database"))]
@@ -73,6 +88,7 @@ impl Outputs {
             late,
             rejects,
             live,
+            delivered,
             #[cfg(feature = "database")]
             committed,
         })
@@ -92,6 +108,7 @@ impl Outputs {
         let committed = Committed {
             #[cfg(feature = "database")]
             database: self.committed,
+            delivered: self.delivered,
         };
         let split: BoxOutput = Box::new(Split { points: self.points, late: self.late });
         if let Some(live) = self.live {
@@ -105,13 +122,21 @@ impl Outputs {
     }
 }
 
-/// What a database output committed, for the summary (nothing without one).
+/// What a database output committed, and the rows of a file or stdout output that left, for the
+/// summary.
 pub struct Committed {
     #[cfg(feature = "database")]
     database: Option<super::database::Committed>,
+    delivered: Option<Arc<Delivered>>,
 }
 
 impl Committed {
+    /// Rows of a file or stdout output that left, and rows of the piece cut short when its
+    /// reader left (`None` for a database output).
+    pub fn delivered(&self) -> Option<(u64, u64)> {
+        self.delivered.as_ref().map(|d| (d.rows.load(Ordering::Relaxed), d.cut.load(Ordering::Relaxed)))
+    }
+
     pub fn line(&self) -> Option<String> {
         #[cfg(feature = "database")]
         return self.database.as_ref().map(super::database::Committed::line);

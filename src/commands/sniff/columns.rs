@@ -4,6 +4,7 @@
 
 use crate::input::InputSettings;
 use crate::input::columns::{ASSET_NAMES, MODEL_NAMES, POINT_NAMES, TIMESTAMP_NAMES, VALUE_NAMES};
+use crate::input::number::NumberFormat;
 use crate::input::options::DEFAULT_NULL_VALUES;
 use crate::input::time_layout::{self, Layout, Part};
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub struct Column {
     pub time: Option<Layout>,
     /// The first present cell, as an example.
     pub first: Option<String>,
-    /// Distinct present texts in text order, the first [`KEPT`].
+    /// Distinct present texts in text order, the first `KEPT`.
     pub distinct: Vec<String>,
     pub distinct_count: usize,
     pub role: Role,
@@ -60,8 +61,8 @@ impl Role {
 }
 
 impl Column {
-    /// Looks at the cells of one column (`cells` trimmed).
-    pub fn sample(name: &str, cells: &[&str]) -> Column {
+    /// Looks at the cells of one column (`cells` trimmed), numbers written as `numbers` says.
+    pub fn sample(name: &str, cells: &[&str], numbers: &NumberFormat) -> Column {
         let mut missing = BTreeMap::new();
         let mut present = Vec::new();
         for &cell in cells {
@@ -72,7 +73,7 @@ impl Column {
                 present.push(cell);
             }
         }
-        let numeric = !present.is_empty() && present.iter().all(|c| c.parse::<f64>().is_ok_and(f64::is_finite));
+        let numeric = !present.is_empty() && present.iter().all(|c| numbers.number(c.as_bytes()).is_some());
         let digits_are_time = time_layout::named_like_time(name);
         let time = if present.is_empty() { None } else { time_layout::detect(&present, digits_are_time) };
         // A number column is not a time unless its name says so.
@@ -100,6 +101,45 @@ impl Column {
     fn named(&self, aliases: &[&str]) -> bool {
         aliases.contains(&self.name.trim().to_ascii_lowercase().as_str())
     }
+}
+
+/// How the sampled cells write numbers, and a note when that is a guess: a decimal comma when a
+/// column that is not plain numbers reads as numbers with one. `1,234` alone could be a decimal
+/// comma or a thousands separator, so it counts only in a `;`-separated file, where a comma is
+/// not the delimiter because it is the decimal separator.
+pub fn numbers(columns: &[Vec<&str>], delimiter: u8) -> (NumberFormat, Option<String>) {
+    let comma = NumberFormat { decimal: b',', thousands: Some(b'.') };
+    let mut example = None;
+    let (mut grouped, mut unambiguous, mut commas) = (false, false, false);
+    for cells in columns {
+        let present: Vec<&str> = cells
+            .iter()
+            .copied()
+            .filter(|c| !c.is_empty() && !DEFAULT_NULL_VALUES.iter().any(|m| m.eq_ignore_ascii_case(c)))
+            .collect();
+        let reads = |f: &NumberFormat| present.iter().all(|c| f.number(c.as_bytes()).is_some());
+        if present.is_empty() || reads(&NumberFormat::PLAIN) || !reads(&comma) {
+            continue;
+        }
+        for cell in present.iter().filter(|c| c.contains(',')) {
+            commas = true;
+            example.get_or_insert(cell.to_string());
+            grouped |= cell.contains('.');
+            let fraction = cell.rsplit(',').next().unwrap_or_default();
+            unambiguous |= cell.contains('.') || fraction.bytes().take_while(u8::is_ascii_digit).count() != 3;
+        }
+    }
+    let Some(example) = example.filter(|_| commas) else { return (NumberFormat::PLAIN, None) };
+    if !unambiguous && delimiter != b';' {
+        let note = format!(
+            "values such as {example:?} read as a decimal comma (--decimal comma) or as a thousands separator \
+             (--thousands ,): give the one the file uses"
+        );
+        return (NumberFormat::PLAIN, Some(note));
+    }
+    let thousands = if grouped { " and `.` between thousands (--thousands .)" } else { "" };
+    let format = NumberFormat { decimal: b',', thousands: grouped.then_some(b'.') };
+    (format, Some(format!("values are written with a decimal comma ({example:?}){thousands}: --decimal comma")))
 }
 
 /// The timestamp: the columns and their layout.
@@ -271,7 +311,9 @@ mod tests {
         let columns = header
             .iter()
             .enumerate()
-            .map(|(i, h)| Column::sample(h, &rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>()))
+            .map(|(i, h)| {
+                Column::sample(h, &rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(), &NumberFormat::PLAIN)
+            })
             .collect();
         (columns, rows)
     }
@@ -307,6 +349,23 @@ mod tests {
         assert_eq!(roles.asset, None);
         assert!(time.has_offset);
         assert_eq!(time.format, None);
+    }
+
+    #[test]
+    fn decimal_commas_are_told_from_thousands_separators() {
+        let found = |cells: &[&str], delimiter| numbers(&[cells.to_vec()], delimiter);
+        let (format, note) = found(&["1,25", "0,5", "12"], b',');
+        assert_eq!(format, NumberFormat { decimal: b',', thousands: None });
+        assert_eq!(note.unwrap(), "values are written with a decimal comma (\"1,25\"): --decimal comma");
+        let (format, note) = found(&["1.234,5", "2,5"], b';');
+        assert_eq!(format, NumberFormat { decimal: b',', thousands: Some(b'.') });
+        assert!(note.unwrap().contains("--thousands ."));
+        // `1,234` is a decimal comma or a thousands separator: a `;` file tells, a `,` file does not.
+        assert_eq!(found(&["1,234", "2,500"], b';').0.decimal, b',');
+        let (format, note) = found(&["1,234", "2,500"], b',');
+        assert!(format.is_plain() && note.unwrap().contains("--thousands ,"));
+        assert_eq!(found(&["1.5", "2"], b';'), (NumberFormat::PLAIN, None));
+        assert_eq!(found(&["01.03.2024 00:00", "Z1"], b';'), (NumberFormat::PLAIN, None));
     }
 
     #[test]

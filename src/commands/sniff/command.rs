@@ -49,7 +49,13 @@ pub fn sniff(args: Settings) -> Result<(), Failure> {
     let mut found = Vec::new();
     for path in &args.files {
         let display = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        found.push(sniff_file(&display, input::open(path)?, &request)?);
+        let numbers = input::number::NumberFormat::from_texts(
+            request.given.decimal.as_deref(),
+            request.given.thousands.as_deref(),
+        )
+        .unwrap_or_default();
+        let source = input::parquet::csv_view(input::open(path)?, &display, b',', numbers)?;
+        found.push(sniff_file(&display, source, &request)?);
     }
     match args.format {
         ReportFormat::Text => {
@@ -62,7 +68,7 @@ pub fn sniff(args: Settings) -> Result<(), Failure> {
         }
     }
     if let (Some(path), [one]) = (&args.write_config, found.as_slice()) {
-        std::fs::write(path, config::to_yaml(&one.proposal))
+        crate::output::file::write_whole(path, config::to_yaml(&one.proposal).as_bytes())
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
     if found.iter().any(|s| s.time.is_none() || s.read_error.is_some()) { Err(Failure::Silent(1)) } else { Ok(()) }

@@ -8,12 +8,14 @@
 pub mod columns;
 mod command;
 pub mod dialect;
+mod intervals;
 pub mod names;
 pub mod report;
 
 pub use command::{Settings, sniff};
 
 use crate::engine::names::Names;
+use crate::input::number::NumberFormat;
 use crate::input::options::InputOptions;
 use crate::input::timestamp::{DstPolicy, TimeFormat, TimeParser};
 use crate::input::{BadRowPolicy, BadRows, InputCounts, InputSettings, Reader, source};
@@ -115,15 +117,20 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
     let rows: Vec<Vec<String>> =
         records.take(request.rows).map(|r| r.iter().map(|c| c.trim().to_string()).collect()).collect();
     let rows_ref: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
-    let mut columns: Vec<Column> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let cells: Vec<&str> = rows_ref.iter().filter_map(|r| r.get(i).copied()).collect();
-            Column::sample(name, &cells)
-        })
-        .collect();
+    let cells: Vec<Vec<&str>> =
+        (0..header.len()).map(|i| rows_ref.iter().filter_map(|r| r.get(i).copied()).collect()).collect();
     let mut notes = Vec::new();
+    let given_numbers = request.given.decimal.is_some() || request.given.thousands.is_some();
+    let numbers = match NumberFormat::from_texts(request.given.decimal.as_deref(), request.given.thousands.as_deref()) {
+        Ok(given) if given_numbers => given,
+        _ => {
+            let (found, note) = columns::numbers(&cells, delimiter);
+            notes.extend(note);
+            found
+        }
+    };
+    let mut columns: Vec<Column> =
+        header.iter().zip(&cells).map(|(name, cells)| Column::sample(name, cells, &numbers)).collect();
     let time = columns::timestamp(&columns, &request.given);
     let roles = match &time {
         Some(time) => columns::assign(&mut columns, time, &rows_ref, &request.given),
@@ -157,9 +164,15 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
     };
     let header_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let (mut proposal, notes) = propose(&sniffed, source::detect_delimiter(header_line), request);
+    if !numbers.is_plain() && !given_numbers {
+        proposal.decimal = Some(numbers.decimal_text().to_string());
+        proposal.thousands = numbers.thousands_text().map(str::to_string);
+    }
     sniffed.notes.extend(notes);
     if let Some(t) = &sniffed.time {
         time_zone(t, &sniffed.columns, &mut proposal, &mut sniffed.notes);
+        let found = (t, sniffed.columns.as_slice(), &sniffed.roles, &sniffed.order);
+        intervals::propose(found, &rows_ref, &mut proposal, &mut sniffed.notes);
     }
     if sniffed.time.is_some() {
         try_read(&mut sniffed, &proposal, head);
@@ -288,7 +301,7 @@ fn propose(found: &Sniffed, header_choice: u8, request: &Request) -> (InputSetti
 
 /// Time-zone advice: naive timestamps are UTC unless a zone is given, and a zone with DST changes
 /// repeats an hour each autumn, which the reader refuses unless `--dst` says which one it is: the
-/// proposal reads it as the earlier.
+/// proposal tells them apart by the order of each series' rows.
 fn time_zone(time: &Timestamp, columns: &[Column], proposal: &mut InputSettings, notes: &mut Vec<String>) {
     let shown: Vec<&str> = time.columns.iter().map(|&c| columns[c].name.as_str()).collect();
     if time.day_month_ambiguous {
@@ -310,10 +323,12 @@ fn time_zone(time: &Timestamp, columns: &[Column], proposal: &mut InputSettings,
         Some(Ok(zone)) if proposal.dst.is_empty() && has_dst(zone) => {
             notes.push(format!(
                 "{} observes DST: a local time repeated when clocks go back is refused unless --dst says which \
-                 one it is; --dst ambiguous=earlier (proposed) reads it as the first, ambiguous=later as the second",
+                 one it is; --dst ambiguous=infer (proposed) reads the repeats of each series in the order of its \
+                 rows, forwards or backwards, as the first instant then the second (and refuses a row whose order \
+                 cannot tell); ambiguous=earlier or later reads every repeat as the first or the second",
                 zone.name()
             ));
-            proposal.dst.push("ambiguous=earlier".to_string());
+            proposal.dst.push("ambiguous=infer".to_string());
         }
         Some(_) => {}
     }

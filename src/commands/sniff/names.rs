@@ -13,6 +13,7 @@ pub fn points(columns: &[Column], roles: &Roles, job_points: &[String], notes: &
         roles.point.map(|p| columns[p].distinct.iter().map(String::as_str).collect()).unwrap_or_default()
     };
     if !job_points.is_empty() {
+        let kind = if roles.wide { ("column", "columns") } else { ("point text", "point texts") };
         let mut matched: Vec<(String, &str)> = Vec::new();
         for point in job_points {
             let found: Vec<&str> = candidates.iter().copied().filter(|c| contains_words(c, point)).collect();
@@ -20,19 +21,32 @@ pub fn points(columns: &[Column], roles: &Roles, job_points: &[String], notes: &
                 [one] => matched.push((point.clone(), one)),
                 [] => notes.push(format!(
                     "the jobs read point {point:?}, which no {} matches: add COLUMN={point} to --points",
-                    if roles.wide { "column" } else { "point text" }
+                    kind.0
                 )),
                 several => notes.push(format!(
                     "the jobs read point {point:?}, which matches several {}: {}; choose one in --points",
-                    if roles.wide { "columns" } else { "point texts" },
+                    kind.1,
                     several.join(", ")
                 )),
             }
         }
-        // In the order of the file's columns or point texts, whatever the order of the jobs.
-        matched.sort_by_key(|(_, from)| candidates.iter().position(|c| c == from));
-        if !matched.is_empty() {
-            return Some(matched.iter().map(|(to, from)| entry(from, to)).collect::<Vec<_>>().join(","));
+        // One column (or point text) becomes one point: of the points that match it, the one
+        // with the most words matches it best (`GridImport`, not `Import`, is `..._grid_import`).
+        matched
+            .sort_by_key(|(point, from)| (candidates.iter().position(|c| c == from), usize::MAX - words(point).len()));
+        let mut taken: Vec<(String, &str)> = Vec::new();
+        for (point, from) in matched {
+            match taken.iter().find(|(_, f)| *f == from) {
+                Some((winner, _)) => notes.push(format!(
+                    "the jobs read point {point:?}, whose only match, {} {from:?}, is read as {winner:?} (a closer \
+                     match); add COLUMN={point} to --points if another {} holds it",
+                    kind.0, kind.0
+                )),
+                None => taken.push((point, from)),
+            }
+        }
+        if !taken.is_empty() {
+            return Some(taken.iter().map(|(to, from)| entry(from, to)).collect::<Vec<_>>().join(","));
         }
     }
     if !roles.wide {
@@ -118,6 +132,29 @@ mod tests {
         assert!(contains_words("Active Import Interval (kWh)", "Import"));
         assert!(contains_words("energy(kWh/hh)", "Energy"));
         assert!(!contains_words("Global_active_power", "Reading"));
+    }
+
+    #[test]
+    fn a_column_becomes_one_point_the_closest_match() {
+        use crate::input::number::NumberFormat;
+        let columns: Vec<Column> = ["DE_KN_residential4_grid_import", "DE_KN_residential4_pv"]
+            .iter()
+            .map(|name| Column::sample(name, &["1.5"], &NumberFormat::PLAIN))
+            .collect();
+        let roles = Roles { wide: true, points: vec![0, 1], ..Roles::default() };
+        let mut notes = Vec::new();
+        let jobs = ["Import".to_string(), "GridImport".to_string(), "PV".to_string()];
+        assert_eq!(
+            points(&columns, &roles, &jobs, &mut notes).as_deref(),
+            Some("DE_KN_residential4_grid_import=GridImport,DE_KN_residential4_pv=PV")
+        );
+        assert_eq!(
+            notes,
+            [
+                "the jobs read point \"Import\", whose only match, column \"DE_KN_residential4_grid_import\", is read as \
+              \"GridImport\" (a closer match); add COLUMN=Import to --points if another column holds it"
+            ]
+        );
     }
 
     #[test]

@@ -44,8 +44,17 @@ pub fn flags(settings: &InputSettings) -> Vec<String> {
     for d in &settings.dst {
         flag("dst", Some(d));
     }
+    if let Some(v) = &settings.interval_end {
+        flag("interval-end", Some(v));
+    }
     if let Some(v) = &settings.null_values {
         flag("null-values", Some(v));
+    }
+    if let Some(v) = &settings.decimal {
+        flag("decimal", Some(v));
+    }
+    if let Some(v) = &settings.thousands {
+        flag("thousands", Some(v));
     }
     if settings.sort_input {
         flag("sort-input", None);
@@ -114,10 +123,12 @@ pub fn text(sniffed: &Sniffed, jobs: &str) -> String {
         let _ = writeln!(out, "  order: {}", order_text(&sniffed.order));
     }
     let _ = writeln!(out, "  columns:");
-    let width = sniffed.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
-    for (i, c) in sniffed.columns.iter().enumerate() {
-        let _ =
-            writeln!(out, "    {:>2} {:<width$}  {:<12}  {}", i + 1, c.name, c.role.name(), column_detail(sniffed, i));
+    // Shortened before padding: a name of any length is a header cell, and the formatter refuses
+    // widths over 65,535.
+    let names: Vec<String> = sniffed.columns.iter().map(|c| shorten(&c.name)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (i, (c, name)) in sniffed.columns.iter().zip(&names).enumerate() {
+        let _ = writeln!(out, "    {:>2} {name:<width$}  {:<12}  {}", i + 1, c.role.name(), column_detail(sniffed, i));
     }
     let missing = missing_markers(sniffed);
     if !missing.is_empty() {

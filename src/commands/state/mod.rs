@@ -12,6 +12,12 @@ use std::path::Path;
 pub fn show_state(file: &Path, format: ReportFormat) -> Result<(), Failure> {
     let shown = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
+    if bytes.is_empty() {
+        return Err(Failure::Usage(anyhow!(
+            "{shown} is empty: no run has saved a state in it yet (a run made it to hold its lock, and is running or \
+             was killed before it saved)"
+        )));
+    }
     let saved = SavedState::decode(&bytes).map_err(|e| match e {
         DecodeError::Foreign | DecodeError::NewerVersion { .. } | DecodeError::OlderVersion { .. } => {
             Failure::Usage(anyhow!("{shown}: {e}"))

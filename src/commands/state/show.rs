@@ -90,7 +90,7 @@ fn timestamp(ms: i64) -> String {
 
 /// The report as lines of text.
 pub fn text(path: &str, r: &StateReport<'_>) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural = crate::text::count;
     let status = if r.finished {
         "finished (a --finish run ended the stream; nothing may resume from it)".to_owned()
     } else {

@@ -6,7 +6,7 @@
 
 use crate::input::InputSettings;
 use crate::input::config;
-use crate::job::discover::{is_test_file, job_beside, read_limited, test_sources};
+use crate::job::discover::{Capped, is_test_file, job_beside, read_capped, read_limited, test_sources};
 use crate::job::fields::{counts, job as job_fields, test, test_file};
 use crate::job::options::{EmitMode, EngineOptions, WatermarkScope};
 use crate::yaml::diagnostic::{Diagnostic, JobErrors, sort_problems};
@@ -146,22 +146,19 @@ fn read_test(reader: &mut Reader<'_>, node: &Node, path: &str, file: &Path, job:
     };
     let input_settings = match m.scalar(reader, &test::INPUT_CONFIG) {
         None => Some(None),
-        Some(at) => {
-            let path = file.with_file_name(at.text.trim());
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match config::parse(&path.display().to_string(), &text) {
-                    Ok(settings) => Some(Some(settings)),
-                    Err(problems) => {
-                        reader.problems.extend(problems);
-                        None
-                    }
-                },
-                Err(e) => {
-                    reader.error(&at, format!("cannot read input config {}: {e}", path.display()));
+        Some(at) => match read_beside(file, at.text.trim(), "cannot read input config") {
+            Ok((path, text)) => match config::parse(&path.display().to_string(), &text) {
+                Ok(settings) => Some(Some(settings)),
+                Err(problems) => {
+                    reader.problems.extend(problems);
                     None
                 }
+            },
+            Err(message) => {
+                reader.error(&at, message);
+                None
             }
-        }
+        },
     };
     let expect = fixture(reader, &m, &test::EXPECT, &test::EXPECT_FILE, file);
     let expect_late = m.scalar(reader, &test::EXPECT_LATE).map(|at| inline(reader, &at));
@@ -222,18 +219,48 @@ fn fixture(
             None
         }
         (Some(at), None) => Some(Some(inline(reader, &at))),
-        (None, Some(at)) => {
-            let path = file.with_file_name(at.text.trim());
-            match std::fs::read_to_string(&path) {
-                Ok(text) => Some(Some(Fixture { name: path.display().to_string(), text, path: Some(path) })),
-                Err(e) => {
-                    reader.error(&at, format!("cannot read fixture file {}: {e}", path.display()));
-                    None
-                }
+        (None, Some(at)) => match read_beside(file, at.text.trim(), "cannot read fixture file") {
+            Ok((path, text)) => {
+                let name = file.with_file_name(at.text.trim()).display().to_string();
+                Some(Some(Fixture { name, text, path: Some(path) }))
             }
-        }
+            Err(message) => {
+                reader.error(&at, message);
+                None
+            }
+        },
         (None, None) => Some(None),
     }
+}
+
+/// A file a test names (`input_file`, `expect_file`, `input_config`), relative to the test file
+/// `test_file`, with the path it really is (links resolved): the one `--bless` may rewrite. It
+/// must be a regular file inside the test file's folder or below (no absolute path, no `..` or
+/// link out of it) and no larger than a job file: a test from a pull request must not read
+/// `/dev/zero` or a credentials file, nor have `--bless` overwrite one.
+fn read_beside(test_file: &Path, name: &str, cannot_read: &str) -> Result<(PathBuf, String), String> {
+    let path = test_file.with_file_name(name);
+    let shown = path.display();
+    let folder = test_file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (real, root) = match (std::fs::canonicalize(&path), std::fs::canonicalize(folder)) {
+        (Ok(real), Ok(root)) => (real, root),
+        (Err(e), _) | (_, Err(e)) => return Err(format!("{cannot_read} {shown}: {e}")),
+    };
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "{cannot_read} {shown}: it is outside the test file's folder; a test reads (and --bless writes) only \
+             files in its folder or below"
+        ));
+    }
+    if !real.is_file() {
+        return Err(format!("{cannot_read} {shown}: not a regular file"));
+    }
+    let bytes = read_capped(&real, "a test fixture is a few rows").map_err(|e| match e {
+        Capped::Io(e) => format!("{cannot_read} {shown}: {e}"),
+        Capped::TooLarge(message) => format!("{cannot_read} {shown}: {message}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{cannot_read} {shown}: not valid UTF-8"))?;
+    Ok((real, text))
 }
 
 fn inline(reader: &Reader<'_>, at: &Located<'_>) -> Fixture {

@@ -326,13 +326,13 @@ fn render_diff(steps: &[Step], expected: &[Vec<String>], actual: &[Vec<String>],
             Step::Actual(j) => format!("  + {}\n", actual[j].join(",")),
         };
         if elided > 0 {
-            out.push_str(&format!("    ... {elided} equal row{}\n", if elided == 1 { "" } else { "s" }));
+            out.push_str(&format!("    ... {}\n", crate::text::count(elided, "equal row", "equal rows")));
             elided = 0;
         }
         out.push_str(&line);
     }
     if elided > 0 {
-        out.push_str(&format!("    ... {elided} equal row{}\n", if elided == 1 { "" } else { "s" }));
+        out.push_str(&format!("    ... {}\n", crate::text::count(elided, "equal row", "equal rows")));
     }
 }
 

@@ -1,5 +1,5 @@
 //! The Multi-Point Merging operator: evaluates each policy's expression per asset at trigger
-//! times (epoch-aligned ticks, or the timestamps of a trigger point) over the operands' latest
+//! times (ticks laid out as window starts by [`Layout`], or the timestamps of a trigger point) over the operands' latest
 //! values at or before that time (`last_value`), as an as-of join.
 //!
 //! Every operand series has a horizon: how far behind its watermark a value may still change. A raw
@@ -20,22 +20,24 @@
 //! as-of join reads), `first` keeps the value held; a revision always replaces. A repeated
 //! trigger reading is one trigger time. Repeats are counted, and whether they changed the value.
 //!
-//! Memory holds only the not-yet-final stretch of each operand series ([`operand`]); what the
-//! operator carries from one run to the next is in [`snapshot`].
+//! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
+//! operator carries from one run to the next is in `snapshot`.
 
 mod operand;
 mod snapshot;
+mod ticks;
 
 pub use snapshot::MergeState;
 
+use super::layout::Layout;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
-use super::watermark::{self, NO_WATERMARK};
+use super::watermark::{self, NO_WATERMARK, Skew};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
 use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
-use crate::job::{MergeJob, Trigger};
+use crate::job::{MergeJob, Trigger, WindowType};
 use crate::time::duration::format_duration;
 use operand::{OperandSeries, Stored};
 use serde::{Deserialize, Serialize};
@@ -48,9 +50,9 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; `skewed` when it was too far ahead to advance the watermark; `repeat` when its
-    /// timestamp was held (with whether the value differed).
-    Kept { skewed: bool, repeat: Option<bool> },
+    /// Stored; what the future-skew guard did with it; `repeat` when its timestamp was held
+    /// (with whether the value differed).
+    Kept { skew: Skew, repeat: Option<bool> },
 }
 
 /// Why an evaluation wrote no row.
@@ -86,6 +88,8 @@ struct AssetState {
     next_tick: Option<i64>,
     /// Point mode: distinct trigger timestamps not yet evaluated, ascending.
     triggers: VecDeque<i64>,
+    /// Point mode: the last trigger time made final, against which carried-over operands are told.
+    last_final: Option<i64>,
     /// `updates` mode: trigger times written and not yet final, ascending.
     evaluated: VecDeque<Evaluated>,
 }
@@ -95,6 +99,8 @@ struct Policy {
     expression: Expression,
     /// Point ids of the expression's operands, in its variable order.
     operands: Vec<u32>,
+    /// Their names as the job writes them, for messages.
+    operand_names: Vec<String>,
     /// Point mode: the trigger point id and its index into `AssetState::series`.
     trigger: Option<(u32, usize)>,
     /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
@@ -117,7 +123,8 @@ pub struct MergeOperator {
     /// The job's `max_age`: an older operand value is stale at an evaluation time.
     max_age: Option<i64>,
     quality: Option<Threshold>,
-    every: Option<i64>,
+    /// Frequency mode: where ticks fall (the starts of tumbling windows of `every`).
+    ticks: Option<Box<Layout>>,
     emit: EmitMode,
     duplicates: Duplicates,
     policies: Vec<Policy>,
@@ -139,8 +146,10 @@ impl MergeOperator {
         stats: JobStats,
     ) -> Self {
         let emit = options.emit;
-        let every = match plan.trigger {
-            Trigger::Frequency { every } => Some(every),
+        let ticks = match plan.trigger {
+            Trigger::Frequency { every, offset } => {
+                Some(Box::new(Layout::new(WindowType::Tumbling, every, plan.timezone, offset)))
+            }
             Trigger::Point => None,
         };
         let horizon = |point: u32| match derived.get(&point) {
@@ -168,6 +177,7 @@ impl MergeOperator {
                     horizons: series_points.iter().map(|&id| horizon(id)).collect(),
                     expression: p.logic,
                     operands,
+                    operand_names: p.operands,
                     trigger,
                     assets: Vec::new(),
                 }
@@ -184,7 +194,7 @@ impl MergeOperator {
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             max_age: plan.max_age,
             quality: plan.quality,
-            every,
+            ticks,
             emit,
             policies,
             asset_order: Vec::new(),
@@ -210,21 +220,24 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let (mut dropped_at, mut skewed, mut repeat) = (None, false, None);
+        let (mut dropped_at, mut skew, mut repeat) = (None, Skew::None, None);
         for pi in 0..self.policies.len() {
             match self.accept(pi, r, feed, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
                 }
-                Applied::Kept { skewed: held_back, repeat: seen } => {
-                    skewed |= held_back;
+                // Every policy reading the point sees the same readings of it, so decides alike.
+                Applied::Kept { skew: this, repeat: seen } => {
+                    if skew == Skew::None {
+                        skew = this;
+                    }
                     repeat = repeat.max(seen);
                 }
                 Applied::NotRead => {}
             }
         }
         // Counted once per reading, however many policies read it.
-        self.stats.future_skewed += u64::from(skewed);
+        self.stats.count_skew(skew);
         match (feed, repeat) {
             (Feed::Input, Some(changed)) => {
                 self.stats.repeats += 1;
@@ -274,6 +287,7 @@ impl MergeOperator {
             first_tick: None,
             next_tick: None,
             triggers: VecDeque::new(),
+            last_final: None,
             evaluated: VecDeque::new(),
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
@@ -282,7 +296,7 @@ impl MergeOperator {
             return Applied::Late(w);
         }
         let series = &mut state.series[index];
-        let (advanced, skewed) = watermark::advance(series.watermark, r.ts, self.max_future_skew);
+        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
         series.watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
@@ -322,7 +336,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skewed, repeat }
+        Applied::Kept { skew, repeat }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
@@ -386,7 +400,8 @@ impl MergeOperator {
 
     /// Evaluates trigger times that are due and retires those that are final.
     fn advance(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
-        let (origin, every, emit, max_age) = (self.origin, self.every, self.emit, self.max_age);
+        let (origin, emit, max_age) = (self.origin, self.emit, self.max_age);
+        let ticks = &mut self.ticks;
         let policy = &mut self.policies[pi];
         let Some(state) = policy.assets.get(asset as usize).and_then(Option::as_ref) else { return };
         let lowest = |with_horizon: bool| {
@@ -407,23 +422,23 @@ impl MergeOperator {
         let final_before = lowest(true);
         let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
         if emit == EmitMode::Updates {
-            Self::backfill_ticks(policy, asset, (every, max_age), origin, out, &mut self.stats);
+            Self::backfill_ticks(policy, asset, (ticks.as_deref_mut(), max_age), origin, out, &mut self.stats);
         }
         loop {
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            let t = match every {
-                Some(every) => {
+            let t = match ticks.as_deref_mut() {
+                Some(ticks) => {
                     if state.latest == i64::MIN {
                         break;
                     }
                     // Until a tick is evaluated the first one follows the earliest operand, which
                     // an earlier-stamped reading arriving later (within lateness) moves back.
-                    let t = state.next_tick.unwrap_or_else(|| first_tick(state.earliest, every));
+                    let t = state.next_tick.unwrap_or_else(|| ticks.start_at_or_after(state.earliest));
                     if t > state.latest || t > due_until {
                         break;
                     }
                     state.first_tick.get_or_insert(t);
-                    state.next_tick = Some(t + every);
+                    state.next_tick = Some(ticks.end_of(t));
                     t
                 }
                 None => match state.triggers.front() {
@@ -435,6 +450,10 @@ impl MergeOperator {
                 },
             };
             let result = Self::evaluate(policy, asset, t, max_age);
+            if emit == EmitMode::Final && result.is_ok() {
+                let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
+                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
+            }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
                 for series in &mut state.series {
@@ -458,12 +477,17 @@ impl MergeOperator {
             }
         }
         if emit == EmitMode::Updates {
-            let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            while let Some(front) = state.evaluated.front() {
-                if front.t >= final_before {
+            loop {
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
+                if state.evaluated.front().is_none_or(|front| front.t >= final_before) {
                     break;
                 }
                 let done = state.evaluated.pop_front().expect("front exists");
+                if done.last.is_ok() {
+                    let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(done.t));
+                    Self::count_carried(policy, asset, done.t, previous, &mut self.stats.carried[pi]);
+                }
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
                 for series in &mut state.series {
                     series.settle(done.t);
                 }
@@ -472,41 +496,6 @@ impl MergeOperator {
                     out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
                 }
             }
-        }
-    }
-
-    /// `updates` mode, frequency trigger: a late reading earlier than every tick evaluated so far
-    /// adds ticks before them; they are written as `late` rows when they give a value.
-    fn backfill_ticks(
-        policy: &mut Policy,
-        asset: u32,
-        (every, max_age): (Option<i64>, Option<i64>),
-        origin: Origin,
-        out: &mut Emitted,
-        stats: &mut JobStats,
-    ) {
-        let Some(every) = every else { return };
-        let Some(state) = policy.assets[asset as usize].as_ref() else { return };
-        let Some(first_done) = state.first_tick else { return };
-        let first = first_tick(state.earliest, every);
-        if first >= first_done {
-            return;
-        }
-        let mut t = first_done - every;
-        while t >= first {
-            let result = Self::evaluate(policy, asset, t, max_age);
-            let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            let mut revisions = 0;
-            if let Ok(value) = &result {
-                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, 0));
-                stats.rows_written += 1;
-                revisions = 1;
-            }
-            state.evaluated.push_front(Evaluated { t, last: result, revisions });
-            t -= every;
-        }
-        if let Some(state) = policy.assets[asset as usize].as_mut() {
-            state.first_tick = Some(first);
         }
     }
 
@@ -550,12 +539,6 @@ impl MergeOperator {
         }
         self.asset_order = order;
     }
-}
-
-/// The first multiple of `every` at or after `earliest`.
-fn first_tick(earliest: i64, every: i64) -> i64 {
-    let floor = earliest.div_euclid(every) * every;
-    if floor == earliest { floor } else { floor + every }
 }
 
 /// Counts a final result in `final` mode (where written rows are counted here too).

@@ -1,7 +1,7 @@
 //! One operand series of one asset in a merge: its watermark, and the values that may still
 //! change, above a base value that can no longer.
 
-use crate::engine::watermark::NO_WATERMARK;
+use crate::engine::watermark::{FutureGuard, NO_WATERMARK};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -20,6 +20,8 @@ pub(super) enum Stored {
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct OperandSeries {
     pub(super) watermark: i64,
+    /// Holds back a reading stamped too far ahead until the series confirms it.
+    pub(super) guard: FutureGuard,
     /// Timestamp and value of the latest reading at or before the last settled time.
     pub(super) base: Option<(i64, f64)>,
     /// Values after it, by timestamp; the same timestamp again replaces the value.
@@ -28,7 +30,7 @@ pub(super) struct OperandSeries {
 
 impl OperandSeries {
     pub(super) fn new() -> Self {
-        OperandSeries { watermark: NO_WATERMARK, base: None, pending: VecDeque::new() }
+        OperandSeries { watermark: NO_WATERMARK, guard: FutureGuard::NEW, base: None, pending: VecDeque::new() }
     }
 
     /// Stores a value, or for a timestamp held already replaces its value when `replace`.

@@ -1,7 +1,7 @@
 //! What a merge operator carries from one run to the next (see `replay::state`).
 
 use super::{AssetState, MergeOperator};
-use crate::engine::stats::{JobStats, MergeSkips, SkipSample};
+use crate::engine::stats::{CarriedOver, JobStats, MergeSkips, SkipSample};
 use crate::engine::watermark::NO_WATERMARK;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ pub struct MergeState {
     /// Kept apart from `stats`, whose JSON form leaves them out (the report writes them).
     skips: MergeSkips,
     skip_samples: Vec<SkipSample>,
+    carried: Vec<CarriedOver>,
 }
 
 impl MergeState {
@@ -55,18 +56,24 @@ impl MergeOperator {
             stats: self.stats.clone(),
             skips,
             skip_samples,
+            carried: self.stats.carried.clone(),
         }
     }
 
-    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan.
-    pub fn restore(&mut self, state: MergeState) -> Result<(), String> {
+    /// Puts a saved state back, refusing one whose shape does not fit this operator's plan or
+    /// whose asset ids reach past the `assets` names of the table.
+    pub fn restore(&mut self, state: MergeState, assets: usize) -> Result<(), String> {
         let fits = state.assets.len() == self.policies.len()
+            && state.assets.iter().all(|by_asset| by_asset.len() <= assets)
+            && state.seen_asset.len() <= assets
+            && state.skip_samples.iter().all(|s| (s.asset as usize) < assets)
             && state
                 .assets
                 .iter()
                 .zip(&self.policies)
                 .all(|(assets, p)| assets.iter().flatten().all(|s| s.series.len() == p.horizons.len()))
-            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true));
+            && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true))
+            && state.carried.len() == self.policies.len();
         if !fits {
             return Err(format!("the saved operands of job `{}` do not fit its plan", self.stats.name));
         }
@@ -77,7 +84,7 @@ impl MergeOperator {
         self.seen_asset = state.seen_asset;
         let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
         let merge = MergeSkips { samples: state.skip_samples, ..state.skips };
-        self.stats = JobStats { name, file, merge, ..state.stats };
+        self.stats = JobStats { name, file, merge, carried: state.carried, ..state.stats };
         Ok(())
     }
 }

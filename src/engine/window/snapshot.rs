@@ -70,9 +70,9 @@ impl WindowOperator {
         }
     }
 
-    /// Puts a saved state back. The saved figures keep this run's job name and file. Refuses a
-    /// state whose shape does not fit this operator's plan, so no index in it can be out of range.
-    pub fn restore(&mut self, state: WindowState) -> Result<(), String> {
+    /// Puts a saved state back, keeping this run's job name and file. Refuses a state whose shape
+    /// does not fit the plan or whose asset ids pass the table's `assets` names: no index is out of range.
+    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
         let groups = self.groups.len();
         let series = state.series.len();
         let clocks = state.clocks.len();
@@ -84,8 +84,9 @@ impl WindowOperator {
                     && (0..ring.len())
                         .all(|k| group.fused.sample_list(ring.slot(k)).is_none_or(|l| state.samples.holds(l)))
             });
+        let within = |ids: &[u32], bound: usize| ids.iter().all(|&i| i == ABSENT || (i as usize) < bound);
         let fits = state.series_of.len() == self.inputs.len()
-            && state.series_of.iter().flatten().all(|&s| s == ABSENT || (s as usize) < series)
+            && state.series_of.iter().all(|by_asset| by_asset.len() <= assets && within(by_asset, series))
             && rings_fit
             && state.logs.len() == series
             && state.logs.iter().all(Log::consistent)
@@ -94,7 +95,9 @@ impl WindowOperator {
                 .series
                 .iter()
                 .all(|s| s.clock < clocks && s.registers.len() == groups && self.inputs.contains(&s.input))
-            && state.asset_clock.iter().all(|&c| c == ABSENT || (c as usize) < clocks)
+            && state.series.iter().all(|s| (s.asset as usize) < assets)
+            && state.asset_clock.len() <= assets
+            && within(&state.asset_clock, clocks)
             && state
                 .clocks
                 .iter()

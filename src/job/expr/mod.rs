@@ -5,9 +5,10 @@
 //! position is mapped back to the column of the user's original text. Operands are pushed as `f64`
 //! so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops, no
 //! functions, no modules, no `eval`, and limits on operations, depth and string sizes. Plain
-//! arithmetic skips rhai at run time through [`arith`], with identical results.
+//! arithmetic skips rhai at run time through `arith`, with identical results.
 
 mod arith;
+mod natives;
 
 use rhai::packages::{
     ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package,
@@ -15,10 +16,11 @@ use rhai::packages::{
 use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
 use std::rc::Rc;
 
+pub use natives::WORK_PER_EVALUATION;
+use natives::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
+
 /// The most operations one evaluation may take; enough for any branching arithmetic.
 const MAX_OPERATIONS: u64 = 10_000;
-/// Longest string an expression may build.
-const MAX_STRING_SIZE: usize = 4_096;
 
 /// Builds the rhai engine every expression of a run shares.
 ///
@@ -41,7 +43,7 @@ pub fn sandboxed_engine() -> Rc<Engine> {
         .set_max_operations(MAX_OPERATIONS)
         .set_max_expr_depths(64)
         .set_max_string_size(MAX_STRING_SIZE)
-        .set_max_array_size(256)
+        .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(256)
         .set_allow_looping(false)
         .set_strict_variables(true)
@@ -53,6 +55,7 @@ pub fn sandboxed_engine() -> Rc<Engine> {
     engine.register_fn("pow", |base: f64, exp: i64| base.powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: i64| (base as f64).powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: f64| (base as f64).powf(exp));
+    natives::register(&mut engine);
     Rc::new(engine)
 }
 
@@ -135,6 +138,7 @@ impl Expression {
         for name in &self.variables {
             self.scope.set_value(name.as_str(), 1.0_f64);
         }
+        natives::start_evaluation();
         let Err(mut error) = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast) else {
             return Ok(());
         };
@@ -175,6 +179,7 @@ impl Expression {
         for (name, v) in self.variables.iter().zip(values) {
             self.scope.set_value(name.as_str(), *v);
         }
+        natives::start_evaluation();
         let result: Dynamic =
             self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
         if result.is_unit() {
@@ -290,6 +295,18 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
             }
         } else if c == '"' || c == '`' || c == '\'' {
             quote = Some(c);
+        } else if (c.is_alphabetic() || c == '_') && (i == 0 || !is_identifier_char(chars[i - 1])) {
+            let end = chars[i..].iter().position(|&c| !is_identifier_char(c)).map_or(chars.len(), |n| i + n);
+            if is_variable_name(&chars[i..end]) {
+                let (line, column) = line_column(text, i);
+                let name: String = chars[i..end].iter().collect();
+                let message = format!("`{name}` is not a variable here: operands are written ${{Model::point}}");
+                return Err(CompileError { line, column, message });
+            }
+            out.extend(&chars[i..end]);
+            out_len += end - i;
+            i = end;
+            continue;
         } else if c == '$' {
             // Located only on error: counting lines up to every reference would be quadratic.
             let err = |message: String| {
@@ -324,6 +341,16 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
         i += 1;
     }
     Ok((out, operands, OffsetMap(map)))
+}
+
+fn is_identifier_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether `word` has the form of [`variable_name`] (`v0`, `v17`): the rewritten operands, which
+/// the user's own text must not reach by name.
+fn is_variable_name(word: &[char]) -> bool {
+    word.len() > 1 && word[0] == 'v' && word[1..].iter().all(char::is_ascii_digit)
 }
 
 fn parse_reference(inner: &str) -> Result<Operand, String> {
@@ -535,6 +562,20 @@ mod tests {
         assert!(compile("(${A} + ${B}) * 0.5 - 3").unwrap().arithmetic.is_some());
         assert!(compile("abs(${A})").unwrap().arithmetic.is_none());
         assert!(compile("${A} / (7 / 2)").unwrap().arithmetic.is_none());
+    }
+
+    /// `v0` is what `${A}` becomes inside; written by the user it was an undocumented alias.
+    #[test]
+    fn internal_operand_names_are_not_reachable() {
+        for (text, column) in [("${A} + v0", 8), ("v1", 1), ("abs(v12)", 5), ("#{a: 1}.v0", 9)] {
+            let err = compile(text).err().unwrap_or_else(|| panic!("{text} compiled"));
+            assert_eq!((err.line, err.column), (1, column), "{text}");
+            assert!(err.message.ends_with("is not a variable here: operands are written ${Model::point}"), "{text}");
+        }
+        // Other names that start with `v` are rhai's to judge, and text in strings is text.
+        assert_eq!(compile("value").err().unwrap().message, "Undefined variable: value");
+        assert_eq!(compile(r#"${A} + "v0".len()"#).unwrap().evaluate(&[1.0]), Ok(Outcome::Number(3.0)));
+        assert!(compile("${A} + v").is_err());
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The database output of `run`: output points upserted into a PostgreSQL (or TimescaleDB) table
 //! named by a `postgresql://` URI. [`target`] reads the URI, [`pgpass`] finds the password as
-//! libpq does, [`table`] owns the DDL and the upsert, [`sink`] sends the batches.
+//! libpq does, [`tls`] sets up TLS as `sslmode` says, [`table`] owns the DDL and the upsert,
+//! [`sink`] sends the batches.
 
 pub mod pgpass;
+pub mod server_error;
 pub mod sink;
 pub mod table;
 pub mod target;
+pub mod tls;
 
 pub use sink::{DatabaseSink, SinkOptions};
 pub use target::Target;

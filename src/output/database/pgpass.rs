@@ -116,6 +116,8 @@ mod tests {
             table: TableName { schema: None, name: "t".to_string() },
             batch: 1,
             connect_timeout: None,
+            ssl_mode: Default::default(),
+            ssl_root_cert: None,
         }
     }
 

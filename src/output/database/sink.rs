@@ -3,15 +3,19 @@
 //! replacement rule (see [`super::table::upsert`]). [`Output::flush`] commits what is pending
 //! and returns only once the server has committed it, so whatever the run does after a flush
 //! (save its state, say) never gets ahead of the database. Errors name the server as
-//! `user@host:port/db` and say how many rows were committed before them.
+//! `user@host:port/db` and say how many rows were committed before them: the rows the server says
+//! the upsert inserted or updated, not the rows sent (a trigger or rule may drop some, and a row
+//! equal to the stored one is left alone).
 
 use super::pgpass::password_for;
-use super::table;
-use super::target::{Env, Target};
+use super::server_error::describe;
+use super::target::{Env, SslMode, Target};
+use super::{table, tls};
 use crate::engine::names::Names;
 use crate::engine::{Point, Value};
 use crate::output::Output;
 use crate::output::encode::emit_label;
+use crate::text::count;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -52,8 +56,10 @@ pub struct DatabaseSink {
     names: [Vec<String>; 2],
     /// Job names by `Point::job`, copied at the first row.
     jobs: Vec<String>,
-    /// Rows in committed transactions, shared with the run for its summary.
+    /// Rows committed transactions inserted or updated, as the server counted them, and rows sent
+    /// in them; shared with the run for its summary.
     committed: Arc<AtomicU64>,
+    sent: Arc<AtomicU64>,
     /// The message of the batch that failed.
     failed: Option<String>,
     /// What the password lookup has to say (a `.pgpass` readable by others, say).
@@ -81,7 +87,23 @@ impl DatabaseSink {
             config.password(password);
         }
         let fail = |what: String| anyhow::anyhow!("PostgreSQL {target}: {what}; no rows committed");
-        let mut client = config.connect(NoTls).map_err(|e| fail(connect_problem(&e, &target, had_password)))?;
+        let tls = tls::for_target(&target, env).map_err(|e| fail(format!("{e:#}")))?;
+        let problem = |e: postgres::Error| fail(connect_problem(&e, &target, had_password, tls.roots.as_deref()));
+        config.ssl_mode(tls.mode);
+        let mut client = match tls.connector {
+            Some(connector) => config.connect(connector).map_err(problem)?,
+            // `allow`: without TLS first, and with it if the server refuses a connection without.
+            None if target.ssl_mode == SslMode::Allow && !target.is_socket() => match config.connect(NoTls) {
+                Ok(client) => client,
+                Err(_) => {
+                    let retry = Target { ssl_mode: SslMode::Require, ssl_root_cert: None, ..target.clone() };
+                    let tls = tls::for_target(&retry, &|_| None).map_err(|e| fail(format!("{e:#}")))?;
+                    config.ssl_mode(tls.mode);
+                    config.connect(tls.connector.ok_or_else(|| fail("TLS unavailable".into()))?).map_err(problem)?
+                }
+            },
+            None => config.connect(NoTls).map_err(problem)?,
+        };
         table::prepare(&mut client, &target).map_err(fail)?;
         if options.create_hypertable {
             table::create_hypertable(&mut client, &target).map_err(fail)?;
@@ -95,14 +117,16 @@ impl DatabaseSink {
             names: [Vec::new(), Vec::new()],
             jobs: Vec::new(),
             committed: Arc::default(),
+            sent: Arc::default(),
             failed: None,
             warning,
         })
     }
 
-    /// Rows committed so far, readable after the sink has moved to another thread.
-    pub fn committed(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.committed)
+    /// Rows committed so far (inserted or updated) and rows sent in those transactions, readable
+    /// after the sink has moved to another thread.
+    pub fn committed(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+        (Arc::clone(&self.committed), Arc::clone(&self.sent))
     }
 
     pub fn target(&self) -> &Target {
@@ -122,24 +146,29 @@ impl DatabaseSink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.send() {
-            let message = format!(
-                "PostgreSQL {}: a batch of {} rows was not committed: {}; {} rows committed to table {} before the error",
-                self.target,
-                self.pending.len(),
-                describe(&e),
-                self.committed.load(Ordering::Relaxed),
-                self.target.table
-            );
-            self.failed = Some(message.clone());
-            return Err(io::Error::other(message));
-        }
-        self.committed.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
+        let affected = match self.send() {
+            Ok(affected) => affected,
+            Err(e) => {
+                let message = format!(
+                    "PostgreSQL {}: a batch of {} was not committed: {}; {} committed to table {} before the error",
+                    self.target,
+                    count(self.pending.len() as u64, "row", "rows"),
+                    describe(&e),
+                    count(self.committed.load(Ordering::Relaxed), "row", "rows"),
+                    self.target.table
+                );
+                self.failed = Some(message.clone());
+                return Err(io::Error::other(message));
+            }
+        };
+        self.committed.fetch_add(affected, Ordering::Relaxed);
+        self.sent.fetch_add(self.pending.len() as u64, Ordering::Relaxed);
         self.pending.clear();
         Ok(())
     }
 
-    fn send(&mut self) -> Result<(), postgres::Error> {
+    /// Sends and commits the pending rows; the rows the upsert inserted or updated.
+    fn send(&mut self) -> Result<u64, postgres::Error> {
         let mut transaction = self.client.transaction()?;
         let mut copy = BinaryCopyInWriter::new(transaction.copy_in(table::COPY)?, &STAGING_TYPES);
         let [assets, points] = &self.names;
@@ -162,8 +191,9 @@ impl DatabaseSink {
             copy.write(&row)?;
         }
         copy.finish()?;
-        transaction.batch_execute(&self.upsert)?;
-        transaction.commit()
+        let affected = transaction.execute(self.upsert.as_str(), &[])?;
+        transaction.commit()?;
+        Ok(affected)
     }
 }
 
@@ -196,8 +226,9 @@ fn system_time(ms: i64) -> SystemTime {
     if ms >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset }
 }
 
-/// Why a connection failed, in the user's terms.
-fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> String {
+/// Why a connection failed, in the user's terms; `roots`: where the certificate's roots came from,
+/// when it was checked.
+fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool, roots: Option<&str>) -> String {
     let code = e.code();
     if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
         let hint = if had_password { "" } else { " (no password found: set PGPASSWORD or add a line to ~/.pgpass)" };
@@ -210,32 +241,19 @@ fn connect_problem(e: &postgres::Error, target: &Target, had_password: bool) -> 
         return "the server asks for a password and none was found: set PGPASSWORD or add a line to ~/.pgpass"
             .to_string();
     }
-    format!("cannot connect: {}", describe(e))
-}
-
-/// The server's own message when it sent one, else the client's.
-fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-            if let Some(detail) = db.detail() {
-                text.push_str(" (");
-                text.push_str(detail);
-                text.push(')');
-            }
-            text
-        }
-        None => {
-            // The client's errors say what failed ("error connecting to server") and keep why
-            // ("Connection refused") in their source.
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            if e.is_closed() { format!("the connection was lost ({text})") } else { text }
-        }
+    let text = describe(e);
+    if let Some(roots) = roots.filter(|_| text.contains("invalid peer certificate")) {
+        let why = if text.contains("NotValidForName") || text.contains("not valid for name") {
+            format!("it is not issued for host {:?}", target.host)
+        } else if text.contains("UnknownIssuer") {
+            format!("it is not signed by a root of {roots}")
+        } else {
+            "it does not verify".to_string()
+        };
+        return format!(
+            "TLS: the server's certificate was refused under sslmode={}: {why} ({text})",
+            target.ssl_mode.name()
+        );
     }
+    format!("cannot connect: {text}")
 }

@@ -5,6 +5,7 @@
 //! value exactly as the CSV output writes it, where `numeric` would cost space and a conversion
 //! per row and store digits the computation never had.
 
+use super::server_error::describe;
 use super::target::Target;
 use postgres::Client;
 
@@ -27,7 +28,7 @@ pub const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS meterflow_staging
 
 pub const COPY: &str = "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
 
-/// `CREATE TABLE` for the output table (see docs/database.md).
+/// `CREATE TABLE` for the output table (see docs/guides/database.md).
 pub fn create_table(target: &Target) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n  ts timestamptz NOT NULL,\n  asset text NOT NULL,\n  point text NOT NULL,\n  \
@@ -61,11 +62,11 @@ pub fn upsert(target: &Target) -> String {
 pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
     let quoted = target.table.quoted();
     let existing: Option<u32> =
-        client.query_one("SELECT to_regclass($1)::oid", &[&quoted]).map_err(|e| e.to_string())?.get(0);
+        client.query_one("SELECT to_regclass($1)::oid", &[&quoted]).map_err(|e| describe(&e))?.get(0);
     let Some(oid) = existing else {
         client
             .batch_execute(&create_table(target))
-            .map_err(|e| format!("cannot create table {}: {e}", target.table))?;
+            .map_err(|e| format!("cannot create table {}: {}", target.table, describe(&e)))?;
         return Ok(());
     };
     let rows = client
@@ -74,7 +75,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
              WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
             &[&oid],
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
     let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let mut problems = Vec::new();
     for (name, types) in COLUMNS {
@@ -93,7 +94,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
              FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) = ARRAY['asset','point','ts']",
             &[&oid],
         )
-        .map_err(|e| e.to_string())?
+        .map_err(|e| describe(&e))?
         .get(0);
     if keyed == 0 {
         problems.push("no primary key or unique index on (asset, point, ts)".to_string());
@@ -103,7 +104,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
     }
     Err(format!(
         "table {} exists but cannot take the output: {}; use another table=, or drop this one to have it created as \
-         docs/database.md shows",
+         docs/guides/database.md shows",
         target.table,
         problems.join("; ")
     ))
@@ -113,7 +114,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
 pub fn create_hypertable(client: &mut Client, target: &Target) -> Result<(), String> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| describe(&e))?
         .is_some();
     if !installed {
         return Err(format!(
@@ -127,6 +128,6 @@ pub fn create_hypertable(client: &mut Client, target: &Target) -> Result<(), Str
             "SELECT create_hypertable($1::text::regclass, 'ts', if_not_exists => TRUE, migrate_data => TRUE)",
             &[&target.table.quoted()],
         )
-        .map_err(|e| format!("--create-hypertable: {e}"))?;
+        .map_err(|e| format!("--create-hypertable: {}", describe(&e)))?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Where a database output goes: the `postgresql://` URI of `-o`, parsed as libpq reads it (user,
-//! host, port, database, each defaulting from `PGUSER`, `PGHOST`, `PGPORT`, `PGDATABASE` as libpq
-//! does), plus meterflow's own parameters `table` and `batch`. The server is named in messages as
-//! `user@host:port/db`, never with a password.
+//! host, port, database, `sslmode` and `sslrootcert`, each defaulting from `PGUSER`, `PGHOST`,
+//! `PGPORT`, `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT` as libpq does), plus meterflow's own
+//! parameters `table` and `batch`. The server is named in messages as `user@host:port/db`, never
+//! with a password.
 
 use anyhow::{Result, anyhow, bail};
 use std::fmt;
@@ -23,6 +24,57 @@ pub struct Target {
     pub batch: usize,
     /// `connect_timeout` in seconds, as libpq takes it.
     pub connect_timeout: Option<u64>,
+    /// `sslmode`: whether the connection uses TLS and what it checks of the server's certificate.
+    pub ssl_mode: SslMode,
+    /// `sslrootcert`: the file of root certificates (PEM) the server's certificate must chain to,
+    /// or `system` for the system's trusted roots; default `~/.postgresql/root.crt`.
+    pub ssl_root_cert: Option<String>,
+}
+
+/// libpq's `sslmode`, meaning what libpq means by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// No TLS, unless the server refuses a connection without it.
+    Allow,
+    /// TLS when the server offers it (libpq's default), the certificate unchecked.
+    #[default]
+    Prefer,
+    /// TLS always, the certificate unchecked unless a root certificate file is there (then as
+    /// `verify-ca`).
+    Require,
+    /// TLS, the certificate signed by a trusted root.
+    VerifyCa,
+    /// TLS, the certificate signed by a trusted root and issued for the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(text: &str) -> Result<SslMode> {
+        Ok(match text {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                bail!("sslmode={other}: expected disable, allow, prefer, require, verify-ca or verify-full")
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// A table name, optionally qualified by its schema.
@@ -131,6 +183,11 @@ impl Target {
             table: TableName { schema: None, name: String::new() },
             batch: DEFAULT_BATCH,
             connect_timeout: None,
+            ssl_mode: match env("PGSSLMODE").filter(|m| !m.is_empty()) {
+                Some(mode) => SslMode::parse(&mode).map_err(|e| anyhow!("PGSSLMODE: {e}"))?,
+                None => SslMode::default(),
+            },
+            ssl_root_cert: env("PGSSLROOTCERT").filter(|p| !p.is_empty()),
         };
         if target.host.is_empty() {
             target.host = "localhost".to_string();
@@ -167,12 +224,13 @@ impl Target {
                 "port" => target.port = value.parse().map_err(|_| anyhow!("port={value:?} is not a port number"))?,
                 "user" => target.user = value,
                 "dbname" => target.database = value,
-                "sslmode" if matches!(value.as_str(), "disable" | "allow" | "prefer") => {}
-                "sslmode" => {
-                    bail!("sslmode={value}: meterflow connects without TLS; use a local server or an SSH tunnel")
-                }
+                "sslmode" => target.ssl_mode = SslMode::parse(&value)?,
+                "sslrootcert" => target.ssl_root_cert = Some(value).filter(|v| !v.is_empty()),
                 "password" => bail!("the URI holds a password: set PGPASSWORD or add a line to ~/.pgpass instead"),
-                other => bail!("unknown URI parameter `{other}` (meterflow takes table, batch, connect_timeout)"),
+                other => bail!(
+                    "unknown URI parameter `{other}` (meterflow takes table, batch, connect_timeout, sslmode, \
+                     sslrootcert, host, port, user, dbname)"
+                ),
             }
         }
         target.table =
@@ -255,9 +313,27 @@ mod tests {
         assert!(message("postgresql://u@h/db").contains("?table=NAME"));
         assert!(message("postgresql://u@h/db?table=t&batch=0").contains("batch"));
         assert!(message("postgresql://u@h:http/db?table=t").contains("port"));
-        assert!(message("postgresql://u@h/db?table=t&sslmode=require").contains("TLS"));
+        assert!(message("postgresql://u@h/db?table=t&sslmode=verify").contains("verify-ca or verify-full"));
         assert!(message("postgresql://u@h/db?table=t&colour=red").contains("colour"));
         assert!(message("postgresql://u@h/db?table=a.").contains("schema.table"));
+    }
+
+    #[test]
+    fn tls_settings_as_libpq_reads_them() {
+        let t = parse("postgresql://u@h/db?table=t").unwrap();
+        assert_eq!((t.ssl_mode, t.ssl_root_cert), (SslMode::Prefer, None));
+        let t = parse("postgresql://u@h/db?table=t&sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem").unwrap();
+        assert_eq!((t.ssl_mode, t.ssl_root_cert.as_deref()), (SslMode::VerifyFull, Some("/etc/ca.pem")));
+        let env = |name: &str| match name {
+            "USER" => Some("u".to_string()),
+            "PGSSLMODE" => Some("require".to_string()),
+            "PGSSLROOTCERT" => Some("system".to_string()),
+            _ => None,
+        };
+        let t = Target::parse("postgresql://h/db?table=t", &env).unwrap();
+        assert_eq!((t.ssl_mode, t.ssl_root_cert.as_deref()), (SslMode::Require, Some("system")));
+        let t = Target::parse("postgresql://h/db?table=t&sslmode=disable", &env).unwrap();
+        assert_eq!(t.ssl_mode, SslMode::Disable);
     }
 
     #[test]

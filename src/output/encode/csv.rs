@@ -10,7 +10,7 @@ pub fn header(revisions: bool) -> &'static [u8] {
 
 /// Appends `field` as a CSV field, quoted only when it must be.
 pub fn field(field: &str, out: &mut Vec<u8>) {
-    let needs_quotes = field.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    let needs_quotes = field.bytes().any(|b| b == b',' || b == b'"' || b.is_ascii_control())
         || field.starts_with(' ')
         || field.ends_with(' ');
     if !needs_quotes {

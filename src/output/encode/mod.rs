@@ -21,6 +21,9 @@ pub enum Format {
     Jsonl,
     /// InfluxDB line protocol (see [`influx`]).
     Influx,
+    /// A Parquet file: not a line format, written by its own destination (`output::parquet`);
+    /// its late rows are CSV.
+    Parquet,
 }
 
 /// Appends a value (numbers rounded to `decimals` places when given); text goes through the
@@ -83,7 +86,7 @@ impl PointEncoder {
     pub fn header(&self) -> &'static [u8] {
         match self.format {
             Format::Csv => csv::header(self.revisions),
-            Format::Jsonl | Format::Influx => b"",
+            Format::Jsonl | Format::Influx | Format::Parquet => b"",
         }
     }
 
@@ -96,7 +99,7 @@ impl PointEncoder {
         let row = Row {
             p,
             stamp: match self.format {
-                Format::Influx => b"",
+                Format::Influx | Format::Parquet => b"",
                 Format::Csv | Format::Jsonl => cached_timestamp(&mut self.stamp, p.ts),
             },
             asset: encoded_name(assets, p.asset, names.assets.name(p.asset), asset_encoder),
@@ -105,6 +108,7 @@ impl PointEncoder {
             revision: self.revisions.then(|| (emit_label(p.emit), p.revision)),
         };
         match self.format {
+            Format::Parquet => return Err(io::Error::other("Parquet is not a line format")),
             Format::Csv => csv::point(&row, line),
             Format::Jsonl => jsonl::point(&row, line),
             Format::Influx => {
@@ -134,7 +138,7 @@ fn encoded_name<'a>(cache: &'a mut Vec<Vec<u8>>, id: u32, name: &str, encode: fn
 /// How `format` encodes asset and point names.
 fn name_encoders(format: Format) -> [fn(&str, &mut Vec<u8>); 2] {
     match format {
-        Format::Csv => [csv::field, csv::field],
+        Format::Csv | Format::Parquet => [csv::field, csv::field],
         Format::Jsonl => [jsonl::string, jsonl::string],
         Format::Influx => [influx::tag, influx::measurement],
     }

@@ -1,22 +1,52 @@
 //! Writing a state file whole or not at all: the bytes go to a temporary file beside the target,
 //! are synced, and the temporary file is renamed over the target, then the directory is synced.
-//! A run killed at any point leaves either the previous file or the new one, never a mixture.
+//! A run killed at any point leaves either the previous file or the new one, never a mixture. A
+//! run killed while saving leaves its temporary file, named after the state
+//! (`.<name>.meterflow-save-XXXXXX`), so that the next run holding the state's lock removes it.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically.
 pub fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new().prefix(".meterflow-state-").tempfile_in(dir)?;
+    let dir = folder(path);
+    let mut temp = tempfile::Builder::new().prefix(&temp_prefix(path)).tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+/// Removes the temporary files that runs killed while saving `path` left; to be called with the
+/// state's lock held, when no save of it can be under way. Returns how many were removed.
+pub fn remove_stale(path: &Path) -> io::Result<usize> {
+    let prefix = temp_prefix(path);
+    let mut removed = 0;
+    for entry in std::fs::read_dir(folder(path))? {
+        let entry = entry?;
+        if entry.file_name().as_encoded_bytes().starts_with(prefix.as_encoded_bytes()) {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `.<name>.meterflow-save-`: hidden, and told apart from the temporary files of other states.
+fn temp_prefix(path: &Path) -> OsString {
+    let mut prefix = OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".meterflow-save-");
+    prefix
 }
 
 /// Makes the rename itself durable: without it a power loss may bring back the old name.
@@ -49,6 +79,18 @@ mod tests {
         save(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         assert_eq!(entries(dir.path()), ["day.state"]);
+    }
+
+    #[test]
+    fn stale_temporary_files_of_this_state_are_removed_and_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("day.state");
+        save(&path, b"kept").unwrap();
+        for name in [".day.state.meterflow-save-a1", ".day.state.meterflow-save-b2", ".other.state.meterflow-save-c3"] {
+            std::fs::write(dir.path().join(name), b"half").unwrap();
+        }
+        assert_eq!(remove_stale(&path).unwrap(), 2);
+        assert_eq!(entries(dir.path()), [".other.state.meterflow-save-c3", "day.state"]);
     }
 
     #[test]

@@ -20,14 +20,22 @@ use std::fmt;
 /// The first bytes of every state file.
 pub const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
-/// The format version this build writes; it reads this one only. Version 2: window jobs keep
-/// fused slot rings and each series' log of open timestamps (see `engine::window`).
-pub const VERSION: u16 = 2;
+/// The format version this build writes; it reads this one only. Version 4: window jobs keep
+/// fused slot rings and each series' log of open timestamps (see `engine::window`), and the
+/// duplicates rule is part of the fingerprint.
+pub const VERSION: u16 = 4;
 
 const HEADER_LEN: usize = 24;
 
 /// zstd level: state is written once per run, so a mid level is cheap and keeps files small.
 const LEVEL: i32 = 3;
+
+/// How many times its compressed size a payload may expand to: states of real runs expand about 5
+/// times (200,000 series: 4.5 MB of file, 24 MB of payload).
+const MAX_EXPANSION: u64 = 256;
+
+/// The cap for small files, whose expansion says little.
+const MIN_PAYLOAD_CAP: u64 = 64 << 20;
 
 /// Why bytes are not a state this build can read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +65,9 @@ impl fmt::Display for DecodeError {
             ),
             DecodeError::OlderVersion { version } => write!(
                 f,
-                "state file format version {version} was written by an older meterflow; this one reads version \
-                 {VERSION}: replay from the first input with a new state file"
+                "state file format version {version} was written by an older meterflow; this one reads version {VERSION}: \
+                 finish that stream with the meterflow that wrote it (run --state FILE --finish), or replay from the \
+                 first input with a new state file"
             ),
             DecodeError::Damaged(why) => write!(f, "damaged state file: {why}"),
         }
@@ -95,11 +104,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if version > VERSION {
         return Err(DecodeError::NewerVersion { version });
     }
-    if version == 1 {
-        return Err(DecodeError::OlderVersion { version });
+    // Version 1 was written by the first releases with `--state`; 0 never was.
+    if version == 0 {
+        return Err(DecodeError::Damaged(format!("format version {version} was never written")));
     }
     if version < VERSION {
-        return Err(DecodeError::Damaged(format!("format version {version} was never written")));
+        return Err(DecodeError::OlderVersion { version });
     }
     if header[10..12] != [0, 0] {
         return Err(DecodeError::NewerVersion { version });
@@ -119,7 +129,25 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     if crc32fast::hash(body) != crc {
         return Err(DecodeError::Damaged("payload checksum does not match".to_owned()));
     }
-    zstd::decode_all(body).map_err(|e| DecodeError::Damaged(format!("payload: {e}")))
+    decompress(body)
+}
+
+/// The payload, refused past [`MAX_EXPANSION`] times the compressed size (with a floor of
+/// [`MIN_PAYLOAD_CAP`]): zstd compresses a run of zeros 30,000 to 1, so a 245 KB file with a valid
+/// checksum would otherwise ask for gigabytes before postcard could refuse the contents.
+fn decompress(body: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let cap = (body.len() as u64).saturating_mul(MAX_EXPANSION).max(MIN_PAYLOAD_CAP);
+    let decoder = zstd::Decoder::new(body).map_err(|e| DecodeError::Damaged(format!("payload: {e}")))?;
+    let mut payload = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, cap + 1), &mut payload)
+        .map_err(|e| DecodeError::Damaged(format!("payload: {e}")))?;
+    if payload.len() as u64 > cap {
+        return Err(DecodeError::Damaged(format!(
+            "the payload expands past {cap} bytes, {MAX_EXPANSION} times its compressed size; a state written by \
+             meterflow expands about 5 times"
+        )));
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]
@@ -177,18 +205,22 @@ mod tests {
     }
 
     #[test]
-    fn newer_versions_and_flags_are_refused_by_version() {
+    fn other_versions_and_flags_are_refused_by_version() {
         let mut file = encode(b"x");
-        file[8] = 3;
-        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: 3 }));
+        file[8..10].copy_from_slice(&(VERSION + 1).to_le_bytes());
+        assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: VERSION + 1 }));
+        let mut file = encode(b"x");
+        file[8..10].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(decode(&file), Err(DecodeError::OlderVersion { version: 1 }));
         let mut file = encode(b"x");
         file[10] = 1;
         assert_eq!(decode(&file), Err(DecodeError::NewerVersion { version: VERSION }));
         let mut file = encode(b"x");
         file[8] = 0;
         assert!(matches!(decode(&file), Err(DecodeError::Damaged(_))));
+        // Version 3, main's before the window store of fused slots and repeat logs.
         let mut file = encode(b"x");
-        file[8] = 1;
-        assert_eq!(decode(&file), Err(DecodeError::OlderVersion { version: 1 }));
+        file[8] = 3;
+        assert_eq!(decode(&file), Err(DecodeError::OlderVersion { version: 3 }));
     }
 }

@@ -32,9 +32,13 @@ fn of_job(job: &Job) -> JobPrint {
             field("duplicates".into(), w.duplicates.name().to_owned());
             let window = match w.window {
                 WindowType::Tumbling => "tumbling".to_owned(),
-                WindowType::Sliding { slide } => format!("sliding every {}", format_duration(slide)),
+                WindowType::Sliding { slide } => format!("sliding every {slide}"),
             };
             field("window".into(), window);
+            // Listed only when set, so a state saved before offsets existed still matches.
+            if w.offset != 0 {
+                field("window.offset".into(), format_duration(w.offset));
+            }
             field("timezone".into(), w.timezone.map_or_else(|| "UTC".to_owned(), |tz| tz.name().to_owned()));
             field("policies".into(), w.policies.len().to_string());
             for (i, p) in w.policies.iter().enumerate() {
@@ -42,17 +46,21 @@ fn of_job(job: &Job) -> JobPrint {
                 field(format!("policies[{i}].threshold"), p.threshold.to_string());
                 field(format!("policies[{i}].interpolation"), format!("{:?}", p.interpolation));
                 field(format!("policies[{i}].aggregation"), p.aggregation.name().to_owned());
-                field(format!("policies[{i}].window_size"), format_duration(p.window_size));
+                field(format!("policies[{i}].window_size"), p.window_size.to_string());
                 field(format!("policies[{i}].output"), p.output.clone());
             }
         }
         JobKind::Merge(m) => {
             field("template".into(), "multi_point_merging".into());
             let trigger = match m.trigger {
-                Trigger::Frequency { every } => format!("every {}", format_duration(every)),
+                Trigger::Frequency { every, offset: 0 } => format!("every {every}"),
+                Trigger::Frequency { every, offset } => format!("every {every} offset {}", format_duration(offset)),
                 Trigger::Point => "point".to_owned(),
             };
             field("trigger".into(), trigger);
+            if let Some(tz) = m.timezone {
+                field("timezone".into(), tz.name().to_owned());
+            }
             field("latency".into(), format_duration(m.latency));
             field("max_future_skew".into(), optional(m.max_future_skew));
             field("max_age".into(), optional(m.max_age));

@@ -6,6 +6,7 @@
 use super::atomic;
 use super::file::DecodeError;
 use super::fingerprint::{self, JobPrint};
+use super::lock::{LockError, Locked};
 use super::saved::{ConsumedInput, OptionsPrint, SavedNames, SavedState};
 use crate::engine::EngineOptions;
 use crate::engine::names::Names;
@@ -25,9 +26,10 @@ pub enum Refusal {
     Damaged(anyhow::Error),
 }
 
-/// A state file and what this run does with it.
+/// A state file, locked, and what this run does with it.
 pub struct StateRun {
     path: PathBuf,
+    lock: Locked,
     finish: bool,
     jobs: Vec<JobPrint>,
     options: OptionsPrint,
@@ -66,15 +68,20 @@ impl Resume {
             points_written_before: points_written,
             late_written_before: late_written,
         };
-        replay
-            .restore(saved.counts, saved.sources, saved.pipeline, resumed)
-            .map_err(|why| Refusal::Damaged(anyhow!("cannot resume from {}: {why}", path.display())))?;
+        replay.restore(saved.counts, saved.sources, saved.pipeline, resumed).map_err(|why| {
+            Refusal::Damaged(anyhow!(
+                "--state {}: damaged state file: {why}; the state cannot be resumed (restore it from a copy, or \
+                     replay from the first input with a new state file)",
+                path.display()
+            ))
+        })?;
         Ok(replay)
     }
 }
 
 impl StateRun {
-    /// Reads `path` when it exists and checks it against the jobs and options of this run.
+    /// Locks `path` and reads it when it holds a state, and checks it against the jobs and
+    /// options of this run. A state another run holds is refused.
     pub fn open(
         path: &Path,
         finish: bool,
@@ -83,8 +90,16 @@ impl StateRun {
         options: &EngineOptions,
     ) -> Result<(StateRun, Option<Resume>), Refusal> {
         let shown = path.display();
+        let (lock, bytes) = Locked::take(path).map_err(|e| match e {
+            LockError::Busy => Refusal::Usage(anyhow!(
+                "--state {shown} is in use by another meterflow run: runs on one state must follow one another, or \
+                 the last to save would lose the other's readings; run this one when the other has ended"
+            )),
+            LockError::Io(e) => Refusal::Usage(anyhow!("--state: failed to open {shown}: {e}")),
+        })?;
         let mut run = StateRun {
             path: path.to_path_buf(),
+            lock,
             finish,
             jobs: fingerprint::of_jobs(jobs),
             options: OptionsPrint::of(options),
@@ -92,11 +107,9 @@ impl StateRun {
             run: 1,
             allow_repeated,
         };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((run, None)),
-            Err(e) => return Err(Refusal::Usage(anyhow!("--state: failed to read {shown}: {e}"))),
-        };
+        if bytes.is_empty() {
+            return Ok((run, None));
+        }
         let saved = SavedState::decode(&bytes).map_err(|e| match e {
             DecodeError::Foreign | DecodeError::NewerVersion { .. } | DecodeError::OlderVersion { .. } => {
                 Refusal::Usage(anyhow!("--state {shown}: {e}"))
@@ -189,14 +202,25 @@ impl StateRun {
             pipeline: replay.pipeline.save(),
         };
         atomic::save(&self.path, &state.encode())
-            .with_context(|| format!("failed to save the state to {}", self.path.display()))
+            .with_context(|| format!("failed to save the state to {}", self.path.display()))?;
+        self.lock.saved();
+        Ok(())
     }
 
-    /// A signal stopped this run in the middle of input `name`: its record says so.
-    pub fn stopped_in(&mut self, name: &str) {
-        if let Some(input) = self.consumed.iter_mut().rev().find(|c| c.run == self.run && c.name == name) {
-            input.stopped = true;
+    /// A signal stopped this run after `rows` rows of input `name`, before the inputs `unread`:
+    /// the record of `name` says it was read part-way, or goes with those of `unread` when no
+    /// row of it was read, so that all of it may be given to the next run. A stopped run does
+    /// not finish the stream, whatever `--finish` said: the rest of the input is still to come.
+    pub fn stopped_in(&mut self, name: &str, rows: u64, unread: &[String]) {
+        let run = self.run;
+        if let Some(at) = self.consumed.iter().rposition(|c| c.run == run && c.name == name) {
+            match rows {
+                0 => drop(self.consumed.remove(at)),
+                _ => self.consumed[at].stopped = true,
+            }
         }
+        self.consumed.retain(|c| c.run != run || !unread.contains(&c.name));
+        self.finish = false;
     }
 
     pub fn path(&self) -> &Path {
