@@ -256,6 +256,23 @@ impl Fused {
     /// again with [`Fused::fold`] (a repeat under `duplicates: last` replaced one of them).
     pub fn clear(&self, cells: &mut [u64]) {
         cells[1] = Fused::flags(cells);
+        // Components that every value moves, so that a reading added to a window a correction
+        // emptied (a repeat now out of threshold) starts them as a first value would.
+        if self.max != 0 {
+            cells[self.max] = f64::NEG_INFINITY.to_bits();
+        }
+        if self.min != 0 {
+            cells[self.min] = f64::INFINITY.to_bits();
+        }
+        if self.sum != 0 {
+            put_sum(cells, self.sum, ExactSum::default());
+        }
+        if self.first != 0 {
+            cells[self.first] = i64::MAX as u64;
+        }
+        if self.last != 0 {
+            cells[self.last] = i64::MIN as u64;
+        }
     }
 
     /// Folds a value into a window being summed again: the first one starts every component.

@@ -37,13 +37,13 @@ impl WatermarkScope {
 }
 
 /// What a job does with a *repeat*: a reading whose (asset, point, timestamp) it has already read
-/// while the windows (or merge ticks) it belongs to can still change. See docs/contract.md,
-/// "Repeated readings".
+/// while the windows (or merge ticks) it belongs to can still change. See docs/reference/contract.md,
+/// "Repeated readings and revisions".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Duplicates {
     /// The repeat replaces the earlier value, as a time-series database upserts: a correction.
     Last,
-    /// The repeat is dropped: the value read first stays. The default: see docs/contract.md.
+    /// The repeat is dropped: the value read first stays. The default: see docs/reference/contract.md.
     #[default]
     First,
     /// The repeat is aggregated again, as a new reading (the behaviour before the rule).
