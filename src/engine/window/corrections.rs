@@ -187,6 +187,17 @@ impl WindowOperator {
             }
             return Some(r.value);
         }
+        // The register held the value this repeat replaced, now out of threshold: it falls back
+        // to the latest valid reading before it that the log still holds.
+        if group.interpolation == Interpolation::LastValue && register.last_valid.is_some_and(|(ts, _)| ts == r.ts) {
+            let mut previous: Option<(i64, f64)> = None;
+            self.logs[sid as usize].each_in(r.ts.saturating_sub(self.horizon), r.ts, |t, v| {
+                if group.threshold.contains(v) && previous.is_none_or(|(p, _)| t > p) {
+                    previous = Some((t, v));
+                }
+            });
+            register.last_valid = previous;
+        }
         match (group.interpolation, register.last_valid) {
             (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => {
                 let at = register.lent.partition_point(|e| e.0 < r.ts);
