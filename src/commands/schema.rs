@@ -131,6 +131,7 @@ window:
 latency: 1d
 max_future_skew: 1h
 quality: \"[0, 0]\"
+duplicates: last
 timezone: UTC
 tests: []
 policies:
@@ -157,6 +158,7 @@ latency: 1m
 max_future_skew: 1h
 max_age: 1h
 quality: \"[0, 0]\"
+duplicates: last
 timezone: UTC
 tests: []
 policies:

@@ -4,6 +4,7 @@
 //! files into these.
 
 use crate::job::expr::Expression;
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::time::period::Period;
 use crate::yaml::diagnostic::Diagnostic;
@@ -38,6 +39,8 @@ pub struct WindowJob {
     pub offset: i64,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
+    /// What a repeated reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<WindowPolicy>,
 }
 
@@ -128,6 +131,8 @@ pub struct MergeJob {
     pub timezone: Option<Tz>,
     /// Where `trigger.every` is written, for warnings about the grid of the windows it reads.
     pub tick_site: Option<Diagnostic>,
+    /// What a repeated operand reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -3,6 +3,7 @@
 
 mod fuzz_regressions;
 mod properties;
+mod repeats;
 mod shared_buf;
 mod state_split;
 mod window_properties;

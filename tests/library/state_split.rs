@@ -19,12 +19,12 @@ use crate::shared_buf::SharedBuf;
 /// A random job set: one window job (tumbling or sliding), optionally a frequency merge over its
 /// outputs and a point-triggered merge over the raw input.
 #[derive(Debug, Clone)]
-struct JobSet {
-    latency: &'static str,
+pub(crate) struct JobSet {
+    pub(crate) latency: &'static str,
     sliding: bool,
     aggregations: Vec<&'static str>,
     threshold: bool,
-    last_value: bool,
+    pub(crate) last_value: bool,
     frequency_merge: bool,
     point_merge: bool,
 }
@@ -62,7 +62,7 @@ impl JobSet {
     }
 }
 
-fn job_sets() -> impl Strategy<Value = JobSet> {
+pub(crate) fn job_sets() -> impl Strategy<Value = JobSet> {
     let aggregation = prop::sample::select(vec!["max", "min", "sum", "avg", "cnt", "first", "last", "range", "delta"]);
     (
         prop::sample::select(vec!["0s", "5m", "30m"]),
@@ -102,7 +102,7 @@ fn lines() -> impl Strategy<Value = Vec<String>> {
 
 const HEADER: &str = "timestamp,asset,point,value\n";
 
-fn csv(lines: &[String]) -> String {
+pub(crate) fn csv(lines: &[String]) -> String {
     let mut text = HEADER.to_string();
     for line in lines {
         text.push_str(line);
@@ -113,7 +113,7 @@ fn csv(lines: &[String]) -> String {
 
 /// One run: resumes from `state` when given and it exists, reads `input`, then finishes or saves.
 /// Returns the output and the late output, headers dropped when `drop_headers`.
-fn run(
+pub(crate) fn run(
     jobs: &JobSet,
     options: EngineOptions,
     input: &str,
@@ -162,7 +162,7 @@ fn run(
 }
 
 /// The outputs of runs over `lines` cut before each index in `cuts`, joined.
-fn split_runs(jobs: &JobSet, options: EngineOptions, lines: &[String], cuts: &[usize]) -> (String, String) {
+pub(crate) fn split_runs(jobs: &JobSet, options: EngineOptions, lines: &[String], cuts: &[usize]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.state");
     let mut bounds: Vec<usize> = cuts.iter().copied().filter(|&c| c > 0 && c < lines.len()).collect();
