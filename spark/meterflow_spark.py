@@ -233,7 +233,7 @@ def run_partitions(binary, jobs, headers, flags):
                 with open(job_paths[-1], "w", encoding="utf-8") as f:
                     f.write(text)
             points, late, stats = (os.path.join(tmp, n) for n in ("points.csv", "late.csv", "stats.json"))
-            one_header = len(set(h.lstrip("\ufeff") for h in headers)) == 1
+            one_header = len(set(headers)) == 1
 
             def all_rows():
                 yield first
@@ -363,6 +363,47 @@ def expand_inputs(sc, patterns):
     return files
 
 
+# Leading bytes of compressed data, which Hadoop decompresses only when the file name ends in the
+# codec's extension: without it the lines would be read as garbage.
+MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+BOM = "\ufeff"
+# Longer first lines are not a header: reading stops there.
+MAX_HEADER = 1 << 20
+
+
+def read_header(sc, name):
+    """The first line of a file as meterflow takes it (a UTF-8 byte-order mark dropped), read on the
+    driver through Hadoop's file system and codec for the file's name, as Spark reads the lines:
+    no Spark job, whatever the number of files."""
+    jvm = sc._jvm
+    conf = sc._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path(name)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
+    stream = path.getFileSystem(conf).open(path)
+    try:
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        line = jvm.org.apache.hadoop.io.Text()
+        read = jvm.org.apache.hadoop.util.LineReader(stream).readLine(line, MAX_HEADER, MAX_HEADER)
+        raw = bytes(line.copyBytes())
+    finally:
+        stream.close()
+    if read == 0:
+        raise UsageError(f"{name}: the input is empty; expected a header such as timestamp,asset,point,value")
+    if codec is None:
+        for magic, kind in MAGIC.items():
+            if raw.startswith(magic):
+                raise UsageError(f"{name}: the file is {kind}-compressed but its name does not end in "
+                                 f"{'.gz' if kind == 'gzip' else '.zst'}; Spark decompresses by file extension")
+    if read >= MAX_HEADER:
+        raise UsageError(f"{name}: the first line is over {MAX_HEADER} bytes long; expected a header")
+    try:
+        header = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{name}: the header is not UTF-8 ({e.reason} at byte {e.start})") from None
+    return header[len(BOM):] if header.startswith(BOM) else header
+
+
 def with_header(header):
     def add(rows):
         yield header
@@ -412,12 +453,7 @@ def run(sc, args):
     text_format = "org.apache.hadoop.mapreduce.lib.input.TextInputFormat"
     readers = [sc.newAPIHadoopFile(f, text_format, "org.apache.hadoop.io.LongWritable", "org.apache.hadoop.io.Text")
                for f in files]
-    headers = []
-    for f, rdd in zip(files, readers):
-        first = rdd.take(1)
-        if not first:
-            raise UsageError(f"{f}: the input is empty; expected a header such as timestamp,asset,point,value")
-        headers.append(first[0][1])
+    headers = [read_header(sc, f) for f in files]
     driver_flags = flags + in_flags
     if args.input_config:
         config = os.path.abspath(args.input_config)
