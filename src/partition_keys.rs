@@ -35,7 +35,7 @@ pub fn write_keys(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut
             Source::Constant(id) => names.assets.name(id).as_bytes(),
             Source::Column(c) => record.get(c).map_or(&b""[..], <[u8]>::trim_ascii),
         };
-        out.write_all(format!("{line}\t").as_bytes())?;
+        write!(out, "{line}\t")?;
         out.write_all(asset)?;
         out.write_all(b"\n")?;
     }
