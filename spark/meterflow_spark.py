@@ -378,6 +378,10 @@ def refusal_up_front(files, keying):
     for name in names:
         if names.count(name) > 1:
             return f"{name} is given twice, and Spark SQL reads a file once"
+    from pyspark.sql import functions as F
+
+    if not hasattr(F, "is_valid_utf8"):
+        return "this Spark has no is_valid_utf8 (Spark 4.0 and later have)"
     for delimiter, _ in keying.values():
         if delimiter >= 0x80 or delimiter in b'"\n\r':
             return f"the delimiter byte {delimiter} cannot be matched in Spark SQL's strings"
@@ -453,6 +457,8 @@ b="$d/@BINARY@"
 @JOBS@
 @FEED@
 [ "$code" = 0 ] || fail "meterflow run exited with status $code:"
+# Spark reads these lines back cutting at CR as well as LF.
+! LC_ALL=C grep -q $'\r' "$t/points" @LATE_FILE@ || fail "an output row holds a carriage return"
 LC_ALL=C sed 's/^/P/' "$t/points" || fail "could not read the points"
 @LATE@
 { printf S; tr -d '\n' <"$t/stats"; printf '\n'; } || fail "could not read the figures"
@@ -494,7 +500,8 @@ def transform_script(names, binary, job_names, classes, flags, late):
     return (SCRIPT.replace("@FEED@", feed).replace("@JOBS@", "\n".join(jobs)).replace("@RUN@", " ".join(run))
             .replace("@HEADER@", names["header"]).replace("@BINARY@", binary).replace("@FAIL@", FAILURE_MARK)
             .replace("@LATE@", """LC_ALL=C sed 's/^/L/' "$t/late" || fail "could not read the late rows\""""
-                     if late else ""))
+                     if late else "")
+            .replace("@LATE_FILE@", '"$t/late"' if late else ""))
 
 
 def spark_error(error):
