@@ -21,10 +21,10 @@ single run gives. The steps (see docs/spark.md):
 Steps 2-4 run on one of two data paths. The JVM path (the default) keeps every row in the JVM: a
 Spark SQL text scan, the key computed with SQL string functions, and Spark's script transformation
 (`SELECT TRANSFORM ... USING`) feeding meterflow; no Python runs on the executors. The Python path
-reads lines with Hadoop's TextInputFormat, asks `meterflow partition-keys` for every line's asset and
+reads lines with `SparkContext.textFile`, asks `meterflow partition-keys` for every line's asset and
 pipes partitions through Python workers: about three times the CPU per row, kept for what the JVM
-path refuses (see `refusal` below and docs/spark.md), to which `--data-path auto` falls back by
-itself, saying so on stderr.
+path refuses (`refusal_up_front` and `Refused` below, docs/spark.md), to which `--data-path auto`
+falls back by itself, saying so on stderr.
 """
 
 import argparse
