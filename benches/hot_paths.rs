@@ -1,13 +1,13 @@
 //! Micro-benchmarks of the per-row hot paths (`cargo bench`): timestamp parsing, row parsing,
-//! window update and merge-expression evaluation. End-to-end figures against DuckDB and Polars
-//! come from `bench/run.sh`.
+//! window update and merge-expression evaluation. End-to-end figures against the peers (DuckDB,
+//! Polars, chdb, DataFusion) come from `bench/run.sh`.
 
 use divan::{Bencher, black_box, counter::ItemsCount};
+use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
-use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::fast::{Chunk, Layout, Parser, Role, Translation};
 use meterflow::input::{BadRows, InputCounts, InputOptions, InputSettings, Reader};
-use meterflow::intern::Names;
+use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_jobs;
 use meterflow::time::{FixedLayoutCache, format_timestamp, parse_timestamp};
 use std::path::PathBuf;
@@ -52,7 +52,11 @@ fn timestamp_parse_cached(bencher: Bencher) {
 
 #[divan::bench]
 fn row_parse_fast_path(bencher: Bencher) {
-    let layout = Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] };
+    let layout = Layout {
+        delimiter: b',',
+        roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
+        numbers: Default::default(),
+    };
     let mut chunk = Chunk::from_text(&lines());
     let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {
@@ -141,4 +145,32 @@ fn expression_arithmetic(bencher: Bencher) {
 #[divan::bench]
 fn expression_with_function(bencher: Bencher) {
     evaluate(bencher, "abs(${ElectricMeter::MaxReading10Min} - ${ElectricMeter::MinReading10Min})");
+}
+
+/// The costliest expressions found within the sandbox's limits (SECURITY.md quotes the figures):
+/// 150 chains of 60 string functions over 4 KB strings (about 9,600 operations, a 620 KB job file;
+/// the first string depends on an operand, so nothing is folded at compile time), and the
+/// issue's balanced tree of 1,024 `pad`s, which the string-work budget stops after sixteen.
+#[divan::bench(args = ["to_upper", "sub_string", "concatenation", "pad_tree"])]
+fn expression_worst_case(bencher: Bencher, case: &str) {
+    let long = format!("(\"{}\" + ${{A}})", "a".repeat(4000));
+    let chain = |call: &str| {
+        let item = format!("({long}{}).len() > 0", call.repeat(55));
+        format!("[{}][0]", vec![item; 150].join(", "))
+    };
+    fn tree(depth: u32) -> String {
+        if depth == 0 {
+            r#"("x".pad(4096, "y") == ())"#.to_string()
+        } else {
+            format!("({} && {})", tree(depth - 1), tree(depth - 1))
+        }
+    }
+    let text = match case {
+        "to_upper" => chain(".to_upper()"),
+        "sub_string" => chain(".sub_string(1)"),
+        "concatenation" => chain(" + \"\""),
+        _ => format!("{} || ${{A}} > 0", tree(10)),
+    };
+    let mut e = Expression::compile(&sandboxed_engine(), &text).expect("expression compiles");
+    bencher.bench_local(|| e.evaluate(black_box(&[1.0])).is_ok());
 }

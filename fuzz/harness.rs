@@ -5,16 +5,16 @@
 //! input: parsed values stay in range and format back to themselves, every row is accounted for,
 //! and a run's output reads back as input.
 
-use meterflow::duration::{MAX_DURATION_MS, format_duration, parse_duration};
+use meterflow::engine::names::Names;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
-use meterflow::expr::{Expression, sandboxed_engine};
 use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use meterflow::input::{BadRowPolicy, BadRows, InputCounts, InputOptions, InputReader, InputSettings, Reader};
-use meterflow::intern::Names;
+use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_sources;
-use meterflow::output::{Format, LateWriter, PointWriter};
-use meterflow::replay::{Replay, WriterOutput};
-use meterflow::threshold::Threshold;
+use meterflow::job::threshold::Threshold;
+use meterflow::output::{Format, LateWriter, Output, PointWriter, Split};
+use meterflow::replay::Replay;
+use meterflow::time::duration::{MAX_DURATION_MS, format_duration, parse_duration};
 use meterflow::time::{MAX_TIMESTAMP, MIN_TIMESTAMP, format_timestamp, parse_fixed_layout, parse_timestamp};
 use std::io::{Cursor, Read};
 
@@ -324,15 +324,16 @@ pub fn replay(data: &[u8]) {
     let engine =
         EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
     let output = SharedBuffer::default();
-    let points = PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates).expect("buffer");
-    let late = LateWriter::new(Box::new(std::io::sink())).expect("sink");
+    let points =
+        PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates, None).expect("buffer");
+    let late = LateWriter::new(Box::new(std::io::sink()), Format::Csv).expect("sink");
     let mut replay = Replay::long_format(jobs, engine).expect("default input options");
-    let mut out = WriterOutput { points: Box::new(points), late: Some(late), job_names: replay.job_names() };
+    let mut out = Split { points: Box::new(points), late: Some(Box::new(late)) };
     let source: Box<dyn Read + Send> = Box::new(Cursor::new(csv.to_vec()));
     if replay
         .read("fuzz.csv", source, &mut out)
         .and_then(|()| replay.finish(&mut out))
-        .and_then(|()| out.flush())
+        .and_then(|()| Ok(out.flush()?))
         .is_err()
     {
         return;
@@ -378,4 +379,172 @@ impl std::io::Write for SharedBuffer {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// A job directory built from the bytes (the `job_directory` target): entries of `[kind, name,
+/// length, content...]` where the kind makes a file, a subfolder, a link to a file beside it or a
+/// link to a secret outside. Finding job and test files, loading the jobs and reading the tests
+/// never panics, never returns a file outside the directory and never shows the secret's text.
+pub fn job_directory(data: &[u8]) {
+    const NAMES: [&str; 8] =
+        ["a.yaml", "b.yml", "c.test.yaml", "d.test.yml", "e.txt", "f.yaml", "g.yaml.yaml", "h.test.yaml"];
+    const SECRET: &str = "https://ci:SECRET-TOKEN@example.org";
+    let root = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(root.path().join("secret.yaml"), SECRET).expect("the secret");
+    let dir = root.path().join("jobs");
+    std::fs::create_dir(&dir).expect("the job directory");
+    let mut rest = data;
+    while let [kind, name, length, tail @ ..] = rest {
+        let len = usize::from(*length).min(tail.len());
+        let (content, next) = tail.split_at(len);
+        rest = next;
+        let path = dir.join(NAMES[usize::from(*name) % NAMES.len()]);
+        if path.exists() || path.is_symlink() {
+            continue;
+        }
+        let made = match kind % 4 {
+            0 => std::fs::write(&path, content),
+            1 => std::fs::create_dir(&path),
+            2 => std::os::unix::fs::symlink(NAMES[usize::from(*length) % NAMES.len()], &path),
+            _ => std::os::unix::fs::symlink(root.path().join("secret.yaml"), &path),
+        };
+        made.expect("an entry of the job directory");
+    }
+    let inside = std::fs::canonicalize(&dir).expect("the directory");
+    let mut problems = Vec::new();
+    let files = meterflow::job::discover::job_files(std::slice::from_ref(&dir), &mut problems);
+    let sources = meterflow::job::discover::test_sources(std::slice::from_ref(&dir), &mut problems);
+    for file in files.iter().chain(&sources) {
+        let real = std::fs::canonicalize(file).expect("a found file exists");
+        assert!(real.starts_with(&inside), "{} leads out of the directory", file.display());
+    }
+    let mut shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if let Err(errors) = meterflow::job::load_jobs(std::slice::from_ref(&dir)) {
+        shown.push(errors.to_string());
+    }
+    if let Err(errors) = meterflow::commands::test::file::load_tests(std::slice::from_ref(&dir)) {
+        shown.push(errors.to_string());
+    }
+    for text in shown {
+        assert!(!text.contains("SECRET"), "the secret was shown: {text}");
+    }
+}
+
+/// The state file decoder (the `state_decoder` target): the first byte picks whether the rest is a
+/// whole file or a payload wrapped in a valid container (header and CRC right, contents fuzzed).
+/// Decoding gives a state or a worded refusal; a decoded state is restored into the `replay`
+/// check's pipeline and finished, which must refuse it or run without a panic.
+pub fn state_decoder(data: &[u8]) {
+    use meterflow::replay::state::{file, saved::SavedState};
+    let Some((&wrap, rest)) = data.split_first() else { return };
+    let bytes = if wrap & 1 == 1 { file::encode(rest) } else { rest.to_vec() };
+    let saved = match SavedState::decode(&bytes) {
+        Ok(saved) => saved,
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            return;
+        }
+    };
+    let Some(names) = saved.names.tables() else { return };
+    let sources =
+        REPLAY_JOBS.iter().map(|(name, text)| (name.to_string(), text.replace("LATENCY", "1d").into_bytes())).collect();
+    let jobs = load_sources(sources).expect("the replay jobs load");
+    let input = InputOptions::from_settings(&InputSettings::default()).expect("default input options");
+    let bad_rows = BadRows::new(input.on_bad_row, None).expect("bad-row policy");
+    let mut replay = Replay::with_names(jobs, EngineOptions::default(), input, bad_rows, names);
+    let resumed = meterflow::replay::Resumed {
+        from: "fuzz.state".to_string(),
+        runs_before: saved.runs,
+        inputs_before: saved.sources,
+        rows_before: saved.counts.rows,
+        points_written_before: 0,
+        late_written_before: 0,
+    };
+    if replay.restore(saved.counts, saved.sources, saved.pipeline, resumed).is_err() {
+        return;
+    }
+    let points = PointWriter::new(Box::new(std::io::sink()), Format::Csv, false, None).expect("sink");
+    let late = LateWriter::new(Box::new(std::io::sink()), Format::Csv).expect("sink");
+    let mut out = Split { points: Box::new(points), late: Some(Box::new(late)) };
+    let _ = replay.finish(&mut out).and_then(|()| Ok(out.flush()?));
+}
+
+/// The InfluxDB line-protocol encoder (the `influx_encoder` target): an asset, a point and a text
+/// value from the bytes, split at the first two `\x01` bytes (`asset \x01 point \x01 text`; a
+/// number when there is no text).
+/// A row is refused with a message or written as exactly one line that reads back, with the
+/// line-protocol reference's unescaping, as the same asset, point and text.
+pub fn influx_encoder(data: &[u8]) {
+    use meterflow::engine::{Emit, NO_MODEL, Point, Value};
+    use meterflow::output::encode::PointEncoder;
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\u{1}');
+    let (asset, point, value) = (parts.next().unwrap_or(""), parts.next().unwrap_or("p"), parts.next());
+    if asset.is_empty() || point.is_empty() {
+        return;
+    }
+    let mut names = Names::default();
+    let p = Point {
+        ts: 1_700_000_000_000,
+        asset: names.assets.intern(asset),
+        point: names.points.intern(point),
+        model: NO_MODEL,
+        value: value.map_or(Value::Number(1.5), |v| Value::Text(v.into())),
+        job: 0,
+        emit: Emit::Final,
+        revision: 0,
+    };
+    let mut line = Vec::new();
+    if PointEncoder::new(Format::Influx, false, None).point(&p, &names, &mut line).is_err() {
+        assert!(line.is_empty(), "a refused row writes nothing");
+        return;
+    }
+    let line = String::from_utf8(line).expect("UTF-8 line");
+    let body = line.strip_suffix('\n').expect("a line ends in a newline");
+    assert!(!body.contains('\n') && !body.contains('\r'), "one line: {line:?}");
+    let (measurement, rest) = unescape_until(body, &[',', ' ']);
+    assert_eq!(measurement, point, "{line:?}");
+    let rest = rest.strip_prefix(",asset=").unwrap_or_else(|| panic!("tag set: {line:?}"));
+    let (tag, rest) = unescape_until(rest, &[',', ' ']);
+    assert_eq!(tag, asset, "{line:?}");
+    let rest = rest.strip_prefix(" value=").unwrap_or_else(|| panic!("field set: {line:?}"));
+    let (field, rest) = match value {
+        Some(_) => string_field(rest),
+        None => rest.split_once(' ').map(|(f, r)| (f.to_string(), format!(" {r}"))).expect("timestamp"),
+    };
+    assert_eq!(field, value.unwrap_or("1.5"), "{line:?}");
+    assert_eq!(rest, " 1700000000000000000", "{line:?}");
+}
+
+/// Line protocol up to the first unescaped `stops` character: the text unescaped (a backslash
+/// before any character stands for that character) and what follows.
+fn unescape_until<'a>(text: &'a str, stops: &[char]) -> (String, &'a str) {
+    let mut out = String::new();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, escaped)) => out.push(escaped),
+                None => out.push('\\'),
+            },
+            c if stops.contains(&c) => return (out, &text[at..]),
+            c => out.push(c),
+        }
+    }
+    (out, "")
+}
+
+/// A quoted string field at the start of `text`, unescaped, and what follows it.
+fn string_field(text: &str) -> (String, String) {
+    let inner = text.strip_prefix('"').unwrap_or_else(|| panic!("a string field: {text:?}"));
+    let mut out = String::new();
+    let mut chars = inner.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next().map_or('\\', |(_, c)| c)),
+            '"' => return (out, inner[at + 1..].to_string()),
+            c => out.push(c),
+        }
+    }
+    panic!("an unterminated string field: {text:?}")
 }

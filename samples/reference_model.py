@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Independent reference model of SPEC.md section 3, used to cross-check meterflow.
+"""Independent reference model of the Time Window Aggregation rules (docs/reference/contract.md,
+section 3), used to cross-check meterflow.
 
 This is NOT meterflow and shares no code with it: a small pure-stdlib Python
 re-statement of the rules of the Time Window Aggregation template in ``final``
-emit mode with the default per-series watermark, written from SPEC.md and the
-helpers' brief only. It is used to produce the expected output of the seed job
-``jobs/meter_max_min.yaml`` on ``samples/meters.csv``, which the lead compares
-with meterflow's output after sorting both by (timestamp, asset, point).
+emit mode with the default per-series watermark, written from the platform's
+rules only. It produces the expected output of the seed job
+``jobs/meter_max_min.yaml`` on ``samples/meters.csv``, which is compared with
+meterflow's output after sorting both by (timestamp, asset, point).
 
 Rules modelled (seed job: latency 1d, threshold ``[0, 100)``, ``max`` and
 ``min`` over tumbling 10-minute windows):

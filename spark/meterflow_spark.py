@@ -6,7 +6,7 @@ usage: spark-submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH
 
 Every meterflow job is partitionable by asset (event time is kept per series or per asset), so each
 asset's rows, replayed in their arrival order by a meterflow process of their own, give the points a
-single run gives. The steps (see docs/spark.md):
+single run gives. The steps (see docs/guides/spark.md):
 
 1. The input files are listed and each one's header is read on the driver (no Spark job), and
    meterflow says once per distinct header where a row's asset is and what the delimiter is
@@ -30,6 +30,7 @@ falls back by itself, saying so on stderr.
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -59,6 +60,7 @@ INPUT_FLAGS = {
     "--time-format": True,
     "--timezone": True,
     "--dst": True,
+    "--interval-end": True,
     "--null-values": True,
     "--on-bad-row": True,
     "--sort-input": False,
@@ -903,9 +905,17 @@ def with_header(header):
 
 # ---- Figures and the application ---------------------------------------------------------------
 
+def duration_seconds(text):
+    """Seconds in a duration as meterflow writes it (`1d2h30m`, `45s`, `250ms`)."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", text))
+
+
 def add_figures(total, part):
     """Adds one partition's figures to the total: counts add up, watermarks take the latest, flags
     must hold everywhere, lists of jobs, policies and balances add element by element, samples gather."""
+    if part is None:
+        return total
     if isinstance(total, bool):
         return total and part
     if isinstance(total, (int, float)) and isinstance(part, (int, float)):
@@ -917,6 +927,8 @@ def add_figures(total, part):
                 out[k] = v
             elif k == "final_watermark":
                 out[k] = max(out[k], v) if v is not None else out[k]
+            elif k == "oldest_age":
+                out[k] = max(out[k], v, key=duration_seconds) if v is not None else out[k]
             elif k == "samples":
                 out[k] = out[k] + v
             else:

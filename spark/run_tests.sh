@@ -1,24 +1,16 @@
 #!/usr/bin/env bash
 # Runs the Spark runner's tests on a standalone cluster of its own: installs Java 17 when missing
-# (apt-get) and pyspark into spark/.venv (spark/requirements.txt), starts a master and one worker
-# on 127.0.0.1 (ports 7177/7178, web UIs 8181/8182; 4 cores so the application that fails on purpose
-# runs beside the tests), submits spark/test_meterflow_spark.py to it
-# and stops the cluster, whatever the outcome. The last line is `N passed, N failed`.
+# (apt-get) and pyspark into spark/.venv (spark/requirements.txt) through .ci/provision, starts a
+# master and one worker on 127.0.0.1 (ports 7177/7178, web UIs 8181/8182; 4 cores so the
+# application that fails on purpose runs beside the tests), submits spark/test_meterflow_spark.py
+# to it and stops the cluster, whatever the outcome. The last line is `N passed, N failed`.
 #
 # usage: spark/run_tests.sh BINARY   (a release build of meterflow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary="$(realpath "$1")"
 
-if ! command -v java >/dev/null 2>&1; then
-  echo "installing Java 17 with apt-get" >&2
-  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
-fi
-if [[ ! -x spark/.venv/bin/python ]]; then
-  python3 -c 'import ensurepip, venv' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
-  python3 -m venv spark/.venv
-fi
-spark/.venv/bin/pip install -q -r spark/requirements.txt
+bash .ci/provision spark
 export PATH="$PWD/spark/.venv/bin:$PATH"
 export PYSPARK_PYTHON="$PWD/spark/.venv/bin/python" PYSPARK_DRIVER_PYTHON="$PWD/spark/.venv/bin/python"
 export SPARK_LOCAL_IP=127.0.0.1 SPARK_HOME="$(python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"

@@ -88,6 +88,8 @@ class Case:
         for j1, j2 in zip(s1["jobs"], s2["jobs"]):
             for k in ("name", "rows_read", "kept", "rows_written", "late_dropped", "final_watermark"):
                 assert j1[k] == j2[k], f"job {j1['name']}: {k} {j2[k]}, one run {j1[k]}"
+            carried = [[(c["output"], c["rows"], c["oldest_age"]) for c in j.get("carried_over", [])] for j in (j1, j2)]
+            assert carried[0] == carried[1], f"job {j1['name']}: carried over {carried[1]}, one run {carried[0]}"
         assert s2["accounting"]["balanced"], "added-up figures do not balance"
         return err
 

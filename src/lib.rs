@@ -1,38 +1,26 @@
 //! meterflow: the stream service's Time Window Aggregation and Multi-Point Merging jobs, run
-//! offline over CSV meter readings. Data flows one way: YAML -> [`job`] plans -> [`engine`];
-//! CSV -> [`input`] readings -> [`engine`] -> [`output`]. The command-line layer ([`cli`],
-//! [`commands`], the dispatch in [`app`] and [`failure`]) is the only one that knows clap: it
-//! resolves flags into the plain settings the library takes (`tests/architecture.rs` holds every
-//! module to it).
+//! offline over CSV meter readings. Each folder owns one role and imports only the folders below
+//! it on this ladder (`tests/architecture.rs` holds every module to it):
+//!
+//! ```text
+//! main.rs        exit-code policy
+//! cli            the command line (the only folder that knows clap): flags resolved into settings
+//! commands       one unit per subcommand: plain settings in, a Failure (exit class) out
+//! replay         reader -> pipeline -> Output, the idle clock, the saved-run state
+//! input | output bytes -> readings | points -> bytes (encoders, writers, database); never each other
+//! engine         the operators: synchronous, free of I/O and clocks; interned names
+//! job            YAML job files -> checked plans (thresholds, expressions, run options)
+//! yaml | time    the located YAML walk and diagnostics | timestamps, durations, time zones
+//! text           how messages write counts (`1 row`, `2 rows`)
+//! ```
 
-pub mod app;
 pub mod cli;
 pub mod commands;
-pub mod database;
-pub mod duration;
 pub mod engine;
-pub mod explain;
-pub mod expr;
-pub mod failure;
-pub mod idle;
 pub mod input;
-pub mod intern;
 pub mod job;
-pub mod junit;
-pub mod live_output;
 pub mod output;
-pub mod partition_keys;
-pub mod plot;
-pub mod progress;
 pub mod replay;
-pub mod report;
-pub mod run_options;
-pub mod schema;
-pub mod signals;
-pub mod sniff;
-pub mod state;
-pub mod test_runner;
-pub mod threshold;
+pub mod text;
 pub mod time;
-pub mod write_thread;
-pub mod zone;
+pub mod yaml;

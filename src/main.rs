@@ -2,27 +2,28 @@
 //! errors during a run, 2 for usage and job-file errors. Errors are printed once, here.
 
 use clap::Parser;
-use meterflow::app;
 use meterflow::cli::Cli;
-use meterflow::failure::Failure;
+use meterflow::cli::dispatch;
+use meterflow::commands::failure::Failure;
+use meterflow::commands::stderr::say;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match app::main(cli) {
+    match dispatch::main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Jobs(errors)) => {
-            eprintln!("{errors}");
+            say(errors);
             ExitCode::from(2)
         }
         Err(Failure::Usage(e)) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(2)
         }
         Err(Failure::Silent(code)) => ExitCode::from(code),
         Err(Failure::Run(e)) => {
-            eprintln!("error: {e:#}");
+            say(format_args!("error: {e:#}"));
             ExitCode::from(1)
         }
     }

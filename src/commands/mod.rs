@@ -1,26 +1,26 @@
-//! The command-line layer's subcommands, one file each: each takes its clap arguments, resolves
-//! them into the library's plain settings once, and runs. Only this layer and [`crate::cli`] know
-//! clap.
+//! The subcommands, one unit each (a file, or a folder for the larger ones): each takes plain
+//! settings that `cli` resolved from the flags, and returns `Ok` or a [`Failure`], whose class
+//! `main` turns into the exit status. Warnings reach the user through [`warnings::Warnings`],
+//! the one place that makes them errors under `--strict`.
 
-pub mod completions;
-pub mod database_output;
+pub mod clobber;
 pub mod explain;
-pub mod man;
+pub mod failure;
 pub mod partition_keys;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod run;
-pub mod run_files;
 pub mod schema;
 pub mod sniff;
 pub mod state;
+pub mod stderr;
 pub mod test;
 pub mod validate;
 pub mod warnings;
 
-use crate::cli::InputArgs;
-use crate::failure::Failure;
-use crate::input::InputSettings;
-use anyhow::{Context, anyhow};
+pub use failure::{Failure, is_broken_pipe};
+
+use anyhow::Context;
 use std::io::{self, Write};
 
 /// Writes `text` to stdout.
@@ -29,33 +29,18 @@ pub fn print(text: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The `--input` paths with their names in messages: stdin (`-`) when none is given.
-fn input_paths(inputs: &[String]) -> Vec<(String, String)> {
-    let paths = if inputs.is_empty() { vec!["-".to_string()] } else { inputs.to_vec() };
-    paths
-        .into_iter()
-        .map(|path| {
-            let display = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-            (path, display)
-        })
-        .collect()
+/// One input of a run: its path (`-` is stdin), its name in messages, and whether it is live (a
+/// pipe, FIFO, terminal or socket, read as its lines arrive).
+#[derive(Debug, Clone)]
+pub struct InputPath {
+    pub path: String,
+    pub name: String,
+    pub live: bool,
 }
 
-/// The input settings of a command: `--input-config`'s file, if given, with the flags laid over it.
-pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
-    let Some(path) = &args.input_config else { return Ok(args.settings()) };
-    let file = path.display().to_string();
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(anyhow!("--input-config: failed to read {file}: {e}")))?;
-    match crate::input::config::parse(&file, &source) {
-        Ok(base) => Ok(args.over(base)),
-        Err(problems) => {
-            let shown: String = problems.iter().map(ToString::to_string).collect();
-            let n = problems.len();
-            Err(Failure::Usage(anyhow!(
-                "{shown}{n} problem{} found in the input config {file}",
-                if n == 1 { "" } else { "s" }
-            )))
-        }
-    }
+/// How a report is written: for people, or as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }

@@ -2,7 +2,8 @@
 //! makes every warning an error: each warning goes through [`Warnings::say`], and
 //! [`Warnings::finish`] fails the command when `--strict` is on and one was said.
 
-use crate::failure::Failure;
+use crate::commands::failure::Failure;
+use crate::commands::stderr::{say, say_text};
 use crate::job::Job;
 use anyhow::anyhow;
 
@@ -19,14 +20,14 @@ impl Warnings {
 
     /// Says `text` (a whole message line, `meterflow: warning: ...`) on stderr.
     pub fn say(&mut self, text: &str) {
-        eprintln!("{text}");
+        say(text);
         self.said += 1;
     }
 
     /// Says the job files' warnings, with their source line and caret.
     pub fn jobs(&mut self, jobs: &[Job]) {
         for warning in jobs.iter().flat_map(|job| &job.warnings) {
-            eprint!("{}", warning.as_warning());
+            say_text(&warning.as_warning());
             self.said += 1;
         }
     }
@@ -45,7 +46,7 @@ impl Warnings {
         if !self.failed() {
             return Ok(());
         }
-        let what = if self.said == 1 { "warning above is an error" } else { "warnings above are errors" };
+        let what = crate::text::noun(self.said as u64, "warning above is an error", "warnings above are errors");
         Err(code(anyhow!("--strict: the {what}")))
     }
 }

@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod accumulator;
 pub mod layout;
 pub mod merge;
+pub mod names;
 mod open_windows;
 mod queue;
 mod snapshot;
@@ -13,13 +14,13 @@ pub mod stats;
 pub mod watermark;
 pub mod window;
 
-use crate::intern::Names;
+use crate::engine::names::Names;
+pub use crate::job::options::{EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
-pub use crate::run_options::{EmitMode, EngineOptions, WatermarkScope};
 use merge::MergeOperator;
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
-use stats::JobStats;
+use stats::{JobStats, SeriesStats, SeriesTally};
 use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
@@ -193,8 +194,28 @@ pub struct Pipeline {
     late_written: u64,
     /// Input readings per point id, to tell a job point that never appeared.
     input_points: Vec<u64>,
+    /// Input readings per model id (of this run only: not saved with a state), to tell a job
+    /// model that never appeared in a model column.
+    input_models: Vec<u64>,
     /// Readings dropped as late with the watermark more than [`FAR_BEHIND`] ahead of them.
     late_far_behind: u64,
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    series: SeriesStats,
+    /// The input reading being routed and its series, so a late drop is counted once per reading
+    /// however many jobs drop it.
+    routing: Option<(usize, Reading)>,
+}
+
+/// Adds one to `counts[id]`, growing the table as ids appear.
+#[inline]
+fn count_into(counts: &mut Vec<u64>, id: u32) {
+    match counts.get_mut(id as usize) {
+        Some(n) => *n += 1,
+        None => {
+            counts.resize(id as usize + 1, 0);
+            counts[id as usize] = 1;
+        }
+    }
 }
 
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
@@ -220,10 +241,11 @@ impl Pipeline {
                 routes[id].push(index);
             }
             let stats = JobStats::new(&job);
+            names.jobs.push(job.name.clone());
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {
-                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size);
+                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size.longest_ms());
                     }
                 }
                 JobKind::Merge(m) => {
@@ -261,7 +283,10 @@ impl Pipeline {
             points_written: 0,
             late_written: 0,
             input_points: Vec::new(),
+            input_models: Vec::new(),
             late_far_behind: 0,
+            series: SeriesStats::default(),
+            routing: None,
         }
     }
 
@@ -273,19 +298,19 @@ impl Pipeline {
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.readings += 1;
-        match self.input_points.get_mut(r.point as usize) {
-            Some(n) => *n += 1,
-            None => {
-                self.input_points.resize(r.point as usize + 1, 0);
-                self.input_points[r.point as usize] = 1;
-            }
-        }
-        let other_model = r.model != NO_MODEL && !self.models.contains(&r.model);
+        count_into(&mut self.input_points, r.point);
+        let other_model = r.model != NO_MODEL && {
+            count_into(&mut self.input_models, r.model);
+            !self.models.contains(&r.model)
+        };
         if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
             self.unrouted += 1;
             return;
         }
+        let series = self.series.reading(r.asset, r.point, r.ts);
+        self.routing = Some((series, r));
         self.route(r, None, sink);
+        self.routing = None;
     }
 
     /// `from_job` is the label of the row when `r` was written by a job, `None` for input readings.
@@ -314,6 +339,13 @@ impl Pipeline {
             self.late_written += 1;
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
+            }
+            if let Some((series, reading)) = self.routing
+                && d.reason == DropReason::LateBeyondLateness
+                && d.reading == reading
+            {
+                self.series.late(series, d.reading.ts, d.watermark);
+                self.routing = None;
             }
             sink.dropped(&d);
         }
@@ -393,9 +425,24 @@ impl Pipeline {
         self.input_points.get(point as usize).copied().unwrap_or(0)
     }
 
+    /// Input readings of this run with this model in their model column.
+    pub fn model_readings(&self, model: u32) -> u64 {
+        self.input_models.get(model as usize).copied().unwrap_or(0)
+    }
+
+    /// The model of each job, in run order (as the job names are).
+    pub fn job_models(&self) -> &[u32] {
+        &self.models
+    }
+
     /// Readings dropped as late more than [`FAR_BEHIND`] behind their watermark.
     pub fn late_far_behind(&self) -> u64 {
         self.late_far_behind
+    }
+
+    /// Per input series read by a job: readings, late drops, jumps of event time.
+    pub fn series(&self) -> &[SeriesTally] {
+        &self.series.tallies
     }
 
     /// Input readings whose point (or model) no job reads.

@@ -4,6 +4,7 @@
 //! sees one sequence of readings whatever the number of runs it was cut into.
 
 use super::merge::MergeState;
+use super::stats::SeriesStats;
 use super::window::WindowState;
 use super::{Operator, Pipeline};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,7 @@ pub struct PipelineState {
     late_written: u64,
     input_points: Vec<u64>,
     late_far_behind: u64,
+    series: SeriesStats,
 }
 
 impl PipelineState {
@@ -60,11 +62,14 @@ impl Pipeline {
             late_written: self.late_written,
             input_points: self.input_points.clone(),
             late_far_behind: self.late_far_behind,
+            series: self.series.clone(),
         }
     }
 
-    /// Continues from `state`, saved by a pipeline of the same jobs in the same order.
-    pub fn restore(&mut self, state: PipelineState) -> Result<(), String> {
+    /// Continues from `state`, saved by a pipeline of the same jobs in the same order, whose name
+    /// table holds `assets` names: an asset id at or past it is refused here, before any name
+    /// lookup could run past the table.
+    pub fn restore(&mut self, state: PipelineState, assets: usize) -> Result<(), String> {
         if state.operators.len() != self.operators.len() {
             return Err(format!(
                 "the state holds {} jobs, the run has {}",
@@ -72,10 +77,13 @@ impl Pipeline {
                 self.operators.len()
             ));
         }
+        if !state.series.fits() {
+            return Err("the saved per-series figures do not fit together".to_string());
+        }
         for (op, saved) in self.operators.iter_mut().zip(state.operators) {
             match (op, saved) {
-                (Operator::Window(w), OperatorState::Window(s)) => w.restore(s)?,
-                (Operator::Merge(m), OperatorState::Merge(s)) => m.restore(s)?,
+                (Operator::Window(w), OperatorState::Window(s)) => w.restore(s, assets)?,
+                (Operator::Merge(m), OperatorState::Merge(s)) => m.restore(s, assets)?,
                 (op, _) => return Err(format!("job `{}` changed its template", op.stats().name)),
             }
         }
@@ -85,6 +93,7 @@ impl Pipeline {
         self.late_written = state.late_written;
         self.input_points = state.input_points;
         self.late_far_behind = state.late_far_behind;
+        self.series = state.series;
         Ok(())
     }
 }

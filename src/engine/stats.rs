@@ -1,6 +1,7 @@
 //! What each job did: the figures of the run summary and `--stats-json`.
 
-use super::watermark::NO_WATERMARK;
+use super::FAR_BEHIND;
+use super::watermark::{NO_WATERMARK, Skew};
 use crate::job::{Job, JobKind};
 use crate::time::format_timestamp;
 use serde::{Deserialize, Serialize, Serializer};
@@ -57,6 +58,36 @@ pub struct SkipSample {
     pub reason: String,
 }
 
+/// Rows a merge policy wrote from an operand value carried over from before the previous trigger
+/// time (the previous tick, or the trigger point's previous reading of the asset): the value had
+/// not changed since a row was last evaluated, as when a meter went silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedOver {
+    /// The policy's output point.
+    pub output: String,
+    /// The job's `max_age`, which would have left such rows out.
+    pub max_age: Option<i64>,
+    /// The trigger period of a frequency trigger (its shortest, for months).
+    pub every: Option<i64>,
+    pub rows: u64,
+    /// The oldest operand value among them: its age at the trigger time, in ms.
+    pub oldest_age: i64,
+    /// The first such row.
+    pub example: Option<CarriedExample>,
+}
+
+/// One row written from a carried-over operand value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedExample {
+    pub asset: u32,
+    /// The trigger time.
+    pub ts: i64,
+    /// The operand, as the job names it.
+    pub operand: String,
+    /// Its value's age at the trigger time, in ms.
+    pub age: i64,
+}
+
 /// Figures of one job. Field order is the order of `--stats-json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStats {
@@ -71,6 +102,8 @@ pub struct JobStats {
     /// Readings of a window job kept by every policy but too late for some of their sliding
     /// windows: each is a row of the late output too.
     pub partially_late: u64,
+    /// Readings too far ahead of their watermark (`max_future_skew`) that no later reading
+    /// confirmed: they never moved it.
     pub future_skewed: u64,
     /// Readings left out by the job's `quality` condition, before anything else (not in `rows_read`).
     pub quality_filtered: u64,
@@ -83,6 +116,9 @@ pub struct JobStats {
     /// Written as `merge_skipped` by the report, with the samples' asset names.
     #[serde(skip)]
     pub merge: MergeSkips,
+    /// Per merge policy, written as `carried_over` by the report, with the example's asset name.
+    #[serde(skip)]
+    pub carried: Vec<CarriedOver>,
 }
 
 /// A watermark as its timestamp text, or `null` when there is none. A binary format (the state
@@ -100,6 +136,17 @@ fn watermark_json<S: Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Er
 }
 
 impl JobStats {
+    /// Counts what the future-skew guard did with a reading: a reading held back counts as
+    /// future-skewed until another confirms its jump.
+    #[inline]
+    pub fn count_skew(&mut self, skew: Skew) {
+        match skew {
+            Skew::Held => self.future_skewed += 1,
+            Skew::Confirmed => self.future_skewed -= 1,
+            Skew::None => {}
+        }
+    }
+
     pub fn new(job: &Job) -> JobStats {
         let policies = match &job.kind {
             JobKind::Window(w) => w
@@ -109,6 +156,22 @@ impl JobStats {
                 .collect(),
             JobKind::Merge(_) => Vec::new(),
         };
+        let carried = match &job.kind {
+            JobKind::Window(_) => Vec::new(),
+            JobKind::Merge(m) => m
+                .policies
+                .iter()
+                .map(|p| CarriedOver {
+                    output: p.output.clone(),
+                    max_age: m.max_age,
+                    every: match m.trigger {
+                        crate::job::Trigger::Frequency { every, .. } => Some(every.shortest_ms()),
+                        crate::job::Trigger::Point => None,
+                    },
+                    ..CarriedOver::default()
+                })
+                .collect(),
+        };
         JobStats {
             name: job.name.clone(),
             file: job.file.clone(),
@@ -116,6 +179,7 @@ impl JobStats {
             kept: 0,
             policies,
             merge: MergeSkips::default(),
+            carried,
             late_dropped: 0,
             partially_late: 0,
             future_skewed: 0,
@@ -124,5 +188,86 @@ impl JobStats {
             peak_open_windows: 0,
             final_watermark: NO_WATERMARK,
         }
+    }
+}
+
+/// What the per-series anomaly warnings need of one input series (asset x point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesTally {
+    pub asset: u32,
+    pub point: u32,
+    pub readings: u64,
+    /// Readings dropped as late beyond lateness by at least one job.
+    pub late: u64,
+    /// Those of them more than [`FAR_BEHIND`] behind the watermark they were dropped against.
+    pub late_far_behind: u64,
+    /// The highest watermark one of them was dropped against.
+    pub late_watermark: i64,
+    /// The latest timestamp of the series.
+    pub latest: i64,
+    /// The largest step its latest timestamp took in one reading: from, to.
+    pub jump: (i64, i64),
+}
+
+/// Per input series, readings, late drops and the largest jump of its event time, for the
+/// warnings about one series (a meter with a bad clock) that figures over all series hide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesStats {
+    /// Index into `tallies` by point, then asset; `u32::MAX` where a series has not been seen.
+    index: Vec<Vec<u32>>,
+    pub tallies: Vec<SeriesTally>,
+}
+
+impl SeriesStats {
+    /// Counts an input reading; returns its series' index.
+    #[inline]
+    pub fn reading(&mut self, asset: u32, point: u32, ts: i64) -> usize {
+        let k = self.series(asset, point);
+        let tally = &mut self.tallies[k];
+        tally.readings += 1;
+        if ts > tally.latest {
+            if tally.readings > 1 && ts - tally.latest > tally.jump.1 - tally.jump.0 {
+                tally.jump = (tally.latest, ts);
+            }
+            tally.latest = ts;
+        }
+        k
+    }
+
+    /// Whether every index of a restored state points into its tallies.
+    pub fn fits(&self) -> bool {
+        self.index.iter().flatten().all(|&k| k == u32::MAX || (k as usize) < self.tallies.len())
+    }
+
+    /// Counts an input reading of series `k` stamped `ts` dropped as late against `watermark`.
+    pub fn late(&mut self, k: usize, ts: i64, watermark: i64) {
+        let tally = &mut self.tallies[k];
+        tally.late += 1;
+        tally.late_far_behind += u64::from(watermark.saturating_sub(ts) > FAR_BEHIND);
+        tally.late_watermark = tally.late_watermark.max(watermark);
+    }
+
+    fn series(&mut self, asset: u32, point: u32) -> usize {
+        let (p, a) = (point as usize, asset as usize);
+        if self.index.len() <= p {
+            self.index.resize_with(p + 1, Vec::new);
+        }
+        if self.index[p].len() <= a {
+            self.index[p].resize(a + 1, u32::MAX);
+        }
+        if self.index[p][a] == u32::MAX {
+            self.index[p][a] = self.tallies.len() as u32;
+            self.tallies.push(SeriesTally {
+                asset,
+                point,
+                readings: 0,
+                late: 0,
+                late_far_behind: 0,
+                late_watermark: NO_WATERMARK,
+                latest: NO_WATERMARK,
+                jump: (0, 0),
+            });
+        }
+        self.index[p][a] as usize
     }
 }

@@ -1,5 +1,8 @@
 //! Event time and lateness: the one place that decides whether a reading is on time, late within
-//! the allowed lateness, or late beyond it, and when a window closes and expires.
+//! the allowed lateness, or late beyond it, when a window closes and expires, and how far a
+//! reading moves its clock's watermark ([`FutureGuard`]).
+
+use serde::{Deserialize, Serialize};
 
 /// No reading seen yet on a clock.
 pub const NO_WATERMARK: i64 = i64::MIN;
@@ -33,18 +36,53 @@ pub fn operand_is_late(ts: i64, w: i64, latency: i64) -> bool {
     ts < w.saturating_sub(latency)
 }
 
-/// The watermark after a reading stamped `ts`: the largest timestamp seen, except that a reading
-/// more than `max_future_skew` ahead of an established watermark does not move it (a device
-/// clock far in the future must not make everything else late). Returns the new watermark and
-/// whether the reading was held back as future-skewed.
-#[inline]
-pub fn advance(w: i64, ts: i64, max_future_skew: Option<i64>) -> (i64, bool) {
-    if ts <= w {
-        return (w, false);
-    }
-    match max_future_skew {
-        Some(skew) if w != NO_WATERMARK && ts - w > skew => (w, true),
-        _ => (ts, false),
+/// What [`FutureGuard::advance`] did with a reading, for the count of future-skewed readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skew {
+    /// The watermark moved (or stayed) as usual.
+    None,
+    /// Held back: the reading is too far ahead of the watermark to move it until confirmed.
+    Held,
+    /// This reading confirmed the one held back before it: the watermark jumped to the later of
+    /// the two, and the held one no longer counts as skewed.
+    Confirmed,
+}
+
+/// A clock's guard against device clocks far in the future (`max_future_skew`), which must not
+/// freeze a good meter either. A reading more than the skew ahead of an established watermark
+/// does not move it at once: it is held back. The jump is taken when the clock's next reading
+/// ahead of the watermark confirms it, landing not more than the skew before the held one (time
+/// goes on from there: a meter back from an outage); a next reading within the skew of the old
+/// watermark shows the held one isolated (a glitch), which then never moves the watermark.
+/// Readings at or behind the watermark decide nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FutureGuard {
+    /// The timestamp held back, [`NO_WATERMARK`] when none is.
+    held: i64,
+}
+
+impl FutureGuard {
+    /// A guard holding nothing back.
+    pub const NEW: FutureGuard = FutureGuard { held: NO_WATERMARK };
+
+    /// The watermark after a reading stamped `ts` arrives at watermark `w`.
+    #[inline]
+    pub fn advance(&mut self, w: i64, ts: i64, max_future_skew: Option<i64>) -> (i64, Skew) {
+        if ts <= w {
+            return (w, Skew::None);
+        }
+        let Some(skew) = max_future_skew.filter(|_| w != NO_WATERMARK) else { return (ts, Skew::None) };
+        if ts - w <= skew {
+            self.held = NO_WATERMARK;
+            return (ts, Skew::None);
+        }
+        if self.held != NO_WATERMARK && ts >= self.held.saturating_sub(skew) {
+            let jump = ts.max(self.held);
+            self.held = NO_WATERMARK;
+            return (jump, Skew::Confirmed);
+        }
+        self.held = ts;
+        (w, Skew::Held)
     }
 }
 
@@ -78,11 +116,34 @@ mod tests {
     }
 
     #[test]
-    fn future_skew_holds_the_watermark() {
-        assert_eq!(advance(NO_WATERMARK, 5, Some(1)), (5, false));
-        assert_eq!(advance(5, 7, Some(1)), (5, true));
-        assert_eq!(advance(5, 6, Some(1)), (6, false));
-        assert_eq!(advance(5, 1_000, None), (1_000, false));
-        assert_eq!(advance(5, 3, Some(1)), (5, false));
+    fn future_skew_holds_an_isolated_reading() {
+        let mut guard = FutureGuard::NEW;
+        assert_eq!(guard.advance(NO_WATERMARK, 5, Some(1)), (5, Skew::None));
+        assert_eq!(guard.advance(5, 6, Some(1)), (6, Skew::None));
+        assert_eq!(guard.advance(6, 1_000, Some(1)), (6, Skew::Held));
+        // The next reading ahead carries on from the old time: the held one was a glitch.
+        assert_eq!(guard.advance(6, 7, Some(1)), (7, Skew::None));
+        assert_eq!(guard.advance(7, 1_000, Some(1)), (7, Skew::Held));
+        // Readings behind the watermark decide nothing; one far from both holds anew.
+        assert_eq!(guard.advance(7, 3, Some(1)), (7, Skew::None));
+        assert_eq!(guard.advance(7, 500, Some(1)), (7, Skew::Held));
+        assert_eq!(guard.advance(7, 8, Some(1)), (8, Skew::None));
+        assert_eq!(guard.advance(8, 1_000, None), (1_000, Skew::None));
+    }
+
+    #[test]
+    fn future_skew_takes_a_confirmed_jump() {
+        const MIN: i64 = 60_000;
+        let mut guard = FutureGuard::NEW;
+        let skew = Some(10 * MIN);
+        // An outage: 00:19, then silence until 00:40, then 00:41.
+        assert_eq!(guard.advance(19 * MIN, 40 * MIN, skew), (19 * MIN, Skew::Held));
+        assert_eq!(guard.advance(19 * MIN, 41 * MIN, skew), (41 * MIN, Skew::Confirmed));
+        // The confirming reading may come in slightly out of order: the jump goes to the later.
+        assert_eq!(guard.advance(41 * MIN, 90 * MIN, skew), (41 * MIN, Skew::Held));
+        assert_eq!(guard.advance(41 * MIN, 85 * MIN, skew), (90 * MIN, Skew::Confirmed));
+        // Readings further apart than the skew confirm every second one: never frozen.
+        assert_eq!(guard.advance(90 * MIN, 150 * MIN, skew), (90 * MIN, Skew::Held));
+        assert_eq!(guard.advance(90 * MIN, 210 * MIN, skew), (210 * MIN, Skew::Confirmed));
     }
 }

@@ -13,13 +13,13 @@ use super::layout::Layout;
 use super::open_windows::{OpenWindow, Windows};
 use super::queue::OrderedQueue;
 use super::stats::JobStats;
-use super::watermark::{self, Arrival, NO_WATERMARK};
+use super::watermark::{self, Arrival, FutureGuard, NO_WATERMARK};
 use super::{
     DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope,
 };
-use crate::intern::Names;
+use crate::engine::names::Names;
+use crate::job::threshold::Threshold;
 use crate::job::{Aggregation, Interpolation, WindowJob};
-use crate::threshold::Threshold;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -77,6 +77,7 @@ struct Timer {
 #[derive(Clone, Serialize, Deserialize)]
 struct Clock {
     watermark: i64,
+    guard: FutureGuard,
     /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
     /// reading; comparing with this spares a look into the queue's buffer each time.
     next_due: i64,
@@ -85,7 +86,7 @@ struct Clock {
 
 impl Clock {
     fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, next_due: i64::MAX, timers: OrderedQueue::default() }
+        Clock { watermark: NO_WATERMARK, guard: FutureGuard::NEW, next_due: i64::MAX, timers: OrderedQueue::default() }
     }
 
     fn push(&mut self, timer: Timer) {
@@ -146,7 +147,7 @@ impl WindowOperator {
             .map(|p| Policy {
                 input: names.points.intern(&p.input),
                 output: names.points.intern(&p.output),
-                layout: Layout::new(plan.window, p.window_size, plan.timezone),
+                layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
                 threshold: p.threshold,
                 interpolation: p.interpolation,
                 aggregation: p.aggregation,
@@ -245,10 +246,8 @@ impl WindowOperator {
         if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
         }
-        let (advanced, skewed) = watermark::advance(w, r.ts, self.max_future_skew);
-        if skewed {
-            self.stats.future_skewed += 1;
-        }
+        let (advanced, skew) = self.clocks[clock].guard.advance(w, r.ts, self.max_future_skew);
+        self.stats.count_skew(skew);
         if advanced > w {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);
@@ -517,7 +516,7 @@ fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
 }
 
-/// What a window operator carries from one run to the next (see [`crate::state`]): every field
+/// What a window operator carries from one run to the next (see [`crate::replay::state`]): every field
 /// that changes as readings arrive. The plan's part (policies, layout, latency) is not saved: the
 /// resumed run builds it again from job files whose fingerprint matched.
 #[derive(Clone, Serialize, Deserialize)]
@@ -566,22 +565,22 @@ impl WindowOperator {
         }
     }
 
-    /// Puts a saved state back. The saved figures keep this run's job name and file. Refuses a
-    /// state whose shape does not fit this operator's plan, so no index in it can be out of range.
-    pub fn restore(&mut self, state: WindowState) -> Result<(), String> {
+    /// Puts a saved state back, keeping this run's job name and file. Refuses a state whose shape
+    /// does not fit the plan or whose asset ids pass the table's `assets` names: no index is out of range.
+    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
         let policies = self.policies.len();
         let series = state.series.len();
         let clocks = state.clocks.len();
+        let within = |ids: &[u32], bound: usize| ids.iter().all(|&i| i == ABSENT || (i as usize) < bound);
+        let timer_fits = |t: &Timer| (t.series as usize) < series && (t.policy as usize) < policies;
         let fits = state.series_of.len() == self.inputs.len()
-            && state.series_of.iter().flatten().all(|&s| s == ABSENT || (s as usize) < series)
+            && state.series_of.iter().all(|by_asset| by_asset.len() <= assets && within(by_asset, series))
+            && state.asset_clock.len() <= assets
+            && within(&state.asset_clock, clocks)
             && state.windows.len() == series * policies
             && state.series.iter().all(|s| s.clock < clocks && s.last_valid.len() == policies)
-            && state.asset_clock.iter().all(|&c| c == ABSENT || (c as usize) < clocks)
-            && state
-                .clocks
-                .iter()
-                .flat_map(|c| c.timers.iter())
-                .all(|t| (t.series as usize) < series && (t.policy as usize) < policies)
+            && state.series.iter().all(|s| (s.asset as usize) < assets)
+            && state.clocks.iter().flat_map(|c| c.timers.iter()).all(timer_fits)
             && state.stats.policies.len() == policies
             && (self.scope != WatermarkScope::Global || clocks == 1);
         if !fits {

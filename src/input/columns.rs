@@ -5,8 +5,9 @@
 
 use super::options::{InputOptions, Layout};
 use super::shown::shorten;
-use crate::intern::Names;
+use crate::engine::names::Names;
 use anyhow::Result;
+use csv::ByteRecord;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -57,6 +58,19 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// A record's series as text, for a sample read before names are interned: asset and point
+    /// (the asset alone in wide input, where one timestamp serves every point of a row).
+    pub fn series_text(&self, record: &ByteRecord) -> (Vec<u8>, Vec<u8>) {
+        let text = |source: Source| match source {
+            Source::Column(c) => record[c].trim_ascii().to_vec(),
+            Source::Constant(id) => id.to_le_bytes().to_vec(),
+        };
+        match &self.fields {
+            Fields::Long { point, .. } => (text(self.asset), text(*point)),
+            Fields::Wide { .. } => (text(self.asset), Vec::new()),
+        }
+    }
+
     /// Matches `header` (the raw names) against the options. Every role the header lacks is
     /// reported at once, as a [`HeaderError`] naming `file` and line 1.
     pub fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {

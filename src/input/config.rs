@@ -4,8 +4,8 @@
 //! keys refused, like job files. [`to_yaml`] writes the same form (`sniff --write-config`).
 
 use super::options::{BadRowPolicy, InputSettings};
-use crate::job::diagnostic::Diagnostic;
-use crate::job::yaml::{Field, Mapping, Reader, Shape};
+use crate::yaml::diagnostic::Diagnostic;
+use crate::yaml::{Field, Mapping, Reader, Shape};
 use marked_yaml::{LoadError, LoaderOptions, Node};
 use std::path::PathBuf;
 
@@ -27,10 +27,22 @@ const TIMEZONE: Field = Field::optional("timezone", Shape::Text, "IANA time zone
 const DST: Field = Field::optional(
     "dst",
     Shape::Text,
-    "`ambiguous=earlier|later|reject`, `nonexistent=shift|reject`: a text or a list.",
+    "`ambiguous=infer|earlier|later|reject`, `nonexistent=shift|reject`: a text or a list.",
+);
+const INTERVAL_END: Field = Field::optional(
+    "interval_end",
+    Shape::Text,
+    "Timestamps end their readings' intervals of this length (`30m`, or `auto` to infer it).",
 );
 const NULL_VALUES: Field =
     Field::optional("null_values", Shape::Text, "Value texts meaning no reading, comma-separated.");
+const DECIMAL: Field =
+    Field::optional("decimal", Shape::Choice(&["point", "comma"]), "The decimal separator of values: point or comma.");
+const THOUSANDS: Field = Field::optional(
+    "thousands",
+    Shape::Text,
+    "The thousands separator of values (`.`, `,`, `'` or `space`), between groups of three digits.",
+);
 const ON_BAD_ROW: Field = Field::optional("on_bad_row", Shape::Choice(&["fail", "skip"]), "What a malformed row does.");
 const REJECTS: Field =
     Field::optional("rejects", Shape::Text, "Where skipped bad rows are written (with on_bad_row: skip).");
@@ -51,7 +63,10 @@ pub const FIELDS: &[Field] = &[
     TIME_FORMAT,
     TIMEZONE,
     DST,
+    INTERVAL_END,
     NULL_VALUES,
+    DECIMAL,
+    THOUSANDS,
     ON_BAD_ROW,
     REJECTS,
     SORT_INPUT,
@@ -61,6 +76,10 @@ pub const FIELDS: &[Field] = &[
 /// `file:line:col: error: key: message`.
 pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
     let mut reader = Reader::new(file.to_string(), source);
+    if let Some((line, column, message)) = crate::yaml::too_deep(source) {
+        reader.error_unquoted(line, column, "", message);
+        return Err(reader.problems);
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_mapping();
     let root = match marked_yaml::parse_yaml_with_options(0, source, options) {
         Ok(root) => root,
@@ -76,7 +95,7 @@ pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>>
                 other => (None, format!("invalid input config: {other}")),
             };
             let (line, column) = marker.map_or((0, 0), |m| (m.line(), m.column()));
-            reader.error_at(line, column, "", message);
+            reader.error_unquoted(line, column, "", message);
             return Err(reader.problems);
         }
     };
@@ -99,7 +118,10 @@ fn read(reader: &mut Reader<'_>, map: &Mapping<'_>, s: &mut InputSettings) {
     s.delimiter = text(reader, &DELIMITER);
     s.time_format = text(reader, &TIME_FORMAT);
     s.timezone = text(reader, &TIMEZONE);
+    s.interval_end = text(reader, &INTERVAL_END);
     s.null_values = text(reader, &NULL_VALUES);
+    s.decimal = text(reader, &DECIMAL);
+    s.thousands = text(reader, &THOUSANDS);
     s.rejects = text(reader, &REJECTS).map(PathBuf::from);
     for (field, slot) in [(&WIDE, &mut s.wide), (&SORT_INPUT, &mut s.sort_input)] {
         if let Some(v) = map.scalar(reader, field) {
@@ -167,8 +189,17 @@ pub fn to_yaml(settings: &InputSettings) -> String {
         [one] => line("dst", quoted(one)),
         several => line("dst", format!("[{}]", several.iter().map(|d| quoted(d)).collect::<Vec<_>>().join(", "))),
     }
+    if let Some(v) = &settings.interval_end {
+        line("interval_end", quoted(v));
+    }
     if let Some(v) = &settings.null_values {
         line("null_values", quoted(v));
+    }
+    if let Some(v) = &settings.decimal {
+        line("decimal", v.clone());
+    }
+    if let Some(v) = &settings.thousands {
+        line("thousands", quoted(v));
     }
     if settings.on_bad_row == BadRowPolicy::Skip {
         line("on_bad_row", "skip".to_string());
@@ -190,7 +221,8 @@ mod tests {
     fn every_key_reads_and_writes_back_the_same() {
         let source = "wide: true\ntime_column: \"Date,Time\"\nasset: sceaux\npoints: \"energy(kWh/hh)=Energy\"\n\
                       delimiter: \";\"\ntime_format: \"%d/%m/%Y %H:%M:%S\"\ntimezone: Europe/Dublin\n\
-                      dst: [ambiguous=earlier, nonexistent=shift]\nnull_values: \"?,-\"\non_bad_row: skip\n\
+                      dst: [ambiguous=earlier, nonexistent=shift]\ninterval_end: 30m\nnull_values: \"?,-\"\ndecimal: comma\n\
+                      thousands: \".\"\non_bad_row: skip\n\
                       rejects: bad.csv\nsort_input: true\n";
         let s = parse("in.yaml", source).unwrap();
         assert!(s.wide && s.sort_input);
@@ -211,7 +243,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{lines:#?}");
         assert_eq!(
             lines[0],
-            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `null_values`, `on_bad_row`, `rejects`, `sort_input`"
+            "in.yaml:2:1: error: time-column: unknown field `time-column`, expected one of `wide`, `time_column`, `asset_column`, `point_column`, `value_column`, `asset`, `point`, `points`, `delimiter`, `time_format`, `timezone`, `dst`, `interval_end`, `null_values`, `decimal`, `thousands`, `on_bad_row`, `rejects`, `sort_input`"
         );
         assert!(
             lines.contains(&"in.yaml:1:7: error: wide: expected true or false, found \"yes\"".to_string()),

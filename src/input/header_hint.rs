@@ -89,7 +89,7 @@ pub fn hints(error: &HeaderError, rows: &[Vec<String>], options: &InputOptions) 
         hints.push(format!(
             "no column names the point, and {number_names} {} numbers: if each number column is a point (one row \
              per timestamp), add --wide (a file with one number column is wide too)",
-            if numbers.len() == 1 { "holds" } else { "hold" }
+            plural(numbers.len())
         ));
     } else if options.layout == Layout::Long && missing("value") && !numbers.is_empty() {
         hints.push(format!("{number_names} {} numbers: --value-column {}", plural(numbers.len()), name(numbers[0])));
@@ -109,7 +109,7 @@ pub fn hints(error: &HeaderError, rows: &[Vec<String>], options: &InputOptions) 
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "holds" } else { "hold" }
+    crate::text::noun(n as u64, "holds", "hold")
 }
 
 fn distinct(rows: &[Vec<String>], column: usize) -> usize {

@@ -7,12 +7,13 @@
 //! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
 
 use super::InputCounts;
+use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
-use super::reader::{UNREAD_VALUE, is_missing, parse_value};
+use super::reader::{UNREAD_VALUE, is_missing};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
+use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading};
-use crate::intern::Names;
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
 use serde::Deserialize;
@@ -76,6 +77,7 @@ impl JsonLines {
             ("--asset", o.asset.is_some()),
             ("--point", o.point.is_some()),
             ("--points", o.points.is_some()),
+            ("--interval-end", o.interval_end.is_some()),
         ];
         if let Some((flag, _)) = csv_flags.iter().find(|(_, given)| *given) {
             bail!(
@@ -166,7 +168,8 @@ fn reading(
         (_, false) => UNREAD_VALUE,
         (Scalar::Bool(b), true) => f64::from(u8::from(*b)),
         (Scalar::Number(n), true) => n.as_f64().filter(|v| v.is_finite()).ok_or("value: expected a finite number")?,
-        (Scalar::Text(t), true) => parse_value(t.trim().as_bytes())
+        (Scalar::Text(t), true) => NumberFormat::PLAIN
+            .parse(t.trim().as_bytes())
             .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
     };
     let asset = names.assets.intern(&line.asset);

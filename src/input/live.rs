@@ -4,12 +4,14 @@
 //! about to block; the run sets the hook to flush its outputs. Regular files never call it, so
 //! they keep their large buffered writes.
 
-use super::stop::Stop;
+use super::stop::{Stop, Stopped};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// What runs when the input is about to wait: set once by the run, shared by every reader of the
 /// input (the raw read on whichever thread reads, and the thread waiting for parsed chunks).
@@ -48,11 +50,13 @@ pub fn is_live(path: &str) -> bool {
 }
 
 /// How long a waiting live input sleeps between two looks at the stop flag: a signal ends the
-/// wait within this time (the handlers restart interrupted reads, so the read itself never sees it).
-const STOP_CHECK: rustix::event::Timespec = rustix::event::Timespec { tv_sec: 0, tv_nsec: 50_000_000 };
+/// wait within this time (the handlers restart interrupted reads and opens, so the call itself
+/// never sees it).
+const STOP_CHECK: Duration = Duration::from_millis(50);
 
-/// A live source: before a read that would block, calls the idle hook; while waiting, ends the
-/// input when a stop is requested.
+/// A live source: before a read that would block, calls the idle hook; while waiting, fails with
+/// [`Stopped`] when a stop is requested (not an end of input: a line cut short must not be read
+/// as a row).
 pub struct Watched<R> {
     inner: R,
     idle: Idle,
@@ -65,20 +69,21 @@ impl<R: Read + AsFd> Watched<R> {
     }
 
     /// Whether a read would return within `wait` (data, end of input or an error are all ready).
-    fn ready(&self, wait: &rustix::event::Timespec) -> bool {
+    fn ready(&self, wait: Duration) -> bool {
         let mut fds = [rustix::event::PollFd::new(&self.inner, rustix::event::PollFlags::IN)];
+        let wait = rustix::event::Timespec { tv_sec: 0, tv_nsec: wait.subsec_nanos().into() };
         // A poll that fails says nothing: the read itself finds out.
-        rustix::event::poll(&mut fds, Some(wait)).map_or(true, |n| n > 0)
+        rustix::event::poll(&mut fds, Some(&wait)).map_or(true, |n| n > 0)
     }
 }
 
 impl<R: Read + AsFd> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if !self.ready(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 }) {
+        if !self.ready(Duration::ZERO) {
             self.idle.call();
-            while !self.ready(&STOP_CHECK) {
+            while !self.ready(STOP_CHECK) {
                 if self.stop.requested() {
-                    return Ok(0);
+                    return Err(Stopped::io());
                 }
             }
         }
@@ -92,9 +97,37 @@ pub fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<dyn Read
     Ok(match (path == "-", live) {
         (true, true) => Box::new(Watched::new(io::stdin(), idle.clone(), stop.clone())),
         (true, false) => Box::new(io::stdin()),
-        (false, true) => Box::new(Watched::new(File::open(path)?, idle.clone(), stop.clone())),
+        (false, true) => Box::new(Watched::new(open_waiting(path, stop)?, idle.clone(), stop.clone())),
         (false, false) => Box::new(File::open(path)?),
     })
+}
+
+/// Opens a live `path`, which may wait (a FIFO waits for a writer), on a thread of its own so
+/// that a stop ends the wait: the open then fails with [`Stopped`], and the thread, still waiting,
+/// ends with the process.
+fn open_waiting(path: &str, stop: &Stop) -> io::Result<File> {
+    let (tx, rx) = mpsc::channel();
+    let owned = path.to_owned();
+    std::thread::Builder::new().name("meterflow-open".into()).spawn(move || {
+        let _ = tx.send(File::open(owned));
+    })?;
+    loop {
+        match rx.recv_timeout(STOP_CHECK) {
+            Ok(opened) => return opened,
+            Err(RecvTimeoutError::Timeout) if stop.requested() => return Err(Stopped::io()),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(io::Error::other("the thread opening it stopped")),
+        }
+    }
+}
+
+/// A source whose open a stop ended: every read fails with [`Stopped`].
+pub struct StoppedSource;
+
+impl Read for StoppedSource {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(Stopped::io())
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +151,7 @@ mod tests {
         assert_eq!(watched.read(&mut buf).unwrap(), 2);
         assert_eq!(calls.load(Ordering::SeqCst), 0);
         let late = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50));
             writer.write_all(b"b\n").unwrap();
             writer
         });
@@ -126,6 +159,31 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         drop(late.join().unwrap());
         assert_eq!(watched.read(&mut buf).unwrap(), 0, "end of input");
+    }
+
+    #[test]
+    fn a_stop_ends_a_waiting_read_with_an_error_not_an_end_of_input() {
+        let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stop = Stop::default();
+        let mut watched = Watched::new(reader, Idle::default(), stop.clone());
+        // Part of a line has arrived; the rest never will.
+        writer.write_all(b"2024-01-01T00:00:00Z,m1,Reading,12").unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(watched.read(&mut buf).unwrap(), 34);
+        stop.request(15);
+        let e = watched.read(&mut buf).unwrap_err();
+        assert!(Stopped::caused(&anyhow::Error::new(e)), "a cut line must not read as the end of input");
+    }
+
+    #[test]
+    fn a_stop_ends_an_open_that_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let stop = Stop::default();
+        stop.request(2);
+        let e = open_waiting(fifo.to_str().unwrap(), &stop).unwrap_err();
+        assert!(Stopped::caused(&anyhow::Error::new(e)));
     }
 
     #[test]

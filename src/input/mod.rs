@@ -1,27 +1,33 @@
 //! Meter CSV to [`Reading`](crate::engine::Reading)s. [`source`] opens files or stdin
 //! (decompressing gzip and zstd, dropping a BOM, detecting the delimiter); [`options`] holds the
-//! input settings and checks them; [`columns`] finds the columns of a header; [`timestamp`] reads
-//! timestamp fields (formats, time zones, DST policy); [`reader`] turns long or wide rows into
-//! readings; [`rejects`] applies the bad-row policy; `shown` quotes input text in messages;
-//! [`sort`] replays readings in event-time order; [`fast`] reads plain long-format files by a fast
-//! path, leaving every other row to [`reader`]; [`live`] flushes the outputs whenever a pipe or
-//! terminal input is about to wait. [`config`] reads and writes input settings as a YAML file;
-//! [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
+//! input settings and checks them; [`number`] reads value texts (decimal and thousands
+//! separators); [`columns`] finds the columns of a header; [`timestamp`] reads timestamp fields
+//! (formats, time zones, DST policy), `row_time` a row's (from its columns), and [`stamps`]
+//! finishes them once the series is known (`--dst ambiguous=infer`, `--interval-end`); [`reader`]
+//! turns long or wide rows into readings; [`rejects`] applies the bad-row policy; `shown` quotes
+//! input text in messages; [`sort`] replays readings in event-time order; [`fast`] reads plain
+//! long-format files by a fast path, leaving every other row to [`reader`]; [`live`] flushes the
+//! outputs whenever a pipe or terminal input is about to wait. [`config`] reads and writes input
+//! settings as a YAML file; [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
 //! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need; [`jsonl`]
-//! reads JSON lines, the objects `run --format jsonl` writes.
-
+//! reads JSON lines, the objects `run --format jsonl` writes; [`parquet`] reads Parquet files as
+//! the CSV text they hold (cargo feature `parquet`).
 pub mod columns;
 pub mod config;
 pub mod fast;
 pub mod header_hint;
 pub mod jsonl;
 pub mod live;
+pub mod number;
 pub mod options;
+pub mod parquet;
 pub mod reader;
 pub mod rejects;
+mod row_time;
 pub mod shown;
 pub mod sort;
 pub mod source;
+pub mod stamps;
 pub mod stop;
 pub mod time_layout;
 pub mod timestamp;

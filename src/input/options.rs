@@ -4,8 +4,11 @@
 //! (exit 2), found before any input is read; messages name the settings by their flags.
 
 use super::live::Idle;
+use super::number::NumberFormat;
+use super::stamps::IntervalEnd;
 use super::stop::Stop;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
+use crate::time::duration::parse_duration;
 use anyhow::{Result, anyhow, bail};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,7 +56,13 @@ pub struct InputSettings {
     pub timezone: Option<String>,
     /// `ambiguous=...` / `nonexistent=...` entries, each possibly comma-separated.
     pub dst: Vec<String>,
+    /// `--interval-end`: a duration, or `auto` to infer it; `None` reads timestamps as instants.
+    pub interval_end: Option<String>,
     pub null_values: Option<String>,
+    /// `point` or `comma`: the decimal separator of values.
+    pub decimal: Option<String>,
+    /// The thousands separator of values, when they have one.
+    pub thousands: Option<String>,
     pub on_bad_row: BadRowPolicy,
     /// Where skipped bad rows are recorded.
     pub rejects: Option<PathBuf>,
@@ -83,8 +92,12 @@ pub struct InputOptions {
     /// `None`: detected from the header line.
     pub delimiter: Option<u8>,
     pub time: TimeParser,
+    /// Timestamps end their readings' intervals: readings move to the intervals' starts.
+    pub interval_end: Option<IntervalEnd>,
     /// Lower-cased missing-value markers besides the empty field.
     pub null_values: Vec<String>,
+    /// How value texts write numbers.
+    pub numbers: NumberFormat,
     pub on_bad_row: BadRowPolicy,
     pub sort: bool,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
@@ -158,12 +171,18 @@ impl InputOptions {
                 None => None,
             },
             time: TimeParser { format, zone, dst: parse_dst(&args.dst)? },
+            interval_end: match &args.interval_end {
+                Some(text) => Some(parse_interval_end(text)?),
+                None => None,
+            },
             null_values: match &args.null_values {
                 Some(text) => {
                     text.split(',').map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty()).collect()
                 }
                 None => DEFAULT_NULL_VALUES.iter().map(|m| m.to_ascii_lowercase()).collect(),
             },
+            numbers: NumberFormat::from_texts(args.decimal.as_deref(), args.thousands.as_deref())
+                .map_err(|e| anyhow!(e))?,
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
             idle: Idle::default(),
@@ -226,15 +245,28 @@ fn parse_dst(texts: &[String]) -> Result<DstPolicy> {
         match (key, value) {
             ("ambiguous", "earlier") => policy.ambiguous = Ambiguous::Earlier,
             ("ambiguous", "later") => policy.ambiguous = Ambiguous::Later,
+            ("ambiguous", "infer") => policy.ambiguous = Ambiguous::Infer,
             ("ambiguous", "reject") => policy.ambiguous = Ambiguous::Reject,
             ("nonexistent", "shift") => policy.nonexistent = Nonexistent::Shift,
             ("nonexistent", "reject") => policy.nonexistent = Nonexistent::Reject,
             _ => bail!(
-                "--dst: invalid policy {entry:?}; expected ambiguous=earlier|later|reject or nonexistent=shift|reject"
+                "--dst: invalid policy {entry:?}; expected ambiguous=infer|earlier|later|reject or nonexistent=shift|reject"
             ),
         }
     }
     Ok(policy)
+}
+
+/// `--interval-end`: the length of the intervals whose ends the timestamps are, or `auto`.
+fn parse_interval_end(text: &str) -> Result<IntervalEnd> {
+    if text.trim() == "auto" {
+        return Ok(IntervalEnd::Inferred);
+    }
+    match parse_duration(text) {
+        Ok(0) => bail!("--interval-end: the interval length must be longer than 0s"),
+        Ok(ms) => Ok(IntervalEnd::Given(ms)),
+        Err(e) => bail!("--interval-end: {e}, or `auto` to infer it from the first rows"),
+    }
 }
 
 #[cfg(test)]
@@ -279,7 +311,7 @@ mod tests {
         let err = options(|a| a.dst = vec!["ambiguous=first".into()]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--dst: invalid policy \"ambiguous=first\"; expected ambiguous=earlier|later|reject or nonexistent=shift|reject"
+            "--dst: invalid policy \"ambiguous=first\"; expected ambiguous=infer|earlier|later|reject or nonexistent=shift|reject"
         );
     }
 

@@ -6,18 +6,24 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
+use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
-use super::shown::{shell_quote, shorten};
+use super::row_time::{timestamp, undecided};
+use super::shown::shorten;
 use super::source;
-use super::time_layout::{self, Layout};
-use super::timestamp::{TimeError, TimeParser};
+use super::stamps::{Stamps, common_step};
+use super::timestamp::TimeParser;
+use crate::engine::names::{Interner, Names};
 use crate::engine::{NO_MODEL, Reading};
-use crate::intern::{Interner, Names};
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
+
+/// Rows read ahead to infer the interval length of `--interval-end auto`.
+const SAMPLE_ROWS: usize = 1000;
 
 /// Reads one input file.
 pub struct Reader {
@@ -39,6 +45,22 @@ pub struct Reader {
     line_offset: u64,
     /// See [`InputOptions::read_points`].
     read_points: Option<Arc<[bool]>>,
+    numbers: NumberFormat,
+    tally: Tally,
+    /// What a timestamp becomes once its series is known.
+    stamps: Stamps,
+    /// Rows read ahead to infer the interval length of `--interval-end auto`, not yet turned
+    /// into readings.
+    ahead: VecDeque<ByteRecord>,
+}
+
+/// What a run tells its user about the rows a reader took: how many carried a non-zero quality
+/// code, and which `--points` renames of long input met their point text.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub quality_rows: u64,
+    /// By rename, in `--points` order (long input).
+    pub renamed: Vec<bool>,
 }
 
 impl Reader {
@@ -82,6 +104,10 @@ impl Reader {
             next_reading: 0,
             line_offset: 0,
             read_points: options.read_points.clone(),
+            numbers: options.numbers,
+            tally: Tally::default(),
+            stamps: Stamps::new(&options.time, options.interval_end),
+            ahead: VecDeque::new(),
         })
     }
 
@@ -96,6 +122,15 @@ impl Reader {
         &self.columns
     }
 
+    /// Whether every reading of the rows read so far has been handed out (a wide row gives several).
+    pub fn between_rows(&self) -> bool {
+        self.next_reading >= self.readings.len()
+    }
+
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
     /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
     /// go to `bad_rows`, which stops the run or records them.
     pub fn next(
@@ -104,12 +139,21 @@ impl Reader {
         counts: &mut InputCounts,
         bad_rows: &mut BadRows,
     ) -> Result<Option<Reading>> {
+        if self.stamps.needs_sample() {
+            self.infer_interval()?;
+        }
         loop {
             if let Some(&reading) = self.readings.get(self.next_reading) {
                 self.next_reading += 1;
                 return Ok(Some(reading));
             }
-            let more = self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?;
+            let more = match self.ahead.pop_front() {
+                Some(record) => {
+                    self.record = record;
+                    true
+                }
+                None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?,
+            };
             if !more {
                 return Ok(None);
             }
@@ -120,6 +164,7 @@ impl Reader {
                 Ok(()) => {
                     counts.whole_rows += 1;
                     counts.values += self.columns.value_cells();
+                    self.tally.quality_rows += u64::from(self.readings.first().is_some_and(|r| r.quality != 0));
                 }
                 Err(_) if self.is_header_again() => counts.rows -= 1,
                 Err(reason) => {
@@ -128,6 +173,33 @@ impl Reader {
                     bad_rows.handle(&self.file, line, &reason, &self.record, self.delimiter, counts)?;
                 }
             }
+        }
+    }
+
+    /// `--interval-end auto`: reads up to [`SAMPLE_ROWS`] rows ahead and takes the most common
+    /// step between consecutive readings of a series among them as the interval length.
+    fn infer_interval(&mut self) -> Result<()> {
+        let mut sample = Vec::new();
+        let mut record = ByteRecord::new();
+        while self.ahead.len() < SAMPLE_ROWS && self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+            if record.len() == self.columns.width
+                && let Ok(placed) = timestamp(&record, &self.columns, &mut self.stamp, &self.time)
+            {
+                sample.push((self.columns.series_text(&record), placed.earliest()));
+            }
+            self.ahead.push_back(record.clone());
+        }
+        match common_step(&sample) {
+            Some(step) => {
+                self.stamps.set_interval(step);
+                Ok(())
+            }
+            None => bail!(
+                "{}: --interval-end auto: no series has two readings in the first {} rows, so the interval length \
+                 cannot be inferred; give it, e.g. --interval-end 30m",
+                self.file,
+                self.ahead.len()
+            ),
         }
     }
 
@@ -144,7 +216,20 @@ impl Reader {
 
     /// Turns the current record into readings, or says why it is a bad row.
     fn row(&mut self, names: &mut Names, counts: &mut InputCounts) -> Result<(), String> {
-        let Reader { record, columns: c, time, nulls, stamp, readings, header, read_points, .. } = self;
+        let Reader {
+            record,
+            columns: c,
+            time,
+            nulls,
+            stamp,
+            readings,
+            header,
+            read_points,
+            numbers,
+            tally,
+            stamps,
+            ..
+        } = self;
         let read = |point: u32| read_points.as_ref().is_none_or(|read| read.get(point as usize) == Some(&true));
         if record.len() != c.width {
             // csv skips blank lines, so a short or long record here is a real problem.
@@ -157,13 +242,19 @@ impl Reader {
                     counts.missing += 1;
                     return Ok(());
                 }
-                let ts = timestamp(record, c, stamp, time)?;
+                let placed = timestamp(record, c, stamp, time)?;
                 let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
                 let point = match *point {
                     Source::Column(p) => {
                         let raw = record[p].trim_ascii();
-                        match renames.iter().find(|(from, _)| **from == *raw) {
-                            Some(&(_, id)) => id,
+                        match renames.iter().position(|(from, _)| **from == *raw) {
+                            Some(k) => {
+                                if tally.renamed.len() < renames.len() {
+                                    tally.renamed.resize(renames.len(), false);
+                                }
+                                tally.renamed[k] = true;
+                                renames[k].1
+                            }
                             None => names.points.intern(text(raw).ok_or_else(|| {
                                 field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
                             })?),
@@ -171,10 +262,12 @@ impl Reader {
                     }
                     Source::Constant(id) => id,
                 };
+                let ts =
+                    stamps.instant((asset, point), placed).map_err(|why| undecided(record, c, stamp, time, &why))?;
                 let value = match read(point) {
-                    true => parse_value(value_field).ok_or_else(|| {
-                        field_problem(*value, "value", "value", value_field, "expected a finite number")
-                    })?,
+                    true => numbers
+                        .parse(value_field)
+                        .ok_or_else(|| value_problem(*value, "value", value_field, numbers))?,
                     false => UNREAD_VALUE,
                 };
                 let model = model_id(record, c.model, names)?;
@@ -185,8 +278,12 @@ impl Reader {
                 let missing =
                     points.iter().filter(|&&(col, _)| is_missing(record[col].trim_ascii(), nulls)).count() as u64;
                 if missing < points.len() as u64 {
-                    let ts = timestamp(record, c, stamp, time)?;
+                    let placed = timestamp(record, c, stamp, time)?;
                     let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
+                    // One timestamp serves every point of the row: the asset is the series.
+                    let ts = stamps
+                        .instant((asset, u32::MAX), placed)
+                        .map_err(|why| undecided(record, c, stamp, time, &why))?;
                     let model = model_id(record, c.model, names)?;
                     let quality = quality(record, c.quality)?;
                     for &(col, point) in points {
@@ -195,9 +292,9 @@ impl Reader {
                             continue;
                         }
                         let value = match read(point) {
-                            true => parse_value(field).ok_or_else(|| {
-                                field_problem(col, &header[col], "value", field, "expected a finite number")
-                            })?,
+                            true => {
+                                numbers.parse(field).ok_or_else(|| value_problem(col, &header[col], field, numbers))?
+                            }
                             false => UNREAD_VALUE,
                         };
                         readings.push(Reading { asset, point, model, ts, value, quality });
@@ -238,49 +335,15 @@ fn with_hints(error: anyhow::Error, csv: &mut csv::Reader<Box<dyn Read>>, option
     }
 }
 
-/// The row's timestamp, from one column or several joined with a space in `stamp`.
-#[inline]
-fn timestamp(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: &TimeParser) -> Result<i64, String> {
-    let field = match columns.time.as_slice() {
-        &[single] => record[single].trim_ascii(),
-        several => {
-            stamp.clear();
-            for (k, &col) in several.iter().enumerate() {
-                if k > 0 {
-                    stamp.push(b' ');
-                }
-                stamp.extend_from_slice(record[col].trim_ascii());
-            }
-            stamp.as_slice()
-        }
-    };
-    time.parse(field).map_err(|e| {
-        let label = match columns.time.as_slice() {
-            &[single] => format!("column {}", single + 1),
-            _ => format!("columns {}", columns.time_label()),
-        };
-        let text = String::from_utf8_lossy(field);
-        format!("{label} (timestamp): invalid timestamp {text:?}: {}{}", time.explain(e), proposal(&text, e))
-    })
-}
-
-/// `; it reads as --time-format ...` when the refusal is about the layout and one reads `text`.
-fn proposal(text: &str, error: TimeError) -> String {
-    if !matches!(error, TimeError::Layout | TimeError::Pattern(_)) {
-        return String::new();
-    }
-    match time_layout::propose(text) {
-        Some(Layout { format: Some(format), day_month_ambiguous, .. }) => format!(
-            "; it reads as --time-format {}{}",
-            shell_quote(&format),
-            if day_month_ambiguous { " (day first: this text does not tell day from month)" } else { "" }
-        ),
-        _ => String::new(),
-    }
-}
-
 fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &str) -> String {
     format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
+}
+
+/// A value field the number format does not read, with the flag that would read it.
+#[cold]
+fn value_problem(column: usize, name: &str, field: &[u8], numbers: &NumberFormat) -> String {
+    let problem = format!("expected a finite number{}", numbers.hint(field));
+    field_problem(column, name, "value", field, &problem)
 }
 
 #[inline]
@@ -330,19 +393,6 @@ pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
 /// The value of a reading of a point no job reads: never parsed, never used (the pipeline counts
 /// such readings and drops them), so any text passes.
 pub(super) const UNREAD_VALUE: f64 = f64::NAN;
-
-/// A finite number, or `true` / `false` (any case) as 1 / 0, as a boolean merge result is written.
-#[inline]
-pub(super) fn parse_value(field: &[u8]) -> Option<f64> {
-    if field.eq_ignore_ascii_case(b"true") {
-        return Some(1.0);
-    }
-    if field.eq_ignore_ascii_case(b"false") {
-        return Some(0.0);
-    }
-    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
-    v.is_finite().then_some(v)
-}
 
 #[cfg(test)]
 mod tests {
@@ -501,7 +551,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             err.to_string(),
-            "in.csv:2: columns 1+2 (timestamp): invalid timestamp \"29/10/2023 01:30:00\": ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later"
+            "in.csv:2: columns 1+2 (timestamp): invalid timestamp \"29/10/2023 01:30:00\": ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=infer (by the order of each series' rows), ambiguous=earlier or ambiguous=later"
         );
     }
 }

@@ -105,8 +105,8 @@ impl BadRows {
         }
         match self.limit {
             Some(limit) if counts.rejected > limit => Err(anyhow!(
-                "{file}:{line}: more than {limit} bad row{} (--max-bad-rows {limit}); this one: {reason}",
-                if limit == 1 { "" } else { "s" }
+                "{file}:{line}: more than {} (--max-bad-rows {limit}); this one: {reason}",
+                crate::text::count(limit, "bad row", "bad rows")
             )),
             _ => Ok(()),
         }

@@ -4,7 +4,7 @@
 /// Longest text quoted in a message.
 const MAX_SHOWN_CHARS: usize = 80;
 
-/// `text` cut to [`MAX_SHOWN_CHARS`] characters, with `...` where it was cut.
+/// `text` cut to `MAX_SHOWN_CHARS` characters, with `...` where it was cut.
 pub fn shorten(text: &str) -> String {
     match text.char_indices().nth(MAX_SHOWN_CHARS) {
         Some((cut, _)) => format!("{}...", &text[..cut]),

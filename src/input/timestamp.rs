@@ -1,7 +1,8 @@
 //! How a timestamp field of an input becomes epoch milliseconds: its layout (`--time-format`: the
 //! default fixed-layout fast path of [`crate::time`], a strftime pattern, epoch seconds or
 //! milliseconds), the time zone of wall-clock times without offset (`--timezone`, default UTC) and
-//! what a wall-clock time that a DST change repeats or skips becomes (`--dst`).
+//! what a wall-clock time that a DST change repeats or skips becomes (`--dst`; `ambiguous=infer`
+//! leaves both instants to [`super::stamps`], which knows the series' rows).
 
 use crate::time::{MS_PER_SECOND, Stamp, TimestampError, in_range, parse_stamp};
 use chrono::format::{Item, Parsed, StrftimeItems};
@@ -44,8 +45,28 @@ impl TimeFormat {
 pub enum Ambiguous {
     Earlier,
     Later,
+    /// Told from the order of the series' rows (see [`super::stamps`]).
+    Infer,
     #[default]
     Reject,
+}
+
+/// A timestamp field read: an instant, or the two instants of a repeated local time that
+/// `--dst ambiguous=infer` leaves to the order of the series' rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    At(i64),
+    Either { earlier: i64, later: i64 },
+}
+
+impl Placed {
+    /// The instant, or the earlier of the two.
+    #[inline]
+    pub fn earliest(self) -> i64 {
+        match self {
+            Placed::At(ms) | Placed::Either { earlier: ms, .. } => ms,
+        }
+    }
 }
 
 /// A wall-clock time that does not occur (clocks go forward).
@@ -72,7 +93,7 @@ pub enum TimeError {
     Range,
     Ambiguous,
     Nonexistent,
-    /// All digits, as many as epoch seconds of our time have: see [`seconds_like`].
+    /// All digits, as many as epoch seconds of our time have: see `seconds_like`.
     SecondsLike,
 }
 
@@ -98,9 +119,20 @@ pub struct TimeParser {
 }
 
 impl TimeParser {
-    /// The instant of one timestamp field. Allocates nothing.
+    /// The instant of one timestamp field. Allocates nothing. A repeated local time under
+    /// `ambiguous=infer` is refused here: only [`TimeParser::place`] knows the series.
     #[inline]
     pub fn parse(&self, field: &[u8]) -> Result<i64, TimeError> {
+        match self.place(field)? {
+            Placed::At(ms) => Ok(ms),
+            Placed::Either { .. } => Err(TimeError::Ambiguous),
+        }
+    }
+
+    /// One timestamp field read as an instant, or as both instants of a repeated local time
+    /// when the policy is `ambiguous=infer`. Allocates nothing.
+    #[inline]
+    pub fn place(&self, field: &[u8]) -> Result<Placed, TimeError> {
         let stamp = match &self.format {
             TimeFormat::Auto if seconds_like(field) => return Err(TimeError::SecondsLike),
             TimeFormat::Auto => parse_stamp(field).map_err(|TimestampError| TimeError::Layout)?,
@@ -108,23 +140,31 @@ impl TimeParser {
             TimeFormat::EpochSeconds => Stamp::Instant(epoch(field, 3).ok_or(TimeError::Layout)?),
             TimeFormat::Pattern { items, .. } => pattern(field, items)?,
         };
-        let ms = match stamp {
-            Stamp::Instant(ms) => ms,
-            Stamp::Local(wall) => self.place(wall)?,
-        };
-        in_range(ms).map_err(|TimestampError| TimeError::Range)
+        let range = |ms| in_range(ms).map_err(|TimestampError| TimeError::Range);
+        match stamp {
+            Stamp::Instant(ms) => range(ms).map(Placed::At),
+            Stamp::Local(wall) => match self.local(wall)? {
+                Placed::At(ms) => range(ms).map(Placed::At),
+                Placed::Either { earlier, later } => {
+                    Ok(Placed::Either { earlier: range(earlier)?, later: range(later)? })
+                }
+            },
+        }
     }
 
     /// The instant of a wall-clock time in the zone.
     #[inline]
-    fn place(&self, wall: i64) -> Result<i64, TimeError> {
-        let Some(zone) = self.zone else { return Ok(wall) };
+    fn local(&self, wall: i64) -> Result<Placed, TimeError> {
+        let Some(zone) = self.zone else { return Ok(Placed::At(wall)) };
         let naive = DateTime::from_timestamp_millis(wall).ok_or(TimeError::Range)?.naive_utc();
         match zone.from_local_datetime(&naive) {
-            chrono::LocalResult::Single(t) => Ok(t.timestamp_millis()),
+            chrono::LocalResult::Single(t) => Ok(Placed::At(t.timestamp_millis())),
             chrono::LocalResult::Ambiguous(earlier, later) => match self.dst.ambiguous {
-                Ambiguous::Earlier => Ok(earlier.timestamp_millis()),
-                Ambiguous::Later => Ok(later.timestamp_millis()),
+                Ambiguous::Earlier => Ok(Placed::At(earlier.timestamp_millis())),
+                Ambiguous::Later => Ok(Placed::At(later.timestamp_millis())),
+                Ambiguous::Infer => {
+                    Ok(Placed::Either { earlier: earlier.timestamp_millis(), later: later.timestamp_millis() })
+                }
                 Ambiguous::Reject => Err(TimeError::Ambiguous),
             },
             chrono::LocalResult::None => match self.dst.nonexistent {
@@ -133,7 +173,7 @@ impl TimeParser {
                     // do not change offset twice in a day.
                     let before = naive.checked_sub_signed(TimeDelta::days(1)).ok_or(TimeError::Range)?;
                     let offset = zone.offset_from_utc_datetime(&before).fix().local_minus_utc();
-                    Ok(wall - i64::from(offset) * MS_PER_SECOND)
+                    Ok(Placed::At(wall - i64::from(offset) * MS_PER_SECOND))
                 }
                 Nonexistent::Reject => Err(TimeError::Nonexistent),
             },
@@ -144,9 +184,14 @@ impl TimeParser {
     pub fn explain(&self, error: TimeError) -> String {
         let zone = self.zone.map_or("UTC", |z| z.name());
         match (error, &self.format) {
+            (TimeError::Ambiguous, _) if self.dst.ambiguous == Ambiguous::Infer => format!(
+                "ambiguous local time in {zone}: it occurs twice as clocks go back, and outside a series' rows (JSON \
+                 lines) --dst ambiguous=infer has no order to tell which; choose one with --dst ambiguous=earlier or \
+                 --dst ambiguous=later"
+            ),
             (TimeError::Ambiguous, _) => {
                 format!(
-                    "ambiguous local time in {zone}: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later"
+                    "ambiguous local time in {zone}: it occurs twice as clocks go back; choose one with --dst ambiguous=infer (by the order of each series' rows), ambiguous=earlier or ambiguous=later"
                 )
             }
             (TimeError::Nonexistent, _) => format!(
@@ -302,9 +347,14 @@ mod tests {
         assert_eq!(p.parse(text), Err(TimeError::Ambiguous));
         assert_eq!(
             p.explain(TimeError::Ambiguous),
-            "ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=earlier or --dst ambiguous=later"
+            "ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=infer (by the order of each series' rows), ambiguous=earlier or ambiguous=later"
         );
         assert_eq!(p.parse(b"29-10-2023 00:59"), Ok(utc("2023-10-28T23:59:00Z")));
+        let infer = with(Ambiguous::Infer);
+        let (earlier, later) = (utc("2023-10-29T00:30:00Z"), utc("2023-10-29T01:30:00Z"));
+        assert_eq!(infer.place(text), Ok(Placed::Either { earlier, later }));
+        assert_eq!(infer.place(b"29-10-2023 02:00"), Ok(Placed::At(utc("2023-10-29T02:00:00Z"))));
+        assert_eq!(infer.parse(text), Err(TimeError::Ambiguous));
         assert_eq!(p.parse(b"29-10-2023 02:00"), Ok(utc("2023-10-29T02:00:00Z")));
     }
 

@@ -2,7 +2,7 @@
 //! (`*.yaml`, `*.yml`) in name order, test files (`*.test.yaml`) apart; a job brings its sibling
 //! test file; a file named twice is read once; no file is read past a size limit.
 
-use super::diagnostic::Diagnostic;
+use crate::yaml::diagnostic::Diagnostic;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -12,14 +12,29 @@ pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
 pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
-    let handle = std::fs::File::open(file).map_err(|e| format!("cannot read job file: {e}"))?;
+    read_capped(file, "a job file is a short YAML mapping").map_err(|e| match e {
+        Capped::Io(e) => format!("cannot read job file: {e}"),
+        Capped::TooLarge(message) => message,
+    })
+}
+
+/// Why [`read_capped`] read nothing.
+pub enum Capped {
+    Io(std::io::Error),
+    /// The file is larger than [`MAX_JOB_FILE_BYTES`]: the message says so.
+    TooLarge(String),
+}
+
+/// Reads `file`, refusing one larger than [`MAX_JOB_FILE_BYTES`] with `why_small`.
+pub fn read_capped(file: &Path, why_small: &str) -> Result<Vec<u8>, Capped> {
+    let handle = std::fs::File::open(file).map_err(Capped::Io)?;
     let mut bytes = Vec::new();
-    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read job file: {e}"))?;
+    handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(Capped::Io)?;
     if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
-        return Err(format!(
-            "the file is larger than {} KiB; a job file is a short YAML mapping",
+        return Err(Capped::TooLarge(format!(
+            "the file is larger than {} KiB; {why_small}",
             MAX_JOB_FILE_BYTES / 1024
-        ));
+        )));
     }
     Ok(bytes)
 }
@@ -33,17 +48,8 @@ pub fn job_files(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBu
             files.push(arg.clone());
             continue;
         }
-        let entries = match std::fs::read_dir(arg) {
-            Ok(entries) => entries,
-            Err(e) => {
-                let message = format!("cannot read job directory: {e}");
-                problems.push(Diagnostic::whole_file(&arg.display().to_string(), message));
-                continue;
-            }
-        };
-        let mut found: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_job_file(p)).collect();
-        found.sort();
+        let Some(entries) = directory_files(arg, "cannot read job directory", problems) else { continue };
+        let found: Vec<PathBuf> = entries.into_iter().filter(|p| is_job_file(p)).collect();
         if found.is_empty() {
             let message = "no job files (*.yaml, *.yml) in this directory";
             problems.push(Diagnostic::whole_file(&arg.display().to_string(), message));
@@ -54,6 +60,41 @@ pub fn job_files(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBu
     let mut seen = std::collections::HashSet::new();
     files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     files
+}
+
+/// The regular files of `dir`, sorted by name. A symbolic link is followed only to a file inside
+/// `dir`: a link a pull request adds (`zz.yaml -> ~/.git-credentials`) would otherwise have its
+/// target read and quoted in a CI log. Such a link is a problem naming the link, not its target.
+fn directory_files(dir: &Path, cannot_read: &str, problems: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(Diagnostic::whole_file(&dir.display().to_string(), format!("{cannot_read}: {e}")));
+            return None;
+        }
+    };
+    let inside = std::fs::canonicalize(dir).ok();
+    let mut found = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if link && (is_job_file(&path) || is_test_file(&path)) {
+            let target = std::fs::canonicalize(&path).ok();
+            let contained = matches!((&target, &inside), (Some(t), Some(d)) if t.starts_with(d));
+            if !contained {
+                problems.push(Diagnostic::whole_file(
+                    &path.display().to_string(),
+                    "a symbolic link to a file outside its directory is not read; name the file itself to use it",
+                ));
+                continue;
+            }
+        }
+        if path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Some(found)
 }
 
 /// The subfolders of the named directories, sorted: job files are read from a named directory
@@ -76,17 +117,8 @@ pub fn test_sources(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<Pat
     let mut sources: Vec<PathBuf> = Vec::new();
     for arg in args {
         if arg.is_dir() {
-            match std::fs::read_dir(arg) {
-                Ok(entries) => {
-                    let mut found: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file() && (is_job_file(p) || is_test_file(p)))
-                        .collect();
-                    found.sort();
-                    sources.extend(found);
-                }
-                Err(e) => problems
-                    .push(Diagnostic::whole_file(&arg.display().to_string(), format!("cannot read directory: {e}"))),
+            if let Some(entries) = directory_files(arg, "cannot read directory", problems) {
+                sources.extend(entries.into_iter().filter(|p| is_job_file(p) || is_test_file(p)));
             }
         } else {
             sources.push(arg.clone());

@@ -4,8 +4,8 @@
 //! JSON Schema. Words a choice accepts come from the type they stand for.
 
 use super::plan::Interpolation;
-use super::yaml::{Field, Shape};
-use crate::run_options::{EmitMode, WatermarkScope};
+use crate::job::options::{EmitMode, WatermarkScope};
+use crate::yaml::{Field, Shape};
 
 /// The words of a choice, in its table's order.
 pub const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'static str; N] {
@@ -133,16 +133,18 @@ pub mod window_job {
     pub const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
-        "A reading further than this ahead of its watermark does not advance the watermark (a meter with a bad clock). \
-         Default: no limit.",
+        "A reading further than this ahead of its watermark is held back (a meter with a bad clock): it moves the \
+         watermark only when the next reading ahead confirms the jump, landing not more than this before it (a meter back \
+         from an outage). Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
     pub const TIMEZONE: Field = Field::optional(
         "timezone",
         Shape::Text,
-        "An IANA time zone such as `Europe/Dublin`: windows of whole days, or of steps that divide a day, start at local \
-         midnight (a day at a DST change is 23 or 25 hours long). Steps that divide an hour keep UTC epoch alignment. \
-         Default: UTC.",
+        "An IANA time zone such as `Europe/Dublin`: windows follow its local clock. Whole days, steps that divide a day \
+         and months start at local midnight (a day at a DST change is 23 or 25 hours long); steps that divide an hour \
+         start where the local clock reads a multiple of them (`1h` windows on the local hour in Asia/Kolkata; a \
+         repeated hour is two windows). Default: UTC.",
     )
     .aliases(&["time_zone", "timeZone"]);
     pub const POLICIES: Field = Field::required(
@@ -177,10 +179,17 @@ pub mod window {
     );
     pub const SLIDE: Field = Field::optional(
         "slide",
-        Shape::Duration,
-        "Sliding windows only (required there): how far apart windows start; it must divide the window size.",
+        Shape::Period,
+        "Sliding windows only (required there): how far apart windows start (a duration, or months: `1mo`); it must \
+         divide the window size.",
     );
-    pub const FIELDS: &[Field] = &[TYPE, SLIDE];
+    pub const OFFSET: Field = Field::optional(
+        "offset",
+        Shape::Duration,
+        "How far into each step windows start, shorter than the step (the window size, or the slide): `6h` makes daily \
+         windows run 06:00 to 06:00 (a gas day), monthly ones start at 06:00 on the 1st. Default `0s`.",
+    );
+    pub const FIELDS: &[Field] = &[TYPE, SLIDE, OFFSET];
 }
 
 /// One entry of a window job's `policies`.
@@ -206,8 +215,9 @@ pub mod window_policy {
         Field::required("aggregation", Shape::Aggregation, "How the valid values of a window become its output value.");
     pub const WINDOW_SIZE: Field = Field::required(
         "window_size",
-        Shape::Duration,
-        "The window length, e.g. `10m`. Windows are half-open `[start, start + size)` and stamped at their start.",
+        Shape::Period,
+        "The window length, e.g. `10m`, `1d`, or calendar months `1mo`, `3mo`, `1y` (starting at midnight on the 1st, in \
+         the job's time zone). Windows are half-open `[start, start + size)` and stamped at their start.",
     )
     .aliases(&["windowSize"]);
     pub const OUTPUT: Field = Field::required(
@@ -246,8 +256,9 @@ pub mod merge_job {
     pub const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
-        "An operand reading further than this ahead of its series' watermark does not advance the watermark (a meter with \
-         a bad clock). Default: no limit.",
+        "An operand reading further than this ahead of its series' watermark is held back (a meter with a bad clock): it \
+         moves the watermark only when the series' next reading ahead confirms the jump, landing not more than this \
+         before it. Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
     pub const MAX_AGE: Field = Field::optional(
@@ -257,6 +268,13 @@ pub mod merge_job {
          that time (counted as a stale operand), instead of carrying a value over a gap. Default: no limit.",
     )
     .aliases(&["maxAge"]);
+    pub const TIMEZONE: Field = Field::optional(
+        "timezone",
+        Shape::Text,
+        "An IANA time zone such as `Europe/Dublin`: frequency ticks follow its local clock as the windows of a window job \
+         with this zone do (`every: 1d` ticks at local midnight, where local-day windows are stamped). Default: UTC.",
+    )
+    .aliases(&["time_zone", "timeZone"]);
     pub const POLICIES: Field = Field::required(
         "policies",
         Shape::List(merge_policy::FIELDS),
@@ -273,6 +291,7 @@ pub mod merge_job {
         MAX_FUTURE_SKEW,
         MAX_AGE,
         job::QUALITY,
+        TIMEZONE,
         POLICIES,
         job::TESTS,
     ];
@@ -285,12 +304,21 @@ pub mod trigger {
     pub const MODE: Field = Field::required(
         "mode",
         Shape::Choice(&TRIGGER_MODES),
-        "`frequency`: evaluate at epoch-aligned ticks of `every`; `point`: evaluate at each reading of a policy's `trigger_point`.",
+        "`frequency`: evaluate at ticks of `every`, laid out as the starts of tumbling windows of that size; `point`: \
+         evaluate at each reading of a policy's `trigger_point`.",
     );
-    pub const EVERY: Field =
-        Field::optional("every", Shape::Duration, "The tick interval of frequency mode, e.g. `10m` (required there).")
-            .aliases(&["frequency"]);
-    pub const FIELDS: &[Field] = &[MODE, EVERY];
+    pub const EVERY: Field = Field::optional(
+        "every",
+        Shape::Period,
+        "The tick interval of frequency mode, e.g. `10m`, `1d` or `1mo` (required there).",
+    )
+    .aliases(&["frequency"]);
+    pub const OFFSET: Field = Field::optional(
+        "offset",
+        Shape::Duration,
+        "Frequency mode: how far into each interval ticks fall, as `window.offset` of the windows read. Default `0s`.",
+    );
+    pub const FIELDS: &[Field] = &[MODE, EVERY, OFFSET];
 }
 
 /// One entry of a merge job's `policies`.

@@ -2,15 +2,16 @@
 //! files are found by `discover`, each is read by its template's reader (`read_window`,
 //! `read_merge`), and the jobs together are checked as one pipeline.
 
-use super::diagnostic::{Diagnostic, JobErrors, sort_problems};
 use super::discover::{job_files, read_limited};
 use super::fields::{Template, job};
+use super::grids::warn_mismatched_grids;
 use super::pipeline::{OutputSite, check_pipeline};
 use super::plan::Job;
 use super::read_common::Outputs;
 use super::read_merge::read_merge_job;
 use super::read_window::read_window_job;
-use super::yaml::{Listing, Reader, list, parse};
+use crate::yaml::diagnostic::{Diagnostic, JobErrors, sort_problems};
+use crate::yaml::{Listing, Reader, list, parse};
 use std::path::{Path, PathBuf};
 
 /// Loads every job file named by `args` (files or directories) and checks them as one pipeline.
@@ -64,6 +65,7 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
     }
     if problems.is_empty() {
         check_pipeline(&jobs, &sites, &mut problems);
+        warn_mismatched_grids(&mut jobs);
     }
     sort_problems(&mut problems);
     if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }
@@ -75,8 +77,10 @@ fn read_job(reader: &mut Reader<'_>, default_name: String) -> Option<(Job, Outpu
     let map = root.as_mapping()?;
     let names: Vec<&str> = Template::NAMES.iter().map(|(n, _)| *n).collect();
     let Some(template) = map.get_scalar(job::TEMPLATE_KEY) else {
+        // Not quoted: a mapping without a template may be any YAML file a path led to.
         let message = format!("missing field `{}` ({})", job::TEMPLATE_KEY, names.join(" or "));
-        reader.error_span(root.span(), "(top level)", message);
+        let (line, column) = root.span().start().map_or((0, 0), |m| (m.line(), m.column()));
+        reader.error_unquoted(line, column, "(top level)", message);
         return None;
     };
     // Spelling is forgiven here (`Time Window Aggregation`), since nothing else can be checked

@@ -2,8 +2,8 @@
 //! the jobs form a DAG by point names (a cycle is named, `a -> b -> a`). Also the order in which
 //! jobs run (producers before consumers) and the points a pipeline expects from its input.
 
-use super::diagnostic::Diagnostic;
 use super::plan::Job;
+use crate::yaml::diagnostic::Diagnostic;
 
 /// Where a job's output point is declared, for pipeline-level messages.
 pub struct OutputSite {

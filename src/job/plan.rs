@@ -3,9 +3,10 @@
 //! the engine never meets an unchecked option. The readers (`read_window`, `read_merge`) turn YAML
 //! files into these.
 
-use super::diagnostic::Diagnostic;
-use crate::expr::Expression;
-use crate::threshold::Threshold;
+use crate::job::expr::Expression;
+use crate::job::threshold::Threshold;
+use crate::time::period::Period;
+use crate::yaml::diagnostic::Diagnostic;
 use chrono_tz::Tz;
 
 /// A loaded job file.
@@ -31,8 +32,10 @@ pub struct WindowJob {
     /// A reading further than this ahead of its watermark does not advance it (a bad clock).
     pub max_future_skew: Option<i64>,
     pub window: WindowType,
-    /// Aligns day-sized steps to local midnight in this zone (see [`crate::zone`]); `None` is UTC.
+    /// Aligns window steps to the local clock in this zone (see [`crate::time::zone`]); `None` is UTC.
     pub timezone: Option<Tz>,
+    /// How far into each step windows start, in ms (`window.offset`: `6h` for a gas day).
+    pub offset: i64,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
     pub policies: Vec<WindowPolicy>,
@@ -43,8 +46,8 @@ pub struct WindowJob {
 pub enum WindowType {
     /// Adjacent windows of each policy's size (the platform's only type).
     Tumbling,
-    /// Windows of each policy's size starting every `slide` ms; every size is a multiple of it.
-    Sliding { slide: i64 },
+    /// Windows of each policy's size starting every `slide`; every size is a multiple of it.
+    Sliding { slide: Period },
 }
 
 /// One policy of a window job: one input point aggregated into one output point.
@@ -53,8 +56,8 @@ pub struct WindowPolicy {
     pub threshold: Threshold,
     pub interpolation: Interpolation,
     pub aggregation: Aggregation,
-    /// Window size in ms, at least 1 (a multiple of the slide for sliding windows).
-    pub window_size: i64,
+    /// Window size, at least 1 ms or a month (a multiple of the slide for sliding windows).
+    pub window_size: Period,
     pub output: String,
 }
 
@@ -121,14 +124,19 @@ pub struct MergeJob {
     pub max_age: Option<i64>,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
+    /// Frequency ticks follow the local clock of this zone as windows do; `None` is UTC.
+    pub timezone: Option<Tz>,
+    /// Where `trigger.every` is written, for warnings about the grid of the windows it reads.
+    pub tick_site: Option<Diagnostic>,
     pub policies: Vec<MergePolicy>,
 }
 
 /// When a merge job evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// At epoch-aligned multiples of `every` ms.
-    Frequency { every: i64 },
+    /// At the starts of tumbling windows of `every`, `offset` ms into each (epoch-aligned in
+    /// UTC, or local in the job's time zone).
+    Frequency { every: Period, offset: i64 },
     /// At each reading of the policy's trigger point.
     Point,
 }

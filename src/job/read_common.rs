@@ -1,12 +1,15 @@
 //! Readers of the values both templates hold: a job's name and model, point names, durations,
-//! lateness, the future-skew bound and output points (recorded with their location for the
+//! window periods and offsets, time zones, lateness, the future-skew bound and output points (recorded with their location for the
 //! pipeline-level checks).
 
-use super::diagnostic::Diagnostic;
 use super::fields::job;
-use super::yaml::{Field, Located, Mapping, Reader};
-use crate::duration::parse_duration;
-use crate::threshold::Threshold;
+use crate::job::threshold::Threshold;
+use crate::time::duration::parse_duration;
+use crate::time::period::Period;
+use crate::time::zone::parse_zone;
+use crate::yaml::diagnostic::Diagnostic;
+use crate::yaml::{Field, Located, Mapping, Reader};
+use chrono_tz::Tz;
 
 /// A job's output points with where each is declared.
 pub type Outputs = Vec<(String, Diagnostic)>;
@@ -64,11 +67,47 @@ pub fn read_duration(reader: &mut Reader<'_>, at: &Located<'_>) -> Option<i64> {
     parse_duration(at.text).map_err(|e| reader.error(at, e)).ok()
 }
 
+/// A window size, slide or tick interval: a duration or months, longer than 0.
+pub fn read_period(reader: &mut Reader<'_>, at: &Located<'_>, what: &str) -> Option<Period> {
+    let period = Period::parse(at.text).map_err(|e| reader.error(at, e)).ok()?;
+    if period.is_zero() {
+        reader.error(at, format!("the {what} must be longer than 0"));
+        return None;
+    }
+    Some(period)
+}
+
+/// The optional `offset` of windows or ticks of `step`: a duration shorter than the step (its
+/// shortest, for months), `0` when absent; `None` when it is invalid (reported).
+pub fn read_offset(reader: &mut Reader<'_>, at: Option<Located<'_>>, step: Option<Period>) -> Option<i64> {
+    let Some(at) = at else { return Some(0) };
+    let offset = read_duration(reader, &at)?;
+    if let Some(step) = step
+        && offset >= step.shortest_ms()
+    {
+        let message = format!(
+            "the offset {} is not shorter than the step {step}: windows start `offset` into each step",
+            at.text.trim()
+        );
+        reader.error(&at, message);
+        return None;
+    }
+    Some(offset)
+}
+
 /// The optional allowed lateness, `0` when absent; `None` when it is invalid (reported).
 pub fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<i64> {
     match top.scalar(reader, field) {
         Some(at) => read_duration(reader, &at),
         None => Some(0),
+    }
+}
+
+/// The optional `timezone`; `None` when it is invalid (reported).
+pub fn read_timezone(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<Tz>> {
+    match top.scalar(reader, field) {
+        Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
+        None => Some(None),
     }
 }
 
@@ -102,9 +141,13 @@ pub fn read_output(
     if outputs.iter().any(|(o, _)| *o == point) {
         reader.error(&at, format!("output point `{point}` is already written by another policy of this job"));
     }
-    let before = reader.problems.len();
-    reader.error(&at, "");
-    let site = reader.problems.remove(before);
-    outputs.push((point.clone(), site));
+    outputs.push((point.clone(), site(reader, &at)));
     Some(point)
+}
+
+/// Where a value is written, as a diagnostic to be worded later (by pipeline-level checks).
+pub fn site(reader: &mut Reader<'_>, at: &Located<'_>) -> Diagnostic {
+    let before = reader.problems.len();
+    reader.error(at, "");
+    reader.problems.remove(before)
 }

@@ -5,36 +5,50 @@
 use super::fields::{TimingInterpolation, TriggerMode, merge_job, merge_policy as policy, trigger};
 use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
+    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period,
+    read_point, read_quality, read_timezone, site,
 };
-use super::yaml::{Listing, Located, Mapping, Reader, choice};
-use crate::expr::{CompileError, Expression, sandboxed_engine};
+use crate::job::expr::{CompileError, Expression, sandboxed_engine};
+use crate::time::zone::Alignment;
+use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use marked_yaml::Node;
 
 pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", merge_job::FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
+    let timezone = read_timezone(reader, &top, &merge_job::TIMEZONE);
+    let mut tick_site = None;
     let trigger = top.mapping(reader, &merge_job::TRIGGER).and_then(|t| {
         let mode = t.scalar(reader, &trigger::MODE)?;
         let every = t.scalar(reader, &trigger::EVERY);
+        let offset = t.scalar(reader, &trigger::OFFSET);
         match choice(reader, &mode, "trigger mode", &TriggerMode::NAMES, Listing::Or)? {
             TriggerMode::Frequency => {
                 let Some(every) = every else {
                     reader.error_span(t.span(), t.path(), "frequency mode needs `every` (e.g. every: 10m)");
                     return None;
                 };
-                let ms = read_duration(reader, &every)?;
-                if ms == 0 {
-                    reader.error(&every, "the trigger frequency must be longer than 0");
+                let period = read_period(reader, &every, "trigger frequency")?;
+                if top.get(&merge_job::TIMEZONE).is_some() && Alignment::of_period(period).is_none() {
+                    let message = format!(
+                        "with a `timezone`, `every` must divide an hour, divide a day, be whole days or be whole months; {} \
+                         is none of these",
+                        every.text.trim()
+                    );
+                    reader.error(&every, message);
                     return None;
                 }
-                Some(Trigger::Frequency { every: ms })
+                tick_site = Some(site(reader, &every));
+                Some(Trigger::Frequency { every: period, offset: read_offset(reader, offset, Some(period))? })
             }
             TriggerMode::Point => {
-                if let Some(every) = every {
+                if let Some(at) = every.or(offset) {
                     reader.error(
-                        &every,
-                        "`every` applies to frequency mode only; in point mode each policy names its `trigger_point`",
+                        &at,
+                        format!(
+                            "`{}` applies to frequency mode only; in point mode each policy names its `trigger_point`",
+                            at.field.rsplit('.').next().unwrap_or("every")
+                        ),
                     );
                 }
                 Some(Trigger::Point)
@@ -98,6 +112,8 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         max_future_skew: max_future_skew?,
         max_age: max_age?,
         quality: quality?,
+        timezone: timezone?,
+        tick_site,
         policies,
     };
     let job =

@@ -6,12 +6,14 @@
 use super::fields::{WindowKind, window, window_job, window_policy as policy};
 use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_output, read_point, read_quality,
+    Outputs, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period, read_point,
+    read_quality, read_timezone,
 };
-use super::yaml::{Listing, Located, Mapping, Reader, choice};
-use crate::duration::format_duration;
-use crate::threshold::Threshold;
-use crate::zone::{Alignment, parse_zone};
+use crate::job::threshold::Threshold;
+use crate::time::duration::format_duration;
+use crate::time::period::Period;
+use crate::time::zone::Alignment;
+use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use chrono_tz::Tz;
 use marked_yaml::Node;
 
@@ -20,20 +22,18 @@ use marked_yaml::Node;
 const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
 
 /// What a window size or slide must be with a `timezone`.
-const LOCAL_STEPS: &str =
-    "divide an hour (aligned to the UTC epoch), or divide a day or be whole days (aligned to local midnight)";
+const LOCAL_STEPS: &str = "divide an hour (aligned to the local hour), divide a day or be whole days (aligned to local \
+                           midnight), or be whole months";
 
 pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", window_job::FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
-    let window = read_window_type(reader, &top);
+    let (window, offset_at) = read_window_type(reader, &top);
     let latency = read_latency(reader, &top, &window_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &window_job::MAX_FUTURE_SKEW);
     let quality = read_quality(reader, &top);
-    let timezone: Option<Option<Tz>> = match top.scalar(reader, &window_job::TIMEZONE) {
-        Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
-        None => Some(None),
-    };
+    let timezone = read_timezone(reader, &top, &window_job::TIMEZONE);
+    let mut steps: Vec<Period> = Vec::new();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
     for p in top.mappings(reader, &window_job::POLICIES) {
@@ -50,12 +50,12 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
             .scalar(reader, &policy::AGGREGATION)
             .and_then(|at| choice(reader, &at, "aggregation", &Aggregation::NAMES, Listing::OneOf));
         let window_size = p.scalar(reader, &policy::WINDOW_SIZE).and_then(|at| {
-            let size = read_duration(reader, &at)?;
-            if size == 0 {
-                reader.error(&at, "the window size must be longer than 0");
-                return None;
-            }
+            let size = read_period(reader, &at, "window size")?;
             check_window_size(reader, &at, size, window, timezone.flatten())?;
+            steps.push(match window {
+                Some(WindowType::Sliding { slide }) => slide,
+                _ => size,
+            });
             if let (Some(latency), Some(window)) = (latency, window) {
                 warn_open_windows(reader, &at, latency, size, window);
             }
@@ -68,11 +68,15 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
             policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
         }
     }
+    // The offset is checked against the shortest step of the job's policies.
+    let shortest = steps.iter().copied().min_by_key(|p| p.shortest_ms());
+    let offset = read_offset(reader, offset_at, shortest);
     let plan = WindowJob {
         latency: latency?,
         max_future_skew: max_future_skew?,
         window: window?,
         timezone: timezone?,
+        offset: offset?,
         quality: quality?,
         policies,
     };
@@ -81,67 +85,86 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     Some((job, outputs))
 }
 
-/// The `window` mapping: `type: tumbling` (also when absent) or `type: sliding` with a `slide`.
-/// A slide that cannot be aligned in the job's `timezone` is reported here too.
-fn read_window_type(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<WindowType> {
-    let Some(window) = top.mapping(reader, &window_job::WINDOW) else { return Some(WindowType::Tumbling) };
-    let kind = window.scalar(reader, &window::TYPE)?;
+/// The `window` mapping: `type: tumbling` (also when absent) or `type: sliding` with a `slide`,
+/// and where its `offset` is written (read once the policies' steps are known). A slide that
+/// cannot be aligned in the job's `timezone` is reported here too.
+fn read_window_type<'n>(reader: &mut Reader<'_>, top: &Mapping<'n>) -> (Option<WindowType>, Option<Located<'n>>) {
+    let Some(window) = top.mapping(reader, &window_job::WINDOW) else { return (Some(WindowType::Tumbling), None) };
+    let offset = window.scalar(reader, &window::OFFSET);
+    let Some(kind) = window.scalar(reader, &window::TYPE) else { return (None, offset) };
     let slide = window.scalar(reader, &window::SLIDE);
-    match choice(reader, &kind, "window type", &WindowKind::NAMES, Listing::Or)? {
-        WindowKind::Tumbling => {
+    let kind = match choice(reader, &kind, "window type", &WindowKind::NAMES, Listing::Or) {
+        Some(WindowKind::Tumbling) => {
             if let Some(at) = slide {
                 reader.error(&at, "`slide` applies to sliding windows only (type: sliding)");
-                return None;
+                return (None, offset);
             }
             Some(WindowType::Tumbling)
         }
-        WindowKind::Sliding => {
-            let Some(at) = slide else {
-                let message = "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)";
-                reader.error_at(kind.line, kind.column, window.path(), message);
-                return None;
-            };
-            let slide = read_duration(reader, &at)?;
-            if slide == 0 {
-                reader.error(&at, "the slide must be longer than 0");
-                return None;
-            }
-            let zoned = top.get(&window_job::TIMEZONE).is_some();
-            if zoned && Alignment::of_step(slide).is_none() {
-                reader.error(
-                    &at,
-                    format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is neither", at.text.trim()),
-                );
-                return None;
-            }
-            Some(WindowType::Sliding { slide })
-        }
+        Some(WindowKind::Sliding) => read_slide(reader, top, &window, &kind, slide),
+        None => None,
+    };
+    (kind, offset)
+}
+
+fn read_slide(
+    reader: &mut Reader<'_>,
+    top: &Mapping<'_>,
+    window: &Mapping<'_>,
+    kind: &Located<'_>,
+    slide: Option<Located<'_>>,
+) -> Option<WindowType> {
+    let Some(at) = slide else {
+        let message = "sliding windows need `slide`, how far apart windows start (e.g. slide: 5m)";
+        reader.error_at(kind.line, kind.column, window.path(), message);
+        return None;
+    };
+    let slide = read_period(reader, &at, "slide")?;
+    let zoned = top.get(&window_job::TIMEZONE).is_some();
+    if zoned && Alignment::of_period(slide).is_none() {
+        reader.error(
+            &at,
+            format!("with a `timezone`, the slide must {LOCAL_STEPS}; {} is none of these", at.text.trim()),
+        );
+        return None;
     }
+    Some(WindowType::Sliding { slide })
 }
 
 /// A policy's window size against the job's window type and time zone.
 fn check_window_size(
     reader: &mut Reader<'_>,
     at: &Located<'_>,
-    size: i64,
+    size: Period,
     window: Option<WindowType>,
     timezone: Option<Tz>,
 ) -> Option<()> {
     match window {
-        Some(WindowType::Sliding { slide }) if size % slide != 0 => {
-            let (size, slide) = (at.text.trim(), format_duration(slide));
-            reader.error(at, format!("the window size {size} is not a multiple of the slide {slide} (window.slide): a sliding window spans whole slides"));
-            None
-        }
-        Some(WindowType::Sliding { slide }) if size / slide > MAX_SLIDES_PER_WINDOW => {
-            let (size, slide) = (at.text.trim(), format_duration(slide));
-            reader.error(at, format!("the window size {size} spans more than {MAX_SLIDES_PER_WINDOW} slides of {slide}: use a longer slide"));
-            None
-        }
-        Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_step(size).is_none() => {
+        Some(WindowType::Sliding { slide }) => match size.multiple_of(slide) {
+            None => {
+                let why = if matches!(slide, Period::Months(_)) == matches!(size, Period::Months(_)) {
+                    "a sliding window spans whole slides"
+                } else {
+                    "a sliding window spans whole slides, and months and durations do not divide each other"
+                };
+                let size = at.text.trim();
+                reader.error(
+                    at,
+                    format!("the window size {size} is not a multiple of the slide {slide} (window.slide): {why}"),
+                );
+                None
+            }
+            Some(n) if n > MAX_SLIDES_PER_WINDOW => {
+                let size = at.text.trim();
+                reader.error(at, format!("the window size {size} spans more than {MAX_SLIDES_PER_WINDOW} slides of {slide}: use a longer slide"));
+                None
+            }
+            Some(_) => Some(()),
+        },
+        Some(WindowType::Tumbling) if timezone.is_some() && Alignment::of_period(size).is_none() => {
             reader.error(
                 at,
-                format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is neither", at.text.trim()),
+                format!("with a `timezone`, the window size must {LOCAL_STEPS}; {} is none of these", at.text.trim()),
             );
             None
         }
@@ -157,24 +180,20 @@ pub const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
 /// the latency is still ahead of its watermark: windows start every `step` (the slide, or the size
 /// for tumbling windows), so at most `(latency + size) / step` rounded up, which for tumbling
 /// windows is `latency / size + 1`, when every window receives readings.
-fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: i64, window: WindowType) {
+fn warn_open_windows(reader: &mut Reader<'_>, at: &Located<'_>, latency: i64, size: Period, window: WindowType) {
     let step = match window {
         WindowType::Sliding { slide } => slide,
         WindowType::Tumbling => size,
     };
     // Durations are at most 100 years, so the sum cannot overflow.
-    let estimate = (latency + size + step - 1) / step;
+    let step_ms = step.shortest_ms();
+    let estimate = (latency + size.longest_ms() + step_ms - 1) / step_ms;
     if estimate > WARN_OPEN_WINDOWS_PER_SERIES {
         let formula = match window {
-            WindowType::Tumbling => {
-                format!("latency {} / window size {} + 1", format_duration(latency), format_duration(size))
+            WindowType::Tumbling => format!("latency {} / window size {size} + 1", format_duration(latency)),
+            WindowType::Sliding { .. } => {
+                format!("(latency {} + window size {size}) / slide {step}", format_duration(latency))
             }
-            WindowType::Sliding { .. } => format!(
-                "(latency {} + window size {}) / slide {}",
-                format_duration(latency),
-                format_duration(size),
-                format_duration(step)
-            ),
         };
         reader.warning(
             at,

@@ -11,8 +11,9 @@
 
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
+use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading};
-use crate::intern::Names;
+use crate::input::number::NumberFormat;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
 use std::io;
@@ -29,11 +30,13 @@ pub enum Role {
     Other,
 }
 
-/// The columns of a long-format input, by position, and the byte between fields.
+/// The columns of a long-format input, by position, the byte between fields and how values write
+/// numbers (the decimal separator never the delimiter: see `fast_layout`).
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub delimiter: u8,
     pub roles: Vec<Role>,
+    pub numbers: NumberFormat,
 }
 
 /// Names a chunk's parser met first in it: their spans in the chunk, in id order from `first`.
@@ -92,6 +95,15 @@ impl Chunk {
 
     /// Parses the lines into `readings`, stopping at the first line the fast path does not take.
     pub fn parse(&mut self, layout: &Layout, parser: &mut Parser) {
+        // The decimal separator is a constant of each instance, so the usual one costs nothing.
+        if layout.numbers.decimal == b',' {
+            self.parse_with::<b','>(layout, parser);
+        } else {
+            self.parse_with::<b'.'>(layout, parser);
+        }
+    }
+
+    fn parse_with<const DECIMAL: u8>(&mut self, layout: &Layout, parser: &mut Parser) {
         self.readings.clear();
         self.stop = None;
         self.parser = parser.id;
@@ -116,12 +128,13 @@ impl Chunk {
                 if memchr2(b'"', b'\r', &raw[pos..newline]).is_some() {
                     None
                 } else {
-                    parse_line(&raw[..newline], pos, &mut line).map(|(r, _)| (r, newline + 1))
+                    parse_line::<DECIMAL>(&raw[..newline], pos, &mut line).map(|(r, _)| (r, newline + 1))
                 }
             } else if canonical {
-                parse_canonical_line(raw, pos, &mut line).or_else(|| parse_line(raw, pos, &mut line))
+                parse_canonical_line::<DECIMAL>(raw, pos, &mut line)
+                    .or_else(|| parse_line::<DECIMAL>(raw, pos, &mut line))
             } else {
-                parse_line(raw, pos, &mut line)
+                parse_line::<DECIMAL>(raw, pos, &mut line)
             };
             match parsed {
                 Some((reading, next)) => {
@@ -180,7 +193,7 @@ struct Line<'a> {
 /// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
 /// the reading and where the next line starts, or `None` when the fast path does not take it.
 #[inline]
-fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
     let delimiter = line.layout.delimiter;
     let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0, quality: 0 };
     let last = line.layout.roles.len() - 1;
@@ -195,14 +208,14 @@ fn parse_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading,
                 reading.ts = ts;
                 pos + len
             }
-            Role::Value => match parse_short_decimal_prefix(&raw[pos..]) {
+            Role::Value => match parse_short_decimal_prefix::<DECIMAL>(&raw[pos..]) {
                 Some((v, len)) if ends_field(raw, pos + len, delimiter) => {
                     reading.value = v;
                     pos + len
                 }
                 _ => {
                     let end = field_end(raw, pos, delimiter);
-                    reading.value = parse_value(raw[pos..end].trim_ascii())?;
+                    reading.value = line.layout.numbers.parse(raw[pos..end].trim_ascii())?;
                     end
                 }
             },
@@ -272,7 +285,7 @@ impl Line<'_> {
 /// [`parse_line`] for the usual layout, `timestamp,asset,point,value`, with plain numbers:
 /// straight-line code, without the per-column dispatch. `None` leaves the line to [`parse_line`].
 #[inline(always)]
-fn parse_canonical_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
     let delimiter = line.layout.delimiter;
     let (ts, len) = line.timestamps.parse_prefix(&raw[start..])?;
     let after_timestamp = start + len;
@@ -287,7 +300,7 @@ fn parse_canonical_line(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option
     if raw.get(after_point) != Some(&delimiter) {
         return None;
     }
-    let (value, len) = parse_short_decimal_prefix(&raw[after_point + 1..])?;
+    let (value, len) = parse_short_decimal_prefix::<DECIMAL>(&raw[after_point + 1..])?;
     let end = after_point + 1 + len;
     let next = match raw.get(end) {
         None => end,
@@ -328,21 +341,15 @@ pub fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
     i
 }
 
-/// A value field (already trimmed) as the general reader parses it: a finite `f64`, else `None`.
-fn parse_value(field: &[u8]) -> Option<f64> {
-    let v: f64 = std::str::from_utf8(field).ok()?.parse().ok()?;
-    v.is_finite().then_some(v)
-}
-
 /// Exact powers of ten, for [`parse_short_decimal_prefix`].
 const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
-/// The number `[+-]digits[.digits]` that starts `b`, with at most 15 digits in all, and its
-/// length; `None` for anything else. Such a number is m / 10^k with m < 2^53 and 10^k both exact
+/// The number `[+-]digits[.digits]` (`.` being `DECIMAL`) that starts `b`, with at most 15 digits
+/// in all, and its length; `None` for anything else. Such a number is m / 10^k with m < 2^53 and 10^k both exact
 /// in an `f64`, so one IEEE division, which rounds correctly, gives the same `f64` as
 /// `str::parse` (Clinger's fast path).
 #[inline]
-pub fn parse_short_decimal_prefix(b: &[u8]) -> Option<(f64, usize)> {
+pub fn parse_short_decimal_prefix<const DECIMAL: u8>(b: &[u8]) -> Option<(f64, usize)> {
     let (negative, first) = match b.first()? {
         b'-' => (true, 1),
         b'+' => (false, 1),
@@ -360,7 +367,7 @@ pub fn parse_short_decimal_prefix(b: &[u8]) -> Option<(f64, usize)> {
     let mut mantissa = 0u64;
     let int_end = digits(first, &mut mantissa);
     let (end, scale) = match b.get(int_end) {
-        Some(b'.') => {
+        Some(&c) if c == DECIMAL => {
             let end = digits(int_end + 1, &mut mantissa);
             (end, end - int_end - 1)
         }
@@ -380,7 +387,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn layout() -> Layout {
-        Layout { delimiter: b',', roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value] }
+        Layout {
+            delimiter: b',',
+            roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
+            numbers: NumberFormat::PLAIN,
+        }
     }
 
     fn parse(text: &str) -> (Chunk, Names) {
@@ -426,6 +437,15 @@ mod tests {
     }
 
     #[test]
+    fn a_decimal_comma_is_read_in_place_and_a_point_is_not_taken_for_it() {
+        let layout = Layout { delimiter: b';', numbers: NumberFormat { decimal: b',', thousands: None }, ..layout() };
+        let mut chunk = Chunk::from_text(b"2024-01-01T00:00:00Z;m1;Reading;1,25\n2024-01-01T00:00:01Z;m1;Reading;-0,5\n2024-01-01T00:00:02Z;m1;Reading;1.5\n");
+        chunk.parse(&layout, &mut Parser::default());
+        assert_eq!(chunk.readings.iter().map(|r| r.value).collect::<Vec<_>>(), [1.25, -0.5]);
+        assert_eq!(chunk.stop, Some(74));
+    }
+
+    #[test]
     fn crlf_lines_are_left_to_the_general_reader() {
         let (chunk, _) = parse(
             "2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\r\n2024-01-01T00:00:30Z,m1,Reading,3\n",
@@ -439,6 +459,7 @@ mod tests {
         let layout = Layout {
             delimiter: b',',
             roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp],
+            numbers: NumberFormat::PLAIN,
         };
         let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
         chunk.parse(&layout, &mut Parser::default());
@@ -466,7 +487,7 @@ mod tests {
         fn short_decimals_parse_as_std_does(sign in "[-+]?", int in "[0-9]{0,9}", frac in proptest::option::of("[0-9]{0,9}"), after in "[,\n x]?") {
             let text = format!("{sign}{int}{}", frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
             let expected = text.parse::<f64>().ok();
-            match parse_short_decimal_prefix(format!("{text}{after}").as_bytes()) {
+            match parse_short_decimal_prefix::<b'.'>(format!("{text}{after}").as_bytes()) {
                 Some((v, len)) => {
                     prop_assert_eq!(len, text.len(), "{}", text);
                     prop_assert_eq!(Some(v.to_bits()), expected.map(f64::to_bits), "{}", text);

@@ -1,6 +1,6 @@
-//! The readings of one input, fast. Plain long-format CSV (see [`fast_layout`] for what that
-//! excludes) is cut into chunks of whole lines and parsed by [`chunk`], on worker threads with
-//! `--threads` above 1 (see [`workers`]). Whatever the fast path does not take with certainty is
+//! The readings of one input, fast. Plain long-format CSV (see `fast_layout` for what that
+//! excludes) is cut into chunks of whole lines and parsed by `chunk`, on worker threads with
+//! `--threads` above 1 (see `workers`). Whatever the fast path does not take with certainty is
 //! left to the general [`Reader`], which owns the meaning of every row; this module only makes the
 //! common case fast:
 //!
@@ -25,10 +25,11 @@ pub use names::{Parser, Translation};
 use super::columns::{Fields, Source as Column};
 use super::jsonl::{JsonLines, is_json_lines};
 use super::options::Layout as FileLayout;
+use super::reader::Tally;
 use super::timestamp::TimeFormat;
-use super::{BadRows, InputCounts, InputOptions, Reader, source};
+use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
 use crate::engine::Reading;
-use crate::intern::Names;
+use crate::engine::names::Names;
 use anyhow::{Context, Result, anyhow};
 use lines::Source;
 use std::io::{self, Cursor, Read};
@@ -99,12 +100,31 @@ pub struct InputReader {
     current: Option<Chunk>,
     taken: usize,
     translation: Translation,
+    /// The general reader's tally once it has finished (the fast path has none to give).
+    tally: Tally,
 }
 
 impl InputReader {
+    /// Whether every reading of the rows read so far has been handed out: only a wide row, read
+    /// by the general reader, gives more than one.
+    pub fn between_rows(&self) -> bool {
+        match &self.mode {
+            Mode::General(reader) => reader.between_rows(),
+            Mode::Fast(_) | Mode::Json(_) | Mode::Done => true,
+        }
+    }
+
     /// Whether the input has a quality column (read by the general reader: the fast path declines it).
     pub fn has_quality_column(&self) -> bool {
         matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())
+    }
+
+    /// What the rows read so far carried (see [`Tally`]).
+    pub fn tally(&self) -> &Tally {
+        match &self.mode {
+            Mode::General(reader) => reader.tally(),
+            _ => &self.tally,
+        }
     }
 }
 
@@ -121,6 +141,7 @@ impl InputReader {
         names: &mut Names,
         threads: usize,
     ) -> Result<InputReader> {
+        let source = parquet::csv_view(source, file, options.delimiter.unwrap_or(b','), options.numbers)?;
         let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
         let delimiter = options.delimiter.unwrap_or(detected);
         let (header, rest) =
@@ -137,6 +158,7 @@ impl InputReader {
                 current: None,
                 taken: 0,
                 translation: Translation::default(),
+                tally: Tally::default(),
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
@@ -185,6 +207,7 @@ impl InputReader {
             current: None,
             taken: 0,
             translation: Translation::default(),
+            tally: Tally::default(),
         })
     }
 
@@ -245,8 +268,9 @@ impl InputReader {
                 }
                 Mode::General(mut reader) => {
                     let reading = reader.next(names, counts, bad_rows)?;
-                    if reading.is_some() {
-                        self.mode = Mode::General(reader);
+                    match reading {
+                        Some(_) => self.mode = Mode::General(reader),
+                        None => self.tally = reader.tally().clone(),
                     }
                     return Ok(reading);
                 }
@@ -318,16 +342,19 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 
 /// The fast path's layout of the columns the general reader found, or `None` when some option
 /// asks for what only the general reader does: wide rows, constant or renamed names, several
-/// timestamp columns, a time format or zone, a missing-value marker that reads as a number, a
-/// delimiter outside [`FAST_DELIMITERS`], or one column given two roles (which the general reader refuses).
+/// timestamp columns, a time format or zone, interval-end stamps, a missing-value marker that reads
+/// as a number, a delimiter outside [`FAST_DELIMITERS`] or that is the decimal separator (a `,`
+/// inside an unquoted number), or one column given two roles (which the general reader refuses).
 fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
-    if !FAST_DELIMITERS.contains(&delimiter) {
+    if !FAST_DELIMITERS.contains(&delimiter) || options.numbers.decimal == delimiter {
         return None;
     }
     let c = reader.columns();
-    let plain_time = matches!(options.time.format, TimeFormat::Auto) && options.time.zone.is_none();
+    let plain_time = matches!(options.time.format, TimeFormat::Auto)
+        && options.time.zone.is_none()
+        && options.interval_end.is_none();
     // The fast path takes finite numbers only, so a marker such as `NaN` still reaches the general reader.
-    let numeric_marker = options.null_values.iter().any(|m| m.trim().parse::<f64>().is_ok_and(f64::is_finite));
+    let numeric_marker = options.null_values.iter().any(|m| options.numbers.parse(m.trim().as_bytes()).is_some());
     if options.layout != FileLayout::Long || !plain_time || numeric_marker {
         return None;
     }
@@ -348,7 +375,7 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
             _ => return None,
         }
     }
-    Some(Layout { delimiter, roles })
+    Some(Layout { delimiter, roles, numbers: options.numbers })
 }
 
 /// Stands for an input that failed after some bytes: hands out the error it failed with.
@@ -361,207 +388,4 @@ impl Read for FailingRead {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A reading with its names, comparable across name tables.
-    type Row = (i64, u64, String, String, Option<String>);
-
-    fn rows(readings: &[Reading], names: &Names) -> Vec<Row> {
-        readings
-            .iter()
-            .map(|r| {
-                let model = (r.model != crate::engine::NO_MODEL).then(|| names.models.name(r.model).to_string());
-                (
-                    r.ts,
-                    r.value.to_bits(),
-                    names.assets.name(r.asset).to_string(),
-                    names.points.name(r.point).to_string(),
-                    model,
-                )
-            })
-            .collect()
-    }
-
-    fn options() -> InputOptions {
-        options_with(|_| {})
-    }
-
-    fn options_with(edit: impl FnOnce(&mut crate::input::InputSettings)) -> InputOptions {
-        let mut args = crate::input::InputSettings::default();
-        edit(&mut args);
-        InputOptions::from_settings(&args).unwrap()
-    }
-
-    /// Everything the fast reader gives for `text`: rows, counts, and the error that ended it.
-    fn fast(text: &[u8], threads: usize) -> (Vec<Row>, InputCounts, Option<String>) {
-        fast_with(text, threads, &options())
-    }
-
-    fn fast_with(text: &[u8], threads: usize, options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) =
-            (options.clone(), Names::default(), InputCounts::default(), Vec::new());
-        let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
-        let mut reader =
-            match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
-                Ok(reader) => reader,
-                Err(e) => return (out, counts, Some(format!("{e:#}"))),
-            };
-        loop {
-            match reader.next(&mut names, &mut counts, &mut bad_rows) {
-                Ok(Some(r)) => out.extend(rows(&[r], &names)),
-                Ok(None) => return (out, counts, None),
-                Err(e) => return (out, counts, Some(format!("{e:#}"))),
-            }
-        }
-    }
-
-    /// The same from the general reader alone.
-    fn general(text: &[u8], options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
-        let (options, mut names, mut counts, mut out) =
-            (options.clone(), Names::default(), InputCounts::default(), Vec::new());
-        let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
-        let mut reader = match Reader::new("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names) {
-            Ok(reader) => reader,
-            Err(e) => return (out, counts, Some(format!("{e:#}"))),
-        };
-        loop {
-            match reader.next(&mut names, &mut counts, &mut bad_rows) {
-                Ok(Some(r)) => out.extend(rows(&[r], &names)),
-                Ok(None) => return (out, counts, None),
-                Err(e) => return (out, counts, Some(format!("{e:#}"))),
-            }
-        }
-    }
-
-    /// Plain meter rows spanning several chunks, with `odd` put in as line `at` (1 = header).
-    fn big_input(odd: &str, at: usize) -> Vec<u8> {
-        let mut text = b"timestamp,device,point,value\n".to_vec();
-        for i in 2..120_000usize {
-            if i == at {
-                text.extend_from_slice(odd.as_bytes());
-                continue;
-            }
-            let ms = 1_704_067_200_000 + i as i64 * 997;
-            let mut stamp = Vec::new();
-            crate::time::format_timestamp(ms, &mut stamp);
-            let line =
-                format!("{},meter{:03},Reading,{}.{:03}\n", String::from_utf8_lossy(&stamp), i % 700, i % 97, i % 1000);
-            text.extend_from_slice(line.as_bytes());
-        }
-        text
-    }
-
-    fn assert_same(text: &[u8], what: &str) {
-        assert_same_with(text, what, &options());
-    }
-
-    fn assert_same_with(text: &[u8], what: &str, options: &InputOptions) {
-        let expected = general(text, options);
-        for threads in [1, 2, 3] {
-            let actual = fast_with(text, threads, options);
-            assert_eq!(actual.1, expected.1, "{what}, {threads} threads: counts");
-            assert_eq!(actual.2, expected.2, "{what}, {threads} threads: error");
-            assert!(
-                actual.0 == expected.0,
-                "{what}, {threads} threads: readings differ ({} vs {})",
-                actual.0.len(),
-                expected.0.len()
-            );
-        }
-    }
-
-    #[test]
-    fn small_inputs_read_as_the_general_reader_reads_them() {
-        let cases: &[(&str, &str)] = &[
-            (
-                "plain",
-                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5\n2024-01-01T00:00:15.250Z,m2,Reading,-3\n",
-            ),
-            ("no final newline", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5"),
-            (
-                "CRLF",
-                "timestamp,asset,point,value\r\n2024-01-01T00:00:00Z,m1,Reading,1.5\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n",
-            ),
-            (
-                "markers",
-                "Time,Device,PointId,Val\n2024-01-01T00:00:00Z,m1,Reading,NA\n2024-01-01T00:00:15Z,m1,Reading,2\n",
-            ),
-            (
-                "quotes",
-                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,\"m,1\",Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\n",
-            ),
-            ("quoted header", "\"timestamp\",asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
-            (
-                "BOM and model",
-                "\u{feff}timestamp,model,asset,point,value,extra\n2024-01-01T00:00:00Z,,m1,Reading,1,x\n2024-01-01T00:00:00Z,EM,m1,Reading,1,y\n",
-            ),
-            ("epoch milliseconds", "timestamp,asset,point,value\n1704067200000,m1,Reading,1\n"),
-            ("blank lines", "timestamp,asset,point,value\n\n2024-01-01T00:00:00Z,m1,Reading,1\n\n"),
-            ("blank line before the header", "\ntimestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
-            (
-                "bad value",
-                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,abc\n",
-            ),
-            (
-                "short row",
-                "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n",
-            ),
-            ("header only", "timestamp,asset,point,value\n"),
-            ("empty", ""),
-            ("no point column", "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n"),
-        ];
-        for (what, text) in cases {
-            assert_same(text.as_bytes(), what);
-        }
-    }
-
-    #[test]
-    fn a_line_the_fast_path_leaves_hands_the_rest_over_with_line_numbers() {
-        let ts = "2024-01-01T10:00:00Z";
-        for (odd, at) in [
-            (format!("{ts},m1,Reading,\n"), 70_000),
-            (format!("{ts},\"m1\",Reading,1\n"), 50_000),
-            (format!("{ts},m1,Reading,1\n\n"), 30_001),
-            (format!("{ts},m1,Reading,oops\n"), 90_000),
-            (format!("{ts},m1,Reading\n"), 2),
-            (format!("{ts},m1,Reading,1,2\n"), 119_999),
-        ] {
-            assert_same(&big_input(&odd, at), &format!("{odd:?} at line {at}"));
-        }
-        let (rows, counts, error) = fast(&big_input(&format!("{ts},m1,Reading,oops\n"), 90_000), 2);
-        assert_eq!(
-            error.as_deref(),
-            Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number")
-        );
-        assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
-    }
-
-    /// Options the fast path must leave to the general reader: one column given two roles (the
-    /// asset read from the model column, the asset from the timestamp column), and delimiters that
-    /// occur inside timestamps or numbers.
-    #[test]
-    fn options_the_fast_path_leaves_alone() {
-        let model_as_asset = options_with(|a| a.asset_column = Some("model".into()));
-        assert_same_with(
-            b"timestamp,model,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n",
-            "asset from the model column",
-            &model_as_asset,
-        );
-        let time_as_asset = options_with(|a| a.asset_column = Some("timestamp".into()));
-        assert_same_with(
-            b"timestamp,point,value\n2024-01-01T00:00:00Z,Reading,1\n",
-            "asset from the timestamp column",
-            &time_as_asset,
-        );
-        let space = options_with(|a| a.delimiter = Some(" ".into()));
-        let (rows, _, error) = fast_with(b"timestamp asset point value\n2024-01-01 00:00:00 m1 Reading 1\n", 2, &space);
-        assert_eq!((rows.len(), error.as_deref()), (0, Some("in.csv:2: expected 4 fields as in the header, found 5")));
-        let dot = options_with(|a| a.delimiter = Some(".".into()));
-        assert_same_with(
-            b"timestamp.asset.point.value\n2024-01-01T00:00:00Z.m1.Reading.1.5\n",
-            "delimiter inside a number",
-            &dot,
-        );
-    }
-}
+mod tests;

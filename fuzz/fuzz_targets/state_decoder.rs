@@ -1,0 +1,9 @@
+//! libFuzzer entry for the `state_decoder` check of [`harness`].
+#![no_main]
+
+// Each target uses one check of the shared harness.
+#[allow(dead_code)]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::state_decoder(data));

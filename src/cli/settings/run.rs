@@ -1,0 +1,213 @@
+//! `run`'s flags resolved into [`Settings`]: every check that makes a run a usage error (exit 2)
+//! is made here, in one phase, before the jobs are loaded or any input is read.
+
+use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
+use crate::cli::args::{EmitArg, RunArgs, ScopeArg};
+use crate::commands::Failure;
+use crate::commands::clobber::Written;
+use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
+use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::input::rejects::check_limit;
+use crate::output::{Format, is_database_uri};
+use crate::time::duration::parse_duration;
+use anyhow::anyhow;
+use std::path::Path;
+
+pub fn run(args: RunArgs) -> Result<Settings, Failure> {
+    let usage = |text: String| Failure::Usage(anyhow!("{text}"));
+    let engine = engine_options(&args)?;
+    let input_settings = input_settings(&args.input)?;
+    let input = input_options(&input_settings)?;
+    check_limit(input.on_bad_row, args.max_bad_rows).map_err(Failure::Usage)?;
+    let inputs = input_paths(&args.inputs);
+    let live = inputs.iter().any(|i| i.live);
+    let idle_timeout = match &args.idle_timeout {
+        Some(text) => Some(parse_duration(text).map_err(|e| usage(format!("--idle-timeout: {e}")))?),
+        None => None,
+    };
+    if idle_timeout.is_some() {
+        if engine.watermark != WatermarkScope::Series {
+            return Err(usage(
+                "--idle-timeout works with --watermark series only: a shared watermark moves with every series that \
+                 still sends, so one silent series must not move it"
+                    .into(),
+            ));
+        }
+        if input.sort {
+            return Err(usage(
+                "--idle-timeout cannot be used with --sort-input: sorted readings are replayed after the input ends, \
+                 when wall-clock time says nothing about them"
+                    .into(),
+            ));
+        }
+        // On files, wall-clock time says how fast the replay runs, not how long a meter was
+        // silent: advances from it would change results at random.
+        if !live {
+            return Err(usage(
+                "--idle-timeout applies to live input (a pipe, FIFO, terminal or socket); every input here is a \
+                 regular file, whose event time alone decides when windows close"
+                    .into(),
+            ));
+        }
+    }
+    let state = match &args.state {
+        Some(path) => {
+            if input.sort {
+                let (setting, off) = match &args.input.input_config {
+                    Some(file) if !args.input.sort_input => {
+                        (format!("sort_input: true (in the input config {})", file.display()), " (or --no-sort-input)")
+                    }
+                    _ => ("--sort-input".to_string(), ""),
+                };
+                return Err(usage(format!(
+                    "{setting} cannot be used with --state: each run would sort only its own input, so the result \
+                     would depend on where the input was cut; sort the input files beforehand{off}"
+                )));
+            }
+            Some(StateSettings {
+                path: path.clone(),
+                finish: args.finish,
+                allow_repeated_input: args.allow_repeated_input,
+            })
+        }
+        None => None,
+    };
+    parquet(&args, &inputs)?;
+    let points = points_to(&args)?;
+    let o = match args.output.as_deref() {
+        _ if !matches!(points, PointsTo::File(_)) => None,
+        Some(path) => Some(Written::file("-o", path)),
+        None => Some(Written::stdout("-o", true)),
+    };
+    let written: Vec<Written> = [
+        o,
+        args.late_output.as_deref().map(|p| Written::file("--late-output", p)),
+        input_settings.rejects.as_deref().map(|p| Written::file("--rejects", p)),
+        args.stats_json.as_deref().map(|p| Written::file("--stats-json", p)),
+        args.state.as_deref().map(|p| Written::replaced("--state", p)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    check_writes(&reads(&inputs, &args.jobs, &args.input), &written)?;
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    Ok(Settings {
+        jobs: args.jobs,
+        inputs,
+        input,
+        rejects: input_settings.rejects,
+        max_bad_rows: args.max_bad_rows,
+        engine,
+        outputs: OutputSettings {
+            points,
+            format: format(args.format),
+            decimals: args.decimals,
+            late: args.late_output,
+            stats_json: args.stats_json,
+        },
+        state,
+        idle_timeout,
+        threads,
+        strict: args.strict,
+        quiet: args.quiet,
+        progress: progress(args.progress),
+    })
+}
+
+/// What Parquet input or output asks of the build and of the other flags.
+fn parquet(args: &RunArgs, inputs: &[crate::commands::InputPath]) -> Result<(), Failure> {
+    let usage = |text: &str| Err(Failure::Usage(anyhow!("{text}")));
+    let parquet_input = inputs.iter().find(|i| i.path.to_ascii_lowercase().ends_with(".parquet"));
+    if !cfg!(feature = "parquet") {
+        if format(args.format) == Format::Parquet {
+            return usage("--format parquet: this meterflow was built without Parquet (cargo feature `parquet`)");
+        }
+        if let Some(input) = parquet_input {
+            return Err(Failure::Usage(anyhow!(
+                "{}: this meterflow was built without Parquet input (cargo feature `parquet`)",
+                input.name
+            )));
+        }
+    }
+    if format(args.format) != Format::Parquet {
+        return Ok(());
+    }
+    if args.decimals.is_some() {
+        return usage("--decimals does not apply to --format parquet: it stores full doubles");
+    }
+    if inputs.iter().any(|i| i.live) {
+        return usage(
+            "--format parquet writes a file that is whole only once the run has ended, and a live input (a pipe, \
+             FIFO, terminal or socket) is written as it arrives: use --format csv or jsonl, or read a file",
+        );
+    }
+    Ok(())
+}
+
+/// The engine options of the run; the error names the flag.
+fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
+    let max_future_skew = match &args.max_future_skew {
+        Some(text) => Some(parse_duration(text).map_err(|e| Failure::Usage(anyhow!("--max-future-skew: {e}")))?),
+        None => None,
+    };
+    Ok(EngineOptions {
+        emit: match args.emit {
+            EmitArg::Final => EmitMode::Final,
+            EmitArg::Updates => EmitMode::Updates,
+        },
+        watermark: match args.watermark {
+            ScopeArg::Series => WatermarkScope::Series,
+            ScopeArg::Asset => WatermarkScope::Asset,
+            ScopeArg::Global => WatermarkScope::Global,
+        },
+        max_future_skew,
+        max_open_windows: args.max_open_windows,
+    })
+}
+
+fn uri(path: Option<&Path>) -> Option<&str> {
+    path.and_then(Path::to_str).filter(|p| is_database_uri(p))
+}
+
+/// Where points go: `-o` as a file (stdout when absent), or a database table for a
+/// `postgresql://` URI, whose flags are checked here.
+fn points_to(args: &RunArgs) -> Result<PointsTo, Failure> {
+    let usage = |text: &str| Failure::Usage(anyhow!("{text}"));
+    if uri(args.late_output.as_deref()).is_some() {
+        return Err(usage(
+            "--late-output takes a file; load it into a table with psql's \\copy (see docs/guides/database.md)",
+        ));
+    }
+    let Some(uri) = uri(args.output.as_deref()) else {
+        if args.create_hypertable {
+            return Err(usage("--create-hypertable applies to a database output: -o postgresql://..."));
+        }
+        return Ok(PointsTo::File(args.output.clone().unwrap_or_else(|| "-".into())));
+    };
+    // `--format` also shapes the late-output file, so it is refused only when nothing would use it.
+    if format(args.format) != Format::Csv && args.late_output.is_none() {
+        return Err(usage("--format does not apply to a database output: rows go into the table's columns"));
+    }
+    if args.decimals.is_some() {
+        return Err(usage("--decimals does not apply to a database output: it stores full values; round in SQL"));
+    }
+    database(uri, args.create_hypertable)
+}
+
+#[cfg(feature = "database")]
+fn database(uri: &str, create_hypertable: bool) -> Result<PointsTo, Failure> {
+    use crate::commands::run::database::DatabaseSettings;
+    use crate::output::database::{SinkOptions, Target, process_env};
+    let target = Target::parse(uri, &process_env).map_err(|e| Failure::Usage(e.context("-o")))?;
+    Ok(PointsTo::Database(DatabaseSettings { target, options: SinkOptions { create_hypertable } }))
+}
+
+#[cfg(not(feature = "database"))]
+fn database(_: &str, _: bool) -> Result<PointsTo, Failure> {
+    Err(Failure::Usage(anyhow!(
+        "-o postgresql://...: this meterflow was built without database output (cargo feature `database`)"
+    )))
+}

@@ -1,0 +1,141 @@
+//! The files `run` writes (`-o`, `--late-output`, `--rejects`, `--stats-json`; `-` is stdout), and
+//! what a run that does not finish leaves of them. Each file is written as `<name>.partial` and
+//! takes its own name only once the run has finished and its accounting holds, so a file under
+//! its own name is always complete and the previous file of that name stays until then. On a
+//! live input, whose outputs are read while they grow, files are written under their own names
+//! until the run stops early: then they take their `.partial` names too. A run abandoned on the
+//! way (an error, a closed stdout, a second signal) says on stderr which outputs are incomplete
+//! and that the state was not saved. The checks against the inputs are made before (see
+//! [`crate::commands::clobber`]).
+
+use crate::commands::Failure;
+use crate::commands::stderr::say;
+use crate::output::file::{self as out_file, partial_name, plain_file_or_absent};
+use anyhow::Context;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// One file created so far: its flag, the name it is written under, its own name, and whether
+/// it is a plain file (anything else is written in place and never renamed).
+struct Pending {
+    flag: &'static str,
+    written: PathBuf,
+    path: PathBuf,
+    plain: bool,
+}
+
+/// What the run and a second signal (on the signal thread) share: the files so far, and whether
+/// the run has begun to give them their names (then a signal no longer abandons it).
+#[derive(Default)]
+struct Shared {
+    pending: Vec<Pending>,
+    committing: bool,
+}
+
+/// The files a run writes, each under its `.partial` name until [`RunFiles::commit`].
+#[derive(Clone)]
+pub struct RunFiles {
+    shared: Arc<Mutex<Shared>>,
+    /// Written under their own names (a live input).
+    in_place: bool,
+    /// `--stats-json`, written last: a stopped run never writes it.
+    stats_json: Option<PathBuf>,
+    /// `--state`, saved last: a run abandoned before does not save it.
+    state: Option<PathBuf>,
+}
+
+impl RunFiles {
+    /// Files written under their own names when `in_place` (a live input); `stats_json` is said
+    /// to be missing and `state` not saved when the run stops early.
+    pub fn new(in_place: bool, stats_json: Option<PathBuf>, state: Option<PathBuf>) -> RunFiles {
+        RunFiles { shared: Arc::default(), in_place, stats_json, state }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens `path` (or stdout for `-`) for `flag`'s output. A file is created as `<path>.partial`
+    /// (see [`out_file::create_partial`]); the file under `path`, if any, stays until the run
+    /// commits. Anything but a plain file (a device such as `/dev/null`, a pipe, a symbolic link)
+    /// is written in place: it must never be removed or replaced.
+    pub fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+        if path.as_os_str() == "-" {
+            return Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())));
+        }
+        let plain = plain_file_or_absent(path);
+        let in_place = self.in_place || !plain;
+        let written = if in_place { path.to_path_buf() } else { partial_name(path) };
+        let file = match in_place {
+            true => File::create(&written),
+            false => out_file::create_partial(&written),
+        }
+        .with_context(|| format!("failed to create {}", written.display()))?;
+        self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
+        Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+    }
+
+    /// Gives every file its own name: the run has finished, its accounting holds, and the files
+    /// are complete. From here on a signal no longer abandons the run.
+    pub fn commit(&self) -> anyhow::Result<()> {
+        let mut shared = self.lock();
+        shared.committing = true;
+        for Pending { written, path, .. } in &shared.pending {
+            if written != path {
+                out_file::commit(written, path)
+                    .with_context(|| format!("failed to rename {} to {}", written.display(), path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `failure` of a run that stopped before the end, after saying on stderr which outputs it
+    /// left incomplete (under which names), which it did not write, and that the state was not
+    /// saved.
+    pub fn abandon(&self, failure: Failure) -> Failure {
+        let why = match failure {
+            Failure::BrokenPipe => "the output was closed before the run finished (e.g. `| head`)",
+            _ => "the run stopped on an error",
+        };
+        if let Some(left) = self.leave_incomplete().filter(|left| !left.is_empty()) {
+            say(format_args!("meterflow: warning: {why}, so {left}"));
+        }
+        failure
+    }
+
+    /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
+    /// unless the run has begun to commit: then `None`, and everything is left to the run. A
+    /// plain file written in place (a live input) takes its `.partial` name now.
+    pub fn leave_incomplete(&self) -> Option<String> {
+        let mut shared = self.lock();
+        if shared.committing {
+            return None;
+        }
+        let mut left: Vec<String> = shared
+            .pending
+            .iter_mut()
+            .map(|p| {
+                if p.plain && p.written == p.path {
+                    let partial = partial_name(&p.path);
+                    if fs::rename(&p.path, &partial).is_ok() {
+                        p.written = partial;
+                    }
+                }
+                format!("{} {} (incomplete)", p.flag, p.written.display())
+            })
+            .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
+            .collect();
+        left.sort();
+        let mut text = match left.is_empty() {
+            true => String::new(),
+            false => format!("these outputs are not complete: {}", left.join(", ")),
+        };
+        if let Some(path) = &self.state {
+            let and = if text.is_empty() { "" } else { "; and " };
+            text.push_str(&format!("{and}the state was not saved: {} is as it was before this run", path.display()));
+        }
+        Some(text)
+    }
+}

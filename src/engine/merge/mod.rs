@@ -1,0 +1,589 @@
+//! The Multi-Point Merging operator: evaluates each policy's expression per asset at trigger
+//! times (ticks laid out as window starts by [`Layout`], or the timestamps of a trigger point) over the operands' latest
+//! values at or before that time (`last_value`), as an as-of join.
+//!
+//! Every operand series has a horizon: how far behind its watermark a value may still change. A raw
+//! operand's horizon is the merge's `latency` (older readings are dropped as late); an operand
+//! another job writes can change only while that job may revise it, so in `final` mode (where
+//! producers write each key once, in order) its horizon is 0 and in `updates` mode it is the
+//! producer's revision horizon. A trigger time T is *final* once `T < W - horizon` on every series
+//! of the asset.
+//!
+//! - `final` mode writes each trigger time once, when it is final (or at end of input).
+//! - `updates` mode writes a trigger time when event time has passed it on every series
+//!   (`T <= W`), with the values known then (`on_time`), writes it again (`late`) whenever a changed
+//!   operand value changes the result, and forgets it once final; at that point it also hands the
+//!   final value to downstream window jobs (not written).
+//!
+//! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
+//! operator carries from one run to the next is in `snapshot`.
+
+mod operand;
+mod snapshot;
+
+pub use snapshot::MergeState;
+
+use super::layout::Layout;
+use super::stats::{CarriedExample, CarriedOver, JobStats, SAMPLES_PER_JOB, SkipSample};
+use super::watermark::{self, NO_WATERMARK, Skew};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
+use crate::engine::names::Names;
+use crate::job::expr::{Expression, Outcome};
+use crate::job::threshold::Threshold;
+use crate::job::{MergeJob, Trigger, WindowType};
+use crate::time::duration::format_duration;
+use operand::OperandSeries;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// What one policy did with a reading.
+enum Applied {
+    /// The policy does not read the reading's point.
+    NotRead,
+    /// Dropped as late beyond lateness; the operand series' watermark it met.
+    Late(i64),
+    /// Stored; what the future-skew guard did with it.
+    Kept { skew: Skew },
+}
+
+/// Why an evaluation wrote no row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Skip {
+    MissingOperand,
+    StaleOperand,
+    NonFinite,
+    Empty,
+    EvalError,
+}
+
+/// The result of evaluating at one trigger time.
+type Result_ = Result<Value, (Skip, String)>;
+
+/// A trigger time written in `updates` mode and not yet final.
+#[derive(Clone, Serialize, Deserialize)]
+struct Evaluated {
+    t: i64,
+    last: Result_,
+    /// Rows written for it so far.
+    revisions: u32,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct AssetState {
+    /// One per operand, then the trigger series in point mode when it is not an operand.
+    series: Vec<OperandSeries>,
+    earliest: i64,
+    latest: i64,
+    /// Frequency mode: the first tick evaluated and the next tick to evaluate, once known.
+    first_tick: Option<i64>,
+    next_tick: Option<i64>,
+    /// Point mode: distinct trigger timestamps not yet evaluated, ascending.
+    triggers: VecDeque<i64>,
+    /// Point mode: the last trigger time made final, against which carried-over operands are told.
+    last_final: Option<i64>,
+    /// `updates` mode: trigger times written and not yet final, ascending.
+    evaluated: VecDeque<Evaluated>,
+}
+
+struct Policy {
+    output: u32,
+    expression: Expression,
+    /// Point ids of the expression's operands, in its variable order.
+    operands: Vec<u32>,
+    /// Their names as the job writes them, for messages.
+    operand_names: Vec<String>,
+    /// Point mode: the trigger point id and its index into `AssetState::series`.
+    trigger: Option<(u32, usize)>,
+    /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
+    horizons: Vec<(i64, bool)>,
+    assets: Vec<Option<AssetState>>,
+    values: Vec<f64>,
+}
+
+/// Who writes a row: the job and its model.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    job: usize,
+    model: u32,
+}
+
+pub struct MergeOperator {
+    origin: Origin,
+    latency: i64,
+    max_future_skew: Option<i64>,
+    /// The job's `max_age`: an older operand value is stale at an evaluation time.
+    max_age: Option<i64>,
+    quality: Option<Threshold>,
+    /// Frequency mode: where ticks fall (the starts of tumbling windows of `every`).
+    ticks: Option<Box<Layout>>,
+    emit: EmitMode,
+    policies: Vec<Policy>,
+    /// Assets in order of first appearance, for the end-of-input flush.
+    asset_order: Vec<u32>,
+    seen_asset: Vec<bool>,
+    pub stats: JobStats,
+}
+
+impl MergeOperator {
+    /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
+    pub fn new(
+        job: usize,
+        model: u32,
+        plan: MergeJob,
+        names: &mut Names,
+        options: EngineOptions,
+        derived: &HashMap<u32, i64>,
+        stats: JobStats,
+    ) -> Self {
+        let emit = options.emit;
+        let ticks = match plan.trigger {
+            Trigger::Frequency { every, offset } => {
+                Some(Box::new(Layout::new(WindowType::Tumbling, every, plan.timezone, offset)))
+            }
+            Trigger::Point => None,
+        };
+        let horizon = |point: u32| match derived.get(&point) {
+            Some(&h) => (if emit == EmitMode::Updates { h } else { 0 }, false),
+            None => (plan.latency, true),
+        };
+        let policies = plan
+            .policies
+            .into_iter()
+            .map(|p| {
+                let operands: Vec<u32> = p.operands.iter().map(|o| names.points.intern(o)).collect();
+                let trigger = p.trigger_point.as_deref().map(|t| {
+                    let id = names.points.intern(t);
+                    (id, operands.iter().position(|&o| o == id).unwrap_or(operands.len()))
+                });
+                let mut series_points = operands.clone();
+                if let Some((id, index)) = trigger
+                    && index == operands.len()
+                {
+                    series_points.push(id);
+                }
+                Policy {
+                    output: names.points.intern(&p.output),
+                    values: vec![0.0; operands.len()],
+                    horizons: series_points.iter().map(|&id| horizon(id)).collect(),
+                    expression: p.logic,
+                    operands,
+                    operand_names: p.operands,
+                    trigger,
+                    assets: Vec::new(),
+                }
+            })
+            .collect();
+        MergeOperator {
+            origin: Origin { job, model },
+            latency: plan.latency,
+            max_future_skew: options.max_future_skew.or(plan.max_future_skew),
+            max_age: plan.max_age,
+            quality: plan.quality,
+            ticks,
+            emit,
+            policies,
+            asset_order: Vec::new(),
+            seen_asset: Vec::new(),
+            stats,
+        }
+    }
+
+    pub fn push(&mut self, r: Reading, out: &mut Emitted) {
+        if r.model != NO_MODEL && r.model != self.origin.model {
+            return;
+        }
+        if self.quality.is_some_and(|q| !q.contains(f64::from(r.quality))) {
+            self.stats.quality_filtered += 1;
+            return;
+        }
+        let asset = r.asset as usize;
+        if self.seen_asset.len() <= asset {
+            self.seen_asset.resize(asset + 1, false);
+        }
+        if !self.seen_asset[asset] {
+            self.seen_asset[asset] = true;
+            self.asset_order.push(r.asset);
+        }
+        self.stats.rows_read += 1;
+        let (mut dropped_at, mut skew) = (None, Skew::None);
+        for pi in 0..self.policies.len() {
+            match self.accept(pi, r, out) {
+                Applied::Late(watermark) => {
+                    dropped_at.get_or_insert(watermark);
+                }
+                // Every policy reading the point sees the same readings of it, so decides alike.
+                Applied::Kept { skew: this } if skew == Skew::None => skew = this,
+                Applied::Kept { .. } => {}
+                Applied::NotRead => {}
+            }
+        }
+        // Counted once per reading, however many policies read it.
+        self.stats.count_skew(skew);
+        // One late row per reading and job, as for window jobs, however many policies dropped it.
+        match dropped_at {
+            Some(watermark) => {
+                self.stats.late_dropped += 1;
+                let reason = DropReason::LateBeyondLateness;
+                out.dropped.push(Dropped {
+                    job: self.origin.job,
+                    reading: r,
+                    reason,
+                    window_start: r.ts,
+                    window_end: r.ts,
+                    watermark,
+                });
+            }
+            None => self.stats.kept += 1,
+        }
+    }
+
+    /// Applies a reading to one policy.
+    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Applied {
+        let policy = &mut self.policies[pi];
+        let operand = policy.operands.iter().position(|&o| o == r.point);
+        let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
+        if operand.is_none() && !is_trigger {
+            return Applied::NotRead;
+        }
+        let asset = r.asset as usize;
+        if policy.assets.len() <= asset {
+            policy.assets.resize_with(asset + 1, || None);
+        }
+        let series_count = policy.horizons.len();
+        let state = policy.assets[asset].get_or_insert_with(|| AssetState {
+            series: (0..series_count).map(|_| OperandSeries::new()).collect(),
+            earliest: i64::MAX,
+            latest: i64::MIN,
+            first_tick: None,
+            next_tick: None,
+            triggers: VecDeque::new(),
+            last_final: None,
+            evaluated: VecDeque::new(),
+        });
+        let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
+        let w = state.series[index].watermark;
+        if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
+            return Applied::Late(w);
+        }
+        let series = &mut state.series[index];
+        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
+        series.watermark = advanced;
+        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
+        let mut changed_from = None;
+        if operand.is_some() {
+            if series.insert(r.ts, r.value) {
+                changed_from = Some((index, r.ts));
+            }
+            state.earliest = state.earliest.min(r.ts);
+            // Ticks end at the watermark: a reading held back as too far ahead adds none.
+            state.latest = state.latest.max(advanced);
+        }
+        // `evaluated` is ascending, like `triggers`.
+        if is_trigger && state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_err() {
+            if state.triggers.back().is_none_or(|&last| last < r.ts) {
+                state.triggers.push_back(r.ts);
+            } else {
+                let at = state.triggers.partition_point(|&t| t < r.ts);
+                if state.triggers.get(at) != Some(&r.ts) {
+                    state.triggers.insert(at, r.ts);
+                }
+            }
+        }
+        if self.emit == EmitMode::Updates
+            && let Some((series, from)) = changed_from
+        {
+            self.revise(pi, r.asset, series, from, out);
+        }
+        self.advance(pi, r.asset, false, out);
+        Applied::Kept { skew }
+    }
+
+    /// Evaluates the policy at trigger time `t` with the values known now.
+    fn evaluate(policy: &mut Policy, asset: u32, t: i64, max_age: Option<i64>) -> Result_ {
+        let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
+        for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
+            match series.value_at(t) {
+                Some((ts, _)) if max_age.is_some_and(|age| t - ts > age) => {
+                    let age = format_duration(t - ts);
+                    let limit = format_duration(max_age.unwrap_or_default());
+                    return Err((
+                        Skip::StaleOperand,
+                        format!("an operand's latest value is {age} old (max_age {limit})"),
+                    ));
+                }
+                Some((_, v)) => policy.values[i] = v,
+                None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
+            }
+        }
+        match policy.expression.evaluate(&policy.values) {
+            Ok(Outcome::Number(v)) if v.is_finite() => Ok(Value::Number(v)),
+            Ok(Outcome::Number(v)) => Err((Skip::NonFinite, format!("the result {v} is not a finite number"))),
+            Ok(Outcome::Bool(b)) => Ok(Value::Bool(b)),
+            Ok(Outcome::Text(s)) => Ok(Value::Text(Arc::from(s))),
+            Ok(Outcome::Empty) => {
+                Err((Skip::Empty, "the expression gave no value (an `if` without `else`)".to_string()))
+            }
+            Err(e) => Err((Skip::EvalError, format!("evaluation failed: {e}"))),
+        }
+    }
+
+    /// `updates` mode: a value of series `index` at `from` changed; trigger times already written
+    /// that resolve to it are evaluated again and written when their result changes.
+    fn revise(&mut self, pi: usize, asset: u32, index: usize, from: i64, out: &mut Emitted) {
+        let (origin, max_age) = (self.origin, self.max_age);
+        let policy = &mut self.policies[pi];
+        let (until, count) = {
+            let state = policy.assets[asset as usize].as_ref().expect("state exists");
+            let until = state.series[index].next_after(from);
+            (until, state.evaluated.len())
+        };
+        for k in 0..count {
+            let t = policy.assets[asset as usize].as_ref().map_or(i64::MAX, |s| s.evaluated[k].t);
+            if t < from || t >= until {
+                continue;
+            }
+            let result = Self::evaluate(policy, asset, t, max_age);
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            let entry = &mut state.evaluated[k];
+            if result == entry.last {
+                continue;
+            }
+            if let Ok(value) = &result {
+                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, entry.revisions));
+                entry.revisions += 1;
+                self.stats.rows_written += 1;
+            }
+            entry.last = result;
+        }
+    }
+
+    /// Evaluates trigger times that are due and retires those that are final.
+    fn advance(&mut self, pi: usize, asset: u32, end_of_input: bool, out: &mut Emitted) {
+        let (origin, emit, max_age) = (self.origin, self.emit, self.max_age);
+        let ticks = &mut self.ticks;
+        let policy = &mut self.policies[pi];
+        let Some(state) = policy.assets.get(asset as usize).and_then(Option::as_ref) else { return };
+        let lowest = |with_horizon: bool| {
+            if end_of_input {
+                return i64::MAX;
+            }
+            let mut limit = i64::MAX;
+            for (series, (horizon, _)) in state.series.iter().zip(&policy.horizons) {
+                if series.watermark == NO_WATERMARK {
+                    return NO_WATERMARK;
+                }
+                let w = if with_horizon { series.watermark.saturating_sub(*horizon) } else { series.watermark };
+                limit = limit.min(w);
+            }
+            limit
+        };
+        // Final: T < W - horizon everywhere. Due (updates): T <= W everywhere.
+        let final_before = lowest(true);
+        let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
+        if emit == EmitMode::Updates {
+            Self::backfill_ticks(policy, asset, (ticks.as_deref_mut(), max_age), origin, out, &mut self.stats);
+        }
+        loop {
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            let t = match ticks.as_deref_mut() {
+                Some(ticks) => {
+                    if state.latest == i64::MIN {
+                        break;
+                    }
+                    // Until a tick is evaluated the first one follows the earliest operand, which
+                    // an earlier-stamped reading arriving later (within lateness) moves back.
+                    let t = state.next_tick.unwrap_or_else(|| ticks.start_at_or_after(state.earliest));
+                    if t > state.latest || t > due_until {
+                        break;
+                    }
+                    state.first_tick.get_or_insert(t);
+                    state.next_tick = Some(ticks.end_of(t));
+                    t
+                }
+                None => match state.triggers.front() {
+                    Some(&t) if t <= due_until => {
+                        state.triggers.pop_front();
+                        t
+                    }
+                    _ => break,
+                },
+            };
+            let result = Self::evaluate(policy, asset, t, max_age);
+            if emit == EmitMode::Final && result.is_ok() {
+                let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
+                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
+            }
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            if emit == EmitMode::Final {
+                for series in &mut state.series {
+                    series.settle(t);
+                }
+                finalize(&mut self.stats, asset, t, &result);
+                if let Ok(value) = result {
+                    out.points.push(point(origin, asset, policy.output, t, value, Emit::Final, 0));
+                }
+            } else {
+                // A trigger time first reached after a later one was written arrived late.
+                let label = if state.evaluated.back().is_some_and(|e| e.t > t) { Emit::Late } else { Emit::OnTime };
+                let mut revisions = 0;
+                if let Ok(value) = &result {
+                    out.points.push(point(origin, asset, policy.output, t, value.clone(), label, 0));
+                    self.stats.rows_written += 1;
+                    revisions = 1;
+                }
+                let at = state.evaluated.partition_point(|e| e.t < t);
+                state.evaluated.insert(at, Evaluated { t, last: result, revisions });
+            }
+        }
+        if emit == EmitMode::Updates {
+            loop {
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
+                if state.evaluated.front().is_none_or(|front| front.t >= final_before) {
+                    break;
+                }
+                let done = state.evaluated.pop_front().expect("front exists");
+                if done.last.is_ok() {
+                    let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(done.t));
+                    Self::count_carried(policy, asset, done.t, previous, &mut self.stats.carried[pi]);
+                }
+                let state = policy.assets[asset as usize].as_mut().expect("state exists");
+                for series in &mut state.series {
+                    series.settle(done.t);
+                }
+                finalize_counts(&mut self.stats, asset, done.t, &done.last);
+                if let Ok(value) = done.last {
+                    out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
+                }
+            }
+        }
+    }
+
+    /// Counts a row written at trigger time `t` (made final now, before its values are settled)
+    /// when an operand's value dates from the previous trigger time or before: the previous tick,
+    /// or the trigger point's previous final time for the asset.
+    fn count_carried(policy: &mut Policy, asset: u32, t: i64, previous_tick: Option<i64>, carried: &mut CarriedOver) {
+        let state = policy.assets[asset as usize].as_mut().expect("state exists");
+        let since = previous_tick.or_else(|| state.last_final.replace(t));
+        let Some(since) = since else { return };
+        let oldest = state
+            .series
+            .iter()
+            .take(policy.operands.len())
+            .enumerate()
+            .filter_map(|(i, series)| series.value_at(t).filter(|&(ts, _)| ts <= since).map(|(ts, _)| (t - ts, i)));
+        let Some((age, operand)) = oldest.max() else { return };
+        carried.rows += 1;
+        carried.oldest_age = carried.oldest_age.max(age);
+        if carried.example.is_none() {
+            let operand = policy.operand_names[operand].clone();
+            carried.example = Some(CarriedExample { asset, ts: t, operand, age });
+        }
+    }
+
+    /// `updates` mode, frequency trigger: a late reading earlier than every tick evaluated so far
+    /// adds ticks before them; they are written as `late` rows when they give a value.
+    fn backfill_ticks(
+        policy: &mut Policy,
+        asset: u32,
+        (ticks, max_age): (Option<&mut Layout>, Option<i64>),
+        origin: Origin,
+        out: &mut Emitted,
+        stats: &mut JobStats,
+    ) {
+        let Some(ticks) = ticks else { return };
+        let Some(state) = policy.assets[asset as usize].as_ref() else { return };
+        let Some(first_done) = state.first_tick else { return };
+        let first = ticks.start_at_or_after(state.earliest);
+        if first >= first_done {
+            return;
+        }
+        let mut t = ticks.start_before(first_done);
+        while t >= first {
+            let result = Self::evaluate(policy, asset, t, max_age);
+            let state = policy.assets[asset as usize].as_mut().expect("state exists");
+            let mut revisions = 0;
+            if let Ok(value) = &result {
+                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, 0));
+                stats.rows_written += 1;
+                revisions = 1;
+            }
+            state.evaluated.push_front(Evaluated { t, last: result, revisions });
+            t = ticks.start_before(t);
+        }
+        if let Some(state) = policy.assets[asset as usize].as_mut() {
+            state.first_tick = Some(first);
+        }
+    }
+
+    /// Moves the watermarks of the raw operand series of `point` for `asset` forward by `by` ms
+    /// (`--idle-timeout`, see the window operator's `advance_idle`), then evaluates what is due.
+    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
+        if by <= 0 {
+            return;
+        }
+        for pi in 0..self.policies.len() {
+            let policy = &mut self.policies[pi];
+            let trigger = policy.trigger.filter(|&(id, _)| id == point).map(|(_, index)| index);
+            let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { continue };
+            let mut moved = false;
+            for (index, series) in state.series.iter_mut().enumerate() {
+                let reads = policy.operands.get(index) == Some(&point) || trigger == Some(index);
+                if reads && policy.horizons[index].1 && series.watermark != NO_WATERMARK {
+                    series.watermark = series.watermark.saturating_add(by);
+                    self.stats.final_watermark = self.stats.final_watermark.max(series.watermark);
+                    moved = true;
+                }
+            }
+            if moved {
+                self.advance(pi, asset, false, out);
+            }
+        }
+    }
+
+    /// Whether the job has a `quality` condition.
+    pub fn filters_quality(&self) -> bool {
+        self.quality.is_some()
+    }
+
+    /// End of input: event time passes every trigger time, and every one is final.
+    pub fn finish(&mut self, out: &mut Emitted) {
+        let order = std::mem::take(&mut self.asset_order);
+        for &asset in &order {
+            for pi in 0..self.policies.len() {
+                self.advance(pi, asset, true, out);
+            }
+        }
+        self.asset_order = order;
+    }
+}
+
+/// Counts a final result in `final` mode (where written rows are counted here too).
+#[inline]
+fn finalize(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
+    if result.is_ok() {
+        stats.rows_written += 1;
+    } else {
+        finalize_counts(stats, asset, t, result);
+    }
+}
+
+/// Counts the cause of a final result that wrote no row.
+fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
+    let Err((skip, reason)) = result else { return };
+    let m = &mut stats.merge;
+    match skip {
+        Skip::MissingOperand => m.missing_operand += 1,
+        Skip::StaleOperand => m.stale_operand += 1,
+        Skip::NonFinite => m.non_finite += 1,
+        Skip::Empty => m.empty += 1,
+        Skip::EvalError => m.eval_error += 1,
+    }
+    if m.samples.len() < SAMPLES_PER_JOB {
+        m.samples.push(SkipSample { asset, ts: t, reason: reason.clone() });
+    }
+}
+
+fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
+    Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
+}

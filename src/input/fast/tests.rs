@@ -1,0 +1,231 @@
+//! The fast reader against the general one: the same readings, counts and errors, whatever the
+//! number of threads and wherever the fast path hands over.
+
+use super::*;
+
+/// A reading with its names, comparable across name tables.
+type Row = (i64, u64, String, String, Option<String>);
+
+fn rows(readings: &[Reading], names: &Names) -> Vec<Row> {
+    readings
+        .iter()
+        .map(|r| {
+            let model = (r.model != crate::engine::NO_MODEL).then(|| names.models.name(r.model).to_string());
+            (
+                r.ts,
+                r.value.to_bits(),
+                names.assets.name(r.asset).to_string(),
+                names.points.name(r.point).to_string(),
+                model,
+            )
+        })
+        .collect()
+}
+
+fn options() -> InputOptions {
+    options_with(|_| {})
+}
+
+fn options_with(edit: impl FnOnce(&mut crate::input::InputSettings)) -> InputOptions {
+    let mut args = crate::input::InputSettings::default();
+    edit(&mut args);
+    InputOptions::from_settings(&args).unwrap()
+}
+
+/// Everything the fast reader gives for `text`: rows, counts, and the error that ended it.
+fn fast(text: &[u8], threads: usize) -> (Vec<Row>, InputCounts, Option<String>) {
+    fast_with(text, threads, &options())
+}
+
+fn fast_with(text: &[u8], threads: usize, options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
+    let (options, mut names, mut counts, mut out) =
+        (options.clone(), Names::default(), InputCounts::default(), Vec::new());
+    let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+    let mut reader =
+        match InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads) {
+            Ok(reader) => reader,
+            Err(e) => return (out, counts, Some(format!("{e:#}"))),
+        };
+    loop {
+        match reader.next(&mut names, &mut counts, &mut bad_rows) {
+            Ok(Some(r)) => out.extend(rows(&[r], &names)),
+            Ok(None) => return (out, counts, None),
+            Err(e) => return (out, counts, Some(format!("{e:#}"))),
+        }
+    }
+}
+
+/// The same from the general reader alone.
+fn general(text: &[u8], options: &InputOptions) -> (Vec<Row>, InputCounts, Option<String>) {
+    let (options, mut names, mut counts, mut out) =
+        (options.clone(), Names::default(), InputCounts::default(), Vec::new());
+    let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+    let mut reader = match Reader::new("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names) {
+        Ok(reader) => reader,
+        Err(e) => return (out, counts, Some(format!("{e:#}"))),
+    };
+    loop {
+        match reader.next(&mut names, &mut counts, &mut bad_rows) {
+            Ok(Some(r)) => out.extend(rows(&[r], &names)),
+            Ok(None) => return (out, counts, None),
+            Err(e) => return (out, counts, Some(format!("{e:#}"))),
+        }
+    }
+}
+
+/// Plain meter rows spanning several chunks, with `odd` put in as line `at` (1 = header).
+fn big_input(odd: &str, at: usize) -> Vec<u8> {
+    let mut text = b"timestamp,device,point,value\n".to_vec();
+    for i in 2..120_000usize {
+        if i == at {
+            text.extend_from_slice(odd.as_bytes());
+            continue;
+        }
+        let ms = 1_704_067_200_000 + i as i64 * 997;
+        let mut stamp = Vec::new();
+        crate::time::format_timestamp(ms, &mut stamp);
+        let line =
+            format!("{},meter{:03},Reading,{}.{:03}\n", String::from_utf8_lossy(&stamp), i % 700, i % 97, i % 1000);
+        text.extend_from_slice(line.as_bytes());
+    }
+    text
+}
+
+fn assert_same(text: &[u8], what: &str) {
+    assert_same_with(text, what, &options());
+}
+
+fn assert_same_with(text: &[u8], what: &str, options: &InputOptions) {
+    let expected = general(text, options);
+    for threads in [1, 2, 3] {
+        let actual = fast_with(text, threads, options);
+        assert_eq!(actual.1, expected.1, "{what}, {threads} threads: counts");
+        assert_eq!(actual.2, expected.2, "{what}, {threads} threads: error");
+        assert!(
+            actual.0 == expected.0,
+            "{what}, {threads} threads: readings differ ({} vs {})",
+            actual.0.len(),
+            expected.0.len()
+        );
+    }
+}
+
+#[test]
+fn small_inputs_read_as_the_general_reader_reads_them() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "plain",
+            "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5\n2024-01-01T00:00:15.250Z,m2,Reading,-3\n",
+        ),
+        ("no final newline", "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1.5"),
+        (
+            "CRLF",
+            "timestamp,asset,point,value\r\n2024-01-01T00:00:00Z,m1,Reading,1.5\r\n2024-01-01T00:00:15Z,m1,Reading,2\r\n",
+        ),
+        ("markers", "Time,Device,PointId,Val\n2024-01-01T00:00:00Z,m1,Reading,NA\n2024-01-01T00:00:15Z,m1,Reading,2\n"),
+        (
+            "quotes",
+            "timestamp,asset,point,value\n2024-01-01T00:00:00Z,\"m,1\",Reading,1\n2024-01-01T00:00:15Z,m1,Reading,2\n",
+        ),
+        ("quoted header", "\"timestamp\",asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
+        (
+            "BOM and model",
+            "\u{feff}timestamp,model,asset,point,value,extra\n2024-01-01T00:00:00Z,,m1,Reading,1,x\n2024-01-01T00:00:00Z,EM,m1,Reading,1,y\n",
+        ),
+        ("epoch milliseconds", "timestamp,asset,point,value\n1704067200000,m1,Reading,1\n"),
+        ("blank lines", "timestamp,asset,point,value\n\n2024-01-01T00:00:00Z,m1,Reading,1\n\n"),
+        ("blank line before the header", "\ntimestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n"),
+        (
+            "bad value",
+            "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading,abc\n",
+        ),
+        (
+            "short row",
+            "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n",
+        ),
+        ("header only", "timestamp,asset,point,value\n"),
+        ("empty", ""),
+        ("no point column", "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n"),
+    ];
+    for (what, text) in cases {
+        assert_same(text.as_bytes(), what);
+    }
+}
+
+#[test]
+fn a_line_the_fast_path_leaves_hands_the_rest_over_with_line_numbers() {
+    let ts = "2024-01-01T10:00:00Z";
+    for (odd, at) in [
+        (format!("{ts},m1,Reading,\n"), 70_000),
+        (format!("{ts},\"m1\",Reading,1\n"), 50_000),
+        (format!("{ts},m1,Reading,1\n\n"), 30_001),
+        (format!("{ts},m1,Reading,oops\n"), 90_000),
+        (format!("{ts},m1,Reading\n"), 2),
+        (format!("{ts},m1,Reading,1,2\n"), 119_999),
+    ] {
+        assert_same(&big_input(&odd, at), &format!("{odd:?} at line {at}"));
+    }
+    let (rows, counts, error) = fast(&big_input(&format!("{ts},m1,Reading,oops\n"), 90_000), 2);
+    assert_eq!(
+        error.as_deref(),
+        Some("in.csv:90000: column 4 (value): invalid value \"oops\": expected a finite number")
+    );
+    assert_eq!((rows.len(), counts.rows), (89_998, 89_999));
+}
+
+/// A decimal comma goes through the fast path with the general reader's results, thousands
+/// separators and all; with `,` as the delimiter too, the general reader reads the file.
+#[test]
+fn decimal_commas_read_as_the_general_reader_reads_them() {
+    let comma = options_with(|a| {
+        a.decimal = Some("comma".into());
+        a.thousands = Some(".".into());
+    });
+    let mut text = String::from("timestamp;device;point;value\n");
+    for i in 0..100_000u64 {
+        let value = match i % 1000 {
+            7 => "1.234,5".to_string(),
+            8 => "-2,5e1".to_string(),
+            k => format!("{},{:03}", i % 97, k),
+        };
+        let mut stamp = Vec::new();
+        crate::time::format_timestamp(1_704_067_200_000 + i as i64 * 997, &mut stamp);
+        text.push_str(&format!("{};meter{:03};Reading;{value}\n", String::from_utf8_lossy(&stamp), i % 700));
+    }
+    let (rows, _, error) = fast_with(text.as_bytes(), 1, &comma);
+    assert_eq!((rows.len(), error), (100_000, None));
+    let values: Vec<f64> = rows[5..9].iter().map(|r| f64::from_bits(r.1)).collect();
+    assert_eq!(values, [5.005, 6.006, 1234.5, -25.0]);
+    assert_same_with(text.as_bytes(), "decimal comma", &comma);
+    let quoted = b"timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,\"1,5\"\n";
+    assert_same_with(quoted, "decimal comma in a comma-separated file", &comma);
+    assert_eq!(fast_with(quoted, 1, &comma).0[0].1, 1.5f64.to_bits());
+}
+
+/// Options the fast path must leave to the general reader: one column given two roles (the
+/// asset read from the model column, the asset from the timestamp column), and delimiters that
+/// occur inside timestamps or numbers.
+#[test]
+fn options_the_fast_path_leaves_alone() {
+    let model_as_asset = options_with(|a| a.asset_column = Some("model".into()));
+    assert_same_with(
+        b"timestamp,model,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n",
+        "asset from the model column",
+        &model_as_asset,
+    );
+    let time_as_asset = options_with(|a| a.asset_column = Some("timestamp".into()));
+    assert_same_with(
+        b"timestamp,point,value\n2024-01-01T00:00:00Z,Reading,1\n",
+        "asset from the timestamp column",
+        &time_as_asset,
+    );
+    let space = options_with(|a| a.delimiter = Some(" ".into()));
+    let (rows, _, error) = fast_with(b"timestamp asset point value\n2024-01-01 00:00:00 m1 Reading 1\n", 2, &space);
+    assert_eq!((rows.len(), error.as_deref()), (0, Some("in.csv:2: expected 4 fields as in the header, found 5")));
+    let dot = options_with(|a| a.delimiter = Some(".".into()));
+    assert_same_with(
+        b"timestamp.asset.point.value\n2024-01-01T00:00:00Z.m1.Reading.1.5\n",
+        "delimiter inside a number",
+        &dot,
+    );
+}

@@ -1,0 +1,48 @@
+//! The run options a job's unit test may set as well as the command line: which view of the
+//! results is written and how far event time is shared. They sit below both the engine, which
+//! runs with them, and the job loader, which reads them from test files, so neither reaches into
+//! the other for them.
+
+/// Which view of the results is written (contract section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmitMode {
+    /// One row per key with its value after every accepted reading.
+    #[default]
+    Final,
+    /// A row when a window closes and one more for each late change.
+    Updates,
+}
+
+impl EmitMode {
+    /// The spelling of each mode in test files (`emit:`), as `run --emit` spells it.
+    pub const NAMES: [(&'static str, EmitMode); 2] = [("final", EmitMode::Final), ("updates", EmitMode::Updates)];
+}
+
+/// How far event time is shared between series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatermarkScope {
+    /// One watermark per series (asset x input point).
+    #[default]
+    Series,
+    /// One per asset, over all the job's input readings of the asset.
+    Asset,
+    /// One for the whole job.
+    Global,
+}
+
+impl WatermarkScope {
+    /// The spelling of each scope in test files (`watermark:`), as `run --watermark` spells it.
+    pub const NAMES: [(&'static str, WatermarkScope); 3] =
+        [("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)];
+}
+
+/// Run-wide engine settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    pub emit: EmitMode,
+    pub watermark: WatermarkScope,
+    /// Overrides every job's `max_future_skew` when set.
+    pub max_future_skew: Option<i64>,
+    /// The most windows the window jobs may hold open together; see [`crate::engine::Pipeline::runaway`].
+    pub max_open_windows: Option<u64>,
+}

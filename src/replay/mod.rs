@@ -1,0 +1,365 @@
+//! One replay of input through a pipeline: jobs put in run order, input sources read in turn by
+//! the input reader (with the run's input options and bad-row policy, in event-time order when
+//! asked to sort), each reading pushed through the engine, and everything the engine produces
+//! handed to an [`Output`] (see [`crate::output`]). `run`, `test` and `plot` all replay through here, so a unit test or a
+//! plot sees exactly what a run computes.
+
+pub mod idle;
+pub mod state;
+
+use crate::engine::accounting::{Balance, InputFigures};
+use crate::engine::names::Names;
+use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
+use crate::input::options::Layout;
+use crate::input::stop::Stopped;
+use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
+use crate::job::Job;
+use crate::job::pipeline::{external_inputs, run_order};
+use crate::output::Output;
+use crate::replay::idle::IdleClock;
+use anyhow::Result;
+use std::io::{self, Read};
+use std::time::Instant;
+
+/// The engine's sink for one call: forwards to the output and keeps its first write error.
+struct Bound<'a> {
+    output: &'a mut dyn Output,
+    names: &'a Names,
+    error: Option<io::Error>,
+}
+
+impl Sink for Bound<'_> {
+    fn point(&mut self, point: &Point) {
+        if self.error.is_none() {
+            self.error = self.output.point(point, self.names).err();
+        }
+    }
+
+    fn dropped(&mut self, dropped: &Dropped) {
+        if self.error.is_none() {
+            self.error = self.output.dropped(dropped, self.names).err();
+        }
+    }
+}
+
+/// A pipeline, its name table, the input side and the input figures of one replay.
+pub struct Replay {
+    pub names: Names,
+    pub pipeline: Pipeline,
+    pub counts: InputCounts,
+    /// Sources read so far.
+    pub sources: usize,
+    input: InputOptions,
+    /// Where malformed rows go (an error, or the rejects file).
+    pub bad_rows: BadRows,
+    /// `--sort-input`: readings wait here until every source is read.
+    sorter: Option<Sorter>,
+    /// Threads parsing input (see [`InputReader::open`]).
+    threads: usize,
+    /// Where an incremental replay resumed from; the figures above are totals since its start.
+    pub resumed: Option<Resumed>,
+    /// Where a stop (a signal) ended the input, if one did.
+    pub stopped_in: Option<StoppedIn>,
+    /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
+    pub idle: Option<IdleClock>,
+    /// The points the jobs expect from the input (read by a job, written by none).
+    pub expected_points: Vec<String>,
+    /// An input had a quality column.
+    pub quality_column: bool,
+    /// Rows of this run with a non-zero quality code.
+    pub quality_rows: u64,
+    /// Which `--points` renames of long input met their point text in this run.
+    renamed: Vec<bool>,
+}
+
+/// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
+/// jobs received. The rest of that source starts at its next row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoppedIn {
+    pub input: String,
+    pub rows: u64,
+}
+
+/// The state a replay resumed from, and its totals then, so a run can tell its own figures.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub from: String,
+    pub runs_before: u32,
+    pub inputs_before: usize,
+    pub rows_before: u64,
+    pub points_written_before: u64,
+    pub late_written_before: u64,
+}
+
+impl Replay {
+    /// Builds the pipeline from loaded jobs (which `load_jobs` has checked to form a DAG).
+    pub fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
+        Replay::with_names(jobs, options, input, bad_rows, Names::default())
+    }
+
+    /// As [`Replay::new`], starting from the name tables of a run being resumed, so the ids in its
+    /// saved state name what they named then.
+    pub fn with_names(
+        jobs: Vec<Job>,
+        options: EngineOptions,
+        mut input: InputOptions,
+        bad_rows: BadRows,
+        mut names: Names,
+    ) -> Replay {
+        let jobs = in_run_order(jobs);
+        let expected_points = external_inputs(&jobs);
+        let pipeline = Pipeline::new(jobs, &mut names, options);
+        input.read_points = Some(pipeline.read_points().into());
+        let sorter = input.sort.then(Sorter::default);
+        Replay {
+            names,
+            pipeline,
+            counts: InputCounts::default(),
+            sources: 0,
+            input,
+            bad_rows,
+            sorter,
+            threads: 1,
+            resumed: None,
+            stopped_in: None,
+            idle: None,
+            expected_points,
+            quality_column: false,
+            quality_rows: 0,
+            renamed: Vec::new(),
+        }
+    }
+
+    /// Continues a saved replay: its input figures, the sources it read, and its pipeline.
+    pub fn restore(
+        &mut self,
+        counts: InputCounts,
+        sources: usize,
+        pipeline: PipelineState,
+        resumed: Resumed,
+    ) -> Result<(), String> {
+        self.pipeline.restore(pipeline, self.names.assets.len())?;
+        self.counts = counts;
+        self.sources = sources;
+        self.resumed = Some(resumed);
+        Ok(())
+    }
+
+    /// A replay of long-format CSV with the default input options, stopping at a malformed row.
+    pub fn long_format(jobs: Vec<Job>, options: EngineOptions) -> Result<Replay> {
+        let input = InputOptions::from_settings(&InputSettings::default())?;
+        let bad_rows = BadRows::new(input.on_bad_row, None)?;
+        Ok(Replay::new(jobs, options, input, bad_rows))
+    }
+
+    /// Parses input on `threads` threads while the jobs run on this one (1: all on this one).
+    /// The readings, and so the output, are the same whatever the number.
+    pub fn with_threads(mut self, threads: usize) -> Replay {
+        self.threads = threads;
+        self
+    }
+
+    /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
+    /// passed (see [`IdleClock`]).
+    pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
+        self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
+        self
+    }
+
+    /// Long or wide input.
+    pub fn layout(&self) -> Layout {
+        self.input.layout
+    }
+
+    /// Reads `source` (named `name` in messages) to its end, or until a stop is requested: then
+    /// between two rows, once the jobs have every reading of the rows read (a reader counts a row
+    /// as it reads it), or when a read that waits for data is ended by the stop.
+    pub fn read(&mut self, name: &str, source: Box<dyn Read + Send>, output: &mut dyn Output) -> Result<()> {
+        self.sources += 1;
+        let rows_before = self.counts.rows;
+        let stop = self.input.stop.clone();
+        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, self.threads) {
+            Err(e) if Stopped::caused(&e) => {
+                self.stop_before(name);
+                return Ok(());
+            }
+            opened => opened?,
+        };
+        self.quality_column |= reader.has_quality_column();
+        loop {
+            if stop.requested() && reader.between_rows() {
+                break;
+            }
+            match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
+                Ok(Some(reading)) => {
+                    output.input(&reading, &self.names);
+                    match self.sorter.as_mut() {
+                        Some(sorter) => sorter.push(reading)?,
+                        None => self.push(reading, output)?,
+                    }
+                }
+                Ok(None) => {
+                    self.take_tally(&reader);
+                    return Ok(());
+                }
+                Err(e) if Stopped::caused(&e) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        self.take_tally(&reader);
+        self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: self.counts.rows - rows_before });
+        Ok(())
+    }
+
+    /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`
+    /// renames that met their point.
+    fn take_tally(&mut self, reader: &InputReader) {
+        let tally = reader.tally();
+        self.quality_rows += tally.quality_rows;
+        if self.renamed.len() < tally.renamed.len() {
+            self.renamed.resize(tally.renamed.len(), false);
+        }
+        for (seen, now) in self.renamed.iter_mut().zip(&tally.renamed) {
+            *seen |= now;
+        }
+    }
+
+    /// Whether a stop has been requested (by a signal).
+    pub fn stop_requested(&self) -> bool {
+        self.input.stop.requested()
+    }
+
+    /// A stop ended the input before source `name` was read.
+    pub fn stop_before(&mut self, name: &str) {
+        self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: 0 });
+    }
+
+    /// The `--points` renames of long input whose point text never appeared in this run's input.
+    pub fn unused_renames(&self) -> Vec<&str> {
+        match (&self.input.points, self.input.layout, &self.input.point) {
+            (Some(renames), Layout::Long, None) => renames
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| !self.renamed.get(k).copied().unwrap_or(false))
+                .map(|(_, r)| r.from.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.push(reading, &mut sink);
+        if let Some(idle) = self.idle.as_mut() {
+            let now = Instant::now();
+            idle.saw(&reading, now);
+            for &(asset, point, by) in idle.due(now) {
+                self.pipeline.advance_idle(asset, point, by, &mut sink);
+            }
+        }
+        if let Some(e) = sink.error {
+            return Err(anyhow::Error::new(e).context("failed to write output"));
+        }
+        match self.pipeline.runaway() {
+            Some(runaway) => Err(self.runaway_error(&runaway)),
+            None => Ok(()),
+        }
+    }
+
+    fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
+        let job = self.pipeline.stats()[runaway.job];
+        anyhow::anyhow!(
+            "after {}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
+             a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
+             or raise the limit",
+            crate::text::count(self.counts.rows, "input row", "input rows"),
+            runaway.limit,
+            runaway.limit,
+            job.name,
+            job.file,
+            runaway.job_open
+        )
+    }
+
+    /// The row accounting of the replay so far (see [`crate::engine::accounting`]).
+    pub fn balances(&self) -> Vec<Balance> {
+        let c = &self.counts;
+        self.pipeline.balances(InputFigures {
+            rows: c.rows,
+            whole_rows: c.whole_rows,
+            rejected: c.rejected,
+            values: c.values,
+            missing: c.missing,
+        })
+    }
+
+    /// End of this run's input in an incremental replay: the jobs keep everything open for the
+    /// next run; only the bad-row record is flushed.
+    pub fn suspend(&mut self) -> Result<()> {
+        self.bad_rows.flush()
+    }
+
+    /// End of input: replays sorted readings if sorting, then flushes every job.
+    pub fn finish(&mut self, output: &mut dyn Output) -> Result<()> {
+        if let Some(sorter) = self.sorter.take() {
+            let mut sorted = sorter.finish()?;
+            while let Some(reading) = sorted.next_reading()? {
+                self.push(reading, output)?;
+            }
+        }
+        self.bad_rows.flush()?;
+        let mut sink = Bound { output, names: &self.names, error: None };
+        self.pipeline.finish(&mut sink);
+        match sink.error {
+            Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `jobs` with producers before their consumers.
+fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
+    let order = run_order(&jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
+    let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::load_sources;
+    use std::io::Cursor;
+
+    /// Asks for a stop as the first reading reaches the jobs, and counts the readings.
+    struct StopAtFirst {
+        stop: crate::input::stop::Stop,
+        readings: usize,
+    }
+
+    impl Output for StopAtFirst {
+        fn input(&mut self, _: &Reading, _: &Names) {
+            self.readings += 1;
+            self.stop.request(2);
+        }
+    }
+
+    #[test]
+    fn a_stop_waits_until_the_jobs_have_every_reading_of_the_rows_read() {
+        let job = "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  - input: A\n    \
+                   aggregation: max\n    window_size: 10m\n    output: MaxA\n  - input: B\n    aggregation: max\n    \
+                   window_size: 10m\n    output: MaxB\n";
+        let jobs = load_sources(vec![("j.yaml".into(), job.as_bytes().to_vec())]).unwrap();
+        let input = InputOptions::from_settings(&InputSettings { wide: true, ..InputSettings::default() }).unwrap();
+        let stop = input.stop.clone();
+        let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
+        let mut replay = Replay::new(jobs, EngineOptions::default(), input, bad_rows);
+        let text = "timestamp,asset,A,B\n2024-01-01T00:00:00Z,m1,1,2\n2024-01-01T00:01:00Z,m1,3,4\n";
+        let mut output = StopAtFirst { stop, readings: 0 };
+        replay.read("w.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &mut output).unwrap();
+        // The first row's two readings, and not the second row.
+        assert_eq!(output.readings, 2);
+        assert_eq!(replay.counts.rows, 1);
+        assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
+        assert!(replay.balances().iter().all(Balance::holds));
+    }
+}

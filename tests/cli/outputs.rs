@@ -1,0 +1,226 @@
+//! The files `run` writes: an output that is an input refused, `-` as stdout, and outputs that
+//! are not complete never left under their own names.
+
+use crate::support::{fresh_dir, meterflow, stderr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+const INPUT: &str = "timestamp,asset,point,value\n\
+    2024-01-01T00:01:00Z,m1,Reading,5\n\
+    2024-01-01T00:02:00Z,m1,Reading,7\n\
+    2024-01-01T00:11:00Z,m1,Reading,3\n";
+
+const EXPECTED: &str = "timestamp,asset,point,value\n\
+    2024-01-01T00:00:00.000Z,m1,MaxReading10Min,7\n\
+    2024-01-01T00:00:00.000Z,m1,MinReading10Min,5\n\
+    2024-01-01T00:10:00.000Z,m1,MaxReading10Min,3\n\
+    2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// Each output flag naming the input, by another spelling, a symbolic link or a hard link, is
+/// refused with exit 2 before anything is written: the input keeps every line.
+#[test]
+fn an_output_that_is_an_input_is_refused_whatever_its_name() {
+    let dir = fresh_dir("outputs-same-file");
+    let input = dir.join("m.csv");
+    std::fs::write(&input, INPUT).unwrap();
+    std::os::unix::fs::symlink(&input, dir.join("sym.csv")).unwrap();
+    std::fs::hard_link(&input, dir.join("hard.csv")).unwrap();
+    let other_spelling = dir.join("sub/../m.csv");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let cases: [(&[&str], PathBuf); 4] = [
+        (&["-o"], input.clone()),
+        (&["--late-output"], dir.join("sym.csv")),
+        (&["--on-bad-row", "skip", "--rejects"], dir.join("hard.csv")),
+        (&["--stats-json"], other_spelling),
+    ];
+    for (flags, path) in cases {
+        let out = meterflow()
+            .args(["run", "jobs/meter_max_min.yaml", "-q", "--input"])
+            .arg(&input)
+            .args(flags)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        let flag = flags.last().unwrap();
+        let expected = format!(
+            "error: {flag} {} is the input {}: writing it would destroy the input before it is read; write to another file\n",
+            path.display(),
+            input.display()
+        );
+        assert_eq!(stderr(&out), expected);
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), INPUT, "{flags:?}");
+        assert_eq!(names_in(&dir), ["hard.csv", "m.csv", "sub", "sym.csv"], "{flags:?}");
+    }
+}
+
+/// `-` is stdout for every output flag, and two outputs on stdout are refused.
+#[test]
+fn dash_is_stdout_and_only_one_output_may_use_it() {
+    let dir = fresh_dir("outputs-dash");
+    std::fs::write(dir.join("m.csv"), INPUT).unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-i", "m.csv", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), EXPECTED);
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-i", "m.csv"])
+        .args(["-o", "points.csv", "--stats-json", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("points.csv")).unwrap(), EXPECTED);
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the figures as JSON on stdout");
+    assert_eq!(stats["input"]["rows"], 3);
+    assert_eq!(names_in(&dir), ["m.csv", "points.csv"]);
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-i", "m.csv"])
+        .args(["-o", "new.csv", "--late-output", "./new.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "error: -o and --late-output both write to ./new.csv: give each its own file\n");
+    assert_eq!(names_in(&dir), ["m.csv", "points.csv"]);
+    for flags in [&["--late-output", "-"][..], &["-o", "-", "--stats-json", "-"]] {
+        let out = meterflow()
+            .current_dir(&dir)
+            .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs"), "-q", "-i", "m.csv"])
+            .args(flags)
+            .output();
+        let out = out.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("both write to stdout"), "{flags:?}: {}", stderr(&out));
+    }
+}
+
+/// A job that writes one row per input second, and 2500 seconds of input.
+fn busy_job(dir: &Path, bad_last_row: bool) {
+    let job = "name: cnt\nmodel: x\ntemplate: time_window_aggregation\nwindow:\n  type: tumbling\nlatency: 0s\npolicies:\n  - input: Reading\n    threshold: \"(-inf, inf)\"\n    interpolation: ignore\n    aggregation: cnt\n    window_size: 1s\n    output: Cnt\n";
+    std::fs::write(dir.join("job.yaml"), job).unwrap();
+    let mut text = String::from("timestamp,asset,point,value\n");
+    for i in 0..2500 {
+        text.push_str(&format!("2024-01-01T{:02}:{:02}:{:02}Z,m1,Reading,1\n", i / 3600, i / 60 % 60, i % 60));
+    }
+    if bad_last_row {
+        text.push_str("2024-01-01T00:41:40Z,m1,Reading,oops\n");
+    }
+    std::fs::write(dir.join("in.csv"), text).unwrap();
+}
+
+/// `| head` closes stdout: the late-output file stays under its `.partial` name, the figures are
+/// not written, and stderr says so, even with `-q`.
+#[test]
+fn a_closed_stdout_leaves_side_outputs_marked_incomplete() {
+    let dir = fresh_dir("outputs-closed-stdout");
+    busy_job(&dir, false);
+    let mut child = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "--threads", "1", "-i", "in.csv"])
+        .args(["--late-output", "late.csv", "--stats-json", "stats.json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "meterflow: warning: the output was closed before the run finished (e.g. `| head`), so these outputs are \
+         not complete: --late-output late.csv.partial (incomplete), --stats-json stats.json (not written)\n"
+    );
+    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "late.csv.partial"]);
+}
+
+/// A run that stops on a bad row leaves `-o` under its `.partial` name, and the previous file of
+/// that name as it was; a finished run renames it over the previous file.
+#[test]
+fn a_failed_run_leaves_its_output_under_the_partial_name() {
+    let dir = fresh_dir("outputs-failed-run");
+    busy_job(&dir, true);
+    std::fs::write(dir.join("out.csv"), "an older run's output\n").unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", "out.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial (incomplete)\n\
+         error: in.csv:2502: column 4 (value): invalid value \"oops\": expected a finite number\n"
+    );
+    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "out.csv", "out.csv.partial"]);
+    assert_eq!(std::fs::read_to_string(dir.join("out.csv")).unwrap(), "an older run's output\n");
+    let partial = std::fs::read_to_string(dir.join("out.csv.partial")).unwrap();
+    assert!(partial.starts_with("timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,Cnt,1\n"), "{partial}");
+
+    busy_job(&dir, false);
+    std::fs::remove_file(dir.join("out.csv.partial")).unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", "out.csv", "--stats-json", "stats.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "out.csv", "stats.json"]);
+    assert_eq!(std::fs::read_to_string(dir.join("out.csv")).unwrap().lines().count(), 2501);
+}
+
+/// Only a plain file is written under a `.partial` name and renamed: a symbolic link (like a
+/// device such as `/dev/null`) is written through in place, never removed or replaced.
+#[test]
+fn a_link_or_device_output_is_written_in_place() {
+    let dir = fresh_dir("outputs-in-place");
+    std::fs::write(dir.join("m.csv"), INPUT).unwrap();
+    std::fs::write(dir.join("target.csv"), "older\n").unwrap();
+    std::os::unix::fs::symlink("target.csv", dir.join("link.csv")).unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-i", "m.csv"])
+        .args(["-o", "link.csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(dir.join("link.csv")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(dir.join("target.csv")).unwrap(), EXPECTED);
+    assert_eq!(names_in(&dir), ["link.csv", "m.csv", "target.csv"]);
+}
+
+/// Piped stdin is a live input: `-o` is written under its own name while the run goes on, and a
+/// run that stops on a bad row renames it to its `.partial` name.
+#[test]
+fn a_failed_run_on_a_pipe_renames_its_output_to_the_partial_name() {
+    use std::io::Write;
+    let dir = fresh_dir("outputs-failed-pipe");
+    let mut child = meterflow()
+        .current_dir(&dir)
+        .args(["run", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/meter_max_min.yaml"), "-q", "-o", "out.csv"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{INPUT}2024-01-01T00:12:00Z,m1,Reading,oops\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(
+            "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial (incomplete)\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names_in(&dir), ["out.csv.partial"]);
+}

@@ -1,0 +1,8 @@
+//! The library driven directly: property tests against independent models (windows, the --state
+//! split guarantee, arrival orders) and the fuzz corpus replayed as regression tests.
+
+mod fuzz_regressions;
+mod properties;
+mod shared_buf;
+mod state_split;
+mod window_properties;

@@ -1,0 +1,132 @@
+//! `--idle-timeout`: the engine side is driven by hand (a silent series' watermark moved by an
+//! explicit advance closes its windows and merge ticks, as a reading would); the command line side
+//! through a live pipe, where one meter keeps sending and the other falls silent.
+
+use meterflow::engine::names::Names;
+use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink, Value};
+use meterflow::job::load_sources;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[derive(Default)]
+struct Collect(Vec<(String, i64, Value)>);
+
+struct Named<'a>(&'a mut Collect, &'a Names);
+
+impl Sink for Named<'_> {
+    fn point(&mut self, p: &Point) {
+        self.0.0.push((
+            format!("{} {}", self.1.assets.name(p.asset), self.1.points.name(p.point)),
+            p.ts,
+            p.value.clone(),
+        ));
+    }
+    fn dropped(&mut self, _: &Dropped) {}
+}
+
+const WINDOW: &str = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
+                      - {input: R, aggregation: max, window_size: 10m, output: Max}\n";
+const MERGE: &str = "name: m\ntemplate: multi_point_merging\nmodel: M\nlatency: 0s\ntrigger: {mode: frequency, every: 10m}\n\
+                     policies:\n  - {output: Twice, logic: \"${R} * 2\"}\n";
+
+const MIN: i64 = 60_000;
+
+#[test]
+fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
+    let jobs = load_sources(vec![("w.yaml".into(), WINDOW.into()), ("m.yaml".into(), MERGE.into())]).unwrap();
+    let mut names = Names::default();
+    let mut pipeline = Pipeline::new(jobs, &mut names, EngineOptions::default());
+    let r = names.points.intern("R");
+    let (m1, m2) = (names.assets.intern("m1"), names.assets.intern("m2"));
+    let mut out = Collect::default();
+    for (asset, ts, value) in [(m1, MIN, 3.0), (m2, 2 * MIN, 5.0), (m2, 10 * MIN, 6.0), (m1, 25 * MIN, 4.0)] {
+        pipeline
+            .push(Reading { asset, point: r, model: NO_MODEL, ts, value, quality: 0 }, &mut Named(&mut out, &names));
+    }
+    let before: Vec<String> = out.0.iter().map(|(k, ts, _)| format!("{k} {ts}")).collect();
+    // m1 moved on to 00:25: its window 00:00 is final. m2's reading at 00:10 closed its window
+    // 00:00; its window 00:10 and its tick 00:10 wait for its watermark to pass 00:10.
+    assert!(before.contains(&"m1 Max 0".to_string()), "{before:?}");
+    assert!(before.contains(&"m2 Max 0".to_string()), "{before:?}");
+    assert!(!before.contains(&format!("m2 Max {}", 10 * MIN)) && !before.iter().any(|k| k.starts_with("m2 Twice")));
+    // m2 silent since 00:10; the edge hands in 10 minutes: its watermark 00:20 closes window 00:10
+    // (max 6) and makes its tick 00:10 final (6 * 2).
+    let mut after = Collect::default();
+    pipeline.advance_idle(m2, r, 10 * MIN, &mut Named(&mut after, &names));
+    assert_eq!(
+        after.0,
+        vec![
+            ("m2 Max".to_string(), 10 * MIN, Value::Number(6.0)),
+            ("m2 Twice".to_string(), 10 * MIN, Value::Number(12.0))
+        ]
+    );
+    // An advance for a series never seen, or of zero, does nothing.
+    let mut none = Collect::default();
+    let m3 = names.assets.intern("m3");
+    pipeline.advance_idle(m3, r, 60 * MIN, &mut Named(&mut none, &names));
+    pipeline.advance_idle(m1, r, 0, &mut Named(&mut none, &names));
+    assert!(none.0.is_empty());
+}
+
+/// One-second windows: m2 sends one reading at 0.5 s and falls silent while m1 keeps sending; with
+/// `--idle-timeout 200ms` m2's watermark follows wall-clock time and its window closes.
+#[test]
+fn a_silent_meter_window_closes_on_a_live_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("w.yaml");
+    std::fs::write(
+        &job,
+        "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
+         - {input: R, aggregation: max, window_size: 1s, output: Max}\n",
+    )
+    .unwrap();
+    let mut child = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q", "--idle-timeout", "200ms", "--time-format", "epoch_ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    input.write_all(b"timestamp,asset,point,value\n0,m1,R,1\n500,m2,R,7\n").unwrap();
+    // m1 sends every 50 ms of wall-clock time but stays inside its first window (event time
+    // 100 ms, 101 ms, ...), so only m2's silence can close a window.
+    let mut found = false;
+    for i in 0..400 {
+        input.write_all(format!("{},m1,R,1\n", 100 + i).as_bytes()).unwrap();
+        input.flush().unwrap();
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50))
+            && line.contains("m2")
+        {
+            assert_eq!(line, "1970-01-01T00:00:00.000Z,m2,Max,7");
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "m2's window never closed");
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
+
+/// On a file, wall-clock time measures the replay, not a meter's silence: refused.
+#[test]
+fn idle_timeout_on_a_file_is_refused() {
+    let out = crate::support::meterflow()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "jobs/", "--input", "samples/meters.csv", "--idle-timeout", "1s", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--idle-timeout applies to live input"));
+    assert!(out.stdout.is_empty(), "nothing written");
+}

@@ -1,0 +1,95 @@
+//! Live input: on a pipe that stays open, each row reaches the output as soon as the input line
+//! that makes it final has been written. The test writes a line, then waits for the rows it must
+//! produce before writing the next; a run that held them back would leave the test waiting, so the
+//! read has a generous time limit that only a deadlock reaches (it asserts no timing).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Ten-minute max and min windows, final as soon as a later window starts (no lateness).
+const JOB: &str = "name: live
+template: time_window_aggregation
+model: ElectricMeter
+window:
+  type: tumbling
+latency: 0s
+policies:
+  - input: Reading
+    threshold: \"[0, 100)\"
+    interpolation: ignore
+    aggregation: max
+    window_size: 10m
+    output: Max
+  - input: Reading
+    threshold: \"[0, 100)\"
+    interpolation: ignore
+    aggregation: min
+    window_size: 10m
+    output: Min
+";
+
+/// Only a run that holds rows back waits this long.
+const DEADLOCK: Duration = Duration::from_secs(10);
+
+fn rows_arrive_as_their_windows_close(threads: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("live.yaml");
+    std::fs::write(&job, JOB).unwrap();
+    let mut child = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q", "--threads", threads])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("meterflow runs");
+    let mut input = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let lines = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let expect = |rows: &[&str]| {
+        for row in rows {
+            let line = rx.recv_timeout(DEADLOCK).unwrap_or_else(|_| panic!("{row} was held back"));
+            assert_eq!(line, *row);
+        }
+    };
+    // (input line, the rows it makes final): each reading of window 00:10 and 00:20 closes the one before.
+    let steps: [(&str, &[&str]); 4] = [
+        ("timestamp,asset,point,value\n", &["timestamp,asset,point,value"]),
+        ("2024-01-01T00:01:00Z,m1,Reading,3\n2024-01-01T00:04:00Z,m1,Reading,5\n", &[]),
+        (
+            "2024-01-01T00:11:00Z,m1,Reading,7\n",
+            &["2024-01-01T00:00:00.000Z,m1,Max,5", "2024-01-01T00:00:00.000Z,m1,Min,3"],
+        ),
+        (
+            "2024-01-01T00:25:00Z,m1,Reading,9\n",
+            &["2024-01-01T00:10:00.000Z,m1,Max,7", "2024-01-01T00:10:00.000Z,m1,Min,7"],
+        ),
+    ];
+    for (line, rows) in steps {
+        input.write_all(line.as_bytes()).unwrap();
+        input.flush().unwrap();
+        expect(rows);
+    }
+    drop(input);
+    expect(&["2024-01-01T00:20:00.000Z,m1,Max,9", "2024-01-01T00:20:00.000Z,m1,Min,9"]);
+    assert!(child.wait().unwrap().success());
+    lines.join().unwrap();
+    assert!(rx.try_recv().is_err(), "nothing after the last window");
+}
+
+#[test]
+fn rows_arrive_as_their_windows_close_on_one_thread() {
+    rows_arrive_as_their_windows_close("1");
+}
+
+#[test]
+fn rows_arrive_as_their_windows_close_with_parsing_threads() {
+    rows_arrive_as_their_windows_close("3");
+}

@@ -1,0 +1,218 @@
+//! Signals on a live run (the input a pipe kept open): SIGINT and SIGTERM end the input, the run
+//! finishes as at the end of its input and exits 130 / 143; a closed stdin exits 0; a second
+//! signal abandons the run at once (exit 1); with `--state`, the run saves its state instead, and a run with the rest
+//! of the input and `--finish` writes what one run over all of it writes. Each test waits for
+//! the row that shows its input was read before it signals (no timing is asserted).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+/// Ten-minute max windows, final as soon as a later window starts (no lateness).
+const JOB: &str = "name: live
+template: time_window_aggregation
+model: ElectricMeter
+latency: 0s
+policies:
+  - input: Reading
+    aggregation: max
+    window_size: 10m
+    output: Max
+";
+
+const HEADER: &str = "timestamp,asset,point,value";
+
+/// Only a run that holds rows back, or ignores a signal, makes a test wait this long.
+const DEADLOCK: Duration = Duration::from_secs(20);
+
+/// One reading per 4 minutes for meter m1, value i.
+fn line(i: u32) -> String {
+    format!("2024-01-01T{:02}:{:02}:00Z,m1,Reading,{i}\n", i * 4 / 60, i * 4 % 60)
+}
+
+struct Live {
+    child: Child,
+    input: Option<ChildStdin>,
+    rows: Receiver<String>,
+}
+
+fn start(dir: &Path, extra: &[&str]) -> Live {
+    let job = dir.join("live.yaml");
+    std::fs::write(&job, JOB).unwrap();
+    let mut child = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meterflow runs");
+    let input = child.stdin.take();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rows) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    Live { child, input, rows }
+}
+
+impl Live {
+    fn write(&mut self, text: &str) {
+        let input = self.input.as_mut().unwrap();
+        input.write_all(text.as_bytes()).unwrap();
+        input.flush().unwrap();
+    }
+
+    fn expect(&self, row: &str) {
+        let got = self.rows.recv_timeout(DEADLOCK).unwrap_or_else(|_| panic!("{row} was held back"));
+        assert_eq!(got, row);
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the end; returns the exit code, the rows not yet taken and stderr.
+    fn end(mut self) -> (Option<i32>, Vec<String>, String) {
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        drop(self.input.take());
+        let rest = self.rows.iter().collect();
+        (status.code(), rest, stderr)
+    }
+}
+
+/// Writes lines 0..=5 (windows 00:00 to 00:20), waits for the row that line 5 makes final.
+fn feed_first_part(live: &mut Live) {
+    live.write(&format!("{HEADER}\n"));
+    live.expect(HEADER);
+    for i in 0..=5 {
+        live.write(&line(i));
+    }
+    // Line 5 (00:20) closes windows 00:00 (lines 0-2) and 00:10 (lines 3-4).
+    live.expect("2024-01-01T00:00:00.000Z,m1,Max,2");
+    live.expect("2024-01-01T00:10:00.000Z,m1,Max,4");
+}
+
+#[test]
+fn sigint_and_sigterm_end_the_input_and_flush_with_the_conventional_status() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut live = start(dir.path(), &[]);
+        feed_first_part(&mut live);
+        live.signal(signal);
+        let (status, rest, stderr) = live.end();
+        assert_eq!(status, Some(code), "{stderr}");
+        assert_eq!(rest, ["2024-01-01T00:20:00.000Z,m1,Max,5"], "the open window is flushed");
+        assert!(stderr.contains(&format!("SIG{signal} ended the input after 6 rows")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_closed_stdin_ends_the_run_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut live = start(dir.path(), &[]);
+    feed_first_part(&mut live);
+    drop(live.input.take());
+    let (status, rest, stderr) = live.end();
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(rest, ["2024-01-01T00:20:00.000Z,m1,Max,5"]);
+}
+
+/// After the first signal the run writes its pending rows into a stdout nobody reads, so it
+/// blocks there; the second signal must end it at once.
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("live.yaml");
+    // A 1-day latency keeps every window open until the end: all rows come after the signal.
+    std::fs::write(&job, JOB.replace("latency: 0s", "latency: 1d")).unwrap();
+    let mut child = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // 20,000 meters with one window each: far more rows than a pipe holds, none final before the end.
+    let mut text = format!("{HEADER}\n");
+    for i in 0..20_000u64 {
+        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
+    }
+    input.write_all(text.as_bytes()).unwrap();
+    input.flush().unwrap();
+    // The header is flushed when the input waits, so it shows every line written has been read.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert_eq!(first.trim_end(), HEADER);
+    let pid = child.id().to_string();
+    let kill = |signal: &str| assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    kill("-TERM");
+    // Two pending signals are delivered lowest number first, so SIGINT goes only once the run is
+    // blocked writing the rows that SIGTERM's end of input flushed.
+    let wchan = format!("/proc/{pid}/wchan");
+    let deadline = std::time::Instant::now() + DEADLOCK;
+    while !std::fs::read_to_string(&wchan).unwrap_or_default().contains("pipe_write") {
+        assert!(std::time::Instant::now() < deadline, "the run never blocked writing its rows");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill("-INT");
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    // Exit 1 as a failed run, not 130: the output on stdout is not complete.
+    assert_eq!(status.code(), Some(1), "the second signal (SIGINT) ended the run at once: {stderr}");
+    assert!(stderr.contains("a second SIGINT abandoned the run"), "{stderr}");
+    drop(input);
+}
+
+#[test]
+fn a_state_run_stopped_by_sigterm_resumes_with_the_rest_of_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("live.state");
+    let mut live = start(dir.path(), &["--state", state.to_str().unwrap()]);
+    feed_first_part(&mut live);
+    live.signal("TERM");
+    let (status, rest, stderr) = live.end();
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(rest.is_empty(), "the open window 00:20 stays in the state: {rest:?}");
+    assert!(stderr.contains("saved to") && stderr.contains("resumes exactly there"), "{stderr}");
+    let rest_file = dir.path().join("rest.csv");
+    let mut text = format!("{HEADER}\n");
+    for i in 6..12 {
+        text.push_str(&line(i));
+    }
+    std::fs::write(&rest_file, &text).unwrap();
+    let job = dir.path().join("live.yaml");
+    let second = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q", "--finish", "--state", state.to_str().unwrap(), "--input"])
+        .arg(&rest_file)
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let whole_file = dir.path().join("whole.csv");
+    let mut whole = format!("{HEADER}\n");
+    for i in 0..12 {
+        whole.push_str(&line(i));
+    }
+    std::fs::write(&whole_file, whole).unwrap();
+    let one = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q", "--input"])
+        .arg(&whole_file)
+        .output()
+        .unwrap();
+    let first_rows = ["2024-01-01T00:00:00.000Z,m1,Max,2", "2024-01-01T00:10:00.000Z,m1,Max,4"];
+    let second_out = String::from_utf8(second.stdout).unwrap();
+    let joined = format!("{HEADER}\n{}\n{}", first_rows.join("\n"), second_out.split_once('\n').unwrap().1);
+    assert_eq!(joined, String::from_utf8(one.stdout).unwrap());
+}
