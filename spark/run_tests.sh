@@ -39,5 +39,7 @@ if ! grep -q "Successfully registered with master" "$work/worker.log"; then
   cat "$work/master.log" "$work/worker.log" >&2
   exit 1
 fi
+# One attempt per task: the cases that fail on purpose would otherwise run their task four times.
 MASTER="$master" spark-submit --master "$master" --conf spark.ui.enabled=false --total-executor-cores 2 \
+  --conf spark.task.maxFailures=1 \
   spark/test_meterflow_spark.py "$binary" "$work/data"

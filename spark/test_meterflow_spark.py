@@ -1,23 +1,28 @@
 """Tests of the Spark runner: its output points and late rows equal, as sorted rows, those of one
-`meterflow run` over the same files. Submitted with spark-submit (spark/run_tests.sh); every case
-runs on the one SparkContext, the cases that check the exit status and messages of a whole
-application run spark-submit again. Prints PASS/FAIL per case and a last line `N passed, N failed`.
+`meterflow run` over the same files, on both data paths (JVM and Python; see the list of cases for
+which run on one), and what it refuses.
+Submitted with spark-submit (spark/run_tests.sh); every case runs on the one SparkContext, except
+the one that checks the exit status and output of a whole application, which runs spark-submit
+again. Prints PASS/FAIL per case with its time and a last line `N passed, N failed`.
 
 usage: spark-submit --master URL spark/test_meterflow_spark.py BINARY WORKDIR
 """
 
+import contextlib
 import glob
+import gzip
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import meterflow_spark  # noqa: E402
-
 
 def rows_of(path):
     with open(path, encoding="utf-8") as f:
@@ -50,18 +55,27 @@ class Case:
         with open(stats, encoding="utf-8") as f:
             return rows_of(out), rows_of(late), json.load(f)
 
-    def spark(self, name, jobs, inputs, flags, partitions):
-        out, late, stats = (os.path.join(self.work, f"{name}.spark.{x}") for x in ("points", "late", "stats.json"))
+    def run(self, name, jobs, inputs, flags, path, partitions=4):
+        """The runner in this process: (exit status, stderr, output directories and figures)."""
+        out, late, stats = (os.path.join(self.work, f"{name}.{path}.{x}") for x in ("points", "late", "stats.json"))
         argv = [*jobs, *[a for i in inputs for a in ("--input", i)], "--binary", self.binary, "--output", out,
-                "--late-output", late, "--stats-json", stats, "--partitions", str(partitions), "-q", *flags]
-        code = meterflow_spark.main(argv, sc=self.sc)
-        assert code == 0, f"runner exited {code}"
-        with open(stats, encoding="utf-8") as f:
-            return rows_of_dir(out), rows_of_dir(late), json.load(f)
+                "--late-output", late, "--stats-json", stats, "--partitions", str(partitions), "--data-path", path,
+                "-q", *flags]
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = meterflow_spark.main(argv, sc=self.sc)
+        return code, err.getvalue(), (out, late, stats)
 
-    def same_as_one_run(self, name, jobs, inputs, flags, partitions=4, min_late=1):
+    def spark(self, name, jobs, inputs, flags, path, partitions):
+        code, err, (out, late, stats) = self.run(name, jobs, inputs, flags, path, partitions)
+        assert code == 0, f"runner exited {code}: {err}"
+        with open(stats, encoding="utf-8") as f:
+            return rows_of_dir(out), rows_of_dir(late), json.load(f), err
+
+    def same_as_one_run(self, name, jobs, inputs, flags, path, partitions=4, min_late=1):
+        """Runs both and compares; the runner's stderr."""
         (p1, l1, s1) = self.single(name, jobs, inputs, flags)
-        (p2, l2, s2) = self.spark(name, jobs, inputs, flags, partitions)
+        (p2, l2, s2, err) = self.spark(name, jobs, inputs, flags, path, partitions)
         assert p1[0] == p2[0], f"points header {p2[0]!r}, one run {p1[0]!r}"
         assert l1[0] == l2[0], f"late header {l2[0]!r}, one run {l1[0]!r}"
         assert len(p1[1]) > 0, "the case must produce points"
@@ -75,6 +89,10 @@ class Case:
             carried = [[(c["output"], c["rows"], c["oldest_age"]) for c in j.get("carried_over", [])] for j in (j1, j2)]
             assert carried[0] == carried[1], f"job {j1['name']}: carried over {carried[1]}, one run {carried[0]}"
         assert s2["accounting"]["balanced"], "added-up figures do not balance"
+        return err
+
+    def jobs_started(self):
+        return len(self.sc.statusTracker().getJobIdsForGroup())
 
 
 def diff(expected, got, what):
@@ -84,22 +102,88 @@ def diff(expected, got, what):
         raise AssertionError(f"{what}: {len(got)} rows, one run {len(expected)}; missing {missing}, extra {extra}")
 
 
-def generated_files(work):
-    """A few hundred thousand generated rows (late and out-of-order rows included) cut into three files."""
+def generated(work):
+    """About 140,000 generated rows, a day of 16 meters (late and out-of-order rows included): header, rows."""
     whole = os.path.join(work, "gen.csv")
     if not os.path.exists(whole):
-        subprocess.run([sys.executable, os.path.join(REPO, "bench", "gen_meters.py"), "40", "1.5", "7", whole],
+        subprocess.run([sys.executable, os.path.join(REPO, "bench", "gen_meters.py"), "16", "1.5", "7", whole],
                        check=True)
     with open(whole, encoding="utf-8") as f:
         header, *rows = f.read().splitlines()
+    return header, rows
+
+
+def write(path, lines, newline="\n", bom=False, compress=False):
+    data = (("\ufeff" if bom else "") + newline.join(lines) + newline).encode("utf-8")
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def generated_files(work):
+    """The generated rows cut into three files."""
+    header, rows = generated(work)
     third = len(rows) // 3
-    paths = []
-    for k, chunk in enumerate((rows[:third], rows[third:2 * third], rows[2 * third:])):
-        path = os.path.join(work, f"gen-{k}.csv")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join([header, *chunk]) + "\n")
-        paths.append(path)
-    return paths
+    return [write(os.path.join(work, f"gen-{k}.csv"), [header, *chunk])
+            for k, chunk in enumerate((rows[:third], rows[third:2 * third], rows[2 * third:]))]
+
+
+def daily_files(work, count):
+    """`count` small files of consecutive generated rows, named by day, as a folder of daily files
+    would be."""
+    header, rows = generated(work)
+    # Every 5th row: the whole day, its late rows among them.
+    rows = rows[::5]
+    size = len(rows) // count
+    return [write(os.path.join(work, f"day{count}-{k:03d}.csv"), [header, *rows[k * size:(k + 1) * size]])
+            for k in range(count)]
+
+
+def mixed_files(work):
+    """Consecutive generated rows in five files that one run reads alike though they differ: the
+    columns in another order under other names with `;` and CRLF; gzip with a byte-order mark;
+    quoted assets (some holding the delimiter or a doubled quote, some padded inside the quotes); tabs.
+    Assets holding `,` or `"` occur in several of these files, so their rows meet in one partition
+    only if every file's asset is read alike."""
+    header, rows = generated(work)
+    # Every 3rd row: the whole day, its late rows among them.
+    rows = rows[::3]
+    cols = header.split(",")
+    t, a, p, v = (cols.index(n) for n in ("timestamp", "device", "point", "value"))
+    # Every fifth device gets a name with a comma, every seventh one with a quote.
+    def rename(asset):
+        n = int("".join(ch for ch in asset if ch.isdigit()) or 0)
+        return asset + (",x" if n % 5 == 0 else "") + ('"q' if n % 7 == 0 else "")
+
+    fields = [(r[t], rename(r[a]), r[p], r[v]) for r in (row.split(",") for row in rows)]
+    fifth = len(fields) // 5
+    chunks = [fields[k * fifth:(k + 1) * fifth] for k in range(5)]
+
+    def quote(text):
+        return '"' + text.replace('"', '""') + '"'
+
+    def csv_field(text, delimiter):
+        return quote(text) if delimiter in text or '"' in text else text
+
+    files = []
+    # 0: plain CSV, quotes only where needed.
+    files.append(write(os.path.join(work, "mixed-0.csv"), ["timestamp,asset,point,value"] +
+                       [",".join((ts, csv_field(s, ","), pt, val)) for ts, s, pt, val in chunks[0]]))
+    # 1: another order, aliases, `;`, CRLF; the comma in an asset needs no quotes here.
+    files.append(write(os.path.join(work, "mixed-1.csv"), ["Value;Meter_ID;Time;Point"] +
+                       [";".join((val, csv_field(s, ";"), ts, pt)) for ts, s, pt, val in chunks[1]], newline="\r\n"))
+    # 2: gzip with a byte-order mark.
+    files.append(write(os.path.join(work, "mixed-2.csv.gz"), ["timestamp,asset,point,value"] +
+                       [",".join((ts, csv_field(s, ","), pt, val)) for ts, s, pt, val in chunks[2]], bom=True,
+                       compress=True))
+    # 3: every asset quoted, every third padded with spaces inside its quotes.
+    files.append(write(os.path.join(work, "mixed-3.csv"), ["timestamp,asset,point,value"] +
+                       [",".join((ts, quote(f"  {s} " if k % 3 == 0 else s), pt, val))
+                        for k, (ts, s, pt, val) in enumerate(chunks[3])]))
+    # 4: tabs, the asset last.
+    files.append(write(os.path.join(work, "mixed-4.tsv"), ["timestamp\tpoint\tvalue\tasset"] +
+                       ["\t".join((ts, pt, val, csv_field(s, "\t"))) for ts, s, pt, val in chunks[4]]))
+    return files
 
 
 def submit(argv):
@@ -119,7 +203,7 @@ def main():
 
     sc = SparkContext.getOrCreate()
     sc.setLogLevel("ERROR")
-    # The runner's functions are pickled by reference to its module: the executors import it.
+    # The Python path's functions are pickled by reference to the runner's module: the executors import it.
     sc.addPyFile(os.path.join(HERE, "meterflow_spark.py"))
     c = Case(sc, binary, work)
     jobs = [os.path.join(REPO, "jobs")]
@@ -148,44 +232,114 @@ def main():
             f.write("wide: true\nasset: house\n")
         return ["--input-config", path]
 
+    def daily(path, count):
+        files = daily_files(work, count)
+        before = c.jobs_started()
+        c.same_as_one_run(f"daily{count}-{path}", jobs, files, [], path)
+        started = c.jobs_started() - before
+        # JVM: the file listing (Spark lists over 32 paths in a job) and the write; Python: the
+        # figures and the two outputs. None of them per file.
+        assert started <= 3, f"{started} Spark jobs for {len(files)} files"
+
+    def repeated_header(path):
+        # A data line equal to the header (files joined with `cat`): a bad row to meterflow, skipped
+        # here; the JVM path cannot tell it from the header, so it hands the input over.
+        header, rows = generated(work)
+        joined = write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
+        if path == "jvm":
+            code, err, _ = c.run("joined-jvm", jobs, [joined], ["--on-bad-row", "skip"], "jvm")
+            assert code == 1 and "JVM data path cannot take this input" in err and "repeated header" in err, err
+        else:
+            err = c.same_as_one_run("joined", jobs, [joined], ["--on-bad-row", "skip"], "auto", min_late=0)
+            assert "running the Python data path instead" in err, err
+
+    def hidden_name():
+        # Spark and Hadoop skip files named _* or .* (a glob leaves them out, as they do).
+        header, rows = generated(work)
+        hidden = write(os.path.join(work, "_hidden.csv"), [header, *rows[:2000]])
+        code, err, _ = c.run("hidden", jobs, [hidden], [], "auto")
+        assert code == 2 and "start with _ or ." in err, f"exit {code}: {err}"
+
+    def multiline(path):
+        # A quoted field holding a line break: neither path can follow a record across lines.
+        bad = write(os.path.join(work, "multiline.csv"),
+                    ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
+        code, err, _ = c.run(f"multiline-{path}", jobs, [bad], [], path)
+        assert code == 1, f"exit {code}: {err}"
+        expected = "does not close on its line" if path == "jvm" else "holds a line break"
+        assert expected in err, err
+
+    def not_utf8(path):
+        # Bytes that are not UTF-8 in a column no job reads: one run keeps them (in late rows, say);
+        # Spark would change them, so both paths stop.
+        bad = os.path.join(work, "latin1.csv")
+        with open(bad, "wb") as f:
+            f.write(b"timestamp,asset,point,value,note\n2024-03-01T00:00:00Z,m1,Reading,1,caf\xe9\n")
+        code, err, _ = c.run(f"latin1-{path}", jobs, [bad], [], path)
+        assert code == 1 and "not UTF-8" in err, f"exit {code}: {err}"
+
+    def failing(path):
+        bad = write(os.path.join(work, "bad.csv"), ["timestamp,asset,point,value", "2024-03-01T00:00:00Z,m1,Reading,1",
+                                                    "2024-03-01T00:00:01Z,m1,Reading,x"])
+        code, err, _ = c.run(f"bad-{path}", jobs, [bad], [], path)
+        assert code == 1, f"exit {code}: {err}"
+        assert "meterflow run" in err and "exited with status 1" in err and 'invalid value "x"' in err, err
+
     def refused_global():
         code, err = submit([*jobs, "--input", sample[0], "--binary", binary, "--output", os.path.join(work, "g"),
                             "--watermark", "global"])
         assert code == 2, f"exit {code}"
         assert "--watermark global cannot run on Spark" in err and "cannot be split by asset" in err, err
 
-    def failing_meterflow():
-        bad = os.path.join(work, "bad.csv")
-        with open(bad, "w", encoding="utf-8") as f:
-            f.write("timestamp,asset,point,value\n2024-03-01T00:00:00Z,m1,Reading,1\n2024-03-01T00:00:01Z,m1,Reading,x\n")
-        code, err = submit([*jobs, "--input", bad, "--binary", binary, "--output", os.path.join(work, "bad.out")])
-        assert code == 1, f"exit {code}"
-        assert "meterflow run on partition" in err and 'invalid value "x"' in err, err
+    def existing_output():
+        code, err, _ = c.run("exists", jobs, sample, ["--output", work], "jvm")
+        assert code == 2 and "already exists" in err, f"exit {code}: {err}"
 
+    # Every case that exercises what the paths do differently (reading, keying, ordering, headers,
+    # refusals) runs on both; the flags that only reach meterflow (emit mode, watermark scope,
+    # --sort-input), passed alike by both paths, run on the default path alone. The Python path
+    # takes twenty daily files instead of a hundred: each file is a task of its own there (a Python
+    # worker and a partition-keys process), which costs minutes in CI at a hundred, and twenty
+    # already tell a job per file from none.
     cases = [
-        ("seed jobs on samples/meters.csv, emit final",
-         lambda: c.same_as_one_run("seed", jobs, sample, [])),
-        ("seed jobs, emit updates, watermark asset",
-         lambda: c.same_as_one_run("seed-updates", jobs, sample, ["--emit", "updates", "--watermark", "asset"])),
-        ("generated rows in three files, emit final, watermark series",
-         lambda: c.same_as_one_run("gen", jobs, gen, [], partitions=5, min_late=10)),
-        ("generated rows in three files, emit updates, watermark asset",
-         lambda: c.same_as_one_run("gen-updates", jobs, gen, ["--emit", "updates", "--watermark", "asset"],
+        ("[jvm] seed jobs, emit updates, watermark asset",
+         lambda: c.same_as_one_run("seed-updates", jobs, sample, ["--emit", "updates", "--watermark", "asset"], "jvm")),
+        ("[jvm] generated rows in three files, emit updates, watermark asset",
+         lambda: c.same_as_one_run("gen-updates", jobs, gen, ["--emit", "updates", "--watermark", "asset"], "jvm",
                                    partitions=5, min_late=10)),
-        ("generated rows, --sort-input",
-         lambda: c.same_as_one_run("gen-sorted", jobs, gen, ["--sort-input"], partitions=3, min_late=0)),
-        ("wide file with a constant --asset",
-         lambda: c.same_as_one_run("wide", jobs, wide_input(), ["--wide", "--asset", "house"], min_late=0)),
-        ("wide file with its settings in --input-config",
-         lambda: c.same_as_one_run("wide-config", jobs, wide_input(), wide_config(), min_late=0)),
+        ("[jvm] generated rows, --sort-input",
+         lambda: c.same_as_one_run("gen-sorted", jobs, gen, ["--sort-input"], "jvm", partitions=3, min_late=0)),
+    ]
+    for path, days in (("jvm", 100), ("python", 20)):
+        cases += [
+            (f"[{path}] seed jobs on samples/meters.csv, emit final",
+             lambda path=path: c.same_as_one_run("seed", jobs, sample, [], path)),
+            (f"[{path}] generated rows in three files, emit final, watermark series",
+             lambda path=path: c.same_as_one_run("gen", jobs, gen, [], path, partitions=5, min_late=10)),
+            (f"[{path}] wide file with a constant --asset",
+             lambda path=path: c.same_as_one_run("wide", jobs, wide_input(), ["--wide", "--asset", "house"], path,
+                                                 min_late=0)),
+            (f"[{path}] wide file with its settings in --input-config",
+             lambda path=path: c.same_as_one_run("wide-config", jobs, wide_input(), wide_config(), path, min_late=0)),
+            (f"[{path}] files with other headers, delimiters, gzip, a BOM, CRLF and quoted assets",
+             lambda path=path: c.same_as_one_run("mixed", jobs, mixed_files(work), [], path, partitions=5)),
+            (f"[{path}] {days} daily files, no Spark job per file", lambda path=path, days=days: daily(path, days)),
+            (f"[{path}] a repeated header line", lambda path=path: repeated_header(path)),
+            (f"[{path}] a record over two lines is refused", lambda path=path: multiline(path)),
+            (f"[{path}] bytes that are not UTF-8 are refused", lambda path=path: not_utf8(path)),
+            (f"[{path}] a failing meterflow fails the run with its stderr", lambda path=path: failing(path)),
+        ]
+    cases += [
+        ("an existing output directory is refused before any work", existing_output),
+        ("a file named _* is refused, saying why", hidden_name),
         ("--watermark global is refused, saying why", refused_global),
-        ("a failing meterflow fails the application with its stderr", failing_meterflow),
     ]
     passed = failed = 0
     for name, case in cases:
+        start = time.monotonic()
         try:
             case()
-            print(f"PASS {name}", flush=True)
+            print(f"PASS {name} ({time.monotonic() - start:.1f} s)", flush=True)
             passed += 1
         except Exception:
             print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)

@@ -89,7 +89,18 @@ pub enum Command {
     Man(ManArgs),
     /// Plumbing for the Spark runner (`spark/`): each record of stdin as `LINE<TAB>ASSET`.
     #[command(hide = true)]
-    PartitionKeys(Box<InputArgs>),
+    PartitionKeys(Box<PartitionKeysArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct PartitionKeysArgs {
+    /// Read only the header and say how a row's asset is found instead: `delimiter<TAB>BYTE` (the
+    /// delimiter as a decimal byte), then `asset-column<TAB>INDEX` (the field, from 0) or
+    /// `asset<TAB>NAME` (a constant), so the runner can key rows without running meterflow on them.
+    #[arg(long)]
+    pub describe: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, Args)]

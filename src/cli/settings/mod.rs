@@ -6,10 +6,12 @@ mod run;
 
 pub use run::run;
 
-use super::args::{BadRowArg, FormatArg, InputArgs, ProgressArg, ReportFormat as ReportArg, StateArgs};
+use super::args::{
+    BadRowArg, FormatArg, InputArgs, PartitionKeysArgs, ProgressArg, ReportFormat as ReportArg, StateArgs,
+};
 use crate::commands::clobber::{self, Read, Written};
 use crate::commands::run::progress::ProgressMode;
-use crate::commands::{Failure, InputPath, ReportFormat, sniff, test};
+use crate::commands::{Failure, InputPath, ReportFormat, partition_keys, sniff, test};
 use crate::input::live::is_live;
 use crate::input::{BadRowPolicy, InputOptions, InputSettings};
 use crate::output::Format;
@@ -134,8 +136,8 @@ pub fn state(args: StateArgs) -> Result<(PathBuf, ReportFormat), Failure> {
     Ok((file, report_format(format)))
 }
 
-pub fn partition_keys(args: &InputArgs) -> Result<InputOptions, Failure> {
-    input_options(&input_settings(args)?)
+pub fn partition_keys(args: &PartitionKeysArgs) -> Result<partition_keys::Settings, Failure> {
+    Ok(partition_keys::Settings { options: input_options(&input_settings(&args.input)?)?, describe: args.describe })
 }
 
 pub fn sniff(args: super::args::SniffArgs) -> Result<sniff::Settings, Failure> {
