@@ -185,6 +185,7 @@ pub struct Pipeline {
     scratch: Vec<Emitted>,
     emit: EmitMode,
     max_open_windows: Option<u64>,
+    max_merge_series: Option<u64>,
     /// Model ids of the jobs, to tell which modelled input rows no job reads.
     models: Vec<u32>,
     /// Input readings pushed, those no job reads, and rows handed to the sink (for the accounting).
@@ -277,6 +278,7 @@ impl Pipeline {
             scratch,
             emit: options.emit,
             max_open_windows: options.max_open_windows,
+            max_merge_series: options.max_merge_series,
             models,
             readings: 0,
             unrouted: 0,
@@ -471,6 +473,18 @@ impl Pipeline {
             }
         }
         (open > limit).then_some(Runaway { limit, open, job: largest.1, job_open: largest.0 })
+    }
+
+    /// The first merge job holding more operand series than `max_merge_series` allows: its
+    /// run-order index, how many it holds and the limit. Checked by the caller after each reading, as
+    /// [`Pipeline::runaway`] is: a merge keeps each asset's latest operand values for as long as
+    /// the run lasts, so its state grows with the number of assets.
+    pub fn runaway_merge(&self) -> Option<(usize, u64, u64)> {
+        let limit = self.max_merge_series?;
+        self.operators.iter().enumerate().find_map(|(index, op)| match op {
+            Operator::Merge(m) if m.series_held() > limit => Some((index, m.series_held(), limit)),
+            _ => None,
+        })
     }
 
     /// The accounting balances of the run so far, given the input side's figures.

@@ -9,7 +9,7 @@
 use super::InputCounts;
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
-use super::reader::{UNREAD_VALUE, is_missing};
+use super::reader::{UNREAD_VALUE, has_bom, is_missing};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
 use crate::engine::names::Names;
@@ -158,6 +158,12 @@ fn reading(
     for (field, name) in [("asset", &line.asset), ("point", &line.point)] {
         if name.is_empty() {
             return Err(format!("{field}: expected a non-empty name"));
+        }
+    }
+    let model = line.model.as_deref().unwrap_or("");
+    for (field, name) in [("asset", &*line.asset), ("point", &*line.point), ("model", model)] {
+        if has_bom(name.as_bytes()) {
+            return Err(format!("{field}: {name:?}: a name must not hold a byte-order mark (U+FEFF)"));
         }
     }
     let point = names.points.intern(&line.point);

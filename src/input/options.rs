@@ -67,6 +67,8 @@ pub struct InputSettings {
     /// Where skipped bad rows are recorded.
     pub rejects: Option<PathBuf>,
     pub sort_input: bool,
+    /// `--max-line-bytes`: the longest line the input may have (see [`super::source::LineCap`]).
+    pub max_line_bytes: Option<u64>,
 }
 
 /// One `--points` entry: a column (wide) or point name (long) and the point it becomes.
@@ -100,6 +102,8 @@ pub struct InputOptions {
     pub numbers: NumberFormat,
     pub on_bad_row: BadRowPolicy,
     pub sort: bool,
+    /// The longest line an input may have, in bytes once decompressed; `None`: no cap.
+    pub max_line_bytes: Option<u64>,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
     pub idle: Idle,
     /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
@@ -185,6 +189,7 @@ impl InputOptions {
                 .map_err(|e| anyhow!(e))?,
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
+            max_line_bytes: args.max_line_bytes,
             idle: Idle::default(),
             stop: Stop::default(),
             read_points: None,

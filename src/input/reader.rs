@@ -255,9 +255,9 @@ impl Reader {
                                 tally.renamed[k] = true;
                                 renames[k].1
                             }
-                            None => names.points.intern(text(raw).ok_or_else(|| {
-                                field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
-                            })?),
+                            None => names.points.intern(
+                                name(raw, true).map_err(|problem| field_problem(p, "point", "point", raw, problem))?,
+                            ),
                         }
                     }
                     Source::Constant(id) => id,
@@ -352,8 +352,7 @@ fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &s
         Source::Constant(id) => Ok(id),
         Source::Column(c) => {
             let raw = record[c].trim_ascii();
-            Ok(names
-                .intern(text(raw).ok_or_else(|| field_problem(c, role, role, raw, "expected a non-empty UTF-8 name"))?))
+            Ok(names.intern(name(raw, true).map_err(|problem| field_problem(c, role, role, raw, problem))?))
         }
     }
 }
@@ -364,7 +363,7 @@ fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Re
         None | Some((_, b"")) => Ok(NO_MODEL),
         Some((m, raw)) => Ok(names
             .models
-            .intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
+            .intern(name(raw, false).map_err(|problem| field_problem(m, "model", "model", raw, problem))?)),
     }
 }
 
@@ -380,10 +379,27 @@ fn quality(record: &ByteRecord, column: Option<usize>) -> Result<i32, String> {
     }
 }
 
+/// A name field as text, or what is wrong with it. A byte-order mark inside a name (left there
+/// when files are joined, or by an editor) is invisible, and would make `m1` and `\u{feff}m1` two
+/// series: it is refused, as the contract says (docs/reference/contract.md).
 #[inline]
-fn text(field: &[u8]) -> Option<&str> {
-    if field.is_empty() { None } else { std::str::from_utf8(field).ok() }
+pub(super) fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
+    let problem = if required { "expected a non-empty UTF-8 name" } else { "expected a UTF-8 name" };
+    let text = std::str::from_utf8(field).ok().filter(|t| !t.is_empty()).ok_or(problem)?;
+    match has_bom(field) {
+        true => Err("a name must not hold a byte-order mark (U+FEFF)"),
+        false => Ok(text),
+    }
 }
+
+/// Whether `bytes` hold U+FEFF, the byte-order mark, anywhere.
+#[inline]
+pub(in crate::input) fn has_bom(bytes: &[u8]) -> bool {
+    // Its first byte is rare in names: the search for the whole mark runs only past one.
+    memchr::memchr(BOM[0], bytes).is_some() && memchr::memmem::find(bytes, BOM).is_some()
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
 
 #[inline]
 pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {

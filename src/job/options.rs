@@ -45,4 +45,6 @@ pub struct EngineOptions {
     pub max_future_skew: Option<i64>,
     /// The most windows the window jobs may hold open together; see [`crate::engine::Pipeline::runaway`].
     pub max_open_windows: Option<u64>,
+    /// The most operand series one merge job may hold; see [`crate::engine::Pipeline::runaway_merge`].
+    pub max_merge_series: Option<u64>,
 }

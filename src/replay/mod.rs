@@ -260,10 +260,25 @@ impl Replay {
         if let Some(e) = sink.error {
             return Err(anyhow::Error::new(e).context("failed to write output"));
         }
-        match self.pipeline.runaway() {
-            Some(runaway) => Err(self.runaway_error(&runaway)),
+        if let Some(runaway) = self.pipeline.runaway() {
+            return Err(self.runaway_error(&runaway));
+        }
+        match self.pipeline.runaway_merge() {
+            Some((job, series, limit)) => Err(self.runaway_merge_error(job, series, limit)),
             None => Ok(()),
         }
+    }
+
+    fn runaway_merge_error(&self, job: usize, series: u64, limit: u64) -> anyhow::Error {
+        let job = self.pipeline.stats()[job];
+        anyhow::anyhow!(
+            "after {}: merge job `{}` ({}) holds {series} operand series, more than --max-merge-series {limit} allows: \
+             it keeps the latest values of every operand of every asset it has seen, so raise the limit or give it \
+             fewer assets",
+            crate::text::count(self.counts.rows, "input row", "input rows"),
+            job.name,
+            job.file,
+        )
     }
 
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {

@@ -165,6 +165,7 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
         },
         max_future_skew,
         max_open_windows: args.max_open_windows,
+        max_merge_series: args.max_merge_series,
     })
 }
 

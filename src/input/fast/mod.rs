@@ -142,6 +142,10 @@ impl InputReader {
         threads: usize,
     ) -> Result<InputReader> {
         let source = parquet::csv_view(source, file, options.delimiter.unwrap_or(b','), options.numbers)?;
+        let source: Box<dyn Read + Send> = match options.max_line_bytes {
+            Some(cap) => Box::new(source::LineCap::new(source, file, cap)),
+            None => source,
+        };
         let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
         let delimiter = options.delimiter.unwrap_or(detected);
         let (header, rest) =
