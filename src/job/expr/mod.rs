@@ -14,6 +14,7 @@
 //! walked once to refuse any other variable, as rhai's strict mode would.
 
 mod arith;
+mod charged;
 mod natives;
 
 use rhai::packages::{
@@ -97,6 +98,7 @@ pub fn sandboxed_engine() -> Rc<Engine> {
     engine.register_fn("pow", |base: i64, exp: i64| (base as f64).powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: f64| (base as f64).powf(exp));
     natives::register(&mut engine);
+    charged::register(&mut engine);
     Rc::new(engine)
 }
 

@@ -35,14 +35,14 @@ pub fn start_evaluation() {
     WORK_LEFT.with(|left| left.set(WORK_PER_EVALUATION));
 }
 
-type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+pub(super) type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 fn too_large(what: &str) -> Box<EvalAltResult> {
     EvalAltResult::ErrorDataTooLarge(what.to_string(), Position::NONE).into()
 }
 
 /// Takes `bytes` from the budget, or fails the evaluation when it does not hold them.
-fn charge(bytes: usize) -> Result<()> {
+pub(super) fn charge(bytes: usize) -> Result<()> {
     WORK_LEFT.with(|left| match left.get().checked_sub(bytes) {
         Some(rest) => {
             left.set(rest);
