@@ -56,6 +56,7 @@ fn row_parse_fast_path(bencher: Bencher) {
         delimiter: b',',
         roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
         numbers: Default::default(),
+        read: None,
     };
     let mut chunk = Chunk::from_text(&lines());
     let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());

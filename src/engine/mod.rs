@@ -28,6 +28,7 @@ use window::WindowOperator;
 /// One input reading, names already interned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
+    /// Asset id, or [`UNREAD_ASSET`] when no job reads the reading.
     pub asset: u32,
     pub point: u32,
     /// Model id, or [`NO_MODEL`] when the input has no model column.
@@ -41,6 +42,11 @@ pub struct Reading {
 
 /// The model id of a reading whose input names no model: it belongs to every job that reads it.
 pub const NO_MODEL: u32 = u32::MAX;
+
+/// The asset id of a reading whose point or model no job reads: the readers do not keep its asset
+/// name, so input of millions of assets in rows no job reads costs no memory per asset. Such a
+/// reading is only counted ([`Pipeline::unrouted`]).
+pub const UNREAD_ASSET: u32 = u32::MAX;
 
 /// An output value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,11 +453,22 @@ impl Pipeline {
         &self.series.tallies
     }
 
-    /// Input readings whose point (or model) no job reads.
     /// Whether some job reads each point, by point id (ids past the end: no job does).
     pub fn read_points(&self) -> Vec<bool> {
         self.routes.iter().map(|jobs| !jobs.is_empty()).collect()
     }
+
+    /// Whether some job has each model, by model id (ids past the end: none has).
+    pub fn read_models(&self) -> Vec<bool> {
+        let len = self.models.iter().filter(|&&m| m != NO_MODEL).map(|&m| m as usize + 1).max().unwrap_or(0);
+        let mut read = vec![false; len];
+        for &m in self.models.iter().filter(|&&m| m != NO_MODEL) {
+            read[m as usize] = true;
+        }
+        read
+    }
+
+    /// Input readings whose point (or model) no job reads.
 
     pub fn unrouted(&self) -> u64 {
         self.unrouted

@@ -9,11 +9,11 @@
 use super::InputCounts;
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
-use super::reader::{UNREAD_VALUE, has_bom, is_missing};
+use super::reader::{UNREAD_VALUE, has_bom, is_missing, is_read};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
 use crate::engine::names::Names;
-use crate::engine::{NO_MODEL, Reading};
+use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
 use serde::Deserialize;
@@ -61,6 +61,7 @@ pub struct JsonLines {
     time: TimeParser,
     nulls: Vec<Box<[u8]>>,
     read_points: Option<Arc<[bool]>>,
+    read_models: Option<Arc<[bool]>>,
 }
 
 impl JsonLines {
@@ -93,6 +94,7 @@ impl JsonLines {
             time: options.time.clone(),
             nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
             read_points: options.read_points.clone(),
+            read_models: options.read_models.clone(),
         })
     }
 
@@ -118,7 +120,8 @@ impl JsonLines {
                 continue;
             }
             counts.rows += 1;
-            match reading(text, &self.time, &self.nulls, self.read_points.as_deref(), names) {
+            let read = (self.read_points.as_deref(), self.read_models.as_deref());
+            match reading(text, &self.time, &self.nulls, read, names) {
                 Ok(reading) => {
                     counts.whole_rows += 1;
                     counts.values += 1;
@@ -141,7 +144,7 @@ fn reading(
     text: &[u8],
     time: &TimeParser,
     nulls: &[Box<[u8]>],
-    read_points: Option<&[bool]>,
+    (read_points, read_models): (Option<&[bool]>, Option<&[bool]>),
     names: &mut Names,
 ) -> Result<Option<Reading>, String> {
     let line: Line<'_> = serde_json::from_slice(text).map_err(|e| {
@@ -167,7 +170,7 @@ fn reading(
         }
     }
     let point = names.points.intern(&line.point);
-    let read = read_points.is_none_or(|read| read.get(point as usize) == Some(&true));
+    let read = is_read(read_points, point);
     let value = match (&line.value, read) {
         (Scalar::Null, _) => return Ok(None),
         (Scalar::Text(t), _) if is_missing(t.trim().as_bytes(), nulls) => return Ok(None),
@@ -178,10 +181,14 @@ fn reading(
             .parse(t.trim().as_bytes())
             .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
     };
-    let asset = names.assets.intern(&line.asset);
     let model = match line.model.as_deref() {
         None | Some("") => NO_MODEL,
         Some(model) => names.models.intern(model),
+    };
+    // A reading no job reads keeps no asset name.
+    let asset = match read && (model == NO_MODEL || is_read(read_models, model)) {
+        true => names.assets.intern(&line.asset),
+        false => UNREAD_ASSET,
     };
     Ok(Some(Reading { asset, point, model, ts, value, quality: 0 }))
 }
@@ -194,7 +201,7 @@ mod tests {
     fn parse(line: &str, read: Option<&[bool]>, names: &mut Names) -> Result<Option<Reading>, String> {
         let options = InputOptions::from_settings(&InputSettings::default()).unwrap();
         let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
-        reading(line.as_bytes(), &options.time, &nulls, read, names)
+        reading(line.as_bytes(), &options.time, &nulls, (read, None), names)
     }
 
     #[test]
@@ -210,7 +217,8 @@ mod tests {
         };
         let unread = parse(&line("Level", "\"high\""), Some(&read), &mut names).unwrap().unwrap();
         assert!(unread.value.is_nan());
-        assert_eq!(names.assets.name(unread.asset), "m1");
+        // No job reads it: its asset name is not kept.
+        assert_eq!((unread.asset, names.assets.len()), (UNREAD_ASSET, 0));
         assert_eq!(
             parse(&line("Reading", "\"high\""), Some(&read), &mut names).unwrap_err(),
             "value: invalid value \"high\": expected a finite number"

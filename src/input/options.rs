@@ -112,6 +112,10 @@ pub struct InputOptions {
     /// a point no job reads is not parsed, so text such as a merge's `high` passes through a
     /// piped run; `None` parses every value.
     pub read_points: Option<Arc<[bool]>>,
+    /// Whether some job has each model, by model id; with `read_points`, a reading of a point or
+    /// model no job reads gets [`crate::engine::UNREAD_ASSET`] and its asset name is not kept.
+    /// `None` reads every model.
+    pub read_models: Option<Arc<[bool]>>,
 }
 
 impl InputOptions {
@@ -193,6 +197,7 @@ impl InputOptions {
             idle: Idle::default(),
             stop: Stop::default(),
             read_points: None,
+            read_models: None,
         })
     }
 }

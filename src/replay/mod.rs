@@ -9,7 +9,7 @@ pub mod state;
 
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
-use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
+use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
 use crate::input::options::Layout;
 use crate::input::stop::Stopped;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
@@ -110,6 +110,7 @@ impl Replay {
         let expected_points = external_inputs(&jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
         input.read_points = Some(pipeline.read_points().into());
+        input.read_models = Some(pipeline.read_models().into());
         let sorter = input.sort.then(Sorter::default);
         Replay {
             names,
@@ -250,7 +251,7 @@ impl Replay {
     fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
         let mut sink = Bound { output, names: &self.names, error: None };
         self.pipeline.push(reading, &mut sink);
-        if let Some(idle) = self.idle.as_mut() {
+        if let Some(idle) = self.idle.as_mut().filter(|_| reading.asset != UNREAD_ASSET) {
             let now = Instant::now();
             idle.saw(&reading, now);
             for &(asset, point, by) in idle.due(now) {

@@ -73,6 +73,9 @@ fn a_line_longer_than_max_line_bytes_stops_the_run_with_file_and_line() {
             out.stderr
         );
     }
+    let out = run(dir.path(), &["sniff", "in.csv", "--max-line-bytes", "100"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("in.csv:3: a line longer than 100 bytes (--max-line-bytes)"), "{}", out.stderr);
     // Lines within the cap read as without it.
     let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "--max-line-bytes", "600", "-q"]);
     assert_eq!(out.status, 0, "{}", out.stderr);

@@ -23,6 +23,8 @@ pub struct NameTable {
     hasher: DefaultHashBuilder,
     /// The id returned last: meter files repeat a point name on every row.
     last: Option<u32>,
+    /// Points and models: whether a job reads each, by id (see `chunk::Layout::read`).
+    pub read: Vec<bool>,
 }
 
 impl NameTable {
