@@ -321,8 +321,14 @@ pub fn replay(data: &[u8]) {
     let watermark = [WatermarkScope::Series, WatermarkScope::Asset, WatermarkScope::Global, WatermarkScope::Series]
         [usize::from(options >> 1 & 3)];
     let max_future_skew = (options & 8 != 0).then_some(3_600_000);
-    let engine =
-        EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
+    let bounded = options & 64 != 0;
+    let engine = EngineOptions {
+        emit,
+        watermark,
+        max_future_skew,
+        max_open_windows: bounded.then_some(50),
+        max_merge_series: bounded.then_some(100),
+    };
     let output = SharedBuffer::default();
     let points =
         PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates, None).expect("buffer");

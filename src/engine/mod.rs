@@ -469,7 +469,6 @@ impl Pipeline {
     }
 
     /// Input readings whose point (or model) no job reads.
-
     pub fn unrouted(&self) -> u64 {
         self.unrouted
     }
