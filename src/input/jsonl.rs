@@ -7,9 +7,10 @@
 //! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
 
 use super::InputCounts;
+use super::name_field::{has_bom, is_read};
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
-use super::reader::{UNREAD_VALUE, has_bom, is_missing, is_read};
+use super::reader::{UNREAD_VALUE, is_missing};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
 use crate::engine::names::Names;

@@ -6,6 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
+use super::name_field::{is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
@@ -402,12 +403,6 @@ fn asset_name(record: &ByteRecord, source: Source) -> Result<Asset<'_>, String> 
     }
 }
 
-/// Whether `id` is marked read in `read` (`None`: everything is).
-#[inline]
-pub(super) fn is_read(read: Option<&[bool]>, id: u32) -> bool {
-    read.is_none_or(|read| read.get(id as usize) == Some(&true))
-}
-
 #[inline]
 fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Result<u32, String> {
     match column.map(|m| (m, record[m].trim_ascii())) {
@@ -429,28 +424,6 @@ fn quality(record: &ByteRecord, column: Option<usize>) -> Result<i32, String> {
             .ok_or_else(|| field_problem(q, "quality", "quality", raw, "expected an integer quality code")),
     }
 }
-
-/// A name field as text, or what is wrong with it. A byte-order mark inside a name (left there
-/// when files are joined, or by an editor) is invisible, and would make `m1` and `\u{feff}m1` two
-/// series: it is refused, as the contract says (docs/reference/contract.md).
-#[inline]
-pub(super) fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
-    let problem = if required { "expected a non-empty UTF-8 name" } else { "expected a UTF-8 name" };
-    let text = std::str::from_utf8(field).ok().filter(|t| !t.is_empty()).ok_or(problem)?;
-    match has_bom(field) {
-        true => Err("a name must not hold a byte-order mark (U+FEFF)"),
-        false => Ok(text),
-    }
-}
-
-/// Whether `bytes` hold U+FEFF, the byte-order mark, anywhere.
-#[inline]
-pub(in crate::input) fn has_bom(bytes: &[u8]) -> bool {
-    // Its first byte is rare in names: the search for the whole mark runs only past one.
-    memchr::memchr(BOM[0], bytes).is_some() && memchr::memmem::find(bytes, BOM).is_some()
-}
-
-const BOM: &[u8] = "\u{feff}".as_bytes();
 
 #[inline]
 pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {

@@ -122,8 +122,7 @@ pub struct MergeOperator {
     /// Assets in order of first appearance, for the end-of-input flush.
     asset_order: Vec<u32>,
     seen_asset: Vec<bool>,
-    /// Operand series held, one per asset and series of each policy: the state that grows with
-    /// the number of assets, which `--max-merge-series` bounds.
+    /// Operand series held (per asset and series of each policy), which `--max-merge-series` bounds.
     series_held: u64,
     pub stats: JobStats,
 }
@@ -260,19 +259,16 @@ impl MergeOperator {
             policy.assets.resize_with(asset + 1, || None);
         }
         let series_count = policy.horizons.len();
-        let series_held = &mut self.series_held;
-        let state = policy.assets[asset].get_or_insert_with(|| {
-            *series_held += series_count as u64;
-            AssetState {
-                series: (0..series_count).map(|_| OperandSeries::new()).collect(),
-                earliest: i64::MAX,
-                latest: i64::MIN,
-                first_tick: None,
-                next_tick: None,
-                triggers: VecDeque::new(),
-                last_final: None,
-                evaluated: VecDeque::new(),
-            }
+        self.series_held += if policy.assets[asset].is_none() { series_count as u64 } else { 0 };
+        let state = policy.assets[asset].get_or_insert_with(|| AssetState {
+            series: (0..series_count).map(|_| OperandSeries::new()).collect(),
+            earliest: i64::MAX,
+            latest: i64::MIN,
+            first_tick: None,
+            next_tick: None,
+            triggers: VecDeque::new(),
+            last_final: None,
+            evaluated: VecDeque::new(),
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;

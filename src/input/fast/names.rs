@@ -4,7 +4,7 @@
 //! chunks arrive in input order. So a name is interned once per parser, not once per row, and the
 //! run's ids still follow first appearance in the input.
 
-use crate::input::reader::has_bom;
+use crate::input::name_field::has_bom;
 use crate::time::FixedLayoutCache;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;

@@ -16,12 +16,13 @@
 mod arith;
 mod charged;
 mod natives;
+mod operands;
 
+use operands::{operand, set_operands, undefined_variable};
 use rhai::packages::{
     ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
-use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position};
-use std::cell::RefCell;
+use rhai::{AST, Dynamic, Engine, OptimizationLevel, Position};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -30,36 +31,6 @@ use natives::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
 
 /// The most operations one evaluation may take; enough for any branching arithmetic.
 const MAX_OPERATIONS: u64 = 10_000;
-
-thread_local! {
-    /// The operand values of the evaluation running on this thread, which the engine's variable
-    /// resolver reads (an engine and its expressions never leave the thread that built them).
-    static OPERANDS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Makes `values` the operands of the evaluation about to start on this thread.
-fn set_operands(values: impl IntoIterator<Item = f64>) {
-    OPERANDS.with(|operands| {
-        let mut operands = operands.borrow_mut();
-        operands.clear();
-        operands.extend(values);
-    });
-}
-
-/// The value of variable `name` in the evaluation running on this thread, when it names an operand.
-fn operand(name: &str) -> Option<Dynamic> {
-    let index = operand_index(name)?;
-    OPERANDS.with(|operands| operands.borrow().get(index).copied()).map(Dynamic::from)
-}
-
-/// `17` for `v17`, the form of [`variable_name`].
-fn operand_index(name: &str) -> Option<usize> {
-    let digits = name.strip_prefix('v')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
 
 /// Builds the rhai engine every expression of a run shares.
 ///
@@ -250,20 +221,6 @@ impl Expression {
 /// The rhai variable an expression's `i`-th operand is rewritten to.
 pub fn variable_name(i: usize) -> String {
     format!("v{i}")
-}
-
-/// The first variable of `ast` that is none of its `operands` operands, and where it is.
-fn undefined_variable(ast: &AST, operands: usize) -> Option<(String, Position)> {
-    let mut found = None;
-    ast.walk(&mut |path: &[ASTNode]| {
-        if let Some(ASTNode::Expr(Expr::Variable(variable, _, position))) = path.last()
-            && operand_index(&variable.1).is_none_or(|i| i >= operands)
-        {
-            found = Some((variable.1.to_string(), *position));
-        }
-        found.is_none()
-    });
-    found
 }
 
 /// How character offsets of the rewritten text map back to the original: one entry per
