@@ -172,12 +172,4 @@ impl Job {
             JobKind::Merge(m) => m.policies.iter().map(|p| p.output.as_str()).collect(),
         }
     }
-
-    /// The job's allowed lateness in ms.
-    pub fn latency(&self) -> i64 {
-        match &self.kind {
-            JobKind::Window(w) => w.latency,
-            JobKind::Merge(m) => m.latency,
-        }
-    }
 }

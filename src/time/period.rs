@@ -44,14 +44,6 @@ impl Period {
         })
     }
 
-    /// The milliseconds of a fixed period, `None` for months.
-    pub fn fixed(self) -> Option<i64> {
-        match self {
-            Period::Fixed(ms) => Some(ms),
-            Period::Months(_) => None,
-        }
-    }
-
     /// Whether the period is empty (`0s`).
     pub fn is_zero(self) -> bool {
         self == Period::Fixed(0)

@@ -71,11 +71,6 @@ pub fn run_tests(tests: &[UnitTest], bless: bool, out: &mut dyn Write) -> io::Re
     Ok(outcomes)
 }
 
-/// The outcome of one test: `None` when it passed, otherwise what went wrong.
-pub fn run_test(test: &UnitTest) -> Option<String> {
-    run_one(test, false).failure
-}
-
 fn run_one(test: &UnitTest, bless: bool) -> Outcome {
     let (points, late, stats, missing) = match replay(test) {
         Ok(result) => result,
