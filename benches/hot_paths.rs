@@ -56,6 +56,7 @@ fn row_parse_fast_path(bencher: Bencher) {
         delimiter: b',',
         roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
         numbers: Default::default(),
+        read: None,
     };
     let mut chunk = Chunk::from_text(&lines());
     let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());
@@ -151,7 +152,7 @@ fn expression_with_function(bencher: Bencher) {
 /// 150 chains of 60 string functions over 4 KB strings (about 9,600 operations, a 620 KB job file;
 /// the first string depends on an operand, so nothing is folded at compile time), and the
 /// issue's balanced tree of 1,024 `pad`s, which the string-work budget stops after sixteen.
-#[divan::bench(args = ["to_upper", "sub_string", "concatenation", "pad_tree"])]
+#[divan::bench(args = ["to_upper", "sub_string", "concatenation", "index", "pad_tree"])]
 fn expression_worst_case(bencher: Bencher, case: &str) {
     let long = format!("(\"{}\" + ${{A}})", "a".repeat(4000));
     let chain = |call: &str| {
@@ -169,6 +170,9 @@ fn expression_worst_case(bencher: Bencher, case: &str) {
         "to_upper" => chain(".to_upper()"),
         "sub_string" => chain(".sub_string(1)"),
         "concatenation" => chain(" + \"\""),
+        // Indexing runs without a function call, so it is not charged: each `[3999]` walks the
+        // string; 200 of them make an expression near the 1 MiB job-file cap.
+        "index" => format!("[{}][0]", vec![format!("{long}[3999] == 'a'"); 200].join(", ")),
         _ => format!("{} || ${{A}} > 0", tree(10)),
     };
     let mut e = Expression::compile(&sandboxed_engine(), &text).expect("expression compiles");

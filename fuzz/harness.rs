@@ -322,13 +322,15 @@ pub fn replay(data: &[u8]) {
         [usize::from(options >> 1 & 3)];
     let max_future_skew = (options & 8 != 0).then_some(3_600_000);
     let duplicates = Some(if options & 128 == 0 { Duplicates::First } else { Duplicates::Last });
+    let bounded = options & 64 != 0;
     let engine = EngineOptions {
         emit,
         watermark,
         max_future_skew,
-        max_open_windows: (options & 64 != 0).then_some(50),
+        max_open_windows: bounded.then_some(50),
         duplicates,
         max_open_readings: None,
+        max_merge_series: bounded.then_some(100),
     };
     let output = SharedBuffer::default();
     let points =

@@ -155,6 +155,10 @@ pub struct RunArgs {
     /// drops the repeat, `keep` aggregates it again.
     #[arg(long, value_enum, value_name = "RULE")]
     pub duplicates: Option<DuplicatesArg>,
+    /// Stop with an error (exit 1) when a merge job holds more than N operand series (one per
+    /// asset and operand it has seen), instead of running out of memory on millions of assets.
+    #[arg(long, value_name = "N")]
+    pub max_merge_series: Option<u64>,
     /// Write the run's figures as JSON to FILE (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
@@ -278,6 +282,10 @@ pub struct InputArgs {
     /// Replay input in file order, whatever the input config says.
     #[arg(long, overrides_with = "sort_input")]
     pub no_sort_input: bool,
+    /// Stop with an error naming the file and line (exit 1) at a line longer than N bytes,
+    /// counted after decompression, instead of holding a line of any length in memory.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_bytes: Option<u64>,
     /// Input settings in a YAML file, keys named like these flags with `_` for `-`
     /// (`time_column: tstp`); a flag given on the command line wins over the file.
     #[arg(long, value_name = "FILE")]

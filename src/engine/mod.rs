@@ -30,6 +30,7 @@ use window::WindowOperator;
 /// One input reading, names already interned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
+    /// Asset id, or [`UNREAD_ASSET`] when no job reads the reading.
     pub asset: u32,
     pub point: u32,
     /// Model id, or [`NO_MODEL`] when the input has no model column.
@@ -56,6 +57,11 @@ pub enum Feed {
 
 /// The model id of a reading whose input names no model: it belongs to every job that reads it.
 pub const NO_MODEL: u32 = u32::MAX;
+
+/// The asset id of a reading whose point or model no job reads: the readers do not keep its asset
+/// name, so input of millions of assets in rows no job reads costs no memory per asset. Such a
+/// reading is only counted ([`Pipeline::unrouted`]).
+pub const UNREAD_ASSET: u32 = u32::MAX;
 
 /// An output value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +210,7 @@ pub struct Pipeline {
     emit: EmitMode,
     max_open_windows: Option<u64>,
     max_open_readings: Option<u64>,
+    max_merge_series: Option<u64>,
     /// Model ids of the jobs, to tell which modelled input rows no job reads.
     models: Vec<u32>,
     /// Input readings pushed, those no job reads, and rows handed to the sink (for the accounting).
@@ -297,6 +304,7 @@ impl Pipeline {
             emit: options.emit,
             max_open_windows: options.max_open_windows,
             max_open_readings: options.max_open_readings,
+            max_merge_series: options.max_merge_series,
             models,
             readings: 0,
             unrouted: 0,
@@ -477,12 +485,22 @@ impl Pipeline {
         &self.series.tallies
     }
 
-    /// Input readings whose point (or model) no job reads.
     /// Whether some job reads each point, by point id (ids past the end: no job does).
     pub fn read_points(&self) -> Vec<bool> {
         self.routes.iter().map(|jobs| !jobs.is_empty()).collect()
     }
 
+    /// Whether some job has each model, by model id (ids past the end: none has).
+    pub fn read_models(&self) -> Vec<bool> {
+        let len = self.models.iter().filter(|&&m| m != NO_MODEL).map(|&m| m as usize + 1).max().unwrap_or(0);
+        let mut read = vec![false; len];
+        for &m in self.models.iter().filter(|&&m| m != NO_MODEL) {
+            read[m as usize] = true;
+        }
+        read
+    }
+
+    /// Input readings whose point (or model) no job reads.
     pub fn unrouted(&self) -> u64 {
         self.unrouted
     }
@@ -508,6 +526,18 @@ impl Pipeline {
         };
         over(self.max_open_windows, false, |w| w.open_windows())
             .or_else(|| over(self.max_open_readings, true, |w| w.open_readings()))
+    }
+
+    /// The first merge job holding more operand series than `max_merge_series` allows: its
+    /// run-order index, how many it holds and the limit. Checked by the caller after each reading, as
+    /// [`Pipeline::runaway`] is: a merge keeps each asset's latest operand values for as long as
+    /// the run lasts, so its state grows with the number of assets.
+    pub fn runaway_merge(&self) -> Option<(usize, u64, u64)> {
+        let limit = self.max_merge_series?;
+        self.operators.iter().enumerate().find_map(|(index, op)| match op {
+            Operator::Merge(m) if m.series_held() > limit => Some((index, m.series_held(), limit)),
+            _ => None,
+        })
     }
 
     /// The accounting balances of the run so far, given the input side's figures.

@@ -9,6 +9,7 @@ use crate::engine::names::Names;
 use anyhow::Result;
 use csv::ByteRecord;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Header names recognised for each column when no flag names it.
@@ -75,13 +76,19 @@ impl Columns {
     /// reported at once, as a [`HeaderError`] naming `file` and line 1.
     pub fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+        // The first column of each name, so a list of named columns costs time linear in the
+        // header's width (a wide header may have hundreds of thousands).
+        let mut position: HashMap<&str, usize> = HashMap::with_capacity(lower.len());
+        for (i, n) in lower.iter().enumerate().rev() {
+            position.insert(n.as_str(), i);
+        }
         let problems = RefCell::new(Vec::new());
         let problem = |role: &'static str, text: String| problems.borrow_mut().push((role, text));
         // A missing column is recorded and stands in as column 0: the error is returned before
         // any stand-in is used.
         let named = |role: &'static str, flag: &str, name: &str| -> usize {
             let wanted = name.trim().to_ascii_lowercase();
-            lower.iter().position(|n| *n == wanted).unwrap_or_else(|| {
+            position.get(wanted.as_str()).copied().unwrap_or_else(|| {
                 problem(role, format!("no column {name:?} ({flag})"));
                 0
             })
@@ -275,13 +282,16 @@ fn shared_column(
         Fields::Wide { points } => roles.extend(points.iter().map(|&(c, _)| (c, "point"))),
     }
     let mut problems = Vec::new();
-    for (k, &(column, role)) in roles.iter().enumerate() {
-        if let Some(&(_, first)) = roles[..k].iter().find(|(c, _)| *c == column) {
+    let mut first_role: HashMap<usize, &str> = HashMap::with_capacity(roles.len());
+    for &(column, role) in &roles {
+        if let Some(&first) = first_role.get(&column) {
             problems.push(format!(
                 "column {} ({}) is given two roles, {first} and {role}; each role needs a column of its own",
                 column + 1,
                 header[column].trim()
             ));
+        } else {
+            first_role.insert(column, role);
         }
     }
     problems

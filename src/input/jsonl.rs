@@ -8,13 +8,14 @@
 //! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
 
 use super::InputCounts;
+use super::name_field::{has_bom, is_read};
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
 use super::reader::{UNREAD_VALUE, is_missing};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
 use crate::engine::names::Names;
-use crate::engine::{NO_MODEL, Reading};
+use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
 use serde::Deserialize;
@@ -69,6 +70,7 @@ pub struct JsonLines {
     time: TimeParser,
     nulls: Vec<Box<[u8]>>,
     read_points: Option<Arc<[bool]>>,
+    read_models: Option<Arc<[bool]>>,
 }
 
 impl JsonLines {
@@ -101,6 +103,7 @@ impl JsonLines {
             time: options.time.clone(),
             nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
             read_points: options.read_points.clone(),
+            read_models: options.read_models.clone(),
         })
     }
 
@@ -126,7 +129,8 @@ impl JsonLines {
                 continue;
             }
             counts.rows += 1;
-            match reading(text, &self.time, &self.nulls, self.read_points.as_deref(), names) {
+            let read = (self.read_points.as_deref(), self.read_models.as_deref());
+            match reading(text, &self.time, &self.nulls, read, names) {
                 Ok(reading) => {
                     counts.whole_rows += 1;
                     counts.values += 1;
@@ -149,7 +153,7 @@ fn reading(
     text: &[u8],
     time: &TimeParser,
     nulls: &[Box<[u8]>],
-    read_points: Option<&[bool]>,
+    (read_points, read_models): (Option<&[bool]>, Option<&[bool]>),
     names: &mut Names,
 ) -> Result<Option<Reading>, String> {
     let line: Line<'_> = serde_json::from_slice(text).map_err(|e| {
@@ -168,8 +172,14 @@ fn reading(
             return Err(format!("{field}: expected a non-empty name"));
         }
     }
+    let model = line.model.as_deref().unwrap_or("");
+    for (field, name) in [("asset", &*line.asset), ("point", &*line.point), ("model", model)] {
+        if has_bom(name.as_bytes()) {
+            return Err(format!("{field}: {name:?}: a name must not hold a byte-order mark (U+FEFF)"));
+        }
+    }
     let point = names.points.intern(&line.point);
-    let read = read_points.is_none_or(|read| read.get(point as usize) == Some(&true));
+    let read = is_read(read_points, point);
     let value = match (&line.value, read) {
         (Scalar::Null, _) => return Ok(None),
         (Scalar::Text(t), _) if is_missing(t.trim().as_bytes(), nulls) => return Ok(None),
@@ -180,10 +190,14 @@ fn reading(
             .parse(t.trim().as_bytes())
             .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
     };
-    let asset = names.assets.intern(&line.asset);
     let model = match line.model.as_deref() {
         None | Some("") => NO_MODEL,
         Some(model) => names.models.intern(model),
+    };
+    // A reading no job reads keeps no asset name.
+    let asset = match read && (model == NO_MODEL || is_read(read_models, model)) {
+        true => names.assets.intern(&line.asset),
+        false => UNREAD_ASSET,
     };
     Ok(Some(Reading { asset, point, model, ts, value, quality: 0 }))
 }
@@ -196,7 +210,7 @@ mod tests {
     fn parse(line: &str, read: Option<&[bool]>, names: &mut Names) -> Result<Option<Reading>, String> {
         let options = InputOptions::from_settings(&InputSettings::default()).unwrap();
         let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
-        reading(line.as_bytes(), &options.time, &nulls, read, names)
+        reading(line.as_bytes(), &options.time, &nulls, (read, None), names)
     }
 
     #[test]
@@ -212,7 +226,8 @@ mod tests {
         };
         let unread = parse(&line("Level", "\"high\""), Some(&read), &mut names).unwrap().unwrap();
         assert!(unread.value.is_nan());
-        assert_eq!(names.assets.name(unread.asset), "m1");
+        // No job reads it: its asset name is not kept.
+        assert_eq!((unread.asset, names.assets.len()), (UNREAD_ASSET, 0));
         assert_eq!(
             parse(&line("Reading", "\"high\""), Some(&read), &mut names).unwrap_err(),
             "value: invalid value \"high\": expected a finite number"

@@ -18,6 +18,7 @@ pub mod fast;
 pub mod header_hint;
 pub mod jsonl;
 pub mod live;
+pub mod name_field;
 pub mod number;
 pub mod options;
 pub mod parquet;

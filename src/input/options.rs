@@ -67,6 +67,8 @@ pub struct InputSettings {
     /// Where skipped bad rows are recorded.
     pub rejects: Option<PathBuf>,
     pub sort_input: bool,
+    /// `--max-line-bytes`: the longest line the input may have (see [`super::source::LineCap`]).
+    pub max_line_bytes: Option<u64>,
 }
 
 /// One `--points` entry: a column (wide) or point name (long) and the point it becomes.
@@ -100,6 +102,8 @@ pub struct InputOptions {
     pub numbers: NumberFormat,
     pub on_bad_row: BadRowPolicy,
     pub sort: bool,
+    /// The longest line an input may have, in bytes once decompressed; `None`: no cap.
+    pub max_line_bytes: Option<u64>,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
     pub idle: Idle,
     /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
@@ -108,6 +112,10 @@ pub struct InputOptions {
     /// a point no job reads is not parsed, so text such as a merge's `high` passes through a
     /// piped run; `None` parses every value.
     pub read_points: Option<Arc<[bool]>>,
+    /// Whether some job has each model, by model id; with `read_points`, a reading of a point or
+    /// model no job reads gets [`crate::engine::UNREAD_ASSET`] and its asset name is not kept.
+    /// `None` reads every model.
+    pub read_models: Option<Arc<[bool]>>,
 }
 
 impl InputOptions {
@@ -185,9 +193,11 @@ impl InputOptions {
                 .map_err(|e| anyhow!(e))?,
             on_bad_row: args.on_bad_row,
             sort: args.sort_input,
+            max_line_bytes: args.max_line_bytes,
             idle: Idle::default(),
             stop: Stop::default(),
             read_points: None,
+            read_models: None,
         })
     }
 }

@@ -6,6 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
+use super::name_field::{is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
@@ -15,7 +16,7 @@ use super::source;
 use super::stamps::{Stamps, common_step};
 use super::timestamp::TimeParser;
 use crate::engine::names::{Interner, Names};
-use crate::engine::{NO_MODEL, Reading};
+use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
 use anyhow::{Context, Result, bail};
 use csv::ByteRecord;
 use std::collections::VecDeque;
@@ -43,8 +44,11 @@ pub struct Reader {
     next_reading: usize,
     /// See [`Reader::with_line_offset`].
     line_offset: u64,
-    /// See [`InputOptions::read_points`].
+    /// See [`InputOptions::read_points`] and [`InputOptions::read_models`].
     read_points: Option<Arc<[bool]>>,
+    read_models: Option<Arc<[bool]>>,
+    /// Wide input: whether some job reads one of its points (else its rows need no asset).
+    wide_read: bool,
     numbers: NumberFormat,
     tally: Tally,
     /// What a timestamp becomes once its series is known.
@@ -90,6 +94,10 @@ impl Reader {
             Ok(columns) => columns,
             Err(e) => return Err(with_hints(e, &mut csv, options)),
         };
+        let wide_read = match &columns.fields {
+            Fields::Wide { points } => points.iter().any(|&(_, p)| is_read(options.read_points.as_deref(), p)),
+            Fields::Long { .. } => true,
+        };
         Ok(Reader {
             file: file.to_string(),
             csv,
@@ -104,6 +112,8 @@ impl Reader {
             next_reading: 0,
             line_offset: 0,
             read_points: options.read_points.clone(),
+            read_models: options.read_models.clone(),
+            wide_read,
             numbers: options.numbers,
             tally: Tally::default(),
             stamps: Stamps::new(&options.time, options.interval_end),
@@ -225,12 +235,15 @@ impl Reader {
             readings,
             header,
             read_points,
+            read_models,
+            wide_read,
             numbers,
             tally,
             stamps,
             ..
         } = self;
-        let read = |point: u32| read_points.as_ref().is_none_or(|read| read.get(point as usize) == Some(&true));
+        let read = |point: u32| is_read(read_points.as_deref(), point);
+        let model_read = |model: u32| model == NO_MODEL || is_read(read_models.as_deref(), model);
         if record.len() != c.width {
             // csv skips blank lines, so a short or long record here is a real problem.
             return Err(format!("expected {} fields as in the header, found {}", c.width, record.len()));
@@ -243,7 +256,7 @@ impl Reader {
                     return Ok(());
                 }
                 let placed = timestamp(record, c, stamp, time)?;
-                let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
+                let asset = asset_name(record, c.asset)?;
                 let point = match *point {
                     Source::Column(p) => {
                         let raw = record[p].trim_ascii();
@@ -255,22 +268,32 @@ impl Reader {
                                 tally.renamed[k] = true;
                                 renames[k].1
                             }
-                            None => names.points.intern(text(raw).ok_or_else(|| {
-                                field_problem(p, "point", "point", raw, "expected a non-empty UTF-8 name")
-                            })?),
+                            None => names.points.intern(
+                                name(raw, true).map_err(|problem| field_problem(p, "point", "point", raw, problem))?,
+                            ),
                         }
                     }
                     Source::Constant(id) => id,
                 };
-                let ts =
-                    stamps.instant((asset, point), placed).map_err(|why| undecided(record, c, stamp, time, &why))?;
+                let model = model_id(record, c.model, names)?;
+                // A reading no job reads keeps no asset name, and its timestamp is not resolved
+                // per series (nothing uses it).
+                let (asset, ts) = match read(point) && model_read(model) {
+                    true => {
+                        let asset = asset.id(&mut names.assets);
+                        let ts = stamps
+                            .instant((asset, point), placed)
+                            .map_err(|why| undecided(record, c, stamp, time, &why))?;
+                        (asset, ts)
+                    }
+                    false => (UNREAD_ASSET, stamps.unread(placed)),
+                };
                 let value = match read(point) {
                     true => numbers
                         .parse(value_field)
                         .ok_or_else(|| value_problem(*value, "value", value_field, numbers))?,
                     false => UNREAD_VALUE,
                 };
-                let model = model_id(record, c.model, names)?;
                 let quality = quality(record, c.quality)?;
                 readings.push(Reading { asset, point, model, ts, value, quality });
             }
@@ -279,12 +302,19 @@ impl Reader {
                     points.iter().filter(|&&(col, _)| is_missing(record[col].trim_ascii(), nulls)).count() as u64;
                 if missing < points.len() as u64 {
                     let placed = timestamp(record, c, stamp, time)?;
-                    let asset = source_id(record, c.asset, &mut names.assets, "asset")?;
-                    // One timestamp serves every point of the row: the asset is the series.
-                    let ts = stamps
-                        .instant((asset, u32::MAX), placed)
-                        .map_err(|why| undecided(record, c, stamp, time, &why))?;
+                    let asset = asset_name(record, c.asset)?;
                     let model = model_id(record, c.model, names)?;
+                    // One timestamp serves every point of the row: the asset is the series.
+                    let (asset, ts) = match *wide_read && model_read(model) {
+                        true => {
+                            let asset = asset.id(&mut names.assets);
+                            let ts = stamps
+                                .instant((asset, u32::MAX), placed)
+                                .map_err(|why| undecided(record, c, stamp, time, &why))?;
+                            (asset, ts)
+                        }
+                        false => (UNREAD_ASSET, stamps.unread(placed)),
+                    };
                     let quality = quality(record, c.quality)?;
                     for &(col, point) in points {
                         let field = record[col].trim_ascii();
@@ -346,14 +376,29 @@ fn value_problem(column: usize, name: &str, field: &[u8], numbers: &NumberFormat
     field_problem(column, name, "value", field, &problem)
 }
 
+/// A row's asset, checked and not yet interned.
+enum Asset<'a> {
+    Constant(u32),
+    Named(&'a str),
+}
+
+impl Asset<'_> {
+    #[inline]
+    fn id(&self, assets: &mut Interner) -> u32 {
+        match *self {
+            Asset::Constant(id) => id,
+            Asset::Named(name) => assets.intern(name),
+        }
+    }
+}
+
 #[inline]
-fn source_id(record: &ByteRecord, source: Source, names: &mut Interner, role: &str) -> Result<u32, String> {
+fn asset_name(record: &ByteRecord, source: Source) -> Result<Asset<'_>, String> {
     match source {
-        Source::Constant(id) => Ok(id),
+        Source::Constant(id) => Ok(Asset::Constant(id)),
         Source::Column(c) => {
             let raw = record[c].trim_ascii();
-            Ok(names
-                .intern(text(raw).ok_or_else(|| field_problem(c, role, role, raw, "expected a non-empty UTF-8 name"))?))
+            Ok(Asset::Named(name(raw, true).map_err(|problem| field_problem(c, "asset", "asset", raw, problem))?))
         }
     }
 }
@@ -364,7 +409,7 @@ fn model_id(record: &ByteRecord, column: Option<usize>, names: &mut Names) -> Re
         None | Some((_, b"")) => Ok(NO_MODEL),
         Some((m, raw)) => Ok(names
             .models
-            .intern(text(raw).ok_or_else(|| field_problem(m, "model", "model", raw, "expected a UTF-8 name"))?)),
+            .intern(name(raw, false).map_err(|problem| field_problem(m, "model", "model", raw, problem))?)),
     }
 }
 
@@ -378,11 +423,6 @@ fn quality(record: &ByteRecord, column: Option<usize>) -> Result<i32, String> {
             .and_then(|t| t.parse().ok())
             .ok_or_else(|| field_problem(q, "quality", "quality", raw, "expected an integer quality code")),
     }
-}
-
-#[inline]
-fn text(field: &[u8]) -> Option<&str> {
-    if field.is_empty() { None } else { std::str::from_utf8(field).ok() }
 }
 
 #[inline]

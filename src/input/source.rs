@@ -132,6 +132,52 @@ impl<R: BufRead> Read for CrlfToLf<R> {
     }
 }
 
+/// `--max-line-bytes`: hands out the bytes of `inner` until a line grows past `cap` bytes, then
+/// fails with the file and line, so a line of gigabytes (also one a small `.gz` decompresses to)
+/// stops the run with a message instead of holding the whole line in memory. It wraps the
+/// decompressed stream, so compressed and plain input are bounded alike.
+pub struct LineCap<R> {
+    inner: R,
+    file: String,
+    cap: u64,
+    /// The line being read (1 for the header) and its bytes so far.
+    line: u64,
+    run: u64,
+}
+
+impl<R> LineCap<R> {
+    pub fn new(inner: R, file: &str, cap: u64) -> LineCap<R> {
+        LineCap { inner, file: file.to_string(), cap, line: 1, run: 0 }
+    }
+
+    fn too_long(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}:{}: a line longer than {} bytes (--max-line-bytes)", self.file, self.line, self.cap),
+        )
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &out[..n]) {
+            if self.run + (end - start) as u64 > self.cap {
+                return Err(self.too_long());
+            }
+            self.line += 1;
+            self.run = 0;
+            start = end + 1;
+        }
+        self.run += (n - start) as u64;
+        if self.run > self.cap {
+            return Err(self.too_long());
+        }
+        Ok(n)
+    }
+}
+
 /// The delimiter most frequent outside quotes in `header` (`,` when none occurs).
 pub fn detect_delimiter(header: &[u8]) -> u8 {
     let mut counts = [0usize; DETECTED.len()];

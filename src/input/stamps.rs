@@ -60,6 +60,13 @@ impl Stamps {
     /// The instant a reading of series `key` stands for: its timestamp's instant (told from the
     /// series' order when the local time is repeated), moved to the start of its interval when
     /// timestamps end intervals. The error says why the order cannot tell.
+    /// The instant of a reading no job reads: the earlier of a repeated local time, moved as
+    /// [`Stamps::instant`] moves it, without keeping anything per series.
+    #[inline]
+    pub fn unread(&self, placed: Placed) -> i64 {
+        placed.earliest() - self.interval
+    }
+
     #[inline]
     pub fn instant(&mut self, key: (u32, u32), placed: Placed) -> Result<i64, String> {
         let ts = match (&mut self.inference, placed) {

@@ -40,12 +40,12 @@ pub fn warn_mismatched_grids(jobs: &mut [Job]) {
         let JobKind::Merge(merge) = &job.kind else { continue };
         let (Trigger::Frequency { every, offset }, Some(site)) = (merge.trigger, &merge.tick_site) else { continue };
         let ticks = Lay { step: every, timezone: merge.timezone, offset };
-        let mut seen: Vec<&str> = Vec::new();
+        // A set: a merge may read tens of thousands of points.
+        let mut seen = std::collections::HashSet::new();
         for operand in merge.policies.iter().flat_map(|p| &p.operands) {
-            if seen.contains(&operand.as_str()) {
+            if !seen.insert(operand.as_str()) {
                 continue;
             }
-            seen.push(operand);
             let Some((producer, windows)) = windows_writing(jobs, operand) else { continue };
             if let Some(tick) = first_stray_tick(&ticks, &windows) {
                 let mut warning = site.clone();

@@ -73,4 +73,6 @@ pub struct EngineOptions {
     pub duplicates: Option<Duplicates>,
     /// The most readings the jobs may keep to recognise repeats; see [`crate::engine::Pipeline::runaway`].
     pub max_open_readings: Option<u64>,
+    /// The most operand series one merge job may hold; see [`crate::engine::Pipeline::runaway_merge`].
+    pub max_merge_series: Option<u64>,
 }

@@ -4,6 +4,7 @@
 
 use super::plan::Job;
 use crate::yaml::diagnostic::Diagnostic;
+use std::collections::HashSet;
 
 /// Where a job's output point is declared, for pipeline-level messages.
 pub struct OutputSite {
@@ -85,11 +86,13 @@ pub fn run_order(jobs: &[Job]) -> Result<Vec<usize>, Vec<usize>> {
 
 /// Points the jobs read that no job writes: what the pipeline expects from its input.
 pub fn external_inputs(jobs: &[Job]) -> Vec<String> {
-    let produced: Vec<&str> = jobs.iter().flat_map(|j| j.outputs()).collect();
+    // Sets, not lists: a merge may read tens of thousands of points.
+    let produced: HashSet<&str> = jobs.iter().flat_map(|j| j.outputs()).collect();
+    let mut seen = HashSet::new();
     let mut expected: Vec<String> = Vec::new();
     for job in jobs {
         for p in job.inputs() {
-            if !produced.contains(&p) && !expected.iter().any(|e| e == p) {
+            if !produced.contains(p) && seen.insert(p) {
                 expected.push(p.to_string());
             }
         }

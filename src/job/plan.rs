@@ -159,22 +159,15 @@ pub struct MergePolicy {
 impl Job {
     /// The points this job reads.
     pub fn inputs(&self) -> Vec<&str> {
-        fn add<'a>(p: &'a str, points: &mut Vec<&'a str>) {
-            if !points.contains(&p) {
-                points.push(p);
-            }
-        }
-        let mut points: Vec<&str> = Vec::new();
-        match &self.kind {
-            JobKind::Window(w) => w.policies.iter().for_each(|p| add(&p.input, &mut points)),
+        let all: Vec<&str> = match &self.kind {
+            JobKind::Window(w) => w.policies.iter().map(|p| p.input.as_str()).collect(),
             JobKind::Merge(m) => {
-                for p in &m.policies {
-                    p.trigger_point.iter().for_each(|t| add(t, &mut points));
-                    p.operands.iter().for_each(|o| add(o, &mut points));
-                }
+                m.policies.iter().flat_map(|p| p.trigger_point.iter().chain(&p.operands)).map(String::as_str).collect()
             }
-        }
-        points
+        };
+        // A set beside the list: a merge may read tens of thousands of points.
+        let mut seen = std::collections::HashSet::new();
+        all.into_iter().filter(|p| seen.insert(*p)).collect()
     }
 
     /// The points this job writes.

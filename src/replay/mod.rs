@@ -9,7 +9,7 @@ pub mod state;
 
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
-use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink};
+use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
 use crate::input::options::Layout;
 use crate::input::stop::Stopped;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
@@ -110,6 +110,7 @@ impl Replay {
         let expected_points = external_inputs(&jobs);
         let pipeline = Pipeline::new(jobs, &mut names, options);
         input.read_points = Some(pipeline.read_points().into());
+        input.read_models = Some(pipeline.read_models().into());
         let sorter = input.sort.then(Sorter::default);
         Replay {
             names,
@@ -257,7 +258,7 @@ impl Replay {
         } else {
             self.pipeline.push(reading, &mut sink);
         }
-        if let Some(idle) = self.idle.as_mut() {
+        if let Some(idle) = self.idle.as_mut().filter(|_| reading.asset != UNREAD_ASSET) {
             let now = Instant::now();
             idle.saw(&reading, now);
             for &(asset, point, by) in idle.due(now) {
@@ -267,10 +268,25 @@ impl Replay {
         if let Some(e) = sink.error {
             return Err(anyhow::Error::new(e).context("failed to write output"));
         }
-        match self.pipeline.runaway() {
-            Some(runaway) => Err(self.runaway_error(&runaway)),
+        if let Some(runaway) = self.pipeline.runaway() {
+            return Err(self.runaway_error(&runaway));
+        }
+        match self.pipeline.runaway_merge() {
+            Some((job, series, limit)) => Err(self.runaway_merge_error(job, series, limit)),
             None => Ok(()),
         }
+    }
+
+    fn runaway_merge_error(&self, job: usize, series: u64, limit: u64) -> anyhow::Error {
+        let job = self.pipeline.stats()[job];
+        anyhow::anyhow!(
+            "after {}: merge job `{}` ({}) holds {series} operand series, more than --max-merge-series {limit} allows: \
+             it keeps the latest values of every operand of every asset it has seen, so raise the limit or give it \
+             fewer assets",
+            crate::text::count(self.counts.rows, "input row", "input rows"),
+            job.name,
+            job.file,
+        )
     }
 
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {

@@ -5,6 +5,7 @@
 pub mod support;
 
 mod basics;
+mod bounds;
 mod cases;
 mod decimal;
 mod first_steps;

@@ -10,9 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Far above any case's run time: reaching it means a hang.
-const TIME_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const TIME_LIMIT: Duration = Duration::from_secs(60);
 
-const HEADER: &str = "timestamp,asset,point,value\n";
+pub(crate) const HEADER: &str = "timestamp,asset,point,value\n";
 
 /// A window job: max of `Reading` per 10-minute window, latency 0s.
 const WINDOW_JOB: &str = "name: w
@@ -25,14 +25,14 @@ policies:
     output: Max10
 ";
 
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Runs meterflow in `dir` with `stdin`, killing it at [`TIME_LIMIT`].
-fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+pub(crate) fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     let mut child = crate::support::meterflow()
         .current_dir(dir)
         .args(args)
@@ -78,11 +78,11 @@ fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
     run
 }
 
-fn run(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Run {
     run_in(dir, args, b"")
 }
 
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("a file in the temporary folder");
     path
@@ -318,7 +318,7 @@ fn test_fixtures_are_capped_at_1_mib() {
 // ---- output encoders ----------------------------------------------------------------------
 
 /// A point-mode merge writing `logic` at every `Reading`.
-fn merge_job(logic: &str) -> String {
+pub(crate) fn merge_job(logic: &str) -> String {
     format!(
         "name: m\ntemplate: multi_point_merging\nmodel: M\ntrigger:\n  mode: point\npolicies:\n  - output: Out\n    \
          trigger_point: Reading\n    logic: '{logic}'\n"

@@ -89,6 +89,7 @@ fn over(args: &InputArgs, base: InputSettings) -> InputSettings {
         },
         rejects: args.rejects.clone().or(base.rejects),
         sort_input: switch(args.sort_input, args.no_sort_input, base.sort_input),
+        max_line_bytes: args.max_line_bytes.or(base.max_line_bytes),
     }
 }
 

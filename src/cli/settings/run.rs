@@ -171,6 +171,7 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
             DuplicatesArg::Keep => Duplicates::Keep,
         }),
         max_open_readings: args.max_open_readings,
+        max_merge_series: args.max_merge_series,
     })
 }
 

@@ -101,7 +101,12 @@ pub struct Sniffed {
 }
 
 /// Looks at the head of `source` (decompressed), named `file` in the report.
-pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Request) -> Result<Sniffed> {
+pub fn sniff_file(file: &str, source: Box<dyn Read + Send>, request: &Request) -> Result<Sniffed> {
+    // The head is capped anyway; a cap the user gave still applies to it.
+    let mut source: Box<dyn Read + Send> = match request.given.max_line_bytes {
+        Some(cap) => Box::new(source::LineCap::new(source, file, cap)),
+        None => source,
+    };
     let (head, whole_file) = read_head(&mut source, request.rows).with_context(|| format!("failed to read {file}"))?;
     let dialect = Dialect::of(&head);
     let delimiter = match &request.given.delimiter {

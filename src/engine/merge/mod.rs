@@ -131,6 +131,8 @@ pub struct MergeOperator {
     /// Assets in order of first appearance, for the end-of-input flush.
     asset_order: Vec<u32>,
     seen_asset: Vec<bool>,
+    /// Operand series held (per asset and series of each policy), which `--max-merge-series` bounds.
+    series_held: u64,
     pub stats: JobStats,
 }
 
@@ -199,8 +201,14 @@ impl MergeOperator {
             policies,
             asset_order: Vec::new(),
             seen_asset: Vec::new(),
+            series_held: 0,
             stats,
         }
+    }
+
+    /// Operand series held now, over every policy and asset (see `--max-merge-series`).
+    pub fn series_held(&self) -> u64 {
+        self.series_held
     }
 
     pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
@@ -280,6 +288,7 @@ impl MergeOperator {
             policy.assets.resize_with(asset + 1, || None);
         }
         let series_count = policy.horizons.len();
+        self.series_held += if policy.assets[asset].is_none() { series_count as u64 } else { 0 };
         let state = policy.assets[asset].get_or_insert_with(|| AssetState {
             series: (0..series_count).map(|_| OperandSeries::new()).collect(),
             earliest: i64::MAX,

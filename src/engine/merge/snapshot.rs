@@ -80,6 +80,8 @@ impl MergeOperator {
         for (policy, assets) in self.policies.iter_mut().zip(state.assets) {
             policy.assets = assets;
         }
+        let series = self.policies.iter().flat_map(|p| p.assets.iter().flatten()).map(|s| s.series.len() as u64);
+        self.series_held = series.sum();
         self.asset_order = state.asset_order;
         self.seen_asset = state.seen_asset;
         let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));

@@ -12,11 +12,14 @@
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
 use crate::engine::names::Names;
-use crate::engine::{NO_MODEL, Reading};
+use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
+use crate::input::name_field::has_bom;
 use crate::input::number::NumberFormat;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
+use std::collections::HashSet;
 use std::io;
+use std::sync::Arc;
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,27 @@ pub struct Layout {
     pub delimiter: u8,
     pub roles: Vec<Role>,
     pub numbers: NumberFormat,
+    /// The point and model names some job reads; `None`: every one is read.
+    pub read: Option<Arc<ReadNames>>,
+}
+
+/// The names a run's jobs read: a line of another point or model gets [`UNREAD_ASSET`], and its
+/// asset name is checked but not kept.
+#[derive(Debug, Default)]
+pub struct ReadNames {
+    pub points: HashSet<Box<[u8]>>,
+    /// `None`: every model.
+    pub models: Option<HashSet<Box<[u8]>>>,
+}
+
+impl Layout {
+    /// Whether a job reads the point (or model) `name`.
+    fn reads(&self, kind: usize, name: &[u8]) -> bool {
+        self.read.as_ref().is_none_or(|read| match kind {
+            POINT => read.points.contains(name),
+            _ => read.models.as_ref().is_none_or(|models| models.contains(name)),
+        })
+    }
 }
 
 /// Names a chunk's parser met first in it: their spans in the chunk, in id order from `first`.
@@ -170,7 +194,10 @@ impl Chunk {
         let points = std::mem::take(translation.map(self.parser, POINT));
         let models = std::mem::take(translation.map(self.parser, MODEL));
         for r in &mut self.readings {
-            r.asset = assets[r.asset as usize];
+            // A reading no job reads has no asset id to translate.
+            if let Some(&asset) = assets.get(r.asset as usize) {
+                r.asset = asset;
+            }
             r.point = points[r.point as usize];
             if r.model != NO_MODEL {
                 r.model = models[r.model as usize];
@@ -198,6 +225,7 @@ fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) 
     let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0, quality: 0 };
     let last = line.layout.roles.len() - 1;
     let mut pos = start;
+    let mut asset = (0, 0);
     for (column, &role) in line.layout.roles.iter().enumerate() {
         // Timestamps, values and repeated names are parsed where they start and end where their
         // syntax ends; other fields end at the next delimiter. Either way the field must end
@@ -220,8 +248,8 @@ fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) 
                 }
             },
             Role::Asset => {
-                let (id, end) = line.name(ASSET, raw, pos)?;
-                reading.asset = id?;
+                let (s, e, end) = trimmed_field(raw, pos, delimiter);
+                asset = (s, e);
                 end
             }
             Role::Point => {
@@ -247,38 +275,57 @@ fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) 
         }
         pos = end + 1;
     }
+    reading.asset = line.asset(raw, asset, reading.point, reading.model)?;
     Some((reading, pos.min(raw.len())))
 }
 
 impl Line<'_> {
-    /// The name field of `kind` at `pos`: its id (`None` when empty after trimming) and where it
-    /// ends; `None` when it is not UTF-8.
+    /// The point or model field (`kind`) at `pos`: its id (`None` when empty after trimming) and
+    /// where it ends; `None` when it is not UTF-8.
     #[inline(always)]
     fn name(&mut self, kind: usize, raw: &[u8], pos: usize) -> Option<(Option<u32>, usize)> {
         let delimiter = self.layout.delimiter;
         let table = &mut self.names[kind];
         // Meter files repeat the point (and model) name on every row: when the last name is
-        // what follows, the field ends right after it. Assets change from row to row.
-        if kind != ASSET
-            && let Some((id, name)) = table.last()
-        {
+        // what follows, the field ends right after it.
+        if let Some((id, name)) = table.last() {
             let end = pos + name.len();
             if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
                 return Some((Some(id), end));
             }
         }
-        let end = field_end(raw, pos, delimiter);
-        let field = &raw[pos..end];
-        let s = pos + (field.len() - field.trim_ascii_start().len());
-        let e = s + field.trim_ascii().len();
+        let (s, e, end) = trimmed_field(raw, pos, delimiter);
         if s == e {
             return Some((None, end));
         }
         let (id, new) = table.id(&raw[s..e])?;
         if new {
             self.fresh[kind].spans.push((s, e));
+            let read = self.layout.reads(kind, &raw[s..e]);
+            self.names[kind].read.push(read);
         }
         Some((Some(id), end))
+    }
+
+    /// The id of the asset at `span` of a line of `point` and `model` (parser ids), or
+    /// [`UNREAD_ASSET`] when no job reads the line: that name is checked as the general reader
+    /// checks it, and not kept. `None` when the general reader is to take the line.
+    #[inline(always)]
+    fn asset(&mut self, raw: &[u8], (s, e): (usize, usize), point: u32, model: u32) -> Option<u32> {
+        if s == e {
+            return None;
+        }
+        let name = &raw[s..e];
+        let read =
+            self.names[POINT].read[point as usize] && (model == NO_MODEL || self.names[MODEL].read[model as usize]);
+        if !read {
+            return (std::str::from_utf8(name).is_ok() && !has_bom(name)).then_some(UNREAD_ASSET);
+        }
+        let (id, new) = self.names[ASSET].id(name)?;
+        if new {
+            self.fresh[ASSET].spans.push((s, e));
+        }
+        Some(id)
     }
 }
 
@@ -292,7 +339,7 @@ fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut 
     if raw.get(after_timestamp) != Some(&delimiter) {
         return None;
     }
-    let (asset, after_asset) = line.name(ASSET, raw, after_timestamp + 1)?;
+    let (asset_start, asset_end, after_asset) = trimmed_field(raw, after_timestamp + 1, delimiter);
     if raw.get(after_asset) != Some(&delimiter) {
         return None;
     }
@@ -307,7 +354,18 @@ fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut 
         Some(b'\n') => end + 1,
         Some(_) => return None,
     };
-    Some((Reading { asset: asset?, point: point?, model: NO_MODEL, ts, value, quality: 0 }, next))
+    let point = point?;
+    let asset = line.asset(raw, (asset_start, asset_end), point, NO_MODEL)?;
+    Some((Reading { asset, point, model: NO_MODEL, ts, value, quality: 0 }, next))
+}
+
+/// The field at `pos` trimmed of ASCII white space, as the span `s..e`, and where it ends.
+#[inline(always)]
+fn trimmed_field(raw: &[u8], pos: usize, delimiter: u8) -> (usize, usize, usize) {
+    let end = field_end(raw, pos, delimiter);
+    let field = &raw[pos..end];
+    let s = pos + (field.len() - field.trim_ascii_start().len());
+    (s, s + field.trim_ascii().len(), end)
 }
 
 /// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
@@ -391,6 +449,7 @@ mod tests {
             delimiter: b',',
             roles: vec![Role::Timestamp, Role::Asset, Role::Point, Role::Value],
             numbers: NumberFormat::PLAIN,
+            read: None,
         }
     }
 
@@ -460,6 +519,7 @@ mod tests {
             delimiter: b',',
             roles: vec![Role::Other, Role::Value, Role::Model, Role::Point, Role::Asset, Role::Timestamp],
             numbers: NumberFormat::PLAIN,
+            read: None,
         };
         let mut chunk = Chunk::from_text(b"x,2.5,,P,A,2024-01-01T00:00:00Z\ny,3,M,P,B,2024-01-01T00:00:01Z\n");
         chunk.parse(&layout, &mut Parser::default());

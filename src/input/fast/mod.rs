@@ -19,7 +19,7 @@ mod lines;
 mod names;
 mod workers;
 
-pub use chunk::{Chunk, Layout, Role};
+pub use chunk::{Chunk, Layout, ReadNames, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};
@@ -29,10 +29,12 @@ use super::reader::Tally;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
 use crate::engine::Reading;
-use crate::engine::names::Names;
+use crate::engine::names::{Interner, Names};
 use anyhow::{Context, Result, anyhow};
 use lines::Source;
+use std::collections::HashSet;
 use std::io::{self, Cursor, Read};
+use std::sync::Arc;
 use workers::Workers;
 
 /// Where chunks come from: this thread, or worker threads.
@@ -160,6 +162,10 @@ impl InputReader {
         threads: usize,
     ) -> Result<InputReader> {
         let source = parquet::csv_view(source, file, options.delimiter.unwrap_or(b','), options.numbers)?;
+        let source: Box<dyn Read + Send> = match options.max_line_bytes {
+            Some(cap) => Box::new(source::LineCap::new(source, file, cap)),
+            None => source,
+        };
         let (mut source, detected) = source::prepare(source).with_context(|| format!("failed to read {file}"))?;
         let delimiter = options.delimiter.unwrap_or(detected);
         let (header, rest) =
@@ -197,7 +203,7 @@ impl InputReader {
                     return Err(Reader::prepared(file, head, delimiter, options, names).err().unwrap_or(e));
                 }
             };
-            fast_layout(&head, options, delimiter)
+            fast_layout(&head, options, delimiter, names)
         } else {
             None
         };
@@ -367,7 +373,7 @@ const FAST_DELIMITERS: &[u8] = b",;\t|";
 /// timestamp columns, a time format or zone, interval-end stamps, a missing-value marker that reads
 /// as a number, a delimiter outside [`FAST_DELIMITERS`] or that is the decimal separator (a `,`
 /// inside an unquoted number), or one column given two roles (which the general reader refuses).
-fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option<Layout> {
+fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8, names: &Names) -> Option<Layout> {
     if !FAST_DELIMITERS.contains(&delimiter) || options.numbers.decimal == delimiter {
         return None;
     }
@@ -397,7 +403,18 @@ fn fast_layout(reader: &Reader, options: &InputOptions, delimiter: u8) -> Option
             _ => return None,
         }
     }
-    Some(Layout { delimiter, roles, numbers: options.numbers })
+    Some(Layout { delimiter, roles, numbers: options.numbers, read: read_names(options, names) })
+}
+
+/// The names of the points and models the jobs read (see [`InputOptions::read_points`]).
+fn read_names(options: &InputOptions, names: &Names) -> Option<Arc<ReadNames>> {
+    let marked = |read: &[bool], table: &Interner| -> HashSet<Box<[u8]>> {
+        let ids = read.iter().enumerate().filter(|&(_, &r)| r).map(|(id, _)| id);
+        ids.filter(|&id| id < table.len()).map(|id| table.name(id as u32).as_bytes().into()).collect()
+    };
+    let points = marked(options.read_points.as_deref()?, &names.points);
+    let models = options.read_models.as_deref().map(|read| marked(read, &names.models));
+    Some(Arc::new(ReadNames { points, models }))
 }
 
 /// Stands for an input that failed after some bytes: hands out the error it failed with.

@@ -4,6 +4,7 @@
 //! chunks arrive in input order. So a name is interned once per parser, not once per row, and the
 //! run's ids still follow first appearance in the input.
 
+use crate::input::name_field::has_bom;
 use crate::time::FixedLayoutCache;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
@@ -22,6 +23,8 @@ pub struct NameTable {
     hasher: DefaultHashBuilder,
     /// The id returned last: meter files repeat a point name on every row.
     last: Option<u32>,
+    /// Points and models: whether a job reads each, by id (see `chunk::Layout::read`).
+    pub read: Vec<bool>,
 }
 
 impl NameTable {
@@ -38,8 +41,8 @@ impl NameTable {
         Some((id, &self.bytes[s..e]))
     }
 
-    /// The id of `name` and whether it is new; `None` when it is not UTF-8 (the general reader
-    /// then reports it).
+    /// The id of `name` and whether it is new; `None` when it is not UTF-8 or holds a byte-order
+    /// mark (the general reader then reports it).
     #[inline]
     pub fn id(&mut self, name: &[u8]) -> Option<(u32, bool)> {
         let (bytes, spans) = (&self.bytes, &self.spans);
@@ -51,7 +54,9 @@ impl NameTable {
             self.last = Some(id);
             return Some((id, false));
         }
-        std::str::from_utf8(name).ok()?;
+        if std::str::from_utf8(name).is_err() || has_bom(name) {
+            return None;
+        }
         let id = u32::try_from(spans.len()).ok()?;
         let start = self.bytes.len();
         self.bytes.extend_from_slice(name);
@@ -150,6 +155,7 @@ mod tests {
         assert_eq!(t.id(b"meter0002"), Some((0, false)));
         assert_eq!(t.id(b"meter0002"), Some((0, false)));
         assert_eq!(t.id(b"\xff"), None);
+        assert_eq!(t.id("m\u{feff}1".as_bytes()), None);
         assert_eq!(t.len(), 2);
     }
 

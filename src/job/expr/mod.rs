@@ -2,18 +2,28 @@
 //!
 //! rhai does not accept `$`, `{` or `::` in variable names, so each distinct point reference is
 //! rewritten to a plain variable (`v0`, `v1`, ...) before compiling, and every compile error's
-//! position is mapped back to the column of the user's original text. Operands are pushed as `f64`
-//! so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops, no
-//! functions, no modules, no `eval`, and limits on operations, depth and string sizes. Plain
+//! position is mapped back to the column of the user's original text. Operands are handed to rhai
+//! as `f64` so `${A} / ${B}` with A = 7 and B = 2 gives 3.5. The rhai engine is sandboxed: no loops,
+//! no functions, no modules, no `eval`, and limits on operations, depth and string sizes. Plain
 //! arithmetic skips rhai at run time through `arith`, with identical results.
+//!
+//! The operands are not variables of a rhai scope: rhai looks a scope's variables up name by name,
+//! at compile time and on every read, so an expression of 40,000 operands took seconds to compile
+//! and an evaluation of many reads paid for every operand. A variable resolver reads `v17` as
+//! the 18th value of the evaluation running on this thread instead, and the compiled tree is
+//! walked once to refuse any other variable, as rhai's strict mode would.
 
 mod arith;
+mod charged;
 mod natives;
+mod operands;
 
+use operands::{operand, set_operands, undefined_variable};
 use rhai::packages::{
     ArithmeticPackage, BasicMathPackage, BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
-use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
+use rhai::{AST, Dynamic, Engine, OptimizationLevel, Position};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 pub use natives::WORK_PER_EVALUATION;
@@ -46,8 +56,11 @@ pub fn sandboxed_engine() -> Rc<Engine> {
         .set_max_array_size(MAX_ARRAY_SIZE)
         .set_max_map_size(256)
         .set_allow_looping(false)
-        .set_strict_variables(true)
         .set_optimization_level(OptimizationLevel::Simple);
+    // Operands are read through the resolver; `Expression::compile` refuses other variables.
+    // rhai marks `on_var` deprecated only to say its signature may change between releases.
+    #[allow(deprecated)]
+    engine.on_var(|name, _, _| Ok(operand(name)));
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
@@ -56,6 +69,7 @@ pub fn sandboxed_engine() -> Rc<Engine> {
     engine.register_fn("pow", |base: i64, exp: i64| (base as f64).powf(exp as f64));
     engine.register_fn("pow", |base: i64, exp: f64| (base as f64).powf(exp));
     natives::register(&mut engine);
+    charged::register(&mut engine);
     Rc::new(engine)
 }
 
@@ -68,7 +82,7 @@ pub struct CompileError {
 }
 
 /// A point referenced by an expression, as written (`Model::point` or `point`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Operand {
     pub model: Option<String>,
     pub point: String,
@@ -93,9 +107,6 @@ pub struct Expression {
     /// The user's text and how positions map back to it, for evaluation errors.
     original: String,
     map: OffsetMap,
-    /// Variable names, made once so evaluation does not format them.
-    variables: Vec<String>,
-    scope: Scope<'static>,
     /// The same expression as a float program, when it is plain arithmetic.
     arithmetic: Option<arith::Program>,
 }
@@ -104,16 +115,15 @@ impl Expression {
     /// Rewrites point references and compiles `text`.
     pub fn compile(engine: &Rc<Engine>, text: &str) -> Result<Expression, CompileError> {
         let (rewritten, operands, map) = rewrite(text)?;
-        let variables: Vec<String> = (0..operands.len()).map(variable_name).collect();
-        let mut scope = Scope::new();
-        for name in &variables {
-            scope.push(name.clone(), 0.0_f64);
-        }
-        let ast = engine.compile_expression_with_scope(&scope, &rewritten).map_err(|err| {
-            let (line, column) = (err.1.line().unwrap_or(1), err.1.position().unwrap_or(1));
+        let located = |position: Position, message: String| {
+            let (line, column) = (position.line().unwrap_or(1), position.position().unwrap_or(1));
             let (line, column) = map.original_position(&rewritten, text, line, column);
-            CompileError { line, column, message: err.0.to_string() }
-        })?;
+            CompileError { line, column, message }
+        };
+        let ast = engine.compile_expression(&rewritten).map_err(|err| located(err.1, err.0.to_string()))?;
+        if let Some((name, position)) = undefined_variable(&ast, operands.len()) {
+            return Err(located(position, format!("Undefined variable: {name}")));
+        }
         let arithmetic = arith::Program::compile(&rewritten, operands.len());
         Ok(Expression {
             engine: Rc::clone(engine),
@@ -122,8 +132,6 @@ impl Expression {
             rewritten,
             original: text.to_string(),
             map,
-            variables,
-            scope,
             arithmetic,
         })
     }
@@ -135,11 +143,9 @@ impl Expression {
         if self.arithmetic.is_some() {
             return Ok(());
         }
-        for name in &self.variables {
-            self.scope.set_value(name.as_str(), 1.0_f64);
-        }
+        set_operands(self.operands.iter().map(|_| 1.0));
         natives::start_evaluation();
-        let Err(mut error) = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &self.ast) else {
+        let Err(mut error) = self.engine.eval_ast::<Dynamic>(&self.ast) else {
             return Ok(());
         };
         if !matches!(*error, rhai::EvalAltResult::ErrorFunctionNotFound(..)) {
@@ -176,12 +182,9 @@ impl Expression {
     }
 
     fn evaluate_with_rhai(&mut self, values: &[f64]) -> Result<Outcome, String> {
-        for (name, v) in self.variables.iter().zip(values) {
-            self.scope.set_value(name.as_str(), *v);
-        }
+        set_operands(values.iter().copied());
         natives::start_evaluation();
-        let result: Dynamic =
-            self.engine.eval_ast_with_scope(&mut self.scope, &self.ast).map_err(|e| self.describe_error(*e))?;
+        let result: Dynamic = self.engine.eval_ast(&self.ast).map_err(|e| self.describe_error(*e))?;
         if result.is_unit() {
             return Ok(Outcome::Empty);
         }
@@ -277,6 +280,9 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
     let mut out = String::with_capacity(text.len());
     let mut out_len = 0usize;
     let mut operands: Vec<Operand> = Vec::new();
+    // Each distinct reference's variable, found in constant time: an expression may have tens of
+    // thousands.
+    let mut index_of: HashMap<Operand, usize> = HashMap::new();
     let mut map = Vec::new();
     let mut quote: Option<char> = None;
     let mut i = 0;
@@ -321,13 +327,10 @@ fn rewrite(text: &str) -> Result<(String, Vec<Operand>, OffsetMap), CompileError
             };
             let inner: String = chars[i + 2..i + 2 + close].iter().collect();
             let operand = parse_reference(inner.trim()).map_err(err)?;
-            let index = match operands.iter().position(|o| *o == operand) {
-                Some(index) => index,
-                None => {
-                    operands.push(operand);
-                    operands.len() - 1
-                }
-            };
+            let index = *index_of.entry(operand).or_insert_with_key(|operand| {
+                operands.push(operand.clone());
+                operands.len() - 1
+            });
             let name = variable_name(index);
             let original_len = close + 3;
             map.push((out_len, name.chars().count(), i, original_len));

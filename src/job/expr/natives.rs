@@ -7,7 +7,8 @@
 //! 4 KB replacement build 16 MB before any size check, 87 ms); `split` and `to_chars` build every
 //! piece (4,097 strings from a 4 KB string) before the array limit refuses them. The others of the
 //! string, math, logic and arithmetic packages do work linear in their arguments, which the string
-//! and array limits bound, and no package with loops, closures or iterators is registered.
+//! and array limits bound (those that walk a string are charged to the same budget in `charged`),
+//! and no package with loops, closures or iterators is registered.
 //!
 //! The replacements keep rhai's results and messages, size their output before building it, and
 //! charge the bytes they read and build to a per-evaluation budget ([`WORK_PER_EVALUATION`]): a
@@ -35,14 +36,14 @@ pub fn start_evaluation() {
     WORK_LEFT.with(|left| left.set(WORK_PER_EVALUATION));
 }
 
-type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+pub(super) type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 
 fn too_large(what: &str) -> Box<EvalAltResult> {
     EvalAltResult::ErrorDataTooLarge(what.to_string(), Position::NONE).into()
 }
 
 /// Takes `bytes` from the budget, or fails the evaluation when it does not hold them.
-fn charge(bytes: usize) -> Result<()> {
+pub(super) fn charge(bytes: usize) -> Result<()> {
     WORK_LEFT.with(|left| match left.get().checked_sub(bytes) {
         Some(rest) => {
             left.set(rest);
