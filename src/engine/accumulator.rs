@@ -77,6 +77,14 @@ impl Accumulator {
                 samples.push((ts, v));
                 Accumulator::Delta(samples)
             }
+            Aggregation::Median
+            | Aggregation::Percentile(_)
+            | Aggregation::Stddev
+            | Aggregation::Integral
+            | Aggregation::Twa
+            | Aggregation::Coverage => {
+                unreachable!("the job loader refuses the aggregations the engine does not run yet")
+            }
         }
     }
 

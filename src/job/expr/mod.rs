@@ -8,6 +8,7 @@
 //! arithmetic skips rhai at run time through `arith`, with identical results.
 
 mod arith;
+mod division;
 mod natives;
 
 use rhai::packages::{
@@ -16,6 +17,7 @@ use rhai::packages::{
 use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
 use std::rc::Rc;
 
+pub use division::{IntegerDivision, integer_divisions};
 pub use natives::WORK_PER_EVALUATION;
 use natives::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
 
