@@ -6,7 +6,7 @@
 //! and a run's output reads back as input.
 
 use meterflow::engine::names::Names;
-use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
+use meterflow::engine::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use meterflow::input::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
 use meterflow::input::{BadRowPolicy, BadRows, InputCounts, InputOptions, InputReader, InputSettings, Reader};
 use meterflow::job::expr::{Expression, sandboxed_engine};
@@ -306,8 +306,8 @@ policies:
     ),
 ];
 
-/// A whole run: the first byte picks the emit mode, watermark scope, future-skew limit, latency
-/// and open-window limit; the rest is the CSV input. A run succeeds or fails with a message; when
+/// A whole run: the first byte picks the emit mode, watermark scope, future-skew limit, latency,
+/// open-window limit and duplicates rule; the rest is the CSV input. A run succeeds or fails with a message; when
 /// it succeeds its row accounting balances and its output reads back as input.
 pub fn replay(data: &[u8]) {
     let Some((&options, csv)) = data.split_first() else { return };
@@ -321,8 +321,15 @@ pub fn replay(data: &[u8]) {
     let watermark = [WatermarkScope::Series, WatermarkScope::Asset, WatermarkScope::Global, WatermarkScope::Series]
         [usize::from(options >> 1 & 3)];
     let max_future_skew = (options & 8 != 0).then_some(3_600_000);
-    let engine =
-        EngineOptions { emit, watermark, max_future_skew, max_open_windows: (options & 64 != 0).then_some(50) };
+    let duplicates = Some(if options & 128 == 0 { Duplicates::First } else { Duplicates::Last });
+    let engine = EngineOptions {
+        emit,
+        watermark,
+        max_future_skew,
+        max_open_windows: (options & 64 != 0).then_some(50),
+        duplicates,
+        max_open_readings: None,
+    };
     let output = SharedBuffer::default();
     let points =
         PointWriter::new(Box::new(output.clone()), Format::Csv, emit == EmitMode::Updates, None).expect("buffer");

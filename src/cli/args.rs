@@ -135,6 +135,15 @@ pub struct RunArgs {
     /// instead of running out of memory on a job whose latency keeps millions of windows open.
     #[arg(long, value_name = "N")]
     pub max_open_windows: Option<u64>,
+    /// Stop with an error (exit 1) when the window jobs hold more than N readings to recognise
+    /// repeats (every reading whose window can still change: a day of readings with `latency: 1d`).
+    #[arg(long, value_name = "N")]
+    pub max_open_readings: Option<u64>,
+    /// What a repeated reading (same asset, point and timestamp as one already read) does, for
+    /// every job (overrides the jobs' `duplicates`): `last` replaces the earlier value, `first`
+    /// drops the repeat, `keep` aggregates it again.
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub duplicates: Option<DuplicatesArg>,
     /// Write the run's figures as JSON to FILE (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
@@ -395,6 +404,13 @@ pub enum ProgressArg {
     Never,
     Auto,
     Always,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DuplicatesArg {
+    Last,
+    First,
+    Keep,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -237,7 +237,7 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
         ));
     }
     if matches!(p.aggregation, Aggregation::Median | Aggregation::Percentile(_) | Aggregation::Stddev) {
-        lines.push("The window keeps its values (8 bytes each) until it expires.".to_string());
+        lines.push("The window keeps its readings (16 bytes each, one per timestamp) until it expires.".to_string());
     }
     if let Some(interval) = coverage.expected_interval {
         lines.push(format!(

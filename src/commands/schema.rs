@@ -137,6 +137,7 @@ window:
 latency: 1d
 max_future_skew: 1h
 quality: \"[0, 0]\"
+duplicates: last
 timezone: UTC
 tests: []
 policies:
@@ -163,6 +164,7 @@ latency: 1m
 max_future_skew: 1h
 max_age: 1h
 quality: \"[0, 0]\"
+duplicates: last
 timezone: UTC
 tests: []
 policies:

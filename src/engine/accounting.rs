@@ -116,7 +116,12 @@ pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
             all.push(balance(
                 &format!("{scope} policy {}", p.output),
                 ("read + interpolated", p.read + p.interpolated),
-                &[("valid", p.valid), ("out of threshold", p.out_of_threshold), ("late dropped", p.late_dropped)],
+                &[
+                    ("valid", p.valid),
+                    ("out of threshold", p.out_of_threshold),
+                    ("late dropped", p.late_dropped),
+                    ("repeats", p.repeats),
+                ],
             ));
         }
         let parts: Vec<(String, u64)> =

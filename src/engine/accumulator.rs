@@ -1,144 +1,373 @@
-//! Window accumulators: the running state of one window's aggregation, sized per aggregation so
-//! millions of open windows stay small. Every state but `delta`'s is a few numbers; `delta` keeps
-//! the window's readings, because where a counter reset lies depends on each reading's neighbours
-//! in event order, and a late reading may land between any two of them.
+//! Window accumulators, fused. The policies of one *group* (same input, threshold, interpolation
+//! and window: see [`super::window`]) share one slot per window, and the slot keeps once each
+//! *component* their aggregations are made of: `max` and `range` share the maximum, `avg` and
+//! `cnt` the count, `sum` and `avg` the exact sum. A slot is a run of 8-byte cells:
+//!
+//! | cell | holds |
+//! |---|---|
+//! | 0 | the window number (see [`super::layout`]) |
+//! | 1 | valid values added (low 48 bits) and the slot's flags (high bits) |
+//! | 2.. | the components the group needs, each in a fixed place: maximum, minimum (1 cell), exact sum (2), first and last (timestamp and value, 2 each), `delta`'s readings (1: an index into [`Samples`]) |
+//! | then | in `updates` mode, per policy: revisions written and the value last written (2) |
+//!
+//! The seed's max/min group is 3 cells, 24 bytes a window. Every component but `delta`'s is a few
+//! numbers; `delta` keeps the window's readings, because where a counter reset lies depends on each
+//! reading's neighbours in event order, and a late reading may land between any two of them.
 
 use super::Value;
-use crate::job::Aggregation;
+use super::register::{increase, percentile, sorted_values, stddev};
+use crate::job::{Aggregation, PolicyRules};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
-/// A float sum kept as an unevaluated pair `hi + lo` (Knuth's TwoSum). For meter values the pair is
-/// exact, so the rounded result does not depend on the order readings arrive in, which keeps the
-/// `final` output independent of arrival order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExactSum {
-    hi: f64,
-    lo: f64,
+pub use super::exact::{ExactSum, Sample};
+
+/// The reading lists of the open `delta` windows, addressed by index from their slots; lists of
+/// expired windows are kept for new ones, so a run stops allocating once its windows have grown
+/// to their usual size.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Samples {
+    lists: Vec<Vec<Sample>>,
+    free: Vec<u32>,
 }
 
-impl ExactSum {
-    #[inline]
-    pub fn add(&mut self, x: f64) {
-        let s = self.hi + x;
-        let bp = s - self.hi;
-        let err = (self.hi - (s - bp)) + (x - bp);
-        self.hi = s;
-        self.lo += err;
-    }
-
-    #[inline]
-    pub fn value(&self) -> f64 {
-        self.hi + self.lo
-    }
-}
-
-/// One reading of a `delta` window: timestamp (ms) and value.
-pub type Sample = (i64, f64);
-
-/// Reading buffers of expired `delta` windows, handed to new ones so a run stops allocating once
-/// its windows have grown to their usual size.
-#[derive(Debug, Default)]
-pub struct BufferPool(Vec<Vec<Sample>>);
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Accumulator {
-    Max(f64),
-    Min(f64),
-    Sum(ExactSum),
-    Avg(ExactSum, u64),
-    Cnt(u64),
-    /// Timestamp and value of the earliest reading so far.
-    First(i64, f64),
-    /// Timestamp and value of the latest reading so far.
-    Last(i64, f64),
-    /// Minimum and maximum.
-    Range(f64, f64),
-    /// The readings by timestamp, one per timestamp (the last to arrive).
-    Delta(Vec<Sample>),
-}
-
-impl Accumulator {
-    /// A window's state after its first valid value `v`, stamped `ts`.
-    #[inline]
-    pub fn start(aggregation: Aggregation, ts: i64, v: f64, pool: &mut BufferPool) -> Self {
-        let mut sum = ExactSum::default();
-        sum.add(v);
-        match aggregation {
-            Aggregation::Max => Accumulator::Max(v),
-            Aggregation::Min => Accumulator::Min(v),
-            Aggregation::Sum => Accumulator::Sum(sum),
-            Aggregation::Avg => Accumulator::Avg(sum, 1),
-            Aggregation::Cnt => Accumulator::Cnt(1),
-            Aggregation::First => Accumulator::First(ts, v),
-            Aggregation::Last => Accumulator::Last(ts, v),
-            Aggregation::Range => Accumulator::Range(v, v),
-            Aggregation::Delta => {
-                let mut samples = pool.0.pop().unwrap_or_default();
-                samples.push((ts, v));
-                Accumulator::Delta(samples)
+impl Samples {
+    fn take(&mut self) -> u64 {
+        match self.free.pop() {
+            Some(i) => u64::from(i),
+            None => {
+                self.lists.push(Vec::new());
+                (self.lists.len() - 1) as u64
             }
-            Aggregation::Median
-            | Aggregation::Percentile(_)
-            | Aggregation::Stddev
-            | Aggregation::Integral
-            | Aggregation::Twa
-            | Aggregation::Coverage => {
+        }
+    }
+
+    fn list(&self, i: u64) -> &[Sample] {
+        self.lists.get(i as usize).map_or(&[], Vec::as_slice)
+    }
+
+    fn list_mut(&mut self, i: u64) -> Option<&mut Vec<Sample>> {
+        self.lists.get_mut(i as usize)
+    }
+
+    fn give_back(&mut self, i: u64) {
+        if let Some(list) = self.lists.get_mut(i as usize) {
+            list.clear();
+            self.free.push(i as u32);
+        }
+    }
+
+    /// Whether `index` names a list in use: a restored state is checked with it.
+    pub fn holds(&self, index: u64) -> bool {
+        (index as usize) < self.lists.len() && !self.free.contains(&(index as u32))
+    }
+}
+
+/// Cell 1: the count of valid values is in the low bits, flags above.
+const COUNT_MASK: u64 = (1 << 48) - 1;
+/// The slot's expiry timer is queued (see the window operator's `run_timer`).
+pub const TIMED: u64 = 1 << 63;
+/// In `updates` mode, a policy's first cell: a row was written (the revisions are below).
+const WRITTEN: u64 = 1 << 63;
+
+/// Where a group's components sit in its slots (`0`: the group has no such component).
+#[derive(Debug, Clone)]
+pub struct Fused {
+    stride: usize,
+    max: usize,
+    min: usize,
+    sum: usize,
+    first: usize,
+    last: usize,
+    delta: usize,
+    /// The aggregation of each policy of the group, in the job's order, and its register rules.
+    outputs: Vec<Aggregation>,
+    rules: Vec<PolicyRules>,
+    /// The values of a window sorted, for the order statistics (reused).
+    sorted: RefCell<Vec<f64>>,
+    /// The first `updates`-mode cell (`0`: `final` mode).
+    written: usize,
+}
+
+impl Fused {
+    /// The slot plan of a group whose policies aggregate `aggregations`, with the cells `updates`
+    /// mode needs when `updates`.
+    pub fn new(aggregations: &[(Aggregation, PolicyRules)], updates: bool) -> Fused {
+        let mut next = 2;
+        let mut place = |needed: bool, cells: usize| {
+            if !needed {
+                return 0;
+            }
+            next += cells;
+            next - cells
+        };
+        let has = |wanted: &[Aggregation]| aggregations.iter().any(|(a, _)| wanted.contains(a));
+        use Aggregation as A;
+        let max = place(has(&[A::Max, A::Range]), 1);
+        let min = place(has(&[A::Min, A::Range]), 1);
+        let sum = place(has(&[A::Sum, A::Avg]), 2);
+        let first = place(has(&[A::First]), 2);
+        let last = place(has(&[A::Last]), 2);
+        let listed = aggregations.iter().any(|(a, _)| matches!(a, A::Delta | A::Median | A::Percentile(_) | A::Stddev));
+        let delta = place(listed, 1);
+        let written = if updates { place(true, 2 * aggregations.len()) } else { 0 };
+        Fused {
+            stride: next,
+            max,
+            min,
+            sum,
+            first,
+            last,
+            delta,
+            outputs: aggregations.iter().map(|(a, _)| *a).collect(),
+            rules: aggregations.iter().map(|(_, r)| *r).collect(),
+            sorted: RefCell::default(),
+            written,
+        }
+    }
+
+    /// Cells per slot.
+    #[inline]
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Policies of the group.
+    pub fn outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Whether the group keeps a `delta` reading list.
+    pub fn has_delta(&self) -> bool {
+        self.delta != 0
+    }
+
+    /// Valid values the window holds.
+    #[inline]
+    pub fn count(cells: &[u64]) -> u64 {
+        cells[1] & COUNT_MASK
+    }
+
+    #[inline]
+    pub fn flags(cells: &[u64]) -> u64 {
+        cells[1] & !COUNT_MASK
+    }
+
+    #[inline]
+    pub fn set_flag(cells: &mut [u64], flag: u64) {
+        cells[1] |= flag;
+    }
+
+    /// A new window's slot (`cells` zeroed) with its first valid value `v`, stamped `ts`.
+    #[inline]
+    pub fn open(&self, cells: &mut [u64], window: i64, ts: i64, v: f64, samples: &mut Samples) {
+        cells[0] = window as u64;
+        if self.delta != 0 {
+            cells[self.delta] = samples.take();
+        }
+        self.start(cells, ts, v, samples);
+    }
+
+    /// The components after a first valid value (the delta list exists and is empty).
+    fn start(&self, cells: &mut [u64], ts: i64, v: f64, samples: &mut Samples) {
+        cells[1] = Fused::flags(cells) | 1;
+        self.start_numbers(cells, ts, v);
+        self.add_sample(cells, ts, v, samples);
+    }
+
+    /// Adds value `v` stamped `ts`. On equal timestamps the later call wins for `first`, `last`
+    /// and `delta`: a repeat under `duplicates: keep`.
+    #[inline(always)]
+    pub fn add(&self, cells: &mut [u64], ts: i64, v: f64, samples: &mut Samples) {
+        cells[1] += 1;
+        self.add_numbers(cells, ts, v);
+        self.add_sample(cells, ts, v, samples);
+    }
+
+    /// Every component but `delta`'s list, after a first value.
+    #[inline]
+    fn start_numbers(&self, cells: &mut [u64], ts: i64, v: f64) {
+        if self.max != 0 {
+            cells[self.max] = v.to_bits();
+        }
+        if self.min != 0 {
+            cells[self.min] = v.to_bits();
+        }
+        if self.sum != 0 {
+            let mut sum = ExactSum::default();
+            sum.add(v);
+            put_sum(cells, self.sum, sum);
+        }
+        for at in [self.first, self.last] {
+            if at != 0 {
+                cells[at] = ts as u64;
+                cells[at + 1] = v.to_bits();
+            }
+        }
+    }
+
+    /// Every component but `delta`'s list, after a further value.
+    #[inline(always)]
+    fn add_numbers(&self, cells: &mut [u64], ts: i64, v: f64) {
+        if self.max != 0 {
+            cells[self.max] = f64::from_bits(cells[self.max]).max(v).to_bits();
+        }
+        if self.min != 0 {
+            cells[self.min] = f64::from_bits(cells[self.min]).min(v).to_bits();
+        }
+        if self.sum != 0 {
+            let mut sum = get_sum(cells, self.sum);
+            sum.add(v);
+            put_sum(cells, self.sum, sum);
+        }
+        if self.first != 0 && ts <= cells[self.first] as i64 {
+            cells[self.first] = ts as u64;
+            cells[self.first + 1] = v.to_bits();
+        }
+        if self.last != 0 && ts >= cells[self.last] as i64 {
+            cells[self.last] = ts as u64;
+            cells[self.last + 1] = v.to_bits();
+        }
+    }
+
+    #[inline(always)]
+    fn add_sample(&self, cells: &[u64], ts: i64, v: f64, samples: &mut Samples) {
+        if self.delta != 0 {
+            self.add_to_list(cells, ts, v, samples);
+        }
+    }
+
+    fn add_to_list(&self, cells: &[u64], ts: i64, v: f64, samples: &mut Samples) {
+        if let Some(list) = samples.list_mut(cells[self.delta]) {
+            insert_sample(list, ts, v);
+        }
+    }
+
+    /// Empties every component but `delta`'s list before the window's values are folded in
+    /// again with [`Fused::fold`] (a repeat under `duplicates: last` replaced one of them).
+    pub fn clear(&self, cells: &mut [u64]) {
+        cells[1] = Fused::flags(cells);
+    }
+
+    /// Folds a value into a window being summed again: the first one starts every component.
+    /// `delta`'s list is kept up to date by [`Fused::replace_sample`] instead.
+    pub fn fold(&self, cells: &mut [u64], ts: i64, v: f64) {
+        if Fused::count(cells) == 0 {
+            self.start_numbers(cells, ts, v);
+        } else {
+            self.add_numbers(cells, ts, v);
+        }
+        cells[1] += 1;
+    }
+
+    /// Sets (`Some`) or removes (`None`) the `delta` reading stamped `ts`.
+    pub fn replace_sample(&self, cells: &[u64], ts: i64, v: Option<f64>, samples: &mut Samples) {
+        if self.delta == 0 {
+            return;
+        }
+        let Some(list) = samples.list_mut(cells[self.delta]) else { return };
+        match (list.binary_search_by_key(&ts, |s| s.0), v) {
+            (Ok(i), Some(v)) => list[i].1 = v,
+            (Ok(i), None) => {
+                list.remove(i);
+            }
+            (Err(i), Some(v)) => list.insert(i, (ts, v)),
+            (Err(_), None) => {}
+        }
+    }
+
+    /// The value of policy `k` of the group for a window `length` ms long; meaningful when the
+    /// window holds a valid value.
+    #[inline]
+    pub fn value(&self, k: usize, cells: &[u64], samples: &Samples, length: i64) -> Value {
+        let number = |at: usize| Value::Number(f64::from_bits(cells[at]));
+        match self.outputs[k] {
+            Aggregation::Max => number(self.max),
+            Aggregation::Min => number(self.min),
+            Aggregation::Sum => Value::Number(get_sum(cells, self.sum).value()),
+            Aggregation::Avg => Value::Number(get_sum(cells, self.sum).value() / Fused::count(cells) as f64),
+            Aggregation::Cnt => Value::Count(Fused::count(cells)),
+            Aggregation::First => number(self.first + 1),
+            Aggregation::Last => number(self.last + 1),
+            Aggregation::Range => Value::Number(f64::from_bits(cells[self.max]) - f64::from_bits(cells[self.min])),
+            Aggregation::Delta => Value::Number(increase(samples.list(cells[self.delta]), &self.rules[k].register)),
+            Aggregation::Median => self.order_statistic(cells, samples, |sorted| percentile(sorted, 5000)),
+            Aggregation::Percentile(p) => self.order_statistic(cells, samples, |sorted| percentile(sorted, p)),
+            Aggregation::Stddev => self.order_statistic(cells, samples, stddev),
+            // The loader requires `expected_interval` for `coverage`: readings received over
+            // `length / interval` expected, in one division.
+            Aggregation::Coverage => {
+                let interval = self.rules[k].coverage.expected_interval.unwrap_or(length);
+                Value::Number(Fused::count(cells) as f64 * interval as f64 / length as f64)
+            }
+            Aggregation::Integral | Aggregation::Twa => {
                 unreachable!("the job loader refuses the aggregations the engine does not run yet")
             }
         }
     }
 
-    /// Adds value `v` stamped `ts`. On equal timestamps the later call wins for `first`, `last`
-    /// and `delta` (a repeated timestamp is a correction, as in a last-write-wins store).
-    #[inline]
-    pub fn add(&mut self, ts: i64, v: f64) {
-        match self {
-            Accumulator::Max(m) => *m = m.max(v),
-            Accumulator::Min(m) => *m = m.min(v),
-            Accumulator::Sum(s) => s.add(v),
-            Accumulator::Avg(s, n) => {
-                s.add(v);
-                *n += 1;
-            }
-            Accumulator::Cnt(n) => *n += 1,
-            Accumulator::First(t, x) => {
-                if ts <= *t {
-                    (*t, *x) = (ts, v);
-                }
-            }
-            Accumulator::Last(t, x) => {
-                if ts >= *t {
-                    (*t, *x) = (ts, v);
-                }
-            }
-            Accumulator::Range(lo, hi) => {
-                *lo = lo.min(v);
-                *hi = hi.max(v);
-            }
-            Accumulator::Delta(samples) => insert_sample(samples, ts, v),
+    /// `f` of the window's values sorted (a window with a value has a reading in its list).
+    fn order_statistic(&self, cells: &[u64], samples: &Samples, f: impl Fn(&[f64]) -> f64) -> Value {
+        let mut sorted = self.sorted.borrow_mut();
+        sorted_values(samples.list(cells[self.delta]), &mut sorted);
+        if sorted.is_empty() {
+            return Value::Number(f64::NAN);
+        }
+        Value::Number(f(&sorted))
+    }
+
+    /// Gives the window's `delta` list back once the window is gone.
+    pub fn recycle(&self, cells: &[u64], samples: &mut Samples) {
+        if self.delta != 0 {
+            samples.give_back(cells[self.delta]);
         }
     }
 
-    #[inline]
-    pub fn value(&self) -> Value {
-        match self {
-            Accumulator::Max(m) | Accumulator::Min(m) => Value::Number(*m),
-            Accumulator::Sum(s) => Value::Number(s.value()),
-            Accumulator::Avg(s, n) => Value::Number(s.value() / *n as f64),
-            Accumulator::Cnt(n) => Value::Count(*n),
-            Accumulator::First(_, v) | Accumulator::Last(_, v) => Value::Number(*v),
-            Accumulator::Range(lo, hi) => Value::Number(*hi - *lo),
-            Accumulator::Delta(samples) => Value::Number(counter_increase(samples)),
-        }
+    /// The `delta` list index of a slot, when the group keeps one.
+    pub fn sample_list(&self, cells: &[u64]) -> Option<u64> {
+        (self.delta != 0).then(|| cells[self.delta])
     }
 
-    /// Gives a `delta` window's buffer back for reuse once the window is gone.
-    pub fn recycle(self, pool: &mut BufferPool) {
-        if let Accumulator::Delta(mut samples) = self {
-            samples.clear();
-            pool.0.push(samples);
+    /// `updates` mode: rows written for policy `k` of this window, and the value last written.
+    pub fn written(&self, k: usize, cells: &[u64]) -> (u32, Option<u64>) {
+        if self.written == 0 {
+            return (0, None);
         }
+        let at = self.written + 2 * k;
+        let head = cells[at];
+        (head as u32, (head & WRITTEN != 0).then_some(cells[at + 1]))
     }
+
+    /// `updates` mode: records that revision `written(k).0` of policy `k` wrote `value`.
+    pub fn wrote(&self, k: usize, cells: &mut [u64], value: &Value) {
+        if self.written == 0 {
+            return;
+        }
+        let at = self.written + 2 * k;
+        let revisions = (cells[at] as u32).saturating_add(1);
+        cells[at] = WRITTEN | u64::from(revisions);
+        cells[at + 1] = value_bits(value);
+    }
+}
+
+/// A window value as the bits [`Fused::wrote`] keeps, to tell whether it changed: a window's
+/// values are numbers or counts, never text.
+pub fn value_bits(value: &Value) -> u64 {
+    match value {
+        Value::Number(v) => v.to_bits(),
+        Value::Count(n) => *n,
+        Value::Bool(b) => u64::from(*b),
+        Value::Text(_) => u64::MAX,
+    }
+}
+
+fn get_sum(cells: &[u64], at: usize) -> ExactSum {
+    ExactSum { hi: f64::from_bits(cells[at]), lo: f64::from_bits(cells[at + 1]) }
+}
+
+fn put_sum(cells: &mut [u64], at: usize, sum: ExactSum) {
+    cells[at] = sum.hi.to_bits();
+    cells[at + 1] = sum.lo.to_bits();
 }
 
 /// Keeps `samples` sorted by timestamp with one sample per timestamp. Readings mostly arrive in
@@ -151,127 +380,5 @@ fn insert_sample(samples: &mut Vec<Sample>, ts: i64, v: f64) {
             Ok(i) => samples[i].1 = v,
             Err(i) => samples.insert(i, (ts, v)),
         },
-    }
-}
-
-/// The increase of a cumulative register over `samples` (sorted by time): the sum over
-/// consecutive pairs `(a, b)` of `b - a`, or of `b` when `b < a` (the counter was reset to 0 and
-/// counted up to `b` again). The sum telescopes to `last - first + (every value followed by a
-/// drop)`, computed that way so a register without resets gives exactly `last - first`.
-fn counter_increase(samples: &[Sample]) -> f64 {
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return 0.0 };
-    let mut sum = ExactSum::default();
-    sum.add(last.1);
-    sum.add(-first.1);
-    for pair in samples.windows(2) {
-        if pair[1].1 < pair[0].1 {
-            sum.add(pair[0].1);
-        }
-    }
-    sum.value()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Values stamped 0, 1, 2, ... in the order given.
-    fn run(aggregation: Aggregation, values: &[f64]) -> Value {
-        let stamped: Vec<Sample> = values.iter().enumerate().map(|(i, v)| (i as i64, *v)).collect();
-        run_stamped(aggregation, &stamped)
-    }
-
-    fn run_stamped(aggregation: Aggregation, samples: &[Sample]) -> Value {
-        let mut pool = BufferPool::default();
-        let mut acc = Accumulator::start(aggregation, samples[0].0, samples[0].1, &mut pool);
-        samples[1..].iter().for_each(|(ts, v)| acc.add(*ts, *v));
-        acc.value()
-    }
-
-    #[test]
-    fn each_aggregation() {
-        let values = [3.0, -1.5, 7.25, 0.0];
-        assert_eq!(run(Aggregation::Max, &values), Value::Number(7.25));
-        assert_eq!(run(Aggregation::Min, &values), Value::Number(-1.5));
-        assert_eq!(run(Aggregation::Sum, &values), Value::Number(8.75));
-        assert_eq!(run(Aggregation::Avg, &values), Value::Number(8.75 / 4.0));
-        assert_eq!(run(Aggregation::Cnt, &values), Value::Count(4));
-        assert_eq!(run(Aggregation::First, &values), Value::Number(3.0));
-        assert_eq!(run(Aggregation::Last, &values), Value::Number(0.0));
-        assert_eq!(run(Aggregation::Range, &values), Value::Number(8.75));
-    }
-
-    #[test]
-    fn sums_do_not_depend_on_order() {
-        let a = [0.1, 0.2, 0.3, 1e6, 0.007, 12.345];
-        let mut b = a;
-        b.reverse();
-        assert_eq!(run(Aggregation::Sum, &a), run(Aggregation::Sum, &b));
-        assert_eq!(run(Aggregation::Sum, &[0.1, 0.2]), Value::Number(0.30000000000000004));
-    }
-
-    #[test]
-    fn first_and_last_go_by_timestamp_not_arrival() {
-        let arrivals = [(30, 3.0), (10, 1.0), (40, 4.0), (20, 2.0)];
-        assert_eq!(run_stamped(Aggregation::First, &arrivals), Value::Number(1.0));
-        assert_eq!(run_stamped(Aggregation::Last, &arrivals), Value::Number(4.0));
-    }
-
-    #[test]
-    fn equal_timestamps_the_later_arrival_wins() {
-        let arrivals = [(10, 1.0), (20, 2.0), (10, 5.0), (20, 7.0)];
-        assert_eq!(run_stamped(Aggregation::First, &arrivals), Value::Number(5.0));
-        assert_eq!(run_stamped(Aggregation::Last, &arrivals), Value::Number(7.0));
-        assert_eq!(run_stamped(Aggregation::Delta, &arrivals), Value::Number(2.0));
-    }
-
-    #[test]
-    fn delta_of_a_register_without_reset_is_last_minus_first() {
-        assert_eq!(run(Aggregation::Delta, &[100.5]), Value::Number(0.0));
-        assert_eq!(run(Aggregation::Delta, &[100.0, 100.0, 103.5, 110.25]), Value::Number(10.25));
-        // Exactly last - first, not the rounded sum of the steps.
-        assert_eq!(run(Aggregation::Delta, &[0.1, 0.2, 0.3]), Value::Number(0.3 - 0.1));
-    }
-
-    #[test]
-    fn delta_counts_through_a_reset() {
-        // 100 -> 110 (+10), reset, 0 -> 5 (+5), 5 -> 20 (+15).
-        assert_eq!(run(Aggregation::Delta, &[100.0, 110.0, 5.0, 20.0]), Value::Number(30.0));
-        // Two resets, one straight to 0.
-        assert_eq!(run(Aggregation::Delta, &[7.0, 9.0, 0.0, 4.0, 2.0, 3.0]), Value::Number(2.0 + 4.0 + 2.0 + 1.0));
-    }
-
-    #[test]
-    fn delta_does_not_depend_on_arrival_order() {
-        let in_order = [(0, 100.0), (1, 110.0), (2, 5.0), (3, 20.0), (4, 21.0)];
-        let expected = run_stamped(Aggregation::Delta, &in_order);
-        assert_eq!(expected, Value::Number(31.0));
-        // The reading before the reset arrives last: until then 100 -> 5 looked like the reset.
-        let shuffled = [(0, 100.0), (2, 5.0), (4, 21.0), (3, 20.0), (1, 110.0)];
-        assert_eq!(run_stamped(Aggregation::Delta, &shuffled), expected);
-        let reversed: Vec<Sample> = in_order.iter().rev().copied().collect();
-        assert_eq!(run_stamped(Aggregation::Delta, &reversed), expected);
-    }
-
-    #[test]
-    fn delta_buffers_are_reused() {
-        let mut pool = BufferPool::default();
-        let mut acc = Accumulator::start(Aggregation::Delta, 0, 1.0, &mut pool);
-        (1..100).for_each(|i| acc.add(i, i as f64));
-        acc.recycle(&mut pool);
-        let acc = Accumulator::start(Aggregation::Delta, 5, 2.0, &mut pool);
-        match &acc {
-            Accumulator::Delta(samples) => {
-                assert_eq!(samples.as_slice(), &[(5, 2.0)]);
-                assert!(samples.capacity() >= 100);
-            }
-            other => panic!("not a delta accumulator: {other:?}"),
-        }
-        assert!(pool.0.is_empty());
-    }
-
-    #[test]
-    fn accumulators_stay_small() {
-        assert!(size_of::<Accumulator>() <= 32);
     }
 }

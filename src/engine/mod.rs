@@ -4,18 +4,22 @@
 
 pub mod accounting;
 pub mod accumulator;
+mod clock;
+mod exact;
 pub mod layout;
 pub mod merge;
 pub mod names;
 mod open_windows;
 mod queue;
+mod register;
+mod repeats;
 mod snapshot;
 pub mod stats;
 pub mod watermark;
 pub mod window;
 
 use crate::engine::names::Names;
-pub use crate::job::options::{EmitMode, EngineOptions, WatermarkScope};
+pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
 use serde::{Deserialize, Serialize};
@@ -37,6 +41,19 @@ pub struct Reading {
     /// The input's quality code (0, good, when the input has no quality column); a job with a
     /// `quality` condition reads only the readings that meet it.
     pub quality: i32,
+}
+
+/// Where a reading an operator receives comes from, which decides what a repeat of its key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// An input row: a repeat follows the job's `duplicates` rule.
+    Input,
+    /// An input row that is a revision: it carries meterflow's `emit` and `revision` columns (the
+    /// output of an `--emit updates` run), so it replaces an earlier revision of its key whatever
+    /// the job's `duplicates` rule, and is counted apart ([`Pipeline::push_revision`]).
+    Revision,
+    /// A row another job of the run wrote: each revision replaces the one before, uncounted.
+    Job,
 }
 
 /// The model id of a reading whose input names no model: it belongs to every job that reads it.
@@ -132,12 +149,15 @@ impl Emitted {
     }
 }
 
-/// More windows open than the run allows (see [`Pipeline::runaway`]).
+/// More windows open, or more readings held to recognise repeats, than the run allows (see
+/// [`Pipeline::runaway`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Runaway {
+    /// Readings held (`--max-open-readings`), not windows (`--max-open-windows`).
+    pub readings: bool,
     pub limit: u64,
     pub open: u64,
-    /// Run-order index of the job holding the most windows, and how many it holds.
+    /// Run-order index of the job holding the most, and how many it holds.
     pub job: usize,
     pub job_open: u64,
 }
@@ -154,10 +174,10 @@ enum Operator {
 }
 
 impl Operator {
-    fn push(&mut self, r: Reading, out: &mut Emitted) {
+    fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         match self {
-            Operator::Window(w) => w.push(r, out),
-            Operator::Merge(m) => m.push(r, out),
+            Operator::Window(w) => w.push(r, feed, out),
+            Operator::Merge(m) => m.push(r, feed, out),
         }
     }
 
@@ -185,6 +205,7 @@ pub struct Pipeline {
     scratch: Vec<Emitted>,
     emit: EmitMode,
     max_open_windows: Option<u64>,
+    max_open_readings: Option<u64>,
     /// Model ids of the jobs, to tell which modelled input rows no job reads.
     models: Vec<u32>,
     /// Input readings pushed, those no job reads, and rows handed to the sink (for the accounting).
@@ -277,6 +298,7 @@ impl Pipeline {
             scratch,
             emit: options.emit,
             max_open_windows: options.max_open_windows,
+            max_open_readings: options.max_open_readings,
             models,
             readings: 0,
             unrouted: 0,
@@ -297,6 +319,16 @@ impl Pipeline {
 
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
+        self.push_fed(r, Feed::Input, sink);
+    }
+
+    /// As [`Pipeline::push`], for a row of an input that carries meterflow's `emit` and
+    /// `revision` columns: it replaces an earlier revision of its key (see [`Feed::Revision`]).
+    pub fn push_revision(&mut self, r: Reading, sink: &mut dyn Sink) {
+        self.push_fed(r, Feed::Revision, sink);
+    }
+
+    fn push_fed(&mut self, r: Reading, feed: Feed, sink: &mut dyn Sink) {
         self.readings += 1;
         count_into(&mut self.input_points, r.point);
         let other_model = r.model != NO_MODEL && {
@@ -309,12 +341,13 @@ impl Pipeline {
         }
         let series = self.series.reading(r.asset, r.point, r.ts);
         self.routing = Some((series, r));
-        self.route(r, None, sink);
+        self.route(r, feed, None, sink);
         self.routing = None;
     }
 
-    /// `from_job` is the label of the row when `r` was written by a job, `None` for input readings.
-    fn route(&mut self, r: Reading, from_job: Option<Emit>, sink: &mut dyn Sink) {
+    /// `from_job` is the label of the row when `r` was written by a job (`feed` is then
+    /// [`Feed::Job`]), `None` for input readings.
+    fn route(&mut self, r: Reading, feed: Feed, from_job: Option<Emit>, sink: &mut dyn Sink) {
         let jobs = self.routes.get(r.point as usize).map_or(0, Vec::len);
         // Routes are fixed once built, so indexing them afresh is safe while rows go downstream.
         for k in 0..jobs {
@@ -324,7 +357,7 @@ impl Pipeline {
             if from_job.is_some_and(|emit| is_window != (emit == Emit::Final) && self.emit == EmitMode::Updates) {
                 continue;
             }
-            self.operators[op].push(r, &mut self.scratch[op]);
+            self.operators[op].push(r, feed, &mut self.scratch[op]);
             // Most readings produce nothing: only then is the buffer taken out to be delivered.
             if !self.scratch[op].is_empty() {
                 let mut out = std::mem::take(&mut self.scratch[op]);
@@ -359,6 +392,7 @@ impl Pipeline {
             if let Some(value) = p.value.as_f64().filter(|_| read) {
                 self.route(
                     Reading { asset: p.asset, point: p.point, model: p.model, ts: p.ts, value, quality: 0 },
+                    Feed::Job,
                     Some(p.emit),
                     sink,
                 );
@@ -455,22 +489,27 @@ impl Pipeline {
         self.unrouted
     }
 
-    /// When more windows are open than `max_open_windows` allows: how many, and the job holding
-    /// the most with its count. Checked by the caller after each reading, so a job whose windows
-    /// grow without bound stops with a clear error instead of exhausting memory.
+    /// When more windows are open than `max_open_windows` allows, or more readings are held to
+    /// recognise repeats than `max_open_readings` allows: how many, and the job holding the most
+    /// with its count. Checked by the caller after each reading, so a job whose state grows
+    /// without bound stops with a clear error instead of exhausting memory.
     pub fn runaway(&self) -> Option<Runaway> {
-        let limit = self.max_open_windows?;
-        let mut open = 0;
-        let mut largest = (0, 0);
-        for (index, op) in self.operators.iter().enumerate() {
-            if let Operator::Window(w) = op {
-                open += w.open_windows();
-                if w.open_windows() > largest.0 {
-                    largest = (w.open_windows(), index);
+        let over = |limit: Option<u64>, readings: bool, count: fn(&WindowOperator) -> u64| {
+            let limit = limit?;
+            let mut open = 0;
+            let mut largest = (0, 0);
+            for (index, op) in self.operators.iter().enumerate() {
+                if let Operator::Window(w) = op {
+                    open += count(w);
+                    if count(w) > largest.0 {
+                        largest = (count(w), index);
+                    }
                 }
             }
-        }
-        (open > limit).then_some(Runaway { limit, open, job: largest.1, job_open: largest.0 })
+            (open > limit).then_some(Runaway { readings, limit, open, job: largest.1, job_open: largest.0 })
+        };
+        over(self.max_open_windows, false, |w| w.open_windows())
+            .or_else(|| over(self.max_open_readings, true, |w| w.open_readings()))
     }
 
     /// The accounting balances of the run so far, given the input side's figures.

@@ -1,131 +1,228 @@
-//! The open windows of one series and policy, ordered by start: the newest one inline, the older
-//! ones in a deque. The window operator keeps one [`Windows`] per series and policy in a dense
-//! table, and nearly every reading lands in its series' newest window, so that path reads one
-//! table entry instead of following a deque to its buffer: with thousands of series each keeping a
-//! day of windows open, that was a cache miss on every reading.
+//! The open windows of one series and group: a ring of fixed-size slots (see
+//! [`super::accumulator`] for a slot's cells) in window-number order. Window numbers are
+//! consecutive integers (see [`super::layout`]), so a series' windows sit at `number - front`
+//! whenever no window between them is missing, which is the common case: the newest window is
+//! the last slot, a new one is pushed at the back, the oldest expires from the front, and the
+//! ring reuses its cells. A late reading that opens a window between two others (the windows
+//! between had no valid value) moves the slots after it; one stamped far ahead opens a window
+//! that is not next to the others, which the number order alone places. Nothing is searched
+//! unless a window is missing, and no cell is allocated once the ring has reached its size.
 
-use super::Value;
-use super::accumulator::Accumulator;
-use super::queue::reserve_gently;
 use serde::{Deserialize, Serialize};
-use std::cmp::Ordering;
-use std::collections::VecDeque;
 
-#[derive(Clone, Serialize, Deserialize)]
-pub struct OpenWindow {
-    pub start: i64,
-    pub acc: Accumulator,
-    /// Rows written for this window so far (`updates` mode).
-    pub revisions: u32,
-    /// Its expiry timer is queued (see the window operator's `run_timer`).
-    pub timed: bool,
-    /// The value last written (`updates` mode), to write again only on change.
-    pub last_written: Option<Value>,
+/// Slots of `stride` cells, `len` of them from the physical slot `head`, wrapping around. One
+/// aligned cache line, which a reading in order reads with the newest slot's line only.
+#[derive(Clone, Default)]
+#[repr(C, align(64))]
+pub struct Slots {
+    /// `[start, end)` of the newest window, set by the caller when it opens one: an on-time
+    /// reading is checked against it without a look into the cells.
+    pub newest: (i64, i64),
+    cells: Box<[u64]>,
+    head: u32,
+    len: u32,
+    /// Slots the cells hold (`cells.len() / stride`, kept to spare a division per look-up).
+    capacity: u32,
+    stride: u32,
 }
 
-impl OpenWindow {
-    pub fn new(start: i64, acc: Accumulator, timed: bool) -> OpenWindow {
-        OpenWindow { start, acc, revisions: 0, timed, last_written: None }
+impl Slots {
+    pub fn new(stride: usize) -> Slots {
+        Slots {
+            newest: (i64::MAX, i64::MIN),
+            cells: Box::default(),
+            head: 0,
+            len: 0,
+            capacity: 0,
+            stride: stride as u32,
+        }
     }
-}
 
-/// Windows by start, addressed by position as one sequence: `older` then `newest`. `newest` is
-/// `Some` exactly when there is a window at all.
-#[derive(Default, Clone, Serialize, Deserialize)]
-pub struct Windows {
-    older: VecDeque<OpenWindow>,
-    newest: Option<OpenWindow>,
-}
+    /// The newest slot when `ts` lies in the newest window's bounds.
+    #[inline]
+    pub fn newest_holding(&mut self, ts: i64) -> Option<&mut [u64]> {
+        let (start, end) = self.newest;
+        if start <= ts && ts < end && self.len > 0 {
+            return Some(self.slot_mut(self.len() - 1));
+        }
+        None
+    }
 
-/// Windows at the back looked at one by one before a binary search.
-const BACK_SCAN: usize = 4;
-
-impl Windows {
     #[inline]
     pub fn len(&self) -> usize {
-        self.older.len() + usize::from(self.newest.is_some())
+        self.len as usize
     }
 
     #[inline]
-    pub fn get(&self, i: usize) -> Option<&OpenWindow> {
-        match i.cmp(&self.older.len()) {
-            Ordering::Less => self.older.get(i),
-            Ordering::Equal => self.newest.as_ref(),
-            Ordering::Greater => None,
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first cell of slot `i` (counted from the front).
+    #[inline]
+    fn at(&self, i: usize) -> usize {
+        let mut p = self.head as usize + i;
+        if p >= self.capacity as usize {
+            p -= self.capacity as usize;
         }
+        p * self.stride as usize
     }
 
     #[inline]
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut OpenWindow> {
-        match i.cmp(&self.older.len()) {
-            Ordering::Less => self.older.get_mut(i),
-            Ordering::Equal => self.newest.as_mut(),
-            Ordering::Greater => None,
+    pub fn slot(&self, i: usize) -> &[u64] {
+        let at = self.at(i);
+        &self.cells[at..at + self.stride as usize]
+    }
+
+    #[inline]
+    pub fn slot_mut(&mut self, i: usize) -> &mut [u64] {
+        let at = self.at(i);
+        &mut self.cells[at..at + self.stride as usize]
+    }
+
+    /// The window number of slot `i`.
+    #[inline]
+    pub fn window(&self, i: usize) -> i64 {
+        self.cells[self.at(i)] as i64
+    }
+
+    /// Where the window numbered `window` is (`Ok`) or belongs (`Err`), as a binary search over
+    /// the numbers would say.
+    #[inline]
+    pub fn locate(&self, window: i64) -> Result<usize, usize> {
+        let n = self.len();
+        if n == 0 {
+            return Err(0);
         }
-    }
-
-    /// The window with the latest start.
-    #[inline]
-    pub fn newest_mut(&mut self) -> Option<&mut OpenWindow> {
-        self.newest.as_mut()
-    }
-
-    /// The window with the earliest start.
-    #[inline]
-    pub fn front_mut(&mut self) -> Option<&mut OpenWindow> {
-        match self.older.front_mut() {
-            Some(w) => Some(w),
-            None => self.newest.as_mut(),
+        let newest = self.window(n - 1);
+        if window >= newest {
+            return if window == newest { Ok(n - 1) } else { Err(n) };
         }
+        let front = self.window(0);
+        if window <= front {
+            return if window == front { Ok(0) } else { Err(0) };
+        }
+        // No window missing between the front and this one: it sits at its distance.
+        let guess = (window - front) as usize;
+        if guess < n && self.window(guess) == window {
+            return Ok(guess);
+        }
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.window(mid).cmp(&window) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
-    /// Puts `window` at position `i` (at most [`Windows::len`]), the caller having found with
-    /// [`Windows::locate`] that it belongs there.
-    pub fn insert(&mut self, i: usize, window: OpenWindow) {
+    /// Makes a zeroed slot at position `i` (at most [`Slots::len`]), the caller having found with
+    /// [`Slots::locate`] that its window belongs there, and returns it.
+    pub fn insert(&mut self, i: usize) -> &mut [u64] {
+        if self.len == self.capacity {
+            self.grow();
+        }
+        let stride = self.stride as usize;
+        if i == 0 && self.len > 0 {
+            self.head = if self.head == 0 { self.capacity - 1 } else { self.head - 1 };
+        } else {
+            // Moves the slots from `i` on back by one, last first.
+            for k in (i..self.len()).rev() {
+                let (from, to) = (self.at(k), self.at(k + 1));
+                self.cells.copy_within(from..from + stride, to);
+            }
+        }
+        self.len += 1;
+        let slot = self.slot_mut(i);
+        slot.fill(0);
+        slot
+    }
+
+    /// Removes slot `i`; the front one (the usual case, an expiry) without moving any other.
+    pub fn remove(&mut self, i: usize) {
         if i >= self.len() {
-            if let Some(previous) = self.newest.replace(window) {
-                reserve_gently(&mut self.older);
-                self.older.push_back(previous);
+            return;
+        }
+        let stride = self.stride as usize;
+        if i == 0 {
+            self.head += 1;
+            if self.head == self.capacity {
+                self.head = 0;
             }
         } else {
-            reserve_gently(&mut self.older);
-            self.older.insert(i, window);
+            for k in i..self.len() - 1 {
+                let (from, to) = (self.at(k + 1), self.at(k));
+                self.cells.copy_within(from..from + stride, to);
+            }
+        }
+        self.len -= 1;
+        if self.len == 0 {
+            self.head = 0;
+        }
+        if i == self.len() {
+            self.newest = (i64::MAX, i64::MIN);
         }
     }
 
-    pub fn remove(&mut self, i: usize) -> Option<OpenWindow> {
-        match i.cmp(&self.older.len()) {
-            Ordering::Less => self.older.remove(i),
-            Ordering::Equal => {
-                let removed = self.newest.take();
-                self.newest = self.older.pop_back();
-                removed
-            }
-            Ordering::Greater => None,
+    /// Room for a quarter more slots, in order from the front: the engine keeps thousands of
+    /// long-lived rings (a day of windows per series), and doubling would leave up to half of each
+    /// unused.
+    fn grow(&mut self) {
+        let capacity = self.capacity + self.capacity / 4 + 4;
+        let mut cells = Vec::with_capacity(capacity as usize * self.stride as usize);
+        for i in 0..self.len() {
+            cells.extend_from_slice(self.slot(i));
         }
+        cells.resize(capacity as usize * self.stride as usize, 0);
+        self.cells = cells.into_boxed_slice();
+        self.head = 0;
+        self.capacity = capacity;
     }
 
-    /// Where the window starting at `start` is (`Ok`) or belongs (`Err`), as a binary search by
-    /// start would say. A window `hint` names is checked first. Readings arrive nearly in order, so
-    /// their window is almost always a new newest one or one of the last few: the back is looked at
-    /// before a binary search, each of whose probes through a long deque misses the cache.
-    #[inline]
-    pub fn locate(&self, start: i64, hint: Option<usize>) -> Result<usize, usize> {
-        if let Some(i) = hint
-            && self.get(i).is_some_and(|w| w.start == start)
-        {
-            return Ok(i);
+    /// The cells of every slot, front first.
+    fn in_order(&self) -> Vec<u64> {
+        (0..self.len()).flat_map(|i| self.slot(i).iter().copied()).collect()
+    }
+}
+
+/// A ring as its slots in order, so a saved state does not depend on where the ring wrapped.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    stride: u32,
+    cells: Vec<u64>,
+}
+
+impl Serialize for Slots {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Saved { stride: self.stride, cells: self.in_order() }.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slots {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = Saved::deserialize(deserializer)?;
+        let stride = saved.stride as usize;
+        if stride == 0 || saved.cells.len() % stride != 0 {
+            return Err(serde::de::Error::custom("a window ring's cells are not whole slots"));
         }
-        let n = self.len();
-        for i in (n.saturating_sub(BACK_SCAN)..n).rev() {
-            match self.get(i).map(|w| w.start.cmp(&start)) {
-                Some(Ordering::Equal) => return Ok(i),
-                Some(Ordering::Less) => return Err(i + 1),
-                _ => {}
-            }
-        }
-        // Every window looked at, the newest among them, starts later: the place is in `older`.
-        self.older.binary_search_by_key(&start, |w| w.start)
+        let len = u32::try_from(saved.cells.len() / stride).map_err(serde::de::Error::custom)?;
+        let newest = (i64::MAX, i64::MIN);
+        Ok(Slots { newest, cells: saved.cells.into_boxed_slice(), head: 0, len, capacity: len, stride: saved.stride })
+    }
+}
+
+impl Slots {
+    /// The cells per slot the ring was saved with, for the check that a restored ring fits its group.
+    pub fn stride(&self) -> usize {
+        self.stride as usize
+    }
+
+    /// Whether the windows are in strictly increasing number order, as every operation keeps them.
+    pub fn ordered(&self) -> bool {
+        (1..self.len()).all(|i| self.window(i - 1) < self.window(i))
     }
 }
 
@@ -134,30 +231,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn starts(windows: &Windows) -> Vec<i64> {
-        (0..windows.len()).map(|i| windows.get(i).map_or(i64::MIN, |w| w.start)).collect()
+    fn windows(slots: &Slots) -> Vec<i64> {
+        (0..slots.len()).map(|i| slots.window(i)).collect()
     }
 
     proptest! {
         /// Inserting where `locate` says and removing anywhere keeps the windows in the order a
-        /// plain sorted vector would, and `locate` answers as a binary search of it does.
+        /// plain sorted vector would, `locate` answers as its binary search does, and each slot
+        /// keeps its cells through the moves and growths.
         #[test]
-        fn behaves_as_a_sorted_sequence(ops in proptest::collection::vec((-40i64..40, any::<bool>(), 0usize..30, proptest::option::of(0usize..30)), 0..80)) {
-            let mut windows = Windows::default();
+        fn behaves_as_a_sorted_sequence(ops in proptest::collection::vec((-40i64..40, any::<bool>(), 0usize..30), 0..120)) {
+            let mut slots = Slots::new(3);
             let mut model: Vec<i64> = Vec::new();
-            for (start, remove, at, hint) in ops {
-                prop_assert_eq!(windows.locate(start, hint), model.binary_search(&start));
+            for (window, remove, at) in ops {
+                prop_assert_eq!(slots.locate(window), model.binary_search(&window));
                 if remove {
-                    let removed = windows.remove(at).map(|w| w.start);
-                    prop_assert_eq!(removed, (at < model.len()).then(|| model.remove(at)));
-                } else if let Err(i) = windows.locate(start, None) {
-                    windows.insert(i, OpenWindow::new(start, Accumulator::Cnt(1), false));
-                    model.insert(i, start);
+                    let at = if at % 3 == 0 { 0 } else { at };
+                    slots.remove(at);
+                    if at < model.len() {
+                        model.remove(at);
+                    }
+                } else if let Err(i) = slots.locate(window) {
+                    let slot = slots.insert(i);
+                    prop_assert!(slot.iter().all(|&c| c == 0));
+                    slot[0] = window as u64;
+                    slot[2] = (window * 7) as u64;
+                    model.insert(i, window);
                 }
-                prop_assert_eq!(starts(&windows), model.clone());
-                prop_assert_eq!(windows.newest_mut().map(|w| w.start), model.last().copied());
-                prop_assert_eq!(windows.front_mut().map(|w| w.start), model.first().copied());
+                prop_assert_eq!(windows(&slots), model.clone());
+                prop_assert!((0..slots.len()).all(|i| slots.slot(i)[2] == (slots.window(i) * 7) as u64));
             }
+            let saved = postcard::to_stdvec(&slots).unwrap();
+            let back: Slots = postcard::from_bytes(&saved).unwrap();
+            prop_assert_eq!(windows(&back), model);
         }
     }
 }

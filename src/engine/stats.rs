@@ -30,6 +30,10 @@ pub struct PolicyStats {
     pub partially_late: u64,
     /// The windows those partially late readings missed.
     pub windows_missed: u64,
+    /// Repeats (readings whose timestamp the series had while a window of theirs could still
+    /// change) the job's `duplicates` rule took: dropped (`first`) or replacing the earlier value
+    /// (`last`). Under `keep` repeats count as new readings.
+    pub repeats: u64,
     pub rows_written: u64,
     /// Windows whose sum or average overflowed the float range: no row written.
     pub non_finite: u64,
@@ -107,6 +111,17 @@ pub struct JobStats {
     pub future_skewed: u64,
     /// Readings left out by the job's `quality` condition, before anything else (not in `rows_read`).
     pub quality_filtered: u64,
+    /// The job's `duplicates` rule (`last`, `first` or `keep`), as the run applied it.
+    pub duplicates: Option<String>,
+    /// Input readings whose (asset, point, timestamp) the job had already read while it could
+    /// still change what they belong to.
+    pub repeats: u64,
+    /// Of those, the ones whose value differed from the value held; `None` where only timestamps
+    /// are kept (`first` and `keep` window jobs), so values were not compared.
+    pub repeats_changed: Option<u64>,
+    /// Input rows carrying meterflow's `emit`/`revision` columns that replaced an earlier revision
+    /// of their key.
+    pub revisions: u64,
     /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
     pub peak_open_windows: u64,
     /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing (`null` in JSON).
@@ -184,6 +199,10 @@ impl JobStats {
             partially_late: 0,
             future_skewed: 0,
             quality_filtered: 0,
+            duplicates: None,
+            repeats: 0,
+            repeats_changed: None,
+            revisions: 0,
             rows_written: 0,
             peak_open_windows: 0,
             final_watermark: NO_WATERMARK,

@@ -1,45 +1,94 @@
 //! The Time Window Aggregation operator: tumbling or sliding windows per series and policy (laid
 //! out by [`Layout`]), with a watermark per scope (series, asset or job), allowed lateness judged
-//! per window, `last_value` interpolation and both emit modes.
+//! per window, `last_value` interpolation, both emit modes and the `duplicates` rule.
 //!
-//! Open windows of a series and policy sit in a deque ordered by start. Timers on the series' clock
-//! close each window at `end` (`updates` mode) and expire the front window of each deque at `end +
-//! latency` (the windows behind it expire later, in order); a clock's timers fire in order of
-//! (time, series, policy, window start) as its watermark passes them, which is also the order rows
-//! are written in.
+//! # The window store
+//!
+//! - **Groups.** Consecutive policies that read the same input through the same threshold,
+//!   interpolation and window size form a *group* (the seed's max and min are one). A group has
+//!   one slot per series and window, holding the components of all its aggregations once
+//!   ([`super::accumulator`]), and one expiry timer: every per-window cost but the final value is
+//!   paid once per group instead of once per policy. Only consecutive policies are fused, so that
+//!   rows written together keep the policy order of the job file.
+//! - **Rings.** A series' open windows of a group are a ring of slots by window number
+//!   ([`super::open_windows`]): the newest is the back slot, expiry takes the front one, nothing is
+//!   searched unless a window is missing, and nothing is allocated once the ring has its size.
+//! - **Timers.** Per clock, an ordered queue ([`super::clock`]): the front window of each ring
+//!   expires at `end + latency`; in `updates` mode every window also closes at `end`. Timers fire
+//!   in order of (time, series, group, kind, window), and those of one time, series and group
+//!   fire as one batch, policy by policy, which is the row order of unfused policies.
+//! - **Repeats.** Each series has a [`Log`] of the timestamps its open windows hold ([`super::repeats`]):
+//!   a reading later than all of them is new without a lookup; one that is held is a repeat and
+//!   follows the job's `duplicates` rule ([`corrections`]). Under `last` the log keeps the values
+//!   too, and a window whose reading a repeat changed is summed again from them.
+//! - **What other features add.** A component is a few cells in the slot ([`super::accumulator`]); one
+//!   that needs the window's readings in order (issue 29's percentiles, `median`, `integral`)
+//!   reads them from the series' log, which then keeps values whatever the rule. A rule that
+//!   carries state across a window edge (`delta` with `boundary: previous`, where the step from a
+//!   window's last reading to the next window's first belongs to the earlier window) keeps the
+//!   window past its expiry until the series' next reading arrives: an expiry timer that finds
+//!   the carry still open leaves the slot in the ring, and the series' next reading (or the end
+//!   of input) writes it. Coverage counts readings per window, which the slot's count already is.
 
-use super::accumulator::{Accumulator, BufferPool};
+mod corrections;
+mod snapshot;
+mod timers;
+
+pub use snapshot::WindowState;
+
+use super::accumulator::{Fused, Samples, TIMED};
+use super::clock::{Clock, Timer, TimerKind};
 use super::layout::Layout;
-use super::open_windows::{OpenWindow, Windows};
-use super::queue::OrderedQueue;
-use super::stats::JobStats;
-use super::watermark::{self, Arrival, FutureGuard, NO_WATERMARK};
+use super::open_windows::Slots;
+use super::repeats::{Held, Log};
+use super::stats::{JobStats, PolicyStats};
+use super::watermark::{self, Arrival};
 use super::{
-    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value, WatermarkScope,
+    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value, WatermarkScope,
 };
 use crate::engine::names::Names;
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
-use crate::job::{Aggregation, Interpolation, WindowJob};
+use crate::job::{Aggregation, Interpolation, PolicyRules, WindowJob};
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 struct Policy {
-    input: u32,
     output: u32,
+}
+
+/// Consecutive policies fused: one input, threshold, interpolation and window layout.
+struct Group {
+    input: u32,
     layout: Layout,
     threshold: Threshold,
     interpolation: Interpolation,
-    aggregation: Aggregation,
+    /// The group's policies are `first_policy ..` (as many as `fused.outputs()`).
+    first_policy: usize,
+    fused: Fused,
 }
 
-/// The window `[start, end)` a value goes to, how it arrived there, and where the window probably
-/// sits in its deque (`None`: no guess).
+impl Group {
+    fn policies(&self) -> std::ops::Range<usize> {
+        self.first_policy..self.first_policy + self.fused.outputs()
+    }
+}
+
+/// The window `[start, end)` numbered `window` a value goes to, how it arrived there.
 struct Placement {
+    window: i64,
     start: i64,
     end: i64,
     arrival: Arrival,
-    hint: Option<usize>,
+}
+
+/// A window a reading belongs to: its number, bounds, and how the reading arrives in it.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    number: i64,
+    start: i64,
+    end: i64,
+    arrival: Arrival,
 }
 
 /// Expired windows a reading missed: the first one, and whether it missed every window.
@@ -49,60 +98,36 @@ struct Missed {
     entirely: bool,
 }
 
+/// Per group of a series: the `last_value` register and, for the windows a repeat may make sum
+/// again, the values it lent to out-of-threshold readings.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Register {
+    /// Timestamp and value of the latest reading within the threshold (`last_value` groups).
+    last_valid: Option<(i64, f64)>,
+    /// Out-of-threshold readings replaced by the register, by timestamp (`last_value` groups
+    /// whose series keeps values).
+    lent: VecDeque<(i64, f64)>,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 struct Series {
     asset: u32,
+    /// The input point.
+    input: u32,
     clock: usize,
-    /// Per policy, timestamp and value of the latest reading within its threshold (kept for
-    /// `last_value` policies only).
-    last_valid: Vec<Option<(i64, f64)>>,
+    registers: Vec<Register>,
+    /// The watermark at which the log may next drop expired timestamps.
+    trim_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-enum TimerKind {
-    Close,
-    Expire,
-}
-
-/// A window's due time on its clock. Field order is the firing order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-struct Timer {
-    at: i64,
-    series: u32,
-    policy: u16,
-    kind: TimerKind,
-    start: i64,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-struct Clock {
-    watermark: i64,
-    guard: FutureGuard,
-    /// When the earliest timer is due (`i64::MAX`: none). The watermark moves on nearly every
-    /// reading; comparing with this spares a look into the queue's buffer each time.
-    next_due: i64,
-    timers: OrderedQueue<Timer>,
-}
-
-impl Clock {
-    fn new() -> Clock {
-        Clock { watermark: NO_WATERMARK, guard: FutureGuard::NEW, next_due: i64::MAX, timers: OrderedQueue::default() }
-    }
-
-    fn push(&mut self, timer: Timer) {
-        self.next_due = self.next_due.min(timer.at);
-        self.timers.push(timer);
-    }
-
-    /// The earliest timer if it is due at watermark `w`, taken out of the queue.
-    fn pop_due(&mut self, w: i64) -> Option<Timer> {
-        if self.next_due > w {
-            return None;
-        }
-        let timer = self.timers.pop();
-        self.next_due = self.timers.peek().map_or(i64::MAX, |t| t.at);
-        timer
-    }
+/// Buffers an operator reuses so that handling a reading allocates nothing.
+#[derive(Default)]
+struct Scratch {
+    /// Timers fired together, and the timers they queue (see [`timers`]).
+    batch: Vec<Timer>,
+    follow: Vec<Timer>,
+    /// The windows of a repeat (see [`corrections`]).
+    windows: Vec<Window>,
 }
 
 pub struct WindowOperator {
@@ -113,20 +138,33 @@ pub struct WindowOperator {
     scope: WatermarkScope,
     max_future_skew: Option<i64>,
     quality: Option<Threshold>,
+    duplicates: Duplicates,
     policies: Vec<Policy>,
+    groups: Vec<Group>,
     /// Series id by (input point, asset): `series_of[input][asset]`, `u32::MAX` when absent.
     inputs: Vec<u32>,
     series_of: Vec<Vec<u32>>,
     series: Vec<Series>,
-    /// Open windows of series `s` and policy `p` at `s * policies + p` (empty for policies on
-    /// other inputs): one dense table, so the newest windows of all series sit close together.
-    windows: Vec<Windows>,
+    /// Open windows of series `s` and group `g` at `s * groups + g` (empty for groups on other
+    /// inputs): one dense table, so the newest windows of all series sit close together.
+    rings: Vec<Slots>,
+    /// Per series, the timestamps (and under `last` the values) of its open windows.
+    logs: Vec<Log>,
     clocks: Vec<Clock>,
     /// Clock of each asset (`asset` scope).
     asset_clock: Vec<u32>,
-    pool: BufferPool,
+    samples: Samples,
     /// Windows open now, over all series and policies.
     open_windows: u64,
+    /// Timestamps the logs hold now.
+    open_readings: u64,
+    /// How far back (ms) from its watermark a series' readings can still change a window: bounds
+    /// the span of a log's grid.
+    horizon: i64,
+    /// The shortest window step of the groups: how far the watermark moves between log trims.
+    trim_step: i64,
+    /// Buffers kept to be reused.
+    scratch: Box<Scratch>,
     pub stats: JobStats,
 }
 
@@ -141,25 +179,52 @@ impl WindowOperator {
         options: EngineOptions,
         stats: JobStats,
     ) -> Self {
-        let policies: Vec<Policy> = plan
-            .policies
-            .iter()
-            .map(|p| Policy {
-                input: names.points.intern(&p.input),
-                output: names.points.intern(&p.output),
+        let updates = options.emit == EmitMode::Updates;
+        let policies = plan.policies.iter().map(|p| Policy { output: names.points.intern(&p.output) }).collect();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut aggregations: Vec<Vec<(Aggregation, PolicyRules)>> = Vec::new();
+        for (i, p) in plan.policies.iter().enumerate() {
+            let input = names.points.intern(&p.input);
+            let joins = i > 0 && {
+                let q = &plan.policies[i - 1];
+                (&q.input, q.threshold, q.interpolation, q.window_size)
+                    == (&p.input, p.threshold, p.interpolation, p.window_size)
+            };
+            if joins && let Some(last) = aggregations.last_mut() {
+                last.push((p.aggregation, p.rules));
+                continue;
+            }
+            aggregations.push(vec![(p.aggregation, p.rules)]);
+            groups.push(Group {
+                input,
                 layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
                 threshold: p.threshold,
                 interpolation: p.interpolation,
-                aggregation: p.aggregation,
-            })
-            .collect();
+                first_policy: i,
+                fused: Fused::new(&[], updates),
+            });
+        }
+        for (group, aggregations) in groups.iter_mut().zip(&aggregations) {
+            group.fused = Fused::new(aggregations, updates);
+        }
         let mut inputs: Vec<u32> = Vec::new();
-        for p in &policies {
-            if !inputs.contains(&p.input) {
-                inputs.push(p.input);
+        for g in &groups {
+            if !inputs.contains(&g.input) {
+                inputs.push(g.input);
             }
         }
+        let longest = plan.policies.iter().map(|p| p.window_size.longest_ms()).max().unwrap_or(0);
+        let step = |p: &crate::job::WindowPolicy| match plan.window {
+            crate::job::WindowType::Sliding { slide } => slide.shortest_ms(),
+            crate::job::WindowType::Tumbling => p.window_size.shortest_ms(),
+        };
+        let trim_step = plan.policies.iter().map(step).min().unwrap_or(1).max(1);
         let clocks = if options.watermark == WatermarkScope::Global { vec![Clock::new()] } else { Vec::new() };
+        let duplicates = options.duplicates.unwrap_or(plan.duplicates);
+        let mut stats = stats;
+        stats.duplicates = Some(duplicates.name().to_owned());
+        // Values are kept, and so compared, under `last` only.
+        stats.repeats_changed = (duplicates == Duplicates::Last).then_some(0);
         WindowOperator {
             job,
             model,
@@ -168,20 +233,27 @@ impl WindowOperator {
             scope: options.watermark,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             quality: plan.quality,
+            duplicates,
             series_of: vec![Vec::new(); inputs.len()],
             inputs,
             policies,
+            groups,
             series: Vec::new(),
-            windows: Vec::new(),
+            rings: Vec::new(),
+            logs: Vec::new(),
             clocks,
             asset_clock: Vec::new(),
-            pool: BufferPool::default(),
+            samples: Samples::default(),
             open_windows: 0,
+            open_readings: 0,
+            horizon: plan.latency.saturating_add(longest.saturating_mul(2)),
+            trim_step,
+            scratch: Box::default(),
             stats,
         }
     }
 
-    fn series_id(&mut self, input: usize, asset: u32) -> u32 {
+    fn series_id(&mut self, input: usize, asset: u32, feed: Feed) -> u32 {
         let table = &mut self.series_of[input];
         if table.len() <= asset as usize {
             table.resize(asset as usize + 1, ABSENT);
@@ -207,13 +279,17 @@ impl WindowOperator {
             }
         };
         let id = self.series.len() as u32;
-        self.windows.extend(self.policies.iter().map(|_| Windows::default()));
-        self.series.push(Series { asset, clock, last_valid: vec![None; self.policies.len()] });
+        self.rings.extend(self.groups.iter().map(|g| Slots::new(g.fused.stride())));
+        // Values are kept where a repeat replaces: under `last`, and for a series of revisions.
+        self.logs.push(Log::new(self.duplicates == Duplicates::Last || feed != Feed::Input));
+        let registers = vec![Register::default(); self.groups.len()];
+        let point = self.inputs[input];
+        self.series.push(Series { asset, input: point, clock, registers, trim_at: i64::MIN });
         self.series_of[input][asset as usize] = id;
         id
     }
 
-    pub fn push(&mut self, r: Reading, out: &mut Emitted) {
+    pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.model {
             return;
         }
@@ -223,20 +299,17 @@ impl WindowOperator {
             return;
         }
         self.stats.rows_read += 1;
-        let sid = self.series_id(input, r.asset);
+        let sid = self.series_id(input, r.asset, feed);
         let clock = self.series[sid as usize].clock;
         let w = self.clocks[clock].watermark;
-        // One late row per reading and job: dropped when a policy left it out entirely (with that
-        // policy's window), else partially late when some sliding windows had expired.
-        let mut missed: Option<Missed> = None;
-        for pi in 0..self.policies.len() {
-            if self.policies[pi].input == r.point
-                && let Some(m) = self.accept(sid, pi, r, w, out)
-                && missed.is_none_or(|first| m.entirely && !first.entirely)
-            {
-                missed = Some(m);
-            }
-        }
+        // A reading later than every timestamp the series holds is new: no lookup.
+        let held = if self.logs[sid as usize].is_new(r.ts) { Held::No } else { self.logs[sid as usize].get(r.ts) };
+        let missed = match held {
+            Held::No => self.accept_new(sid, r, w, out),
+            held => self.repeat(sid, r, feed, held, w, out),
+        };
+        // One late row per reading and job: dropped when a group left it out entirely (with that
+        // group's window), else partially late when some sliding windows had expired.
         if let Some(Missed { window: (window_start, window_end), entirely }) = missed {
             self.stats.late_dropped += u64::from(entirely);
             self.stats.partially_late += u64::from(!entirely);
@@ -252,31 +325,65 @@ impl WindowOperator {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);
             self.fire(clock, advanced, out);
+            if advanced >= self.series[sid as usize].trim_at {
+                self.trim(sid, advanced);
+            }
         }
     }
 
-    /// Applies one reading to one policy, given the watermark before it arrived, to each of its
+    /// A reading whose timestamp the series does not hold: applied to each group of its input and
+    /// recorded in the series' log unless every window it belongs to had expired.
+    fn accept_new(&mut self, sid: u32, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let missed = self.accept_groups(sid, r, w, out);
+        if !missed.is_some_and(|m| m.entirely) {
+            self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+            self.open_readings += 1;
+        }
+        missed
+    }
+
+    /// Applies a reading to each group of its input; the first window it missed (one that a
+    /// group missed entirely first).
+    fn accept_groups(&mut self, sid: u32, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let mut missed: Option<Missed> = None;
+        for g in 0..self.groups.len() {
+            if self.groups[g].input == r.point
+                && let Some(m) = self.accept(sid, g, r, w, out)
+                && missed.is_none_or(|first| m.entirely && !first.entirely)
+            {
+                missed = Some(m);
+            }
+        }
+        missed
+    }
+
+    /// Applies one reading to one group, given the watermark before it arrived, to each of its
     /// windows that has not expired. Returns the first expired window it missed, if any, and
     /// whether it missed all of them.
-    fn accept(&mut self, sid: u32, pi: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
-        let value = self.valid_value(sid, pi, r)?;
+    fn accept(&mut self, sid: u32, g: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let value = self.valid_value(sid, g, r)?;
+        let groups = self.groups.len();
+        let group = &mut self.groups[g];
         // Readings arrive mostly in order, so the usual one belongs, on time, to the newest window
-        // of a tumbling layout: it is added there at once, with neither a division nor a search.
-        if let Some(size) = self.policies[pi].layout.fixed_tumbling()
-            && let Some(newest) = self.windows[sid as usize * self.policies.len() + pi].newest_mut()
-            && r.ts.checked_sub(newest.start).is_some_and(|d| (0..size).contains(&d))
-            && watermark::classify(newest.start + size, w, self.latency) == Arrival::OnTime
-        {
-            newest.acc.add(r.ts, value);
-            self.stats.policies[pi].valid += 1;
-            return None;
+        // of a tumbling layout: it is added there at once, with no search.
+        if group.layout.fixed_tumbling().is_some() {
+            let ring = &mut self.rings[sid as usize * groups + g];
+            let end = ring.newest.1;
+            if let Some(slot) = ring.newest_holding(r.ts)
+                && watermark::classify(end, w, self.latency) == Arrival::OnTime
+            {
+                group.fused.add(slot, r.ts, value, &mut self.samples);
+                for pi in group.policies() {
+                    self.stats.policies[pi].valid += 1;
+                }
+                return None;
+            }
         }
         let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
         let mut first_missed = None;
-        // A reading's windows are consecutive in the deque: each search starts where the last ended.
-        let mut next = None;
-        for j in self.policies[pi].layout.windows_of(r.ts) {
-            let Some((start, end)) = self.policies[pi].layout.window(j) else { continue };
+        let policies_before = (out.points.len(), self.groups[g].fused.outputs() > 1);
+        for j in self.groups[g].layout.windows_of(r.ts) {
+            let Some((start, end)) = self.groups[g].layout.window(j) else { continue };
             match watermark::classify(end, w, self.latency) {
                 Arrival::LateBeyond => {
                     dropped += 1;
@@ -285,202 +392,148 @@ impl WindowOperator {
                 arrival => {
                     added += 1;
                     late |= arrival == Arrival::LateWithin;
-                    next =
-                        Some(self.add(sid, pi, Placement { start, end, arrival, hint: next }, (r.ts, value), out) + 1);
+                    self.add(sid, g, Placement { window: j, start, end, arrival }, (r.ts, value), out);
                 }
             }
         }
-        let stats = &mut self.stats.policies[pi];
-        if added == 0 {
-            stats.late_dropped += 1;
-            return first_missed.map(|window| Missed { window, entirely: true });
+        self.policy_order(g, policies_before, out);
+        for pi in self.groups[g].policies() {
+            let stats = &mut self.stats.policies[pi];
+            if added == 0 {
+                stats.late_dropped += 1;
+                continue;
+            }
+            stats.valid += 1;
+            stats.late_accepted += u64::from(late);
+            if dropped > 0 {
+                stats.partially_late += 1;
+                stats.windows_missed += dropped;
+            }
         }
-        stats.valid += 1;
-        stats.late_accepted += u64::from(late);
-        if dropped > 0 {
-            stats.partially_late += 1;
-            stats.windows_missed += dropped;
+        if added == 0 {
+            return first_missed.map(|window| Missed { window, entirely: true });
         }
         first_missed.map(|window| Missed { window, entirely: false })
     }
 
-    /// The value a reading brings to a policy: its own within the threshold; outside it, under
-    /// `last_value`, the latest valid value of the series if that is not later than the reading.
-    fn valid_value(&mut self, sid: u32, pi: usize, r: Reading) -> Option<f64> {
-        let policy = &self.policies[pi];
-        let stats = &mut self.stats.policies[pi];
-        let register = &mut self.series[sid as usize].last_valid[pi];
-        stats.read += 1;
-        if policy.threshold.contains(r.value) {
-            if policy.interpolation == Interpolation::LastValue && register.is_none_or(|(ts, _)| r.ts >= ts) {
-                *register = Some((r.ts, r.value));
-            }
-            return Some(r.value);
-        }
-        stats.out_of_threshold += 1;
-        match (policy.interpolation, *register) {
-            (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => {
-                stats.interpolated += 1;
-                Some(v)
-            }
-            _ => None,
+    /// The late rows a reading wrote for several windows of a group go out policy by policy, the
+    /// order of unfused policies: `before` is where they start and whether the group has more
+    /// than one policy.
+    fn policy_order(&self, g: usize, (before, several): (usize, bool), out: &mut Emitted) {
+        if several && out.points.len() > before + 1 {
+            let first = self.groups[g].first_policy;
+            let rank = |p: &Point| self.policies[first..].iter().position(|q| q.output == p.point);
+            out.points[before..].sort_by_key(rank);
         }
     }
 
-    /// Adds a value stamped `ts` to a window of a series and policy, opening the window if needed;
-    /// in `updates` mode a late change is written at once. Returns the window's place in the deque.
-    fn add(&mut self, sid: u32, pi: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) -> usize {
-        let Placement { start, end, arrival, hint } = place;
-        let aggregation = self.policies[pi].aggregation;
+    /// The value a reading brings to a group: its own within the threshold; outside it, under
+    /// `last_value`, the latest valid value of the series if that is not later than the reading.
+    fn valid_value(&mut self, sid: u32, g: usize, r: Reading) -> Option<f64> {
+        let group = &self.groups[g];
+        let register = &mut self.series[sid as usize].registers[g];
+        for pi in group.policies() {
+            self.stats.policies[pi].read += 1;
+        }
+        if group.threshold.contains(r.value) {
+            if group.interpolation == Interpolation::LastValue && register.last_valid.is_none_or(|(ts, _)| r.ts >= ts) {
+                register.last_valid = Some((r.ts, r.value));
+            }
+            return Some(r.value);
+        }
+        let lent = match (group.interpolation, register.last_valid) {
+            (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => Some(v),
+            _ => None,
+        };
+        // A window summed again after a repeat needs the value lent, which the threshold alone
+        // cannot give back.
+        if let Some(v) = lent
+            && self.logs[sid as usize].keeps_values()
+        {
+            let at = register.lent.partition_point(|e| e.0 < r.ts);
+            register.lent.insert(at, (r.ts, v));
+        }
+        for pi in group.policies() {
+            let stats = &mut self.stats.policies[pi];
+            stats.out_of_threshold += 1;
+            stats.interpolated += u64::from(lent.is_some());
+        }
+        lent
+    }
+
+    /// Adds a value stamped `ts` to a window of a series and group, opening the window if needed;
+    /// in `updates` mode a late change is written at once.
+    fn add(&mut self, sid: u32, g: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) {
+        let Placement { window, start, end, arrival } = place;
+        let group = &self.groups[g];
         let series = &self.series[sid as usize];
-        let windows = &mut self.windows[sid as usize * self.policies.len() + pi];
-        let index = match windows.locate(start, hint) {
+        let ring = &mut self.rings[sid as usize * self.groups.len() + g];
+        let index = match ring.locate(window) {
             Ok(i) => {
-                if let Some(w) = windows.get_mut(i) {
-                    w.acc.add(ts, value);
-                }
+                group.fused.add(ring.slot_mut(i), ts, value, &mut self.samples);
                 i
             }
             Err(i) => {
-                let acc = Accumulator::start(aggregation, ts, value, &mut self.pool);
-                // Windows of a deque expire in start order, so only the front one needs an expiry
-                // timer: the next front's is queued when it expires. The queues stay a few timers
-                // per series instead of one per open window.
-                let front = i == 0;
-                windows.insert(i, OpenWindow::new(start, acc, front));
-                self.open_windows += 1;
+                let newest = i == ring.len();
+                let slot = ring.insert(i);
+                group.fused.open(slot, window, ts, value, &mut self.samples);
+                self.open_windows += group.fused.outputs() as u64;
                 self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
                 let clock = &mut self.clocks[series.clock];
                 let base =
-                    Timer { at: end + self.latency, series: sid, policy: pi as u16, kind: TimerKind::Expire, start };
-                if front {
+                    Timer { at: end + self.latency, series: sid, group: g as u16, kind: TimerKind::Expire, window };
+                // Windows of a ring expire in number order, so only the front one needs an expiry
+                // timer: the next front's is queued when it expires.
+                if i == 0 {
+                    Fused::set_flag(slot, TIMED);
                     clock.push(base);
                 }
                 // A window opened by a late reading is already closed: its first row is written below.
                 if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
                     clock.push(Timer { at: end, kind: TimerKind::Close, ..base });
                 }
+                if newest {
+                    ring.newest = (start, end);
+                }
                 i
             }
         };
-        if self.emit == EmitMode::Updates
-            && arrival == Arrival::LateWithin
-            && let Some(window) = windows.get_mut(index)
-        {
-            let value = window.acc.value();
-            if window.last_written.as_ref() != Some(&value) && is_finite(&value) {
-                let (asset, revision) = (series.asset, window.revisions);
-                window.revisions += 1;
-                window.last_written = Some(value.clone());
-                self.stats.policies[pi].rows_written += 1;
-                self.stats.rows_written += 1;
-                let p = &self.policies[pi];
-                out.points.push(Point {
-                    job: self.job,
-                    asset,
-                    point: p.output,
-                    model: self.model,
-                    ts: start,
-                    value,
-                    emit: Emit::Late,
-                    revision,
-                });
-            }
-        }
-        index
-    }
-
-    /// Fires the timers of `clock` due at watermark `w`, in order. Inlined: with a second caller
-    /// (`advance_idle`) the compiler stopped inlining it into the per-reading path, which cost
-    /// about 8 instructions per reading there.
-    #[inline(always)]
-    fn fire(&mut self, clock: usize, w: i64, out: &mut Emitted) {
-        while let Some(t) = self.clocks[clock].pop_due(w) {
-            if let Some(next) = self.run_timer(t, out) {
-                self.clocks[clock].push(next);
-            }
+        if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
+            self.write_late(sid, g, index, window, out);
         }
     }
 
-    /// Runs one timer; after an expiry, returns the expiry timer of the deque's new front window
-    /// when it has none yet. That timer is not earlier than `t`, so firing in order continues.
-    fn run_timer(&mut self, t: Timer, out: &mut Emitted) -> Option<Timer> {
-        let pi = t.policy as usize;
-        let series = &self.series[t.series as usize];
-        let windows = &mut self.windows[t.series as usize * self.policies.len() + pi];
-        // An expiring window is the front one, a closing one usually near the back.
-        let Ok(index) = windows.locate(t.start, Some(0)) else { return None };
-        let mut next = None;
-        // In `updates` mode the expiry row is not written: it hands the final value downstream.
-        let (emit, revision, value) = match t.kind {
-            TimerKind::Expire => {
-                let window = windows.remove(index)?;
-                self.open_windows -= 1;
-                if let Some(front) = windows.front_mut()
-                    && !front.timed
-                {
-                    front.timed = true;
-                    let at = self.policies[pi].layout.end_of(front.start) + self.latency;
-                    next = Some(Timer { at, start: front.start, ..t });
-                }
-                let row = (window.revisions, window.acc.value());
-                window.acc.recycle(&mut self.pool);
-                if !is_finite(&row.1) {
-                    self.stats.policies[pi].non_finite += 1;
-                    return next;
-                }
-                (Emit::Final, row.0, row.1)
+    /// `updates` mode: the rows of window slot `index` whose value a late reading changed.
+    fn write_late(&mut self, sid: u32, g: usize, index: usize, window: i64, out: &mut Emitted) {
+        let groups = self.groups.len();
+        let group = &mut self.groups[g];
+        let Some((start, end)) = group.layout.window(window) else { return };
+        let asset = self.series[sid as usize].asset;
+        let slot = self.rings[sid as usize * groups + g].slot_mut(index);
+        if Fused::count(slot) == 0 {
+            return;
+        }
+        for k in 0..group.fused.outputs() {
+            let value = group.fused.value(k, slot, &self.samples, end - start);
+            let (revision, written) = group.fused.written(k, slot);
+            if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {
+                continue;
             }
-            TimerKind::Close => {
-                let w = windows.get_mut(index)?;
-                let value = w.acc.value();
-                if !is_finite(&value) {
-                    return None;
-                }
-                let revision = w.revisions;
-                w.revisions += 1;
-                w.last_written = Some(value.clone());
-                (Emit::OnTime, revision, value)
-            }
-        };
-        let written = !(t.kind == TimerKind::Expire && self.emit == EmitMode::Updates);
-        if written {
+            group.fused.wrote(k, slot, &value);
+            let pi = group.first_policy + k;
             self.stats.policies[pi].rows_written += 1;
             self.stats.rows_written += 1;
+            out.points.push(Point {
+                job: self.job,
+                asset,
+                point: self.policies[pi].output,
+                model: self.model,
+                ts: start,
+                value,
+                emit: Emit::Late,
+                revision,
+            });
         }
-        let revision = if written { revision } else { 0 };
-        let policy = &self.policies[pi];
-        out.points.push(Point {
-            job: self.job,
-            asset: series.asset,
-            point: policy.output,
-            model: self.model,
-            ts: t.start,
-            value,
-            emit,
-            revision,
-        });
-        next
-    }
-
-    /// Moves the watermark of the clock of series (`asset`, `point`) forward by `by` ms, firing
-    /// what falls due: `--idle-timeout`'s advance for a series that has gone silent, decided at the
-    /// edge from wall-clock time and handed in as plain data.
-    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
-        let Some(input) = self.inputs.iter().position(|&p| p == point) else { return };
-        let Some(&sid) = self.series_of[input].get(asset as usize) else { return };
-        if sid == ABSENT || by <= 0 {
-            return;
-        }
-        let clock = self.series[sid as usize].clock;
-        let w = self.clocks[clock].watermark;
-        if w == NO_WATERMARK {
-            return;
-        }
-        let advanced = w.saturating_add(by);
-        self.clocks[clock].watermark = advanced;
-        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
-        self.fire(clock, advanced, out);
     }
 
     /// Whether the job has a `quality` condition.
@@ -493,19 +546,18 @@ impl WindowOperator {
         self.open_windows
     }
 
-    /// End of input: every remaining timer fires, across all clocks, in (time, series, policy) order.
-    pub fn finish(&mut self, out: &mut Emitted) {
-        // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
-        let mut all = BinaryHeap::new();
-        for clock in &mut self.clocks {
-            clock.next_due = i64::MAX;
-            all.extend(std::mem::take(&mut clock.timers).into_sorted_vec().into_iter().map(Reverse));
-        }
-        while let Some(Reverse(t)) = all.pop() {
-            if let Some(next) = self.run_timer(t, out) {
-                all.push(Reverse(next));
-            }
-        }
+    /// Timestamps kept now to recognise repeats, over all series.
+    pub fn open_readings(&self) -> u64 {
+        self.open_readings
+    }
+}
+
+/// Whether a value equals the one written, kept as [`super::accumulator::value_bits`]: as numbers
+/// compare, so `-0` after `0` is no change.
+fn same(value: &Value, bits: u64) -> bool {
+    match value {
+        Value::Number(v) => f64::from_bits(bits) == *v,
+        other => super::accumulator::value_bits(other) == bits,
     }
 }
 
@@ -516,84 +568,9 @@ fn is_finite(value: &Value) -> bool {
     !matches!(value, Value::Number(v) if !v.is_finite())
 }
 
-/// What a window operator carries from one run to the next (see [`crate::replay::state`]): every field
-/// that changes as readings arrive. The plan's part (policies, layout, latency) is not saved: the
-/// resumed run builds it again from job files whose fingerprint matched.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct WindowState {
-    series_of: Vec<Vec<u32>>,
-    series: Vec<Series>,
-    windows: Vec<Windows>,
-    clocks: Vec<Clock>,
-    asset_clock: Vec<u32>,
-    open_windows: u64,
-    stats: JobStats,
-}
-
-impl WindowState {
-    /// Series (asset x input point) seen so far.
-    pub fn series(&self) -> usize {
-        self.series.len()
-    }
-
-    /// Windows open, over all series and policies.
-    pub fn open_windows(&self) -> u64 {
-        self.open_windows
-    }
-
-    /// The lowest and highest watermark over the clocks that have one.
-    pub fn watermarks(&self) -> Option<(i64, i64)> {
-        let marks = self.clocks.iter().map(|c| c.watermark).filter(|&w| w != NO_WATERMARK);
-        marks.fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
-    }
-
-    pub fn stats(&self) -> &JobStats {
-        &self.stats
-    }
-}
-
-impl WindowOperator {
-    pub fn save(&self) -> WindowState {
-        WindowState {
-            series_of: self.series_of.clone(),
-            series: self.series.clone(),
-            windows: self.windows.clone(),
-            clocks: self.clocks.clone(),
-            asset_clock: self.asset_clock.clone(),
-            open_windows: self.open_windows,
-            stats: self.stats.clone(),
-        }
-    }
-
-    /// Puts a saved state back, keeping this run's job name and file. Refuses a state whose shape
-    /// does not fit the plan or whose asset ids pass the table's `assets` names: no index is out of range.
-    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
-        let policies = self.policies.len();
-        let series = state.series.len();
-        let clocks = state.clocks.len();
-        let within = |ids: &[u32], bound: usize| ids.iter().all(|&i| i == ABSENT || (i as usize) < bound);
-        let timer_fits = |t: &Timer| (t.series as usize) < series && (t.policy as usize) < policies;
-        let fits = state.series_of.len() == self.inputs.len()
-            && state.series_of.iter().all(|by_asset| by_asset.len() <= assets && within(by_asset, series))
-            && state.asset_clock.len() <= assets
-            && within(&state.asset_clock, clocks)
-            && state.windows.len() == series * policies
-            && state.series.iter().all(|s| s.clock < clocks && s.last_valid.len() == policies)
-            && state.series.iter().all(|s| (s.asset as usize) < assets)
-            && state.clocks.iter().flat_map(|c| c.timers.iter()).all(timer_fits)
-            && state.stats.policies.len() == policies
-            && (self.scope != WatermarkScope::Global || clocks == 1);
-        if !fits {
-            return Err(format!("the saved windows of job `{}` do not fit its plan", self.stats.name));
-        }
-        let (name, file) = (std::mem::take(&mut self.stats.name), std::mem::take(&mut self.stats.file));
-        self.series_of = state.series_of;
-        self.series = state.series;
-        self.windows = state.windows;
-        self.clocks = state.clocks;
-        self.asset_clock = state.asset_clock;
-        self.open_windows = state.open_windows;
-        self.stats = JobStats { name, file, ..state.stats };
-        Ok(())
+/// Updates the figures of every policy of `group` with `f`.
+fn count_policies(stats: &mut [PolicyStats], group: &Group, f: impl Fn(&mut PolicyStats)) {
+    for pi in group.policies() {
+        f(&mut stats[pi]);
     }
 }

@@ -1,6 +1,7 @@
 //! JSON lines input: one reading per line as the objects `run --format jsonl` writes,
 //! `{"timestamp": "...", "asset": "...", "point": "...", "value": ...}` with an optional `model`
-//! (other keys, such as `emit` and `revision`, are ignored), so JSON lines output is valid input.
+//! (other keys are ignored; `emit` in the first line marks every line a revision, see
+//! [`json_revisions`]), so JSON lines output is valid input.
 //! An input whose first line starts with `{` is read this way. The timestamp is read with the
 //! run's time settings, as a CSV field would be; a value is a number, `true` / `false` (1 / 0),
 //! `null` (missing), or a text read as a CSV value field is (missing markers, numbers), and a
@@ -24,6 +25,13 @@ use std::sync::Arc;
 /// Whether an input whose first line is `header` is JSON lines.
 pub fn is_json_lines(header: &[u8]) -> bool {
     header.trim_ascii_start().starts_with(b"{")
+}
+
+/// Whether the first line of a JSON lines input has an `emit` key: the output of an `--emit
+/// updates` run, whose lines are revisions.
+pub fn json_revisions(first: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first.trim_ascii())
+        .is_ok_and(|line| line.contains_key("emit"))
 }
 
 /// One line, its texts borrowed from the line where they need no unescaping.

@@ -2,7 +2,8 @@
 //! memory. Readings are gathered in runs of at most [`RUN_LEN`]; a full run is sorted and spilled
 //! to an unnamed temporary file, and the runs are merged k-way at the end. Equal timestamps keep
 //! their arrival order (stable sort within a run, earlier run first across runs), so the replay is
-//! deterministic.
+//! deterministic. Each reading keeps whether it came from an input of revisions (see
+//! [`crate::engine::Pipeline::push_revision`]).
 
 use crate::engine::Reading;
 use anyhow::{Context, Result};
@@ -14,13 +15,16 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 /// Readings held in memory at once: about 32 MiB.
 pub const RUN_LEN: usize = 1 << 20;
 
-/// Bytes of one spilled reading: asset, point, model, timestamp, value bits.
-const RECORD_LEN: usize = 4 + 4 + 4 + 8 + 8 + 4;
+/// Bytes of one spilled reading: asset, point, model, timestamp, value bits, quality, revision.
+const RECORD_LEN: usize = 4 + 4 + 4 + 8 + 8 + 4 + 1;
+
+/// A reading and whether it is a revision.
+pub type Marked = (Reading, bool);
 
 /// Gathers readings in arrival order.
 pub struct Sorter {
     run_len: usize,
-    run: Vec<Reading>,
+    run: Vec<Marked>,
     spilled: Vec<File>,
 }
 
@@ -36,8 +40,8 @@ impl Sorter {
         Sorter { run_len: run_len.max(1), run: Vec::new(), spilled: Vec::new() }
     }
 
-    pub fn push(&mut self, reading: Reading) -> Result<()> {
-        self.run.push(reading);
+    pub fn push(&mut self, reading: Reading, revision: bool) -> Result<()> {
+        self.run.push((reading, revision));
         if self.run.len() >= self.run_len {
             self.spill().context("failed to write a sort run to the temporary directory")?;
         }
@@ -45,7 +49,7 @@ impl Sorter {
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        self.run.sort_by_key(|r| r.ts);
+        self.run.sort_by_key(|r| r.0.ts);
         let mut out = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
         for r in self.run.drain(..) {
             out.write_all(&encode(&r))?;
@@ -58,7 +62,7 @@ impl Sorter {
 
     /// The readings in event-time order.
     pub fn finish(mut self) -> Result<Sorted> {
-        self.run.sort_by_key(|r| r.ts);
+        self.run.sort_by_key(|r| r.0.ts);
         let mut runs: Vec<Run> =
             self.spilled.into_iter().map(|f| Run::File(BufReader::with_capacity(1 << 16, f))).collect();
         runs.push(Run::Memory(self.run.into_iter()));
@@ -75,11 +79,11 @@ impl Sorter {
 
 enum Run {
     File(BufReader<File>),
-    Memory(std::vec::IntoIter<Reading>),
+    Memory(std::vec::IntoIter<Marked>),
 }
 
 impl Run {
-    fn next(&mut self) -> io::Result<Option<Reading>> {
+    fn next(&mut self) -> io::Result<Option<Marked>> {
         match self {
             Run::Memory(it) => Ok(it.next()),
             Run::File(f) => {
@@ -98,7 +102,7 @@ impl Run {
 pub struct Sorted {
     runs: Vec<Run>,
     /// The next reading of each run.
-    heads: Vec<Option<Reading>>,
+    heads: Vec<Option<Marked>>,
     /// (timestamp, run index) of each run's head: the run index breaks ties in arrival order.
     heap: BinaryHeap<Reverse<(i64, usize)>>,
 }
@@ -113,14 +117,14 @@ impl Sorted {
 
     fn advance(&mut self, k: usize) -> io::Result<()> {
         self.heads[k] = self.runs[k].next()?;
-        if let Some(r) = self.heads[k] {
+        if let Some((r, _)) = self.heads[k] {
             self.heap.push(Reverse((r.ts, k)));
         }
         Ok(())
     }
 
     /// The next reading in event-time order, `None` when all are out.
-    pub fn next_reading(&mut self) -> Result<Option<Reading>> {
+    pub fn next_reading(&mut self) -> Result<Option<Marked>> {
         let Some(Reverse((_, k))) = self.heap.pop() else { return Ok(None) };
         let reading = self.heads[k].take();
         self.advance(k).context("failed to read a sort run back from the temporary directory")?;
@@ -128,8 +132,9 @@ impl Sorted {
     }
 }
 
-fn encode(r: &Reading) -> [u8; RECORD_LEN] {
+fn encode((r, revision): &Marked) -> [u8; RECORD_LEN] {
     let mut buf = [0u8; RECORD_LEN];
+    buf[32] = u8::from(*revision);
     buf[0..4].copy_from_slice(&r.asset.to_le_bytes());
     buf[4..8].copy_from_slice(&r.point.to_le_bytes());
     buf[8..12].copy_from_slice(&r.model.to_le_bytes());
@@ -139,21 +144,22 @@ fn encode(r: &Reading) -> [u8; RECORD_LEN] {
     buf
 }
 
-fn decode(buf: &[u8; RECORD_LEN]) -> Reading {
+fn decode(buf: &[u8; RECORD_LEN]) -> Marked {
     let u32_at = |at: usize| u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
     let u64_at = |at: usize| {
         let mut b = [0u8; 8];
         b.copy_from_slice(&buf[at..at + 8]);
         u64::from_le_bytes(b)
     };
-    Reading {
+    let reading = Reading {
         asset: u32_at(0),
         point: u32_at(4),
         model: u32_at(8),
         ts: u64_at(12) as i64,
         value: f64::from_bits(u64_at(20)),
         quality: u32_at(28) as i32,
-    }
+    };
+    (reading, buf[32] != 0)
 }
 
 #[cfg(test)]
@@ -175,11 +181,12 @@ mod tests {
     fn sorted(readings: &[Reading], run_len: usize) -> Vec<Reading> {
         let mut sorter = Sorter::with_run_len(run_len);
         for &r in readings {
-            sorter.push(r).unwrap();
+            sorter.push(r, r.asset % 3 == 0).unwrap();
         }
         let mut out = sorter.finish().unwrap();
         let mut all = Vec::new();
-        while let Some(r) = out.next_reading().unwrap() {
+        while let Some((r, revision)) = out.next_reading().unwrap() {
+            assert_eq!(revision, r.asset % 3 == 0, "the revision mark travels with its reading");
             all.push(r);
         }
         all
@@ -204,10 +211,10 @@ mod tests {
             value: -0.0,
             quality: i32::MIN,
         };
-        let back = decode(&encode(&r));
+        let (back, revision) = decode(&encode(&(r, true)));
         assert_eq!(
-            (back.asset, back.point, back.model, back.ts, back.value.to_bits()),
-            (r.asset, r.point, r.model, r.ts, r.value.to_bits())
+            (back.asset, back.point, back.model, back.ts, back.value.to_bits(), back.quality, revision),
+            (r.asset, r.point, r.model, r.ts, r.value.to_bits(), r.quality, true)
         );
     }
 

@@ -4,7 +4,7 @@
 //! JSON Schema. Words a choice accepts come from the type they stand for.
 
 use super::plan::{Boundary, Interpolation, Method, ResetKind};
-use crate::job::options::{EmitMode, WatermarkScope};
+use crate::job::options::{Duplicates, EmitMode, WatermarkScope};
 use crate::yaml::{Field, Shape};
 
 /// The words of a choice, in its table's order.
@@ -75,6 +75,7 @@ const RESETS: [&str; 3] = words(&ResetKind::NAMES);
 const METHODS: [&str; 2] = words(&Method::NAMES);
 const EMIT_MODES: [&str; 2] = words(&EmitMode::NAMES);
 const WATERMARK_SCOPES: [&str; 3] = words(&WatermarkScope::NAMES);
+const DUPLICATE_RULES: [&str; 3] = words(&Duplicates::NAMES);
 
 /// The fields both templates share.
 pub mod job {
@@ -87,6 +88,16 @@ pub mod job {
         "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
          readings whose `quality` column meets the condition are processed; the others are counted and left out. \
          Default: every reading, whatever its quality.",
+    );
+
+    /// Shared by both templates: what a repeated reading does.
+    pub const DUPLICATES: Field = Field::optional(
+        "duplicates",
+        Shape::Choice(&DUPLICATE_RULES),
+        "What a repeat does: a reading whose asset, point and timestamp the job has already read while what it belongs to \
+         can still change (overlapping exports, a file given twice, a re-sent batch). `last`: it replaces the earlier \
+         value, as a correction; `first`: it is dropped; `keep`: it is aggregated again as a new reading. `run \
+         --duplicates` overrides it. Default `first`.",
     );
 
     pub const NAME: Field = Field::optional(
@@ -164,6 +175,7 @@ pub mod window_job {
         LATENCY,
         MAX_FUTURE_SKEW,
         job::QUALITY,
+        job::DUPLICATES,
         TIMEZONE,
         POLICIES,
         job::TESTS,
@@ -407,6 +419,7 @@ pub mod merge_job {
         MAX_FUTURE_SKEW,
         MAX_AGE,
         job::QUALITY,
+        job::DUPLICATES,
         TIMEZONE,
         POLICIES,
         job::TESTS,

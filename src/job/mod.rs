@@ -35,5 +35,5 @@ pub use crate::yaml::{Field, Shape};
 pub use load::{load_jobs, load_sources};
 pub use plan::{
     Aggregation, Boundary, Coverage, Integration, Interpolation, Job, JobKind, MergeJob, MergePolicy, Method,
-    PolicyRules, Register, Reset, Trigger, WindowJob, WindowPolicy, WindowType,
+    PolicyRules, RegisterRules, Reset, Trigger, WindowJob, WindowPolicy, WindowType,
 };

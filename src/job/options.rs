@@ -36,6 +36,30 @@ impl WatermarkScope {
         [("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)];
 }
 
+/// What a job does with a *repeat*: a reading whose (asset, point, timestamp) it has already read
+/// while the windows (or merge ticks) it belongs to can still change. See docs/contract.md,
+/// "Repeated readings".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Duplicates {
+    /// The repeat replaces the earlier value, as a time-series database upserts: a correction.
+    Last,
+    /// The repeat is dropped: the value read first stays. The default: see docs/contract.md.
+    #[default]
+    First,
+    /// The repeat is aggregated again, as a new reading (the behaviour before the rule).
+    Keep,
+}
+
+impl Duplicates {
+    /// The spelling of each rule in job files (`duplicates:`) and on the command line.
+    pub const NAMES: [(&'static str, Duplicates); 3] =
+        [("last", Duplicates::Last), ("first", Duplicates::First), ("keep", Duplicates::Keep)];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, d)| *d == self).map_or("?", |(n, _)| n)
+    }
+}
+
 /// Run-wide engine settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EngineOptions {
@@ -45,4 +69,8 @@ pub struct EngineOptions {
     pub max_future_skew: Option<i64>,
     /// The most windows the window jobs may hold open together; see [`crate::engine::Pipeline::runaway`].
     pub max_open_windows: Option<u64>,
+    /// `--duplicates`: overrides every job's `duplicates` rule when set.
+    pub duplicates: Option<Duplicates>,
+    /// The most readings the jobs may keep to recognise repeats; see [`crate::engine::Pipeline::runaway`].
+    pub max_open_readings: Option<u64>,
 }

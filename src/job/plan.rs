@@ -4,6 +4,7 @@
 //! files into these.
 
 use crate::job::expr::Expression;
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::time::period::Period;
 use crate::yaml::diagnostic::Diagnostic;
@@ -38,6 +39,8 @@ pub struct WindowJob {
     pub offset: i64,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
     pub quality: Option<Threshold>,
+    /// What a repeated reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<WindowPolicy>,
 }
 
@@ -69,14 +72,14 @@ pub struct WindowPolicy {
 /// only (the loader refuses it elsewhere); the defaults are what a job that does not set them gets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolicyRules {
-    pub register: Register,
+    pub register: RegisterRules,
     pub integration: Integration,
     pub coverage: Coverage,
 }
 
 /// How `delta` reads a cumulative register.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Register {
+pub struct RegisterRules {
     pub boundary: Boundary,
     pub reset: Reset,
     /// A drop of at most this much is the register's noise, booked as the (negative) step it is.
@@ -164,7 +167,7 @@ pub struct Coverage {
 impl Default for PolicyRules {
     fn default() -> Self {
         PolicyRules {
-            register: Register {
+            register: RegisterRules {
                 boundary: Boundary::DEFAULT,
                 reset: Reset::Zero,
                 reset_tolerance: 0.0,
@@ -212,7 +215,7 @@ pub enum Aggregation {
     Last,
     /// `max - min`.
     Range,
-    /// The increase of a cumulative register over the window, by the policy's [`Register`] rules.
+    /// The increase of a cumulative register over the window, by the policy's [`RegisterRules`].
     Delta,
     /// The middle value (the mean of the two middle ones for an even count): `p50`.
     Median,
@@ -299,6 +302,8 @@ pub struct MergeJob {
     pub timezone: Option<Tz>,
     /// Where `trigger.every` is written, for warnings about the grid of the windows it reads.
     pub tick_site: Option<Diagnostic>,
+    /// What a repeated operand reading does (see [`Duplicates`]).
+    pub duplicates: Duplicates,
     pub policies: Vec<MergePolicy>,
 }
 

@@ -3,12 +3,13 @@
 //! pipeline-level checks).
 
 use super::fields::job;
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::time::duration::parse_duration;
 use crate::time::period::Period;
 use crate::time::zone::parse_zone;
 use crate::yaml::diagnostic::Diagnostic;
-use crate::yaml::{Field, Located, Mapping, Reader};
+use crate::yaml::{Field, Listing, Located, Mapping, Reader, choice};
 use chrono_tz::Tz;
 
 /// A job's output points with where each is declared.
@@ -116,6 +117,14 @@ pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option
     match top.scalar(reader, &job::QUALITY) {
         Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
+    }
+}
+
+/// The optional `duplicates` rule, `first` when absent; `None` when it is invalid (reported).
+pub fn read_duplicates(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Duplicates> {
+    match top.scalar(reader, &job::DUPLICATES) {
+        Some(at) => choice(reader, &at, "duplicates rule", &Duplicates::NAMES, Listing::Or),
+        None => Some(Duplicates::default()),
     }
 }
 

@@ -5,8 +5,8 @@
 use super::fields::{TimingInterpolation, TriggerMode, merge_job, merge_policy as policy, trigger};
 use super::plan::{Job, JobKind, MergeJob, MergePolicy, Trigger};
 use super::read_common::{
-    Outputs, read_duration, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period,
-    read_point, read_quality, read_timezone, site,
+    Outputs, read_duplicates, read_duration, read_identity, read_latency, read_max_future_skew, read_offset,
+    read_output, read_period, read_point, read_quality, read_timezone, site,
 };
 use crate::job::expr::{CompileError, Expression, integer_divisions, sandboxed_engine};
 use crate::time::zone::Alignment;
@@ -72,6 +72,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         None => Some(None),
     };
     let quality = read_quality(reader, &top);
+    let duplicates = read_duplicates(reader, &top);
     let engine = sandboxed_engine();
     let mut policies = Vec::new();
     let mut outputs: Outputs = Vec::new();
@@ -114,6 +115,7 @@ pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String
         quality: quality?,
         timezone: timezone?,
         tick_site,
+        duplicates: duplicates?,
         policies,
     };
     let job =

@@ -145,17 +145,8 @@ fn refuse_not_run(
     let defaults = PolicyRules::default();
     let mut ok = true;
     let not_run = "is checked, but this version of meterflow does not run it yet";
-    if let Some(a) = aggregation.filter(|a| {
-        matches!(
-            a,
-            Aggregation::Median
-                | Aggregation::Percentile(_)
-                | Aggregation::Stddev
-                | Aggregation::Integral
-                | Aggregation::Twa
-                | Aggregation::Coverage
-        )
-    }) && let Some(at) = p.scalar(reader, &policy::AGGREGATION)
+    if let Some(a) = aggregation.filter(|a| matches!(a, Aggregation::Integral | Aggregation::Twa))
+        && let Some(at) = p.scalar(reader, &policy::AGGREGATION)
     {
         reader.error(&at, format!("the aggregation `{}` {not_run}", a.name()));
         ok = false;
@@ -163,11 +154,8 @@ fn refuse_not_run(
     let register = rules.register;
     let fields = [
         (&policy::BOUNDARY, register.boundary != defaults.register.boundary),
-        (&policy::RESET, register.reset != defaults.register.reset),
-        (&policy::RESET_TOLERANCE, register.reset_tolerance != 0.0),
+        (&policy::RESET, register.reset == Reset::Exchange),
         (&policy::SLOPE, register.slope.is_some()),
-        (&policy::SCALE, register.scale != 1.0),
-        (&policy::EXPECTED_INTERVAL, rules.coverage.expected_interval.is_some()),
         (&policy::MIN_COVERAGE, rules.coverage.min_coverage.is_some()),
         (&policy::MIN_COUNT, rules.coverage.min_count.is_some()),
     ];
@@ -435,13 +423,22 @@ mod tests {
     #[test]
     fn rules_the_engine_does_not_run_yet_are_refused_not_ignored() {
         assert_eq!(
-            one("aggregation: median").1,
-            "the aggregation `median` is checked, but this version of meterflow does not run it yet"
+            one("aggregation: integral\nmethod: left").1,
+            "the aggregation `integral` is checked, but this version of meterflow does not run it yet"
+        );
+        assert_eq!(
+            one("aggregation: delta\nreset: exchange").1,
+            "`reset: exchange` is checked, but this version of meterflow does not run it yet"
         );
         assert_eq!(
             one("aggregation: delta\nboundary: previous").1,
             "`boundary: previous` is checked, but this version of meterflow does not run it yet"
         );
         assert!(problems("aggregation: delta\nboundary: none\nreset: zero").is_empty());
+        for runs in
+            ["aggregation: median", "aggregation: p99.9", "aggregation: stddev", "aggregation: delta\nscale: 40"]
+        {
+            assert!(problems(runs).is_empty(), "{runs}");
+        }
     }
 }

@@ -6,8 +6,8 @@
 use super::fields::{WindowKind, window, window_job, window_policy as policy};
 use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
 use super::read_common::{
-    Outputs, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period, read_point,
-    read_quality, read_timezone, site,
+    Outputs, read_duplicates, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period,
+    read_point, read_quality, read_timezone, site,
 };
 use super::read_rules::read_rules;
 use crate::job::threshold::Threshold;
@@ -33,6 +33,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let latency = read_latency(reader, &top, &window_job::LATENCY);
     let max_future_skew = read_max_future_skew(reader, &top, &window_job::MAX_FUTURE_SKEW);
     let quality = read_quality(reader, &top);
+    let duplicates = read_duplicates(reader, &top);
     let timezone = read_timezone(reader, &top, &window_job::TIMEZONE);
     let mut steps: Vec<Period> = Vec::new();
     let mut policies = Vec::new();
@@ -94,6 +95,7 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
         timezone: timezone?,
         offset: offset?,
         quality: quality?,
+        duplicates: duplicates?,
         policies,
     };
     let job =

@@ -186,6 +186,7 @@ impl Replay {
             opened => opened?,
         };
         self.quality_column |= reader.has_quality_column();
+        let revisions = reader.carries_revisions();
         loop {
             if stop.requested() && reader.between_rows() {
                 break;
@@ -194,8 +195,8 @@ impl Replay {
                 Ok(Some(reading)) => {
                     output.input(&reading, &self.names);
                     match self.sorter.as_mut() {
-                        Some(sorter) => sorter.push(reading)?,
-                        None => self.push(reading, output)?,
+                        Some(sorter) => sorter.push(reading, revisions)?,
+                        None => self.push(reading, revisions, output)?,
                     }
                 }
                 Ok(None) => {
@@ -247,9 +248,15 @@ impl Replay {
         }
     }
 
-    fn push(&mut self, reading: Reading, output: &mut dyn Output) -> Result<()> {
+    /// Runs one reading through the pipeline; `revision` when its input carries meterflow's
+    /// `emit` and `revision` columns.
+    fn push(&mut self, reading: Reading, revision: bool, output: &mut dyn Output) -> Result<()> {
         let mut sink = Bound { output, names: &self.names, error: None };
-        self.pipeline.push(reading, &mut sink);
+        if revision {
+            self.pipeline.push_revision(reading, &mut sink);
+        } else {
+            self.pipeline.push(reading, &mut sink);
+        }
         if let Some(idle) = self.idle.as_mut() {
             let now = Instant::now();
             idle.saw(&reading, now);
@@ -269,15 +276,21 @@ impl Replay {
     fn runaway_error(&self, runaway: &Runaway) -> anyhow::Error {
         let job = self.pipeline.stats()[runaway.job];
         anyhow::anyhow!(
-            "after {}: more than {} windows are open at once (--max-open-windows {}); job `{}` ({}) holds {}: \
-             a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size, \
-             or raise the limit",
+            "after {}: more than {} {} (--max-open-{} {}); job `{}` ({}) holds {}: {}, or raise the limit",
             crate::text::count(self.counts.rows, "input row", "input rows"),
             runaway.limit,
+            if runaway.readings { "readings are held to recognise repeats" } else { "windows are open at once" },
+            if runaway.readings { "readings" } else { "windows" },
             runaway.limit,
             job.name,
             job.file,
-            runaway.job_open
+            runaway.job_open,
+            if runaway.readings {
+                "a series holds the timestamp (and under `duplicates: last` the value) of every reading whose window \
+                 can still change, so use a shorter latency, or `duplicates: first` or `keep` (timestamps only)"
+            } else {
+                "a series keeps every window of the last `latency` open, so use a shorter latency or a larger window_size"
+            }
         )
     }
 
@@ -303,8 +316,8 @@ impl Replay {
     pub fn finish(&mut self, output: &mut dyn Output) -> Result<()> {
         if let Some(sorter) = self.sorter.take() {
             let mut sorted = sorter.finish()?;
-            while let Some(reading) = sorted.next_reading()? {
-                self.push(reading, output)?;
+            while let Some((reading, revision)) = sorted.next_reading()? {
+                self.push(reading, revision, output)?;
             }
         }
         self.bad_rows.flush()?;

@@ -4,7 +4,7 @@
 //! Timestamps are distinct: of readings with equal timestamps the later arrival wins by design.
 
 use meterflow::engine::names::Names;
-use meterflow::engine::{Dropped, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink};
+use meterflow::engine::{Dropped, Duplicates, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink};
 use meterflow::job::threshold::Threshold;
 use meterflow::job::{Aggregation, Interpolation, Job, JobKind, PolicyRules, WindowJob, WindowPolicy, WindowType};
 use meterflow::time::period::Period;
@@ -66,6 +66,7 @@ fn job(
         timezone: timezone.map(|z| z.parse().unwrap()),
         offset: 0,
         quality: None,
+        duplicates: Duplicates::Last,
         policies,
     };
     Job {

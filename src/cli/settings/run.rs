@@ -2,11 +2,11 @@
 //! is made here, in one phase, before the jobs are loaded or any input is read.
 
 use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
-use crate::cli::args::{EmitArg, RunArgs, ScopeArg};
+use crate::cli::args::{DuplicatesArg, EmitArg, RunArgs, ScopeArg};
 use crate::commands::Failure;
 use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
-use crate::engine::{EmitMode, EngineOptions, WatermarkScope};
+use crate::engine::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::input::rejects::check_limit;
 use crate::output::{Format, is_database_uri};
 use crate::time::duration::parse_duration;
@@ -165,6 +165,12 @@ fn engine_options(args: &RunArgs) -> Result<EngineOptions, Failure> {
         },
         max_future_skew,
         max_open_windows: args.max_open_windows,
+        duplicates: args.duplicates.map(|rule| match rule {
+            DuplicatesArg::Last => Duplicates::Last,
+            DuplicatesArg::First => Duplicates::First,
+            DuplicatesArg::Keep => Duplicates::Keep,
+        }),
+        max_open_readings: args.max_open_readings,
     })
 }
 

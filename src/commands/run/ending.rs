@@ -153,6 +153,9 @@ impl Ending<'_> {
         for warning in carried_over_warnings(replay) {
             warnings.say(&warning);
         }
+        for warning in replay.pipeline.stats().into_iter().filter_map(super::repeats::keep_warning) {
+            warnings.say(&warning);
+        }
         for warning in series_warnings(replay.pipeline.series(), &replay.names) {
             warnings.say(&warning);
         }

@@ -11,6 +11,7 @@ mod ending;
 pub mod files;
 mod outputs;
 pub mod progress;
+pub mod repeats;
 pub mod report;
 mod settings;
 pub mod signals;

@@ -300,6 +300,7 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String 
         count(job.rows_written, "row", "rows"),
         timestamp_text(job.final_watermark)
     );
+    s.extend(super::repeats::summary_line(job));
     for p in &job.policies {
         s.push_str(&format!(
             "  {}: {} valid ({} late accepted), {} out of threshold, {} late dropped, {} {verb}\n",

@@ -23,6 +23,7 @@ use anyhow::{Context, Result};
 use chrono::Offset;
 use columns::{Column, Roles, Timestamp};
 use dialect::Dialect;
+use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
 /// Readings shown in the report.
@@ -63,6 +64,17 @@ pub struct ShownReading {
     pub value: f64,
 }
 
+/// Repeated (asset, point, timestamp) keys among the readings of the sample: what a run's
+/// `duplicates` rule decides about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Repeats {
+    pub count: u64,
+    /// Of those, the ones with another value than the first reading of their key.
+    pub changed: u64,
+    /// The first repeat.
+    pub first: Option<ShownReading>,
+}
+
 /// Everything found about one file.
 #[derive(Debug, Clone)]
 pub struct Sniffed {
@@ -81,6 +93,8 @@ pub struct Sniffed {
     /// The head read with the proposal: the first readings, the count, or the reader's error.
     pub readings: Vec<ShownReading>,
     pub reading_count: u64,
+    /// Readings of the sample whose (asset, point, timestamp) an earlier one had.
+    pub repeats: Repeats,
     pub read_error: Option<String>,
     /// Things the user should know or check, in words.
     pub notes: Vec<String>,
@@ -144,6 +158,7 @@ pub fn sniff_file(file: &str, mut source: Box<dyn Read + Send>, request: &Reques
         proposal: InputSettings::default(),
         readings: Vec::new(),
         reading_count: 0,
+        repeats: Repeats::default(),
         read_error: None,
         notes,
     };
@@ -351,18 +366,43 @@ fn try_read(sniffed: &mut Sniffed, proposal: &InputSettings, head: Vec<u8>) {
         let mut counts = InputCounts::default();
         let mut bad_rows = BadRows::new(BadRowPolicy::Fail, None)?;
         let mut reader = Reader::new(&sniffed.file, Box::new(Cursor::new(head)), &options, &mut names)?;
+        let mut seen: HashMap<(u32, u32, i64), u64> = HashMap::new();
         while let Some(r) = reader.next(&mut names, &mut counts, &mut bad_rows)? {
             sniffed.reading_count += 1;
-            if sniffed.readings.len() < SHOWN_READINGS {
+            let shown = |r: &crate::engine::Reading, names: &Names| {
                 let mut ts = Vec::new();
                 crate::time::format_timestamp(r.ts, &mut ts);
-                sniffed.readings.push(ShownReading {
+                ShownReading {
                     timestamp: String::from_utf8_lossy(&ts).into_owned(),
                     asset: names.assets.name(r.asset).to_string(),
                     point: names.points.name(r.point).to_string(),
                     value: r.value,
-                });
+                }
+            };
+            if let Some(&bits) = seen.get(&(r.asset, r.point, r.ts)) {
+                let repeats = &mut sniffed.repeats;
+                repeats.count += 1;
+                repeats.changed += u64::from(bits != r.value.to_bits());
+                repeats.first.get_or_insert_with(|| shown(&r, &names));
+            } else {
+                seen.insert((r.asset, r.point, r.ts), r.value.to_bits());
             }
+            if sniffed.readings.len() < SHOWN_READINGS {
+                sniffed.readings.push(shown(&r, &names));
+            }
+        }
+        if let Some(first) = &sniffed.repeats.first {
+            let r = &sniffed.repeats;
+            sniffed.notes.push(format!(
+                "{} of the sample repeat the asset, point and timestamp of an earlier one ({} with another value; \
+                 the first: {} {} {}): a run keeps the value read first (duplicates: first); if later values are \
+                 corrections, run with --duplicates last",
+                if r.count == 1 { "1 reading".to_owned() } else { format!("{} readings", r.count) },
+                r.changed,
+                first.timestamp,
+                first.asset,
+                first.point
+            ));
         }
         Ok(())
     })();

@@ -224,6 +224,13 @@ pub fn json(sniffed: &Sniffed, jobs: &str) -> Value {
             "timestamp": r.timestamp, "asset": r.asset, "point": r.point, "value": r.value,
         })).collect::<Vec<_>>(),
         "readings_in_sample": sniffed.reading_count,
+        "repeats_in_sample": {
+            "count": sniffed.repeats.count,
+            "changed": sniffed.repeats.changed,
+            "first": sniffed.repeats.first.as_ref().map(|r| json!({
+                "timestamp": r.timestamp, "asset": r.asset, "point": r.point, "value": r.value,
+            })),
+        },
         "read_error": sniffed.read_error,
         "flags": flags(&sniffed.proposal),
         "command": sniffed.time.as_ref().map(|_| command(sniffed, jobs)),

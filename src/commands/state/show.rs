@@ -30,6 +30,9 @@ pub struct JobReport<'a> {
     pub series: usize,
     /// Window jobs: windows open; merges: trigger times evaluated or due and not yet final.
     pub open: u64,
+    /// Window jobs: readings held to recognise repeats (timestamps, and values under `last`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readings_held: Option<u64>,
     pub lowest_watermark: Option<String>,
     pub highest_watermark: Option<String>,
     pub rows_read: u64,
@@ -43,9 +46,9 @@ pub fn report(state: &SavedState) -> StateReport<'_> {
         .zip(&state.pipeline.operators)
         .map(|(print, op)| {
             let template = print.fields.iter().find(|(k, _)| k == "template").map_or("", |(_, v)| v.as_str());
-            let (series, open, marks) = match op {
-                OperatorState::Window(w) => (w.series(), w.open_windows(), w.watermarks()),
-                OperatorState::Merge(m) => (m.assets(), m.pending(), m.watermarks()),
+            let (series, open, marks, readings_held) = match op {
+                OperatorState::Window(w) => (w.series(), w.open_windows(), w.watermarks(), Some(w.open_readings())),
+                OperatorState::Merge(m) => (m.assets(), m.pending(), m.watermarks(), None),
             };
             let stats = op.stats();
             JobReport {
@@ -53,6 +56,7 @@ pub fn report(state: &SavedState) -> StateReport<'_> {
                 template,
                 series,
                 open,
+                readings_held,
                 lowest_watermark: marks.map(|(lo, _)| timestamp(lo)),
                 highest_watermark: marks.map(|(_, hi)| timestamp(hi)),
                 rows_read: stats.rows_read,
@@ -123,9 +127,10 @@ pub fn text(path: &str, r: &StateReport<'_>) -> String {
             )
         } else {
             format!(
-                "{}, {}",
+                "{}, {}, {}",
                 plural(job.series as u64, "series", "series"),
-                plural(job.open, "window open", "windows open")
+                plural(job.open, "window open", "windows open"),
+                plural(job.readings_held.unwrap_or(0), "reading held", "readings held")
             )
         };
         let marks = match (&job.lowest_watermark, &job.highest_watermark) {

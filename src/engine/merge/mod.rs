@@ -15,24 +15,31 @@
 //!   operand value changes the result, and forgets it once final; at that point it also hands the
 //!   final value to downstream window jobs (not written).
 //!
+//! A repeat (an operand reading whose timestamp its series holds, not yet final) follows the job's
+//! `duplicates` rule: `last` and `keep` replace the value (one value per timestamp is what an
+//! as-of join reads), `first` keeps the value held; a revision always replaces. A repeated
+//! trigger reading is one trigger time. Repeats are counted, and whether they changed the value.
+//!
 //! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
 //! operator carries from one run to the next is in `snapshot`.
 
 mod operand;
 mod snapshot;
+mod ticks;
 
 pub use snapshot::MergeState;
 
 use super::layout::Layout;
-use super::stats::{CarriedExample, CarriedOver, JobStats, SAMPLES_PER_JOB, SkipSample};
+use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK, Skew};
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, NO_MODEL, Point, Reading, Value};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
+use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger, WindowType};
 use crate::time::duration::format_duration;
-use operand::OperandSeries;
+use operand::{OperandSeries, Stored};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -43,8 +50,9 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; what the future-skew guard did with it.
-    Kept { skew: Skew },
+    /// Stored; what the future-skew guard did with it; `repeat` when its timestamp was held
+    /// (with whether the value differed).
+    Kept { skew: Skew, repeat: Option<bool> },
 }
 
 /// Why an evaluation wrote no row.
@@ -118,6 +126,7 @@ pub struct MergeOperator {
     /// Frequency mode: where ticks fall (the starts of tumbling windows of `every`).
     ticks: Option<Box<Layout>>,
     emit: EmitMode,
+    duplicates: Duplicates,
     policies: Vec<Policy>,
     /// Assets in order of first appearance, for the end-of-input flush.
     asset_order: Vec<u32>,
@@ -174,8 +183,13 @@ impl MergeOperator {
                 }
             })
             .collect();
+        let duplicates = options.duplicates.unwrap_or(plan.duplicates);
+        let mut stats = stats;
+        stats.duplicates = Some(duplicates.name().to_owned());
+        stats.repeats_changed = Some(0);
         MergeOperator {
             origin: Origin { job, model },
+            duplicates,
             latency: plan.latency,
             max_future_skew: options.max_future_skew.or(plan.max_future_skew),
             max_age: plan.max_age,
@@ -189,7 +203,7 @@ impl MergeOperator {
         }
     }
 
-    pub fn push(&mut self, r: Reading, out: &mut Emitted) {
+    pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
             return;
         }
@@ -206,20 +220,34 @@ impl MergeOperator {
             self.asset_order.push(r.asset);
         }
         self.stats.rows_read += 1;
-        let (mut dropped_at, mut skew) = (None, Skew::None);
+        let (mut dropped_at, mut skew, mut repeat) = (None, Skew::None, None);
         for pi in 0..self.policies.len() {
-            match self.accept(pi, r, out) {
+            match self.accept(pi, r, feed, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
                 }
                 // Every policy reading the point sees the same readings of it, so decides alike.
-                Applied::Kept { skew: this } if skew == Skew::None => skew = this,
-                Applied::Kept { .. } => {}
+                Applied::Kept { skew: this, repeat: seen } => {
+                    if skew == Skew::None {
+                        skew = this;
+                    }
+                    repeat = repeat.max(seen);
+                }
                 Applied::NotRead => {}
             }
         }
         // Counted once per reading, however many policies read it.
         self.stats.count_skew(skew);
+        match (feed, repeat) {
+            (Feed::Input, Some(changed)) => {
+                self.stats.repeats += 1;
+                if let Some(n) = self.stats.repeats_changed.as_mut() {
+                    *n += u64::from(changed);
+                }
+            }
+            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
+            _ => {}
+        }
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -239,7 +267,8 @@ impl MergeOperator {
     }
 
     /// Applies a reading to one policy.
-    fn accept(&mut self, pi: usize, r: Reading, out: &mut Emitted) -> Applied {
+    fn accept(&mut self, pi: usize, r: Reading, feed: Feed, out: &mut Emitted) -> Applied {
+        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
@@ -271,21 +300,32 @@ impl MergeOperator {
         series.watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         let mut changed_from = None;
+        let mut repeat = None;
         if operand.is_some() {
-            if series.insert(r.ts, r.value) {
-                changed_from = Some((index, r.ts));
+            match series.insert(r.ts, r.value, replace) {
+                Stored::New => changed_from = Some((index, r.ts)),
+                Stored::Repeat { changed, replaced } => {
+                    repeat = Some(changed);
+                    if replaced {
+                        changed_from = Some((index, r.ts));
+                    }
+                }
             }
             state.earliest = state.earliest.min(r.ts);
             // Ticks end at the watermark: a reading held back as too far ahead adds none.
             state.latest = state.latest.max(advanced);
         }
-        // `evaluated` is ascending, like `triggers`.
-        if is_trigger && state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_err() {
-            if state.triggers.back().is_none_or(|&last| last < r.ts) {
+        // `evaluated` is ascending, like `triggers`. A trigger time held already is one time.
+        if is_trigger {
+            if state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_ok() {
+                repeat = repeat.or(Some(false));
+            } else if state.triggers.back().is_none_or(|&last| last < r.ts) {
                 state.triggers.push_back(r.ts);
             } else {
                 let at = state.triggers.partition_point(|&t| t < r.ts);
-                if state.triggers.get(at) != Some(&r.ts) {
+                if state.triggers.get(at) == Some(&r.ts) {
+                    repeat = repeat.or(Some(false));
+                } else {
                     state.triggers.insert(at, r.ts);
                 }
             }
@@ -296,7 +336,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skew }
+        Applied::Kept { skew, repeat }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
@@ -456,63 +496,6 @@ impl MergeOperator {
                     out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
                 }
             }
-        }
-    }
-
-    /// Counts a row written at trigger time `t` (made final now, before its values are settled)
-    /// when an operand's value dates from the previous trigger time or before: the previous tick,
-    /// or the trigger point's previous final time for the asset.
-    fn count_carried(policy: &mut Policy, asset: u32, t: i64, previous_tick: Option<i64>, carried: &mut CarriedOver) {
-        let state = policy.assets[asset as usize].as_mut().expect("state exists");
-        let since = previous_tick.or_else(|| state.last_final.replace(t));
-        let Some(since) = since else { return };
-        let oldest = state
-            .series
-            .iter()
-            .take(policy.operands.len())
-            .enumerate()
-            .filter_map(|(i, series)| series.value_at(t).filter(|&(ts, _)| ts <= since).map(|(ts, _)| (t - ts, i)));
-        let Some((age, operand)) = oldest.max() else { return };
-        carried.rows += 1;
-        carried.oldest_age = carried.oldest_age.max(age);
-        if carried.example.is_none() {
-            let operand = policy.operand_names[operand].clone();
-            carried.example = Some(CarriedExample { asset, ts: t, operand, age });
-        }
-    }
-
-    /// `updates` mode, frequency trigger: a late reading earlier than every tick evaluated so far
-    /// adds ticks before them; they are written as `late` rows when they give a value.
-    fn backfill_ticks(
-        policy: &mut Policy,
-        asset: u32,
-        (ticks, max_age): (Option<&mut Layout>, Option<i64>),
-        origin: Origin,
-        out: &mut Emitted,
-        stats: &mut JobStats,
-    ) {
-        let Some(ticks) = ticks else { return };
-        let Some(state) = policy.assets[asset as usize].as_ref() else { return };
-        let Some(first_done) = state.first_tick else { return };
-        let first = ticks.start_at_or_after(state.earliest);
-        if first >= first_done {
-            return;
-        }
-        let mut t = ticks.start_before(first_done);
-        while t >= first {
-            let result = Self::evaluate(policy, asset, t, max_age);
-            let state = policy.assets[asset as usize].as_mut().expect("state exists");
-            let mut revisions = 0;
-            if let Ok(value) = &result {
-                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, 0));
-                stats.rows_written += 1;
-                revisions = 1;
-            }
-            state.evaluated.push_front(Evaluated { t, last: result, revisions });
-            t = ticks.start_before(t);
-        }
-        if let Some(state) = policy.assets[asset as usize].as_mut() {
-            state.first_tick = Some(first);
         }
     }
 

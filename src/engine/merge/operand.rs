@@ -5,6 +5,17 @@ use crate::engine::watermark::{FutureGuard, NO_WATERMARK};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
+/// What [`OperandSeries::insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stored {
+    New,
+    /// The timestamp was held: whether the value differed, and whether it replaced the one held.
+    Repeat {
+        changed: bool,
+        replaced: bool,
+    },
+}
+
 /// One operand series of one asset: its watermark and values not yet folded into `base`.
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct OperandSeries {
@@ -22,23 +33,25 @@ impl OperandSeries {
         OperandSeries { watermark: NO_WATERMARK, guard: FutureGuard::NEW, base: None, pending: VecDeque::new() }
     }
 
-    /// Stores a value; returns whether it changed anything.
-    pub(super) fn insert(&mut self, ts: i64, value: f64) -> bool {
+    /// Stores a value, or for a timestamp held already replaces its value when `replace`.
+    pub(super) fn insert(&mut self, ts: i64, value: f64, replace: bool) -> Stored {
         // Readings mostly arrive in time order: then the value goes at the back, with no search.
         if self.pending.back().is_none_or(|&(last, _)| last < ts) {
             self.pending.push_back((ts, value));
-            return true;
+            return Stored::New;
         }
         let at = self.pending.partition_point(|&(t, _)| t < ts);
         match self.pending.get_mut(at) {
             Some(entry) if entry.0 == ts => {
-                let changed = entry.1 != value;
-                entry.1 = value;
-                changed
+                let changed = entry.1.to_bits() != value.to_bits();
+                if replace {
+                    entry.1 = value;
+                }
+                Stored::Repeat { changed, replaced: replace && changed }
             }
             _ => {
                 self.pending.insert(at, (ts, value));
-                true
+                Stored::New
             }
         }
     }

@@ -23,7 +23,7 @@ pub use chunk::{Chunk, Layout, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};
-use super::jsonl::{JsonLines, is_json_lines};
+use super::jsonl::{JsonLines, is_json_lines, json_revisions};
 use super::options::Layout as FileLayout;
 use super::reader::Tally;
 use super::timestamp::TimeFormat;
@@ -100,6 +100,8 @@ pub struct InputReader {
     current: Option<Chunk>,
     taken: usize,
     translation: Translation,
+    /// The input carries meterflow's `emit` and `revision` columns.
+    revisions: bool,
     /// The general reader's tally once it has finished (the fast path has none to give).
     tally: Tally,
 }
@@ -126,6 +128,22 @@ impl InputReader {
             _ => &self.tally,
         }
     }
+
+    /// Whether the input is the output of an `--emit updates` run, whose rows carry `emit` and
+    /// `revision` (CSV columns, or keys of the first JSON line): each row is then a revision of
+    /// its key (see [`crate::engine::Pipeline::push_revision`]).
+    pub fn carries_revisions(&self) -> bool {
+        self.revisions
+    }
+}
+
+/// Whether a CSV header line names both an `emit` and a `revision` column.
+fn names_revisions(line: &[u8], delimiter: u8) -> bool {
+    let names: Vec<String> = line
+        .split(|&b| b == delimiter)
+        .map(|n| String::from_utf8_lossy(n).trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    names.iter().any(|n| n == "emit") && names.iter().any(|n| n == "revision")
 }
 
 /// Bytes after a failed header read for the fixes the first rows suggest.
@@ -147,8 +165,10 @@ impl InputReader {
         let (header, rest) =
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         if is_json_lines(&header) {
+            let revisions = json_revisions(&header);
             let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
             return Ok(InputReader {
+                revisions,
                 file: file.to_string(),
                 header: Vec::new(),
                 delimiter,
@@ -162,6 +182,7 @@ impl InputReader {
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
+        let revisions = options.layout == FileLayout::Long && names_revisions(line, delimiter);
         // A quoted header may span lines, a CR may end it early, and the csv crate skips blank
         // lines before it: the general reader reads such an input all through.
         let plain_header = !line.is_empty() && memchr::memchr2(b'"', b'\r', line).is_none();
@@ -198,6 +219,7 @@ impl InputReader {
             }
         };
         Ok(InputReader {
+            revisions,
             file: file.to_string(),
             header,
             delimiter,

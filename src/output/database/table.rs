@@ -38,10 +38,12 @@ pub fn create_table(target: &Target) -> String {
     )
 }
 
-/// Moves one batch from the staging table into the output table. Within the batch the last row
-/// for a key wins; against the table, a `final` row replaces any row, and an `on_time` or `late`
-/// row replaces a row of the same or a lower revision that is not `final`. A row equal to the
-/// stored one is left alone, so a rerun rewrites nothing.
+/// Moves one batch from the staging table into the output table. The row written last for a key
+/// wins, whatever its label or revision (one rule with the engine's: a later value is a
+/// correction): within the batch the last row of a key, against the table that row over the
+/// stored one. A run's revisions of a key come out in order, so its last row is its final value;
+/// a later run's row is a newer computation, so a corrected value reaches the table. A row equal
+/// to the stored one is left alone, so a rerun rewrites nothing.
 pub fn upsert(target: &Target) -> String {
     format!(
         "INSERT INTO {} AS t (ts, asset, point, value, text_value, job, emit, revision) \
@@ -49,8 +51,7 @@ pub fn upsert(target: &Target) -> String {
          FROM pg_temp.meterflow_staging ORDER BY asset, point, ts, seq DESC \
          ON CONFLICT (asset, point, ts) DO UPDATE SET value = excluded.value, text_value = excluded.text_value, \
          job = excluded.job, emit = excluded.emit, revision = excluded.revision \
-         WHERE (excluded.emit = 'final' OR (t.emit <> 'final' AND excluded.revision >= t.revision)) \
-         AND (t.value, t.text_value, t.job, t.emit, t.revision) IS DISTINCT FROM \
+         WHERE (t.value, t.text_value, t.job, t.emit, t.revision) IS DISTINCT FROM \
          (excluded.value, excluded.text_value, excluded.job, excluded.emit, excluded.revision)",
         target.table.quoted()
     )

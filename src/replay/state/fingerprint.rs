@@ -29,6 +29,7 @@ fn of_job(job: &Job) -> JobPrint {
             field("latency".into(), format_duration(w.latency));
             field("max_future_skew".into(), optional(w.max_future_skew));
             field("quality".into(), w.quality.map_or_else(|| "any".to_owned(), |q| q.to_string()));
+            field("duplicates".into(), w.duplicates.name().to_owned());
             let window = match w.window {
                 WindowType::Tumbling => "tumbling".to_owned(),
                 WindowType::Sliding { slide } => format!("sliding every {slide}"),
@@ -68,6 +69,7 @@ fn of_job(job: &Job) -> JobPrint {
             field("max_future_skew".into(), optional(m.max_future_skew));
             field("max_age".into(), optional(m.max_age));
             field("quality".into(), m.quality.map_or_else(|| "any".to_owned(), |q| q.to_string()));
+            field("duplicates".into(), m.duplicates.name().to_owned());
             field("policies".into(), m.policies.len().to_string());
             for (i, p) in m.policies.iter().enumerate() {
                 field(format!("policies[{i}].output"), p.output.clone());

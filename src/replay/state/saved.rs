@@ -30,6 +30,8 @@ pub struct OptionsPrint {
     pub emit: String,
     pub watermark: String,
     pub max_future_skew: Option<i64>,
+    /// `--duplicates`, when given.
+    pub duplicates: Option<String>,
 }
 
 impl OptionsPrint {
@@ -40,6 +42,7 @@ impl OptionsPrint {
             emit: emit.to_owned(),
             watermark: watermark.to_owned(),
             max_future_skew: options.max_future_skew,
+            duplicates: options.duplicates.map(|d| d.name().to_owned()),
         }
     }
 
@@ -52,6 +55,10 @@ impl OptionsPrint {
         }
         if self.watermark != now.watermark {
             lines.push(format!("--watermark was `{}`, is now `{}`", self.watermark, now.watermark));
+        }
+        if self.duplicates != now.duplicates {
+            let flag = |d: &Option<String>| d.as_deref().map_or_else(|| "unset".to_owned(), |d| format!("`{d}`"));
+            lines.push(format!("--duplicates was {}, is now {}", flag(&self.duplicates), flag(&now.duplicates)));
         }
         if self.max_future_skew != now.max_future_skew {
             lines.push(format!(

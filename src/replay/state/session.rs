@@ -111,7 +111,9 @@ impl StateRun {
             return Ok((run, None));
         }
         let saved = SavedState::decode(&bytes).map_err(|e| match e {
-            DecodeError::Foreign | DecodeError::NewerVersion { .. } | DecodeError::OlderVersion { .. } => Refusal::Usage(anyhow!("--state {shown}: {e}")),
+            DecodeError::Foreign | DecodeError::NewerVersion { .. } | DecodeError::OlderVersion { .. } => {
+                Refusal::Usage(anyhow!("--state {shown}: {e}"))
+            }
             DecodeError::Truncated { .. } | DecodeError::Damaged(_) => Refusal::Damaged(anyhow!(
                 "--state {shown}: {e}; the state cannot be resumed (restore it from a copy, or replay from the first input \
                  with a new state file)"

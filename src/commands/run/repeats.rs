@@ -1,0 +1,50 @@
+//! What a run says about repeated readings: a line per job in the summary when the job met
+//! repeats or revisions, and the warning (printed even with `-q`, an error under `--strict`) of a
+//! job whose `duplicates: keep` aggregated repeats again.
+
+use crate::engine::stats::JobStats;
+
+/// The summary line of a job's repeats and revisions, if it met any.
+pub fn summary_line(job: &JobStats) -> Option<String> {
+    let rule = job.duplicates.as_deref().unwrap_or("first");
+    let mut parts = Vec::new();
+    if job.repeats > 0 {
+        let changed = match job.repeats_changed {
+            Some(n) => format!(", {n} with another value"),
+            None => ", values not compared".to_owned(),
+        };
+        let done = match rule {
+            "last" => "each replaced the value held",
+            "keep" => "each aggregated again as a new reading",
+            _ => "each dropped, the value read first kept",
+        };
+        parts.push(format!(
+            "{} of a timestamp already read{changed} (duplicates: {rule}: {done})",
+            plural(job.repeats, "repeat", "repeats")
+        ));
+    }
+    if job.revisions > 0 {
+        parts.push(format!(
+            "{} replaced an earlier revision of their key",
+            plural(job.revisions, "revision", "revisions")
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("  {}\n", parts.join("; ")))
+}
+
+/// The warning of a job that aggregated repeats again under `duplicates: keep`.
+pub fn keep_warning(job: &JobStats) -> Option<String> {
+    (job.duplicates.as_deref() == Some("keep") && job.repeats > 0).then(|| {
+        format!(
+            "meterflow: warning: job `{}` aggregated {} again as new readings (duplicates: keep), so sums and counts \
+             include each repeated timestamp as often as it was read; `duplicates: first` or `last` counts each \
+             (asset, point, timestamp) once",
+            job.name,
+            plural(job.repeats, "repeated reading", "repeated readings")
+        )
+    })
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -1,0 +1,133 @@
+//! What a window's readings in time order give beyond a few running numbers: the increase of a
+//! cumulative register under a policy's [`RegisterRules`], and the exact order statistics
+//! (`median`, `pNN`) and standard deviation of its values. Each reads the window's reading list
+//! (see [`super::accumulator`]), sorted by timestamp with one reading per timestamp, so the result
+//! depends on the readings accepted and never on their arrival order.
+
+use super::exact::{ExactSum, Sample};
+use crate::job::{RegisterRules, Reset};
+
+/// The increase of a register over `samples` (sorted by time) under `rule`. Each step from `a` to
+/// the next value `b` adds `b - a`, or on a drop by more than the rule's tolerance what its
+/// `reset` says: `b` (reset to zero) or `at - a + b` (rollover). The sum is kept in its
+/// telescoped form, `last - first` plus a correction per drop (`a` for a reset to zero, `at` for
+/// a rollover), added exactly and rounded once, so a register without drops gives exactly
+/// `last - first`; the scale multiplies the result once.
+///
+/// `exchange` and `slope`, which leave steps out and count them, are refused at load for now.
+pub fn increase(samples: &[Sample], rule: &RegisterRules) -> f64 {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return 0.0 };
+    let mut sum = ExactSum::default();
+    sum.add(last.1);
+    sum.add(-first.1);
+    for pair in samples.windows(2) {
+        let (a, b) = (pair[0].1, pair[1].1);
+        if b < a && a - b > rule.reset_tolerance {
+            match rule.reset {
+                Reset::Zero => sum.add(a),
+                Reset::Rollover { at } => sum.add(at),
+                // The step across the drop is left out: `a - b` cancels its `b - a`.
+                Reset::Exchange => {
+                    sum.add(a);
+                    sum.add(-b);
+                }
+            }
+        }
+    }
+    if rule.scale == 1.0 { sum.value() } else { sum.value() * rule.scale }
+}
+
+/// The values of `samples` sorted, into `sorted` (reused).
+pub fn sorted_values(samples: &[Sample], sorted: &mut Vec<f64>) {
+    sorted.clear();
+    sorted.extend(samples.iter().map(|s| s.1));
+    sorted.sort_by(f64::total_cmp);
+}
+
+/// The percentile at `hundredths` of a percent (`9500`: p95) of `sorted` (not empty): at rank
+/// `h = (n - 1) p`, `x[k] + f (x[k + 1] - x[k])` with `k` and `f` the whole and fractional parts
+/// of `h`, worked out in whole hundredths so `f` is one correctly rounded division.
+pub fn percentile(sorted: &[f64], hundredths: u16) -> f64 {
+    let rank = (sorted.len() as u64 - 1) * u64::from(hundredths);
+    let (k, rest) = ((rank / 10_000) as usize, rank % 10_000);
+    if rest == 0 {
+        return sorted[k];
+    }
+    let f = rest as f64 / 10_000.0;
+    sorted[k] + f * (sorted[k + 1] - sorted[k])
+}
+
+/// The population standard deviation of `sorted` (not empty): the mean and the squared
+/// deviations summed exactly in sorted order, so the result does not depend on arrival order.
+pub fn stddev(sorted: &[f64]) -> f64 {
+    let n = sorted.len() as f64;
+    let mut sum = ExactSum::default();
+    sorted.iter().for_each(|v| sum.add(*v));
+    let mean = sum.value() / n;
+    let mut squares = ExactSum::default();
+    sorted.iter().for_each(|v| squares.add((v - mean) * (v - mean)));
+    (squares.value() / n).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::PolicyRules;
+
+    fn stamped(values: &[f64]) -> Vec<Sample> {
+        values.iter().enumerate().map(|(i, v)| (i as i64 * 900_000, *v)).collect()
+    }
+
+    fn rule(reset: Reset, reset_tolerance: f64, scale: f64) -> RegisterRules {
+        RegisterRules { reset, reset_tolerance, scale, ..PolicyRules::default().register }
+    }
+
+    #[test]
+    fn a_reset_to_zero_books_the_value_after_it() {
+        let r = rule(Reset::Zero, 0.0, 1.0);
+        assert_eq!(increase(&stamped(&[100.0, 110.0, 5.0, 20.0]), &r), 30.0);
+        assert_eq!(increase(&stamped(&[0.1, 0.2, 0.3]), &r), 0.3 - 0.1);
+        assert_eq!(increase(&stamped(&[7.0]), &r), 0.0);
+    }
+
+    #[test]
+    fn a_rollover_books_the_way_round() {
+        let r = rule(Reset::Rollover { at: 100_000.0 }, 0.0, 1.0);
+        // 99999.5 -> 99999.9 (+0.4), wraps: 100000 - 99999.9 + 0.5 (+0.6), 0.5 -> 1.5 (+1).
+        assert_eq!(increase(&stamped(&[99_999.5, 99_999.9, 0.5, 1.5]), &r), 2.0);
+    }
+
+    #[test]
+    fn an_exchange_leaves_the_step_across_the_drop_out() {
+        let r = rule(Reset::Exchange, 0.0, 1.0);
+        assert_eq!(increase(&stamped(&[1520.5, 1521.25, 3.25, 4.0]), &r), 1.5);
+    }
+
+    #[test]
+    fn a_drop_within_the_tolerance_is_noise() {
+        let jitter = stamped(&[1000.0, 1000.25, 1000.0, 1000.5]);
+        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.5, 1.0)), 0.5);
+        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.0, 1.0)), 1000.75);
+        // A drop beyond the tolerance is still a reset.
+        assert_eq!(increase(&stamped(&[1001.0, 2.0, 3.5]), &rule(Reset::Zero, 0.5, 1.0)), 3.5);
+    }
+
+    #[test]
+    fn the_scale_multiplies_the_increase() {
+        assert_eq!(increase(&stamped(&[100.0, 100.25, 100.75, 101.0]), &rule(Reset::Zero, 0.0, 40.0)), 40.0);
+    }
+
+    #[test]
+    fn percentiles_interpolate_between_the_closest_ranks() {
+        let mut sorted = Vec::new();
+        sorted_values(&stamped(&[4.0, 9.0, 2.0, 5.0, 4.0, 7.0, 4.0, 5.0]), &mut sorted);
+        assert_eq!(sorted, [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!(percentile(&sorted, 5000), 4.5);
+        assert_eq!(percentile(&sorted, 9500), 8.3);
+        assert_eq!(percentile(&sorted, 0), 2.0);
+        assert_eq!(percentile(&sorted, 10_000), 9.0);
+        assert_eq!(percentile(&[7.0], 9500), 7.0);
+        assert_eq!(stddev(&sorted), 2.0);
+        assert_eq!(stddev(&[7.0]), 0.0);
+    }
+}
