@@ -63,6 +63,13 @@ impl Samples {
     }
 }
 
+/// Which minimum a window fell short of (see [`Fused::below_minimum`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Minimum {
+    Count,
+    Coverage,
+}
+
 /// Cell 1: the count of valid values is in the low bits, flags above.
 const COUNT_MASK: u64 = (1 << 48) - 1;
 /// The slot's expiry timer is queued (see the window operator's `run_timer`).
@@ -303,6 +310,22 @@ impl Fused {
             Aggregation::Integral | Aggregation::Twa => {
                 unreachable!("the job loader refuses the aggregations the engine does not run yet")
             }
+        }
+    }
+
+    /// Whether policy `k`'s window, `length` ms long, holds too little to be written: fewer valid
+    /// readings than `min_count`, or less than `min_coverage` of those expected.
+    pub fn below_minimum(&self, k: usize, cells: &[u64], length: i64) -> Option<Minimum> {
+        let coverage = self.rules[k].coverage;
+        let count = Fused::count(cells);
+        if coverage.min_count.is_some_and(|n| count < n) {
+            return Some(Minimum::Count);
+        }
+        match (coverage.min_coverage, coverage.expected_interval) {
+            (Some(share), Some(interval)) if (count as f64 * interval as f64 / length as f64) < share => {
+                Some(Minimum::Coverage)
+            }
+            _ => None,
         }
     }
 

@@ -37,6 +37,11 @@ pub struct PolicyStats {
     pub rows_written: u64,
     /// Windows whose sum or average overflowed the float range: no row written.
     pub non_finite: u64,
+    /// Windows with fewer valid readings than the policy's `min_count`: no row written.
+    pub below_min_count: u64,
+    /// Windows holding less than the policy's `min_coverage` of their expected readings: no row
+    /// written.
+    pub below_min_coverage: u64,
 }
 
 /// Why a merge evaluation wrote no row.

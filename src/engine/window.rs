@@ -514,6 +514,9 @@ impl WindowOperator {
             return;
         }
         for k in 0..group.fused.outputs() {
+            if group.fused.below_minimum(k, slot, end - start).is_some() {
+                continue;
+            }
             let value = group.fused.value(k, slot, &self.samples, end - start);
             let (revision, written) = group.fused.written(k, slot);
             if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {

@@ -156,8 +156,6 @@ fn refuse_not_run(
         (&policy::BOUNDARY, register.boundary != defaults.register.boundary),
         (&policy::RESET, register.reset == Reset::Exchange),
         (&policy::SLOPE, register.slope.is_some()),
-        (&policy::MIN_COVERAGE, rules.coverage.min_coverage.is_some()),
-        (&policy::MIN_COUNT, rules.coverage.min_count.is_some()),
     ];
     for (field, set) in fields {
         if set && let Some(at) = p.scalar(reader, field) {

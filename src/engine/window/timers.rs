@@ -4,7 +4,7 @@
 //! the order of (time, series, policy, kind, window) that unfused policies would give.
 
 use super::{WindowOperator, is_finite};
-use crate::engine::accumulator::{Fused, TIMED};
+use crate::engine::accumulator::{Fused, Minimum, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted, Point};
@@ -52,6 +52,16 @@ impl WindowOperator {
                     continue;
                 }
                 let Some((start, end)) = group.layout.window(t.window) else { continue };
+                if let Some(minimum) = group.fused.below_minimum(k, slot, end - start) {
+                    if t.kind == TimerKind::Expire {
+                        let stats = &mut self.stats.policies[pi];
+                        match minimum {
+                            Minimum::Count => stats.below_min_count += 1,
+                            Minimum::Coverage => stats.below_min_coverage += 1,
+                        }
+                    }
+                    continue;
+                }
                 let value = group.fused.value(k, slot, &self.samples, end - start);
                 let (revision, _) = group.fused.written(k, slot);
                 // In `updates` mode the expiry row is not written: it hands the final value downstream.
