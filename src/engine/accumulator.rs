@@ -15,7 +15,7 @@
 //! reading's neighbours in event order, and a late reading may land between any two of them.
 
 use super::Value;
-use super::register::{increase, percentile, sorted_values, stddev};
+use super::register::{LeftOut, increase, percentile, sorted_values, stddev};
 use crate::job::{Aggregation, PolicyRules};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -297,7 +297,7 @@ impl Fused {
             Aggregation::First => number(self.first + 1),
             Aggregation::Last => number(self.last + 1),
             Aggregation::Range => Value::Number(f64::from_bits(cells[self.max]) - f64::from_bits(cells[self.min])),
-            Aggregation::Delta => Value::Number(increase(samples.list(cells[self.delta]), &self.rules[k].register)),
+            Aggregation::Delta => Value::Number(increase(samples.list(cells[self.delta]), &self.rules[k].register).0),
             Aggregation::Median => self.order_statistic(cells, samples, |sorted| percentile(sorted, 5000)),
             Aggregation::Percentile(p) => self.order_statistic(cells, samples, |sorted| percentile(sorted, p)),
             Aggregation::Stddev => self.order_statistic(cells, samples, stddev),
@@ -310,6 +310,15 @@ impl Fused {
             Aggregation::Integral | Aggregation::Twa => {
                 unreachable!("the job loader refuses the aggregations the engine does not run yet")
             }
+        }
+    }
+
+    /// The steps policy `k`'s `delta` left out of the window's increase (none for another
+    /// aggregation): counted once, when the window expires.
+    pub fn left_out(&self, k: usize, cells: &[u64], samples: &Samples) -> LeftOut {
+        match self.outputs[k] {
+            Aggregation::Delta => increase(samples.list(cells[self.delta]), &self.rules[k].register).1,
+            _ => LeftOut::default(),
         }
     }
 

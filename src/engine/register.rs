@@ -6,35 +6,64 @@
 
 use super::exact::{ExactSum, Sample};
 use crate::job::{RegisterRules, Reset};
+use crate::time::MS_PER_HOUR;
 
-/// The increase of a register over `samples` (sorted by time) under `rule`. Each step from `a` to
-/// the next value `b` adds `b - a`, or on a drop by more than the rule's tolerance what its
-/// `reset` says: `b` (reset to zero) or `at - a + b` (rollover). The sum is kept in its
-/// telescoped form, `last - first` plus a correction per drop (`a` for a reset to zero, `at` for
-/// a rollover), added exactly and rounded once, so a register without drops gives exactly
-/// `last - first`; the scale multiplies the result once.
-///
-/// `exchange` and `slope`, which leave steps out and count them, are refused at load for now.
-pub fn increase(samples: &[Sample], rule: &RegisterRules) -> f64 {
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return 0.0 };
+/// Steps of a register's readings left out of its increase, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Steps across a drop under `reset: exchange` (a new meter).
+    pub exchanges: u64,
+    /// Steps whose increase per hour (after the scale) lies outside the `slope`.
+    pub outside_slope: u64,
+}
+
+/// The increase of a register over `samples` (sorted by time) under `rule`, and the steps left
+/// out. Each step from `a` to the next value `b` adds `b - a`, or on a drop by more than the
+/// rule's tolerance what its `reset` says: `b` (reset to zero), `at - a + b` (rollover) or nothing
+/// (exchange); a step whose increase, scaled, per hour lies outside the `slope` adds nothing. The
+/// sum is kept in its telescoped form, `last - first` plus a correction per such step (`a` for a
+/// reset to zero, `at` for a rollover, `a - b` for a step left out), added exactly and rounded
+/// once, so a register without drops gives exactly `last - first`; the scale multiplies the
+/// result once.
+pub fn increase(samples: &[Sample], rule: &RegisterRules) -> (f64, LeftOut) {
+    let mut left_out = LeftOut::default();
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return (0.0, left_out) };
     let mut sum = ExactSum::default();
     sum.add(last.1);
     sum.add(-first.1);
     for pair in samples.windows(2) {
-        let (a, b) = (pair[0].1, pair[1].1);
-        if b < a && a - b > rule.reset_tolerance {
+        let ((ta, a), (tb, b)) = (pair[0], pair[1]);
+        let dropped = b < a && a - b > rule.reset_tolerance;
+        let step = match rule.reset {
+            _ if !dropped => b - a,
+            Reset::Zero => b,
+            Reset::Rollover { at } => at - a + b,
+            Reset::Exchange => {
+                left_out.exchanges += 1;
+                sum.add(a);
+                sum.add(-b);
+                continue;
+            }
+        };
+        if let Some(slope) = rule.slope {
+            let per_hour = step * rule.scale * MS_PER_HOUR as f64 / (tb - ta) as f64;
+            if !slope.contains(per_hour) {
+                left_out.outside_slope += 1;
+                sum.add(a);
+                sum.add(-b);
+                continue;
+            }
+        }
+        if dropped {
             match rule.reset {
                 Reset::Zero => sum.add(a),
                 Reset::Rollover { at } => sum.add(at),
-                // The step across the drop is left out: `a - b` cancels its `b - a`.
-                Reset::Exchange => {
-                    sum.add(a);
-                    sum.add(-b);
-                }
+                Reset::Exchange => {}
             }
         }
     }
-    if rule.scale == 1.0 { sum.value() } else { sum.value() * rule.scale }
+    let value = if rule.scale == 1.0 { sum.value() } else { sum.value() * rule.scale };
+    (value, left_out)
 }
 
 /// The values of `samples` sorted, into `sorted` (reused).
@@ -85,36 +114,49 @@ mod tests {
     #[test]
     fn a_reset_to_zero_books_the_value_after_it() {
         let r = rule(Reset::Zero, 0.0, 1.0);
-        assert_eq!(increase(&stamped(&[100.0, 110.0, 5.0, 20.0]), &r), 30.0);
-        assert_eq!(increase(&stamped(&[0.1, 0.2, 0.3]), &r), 0.3 - 0.1);
-        assert_eq!(increase(&stamped(&[7.0]), &r), 0.0);
+        assert_eq!(increase(&stamped(&[100.0, 110.0, 5.0, 20.0]), &r).0, 30.0);
+        assert_eq!(increase(&stamped(&[0.1, 0.2, 0.3]), &r).0, 0.3 - 0.1);
+        assert_eq!(increase(&stamped(&[7.0]), &r).0, 0.0);
     }
 
     #[test]
     fn a_rollover_books_the_way_round() {
         let r = rule(Reset::Rollover { at: 100_000.0 }, 0.0, 1.0);
         // 99999.5 -> 99999.9 (+0.4), wraps: 100000 - 99999.9 + 0.5 (+0.6), 0.5 -> 1.5 (+1).
-        assert_eq!(increase(&stamped(&[99_999.5, 99_999.9, 0.5, 1.5]), &r), 2.0);
+        assert_eq!(increase(&stamped(&[99_999.5, 99_999.9, 0.5, 1.5]), &r).0, 2.0);
     }
 
     #[test]
     fn an_exchange_leaves_the_step_across_the_drop_out() {
         let r = rule(Reset::Exchange, 0.0, 1.0);
-        assert_eq!(increase(&stamped(&[1520.5, 1521.25, 3.25, 4.0]), &r), 1.5);
+        assert_eq!(increase(&stamped(&[1520.5, 1521.25, 3.25, 4.0]), &r).0, 1.5);
     }
 
     #[test]
     fn a_drop_within_the_tolerance_is_noise() {
         let jitter = stamped(&[1000.0, 1000.25, 1000.0, 1000.5]);
-        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.5, 1.0)), 0.5);
-        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.0, 1.0)), 1000.75);
+        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.5, 1.0)).0, 0.5);
+        assert_eq!(increase(&jitter, &rule(Reset::Zero, 0.0, 1.0)).0, 1000.75);
         // A drop beyond the tolerance is still a reset.
-        assert_eq!(increase(&stamped(&[1001.0, 2.0, 3.5]), &rule(Reset::Zero, 0.5, 1.0)), 3.5);
+        assert_eq!(increase(&stamped(&[1001.0, 2.0, 3.5]), &rule(Reset::Zero, 0.5, 1.0)).0, 3.5);
+    }
+
+    #[test]
+    fn steps_outside_the_slope_are_left_out_and_counted() {
+        let r = RegisterRules {
+            slope: Some(crate::job::threshold::Threshold::parse("[0, 60]").unwrap()),
+            ..rule(Reset::Zero, 0.0, 40.0)
+        };
+        // 15-minute steps of 0.25, 0.5, 0.25, scaled by 40: 40, 80 and 40 per hour.
+        let (value, left_out) = increase(&stamped(&[100.0, 100.25, 100.75, 101.0]), &r);
+        assert_eq!((value, left_out), (20.0, LeftOut { exchanges: 0, outside_slope: 1 }));
+        let (value, left_out) = increase(&stamped(&[1520.5, 1521.25, 3.25, 4.0]), &rule(Reset::Exchange, 0.0, 1.0));
+        assert_eq!((value, left_out), (1.5, LeftOut { exchanges: 1, outside_slope: 0 }));
     }
 
     #[test]
     fn the_scale_multiplies_the_increase() {
-        assert_eq!(increase(&stamped(&[100.0, 100.25, 100.75, 101.0]), &rule(Reset::Zero, 0.0, 40.0)), 40.0);
+        assert_eq!(increase(&stamped(&[100.0, 100.25, 100.75, 101.0]), &rule(Reset::Zero, 0.0, 40.0)).0, 40.0);
     }
 
     #[test]

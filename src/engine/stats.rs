@@ -42,6 +42,10 @@ pub struct PolicyStats {
     /// Windows holding less than the policy's `min_coverage` of their expected readings: no row
     /// written.
     pub below_min_coverage: u64,
+    /// `delta` steps across a meter exchange (`reset: exchange`), left out of the increase.
+    pub exchanges: u64,
+    /// `delta` steps whose increase per hour lay outside the policy's `slope`, left out.
+    pub outside_slope: u64,
 }
 
 /// Why a merge evaluation wrote no row.

@@ -152,11 +152,7 @@ fn refuse_not_run(
         ok = false;
     }
     let register = rules.register;
-    let fields = [
-        (&policy::BOUNDARY, register.boundary != defaults.register.boundary),
-        (&policy::RESET, register.reset == Reset::Exchange),
-        (&policy::SLOPE, register.slope.is_some()),
-    ];
+    let fields = [(&policy::BOUNDARY, register.boundary != defaults.register.boundary)];
     for (field, set) in fields {
         if set && let Some(at) = p.scalar(reader, field) {
             reader.error(&at, format!("`{}: {}` {not_run}", field.name, at.text.trim()));
@@ -423,10 +419,6 @@ mod tests {
         assert_eq!(
             one("aggregation: integral\nmethod: left").1,
             "the aggregation `integral` is checked, but this version of meterflow does not run it yet"
-        );
-        assert_eq!(
-            one("aggregation: delta\nreset: exchange").1,
-            "`reset: exchange` is checked, but this version of meterflow does not run it yet"
         );
         assert_eq!(
             one("aggregation: delta\nboundary: previous").1,

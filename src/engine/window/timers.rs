@@ -63,6 +63,12 @@ impl WindowOperator {
                     continue;
                 }
                 let value = group.fused.value(k, slot, &self.samples, end - start);
+                if t.kind == TimerKind::Expire {
+                    let left_out = group.fused.left_out(k, slot, &self.samples);
+                    let stats = &mut self.stats.policies[pi];
+                    stats.exchanges += left_out.exchanges;
+                    stats.outside_slope += left_out.outside_slope;
+                }
                 let (revision, _) = group.fused.written(k, slot);
                 // In `updates` mode the expiry row is not written: it hands the final value downstream.
                 let (emit, revision) = match t.kind {
