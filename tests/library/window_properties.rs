@@ -42,6 +42,9 @@ fn job(
         Aggregation::Delta,
         Aggregation::Max,
         Aggregation::Cnt,
+        Aggregation::Median,
+        Aggregation::Percentile(9500),
+        Aggregation::Stddev,
     ];
     let mut policies = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
