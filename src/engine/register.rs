@@ -172,4 +172,75 @@ mod tests {
         assert_eq!(stddev(&sorted), 2.0);
         assert_eq!(stddev(&[7.0]), 0.0);
     }
+
+    /// A simulated meter: its true increments (quarters, so every sum is exact), and when it
+    /// wraps, is reset or exchanged. The model books the true increments; the rules must too.
+    mod meters {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Steps of a meter: (increment in quarters, what happens before the reading).
+        fn steps() -> impl Strategy<Value = (i64, Vec<(i64, u8)>)> {
+            (0i64..4000, prop::collection::vec((0i64..200, 0u8..10), 1..60))
+        }
+
+        proptest! {
+            /// A register wrapping at 1000: the rollover rule books every true increment.
+            #[test]
+            fn rollover_books_the_true_increase((start, steps) in steps()) {
+                let (mut unwrapped, mut total, mut samples) = (start, 0i64, Vec::new());
+                samples.push((0, (unwrapped % 4000) as f64 / 4.0));
+                for (i, (inc, _)) in steps.iter().enumerate() {
+                    unwrapped += inc;
+                    total += inc;
+                    samples.push(((i as i64 + 1) * 900_000, (unwrapped % 4000) as f64 / 4.0));
+                }
+                let r = rule(Reset::Rollover { at: 1000.0 }, 0.0, 1.0);
+                prop_assert_eq!(increase(&samples, &r).0, total as f64 / 4.0);
+            }
+
+            /// Meters exchanged for new ones at random: the exchange rule books each meter's own
+            /// increments and counts the exchanges (a new meter starts below the old reading).
+            #[test]
+            fn exchange_books_each_meters_increase((start, steps) in steps()) {
+                let (mut reading, mut total, mut exchanges) = (start + 4000, 0i64, 0u64);
+                let mut samples = vec![(0, reading as f64 / 4.0)];
+                for (i, (inc, event)) in steps.iter().enumerate() {
+                    if *event == 0 && reading > 0 {
+                        reading = (reading - 1).min(*inc);
+                        exchanges += 1;
+                    } else {
+                        reading += inc;
+                        total += inc;
+                    }
+                    samples.push(((i as i64 + 1) * 900_000, reading as f64 / 4.0));
+                }
+                let (value, left_out) = increase(&samples, &rule(Reset::Exchange, 0.0, 1.0));
+                prop_assert_eq!(value, total as f64 / 4.0);
+                prop_assert_eq!(left_out.exchanges, exchanges);
+            }
+
+            /// Steps above a rate limit are left out and counted; the rest are booked, scaled.
+            #[test]
+            fn slope_leaves_out_exactly_the_fast_steps((start, steps) in steps()) {
+                let limit = 400.0; // per hour: 100 per 15-minute step, after a scale of 2
+                let slope = crate::job::threshold::Threshold::parse("[0, 400]").unwrap();
+                let r = RegisterRules { slope: Some(slope), ..rule(Reset::Zero, 0.0, 2.0) };
+                let (mut reading, mut kept, mut outside) = (start, 0i64, 0u64);
+                let mut samples = vec![(0, reading as f64 / 4.0)];
+                for (i, (inc, _)) in steps.iter().enumerate() {
+                    reading += inc;
+                    if *inc as f64 / 4.0 * 2.0 * 4.0 > limit {
+                        outside += 1;
+                    } else {
+                        kept += inc;
+                    }
+                    samples.push(((i as i64 + 1) * 900_000, reading as f64 / 4.0));
+                }
+                let (value, left_out) = increase(&samples, &r);
+                prop_assert_eq!(value, kept as f64 / 4.0 * 2.0);
+                prop_assert_eq!(left_out.outside_slope, outside);
+            }
+        }
+    }
 }
