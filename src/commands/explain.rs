@@ -182,12 +182,12 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
     if p.aggregation == Aggregation::Delta {
         let boundary = match register.boundary {
             Boundary::Previous => {
-                "belongs to the earlier window, which is therefore final only once the series' next \
-                                   reading arrives or the input ends"
+                "belongs to the earlier window, which is therefore final only once the window holding \
+                                   the series' next reading expires, or the input ends"
             }
             Boundary::Interpolate => {
                 "is split at each window edge it crosses, linearly in time, so a window is final \
-                                      only once the series' next reading arrives or the input ends"
+                                      only once the window holding the series' next reading expires, or the input ends"
             }
             Boundary::None => "belongs to neither window (the increase across each window edge is not booked)",
         };
@@ -233,7 +233,7 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
         });
         lines.push(format!(
             "Integration: {method}{unit}; an interval crossing a window edge is split at the edge, so a window is final \
-             only once the series' next reading arrives or the input ends{gap}."
+             only once the window holding the series' next reading expires, or the input ends{gap}."
         ));
     }
     if matches!(p.aggregation, Aggregation::Median | Aggregation::Percentile(_) | Aggregation::Stddev) {

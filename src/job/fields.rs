@@ -252,8 +252,8 @@ pub mod window_policy {
         "boundary",
         Shape::Choice(&BOUNDARIES),
         "`delta` only: the window the step between two readings in different windows belongs to. `previous`: the \
-         earlier window (the platform's meter-reading rule; a window is final once the series' next reading arrives or \
-         the input ends); `interpolate`: split at each window edge linearly in time; `none`: neither. Default `none`.",
+         earlier window (the platform's meter-reading rule; a window is final once the window holding the series' next \
+         reading expires, or the input ends); `interpolate`: split at each window edge linearly in time; `none`: neither. Default `none`.",
     );
     pub const RESET: Field = Field::optional(
         "reset",
