@@ -241,7 +241,8 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
     }
     if let Some(interval) = coverage.expected_interval {
         lines.push(format!(
-            "A window expects one reading every {} of its real length (46 half-hours on a 23-hour local day).",
+            "A window expects one reading every {} of its real length (a local day at a clock change is 23 or 25 \
+             hours long).",
             format_duration(interval)
         ));
     }
