@@ -8,7 +8,10 @@ use crate::job::expr::variable_name;
 use crate::job::load_jobs;
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::threshold::Threshold;
-use crate::job::{Interpolation, Job, JobKind, MergeJob, Trigger, WindowJob, WindowType};
+use crate::job::{
+    Aggregation, Boundary, Interpolation, Job, JobKind, MergeJob, Method, PolicyRules, Reset, Trigger, WindowJob,
+    WindowPolicy, WindowType,
+};
 use crate::time::MS_PER_DAY;
 use crate::time::duration::format_duration;
 use crate::time::period::Period;
@@ -166,7 +169,92 @@ fn explain_window(w: &WindowJob, s: &mut String) {
             windows(w.window, p.window_size),
             alignment(w, p.window_size),
         );
+        for line in rules(p) {
+            let _ = writeln!(s, "      {line}");
+        }
     }
+}
+
+/// The policy's register, integration and coverage rules in words, one sentence a line.
+fn rules(p: &WindowPolicy) -> Vec<String> {
+    let mut lines = Vec::new();
+    let PolicyRules { register, integration, coverage } = p.rules;
+    if p.aggregation == Aggregation::Delta {
+        let boundary = match register.boundary {
+            Boundary::Previous => {
+                "belongs to the earlier window, which is therefore final only once the window holding \
+                                   the series' next reading expires, or the input ends"
+            }
+            Boundary::Interpolate => {
+                "is split at each window edge it crosses, linearly in time, so a window is final \
+                                      only once the window holding the series' next reading expires, or the input ends"
+            }
+            Boundary::None => "belongs to neither window (the increase across each window edge is not booked)",
+        };
+        lines.push(format!("The step from a window's last reading to the next window's first {boundary}."));
+        let drop = match register.reset {
+            Reset::Zero => "is a reset to 0: a -> b adds b".to_string(),
+            Reset::Rollover { at } => format!("is a rollover at {at}: a -> b adds {at} - a + b"),
+            Reset::Exchange => "is a meter exchange: the step across it is left out and counted".to_string(),
+        };
+        let tolerance = if register.reset_tolerance > 0.0 {
+            format!(
+                " larger than {} (a smaller one is noise, booked as the negative step it is)",
+                register.reset_tolerance
+            )
+        } else {
+            String::new()
+        };
+        lines.push(format!("A drop of the register{tolerance} {drop}."));
+        if register.scale != 1.0 {
+            lines.push(format!("Every increase is multiplied by {}.", register.scale));
+        }
+        if let Some(slope) = register.slope {
+            lines.push(format!(
+                "A step whose increase per hour (after the scale) lies outside {slope} is left out and counted."
+            ));
+        }
+    }
+    if p.aggregation.is_integral() {
+        let method = match integration.method {
+            Method::Left => "each reading's value holds until the next reading (left sum: p1 x (t2 - t1))",
+            Method::Trapezoid => {
+                "each interval between readings counts the mean of its two ends (trapezoid: (p1 + p2) / 2 \
+                                  x (t2 - t1))"
+            }
+        };
+        let unit = if p.aggregation == Aggregation::Integral {
+            format!(", divided by {}", format_duration(integration.unit))
+        } else {
+            " over the time integrated".to_string()
+        };
+        let gap = integration.max_gap.map_or(String::new(), |g| {
+            format!("; an interval longer than {} is not integrated, and counted", format_duration(g))
+        });
+        lines.push(format!(
+            "Integration: {method}{unit}; an interval crossing a window edge is split at the edge, so a window is final \
+             only once the window holding the series' next reading expires, or the input ends{gap}."
+        ));
+    }
+    if matches!(p.aggregation, Aggregation::Median | Aggregation::Percentile(_) | Aggregation::Stddev) {
+        lines.push("The window keeps its readings (16 bytes each, one per timestamp) until it expires.".to_string());
+    }
+    if let Some(interval) = coverage.expected_interval {
+        lines.push(format!(
+            "A window expects one reading every {} of its real length (a local day at a clock change is 23 or 25 \
+             hours long).",
+            format_duration(interval)
+        ));
+    }
+    if let Some(n) = coverage.min_count {
+        lines.push(format!("A window with fewer than {n} valid readings writes no row, and is counted."));
+    }
+    if let Some(share) = coverage.min_coverage {
+        lines.push(format!(
+            "A window holding less than {share} of its expected readings writes no row, and is counted."
+        ));
+    }
+    lines
 }
 
 /// `tumbling 10m windows`, `sliding 1h windows starting every 15m`.

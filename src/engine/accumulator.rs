@@ -15,37 +15,12 @@
 //! reading's neighbours in event order, and a late reading may land between any two of them.
 
 use super::Value;
-use crate::job::Aggregation;
+use super::register::{LeftOut, increase, percentile, sorted_values, stddev};
+use crate::job::{Aggregation, PolicyRules};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
-/// A float sum kept as an unevaluated pair `hi + lo` (Knuth's TwoSum). For meter values the pair is
-/// exact, so the rounded result does not depend on the order readings arrive in, which keeps the
-/// `final` output independent of arrival order (and lets a corrected window be summed again from
-/// its readings in any order).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ExactSum {
-    hi: f64,
-    lo: f64,
-}
-
-impl ExactSum {
-    #[inline]
-    pub fn add(&mut self, x: f64) {
-        let s = self.hi + x;
-        let bp = s - self.hi;
-        let err = (self.hi - (s - bp)) + (x - bp);
-        self.hi = s;
-        self.lo += err;
-    }
-
-    #[inline]
-    pub fn value(&self) -> f64 {
-        self.hi + self.lo
-    }
-}
-
-/// One reading of a `delta` window: timestamp (ms) and value.
-pub type Sample = (i64, f64);
+pub use super::exact::{ExactSum, Sample};
 
 /// The reading lists of the open `delta` windows, addressed by index from their slots; lists of
 /// expired windows are kept for new ones, so a run stops allocating once its windows have grown
@@ -88,6 +63,13 @@ impl Samples {
     }
 }
 
+/// Which minimum a window fell short of (see [`Fused::below_minimum`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Minimum {
+    Count,
+    Coverage,
+}
+
 /// Cell 1: the count of valid values is in the low bits, flags above.
 const COUNT_MASK: u64 = (1 << 48) - 1;
 /// The slot's expiry timer is queued (see the window operator's `run_timer`).
@@ -105,8 +87,11 @@ pub struct Fused {
     first: usize,
     last: usize,
     delta: usize,
-    /// The aggregation of each policy of the group, in the job's order.
+    /// The aggregation of each policy of the group, in the job's order, and its register rules.
     outputs: Vec<Aggregation>,
+    rules: Vec<PolicyRules>,
+    /// The values of a window sorted, for the order statistics (reused).
+    sorted: RefCell<Vec<f64>>,
     /// The first `updates`-mode cell (`0`: `final` mode).
     written: usize,
 }
@@ -114,7 +99,7 @@ pub struct Fused {
 impl Fused {
     /// The slot plan of a group whose policies aggregate `aggregations`, with the cells `updates`
     /// mode needs when `updates`.
-    pub fn new(aggregations: &[Aggregation], updates: bool) -> Fused {
+    pub fn new(aggregations: &[(Aggregation, PolicyRules)], updates: bool) -> Fused {
         let mut next = 2;
         let mut place = |needed: bool, cells: usize| {
             if !needed {
@@ -123,16 +108,29 @@ impl Fused {
             next += cells;
             next - cells
         };
-        let has = |wanted: &[Aggregation]| aggregations.iter().any(|a| wanted.contains(a));
+        let has = |wanted: &[Aggregation]| aggregations.iter().any(|(a, _)| wanted.contains(a));
         use Aggregation as A;
         let max = place(has(&[A::Max, A::Range]), 1);
         let min = place(has(&[A::Min, A::Range]), 1);
         let sum = place(has(&[A::Sum, A::Avg]), 2);
         let first = place(has(&[A::First]), 2);
         let last = place(has(&[A::Last]), 2);
-        let delta = place(has(&[A::Delta]), 1);
+        let listed = aggregations.iter().any(|(a, _)| matches!(a, A::Delta | A::Median | A::Percentile(_) | A::Stddev));
+        let delta = place(listed, 1);
         let written = if updates { place(true, 2 * aggregations.len()) } else { 0 };
-        Fused { stride: next, max, min, sum, first, last, delta, outputs: aggregations.to_vec(), written }
+        Fused {
+            stride: next,
+            max,
+            min,
+            sum,
+            first,
+            last,
+            delta,
+            outputs: aggregations.iter().map(|(a, _)| *a).collect(),
+            rules: aggregations.iter().map(|(_, r)| *r).collect(),
+            sorted: RefCell::default(),
+            written,
+        }
     }
 
     /// Cells per slot.
@@ -302,9 +300,10 @@ impl Fused {
         }
     }
 
-    /// The value of policy `k` of the group; meaningful when the window holds a valid value.
+    /// The value of policy `k` of the group for a window `length` ms long; meaningful when the
+    /// window holds a valid value.
     #[inline]
-    pub fn value(&self, k: usize, cells: &[u64], samples: &Samples) -> Value {
+    pub fn value(&self, k: usize, cells: &[u64], samples: &Samples, length: i64) -> Value {
         let number = |at: usize| Value::Number(f64::from_bits(cells[at]));
         match self.outputs[k] {
             Aggregation::Max => number(self.max),
@@ -315,8 +314,55 @@ impl Fused {
             Aggregation::First => number(self.first + 1),
             Aggregation::Last => number(self.last + 1),
             Aggregation::Range => Value::Number(f64::from_bits(cells[self.max]) - f64::from_bits(cells[self.min])),
-            Aggregation::Delta => Value::Number(counter_increase(samples.list(cells[self.delta]))),
+            Aggregation::Delta => Value::Number(increase(samples.list(cells[self.delta]), &self.rules[k].register).0),
+            Aggregation::Median => self.order_statistic(cells, samples, |sorted| percentile(sorted, 5000)),
+            Aggregation::Percentile(p) => self.order_statistic(cells, samples, |sorted| percentile(sorted, p)),
+            Aggregation::Stddev => self.order_statistic(cells, samples, stddev),
+            // The loader requires `expected_interval` for `coverage`: readings received over
+            // `length / interval` expected, in one division.
+            Aggregation::Coverage => {
+                let interval = self.rules[k].coverage.expected_interval.unwrap_or(length);
+                Value::Number(Fused::count(cells) as f64 * interval as f64 / length as f64)
+            }
+            Aggregation::Integral | Aggregation::Twa => {
+                unreachable!("the job loader refuses the aggregations the engine does not run yet")
+            }
         }
+    }
+
+    /// The steps policy `k`'s `delta` left out of the window's increase (none for another
+    /// aggregation): counted once, when the window expires.
+    pub fn left_out(&self, k: usize, cells: &[u64], samples: &Samples) -> LeftOut {
+        match self.outputs[k] {
+            Aggregation::Delta => increase(samples.list(cells[self.delta]), &self.rules[k].register).1,
+            _ => LeftOut::default(),
+        }
+    }
+
+    /// Whether policy `k`'s window, `length` ms long, holds too little to be written: fewer valid
+    /// readings than `min_count`, or less than `min_coverage` of those expected.
+    pub fn below_minimum(&self, k: usize, cells: &[u64], length: i64) -> Option<Minimum> {
+        let coverage = self.rules[k].coverage;
+        let count = Fused::count(cells);
+        if coverage.min_count.is_some_and(|n| count < n) {
+            return Some(Minimum::Count);
+        }
+        match (coverage.min_coverage, coverage.expected_interval) {
+            (Some(share), Some(interval)) if (count as f64 * interval as f64 / length as f64) < share => {
+                Some(Minimum::Coverage)
+            }
+            _ => None,
+        }
+    }
+
+    /// `f` of the window's values sorted (a window with a value has a reading in its list).
+    fn order_statistic(&self, cells: &[u64], samples: &Samples, f: impl Fn(&[f64]) -> f64) -> Value {
+        let mut sorted = self.sorted.borrow_mut();
+        sorted_values(samples.list(cells[self.delta]), &mut sorted);
+        if sorted.is_empty() {
+            return Value::Number(f64::NAN);
+        }
+        Value::Number(f(&sorted))
     }
 
     /// Gives the window's `delta` list back once the window is gone.
@@ -384,21 +430,4 @@ fn insert_sample(samples: &mut Vec<Sample>, ts: i64, v: f64) {
             Err(i) => samples.insert(i, (ts, v)),
         },
     }
-}
-
-/// The increase of a cumulative register over `samples` (sorted by time): the sum over
-/// consecutive pairs `(a, b)` of `b - a`, or of `b` when `b < a` (the counter was reset to 0 and
-/// counted up to `b` again). The sum telescopes to `last - first + (every value followed by a
-/// drop)`, computed that way so a register without resets gives exactly `last - first`.
-fn counter_increase(samples: &[Sample]) -> f64 {
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return 0.0 };
-    let mut sum = ExactSum::default();
-    sum.add(last.1);
-    sum.add(-first.1);
-    for pair in samples.windows(2) {
-        if pair[1].1 < pair[0].1 {
-            sum.add(pair[0].1);
-        }
-    }
-    sum.value()
 }

@@ -5,11 +5,13 @@
 pub mod accounting;
 pub mod accumulator;
 mod clock;
+mod exact;
 pub mod layout;
 pub mod merge;
 pub mod names;
 mod open_windows;
 mod queue;
+mod register;
 mod repeats;
 mod snapshot;
 pub mod stats;

@@ -37,6 +37,15 @@ pub struct PolicyStats {
     pub rows_written: u64,
     /// Windows whose sum or average overflowed the float range: no row written.
     pub non_finite: u64,
+    /// Windows with fewer valid readings than the policy's `min_count`: no row written.
+    pub below_min_count: u64,
+    /// Windows holding less than the policy's `min_coverage` of their expected readings: no row
+    /// written.
+    pub below_min_coverage: u64,
+    /// `delta` steps across a meter exchange (`reset: exchange`), left out of the increase.
+    pub exchanges: u64,
+    /// `delta` steps whose increase per hour lay outside the policy's `slope`, left out.
+    pub outside_slope: u64,
 }
 
 /// Why a merge evaluation wrote no row.

@@ -49,7 +49,7 @@ use super::{
 use crate::engine::names::Names;
 use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
-use crate::job::{Aggregation, Interpolation, WindowJob};
+use crate::job::{Aggregation, Interpolation, PolicyRules, WindowJob};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -182,7 +182,7 @@ impl WindowOperator {
         let updates = options.emit == EmitMode::Updates;
         let policies = plan.policies.iter().map(|p| Policy { output: names.points.intern(&p.output) }).collect();
         let mut groups: Vec<Group> = Vec::new();
-        let mut aggregations: Vec<Vec<Aggregation>> = Vec::new();
+        let mut aggregations: Vec<Vec<(Aggregation, PolicyRules)>> = Vec::new();
         for (i, p) in plan.policies.iter().enumerate() {
             let input = names.points.intern(&p.input);
             let joins = i > 0 && {
@@ -191,10 +191,10 @@ impl WindowOperator {
                     == (&p.input, p.threshold, p.interpolation, p.window_size)
             };
             if joins && let Some(last) = aggregations.last_mut() {
-                last.push(p.aggregation);
+                last.push((p.aggregation, p.rules));
                 continue;
             }
-            aggregations.push(vec![p.aggregation]);
+            aggregations.push(vec![(p.aggregation, p.rules)]);
             groups.push(Group {
                 input,
                 layout: Layout::new(plan.window, p.window_size, plan.timezone, plan.offset),
@@ -507,14 +507,17 @@ impl WindowOperator {
     fn write_late(&mut self, sid: u32, g: usize, index: usize, window: i64, out: &mut Emitted) {
         let groups = self.groups.len();
         let group = &mut self.groups[g];
-        let Some((start, _)) = group.layout.window(window) else { return };
+        let Some((start, end)) = group.layout.window(window) else { return };
         let asset = self.series[sid as usize].asset;
         let slot = self.rings[sid as usize * groups + g].slot_mut(index);
         if Fused::count(slot) == 0 {
             return;
         }
         for k in 0..group.fused.outputs() {
-            let value = group.fused.value(k, slot, &self.samples);
+            if group.fused.below_minimum(k, slot, end - start).is_some() {
+                continue;
+            }
+            let value = group.fused.value(k, slot, &self.samples, end - start);
             let (revision, written) = group.fused.written(k, slot);
             if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {
                 continue;

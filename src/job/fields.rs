@@ -3,7 +3,7 @@
 //! once, and a field name cannot be misspelt in a reader), and `meterflow schema` turns them into a
 //! JSON Schema. Words a choice accepts come from the type they stand for.
 
-use super::plan::Interpolation;
+use super::plan::{Boundary, Interpolation, Method, ResetKind};
 use crate::job::options::{Duplicates, EmitMode, WatermarkScope};
 use crate::yaml::{Field, Shape};
 
@@ -70,6 +70,9 @@ const WINDOW_KINDS: [&str; 2] = words(&WindowKind::NAMES);
 const TRIGGER_MODES: [&str; 2] = words(&TriggerMode::NAMES);
 const TIMING_INTERPOLATIONS: [&str; 1] = words(&TimingInterpolation::NAMES);
 const INTERPOLATIONS: [&str; 2] = words(&Interpolation::NAMES);
+const BOUNDARIES: [&str; 3] = words(&Boundary::NAMES);
+const RESETS: [&str; 3] = words(&ResetKind::NAMES);
+const METHODS: [&str; 2] = words(&Method::NAMES);
 const EMIT_MODES: [&str; 2] = words(&EmitMode::NAMES);
 const WATERMARK_SCOPES: [&str; 3] = words(&WatermarkScope::NAMES);
 const DUPLICATE_RULES: [&str; 3] = words(&Duplicates::NAMES);
@@ -223,8 +226,14 @@ pub mod window_policy {
         "What happens to a value outside the threshold: `ignore` leaves it out of every aggregation; `last_value` \
          replaces it with the series' latest valid value at or before it. Default `ignore`.",
     );
-    pub const AGGREGATION: Field =
-        Field::required("aggregation", Shape::Aggregation, "How the valid values of a window become its output value.");
+    pub const AGGREGATION: Field = Field::required(
+        "aggregation",
+        Shape::Aggregation,
+        "How the valid values of a window become its output value: `max`, `min`, `avg`, `sum`, `cnt` (also spelt \
+         `count`), `first`, `last`, `range`, `delta` (a cumulative register's increase), `median`, `pNN` (a percentile \
+         such as `p95` or `p99.9`), `stddev`, `integral` (energy from power), `twa` (time-weighted average) or \
+         `coverage` (readings received over readings expected).",
+    );
     pub const WINDOW_SIZE: Field = Field::required(
         "window_size",
         Shape::Period,
@@ -235,10 +244,117 @@ pub mod window_policy {
     pub const OUTPUT: Field = Field::required(
         "output",
         Shape::Point,
-        "The point written, one row per window that holds at least one valid value.",
+        "The point written, one row per window that holds at least one valid value (and as many as `min_count` and \
+         `min_coverage` ask for).",
     )
     .aliases(&["output_point", "outputPoint"]);
-    pub const FIELDS: &[Field] = &[INPUT, THRESHOLD, INTERPOLATION, AGGREGATION, WINDOW_SIZE, OUTPUT];
+    pub const BOUNDARY: Field = Field::optional(
+        "boundary",
+        Shape::Choice(&BOUNDARIES),
+        "`delta` only: the window the step between two readings in different windows belongs to. `previous`: the \
+         earlier window (the platform's meter-reading rule; a window is final once the window holding the series' next \
+         reading expires, or the input ends); `interpolate`: split at each window edge linearly in time; `none`: neither. Default `none`.",
+    );
+    pub const RESET: Field = Field::optional(
+        "reset",
+        Shape::Choice(&RESETS),
+        "`delta` only: what a drop of the register means. `zero`: it was reset to 0 (`a -> b` adds `b`); `rollover`: \
+         it wrapped around at `rollover_at` (`a -> b` adds `rollover_at - a + b`); `exchange`: a new meter (the step \
+         across the drop is left out and counted). Default `zero`.",
+    );
+    pub const ROLLOVER_AT: Field = Field::optional(
+        "rollover_at",
+        Shape::Number,
+        "With `reset: rollover` (required there): the value at which the register wraps to 0. A 5-digit register \
+         with one decimal shows 99999.9 at most and wraps at `100000`.",
+    );
+    pub const RESET_TOLERANCE: Field = Field::optional(
+        "reset_tolerance",
+        Shape::Number,
+        "`delta` only: a drop of at most this much is the register's noise, not a reset: the step is booked as it \
+         is (negative), so a jitter and its recovery cancel. Default 0: every drop is a reset.",
+    );
+    pub const SLOPE: Field = Field::optional(
+        "slope",
+        Shape::Threshold,
+        "`delta` only: the accepted increase per hour (after `scale`), in interval notation such as `[0, 500]`; a step \
+         whose rate lies outside is left out and counted. Default: every step is accepted.",
+    );
+    pub const SCALE: Field = Field::optional(
+        "scale",
+        Shape::Number,
+        "`delta` only: multiplies every increase (a meter constant or a CT ratio), greater than 0. Default 1.",
+    );
+    pub const METHOD: Field = Field::optional(
+        "method",
+        Shape::Choice(&METHODS),
+        "`integral` and `twa` (required there): `left` integrates `p1 x (t2 - t1)` over each interval between \
+         readings (a value holds until the next reading: the platform's instant power); `trapezoid` integrates \
+         `(p1 + p2) / 2 x (t2 - t1)` (the platform's average power).",
+    );
+    pub const UNIT: Field = Field::optional(
+        "unit",
+        Shape::Duration,
+        "`integral` only: the time unit of the result, `value x duration / unit`: `1h` turns kW into kWh. Default `1h`.",
+    );
+    pub const MAX_GAP: Field = Field::optional(
+        "max_gap",
+        Shape::Duration,
+        "`integral` and `twa`: an interval between readings longer than this is not integrated, and counted. Default: \
+         every interval is integrated.",
+    );
+    pub const EXPECTED_INTERVAL: Field = Field::optional(
+        "expected_interval",
+        Shape::Duration,
+        "The meter's reading interval (`30m` for half-hourly data): a window of real length `L` expects `L / interval` \
+         readings (46 or 50 half-hours on a local day at a clock change). Required by `coverage` and `min_coverage`.",
+    );
+    pub const MIN_COVERAGE: Field = Field::optional(
+        "min_coverage",
+        Shape::Number,
+        "A window holding fewer than this share (0 to 1) of its expected readings writes no row, and is counted in the \
+         summary. Needs `expected_interval`. Default: none.",
+    );
+    pub const MIN_COUNT: Field = Field::optional(
+        "min_count",
+        Shape::Count,
+        "A window holding fewer valid readings than this writes no row, and is counted in the summary. Default: none.",
+    );
+    pub const FIELDS: &[Field] = &[
+        INPUT,
+        THRESHOLD,
+        INTERPOLATION,
+        AGGREGATION,
+        WINDOW_SIZE,
+        OUTPUT,
+        BOUNDARY,
+        RESET,
+        ROLLOVER_AT,
+        RESET_TOLERANCE,
+        SLOPE,
+        SCALE,
+        METHOD,
+        UNIT,
+        MAX_GAP,
+        EXPECTED_INTERVAL,
+        MIN_COVERAGE,
+        MIN_COUNT,
+    ];
+    /// The fields that apply to some aggregations only (see `read_rules`).
+    pub const RULES: &[Field] = &[
+        BOUNDARY,
+        RESET,
+        ROLLOVER_AT,
+        RESET_TOLERANCE,
+        SLOPE,
+        SCALE,
+        METHOD,
+        UNIT,
+        MAX_GAP,
+        EXPECTED_INTERVAL,
+        MIN_COVERAGE,
+        MIN_COUNT,
+    ];
 }
 
 /// A Multi-Point Merging job file.

@@ -2,6 +2,7 @@
 //! files are found by `discover`, each is read by its template's reader (`read_window`,
 //! `read_merge`), and the jobs together are checked as one pipeline.
 
+use super::derived::warn_threshold_on_derived;
 use super::discover::{job_files, read_limited};
 use super::fields::{Template, job};
 use super::grids::warn_mismatched_grids;
@@ -66,6 +67,7 @@ pub fn load_sources(sources: Vec<(String, Vec<u8>)>) -> Result<Vec<Job>, JobErro
     if problems.is_empty() {
         check_pipeline(&jobs, &sites, &mut problems);
         warn_mismatched_grids(&mut jobs);
+        warn_threshold_on_derived(&mut jobs);
     }
     sort_problems(&mut problems);
     if problems.is_empty() { Ok(jobs) } else { Err(JobErrors(problems)) }

@@ -10,9 +10,12 @@
 //! - `discover`: which files to read, and reading them;
 //! - `pipeline`: checks over all jobs together, and their run order;
 //! - `grids`: the warning for a merge whose ticks miss the starts of the windows it reads;
-//! - `read_common`, `read_window`, `read_merge`: a job file into a plan, one reader per template;
+//! - `derived`: the warning for a threshold on a point another job writes (the platform ignores it);
+//! - `read_common`, `read_window`, `read_merge`: a job file into a plan, one reader per template
+//!   (`read_rules`: a window policy's register, integration and coverage rules);
 //! - `load`: job files -> plans, every problem reported together.
 
+mod derived;
 pub mod discover;
 pub mod expr;
 pub mod fields;
@@ -23,6 +26,7 @@ pub mod pipeline;
 pub mod plan;
 mod read_common;
 mod read_merge;
+mod read_rules;
 mod read_window;
 pub mod threshold;
 
@@ -30,5 +34,6 @@ pub use crate::yaml::diagnostic::{Diagnostic, JobErrors};
 pub use crate::yaml::{Field, Shape};
 pub use load::{load_jobs, load_sources};
 pub use plan::{
-    Aggregation, Interpolation, Job, JobKind, MergeJob, MergePolicy, Trigger, WindowJob, WindowPolicy, WindowType,
+    Aggregation, Boundary, Coverage, Integration, Interpolation, Job, JobKind, MergeJob, MergePolicy, Method,
+    PolicyRules, RegisterRules, Reset, Trigger, WindowJob, WindowPolicy, WindowType,
 };

@@ -57,11 +57,132 @@ pub enum WindowType {
 pub struct WindowPolicy {
     pub input: String,
     pub threshold: Threshold,
+    /// Where the threshold is written, for warnings about it; `None` when it is not.
+    pub threshold_site: Option<Diagnostic>,
     pub interpolation: Interpolation,
     pub aggregation: Aggregation,
     /// Window size, at least 1 ms or a month (a multiple of the slide for sliding windows).
     pub window_size: Period,
     pub output: String,
+    /// The register, integration and coverage rules of the policy (issue 29).
+    pub rules: PolicyRules,
+}
+
+/// The options of a policy beyond the platform's six fields. Each applies to some aggregations
+/// only (the loader refuses it elsewhere); the defaults are what a job that does not set them gets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PolicyRules {
+    pub register: RegisterRules,
+    pub integration: Integration,
+    pub coverage: Coverage,
+}
+
+/// How `delta` reads a cumulative register.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegisterRules {
+    pub boundary: Boundary,
+    pub reset: Reset,
+    /// A drop of at most this much is the register's noise, booked as the (negative) step it is.
+    pub reset_tolerance: f64,
+    /// The accepted increase per hour (after `scale`); a step outside is left out and counted.
+    pub slope: Option<Threshold>,
+    /// Multiplies every increase (a meter constant, a CT ratio).
+    pub scale: f64,
+}
+
+/// Which window the step between two readings in different windows belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// To the earlier window (the platform's meter-reading rule).
+    Previous,
+    /// Split at each window edge it crosses, linearly in time.
+    Interpolate,
+    /// To neither window.
+    None,
+}
+
+impl Boundary {
+    pub const NAMES: [(&'static str, Boundary); 3] =
+        [("previous", Boundary::Previous), ("interpolate", Boundary::Interpolate), ("none", Boundary::None)];
+}
+
+/// What a drop of the register (beyond `reset_tolerance`) means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reset {
+    /// Reset to 0 and counted up again: the drop `a -> b` adds `b`.
+    Zero,
+    /// Wrapped around at this value (the register's modulus): `a -> b` adds `at - a + b`.
+    Rollover { at: f64 },
+    /// A new meter: the step across the drop is left out and counted.
+    Exchange,
+}
+
+/// The `reset` words (`rollover` takes its value from `rollover_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetKind {
+    Zero,
+    Rollover,
+    Exchange,
+}
+
+impl ResetKind {
+    pub const NAMES: [(&'static str, ResetKind); 3] =
+        [("zero", ResetKind::Zero), ("rollover", ResetKind::Rollover), ("exchange", ResetKind::Exchange)];
+}
+
+/// How `integral` and `twa` integrate a series over time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Integration {
+    pub method: Method,
+    /// The time unit of the result in ms: `value x duration / unit` (kW over `1h` gives kWh).
+    pub unit: i64,
+    /// An interval between readings longer than this (ms) is not integrated, and counted.
+    pub max_gap: Option<i64>,
+}
+
+/// The integration formula over an interval `[t1, t2)` between readings `p1`, `p2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `p1 x (t2 - t1)`: the value holds until the next reading (the platform's instant power).
+    Left,
+    /// `(p1 + p2) / 2 x (t2 - t1)` (the platform's average power).
+    Trapezoid,
+}
+
+impl Method {
+    pub const NAMES: [(&'static str, Method); 2] = [("left", Method::Left), ("trapezoid", Method::Trapezoid)];
+}
+
+/// What a window must hold to be written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coverage {
+    /// The meter's reading interval in ms: a window of length `L` expects `L / interval` readings.
+    pub expected_interval: Option<i64>,
+    /// Below this share of the expected readings (0 to 1) a window writes no row, and is counted.
+    pub min_coverage: Option<f64>,
+    /// Below this many valid readings a window writes no row, and is counted.
+    pub min_count: Option<u64>,
+}
+
+impl Default for PolicyRules {
+    fn default() -> Self {
+        PolicyRules {
+            register: RegisterRules {
+                boundary: Boundary::DEFAULT,
+                reset: Reset::Zero,
+                reset_tolerance: 0.0,
+                slope: None,
+                scale: 1.0,
+            },
+            integration: Integration { method: Method::Trapezoid, unit: crate::time::MS_PER_HOUR, max_gap: None },
+            coverage: Coverage { expected_interval: None, min_coverage: None, min_count: None },
+        }
+    }
+}
+
+impl Boundary {
+    /// The rule of a `delta` policy that does not set one.
+    pub const DEFAULT: Boundary = Boundary::None;
 }
 
 /// What happens to an input value outside the threshold.
@@ -94,25 +215,75 @@ pub enum Aggregation {
     Last,
     /// `max - min`.
     Range,
-    /// The increase of a cumulative register over the window, counter resets included.
+    /// The increase of a cumulative register over the window, by the policy's [`RegisterRules`].
     Delta,
+    /// The middle value (the mean of the two middle ones for an even count): `p50`.
+    Median,
+    /// The value below which this share of the window's values lie, in hundredths of a percent
+    /// (`p95` is 9500, `p99.9` 9990), interpolated linearly between the closest ranks.
+    Percentile(u16),
+    /// The population standard deviation (divided by the count).
+    Stddev,
+    /// The integral over time by the policy's [`Integration`] (energy from power).
+    Integral,
+    /// The time-weighted average: the integral divided by the time integrated.
+    Twa,
+    /// Valid readings received over readings expected for the window's real length.
+    Coverage,
 }
 
 impl Aggregation {
-    pub const NAMES: [(&'static str, Aggregation); 9] = [
+    /// The words of job files; `pNN` percentiles are read apart ([`Aggregation::parse`]).
+    /// `count` is the platform operator library's spelling of `cnt`.
+    pub const NAMES: [(&'static str, Aggregation); 15] = [
         ("max", Aggregation::Max),
         ("min", Aggregation::Min),
         ("avg", Aggregation::Avg),
         ("sum", Aggregation::Sum),
         ("cnt", Aggregation::Cnt),
+        ("count", Aggregation::Cnt),
         ("first", Aggregation::First),
         ("last", Aggregation::Last),
         ("range", Aggregation::Range),
         ("delta", Aggregation::Delta),
+        ("median", Aggregation::Median),
+        ("stddev", Aggregation::Stddev),
+        ("integral", Aggregation::Integral),
+        ("twa", Aggregation::Twa),
+        ("coverage", Aggregation::Coverage),
     ];
 
-    pub fn name(self) -> &'static str {
-        Self::NAMES.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n)
+    /// A percentile's spelling: `p`, then 0 to 100 with at most two decimals.
+    pub const PERCENTILE_PATTERN: &'static str = "^p(100(\\.00?)?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
+
+    /// The aggregation a job file's word names: a word of [`Aggregation::NAMES`] or `pNN`.
+    pub fn parse(word: &str) -> Option<Aggregation> {
+        if let Some((_, a)) = Self::NAMES.iter().find(|(n, _)| *n == word) {
+            return Some(*a);
+        }
+        let number = word.strip_prefix('p')?;
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |s: &str, most: usize| s.len() <= most && s.bytes().all(|b| b.is_ascii_digit());
+        let whole_ok = !whole.is_empty() && (digits(whole, 2) || whole == "100");
+        if !whole_ok || !digits(fraction, 2) || (number.contains('.') && fraction.is_empty()) {
+            return None;
+        }
+        let hundredths = whole.parse::<u32>().ok()? * 100 + format!("{fraction:0<2}").parse::<u32>().ok()?;
+        (hundredths <= 10_000).then_some(Aggregation::Percentile(hundredths as u16))
+    }
+
+    /// The name as job files write it (`cnt`, not `count`; `p95`, `p99.9`).
+    pub fn name(self) -> String {
+        match self {
+            Aggregation::Percentile(h) if h % 100 == 0 => format!("p{}", h / 100),
+            Aggregation::Percentile(h) => format!("p{}", f64::from(h) / 100.0),
+            _ => Self::NAMES.iter().find(|(_, a)| *a == self).map_or("?", |(n, _)| n).to_string(),
+        }
+    }
+
+    /// Whether the integration rules (`method`, `unit`, `max_gap`) apply.
+    pub fn is_integral(self) -> bool {
+        matches!(self, Aggregation::Integral | Aggregation::Twa)
     }
 }
 

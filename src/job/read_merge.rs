@@ -8,7 +8,7 @@ use super::read_common::{
     Outputs, read_duplicates, read_duration, read_identity, read_latency, read_max_future_skew, read_offset,
     read_output, read_period, read_point, read_quality, read_timezone, site,
 };
-use crate::job::expr::{CompileError, Expression, sandboxed_engine};
+use crate::job::expr::{CompileError, Expression, integer_divisions, sandboxed_engine};
 use crate::time::zone::Alignment;
 use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use marked_yaml::Node;
@@ -154,6 +154,22 @@ fn compile_logic(
             return None;
         }
     };
+    for d in integer_divisions(at.text) {
+        let (line, column) = locate_in_value(reader, at, d.line, d.column);
+        let message = if d.integer as f64 == d.float {
+            format!(
+                "`{}` divides integers: exact here ({}), but a division of integers drops the remainder (`1/2` gives 0); \
+                 write `{}`",
+                d.written, d.integer, d.float_form
+            )
+        } else {
+            format!(
+                "`{}` divides integers: it gives {} (the remainder is dropped), not {}; write `{}`",
+                d.written, d.integer, d.float, d.float_form
+            )
+        };
+        reader.warning_at(line, column, &at.field, message);
+    }
     let mut operands = Vec::new();
     for operand in expression.operands() {
         if let (Some(q), Some(m)) = (&operand.model, model)

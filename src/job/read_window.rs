@@ -7,13 +7,14 @@ use super::fields::{WindowKind, window, window_job, window_policy as policy};
 use super::plan::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
 use super::read_common::{
     Outputs, read_duplicates, read_identity, read_latency, read_max_future_skew, read_offset, read_output, read_period,
-    read_point, read_quality, read_timezone,
+    read_point, read_quality, read_timezone, site,
 };
+use super::read_rules::read_rules;
 use crate::job::threshold::Threshold;
 use crate::time::duration::format_duration;
 use crate::time::period::Period;
 use crate::time::zone::Alignment;
-use crate::yaml::{Listing, Located, Mapping, Reader, choice};
+use crate::yaml::{Listing, Located, Mapping, Reader, choice, list};
 use chrono_tz::Tz;
 use marked_yaml::Node;
 
@@ -39,17 +40,15 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let mut outputs: Outputs = Vec::new();
     for p in top.mappings(reader, &window_job::POLICIES) {
         let input = p.scalar(reader, &policy::INPUT).and_then(|at| read_point(reader, &at, model.as_deref()));
-        let threshold = match p.scalar(reader, &policy::THRESHOLD) {
-            Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok(),
-            None => Some(Threshold::ALL),
+        let (threshold, threshold_site) = match p.scalar(reader, &policy::THRESHOLD) {
+            Some(at) => (Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok(), Some(site(reader, &at))),
+            None => (Some(Threshold::ALL), None),
         };
         let interpolation = match p.scalar(reader, &policy::INTERPOLATION) {
             None => Some(Interpolation::Ignore),
             Some(at) => choice(reader, &at, "interpolation", &Interpolation::NAMES, Listing::Or),
         };
-        let aggregation = p
-            .scalar(reader, &policy::AGGREGATION)
-            .and_then(|at| choice(reader, &at, "aggregation", &Aggregation::NAMES, Listing::OneOf));
+        let aggregation = p.scalar(reader, &policy::AGGREGATION).and_then(|at| read_aggregation(reader, &at));
         let window_size = p.scalar(reader, &policy::WINDOW_SIZE).and_then(|at| {
             let size = read_period(reader, &at, "window size")?;
             check_window_size(reader, &at, size, window, timezone.flatten())?;
@@ -63,10 +62,27 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
             Some(size)
         });
         let output = read_output(reader, &p, &policy::OUTPUT, model.as_deref(), &mut outputs);
-        if let (Some(input), Some(threshold), Some(interpolation), Some(aggregation), Some(window_size), Some(output)) =
-            (input, threshold, interpolation, aggregation, window_size, output)
+        let rules = read_rules(reader, &p, aggregation, window_size);
+        if let (
+            Some(input),
+            Some(threshold),
+            Some(interpolation),
+            Some(aggregation),
+            Some(window_size),
+            Some(output),
+            Some(rules),
+        ) = (input, threshold, interpolation, aggregation, window_size, output, rules)
         {
-            policies.push(WindowPolicy { input, threshold, interpolation, aggregation, window_size, output });
+            policies.push(WindowPolicy {
+                input,
+                threshold,
+                threshold_site,
+                interpolation,
+                aggregation,
+                window_size,
+                output,
+                rules,
+            });
         }
     }
     // The offset is checked against the shortest step of the job's policies.
@@ -85,6 +101,34 @@ pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: Strin
     let job =
         Job { name, file: reader.file().to_string(), model: model?, kind: JobKind::Window(plan), warnings: Vec::new() };
     Some((job, outputs))
+}
+
+/// An aggregation's word: one of [`Aggregation::NAMES`] or a percentile `pNN`.
+fn read_aggregation(reader: &mut Reader<'_>, at: &Located<'_>) -> Option<Aggregation> {
+    let text = at.text.trim();
+    let found = Aggregation::parse(text);
+    if found.is_none() {
+        let words: Vec<&str> = Aggregation::NAMES.iter().map(|(n, _)| *n).collect();
+        let lower = text.to_ascii_lowercase();
+        let hint = if let Some(word) = Aggregation::parse(&lower) {
+            format!(
+                "; did you mean `{}`?",
+                if Aggregation::NAMES.iter().any(|(n, _)| *n == lower) { lower } else { word.name() }
+            )
+        } else if text.starts_with('p') && text.len() > 1 {
+            "; a percentile is `p` and 0 to 100 with at most two decimals, such as `p95` or `p99.9`".to_string()
+        } else {
+            String::new()
+        };
+        reader.error(
+            at,
+            format!(
+                "unknown aggregation `{text}`, expected {} or a percentile such as `p95`{hint}",
+                list(&words, Listing::OneOf)
+            ),
+        );
+    }
+    found
 }
 
 /// The `window` mapping: `type: tumbling` (also when absent) or `type: sliding` with a `slide`,

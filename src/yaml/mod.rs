@@ -160,7 +160,12 @@ impl<'s> Reader<'s> {
 
     /// Records a warning about a scalar value.
     pub fn warning(&mut self, at: &Located<'_>, message: impl Into<String>) {
-        self.error(at, message);
+        self.warning_at(at.line, at.column, &at.field, message);
+    }
+
+    /// Records a warning at a position (inside a value).
+    pub fn warning_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+        self.error_at(line, column, field, message);
         let warning = self.problems.pop().expect("just recorded");
         self.warnings.push(warning);
     }

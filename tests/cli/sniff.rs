@@ -162,8 +162,9 @@ fn a_sniffed_config_runs_like_the_flags_and_flags_win() {
         write(dir.path(), "lcl.csv", b"LCLid,tstp,energy(kWh/hh)\nMAC1,2013-01-01 00:00:00, 0.5 \nMAC1,2013-01-01 00:30:00, 1.5 \nMAC1,2013-01-02 00:00:00, 2.25 \n");
     let config = dir.path().join("in.yaml");
     let config = config.to_str().unwrap();
-    let (status, out, err) =
-        meterflow(&["sniff", &input, "--jobs", "jobs/realdata/lcl_daily.yaml", "--write-config", config], None);
+    let job = write(dir.path(), "daily.yaml", crate::basics::LCL_DAILY_ANY_COVERAGE.as_bytes());
+    let job = job.as_str();
+    let (status, out, err) = meterflow(&["sniff", &input, "--jobs", job, "--write-config", config], None);
     assert_eq!(status, 0, "{out}{err}");
     assert_eq!(
         std::fs::read_to_string(config).unwrap(),
@@ -174,19 +175,16 @@ fn a_sniffed_config_runs_like_the_flags_and_flags_win() {
                     2013-01-01T00:00:00.000Z,MAC1,MaxHalfHourKWh1d,1.5\n\
                     2013-01-02T00:00:00.000Z,MAC1,EnergyKWh1d,2.25\n\
                     2013-01-02T00:00:00.000Z,MAC1,MaxHalfHourKWh1d,2.25\n";
-    let (status, by_config, err) =
-        meterflow(&["run", "jobs/realdata/lcl_daily.yaml", "--input", &input, "--input-config", config, "-q"], None);
+    let (status, by_config, err) = meterflow(&["run", job, "--input", &input, "--input-config", config, "-q"], None);
     assert_eq!((status, by_config.as_str()), (0, expected), "{err}");
     let flags = ["--wide", "--time-column", "tstp", "--asset-column", "LCLid", "--points", "energy(kWh/hh)=Energy"];
-    let mut args = vec!["run", "jobs/realdata/lcl_daily.yaml", "--input", &input, "-q"];
+    let mut args = vec!["run", job, "--input", &input, "-q"];
     args.extend(flags);
     let (status, by_flags, err) = meterflow(&args, None);
     assert_eq!((status, by_flags.as_bytes()), (0, by_config.as_bytes()), "{err}");
     // A flag wins over the file: a constant asset replaces the column.
-    let (status, out, err) = meterflow(
-        &["run", "jobs/realdata/lcl_daily.yaml", "--input", &input, "--input-config", config, "-q", "--asset", "home"],
-        None,
-    );
+    let (status, out, err) =
+        meterflow(&["run", job, "--input", &input, "--input-config", config, "-q", "--asset", "home"], None);
     assert_eq!(status, 2, "{out}");
     assert_eq!(
         err.trim_end(),

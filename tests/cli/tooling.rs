@@ -103,7 +103,7 @@ fn schema_rejects_what_the_loader_rejects() {
     let mut missing_policies = seed.clone();
     missing_policies.as_object_mut().unwrap().remove("policies");
     let mut bad_aggregation = seed.clone();
-    bad_aggregation["policies"][1]["aggregation"] = json!("median");
+    bad_aggregation["policies"][1]["aggregation"] = json!("mean");
     let mut bad_duration = seed.clone();
     bad_duration["latency"] = json!("5 minutes");
     let mut alias = seed.clone();
@@ -114,7 +114,7 @@ fn schema_rejects_what_the_loader_rejects() {
     for (what, instance) in [
         ("unknown field", unknown_field),
         ("missing policies", missing_policies),
-        ("median", bad_aggregation),
+        ("mean", bad_aggregation),
         ("5 minutes", bad_duration),
     ] {
         assert!(!validator.is_valid(&instance), "{what} should be rejected");

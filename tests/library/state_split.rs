@@ -1,7 +1,7 @@
 //! The incremental-replay guarantee: for any cut of an input into consecutive parts, runs over
 //! the parts with `--state` (the last with `--finish`) write, headers dropped and joined in order,
 //! exactly the bytes of one run over the whole input; the same for the late output. Checked over
-//! random jobs (window layouts, aggregations, thresholds, merges of both triggers), both emit modes
+//! random jobs (window layouts, aggregations and their rules, thresholds, merges of both triggers), both emit modes
 //! and every watermark scope, cutting at random lines; the state goes through its file each time.
 
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
@@ -63,7 +63,28 @@ impl JobSet {
 }
 
 pub(crate) fn job_sets() -> impl Strategy<Value = JobSet> {
-    let aggregation = prop::sample::select(vec!["max", "min", "sum", "avg", "cnt", "first", "last", "range", "delta"]);
+    // Issue 29's aggregations and rules ride in the same flow mapping as the aggregation.
+    let aggregation = prop::sample::select(vec![
+        "max",
+        "min",
+        "sum",
+        "avg",
+        "cnt",
+        "first",
+        "last",
+        "range",
+        "delta",
+        "count",
+        "median",
+        "p95",
+        "stddev",
+        "coverage, expected_interval: 1m",
+        "delta, reset: rollover, rollover_at: 100",
+        "delta, reset: exchange, reset_tolerance: 2",
+        "delta, slope: \"[0, 600]\", scale: 2",
+        "max, min_count: 2",
+        "sum, expected_interval: 1m, min_coverage: 0.3",
+    ]);
     (
         prop::sample::select(vec!["0s", "5m", "30m"]),
         any::<bool>(),

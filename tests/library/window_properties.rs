@@ -6,7 +6,7 @@
 use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, Duplicates, EngineOptions, NO_MODEL, Pipeline, Point, Reading, Sink};
 use meterflow::job::threshold::Threshold;
-use meterflow::job::{Aggregation, Interpolation, Job, JobKind, WindowJob, WindowPolicy, WindowType};
+use meterflow::job::{Aggregation, Interpolation, Job, JobKind, PolicyRules, WindowJob, WindowPolicy, WindowType};
 use meterflow::time::period::Period;
 use meterflow::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, parse_timestamp};
 use proptest::prelude::*;
@@ -42,6 +42,9 @@ fn job(
         Aggregation::Delta,
         Aggregation::Max,
         Aggregation::Cnt,
+        Aggregation::Median,
+        Aggregation::Percentile(9500),
+        Aggregation::Stddev,
     ];
     let mut policies = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
@@ -50,10 +53,12 @@ fn job(
             policies.push(WindowPolicy {
                 input: "Reading".into(),
                 threshold,
+                threshold_site: None,
                 interpolation,
                 aggregation: *aggregation,
                 window_size: Period::Fixed(*size),
                 output,
+                rules: PolicyRules::default(),
             });
         }
     }

@@ -22,7 +22,7 @@ struct Series {
     /// (timestamp ms, value), in arrival order until drawn.
     values: Vec<(i64, f64)>,
     /// For window outputs: the window length and aggregation, drawn as steps.
-    window: Option<(Period, &'static str)>,
+    window: Option<(Period, String)>,
 }
 
 /// What a plot shows, gathered during a replay.
@@ -228,7 +228,7 @@ pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, 
         for (i, s) in data.outputs.iter().enumerate() {
             let colour = OUTPUT_COLOURS[i % OUTPUT_COLOURS.len()];
             let style = colour.stroke_width(2);
-            let (label, anno) = match s.window {
+            let (label, anno) = match &s.window {
                 Some((size, aggregation)) => (
                     format!("{} ({aggregation} per {size} window)", s.point),
                     chart

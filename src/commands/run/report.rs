@@ -318,6 +318,16 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String 
                 count(p.non_finite, "window wrote", "windows wrote")
             ));
         }
+        for (n, minimum) in [(p.below_min_count, "min_count"), (p.below_min_coverage, "min_coverage")] {
+            if n > 0 {
+                s.push_str(&format!("  {}: {} below {minimum}: no row\n", p.output, count(n, "window", "windows")));
+            }
+        }
+        for (n, why) in [(p.exchanges, "across a meter exchange"), (p.outside_slope, "outside the slope")] {
+            if n > 0 {
+                s.push_str(&format!("  {}: {} {why}: left out\n", p.output, count(n, "step", "steps")));
+            }
+        }
         if p.interpolated > 0 {
             s.push_str(&format!(
                 "  {}: {} replaced by the last valid value\n",

@@ -4,7 +4,7 @@
 //! the order of (time, series, policy, kind, window) that unfused policies would give.
 
 use super::{WindowOperator, is_finite};
-use crate::engine::accumulator::{Fused, TIMED};
+use crate::engine::accumulator::{Fused, Minimum, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted, Point};
@@ -51,7 +51,24 @@ impl WindowOperator {
                 if Fused::count(slot) == 0 {
                     continue;
                 }
-                let value = group.fused.value(k, slot, &self.samples);
+                let Some((start, end)) = group.layout.window(t.window) else { continue };
+                if let Some(minimum) = group.fused.below_minimum(k, slot, end - start) {
+                    if t.kind == TimerKind::Expire {
+                        let stats = &mut self.stats.policies[pi];
+                        match minimum {
+                            Minimum::Count => stats.below_min_count += 1,
+                            Minimum::Coverage => stats.below_min_coverage += 1,
+                        }
+                    }
+                    continue;
+                }
+                let value = group.fused.value(k, slot, &self.samples, end - start);
+                if t.kind == TimerKind::Expire {
+                    let left_out = group.fused.left_out(k, slot, &self.samples);
+                    let stats = &mut self.stats.policies[pi];
+                    stats.exchanges += left_out.exchanges;
+                    stats.outside_slope += left_out.outside_slope;
+                }
                 let (revision, _) = group.fused.written(k, slot);
                 // In `updates` mode the expiry row is not written: it hands the final value downstream.
                 let (emit, revision) = match t.kind {
@@ -71,7 +88,6 @@ impl WindowOperator {
                     self.stats.policies[pi].rows_written += 1;
                     self.stats.rows_written += 1;
                 }
-                let Some((start, _)) = group.layout.window(t.window) else { continue };
                 let point = self.policies[pi].output;
                 out.points.push(Point {
                     job: self.job,

@@ -15,6 +15,7 @@
 
 mod arith;
 mod charged;
+mod division;
 mod natives;
 mod operands;
 
@@ -26,6 +27,7 @@ use rhai::{AST, Dynamic, Engine, OptimizationLevel, Position};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+pub use division::{IntegerDivision, integer_divisions};
 pub use natives::WORK_PER_EVALUATION;
 use natives::{MAX_ARRAY_SIZE, MAX_STRING_SIZE};
 

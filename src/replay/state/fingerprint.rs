@@ -3,7 +3,7 @@
 //! state. It is taken from the validated plan, which holds no description, comment or layout of
 //! the YAML: changing those cannot change a row, so they leave the fingerprint as it was.
 
-use crate::job::{Job, JobKind, Trigger, WindowType};
+use crate::job::{Job, JobKind, PolicyRules, Trigger, WindowType};
 use crate::time::duration::format_duration;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,10 @@ fn of_job(job: &Job) -> JobPrint {
                 field(format!("policies[{i}].aggregation"), p.aggregation.name().to_owned());
                 field(format!("policies[{i}].window_size"), p.window_size.to_string());
                 field(format!("policies[{i}].output"), p.output.clone());
+                // Listed only when set, so a state saved before these rules existed still matches.
+                if p.rules != PolicyRules::default() {
+                    field(format!("policies[{i}].rules"), format!("{:?}", p.rules));
+                }
             }
         }
         JobKind::Merge(m) => {
