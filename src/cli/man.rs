@@ -6,7 +6,7 @@ use crate::commands::print;
 use anyhow::{Context, anyhow};
 use clap::CommandFactory;
 
-pub fn man(args: ManArgs) -> Result<(), Failure> {
+pub(crate) fn man(args: ManArgs) -> Result<(), Failure> {
     let mut command = Cli::command();
     command.build();
     let page = match &args.subcommand {

@@ -16,25 +16,25 @@ use std::path::{Path, PathBuf};
 
 /// A file a command reads: what it is in messages (`the input`, `the job file`, ...), its name
 /// there, and its path (`-`: stdin).
-pub struct Read {
+pub(crate) struct Read {
     kind: &'static str,
     name: String,
     path: PathBuf,
 }
 
 impl Read {
-    pub fn new(kind: &'static str, path: impl Into<PathBuf>) -> Read {
+    pub(crate) fn new(kind: &'static str, path: impl Into<PathBuf>) -> Read {
         let path = path.into();
         Read { kind, name: path.display().to_string(), path }
     }
 
     /// A data input of `run` or `plot`.
-    pub fn input(input: &InputPath) -> Read {
+    pub(crate) fn input(input: &InputPath) -> Read {
         Read { kind: "the input", name: input.name.clone(), path: PathBuf::from(&input.path) }
     }
 
     /// Files given on the command line as job files or folders of them.
-    pub fn jobs(paths: &[PathBuf]) -> Vec<Read> {
+    pub(crate) fn jobs(paths: &[PathBuf]) -> Vec<Read> {
         crate::job::discover::job_files(paths, &mut Vec::new())
             .into_iter()
             .map(|path| Read::new("the job file", path))
@@ -44,7 +44,7 @@ impl Read {
 
 /// An output of a command: its flag (or what it is, for stdout: `the report`) and its path, `-`
 /// for stdout.
-pub struct Written<'a> {
+pub(crate) struct Written<'a> {
     flag: &'a str,
     path: &'a Path,
     /// Written under its `.partial` name until complete (a state file is saved aside otherwise).
@@ -55,17 +55,17 @@ pub struct Written<'a> {
 
 impl<'a> Written<'a> {
     /// A file written as `<path>.partial` and renamed when complete, or stdout for `-`.
-    pub fn file(flag: &'a str, path: &'a Path) -> Written<'a> {
+    pub(crate) fn file(flag: &'a str, path: &'a Path) -> Written<'a> {
         Written { flag, path, partial: true, implied: false }
     }
 
     /// A file replaced whole by a rename of a temporary file (the state).
-    pub fn replaced(flag: &'a str, path: &'a Path) -> Written<'a> {
+    pub(crate) fn replaced(flag: &'a str, path: &'a Path) -> Written<'a> {
         Written { flag, path, partial: false, implied: false }
     }
 
     /// stdout, written by `what`: a report, or a flag that is absent and defaults to stdout.
-    pub fn stdout(what: &'a str, implied: bool) -> Written<'a> {
+    pub(crate) fn stdout(what: &'a str, implied: bool) -> Written<'a> {
         Written { flag: what, path: Path::new("-"), partial: false, implied }
     }
 
@@ -84,7 +84,7 @@ impl<'a> Written<'a> {
 }
 
 /// Refuses outputs that are one of `reads` or that share a file or stdout; says which and why.
-pub fn check(reads: &[Read], writes: &[Written]) -> anyhow::Result<()> {
+pub(crate) fn check(reads: &[Read], writes: &[Written]) -> anyhow::Result<()> {
     for (k, out) in writes.iter().enumerate() {
         if let Some(other) = writes[..k].iter().find(|other| same_target(other, out)) {
             let name = if out.is_stdout() { "stdout".to_string() } else { out.path.display().to_string() };

@@ -21,13 +21,13 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 /// `meterflow explain`: prints the plan of the jobs in `paths`.
-pub fn explain(paths: &[PathBuf]) -> Result<(), Failure> {
+pub(crate) fn explain(paths: &[PathBuf]) -> Result<(), Failure> {
     let jobs = load_jobs(paths).map_err(Failure::Jobs)?;
     print(&describe(&jobs))
 }
 
 /// The plan of `jobs` (as loaded, any order) as text.
-pub fn describe(jobs: &[Job]) -> String {
+pub(crate) fn describe(jobs: &[Job]) -> String {
     let order = run_order(jobs).unwrap_or_else(|_| (0..jobs.len()).collect());
     let mut s = String::new();
     let count = crate::text::count(jobs.len() as u64, "job", "jobs");

@@ -24,7 +24,7 @@ use anyhow::Context;
 use std::io::{self, Write};
 
 /// Writes `text` to stdout.
-pub fn print(text: &str) -> Result<(), Failure> {
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
     io::stdout().lock().write_all(text.as_bytes()).context("failed to write to stdout")?;
     Ok(())
 }
@@ -32,15 +32,15 @@ pub fn print(text: &str) -> Result<(), Failure> {
 /// One input of a run: its path (`-` is stdin), its name in messages, and whether it is live (a
 /// pipe, FIFO, terminal or socket, read as its lines arrive).
 #[derive(Debug, Clone)]
-pub struct InputPath {
-    pub path: String,
-    pub name: String,
-    pub live: bool,
+pub(crate) struct InputPath {
+    pub(crate) path: String,
+    pub(crate) name: String,
+    pub(crate) live: bool,
 }
 
 /// How a report is written: for people, or as JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     Text,
     Json,
 }

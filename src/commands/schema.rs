@@ -10,12 +10,12 @@ use crate::job::{Aggregation, Field, Shape};
 use serde_json::{Map, Value, json};
 
 /// `meterflow schema`: prints the schema.
-pub fn schema() -> Result<(), Failure> {
+pub(crate) fn schema() -> Result<(), Failure> {
     print(&job_schema_text())
 }
 
 /// The schema document.
-pub fn job_schema() -> Value {
+pub(crate) fn job_schema() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "meterflow job file",
@@ -35,7 +35,7 @@ pub fn job_schema() -> Value {
 }
 
 /// The schema as committed: pretty-printed, ending with a newline.
-pub fn job_schema_text() -> String {
+pub(crate) fn job_schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&job_schema()).expect("a JSON value always serialises");
     text.push('\n');
     text

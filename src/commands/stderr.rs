@@ -12,6 +12,6 @@ pub fn say(text: impl Display) {
 }
 
 /// Writes `text` as it is (it holds its own line ends).
-pub fn say_text(text: &str) {
+pub(crate) fn say_text(text: &str) {
     let _ = io::stderr().lock().write_all(text.as_bytes());
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-pub fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result<(), Failure> {
+pub(crate) fn validate(paths: &[PathBuf], format: ReportFormat, strict: bool) -> Result<(), Failure> {
     if format == ReportFormat::Json {
         let (problems, warnings) = match load_jobs(paths) {
             Ok(jobs) => (Vec::new(), jobs.into_iter().flat_map(|j| j.warnings).collect()),

@@ -8,24 +8,24 @@ use crate::job::Job;
 use anyhow::anyhow;
 
 /// The warnings said so far and whether they are errors.
-pub struct Warnings {
+pub(crate) struct Warnings {
     strict: bool,
     said: usize,
 }
 
 impl Warnings {
-    pub fn new(strict: bool) -> Warnings {
+    pub(crate) fn new(strict: bool) -> Warnings {
         Warnings { strict, said: 0 }
     }
 
     /// Says `text` (a whole message line, `meterflow: warning: ...`) on stderr.
-    pub fn say(&mut self, text: &str) {
+    pub(crate) fn say(&mut self, text: &str) {
         say(text);
         self.said += 1;
     }
 
     /// Says the job files' warnings, with their source line and caret.
-    pub fn jobs(&mut self, jobs: &[Job]) {
+    pub(crate) fn jobs(&mut self, jobs: &[Job]) {
         for warning in jobs.iter().flat_map(|job| &job.warnings) {
             say_text(&warning.as_warning());
             self.said += 1;
@@ -33,7 +33,7 @@ impl Warnings {
     }
 
     /// Whether warnings are errors.
-    pub fn strict(&self) -> bool {
+    pub(crate) fn strict(&self) -> bool {
         self.strict
     }
 
@@ -42,7 +42,7 @@ impl Warnings {
     }
 
     /// The command's outcome: `code`'s failure when `--strict` turned a warning into an error.
-    pub fn finish(&self, code: fn(anyhow::Error) -> Failure) -> Result<(), Failure> {
+    pub(crate) fn finish(&self, code: fn(anyhow::Error) -> Failure) -> Result<(), Failure> {
         if !self.failed() {
             return Ok(());
         }

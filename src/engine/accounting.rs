@@ -10,9 +10,9 @@ use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Balance {
     /// What the equation is about: `input`, `output`, `job meter-max-min`, `job x policy Y`.
-    pub scope: String,
-    pub total: (String, u64),
-    pub parts: Vec<(String, u64)>,
+    pub(crate) scope: String,
+    pub(crate) total: (String, u64),
+    pub(crate) parts: Vec<(String, u64)>,
 }
 
 impl Balance {
@@ -27,7 +27,7 @@ impl Balance {
     }
 
     /// The equation without figures: `rows = readings + missing values`.
-    pub fn equation(&self) -> String {
+    pub(crate) fn equation(&self) -> String {
         let parts: Vec<&str> = self.parts.iter().map(|(name, _)| name.as_str()).collect();
         format!("{} = {}", self.total.0, parts.join(" + "))
     }
@@ -58,30 +58,30 @@ impl Serialize for Balance {
 
 /// What the input side counted.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct InputFigures {
+pub(crate) struct InputFigures {
     /// Data rows of all inputs, those read whole and those rejected as bad rows.
-    pub rows: u64,
-    pub whole_rows: u64,
-    pub rejected: u64,
+    pub(crate) rows: u64,
+    pub(crate) whole_rows: u64,
+    pub(crate) rejected: u64,
     /// Value cells of the rows read whole (one per long row, one per point column of a wide row),
     /// and those holding a missing-value marker.
-    pub values: u64,
-    pub missing: u64,
+    pub(crate) values: u64,
+    pub(crate) missing: u64,
 }
 
 /// The figures of one run that the balances are drawn from.
-pub struct RunFigures<'a> {
-    pub input: InputFigures,
+pub(crate) struct RunFigures<'a> {
+    pub(crate) input: InputFigures,
     /// Readings handed to the pipeline.
-    pub readings: u64,
+    pub(crate) readings: u64,
     /// Output rows and late rows the pipeline handed to its sink.
-    pub points_written: u64,
-    pub late_written: u64,
-    pub jobs: &'a [&'a JobStats],
+    pub(crate) points_written: u64,
+    pub(crate) late_written: u64,
+    pub(crate) jobs: &'a [&'a JobStats],
 }
 
 /// Every balance of a run, in a fixed order: input, each job (and its policies), output.
-pub fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
+pub(crate) fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
     let input = run.input;
     let mut all = vec![
         balance(

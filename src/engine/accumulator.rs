@@ -26,7 +26,7 @@ pub use super::exact::{ExactSum, Sample};
 /// expired windows are kept for new ones, so a run stops allocating once its windows have grown
 /// to their usual size.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Samples {
+pub(crate) struct Samples {
     lists: Vec<Vec<Sample>>,
     free: Vec<u32>,
 }
@@ -58,14 +58,14 @@ impl Samples {
     }
 
     /// Whether `index` names a list in use: a restored state is checked with it.
-    pub fn holds(&self, index: u64) -> bool {
+    pub(crate) fn holds(&self, index: u64) -> bool {
         (index as usize) < self.lists.len() && !self.free.contains(&(index as u32))
     }
 }
 
 /// Which minimum a window fell short of (see [`Fused::below_minimum`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Minimum {
+pub(crate) enum Minimum {
     Count,
     Coverage,
 }
@@ -73,13 +73,13 @@ pub enum Minimum {
 /// Cell 1: the count of valid values is in the low bits, flags above.
 const COUNT_MASK: u64 = (1 << 48) - 1;
 /// The slot's expiry timer is queued (see the window operator's `run_timer`).
-pub const TIMED: u64 = 1 << 63;
+pub(crate) const TIMED: u64 = 1 << 63;
 /// In `updates` mode, a policy's first cell: a row was written (the revisions are below).
 const WRITTEN: u64 = 1 << 63;
 
 /// Where a group's components sit in its slots (`0`: the group has no such component).
 #[derive(Debug, Clone)]
-pub struct Fused {
+pub(crate) struct Fused {
     stride: usize,
     max: usize,
     min: usize,
@@ -99,7 +99,7 @@ pub struct Fused {
 impl Fused {
     /// The slot plan of a group whose policies aggregate `aggregations`, with the cells `updates`
     /// mode needs when `updates`.
-    pub fn new(aggregations: &[(Aggregation, PolicyRules)], updates: bool) -> Fused {
+    pub(crate) fn new(aggregations: &[(Aggregation, PolicyRules)], updates: bool) -> Fused {
         let mut next = 2;
         let mut place = |needed: bool, cells: usize| {
             if !needed {
@@ -135,33 +135,28 @@ impl Fused {
 
     /// Cells per slot.
     #[inline]
-    pub fn stride(&self) -> usize {
+    pub(crate) fn stride(&self) -> usize {
         self.stride
     }
 
     /// Policies of the group.
-    pub fn outputs(&self) -> usize {
+    pub(crate) fn outputs(&self) -> usize {
         self.outputs.len()
-    }
-
-    /// Whether the group keeps a `delta` reading list.
-    pub fn has_delta(&self) -> bool {
-        self.delta != 0
     }
 
     /// Valid values the window holds.
     #[inline]
-    pub fn count(cells: &[u64]) -> u64 {
+    pub(crate) fn count(cells: &[u64]) -> u64 {
         cells[1] & COUNT_MASK
     }
 
     #[inline]
-    pub fn flags(cells: &[u64]) -> u64 {
+    pub(crate) fn flags(cells: &[u64]) -> u64 {
         cells[1] & !COUNT_MASK
     }
 
     #[inline]
-    pub fn set_flag(cells: &mut [u64], flag: u64) {
+    pub(crate) fn set_flag(cells: &mut [u64], flag: u64) {
         cells[1] |= flag;
     }
 
@@ -185,7 +180,7 @@ impl Fused {
     /// Adds value `v` stamped `ts`. On equal timestamps the later call wins for `first`, `last`
     /// and `delta`: a repeat under `duplicates: keep`.
     #[inline(always)]
-    pub fn add(&self, cells: &mut [u64], ts: i64, v: f64, samples: &mut Samples) {
+    pub(crate) fn add(&self, cells: &mut [u64], ts: i64, v: f64, samples: &mut Samples) {
         cells[1] += 1;
         self.add_numbers(cells, ts, v);
         self.add_sample(cells, ts, v, samples);
@@ -252,7 +247,7 @@ impl Fused {
 
     /// Empties every component but `delta`'s list before the window's values are folded in
     /// again with [`Fused::fold`] (a repeat under `duplicates: last` replaced one of them).
-    pub fn clear(&self, cells: &mut [u64]) {
+    pub(crate) fn clear(&self, cells: &mut [u64]) {
         cells[1] = Fused::flags(cells);
         // Components that every value moves, so that a reading added to a window a correction
         // emptied (a repeat now out of threshold) starts them as a first value would.
@@ -275,7 +270,7 @@ impl Fused {
 
     /// Folds a value into a window being summed again: the first one starts every component.
     /// `delta`'s list is kept up to date by [`Fused::replace_sample`] instead.
-    pub fn fold(&self, cells: &mut [u64], ts: i64, v: f64) {
+    pub(crate) fn fold(&self, cells: &mut [u64], ts: i64, v: f64) {
         if Fused::count(cells) == 0 {
             self.start_numbers(cells, ts, v);
         } else {
@@ -285,7 +280,7 @@ impl Fused {
     }
 
     /// Sets (`Some`) or removes (`None`) the `delta` reading stamped `ts`.
-    pub fn replace_sample(&self, cells: &[u64], ts: i64, v: Option<f64>, samples: &mut Samples) {
+    pub(crate) fn replace_sample(&self, cells: &[u64], ts: i64, v: Option<f64>, samples: &mut Samples) {
         if self.delta == 0 {
             return;
         }
@@ -303,7 +298,7 @@ impl Fused {
     /// The value of policy `k` of the group for a window `length` ms long; meaningful when the
     /// window holds a valid value.
     #[inline]
-    pub fn value(&self, k: usize, cells: &[u64], samples: &Samples, length: i64) -> Value {
+    pub(crate) fn value(&self, k: usize, cells: &[u64], samples: &Samples, length: i64) -> Value {
         let number = |at: usize| Value::Number(f64::from_bits(cells[at]));
         match self.outputs[k] {
             Aggregation::Max => number(self.max),
@@ -332,7 +327,7 @@ impl Fused {
 
     /// The steps policy `k`'s `delta` left out of the window's increase (none for another
     /// aggregation): counted once, when the window expires.
-    pub fn left_out(&self, k: usize, cells: &[u64], samples: &Samples) -> LeftOut {
+    pub(crate) fn left_out(&self, k: usize, cells: &[u64], samples: &Samples) -> LeftOut {
         match self.outputs[k] {
             Aggregation::Delta => increase(samples.list(cells[self.delta]), &self.rules[k].register).1,
             _ => LeftOut::default(),
@@ -341,7 +336,7 @@ impl Fused {
 
     /// Whether policy `k`'s window, `length` ms long, holds too little to be written: fewer valid
     /// readings than `min_count`, or less than `min_coverage` of those expected.
-    pub fn below_minimum(&self, k: usize, cells: &[u64], length: i64) -> Option<Minimum> {
+    pub(crate) fn below_minimum(&self, k: usize, cells: &[u64], length: i64) -> Option<Minimum> {
         let coverage = self.rules[k].coverage;
         let count = Fused::count(cells);
         if coverage.min_count.is_some_and(|n| count < n) {
@@ -366,19 +361,19 @@ impl Fused {
     }
 
     /// Gives the window's `delta` list back once the window is gone.
-    pub fn recycle(&self, cells: &[u64], samples: &mut Samples) {
+    pub(crate) fn recycle(&self, cells: &[u64], samples: &mut Samples) {
         if self.delta != 0 {
             samples.give_back(cells[self.delta]);
         }
     }
 
     /// The `delta` list index of a slot, when the group keeps one.
-    pub fn sample_list(&self, cells: &[u64]) -> Option<u64> {
+    pub(crate) fn sample_list(&self, cells: &[u64]) -> Option<u64> {
         (self.delta != 0).then(|| cells[self.delta])
     }
 
     /// `updates` mode: rows written for policy `k` of this window, and the value last written.
-    pub fn written(&self, k: usize, cells: &[u64]) -> (u32, Option<u64>) {
+    pub(crate) fn written(&self, k: usize, cells: &[u64]) -> (u32, Option<u64>) {
         if self.written == 0 {
             return (0, None);
         }
@@ -388,7 +383,7 @@ impl Fused {
     }
 
     /// `updates` mode: records that revision `written(k).0` of policy `k` wrote `value`.
-    pub fn wrote(&self, k: usize, cells: &mut [u64], value: &Value) {
+    pub(crate) fn wrote(&self, k: usize, cells: &mut [u64], value: &Value) {
         if self.written == 0 {
             return;
         }
@@ -401,7 +396,7 @@ impl Fused {
 
 /// A window value as the bits [`Fused::wrote`] keeps, to tell whether it changed: a window's
 /// values are numbers or counts, never text.
-pub fn value_bits(value: &Value) -> u64 {
+pub(crate) fn value_bits(value: &Value) -> u64 {
     match value {
         Value::Number(v) => v.to_bits(),
         Value::Count(n) => *n,

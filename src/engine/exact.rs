@@ -13,7 +13,7 @@ pub struct ExactSum {
 
 impl ExactSum {
     #[inline]
-    pub fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         let s = self.hi + x;
         let bp = s - self.hi;
         let err = (self.hi - (s - bp)) + (x - bp);
@@ -22,7 +22,7 @@ impl ExactSum {
     }
 
     #[inline]
-    pub fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> f64 {
         self.hi + self.lo
     }
 }

@@ -40,7 +40,7 @@ impl Layout {
     /// The layout of windows of `size`, starting `offset` ms into each step; the loader has
     /// checked that a sliding size is a multiple of the slide, that a zoned step can be aligned
     /// in the zone, and that the offset is shorter than the step.
-    pub fn new(window: WindowType, size: Period, timezone: Option<Tz>, offset: i64) -> Layout {
+    pub(crate) fn new(window: WindowType, size: Period, timezone: Option<Tz>, offset: i64) -> Layout {
         let step = match window {
             WindowType::Tumbling => size,
             WindowType::Sliding { slide } => slide,
@@ -59,13 +59,13 @@ impl Layout {
     /// The size of every window when windows are UTC-aligned tumbling ones (each reading in
     /// exactly one window, all windows equally long), `None` otherwise.
     #[inline]
-    pub fn fixed_tumbling(&self) -> Option<i64> {
+    pub(crate) fn fixed_tumbling(&self) -> Option<i64> {
         (self.panes == 1 && self.local.is_none()).then_some(self.step)
     }
 
     /// The windows containing `ts`, by number.
     #[inline]
-    pub fn windows_of(&mut self, ts: i64) -> RangeInclusive<i64> {
+    pub(crate) fn windows_of(&mut self, ts: i64) -> RangeInclusive<i64> {
         let k = self.pane_of(ts);
         (k - self.panes + 1)..=k
     }
@@ -73,7 +73,7 @@ impl Layout {
     /// Start and end of window `j`, or `None` when its first pane is empty (the clocks skipped
     /// a whole pane): that window would share its start, and so its output row, with the next.
     #[inline]
-    pub fn window(&mut self, j: i64) -> Option<(i64, i64)> {
+    pub(crate) fn window(&mut self, j: i64) -> Option<(i64, i64)> {
         let start = self.pane_start(j);
         if self.local.is_some() && self.panes > 1 && self.pane_start(j + 1) == start {
             return None;
@@ -83,13 +83,13 @@ impl Layout {
 
     /// The end of the window that starts at `start` (a start [`Layout::window`] gave).
     #[inline]
-    pub fn end_of(&mut self, start: i64) -> i64 {
+    pub(crate) fn end_of(&mut self, start: i64) -> i64 {
         let j = self.pane_of(start);
         self.pane_start(j + self.panes)
     }
 
     /// The first window start at or after `ts` (a merge's first tick).
-    pub fn start_at_or_after(&mut self, ts: i64) -> i64 {
+    pub(crate) fn start_at_or_after(&mut self, ts: i64) -> i64 {
         let k = self.pane_of(ts);
         let start = self.pane_start(k);
         if start == ts { start } else { self.pane_start(k + 1) }
@@ -97,7 +97,7 @@ impl Layout {
 
     /// The last window start before `start` (a merge's tick before a tick); panes the clocks
     /// skipped, which start where the next one does, are passed over.
-    pub fn start_before(&mut self, start: i64) -> i64 {
+    pub(crate) fn start_before(&mut self, start: i64) -> i64 {
         let mut k = self.pane_of(start) - 1;
         while self.pane_start(k) >= start {
             k -= 1;

@@ -46,7 +46,7 @@ pub struct Reading {
 
 /// Where a reading an operator receives comes from, which decides what a repeat of its key does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Feed {
+pub(crate) enum Feed {
     /// An input row: a repeat follows the job's `duplicates` rule.
     Input,
     /// An input row that is a revision: it carries meterflow's `emit` and `revision` columns (the
@@ -63,7 +63,7 @@ pub const NO_MODEL: u32 = u32::MAX;
 /// The asset id of a reading whose point or model no job reads: the readers do not keep its asset
 /// name, so input of millions of assets in rows no job reads costs no memory per asset. Such a
 /// reading is only counted ([`Pipeline::unrouted`]).
-pub const UNREAD_ASSET: u32 = u32::MAX;
+pub(crate) const UNREAD_ASSET: u32 = u32::MAX;
 
 /// An output value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ pub enum Value {
 
 impl Value {
     /// The value as a reading for downstream jobs; text has none.
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(v) => Some(*v),
             Value::Count(n) => Some(*n as f64),
@@ -113,7 +113,7 @@ pub struct Point {
 
 /// Why a reading is in the late output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
+pub(crate) enum DropReason {
     /// Every window it belonged to (for some policy) had expired: dropped.
     LateBeyondLateness,
     /// Some of its sliding windows had expired; it was added to the others.
@@ -121,7 +121,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             DropReason::LateBeyondLateness => "late_beyond_lateness",
             DropReason::PartiallyLate => "partially_late",
@@ -132,25 +132,25 @@ impl DropReason {
 /// A reading a job dropped as late beyond lateness, wholly or from some windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dropped {
-    pub job: usize,
-    pub reading: Reading,
-    pub reason: DropReason,
+    pub(crate) job: usize,
+    pub(crate) reading: Reading,
+    pub(crate) reason: DropReason,
     /// Start and end of the window it belonged to (for merge operands, its own timestamp).
-    pub window_start: i64,
-    pub window_end: i64,
+    pub(crate) window_start: i64,
+    pub(crate) window_end: i64,
     /// The watermark when it arrived.
-    pub watermark: i64,
+    pub(crate) watermark: i64,
 }
 
 /// Where an operator puts what it produces while handling one reading.
 #[derive(Default)]
-pub struct Emitted {
-    pub points: Vec<Point>,
-    pub dropped: Vec<Dropped>,
+pub(crate) struct Emitted {
+    pub(crate) points: Vec<Point>,
+    pub(crate) dropped: Vec<Dropped>,
 }
 
 impl Emitted {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.points.is_empty() && self.dropped.is_empty()
     }
 }
@@ -158,14 +158,14 @@ impl Emitted {
 /// More windows open, or more readings held to recognise repeats, than the run allows (see
 /// [`Pipeline::runaway`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Runaway {
+pub(crate) struct Runaway {
     /// Readings held (`--max-open-readings`), not windows (`--max-open-windows`).
-    pub readings: bool,
-    pub limit: u64,
-    pub open: u64,
+    pub(crate) readings: bool,
+    pub(crate) limit: u64,
+    pub(crate) open: u64,
     /// Run-order index of the job holding the most, and how many it holds.
-    pub job: usize,
-    pub job_open: u64,
+    pub(crate) job: usize,
+    pub(crate) job_open: u64,
 }
 
 /// Receives everything the pipeline produces, in order.
@@ -248,7 +248,7 @@ fn count_into(counts: &mut Vec<u64>, id: u32) {
 
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
 /// far ahead (a bad device clock) than by a slow meter.
-pub const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
+pub(crate) const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
 
 impl Pipeline {
     /// Builds the operators for `jobs` (already in run order), interning their point names.
@@ -332,7 +332,7 @@ impl Pipeline {
 
     /// As [`Pipeline::push`], for a row of an input that carries meterflow's `emit` and
     /// `revision` columns: it replaces an earlier revision of its key (see [`Feed::Revision`]).
-    pub fn push_revision(&mut self, r: Reading, sink: &mut dyn Sink) {
+    pub(crate) fn push_revision(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.push_fed(r, Feed::Revision, sink);
     }
 
@@ -441,7 +441,7 @@ impl Pipeline {
     }
 
     /// Whether any job has a `quality` condition.
-    pub fn filters_quality(&self) -> bool {
+    pub(crate) fn filters_quality(&self) -> bool {
         self.operators.iter().any(|op| match op {
             Operator::Window(w) => w.filters_quality(),
             Operator::Merge(m) => m.filters_quality(),
@@ -449,7 +449,7 @@ impl Pipeline {
     }
 
     /// Windows the window jobs hold open now.
-    pub fn open_windows(&self) -> u64 {
+    pub(crate) fn open_windows(&self) -> u64 {
         let windows = self.operators.iter().filter_map(|op| match op {
             Operator::Window(w) => Some(w.open_windows()),
             Operator::Merge(_) => None,
@@ -458,42 +458,42 @@ impl Pipeline {
     }
 
     /// Output rows and late rows handed to the sink so far.
-    pub fn rows_handed_on(&self) -> (u64, u64) {
+    pub(crate) fn rows_handed_on(&self) -> (u64, u64) {
         (self.points_written, self.late_written)
     }
 
     /// Input readings of point `point`, over the whole replay.
-    pub fn input_readings(&self, point: u32) -> u64 {
+    pub(crate) fn input_readings(&self, point: u32) -> u64 {
         self.input_points.get(point as usize).copied().unwrap_or(0)
     }
 
     /// Input readings of this run with this model in their model column.
-    pub fn model_readings(&self, model: u32) -> u64 {
+    pub(crate) fn model_readings(&self, model: u32) -> u64 {
         self.input_models.get(model as usize).copied().unwrap_or(0)
     }
 
     /// The model of each job, in run order (as the job names are).
-    pub fn job_models(&self) -> &[u32] {
+    pub(crate) fn job_models(&self) -> &[u32] {
         &self.models
     }
 
     /// Readings dropped as late more than [`FAR_BEHIND`] behind their watermark.
-    pub fn late_far_behind(&self) -> u64 {
+    pub(crate) fn late_far_behind(&self) -> u64 {
         self.late_far_behind
     }
 
     /// Per input series read by a job: readings, late drops, jumps of event time.
-    pub fn series(&self) -> &[SeriesTally] {
+    pub(crate) fn series(&self) -> &[SeriesTally] {
         &self.series.tallies
     }
 
     /// Whether some job reads each point, by point id (ids past the end: no job does).
-    pub fn read_points(&self) -> Vec<bool> {
+    pub(crate) fn read_points(&self) -> Vec<bool> {
         self.routes.iter().map(|jobs| !jobs.is_empty()).collect()
     }
 
     /// Whether some job has each model, by model id (ids past the end: none has).
-    pub fn read_models(&self) -> Vec<bool> {
+    pub(crate) fn read_models(&self) -> Vec<bool> {
         let len = self.models.iter().filter(|&&m| m != NO_MODEL).map(|&m| m as usize + 1).max().unwrap_or(0);
         let mut read = vec![false; len];
         for &m in self.models.iter().filter(|&&m| m != NO_MODEL) {
@@ -503,7 +503,7 @@ impl Pipeline {
     }
 
     /// Input readings whose point (or model) no job reads.
-    pub fn unrouted(&self) -> u64 {
+    pub(crate) fn unrouted(&self) -> u64 {
         self.unrouted
     }
 
@@ -511,7 +511,7 @@ impl Pipeline {
     /// recognise repeats than `max_open_readings` allows: how many, and the job holding the most
     /// with its count. Checked by the caller after each reading, so a job whose state grows
     /// without bound stops with a clear error instead of exhausting memory.
-    pub fn runaway(&self) -> Option<Runaway> {
+    pub(crate) fn runaway(&self) -> Option<Runaway> {
         let over = |limit: Option<u64>, readings: bool, count: fn(&WindowOperator) -> u64| {
             let limit = limit?;
             let mut open = 0;
@@ -534,7 +534,7 @@ impl Pipeline {
     /// run-order index, how many it holds and the limit. Checked by the caller after each reading, as
     /// [`Pipeline::runaway`] is: a merge keeps each asset's latest operand values for as long as
     /// the run lasts, so its state grows with the number of assets.
-    pub fn runaway_merge(&self) -> Option<(usize, u64, u64)> {
+    pub(crate) fn runaway_merge(&self) -> Option<(usize, u64, u64)> {
         let limit = self.max_merge_series?;
         self.operators.iter().enumerate().find_map(|(index, op)| match op {
             Operator::Merge(m) if m.series_held() > limit => Some((index, m.series_held(), limit)),
@@ -543,7 +543,7 @@ impl Pipeline {
     }
 
     /// The accounting balances of the run so far, given the input side's figures.
-    pub fn balances(&self, input: accounting::InputFigures) -> Vec<accounting::Balance> {
+    pub(crate) fn balances(&self, input: accounting::InputFigures) -> Vec<accounting::Balance> {
         let jobs = self.stats();
         accounting::balances(&accounting::RunFigures {
             input,

@@ -26,7 +26,7 @@ impl Interner {
     }
 
     /// The id of `name` if it was seen.
-    pub fn get(&self, name: &str) -> Option<u32> {
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }
 
@@ -34,21 +34,17 @@ impl Interner {
         &self.names[id as usize]
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// Every name, in id order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(|n| &**n)
     }
 
     /// A table holding `names` with ids in their order, as a run that saw them in that order had.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Interner {
+    pub(crate) fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Interner {
         let mut table = Interner::default();
         for name in names {
             table.intern(name);
@@ -65,12 +61,12 @@ pub struct Names {
     pub models: Interner,
     /// Job names in run order, as [`crate::engine::Point::job`] and
     /// [`crate::engine::Dropped::job`] number them; set when the pipeline is built.
-    pub jobs: Vec<String>,
+    pub(crate) jobs: Vec<String>,
 }
 
 impl Names {
     /// The name of job `index` (in run order).
-    pub fn job(&self, index: usize) -> &str {
+    pub(crate) fn job(&self, index: usize) -> &str {
         self.jobs.get(index).map_or("", String::as_str)
     }
 }

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 /// aligned cache line, which a reading in order reads with the newest slot's line only.
 #[derive(Clone, Default)]
 #[repr(C, align(64))]
-pub struct Slots {
+pub(crate) struct Slots {
     /// `[start, end)` of the newest window, set by the caller when it opens one: an on-time
     /// reading is checked against it without a look into the cells.
-    pub newest: (i64, i64),
+    pub(crate) newest: (i64, i64),
     cells: Box<[u64]>,
     head: u32,
     len: u32,
@@ -27,7 +27,7 @@ pub struct Slots {
 }
 
 impl Slots {
-    pub fn new(stride: usize) -> Slots {
+    pub(crate) fn new(stride: usize) -> Slots {
         Slots {
             newest: (i64::MAX, i64::MIN),
             cells: Box::default(),
@@ -40,7 +40,7 @@ impl Slots {
 
     /// The newest slot when `ts` lies in the newest window's bounds.
     #[inline]
-    pub fn newest_holding(&mut self, ts: i64) -> Option<&mut [u64]> {
+    pub(crate) fn newest_holding(&mut self, ts: i64) -> Option<&mut [u64]> {
         let (start, end) = self.newest;
         if start <= ts && ts < end && self.len > 0 {
             return Some(self.slot_mut(self.len() - 1));
@@ -49,12 +49,12 @@ impl Slots {
     }
 
     #[inline]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len as usize
     }
 
     #[inline]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
@@ -69,27 +69,27 @@ impl Slots {
     }
 
     #[inline]
-    pub fn slot(&self, i: usize) -> &[u64] {
+    pub(crate) fn slot(&self, i: usize) -> &[u64] {
         let at = self.at(i);
         &self.cells[at..at + self.stride as usize]
     }
 
     #[inline]
-    pub fn slot_mut(&mut self, i: usize) -> &mut [u64] {
+    pub(crate) fn slot_mut(&mut self, i: usize) -> &mut [u64] {
         let at = self.at(i);
         &mut self.cells[at..at + self.stride as usize]
     }
 
     /// The window number of slot `i`.
     #[inline]
-    pub fn window(&self, i: usize) -> i64 {
+    pub(crate) fn window(&self, i: usize) -> i64 {
         self.cells[self.at(i)] as i64
     }
 
     /// Where the window numbered `window` is (`Ok`) or belongs (`Err`), as a binary search over
     /// the numbers would say.
     #[inline]
-    pub fn locate(&self, window: i64) -> Result<usize, usize> {
+    pub(crate) fn locate(&self, window: i64) -> Result<usize, usize> {
         let n = self.len();
         if n == 0 {
             return Err(0);
@@ -121,7 +121,7 @@ impl Slots {
 
     /// Makes a zeroed slot at position `i` (at most [`Slots::len`]), the caller having found with
     /// [`Slots::locate`] that its window belongs there, and returns it.
-    pub fn insert(&mut self, i: usize) -> &mut [u64] {
+    pub(crate) fn insert(&mut self, i: usize) -> &mut [u64] {
         if self.len == self.capacity {
             self.grow();
         }
@@ -142,7 +142,7 @@ impl Slots {
     }
 
     /// Removes slot `i`; the front one (the usual case, an expiry) without moving any other.
-    pub fn remove(&mut self, i: usize) {
+    pub(crate) fn remove(&mut self, i: usize) {
         if i >= self.len() {
             return;
         }
@@ -216,12 +216,12 @@ impl<'de> Deserialize<'de> for Slots {
 
 impl Slots {
     /// The cells per slot the ring was saved with, for the check that a restored ring fits its group.
-    pub fn stride(&self) -> usize {
+    pub(crate) fn stride(&self) -> usize {
         self.stride as usize
     }
 
     /// Whether the windows are in strictly increasing number order, as every operation keeps them.
-    pub fn ordered(&self) -> bool {
+    pub(crate) fn ordered(&self) -> bool {
         (1..self.len()).all(|i| self.window(i - 1) < self.window(i))
     }
 }

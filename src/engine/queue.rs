@@ -10,14 +10,14 @@ use std::collections::VecDeque;
 /// would double it: the engine keeps thousands of long-lived deques (a day of windows per series),
 /// and doubling would leave up to half of each unused. The copies this costs are a few per item.
 #[inline]
-pub fn reserve_gently<T>(deque: &mut VecDeque<T>) {
+pub(crate) fn reserve_gently<T>(deque: &mut VecDeque<T>) {
     if deque.len() == deque.capacity() {
         deque.reserve_exact(deque.len() / 4 + 4);
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderedQueue<T> {
+pub(crate) struct OrderedQueue<T> {
     items: VecDeque<T>,
 }
 
@@ -33,7 +33,7 @@ const SCAN: usize = 8;
 impl<T: Ord> OrderedQueue<T> {
     /// Adds `item` after every item that is not greater, so equal items leave in the order they came.
     #[inline]
-    pub fn push(&mut self, item: T) {
+    pub(crate) fn push(&mut self, item: T) {
         let len = self.items.len();
         let mut at = len;
         while at > 0 && len - at < SCAN && self.items[at - 1] > item {
@@ -47,22 +47,22 @@ impl<T: Ord> OrderedQueue<T> {
     }
 
     #[inline]
-    pub fn peek(&self) -> Option<&T> {
+    pub(crate) fn peek(&self) -> Option<&T> {
         self.items.front()
     }
 
     #[inline]
-    pub fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         self.items.pop_front()
     }
 
     /// Every item, smallest first, left in place.
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.items.iter()
     }
 
     /// Every item, smallest first.
-    pub fn into_sorted_vec(self) -> Vec<T> {
+    pub(crate) fn into_sorted_vec(self) -> Vec<T> {
         self.items.into()
     }
 }

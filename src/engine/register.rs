@@ -10,11 +10,11 @@ use crate::time::MS_PER_HOUR;
 
 /// Steps of a register's readings left out of its increase, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LeftOut {
+pub(crate) struct LeftOut {
     /// Steps across a drop under `reset: exchange` (a new meter).
-    pub exchanges: u64,
+    pub(crate) exchanges: u64,
     /// Steps whose increase per hour (after the scale) lies outside the `slope`.
-    pub outside_slope: u64,
+    pub(crate) outside_slope: u64,
 }
 
 /// The increase of a register over `samples` (sorted by time) under `rule`, and the steps left
@@ -25,7 +25,7 @@ pub struct LeftOut {
 /// reset to zero, `at` for a rollover, `a - b` for a step left out), added exactly and rounded
 /// once, so a register without drops gives exactly `last - first`; the scale multiplies the
 /// result once.
-pub fn increase(samples: &[Sample], rule: &RegisterRules) -> (f64, LeftOut) {
+pub(crate) fn increase(samples: &[Sample], rule: &RegisterRules) -> (f64, LeftOut) {
     let mut left_out = LeftOut::default();
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return (0.0, left_out) };
     let mut sum = ExactSum::default();
@@ -67,7 +67,7 @@ pub fn increase(samples: &[Sample], rule: &RegisterRules) -> (f64, LeftOut) {
 }
 
 /// The values of `samples` sorted, into `sorted` (reused).
-pub fn sorted_values(samples: &[Sample], sorted: &mut Vec<f64>) {
+pub(crate) fn sorted_values(samples: &[Sample], sorted: &mut Vec<f64>) {
     sorted.clear();
     sorted.extend(samples.iter().map(|s| s.1));
     sorted.sort_by(f64::total_cmp);
@@ -76,7 +76,7 @@ pub fn sorted_values(samples: &[Sample], sorted: &mut Vec<f64>) {
 /// The percentile at `hundredths` of a percent (`9500`: p95) of `sorted` (not empty): at rank
 /// `h = (n - 1) p`, `x[k] + f (x[k + 1] - x[k])` with `k` and `f` the whole and fractional parts
 /// of `h`, worked out in whole hundredths so `f` is one correctly rounded division.
-pub fn percentile(sorted: &[f64], hundredths: u16) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], hundredths: u16) -> f64 {
     let rank = (sorted.len() as u64 - 1) * u64::from(hundredths);
     let (k, rest) = ((rank / 10_000) as usize, rank % 10_000);
     if rest == 0 {
@@ -88,7 +88,7 @@ pub fn percentile(sorted: &[f64], hundredths: u16) -> f64 {
 
 /// The population standard deviation of `sorted` (not empty): the mean and the squared
 /// deviations summed exactly in sorted order, so the result does not depend on arrival order.
-pub fn stddev(sorted: &[f64]) -> f64 {
+pub(crate) fn stddev(sorted: &[f64]) -> f64 {
     let n = sorted.len() as f64;
     let mut sum = ExactSum::default();
     sorted.iter().for_each(|v| sum.add(*v));

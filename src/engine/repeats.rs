@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 
 /// How a reading's timestamp stands in a series' log.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Held {
+pub(crate) enum Held {
     /// Not held: a new timestamp.
     No,
     /// Held, its value not kept (`duplicates: first` and `keep` need timestamps only).
@@ -41,7 +41,7 @@ const MAX_REFINE: i64 = 8;
 /// and writes (the newest stamp, the step, the grid) comes first, in one aligned cache line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[repr(C, align(64))]
-pub struct Log {
+pub(crate) struct Log {
     /// The latest timestamp recorded, and its index in the grid when it is on the grid: the next
     /// reading in order is usually one step later.
     newest: i64,
@@ -60,7 +60,7 @@ pub struct Log {
 
 impl Log {
     /// A log keeping values when `values`.
-    pub fn new(values: bool) -> Log {
+    pub(crate) fn new(values: bool) -> Log {
         Log {
             newest: i64::MIN,
             newest_at: None,
@@ -78,18 +78,18 @@ impl Log {
     }
 
     /// Whether values are kept.
-    pub fn keeps_values(&self) -> bool {
+    pub(crate) fn keeps_values(&self) -> bool {
         !matches!(self.grid, Grid::Stamps(_))
     }
 
     /// Timestamps held.
-    pub fn held(&self) -> u64 {
+    pub(crate) fn held(&self) -> u64 {
         self.held
     }
 
     /// Whether `ts` is later than every timestamp held: then it is not held, with no lookup.
     #[inline]
-    pub fn is_new(&self, ts: i64) -> bool {
+    pub(crate) fn is_new(&self, ts: i64) -> bool {
         ts > self.newest
     }
 
@@ -110,7 +110,7 @@ impl Log {
     }
 
     /// Whether `ts` is held, and its value when values are kept.
-    pub fn get(&self, ts: i64) -> Held {
+    pub(crate) fn get(&self, ts: i64) -> Held {
         // On the grid's span, the grid says whether the stamp is held, or held beside it.
         if let Some(i) = self.position(ts).and_then(|p| self.index(p)) {
             if self.grid.has(i) {
@@ -130,7 +130,7 @@ impl Log {
     /// Records a timestamp not held yet. `horizon` (ms) bounds how far apart the grid's stamps may
     /// lie: about the span of time whose windows can still change.
     #[inline]
-    pub fn insert(&mut self, ts: i64, v: f64, horizon: i64) {
+    pub(crate) fn insert(&mut self, ts: i64, v: f64, horizon: i64) {
         self.held += 1;
         if ts > self.newest {
             // In order, one step after the last: the next grid position.
@@ -301,7 +301,7 @@ impl Log {
     }
 
     /// Replaces the value of a timestamp held (values kept).
-    pub fn replace(&mut self, ts: i64, v: f64) {
+    pub(crate) fn replace(&mut self, ts: i64, v: f64) {
         if let Some(i) = self.position(ts).and_then(|p| self.index(p))
             && self.grid.has(i)
         {
@@ -321,7 +321,7 @@ impl Log {
 
     /// Calls `f` with each timestamp held in `[from, until)` and its value (values kept), in no
     /// particular order.
-    pub fn each_in(&self, from: i64, until: i64, mut f: impl FnMut(i64, f64)) {
+    pub(crate) fn each_in(&self, from: i64, until: i64, mut f: impl FnMut(i64, f64)) {
         if self.step > 0 && self.grid.span() > 0 {
             let first = ceil_div(from - self.origin, self.step).max(self.lo);
             let last = (until - 1 - self.origin).div_euclid(self.step).min(self.lo + self.grid.span() - 1);
@@ -344,7 +344,7 @@ impl Log {
     /// the list beside the grid, and the grid's whole words below it. The few stamps left below
     /// `before` in the grid's first word are harmless: a reading is judged late before it is
     /// looked up, so none of them is ever taken for a repeat.
-    pub fn trim(&mut self, before: i64) {
+    pub(crate) fn trim(&mut self, before: i64) {
         while let Some(&(ts, _)) = self.extra.front() {
             if ts >= before {
                 break;
@@ -368,7 +368,7 @@ impl Log {
     }
 
     /// Whether the log's parts agree with each other (checked on a restored state).
-    pub fn consistent(&self) -> bool {
+    pub(crate) fn consistent(&self) -> bool {
         self.step >= 0
             && self.lo % WORD == 0
             && self.grid.span() % WORD == 0

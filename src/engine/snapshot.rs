@@ -16,7 +16,7 @@ pub enum OperatorState {
 }
 
 impl OperatorState {
-    pub fn stats(&self) -> &super::stats::JobStats {
+    pub(crate) fn stats(&self) -> &super::stats::JobStats {
         match self {
             OperatorState::Window(w) => w.stats(),
             OperatorState::Merge(m) => m.stats(),
@@ -27,7 +27,7 @@ impl OperatorState {
 /// Operator states in run order, and the figures the accounting draws from the pipeline.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct PipelineState {
-    pub operators: Vec<OperatorState>,
+    pub(crate) operators: Vec<OperatorState>,
     readings: u64,
     unrouted: u64,
     points_written: u64,
@@ -39,14 +39,14 @@ pub struct PipelineState {
 
 impl PipelineState {
     /// Readings the pipeline received, and output and late rows it handed on, over every run.
-    pub fn totals(&self) -> (u64, u64, u64) {
+    pub(crate) fn totals(&self) -> (u64, u64, u64) {
         (self.readings, self.points_written, self.late_written)
     }
 }
 
 impl Pipeline {
     /// The state to resume from: what [`Pipeline::finish`] would flush stays open in it.
-    pub fn save(&self) -> PipelineState {
+    pub(crate) fn save(&self) -> PipelineState {
         PipelineState {
             operators: self
                 .operators
@@ -69,7 +69,7 @@ impl Pipeline {
     /// Continues from `state`, saved by a pipeline of the same jobs in the same order, whose name
     /// table holds `assets` names: an asset id at or past it is refused here, before any name
     /// lookup could run past the table.
-    pub fn restore(&mut self, state: PipelineState, assets: usize) -> Result<(), String> {
+    pub(crate) fn restore(&mut self, state: PipelineState, assets: usize) -> Result<(), String> {
         if state.operators.len() != self.operators.len() {
             return Err(format!(
                 "the state holds {} jobs, the run has {}",

@@ -7,13 +7,13 @@ use crate::time::format_timestamp;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// How many skipped evaluations of each cause are described individually.
-pub const SAMPLES_PER_JOB: usize = 5;
+pub(crate) const SAMPLES_PER_JOB: usize = 5;
 
 /// Figures of one window policy (one output point). Field order is the order of `--stats-json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyStats {
     /// The point the policy reads.
-    pub input: String,
+    pub(crate) input: String,
     pub output: String,
     /// Readings of the policy's input point.
     pub read: u64,
@@ -21,128 +21,128 @@ pub struct PolicyStats {
     pub valid: u64,
     pub out_of_threshold: u64,
     /// Out-of-threshold readings replaced by the series' last valid value (`last_value`).
-    pub interpolated: u64,
+    pub(crate) interpolated: u64,
     /// Readings added to at least one window that had closed.
-    pub late_accepted: u64,
+    pub(crate) late_accepted: u64,
     /// Readings dropped from every window they belong to: they changed nothing.
     pub late_dropped: u64,
     /// Readings added to some of their (sliding) windows and too late for others.
-    pub partially_late: u64,
+    pub(crate) partially_late: u64,
     /// The windows those partially late readings missed.
-    pub windows_missed: u64,
+    pub(crate) windows_missed: u64,
     /// Repeats (readings whose timestamp the series had while a window of theirs could still
     /// change) the job's `duplicates` rule took: dropped (`first`) or replacing the earlier value
     /// (`last`). Under `keep` repeats count as new readings.
-    pub repeats: u64,
-    pub rows_written: u64,
+    pub(crate) repeats: u64,
+    pub(crate) rows_written: u64,
     /// Windows whose sum or average overflowed the float range: no row written.
-    pub non_finite: u64,
+    pub(crate) non_finite: u64,
     /// Windows with fewer valid readings than the policy's `min_count`: no row written.
-    pub below_min_count: u64,
+    pub(crate) below_min_count: u64,
     /// Windows holding less than the policy's `min_coverage` of their expected readings: no row
     /// written.
-    pub below_min_coverage: u64,
+    pub(crate) below_min_coverage: u64,
     /// `delta` steps across a meter exchange (`reset: exchange`), left out of the increase.
-    pub exchanges: u64,
+    pub(crate) exchanges: u64,
     /// `delta` steps whose increase per hour lay outside the policy's `slope`, left out.
-    pub outside_slope: u64,
+    pub(crate) outside_slope: u64,
 }
 
 /// Why a merge evaluation wrote no row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MergeSkips {
-    pub missing_operand: u64,
+pub(crate) struct MergeSkips {
+    pub(crate) missing_operand: u64,
     /// An operand's latest value was older than the job's `max_age`.
-    pub stale_operand: u64,
-    pub eval_error: u64,
-    pub non_finite: u64,
-    pub empty: u64,
+    pub(crate) stale_operand: u64,
+    pub(crate) eval_error: u64,
+    pub(crate) non_finite: u64,
+    pub(crate) empty: u64,
     /// The first few skips, with asset and timestamp: written with their asset's name by the
     /// report, which has the name table.
     #[serde(skip)]
-    pub samples: Vec<SkipSample>,
+    pub(crate) samples: Vec<SkipSample>,
 }
 
 /// One merge evaluation that wrote no row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkipSample {
-    pub asset: u32,
-    pub ts: i64,
-    pub reason: String,
+pub(crate) struct SkipSample {
+    pub(crate) asset: u32,
+    pub(crate) ts: i64,
+    pub(crate) reason: String,
 }
 
 /// Rows a merge policy wrote from an operand value carried over from before the previous trigger
 /// time (the previous tick, or the trigger point's previous reading of the asset): the value had
 /// not changed since a row was last evaluated, as when a meter went silent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CarriedOver {
+pub(crate) struct CarriedOver {
     /// The policy's output point.
-    pub output: String,
+    pub(crate) output: String,
     /// The job's `max_age`, which would have left such rows out.
-    pub max_age: Option<i64>,
+    pub(crate) max_age: Option<i64>,
     /// The trigger period of a frequency trigger (its shortest, for months).
-    pub every: Option<i64>,
-    pub rows: u64,
+    pub(crate) every: Option<i64>,
+    pub(crate) rows: u64,
     /// The oldest operand value among them: its age at the trigger time, in ms.
-    pub oldest_age: i64,
+    pub(crate) oldest_age: i64,
     /// The first such row.
-    pub example: Option<CarriedExample>,
+    pub(crate) example: Option<CarriedExample>,
 }
 
 /// One row written from a carried-over operand value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CarriedExample {
-    pub asset: u32,
+pub(crate) struct CarriedExample {
+    pub(crate) asset: u32,
     /// The trigger time.
-    pub ts: i64,
+    pub(crate) ts: i64,
     /// The operand, as the job names it.
-    pub operand: String,
+    pub(crate) operand: String,
     /// Its value's age at the trigger time, in ms.
-    pub age: i64,
+    pub(crate) age: i64,
 }
 
 /// Figures of one job. Field order is the order of `--stats-json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobStats {
-    pub name: String,
-    pub file: String,
+    pub(crate) name: String,
+    pub(crate) file: String,
     pub rows_read: u64,
     /// Readings no policy dropped as late (they may still be out of threshold).
-    pub kept: u64,
-    pub rows_written: u64,
+    pub(crate) kept: u64,
+    pub(crate) rows_written: u64,
     /// Readings dropped as late: by at least one policy of a window job, or by a merge.
     pub late_dropped: u64,
     /// Readings of a window job kept by every policy but too late for some of their sliding
     /// windows: each is a row of the late output too.
-    pub partially_late: u64,
+    pub(crate) partially_late: u64,
     /// Readings too far ahead of their watermark (`max_future_skew`) that no later reading
     /// confirmed: they never moved it.
-    pub future_skewed: u64,
+    pub(crate) future_skewed: u64,
     /// Readings left out by the job's `quality` condition, before anything else (not in `rows_read`).
-    pub quality_filtered: u64,
+    pub(crate) quality_filtered: u64,
     /// The job's `duplicates` rule (`last`, `first` or `keep`), as the run applied it.
-    pub duplicates: Option<String>,
+    pub(crate) duplicates: Option<String>,
     /// Input readings whose (asset, point, timestamp) the job had already read while it could
     /// still change what they belong to.
-    pub repeats: u64,
+    pub(crate) repeats: u64,
     /// Of those, the ones whose value differed from the value held; `None` where only timestamps
     /// are kept (`first` and `keep` window jobs), so values were not compared.
-    pub repeats_changed: Option<u64>,
+    pub(crate) repeats_changed: Option<u64>,
     /// Input rows carrying meterflow's `emit`/`revision` columns that replaced an earlier revision
     /// of their key.
-    pub revisions: u64,
+    pub(crate) revisions: u64,
     /// Most windows open at once (window jobs), the figure `--max-open-windows` bounds.
-    pub peak_open_windows: u64,
+    pub(crate) peak_open_windows: u64,
     /// Largest watermark of the job, [`NO_WATERMARK`] when it read nothing (`null` in JSON).
     #[serde(serialize_with = "watermark_json")]
-    pub final_watermark: i64,
+    pub(crate) final_watermark: i64,
     pub policies: Vec<PolicyStats>,
     /// Written as `merge_skipped` by the report, with the samples' asset names.
     #[serde(skip)]
-    pub merge: MergeSkips,
+    pub(crate) merge: MergeSkips,
     /// Per merge policy, written as `carried_over` by the report, with the example's asset name.
     #[serde(skip)]
-    pub carried: Vec<CarriedOver>,
+    pub(crate) carried: Vec<CarriedOver>,
 }
 
 /// A watermark as its timestamp text, or `null` when there is none. A binary format (the state
@@ -163,7 +163,7 @@ impl JobStats {
     /// Counts what the future-skew guard did with a reading: a reading held back counts as
     /// future-skewed until another confirms its jump.
     #[inline]
-    pub fn count_skew(&mut self, skew: Skew) {
+    pub(crate) fn count_skew(&mut self, skew: Skew) {
         match skew {
             Skew::Held => self.future_skewed += 1,
             Skew::Confirmed => self.future_skewed -= 1,
@@ -171,7 +171,7 @@ impl JobStats {
         }
     }
 
-    pub fn new(job: &Job) -> JobStats {
+    pub(crate) fn new(job: &Job) -> JobStats {
         let policies = match &job.kind {
             JobKind::Window(w) => w
                 .policies
@@ -221,35 +221,35 @@ impl JobStats {
 
 /// What the per-series anomaly warnings need of one input series (asset x point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesTally {
-    pub asset: u32,
-    pub point: u32,
-    pub readings: u64,
+pub(crate) struct SeriesTally {
+    pub(crate) asset: u32,
+    pub(crate) point: u32,
+    pub(crate) readings: u64,
     /// Readings dropped as late beyond lateness by at least one job.
-    pub late: u64,
+    pub(crate) late: u64,
     /// Those of them more than [`FAR_BEHIND`] behind the watermark they were dropped against.
-    pub late_far_behind: u64,
+    pub(crate) late_far_behind: u64,
     /// The highest watermark one of them was dropped against.
-    pub late_watermark: i64,
+    pub(crate) late_watermark: i64,
     /// The latest timestamp of the series.
-    pub latest: i64,
+    pub(crate) latest: i64,
     /// The largest step its latest timestamp took in one reading: from, to.
-    pub jump: (i64, i64),
+    pub(crate) jump: (i64, i64),
 }
 
 /// Per input series, readings, late drops and the largest jump of its event time, for the
 /// warnings about one series (a meter with a bad clock) that figures over all series hide.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesStats {
+pub(crate) struct SeriesStats {
     /// Index into `tallies` by point, then asset; `u32::MAX` where a series has not been seen.
     index: Vec<Vec<u32>>,
-    pub tallies: Vec<SeriesTally>,
+    pub(crate) tallies: Vec<SeriesTally>,
 }
 
 impl SeriesStats {
     /// Counts an input reading; returns its series' index.
     #[inline]
-    pub fn reading(&mut self, asset: u32, point: u32, ts: i64) -> usize {
+    pub(crate) fn reading(&mut self, asset: u32, point: u32, ts: i64) -> usize {
         let k = self.series(asset, point);
         let tally = &mut self.tallies[k];
         tally.readings += 1;
@@ -263,12 +263,12 @@ impl SeriesStats {
     }
 
     /// Whether every index of a restored state points into its tallies.
-    pub fn fits(&self) -> bool {
+    pub(crate) fn fits(&self) -> bool {
         self.index.iter().flatten().all(|&k| k == u32::MAX || (k as usize) < self.tallies.len())
     }
 
     /// Counts an input reading of series `k` stamped `ts` dropped as late against `watermark`.
-    pub fn late(&mut self, k: usize, ts: i64, watermark: i64) {
+    pub(crate) fn late(&mut self, k: usize, ts: i64, watermark: i64) {
         let tally = &mut self.tallies[k];
         tally.late += 1;
         tally.late_far_behind += u64::from(watermark.saturating_sub(ts) > FAR_BEHIND);

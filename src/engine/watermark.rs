@@ -5,11 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 /// No reading seen yet on a clock.
-pub const NO_WATERMARK: i64 = i64::MIN;
+pub(crate) const NO_WATERMARK: i64 = i64::MIN;
 
 /// How a reading relates to its window and the watermark at its arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrival {
+pub(crate) enum Arrival {
     /// The window `[s, e)` is still open: `W < e`.
     OnTime,
     /// The window has closed but not expired: `e <= W < e + latency`. Added; the window is computed again.
@@ -20,7 +20,7 @@ pub enum Arrival {
 
 /// Classifies a reading for the window ending at `window_end` against watermark `w`.
 #[inline]
-pub fn classify(window_end: i64, w: i64, latency: i64) -> Arrival {
+pub(crate) fn classify(window_end: i64, w: i64, latency: i64) -> Arrival {
     if w >= window_end + latency {
         Arrival::LateBeyond
     } else if w >= window_end {
@@ -32,13 +32,13 @@ pub fn classify(window_end: i64, w: i64, latency: i64) -> Arrival {
 
 /// A raw merge operand stamped earlier than `W - latency` is late beyond lateness.
 #[inline]
-pub fn operand_is_late(ts: i64, w: i64, latency: i64) -> bool {
+pub(crate) fn operand_is_late(ts: i64, w: i64, latency: i64) -> bool {
     ts < w.saturating_sub(latency)
 }
 
 /// What [`FutureGuard::advance`] did with a reading, for the count of future-skewed readings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Skew {
+pub(crate) enum Skew {
     /// The watermark moved (or stayed) as usual.
     None,
     /// Held back: the reading is too far ahead of the watermark to move it until confirmed.
@@ -56,18 +56,18 @@ pub enum Skew {
 /// watermark shows the held one isolated (a glitch), which then never moves the watermark.
 /// Readings at or behind the watermark decide nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FutureGuard {
+pub(crate) struct FutureGuard {
     /// The timestamp held back, [`NO_WATERMARK`] when none is.
     held: i64,
 }
 
 impl FutureGuard {
     /// A guard holding nothing back.
-    pub const NEW: FutureGuard = FutureGuard { held: NO_WATERMARK };
+    pub(crate) const NEW: FutureGuard = FutureGuard { held: NO_WATERMARK };
 
     /// The watermark after a reading stamped `ts` arrives at watermark `w`.
     #[inline]
-    pub fn advance(&mut self, w: i64, ts: i64, max_future_skew: Option<i64>) -> (i64, Skew) {
+    pub(crate) fn advance(&mut self, w: i64, ts: i64, max_future_skew: Option<i64>) -> (i64, Skew) {
         if ts <= w {
             return (w, Skew::None);
         }

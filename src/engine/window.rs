@@ -130,7 +130,7 @@ struct Scratch {
     windows: Vec<Window>,
 }
 
-pub struct WindowOperator {
+pub(crate) struct WindowOperator {
     job: usize,
     model: u32,
     latency: i64,
@@ -165,13 +165,13 @@ pub struct WindowOperator {
     trim_step: i64,
     /// Buffers kept to be reused.
     scratch: Box<Scratch>,
-    pub stats: JobStats,
+    pub(crate) stats: JobStats,
 }
 
 const ABSENT: u32 = u32::MAX;
 
 impl WindowOperator {
-    pub fn new(
+    pub(crate) fn new(
         job: usize,
         model: u32,
         plan: WindowJob,
@@ -289,7 +289,7 @@ impl WindowOperator {
         id
     }
 
-    pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
+    pub(crate) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.model {
             return;
         }
@@ -540,17 +540,17 @@ impl WindowOperator {
     }
 
     /// Whether the job has a `quality` condition.
-    pub fn filters_quality(&self) -> bool {
+    pub(crate) fn filters_quality(&self) -> bool {
         self.quality.is_some()
     }
 
     /// Windows open now, over all series and policies.
-    pub fn open_windows(&self) -> u64 {
+    pub(crate) fn open_windows(&self) -> u64 {
         self.open_windows
     }
 
     /// Timestamps kept now to recognise repeats, over all series.
-    pub fn open_readings(&self) -> u64 {
+    pub(crate) fn open_readings(&self) -> u64 {
         self.open_readings
     }
 }

@@ -13,18 +13,19 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// Header names recognised for each column when no flag names it.
-pub const TIMESTAMP_NAMES: &[&str] = &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
-pub const ASSET_NAMES: &[&str] =
+pub(crate) const TIMESTAMP_NAMES: &[&str] =
+    &["timestamp", "time", "ts", "datetime", "date_time", "event_time", "eventtime"];
+pub(crate) const ASSET_NAMES: &[&str] =
     &["asset", "asset_id", "assetid", "device", "device_id", "deviceid", "meter", "meter_id", "meterid"];
-pub const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
-pub const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
-pub const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
+pub(crate) const POINT_NAMES: &[&str] = &["point", "point_id", "pointid", "measurement", "metric"];
+pub(crate) const VALUE_NAMES: &[&str] = &["value", "val", "point_value"];
+pub(crate) const MODEL_NAMES: &[&str] = &["model", "model_id", "modelid"];
 /// Header names of the optional quality column (an integer code per row, 0 when empty).
-pub const QUALITY_NAMES: &[&str] = &["quality", "quality_code", "qualitycode"];
+pub(crate) const QUALITY_NAMES: &[&str] = &["quality", "quality_code", "qualitycode"];
 
 /// Where a row's asset or point comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Column(usize),
     /// An interned id, the same for every row.
     Constant(u32),
@@ -32,7 +33,7 @@ pub enum Source {
 
 /// The columns of a long or wide file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fields {
+pub(crate) enum Fields {
     Long {
         point: Source,
         value: usize,
@@ -47,21 +48,21 @@ pub enum Fields {
 
 /// The resolved columns of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Columns {
+pub(crate) struct Columns {
     /// Fields in the header; every row must have as many.
-    pub width: usize,
+    pub(crate) width: usize,
     /// One column, or several joined with a space.
-    pub time: Vec<usize>,
-    pub asset: Source,
-    pub model: Option<usize>,
-    pub quality: Option<usize>,
-    pub fields: Fields,
+    pub(crate) time: Vec<usize>,
+    pub(crate) asset: Source,
+    pub(crate) model: Option<usize>,
+    pub(crate) quality: Option<usize>,
+    pub(crate) fields: Fields,
 }
 
 impl Columns {
     /// A record's series as text, for a sample read before names are interned: asset and point
     /// (the asset alone in wide input, where one timestamp serves every point of a row).
-    pub fn series_text(&self, record: &ByteRecord) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn series_text(&self, record: &ByteRecord) -> (Vec<u8>, Vec<u8>) {
         let text = |source: Source| match source {
             Source::Column(c) => record[c].trim_ascii().to_vec(),
             Source::Constant(id) => id.to_le_bytes().to_vec(),
@@ -74,7 +75,7 @@ impl Columns {
 
     /// Matches `header` (the raw names) against the options. Every role the header lacks is
     /// reported at once, as a [`HeaderError`] naming `file` and line 1.
-    pub fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {
+    pub(crate) fn resolve(file: &str, header: &[String], options: &InputOptions, names: &mut Names) -> Result<Columns> {
         let lower: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
         // The first column of each name, so a list of named columns costs time linear in the
         // header's width (a wide header may have hundreds of thousands).
@@ -222,7 +223,7 @@ impl Columns {
     }
 
     /// Value cells in a row: one in long input, one per point column in wide input.
-    pub fn value_cells(&self) -> u64 {
+    pub(crate) fn value_cells(&self) -> u64 {
         match &self.fields {
             Fields::Long { .. } => 1,
             Fields::Wide { points } => points.len() as u64,
@@ -230,7 +231,7 @@ impl Columns {
     }
 
     /// The 1-based column number(s) of the timestamp, for messages (`1` or `1+2`).
-    pub fn time_label(&self) -> String {
+    pub(crate) fn time_label(&self) -> String {
         self.time.iter().map(|c| (c + 1).to_string()).collect::<Vec<_>>().join("+")
     }
 }
@@ -299,15 +300,15 @@ fn shared_column(
 
 /// The roles a header lacks (or names twice), all at once, and the flags that would fix them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderError {
-    pub file: String,
+pub(crate) struct HeaderError {
+    pub(crate) file: String,
     /// The header names as written (trimmed).
-    pub header: Vec<String>,
+    pub(crate) header: Vec<String>,
     /// Each problem with the role it leaves without a column (`timestamp`, `asset`, `point`,
     /// `value`), or `duplicate` for a role two columns name.
-    pub problems: Vec<(&'static str, String)>,
+    pub(crate) problems: Vec<(&'static str, String)>,
     /// Fixes proposed from the rows after the header ([`super::header_hint`]).
-    pub hints: Vec<String>,
+    pub(crate) hints: Vec<String>,
 }
 
 impl fmt::Display for HeaderError {

@@ -50,7 +50,7 @@ const SORT_INPUT: Field =
     Field::optional("sort_input", Shape::Choice(&["true", "false"]), "Replay input in event-time order.");
 
 /// The keys of an input-config file, one per input flag.
-pub const FIELDS: &[Field] = &[
+pub(crate) const FIELDS: &[Field] = &[
     WIDE,
     TIME_COLUMN,
     ASSET_COLUMN,
@@ -74,7 +74,7 @@ pub const FIELDS: &[Field] = &[
 
 /// Reads an input-config file named `file` from `source`; the error lists every problem as
 /// `file:line:col: error: key: message`.
-pub fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
+pub(crate) fn parse(file: &str, source: &str) -> Result<InputSettings, Vec<Diagnostic>> {
     let mut reader = Reader::new(file.to_string(), source);
     if let Some((line, column, message)) = crate::yaml::too_deep(source) {
         reader.error_unquoted(line, column, "", message);
@@ -160,7 +160,7 @@ fn read(reader: &mut Reader<'_>, map: &Mapping<'_>, s: &mut InputSettings) {
 
 /// `settings` as an input-config file: the keys that differ from the defaults, in flag order,
 /// texts in double quotes.
-pub fn to_yaml(settings: &InputSettings) -> String {
+pub(crate) fn to_yaml(settings: &InputSettings) -> String {
     let quoted = |text: &str| serde_json::Value::String(text.to_string()).to_string();
     let mut out = String::new();
     let mut line = |key: &str, value: String| out.push_str(&format!("{key}: {value}\n"));

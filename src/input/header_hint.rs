@@ -20,7 +20,7 @@ enum Kind {
 }
 
 /// The hints for `error`'s missing roles, from up to a few dozen `rows` (trimmed cells).
-pub fn hints(error: &HeaderError, rows: &[Vec<String>], options: &InputOptions) -> Vec<String> {
+pub(crate) fn hints(error: &HeaderError, rows: &[Vec<String>], options: &InputOptions) -> Vec<String> {
     let kinds: Vec<Kind> = (0..error.header.len()).map(|i| kind(&error.header[i], rows, i)).collect();
     let missing = |role: &str| error.problems.iter().any(|(r, _)| *r == role);
     let name = |i: usize| shell_quote(&error.header[i]);

@@ -24,13 +24,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 /// Whether an input whose first line is `header` is JSON lines.
-pub fn is_json_lines(header: &[u8]) -> bool {
+pub(crate) fn is_json_lines(header: &[u8]) -> bool {
     header.trim_ascii_start().starts_with(b"{")
 }
 
 /// Whether the first line of a JSON lines input has an `emit` key: the output of an `--emit
 /// updates` run, whose lines are revisions.
-pub fn json_revisions(first: &[u8]) -> bool {
+pub(crate) fn json_revisions(first: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first.trim_ascii())
         .is_ok_and(|line| line.contains_key("emit"))
 }
@@ -61,7 +61,7 @@ enum Scalar<'a> {
 }
 
 /// Reads JSON lines into readings.
-pub struct JsonLines {
+pub(crate) struct JsonLines {
     file: String,
     source: BufReader<Box<dyn Read + Send>>,
     line: Vec<u8>,
@@ -76,7 +76,7 @@ pub struct JsonLines {
 impl JsonLines {
     /// Reads `source` (named `file` in messages) from its first line. The layout and column flags
     /// are CSV's: given for JSON lines, they are refused rather than ignored.
-    pub fn new(file: &str, source: Box<dyn Read + Send>, options: &InputOptions) -> Result<JsonLines> {
+    pub(crate) fn new(file: &str, source: Box<dyn Read + Send>, options: &InputOptions) -> Result<JsonLines> {
         let o = options;
         let csv_flags = [
             ("--wide", o.layout == Layout::Wide),
@@ -108,7 +108,7 @@ impl JsonLines {
     }
 
     /// The next reading, `None` at end of input; counts and bad rows as the CSV readers do.
-    pub fn next(
+    pub(crate) fn next(
         &mut self,
         names: &mut Names,
         counts: &mut InputCounts,

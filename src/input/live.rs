@@ -20,12 +20,12 @@ pub struct Idle(Arc<OnceLock<Box<dyn Fn() + Send + Sync>>>);
 
 impl Idle {
     /// Sets the hook; a second hook is ignored (a run has one set of outputs).
-    pub fn set(&self, hook: impl Fn() + Send + Sync + 'static) {
+    pub(crate) fn set(&self, hook: impl Fn() + Send + Sync + 'static) {
         let _ = self.0.set(Box::new(hook));
     }
 
     /// Runs the hook, if one is set.
-    pub fn call(&self) {
+    pub(crate) fn call(&self) {
         if let Some(hook) = self.0.get() {
             hook();
         }
@@ -40,7 +40,7 @@ impl fmt::Debug for Idle {
 
 /// Whether `path` (`-`: stdin) is live: anything but a regular file. An input that cannot be
 /// looked at is taken as a file; opening it reports the error.
-pub fn is_live(path: &str) -> bool {
+pub(crate) fn is_live(path: &str) -> bool {
     let kind = if path == "-" {
         rustix::fs::fstat(io::stdin()).map(|stat| rustix::fs::FileType::from_raw_mode(stat.st_mode))
     } else {
@@ -57,14 +57,14 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 /// A live source: before a read that would block, calls the idle hook; while waiting, fails with
 /// [`Stopped`] when a stop is requested (not an end of input: a line cut short must not be read
 /// as a row).
-pub struct Watched<R> {
+pub(crate) struct Watched<R> {
     inner: R,
     idle: Idle,
     stop: Stop,
 }
 
 impl<R: Read + AsFd> Watched<R> {
-    pub fn new(inner: R, idle: Idle, stop: Stop) -> Watched<R> {
+    pub(crate) fn new(inner: R, idle: Idle, stop: Stop) -> Watched<R> {
         Watched { inner, idle, stop }
     }
 
@@ -92,7 +92,7 @@ impl<R: Read + AsFd> Read for Watched<R> {
 }
 
 /// Opens `path` (`-`: stdin) raw, watched when live.
-pub fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<dyn Read + Send>> {
+pub(crate) fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<dyn Read + Send>> {
     let live = is_live(path);
     Ok(match (path == "-", live) {
         (true, true) => Box::new(Watched::new(io::stdin(), idle.clone(), stop.clone())),
@@ -122,7 +122,7 @@ fn open_waiting(path: &str, stop: &Stop) -> io::Result<File> {
 }
 
 /// A source whose open a stop ended: every read fails with [`Stopped`].
-pub struct StoppedSource;
+pub(crate) struct StoppedSource;
 
 impl Read for StoppedSource {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {

@@ -5,7 +5,7 @@
 /// when files are joined, or by an editor) is invisible, and would make `m1` and `\u{feff}m1` two
 /// series: it is refused, as the contract says (docs/reference/contract.md).
 #[inline]
-pub fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
+pub(crate) fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
     let problem = if required { "expected a non-empty UTF-8 name" } else { "expected a UTF-8 name" };
     let text = std::str::from_utf8(field).ok().filter(|t| !t.is_empty()).ok_or(problem)?;
     match has_bom(field) {
@@ -16,7 +16,7 @@ pub fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
 
 /// Whether `bytes` hold U+FEFF, the byte-order mark, anywhere.
 #[inline]
-pub fn has_bom(bytes: &[u8]) -> bool {
+pub(crate) fn has_bom(bytes: &[u8]) -> bool {
     // Its first byte is rare in names: the search for the whole mark runs only past one.
     memchr::memchr(BOM[0], bytes).is_some() && memchr::memmem::find(bytes, BOM).is_some()
 }
@@ -25,6 +25,6 @@ const BOM: &[u8] = "\u{feff}".as_bytes();
 
 /// Whether `id` is marked read in `read` (`None`: everything is).
 #[inline]
-pub fn is_read(read: Option<&[bool]>, id: u32) -> bool {
+pub(crate) fn is_read(read: Option<&[bool]>, id: u32) -> bool {
     read.is_none_or(|read| read.get(id as usize) == Some(&true))
 }

@@ -8,9 +8,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NumberFormat {
     /// `b'.'` or `b','`.
-    pub decimal: u8,
+    pub(crate) decimal: u8,
     /// Between groups of three digits of the integer part, when the texts use one.
-    pub thousands: Option<u8>,
+    pub(crate) thousands: Option<u8>,
 }
 
 impl Default for NumberFormat {
@@ -24,10 +24,10 @@ const MAX_TEXT: usize = 64;
 
 impl NumberFormat {
     /// `1.5`, no thousands separator.
-    pub const PLAIN: NumberFormat = NumberFormat { decimal: b'.', thousands: None };
+    pub(crate) const PLAIN: NumberFormat = NumberFormat { decimal: b'.', thousands: None };
 
     /// `--decimal` and `--thousands` texts; the error names the flag.
-    pub fn from_texts(decimal: Option<&str>, thousands: Option<&str>) -> Result<NumberFormat, String> {
+    pub(crate) fn from_texts(decimal: Option<&str>, thousands: Option<&str>) -> Result<NumberFormat, String> {
         let decimal = match decimal.map(str::trim) {
             None | Some("point") => b'.',
             Some("comma") => b',',
@@ -55,17 +55,17 @@ impl NumberFormat {
         Ok(NumberFormat { decimal, thousands })
     }
 
-    pub fn is_plain(&self) -> bool {
+    pub(crate) fn is_plain(&self) -> bool {
         *self == NumberFormat::PLAIN
     }
 
     /// The `--decimal` text of this format (as the flag and the input config write it).
-    pub fn decimal_text(&self) -> &'static str {
+    pub(crate) fn decimal_text(&self) -> &'static str {
         if self.decimal == b',' { "comma" } else { "point" }
     }
 
     /// The `--thousands` text, when there is a separator.
-    pub fn thousands_text(&self) -> Option<&'static str> {
+    pub(crate) fn thousands_text(&self) -> Option<&'static str> {
         self.thousands.map(|t| match t {
             b'.' => ".",
             b',' => ",",
@@ -77,7 +77,7 @@ impl NumberFormat {
     /// A value field (trimmed): a finite number in this format, or `true` / `false` (any case)
     /// as 1 / 0, as a boolean merge result is written.
     #[inline]
-    pub fn parse(&self, field: &[u8]) -> Option<f64> {
+    pub(crate) fn parse(&self, field: &[u8]) -> Option<f64> {
         if field.eq_ignore_ascii_case(b"true") {
             return Some(1.0);
         }
@@ -89,7 +89,7 @@ impl NumberFormat {
 
     /// A finite number in this format (no `true` / `false`).
     #[inline]
-    pub fn number(&self, field: &[u8]) -> Option<f64> {
+    pub(crate) fn number(&self, field: &[u8]) -> Option<f64> {
         if self.is_plain() {
             return finite(field);
         }
@@ -133,7 +133,7 @@ impl NumberFormat {
     }
 
     /// What the message of a value field this format does not read adds: a flag that reads it.
-    pub fn hint(&self, field: &[u8]) -> String {
+    pub(crate) fn hint(&self, field: &[u8]) -> String {
         let reads = |format: NumberFormat| format.parse(field).is_some();
         let comma = NumberFormat { decimal: b',', thousands: None };
         let comma_grouped = NumberFormat { decimal: b',', thousands: Some(b'.') };

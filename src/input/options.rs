@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// Value texts that mean "no reading" unless `--null-values` says otherwise (an empty field always
 /// does).
-pub const DEFAULT_NULL_VALUES: &[&str] = &["?", "NA", "NaN", "null"];
+pub(crate) const DEFAULT_NULL_VALUES: &[&str] = &["?", "NA", "NaN", "null"];
 
 /// How a file lays out its readings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,49 +73,49 @@ pub struct InputSettings {
 
 /// One `--points` entry: a column (wide) or point name (long) and the point it becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PointRename {
-    pub from: String,
-    pub to: String,
+pub(crate) struct PointRename {
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 /// Everything the readers need to know about the input, validated.
 #[derive(Debug, Clone)]
 pub struct InputOptions {
-    pub layout: Layout,
+    pub(crate) layout: Layout,
     /// Timestamp column names (several are joined with a space), or `None` for the aliases.
-    pub time_columns: Option<Vec<String>>,
-    pub asset_column: Option<String>,
-    pub point_column: Option<String>,
-    pub value_column: Option<String>,
-    pub asset: Option<String>,
-    pub fallback_asset: Option<String>,
-    pub point: Option<String>,
-    pub points: Option<Vec<PointRename>>,
+    pub(crate) time_columns: Option<Vec<String>>,
+    pub(crate) asset_column: Option<String>,
+    pub(crate) point_column: Option<String>,
+    pub(crate) value_column: Option<String>,
+    pub(crate) asset: Option<String>,
+    pub(crate) fallback_asset: Option<String>,
+    pub(crate) point: Option<String>,
+    pub(crate) points: Option<Vec<PointRename>>,
     /// `None`: detected from the header line.
-    pub delimiter: Option<u8>,
-    pub time: TimeParser,
+    pub(crate) delimiter: Option<u8>,
+    pub(crate) time: TimeParser,
     /// Timestamps end their readings' intervals: readings move to the intervals' starts.
-    pub interval_end: Option<IntervalEnd>,
+    pub(crate) interval_end: Option<IntervalEnd>,
     /// Lower-cased missing-value markers besides the empty field.
-    pub null_values: Vec<String>,
+    pub(crate) null_values: Vec<String>,
     /// How value texts write numbers.
-    pub numbers: NumberFormat,
+    pub(crate) numbers: NumberFormat,
     pub on_bad_row: BadRowPolicy,
-    pub sort: bool,
+    pub(crate) sort: bool,
     /// The longest line an input may have, in bytes once decompressed; `None`: no cap.
-    pub max_line_bytes: Option<u64>,
+    pub(crate) max_line_bytes: Option<u64>,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
-    pub idle: Idle,
+    pub(crate) idle: Idle,
     /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
-    pub stop: Stop,
+    pub(crate) stop: Stop,
     /// Whether some job reads each point, by point id (ids past the end: none does). The value of
     /// a point no job reads is not parsed, so text such as a merge's `high` passes through a
     /// piped run; `None` parses every value.
-    pub read_points: Option<Arc<[bool]>>,
+    pub(crate) read_points: Option<Arc<[bool]>>,
     /// Whether some job has each model, by model id; with `read_points`, a reading of a point or
     /// model no job reads gets [`crate::engine::UNREAD_ASSET`] and its asset name is not kept.
     /// `None` reads every model.
-    pub read_models: Option<Arc<[bool]>>,
+    pub(crate) read_models: Option<Arc<[bool]>>,
 }
 
 impl InputOptions {

@@ -18,7 +18,7 @@ const MAGIC: &[u8] = b"PAR1";
 
 /// `source` as CSV text when it is a Parquet file (named `file` in messages), else unchanged;
 /// `delimiter` separates the cells, `numbers` says how to write them.
-pub fn csv_view(
+pub(crate) fn csv_view(
     mut source: Box<dyn Read + Send>,
     file: &str,
     delimiter: u8,
@@ -116,7 +116,7 @@ mod cells {
     use arrow_schema::{DataType, TimeUnit};
 
     /// Whether a column of this type is read (a dictionary by its values).
-    pub fn readable(data_type: &DataType) -> bool {
+    pub(crate) fn readable(data_type: &DataType) -> bool {
         use DataType::*;
         match data_type {
             Dictionary(_, values) => readable(values),
@@ -130,9 +130,9 @@ mod cells {
     }
 
     /// How cells are written: the delimiter between them, the decimal separator of numbers.
-    pub struct Cells {
-        pub delimiter: u8,
-        pub decimal: u8,
+    pub(crate) struct Cells {
+        pub(crate) delimiter: u8,
+        pub(crate) decimal: u8,
     }
 
     /// A column of one batch: its values, by row through the keys of a dictionary.
@@ -143,7 +143,7 @@ mod cells {
     }
 
     impl Cells {
-        pub fn header(&self, names: &[&str], out: &mut Vec<u8>) {
+        pub(crate) fn header(&self, names: &[&str], out: &mut Vec<u8>) {
             for (k, name) in names.iter().enumerate() {
                 if k > 0 {
                     out.push(self.delimiter);
@@ -154,7 +154,7 @@ mod cells {
         }
 
         /// Appends the lines of `batch`.
-        pub fn batch(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+        pub(crate) fn batch(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
             let columns: Vec<Column> = batch
                 .columns()
                 .iter()

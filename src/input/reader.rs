@@ -61,10 +61,10 @@ pub struct Reader {
 /// What a run tells its user about the rows a reader took: how many carried a non-zero quality
 /// code, and which `--points` renames of long input met their point text.
 #[derive(Debug, Clone, Default)]
-pub struct Tally {
-    pub quality_rows: u64,
+pub(crate) struct Tally {
+    pub(crate) quality_rows: u64,
     /// By rename, in `--points` order (long input).
-    pub renamed: Vec<bool>,
+    pub(crate) renamed: Vec<bool>,
 }
 
 impl Reader {
@@ -75,7 +75,7 @@ impl Reader {
     }
 
     /// [`Reader::new`] for a source that [`source::prepare`] has prepared, with its delimiter.
-    pub fn prepared(
+    pub(crate) fn prepared(
         file: &str,
         source: Box<dyn Read + Send>,
         delimiter: u8,
@@ -123,21 +123,21 @@ impl Reader {
 
     /// Numbers lines `offset` higher in messages and the rejects file: for a reader that takes
     /// over a file part-way, its line 2 being the file's line `offset + 2`.
-    pub fn with_line_offset(mut self, offset: u64) -> Reader {
+    pub(crate) fn with_line_offset(mut self, offset: u64) -> Reader {
         self.line_offset = offset;
         self
     }
 
-    pub fn columns(&self) -> &Columns {
+    pub(crate) fn columns(&self) -> &Columns {
         &self.columns
     }
 
     /// Whether every reading of the rows read so far has been handed out (a wide row gives several).
-    pub fn between_rows(&self) -> bool {
+    pub(crate) fn between_rows(&self) -> bool {
         self.next_reading >= self.readings.len()
     }
 
-    pub fn tally(&self) -> &Tally {
+    pub(crate) fn tally(&self) -> &Tally {
         &self.tally
     }
 

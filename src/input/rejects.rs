@@ -15,18 +15,18 @@ pub struct BadRows {
     policy: BadRowPolicy,
     writer: Option<csv::Writer<Box<dyn Write>>>,
     /// The first skipped row, `file:line: reason`, for the summary.
-    pub first: Option<String>,
+    pub(crate) first: Option<String>,
     /// `--max-bad-rows`: the most rows skipped before the run stops.
     limit: Option<u64>,
 }
 
 /// Share of the input rows that, skipped as bad, earns a warning: past it the input flags are
 /// more likely wrong than a few rows damaged.
-pub const BAD_ROW_WARNING_SHARE: f64 = 0.1;
+pub(crate) const BAD_ROW_WARNING_SHARE: f64 = 0.1;
 
 /// `--max-bad-rows` counts the rows that `--on-bad-row skip` skips: without it, the first bad row
 /// already stops the run.
-pub fn check_limit(policy: BadRowPolicy, limit: Option<u64>) -> Result<()> {
+pub(crate) fn check_limit(policy: BadRowPolicy, limit: Option<u64>) -> Result<()> {
     match (policy, limit) {
         (BadRowPolicy::Fail, Some(_)) => Err(anyhow!(
             "--max-bad-rows limits the rows that --on-bad-row skip skips: add --on-bad-row skip \
@@ -51,14 +51,14 @@ impl BadRows {
     }
 
     /// Stops the run at the first skipped row past `limit` (`--max-bad-rows`, see [`check_limit`]).
-    pub fn with_limit(mut self, limit: Option<u64>) -> BadRows {
+    pub(crate) fn with_limit(mut self, limit: Option<u64>) -> BadRows {
         self.limit = limit;
         self
     }
 
     /// The warning, printed even with `-q`, for a run that skipped every row or more than
     /// [`BAD_ROW_WARNING_SHARE`] of them.
-    pub fn warning(&self, counts: &InputCounts) -> Option<String> {
+    pub(crate) fn warning(&self, counts: &InputCounts) -> Option<String> {
         let (rejected, rows) = (counts.rejected, counts.rows);
         let share = rejected as f64 / rows.max(1) as f64;
         let first = self.first.as_deref()?;
@@ -75,13 +75,13 @@ impl BadRows {
         ))
     }
 
-    pub fn policy(&self) -> BadRowPolicy {
+    pub(crate) fn policy(&self) -> BadRowPolicy {
         self.policy
     }
 
     /// Applies the policy to the row `record` at `file:line`: an error under `fail`, else counted
     /// and recorded.
-    pub fn handle(
+    pub(crate) fn handle(
         &mut self,
         file: &str,
         line: u64,
@@ -112,7 +112,7 @@ impl BadRows {
         }
     }
 
-    pub fn flush(&mut self) -> Result<()> {
+    pub(crate) fn flush(&mut self) -> Result<()> {
         if let Some(w) = self.writer.as_mut() {
             w.flush().context("failed to write the rejects file")?;
         }

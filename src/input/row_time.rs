@@ -10,7 +10,7 @@ use csv::ByteRecord;
 
 /// The row's timestamp field, from one column or several joined with a space in `stamp`.
 #[inline]
-pub fn time_field<'a>(record: &'a ByteRecord, columns: &Columns, stamp: &'a mut Vec<u8>) -> &'a [u8] {
+pub(crate) fn time_field<'a>(record: &'a ByteRecord, columns: &Columns, stamp: &'a mut Vec<u8>) -> &'a [u8] {
     match columns.time.as_slice() {
         &[single] => record[single].trim_ascii(),
         several => {
@@ -35,7 +35,7 @@ fn time_label(columns: &Columns) -> String {
 
 /// The row's timestamp read: an instant, or both instants of a repeated local time.
 #[inline]
-pub fn timestamp(
+pub(crate) fn timestamp(
     record: &ByteRecord,
     columns: &Columns,
     stamp: &mut Vec<u8>,
@@ -54,7 +54,13 @@ pub fn timestamp(
 }
 
 /// A repeated local time whose instant the order of its series' rows cannot tell, and why.
-pub fn undecided(record: &ByteRecord, columns: &Columns, stamp: &mut Vec<u8>, time: &TimeParser, why: &str) -> String {
+pub(crate) fn undecided(
+    record: &ByteRecord,
+    columns: &Columns,
+    stamp: &mut Vec<u8>,
+    time: &TimeParser,
+    why: &str,
+) -> String {
     let text = String::from_utf8_lossy(time_field(record, columns, stamp)).into_owned();
     let zone = time.zone.map_or("UTC", |z| z.name());
     format!(

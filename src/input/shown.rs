@@ -5,7 +5,7 @@
 const MAX_SHOWN_CHARS: usize = 80;
 
 /// `text` cut to `MAX_SHOWN_CHARS` characters, with `...` where it was cut.
-pub fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     match text.char_indices().nth(MAX_SHOWN_CHARS) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_string(),
@@ -13,7 +13,7 @@ pub fn shorten(text: &str) -> String {
 }
 
 /// `text` as one shell word: bare when it holds only safe characters, else in single quotes.
-pub fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=,:+@%".contains(c);
     if !text.is_empty() && text.chars().all(safe) {
         text.to_string()

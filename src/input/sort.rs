@@ -13,13 +13,13 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
 /// Readings held in memory at once: about 32 MiB.
-pub const RUN_LEN: usize = 1 << 20;
+pub(crate) const RUN_LEN: usize = 1 << 20;
 
 /// Bytes of one spilled reading: asset, point, model, timestamp, value bits, quality, revision.
 const RECORD_LEN: usize = 4 + 4 + 4 + 8 + 8 + 4 + 1;
 
 /// A reading and whether it is a revision.
-pub type Marked = (Reading, bool);
+pub(crate) type Marked = (Reading, bool);
 
 /// Gathers readings in arrival order.
 pub struct Sorter {
@@ -36,11 +36,11 @@ impl Default for Sorter {
 
 impl Sorter {
     /// A sorter that spills every `run_len` readings.
-    pub fn with_run_len(run_len: usize) -> Sorter {
+    pub(crate) fn with_run_len(run_len: usize) -> Sorter {
         Sorter { run_len: run_len.max(1), run: Vec::new(), spilled: Vec::new() }
     }
 
-    pub fn push(&mut self, reading: Reading, revision: bool) -> Result<()> {
+    pub(crate) fn push(&mut self, reading: Reading, revision: bool) -> Result<()> {
         self.run.push((reading, revision));
         if self.run.len() >= self.run_len {
             self.spill().context("failed to write a sort run to the temporary directory")?;
@@ -61,7 +61,7 @@ impl Sorter {
     }
 
     /// The readings in event-time order.
-    pub fn finish(mut self) -> Result<Sorted> {
+    pub(crate) fn finish(mut self) -> Result<Sorted> {
         self.run.sort_by_key(|r| r.0.ts);
         let mut runs: Vec<Run> =
             self.spilled.into_iter().map(|f| Run::File(BufReader::with_capacity(1 << 16, f))).collect();
@@ -99,7 +99,7 @@ impl Run {
 }
 
 /// The merge of the sorted runs.
-pub struct Sorted {
+pub(crate) struct Sorted {
     runs: Vec<Run>,
     /// The next reading of each run.
     heads: Vec<Option<Marked>>,
@@ -124,7 +124,7 @@ impl Sorted {
     }
 
     /// The next reading in event-time order, `None` when all are out.
-    pub fn next_reading(&mut self) -> Result<Option<Marked>> {
+    pub(crate) fn next_reading(&mut self) -> Result<Option<Marked>> {
         let Some(Reverse((_, k))) = self.heap.pop() else { return Ok(None) };
         let reading = self.heads[k].take();
         self.advance(k).context("failed to read a sort run back from the temporary directory")?;

@@ -70,7 +70,7 @@ fn sniff_codec(reader: &mut BufReader<Box<dyn Read + Send>>) -> io::Result<Codec
 
 /// The source with its BOM dropped and CRLF line ends made LF, and the delimiter most frequent
 /// outside quotes in the header line (`,` when none occurs).
-pub fn prepare(source: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, u8)> {
+pub(crate) fn prepare(source: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, u8)> {
     let mut reader = BufReader::with_capacity(1 << 16, source);
     let mut header = Vec::new();
     reader.read_until(b'\n', &mut header)?;
@@ -136,7 +136,7 @@ impl<R: BufRead> Read for CrlfToLf<R> {
 /// fails with the file and line, so a line of gigabytes (also one a small `.gz` decompresses to)
 /// stops the run with a message instead of holding the whole line in memory. It wraps the
 /// decompressed stream, so compressed and plain input are bounded alike.
-pub struct LineCap<R> {
+pub(crate) struct LineCap<R> {
     inner: R,
     file: String,
     cap: u64,
@@ -146,7 +146,7 @@ pub struct LineCap<R> {
 }
 
 impl<R> LineCap<R> {
-    pub fn new(inner: R, file: &str, cap: u64) -> LineCap<R> {
+    pub(crate) fn new(inner: R, file: &str, cap: u64) -> LineCap<R> {
         LineCap { inner, file: file.to_string(), cap, line: 1, run: 0 }
     }
 
@@ -179,7 +179,7 @@ impl<R: Read> Read for LineCap<R> {
 }
 
 /// The delimiter most frequent outside quotes in `header` (`,` when none occurs).
-pub fn detect_delimiter(header: &[u8]) -> u8 {
+pub(crate) fn detect_delimiter(header: &[u8]) -> u8 {
     let mut counts = [0usize; DETECTED.len()];
     let mut quoted = false;
     for &b in header {

@@ -19,7 +19,7 @@ use std::hash::Hash;
 
 /// The interval length of `--interval-end`: given, or inferred from the first rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntervalEnd {
+pub(crate) enum IntervalEnd {
     Given(i64),
     /// The most common step between consecutive readings of a series among the first rows.
     Inferred,
@@ -27,7 +27,7 @@ pub enum IntervalEnd {
 
 /// What a reader does to each timestamp once its series is known.
 #[derive(Debug, Clone)]
-pub struct Stamps {
+pub(crate) struct Stamps {
     /// `ambiguous=infer`: the series' orders.
     inference: Option<Inference>,
     /// `--interval-end`: how far a reading moves back, once known.
@@ -37,7 +37,7 @@ pub struct Stamps {
 }
 
 impl Stamps {
-    pub fn new(time: &TimeParser, interval_end: Option<IntervalEnd>) -> Stamps {
+    pub(crate) fn new(time: &TimeParser, interval_end: Option<IntervalEnd>) -> Stamps {
         let infer = time.zone.is_some() && time.dst.ambiguous == Ambiguous::Infer;
         let (interval, sample_needed) = match interval_end {
             None => (0, false),
@@ -48,11 +48,11 @@ impl Stamps {
     }
 
     /// Whether the interval length is still to be inferred from a sample of rows.
-    pub fn needs_sample(&self) -> bool {
+    pub(crate) fn needs_sample(&self) -> bool {
         self.sample_needed
     }
 
-    pub fn set_interval(&mut self, ms: i64) {
+    pub(crate) fn set_interval(&mut self, ms: i64) {
         self.interval = ms;
         self.sample_needed = false;
     }
@@ -63,12 +63,12 @@ impl Stamps {
     /// The instant of a reading no job reads: the earlier of a repeated local time, moved as
     /// [`Stamps::instant`] moves it, without keeping anything per series.
     #[inline]
-    pub fn unread(&self, placed: Placed) -> i64 {
+    pub(crate) fn unread(&self, placed: Placed) -> i64 {
         placed.earliest() - self.interval
     }
 
     #[inline]
-    pub fn instant(&mut self, key: (u32, u32), placed: Placed) -> Result<i64, String> {
+    pub(crate) fn instant(&mut self, key: (u32, u32), placed: Placed) -> Result<i64, String> {
         let ts = match (&mut self.inference, placed) {
             (None, placed) => placed.earliest(),
             (Some(inference), placed) => inference.resolve(key, placed)?,
@@ -86,14 +86,14 @@ struct Order {
 
 /// The per-series state of `ambiguous=infer`.
 #[derive(Debug, Clone, Default)]
-pub struct Inference {
+pub(crate) struct Inference {
     series: HashMap<(u32, u32), Order>,
 }
 
 impl Inference {
     /// The instant of a reading of series `key`, and the series' order updated; or why the order
     /// cannot tell which instant a repeated local time is.
-    pub fn resolve(&mut self, key: (u32, u32), placed: Placed) -> Result<i64, String> {
+    pub(crate) fn resolve(&mut self, key: (u32, u32), placed: Placed) -> Result<i64, String> {
         let order = self.series.get(&key).copied();
         let ts = match (placed, order) {
             (Placed::At(ms), _) => ms,
@@ -141,7 +141,7 @@ impl Inference {
 /// The length an interval-end input's readings step by: the most common positive step between
 /// consecutive readings of a series (by time) among `sample`, `(series, instant)` pairs; of
 /// equally common steps the shortest.
-pub fn common_step<K: Hash + Eq + Clone>(sample: &[(K, i64)]) -> Option<i64> {
+pub(crate) fn common_step<K: Hash + Eq + Clone>(sample: &[(K, i64)]) -> Option<i64> {
     let mut by_series: HashMap<K, Vec<i64>> = HashMap::new();
     for (key, ts) in sample {
         by_series.entry(key.clone()).or_default().push(*ts);

@@ -17,18 +17,18 @@ pub struct Stop(Arc<AtomicUsize>);
 impl Stop {
     /// Whether the input should end now: one relaxed load, cheap enough for every reading.
     #[inline]
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.0.load(Ordering::Relaxed) != 0
     }
 
     /// Asks the input to end, for `signal`; a stop already asked for keeps its signal.
-    pub fn request(&self, signal: i32) {
+    pub(crate) fn request(&self, signal: i32) {
         let signal = usize::try_from(signal).unwrap_or(usize::MAX).max(1);
         let _ = self.0.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     /// The signal that ended the input, if one did.
-    pub fn signal(&self) -> Option<i32> {
+    pub(crate) fn signal(&self) -> Option<i32> {
         match self.0.load(Ordering::SeqCst) {
             0 => None,
             n => Some(i32::try_from(n).unwrap_or(i32::MAX)),
@@ -38,7 +38,7 @@ impl Stop {
 
 /// The error of a read or an open that a stop request ended while it waited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stopped;
+pub(crate) struct Stopped;
 
 impl fmt::Display for Stopped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,13 +50,13 @@ impl std::error::Error for Stopped {}
 
 impl Stopped {
     /// The I/O error a waiting read or open returns.
-    pub fn io() -> io::Error {
+    pub(crate) fn io() -> io::Error {
         io::Error::other(Stopped)
     }
 
     /// Whether `e` (with its causes) is a read or open that a stop ended. The csv crate's error
     /// holds the I/O error without giving it as its source, so it is looked into too.
-    pub fn caused(e: &anyhow::Error) -> bool {
+    pub(crate) fn caused(e: &anyhow::Error) -> bool {
         let stopped = |io: &io::Error| io.get_ref().is_some_and(|inner| inner.is::<Stopped>());
         e.chain().any(|cause| {
             cause.is::<Stopped>()

@@ -10,14 +10,14 @@ use super::timestamp::{DstPolicy, TimeFormat, TimeParser};
 const TIME_WORDS: &[&str] = &["time", "ts", "date", "tstp", "stamp", "epoch"];
 
 /// Whether a column named `name` may hold all-digit epoch times.
-pub fn named_like_time(name: &str) -> bool {
+pub(crate) fn named_like_time(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     TIME_WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// What part of a timestamp a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     /// Date and time (and maybe an offset): a timestamp on its own.
     DateTime,
     /// A date without time: joined with a [`Part::Time`] column.
@@ -29,17 +29,17 @@ pub enum Part {
 /// A layout that reads every sample.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub part: Part,
+    pub(crate) part: Part,
     /// The `--time-format` pattern; `None` when the default layouts read the samples.
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Every date could be day-first or month-first: day-first was assumed.
-    pub day_month_ambiguous: bool,
+    pub(crate) day_month_ambiguous: bool,
 }
 
 /// The layout of `samples` (trimmed texts, none empty), or `None` when no layout reads them all.
 /// All-digit texts are taken as epoch seconds or milliseconds only when `digits_are_time` (a
 /// column whose name says time), since a number column would read as epoch milliseconds too.
-pub fn detect(samples: &[&str], digits_are_time: bool) -> Option<Layout> {
+pub(crate) fn detect(samples: &[&str], digits_are_time: bool) -> Option<Layout> {
     let first = *samples.first()?;
     if samples.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())) {
         if !digits_are_time {
@@ -78,12 +78,12 @@ pub fn detect(samples: &[&str], digits_are_time: bool) -> Option<Layout> {
 }
 
 /// The `--time-format` that reads `text`, for a message about a timestamp the reader refused.
-pub fn propose(text: &str) -> Option<Layout> {
+pub(crate) fn propose(text: &str) -> Option<Layout> {
     detect(&[text], false).filter(|l| l.part == Part::DateTime && l.format.is_some())
 }
 
 /// Whether the reader's parser (UTC, no DST policy needed) reads every sample with `layout`.
-pub fn reads_all(layout: &Layout, samples: &[&str]) -> bool {
+pub(crate) fn reads_all(layout: &Layout, samples: &[&str]) -> bool {
     let format = match &layout.format {
         None => TimeFormat::Auto,
         Some(text) => match TimeFormat::parse(text) {

@@ -54,7 +54,7 @@ pub enum Ambiguous {
 /// A timestamp field read: an instant, or the two instants of a repeated local time that
 /// `--dst ambiguous=infer` leaves to the order of the series' rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placed {
+pub(crate) enum Placed {
     At(i64),
     Either { earlier: i64, later: i64 },
 }
@@ -62,7 +62,7 @@ pub enum Placed {
 impl Placed {
     /// The instant, or the earlier of the two.
     #[inline]
-    pub fn earliest(self) -> i64 {
+    pub(crate) fn earliest(self) -> i64 {
         match self {
             Placed::At(ms) | Placed::Either { earlier: ms, .. } => ms,
         }
@@ -132,7 +132,7 @@ impl TimeParser {
     /// One timestamp field read as an instant, or as both instants of a repeated local time
     /// when the policy is `ambiguous=infer`. Allocates nothing.
     #[inline]
-    pub fn place(&self, field: &[u8]) -> Result<Placed, TimeError> {
+    pub(crate) fn place(&self, field: &[u8]) -> Result<Placed, TimeError> {
         let stamp = match &self.format {
             TimeFormat::Auto if seconds_like(field) => return Err(TimeError::SecondsLike),
             TimeFormat::Auto => parse_stamp(field).map_err(|TimestampError| TimeError::Layout)?,

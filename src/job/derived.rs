@@ -8,7 +8,7 @@ use super::plan::{Interpolation, Job, JobKind};
 use crate::job::threshold::Threshold;
 
 /// Adds to each window job a warning per policy that thresholds a point another job writes.
-pub fn warn_threshold_on_derived(jobs: &mut [Job]) {
+pub(crate) fn warn_threshold_on_derived(jobs: &mut [Job]) {
     let mut found = Vec::new();
     for (j, job) in jobs.iter().enumerate() {
         let JobKind::Window(w) = &job.kind else { continue };

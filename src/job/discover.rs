@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// Job files larger than this are refused unread: a job is a few hundred bytes, and a path such as
 /// `/dev/zero` given by mistake must not exhaust memory.
-pub const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_JOB_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads a job file, refusing one larger than [`MAX_JOB_FILE_BYTES`].
-pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
     read_capped(file, "a job file is a short YAML mapping").map_err(|e| match e {
         Capped::Io(e) => format!("cannot read job file: {e}"),
         Capped::TooLarge(message) => message,
@@ -19,14 +19,14 @@ pub fn read_limited(file: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// Why [`read_capped`] read nothing.
-pub enum Capped {
+pub(crate) enum Capped {
     Io(std::io::Error),
     /// The file is larger than [`MAX_JOB_FILE_BYTES`]: the message says so.
     TooLarge(String),
 }
 
 /// Reads `file`, refusing one larger than [`MAX_JOB_FILE_BYTES`] with `why_small`.
-pub fn read_capped(file: &Path, why_small: &str) -> Result<Vec<u8>, Capped> {
+pub(crate) fn read_capped(file: &Path, why_small: &str) -> Result<Vec<u8>, Capped> {
     let handle = std::fs::File::open(file).map_err(Capped::Io)?;
     let mut bytes = Vec::new();
     handle.take(MAX_JOB_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(Capped::Io)?;
@@ -99,7 +99,7 @@ fn directory_files(dir: &Path, cannot_read: &str, problems: &mut Vec<Diagnostic>
 
 /// The subfolders of the named directories, sorted: job files are read from a named directory
 /// only, so `validate` says which folders it did not look into.
-pub fn subfolders(args: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn subfolders(args: &[PathBuf]) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = args
         .iter()
         .filter(|a| a.is_dir())
@@ -138,12 +138,12 @@ pub fn test_sources(args: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<Pat
 }
 
 /// A YAML file that is not a test file.
-pub fn is_job_file(path: &Path) -> bool {
+pub(crate) fn is_job_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && !is_test_file(path)
 }
 
 /// A job's unit-test file, `<job>.test.yaml` (or `.test.yml`): a directory of jobs holds them too.
-pub fn is_test_file(path: &Path) -> bool {
+pub(crate) fn is_test_file(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
@@ -154,7 +154,7 @@ fn sibling_test_file(job: &Path) -> Option<PathBuf> {
 }
 
 /// `dir/name.yaml` (or `.yml`) for `dir/name.test.yaml`.
-pub fn job_beside(test_file: &Path) -> Option<PathBuf> {
+pub(crate) fn job_beside(test_file: &Path) -> Option<PathBuf> {
     let name = test_file.file_name()?.to_str()?;
     let stem = name.strip_suffix(".test.yaml").or_else(|| name.strip_suffix(".test.yml"))?;
     ["yaml", "yml"].iter().map(|ext| test_file.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())

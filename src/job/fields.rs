@@ -8,7 +8,7 @@ use crate::job::options::{Duplicates, EmitMode, WatermarkScope};
 use crate::yaml::{Field, Shape};
 
 /// The words of a choice, in its table's order.
-pub const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'static str; N] {
+pub(crate) const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'static str; N] {
     let mut words = [""; N];
     let mut i = 0;
     while i < N {
@@ -20,48 +20,48 @@ pub const fn words<T, const N: usize>(names: &[(&'static str, T); N]) -> [&'stat
 
 /// The job templates, as the `template` field names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template {
+pub(crate) enum Template {
     Window,
     Merge,
 }
 
 impl Template {
-    pub const NAMES: [(&'static str, Template); 2] =
+    pub(crate) const NAMES: [(&'static str, Template); 2] =
         [("time_window_aggregation", Template::Window), ("multi_point_merging", Template::Merge)];
 }
 
 /// The `window.type` choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     Tumbling,
     Sliding,
 }
 
 impl WindowKind {
-    pub const NAMES: [(&'static str, WindowKind); 2] =
+    pub(crate) const NAMES: [(&'static str, WindowKind); 2] =
         [("tumbling", WindowKind::Tumbling), ("sliding", WindowKind::Sliding)];
 }
 
 /// The `trigger.mode` choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerMode {
+pub(crate) enum TriggerMode {
     Frequency,
     Point,
 }
 
 impl TriggerMode {
-    pub const NAMES: [(&'static str, TriggerMode); 2] =
+    pub(crate) const NAMES: [(&'static str, TriggerMode); 2] =
         [("frequency", TriggerMode::Frequency), ("point", TriggerMode::Point)];
 }
 
 /// The `timing_interpolation` choices: the platform knows one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimingInterpolation {
+pub(crate) enum TimingInterpolation {
     LastValue,
 }
 
 impl TimingInterpolation {
-    pub const NAMES: [(&'static str, TimingInterpolation); 1] = [("last_value", TimingInterpolation::LastValue)];
+    pub(crate) const NAMES: [(&'static str, TimingInterpolation); 1] = [("last_value", TimingInterpolation::LastValue)];
 }
 
 const WINDOW_TEMPLATE: [&str; 1] = [Template::NAMES[0].0];
@@ -82,7 +82,7 @@ pub mod job {
     use super::*;
 
     /// Shared by both templates: the platform's quality filter.
-    pub const QUALITY: Field = Field::optional(
+    pub(crate) const QUALITY: Field = Field::optional(
         "quality",
         Shape::Threshold,
         "The input quality codes this job reads, in interval notation such as `[0, 0]` (only good readings): only \
@@ -91,7 +91,7 @@ pub mod job {
     );
 
     /// Shared by both templates: what a repeated reading does.
-    pub const DUPLICATES: Field = Field::optional(
+    pub(crate) const DUPLICATES: Field = Field::optional(
         "duplicates",
         Shape::Choice(&DUPLICATE_RULES),
         "What a repeat does: a reading whose asset, point and timestamp the job has already read while what it belongs to \
@@ -100,43 +100,43 @@ pub mod job {
          --duplicates` overrides it. Default `first`.",
     );
 
-    pub const NAME: Field = Field::optional(
+    pub(crate) const NAME: Field = Field::optional(
         "name",
         Shape::Text,
         "Job name, used in summaries, messages and late-output rows. Default: the file name without its extension.",
     );
-    pub const DESCRIPTION: Field =
+    pub(crate) const DESCRIPTION: Field =
         Field::optional("description", Shape::Text, "Free text for people; meterflow does not read it.");
-    pub const MODEL: Field = Field::required(
+    pub(crate) const MODEL: Field = Field::required(
         "model",
         Shape::Name,
         "The device model the job belongs to. Bare point names mean points of this model, and input rows \
          whose `model` column names another model are ignored by the job.",
     );
-    pub const TESTS: Field = Field::optional(
+    pub(crate) const TESTS: Field = Field::optional(
         "tests",
         Shape::List(test::FIELDS),
         "Unit tests of this job, run by `meterflow test`; `run` and `validate` do not read them.",
     );
     /// The key that says which template a file is; each template's table spells it so.
-    pub const TEMPLATE_KEY: &str = "template";
+    pub(crate) const TEMPLATE_KEY: &str = "template";
 }
 
 /// A Time Window Aggregation job file.
 pub mod window_job {
     use super::*;
 
-    pub const TEMPLATE: Field = Field::required(
+    pub(crate) const TEMPLATE: Field = Field::required(
         job::TEMPLATE_KEY,
         Shape::Choice(&WINDOW_TEMPLATE),
         "The job template: a Time Window Aggregation job aggregates one input point per policy over event-time windows.",
     );
-    pub const WINDOW: Field = Field::optional(
+    pub(crate) const WINDOW: Field = Field::optional(
         "window",
         Shape::Mapping(window::FIELDS),
         "The kind of window: tumbling (the default) or sliding.",
     );
-    pub const LATENCY: Field = Field::optional(
+    pub(crate) const LATENCY: Field = Field::optional(
         "latency",
         Shape::Duration,
         "Allowed lateness: a reading whose window has closed (its series' watermark reached the window end) is still added \
@@ -144,7 +144,7 @@ pub mod window_job {
          dropped and counted. Default `0s`.",
     )
     .aliases(&["latency_setting", "latencySetting"]);
-    pub const MAX_FUTURE_SKEW: Field = Field::optional(
+    pub(crate) const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
         "A reading further than this ahead of its watermark is held back (a meter with a bad clock): it moves the \
@@ -152,7 +152,7 @@ pub mod window_job {
          from an outage). Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
-    pub const TIMEZONE: Field = Field::optional(
+    pub(crate) const TIMEZONE: Field = Field::optional(
         "timezone",
         Shape::Text,
         "An IANA time zone such as `Europe/Dublin`: windows follow its local clock. Whole days, steps that divide a day \
@@ -161,12 +161,12 @@ pub mod window_job {
          repeated hour is two windows). Default: UTC.",
     )
     .aliases(&["time_zone", "timeZone"]);
-    pub const POLICIES: Field = Field::required(
+    pub(crate) const POLICIES: Field = Field::required(
         "policies",
         Shape::List(window_policy::FIELDS),
         "One policy per output point: which input point is aggregated and how.",
     );
-    pub const FIELDS: &[Field] = &[
+    pub(crate) const FIELDS: &[Field] = &[
         job::NAME,
         job::DESCRIPTION,
         TEMPLATE,
@@ -186,47 +186,47 @@ pub mod window_job {
 pub mod window {
     use super::*;
 
-    pub const TYPE: Field = Field::required(
+    pub(crate) const TYPE: Field = Field::required(
         "type",
         Shape::Choice(&WINDOW_KINDS),
         "`tumbling`: fixed-size, non-overlapping windows aligned to the Unix epoch in UTC; `sliding`: windows of the \
          policy's size starting every `slide`, so a reading belongs to size / slide windows.",
     );
-    pub const SLIDE: Field = Field::optional(
+    pub(crate) const SLIDE: Field = Field::optional(
         "slide",
         Shape::Period,
         "Sliding windows only (required there): how far apart windows start (a duration, or months: `1mo`); it must \
          divide the window size.",
     );
-    pub const OFFSET: Field = Field::optional(
+    pub(crate) const OFFSET: Field = Field::optional(
         "offset",
         Shape::Duration,
         "How far into each step windows start, shorter than the step (the window size, or the slide): `6h` makes daily \
          windows run 06:00 to 06:00 (a gas day), monthly ones start at 06:00 on the 1st. Default `0s`.",
     );
-    pub const FIELDS: &[Field] = &[TYPE, SLIDE, OFFSET];
+    pub(crate) const FIELDS: &[Field] = &[TYPE, SLIDE, OFFSET];
 }
 
 /// One entry of a window job's `policies`.
 pub mod window_policy {
     use super::*;
 
-    pub const INPUT: Field =
+    pub(crate) const INPUT: Field =
         Field::required("input", Shape::Point, "The point aggregated: `Point` or `Model::Point` of the job's model.")
             .aliases(&["input_point", "inputPoint"]);
-    pub const THRESHOLD: Field = Field::optional(
+    pub(crate) const THRESHOLD: Field = Field::optional(
         "threshold",
         Shape::Threshold,
         "The valid values, in interval notation such as `[0, 100)` or `(-inf, 5]`. Values outside are never aggregated \
          but still advance the watermark. Default: every value is valid.",
     );
-    pub const INTERPOLATION: Field = Field::optional(
+    pub(crate) const INTERPOLATION: Field = Field::optional(
         "interpolation",
         Shape::Choice(&INTERPOLATIONS),
         "What happens to a value outside the threshold: `ignore` leaves it out of every aggregation; `last_value` \
          replaces it with the series' latest valid value at or before it. Default `ignore`.",
     );
-    pub const AGGREGATION: Field = Field::required(
+    pub(crate) const AGGREGATION: Field = Field::required(
         "aggregation",
         Shape::Aggregation,
         "How the valid values of a window become its output value: `max`, `min`, `avg`, `sum`, `cnt` (also spelt \
@@ -234,93 +234,93 @@ pub mod window_policy {
          such as `p95` or `p99.9`), `stddev`, `integral` (energy from power), `twa` (time-weighted average) or \
          `coverage` (readings received over readings expected).",
     );
-    pub const WINDOW_SIZE: Field = Field::required(
+    pub(crate) const WINDOW_SIZE: Field = Field::required(
         "window_size",
         Shape::Period,
         "The window length, e.g. `10m`, `1d`, or calendar months `1mo`, `3mo`, `1y` (starting at midnight on the 1st, in \
          the job's time zone). Windows are half-open `[start, start + size)` and stamped at their start.",
     )
     .aliases(&["windowSize"]);
-    pub const OUTPUT: Field = Field::required(
+    pub(crate) const OUTPUT: Field = Field::required(
         "output",
         Shape::Point,
         "The point written, one row per window that holds at least one valid value (and as many as `min_count` and \
          `min_coverage` ask for).",
     )
     .aliases(&["output_point", "outputPoint"]);
-    pub const BOUNDARY: Field = Field::optional(
+    pub(crate) const BOUNDARY: Field = Field::optional(
         "boundary",
         Shape::Choice(&BOUNDARIES),
         "`delta` only: the window the step between two readings in different windows belongs to. `previous`: the \
          earlier window (the platform's meter-reading rule; a window is final once the window holding the series' next \
          reading expires, or the input ends); `interpolate`: split at each window edge linearly in time; `none`: neither. Default `none`.",
     );
-    pub const RESET: Field = Field::optional(
+    pub(crate) const RESET: Field = Field::optional(
         "reset",
         Shape::Choice(&RESETS),
         "`delta` only: what a drop of the register means. `zero`: it was reset to 0 (`a -> b` adds `b`); `rollover`: \
          it wrapped around at `rollover_at` (`a -> b` adds `rollover_at - a + b`); `exchange`: a new meter (the step \
          across the drop is left out and counted). Default `zero`.",
     );
-    pub const ROLLOVER_AT: Field = Field::optional(
+    pub(crate) const ROLLOVER_AT: Field = Field::optional(
         "rollover_at",
         Shape::Number,
         "With `reset: rollover` (required there): the value at which the register wraps to 0. A 5-digit register \
          with one decimal shows 99999.9 at most and wraps at `100000`.",
     );
-    pub const RESET_TOLERANCE: Field = Field::optional(
+    pub(crate) const RESET_TOLERANCE: Field = Field::optional(
         "reset_tolerance",
         Shape::Number,
         "`delta` only: a drop of at most this much is the register's noise, not a reset: the step is booked as it \
          is (negative), so a jitter and its recovery cancel. Default 0: every drop is a reset.",
     );
-    pub const SLOPE: Field = Field::optional(
+    pub(crate) const SLOPE: Field = Field::optional(
         "slope",
         Shape::Threshold,
         "`delta` only: the accepted increase per hour (after `scale`), in interval notation such as `[0, 500]`; a step \
          whose rate lies outside is left out and counted. Default: every step is accepted.",
     );
-    pub const SCALE: Field = Field::optional(
+    pub(crate) const SCALE: Field = Field::optional(
         "scale",
         Shape::Number,
         "`delta` only: multiplies every increase (a meter constant or a CT ratio), greater than 0. Default 1.",
     );
-    pub const METHOD: Field = Field::optional(
+    pub(crate) const METHOD: Field = Field::optional(
         "method",
         Shape::Choice(&METHODS),
         "`integral` and `twa` (required there): `left` integrates `p1 x (t2 - t1)` over each interval between \
          readings (a value holds until the next reading: the platform's instant power); `trapezoid` integrates \
          `(p1 + p2) / 2 x (t2 - t1)` (the platform's average power).",
     );
-    pub const UNIT: Field = Field::optional(
+    pub(crate) const UNIT: Field = Field::optional(
         "unit",
         Shape::Duration,
         "`integral` only: the time unit of the result, `value x duration / unit`: `1h` turns kW into kWh. Default `1h`.",
     );
-    pub const MAX_GAP: Field = Field::optional(
+    pub(crate) const MAX_GAP: Field = Field::optional(
         "max_gap",
         Shape::Duration,
         "`integral` and `twa`: an interval between readings longer than this is not integrated, and counted. Default: \
          every interval is integrated.",
     );
-    pub const EXPECTED_INTERVAL: Field = Field::optional(
+    pub(crate) const EXPECTED_INTERVAL: Field = Field::optional(
         "expected_interval",
         Shape::Duration,
         "The meter's reading interval (`30m` for half-hourly data): a window of real length `L` expects `L / interval` \
          readings (46 or 50 half-hours on a local day at a clock change). Required by `coverage` and `min_coverage`.",
     );
-    pub const MIN_COVERAGE: Field = Field::optional(
+    pub(crate) const MIN_COVERAGE: Field = Field::optional(
         "min_coverage",
         Shape::Number,
         "A window holding fewer than this share (0 to 1) of its expected readings writes no row, and is counted in the \
          summary. Needs `expected_interval`. Default: none.",
     );
-    pub const MIN_COUNT: Field = Field::optional(
+    pub(crate) const MIN_COUNT: Field = Field::optional(
         "min_count",
         Shape::Count,
         "A window holding fewer valid readings than this writes no row, and is counted in the summary. Default: none.",
     );
-    pub const FIELDS: &[Field] = &[
+    pub(crate) const FIELDS: &[Field] = &[
         INPUT,
         THRESHOLD,
         INTERPOLATION,
@@ -340,8 +340,10 @@ pub mod window_policy {
         MIN_COVERAGE,
         MIN_COUNT,
     ];
-    /// The fields that apply to some aggregations only (see `read_rules`).
-    pub const RULES: &[Field] = &[
+    /// The fields that apply to some aggregations only (see `read_rules`); the schema's test
+    /// leaves them out of its examples.
+    #[cfg(test)]
+    pub(crate) const RULES: &[Field] = &[
         BOUNDARY,
         RESET,
         ROLLOVER_AT,
@@ -361,27 +363,27 @@ pub mod window_policy {
 pub mod merge_job {
     use super::*;
 
-    pub const TEMPLATE: Field = Field::required(
+    pub(crate) const TEMPLATE: Field = Field::required(
         job::TEMPLATE_KEY,
         Shape::Choice(&MERGE_TEMPLATE),
         "The job template: a Multi-Point Merging job computes an expression over several points of an asset.",
     );
-    pub const TRIGGER: Field =
+    pub(crate) const TRIGGER: Field =
         Field::required("trigger", Shape::Mapping(trigger::FIELDS), "When the policies are evaluated.");
-    pub const TIMING_INTERPOLATION: Field = Field::optional(
+    pub(crate) const TIMING_INTERPOLATION: Field = Field::optional(
         "timing_interpolation",
         Shape::Choice(&TIMING_INTERPOLATIONS),
         "How operands are lined up with an evaluation time: `last_value` takes each operand's latest value at or before it.",
     )
     .aliases(&["timingInterpolation"]);
-    pub const LATENCY: Field = Field::optional(
+    pub(crate) const LATENCY: Field = Field::optional(
         "latency",
         Shape::Duration,
         "Allowed lateness of operand readings: an evaluation is written once every operand series' watermark is past it \
          by this much. Default `0s`.",
     )
     .aliases(&["latency_setting", "latencySetting"]);
-    pub const MAX_FUTURE_SKEW: Field = Field::optional(
+    pub(crate) const MAX_FUTURE_SKEW: Field = Field::optional(
         "max_future_skew",
         Shape::Duration,
         "An operand reading further than this ahead of its series' watermark is held back (a meter with a bad clock): it \
@@ -389,26 +391,26 @@ pub mod merge_job {
          before it. Default: no limit.",
     )
     .aliases(&["maxFutureSkew"]);
-    pub const MAX_AGE: Field = Field::optional(
+    pub(crate) const MAX_AGE: Field = Field::optional(
         "max_age",
         Shape::Duration,
         "An operand whose latest value is older than this at an evaluation time counts as missing: no row is written for \
          that time (counted as a stale operand), instead of carrying a value over a gap. Default: no limit.",
     )
     .aliases(&["maxAge"]);
-    pub const TIMEZONE: Field = Field::optional(
+    pub(crate) const TIMEZONE: Field = Field::optional(
         "timezone",
         Shape::Text,
         "An IANA time zone such as `Europe/Dublin`: frequency ticks follow its local clock as the windows of a window job \
          with this zone do (`every: 1d` ticks at local midnight, where local-day windows are stamped). Default: UTC.",
     )
     .aliases(&["time_zone", "timeZone"]);
-    pub const POLICIES: Field = Field::required(
+    pub(crate) const POLICIES: Field = Field::required(
         "policies",
         Shape::List(merge_policy::FIELDS),
         "One policy per output point: the expression that computes it.",
     );
-    pub const FIELDS: &[Field] = &[
+    pub(crate) const FIELDS: &[Field] = &[
         job::NAME,
         job::DESCRIPTION,
         TEMPLATE,
@@ -430,121 +432,122 @@ pub mod merge_job {
 pub mod trigger {
     use super::*;
 
-    pub const MODE: Field = Field::required(
+    pub(crate) const MODE: Field = Field::required(
         "mode",
         Shape::Choice(&TRIGGER_MODES),
         "`frequency`: evaluate at ticks of `every`, laid out as the starts of tumbling windows of that size; `point`: \
          evaluate at each reading of a policy's `trigger_point`.",
     );
-    pub const EVERY: Field = Field::optional(
+    pub(crate) const EVERY: Field = Field::optional(
         "every",
         Shape::Period,
         "The tick interval of frequency mode, e.g. `10m`, `1d` or `1mo` (required there).",
     )
     .aliases(&["frequency"]);
-    pub const OFFSET: Field = Field::optional(
+    pub(crate) const OFFSET: Field = Field::optional(
         "offset",
         Shape::Duration,
         "Frequency mode: how far into each interval ticks fall, as `window.offset` of the windows read. Default `0s`.",
     );
-    pub const FIELDS: &[Field] = &[MODE, EVERY, OFFSET];
+    pub(crate) const FIELDS: &[Field] = &[MODE, EVERY, OFFSET];
 }
 
 /// One entry of a merge job's `policies`.
 pub mod merge_policy {
     use super::*;
 
-    pub const OUTPUT: Field = Field::required("output", Shape::Point, "The point written with the expression's value.")
-        .aliases(&["output_point", "outputPoint"]);
-    pub const LOGIC: Field = Field::required(
+    pub(crate) const OUTPUT: Field =
+        Field::required("output", Shape::Point, "The point written with the expression's value.")
+            .aliases(&["output_point", "outputPoint"]);
+    pub(crate) const LOGIC: Field = Field::required(
         "logic",
         Shape::Expression,
         "The expression, with operands written `${Model::Point}`: arithmetic, comparisons, `if`/`else`, and functions \
          such as `abs`, `min`, `max`, `round`, `sqrt`. Operands are floats.",
     )
     .aliases(&["output_logic", "outputLogic"]);
-    pub const TRIGGER_POINT: Field = Field::optional(
+    pub(crate) const TRIGGER_POINT: Field = Field::optional(
         "trigger_point",
         Shape::Point,
         "Point mode only (required there): the point whose readings trigger an evaluation; not the policy's own output.",
     )
     .aliases(&["triggerPoint"]);
-    pub const FIELDS: &[Field] = &[OUTPUT, LOGIC, TRIGGER_POINT];
+    pub(crate) const FIELDS: &[Field] = &[OUTPUT, LOGIC, TRIGGER_POINT];
 }
 
 /// A job's unit-test file, `<job>.test.yaml`.
 pub mod test_file {
     use super::*;
 
-    pub const JOB: Field = Field::optional(
+    pub(crate) const JOB: Field = Field::optional(
         "job",
         Shape::Text,
         "The job file under test, relative to this file. Default: this file's name without `.test` \
          (`meter_max_min.test.yaml` tests `meter_max_min.yaml`).",
     );
-    pub const TESTS: Field = Field::required("tests", Shape::List(test::FIELDS), "The unit tests of the job.");
-    pub const FIELDS: &[Field] = &[JOB, TESTS];
+    pub(crate) const TESTS: Field = Field::required("tests", Shape::List(test::FIELDS), "The unit tests of the job.");
+    pub(crate) const FIELDS: &[Field] = &[JOB, TESTS];
 }
 
 /// One unit test, in a test file or a job file's `tests`.
 pub mod test {
     use super::*;
 
-    pub const NAME: Field = Field::required("name", Shape::Text, "What the test checks; shown in the results.");
-    pub const INPUT: Field = Field::optional(
+    pub(crate) const NAME: Field = Field::required("name", Shape::Text, "What the test checks; shown in the results.");
+    pub(crate) const INPUT: Field = Field::optional(
         "input",
         Shape::Csv,
         "Input rows as inline CSV with a header (`timestamp,asset,point,value`, optionally `model`), replayed in this \
          order. Give `input` or `input_file`.",
     );
-    pub const INPUT_FILE: Field = Field::optional(
+    pub(crate) const INPUT_FILE: Field = Field::optional(
         "input_file",
         Shape::Text,
         "Input rows from a CSV file, relative to the file holding the test.",
     );
-    pub const INPUT_CONFIG: Field = Field::optional(
+    pub(crate) const INPUT_CONFIG: Field = Field::optional(
         "input_config",
         Shape::Text,
         "How the input rows are read, as an input-config file (`--input-config`: keys named like the input flags), \
          relative to the file holding the test; so a test can give rows in a real export's layout. Default: \
          long-format CSV as above.",
     );
-    pub const EXPECT: Field = Field::optional(
+    pub(crate) const EXPECT: Field = Field::optional(
         "expect",
         Shape::Csv,
         "The exact output as inline CSV, header included (`timestamp,asset,point,value`, plus `emit,revision` with \
          `emit: updates`), rows in output order.",
     );
-    pub const EXPECT_FILE: Field = Field::optional(
+    pub(crate) const EXPECT_FILE: Field = Field::optional(
         "expect_file",
         Shape::Text,
         "The expected output from a CSV file, relative to the file holding the test.",
     );
-    pub const TOLERANCE: Field = Field::optional(
+    pub(crate) const TOLERANCE: Field = Field::optional(
         "tolerance",
         Shape::Number,
         "Largest absolute difference accepted between an expected and an actual number (values, not timestamps). \
          Default 0: exact.",
     );
-    pub const EXPECT_LATE: Field = Field::optional(
+    pub(crate) const EXPECT_LATE: Field = Field::optional(
         "expect_late",
         Shape::Csv,
         "The rows dropped as late beyond lateness, as inline CSV whose header is any of the `--late-output` columns \
          (`timestamp,asset,point,value,job,reason,window_start,window_end,watermark`); only those columns are compared.",
     );
-    pub const EXPECT_COUNTS: Field = Field::optional(
+    pub(crate) const EXPECT_COUNTS: Field = Field::optional(
         "expect_counts",
         Shape::Mapping(counts::FIELDS),
         "Figures of the run summary the job must report.",
     );
-    pub const EMIT: Field =
+    pub(crate) const EMIT: Field =
         Field::optional("emit", Shape::Choice(&EMIT_MODES), "The output view, as `run --emit`. Default `final`.");
-    pub const WATERMARK: Field = Field::optional(
+    pub(crate) const WATERMARK: Field = Field::optional(
         "watermark",
         Shape::Choice(&WATERMARK_SCOPES),
         "How far event time is shared, as `run --watermark`. Default `series`.",
     );
-    pub const FIELDS: &[Field] = &[
+    pub(crate) const FIELDS: &[Field] = &[
         NAME,
         INPUT,
         INPUT_FILE,
@@ -564,7 +567,7 @@ pub mod test {
 pub mod counts {
     use super::*;
 
-    pub const FIELDS: &[Field] = &[
+    pub(crate) const FIELDS: &[Field] = &[
         Field::optional("rows_read", Shape::Count, "Readings the job received."),
         Field::optional("rows_written", Shape::Count, "Output rows the job wrote."),
         Field::optional("valid", Shape::Count, "Window jobs: readings inside the threshold added to a window."),

@@ -34,7 +34,7 @@ impl Lay {
 
 /// Adds to each frequency-triggered merge job a warning per operand whose windows start on
 /// another grid than its ticks.
-pub fn warn_mismatched_grids(jobs: &mut [Job]) {
+pub(crate) fn warn_mismatched_grids(jobs: &mut [Job]) {
     let mut found = Vec::new();
     for (m, job) in jobs.iter().enumerate() {
         let JobKind::Merge(merge) = &job.kind else { continue };

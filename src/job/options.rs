@@ -15,7 +15,8 @@ pub enum EmitMode {
 
 impl EmitMode {
     /// The spelling of each mode in test files (`emit:`), as `run --emit` spells it.
-    pub const NAMES: [(&'static str, EmitMode); 2] = [("final", EmitMode::Final), ("updates", EmitMode::Updates)];
+    pub(crate) const NAMES: [(&'static str, EmitMode); 2] =
+        [("final", EmitMode::Final), ("updates", EmitMode::Updates)];
 }
 
 /// How far event time is shared between series.
@@ -32,7 +33,7 @@ pub enum WatermarkScope {
 
 impl WatermarkScope {
     /// The spelling of each scope in test files (`watermark:`), as `run --watermark` spells it.
-    pub const NAMES: [(&'static str, WatermarkScope); 3] =
+    pub(crate) const NAMES: [(&'static str, WatermarkScope); 3] =
         [("series", WatermarkScope::Series), ("asset", WatermarkScope::Asset), ("global", WatermarkScope::Global)];
 }
 
@@ -52,10 +53,10 @@ pub enum Duplicates {
 
 impl Duplicates {
     /// The spelling of each rule in job files (`duplicates:`) and on the command line.
-    pub const NAMES: [(&'static str, Duplicates); 3] =
+    pub(crate) const NAMES: [(&'static str, Duplicates); 3] =
         [("last", Duplicates::Last), ("first", Duplicates::First), ("keep", Duplicates::Keep)];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         Self::NAMES.iter().find(|(_, d)| *d == self).map_or("?", |(n, _)| n)
     }
 }

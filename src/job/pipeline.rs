@@ -7,13 +7,13 @@ use crate::yaml::diagnostic::Diagnostic;
 use std::collections::HashSet;
 
 /// Where a job's output point is declared, for pipeline-level messages.
-pub struct OutputSite {
-    pub job: usize,
-    pub point: String,
-    pub diagnostic: Diagnostic,
+pub(crate) struct OutputSite {
+    pub(crate) job: usize,
+    pub(crate) point: String,
+    pub(crate) diagnostic: Diagnostic,
 }
 
-pub fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut Vec<Diagnostic>) {
+pub(crate) fn check_pipeline(jobs: &[Job], sites: &[OutputSite], problems: &mut Vec<Diagnostic>) {
     for (i, site) in sites.iter().enumerate() {
         if let Some(first) = sites[..i].iter().find(|s| s.point == site.point && s.job != site.job) {
             let mut d = site.diagnostic.clone();
@@ -41,7 +41,7 @@ fn consumers(jobs: &[Job], job: usize) -> Vec<usize> {
 
 /// Jobs in an order where every producer comes before its consumers, ties kept in file order;
 /// or the jobs of a cycle, first job repeated at the end.
-pub fn run_order(jobs: &[Job]) -> Result<Vec<usize>, Vec<usize>> {
+pub(crate) fn run_order(jobs: &[Job]) -> Result<Vec<usize>, Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
@@ -85,7 +85,7 @@ pub fn run_order(jobs: &[Job]) -> Result<Vec<usize>, Vec<usize>> {
 }
 
 /// Points the jobs read that no job writes: what the pipeline expects from its input.
-pub fn external_inputs(jobs: &[Job]) -> Vec<String> {
+pub(crate) fn external_inputs(jobs: &[Job]) -> Vec<String> {
     // Sets, not lists: a merge may read tens of thousands of points.
     let produced: HashSet<&str> = jobs.iter().flat_map(|j| j.outputs()).collect();
     let mut seen = HashSet::new();

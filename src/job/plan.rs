@@ -72,22 +72,22 @@ pub struct WindowPolicy {
 /// only (the loader refuses it elsewhere); the defaults are what a job that does not set them gets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolicyRules {
-    pub register: RegisterRules,
-    pub integration: Integration,
-    pub coverage: Coverage,
+    pub(crate) register: RegisterRules,
+    pub(crate) integration: Integration,
+    pub(crate) coverage: Coverage,
 }
 
 /// How `delta` reads a cumulative register.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RegisterRules {
-    pub boundary: Boundary,
-    pub reset: Reset,
+    pub(crate) boundary: Boundary,
+    pub(crate) reset: Reset,
     /// A drop of at most this much is the register's noise, booked as the (negative) step it is.
-    pub reset_tolerance: f64,
+    pub(crate) reset_tolerance: f64,
     /// The accepted increase per hour (after `scale`); a step outside is left out and counted.
-    pub slope: Option<Threshold>,
+    pub(crate) slope: Option<Threshold>,
     /// Multiplies every increase (a meter constant, a CT ratio).
-    pub scale: f64,
+    pub(crate) scale: f64,
 }
 
 /// Which window the step between two readings in different windows belongs to.
@@ -102,7 +102,7 @@ pub enum Boundary {
 }
 
 impl Boundary {
-    pub const NAMES: [(&'static str, Boundary); 3] =
+    pub(crate) const NAMES: [(&'static str, Boundary); 3] =
         [("previous", Boundary::Previous), ("interpolate", Boundary::Interpolate), ("none", Boundary::None)];
 }
 
@@ -119,25 +119,25 @@ pub enum Reset {
 
 /// The `reset` words (`rollover` takes its value from `rollover_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetKind {
+pub(crate) enum ResetKind {
     Zero,
     Rollover,
     Exchange,
 }
 
 impl ResetKind {
-    pub const NAMES: [(&'static str, ResetKind); 3] =
+    pub(crate) const NAMES: [(&'static str, ResetKind); 3] =
         [("zero", ResetKind::Zero), ("rollover", ResetKind::Rollover), ("exchange", ResetKind::Exchange)];
 }
 
 /// How `integral` and `twa` integrate a series over time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Integration {
-    pub method: Method,
+    pub(crate) method: Method,
     /// The time unit of the result in ms: `value x duration / unit` (kW over `1h` gives kWh).
-    pub unit: i64,
+    pub(crate) unit: i64,
     /// An interval between readings longer than this (ms) is not integrated, and counted.
-    pub max_gap: Option<i64>,
+    pub(crate) max_gap: Option<i64>,
 }
 
 /// The integration formula over an interval `[t1, t2)` between readings `p1`, `p2`.
@@ -150,18 +150,18 @@ pub enum Method {
 }
 
 impl Method {
-    pub const NAMES: [(&'static str, Method); 2] = [("left", Method::Left), ("trapezoid", Method::Trapezoid)];
+    pub(crate) const NAMES: [(&'static str, Method); 2] = [("left", Method::Left), ("trapezoid", Method::Trapezoid)];
 }
 
 /// What a window must hold to be written.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coverage {
     /// The meter's reading interval in ms: a window of length `L` expects `L / interval` readings.
-    pub expected_interval: Option<i64>,
+    pub(crate) expected_interval: Option<i64>,
     /// Below this share of the expected readings (0 to 1) a window writes no row, and is counted.
-    pub min_coverage: Option<f64>,
+    pub(crate) min_coverage: Option<f64>,
     /// Below this many valid readings a window writes no row, and is counted.
-    pub min_count: Option<u64>,
+    pub(crate) min_count: Option<u64>,
 }
 
 impl Default for PolicyRules {
@@ -182,7 +182,7 @@ impl Default for PolicyRules {
 
 impl Boundary {
     /// The rule of a `delta` policy that does not set one.
-    pub const DEFAULT: Boundary = Boundary::None;
+    pub(crate) const DEFAULT: Boundary = Boundary::None;
 }
 
 /// What happens to an input value outside the threshold.
@@ -197,7 +197,7 @@ pub enum Interpolation {
 
 impl Interpolation {
     /// The spelling of each choice in job files.
-    pub const NAMES: [(&'static str, Interpolation); 2] =
+    pub(crate) const NAMES: [(&'static str, Interpolation); 2] =
         [("ignore", Interpolation::Ignore), ("last_value", Interpolation::LastValue)];
 }
 
@@ -235,7 +235,7 @@ pub enum Aggregation {
 impl Aggregation {
     /// The words of job files; `pNN` percentiles are read apart ([`Aggregation::parse`]).
     /// `count` is the platform operator library's spelling of `cnt`.
-    pub const NAMES: [(&'static str, Aggregation); 15] = [
+    pub(crate) const NAMES: [(&'static str, Aggregation); 15] = [
         ("max", Aggregation::Max),
         ("min", Aggregation::Min),
         ("avg", Aggregation::Avg),
@@ -254,10 +254,10 @@ impl Aggregation {
     ];
 
     /// A percentile's spelling: `p`, then 0 to 100 with at most two decimals.
-    pub const PERCENTILE_PATTERN: &'static str = "^p(100(\\.00?)?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
+    pub(crate) const PERCENTILE_PATTERN: &'static str = "^p(100(\\.00?)?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
 
     /// The aggregation a job file's word names: a word of [`Aggregation::NAMES`] or `pNN`.
-    pub fn parse(word: &str) -> Option<Aggregation> {
+    pub(crate) fn parse(word: &str) -> Option<Aggregation> {
         if let Some((_, a)) = Self::NAMES.iter().find(|(n, _)| *n == word) {
             return Some(*a);
         }
@@ -273,7 +273,7 @@ impl Aggregation {
     }
 
     /// The name as job files write it (`cnt`, not `count`; `p95`, `p99.9`).
-    pub fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             Aggregation::Percentile(h) if h % 100 == 0 => format!("p{}", h / 100),
             Aggregation::Percentile(h) => format!("p{}", f64::from(h) / 100.0),
@@ -282,29 +282,29 @@ impl Aggregation {
     }
 
     /// Whether the integration rules (`method`, `unit`, `max_gap`) apply.
-    pub fn is_integral(self) -> bool {
+    pub(crate) fn is_integral(self) -> bool {
         matches!(self, Aggregation::Integral | Aggregation::Twa)
     }
 }
 
 /// A Multi-Point Merging job.
 pub struct MergeJob {
-    pub trigger: Trigger,
+    pub(crate) trigger: Trigger,
     /// Allowed lateness in ms for raw operand readings.
-    pub latency: i64,
+    pub(crate) latency: i64,
     /// A reading further than this ahead of its series' watermark does not advance it.
-    pub max_future_skew: Option<i64>,
+    pub(crate) max_future_skew: Option<i64>,
     /// An operand value older than this (ms) at an evaluation time counts as missing.
-    pub max_age: Option<i64>,
+    pub(crate) max_age: Option<i64>,
     /// Only readings whose quality code lies in this interval are read; `None`: every reading.
-    pub quality: Option<Threshold>,
+    pub(crate) quality: Option<Threshold>,
     /// Frequency ticks follow the local clock of this zone as windows do; `None` is UTC.
-    pub timezone: Option<Tz>,
+    pub(crate) timezone: Option<Tz>,
     /// Where `trigger.every` is written, for warnings about the grid of the windows it reads.
-    pub tick_site: Option<Diagnostic>,
+    pub(crate) tick_site: Option<Diagnostic>,
     /// What a repeated operand reading does (see [`Duplicates`]).
-    pub duplicates: Duplicates,
-    pub policies: Vec<MergePolicy>,
+    pub(crate) duplicates: Duplicates,
+    pub(crate) policies: Vec<MergePolicy>,
 }
 
 /// When a merge job evaluates.
@@ -319,17 +319,17 @@ pub enum Trigger {
 
 /// One output of a merge job.
 pub struct MergePolicy {
-    pub output: String,
+    pub(crate) output: String,
     /// The point whose readings trigger evaluation (point mode only).
-    pub trigger_point: Option<String>,
-    pub logic: Expression,
+    pub(crate) trigger_point: Option<String>,
+    pub(crate) logic: Expression,
     /// Point names of the expression's operands, in its variable order.
-    pub operands: Vec<String>,
+    pub(crate) operands: Vec<String>,
 }
 
 impl Job {
     /// The points this job reads.
-    pub fn inputs(&self) -> Vec<&str> {
+    pub(crate) fn inputs(&self) -> Vec<&str> {
         let all: Vec<&str> = match &self.kind {
             JobKind::Window(w) => w.policies.iter().map(|p| p.input.as_str()).collect(),
             JobKind::Merge(m) => {
@@ -342,7 +342,7 @@ impl Job {
     }
 
     /// The points this job writes.
-    pub fn outputs(&self) -> Vec<&str> {
+    pub(crate) fn outputs(&self) -> Vec<&str> {
         match &self.kind {
             JobKind::Window(w) => w.policies.iter().map(|p| p.output.as_str()).collect(),
             JobKind::Merge(m) => m.policies.iter().map(|p| p.output.as_str()).collect(),

@@ -13,10 +13,14 @@ use crate::yaml::{Field, Listing, Located, Mapping, Reader, choice};
 use chrono_tz::Tz;
 
 /// A job's output points with where each is declared.
-pub type Outputs = Vec<(String, Diagnostic)>;
+pub(crate) type Outputs = Vec<(String, Diagnostic)>;
 
 /// Common top-level fields: name, model.
-pub fn read_identity(reader: &mut Reader<'_>, top: &Mapping<'_>, default_name: String) -> (String, Option<String>) {
+pub(crate) fn read_identity(
+    reader: &mut Reader<'_>,
+    top: &Mapping<'_>,
+    default_name: String,
+) -> (String, Option<String>) {
     let name = match top.scalar(reader, &job::NAME) {
         Some(n) if n.text.trim().is_empty() => {
             reader.error(&n, "the job name cannot be empty");
@@ -42,7 +46,7 @@ fn is_valid_name(text: &str) -> bool {
 }
 
 /// A point field: `Reading` or `Model::Reading` where Model is the job's model.
-pub fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>) -> Option<String> {
+pub(crate) fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>) -> Option<String> {
     let text = at.text.trim();
     let (qualifier, point) = match text.split_once("::") {
         Some((m, p)) => (Some(m), p),
@@ -64,12 +68,12 @@ pub fn read_point(reader: &mut Reader<'_>, at: &Located<'_>, model: Option<&str>
     Some(point.to_string())
 }
 
-pub fn read_duration(reader: &mut Reader<'_>, at: &Located<'_>) -> Option<i64> {
+pub(crate) fn read_duration(reader: &mut Reader<'_>, at: &Located<'_>) -> Option<i64> {
     parse_duration(at.text).map_err(|e| reader.error(at, e)).ok()
 }
 
 /// A window size, slide or tick interval: a duration or months, longer than 0.
-pub fn read_period(reader: &mut Reader<'_>, at: &Located<'_>, what: &str) -> Option<Period> {
+pub(crate) fn read_period(reader: &mut Reader<'_>, at: &Located<'_>, what: &str) -> Option<Period> {
     let period = Period::parse(at.text).map_err(|e| reader.error(at, e)).ok()?;
     if period.is_zero() {
         reader.error(at, format!("the {what} must be longer than 0"));
@@ -80,7 +84,7 @@ pub fn read_period(reader: &mut Reader<'_>, at: &Located<'_>, what: &str) -> Opt
 
 /// The optional `offset` of windows or ticks of `step`: a duration shorter than the step (its
 /// shortest, for months), `0` when absent; `None` when it is invalid (reported).
-pub fn read_offset(reader: &mut Reader<'_>, at: Option<Located<'_>>, step: Option<Period>) -> Option<i64> {
+pub(crate) fn read_offset(reader: &mut Reader<'_>, at: Option<Located<'_>>, step: Option<Period>) -> Option<i64> {
     let Some(at) = at else { return Some(0) };
     let offset = read_duration(reader, &at)?;
     if let Some(step) = step
@@ -97,7 +101,7 @@ pub fn read_offset(reader: &mut Reader<'_>, at: Option<Located<'_>>, step: Optio
 }
 
 /// The optional allowed lateness, `0` when absent; `None` when it is invalid (reported).
-pub fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<i64> {
+pub(crate) fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<i64> {
     match top.scalar(reader, field) {
         Some(at) => read_duration(reader, &at),
         None => Some(0),
@@ -105,7 +109,7 @@ pub fn read_latency(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -
 }
 
 /// The optional `timezone`; `None` when it is invalid (reported).
-pub fn read_timezone(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<Tz>> {
+pub(crate) fn read_timezone(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<Tz>> {
     match top.scalar(reader, field) {
         Some(at) => parse_zone(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
@@ -113,7 +117,7 @@ pub fn read_timezone(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) 
 }
 
 /// The optional `quality` condition; `None` when it is invalid (reported).
-pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option<Threshold>> {
+pub(crate) fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option<Threshold>> {
     match top.scalar(reader, &job::QUALITY) {
         Some(at) => Threshold::parse(at.text).map_err(|e| reader.error(&at, e)).ok().map(Some),
         None => Some(None),
@@ -121,7 +125,7 @@ pub fn read_quality(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Option
 }
 
 /// The optional `duplicates` rule, `first` when absent; `None` when it is invalid (reported).
-pub fn read_duplicates(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Duplicates> {
+pub(crate) fn read_duplicates(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Duplicates> {
     match top.scalar(reader, &job::DUPLICATES) {
         Some(at) => choice(reader, &at, "duplicates rule", &Duplicates::NAMES, Listing::Or),
         None => Some(Duplicates::default()),
@@ -129,7 +133,7 @@ pub fn read_duplicates(reader: &mut Reader<'_>, top: &Mapping<'_>) -> Option<Dup
 }
 
 /// The optional `max_future_skew`; `None` when it is invalid (reported).
-pub fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<i64>> {
+pub(crate) fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &Field) -> Option<Option<i64>> {
     match top.scalar(reader, field) {
         Some(at) => read_duration(reader, &at).map(Some),
         None => Some(None),
@@ -138,7 +142,7 @@ pub fn read_max_future_skew(reader: &mut Reader<'_>, top: &Mapping<'_>, field: &
 
 /// A policy's `output` point, checked against the outputs of the job's earlier policies and
 /// recorded with its location for pipeline-level checks.
-pub fn read_output(
+pub(crate) fn read_output(
     reader: &mut Reader<'_>,
     policy: &Mapping<'_>,
     field: &Field,
@@ -155,7 +159,7 @@ pub fn read_output(
 }
 
 /// Where a value is written, as a diagnostic to be worded later (by pipeline-level checks).
-pub fn site(reader: &mut Reader<'_>, at: &Located<'_>) -> Diagnostic {
+pub(crate) fn site(reader: &mut Reader<'_>, at: &Located<'_>) -> Diagnostic {
     let before = reader.problems.len();
     reader.error(at, "");
     reader.problems.remove(before)

@@ -13,7 +13,7 @@ use crate::time::zone::Alignment;
 use crate::yaml::{Listing, Located, Mapping, Reader, choice};
 use marked_yaml::Node;
 
-pub fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
+pub(crate) fn read_merge_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", merge_job::FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
     let timezone = read_timezone(reader, &top, &merge_job::TIMEZONE);

@@ -40,7 +40,7 @@ fn is_integral_only(a: Aggregation) -> bool {
 
 /// The rules of policy `p` aggregating `aggregation` over windows of `window_size` (either `None`
 /// when it was invalid, reported already: then only the fields themselves are checked).
-pub fn read_rules(
+pub(crate) fn read_rules(
     reader: &mut Reader<'_>,
     p: &Mapping<'_>,
     aggregation: Option<Aggregation>,

@@ -26,7 +26,7 @@ const MAX_SLIDES_PER_WINDOW: i64 = 10_000;
 const LOCAL_STEPS: &str = "divide an hour (aligned to the local hour), divide a day or be whole days (aligned to local \
                            midnight), or be whole months";
 
-pub fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
+pub(crate) fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name: String) -> Option<(Job, Outputs)> {
     let top = Mapping::new(reader, root, "", window_job::FIELDS)?;
     let (name, model) = read_identity(reader, &top, default_name);
     let (window, offset_at) = read_window_type(reader, &top);
@@ -220,7 +220,7 @@ fn check_window_size(
 
 /// Above this many windows open per series and policy, `validate` warns: at ~100 bytes a window,
 /// 10,000 windows over 1,000 meters already take a gigabyte.
-pub const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
+pub(crate) const WARN_OPEN_WINDOWS_PER_SERIES: i64 = 10_000;
 
 /// Warns when a policy could keep many windows open. A series holds every window whose end plus
 /// the latency is still ahead of its watermark: windows start every `step` (the slide, or the size

@@ -9,7 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// `<path>.partial`.
-pub fn partial_name(path: &Path) -> PathBuf {
+pub(crate) fn partial_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(".partial");
     PathBuf::from(name)
@@ -17,7 +17,7 @@ pub fn partial_name(path: &Path) -> PathBuf {
 
 /// Creates `partial` as a new file: whatever is under that name (a file, a symbolic or hard link)
 /// is removed, and the file is created only if the name is still free, never through a link.
-pub fn create_partial(partial: &Path) -> io::Result<File> {
+pub(crate) fn create_partial(partial: &Path) -> io::Result<File> {
     match fs::remove_file(partial) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
@@ -27,13 +27,13 @@ pub fn create_partial(partial: &Path) -> io::Result<File> {
 }
 
 /// Gives `partial` its own name `path`, replacing the previous file of that name in one step.
-pub fn commit(partial: &Path, path: &Path) -> io::Result<()> {
+pub(crate) fn commit(partial: &Path, path: &Path) -> io::Result<()> {
     fs::rename(partial, path)
 }
 
 /// Writes `bytes` to `path` as a whole: under its `.partial` name, then renamed. A path that is
 /// not a plain file (a device, a FIFO, a symbolic link) is written in place, never replaced.
-pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if !plain_file_or_absent(path) {
         return fs::write(path, bytes);
     }
@@ -45,7 +45,7 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Whether `path` is a plain file or nothing yet: what may be written aside and renamed over.
-pub fn plain_file_or_absent(path: &Path) -> bool {
+pub(crate) fn plain_file_or_absent(path: &Path) -> bool {
     match fs::symlink_metadata(path) {
         Ok(meta) => meta.file_type().is_file(),
         Err(e) => e.kind() == io::ErrorKind::NotFound,

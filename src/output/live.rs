@@ -52,13 +52,13 @@ impl Output for Shared {
 
 /// The outputs of a live run, gathered as they are created.
 #[derive(Default)]
-pub struct LiveOutputs {
+pub(crate) struct LiveOutputs {
     shared: Vec<Shared>,
 }
 
 impl LiveOutputs {
     /// `output`, shared so that the closure from [`LiveOutputs::flusher`] flushes it.
-    pub fn share(&mut self, output: BoxOutput) -> BoxOutput {
+    pub(crate) fn share(&mut self, output: BoxOutput) -> BoxOutput {
         let shared = Shared(Arc::new(Mutex::new(Slot { output, failed: None })));
         self.shared.push(shared.clone());
         Box::new(shared)
@@ -66,7 +66,7 @@ impl LiveOutputs {
 
     /// A closure that flushes (for a database: commits) every shared output; an error it meets
     /// is reported by that output's next write.
-    pub fn flusher(self) -> impl Fn() + Send + Sync + 'static {
+    pub(crate) fn flusher(self) -> impl Fn() + Send + Sync + 'static {
         move || {
             for shared in &self.shared {
                 let mut slot = shared.lock();

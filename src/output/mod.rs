@@ -49,12 +49,12 @@ pub trait Output {
 
 /// Whether `text` names a database rather than a file (whether or not this build can write to
 /// one).
-pub fn is_database_uri(text: &str) -> bool {
+pub(crate) fn is_database_uri(text: &str) -> bool {
     text.starts_with("postgresql://") || text.starts_with("postgres://")
 }
 
 /// An output that is one of several kinds, chosen at run time.
-pub type BoxOutput = Box<dyn Output + Send>;
+pub(crate) type BoxOutput = Box<dyn Output + Send>;
 
 impl<O: Output + ?Sized> Output for Box<O> {
     #[inline]

@@ -35,7 +35,7 @@ struct Columns {
     rows: usize,
 }
 
-pub struct ParquetWriter {
+pub(crate) struct ParquetWriter {
     /// `None` once the file has been ended.
     writer: Option<ArrowWriter<Box<dyn Write + Send>>>,
     schema: SchemaRef,
@@ -46,7 +46,7 @@ pub struct ParquetWriter {
 
 impl ParquetWriter {
     /// A Parquet file written to `out`; `revisions` adds the `emit` and `revision` columns.
-    pub fn new(out: Box<dyn Write + Send>, revisions: bool) -> io::Result<ParquetWriter> {
+    pub(crate) fn new(out: Box<dyn Write + Send>, revisions: bool) -> io::Result<ParquetWriter> {
         let mut fields = vec![
             Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
             Field::new("asset", DataType::Utf8, false),

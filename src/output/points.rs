@@ -28,9 +28,9 @@ pub struct PointWriter {
 /// Rows of a point writer that have left: handed over and flushed without an error; and the rows
 /// of the piece whose hand-over failed, some of which may have left before the failure.
 #[derive(Debug, Default)]
-pub struct Delivered {
-    pub rows: AtomicU64,
-    pub cut: AtomicU64,
+pub(crate) struct Delivered {
+    pub(crate) rows: AtomicU64,
+    pub(crate) cut: AtomicU64,
 }
 
 impl PointWriter {
@@ -56,12 +56,12 @@ impl PointWriter {
 
     /// Rows that have left so far (for a summary after the reader of a pipe has gone), readable
     /// once the writer has moved to another thread.
-    pub fn delivered(&self) -> Arc<Delivered> {
+    pub(crate) fn delivered(&self) -> Arc<Delivered> {
         Arc::clone(&self.delivered)
     }
 
     #[inline]
-    pub fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
+    pub(crate) fn write(&mut self, p: &Point, names: &Names) -> io::Result<()> {
         self.encoder.point(p, names, &mut self.rows)?;
         self.pending += 1;
         if self.rows.len() < HAND_OVER { Ok(()) } else { self.hand_over() }

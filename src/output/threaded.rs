@@ -41,7 +41,7 @@ struct Failure {
     error: Mutex<Option<io::Error>>,
 }
 
-pub struct ThreadedOutput {
+pub(crate) struct ThreadedOutput {
     batch: Batch,
     /// Whether late rows are written at all.
     late: bool,
@@ -58,7 +58,7 @@ pub struct ThreadedOutput {
 
 impl ThreadedOutput {
     /// Starts the writer thread on `files`; `late` says whether it writes late rows at all.
-    pub fn start(files: BoxOutput, late: bool, names: &Names) -> Result<ThreadedOutput> {
+    pub(crate) fn start(files: BoxOutput, late: bool, names: &Names) -> Result<ThreadedOutput> {
         let (sender, batches) = mpsc::sync_channel(IN_FLIGHT);
         let (give_back, spare) = mpsc::channel();
         let (ack, acks) = mpsc::channel();

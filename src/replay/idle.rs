@@ -17,7 +17,7 @@ struct Seen {
     credited: i64,
 }
 
-pub struct IdleClock {
+pub(crate) struct IdleClock {
     timeout: Duration,
     /// `seen[point][asset]`.
     seen: Vec<Vec<Option<Seen>>>,
@@ -25,18 +25,18 @@ pub struct IdleClock {
     /// Advances handed out by the last scan: (asset, point, ms).
     due: Vec<(u32, u32, i64)>,
     /// Advances handed out over the run, for the summary.
-    pub advances: u64,
+    pub(crate) advances: u64,
 }
 
 impl IdleClock {
-    pub fn new(timeout_ms: i64, now: Instant) -> IdleClock {
+    pub(crate) fn new(timeout_ms: i64, now: Instant) -> IdleClock {
         let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
         IdleClock { timeout, seen: Vec::new(), last_scan: now, due: Vec::new(), advances: 0 }
     }
 
     /// Notes a reading of an input series at wall-clock time `now`.
     #[inline]
-    pub fn saw(&mut self, r: &Reading, now: Instant) {
+    pub(crate) fn saw(&mut self, r: &Reading, now: Instant) {
         let point = r.point as usize;
         if self.seen.len() <= point {
             self.seen.resize_with(point + 1, Vec::new);
@@ -50,7 +50,7 @@ impl IdleClock {
 
     /// The watermark advances due at `now`, as (asset, point, ms). Series are looked at no more
     /// often than a tenth of the timeout, so the check costs nothing per reading.
-    pub fn due(&mut self, now: Instant) -> &[(u32, u32, i64)] {
+    pub(crate) fn due(&mut self, now: Instant) -> &[(u32, u32, i64)] {
         self.due.clear();
         if now.duration_since(self.last_scan) < self.timeout / 10 {
             return &self.due;

@@ -44,30 +44,30 @@ impl Sink for Bound<'_> {
 
 /// A pipeline, its name table, the input side and the input figures of one replay.
 pub struct Replay {
-    pub names: Names,
+    pub(crate) names: Names,
     pub pipeline: Pipeline,
-    pub counts: InputCounts,
+    pub(crate) counts: InputCounts,
     /// Sources read so far.
-    pub sources: usize,
+    pub(crate) sources: usize,
     input: InputOptions,
     /// Where malformed rows go (an error, or the rejects file).
-    pub bad_rows: BadRows,
+    pub(crate) bad_rows: BadRows,
     /// `--sort-input`: readings wait here until every source is read.
     sorter: Option<Sorter>,
     /// Threads parsing input (see [`InputReader::open`]).
     threads: usize,
     /// Where an incremental replay resumed from; the figures above are totals since its start.
-    pub resumed: Option<Resumed>,
+    pub(crate) resumed: Option<Resumed>,
     /// Where a stop (a signal) ended the input, if one did.
-    pub stopped_in: Option<StoppedIn>,
+    pub(crate) stopped_in: Option<StoppedIn>,
     /// `--idle-timeout`: moves the watermarks of silent series by wall-clock time.
-    pub idle: Option<IdleClock>,
+    pub(crate) idle: Option<IdleClock>,
     /// The points the jobs expect from the input (read by a job, written by none).
-    pub expected_points: Vec<String>,
+    pub(crate) expected_points: Vec<String>,
     /// An input had a quality column.
-    pub quality_column: bool,
+    pub(crate) quality_column: bool,
     /// Rows of this run with a non-zero quality code.
-    pub quality_rows: u64,
+    pub(crate) quality_rows: u64,
     /// Which `--points` renames of long input met their point text in this run.
     renamed: Vec<bool>,
 }
@@ -75,9 +75,9 @@ pub struct Replay {
 /// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
 /// jobs received. The rest of that source starts at its next row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoppedIn {
-    pub input: String,
-    pub rows: u64,
+pub(crate) struct StoppedIn {
+    pub(crate) input: String,
+    pub(crate) rows: u64,
 }
 
 /// The state a replay resumed from, and its totals then, so a run can tell its own figures.
@@ -93,7 +93,7 @@ pub struct Resumed {
 
 impl Replay {
     /// Builds the pipeline from loaded jobs (which `load_jobs` has checked to form a DAG).
-    pub fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
+    pub(crate) fn new(jobs: Vec<Job>, options: EngineOptions, input: InputOptions, bad_rows: BadRows) -> Replay {
         Replay::with_names(jobs, options, input, bad_rows, Names::default())
     }
 
@@ -155,20 +155,20 @@ impl Replay {
 
     /// Parses input on `threads` threads while the jobs run on this one (1: all on this one).
     /// The readings, and so the output, are the same whatever the number.
-    pub fn with_threads(mut self, threads: usize) -> Replay {
+    pub(crate) fn with_threads(mut self, threads: usize) -> Replay {
         self.threads = threads;
         self
     }
 
     /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
     /// passed (see [`IdleClock`]).
-    pub fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
+    pub(crate) fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
         self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
         self
     }
 
     /// Long or wide input.
-    pub fn layout(&self) -> Layout {
+    pub(crate) fn layout(&self) -> Layout {
         self.input.layout
     }
 
@@ -227,17 +227,17 @@ impl Replay {
     }
 
     /// Whether a stop has been requested (by a signal).
-    pub fn stop_requested(&self) -> bool {
+    pub(crate) fn stop_requested(&self) -> bool {
         self.input.stop.requested()
     }
 
     /// A stop ended the input before source `name` was read.
-    pub fn stop_before(&mut self, name: &str) {
+    pub(crate) fn stop_before(&mut self, name: &str) {
         self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: 0 });
     }
 
     /// The `--points` renames of long input whose point text never appeared in this run's input.
-    pub fn unused_renames(&self) -> Vec<&str> {
+    pub(crate) fn unused_renames(&self) -> Vec<&str> {
         match (&self.input.points, self.input.layout, &self.input.point) {
             (Some(renames), Layout::Long, None) => renames
                 .iter()

@@ -2,19 +2,19 @@
 //! gives with its noun goes through [`count`], so none says "1 rows" or "164 missing operand".
 
 /// `n` with its noun, the singular for exactly 1: `count(1, "row", "rows")` is `1 row`.
-pub fn count(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", noun(n, one, many))
 }
 
 /// The noun alone, for a count written apart from it.
-pub fn noun<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn noun<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
 /// The name among `known` that `typed` is most likely a slip for: the same but for case or
 /// separators (`electricmeter`, `Electric_Meter` for `ElectricMeter`), else one or two letters off
 /// (`Readng` for `Reading`) in a name long enough for that to mean something.
-pub fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
     let fold = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
     let typed_folded = fold(typed);
     if let Some(same) = known.iter().find(|k| fold(k) == typed_folded) {

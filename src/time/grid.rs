@@ -28,7 +28,7 @@ enum Kind {
 
 /// The starts of consecutive steps of one period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Grid {
+pub(crate) struct Grid {
     kind: Kind,
     /// How far into each step it starts (local time, for zoned grids).
     offset: i64,
@@ -37,7 +37,7 @@ pub struct Grid {
 impl Grid {
     /// The grid of `step`, `offset` ms into each, in `timezone` (UTC when `None`). The loader has
     /// checked that a zoned step has an [`Alignment`] and that the offset is shorter than the step.
-    pub fn new(step: Period, timezone: Option<Tz>, offset: i64) -> Grid {
+    pub(crate) fn new(step: Period, timezone: Option<Tz>, offset: i64) -> Grid {
         let kind = match (step, timezone) {
             (Period::Months(months), tz) => Kind::Months { tz: tz.unwrap_or(Tz::UTC), months },
             (Period::Fixed(step), Some(tz)) => match Alignment::of_period(Period::Fixed(step)) {
@@ -51,7 +51,7 @@ impl Grid {
     }
 
     /// The step of an epoch-aligned grid (every step equally long, no time zone consulted).
-    pub fn epoch_step(&self) -> Option<i64> {
+    pub(crate) fn epoch_step(&self) -> Option<i64> {
         match self.kind {
             Kind::Epoch { step } => Some(step),
             _ => None,
@@ -60,7 +60,7 @@ impl Grid {
 
     /// The instant step `k` starts. Never decreasing in `k`; two steps start at the same instant
     /// only where the clocks skipped a whole step.
-    pub fn start(&self, k: i64) -> i64 {
+    pub(crate) fn start(&self, k: i64) -> i64 {
         let offset = self.offset;
         match self.kind {
             Kind::Epoch { step } => k * step + offset,
@@ -71,7 +71,7 @@ impl Grid {
     }
 
     /// The step holding `ts`, by its local clock reading: right to within one.
-    pub fn guess(&self, ts: i64) -> i64 {
+    pub(crate) fn guess(&self, ts: i64) -> i64 {
         let offset = self.offset;
         match self.kind {
             Kind::Epoch { step } => (ts - offset).div_euclid(step),
@@ -82,7 +82,7 @@ impl Grid {
     }
 
     /// The step holding `ts`: the last one starting at or before it.
-    pub fn step_of(&self, ts: i64) -> i64 {
+    pub(crate) fn step_of(&self, ts: i64) -> i64 {
         let mut k = self.guess(ts);
         while self.start(k) > ts {
             k -= 1;
@@ -94,7 +94,7 @@ impl Grid {
     }
 
     /// Whether a step starts at `ts`.
-    pub fn starts_at(&self, ts: i64) -> bool {
+    pub(crate) fn starts_at(&self, ts: i64) -> bool {
         self.start(self.step_of(ts)) == ts
     }
 }

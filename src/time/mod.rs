@@ -16,7 +16,7 @@ pub mod zone;
 use std::fmt;
 
 /// Milliseconds in the units durations and timestamps are built from.
-pub const MS_PER_SECOND: i64 = 1_000;
+pub(crate) const MS_PER_SECOND: i64 = 1_000;
 pub const MS_PER_MINUTE: i64 = 60 * MS_PER_SECOND;
 pub const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
 pub const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
@@ -42,7 +42,7 @@ impl fmt::Display for TimestampError {
 /// A timestamp field as written: an instant, or a wall-clock time that names no offset (its
 /// milliseconds counted as if it were UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stamp {
+pub(crate) enum Stamp {
     Instant(i64),
     Local(i64),
 }
@@ -57,7 +57,7 @@ pub fn parse_timestamp(field: &[u8]) -> Result<i64, TimestampError> {
 /// Parses one timestamp field, telling an instant from a wall-clock time. The caller checks the
 /// range ([`in_range`]) once the wall-clock time is placed in its zone.
 #[inline]
-pub fn parse_stamp(field: &[u8]) -> Result<Stamp, TimestampError> {
+pub(crate) fn parse_stamp(field: &[u8]) -> Result<Stamp, TimestampError> {
     match fixed_layout(field) {
         Some((wall, Some(offset_minutes))) => Ok(Stamp::Instant(wall - offset_minutes * MS_PER_MINUTE)),
         Some((wall, None)) => Ok(Stamp::Local(wall)),
@@ -68,7 +68,7 @@ pub fn parse_stamp(field: &[u8]) -> Result<Stamp, TimestampError> {
 
 /// `ms` if it lies in the accepted years, else the error.
 #[inline]
-pub fn in_range(ms: i64) -> Result<i64, TimestampError> {
+pub(crate) fn in_range(ms: i64) -> Result<i64, TimestampError> {
     if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms) { Ok(ms) } else { Err(TimestampError) }
 }
 
@@ -241,7 +241,7 @@ impl FixedLayoutCache {
     /// Parses the fixed-layout timestamp that starts `b` without looking for its end first:
     /// returns it and its length. It is the timestamp of a field only if the field ends there.
     #[inline]
-    pub fn parse_prefix(&mut self, b: &[u8]) -> Option<(i64, usize)> {
+    pub(crate) fn parse_prefix(&mut self, b: &[u8]) -> Option<(i64, usize)> {
         let prefix = b.get(..16)?;
         let key = u128::from_le_bytes(prefix.try_into().ok()?);
         let minute = match self.minute {
@@ -273,7 +273,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -284,7 +284,7 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// The date of a day number since 1970-01-01 (inverse of [`days_from_civil`]).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -298,7 +298,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` as a string, for messages.
-pub fn timestamp_string(ms: i64) -> String {
+pub(crate) fn timestamp_string(ms: i64) -> String {
     let mut out = Vec::with_capacity(25);
     format_timestamp(ms, &mut out);
     String::from_utf8_lossy(&out).into_owned()

@@ -19,7 +19,7 @@ pub enum Period {
 
 impl Period {
     /// Reads `10m`, `1d`, `1h30m`, `1mo`, `3mo` or `1y`, or says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Period, String> {
+    pub(crate) fn parse(text: &str) -> Result<Period, String> {
         let s = text.trim();
         let calendar = [("mo", 1), ("y", 12)];
         for (unit, months) in calendar {
@@ -45,12 +45,12 @@ impl Period {
     }
 
     /// Whether the period is empty (`0s`).
-    pub fn is_zero(self) -> bool {
+    pub(crate) fn is_zero(self) -> bool {
         self == Period::Fixed(0)
     }
 
     /// The shortest the period can be: months of 28 days less an hour for a clock change.
-    pub fn shortest_ms(self) -> i64 {
+    pub(crate) fn shortest_ms(self) -> i64 {
         match self {
             Period::Fixed(ms) => ms,
             Period::Months(n) => n * 28 * MS_PER_DAY - MS_PER_DAY / 24,
@@ -58,7 +58,7 @@ impl Period {
     }
 
     /// The longest the period can be: months of 31 days, years of 366, an hour for a clock change.
-    pub fn longest_ms(self) -> i64 {
+    pub(crate) fn longest_ms(self) -> i64 {
         match self {
             Period::Fixed(ms) => ms,
             Period::Months(n) => (n / 12 * 366 + n % 12 * 31) * MS_PER_DAY + MS_PER_DAY / 24,
@@ -66,7 +66,7 @@ impl Period {
     }
 
     /// How many of `step` make up `self` exactly, when they do.
-    pub fn multiple_of(self, step: Period) -> Option<i64> {
+    pub(crate) fn multiple_of(self, step: Period) -> Option<i64> {
         match (self, step) {
             (Period::Fixed(a), Period::Fixed(b)) if b > 0 && a % b == 0 => Some(a / b),
             (Period::Months(a), Period::Months(b)) if b > 0 && a % b == 0 => Some(a / b),

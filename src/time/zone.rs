@@ -18,7 +18,7 @@ use chrono_tz::{TZ_VARIANTS, Tz};
 
 /// How the windows (or slides, or merge ticks) of one step line up in a job's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alignment {
+pub(crate) enum Alignment {
     /// The zone's clock marks, for steps that divide an hour: a boundary wherever the local clock
     /// reads a multiple of the step, so a repeated hour holds its steps twice and a skipped hour
     /// none, every window keeping its length (see [`mark_boundary`]).
@@ -31,7 +31,7 @@ pub enum Alignment {
 impl Alignment {
     /// Steps that divide an hour follow the clock's marks; whole days, steps that divide a day
     /// and months follow the wall clock. Any other step has no natural place in a local day: `None`.
-    pub fn of_period(step: Period) -> Option<Alignment> {
+    pub(crate) fn of_period(step: Period) -> Option<Alignment> {
         match step {
             Period::Months(_) => Some(Alignment::Wall),
             Period::Fixed(ms) if ms > 0 && MS_PER_HOUR % ms == 0 => Some(Alignment::Marks),
@@ -42,7 +42,7 @@ impl Alignment {
 }
 
 /// Reads an IANA zone name such as `Europe/Dublin` or `UTC`, or says what is wrong with it.
-pub fn parse_zone(text: &str) -> Result<Tz, String> {
+pub(crate) fn parse_zone(text: &str) -> Result<Tz, String> {
     let name = text.trim();
     if let Ok(tz) = name.parse::<Tz>() {
         return Ok(tz);
@@ -58,7 +58,7 @@ pub fn parse_zone(text: &str) -> Result<Tz, String> {
 }
 
 /// The local wall-clock time of instant `ts`, as milliseconds since local 1970-01-01 00:00.
-pub fn local_ms(tz: Tz, ts: i64) -> i64 {
+pub(crate) fn local_ms(tz: Tz, ts: i64) -> i64 {
     match DateTime::from_timestamp_millis(ts) {
         Some(utc) => {
             ts + i64::from(tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc()) * MS_PER_SECOND
@@ -69,7 +69,7 @@ pub fn local_ms(tz: Tz, ts: i64) -> i64 {
 
 /// The first instant at which the clock of `tz` shows local wall-clock time `local` (ms since
 /// local 1970-01-01 00:00) or later.
-pub fn boundary(tz: Tz, local: i64) -> i64 {
+pub(crate) fn boundary(tz: Tz, local: i64) -> i64 {
     if let Some(instant) = earliest(tz, local) {
         return instant;
     }
@@ -96,7 +96,7 @@ pub fn boundary(tz: Tz, local: i64) -> i64 {
 }
 
 /// The zone's UTC offset at instant `ts`, in ms.
-pub fn offset_ms(tz: Tz, ts: i64) -> i64 {
+pub(crate) fn offset_ms(tz: Tz, ts: i64) -> i64 {
     local_ms(tz, ts) - ts
 }
 
@@ -104,7 +104,7 @@ pub fn offset_ms(tz: Tz, ts: i64) -> i64 {
 /// moved forward by the zone's offset modulo the step. It is a multiple of the step exactly where
 /// the local clock reads one, and it moves with real time (within a constant offset it never
 /// repeats a mark: clock changes by whole steps leave it alone).
-pub fn mark_reading(tz: Tz, step: i64, ts: i64) -> i64 {
+pub(crate) fn mark_reading(tz: Tz, step: i64, ts: i64) -> i64 {
     ts + offset_ms(tz, ts).rem_euclid(step)
 }
 
@@ -113,7 +113,7 @@ pub fn mark_reading(tz: Tz, step: i64, ts: i64) -> i64 {
 /// the local clock reads the mark; where it changes by a fraction of the step (Lord Howe Island's
 /// half-hour change against 1 h windows), the window before the change is that fraction longer
 /// or shorter.
-pub fn mark_boundary(tz: Tz, step: i64, mark: i64) -> i64 {
+pub(crate) fn mark_boundary(tz: Tz, step: i64, mark: i64) -> i64 {
     // The reading runs less than a step ahead of the instant, so the answer lies in
     // (mark - step, mark]. Zones change their offset at most once in such a span.
     let (early, late) = (mark - step + 1, mark);
@@ -139,13 +139,13 @@ pub fn mark_boundary(tz: Tz, step: i64, mark: i64) -> i64 {
 
 /// Local wall-clock milliseconds of midnight on the 1st of month `month`, counted in months
 /// from January 1970.
-pub fn month_start(month: i64) -> i64 {
+pub(crate) fn month_start(month: i64) -> i64 {
     let (year, index) = (1970 + month.div_euclid(12), month.rem_euclid(12));
     days_from_civil(year, index as u32 + 1, 1) * MS_PER_DAY
 }
 
 /// The month (counted from January 1970) holding local wall-clock time `local`.
-pub fn month_of(local: i64) -> i64 {
+pub(crate) fn month_of(local: i64) -> i64 {
     let (year, month, _) = civil_from_days(local.div_euclid(MS_PER_DAY));
     (year - 1970) * 12 + i64::from(month) - 1
 }

@@ -7,20 +7,20 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The file as the user named it.
-    pub file: String,
+    pub(crate) file: String,
     /// 1-based line and column; 0 when the problem concerns the whole file.
-    pub line: usize,
-    pub column: usize,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
     /// Field path such as `policies[0].threshold`, empty for file-level problems.
-    pub field: String,
-    pub message: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
     /// The source line the caret points into, if known.
-    pub source_line: Option<String>,
+    pub(crate) source_line: Option<String>,
 }
 
 impl Diagnostic {
     /// A problem with a file as a whole (it cannot be read, or the jobs together are wrong).
-    pub fn whole_file(file: &str, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn whole_file(file: &str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             file: file.to_string(),
             line: 0,
@@ -32,12 +32,12 @@ impl Diagnostic {
     }
 
     /// The machine-readable form used by `validate --format json`, as an error.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         self.to_json_as("error")
     }
 
     /// The machine-readable form with the given severity (`error` or `warning`).
-    pub fn to_json_as(&self, severity: &str) -> serde_json::Value {
+    pub(crate) fn to_json_as(&self, severity: &str) -> serde_json::Value {
         serde_json::json!({
             "file": self.file,
             "line": self.line,
@@ -48,8 +48,9 @@ impl Diagnostic {
         })
     }
 
-    /// The one-line form, without the source excerpt.
-    pub fn headline(&self) -> String {
+    /// The one-line form, without the source excerpt (the tests compare it).
+    #[cfg(test)]
+    pub(crate) fn headline(&self) -> String {
         self.headline_as("error")
     }
 
@@ -64,7 +65,7 @@ impl Diagnostic {
     }
 
     /// The full form with `warning` in place of `error`, for problems that do not stop a job.
-    pub fn as_warning(&self) -> String {
+    pub(crate) fn as_warning(&self) -> String {
         let mut text = String::new();
         let _ = self.render(&mut text, "warning");
         text
@@ -93,7 +94,7 @@ const MAX_EXCERPT_CHARS: usize = 120;
 /// else `MAX_EXCERPT_CHARS` around `column` with `...` where it was cut.
 /// Orders problems by file, then line and column, whichever check found them; file-level problems
 /// (line 0) come first in their file.
-pub fn sort_problems(problems: &mut [Diagnostic]) {
+pub(crate) fn sort_problems(problems: &mut [Diagnostic]) {
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 

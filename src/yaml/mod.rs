@@ -12,12 +12,12 @@ use marked_yaml::{LoadError, LoaderOptions, Node, Span};
 
 /// Deepest nesting of lists and mappings a YAML file may have. A job file needs four; the loader
 /// builds its tree recursively, so 40,000 levels of `- - - ...` (80 KB) overflowed the stack.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// Where the YAML in `source` first nests lists and mappings deeper than [`MAX_NESTING`], as
 /// (line, column), with the message to give; found with yaml-rust2's pull parser, which keeps
 /// its state on the heap. Text the parser refuses is left to the loader, which says why.
-pub fn too_deep(source: &str) -> Option<(usize, usize, String)> {
+pub(crate) fn too_deep(source: &str) -> Option<(usize, usize, String)> {
     let mut parser = yaml_rust2::parser::Parser::new_from_str(source);
     let mut depth = 0usize;
     loop {
@@ -41,7 +41,7 @@ pub fn too_deep(source: &str) -> Option<(usize, usize, String)> {
 }
 
 /// Parses the reader's source as a YAML mapping; a file that is not one is reported.
-pub fn parse(reader: &mut Reader<'_>) -> Option<Node> {
+pub(crate) fn parse(reader: &mut Reader<'_>) -> Option<Node> {
     if let Some((line, column, message)) = too_deep(reader.source()) {
         reader.error_unquoted(line, column, "", message);
         return None;
@@ -95,11 +95,11 @@ fn unquoted_interval(source: &str, line: usize) -> String {
 
 /// A scalar value and where it came from.
 #[derive(Debug, Clone)]
-pub struct Located<'a> {
-    pub text: &'a str,
-    pub field: String,
-    pub line: usize,
-    pub column: usize,
+pub(crate) struct Located<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) field: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 /// The file being read and the problems found so far.
@@ -109,30 +109,30 @@ pub struct Reader<'s> {
     /// The source's lines, split once: a file with thousands of problems must not be rescanned
     /// for each one.
     lines: Vec<&'s str>,
-    pub problems: Vec<Diagnostic>,
+    pub(crate) problems: Vec<Diagnostic>,
     /// Problems that do not stop the job (`validate` shows them).
-    pub warnings: Vec<Diagnostic>,
+    pub(crate) warnings: Vec<Diagnostic>,
 }
 
 impl<'s> Reader<'s> {
     /// Reads `source`, less a UTF-8 byte-order mark that some Windows editors write.
-    pub fn new(file: String, source: &'s str) -> Self {
+    pub(crate) fn new(file: String, source: &'s str) -> Self {
         let source = source.strip_prefix('\u{feff}').unwrap_or(source);
         Reader { file, source, lines: source.lines().collect(), problems: Vec::new(), warnings: Vec::new() }
     }
 
     /// The file as the user named it.
-    pub fn file(&self) -> &str {
+    pub(crate) fn file(&self) -> &str {
         &self.file
     }
 
     /// The whole source text.
-    pub fn source(&self) -> &'s str {
+    pub(crate) fn source(&self) -> &'s str {
         self.source
     }
 
     /// Records a problem at a line and column of this file.
-    pub fn error_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+    pub(crate) fn error_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
         let source_line = self.source_line(line).map(str::to_string);
         self.problems.push(Diagnostic {
             file: self.file.clone(),
@@ -147,7 +147,7 @@ impl<'s> Reader<'s> {
     /// Records a problem of a file that did not parse as a YAML mapping: located, but with no
     /// source line, since such a file may be anything a path or a link led to (a credentials file
     /// in CI) and its lines must not reach a log.
-    pub fn error_unquoted(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+    pub(crate) fn error_unquoted(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
         self.problems.push(Diagnostic {
             file: self.file.clone(),
             line,
@@ -159,30 +159,30 @@ impl<'s> Reader<'s> {
     }
 
     /// Records a warning about a scalar value.
-    pub fn warning(&mut self, at: &Located<'_>, message: impl Into<String>) {
+    pub(crate) fn warning(&mut self, at: &Located<'_>, message: impl Into<String>) {
         self.warning_at(at.line, at.column, &at.field, message);
     }
 
     /// Records a warning at a position (inside a value).
-    pub fn warning_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
+    pub(crate) fn warning_at(&mut self, line: usize, column: usize, field: &str, message: impl Into<String>) {
         self.error_at(line, column, field, message);
         let warning = self.problems.pop().expect("just recorded");
         self.warnings.push(warning);
     }
 
     /// Records a problem about a scalar value.
-    pub fn error(&mut self, at: &Located<'_>, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, at: &Located<'_>, message: impl Into<String>) {
         self.error_at(at.line, at.column, &at.field, message);
     }
 
     /// Records a problem at a node's position.
-    pub fn error_span(&mut self, span: &Span, field: &str, message: impl Into<String>) {
+    pub(crate) fn error_span(&mut self, span: &Span, field: &str, message: impl Into<String>) {
         let (line, column) = position(span);
         self.error_at(line, column, field, message);
     }
 
     /// The text of a source line, for mapping positions inside a value back to the file.
-    pub fn source_line(&self, line: usize) -> Option<&'s str> {
+    pub(crate) fn source_line(&self, line: usize) -> Option<&'s str> {
         self.lines.get(line.checked_sub(1)?).copied()
     }
 }
@@ -192,7 +192,7 @@ fn position(span: &Span) -> (usize, usize) {
 }
 
 /// Joins a field path: `policies[0]` + `threshold`.
-pub fn child_path(parent: &str, key: &str) -> String {
+pub(crate) fn child_path(parent: &str, key: &str) -> String {
     if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
@@ -200,26 +200,26 @@ pub fn child_path(parent: &str, key: &str) -> String {
 /// field tables are the one description of the file formats: the loader checks keys against them
 /// and `meterflow schema` turns them into a JSON Schema.
 pub struct Field {
-    pub name: &'static str,
-    pub aliases: &'static [&'static str],
+    pub(crate) name: &'static str,
+    pub(crate) aliases: &'static [&'static str],
     /// Whether the loader reports the field as missing when absent (for every mode of the job).
-    pub required: bool,
-    pub shape: Shape,
+    pub(crate) required: bool,
+    pub(crate) shape: Shape,
     /// What the field means, for people: the schema's description.
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 impl Field {
-    pub const fn required(name: &'static str, shape: Shape, doc: &'static str) -> Field {
+    pub(crate) const fn required(name: &'static str, shape: Shape, doc: &'static str) -> Field {
         Field { name, aliases: &[], required: true, shape, doc }
     }
 
-    pub const fn optional(name: &'static str, shape: Shape, doc: &'static str) -> Field {
+    pub(crate) const fn optional(name: &'static str, shape: Shape, doc: &'static str) -> Field {
         Field { name, aliases: &[], required: false, shape, doc }
     }
 
     /// The same field, also accepted under `aliases`.
-    pub const fn aliases(self, aliases: &'static [&'static str]) -> Field {
+    pub(crate) const fn aliases(self, aliases: &'static [&'static str]) -> Field {
         Field { aliases, ..self }
     }
 }
@@ -259,7 +259,7 @@ pub enum Shape {
 
 impl Shape {
     /// The fields of a mapping or of a list's entries; none for a single value.
-    pub fn fields(self) -> &'static [Field] {
+    pub(crate) fn fields(self) -> &'static [Field] {
         match self {
             Shape::Mapping(fields) | Shape::List(fields) => fields,
             _ => &[],
@@ -268,7 +268,7 @@ impl Shape {
 }
 
 /// A mapping whose keys have been checked against the fields it may hold.
-pub struct Mapping<'n> {
+pub(crate) struct Mapping<'n> {
     node: &'n MarkedMappingNode,
     path: String,
     fields: &'static [Field],
@@ -277,7 +277,7 @@ pub struct Mapping<'n> {
 impl<'n> Mapping<'n> {
     /// Views `node` as a mapping at `path`; reports it and returns `None` when it is not one.
     /// Keys that are not among `fields` (or their aliases) are reported with the expected names.
-    pub fn new(reader: &mut Reader<'_>, node: &'n Node, path: &str, fields: &'static [Field]) -> Option<Self> {
+    pub(crate) fn new(reader: &mut Reader<'_>, node: &'n Node, path: &str, fields: &'static [Field]) -> Option<Self> {
         let Some(map) = node.as_mapping() else {
             reader.error_span(node.span(), path, format!("expected a mapping with fields {}", expected_list(fields)));
             return None;
@@ -302,18 +302,18 @@ impl<'n> Mapping<'n> {
         Some(Mapping { node: map, path: path.to_string(), fields })
     }
 
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         &self.path
     }
 
     /// Where the mapping starts (its first key), for problems about the mapping as a whole.
-    pub fn span(&self) -> &Span {
+    pub(crate) fn span(&self) -> &Span {
         self.node.keys().next().map_or(self.node.span(), |k| k.span())
     }
 
     /// The node of a field, found under any accepted spelling. The field must be one of this
     /// mapping's table: a field of another table would silently read as absent.
-    pub fn get(&self, field: &Field) -> Option<(&'n MarkedScalarNode, &'n Node)> {
+    pub(crate) fn get(&self, field: &Field) -> Option<(&'n MarkedScalarNode, &'n Node)> {
         debug_assert!(
             self.fields.iter().any(|f| f.name == field.name),
             "field `{}` is not in the table of `{}`",
@@ -333,7 +333,7 @@ impl<'n> Mapping<'n> {
     }
 
     /// A scalar field, or `None` (reported when required).
-    pub fn scalar(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Located<'n>> {
+    pub(crate) fn scalar(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Located<'n>> {
         let path = child_path(&self.path, field.name);
         let node = self.field(reader, field)?;
         let Some(s) = node.as_scalar() else {
@@ -345,7 +345,7 @@ impl<'n> Mapping<'n> {
     }
 
     /// A sequence field, or `None` (reported when required).
-    pub fn sequence(&self, reader: &mut Reader<'_>, field: &Field) -> Option<(&'n MarkedSequenceNode, String)> {
+    pub(crate) fn sequence(&self, reader: &mut Reader<'_>, field: &Field) -> Option<(&'n MarkedSequenceNode, String)> {
         let path = child_path(&self.path, field.name);
         let node = self.field(reader, field)?;
         let Some(seq) = node.as_sequence() else {
@@ -356,14 +356,14 @@ impl<'n> Mapping<'n> {
     }
 
     /// A nested mapping field (`Shape::Mapping`), checked against its own fields.
-    pub fn mapping(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Mapping<'n>> {
+    pub(crate) fn mapping(&self, reader: &mut Reader<'_>, field: &Field) -> Option<Mapping<'n>> {
         let node = self.field(reader, field)?;
         Mapping::new(reader, node, &child_path(&self.path, field.name), field.shape.fields())
     }
 
     /// The entries of a list of mappings (`Shape::List`, such as `policies`), each checked against
     /// its fields; an empty or missing list is reported.
-    pub fn mappings(&self, reader: &mut Reader<'_>, field: &Field) -> Vec<Mapping<'n>> {
+    pub(crate) fn mappings(&self, reader: &mut Reader<'_>, field: &Field) -> Vec<Mapping<'n>> {
         let Some((seq, path)) = self.sequence(reader, field) else { return Vec::new() };
         if seq.is_empty() {
             reader.error_span(seq.span(), &path, format!("`{}` needs at least one entry", field.name));
@@ -390,7 +390,7 @@ fn expected_list(fields: &[Field]) -> String {
 
 /// How the accepted words are listed when a value is none of them.
 #[derive(Clone, Copy)]
-pub enum Listing {
+pub(crate) enum Listing {
     /// "`a` or `b`".
     Or,
     /// "one of `a`, `b`, `c`".
@@ -398,7 +398,7 @@ pub enum Listing {
 }
 
 /// The value a choice's word stands for; another word is reported as an unknown `what`.
-pub fn choice<T: Copy>(
+pub(crate) fn choice<T: Copy>(
     reader: &mut Reader<'_>,
     at: &Located<'_>,
     what: &str,
@@ -419,7 +419,7 @@ pub fn choice<T: Copy>(
 }
 
 /// Words in backticks, listed for a message.
-pub fn list(words: &[&str], listing: Listing) -> String {
+pub(crate) fn list(words: &[&str], listing: Listing) -> String {
     let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
     match (listing, quoted.split_last()) {
         (Listing::OneOf, _) => format!("one of {}", quoted.join(", ")),

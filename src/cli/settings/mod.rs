@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 /// The `--input` paths with their names in messages and whether each is live: stdin (`-`) when
 /// none is given.
-pub fn input_paths(inputs: &[String]) -> Vec<InputPath> {
+pub(crate) fn input_paths(inputs: &[String]) -> Vec<InputPath> {
     let paths = if inputs.is_empty() { vec!["-".to_string()] } else { inputs.to_vec() };
     paths
         .into_iter()
@@ -45,7 +45,7 @@ fn check_writes(reads: &[Read], writes: &[Written]) -> Result<(), Failure> {
 }
 
 /// The input settings of a command: `--input-config`'s file, if given, with the flags laid over it.
-pub fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
+pub(crate) fn input_settings(args: &InputArgs) -> Result<InputSettings, Failure> {
     let Some(path) = &args.input_config else { return Ok(over(args, InputSettings::default())) };
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path)
@@ -122,22 +122,22 @@ fn progress(arg: ProgressArg) -> ProgressMode {
     }
 }
 
-pub fn validate(args: &super::args::ValidateArgs) -> ReportFormat {
+pub(crate) fn validate(args: &super::args::ValidateArgs) -> ReportFormat {
     report_format(args.format)
 }
 
-pub fn test(args: super::args::TestArgs) -> test::Settings {
+pub(crate) fn test(args: super::args::TestArgs) -> test::Settings {
     test::Settings { paths: args.paths, filter: args.filter, junit: args.junit, bless: args.bless }
 }
 
 /// `state show`'s file and format; its report must not land in the state (`>> FILE`).
-pub fn state(args: StateArgs) -> Result<(PathBuf, ReportFormat), Failure> {
+pub(crate) fn state(args: StateArgs) -> Result<(PathBuf, ReportFormat), Failure> {
     let super::args::StateCommand::Show { file, format } = args.command;
     check_writes(&[Read::new("the state file", &file)], &[Written::stdout("the report", false)])?;
     Ok((file, report_format(format)))
 }
 
-pub fn partition_keys(args: &PartitionKeysArgs) -> Result<partition_keys::Settings, Failure> {
+pub(crate) fn partition_keys(args: &PartitionKeysArgs) -> Result<partition_keys::Settings, Failure> {
     Ok(partition_keys::Settings { options: input_options(&input_settings(&args.input)?)?, describe: args.describe })
 }
 
@@ -159,7 +159,7 @@ pub fn sniff(args: super::args::SniffArgs) -> Result<sniff::Settings, Failure> {
 }
 
 #[cfg(feature = "plot")]
-pub fn plot(args: super::args::PlotArgs) -> Result<crate::commands::plot::Settings, Failure> {
+pub(crate) fn plot(args: super::args::PlotArgs) -> Result<crate::commands::plot::Settings, Failure> {
     let timestamp = |flag: &str, text: Option<&String>| {
         text.map(|t| {
             crate::time::parse_timestamp(t.trim().as_bytes())

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 /// field is missing (a short row) gets an empty asset: it is a bad row wherever it goes. A field
 /// holding a line break is refused: the runner cuts its input at line breaks. (The runner drops
 /// empty lines before, as the CSV reader skips them, so records and lines correspond one to one.)
-pub fn write_keys(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn write_keys(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut dyn Write) -> Result<()> {
     let Keyed { mut csv, columns, names, .. } = keyed(options, input)?;
     let mut record = ByteRecord::new();
     while csv.read_byte_record(&mut record).with_context(|| "<stdin>: malformed CSV".to_string())? {
@@ -38,7 +38,7 @@ pub fn write_keys(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut
 /// Writes how the rows of `input` are keyed, from its header: `delimiter<TAB>BYTE` (decimal), then
 /// `asset-column<TAB>INDEX` (from 0) or `asset<TAB>NAME` (a constant asset). The rest of the input
 /// is not read.
-pub fn describe(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn describe(options: &InputOptions, input: Box<dyn Read + Send>, out: &mut dyn Write) -> Result<()> {
     let Keyed { columns, names, delimiter, .. } = keyed(options, input)?;
     writeln!(out, "delimiter\t{delimiter}")?;
     match columns.asset {

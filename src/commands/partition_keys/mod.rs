@@ -8,12 +8,12 @@ use std::io::{self, BufWriter};
 
 /// What `partition-keys` does, resolved from its flags.
 pub struct Settings {
-    pub options: InputOptions,
+    pub(crate) options: InputOptions,
     /// Say where the header puts a row's asset instead of keying every record.
-    pub describe: bool,
+    pub(crate) describe: bool,
 }
 
-pub fn partition_keys(settings: &Settings) -> Result<(), Failure> {
+pub(crate) fn partition_keys(settings: &Settings) -> Result<(), Failure> {
     // Rust's stdout flushes at every line break on a pipe: one write(2) per row without the buffer.
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     if settings.describe {

@@ -27,7 +27,7 @@ struct Series {
 
 /// What a plot shows, gathered during a replay.
 #[derive(Debug, Default)]
-pub struct PlotData {
+pub(crate) struct PlotData {
     asset: String,
     inputs: Vec<Series>,
     outputs: Vec<Series>,
@@ -50,7 +50,7 @@ fn series<'a>(list: &'a mut Vec<Series>, point: &str) -> &'a mut Series {
 
 impl PlotData {
     /// Prepares to gather `asset`'s data; window outputs of `jobs` are drawn as steps.
-    pub fn new(asset: &str, jobs: &[Job]) -> PlotData {
+    pub(crate) fn new(asset: &str, jobs: &[Job]) -> PlotData {
         let mut data =
             PlotData { asset: asset.to_string(), read_by_jobs: external_inputs(jobs), ..PlotData::default() };
         for job in jobs {
@@ -155,7 +155,7 @@ const OUTPUT_COLOURS: [RGBColor; 5] = [
 const LATE_COLOUR: RGBColor = RGBColor(214, 39, 40);
 
 /// Draws `data` between `from` (inclusive) and `to` (exclusive) as SVG text.
-pub fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, u32)) -> Result<String> {
+pub(crate) fn draw(mut data: PlotData, from: Option<i64>, to: Option<i64>, size: (u32, u32)) -> Result<String> {
     let dropped = std::mem::take(&mut data.dropped);
     for s in &mut data.inputs {
         s.values.retain(|(ts, v)| !dropped.iter().any(|(dts, dp, dv)| dts == ts && *dp == s.point && dv == v));
@@ -275,7 +275,7 @@ fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Err
 }
 
 /// Writes the chart to `path`, whole: the previous file stays until the new one is complete.
-pub fn write(svg: &str, path: &std::path::Path) -> Result<()> {
+pub(crate) fn write(svg: &str, path: &std::path::Path) -> Result<()> {
     crate::output::file::write_whole(path, svg.as_bytes())
         .with_context(|| format!("failed to write {}", path.display()))
 }

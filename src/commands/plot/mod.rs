@@ -13,22 +13,22 @@ use std::path::PathBuf;
 
 /// What `meterflow plot` draws, resolved from its flags.
 pub struct Settings {
-    pub jobs: Vec<PathBuf>,
-    pub inputs: Vec<InputPath>,
-    pub input: InputOptions,
+    pub(crate) jobs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<InputPath>,
+    pub(crate) input: InputOptions,
     /// `--rejects`: where skipped bad rows are recorded.
-    pub rejects: Option<PathBuf>,
+    pub(crate) rejects: Option<PathBuf>,
     /// The asset drawn.
-    pub asset: String,
+    pub(crate) asset: String,
     /// The time range drawn, `[from, to)` in ms; open ends follow the asset's readings.
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
     /// The SVG file and the chart's size in pixels.
-    pub output: PathBuf,
-    pub size: (u32, u32),
+    pub(crate) output: PathBuf,
+    pub(crate) size: (u32, u32),
 }
 
-pub fn plot(args: Settings) -> Result<(), Failure> {
+pub(crate) fn plot(args: Settings) -> Result<(), Failure> {
     let jobs = load_jobs(&args.jobs).map_err(Failure::Jobs)?;
     let mut data = PlotData::new(&args.asset, &jobs);
     let rejects = match &args.rejects {

@@ -25,7 +25,7 @@ const SKEW_HINT: &str = "max_future_skew in the job (or --max-future-skew DURATI
 /// and over twice the share of the whole run (the run-wide late warning speaks for series that
 /// are all alike), and of those whose event time jumped more than [`JUMP`] ahead of every other
 /// series.
-pub fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
+pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
     let label = |t: &SeriesTally| format!("series `{}` / `{}`", names.assets.name(t.asset), names.points.name(t.point));
     let mut lines = Vec::new();
     let share = |late: u64, readings: u64| late as f64 / readings.max(1) as f64;

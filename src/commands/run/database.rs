@@ -8,31 +8,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The database output of a run: the server and table, and what it does besides upserting.
 pub struct DatabaseSettings {
-    pub target: Target,
-    pub options: SinkOptions,
+    pub(crate) target: Target,
+    pub(crate) options: SinkOptions,
 }
 
 /// The connected sink. A server that cannot be reached or a table that cannot take the rows is a
 /// run error.
-pub fn connect(settings: &DatabaseSettings) -> Result<DatabaseSink, Failure> {
+pub(crate) fn connect(settings: &DatabaseSettings) -> Result<DatabaseSink, Failure> {
     Ok(DatabaseSink::connect(settings.target.clone(), settings.options, &process_env)?)
 }
 
 /// What a finished run committed, for the summary on stderr.
-pub struct Committed {
+pub(crate) struct Committed {
     rows: Arc<AtomicU64>,
     sent: Arc<AtomicU64>,
     target: Target,
 }
 
 impl Committed {
-    pub fn of(sink: &DatabaseSink) -> Committed {
+    pub(crate) fn of(sink: &DatabaseSink) -> Committed {
         let (rows, sent) = sink.committed();
         Committed { rows, sent, target: sink.target().clone() }
     }
 
     /// The rows the server inserted or updated, and the rows sent when they differ.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let (rows, sent) = (self.rows.load(Ordering::Relaxed), self.sent.load(Ordering::Relaxed));
         let mut line = format!(
             "{} committed to table {} on {}",

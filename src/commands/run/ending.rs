@@ -21,22 +21,22 @@ use crate::replay::state::session::{StateRun, StreamDigest};
 use anyhow::anyhow;
 
 /// A run whose input has been read and whose outputs are flushed, with what ending it needs.
-pub struct Ending<'a> {
-    pub settings: &'a Settings,
-    pub files: RunFiles,
-    pub state: Option<StateRun>,
-    pub replay: Replay,
-    pub streamed: Vec<(String, StreamDigest)>,
+pub(crate) struct Ending<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) files: RunFiles,
+    pub(crate) state: Option<StateRun>,
+    pub(crate) replay: Replay,
+    pub(crate) streamed: Vec<(String, StreamDigest)>,
     /// Inputs a stop left unread.
-    pub unread: Vec<String>,
+    pub(crate) unread: Vec<String>,
     /// Whether the jobs were flushed as at the end of the stream (else suspended in the state).
-    pub ends_stream: bool,
+    pub(crate) ends_stream: bool,
 }
 
 impl Ending<'_> {
     /// Checks, says, commits and saves, in that order; `replayed` and `written` are the outcomes
     /// of the replay and of the last flush of the outputs.
-    pub fn end(
+    pub(crate) fn end(
         mut self,
         replayed: anyhow::Result<()>,
         written: anyhow::Result<()>,

@@ -36,7 +36,7 @@ struct Shared {
 
 /// The files a run writes, each under its `.partial` name until [`RunFiles::commit`].
 #[derive(Clone)]
-pub struct RunFiles {
+pub(crate) struct RunFiles {
     shared: Arc<Mutex<Shared>>,
     /// Written under their own names (a live input).
     in_place: bool,
@@ -49,7 +49,7 @@ pub struct RunFiles {
 impl RunFiles {
     /// Files written under their own names when `in_place` (a live input); `stats_json` is said
     /// to be missing and `state` not saved when the run stops early.
-    pub fn new(in_place: bool, stats_json: Option<PathBuf>, state: Option<PathBuf>) -> RunFiles {
+    pub(crate) fn new(in_place: bool, stats_json: Option<PathBuf>, state: Option<PathBuf>) -> RunFiles {
         RunFiles { shared: Arc::default(), in_place, stats_json, state }
     }
 
@@ -61,7 +61,7 @@ impl RunFiles {
     /// (see [`out_file::create_partial`]); the file under `path`, if any, stays until the run
     /// commits. Anything but a plain file (a device such as `/dev/null`, a pipe, a symbolic link)
     /// is written in place: it must never be removed or replaced.
-    pub fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+    pub(crate) fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
         if path.as_os_str() == "-" {
             return Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())));
         }
@@ -79,7 +79,7 @@ impl RunFiles {
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
     /// are complete. From here on a signal no longer abandons the run.
-    pub fn commit(&self) -> anyhow::Result<()> {
+    pub(crate) fn commit(&self) -> anyhow::Result<()> {
         let mut shared = self.lock();
         shared.committing = true;
         for Pending { written, path, .. } in &shared.pending {
@@ -94,7 +94,7 @@ impl RunFiles {
     /// `failure` of a run that stopped before the end, after saying on stderr which outputs it
     /// left incomplete (under which names), which it did not write, and that the state was not
     /// saved.
-    pub fn abandon(&self, failure: Failure) -> Failure {
+    pub(crate) fn abandon(&self, failure: Failure) -> Failure {
         let why = match failure {
             Failure::BrokenPipe => "the output was closed before the run finished (e.g. `| head`)",
             _ => "the run stopped on an error",
@@ -108,7 +108,7 @@ impl RunFiles {
     /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
     /// unless the run has begun to commit: then `None`, and everything is left to the run. A
     /// plain file written in place (a live input) takes its `.partial` name now.
-    pub fn leave_incomplete(&self) -> Option<String> {
+    pub(crate) fn leave_incomplete(&self) -> Option<String> {
         let mut shared = self.lock();
         if shared.committing {
             return None;

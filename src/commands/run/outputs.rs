@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The outputs of a run, opened and not yet written to.
-pub struct Outputs {
+pub(crate) struct Outputs {
     points: BoxOutput,
     late: Option<BoxOutput>,
     rejects: Option<Box<dyn Write>>,
@@ -95,7 +95,7 @@ impl Outputs {
     }
 
     /// The file of skipped bad rows, for the input side.
-    pub fn take_rejects(&mut self) -> Option<Box<dyn Write>> {
+    pub(crate) fn take_rejects(&mut self) -> Option<Box<dyn Write>> {
         self.rejects.take()
     }
 
@@ -103,7 +103,7 @@ impl Outputs {
     /// live input the idle hook flushes every output whenever the input waits; otherwise, with
     /// more than one thread, the output is formatted and written on a thread of its own (not on a
     /// live input: rows batched for that thread would wait there while the input waits).
-    pub fn start(self, s: &Settings, names: &Names) -> Result<(BoxOutput, Committed), Failure> {
+    pub(crate) fn start(self, s: &Settings, names: &Names) -> Result<(BoxOutput, Committed), Failure> {
         let late = self.late.is_some();
         let committed = Committed {
             #[cfg(feature = "database")]
@@ -124,7 +124,7 @@ impl Outputs {
 
 /// What a database output committed, and the rows of a file or stdout output that left, for the
 /// summary.
-pub struct Committed {
+pub(crate) struct Committed {
     #[cfg(feature = "database")]
     database: Option<super::database::Committed>,
     delivered: Option<Arc<Delivered>>,
@@ -133,11 +133,11 @@ pub struct Committed {
 impl Committed {
     /// Rows of a file or stdout output that left, and rows of the piece cut short when its
     /// reader left (`None` for a database output).
-    pub fn delivered(&self) -> Option<(u64, u64)> {
+    pub(crate) fn delivered(&self) -> Option<(u64, u64)> {
         self.delivered.as_ref().map(|d| (d.rows.load(Ordering::Relaxed), d.cut.load(Ordering::Relaxed)))
     }
 
-    pub fn line(&self) -> Option<String> {
+    pub(crate) fn line(&self) -> Option<String> {
         #[cfg(feature = "database")]
         return self.database.as_ref().map(super::database::Committed::line);
         #[cfg(not(feature = "database"))]

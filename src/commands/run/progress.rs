@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Read};
 
 /// When the bar is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProgressMode {
+pub(crate) enum ProgressMode {
     Never,
     /// Only when stderr is a terminal.
     #[default]
@@ -20,13 +20,13 @@ pub enum ProgressMode {
 const REFRESH_HZ: u8 = 10;
 
 /// The bar of one run, or nothing.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
 }
 
 impl Progress {
     /// A bar for inputs totalling `total` bytes (`None` when one is stdin or not a regular file).
-    pub fn new(mode: ProgressMode, total: Option<u64>) -> Progress {
+    pub(crate) fn new(mode: ProgressMode, total: Option<u64>) -> Progress {
         let target = match mode {
             ProgressMode::Never => return Progress { bar: None },
             ProgressMode::Auto if !io::stderr().is_terminal() => return Progress { bar: None },
@@ -49,12 +49,12 @@ impl Progress {
     }
 
     /// The total size of `inputs` when all are regular files.
-    pub fn total_size(inputs: &[String]) -> Option<u64> {
+    pub(crate) fn total_size(inputs: &[String]) -> Option<u64> {
         inputs.iter().map(|p| std::fs::metadata(p).ok().filter(|m| p != "-" && m.is_file()).map(|m| m.len())).sum()
     }
 
     /// `source`, counted into the bar as it is read.
-    pub fn watch(&self, source: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    pub(crate) fn watch(&self, source: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         match &self.bar {
             Some(bar) => Box::new(Watched { inner: source, bar: bar.clone(), rows: 0 }),
             None => source,
@@ -62,7 +62,7 @@ impl Progress {
     }
 
     /// Removes the bar, before the summary is printed.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

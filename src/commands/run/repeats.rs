@@ -5,7 +5,7 @@
 use crate::engine::stats::JobStats;
 
 /// The summary line of a job's repeats and revisions, if it met any.
-pub fn summary_line(job: &JobStats) -> Option<String> {
+pub(crate) fn summary_line(job: &JobStats) -> Option<String> {
     let rule = job.duplicates.as_deref().unwrap_or("first");
     let mut parts = Vec::new();
     if job.repeats > 0 {
@@ -33,7 +33,7 @@ pub fn summary_line(job: &JobStats) -> Option<String> {
 }
 
 /// The warning of a job that aggregated repeats again under `duplicates: keep`.
-pub fn keep_warning(job: &JobStats) -> Option<String> {
+pub(crate) fn keep_warning(job: &JobStats) -> Option<String> {
     (job.duplicates.as_deref() == Some("keep") && job.repeats > 0).then(|| {
         format!(
             "meterflow: warning: job `{}` aggregated {} again as new readings (duplicates: keep), so sums and counts \

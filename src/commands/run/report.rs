@@ -24,9 +24,9 @@ const LATE_WARNING_SHARE: f64 = 0.05;
 /// What this run alone did, where the rest of the report gives totals.
 #[derive(serde::Serialize)]
 pub(super) struct ThisRun {
-    pub rows: u64,
-    pub rows_written: u64,
-    pub late_rows: u64,
+    pub(crate) rows: u64,
+    pub(crate) rows_written: u64,
+    pub(crate) late_rows: u64,
 }
 
 pub(super) fn this_run(replay: &Replay, resumed: &Resumed) -> ThisRun {
@@ -39,7 +39,7 @@ pub(super) fn this_run(replay: &Replay, resumed: &Resumed) -> ThisRun {
 }
 
 /// The internal error of a run whose row accounting does not balance, or `None` when it does.
-pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
+pub(crate) fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
     let broken: Vec<String> = balances.iter().filter(|b| !b.holds()).map(Balance::describe).collect();
     (!broken.is_empty()).then(|| {
         anyhow!(
@@ -53,7 +53,7 @@ pub fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
 /// A hint when many readings were dropped as late: the input is probably not in time order, or,
 /// when most were dropped far behind their watermark, one reading stamped far ahead moved it.
 /// `with_state`: the run keeps a `--state`, which `--sort-input` cannot go with.
-pub fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool) -> Option<String> {
+pub(crate) fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool) -> Option<String> {
     let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
     let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
     let share = dropped as f64 / received.max(1) as f64;
@@ -83,7 +83,7 @@ pub fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool) -> Op
 /// Merge policies that wrote rows from an operand value carried over from before the previous
 /// trigger time (a silent meter's last value repeated) with no `max_age` set: the platform's
 /// `last_value` rule, which users should know they rely on.
-pub fn carried_over_warnings(replay: &Replay) -> Vec<String> {
+pub(crate) fn carried_over_warnings(replay: &Replay) -> Vec<String> {
     let mut lines = Vec::new();
     for job in replay.pipeline.stats() {
         for c in job.carried.iter().filter(|c| c.rows > 0 && c.max_age.is_none()) {
@@ -115,7 +115,7 @@ pub fn carried_over_warnings(replay: &Replay) -> Vec<String> {
 }
 
 /// Jobs, and window policies, that wrote no row over a stream that has ended, with the cause.
-pub fn silent_job_warnings(replay: &Replay) -> Vec<String> {
+pub(crate) fn silent_job_warnings(replay: &Replay) -> Vec<String> {
     let mut lines = Vec::new();
     for job in replay.pipeline.stats() {
         let name = &job.name;
@@ -197,7 +197,7 @@ pub(super) fn timestamp_text(ms: i64) -> String {
 }
 
 /// What became of the state file, said even with `-q`: a user must know the stream was left open.
-pub fn state_note(state: &StateRun, replay: &Replay) -> String {
+pub(crate) fn state_note(state: &StateRun, replay: &Replay) -> String {
     let path = state.path().display();
     if state.finishes() {
         return format!("meterflow: state {path} finished: the stream has ended and nothing may resume from it");
@@ -215,7 +215,7 @@ pub fn state_note(state: &StateRun, replay: &Replay) -> String {
 /// counted in readings. `closed`: the reader of the output left after that many rows had left,
 /// while a piece of that many more was being written, so the jobs' rows are said to be made, not
 /// written.
-pub fn summary(replay: &Replay, rejects: Option<&Path>, closed: Option<(u64, u64)>) -> String {
+pub(crate) fn summary(replay: &Replay, rejects: Option<&Path>, closed: Option<(u64, u64)>) -> String {
     let (counts, bad_rows, inputs) = (&replay.counts, &replay.bad_rows, replay.sources);
     let wide = replay.layout() == Layout::Wide;
     let skipped = match bad_rows.policy() {

@@ -9,31 +9,31 @@ use std::path::PathBuf;
 
 /// Everything a run needs, resolved and checked from the command line.
 pub struct Settings {
-    pub jobs: Vec<PathBuf>,
-    pub inputs: Vec<InputPath>,
-    pub input: InputOptions,
+    pub(crate) jobs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<InputPath>,
+    pub(crate) input: InputOptions,
     /// `--rejects`: where skipped bad rows are recorded.
-    pub rejects: Option<PathBuf>,
-    pub max_bad_rows: Option<u64>,
-    pub engine: EngineOptions,
-    pub outputs: OutputSettings,
-    pub state: Option<StateSettings>,
+    pub(crate) rejects: Option<PathBuf>,
+    pub(crate) max_bad_rows: Option<u64>,
+    pub(crate) engine: EngineOptions,
+    pub(crate) outputs: OutputSettings,
+    pub(crate) state: Option<StateSettings>,
     /// `--idle-timeout` in ms (live input, series watermarks only).
-    pub idle_timeout: Option<i64>,
+    pub(crate) idle_timeout: Option<i64>,
     /// Threads parsing input (1: everything on one thread).
-    pub threads: usize,
-    pub strict: bool,
-    pub quiet: bool,
-    pub progress: ProgressMode,
+    pub(crate) threads: usize,
+    pub(crate) strict: bool,
+    pub(crate) quiet: bool,
+    pub(crate) progress: ProgressMode,
 }
 
 /// Where a run writes.
 pub struct OutputSettings {
-    pub points: PointsTo,
-    pub format: Format,
-    pub decimals: Option<u8>,
-    pub late: Option<PathBuf>,
-    pub stats_json: Option<PathBuf>,
+    pub(crate) points: PointsTo,
+    pub(crate) format: Format,
+    pub(crate) decimals: Option<u8>,
+    pub(crate) late: Option<PathBuf>,
+    pub(crate) stats_json: Option<PathBuf>,
 }
 
 /// The destination of output points.
@@ -46,7 +46,7 @@ pub enum PointsTo {
 
 /// `--state` and the flags that go with it.
 pub struct StateSettings {
-    pub path: PathBuf,
-    pub finish: bool,
-    pub allow_repeated_input: bool,
+    pub(crate) path: PathBuf,
+    pub(crate) finish: bool,
+    pub(crate) allow_repeated_input: bool,
 }

@@ -14,15 +14,15 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The exit status of a run whose input `signal` ended.
-pub fn exit_status(signal: i32) -> u8 {
+pub(crate) fn exit_status(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(u8::MAX)
 }
 
 /// The exit status of a run a second signal abandoned.
-pub const ABANDONED: i32 = 1;
+pub(crate) const ABANDONED: i32 = 1;
 
 /// The name of a signal a run handles, for messages.
-pub fn name(signal: i32) -> &'static str {
+pub(crate) fn name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",
@@ -36,10 +36,10 @@ type Abandon = Box<dyn Fn(&str) -> bool + Send>;
 
 /// The handle the run sets what a second signal does through, once its outputs exist.
 #[derive(Clone, Default)]
-pub struct OnSecond(Arc<Mutex<Option<Abandon>>>);
+pub(crate) struct OnSecond(Arc<Mutex<Option<Abandon>>>);
 
 impl OnSecond {
-    pub fn set(&self, abandon: impl Fn(&str) -> bool + Send + 'static) {
+    pub(crate) fn set(&self, abandon: impl Fn(&str) -> bool + Send + 'static) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(abandon));
     }
 
@@ -58,7 +58,7 @@ impl OnSecond {
 
 /// Starts the thread that takes SIGINT and SIGTERM: the first sets `stop`, a second abandons the
 /// run through the returned handle and exits.
-pub fn install(stop: &Stop) -> io::Result<OnSecond> {
+pub(crate) fn install(stop: &Stop) -> io::Result<OnSecond> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
     let on_second = OnSecond::default();
     let (stop, handle) = (stop.clone(), on_second.clone());

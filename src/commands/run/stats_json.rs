@@ -139,7 +139,7 @@ fn report(replay: &Replay) -> Report<'_> {
 }
 
 /// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file `path`.
-pub fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
+pub(crate) fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
     text.push('\n');
     out.write_all(text.as_bytes())
@@ -153,16 +153,18 @@ mod tests {
     use crate::engine::stats::PolicyStats;
     use std::collections::BTreeSet;
 
-    /// The `pub` field names of `struct NAME` in `source`, with their `#[serde(rename)]`.
+    /// The public field names of `struct NAME` in `source`, with their `#[serde(rename)]`.
     fn fields(source: &str, name: &str) -> BTreeSet<String> {
-        let start = source.find(&format!("pub struct {name} {{")).expect("the struct");
+        let start = source.find(&format!("struct {name} {{")).expect("the struct");
         let body = &source[start..start + source[start..].find("\n}").expect("its end")];
         let mut fields = BTreeSet::new();
         let mut rename = None;
         for line in body.lines().skip(1).map(str::trim) {
             if let Some(to) = line.strip_prefix("#[serde(rename = \"") {
                 rename = to.split('"').next().map(str::to_string);
-            } else if let Some(field) = line.strip_prefix("pub ").and_then(|l| l.split(':').next()) {
+            } else if let Some(field) =
+                line.strip_prefix("pub ").or_else(|| line.strip_prefix("pub(crate) ")).and_then(|l| l.split(':').next())
+            {
                 fields.insert(rename.take().unwrap_or_else(|| field.to_string()));
             }
         }

@@ -30,7 +30,7 @@ fn points_seen(replay: &Replay) -> Vec<&str> {
 }
 
 /// Points the jobs read from the input that never appeared in it while others did.
-pub fn point_warnings(replay: &Replay) -> Vec<String> {
+pub(crate) fn point_warnings(replay: &Replay) -> Vec<String> {
     let points = &replay.names.points;
     let seen = points_seen(replay);
     if seen.is_empty() {
@@ -52,7 +52,7 @@ pub fn point_warnings(replay: &Replay) -> Vec<String> {
 
 /// Job models that no row of an input with a model column named, while other models were seen:
 /// the rows of those were ignored.
-pub fn model_warnings(replay: &Replay) -> Vec<String> {
+pub(crate) fn model_warnings(replay: &Replay) -> Vec<String> {
     let (models, pipeline) = (&replay.names.models, &replay.pipeline);
     let seen: Vec<&str> =
         (0..models.len() as u32).filter(|&id| pipeline.model_readings(id) > 0).map(|id| models.name(id)).collect();
@@ -87,7 +87,7 @@ pub fn model_warnings(replay: &Replay) -> Vec<String> {
 }
 
 /// `--points` renames of long input whose point text never appeared.
-pub fn rename_warnings(replay: &Replay) -> Vec<String> {
+pub(crate) fn rename_warnings(replay: &Replay) -> Vec<String> {
     let seen = points_seen(replay);
     replay
         .unused_renames()
@@ -104,7 +104,7 @@ pub fn rename_warnings(replay: &Replay) -> Vec<String> {
 }
 
 /// A quality column whose non-zero codes reached jobs that do not filter on quality.
-pub fn quality_warning(replay: &Replay) -> Option<String> {
+pub(crate) fn quality_warning(replay: &Replay) -> Option<String> {
     (replay.quality_column && !replay.pipeline.filters_quality() && replay.quality_rows > 0).then(|| {
         format!(
             "meterflow: warning: {} of the input had a non-zero quality code, and no job sets `quality`, so they \

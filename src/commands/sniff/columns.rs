@@ -14,22 +14,22 @@ const KEPT: usize = 64;
 
 /// What the sampled cells of one column look like.
 #[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
+pub(crate) struct Column {
+    pub(crate) name: String,
     /// Cells that are neither empty nor a missing marker.
-    pub present: usize,
+    pub(crate) present: usize,
     /// Empty cells and marker texts (as written), with their counts.
-    pub missing: BTreeMap<String, usize>,
+    pub(crate) missing: BTreeMap<String, usize>,
     /// Every present cell is a finite number.
-    pub numeric: bool,
+    pub(crate) numeric: bool,
     /// A layout reading every present cell as a timestamp or half of one.
-    pub time: Option<Layout>,
+    pub(crate) time: Option<Layout>,
     /// The first present cell, as an example.
-    pub first: Option<String>,
+    pub(crate) first: Option<String>,
     /// Distinct present texts in text order, the first `KEPT`.
-    pub distinct: Vec<String>,
-    pub distinct_count: usize,
-    pub role: Role,
+    pub(crate) distinct: Vec<String>,
+    pub(crate) distinct_count: usize,
+    pub(crate) role: Role,
 }
 
 /// The role a column gets.
@@ -47,7 +47,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Role::Timestamp => "timestamp",
             Role::Asset => "asset",
@@ -62,7 +62,7 @@ impl Role {
 
 impl Column {
     /// Looks at the cells of one column (`cells` trimmed), numbers written as `numbers` says.
-    pub fn sample(name: &str, cells: &[&str], numbers: &NumberFormat) -> Column {
+    pub(crate) fn sample(name: &str, cells: &[&str], numbers: &NumberFormat) -> Column {
         let mut missing = BTreeMap::new();
         let mut present = Vec::new();
         for &cell in cells {
@@ -107,7 +107,7 @@ impl Column {
 /// column that is not plain numbers reads as numbers with one. `1,234` alone could be a decimal
 /// comma or a thousands separator, so it counts only in a `;`-separated file, where a comma is
 /// not the delimiter because it is the decimal separator.
-pub fn numbers(columns: &[Vec<&str>], delimiter: u8) -> (NumberFormat, Option<String>) {
+pub(crate) fn numbers(columns: &[Vec<&str>], delimiter: u8) -> (NumberFormat, Option<String>) {
     let comma = NumberFormat { decimal: b',', thousands: Some(b'.') };
     let mut example = None;
     let (mut grouped, mut unambiguous, mut commas) = (false, false, false);
@@ -144,18 +144,18 @@ pub fn numbers(columns: &[Vec<&str>], delimiter: u8) -> (NumberFormat, Option<St
 
 /// The timestamp: the columns and their layout.
 #[derive(Debug, Clone)]
-pub struct Timestamp {
-    pub columns: Vec<usize>,
-    pub format: Option<String>,
-    pub day_month_ambiguous: bool,
+pub(crate) struct Timestamp {
+    pub(crate) columns: Vec<usize>,
+    pub(crate) format: Option<String>,
+    pub(crate) day_month_ambiguous: bool,
     /// The layout carries an offset (or `Z`): no time zone needed.
-    pub has_offset: bool,
+    pub(crate) has_offset: bool,
 }
 
 /// Finds the timestamp column(s): the one named by the settings, else a date-and-time column
 /// (an alias name first, then one named `utc`, then the first), else a date column and a time
 /// column joined.
-pub fn timestamp(columns: &[Column], settings: &InputSettings) -> Option<Timestamp> {
+pub(crate) fn timestamp(columns: &[Column], settings: &InputSettings) -> Option<Timestamp> {
     let find = |name: &str| columns.iter().position(|c| c.name.trim().eq_ignore_ascii_case(name.trim()));
     let of = |indices: Vec<usize>| {
         let layouts: Vec<&Layout> = indices.iter().filter_map(|&i| columns[i].time.as_ref()).collect();
@@ -201,21 +201,21 @@ fn has_offset(text: &str) -> bool {
 
 /// Roles found for a sample: the columns' roles are set in place.
 #[derive(Debug, Clone, Default)]
-pub struct Roles {
-    pub wide: bool,
-    pub asset: Option<usize>,
-    pub point: Option<usize>,
-    pub value: Option<usize>,
-    pub model: Option<usize>,
+pub(crate) struct Roles {
+    pub(crate) wide: bool,
+    pub(crate) asset: Option<usize>,
+    pub(crate) point: Option<usize>,
+    pub(crate) value: Option<usize>,
+    pub(crate) model: Option<usize>,
     /// Wide: the point columns.
-    pub points: Vec<usize>,
+    pub(crate) points: Vec<usize>,
     /// Why the file was taken as long or wide.
-    pub layout_reason: String,
+    pub(crate) layout_reason: String,
 }
 
 /// Gives every column a role. `rows` are the trimmed sampled rows, for telling long from wide: a
 /// long file repeats a timestamp on rows that differ in a text column (the point).
-pub fn assign(columns: &mut [Column], time: &Timestamp, rows: &[Vec<&str>], settings: &InputSettings) -> Roles {
+pub(crate) fn assign(columns: &mut [Column], time: &Timestamp, rows: &[Vec<&str>], settings: &InputSettings) -> Roles {
     let find = |columns: &[Column], name: &Option<String>| {
         name.as_ref().and_then(|n| columns.iter().position(|c| c.name.trim().eq_ignore_ascii_case(n.trim())))
     };

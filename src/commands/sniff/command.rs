@@ -17,16 +17,16 @@ use std::path::PathBuf;
 /// What `meterflow sniff` looks at, resolved from its flags.
 pub struct Settings {
     /// Input files (`-` is stdin).
-    pub files: Vec<String>,
-    pub format: ReportFormat,
+    pub(crate) files: Vec<String>,
+    pub(crate) format: ReportFormat,
     /// Data rows looked at from the start of each file.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Job files whose input points are matched to the files' columns.
-    pub jobs: Vec<PathBuf>,
+    pub(crate) jobs: Vec<PathBuf>,
     /// Where to write the proposed input settings (one file only).
-    pub write_config: Option<PathBuf>,
+    pub(crate) write_config: Option<PathBuf>,
     /// Input settings the user gave: taken as known, they win over detection.
-    pub given: InputSettings,
+    pub(crate) given: InputSettings,
 }
 
 pub fn sniff(args: Settings) -> Result<(), Failure> {

@@ -7,18 +7,18 @@ const CANDIDATES: &[u8] = b",;\t|";
 const LINES: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dialect {
-    pub bom: bool,
+pub(crate) struct Dialect {
+    pub(crate) bom: bool,
     /// `"CRLF"`, `"LF"` or `"none"` (a single line without end).
-    pub line_ends: &'static str,
-    pub delimiter: u8,
+    pub(crate) line_ends: &'static str,
+    pub(crate) delimiter: u8,
     /// Some field is in double quotes.
-    pub quoted: bool,
+    pub(crate) quoted: bool,
 }
 
 impl Dialect {
     /// Looks at `head` (decompressed bytes from the start of the file).
-    pub fn of(head: &[u8]) -> Dialect {
+    pub(crate) fn of(head: &[u8]) -> Dialect {
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { head };
         let line_ends = match memchr::memchr(b'\n', text) {
@@ -48,7 +48,7 @@ impl Dialect {
     }
 
     /// The delimiter as `--delimiter` takes it.
-    pub fn delimiter_text(&self) -> String {
+    pub(crate) fn delimiter_text(&self) -> String {
         if self.delimiter == b'\t' { "tab".to_string() } else { (self.delimiter as char).to_string() }
     }
 }

@@ -13,7 +13,7 @@ use crate::time::duration::format_duration;
 use crate::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 
 /// Proposes `--interval-end` when the header or the data say the timestamps end intervals.
-pub fn propose(
+pub(crate) fn propose(
     (time, columns, roles, order): (&Timestamp, &[Column], &Roles, &Order),
     rows: &[Vec<&str>],
     proposal: &mut InputSettings,

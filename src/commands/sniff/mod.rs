@@ -33,19 +33,19 @@ const MAX_HEAD_BYTES: usize = 16 << 20;
 
 /// What `sniff` is asked.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// Data rows looked at.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Settings the user already knows; they win over detection.
-    pub given: InputSettings,
+    pub(crate) given: InputSettings,
     /// Points the jobs read from their input (`Model::` prefixes dropped), to name the file's
     /// points after.
-    pub job_points: Vec<String>,
+    pub(crate) job_points: Vec<String>,
 }
 
 /// Order of the sampled rows' timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Order {
+pub(crate) enum Order {
     Ascending,
     /// Newest first.
     Descending,
@@ -57,51 +57,51 @@ pub enum Order {
 
 /// One reading as the reader produced it from the head.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ShownReading {
-    pub timestamp: String,
-    pub asset: String,
-    pub point: String,
-    pub value: f64,
+pub(crate) struct ShownReading {
+    pub(crate) timestamp: String,
+    pub(crate) asset: String,
+    pub(crate) point: String,
+    pub(crate) value: f64,
 }
 
 /// Repeated (asset, point, timestamp) keys among the readings of the sample: what a run's
 /// `duplicates` rule decides about.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Repeats {
-    pub count: u64,
+pub(crate) struct Repeats {
+    pub(crate) count: u64,
     /// Of those, the ones with another value than the first reading of their key.
-    pub changed: u64,
+    pub(crate) changed: u64,
     /// The first repeat.
-    pub first: Option<ShownReading>,
+    pub(crate) first: Option<ShownReading>,
 }
 
 /// Everything found about one file.
 #[derive(Debug, Clone)]
-pub struct Sniffed {
-    pub file: String,
-    pub dialect: Dialect,
+pub(crate) struct Sniffed {
+    pub(crate) file: String,
+    pub(crate) dialect: Dialect,
     /// Data rows sampled.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Whether the sample is the whole file.
-    pub whole_file: bool,
-    pub columns: Vec<Column>,
-    pub time: Option<Timestamp>,
-    pub roles: Roles,
-    pub order: Order,
+    pub(crate) whole_file: bool,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) time: Option<Timestamp>,
+    pub(crate) roles: Roles,
+    pub(crate) order: Order,
     /// The settings that read the file.
-    pub proposal: InputSettings,
+    pub(crate) proposal: InputSettings,
     /// The head read with the proposal: the first readings, the count, or the reader's error.
-    pub readings: Vec<ShownReading>,
-    pub reading_count: u64,
+    pub(crate) readings: Vec<ShownReading>,
+    pub(crate) reading_count: u64,
     /// Readings of the sample whose (asset, point, timestamp) an earlier one had.
-    pub repeats: Repeats,
-    pub read_error: Option<String>,
+    pub(crate) repeats: Repeats,
+    pub(crate) read_error: Option<String>,
     /// Things the user should know or check, in words.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Looks at the head of `source` (decompressed), named `file` in the report.
-pub fn sniff_file(file: &str, source: Box<dyn Read + Send>, request: &Request) -> Result<Sniffed> {
+pub(crate) fn sniff_file(file: &str, source: Box<dyn Read + Send>, request: &Request) -> Result<Sniffed> {
     // The head is capped anyway; a cap the user gave still applies to it.
     let mut source: Box<dyn Read + Send> = match request.given.max_line_bytes {
         Some(cap) => Box::new(source::LineCap::new(source, file, cap)),

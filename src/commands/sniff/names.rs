@@ -6,7 +6,12 @@
 use super::columns::{Column, Roles};
 
 /// The `--points` text, or `None` when the file's own names do.
-pub fn points(columns: &[Column], roles: &Roles, job_points: &[String], notes: &mut Vec<String>) -> Option<String> {
+pub(crate) fn points(
+    columns: &[Column],
+    roles: &Roles,
+    job_points: &[String],
+    notes: &mut Vec<String>,
+) -> Option<String> {
     let candidates: Vec<&str> = if roles.wide {
         roles.points.iter().map(|&i| columns[i].name.as_str()).collect()
     } else {
@@ -73,7 +78,7 @@ fn entry(from: &str, to: &str) -> String {
 
 /// The prefix (at least 2 characters, ending before a `_`, `-`, `.` or space) shared by two or
 /// more names, without its separator.
-pub fn common_prefix(names: &[&str]) -> Option<String> {
+pub(crate) fn common_prefix(names: &[&str]) -> Option<String> {
     let (first, rest) = names.split_first()?;
     if rest.is_empty() {
         return None;

@@ -13,7 +13,7 @@ use std::fmt::Write;
 const SHOWN_TEXTS: usize = 3;
 
 /// The `meterflow run` flags of `settings`, shell-quoted, in the order of `--help`.
-pub fn flags(settings: &InputSettings) -> Vec<String> {
+pub(crate) fn flags(settings: &InputSettings) -> Vec<String> {
     let mut out = Vec::new();
     let mut flag = |name: &str, value: Option<&str>| {
         out.push(format!("--{name}"));
@@ -63,7 +63,7 @@ pub fn flags(settings: &InputSettings) -> Vec<String> {
 }
 
 /// The command that runs jobs over the file with the proposed settings.
-pub fn command(sniffed: &Sniffed, jobs: &str) -> String {
+pub(crate) fn command(sniffed: &Sniffed, jobs: &str) -> String {
     let input = if sniffed.file == "<stdin>" { "-".to_string() } else { shell_quote(&sniffed.file) };
     let mut words = vec!["meterflow".to_string(), "run".to_string(), jobs.to_string(), "--input".to_string(), input];
     words.extend(flags(&sniffed.proposal));
@@ -104,7 +104,7 @@ fn column_detail(sniffed: &Sniffed, i: usize) -> String {
 }
 
 /// The report for people.
-pub fn text(sniffed: &Sniffed, jobs: &str) -> String {
+pub(crate) fn text(sniffed: &Sniffed, jobs: &str) -> String {
     let mut out = String::new();
     let d = &sniffed.dialect;
     let _ = writeln!(out, "{}", sniffed.file);
@@ -172,7 +172,7 @@ fn missing_markers(sniffed: &Sniffed) -> Vec<String> {
 }
 
 /// The report as JSON.
-pub fn json(sniffed: &Sniffed, jobs: &str) -> Value {
+pub(crate) fn json(sniffed: &Sniffed, jobs: &str) -> Value {
     let d = &sniffed.dialect;
     let columns: Vec<Value> = sniffed
         .columns

@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow};
 use std::path::Path;
 
 /// `meterflow state show FILE`.
-pub fn show_state(file: &Path, format: ReportFormat) -> Result<(), Failure> {
+pub(crate) fn show_state(file: &Path, format: ReportFormat) -> Result<(), Failure> {
     let shown = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| Failure::Usage(anyhow!("failed to read {shown}: {e}")))?;
     if bytes.is_empty() {

@@ -9,37 +9,37 @@ use crate::time::format_timestamp;
 use serde::Serialize;
 
 #[derive(Serialize)]
-pub struct StateReport<'a> {
-    pub written_by: &'a str,
-    pub finished: bool,
-    pub runs: u32,
-    pub emit: &'a str,
-    pub watermark: &'a str,
-    pub inputs: &'a [ConsumedInput],
-    pub jobs: Vec<JobReport<'a>>,
-    pub rows_read: u64,
-    pub rows_written: u64,
-    pub late_rows: u64,
+pub(crate) struct StateReport<'a> {
+    pub(crate) written_by: &'a str,
+    pub(crate) finished: bool,
+    pub(crate) runs: u32,
+    pub(crate) emit: &'a str,
+    pub(crate) watermark: &'a str,
+    pub(crate) inputs: &'a [ConsumedInput],
+    pub(crate) jobs: Vec<JobReport<'a>>,
+    pub(crate) rows_read: u64,
+    pub(crate) rows_written: u64,
+    pub(crate) late_rows: u64,
 }
 
 #[derive(Serialize)]
-pub struct JobReport<'a> {
-    pub name: &'a str,
-    pub template: &'a str,
+pub(crate) struct JobReport<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) template: &'a str,
     /// Window jobs: series (asset x input point); merges: assets.
-    pub series: usize,
+    pub(crate) series: usize,
     /// Window jobs: windows open; merges: trigger times evaluated or due and not yet final.
-    pub open: u64,
+    pub(crate) open: u64,
     /// Window jobs: readings held to recognise repeats (timestamps, and values under `last`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub readings_held: Option<u64>,
-    pub lowest_watermark: Option<String>,
-    pub highest_watermark: Option<String>,
-    pub rows_read: u64,
-    pub rows_written: u64,
+    pub(crate) readings_held: Option<u64>,
+    pub(crate) lowest_watermark: Option<String>,
+    pub(crate) highest_watermark: Option<String>,
+    pub(crate) rows_read: u64,
+    pub(crate) rows_written: u64,
 }
 
-pub fn report(state: &SavedState) -> StateReport<'_> {
+pub(crate) fn report(state: &SavedState) -> StateReport<'_> {
     let jobs = state
         .jobs
         .iter()
@@ -89,7 +89,7 @@ fn timestamp(ms: i64) -> String {
 }
 
 /// The report as lines of text.
-pub fn text(path: &str, r: &StateReport<'_>) -> String {
+pub(crate) fn text(path: &str, r: &StateReport<'_>) -> String {
     let plural = crate::text::count;
     let status = if r.finished {
         "finished (a --finish run ended the stream; nothing may resume from it)".to_owned()

@@ -17,30 +17,30 @@ use std::path::{Path, PathBuf};
 
 /// CSV text given inline or read from a fixture file, and its name for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fixture {
-    pub name: String,
-    pub text: String,
+pub(crate) struct Fixture {
+    pub(crate) name: String,
+    pub(crate) text: String,
     /// The fixture file, when the text came from one (`test --bless` may rewrite it).
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
 }
 
 /// One test, ready to run.
 #[derive(Debug, Clone)]
 pub struct UnitTest {
-    pub name: String,
+    pub(crate) name: String,
     /// The file holding the test.
-    pub file: String,
+    pub(crate) file: String,
     /// The job file under test.
-    pub job: PathBuf,
-    pub input: Fixture,
+    pub(crate) job: PathBuf,
+    pub(crate) input: Fixture,
     /// How `input` is read (`input_config`); `None`: long-format CSV with the default settings.
-    pub input_settings: Option<InputSettings>,
-    pub expect: Option<Fixture>,
-    pub expect_late: Option<Fixture>,
-    pub tolerance: f64,
+    pub(crate) input_settings: Option<InputSettings>,
+    pub(crate) expect: Option<Fixture>,
+    pub(crate) expect_late: Option<Fixture>,
+    pub(crate) tolerance: f64,
     /// Expected figures by [`counts::FIELDS`] name, in table order.
-    pub counts: Vec<(&'static str, u64)>,
-    pub options: EngineOptions,
+    pub(crate) counts: Vec<(&'static str, u64)>,
+    pub(crate) options: EngineOptions,
 }
 
 /// Finds and reads the tests of the named files and directories: test files, and the `tests:`

@@ -7,7 +7,7 @@ use crate::commands::test::runner::Outcome;
 use std::fmt::Write;
 
 /// The XML report of `tests` and their `outcomes` (same order).
-pub fn report(tests: &[UnitTest], outcomes: &[Outcome]) -> String {
+pub(crate) fn report(tests: &[UnitTest], outcomes: &[Outcome]) -> String {
     let failures = outcomes.iter().filter(|o| o.failure.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(xml, "<testsuites name=\"meterflow test\" tests=\"{}\" failures=\"{failures}\">", tests.len());

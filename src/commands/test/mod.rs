@@ -16,16 +16,16 @@ use std::path::{Path, PathBuf};
 /// What `meterflow test` runs and where it reports.
 pub struct Settings {
     /// Test files, job files with `tests:`, or folders holding them.
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
     /// Only the tests whose name contains this.
-    pub filter: Option<String>,
+    pub(crate) filter: Option<String>,
     /// A JUnit XML report, for CI systems.
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
     /// Rewrite the `expect_file` of each test whose output alone differs.
-    pub bless: bool,
+    pub(crate) bless: bool,
 }
 
-pub fn test(args: Settings) -> Result<(), Failure> {
+pub(crate) fn test(args: Settings) -> Result<(), Failure> {
     let tests = load_tests(&args.paths).map_err(Failure::Jobs)?;
     if tests.is_empty() {
         let named: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();

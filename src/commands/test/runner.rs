@@ -25,7 +25,7 @@ const MAX_ALIGNED_CELLS: usize = 4_000_000;
 
 /// Loads every job under test, as `validate` would, so a broken job is reported once with its
 /// located problems before any test runs.
-pub fn check_jobs(tests: &[UnitTest]) -> Result<(), JobErrors> {
+pub(crate) fn check_jobs(tests: &[UnitTest]) -> Result<(), JobErrors> {
     let mut problems = Vec::new();
     let mut jobs: Vec<&Path> = Vec::new();
     for t in tests {
@@ -40,17 +40,17 @@ pub fn check_jobs(tests: &[UnitTest]) -> Result<(), JobErrors> {
 
 /// What one test did: `None` when it passed, otherwise what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub failure: Option<String>,
+pub(crate) struct Outcome {
+    pub(crate) failure: Option<String>,
     /// The expectation file rewritten with the actual output (`--bless`).
-    pub blessed: Option<PathBuf>,
+    pub(crate) blessed: Option<PathBuf>,
 }
 
 /// Runs `tests` in order, writing `PASS`, `FAIL` (with the failure report) or `BLESSED` for each,
 /// then the `N passed, N failed` line. With `bless`, a test whose only difference is its output
 /// and whose expected output is an `expect_file` gets that file rewritten with the output, and
 /// passes.
-pub fn run_tests(tests: &[UnitTest], bless: bool, out: &mut dyn Write) -> io::Result<Vec<Outcome>> {
+pub(crate) fn run_tests(tests: &[UnitTest], bless: bool, out: &mut dyn Write) -> io::Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     for t in tests {
         let outcome = run_one(t, bless);

@@ -116,7 +116,7 @@ struct Origin {
     model: u32,
 }
 
-pub struct MergeOperator {
+pub(crate) struct MergeOperator {
     origin: Origin,
     latency: i64,
     max_future_skew: Option<i64>,
@@ -133,12 +133,12 @@ pub struct MergeOperator {
     seen_asset: Vec<bool>,
     /// Operand series held (per asset and series of each policy), which `--max-merge-series` bounds.
     series_held: u64,
-    pub stats: JobStats,
+    pub(crate) stats: JobStats,
 }
 
 impl MergeOperator {
     /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
-    pub fn new(
+    pub(crate) fn new(
         job: usize,
         model: u32,
         plan: MergeJob,
@@ -207,11 +207,11 @@ impl MergeOperator {
     }
 
     /// Operand series held now, over every policy and asset (see `--max-merge-series`).
-    pub fn series_held(&self) -> u64 {
+    pub(crate) fn series_held(&self) -> u64 {
         self.series_held
     }
 
-    pub fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
+    pub(crate) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
             return;
         }
@@ -510,7 +510,7 @@ impl MergeOperator {
 
     /// Moves the watermarks of the raw operand series of `point` for `asset` forward by `by` ms
     /// (`--idle-timeout`, see the window operator's `advance_idle`), then evaluates what is due.
-    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
+    pub(crate) fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
         if by <= 0 {
             return;
         }
@@ -534,12 +534,12 @@ impl MergeOperator {
     }
 
     /// Whether the job has a `quality` condition.
-    pub fn filters_quality(&self) -> bool {
+    pub(crate) fn filters_quality(&self) -> bool {
         self.quality.is_some()
     }
 
     /// End of input: event time passes every trigger time, and every one is final.
-    pub fn finish(&mut self, out: &mut Emitted) {
+    pub(crate) fn finish(&mut self, out: &mut Emitted) {
         let order = std::mem::take(&mut self.asset_order);
         for &asset in &order {
             for pi in 0..self.policies.len() {

@@ -22,31 +22,31 @@ pub struct MergeState {
 
 impl MergeState {
     /// Assets seen so far.
-    pub fn assets(&self) -> usize {
+    pub(crate) fn assets(&self) -> usize {
         self.asset_order.len()
     }
 
     /// Trigger times evaluated or due and not yet final, over all policies and assets.
-    pub fn pending(&self) -> u64 {
+    pub(crate) fn pending(&self) -> u64 {
         let states = self.assets.iter().flatten().flatten();
         states.map(|s| (s.triggers.len() + s.evaluated.len()) as u64).sum()
     }
 
     /// The lowest and highest operand watermark.
-    pub fn watermarks(&self) -> Option<(i64, i64)> {
+    pub(crate) fn watermarks(&self) -> Option<(i64, i64)> {
         let marks = self.assets.iter().flatten().flatten().flat_map(|s| s.series.iter().map(|o| o.watermark));
         marks
             .filter(|&w| w != NO_WATERMARK)
             .fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
     }
 
-    pub fn stats(&self) -> &JobStats {
+    pub(crate) fn stats(&self) -> &JobStats {
         &self.stats
     }
 }
 
 impl MergeOperator {
-    pub fn save(&self) -> MergeState {
+    pub(crate) fn save(&self) -> MergeState {
         let mut skips = self.stats.merge.clone();
         let skip_samples = std::mem::take(&mut skips.samples);
         MergeState {
@@ -62,7 +62,7 @@ impl MergeOperator {
 
     /// Puts a saved state back, refusing one whose shape does not fit this operator's plan or
     /// whose asset ids reach past the `assets` names of the table.
-    pub fn restore(&mut self, state: MergeState, assets: usize) -> Result<(), String> {
+    pub(crate) fn restore(&mut self, state: MergeState, assets: usize) -> Result<(), String> {
         let fits = state.assets.len() == self.policies.len()
             && state.assets.iter().all(|by_asset| by_asset.len() <= assets)
             && state.seen_asset.len() <= assets

@@ -29,33 +29,33 @@ pub struct WindowState {
 
 impl WindowState {
     /// Series (asset x input point) seen so far.
-    pub fn series(&self) -> usize {
+    pub(crate) fn series(&self) -> usize {
         self.series.len()
     }
 
     /// Windows open, over all series and policies.
-    pub fn open_windows(&self) -> u64 {
+    pub(crate) fn open_windows(&self) -> u64 {
         self.open_windows
     }
 
     /// Timestamps held to recognise repeats, over all series.
-    pub fn open_readings(&self) -> u64 {
+    pub(crate) fn open_readings(&self) -> u64 {
         self.open_readings
     }
 
     /// The lowest and highest watermark over the clocks that have one.
-    pub fn watermarks(&self) -> Option<(i64, i64)> {
+    pub(crate) fn watermarks(&self) -> Option<(i64, i64)> {
         let marks = self.clocks.iter().map(|c| c.watermark).filter(|&w| w != NO_WATERMARK);
         marks.fold(None, |range, w| Some(range.map_or((w, w), |(lo, hi): (i64, i64)| (lo.min(w), hi.max(w)))))
     }
 
-    pub fn stats(&self) -> &JobStats {
+    pub(crate) fn stats(&self) -> &JobStats {
         &self.stats
     }
 }
 
 impl WindowOperator {
-    pub fn save(&self) -> WindowState {
+    pub(crate) fn save(&self) -> WindowState {
         WindowState {
             series_of: self.series_of.clone(),
             series: self.series.clone(),
@@ -72,7 +72,7 @@ impl WindowOperator {
 
     /// Puts a saved state back, keeping this run's job name and file. Refuses a state whose shape
     /// does not fit the plan or whose asset ids pass the table's `assets` names: no index is out of range.
-    pub fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
+    pub(crate) fn restore(&mut self, state: WindowState, assets: usize) -> Result<(), String> {
         let groups = self.groups.len();
         let series = state.series.len();
         let clocks = state.clocks.len();

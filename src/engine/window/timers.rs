@@ -126,7 +126,7 @@ impl WindowOperator {
     /// Moves the watermark of the clock of series (`asset`, `point`) forward by `by` ms, firing
     /// what falls due: `--idle-timeout`'s advance for a series that has gone silent, decided at the
     /// edge from wall-clock time and handed in as plain data.
-    pub fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
+    pub(crate) fn advance_idle(&mut self, asset: u32, point: u32, by: i64, out: &mut Emitted) {
         let Some(input) = self.inputs.iter().position(|&p| p == point) else { return };
         let Some(&sid) = self.series_of[input].get(asset as usize) else { return };
         if sid == super::ABSENT || by <= 0 {
@@ -145,7 +145,7 @@ impl WindowOperator {
 
     /// End of input: every remaining timer fires, across all clocks, in (time, series, group)
     /// order.
-    pub fn finish(&mut self, out: &mut Emitted) {
+    pub(crate) fn finish(&mut self, out: &mut Emitted) {
         // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
         let mut all = BinaryHeap::new();
         for clock in &mut self.clocks {

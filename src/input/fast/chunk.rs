@@ -48,9 +48,9 @@ pub struct Layout {
 /// asset name is checked but not kept.
 #[derive(Debug, Default)]
 pub struct ReadNames {
-    pub points: HashSet<Box<[u8]>>,
+    pub(crate) points: HashSet<Box<[u8]>>,
     /// `None`: every model.
-    pub models: Option<HashSet<Box<[u8]>>>,
+    pub(crate) models: Option<HashSet<Box<[u8]>>>,
 }
 
 impl Layout {
@@ -74,7 +74,7 @@ struct Fresh {
 #[derive(Default)]
 pub struct Chunk {
     /// Position in the input, counted from 0.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// The lines are `buffer[..len]`; the rest is room kept for the next use.
     buffer: Vec<u8>,
     len: usize,
@@ -86,11 +86,11 @@ pub struct Chunk {
     fresh: [Fresh; 3],
     /// Offset in [`Chunk::raw`] of the first line the fast path did not take; the general reader
     /// reads the input from there.
-    pub stop: Option<usize>,
+    pub(crate) stop: Option<usize>,
     /// The input ended before this chunk (it holds no bytes).
-    pub end: bool,
+    pub(crate) end: bool,
     /// Reading the input failed here.
-    pub error: Option<io::Error>,
+    pub(crate) error: Option<io::Error>,
 }
 
 impl Chunk {
@@ -100,13 +100,13 @@ impl Chunk {
     }
 
     /// The chunk's lines.
-    pub fn raw(&self) -> &[u8] {
+    pub(crate) fn raw(&self) -> &[u8] {
         &self.buffer[..self.len]
     }
 
     /// Takes the next lines of `source` in place of this chunk's; records the end of input or a
     /// read error instead when there are none.
-    pub fn fill(&mut self, source: &mut Source) {
+    pub(crate) fn fill(&mut self, source: &mut Source) {
         self.end = false;
         self.error = None;
         self.len = 0;
@@ -376,7 +376,7 @@ fn ends_field(raw: &[u8], at: usize, delimiter: u8) -> bool {
 
 /// Position of the first `delimiter` or `\n` at or after `from`, or `bytes.len()`.
 #[inline]
-pub fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
+pub(crate) fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
@@ -407,7 +407,7 @@ const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1
 /// in an `f64`, so one IEEE division, which rounds correctly, gives the same `f64` as
 /// `str::parse` (Clinger's fast path).
 #[inline]
-pub fn parse_short_decimal_prefix<const DECIMAL: u8>(b: &[u8]) -> Option<(f64, usize)> {
+pub(crate) fn parse_short_decimal_prefix<const DECIMAL: u8>(b: &[u8]) -> Option<(f64, usize)> {
     let (negative, first) = match b.first()? {
         b'-' => (true, 1),
         b'+' => (false, 1),

@@ -5,10 +5,10 @@ use std::io::{self, Read};
 /// Bytes a chunk holds before it is cut at its last newline: big enough that per-chunk costs
 /// vanish, small enough that a few chunks in flight stay a few MiB. A chunk grows to hold a line
 /// longer than this, and keeps that size for the rest of the input.
-pub const CHUNK_BYTES: usize = 1 << 19;
+pub(crate) const CHUNK_BYTES: usize = 1 << 19;
 
 /// An input being read chunk by chunk.
-pub struct Source {
+pub(crate) struct Source {
     inner: Box<dyn Read + Send>,
     /// Bytes read past the last whole line of the previous chunk.
     leftover: Vec<u8>,
@@ -17,13 +17,13 @@ pub struct Source {
 
 impl Source {
     /// `leftover` holds bytes already read from `inner` (after the header).
-    pub fn new(inner: Box<dyn Read + Send>, leftover: Vec<u8>) -> Source {
+    pub(crate) fn new(inner: Box<dyn Read + Send>, leftover: Vec<u8>) -> Source {
         Source { inner, leftover, exhausted: false }
     }
 
     /// What is left to read: the bytes read past the last chunk, then the rest of the input. An
     /// input that has ended is not read again: a terminal would wait for a second end of input.
-    pub fn remainder(self) -> Box<dyn Read + Send> {
+    pub(crate) fn remainder(self) -> Box<dyn Read + Send> {
         let rest: Box<dyn Read + Send> = if self.exhausted { Box::new(io::empty()) } else { self.inner };
         Box::new(io::Cursor::new(self.leftover).chain(rest))
     }
@@ -32,7 +32,7 @@ impl Source {
     /// of `buffer` and returns how many bytes they take, 0 when the input is exhausted. `buffer`
     /// only ever grows, so its bytes stay initialised from one chunk to the next and are never
     /// zeroed again.
-    pub fn fill(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    pub(crate) fn fill(&mut self, buffer: &mut Vec<u8>) -> io::Result<usize> {
         let mut len = self.leftover.len();
         if buffer.len() < len.max(CHUNK_BYTES) {
             buffer.resize(len.max(CHUNK_BYTES), 0);

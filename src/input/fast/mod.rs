@@ -111,7 +111,7 @@ pub struct InputReader {
 impl InputReader {
     /// Whether every reading of the rows read so far has been handed out: only a wide row, read
     /// by the general reader, gives more than one.
-    pub fn between_rows(&self) -> bool {
+    pub(crate) fn between_rows(&self) -> bool {
         match &self.mode {
             Mode::General(reader) => reader.between_rows(),
             Mode::Fast(_) | Mode::Json(_) | Mode::Done => true,
@@ -119,12 +119,12 @@ impl InputReader {
     }
 
     /// Whether the input has a quality column (read by the general reader: the fast path declines it).
-    pub fn has_quality_column(&self) -> bool {
+    pub(crate) fn has_quality_column(&self) -> bool {
         matches!(&self.mode, Mode::General(r) if r.columns().quality.is_some())
     }
 
     /// What the rows read so far carried (see [`Tally`]).
-    pub fn tally(&self) -> &Tally {
+    pub(crate) fn tally(&self) -> &Tally {
         match &self.mode {
             Mode::General(reader) => reader.tally(),
             _ => &self.tally,
@@ -134,7 +134,7 @@ impl InputReader {
     /// Whether the input is the output of an `--emit updates` run, whose rows carry `emit` and
     /// `revision` (CSV columns, or keys of the first JSON line): each row is then a revision of
     /// its key (see [`crate::engine::Pipeline::push_revision`]).
-    pub fn carries_revisions(&self) -> bool {
+    pub(crate) fn carries_revisions(&self) -> bool {
         self.revisions
     }
 }

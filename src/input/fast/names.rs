@@ -10,13 +10,13 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
 /// Index of each kind of name in the arrays below.
-pub const ASSET: usize = 0;
-pub const POINT: usize = 1;
-pub const MODEL: usize = 2;
+pub(crate) const ASSET: usize = 0;
+pub(crate) const POINT: usize = 1;
+pub(crate) const MODEL: usize = 2;
 
 /// One parser's names of one kind, with their bytes.
 #[derive(Default)]
-pub struct NameTable {
+pub(crate) struct NameTable {
     bytes: Vec<u8>,
     spans: Vec<(usize, usize)>,
     table: HashTable<u32>,
@@ -24,18 +24,18 @@ pub struct NameTable {
     /// The id returned last: meter files repeat a point name on every row.
     last: Option<u32>,
     /// Points and models: whether a job reads each, by id (see `chunk::Layout::read`).
-    pub read: Vec<bool>,
+    pub(crate) read: Vec<bool>,
 }
 
 impl NameTable {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// The id and name returned last (the caller compares it with the next name first where
     /// names repeat, as point names do).
     #[inline]
-    pub fn last(&self) -> Option<(u32, &[u8])> {
+    pub(crate) fn last(&self) -> Option<(u32, &[u8])> {
         let id = self.last?;
         let (s, e) = self.spans[id as usize];
         Some((id, &self.bytes[s..e]))
@@ -44,7 +44,7 @@ impl NameTable {
     /// The id of `name` and whether it is new; `None` when it is not UTF-8 or holds a byte-order
     /// mark (the general reader then reports it).
     #[inline]
-    pub fn id(&mut self, name: &[u8]) -> Option<(u32, bool)> {
+    pub(crate) fn id(&mut self, name: &[u8]) -> Option<(u32, bool)> {
         let (bytes, spans) = (&self.bytes, &self.spans);
         let hash = hash_name(name, &self.hasher);
         if let Some(&id) = self.table.find(hash, |&id| {
@@ -84,7 +84,7 @@ fn half(s: &[u8], at: usize) -> u64 {
 /// `a == b`, without a call to `memcmp` for names of 4 to 16 bytes: two overlapping loads from
 /// each end cover every byte.
 #[inline]
-pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -116,13 +116,13 @@ fn hash_name(name: &[u8], hasher: &DefaultHashBuilder) -> u64 {
 #[derive(Default)]
 pub struct Parser {
     /// Which parser this is, so the calling thread knows whose ids a chunk carries.
-    pub id: usize,
-    pub timestamps: FixedLayoutCache,
-    pub names: [NameTable; 3],
+    pub(crate) id: usize,
+    pub(crate) timestamps: FixedLayoutCache,
+    pub(crate) names: [NameTable; 3],
 }
 
 impl Parser {
-    pub fn new(id: usize) -> Parser {
+    pub(crate) fn new(id: usize) -> Parser {
         Parser { id, ..Parser::default() }
     }
 }
@@ -135,7 +135,7 @@ pub struct Translation {
 
 impl Translation {
     /// The map of `parser` for `kind`.
-    pub fn map(&mut self, parser: usize, kind: usize) -> &mut Vec<u32> {
+    pub(crate) fn map(&mut self, parser: usize, kind: usize) -> &mut Vec<u32> {
         if self.maps.len() <= parser {
             self.maps.resize_with(parser + 1, Default::default);
         }

@@ -25,7 +25,7 @@ struct Shared {
     finished: bool,
 }
 
-pub struct Workers {
+pub(crate) struct Workers {
     free: Option<Sender<Chunk>>,
     done: Receiver<Chunk>,
     handles: Vec<JoinHandle<()>>,
@@ -48,7 +48,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Workers {
     /// Starts `threads` workers on `source`.
-    pub fn start(threads: usize, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
+    pub(crate) fn start(threads: usize, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         // Two chunks per worker keep every worker busy while the jobs consume one more; past a
@@ -85,7 +85,7 @@ impl Workers {
     }
 
     /// The next chunk in input order.
-    pub fn next(&mut self) -> Option<Chunk> {
+    pub(crate) fn next(&mut self) -> Option<Chunk> {
         loop {
             if let Some(i) = self.early.iter().position(|c| c.seq == self.next_seq) {
                 self.next_seq += 1;
@@ -104,7 +104,7 @@ impl Workers {
     }
 
     /// Gives a consumed chunk back for reuse.
-    pub fn recycle(&mut self, chunk: Chunk) {
+    pub(crate) fn recycle(&mut self, chunk: Chunk) {
         if let Some(free) = &self.free {
             let _ = free.send(chunk);
         }
@@ -112,7 +112,7 @@ impl Workers {
 
     /// Stops the workers and returns what they had read and not yet handed out: the chunks after
     /// the last one taken, in input order, and the rest of the input.
-    pub fn into_rest(mut self) -> (Vec<Chunk>, Source) {
+    pub(crate) fn into_rest(mut self) -> (Vec<Chunk>, Source) {
         self.stop.store(true, Ordering::Relaxed);
         self.free = None;
         for handle in self.handles.drain(..) {

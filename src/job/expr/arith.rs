@@ -61,7 +61,7 @@ enum Step {
 /// A compiled expression: the first value, the steps after it, and a reused evaluation stack. Each
 /// step does the same float operation on the same sides as the postfix form, so results are the same.
 #[derive(Debug, Clone)]
-pub struct Program {
+pub(crate) struct Program {
     first: Load,
     steps: Vec<Step>,
     stack: Vec<f64>,
@@ -98,7 +98,7 @@ fn fold(ops: &[Op]) -> Option<(Load, Vec<Step>)> {
 impl Program {
     /// Compiles the rewritten text of an expression (operands named `v0`, `v1`, ...), or `None` when
     /// it is outside the fast path. `operands` is how many there are.
-    pub fn compile(text: &str, operands: usize) -> Option<Program> {
+    pub(crate) fn compile(text: &str, operands: usize) -> Option<Program> {
         let tokens = tokenize(text, operands)?;
         let mut parser = Parser { tokens: &tokens, at: 0, ops: Vec::new() };
         let kind = parser.expression()?;
@@ -112,7 +112,7 @@ impl Program {
 
     /// The value for operand values `values` (one per operand, in order).
     #[inline]
-    pub fn evaluate(&mut self, values: &[f64]) -> f64 {
+    pub(crate) fn evaluate(&mut self, values: &[f64]) -> f64 {
         let load = |from: Load| match from {
             Load::Operand(i) => values[i],
             Load::Number(v) => v,

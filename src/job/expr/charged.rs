@@ -14,7 +14,7 @@ use rhai::{Array, Dynamic, Engine, ImmutableString};
 use std::ops::{Range, RangeInclusive};
 
 /// Registers the charged functions over the packages' own.
-pub fn register(engine: &mut Engine) {
+pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("sub_string", |s: &mut ImmutableString, start: i64, len: i64| sub_string(s, start, len));
     engine.register_fn("sub_string", |s: &mut ImmutableString, start: i64| sub_string(s, start, i64::MAX));
     engine.register_fn("sub_string", |s: &mut ImmutableString, r: Range<i64>| {

@@ -6,12 +6,12 @@
 /// the division as written, its integer result and the float form to write instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegerDivision {
-    pub line: usize,
-    pub column: usize,
-    pub written: String,
-    pub integer: i64,
-    pub float_form: String,
-    pub float: f64,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) written: String,
+    pub(crate) integer: i64,
+    pub(crate) float_form: String,
+    pub(crate) float: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

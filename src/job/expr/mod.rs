@@ -80,14 +80,14 @@ pub fn sandboxed_engine() -> Rc<Engine> {
 pub struct CompileError {
     pub line: usize,
     pub column: usize,
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// A point referenced by an expression, as written (`Model::point` or `point`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Operand {
-    pub model: Option<String>,
-    pub point: String,
+    pub(crate) model: Option<String>,
+    pub(crate) point: String,
 }
 
 /// The result of one evaluation.
@@ -141,7 +141,7 @@ impl Expression {
     /// Evaluates once with every operand 1.0: a function called with arguments it does not take
     /// (`sqrt(x, 2)`) fails whatever the values, so the job loader refuses it rather than every
     /// evaluation of the run failing.
-    pub fn check_calls(&mut self) -> Result<(), CompileError> {
+    pub(crate) fn check_calls(&mut self) -> Result<(), CompileError> {
         if self.arithmetic.is_some() {
             return Ok(());
         }
@@ -171,7 +171,7 @@ impl Expression {
     }
 
     /// The expression as rhai compiled it, for `explain`.
-    pub fn compiled_text(&self) -> &str {
+    pub(crate) fn compiled_text(&self) -> &str {
         &self.rewritten
     }
 
@@ -221,7 +221,7 @@ impl Expression {
 }
 
 /// The rhai variable an expression's `i`-th operand is rewritten to.
-pub fn variable_name(i: usize) -> String {
+pub(crate) fn variable_name(i: usize) -> String {
     format!("v{i}")
 }
 

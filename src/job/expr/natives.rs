@@ -18,9 +18,9 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
 use std::cell::Cell;
 
 /// Longest string an expression may build, in bytes.
-pub const MAX_STRING_SIZE: usize = 4_096;
+pub(crate) const MAX_STRING_SIZE: usize = 4_096;
 /// Most items an array may hold.
-pub const MAX_ARRAY_SIZE: usize = 256;
+pub(crate) const MAX_ARRAY_SIZE: usize = 256;
 /// Bytes the functions here may read and build in one evaluation: sixteen strings of the longest.
 pub const WORK_PER_EVALUATION: usize = 64 * 1024;
 
@@ -32,7 +32,7 @@ thread_local! {
 
 /// Gives the evaluation about to start its whole budget.
 #[inline]
-pub fn start_evaluation() {
+pub(crate) fn start_evaluation() {
     WORK_LEFT.with(|left| left.set(WORK_PER_EVALUATION));
 }
 
@@ -58,7 +58,7 @@ pub(super) fn charge(bytes: usize) -> Result<()> {
 
 /// Registers the replacements; functions registered on the engine are found before those of the
 /// packages.
-pub fn register(engine: &mut Engine) {
+pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("pad", |s: &mut ImmutableString, len: i64, padding: ImmutableString| pad(s, len, &padding));
     engine.register_fn("pad", |s: &mut ImmutableString, len: i64, c: char| pad(s, len, c.encode_utf8(&mut [0; 4])));
     engine.register_fn("replace", |s: &mut ImmutableString, find: ImmutableString, with: ImmutableString| {

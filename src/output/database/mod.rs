@@ -14,6 +14,6 @@ pub use sink::{DatabaseSink, SinkOptions};
 pub use target::Target;
 
 /// The process environment, as libpq reads it.
-pub fn process_env(name: &str) -> Option<String> {
+pub(crate) fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }

@@ -12,13 +12,13 @@ const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 
 /// What the lookup found, and why a password file was passed over.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Lookup {
-    pub password: Option<String>,
-    pub warning: Option<String>,
+pub(crate) struct Lookup {
+    pub(crate) password: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// The password for `target`: `PGPASSWORD`, else the password file's first matching line.
-pub fn password_for(target: &Target, env: Env) -> Lookup {
+pub(crate) fn password_for(target: &Target, env: Env) -> Lookup {
     if let Some(password) = env("PGPASSWORD").filter(|p| !p.is_empty()) {
         return Lookup { password: Some(password), warning: None };
     }

@@ -3,7 +3,7 @@
 
 /// The server's own message when it sent one (severity, SQLSTATE, message and detail), else the
 /// client's with its causes: `postgres::Error` alone says only "db error".
-pub fn describe(e: &postgres::Error) -> String {
+pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
             let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());

@@ -42,7 +42,7 @@ const STAGING_TYPES: [Type; 9] = [
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SinkOptions {
     /// `--create-hypertable`.
-    pub create_hypertable: bool,
+    pub(crate) create_hypertable: bool,
 }
 
 /// Output points on their way into a table.
@@ -69,7 +69,7 @@ pub struct DatabaseSink {
 impl DatabaseSink {
     /// Connects, creates or checks the table (and the hypertable when asked). A refused login, a
     /// missing database or an unusable table is an error naming the server, never the password.
-    pub fn connect(target: Target, options: SinkOptions, env: Env) -> anyhow::Result<DatabaseSink> {
+    pub(crate) fn connect(target: Target, options: SinkOptions, env: Env) -> anyhow::Result<DatabaseSink> {
         let lookup = password_for(&target, env);
         let warning = lookup.warning.clone();
         let mut config = Config::new();
@@ -125,16 +125,16 @@ impl DatabaseSink {
 
     /// Rows committed so far (inserted or updated) and rows sent in those transactions, readable
     /// after the sink has moved to another thread.
-    pub fn committed(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
+    pub(crate) fn committed(&self) -> (Arc<AtomicU64>, Arc<AtomicU64>) {
         (Arc::clone(&self.committed), Arc::clone(&self.sent))
     }
 
-    pub fn target(&self) -> &Target {
+    pub(crate) fn target(&self) -> &Target {
         &self.target
     }
 
     /// The warning met while connecting, for the run to say.
-    pub fn take_warning(&mut self) -> Option<String> {
+    pub(crate) fn take_warning(&mut self) -> Option<String> {
         self.warning.take()
     }
 

@@ -22,14 +22,14 @@ const COLUMNS: [(&str, &[&str]); 8] = [
 ];
 
 /// The staging table each batch is copied into before the upsert; emptied at every commit.
-pub const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS meterflow_staging \
+pub(crate) const STAGING_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS meterflow_staging \
      (seq bigint, ts timestamptz, asset text, point text, value double precision, text_value text, \
      job text, emit text, revision bigint) ON COMMIT DELETE ROWS";
 
-pub const COPY: &str = "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
+pub(crate) const COPY: &str = "COPY pg_temp.meterflow_staging (seq, ts, asset, point, value, text_value, job, emit, revision) FROM STDIN (FORMAT binary)";
 
 /// `CREATE TABLE` for the output table (see docs/guides/database.md).
-pub fn create_table(target: &Target) -> String {
+pub(crate) fn create_table(target: &Target) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n  ts timestamptz NOT NULL,\n  asset text NOT NULL,\n  point text NOT NULL,\n  \
          value double precision,\n  text_value text,\n  job text NOT NULL,\n  emit text NOT NULL,\n  \
@@ -44,7 +44,7 @@ pub fn create_table(target: &Target) -> String {
 /// stored one. A run's revisions of a key come out in order, so its last row is its final value;
 /// a later run's row is a newer computation, so a corrected value reaches the table. A row equal
 /// to the stored one is left alone, so a rerun rewrites nothing.
-pub fn upsert(target: &Target) -> String {
+pub(crate) fn upsert(target: &Target) -> String {
     format!(
         "INSERT INTO {} AS t (ts, asset, point, value, text_value, job, emit, revision) \
          SELECT DISTINCT ON (asset, point, ts) ts, asset, point, value, text_value, job, emit, revision \
@@ -59,7 +59,7 @@ pub fn upsert(target: &Target) -> String {
 
 /// Creates the table when missing, else checks that it has the columns and the unique key the
 /// upsert needs; the error says what is wrong with it.
-pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
+pub(crate) fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
     let quoted = target.table.quoted();
     let existing: Option<u32> =
         client.query_one("SELECT to_regclass($1)::oid", &[&quoted]).map_err(|e| describe(&e))?.get(0);
@@ -111,7 +111,7 @@ pub fn prepare(client: &mut Client, target: &Target) -> Result<(), String> {
 }
 
 /// Makes the table a TimescaleDB hypertable partitioned on `ts` (kept as it is when it already is one).
-pub fn create_hypertable(client: &mut Client, target: &Target) -> Result<(), String> {
+pub(crate) fn create_hypertable(client: &mut Client, target: &Target) -> Result<(), String> {
     let installed = client
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'", &[])
         .map_err(|e| describe(&e))?

@@ -8,32 +8,32 @@ use anyhow::{Result, anyhow, bail};
 use std::fmt;
 
 /// Rows sent and committed in one transaction unless the URI says `batch=N`.
-pub const DEFAULT_BATCH: usize = 10_000;
+pub(crate) const DEFAULT_BATCH: usize = 10_000;
 
 /// A PostgreSQL server, database and table, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub user: String,
+    pub(crate) user: String,
     /// A host name or address, or a directory holding the server's Unix socket (starts with `/`).
-    pub host: String,
-    pub port: u16,
-    pub database: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) database: String,
     /// The table, optionally `schema.table`.
-    pub table: TableName,
+    pub(crate) table: TableName,
     /// Rows per transaction.
-    pub batch: usize,
+    pub(crate) batch: usize,
     /// `connect_timeout` in seconds, as libpq takes it.
-    pub connect_timeout: Option<u64>,
+    pub(crate) connect_timeout: Option<u64>,
     /// `sslmode`: whether the connection uses TLS and what it checks of the server's certificate.
-    pub ssl_mode: SslMode,
+    pub(crate) ssl_mode: SslMode,
     /// `sslrootcert`: the file of root certificates (PEM) the server's certificate must chain to,
     /// or `system` for the system's trusted roots; default `~/.postgresql/root.crt`.
-    pub ssl_root_cert: Option<String>,
+    pub(crate) ssl_root_cert: Option<String>,
 }
 
 /// libpq's `sslmode`, meaning what libpq means by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SslMode {
+pub(crate) enum SslMode {
     /// No TLS.
     Disable,
     /// No TLS, unless the server refuses a connection without it.
@@ -65,7 +65,7 @@ impl SslMode {
         })
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SslMode::Disable => "disable",
             SslMode::Allow => "allow",
@@ -79,9 +79,9 @@ impl SslMode {
 
 /// A table name, optionally qualified by its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableName {
-    pub schema: Option<String>,
-    pub name: String,
+pub(crate) struct TableName {
+    pub(crate) schema: Option<String>,
+    pub(crate) name: String,
 }
 
 impl TableName {
@@ -97,7 +97,7 @@ impl TableName {
     }
 
     /// The name quoted for SQL, so any spelling (capitals, spaces) means exactly that table.
-    pub fn quoted(&self) -> String {
+    pub(crate) fn quoted(&self) -> String {
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         match &self.schema {
             Some(schema) => format!("{}.{}", quote(schema), quote(&self.name)),
@@ -123,7 +123,7 @@ impl fmt::Display for Target {
 }
 
 /// Reads the environment variables libpq reads for the parts a URI leaves out.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Decodes `%XX` escapes, as a URI's parts are written.
 fn percent_decode(text: &str, what: &str) -> Result<String> {
@@ -147,7 +147,7 @@ fn percent_decode(text: &str, what: &str) -> Result<String> {
 impl Target {
     /// Parses `postgresql://[user@][host][:port][/db]?table=NAME[&batch=N][&connect_timeout=S]`.
     /// A password in the URI is refused: the command line shows in the process list.
-    pub fn parse(uri: &str, env: Env) -> Result<Target> {
+    pub(crate) fn parse(uri: &str, env: Env) -> Result<Target> {
         let rest = uri
             .strip_prefix("postgresql://")
             .or_else(|| uri.strip_prefix("postgres://"))
@@ -242,7 +242,7 @@ impl Target {
     }
 
     /// Whether the server is reached through a Unix socket in a directory.
-    pub fn is_socket(&self) -> bool {
+    pub(crate) fn is_socket(&self) -> bool {
         self.host.starts_with('/')
     }
 }

@@ -19,15 +19,15 @@ use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How to connect: the client's TLS mode and, when TLS may be used, the connector.
-pub struct Tls {
-    pub mode: ClientSslMode,
-    pub connector: Option<MakeRustlsConnect>,
+pub(crate) struct Tls {
+    pub(crate) mode: ClientSslMode,
+    pub(crate) connector: Option<MakeRustlsConnect>,
     /// Whether the certificate is checked against roots, and where they came from (for messages).
-    pub roots: Option<String>,
+    pub(crate) roots: Option<String>,
 }
 
 /// The TLS of a connection to `target` (`env` for `HOME`).
-pub fn for_target(target: &Target, env: Env) -> Result<Tls> {
+pub(crate) fn for_target(target: &Target, env: Env) -> Result<Tls> {
     let plain = Tls { mode: ClientSslMode::Disable, connector: None, roots: None };
     if target.is_socket() {
         return Ok(plain);

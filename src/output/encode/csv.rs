@@ -4,12 +4,12 @@
 use super::{Row, format_value};
 
 /// The header line of points, with or without the revision columns.
-pub fn header(revisions: bool) -> &'static [u8] {
+pub(crate) fn header(revisions: bool) -> &'static [u8] {
     if revisions { b"timestamp,asset,point,value,emit,revision\n" } else { b"timestamp,asset,point,value\n" }
 }
 
 /// Appends `field` as a CSV field, quoted only when it must be.
-pub fn field(field: &str, out: &mut Vec<u8>) {
+pub(crate) fn field(field: &str, out: &mut Vec<u8>) {
     let needs_quotes = field.bytes().any(|b| b == b',' || b == b'"' || b.is_ascii_control())
         || field.starts_with(' ')
         || field.ends_with(' ');
@@ -29,7 +29,7 @@ pub fn field(field: &str, out: &mut Vec<u8>) {
 
 /// Appends one point's row.
 #[inline]
-pub fn point(row: &Row<'_>, line: &mut Vec<u8>) {
+pub(crate) fn point(row: &Row<'_>, line: &mut Vec<u8>) {
     line.extend_from_slice(row.stamp);
     line.push(b',');
     line.extend_from_slice(row.asset);

@@ -28,12 +28,12 @@ fn escaped(text: &str, special: &[u8], out: &mut Vec<u8>) {
 }
 
 /// A measurement name (the point): commas, spaces and backslashes escaped.
-pub fn measurement(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn measurement(text: &str, out: &mut Vec<u8>) {
     escaped(text, b", \\", out);
 }
 
 /// A tag value (the asset): commas, equals signs, spaces and backslashes escaped.
-pub fn tag(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn tag(text: &str, out: &mut Vec<u8>) {
     escaped(text, b",= \\", out);
 }
 
@@ -47,7 +47,7 @@ fn string(text: &str, out: &mut Vec<u8>) {
 /// One line of line protocol for `p`; a name with a control character, a text value with a line
 /// break, or a time outside the nanosecond range line protocol holds (1677 to 2262), cannot be
 /// written and is an error, never a wrong line.
-pub fn point(row: &Row<'_>, names: &Names, line: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) fn point(row: &Row<'_>, names: &Names, line: &mut Vec<u8>) -> io::Result<()> {
     let (p, asset, point) = (row.p, row.asset, row.point);
     let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
     if [asset, point].iter().any(|name| name.iter().any(|b| b.is_ascii_control())) {

@@ -3,7 +3,7 @@
 use super::{Row, format_value};
 
 /// Appends `text` as a JSON string.
-pub fn string(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     for c in text.chars() {
         match c {
@@ -24,7 +24,7 @@ pub fn string(text: &str, out: &mut Vec<u8>) {
 
 /// Appends one point's row.
 #[inline]
-pub fn point(row: &Row<'_>, line: &mut Vec<u8>) {
+pub(crate) fn point(row: &Row<'_>, line: &mut Vec<u8>) {
     line.extend_from_slice(b"{\"timestamp\":\"");
     line.extend_from_slice(row.stamp);
     line.extend_from_slice(b"\",\"asset\":");

@@ -41,7 +41,7 @@ pub(crate) fn format_value(value: &Value, decimals: Option<u8>, text: fn(&str, &
 }
 
 /// How a row's label is spelled in every output.
-pub fn emit_label(emit: Emit) -> &'static str {
+pub(crate) fn emit_label(emit: Emit) -> &'static str {
     match emit {
         Emit::Final => "final",
         Emit::OnTime => "on_time",
@@ -50,14 +50,14 @@ pub fn emit_label(emit: Emit) -> &'static str {
 }
 
 /// One point's row as its format needs it: the names and timestamp already encoded.
-pub struct Row<'a> {
-    pub p: &'a Point,
-    pub stamp: &'a [u8],
-    pub asset: &'a [u8],
-    pub point: &'a [u8],
-    pub decimals: Option<u8>,
+pub(crate) struct Row<'a> {
+    pub(crate) p: &'a Point,
+    pub(crate) stamp: &'a [u8],
+    pub(crate) asset: &'a [u8],
+    pub(crate) point: &'a [u8],
+    pub(crate) decimals: Option<u8>,
     /// The label and revision, written in `updates` mode.
-    pub revision: Option<(&'static str, u32)>,
+    pub(crate) revision: Option<(&'static str, u32)>,
 }
 
 /// Encodes output points in one format, keeping what rows repeat: encoded names and the last
@@ -83,7 +83,7 @@ impl PointEncoder {
     }
 
     /// The bytes the output starts with.
-    pub fn header(&self) -> &'static [u8] {
+    pub(crate) fn header(&self) -> &'static [u8] {
         match self.format {
             Format::Csv => csv::header(self.revisions),
             Format::Jsonl | Format::Influx | Format::Parquet => b"",
@@ -168,7 +168,7 @@ fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
 }
 
 /// The header of late rows in CSV.
-pub const LATE_HEADER: &[u8] = b"timestamp,asset,point,value,job,reason,window_start,window_end,watermark\n";
+pub(crate) const LATE_HEADER: &[u8] = b"timestamp,asset,point,value,job,reason,window_start,window_end,watermark\n";
 
 /// Starts the field `name` of a late row: a separator unless it is the first, and its key in JSON.
 fn late_field(line: &mut Vec<u8>, jsonl: bool, name: &str) {
@@ -186,7 +186,7 @@ fn late_field(line: &mut Vec<u8>, jsonl: bool, name: &str) {
 /// The row of a reading dropped as late, written into `line` (cleared first): the reading, its job,
 /// the reason, the window it belonged to and the watermark when it arrived; as CSV, or as a JSON
 /// object when `jsonl`.
-pub fn late_row(d: &Dropped, job: &str, names: &Names, jsonl: bool, line: &mut Vec<u8>) {
+pub(crate) fn late_row(d: &Dropped, job: &str, names: &Names, jsonl: bool, line: &mut Vec<u8>) {
     line.clear();
     let text: fn(&str, &mut Vec<u8>) = if jsonl { jsonl::string } else { csv::field };
     let stamp = |ts: i64, line: &mut Vec<u8>| {

@@ -10,7 +10,7 @@ use std::io::Write;
 /// exponent notation as `ryu` (the text this output has always had) at a fraction of the cost;
 /// it spells a positive exponent `e+21` where ryu writes `e21`, so the `+` is dropped.
 #[inline]
-pub fn format_number(v: f64, out: &mut Vec<u8>) {
+pub(crate) fn format_number(v: f64, out: &mut Vec<u8>) {
     let mut buffer = zmij::Buffer::new();
     // `format` rather than `format_finite`: the engine writes finite values only, but should one
     // slip through it must read `inf` or `NaN`, never a wrong number.
@@ -31,7 +31,7 @@ pub fn format_number(v: f64, out: &mut Vec<u8>) {
 /// binary value (an exact tie, such as 2.5 to 0 places, goes to the even digit), without trailing
 /// zeros or a trailing point, and `0` for a negative value that rounds to zero: `2.1700000000000728`
 /// to 2 places is `2.17`, `12.5` to 0 places is `12`.
-pub fn format_rounded(v: f64, decimals: usize, out: &mut Vec<u8>) {
+pub(crate) fn format_rounded(v: f64, decimals: usize, out: &mut Vec<u8>) {
     let start = out.len();
     // Writing into a Vec cannot fail.
     let _ = write!(out, "{v:.decimals$}");

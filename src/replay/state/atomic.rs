@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Replaces `path` with `bytes` atomically.
-pub fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = folder(path);
     let mut temp = tempfile::Builder::new().prefix(&temp_prefix(path)).tempfile_in(dir)?;
     temp.write_all(bytes)?;
@@ -21,7 +21,7 @@ pub fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Removes the temporary files that runs killed while saving `path` left; to be called with the
 /// state's lock held, when no save of it can be under way. Returns how many were removed.
-pub fn remove_stale(path: &Path) -> io::Result<usize> {
+pub(crate) fn remove_stale(path: &Path) -> io::Result<usize> {
     let prefix = temp_prefix(path);
     let mut removed = 0;
     for entry in std::fs::read_dir(folder(path))? {

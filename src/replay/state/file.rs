@@ -18,12 +18,12 @@
 use std::fmt;
 
 /// The first bytes of every state file.
-pub const MAGIC: [u8; 8] = *b"MFSTATE\0";
+pub(crate) const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
 /// The format version this build writes; it reads this one only. Version 4: window jobs keep
 /// fused slot rings and each series' log of open timestamps (see `engine::window`), and the
 /// duplicates rule is part of the fingerprint.
-pub const VERSION: u16 = 4;
+pub(crate) const VERSION: u16 = 4;
 
 const HEADER_LEN: usize = 24;
 
@@ -92,7 +92,7 @@ pub fn encode(payload: &[u8]) -> Vec<u8> {
 }
 
 /// The payload of a container, or why there is none.
-pub fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let magic_seen = bytes.len().min(MAGIC.len());
     if bytes[..magic_seen] != MAGIC[..magic_seen] {
         return Err(DecodeError::Foreign);

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 
 /// One job's result-changing fields, as (field, value) in a fixed order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobPrint {
-    pub name: String,
-    pub fields: Vec<(String, String)>,
+pub(crate) struct JobPrint {
+    pub(crate) name: String,
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 /// The fingerprint of a job set, in run order.
-pub fn of_jobs(jobs: &[Job]) -> Vec<JobPrint> {
+pub(crate) fn of_jobs(jobs: &[Job]) -> Vec<JobPrint> {
     jobs.iter().map(of_job).collect()
 }
 
@@ -83,7 +83,7 @@ fn of_job(job: &Job) -> JobPrint {
 
 /// What differs between the job set a state was saved with and the one given now, one line per
 /// difference naming the job (empty: the same results follow).
-pub fn differences(saved: &[JobPrint], now: &[JobPrint]) -> Vec<String> {
+pub(crate) fn differences(saved: &[JobPrint], now: &[JobPrint]) -> Vec<String> {
     let mut lines = Vec::new();
     for old in saved {
         let Some(new) = now.iter().find(|j| j.name == old.name) else {

@@ -14,7 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A state file locked for this run.
-pub struct Locked {
+pub(crate) struct Locked {
     file: File,
     path: PathBuf,
     /// This run created the file empty to lock it.
@@ -24,7 +24,7 @@ pub struct Locked {
 
 /// Why a state file could not be locked.
 #[derive(Debug)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another run holds it.
     Busy,
     Io(io::Error),
@@ -33,7 +33,7 @@ pub enum LockError {
 impl Locked {
     /// Locks `path`, creating it empty when it does not exist, removes what runs killed while
     /// saving it left, and reads it (empty: no state saved yet).
-    pub fn take(path: &Path) -> Result<(Locked, Vec<u8>), LockError> {
+    pub(crate) fn take(path: &Path) -> Result<(Locked, Vec<u8>), LockError> {
         loop {
             let (mut file, created) = match OpenOptions::new().read(true).write(true).create_new(true).open(path) {
                 Ok(file) => (file, true),
@@ -62,7 +62,7 @@ impl Locked {
     }
 
     /// The state was saved: the file this run created, if it did, is now a state.
-    pub fn saved(&self) {
+    pub(crate) fn saved(&self) {
         self.saved.set(true);
     }
 }

@@ -12,30 +12,30 @@ use serde::{Deserialize, Serialize};
 
 /// One input a run read into the state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsumedInput {
+pub(crate) struct ConsumedInput {
     /// The name the input was given as (`-` for stdin).
-    pub name: String,
-    pub bytes: u64,
+    pub(crate) name: String,
+    pub(crate) bytes: u64,
     /// XXH3-128 of its bytes as read (before decompression), in hex.
-    pub hash: String,
+    pub(crate) hash: String,
     /// The run that read it, counting from 1.
-    pub run: u32,
+    pub(crate) run: u32,
     /// A signal ended that run while it read this input: only the rows before are in the state.
-    pub stopped: bool,
+    pub(crate) stopped: bool,
 }
 
 /// The run options that change results, as the saving run had them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OptionsPrint {
-    pub emit: String,
-    pub watermark: String,
-    pub max_future_skew: Option<i64>,
+pub(crate) struct OptionsPrint {
+    pub(crate) emit: String,
+    pub(crate) watermark: String,
+    pub(crate) max_future_skew: Option<i64>,
     /// `--duplicates`, when given.
-    pub duplicates: Option<String>,
+    pub(crate) duplicates: Option<String>,
 }
 
 impl OptionsPrint {
-    pub fn of(options: &EngineOptions) -> OptionsPrint {
+    pub(crate) fn of(options: &EngineOptions) -> OptionsPrint {
         let emit = EmitMode::NAMES.iter().find(|(_, m)| *m == options.emit).map_or("?", |(n, _)| n);
         let watermark = WatermarkScope::NAMES.iter().find(|(_, s)| *s == options.watermark).map_or("?", |(n, _)| n);
         OptionsPrint {
@@ -47,7 +47,7 @@ impl OptionsPrint {
     }
 
     /// `--emit was final, is now updates`, one line per option that differs.
-    pub fn differences(&self, now: &OptionsPrint) -> Vec<String> {
+    pub(crate) fn differences(&self, now: &OptionsPrint) -> Vec<String> {
         let skew = |s: Option<i64>| s.map_or_else(|| "unset".to_owned(), crate::time::duration::format_duration);
         let mut lines = Vec::new();
         if self.emit != now.emit {
@@ -74,13 +74,13 @@ impl OptionsPrint {
 /// The name tables, each in id order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedNames {
-    pub assets: Vec<String>,
-    pub points: Vec<String>,
-    pub models: Vec<String>,
+    pub(crate) assets: Vec<String>,
+    pub(crate) points: Vec<String>,
+    pub(crate) models: Vec<String>,
 }
 
 impl SavedNames {
-    pub fn of(names: &Names) -> SavedNames {
+    pub(crate) fn of(names: &Names) -> SavedNames {
         let list = |table: &Interner| table.names().map(str::to_owned).collect();
         SavedNames { assets: list(&names.assets), points: list(&names.points), models: list(&names.models) }
     }
@@ -104,14 +104,14 @@ impl SavedNames {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SavedState {
     /// The meterflow version that wrote it, for messages.
-    pub written_by: String,
-    pub jobs: Vec<JobPrint>,
-    pub options: OptionsPrint,
+    pub(crate) written_by: String,
+    pub(crate) jobs: Vec<JobPrint>,
+    pub(crate) options: OptionsPrint,
     /// Saved by a `--finish` run: the stream has ended, nothing may resume from it.
-    pub finished: bool,
+    pub(crate) finished: bool,
     /// Runs that read into this state.
     pub runs: u32,
-    pub inputs: Vec<ConsumedInput>,
+    pub(crate) inputs: Vec<ConsumedInput>,
     pub names: SavedNames,
     pub counts: InputCounts,
     /// Sources read over every run (an empty one too, which `inputs` leaves out).
@@ -120,7 +120,7 @@ pub struct SavedState {
 }
 
 impl SavedState {
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         file::encode(&postcard::to_stdvec(self).expect("every field of a state serialises"))
     }
 

@@ -145,7 +145,7 @@ impl StateRun {
 
     /// Checks and records the regular-file inputs before any is read: an input whose content an
     /// earlier run (or an earlier input of this run) consumed is refused, unless allowed.
-    pub fn check_files(&mut self, paths: &[(String, bool)]) -> Result<(), Refusal> {
+    pub(crate) fn check_files(&mut self, paths: &[(String, bool)]) -> Result<(), Refusal> {
         for (path, live) in paths {
             if *live || path == "-" {
                 continue;
@@ -159,7 +159,7 @@ impl StateRun {
 
     /// Records an input read as a stream (stdin, a pipe), whose content could not be checked
     /// before it was read; a repeat is refused now, before the state is saved.
-    pub fn check_streamed(&mut self, name: &str, digest: &StreamDigest) -> Result<(), Refusal> {
+    pub(crate) fn check_streamed(&mut self, name: &str, digest: &StreamDigest) -> Result<(), Refusal> {
         let (bytes, hash) = digest.finish();
         self.record(name, bytes, hash)
     }
@@ -211,7 +211,7 @@ impl StateRun {
     /// the record of `name` says it was read part-way, or goes with those of `unread` when no
     /// row of it was read, so that all of it may be given to the next run. A stopped run does
     /// not finish the stream, whatever `--finish` said: the rest of the input is still to come.
-    pub fn stopped_in(&mut self, name: &str, rows: u64, unread: &[String]) {
+    pub(crate) fn stopped_in(&mut self, name: &str, rows: u64, unread: &[String]) {
         let run = self.run;
         if let Some(at) = self.consumed.iter().rposition(|c| c.run == run && c.name == name) {
             match rows {
@@ -223,7 +223,7 @@ impl StateRun {
         self.finish = false;
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -253,11 +253,11 @@ fn digest_file(path: &str) -> anyhow::Result<(u64, String)> {
 
 /// The running digest of a streamed input, shared with the reader that feeds it.
 #[derive(Clone, Default)]
-pub struct StreamDigest(Arc<Mutex<(Xxh3, u64)>>);
+pub(crate) struct StreamDigest(Arc<Mutex<(Xxh3, u64)>>);
 
 impl StreamDigest {
     /// Wraps `source` so every byte read through it is hashed.
-    pub fn watch(&self, source: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    pub(crate) fn watch(&self, source: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         Box::new(Digesting { inner: source, digest: self.clone() })
     }
 
