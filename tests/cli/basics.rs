@@ -2,20 +2,9 @@
 //! several inputs, help text.
 
 use crate::support::meterflow;
+use crate::{SEED_EXPECTED as EXPECTED, SEED_INPUT as INPUT};
 use std::io::{Read, Write};
 use std::process::Stdio;
-
-const INPUT: &str = "timestamp,asset,point,value\n\
-    2024-01-01T00:01:00Z,m1,Reading,5\n\
-    2024-01-01T00:02:00Z,m1,Reading,7\n\
-    2024-01-01T00:11:00Z,m1,Reading,3\n";
-
-/// Max 7 / min 5 for window 00:00, 3 / 3 for window 00:10, written at end of input (latency 1d).
-const EXPECTED: &str = "timestamp,asset,point,value\n\
-    2024-01-01T00:00:00.000Z,m1,MaxReading10Min,7\n\
-    2024-01-01T00:00:00.000Z,m1,MinReading10Min,5\n\
-    2024-01-01T00:10:00.000Z,m1,MaxReading10Min,3\n\
-    2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child =

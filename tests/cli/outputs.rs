@@ -2,19 +2,9 @@
 //! are not complete never left under their own names.
 
 use crate::support::{fresh_dir, meterflow, stderr};
+use crate::{SEED_EXPECTED as EXPECTED, SEED_INPUT as INPUT};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-
-const INPUT: &str = "timestamp,asset,point,value\n\
-    2024-01-01T00:01:00Z,m1,Reading,5\n\
-    2024-01-01T00:02:00Z,m1,Reading,7\n\
-    2024-01-01T00:11:00Z,m1,Reading,3\n";
-
-const EXPECTED: &str = "timestamp,asset,point,value\n\
-    2024-01-01T00:00:00.000Z,m1,MaxReading10Min,7\n\
-    2024-01-01T00:00:00.000Z,m1,MinReading10Min,5\n\
-    2024-01-01T00:10:00.000Z,m1,MaxReading10Min,3\n\
-    2024-01-01T00:10:00.000Z,m1,MinReading10Min,3\n";
 
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =

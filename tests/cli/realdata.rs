@@ -8,6 +8,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The flags that read the OPSD household file, as its recipe in docs/guides/input.md gives them.
+const OPSD_FLAGS: &[&str] = &[
+    "--wide",
+    "--asset",
+    "DE_KN_residential4",
+    "--time-column",
+    "utc_timestamp",
+    "--points",
+    "DE_KN_residential4_grid_import=GridImport,DE_KN_residential4_pv=PV",
+];
+
 fn realdata() -> Option<PathBuf> {
     let dir = match std::env::var_os("METERFLOW_REALDATA") {
         Some(dir) => PathBuf::from(dir),
@@ -168,15 +179,7 @@ fn opsd_wide_registers_with_empty_cells() {
         "opsd_household_data_60min_singleindex_residential4.csv",
         &["jobs/realdata/opsd_daily.yaml", "jobs/realdata/opsd_daily_use.yaml"],
         &[],
-        &[
-            "--wide",
-            "--asset",
-            "DE_KN_residential4",
-            "--time-column",
-            "utc_timestamp",
-            "--points",
-            "DE_KN_residential4_grid_import=GridImport,DE_KN_residential4_pv=PV",
-        ],
+        OPSD_FLAGS,
     );
 }
 
@@ -206,15 +209,7 @@ fn committed_input_configs_match_the_recipes() {
             "opsd_household_data_60min_singleindex_residential4.csv",
             "jobs/realdata/inputs/opsd.yaml",
             &["jobs/realdata/opsd_daily.yaml", "jobs/realdata/opsd_daily_use.yaml"],
-            &[
-                "--wide",
-                "--asset",
-                "DE_KN_residential4",
-                "--time-column",
-                "utc_timestamp",
-                "--points",
-                "DE_KN_residential4_grid_import=GridImport,DE_KN_residential4_pv=PV",
-            ],
+            OPSD_FLAGS,
         ),
     ];
     for (file, config, jobs, recipe) in cases {
