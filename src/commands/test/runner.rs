@@ -169,11 +169,22 @@ fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
         "valid" => policies(|p| p.valid),
         "late_accepted" => policies(|p| p.late_accepted),
         "late_dropped" => jobs(|s| s.late_dropped),
+        "partially_late" => jobs(|s| s.partially_late),
+        "windows_missed" => policies(|p| p.windows_missed),
+        "future_skewed" => jobs(|s| s.future_skewed),
+        "repeats" => jobs(|s| s.repeats),
+        "revisions" => jobs(|s| s.revisions),
         "out_of_threshold" => policies(|p| p.out_of_threshold),
+        "interpolated" => policies(|p| p.interpolated),
+        "below_min_count" => policies(|p| p.below_min_count),
+        "below_min_coverage" => policies(|p| p.below_min_coverage),
+        "exchanges" => policies(|p| p.exchanges),
+        "outside_slope" => policies(|p| p.outside_slope),
         "missing_values" => missing,
         "missing_operand" => jobs(|s| s.merge.missing_operand),
+        "stale_operand" => jobs(|s| s.merge.stale_operand),
         "eval_error" => jobs(|s| s.merge.eval_error),
-        "non_finite" => jobs(|s| s.merge.non_finite),
+        "non_finite" => jobs(|s| s.merge.non_finite) + policies(|p| p.non_finite),
         "empty" => jobs(|s| s.merge.empty),
         other => unreachable!("count `{other}` is not in fields::counts"),
     }
@@ -337,6 +348,13 @@ mod tests {
 
     fn rows(text: &str) -> Vec<Vec<String>> {
         parse_csv(text).unwrap()
+    }
+
+    #[test]
+    fn every_count_a_test_may_expect_is_computed() {
+        for field in crate::job::fields::counts::FIELDS {
+            assert_eq!(count(field.name, &[], 3), if field.name == "missing_values" { 3 } else { 0 }, "{}", field.name);
+        }
     }
 
     #[test]
