@@ -285,6 +285,16 @@ impl Aggregation {
     pub(crate) fn is_integral(self) -> bool {
         matches!(self, Aggregation::Integral | Aggregation::Twa)
     }
+
+    /// Whether a window's value under `rules` reads the series' next reading after the window
+    /// (so the window is final only once that reading is): `delta` under `boundary: previous` or
+    /// `interpolate`, `integral`, `twa`.
+    pub(crate) fn reads_next(self, rules: &PolicyRules) -> bool {
+        match self {
+            Aggregation::Delta => rules.register.boundary != Boundary::None,
+            a => a.is_integral(),
+        }
+    }
 }
 
 /// A Multi-Point Merging job.
