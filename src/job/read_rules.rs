@@ -66,12 +66,14 @@ pub(crate) fn read_rules(
     }
     let mut rules = PolicyRules::default();
     let register = &mut rules.register;
-    if let Some(at) = p.scalar(reader, &policy::BOUNDARY) {
-        register.boundary = choice(reader, &at, "boundary", &Boundary::NAMES, Listing::Or).unwrap_or_else(|| {
+    register.boundary = match p.scalar(reader, &policy::BOUNDARY) {
+        Some(at) => choice(reader, &at, "boundary", &Boundary::NAMES, Listing::Or).unwrap_or_else(|| {
             ok = false;
-            Boundary::DEFAULT
-        });
-    }
+            Boundary::None
+        }),
+        None if aggregation == Some(Aggregation::Delta) => Boundary::default_for(sliding),
+        None => Boundary::None,
+    };
     let kind = match p.scalar(reader, &policy::RESET) {
         Some(at) => choice(reader, &at, "reset", &ResetKind::NAMES, Listing::Or),
         None => Some(ResetKind::Zero),

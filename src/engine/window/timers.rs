@@ -3,7 +3,7 @@
 //! time for the same series and group fire as one batch, policy by policy, so rows come out in
 //! the order of (time, series, policy, kind, window) that unfused policies would give.
 
-use super::{WindowOperator, is_finite};
+use super::{WindowOperator, is_finite, same};
 use crate::engine::accumulator::{EXPIRED, Edges, Fused, Minimum, Sample, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
 use crate::engine::stats::PolicyStats;
@@ -118,7 +118,27 @@ impl WindowOperator {
             stats.outside_slope += left_out.outside_slope;
             stats.beyond_max_gap += left_out.beyond_max_gap;
         }
-        let (revision, _) = group.fused.written(k, slot);
+        let (revision, written) = group.fused.written(k, slot);
+        // A window that waited for the series' next reading may have changed since its last row
+        // (the next reading arrived after it): `updates` mode writes the change as a revision.
+        let changed = written.is_none_or(|bits| !same(&value, bits)) && is_finite(&value);
+        if kind == TimerKind::Expire && self.emit == EmitMode::Updates && group.fused.defers() && changed {
+            group.fused.wrote(k, slot, &value);
+            self.stats.policies[pi].rows_written += 1;
+            self.stats.rows_written += 1;
+            let point = self.policies[pi].output;
+            let (ts, emit) = (edges.start, Emit::Late);
+            out.points.push(Point {
+                job: self.job,
+                asset,
+                point,
+                model: self.model,
+                ts,
+                value: value.clone(),
+                emit,
+                revision,
+            });
+        }
         // In `updates` mode the expiry row is not written: it hands the final value downstream.
         let (emit, revision) = match kind {
             TimerKind::Expire if !is_finite(&value) => {
@@ -225,11 +245,24 @@ impl WindowOperator {
                     self.stats.policies[pi].non_finite += 1;
                     continue;
                 }
-                if self.emit != EmitMode::Updates {
-                    self.stats.policies[pi].rows_written += 1;
-                    self.stats.rows_written += 1;
-                }
+                self.stats.policies[pi].rows_written += 1;
+                self.stats.rows_written += 1;
                 let point = self.policies[pi].output;
+                // `updates` mode: such a window never closed with a row of its own, so its one
+                // row is written as a change; the final row hands the value downstream.
+                if self.emit == EmitMode::Updates {
+                    let (ts, emit) = (start, Emit::Late);
+                    out.points.push(Point {
+                        job: self.job,
+                        asset,
+                        point,
+                        model: self.model,
+                        ts,
+                        value: value.clone(),
+                        emit,
+                        revision: 0,
+                    });
+                }
                 out.points.push(Point {
                     job: self.job,
                     asset,
