@@ -26,7 +26,7 @@
 //!   reads them from the slot's reading list. Coverage counts readings per window, which the
 //!   slot's count already is.
 //! - **Reading across an edge.** `delta` with `boundary: previous` or `interpolate`, `integral` and
-//!   `twa` read the series' readings on either side of a window ([`Edges`]): policies that do are
+//!   `twa` read the series' readings on either side of a window ([`Edges`](super::accumulator::Edges)): policies that do are
 //!   fused only with each other, and such a group's windows wait for the series' next reading.
 //!   An expiry timer marks its window expired ([`EXPIRED`]) and leaves it in the ring; the ring's
 //!   front windows are written and removed once final, which is when the window holding the
@@ -43,7 +43,7 @@ mod timers;
 
 pub use snapshot::WindowState;
 
-use super::accumulator::{EXPIRED, Edges, Fused, Samples, TIMED};
+use super::accumulator::{EXPIRED, Fused, Samples, TIMED};
 use super::clock::{Clock, Timer, TimerKind};
 use super::layout::Layout;
 use super::open_windows::Slots;
@@ -552,21 +552,6 @@ impl WindowOperator {
                 revision,
             });
         }
-    }
-
-    /// Window slot `index` of series `sid` and group `g`, `[start, end)`, and the series'
-    /// readings on either side of it as far as they are known: the last of the window before it
-    /// (or the reading carried from the windows gone) and the first of a later window.
-    fn edges(&self, sid: u32, g: usize, index: usize, (start, end): (i64, i64)) -> Edges {
-        let group = &self.groups[g];
-        let ring = &self.rings[sid as usize * self.groups.len() + g];
-        let readings = |i: usize| group.fused.readings(ring.slot(i), &self.samples);
-        let before = match index {
-            0 => self.series[sid as usize].registers[g].carried,
-            _ => (0..index).rev().find_map(|i| readings(i).last().copied()),
-        };
-        let after = (index + 1..ring.len()).find_map(|i| readings(i).first().copied());
-        Edges { start, end, before, after }
     }
 
     /// Whether the job has a `quality` condition.

@@ -285,6 +285,21 @@ impl WindowOperator {
         self.open_windows -= self.groups[g].fused.outputs() as u64;
     }
 
+    /// Window slot `index` of series `sid` and group `g`, `[start, end)`, and the series'
+    /// readings on either side of it as far as they are known: the last of the window before it
+    /// (or the reading carried from the windows gone) and the first of a later window.
+    pub(super) fn edges(&self, sid: u32, g: usize, index: usize, (start, end): (i64, i64)) -> Edges {
+        let group = &self.groups[g];
+        let ring = &self.rings[sid as usize * self.groups.len() + g];
+        let readings = |i: usize| group.fused.readings(ring.slot(i), &self.samples);
+        let before = match index {
+            0 => self.series[sid as usize].registers[g].carried,
+            _ => (0..index).rev().find_map(|i| readings(i).last().copied()),
+        };
+        let after = (index + 1..ring.len()).find_map(|i| readings(i).first().copied());
+        Edges { start, end, before, after }
+    }
+
     /// Moves the watermark of the clock of series (`asset`, `point`) forward by `by` ms, firing
     /// what falls due: `--idle-timeout`'s advance for a series that has gone silent, decided at the
     /// edge from wall-clock time and handed in as plain data.
