@@ -576,5 +576,11 @@ pub mod counts {
         Field::optional("eval_error", Shape::Count, "Merge jobs: evaluations that failed."),
         Field::optional("non_finite", Shape::Count, "Merge jobs: evaluations whose result was not a finite number."),
         Field::optional("empty", Shape::Count, "Merge jobs: evaluations with no result (`if` without `else`)."),
+        Field::optional("below_min_count", Shape::Count, "Window jobs: windows below `min_count` (no row)."),
+        Field::optional("below_min_coverage", Shape::Count, "Window jobs: windows below `min_coverage` (no row)."),
+        Field::optional("exchanges", Shape::Count, "`delta`: steps across a meter exchange, left out."),
+        Field::optional("outside_slope", Shape::Count, "`delta`: steps outside the `slope`, left out."),
+        Field::optional("beyond_max_gap", Shape::Count, "`integral`, `twa`: intervals longer than `max_gap`."),
+        Field::optional("nothing_integrated", Shape::Count, "`integral`, `twa`: windows with nothing integrated."),
     ];
 }

@@ -175,6 +175,12 @@ fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
         "eval_error" => jobs(|s| s.merge.eval_error),
         "non_finite" => jobs(|s| s.merge.non_finite),
         "empty" => jobs(|s| s.merge.empty),
+        "below_min_count" => policies(|p| p.below_min_count),
+        "below_min_coverage" => policies(|p| p.below_min_coverage),
+        "exchanges" => policies(|p| p.exchanges),
+        "outside_slope" => policies(|p| p.outside_slope),
+        "beyond_max_gap" => policies(|p| p.beyond_max_gap),
+        "nothing_integrated" => policies(|p| p.nothing_integrated),
         other => unreachable!("count `{other}` is not in fields::counts"),
     }
 }
