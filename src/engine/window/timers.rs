@@ -193,7 +193,7 @@ impl WindowOperator {
                 break;
             }
             let window = slots.window(0);
-            let following = (slots.len() > 1).then(|| slots.window(1));
+            let following = next.map(|i| slots.window(i));
             let last = fused.readings(slots.slot(0), &self.samples).last().copied();
             if let Some(bounds) = self.groups[g].layout.window(window) {
                 let edges = self.edges(sid, g, 0, bounds);
