@@ -290,6 +290,10 @@ impl WindowOperator {
     /// (or the reading carried from the windows gone) and the first of a later window.
     pub(super) fn edges(&self, sid: u32, g: usize, index: usize, (start, end): (i64, i64)) -> Edges {
         let group = &self.groups[g];
+        // Only the policies of a group that waits read across the window's edges.
+        if !group.fused.defers() {
+            return Edges { start, end, before: None, after: None };
+        }
         let ring = &self.rings[sid as usize * self.groups.len() + g];
         let readings = |i: usize| group.fused.readings(ring.slot(i), &self.samples);
         let before = match index {
