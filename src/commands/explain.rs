@@ -158,10 +158,15 @@ fn explain_window(w: &WindowJob, s: &mut String) {
                 p.threshold
             ),
         };
+        let crossed = match p.aggregation {
+            Aggregation::Delta => p.rules.register.boundary == Boundary::Interpolate,
+            a => a.is_integral(),
+        };
+        let empty = if crossed { " unless a step between readings crosses it" } else { "" };
         let _ = writeln!(
             s,
             "  Policy {} -> {}: {} of {} over {} ({}, stamped at the window start); {valid}; a window without a valid value \
-             writes no row.",
+             writes no row{empty}.",
             n + 1,
             p.output,
             p.aggregation.name(),
@@ -186,8 +191,9 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
                                    the series' next reading expires, or the input ends"
             }
             Boundary::Interpolate => {
-                "is split at each window edge it crosses, linearly in time, so a window is final \
-                                      only once the window holding the series' next reading expires, or the input ends"
+                "is split at each window edge it crosses, linearly in time (a window it crosses without a reading \
+                 of its own writes its share as a row), so a window is final only once the window holding the \
+                 series' next reading expires, or the input ends"
             }
             Boundary::None => "belongs to neither window (the increase across each window edge is not booked)",
         };
@@ -232,9 +238,11 @@ fn rules(p: &WindowPolicy) -> Vec<String> {
             format!("; an interval longer than {} is not integrated, and counted", format_duration(g))
         });
         lines.push(format!(
-            "Integration: {method}{unit}; an interval crossing a window edge is split at the edge, so a window is final \
-             only once the window holding the series' next reading expires, or the input ends{gap}."
+            "Integration: {method}{unit}; an interval crossing a window edge is split at the edge (a window it crosses \
+             without a reading of its own writes its share as a row), so a window is final only once the window \
+             holding the series' next reading expires, or the input ends{gap}."
         ));
+        lines.push("A window in which no interval was integrated writes no row, and is counted.".to_string());
     }
     if matches!(p.aggregation, Aggregation::Median | Aggregation::Percentile(_) | Aggregation::Stddev) {
         lines.push("The window keeps its readings (16 bytes each, one per timestamp) until it expires.".to_string());

@@ -12,11 +12,14 @@
 //!
 //! The seed's max/min group is 3 cells, 24 bytes a window. Every component but `delta`'s is a few
 //! numbers; `delta` keeps the window's readings, because where a counter reset lies depends on each
-//! reading's neighbours in event order, and a late reading may land between any two of them.
+//! reading's neighbours in event order, and a late reading may land between any two of them. The
+//! order statistics, `integral` and `twa` read the same list; `delta` under a `boundary`,
+//! `integral` and `twa` also read the readings on either side of the window ([`Edges`]), which
+//! the window operator supplies.
 
 use super::Value;
-use super::register::{LeftOut, increase, percentile, sorted_values, stddev};
-use crate::job::{Aggregation, PolicyRules};
+use super::register::{LeftOut, Span, delta, integrate, percentile, sorted_values, stddev};
+use crate::job::{Aggregation, Boundary, PolicyRules};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 
@@ -68,12 +71,38 @@ impl Samples {
 pub(crate) enum Minimum {
     Count,
     Coverage,
+    /// `integral` or `twa`: no interval between readings was integrated in the window.
+    Integrated,
+}
+
+/// A window's bounds and the series' readings on either side of it (the last before it, the
+/// first after it, once known): what `delta` under a `boundary`, `integral` and `twa` read
+/// beyond the window's own readings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Edges {
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) before: Option<Sample>,
+    pub(crate) after: Option<Sample>,
+}
+
+impl Edges {
+    fn span<'a>(&self, samples: &'a [Sample]) -> Span<'a> {
+        Span { start: self.start, end: self.end, before: self.before, samples, after: self.after }
+    }
+
+    fn length(&self) -> i64 {
+        self.end - self.start
+    }
 }
 
 /// Cell 1: the count of valid values is in the low bits, flags above.
 const COUNT_MASK: u64 = (1 << 48) - 1;
 /// The slot's expiry timer is queued (see the window operator's `run_timer`).
 pub(crate) const TIMED: u64 = 1 << 63;
+/// The window has expired but waits for the series' next reading to be final (a group that
+/// [`Fused::defers`]).
+pub(crate) const EXPIRED: u64 = 1 << 62;
 /// In `updates` mode, a policy's first cell: a row was written (the revisions are below).
 const WRITTEN: u64 = 1 << 63;
 
@@ -115,7 +144,9 @@ impl Fused {
         let sum = place(has(&[A::Sum, A::Avg]), 2);
         let first = place(has(&[A::First]), 2);
         let last = place(has(&[A::Last]), 2);
-        let listed = aggregations.iter().any(|(a, _)| matches!(a, A::Delta | A::Median | A::Percentile(_) | A::Stddev));
+        let listed = aggregations
+            .iter()
+            .any(|(a, _)| matches!(a, A::Delta | A::Median | A::Percentile(_) | A::Stddev | A::Integral | A::Twa));
         let delta = place(listed, 1);
         let written = if updates { place(true, 2 * aggregations.len()) } else { 0 };
         Fused {
@@ -142,6 +173,26 @@ impl Fused {
     /// Policies of the group.
     pub(crate) fn outputs(&self) -> usize {
         self.outputs.len()
+    }
+
+    /// Whether the group's windows wait for the series' next reading before they are final
+    /// (every policy's or none's: the window operator fuses only policies that agree).
+    pub(crate) fn defers(&self) -> bool {
+        (0..self.outputs.len()).any(|k| self.outputs[k].reads_next(&self.rules[k]))
+    }
+
+    /// Whether policy `k` writes a row for a window without readings that a step or an interval
+    /// between two readings crosses.
+    pub(crate) fn crosses(&self, k: usize) -> bool {
+        match self.outputs[k] {
+            Aggregation::Delta => self.rules[k].register.boundary == Boundary::Interpolate,
+            a => a.is_integral(),
+        }
+    }
+
+    /// The window's readings, in time order (empty when the group keeps none).
+    pub(crate) fn readings<'a>(&self, cells: &[u64], samples: &'a Samples) -> &'a [Sample] {
+        if self.delta == 0 { &[] } else { samples.list(cells[self.delta]) }
     }
 
     /// Valid values the window holds.
@@ -295,10 +346,11 @@ impl Fused {
         }
     }
 
-    /// The value of policy `k` of the group for a window `length` ms long; meaningful when the
+    /// The value of policy `k` of the group for a window within `edges`; meaningful when the
     /// window holds a valid value.
     #[inline]
-    pub(crate) fn value(&self, k: usize, cells: &[u64], samples: &Samples, length: i64) -> Value {
+    pub(crate) fn value(&self, k: usize, cells: &[u64], samples: &Samples, edges: &Edges) -> Value {
+        let length = edges.length();
         let number = |at: usize| Value::Number(f64::from_bits(cells[at]));
         match self.outputs[k] {
             Aggregation::Max => number(self.max),
@@ -309,7 +361,9 @@ impl Fused {
             Aggregation::First => number(self.first + 1),
             Aggregation::Last => number(self.last + 1),
             Aggregation::Range => Value::Number(f64::from_bits(cells[self.max]) - f64::from_bits(cells[self.min])),
-            Aggregation::Delta => Value::Number(increase(samples.list(cells[self.delta]), &self.rules[k].register).0),
+            Aggregation::Delta | Aggregation::Integral | Aggregation::Twa => {
+                self.across(k, samples.list(cells[self.delta]), edges)
+            }
             Aggregation::Median => self.order_statistic(cells, samples, |sorted| percentile(sorted, 5000)),
             Aggregation::Percentile(p) => self.order_statistic(cells, samples, |sorted| percentile(sorted, p)),
             Aggregation::Stddev => self.order_statistic(cells, samples, stddev),
@@ -319,35 +373,58 @@ impl Fused {
                 let interval = self.rules[k].coverage.expected_interval.unwrap_or(length);
                 Value::Number(Fused::count(cells) as f64 * interval as f64 / length as f64)
             }
-            Aggregation::Integral | Aggregation::Twa => {
-                unreachable!("the job loader refuses the aggregations the engine does not run yet")
-            }
         }
     }
 
-    /// The steps policy `k`'s `delta` left out of the window's increase (none for another
-    /// aggregation): counted once, when the window expires.
-    pub(crate) fn left_out(&self, k: usize, cells: &[u64], samples: &Samples) -> LeftOut {
+    /// The value of policy `k` (`delta`, `integral` or `twa`) from the window's `readings` and
+    /// those on either side (no readings: a window a step or an interval crosses).
+    pub(crate) fn across(&self, k: usize, readings: &[Sample], edges: &Edges) -> Value {
+        let rules = &self.rules[k];
+        let span = edges.span(readings);
         match self.outputs[k] {
-            Aggregation::Delta => increase(samples.list(cells[self.delta]), &self.rules[k].register).1,
+            Aggregation::Twa => {
+                let integrated = integrate(&span, &rules.integration);
+                Value::Number(integrated.area / integrated.duration as f64)
+            }
+            Aggregation::Integral => {
+                Value::Number(integrate(&span, &rules.integration).area / rules.integration.unit as f64)
+            }
+            _ => Value::Number(delta(&span, &rules.register).0),
+        }
+    }
+
+    /// The steps policy `k`'s `delta` left out of the window's increase, or the intervals its
+    /// `integral` or `twa` did not integrate (none for another aggregation): counted once, when
+    /// the window is final, in the window of the step's or interval's first reading.
+    pub(crate) fn left_out(&self, k: usize, readings: &[Sample], edges: &Edges) -> LeftOut {
+        let span = edges.span(readings);
+        match self.outputs[k] {
+            Aggregation::Delta => delta(&span, &self.rules[k].register).1,
+            Aggregation::Integral | Aggregation::Twa => {
+                LeftOut { beyond_max_gap: integrate(&span, &self.rules[k].integration).gaps, ..LeftOut::default() }
+            }
             _ => LeftOut::default(),
         }
     }
 
-    /// Whether policy `k`'s window, `length` ms long, holds too little to be written: fewer valid
-    /// readings than `min_count`, or less than `min_coverage` of those expected.
-    pub(crate) fn below_minimum(&self, k: usize, cells: &[u64], length: i64) -> Option<Minimum> {
+    /// Whether policy `k`'s window within `edges`, holding `count` valid `readings`, holds too
+    /// little to be written: fewer valid readings than `min_count`, less than `min_coverage` of
+    /// those expected, or (`integral`, `twa`) no interval integrated.
+    pub(crate) fn below_minimum(&self, k: usize, count: u64, readings: &[Sample], edges: &Edges) -> Option<Minimum> {
         let coverage = self.rules[k].coverage;
-        let count = Fused::count(cells);
         if coverage.min_count.is_some_and(|n| count < n) {
             return Some(Minimum::Count);
         }
         match (coverage.min_coverage, coverage.expected_interval) {
-            (Some(share), Some(interval)) if (count as f64 * interval as f64 / length as f64) < share => {
-                Some(Minimum::Coverage)
+            (Some(share), Some(interval)) if (count as f64 * interval as f64 / edges.length() as f64) < share => {
+                return Some(Minimum::Coverage);
             }
-            _ => None,
+            _ => {}
         }
+        if self.outputs[k].is_integral() && integrate(&edges.span(readings), &self.rules[k].integration).duration == 0 {
+            return Some(Minimum::Integrated);
+        }
+        None
     }
 
     /// `f` of the window's values sorted (a window with a value has a reading in its list).

@@ -1,11 +1,13 @@
 //! What a window's readings in time order give beyond a few running numbers: the increase of a
-//! cumulative register under a policy's [`RegisterRules`], and the exact order statistics
+//! cumulative register under a policy's [`RegisterRules`] (with the steps to the readings on
+//! either side of the window, under its `boundary`), the integral of a series over the window
+//! ([`integrate`]: `integral`, `twa`), and the exact order statistics
 //! (`median`, `pNN`) and standard deviation of its values. Each reads the window's reading list
 //! (see [`super::accumulator`]), sorted by timestamp with one reading per timestamp, so the result
 //! depends on the readings accepted and never on their arrival order.
 
 use super::exact::{ExactSum, Sample};
-use crate::job::{RegisterRules, Reset};
+use crate::job::{Boundary, Integration, Method, RegisterRules, Reset};
 use crate::time::MS_PER_HOUR;
 
 /// Steps of a register's readings left out of its increase, by reason.
@@ -15,6 +17,8 @@ pub(crate) struct LeftOut {
     pub(crate) exchanges: u64,
     /// Steps whose increase per hour (after the scale) lies outside the `slope`.
     pub(crate) outside_slope: u64,
+    /// Intervals longer than `max_gap` (`integral`, `twa`): not integrated.
+    pub(crate) beyond_max_gap: u64,
 }
 
 /// The increase of a register over `samples` (sorted by time) under `rule`, and the steps left
@@ -26,44 +30,186 @@ pub(crate) struct LeftOut {
 /// once, so a register without drops gives exactly `last - first`; the scale multiplies the
 /// result once.
 pub(crate) fn increase(samples: &[Sample], rule: &RegisterRules) -> (f64, LeftOut) {
+    increase_of(samples.iter().copied(), rule)
+}
+
+/// [`increase`] over the readings `chain` gives in time order.
+fn increase_of(chain: impl Iterator<Item = Sample> + Clone, rule: &RegisterRules) -> (f64, LeftOut) {
     let mut left_out = LeftOut::default();
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else { return (0.0, left_out) };
+    let (mut first, mut last) = (None, None);
+    for s in chain.clone() {
+        first.get_or_insert(s);
+        last = Some(s);
+    }
+    let (Some(first), Some(last)) = (first, last) else { return (0.0, left_out) };
     let mut sum = ExactSum::default();
     sum.add(last.1);
     sum.add(-first.1);
-    for pair in samples.windows(2) {
-        let ((ta, a), (tb, b)) = (pair[0], pair[1]);
-        let dropped = b < a && a - b > rule.reset_tolerance;
-        let step = match rule.reset {
-            _ if !dropped => b - a,
-            Reset::Zero => b,
-            Reset::Rollover { at } => at - a + b,
-            Reset::Exchange => {
-                left_out.exchanges += 1;
-                sum.add(a);
-                sum.add(-b);
-                continue;
+    let mut previous: Option<Sample> = None;
+    for b in chain {
+        let Some(a) = previous.replace(b) else { continue };
+        match judge(a, b, rule) {
+            Step::Booked { correction, .. } => {
+                if let Some(c) = correction {
+                    sum.add(c);
+                }
             }
-        };
-        if let Some(slope) = rule.slope {
-            let per_hour = step * rule.scale * MS_PER_HOUR as f64 / (tb - ta) as f64;
-            if !slope.contains(per_hour) {
-                left_out.outside_slope += 1;
-                sum.add(a);
-                sum.add(-b);
-                continue;
-            }
-        }
-        if dropped {
-            match rule.reset {
-                Reset::Zero => sum.add(a),
-                Reset::Rollover { at } => sum.add(at),
-                Reset::Exchange => {}
+            out => {
+                left_out.count(out);
+                sum.add(a.1);
+                sum.add(-b.1);
             }
         }
     }
     let value = if rule.scale == 1.0 { sum.value() } else { sum.value() * rule.scale };
     (value, left_out)
+}
+
+/// What the rule makes of the step between two readings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// Booked: its increase (before the scale), and the telescoped sum's correction for a drop.
+    Booked {
+        increase: f64,
+        correction: Option<f64>,
+    },
+    Exchange,
+    OutsideSlope,
+}
+
+impl LeftOut {
+    fn count(&mut self, step: Step) {
+        match step {
+            Step::Exchange => self.exchanges += 1,
+            Step::OutsideSlope => self.outside_slope += 1,
+            Step::Booked { .. } => {}
+        }
+    }
+}
+
+/// The step from reading `a` to the next reading `b` under `rule` (see [`increase`]).
+fn judge((ta, a): Sample, (tb, b): Sample, rule: &RegisterRules) -> Step {
+    let dropped = b < a && a - b > rule.reset_tolerance;
+    let (increase, correction) = match rule.reset {
+        _ if !dropped => (b - a, None),
+        Reset::Zero => (b, Some(a)),
+        Reset::Rollover { at } => (at - a + b, Some(at)),
+        Reset::Exchange => return Step::Exchange,
+    };
+    if let Some(slope) = rule.slope {
+        let per_hour = increase * rule.scale * MS_PER_HOUR as f64 / (tb - ta) as f64;
+        if !slope.contains(per_hour) {
+            return Step::OutsideSlope;
+        }
+    }
+    Step::Booked { increase, correction }
+}
+
+/// The part of the step `a -> b` (scaled) that falls in `[start, end)`, in proportion to time.
+fn share(a: Sample, b: Sample, rule: &RegisterRules, (start, end): (i64, i64)) -> f64 {
+    let Step::Booked { increase, .. } = judge(a, b, rule) else { return 0.0 };
+    let within = b.0.min(end) - a.0.max(start);
+    if within <= 0 {
+        return 0.0;
+    }
+    increase * rule.scale * within as f64 / (b.0 - a.0) as f64
+}
+
+/// A window `[start, end)`, its readings in time order, and the series' readings on either side:
+/// the last before it and the first after it, once known.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span<'a> {
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) before: Option<Sample>,
+    pub(crate) samples: &'a [Sample],
+    pub(crate) after: Option<Sample>,
+}
+
+impl Span<'_> {
+    /// The readings from the one before the window to the one after it.
+    fn chain(&self) -> impl Iterator<Item = Sample> + Clone + '_ {
+        self.before.into_iter().chain(self.samples.iter().copied()).chain(self.after)
+    }
+}
+
+/// `delta` under the policy's `boundary` over a window (see [`increase`]): `none` books the steps
+/// between the window's readings; `previous` those and the step to the next reading; `interpolate`
+/// those and the part of each step across an edge that falls in the window, in proportion to time
+/// (a window without readings of its own gets its part of the step that crosses it). Steps left
+/// out are counted in the window of the step's first reading, so each is counted once.
+pub(crate) fn delta(span: &Span<'_>, rule: &RegisterRules) -> (f64, LeftOut) {
+    match rule.boundary {
+        Boundary::None => increase(span.samples, rule),
+        Boundary::Previous => increase_of(span.samples.iter().copied().chain(span.after), rule),
+        Boundary::Interpolate => {
+            let bounds = (span.start, span.end);
+            let (Some(&first), Some(&last)) = (span.samples.first(), span.samples.last()) else {
+                return match (span.before, span.after) {
+                    (Some(a), Some(b)) => (share(a, b, rule, bounds), LeftOut::default()),
+                    _ => (0.0, LeftOut::default()),
+                };
+            };
+            let (mut value, mut left_out) = increase(span.samples, rule);
+            if let Some(a) = span.before {
+                value += share(a, first, rule, bounds);
+            }
+            if let Some(b) = span.after {
+                value += share(last, b, rule, bounds);
+                left_out.count(judge(last, b, rule));
+            }
+            (value, left_out)
+        }
+    }
+}
+
+/// What integrating a series over a window gave.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Integrated {
+    /// The integral in value x milliseconds.
+    pub(crate) area: f64,
+    /// The milliseconds integrated.
+    pub(crate) duration: i64,
+    /// Intervals starting in the window longer than `max_gap`: not integrated.
+    pub(crate) gaps: u64,
+}
+
+/// The integral of a series over a window under `rule`: each interval between consecutive readings
+/// (the one before the window and the one after it included) not longer than `max_gap`, cut to
+/// the window, adds `p1 x (e - s)` (`left`) or `(p(s) + p(e)) / 2 x (e - s)` (`trapezoid`, the
+/// values at a cut interpolated linearly). The parts are summed exactly, in time order.
+pub(crate) fn integrate(span: &Span<'_>, rule: &Integration) -> Integrated {
+    let mut area = ExactSum::default();
+    let (mut duration, mut gaps) = (0i64, 0u64);
+    let mut previous: Option<Sample> = None;
+    for b in span.chain() {
+        let Some(a) = previous.replace(b) else { continue };
+        let length = b.0 - a.0;
+        if rule.max_gap.is_some_and(|gap| length > gap) {
+            gaps += u64::from(a.0 >= span.start);
+            continue;
+        }
+        let (s, e) = (a.0.max(span.start), b.0.min(span.end));
+        if e <= s {
+            continue;
+        }
+        let at = |t: i64| {
+            if t == a.0 {
+                a.1
+            } else if t == b.0 {
+                b.1
+            } else {
+                a.1 + (b.1 - a.1) * (t - a.0) as f64 / length as f64
+            }
+        };
+        let part = match rule.method {
+            Method::Left => a.1 * (e - s) as f64,
+            Method::Trapezoid => (at(s) + at(e)) / 2.0 * (e - s) as f64,
+        };
+        area.add(part);
+        duration += e - s;
+    }
+    Integrated { area: area.value(), duration, gaps }
 }
 
 /// The values of `samples` sorted, into `sorted` (reused).
@@ -149,9 +295,9 @@ mod tests {
         };
         // 15-minute steps of 0.25, 0.5, 0.25, scaled by 40: 40, 80 and 40 per hour.
         let (value, left_out) = increase(&stamped(&[100.0, 100.25, 100.75, 101.0]), &r);
-        assert_eq!((value, left_out), (20.0, LeftOut { exchanges: 0, outside_slope: 1 }));
+        assert_eq!((value, left_out), (20.0, LeftOut { outside_slope: 1, ..LeftOut::default() }));
         let (value, left_out) = increase(&stamped(&[1520.5, 1521.25, 3.25, 4.0]), &rule(Reset::Exchange, 0.0, 1.0));
-        assert_eq!((value, left_out), (1.5, LeftOut { exchanges: 1, outside_slope: 0 }));
+        assert_eq!((value, left_out), (1.5, LeftOut { exchanges: 1, ..LeftOut::default() }));
     }
 
     #[test]

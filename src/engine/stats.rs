@@ -46,6 +46,10 @@ pub struct PolicyStats {
     pub(crate) exchanges: u64,
     /// `delta` steps whose increase per hour lay outside the policy's `slope`, left out.
     pub(crate) outside_slope: u64,
+    /// `integral` / `twa` intervals between readings longer than `max_gap`: not integrated.
+    pub(crate) beyond_max_gap: u64,
+    /// `integral` / `twa` windows in which no interval was integrated: no row written.
+    pub(crate) nothing_integrated: u64,
 }
 
 /// Why a merge evaluation wrote no row.

@@ -23,12 +23,19 @@
 //!   too, and a window whose reading a repeat changed is summed again from them.
 //! - **What other features add.** A component is a few cells in the slot ([`super::accumulator`]); one
 //!   that needs the window's readings in order (issue 29's percentiles, `median`, `integral`)
-//!   reads them from the series' log, which then keeps values whatever the rule. A rule that
-//!   carries state across a window edge (`delta` with `boundary: previous`, where the step from a
-//!   window's last reading to the next window's first belongs to the earlier window) keeps the
-//!   window past its expiry until the series' next reading arrives: an expiry timer that finds
-//!   the carry still open leaves the slot in the ring, and the series' next reading (or the end
-//!   of input) writes it. Coverage counts readings per window, which the slot's count already is.
+//!   reads them from the slot's reading list. Coverage counts readings per window, which the
+//!   slot's count already is.
+//! - **Reading across an edge.** `delta` with `boundary: previous` or `interpolate`, `integral` and
+//!   `twa` read the series' readings on either side of a window ([`Edges`](super::accumulator::Edges)): policies that do are
+//!   fused only with each other, and such a group's windows wait for the series' next reading.
+//!   An expiry timer marks its window expired ([`EXPIRED`]) and leaves it in the ring; the ring's
+//!   front windows are written and removed once final, which is when the window holding the
+//!   series' next reading has expired too (no reading between the two can still be accepted) or
+//!   at end of input. The reading before the front window is the last one of the windows already
+//!   written, which the series carries per group ([`Register`]'s `carried`); the one after it is
+//!   the first of a later slot. The timer of a ring sits on its first window not waiting, so a
+//!   waiting window costs no timer. The carried reading and the waiting slots are part of the
+//!   `--state` snapshot, so a run cut anywhere writes what one run writes.
 
 mod corrections;
 mod snapshot;
@@ -36,7 +43,7 @@ mod timers;
 
 pub use snapshot::WindowState;
 
-use super::accumulator::{Fused, Samples, TIMED};
+use super::accumulator::{EXPIRED, Fused, Samples, TIMED};
 use super::clock::{Clock, Timer, TimerKind};
 use super::layout::Layout;
 use super::open_windows::Slots;
@@ -107,6 +114,9 @@ struct Register {
     /// Out-of-threshold readings replaced by the register, by timestamp (`last_value` groups
     /// whose series keeps values).
     lent: VecDeque<(i64, f64)>,
+    /// The last reading of the windows written and gone (groups that [`Fused::defers`]): the
+    /// reading before the ring's front window, carried across its edge.
+    carried: Option<(i64, f64)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -187,8 +197,8 @@ impl WindowOperator {
             let input = names.points.intern(&p.input);
             let joins = i > 0 && {
                 let q = &plan.policies[i - 1];
-                (&q.input, q.threshold, q.interpolation, q.window_size)
-                    == (&p.input, p.threshold, p.interpolation, p.window_size)
+                (&q.input, q.threshold, q.interpolation, q.window_size, q.aggregation.reads_next(&q.rules))
+                    == (&p.input, p.threshold, p.interpolation, p.window_size, p.aggregation.reads_next(&p.rules))
             };
             if joins && let Some(last) = aggregations.last_mut() {
                 last.push((p.aggregation, p.rules));
@@ -475,6 +485,8 @@ impl WindowOperator {
             }
             Err(i) => {
                 let newest = i == ring.len();
+                // The first window not waiting for the series' next reading has the ring's timer.
+                let timed = i == 0 || Fused::flags(ring.slot(i - 1)) & EXPIRED != 0;
                 let slot = ring.insert(i);
                 group.fused.open(slot, window, ts, value, &mut self.samples);
                 self.open_windows += group.fused.outputs() as u64;
@@ -484,7 +496,7 @@ impl WindowOperator {
                     Timer { at: end + self.latency, series: sid, group: g as u16, kind: TimerKind::Expire, window };
                 // Windows of a ring expire in number order, so only the front one needs an expiry
                 // timer: the next front's is queued when it expires.
-                if i == 0 {
+                if timed {
                     Fused::set_flag(slot, TIMED);
                     clock.push(base);
                 }
@@ -509,15 +521,18 @@ impl WindowOperator {
         let group = &mut self.groups[g];
         let Some((start, end)) = group.layout.window(window) else { return };
         let asset = self.series[sid as usize].asset;
+        let edges = self.edges(sid, g, index, (start, end));
+        let group = &mut self.groups[g];
         let slot = self.rings[sid as usize * groups + g].slot_mut(index);
         if Fused::count(slot) == 0 {
             return;
         }
         for k in 0..group.fused.outputs() {
-            if group.fused.below_minimum(k, slot, end - start).is_some() {
+            let readings = group.fused.readings(slot, &self.samples);
+            if group.fused.below_minimum(k, Fused::count(slot), readings, &edges).is_some() {
                 continue;
             }
-            let value = group.fused.value(k, slot, &self.samples, end - start);
+            let value = group.fused.value(k, slot, &self.samples, &edges);
             let (revision, written) = group.fused.written(k, slot);
             if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {
                 continue;

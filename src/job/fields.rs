@@ -253,7 +253,9 @@ pub mod window_policy {
         Shape::Choice(&BOUNDARIES),
         "`delta` only: the window the step between two readings in different windows belongs to. `previous`: the \
          earlier window (the platform's meter-reading rule; a window is final once the window holding the series' next \
-         reading expires, or the input ends); `interpolate`: split at each window edge linearly in time; `none`: neither. Default `none`.",
+         reading expires, or the input ends); `interpolate`: split at each window edge linearly in time (a window the \
+         step crosses without readings gets its share as a row); `none`: neither. `previous` and `interpolate` run on \
+         tumbling windows only. Default: `previous` on tumbling windows, `none` on sliding ones.",
     );
     pub(crate) const RESET: Field = Field::optional(
         "reset",
@@ -301,7 +303,7 @@ pub mod window_policy {
         "max_gap",
         Shape::Duration,
         "`integral` and `twa`: an interval between readings longer than this is not integrated, and counted. Default: \
-         every interval is integrated.",
+         every interval is integrated (a window an interval crosses without readings gets its share as a row).",
     );
     pub(crate) const EXPECTED_INTERVAL: Field = Field::optional(
         "expected_interval",

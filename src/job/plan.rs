@@ -168,7 +168,8 @@ impl Default for PolicyRules {
     fn default() -> Self {
         PolicyRules {
             register: RegisterRules {
-                boundary: Boundary::DEFAULT,
+                // The loader sets a `delta` policy's rule (see `Boundary::default_for`).
+                boundary: Boundary::None,
                 reset: Reset::Zero,
                 reset_tolerance: 0.0,
                 slope: None,
@@ -181,8 +182,13 @@ impl Default for PolicyRules {
 }
 
 impl Boundary {
-    /// The rule of a `delta` policy that does not set one.
-    pub(crate) const DEFAULT: Boundary = Boundary::None;
+    /// The rule of a `delta` policy that does not set one: `previous` on tumbling windows, which
+    /// books every increase once as a difference of two real readings; `none` on sliding windows,
+    /// which overlap, so that no sum of them is meant to book an increase once (and `previous`
+    /// does not run on them).
+    pub(crate) fn default_for(sliding: bool) -> Boundary {
+        if sliding { Boundary::None } else { Boundary::Previous }
+    }
 }
 
 /// What happens to an input value outside the threshold.
@@ -284,6 +290,16 @@ impl Aggregation {
     /// Whether the integration rules (`method`, `unit`, `max_gap`) apply.
     pub(crate) fn is_integral(self) -> bool {
         matches!(self, Aggregation::Integral | Aggregation::Twa)
+    }
+
+    /// Whether a window's value under `rules` reads the series' next reading after the window
+    /// (so the window is final only once that reading is): `delta` under `boundary: previous` or
+    /// `interpolate`, `integral`, `twa`.
+    pub(crate) fn reads_next(self, rules: &PolicyRules) -> bool {
+        match self {
+            Aggregation::Delta => rules.register.boundary != Boundary::None,
+            a => a.is_integral(),
+        }
     }
 }
 

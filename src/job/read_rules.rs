@@ -45,6 +45,7 @@ pub(crate) fn read_rules(
     p: &Mapping<'_>,
     aggregation: Option<Aggregation>,
     window_size: Option<Period>,
+    sliding: bool,
 ) -> Option<PolicyRules> {
     let mut ok = true;
     if let Some(a) = aggregation {
@@ -65,12 +66,14 @@ pub(crate) fn read_rules(
     }
     let mut rules = PolicyRules::default();
     let register = &mut rules.register;
-    if let Some(at) = p.scalar(reader, &policy::BOUNDARY) {
-        register.boundary = choice(reader, &at, "boundary", &Boundary::NAMES, Listing::Or).unwrap_or_else(|| {
+    register.boundary = match p.scalar(reader, &policy::BOUNDARY) {
+        Some(at) => choice(reader, &at, "boundary", &Boundary::NAMES, Listing::Or).unwrap_or_else(|| {
             ok = false;
-            Boundary::DEFAULT
-        });
-    }
+            Boundary::None
+        }),
+        None if aggregation == Some(Aggregation::Delta) => Boundary::default_for(sliding),
+        None => Boundary::None,
+    };
     let kind = match p.scalar(reader, &policy::RESET) {
         Some(at) => choice(reader, &at, "reset", &ResetKind::NAMES, Listing::Or),
         None => Some(ResetKind::Zero),
@@ -130,36 +133,36 @@ pub(crate) fn read_rules(
     }
     ok &= read_integration(reader, p, aggregation, &mut rules);
     ok &= read_coverage(reader, p, aggregation, window_size, &mut rules);
-    ok = ok && refuse_not_run(reader, p, aggregation, &rules);
+    ok = ok && refuse_sliding(reader, p, aggregation, &rules, sliding);
     ok.then_some(rules)
 }
 
-/// The rules and aggregations the loader checks but the engine does not run yet (issue 29): a job
-/// using one is refused rather than run without it.
-fn refuse_not_run(
+/// A policy whose windows wait for the series' next reading (see [`Aggregation::reads_next`])
+/// runs on tumbling windows only: sliding windows overlap, so the readings on either side of one
+/// window lie inside its neighbours, which the engine does not yet read across.
+fn refuse_sliding(
     reader: &mut Reader<'_>,
     p: &Mapping<'_>,
     aggregation: Option<Aggregation>,
     rules: &PolicyRules,
+    sliding: bool,
 ) -> bool {
-    let defaults = PolicyRules::default();
-    let mut ok = true;
-    let not_run = "is checked, but this version of meterflow does not run it yet";
-    if let Some(a) = aggregation.filter(|a| matches!(a, Aggregation::Integral | Aggregation::Twa))
-        && let Some(at) = p.scalar(reader, &policy::AGGREGATION)
-    {
-        reader.error(&at, format!("the aggregation `{}` {not_run}", a.name()));
-        ok = false;
-    }
-    let register = rules.register;
-    let fields = [(&policy::BOUNDARY, register.boundary != defaults.register.boundary)];
-    for (field, set) in fields {
-        if set && let Some(at) = p.scalar(reader, field) {
-            reader.error(&at, format!("`{}: {}` {not_run}", field.name, at.text.trim()));
-            ok = false;
-        }
-    }
-    ok
+    let Some(a) = aggregation.filter(|a| sliding && a.reads_next(rules)) else { return true };
+    let (field, text) = match p.scalar(reader, &policy::BOUNDARY) {
+        Some(at) if a == Aggregation::Delta => (at.clone(), format!("`boundary: {}`", at.text.trim())),
+        _ => match p.scalar(reader, &policy::AGGREGATION) {
+            Some(at) => (at, format!("the aggregation `{}`", a.name())),
+            None => return false,
+        },
+    };
+    reader.error(
+        &field,
+        format!(
+            "{text} runs on tumbling windows only: this version of meterflow does not run it on sliding windows{}",
+            if a == Aggregation::Delta { " (`boundary: none` does)" } else { "" }
+        ),
+    );
+    false
 }
 
 fn read_integration(
@@ -415,20 +418,44 @@ mod tests {
     }
 
     #[test]
-    fn rules_the_engine_does_not_run_yet_are_refused_not_ignored() {
-        assert_eq!(
-            one("aggregation: integral\nmethod: left").1,
-            "the aggregation `integral` is checked, but this version of meterflow does not run it yet"
-        );
-        assert_eq!(
-            one("aggregation: delta\nboundary: previous").1,
-            "`boundary: previous` is checked, but this version of meterflow does not run it yet"
-        );
-        assert!(problems("aggregation: delta\nboundary: none\nreset: zero").is_empty());
-        for runs in
-            ["aggregation: median", "aggregation: p99.9", "aggregation: stddev", "aggregation: delta\nscale: 40"]
-        {
+    fn rules_reading_the_next_window_run_on_tumbling_windows_only() {
+        for runs in [
+            "aggregation: integral\nmethod: left",
+            "aggregation: twa\nmethod: trapezoid\nmax_gap: 30m",
+            "aggregation: delta\nboundary: previous",
+            "aggregation: delta\nboundary: interpolate\nreset: zero",
+            "aggregation: median",
+            "aggregation: delta\nscale: 40",
+        ] {
             assert!(problems(runs).is_empty(), "{runs}");
         }
+        let sliding = |lines: &str| {
+            let yaml = format!(
+                "template: time_window_aggregation\nmodel: M\nwindow:\n  type: sliding\n  slide: 30m\npolicies:\n  - \
+                 input: R\n    window_size: 1h\n    output: O\n{lines}"
+            );
+            match load_sources(vec![("job.yaml".to_string(), yaml.into_bytes())]) {
+                Ok(_) => Vec::new(),
+                Err(e) => e.0.into_iter().map(|d| (d.field, d.message)).collect::<Vec<_>>(),
+            }
+        };
+        assert_eq!(
+            sliding("    aggregation: delta\n    boundary: previous\n"),
+            vec![(
+                "policies[0].boundary".to_string(),
+                "`boundary: previous` runs on tumbling windows only: this version of meterflow does not run it on \
+                 sliding windows (`boundary: none` does)"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            sliding("    aggregation: integral\n    method: left\n").into_iter().map(|p| p.1).collect::<Vec<_>>(),
+            vec![
+                "the aggregation `integral` runs on tumbling windows only: this version of meterflow does not run it on \
+                 sliding windows"
+                    .to_string()
+            ]
+        );
+        assert!(sliding("    aggregation: delta\n    boundary: none\n").is_empty());
     }
 }

@@ -62,7 +62,8 @@ pub(crate) fn read_window_job(reader: &mut Reader<'_>, root: &Node, default_name
             Some(size)
         });
         let output = read_output(reader, &p, &policy::OUTPUT, model.as_deref(), &mut outputs);
-        let rules = read_rules(reader, &p, aggregation, window_size);
+        let sliding = matches!(window, Some(WindowType::Sliding { .. }));
+        let rules = read_rules(reader, &p, aggregation, window_size, sliding);
         if let (
             Some(input),
             Some(threshold),

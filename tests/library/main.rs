@@ -1,6 +1,7 @@
 //! The library driven directly: property tests against independent models (windows, the --state
 //! split guarantee, arrival orders) and the fuzz corpus replayed as regression tests.
 
+mod energy;
 mod fuzz_regressions;
 mod properties;
 mod repeats;

@@ -328,6 +328,20 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String 
                 s.push_str(&format!("  {}: {} {why}: left out\n", p.output, count(n, "step", "steps")));
             }
         }
+        if p.beyond_max_gap > 0 {
+            s.push_str(&format!(
+                "  {}: {} longer than max_gap: not integrated\n",
+                p.output,
+                count(p.beyond_max_gap, "interval", "intervals")
+            ));
+        }
+        if p.nothing_integrated > 0 {
+            s.push_str(&format!(
+                "  {}: {} no interval integrated: no row\n",
+                p.output,
+                count(p.nothing_integrated, "window with", "windows with")
+            ));
+        }
         if p.interpolated > 0 {
             s.push_str(&format!(
                 "  {}: {} replaced by the last valid value\n",

@@ -186,6 +186,8 @@ fn count(name: &str, stats: &[JobStats], missing: u64) -> u64 {
         "eval_error" => jobs(|s| s.merge.eval_error),
         "non_finite" => jobs(|s| s.merge.non_finite) + policies(|p| p.non_finite),
         "empty" => jobs(|s| s.merge.empty),
+        "beyond_max_gap" => policies(|p| p.beyond_max_gap),
+        "nothing_integrated" => policies(|p| p.nothing_integrated),
         other => unreachable!("count `{other}` is not in fields::counts"),
     }
 }

@@ -3,9 +3,10 @@
 //! time for the same series and group fire as one batch, policy by policy, so rows come out in
 //! the order of (time, series, policy, kind, window) that unfused policies would give.
 
-use super::{WindowOperator, is_finite};
-use crate::engine::accumulator::{Fused, Minimum, TIMED};
+use super::{WindowOperator, is_finite, same};
+use crate::engine::accumulator::{EXPIRED, Edges, Fused, Minimum, Sample, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
+use crate::engine::stats::PolicyStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted, Point};
 use std::cmp::Reverse;
@@ -40,55 +41,228 @@ impl WindowOperator {
     fn run_batch(&mut self, batch: &[Timer], w: i64, out: &mut Emitted, follow: &mut Vec<Timer>) {
         let (sid, g) = (batch[0].series, batch[0].group as usize);
         let ring = sid as usize * self.groups.len() + g;
-        let asset = self.series[sid as usize].asset;
+        let defers = self.groups[g].fused.defers();
         for k in 0..self.groups[g].fused.outputs() {
-            let pi = self.groups[g].first_policy + k;
             for t in batch {
+                // A group that defers writes its final rows when they are final (`settle`).
+                if defers && t.kind == TimerKind::Expire {
+                    continue;
+                }
                 let Ok(index) = self.rings[ring].locate(t.window) else { continue };
-                let group = &mut self.groups[g];
-                let slot = self.rings[ring].slot_mut(index);
-                // A window a repeat left without a valid value writes nothing.
-                if Fused::count(slot) == 0 {
+                let Some(bounds) = self.groups[g].layout.window(t.window) else { continue };
+                let edges = self.edges(sid, g, index, bounds);
+                self.window_row(sid, g, k, index, &edges, t.kind, out);
+            }
+        }
+        if defers {
+            self.settle(batch, w, out);
+        } else {
+            for t in batch.iter().filter(|t| t.kind == TimerKind::Expire) {
+                let Ok(index) = self.rings[ring].locate(t.window) else { continue };
+                self.drop_slot(sid, g, index);
+            }
+        }
+        // The first window not waiting for the series' next reading holds the ring's expiry timer.
+        let first = (0..self.rings[ring].len()).find(|&i| Fused::flags(self.rings[ring].slot(i)) & EXPIRED == 0);
+        if let Some(i) = first {
+            let slot = self.rings[ring].slot_mut(i);
+            if Fused::flags(slot) & TIMED == 0 {
+                Fused::set_flag(slot, TIMED);
+                let window = slot[0] as i64;
+                if let Some((_, end)) = self.groups[g].layout.window(window) {
+                    let at = end + self.latency;
+                    follow.push(Timer { at, series: sid, group: g as u16, kind: TimerKind::Expire, window });
+                }
+            }
+        }
+        if w != i64::MAX && w >= self.series[sid as usize].trim_at {
+            self.trim(sid, w);
+        }
+    }
+
+    /// Writes policy `k`'s row of window slot `index` within `edges`, if it has one: closing
+    /// (`updates` mode) or final (`Expire`), which also counts what the window left out.
+    #[allow(clippy::too_many_arguments)]
+    fn window_row(
+        &mut self,
+        sid: u32,
+        g: usize,
+        k: usize,
+        index: usize,
+        edges: &Edges,
+        kind: TimerKind,
+        out: &mut Emitted,
+    ) {
+        let ring = sid as usize * self.groups.len() + g;
+        let asset = self.series[sid as usize].asset;
+        let group = &mut self.groups[g];
+        let pi = group.first_policy + k;
+        let slot = self.rings[ring].slot_mut(index);
+        let count = Fused::count(slot);
+        // A window a repeat left without a valid value writes nothing.
+        if count == 0 {
+            return;
+        }
+        let readings = group.fused.readings(slot, &self.samples);
+        if let Some(minimum) = group.fused.below_minimum(k, count, readings, edges) {
+            if kind == TimerKind::Expire {
+                count_minimum(&mut self.stats.policies[pi], minimum);
+            }
+            return;
+        }
+        let value = group.fused.value(k, slot, &self.samples, edges);
+        if kind == TimerKind::Expire {
+            let left_out = group.fused.left_out(k, readings, edges);
+            let stats = &mut self.stats.policies[pi];
+            stats.exchanges += left_out.exchanges;
+            stats.outside_slope += left_out.outside_slope;
+            stats.beyond_max_gap += left_out.beyond_max_gap;
+        }
+        let (revision, written) = group.fused.written(k, slot);
+        // A window that waited for the series' next reading may have changed since its last row
+        // (the next reading arrived after it): `updates` mode writes the change as a revision.
+        let changed = written.is_none_or(|bits| !same(&value, bits)) && is_finite(&value);
+        if kind == TimerKind::Expire && self.emit == EmitMode::Updates && group.fused.defers() && changed {
+            group.fused.wrote(k, slot, &value);
+            self.stats.policies[pi].rows_written += 1;
+            self.stats.rows_written += 1;
+            let point = self.policies[pi].output;
+            let (ts, emit) = (edges.start, Emit::Late);
+            out.points.push(Point {
+                job: self.job,
+                asset,
+                point,
+                model: self.model,
+                ts,
+                value: value.clone(),
+                emit,
+                revision,
+            });
+        }
+        // In `updates` mode the expiry row is not written: it hands the final value downstream.
+        let (emit, revision) = match kind {
+            TimerKind::Expire if !is_finite(&value) => {
+                self.stats.policies[pi].non_finite += 1;
+                return;
+            }
+            TimerKind::Close if !is_finite(&value) => return,
+            TimerKind::Expire if self.emit == EmitMode::Updates => (Emit::Final, 0),
+            TimerKind::Expire => (Emit::Final, revision),
+            TimerKind::Close => {
+                group.fused.wrote(k, slot, &value);
+                (Emit::OnTime, revision)
+            }
+        };
+        if !(kind == TimerKind::Expire && self.emit == EmitMode::Updates) {
+            self.stats.policies[pi].rows_written += 1;
+            self.stats.rows_written += 1;
+        }
+        let point = self.policies[pi].output;
+        out.points.push(Point {
+            job: self.job,
+            asset,
+            point,
+            model: self.model,
+            ts: edges.start,
+            value,
+            emit,
+            revision,
+        });
+    }
+
+    /// A group whose windows wait for the series' next reading: the windows of the batch's
+    /// expiry timers are marked expired, then the front windows that are final are written and
+    /// removed, oldest first. An expired window is final when the window holding the series'
+    /// next reading has expired too (no reading between the two can still be accepted), or at
+    /// end of input. After its rows come those of the windows without readings that the step
+    /// from its last reading to the next one crosses (`interpolate`, `integral`, `twa`).
+    fn settle(&mut self, batch: &[Timer], w: i64, out: &mut Emitted) {
+        let (sid, g) = (batch[0].series, batch[0].group as usize);
+        let ring = sid as usize * self.groups.len() + g;
+        for t in batch.iter().filter(|t| t.kind == TimerKind::Expire) {
+            if let Ok(index) = self.rings[ring].locate(t.window) {
+                Fused::set_flag(self.rings[ring].slot_mut(index), EXPIRED);
+            }
+        }
+        while !self.rings[ring].is_empty() && Fused::flags(self.rings[ring].slot(0)) & EXPIRED != 0 {
+            let slots = &self.rings[ring];
+            let fused = &self.groups[g].fused;
+            let next = (1..slots.len()).find(|&i| !fused.readings(slots.slot(i), &self.samples).is_empty());
+            let known = next.is_some_and(|i| Fused::flags(slots.slot(i)) & EXPIRED != 0);
+            if !(known || w == i64::MAX) {
+                break;
+            }
+            let window = slots.window(0);
+            let following = next.map(|i| slots.window(i));
+            let last = fused.readings(slots.slot(0), &self.samples).last().copied();
+            if let Some(bounds) = self.groups[g].layout.window(window) {
+                let edges = self.edges(sid, g, 0, bounds);
+                for k in 0..self.groups[g].fused.outputs() {
+                    self.window_row(sid, g, k, 0, &edges, TimerKind::Expire, out);
+                }
+                if let (Some(last), Some(after), Some(following)) = (last, edges.after, following) {
+                    self.crossed_rows(sid, g, (window + 1)..following, (last, after), out);
+                }
+            }
+            if last.is_some() {
+                self.series[sid as usize].registers[g].carried = last;
+            }
+            self.drop_slot(sid, g, 0);
+        }
+    }
+
+    /// The final rows of `windows`, which hold no reading of the series and lie within the step
+    /// or interval `(before, after)`: policies that give such a window a value (see
+    /// [`Fused::crosses`]) write it.
+    fn crossed_rows(
+        &mut self,
+        sid: u32,
+        g: usize,
+        windows: std::ops::Range<i64>,
+        (before, after): (Sample, Sample),
+        out: &mut Emitted,
+    ) {
+        let outputs = self.groups[g].fused.outputs();
+        if !(0..outputs).any(|k| self.groups[g].fused.crosses(k)) {
+            return;
+        }
+        let asset = self.series[sid as usize].asset;
+        for window in windows {
+            let Some((start, end)) = self.groups[g].layout.window(window) else { continue };
+            if end <= start {
+                continue;
+            }
+            let edges = Edges { start, end, before: Some(before), after: Some(after) };
+            let group = &self.groups[g];
+            for k in (0..outputs).filter(|&k| group.fused.crosses(k)) {
+                let pi = group.first_policy + k;
+                if let Some(minimum) = group.fused.below_minimum(k, 0, &[], &edges) {
+                    count_minimum(&mut self.stats.policies[pi], minimum);
                     continue;
                 }
-                let Some((start, end)) = group.layout.window(t.window) else { continue };
-                if let Some(minimum) = group.fused.below_minimum(k, slot, end - start) {
-                    if t.kind == TimerKind::Expire {
-                        let stats = &mut self.stats.policies[pi];
-                        match minimum {
-                            Minimum::Count => stats.below_min_count += 1,
-                            Minimum::Coverage => stats.below_min_coverage += 1,
-                        }
-                    }
+                let value = group.fused.across(k, &[], &edges);
+                if !is_finite(&value) {
+                    self.stats.policies[pi].non_finite += 1;
                     continue;
                 }
-                let value = group.fused.value(k, slot, &self.samples, end - start);
-                if t.kind == TimerKind::Expire {
-                    let left_out = group.fused.left_out(k, slot, &self.samples);
-                    let stats = &mut self.stats.policies[pi];
-                    stats.exchanges += left_out.exchanges;
-                    stats.outside_slope += left_out.outside_slope;
-                }
-                let (revision, _) = group.fused.written(k, slot);
-                // In `updates` mode the expiry row is not written: it hands the final value downstream.
-                let (emit, revision) = match t.kind {
-                    TimerKind::Expire if !is_finite(&value) => {
-                        self.stats.policies[pi].non_finite += 1;
-                        continue;
-                    }
-                    TimerKind::Close if !is_finite(&value) => continue,
-                    TimerKind::Expire if self.emit == EmitMode::Updates => (Emit::Final, 0),
-                    TimerKind::Expire => (Emit::Final, revision),
-                    TimerKind::Close => {
-                        group.fused.wrote(k, slot, &value);
-                        (Emit::OnTime, revision)
-                    }
-                };
-                if !(t.kind == TimerKind::Expire && self.emit == EmitMode::Updates) {
-                    self.stats.policies[pi].rows_written += 1;
-                    self.stats.rows_written += 1;
-                }
+                self.stats.policies[pi].rows_written += 1;
+                self.stats.rows_written += 1;
                 let point = self.policies[pi].output;
+                // `updates` mode: such a window never closed with a row of its own, so its one
+                // row is written as a change; the final row hands the value downstream.
+                if self.emit == EmitMode::Updates {
+                    let (ts, emit) = (start, Emit::Late);
+                    out.points.push(Point {
+                        job: self.job,
+                        asset,
+                        point,
+                        model: self.model,
+                        ts,
+                        value: value.clone(),
+                        emit,
+                        revision: 0,
+                    });
+                }
                 out.points.push(Point {
                     job: self.job,
                     asset,
@@ -96,31 +270,38 @@ impl WindowOperator {
                     model: self.model,
                     ts: start,
                     value,
-                    emit,
-                    revision,
+                    emit: Emit::Final,
+                    revision: 0,
                 });
             }
         }
-        for t in batch.iter().filter(|t| t.kind == TimerKind::Expire) {
-            let Ok(index) = self.rings[ring].locate(t.window) else { continue };
-            self.groups[g].fused.recycle(self.rings[ring].slot(index), &mut self.samples);
-            self.rings[ring].remove(index);
-            self.open_windows -= self.groups[g].fused.outputs() as u64;
-            if self.rings[ring].is_empty() {
-                continue;
-            }
-            let front = self.rings[ring].slot_mut(0);
-            if Fused::flags(front) & TIMED == 0 {
-                Fused::set_flag(front, TIMED);
-                let window = front[0] as i64;
-                if let Some((_, end)) = self.groups[g].layout.window(window) {
-                    follow.push(Timer { at: end + self.latency, window, ..*t });
-                }
-            }
+    }
+
+    /// Removes window slot `index` of series `sid` and group `g`, its reading list given back.
+    fn drop_slot(&mut self, sid: u32, g: usize, index: usize) {
+        let ring = sid as usize * self.groups.len() + g;
+        self.groups[g].fused.recycle(self.rings[ring].slot(index), &mut self.samples);
+        self.rings[ring].remove(index);
+        self.open_windows -= self.groups[g].fused.outputs() as u64;
+    }
+
+    /// Window slot `index` of series `sid` and group `g`, `[start, end)`, and the series'
+    /// readings on either side of it as far as they are known: the last of the window before it
+    /// (or the reading carried from the windows gone) and the first of a later window.
+    pub(super) fn edges(&self, sid: u32, g: usize, index: usize, (start, end): (i64, i64)) -> Edges {
+        let group = &self.groups[g];
+        // Only the policies of a group that waits read across the window's edges.
+        if !group.fused.defers() {
+            return Edges { start, end, before: None, after: None };
         }
-        if w != i64::MAX && w >= self.series[sid as usize].trim_at {
-            self.trim(sid, w);
-        }
+        let ring = &self.rings[sid as usize * self.groups.len() + g];
+        let readings = |i: usize| group.fused.readings(ring.slot(i), &self.samples);
+        let before = match index {
+            0 => self.series[sid as usize].registers[g].carried,
+            _ => (0..index).rev().find_map(|i| readings(i).last().copied()),
+        };
+        let after = (index + 1..ring.len()).find_map(|i| readings(i).first().copied());
+        Edges { start, end, before, after }
     }
 
     /// Moves the watermark of the clock of series (`asset`, `point`) forward by `by` ms, firing
@@ -144,13 +325,25 @@ impl WindowOperator {
     }
 
     /// End of input: every remaining timer fires, across all clocks, in (time, series, group)
-    /// order.
+    /// order. A window waiting for its series' next reading is written at the time it expired.
     pub(crate) fn finish(&mut self, out: &mut Emitted) {
         // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
         let mut all = BinaryHeap::new();
         for clock in &mut self.clocks {
             clock.next_due = i64::MAX;
             all.extend(std::mem::take(&mut clock.timers).into_sorted_vec().into_iter().map(Reverse));
+        }
+        let groups = self.groups.len();
+        for (i, ring) in self.rings.iter().enumerate() {
+            let (series, g) = ((i / groups) as u32, i % groups);
+            if ring.is_empty() || Fused::flags(ring.slot(0)) & EXPIRED == 0 {
+                continue;
+            }
+            let window = ring.window(0);
+            if let Some((_, end)) = self.groups[g].layout.window(window) {
+                let at = end + self.latency;
+                all.push(Reverse(Timer { at, series, group: g as u16, kind: TimerKind::Expire, window }));
+            }
         }
         let mut batch = Vec::new();
         let mut follow = Vec::new();
@@ -166,5 +359,14 @@ impl WindowOperator {
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             all.extend(follow.drain(..).map(Reverse));
         }
+    }
+}
+
+/// Counts a window that fell short of policy's minimum.
+fn count_minimum(stats: &mut PolicyStats, minimum: Minimum) {
+    match minimum {
+        Minimum::Count => stats.below_min_count += 1,
+        Minimum::Coverage => stats.below_min_coverage += 1,
+        Minimum::Integrated => stats.nothing_integrated += 1,
     }
 }

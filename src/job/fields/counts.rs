@@ -64,6 +64,16 @@ pub(crate) const FIELDS: &[Field] = &[
         Shape::Count,
         "Window jobs: `delta` steps whose increase per hour lay outside `slope`, left out.",
     ),
+    Field::optional(
+        "beyond_max_gap",
+        Shape::Count,
+        "Window jobs: `integral` and `twa` intervals longer than `max_gap`, not integrated.",
+    ),
+    Field::optional(
+        "nothing_integrated",
+        Shape::Count,
+        "Window jobs: `integral` and `twa` windows with nothing integrated (no row written).",
+    ),
     Field::optional("missing_values", Shape::Count, "Input rows whose value was a missing-value marker (skipped)."),
     Field::optional(
         "missing_operand",

@@ -22,8 +22,10 @@ pub(crate) const MAGIC: [u8; 8] = *b"MFSTATE\0";
 
 /// The format version this build writes; it reads this one only. Version 4: window jobs keep
 /// fused slot rings and each series' log of open timestamps (see `engine::window`), and the
-/// duplicates rule is part of the fingerprint.
-pub(crate) const VERSION: u16 = 4;
+/// duplicates rule is part of the fingerprint. Version 5: each series carries its last reading
+/// across a window edge, windows waiting for the series' next reading are kept, and the figures
+/// count intervals beyond `max_gap` and windows with nothing integrated.
+pub(crate) const VERSION: u16 = 5;
 
 const HEADER_LEN: usize = 24;
 
