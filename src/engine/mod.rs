@@ -13,6 +13,7 @@ mod open_windows;
 mod queue;
 mod register;
 mod repeats;
+pub(crate) mod shard;
 mod snapshot;
 pub mod stats;
 pub mod watermark;
@@ -147,6 +148,8 @@ pub struct Dropped {
 pub(crate) struct Emitted {
     pub(crate) points: Vec<Point>,
     pub(crate) dropped: Vec<Dropped>,
+    /// Where the batches of an end-of-input flush begin among `points` (see [`shard`]).
+    pub(crate) marks: Vec<shard::Mark>,
 }
 
 impl Emitted {
@@ -232,6 +235,8 @@ pub struct Pipeline {
     /// The input reading being routed and its series, so a late drop is counted once per reading
     /// however many jobs drop it.
     routing: Option<(usize, Reading)>,
+    /// A shard's record of its events (a run sharded by asset, see [`shard`]).
+    tracker: Option<Box<shard::Tracker>>,
 }
 
 /// Adds one to `counts[id]`, growing the table as ids appear.
@@ -317,6 +322,7 @@ impl Pipeline {
             late_far_behind: 0,
             series: SeriesStats::default(),
             routing: None,
+            tracker: None,
         }
     }
 
@@ -430,6 +436,7 @@ impl Pipeline {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
             self.operators[op].finish(&mut out);
+            out.marks.clear();
             self.deliver(&mut out, sink);
             self.scratch[op] = out;
         }

@@ -5,6 +5,7 @@
 //! plot sees exactly what a run computes.
 
 pub mod idle;
+mod shards;
 pub mod state;
 
 use crate::engine::accounting::{Balance, InputFigures};
@@ -18,7 +19,9 @@ use crate::job::pipeline::{external_inputs, run_order};
 use crate::output::Output;
 use crate::replay::idle::IdleClock;
 use anyhow::Result;
+use shards::Shards;
 use std::io::{self, Read};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The engine's sink for one call: forwards to the output and keeps its first write error.
@@ -70,6 +73,8 @@ pub struct Replay {
     pub(crate) quality_rows: u64,
     /// Which `--points` renames of long input met their point text in this run.
     renamed: Vec<bool>,
+    /// `--shards`: the jobs run on shards by asset; `pipeline` then only adds up their figures.
+    shards: Option<Shards>,
 }
 
 /// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
@@ -128,6 +133,7 @@ impl Replay {
             quality_column: false,
             quality_rows: 0,
             renamed: Vec::new(),
+            shards: None,
         }
     }
 
@@ -158,6 +164,15 @@ impl Replay {
     pub(crate) fn with_threads(mut self, threads: usize) -> Replay {
         self.threads = threads;
         self
+    }
+
+    /// Runs the jobs of the files `jobs` (the jobs this replay was built with) on `n` shards by
+    /// asset (see [`shards`]); 1: on this thread.
+    pub(crate) fn with_shards(mut self, n: usize, jobs: &[PathBuf], options: EngineOptions) -> Result<Replay> {
+        if n > 1 {
+            self.shards = Some(Shards::start(n, jobs, options, &self.pipeline)?);
+        }
+        Ok(self)
     }
 
     /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
@@ -252,6 +267,13 @@ impl Replay {
     /// Runs one reading through the pipeline; `revision` when its input carries meterflow's
     /// `emit` and `revision` columns.
     fn push(&mut self, reading: Reading, revision: bool, output: &mut dyn Output) -> Result<()> {
+        if let Some(shards) = self.shards.as_mut() {
+            shards.push(reading, revision, output, &self.names)?;
+            return match shards.take_error() {
+                Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+                None => Ok(()),
+            };
+        }
         let mut sink = Bound { output, names: &self.names, error: None };
         if revision {
             self.pipeline.push_revision(reading, &mut sink);
@@ -338,7 +360,14 @@ impl Replay {
         }
         self.bad_rows.flush()?;
         let mut sink = Bound { output, names: &self.names, error: None };
-        self.pipeline.finish(&mut sink);
+        match self.shards.take() {
+            Some(shards) => {
+                let merged = shards.finish(sink.output, sink.names)?;
+                self.pipeline.absorb_shards(&merged.figures, &merged.ordinals, &merged.peaks);
+                sink.error = merged.error;
+            }
+            None => self.pipeline.finish(&mut sink),
+        }
         match sink.error {
             Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
             None => Ok(()),

@@ -153,7 +153,8 @@ fn build_replay(s: &Settings, jobs: Vec<Job>, bad_rows: BadRows, resume: Option<
         }
         _ => Replay::new(jobs, s.engine, input, bad_rows),
     };
-    Ok(replay.with_threads(s.threads).with_idle_timeout(s.idle_timeout))
+    let replay = replay.with_threads(s.threads).with_idle_timeout(s.idle_timeout);
+    replay.with_shards(s.shards, &s.jobs, s.engine).map_err(Failure::Run)
 }
 
 /// A state file refused: a usage error, or damage found in it.

@@ -6,6 +6,7 @@
 use super::{WindowOperator, is_finite};
 use crate::engine::accumulator::{Fused, Minimum, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
+use crate::engine::shard::Mark;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted, Point};
 use std::cmp::Reverse;
@@ -163,6 +164,7 @@ impl WindowOperator {
                 batch.push(*next);
                 all.pop();
             }
+            out.marks.push(Mark { point: out.points.len(), at: t.at, series: t.series });
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             all.extend(follow.drain(..).map(Reverse));
         }
