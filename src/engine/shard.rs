@@ -28,12 +28,14 @@ use super::{Emitted, Operator, Pipeline, Sink};
 pub(crate) const FLUSH: u64 = 1 << 63;
 
 /// Where one batch of an end-of-input flush begins in [`Emitted::points`], and its order: due time
-/// (`i64::MIN` for a merge job) and the job's series number (a merge job's asset number).
+/// (`i64::MIN` for a merge job) and the job's series number (a merge job's asset number); and the
+/// batch's asset, to which the skips the flush records belong.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     pub(crate) point: usize,
     pub(crate) at: i64,
     pub(crate) series: u32,
+    pub(crate) asset: u32,
 }
 
 /// One flush event of a shard, for the merger's order.
@@ -68,6 +70,25 @@ pub(crate) struct Tracker {
     /// example.
     samples: Vec<Vec<u64>>,
     carried: Vec<Vec<Option<u64>>>,
+}
+
+impl Tracker {
+    /// Gives the skip samples and carried-over examples job `op` recorded while flushing (whose
+    /// batches are `marks`, numbered from the next flush event) the event of their asset's batch.
+    fn flush_skips(&mut self, op: usize, stats: &JobStats, marks: &[Mark]) {
+        let first = self.flushes;
+        let key = |asset: u32| {
+            marks.iter().position(|m| m.asset == asset).map_or(FLUSH | u64::MAX, |k| FLUSH | (first + k as u64))
+        };
+        for sample in stats.merge.samples.iter().skip(self.samples[op].len()) {
+            self.samples[op].push(key(sample.asset));
+        }
+        for (slot, carried) in self.carried[op].iter_mut().zip(&stats.carried) {
+            if let (None, Some(example)) = (&slot, &carried.example) {
+                *slot = Some(key(example.asset));
+            }
+        }
+    }
 }
 
 impl Operator {
@@ -140,7 +161,8 @@ impl Pipeline {
     }
 
     /// End of input for a shard: as [`Pipeline::finish`], with each flush batch an event of its
-    /// own (batches that write nothing are left out: they change nothing another shard sees).
+    /// own. A job flushes every batch before any is delivered, so the skips it records on the way
+    /// are given the events of their assets' batches here.
     pub(crate) fn finish_events(&mut self, sink: &mut dyn EventSink) {
         let mut segment = Emitted::default();
         let mut peaks = Vec::new();
@@ -148,15 +170,14 @@ impl Pipeline {
             let mut out = std::mem::take(&mut self.scratch[op]);
             self.operators[op].finish(&mut out);
             let marks = std::mem::take(&mut out.marks);
+            let Some(t) = self.tracker.as_mut() else { return };
+            t.flush_skips(op, self.operators[op].stats(), &marks);
             let total = out.points.len();
             let mut points = out.points.drain(..);
             segment.dropped.append(&mut out.dropped);
             for (k, mark) in marks.iter().enumerate() {
                 let len = marks.get(k + 1).map_or(total, |next| next.point) - mark.point;
                 segment.points.extend(points.by_ref().take(len));
-                if segment.is_empty() {
-                    continue;
-                }
                 let Some(t) = self.tracker.as_mut() else { return };
                 let key = FLUSH | t.flushes;
                 t.flushes += 1;
@@ -169,6 +190,8 @@ impl Pipeline {
                 sink.flushed(event, &peaks);
             }
             drop(points);
+            out.marks = marks;
+            out.marks.clear();
             self.scratch[op] = out;
         }
     }
@@ -225,7 +248,8 @@ impl Pipeline {
             for (s, shard) in shards.iter().enumerate() {
                 let theirs = &shard.jobs[op];
                 for (k, sample) in theirs.merge.samples.iter().enumerate() {
-                    samples.push(((resolve(s, shard.tracker.samples[op][k]), s, k), sample.clone()));
+                    let key = shard.tracker.samples[op].get(k).map_or(u64::MAX, |&key| resolve(s, key));
+                    samples.push(((key, s, k), sample.clone()));
                 }
                 for (pi, carried) in theirs.carried.iter().enumerate() {
                     if let (Some(example), Some(key)) = (&carried.example, shard.tracker.carried[op][pi]) {

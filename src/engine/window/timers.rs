@@ -164,7 +164,8 @@ impl WindowOperator {
                 batch.push(*next);
                 all.pop();
             }
-            out.marks.push(Mark { point: out.points.len(), at: t.at, series: t.series });
+            let asset = self.series[t.series as usize].asset;
+            out.marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             all.extend(follow.drain(..).map(Reverse));
         }
