@@ -420,4 +420,71 @@ mod tests {
         assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
         assert!(replay.balances().iter().all(Balance::holds));
     }
+
+    /// Asks for a stop at the `at`-th reading, and keeps every point and late row.
+    struct StopAt {
+        stop: crate::input::stop::Stop,
+        at: usize,
+        readings: usize,
+        rows: Vec<String>,
+    }
+
+    impl Output for StopAt {
+        fn input(&mut self, _: &Reading, _: &Names) {
+            self.readings += 1;
+            if self.readings == self.at {
+                self.stop.request(2);
+            }
+        }
+
+        fn point(&mut self, point: &Point, _: &Names) -> io::Result<()> {
+            self.rows.push(format!("{point:?}"));
+            Ok(())
+        }
+
+        fn dropped(&mut self, dropped: &Dropped, _: &Names) -> io::Result<()> {
+            self.rows.push(format!("{dropped:?}"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stop_on_shards_flushes_what_the_jobs_read_as_one_pipeline_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("j.yaml");
+        std::fs::write(
+            &job,
+            "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1m\npolicies:\n  - input: A\n    \
+             aggregation: max\n    window_size: 10m\n    output: MaxA\n",
+        )
+        .unwrap();
+        let mut text = String::from("timestamp,asset,point,value\n");
+        for minute in 0..40 {
+            for asset in 0..5 {
+                text.push_str(&format!("2024-01-01T00:{minute:02}:{:02}Z,m{asset},A,{}\n", asset * 7, minute * asset));
+            }
+        }
+        let run = |shards: usize| {
+            let jobs = crate::job::load_jobs(std::slice::from_ref(&job)).unwrap();
+            let input = InputOptions::from_settings(&InputSettings::default()).unwrap();
+            let mut output = StopAt { stop: input.stop.clone(), at: 123, readings: 0, rows: Vec::new() };
+            let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
+            let options = EngineOptions::default();
+            let replay = Replay::new(jobs, options, input, bad_rows).with_threads(2);
+            let mut replay = replay.with_shards(shards, std::slice::from_ref(&job), options).unwrap();
+            replay.read("in.csv", Box::new(Cursor::new(text.clone().into_bytes())), &mut output).unwrap();
+            replay.finish(&mut output).unwrap();
+            assert!(replay.balances().iter().all(Balance::holds));
+            (output.rows, replay.counts.rows, replay.stopped_in, replay.pipeline.stats()[0].clone())
+        };
+        let one = run(1);
+        // Stopped after the row of the 123rd reading (minutes 0-23 of the 5 meters, and 3 readings
+        // of minute 24), its windows flushed as at the end of input: 00:00, 00:10 and 00:20 of each
+        // meter, the largest reading of meter 4 in the first being 4 x 9.
+        assert_eq!(one.1, 123);
+        assert_eq!(one.2, Some(StoppedIn { input: "in.csv".into(), rows: 123 }));
+        assert_eq!(one.0.len(), 15, "{:?}", one.0);
+        assert!(one.0[4].contains("asset: 4") && one.0[4].contains("Number(36.0)"), "{:?}", one.0);
+        assert_eq!(run(3), one);
+    }
 }

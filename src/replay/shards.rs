@@ -352,8 +352,8 @@ impl Shards {
         for op in 0..self.jobs as u32 {
             loop {
                 let mut next: Option<(usize, (i64, u64, u32))> = None;
-                for s in 0..cursors.len() {
-                    let Some(event) = self.head(&mut cursors[s], s)? else { continue };
+                for (s, cursor) in cursors.iter_mut().enumerate() {
+                    let Some(event) = self.head(cursor, s)? else { continue };
                     if event.op != op {
                         continue;
                     }
