@@ -220,7 +220,13 @@ impl Replay {
                     return Ok(());
                 }
                 Err(e) if Stopped::caused(&e) => break,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // The rows of the readings before the error are written, as without shards.
+                    if let Some(shards) = self.shards.as_mut() {
+                        let _ = shards.drain(output, &self.names);
+                    }
+                    return Err(e);
+                }
             }
         }
         self.take_tally(&reader);

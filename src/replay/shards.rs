@@ -337,14 +337,20 @@ impl Shards {
         Ok(())
     }
 
-    /// End of input: merges what is in flight, then the shards' flushes; joins the shards.
-    pub(crate) fn finish(mut self, output: &mut dyn Output, names: &Names) -> Result<Merged> {
+    /// Writes the rows of every reading dealt so far, as one pipeline would have by now.
+    pub(crate) fn drain(&mut self, output: &mut dyn Output, names: &Names) -> Result<()> {
         if !self.owners.is_empty() {
             self.hand_over()?;
         }
         while !self.in_flight.is_empty() {
             self.merge_oldest(output, names)?;
         }
+        Ok(())
+    }
+
+    /// End of input: merges what is in flight, then the shards' flushes; joins the shards.
+    pub(crate) fn finish(mut self, output: &mut dyn Output, names: &Names) -> Result<Merged> {
+        self.drain(output, names)?;
         for (s, work) in self.work.iter().enumerate() {
             work.send(Work::Finish).map_err(|_| anyhow!("shard {s} stopped"))?;
         }
