@@ -69,7 +69,10 @@ struct Done {
     rows: Vec<Row>,
     /// Per event: the end of its rows in `rows`.
     ends: Vec<u32>,
-    /// Per event: each window job's peak of open windows during it, and its open windows after.
+    /// The events after which some window job's open windows were not what they were before
+    /// (most readings open and close none), and for each, every window job's peak of open
+    /// windows during it and its open windows after.
+    changed: Vec<u32>,
     peaks: Vec<u64>,
     /// Per event of the flush: its order key.
     flushes: Vec<FlushEvent>,
@@ -81,6 +84,7 @@ impl Done {
     fn clear(&mut self) {
         self.rows.clear();
         self.ends.clear();
+        self.changed.clear();
         self.peaks.clear();
         self.flushes.clear();
     }
@@ -91,13 +95,29 @@ struct Recorder<'a> {
     done: Done,
     send: &'a SyncSender<Done>,
     free: &'a Receiver<Done>,
+    /// Each window job's open windows after the last event recorded as changed.
+    open: &'a mut Vec<u64>,
 }
 
 impl Recorder<'_> {
-    fn new<'a>(send: &'a SyncSender<Done>, free: &'a Receiver<Done>) -> Recorder<'a> {
+    fn new<'a>(send: &'a SyncSender<Done>, free: &'a Receiver<Done>, open: &'a mut Vec<u64>) -> Recorder<'a> {
         let mut done = free.try_recv().unwrap_or_default();
         done.clear();
-        Recorder { done, send, free }
+        Recorder { done, send, free, open }
+    }
+
+    /// Ends an event whose window jobs' peaks and open windows are `peaks` (see [`Done`]).
+    fn end(&mut self, peaks: &[u64]) {
+        let event = self.done.ends.len() as u32;
+        self.done.ends.push(self.done.rows.len() as u32);
+        let same = peaks.chunks_exact(2).zip(self.open.iter()).all(|(p, &open)| p[0] == open && p[1] == open);
+        if !same {
+            self.done.changed.push(event);
+            self.done.peaks.extend_from_slice(peaks);
+            for (open, p) in self.open.iter_mut().zip(peaks.chunks_exact(2)) {
+                *open = p[1];
+            }
+        }
     }
 
     /// Sends the answer so far; false when the merger has gone.
@@ -121,8 +141,7 @@ impl Sink for Recorder<'_> {
 impl EventSink for Recorder<'_> {
     fn flushed(&mut self, event: FlushEvent, peaks: &[u64]) {
         self.done.flushes.push(event);
-        self.done.ends.push(self.done.rows.len() as u32);
-        self.done.peaks.extend_from_slice(peaks);
+        self.end(peaks);
         if self.done.flushes.len() >= FLUSH_CHUNK {
             self.send();
         }
@@ -144,8 +163,9 @@ fn shard(
     let jobs = load_jobs(jobs).map_err(|e| format!("{e:#}"))?;
     let mut pipeline = Pipeline::new(super::in_run_order(jobs), &mut Names::default(), options);
     pipeline.track_events();
+    let (mut open, mut peaks) = (vec![0; pipeline.window_jobs()], Vec::new());
     while let Ok(work) = work.recv() {
-        let mut recorder = Recorder::new(&send, &free);
+        let mut recorder = Recorder::new(&send, &free, &mut open);
         match work {
             Work::Readings(mut items) => {
                 for item in &items {
@@ -155,8 +175,9 @@ fn shard(
                     } else {
                         pipeline.push(item.reading, &mut recorder);
                     }
-                    pipeline.end_event(&mut recorder.done.peaks);
-                    recorder.done.ends.push(recorder.done.rows.len() as u32);
+                    peaks.clear();
+                    pipeline.end_event(&mut peaks);
+                    recorder.end(&peaks);
                 }
                 items.clear();
                 recorder.done.items = items;
@@ -181,6 +202,8 @@ struct Cursor {
     done: Option<Done>,
     event: usize,
     row: usize,
+    /// The next of the chunk's events that changed open windows.
+    change: usize,
 }
 
 /// The shards of a replay, seen from the reading thread: dealing, and merging their answers.
@@ -316,16 +339,21 @@ impl Shards {
         for s in 0..self.work.len() {
             dones.push(self.answer(s)?);
         }
-        let mut cursors = vec![(0usize, 0usize); dones.len()];
+        let mut cursors = vec![(0usize, 0usize, 0usize); dones.len()];
         for &s in &owners {
             let s = s as usize;
-            let (event, row) = cursors[s];
+            let (event, row, mut change) = cursors[s];
             let done = &dones[s];
             let end = done.ends[event] as usize;
-            write_rows(&done.rows[row..end], output, names, &mut self.error);
-            let stride = 2 * self.windows;
-            count_peaks(self, s, &done.peaks[event * stride..(event + 1) * stride]);
-            cursors[s] = (event + 1, end);
+            if end > row {
+                write_rows(&done.rows[row..end], output, names, &mut self.error);
+            }
+            if done.changed.get(change) == Some(&(event as u32)) {
+                let stride = 2 * self.windows;
+                count_peaks(self, s, &done.peaks[change * stride..(change + 1) * stride]);
+                change += 1;
+            }
+            cursors[s] = (event + 1, end, change);
         }
         owners.clear();
         self.spare_owners.push(owners);
@@ -370,12 +398,15 @@ impl Shards {
                 }
                 let Some((s, _)) = next else { break };
                 let cursor = &mut cursors[s];
-                let (event, row) = (cursor.event, cursor.row);
+                let (event, row, change) = (cursor.event, cursor.row, cursor.change);
                 let Some(done) = cursor.done.as_ref() else { break };
                 let end = done.ends[event] as usize;
                 write_rows(&done.rows[row..end], output, names, &mut self.error);
-                let stride = 2 * self.windows;
-                count_peaks(&mut self, s, &done.peaks[event * stride..(event + 1) * stride]);
+                if done.changed.get(change) == Some(&(event as u32)) {
+                    let stride = 2 * self.windows;
+                    count_peaks(&mut self, s, &done.peaks[change * stride..(change + 1) * stride]);
+                    cursor.change += 1;
+                }
                 cursor.event += 1;
                 cursor.row = end;
                 self.ordinals[s].push(FLUSH | self.flushes);
@@ -408,6 +439,7 @@ impl Shards {
             }
             cursor.event = 0;
             cursor.row = 0;
+            cursor.change = 0;
         }
     }
 
