@@ -14,14 +14,13 @@ use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Read
 use crate::input::options::Layout;
 use crate::input::stop::Stopped;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
-use crate::job::Job;
 use crate::job::pipeline::{external_inputs, run_order};
+use crate::job::{Job, JobSources};
 use crate::output::Output;
 use crate::replay::idle::IdleClock;
 use anyhow::Result;
 use shards::Shards;
 use std::io::{self, Read};
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// The engine's sink for one call: forwards to the output and keeps its first write error.
@@ -166,9 +165,9 @@ impl Replay {
         self
     }
 
-    /// Runs the jobs of the files `jobs` (the jobs this replay was built with) on `n` shards by
-    /// asset (see [`shards`]); 1: on this thread.
-    pub(crate) fn with_shards(mut self, n: usize, jobs: &[PathBuf], options: EngineOptions) -> Result<Replay> {
+    /// Runs the jobs of the files `jobs` (as read for the jobs this replay was built with) on `n`
+    /// shards by asset (see [`shards`]); 1: on this thread.
+    pub(crate) fn with_shards(mut self, n: usize, jobs: &JobSources, options: EngineOptions) -> Result<Replay> {
         if n > 1 {
             self.shards = Some(Shards::start(n, jobs, options, &self.pipeline)?);
         }
@@ -471,13 +470,13 @@ mod tests {
             }
         }
         let run = |shards: usize| {
-            let jobs = crate::job::load_jobs(std::slice::from_ref(&job)).unwrap();
+            let (jobs, sources) = crate::job::load_jobs_and_sources(std::slice::from_ref(&job)).unwrap();
             let input = InputOptions::from_settings(&InputSettings::default()).unwrap();
             let mut output = StopAt { stop: input.stop.clone(), at: 123, readings: 0, rows: Vec::new() };
             let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
             let options = EngineOptions::default();
             let replay = Replay::new(jobs, options, input, bad_rows).with_threads(2);
-            let mut replay = replay.with_shards(shards, std::slice::from_ref(&job), options).unwrap();
+            let mut replay = replay.with_shards(shards, &sources, options).unwrap();
             replay.read("in.csv", Box::new(Cursor::new(text.clone().into_bytes())), &mut output).unwrap();
             replay.finish(&mut output).unwrap();
             assert!(replay.balances().iter().all(Balance::holds));

@@ -27,12 +27,11 @@
 use crate::engine::names::Names;
 use crate::engine::shard::{EventSink, FLUSH, Figures, FlushEvent};
 use crate::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
-use crate::job::load_jobs;
+use crate::job::{JobSources, load_sources};
 use crate::output::Output;
 use anyhow::{Result, anyhow};
 use std::collections::VecDeque;
 use std::io;
-use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -148,19 +147,19 @@ impl EventSink for Recorder<'_> {
     }
 }
 
-/// A shard's thread: builds its pipeline from the job files (the expression engine of a merge
-/// job stays on the thread that made it, so each shard loads the jobs itself, giving every name
-/// the id the reading thread gave it: both intern the job files' names in the same order into an
-/// empty table), runs each batch through it, answers with the rows and figures of each reading,
+/// A shard's thread: builds its pipeline from the job files as the run read them (the expression
+/// engine of a merge job stays on the thread that made it, so each shard loads the jobs itself,
+/// giving every name the id the reading thread gave it: both intern the same files' names in the
+/// same order into an empty table), runs each batch through it, answers with the rows and figures of each reading,
 /// and at the end flushes; returns the pipeline's figures.
 fn shard(
-    jobs: &[PathBuf],
+    jobs: JobSources,
     options: EngineOptions,
     work: Receiver<Work>,
     send: SyncSender<Done>,
     free: Receiver<Done>,
 ) -> Result<Figures, String> {
-    let jobs = load_jobs(jobs).map_err(|e| format!("{e:#}"))?;
+    let jobs = load_sources(jobs).map_err(|e| format!("{e:#}"))?;
     let mut pipeline = Pipeline::new(super::in_run_order(jobs), &mut Names::default(), options);
     pipeline.track_events();
     let (mut open, mut peaks) = (vec![0; pipeline.window_jobs()], Vec::new());
@@ -245,17 +244,17 @@ pub(crate) struct Merged {
 
 impl Shards {
     /// Starts `n` shards running the jobs of the files `jobs` (the jobs of `pipeline`).
-    pub(crate) fn start(n: usize, jobs: &[PathBuf], options: EngineOptions, pipeline: &Pipeline) -> Result<Shards> {
+    pub(crate) fn start(n: usize, jobs: &JobSources, options: EngineOptions, pipeline: &Pipeline) -> Result<Shards> {
         let windows = pipeline.window_jobs();
         let (mut work, mut answers, mut free, mut threads) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for k in 0..n {
-            let paths = jobs.to_vec();
+            let sources = jobs.clone();
             let (work_tx, work_rx) = sync_channel(DEPTH + 1);
             let (done_tx, done_rx) = sync_channel(DEPTH + 1);
             let (free_tx, free_rx) = channel();
             let thread = std::thread::Builder::new()
                 .name(format!("meterflow-shard-{k}"))
-                .spawn(move || shard(&paths, options, work_rx, done_tx, free_rx))?;
+                .spawn(move || shard(sources, options, work_rx, done_tx, free_rx))?;
             work.push(work_tx);
             answers.push(done_rx);
             free.push(free_tx);

@@ -228,3 +228,24 @@ fn what_couples_assets_is_refused_with_more_than_one_shard() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The shards run the job files as the run read them: a job file that can be read only once (a
+/// pipe) works, and a job file changed during the run cannot give the shards other jobs.
+#[test]
+fn shards_run_the_job_files_as_the_run_read_them() {
+    let dir = setup("shards_job_pipe");
+    std::fs::write(dir.join("in.csv"), input(5, 9, 30)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_meterflow");
+    let script = format!("'{bin}' run <(cat windows.yaml) -i in.csv -o piped.csv -q --shards 2");
+    let out = std::process::Command::new("bash").arg("-c").arg(script).current_dir(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = meterflow()
+        .current_dir(&dir)
+        .args(["run", "windows.yaml", "-i", "in.csv", "-o", "file.csv", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(file.status.code(), Some(0));
+    let (piped, file) = (std::fs::read(dir.join("piped.csv")).unwrap(), std::fs::read(dir.join("file.csv")).unwrap());
+    assert!(file.len() > 1000);
+    assert_eq!(piped, file);
+}
