@@ -148,8 +148,9 @@ pub struct Dropped {
 pub(crate) struct Emitted {
     pub(crate) points: Vec<Point>,
     pub(crate) dropped: Vec<Dropped>,
-    /// Where the batches of an end-of-input flush begin among `points` (see [`shard`]).
-    pub(crate) marks: Vec<shard::Mark>,
+    /// Where the batches of an end-of-input flush begin among `points`, when a shard asks (see
+    /// [`shard`]); one pipeline keeps none.
+    pub(crate) marks: Option<Vec<shard::Mark>>,
 }
 
 impl Emitted {
@@ -436,7 +437,6 @@ impl Pipeline {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
             self.operators[op].finish(&mut out);
-            out.marks.clear();
             self.deliver(&mut out, sink);
             self.scratch[op] = out;
         }

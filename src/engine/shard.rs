@@ -168,8 +168,9 @@ impl Pipeline {
         let mut peaks = Vec::new();
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
+            out.marks = Some(Vec::new());
             self.operators[op].finish(&mut out);
-            let marks = std::mem::take(&mut out.marks);
+            let marks = out.marks.take().unwrap_or_default();
             let Some(t) = self.tracker.as_mut() else { return };
             t.flush_skips(op, self.operators[op].stats(), &marks);
             let total = out.points.len();
@@ -190,8 +191,6 @@ impl Pipeline {
                 sink.flushed(event, &peaks);
             }
             drop(points);
-            out.marks = marks;
-            out.marks.clear();
             self.scratch[op] = out;
         }
     }

@@ -548,7 +548,9 @@ impl MergeOperator {
     pub(crate) fn finish(&mut self, out: &mut Emitted) {
         let order = std::mem::take(&mut self.asset_order);
         for (k, &asset) in order.iter().enumerate() {
-            out.marks.push(Mark { point: out.points.len(), at: i64::MIN, series: k as u32, asset });
+            if let Some(marks) = out.marks.as_mut() {
+                marks.push(Mark { point: out.points.len(), at: i64::MIN, series: k as u32, asset });
+            }
             for pi in 0..self.policies.len() {
                 self.advance(pi, asset, true, out);
             }

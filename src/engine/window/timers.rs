@@ -164,8 +164,10 @@ impl WindowOperator {
                 batch.push(*next);
                 all.pop();
             }
-            let asset = self.series[t.series as usize].asset;
-            out.marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
+            if let Some(marks) = out.marks.as_mut() {
+                let asset = self.series[t.series as usize].asset;
+                marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
+            }
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             all.extend(follow.drain(..).map(Reverse));
         }
