@@ -13,6 +13,7 @@ mod open_windows;
 mod queue;
 mod register;
 mod repeats;
+pub(crate) mod shard;
 mod snapshot;
 pub mod stats;
 pub mod watermark;
@@ -147,6 +148,9 @@ pub struct Dropped {
 pub(crate) struct Emitted {
     pub(crate) points: Vec<Point>,
     pub(crate) dropped: Vec<Dropped>,
+    /// Where the batches of an end-of-input flush begin among `points`, when a shard asks (see
+    /// [`shard`]); one pipeline keeps none.
+    pub(crate) marks: Option<Vec<shard::Mark>>,
 }
 
 impl Emitted {
@@ -232,6 +236,8 @@ pub struct Pipeline {
     /// The input reading being routed and its series, so a late drop is counted once per reading
     /// however many jobs drop it.
     routing: Option<(usize, Reading)>,
+    /// A shard's record of its events (a run sharded by asset, see [`shard`]).
+    tracker: Option<Box<shard::Tracker>>,
 }
 
 /// Adds one to `counts[id]`, growing the table as ids appear.
@@ -317,6 +323,7 @@ impl Pipeline {
             late_far_behind: 0,
             series: SeriesStats::default(),
             routing: None,
+            tracker: None,
         }
     }
 

@@ -266,6 +266,16 @@ impl SeriesStats {
         k
     }
 
+    /// The tallies of several series stats (of a sharded run), put in the order they appeared.
+    pub(crate) fn from_tallies(tallies: Vec<SeriesTally>) -> SeriesStats {
+        let mut stats = SeriesStats::default();
+        for tally in tallies {
+            let k = stats.series(tally.asset, tally.point);
+            stats.tallies[k] = tally;
+        }
+        stats
+    }
+
     /// Whether every index of a restored state points into its tallies.
     pub(crate) fn fits(&self) -> bool {
         self.index.iter().flatten().all(|&k| k == u32::MAX || (k as usize) < self.tallies.len())

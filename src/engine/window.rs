@@ -559,6 +559,11 @@ impl WindowOperator {
         self.quality.is_some()
     }
 
+    /// Series created so far, numbered in order of first appearance.
+    pub(crate) fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
     /// Windows open now, over all series and policies.
     pub(crate) fn open_windows(&self) -> u64 {
         self.open_windows

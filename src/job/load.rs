@@ -17,6 +17,15 @@ use std::path::{Path, PathBuf};
 
 /// Loads every job file named by `args` (files or directories) and checks them as one pipeline.
 pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
+    load_jobs_and_sources(args).map(|(jobs, _)| jobs)
+}
+
+/// Job files as read: (name for messages, contents), to load the same jobs again elsewhere with
+/// [`load_sources`] (a file read twice could have changed, or be a pipe read once).
+pub(crate) type JobSources = Vec<(String, Vec<u8>)>;
+
+/// As [`load_jobs`], with the files as read.
+pub(crate) fn load_jobs_and_sources(args: &[PathBuf]) -> Result<(Vec<Job>, JobSources), JobErrors> {
     let mut problems = Vec::new();
     let mut sources = Vec::new();
     for file in job_files(args, &mut problems) {
@@ -26,8 +35,8 @@ pub fn load_jobs(args: &[PathBuf]) -> Result<Vec<Job>, JobErrors> {
             Err(message) => problems.push(Diagnostic::whole_file(&display, message)),
         }
     }
-    match load_sources(sources) {
-        Ok(jobs) if problems.is_empty() => Ok(jobs),
+    match load_sources(sources.clone()) {
+        Ok(jobs) if problems.is_empty() => Ok((jobs, sources)),
         Ok(_) => {
             sort_problems(&mut problems);
             Err(JobErrors(problems))

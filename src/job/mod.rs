@@ -32,6 +32,7 @@ pub mod threshold;
 
 pub use crate::yaml::diagnostic::{Diagnostic, JobErrors};
 pub use crate::yaml::{Field, Shape};
+pub(crate) use load::{JobSources, load_jobs_and_sources};
 pub use load::{load_jobs, load_sources};
 pub use plan::{
     Aggregation, Boundary, Coverage, Integration, Interpolation, Job, JobKind, MergeJob, MergePolicy, Method,

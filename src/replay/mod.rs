@@ -5,6 +5,7 @@
 //! plot sees exactly what a run computes.
 
 pub mod idle;
+mod shards;
 pub mod state;
 
 use crate::engine::accounting::{Balance, InputFigures};
@@ -13,11 +14,12 @@ use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Read
 use crate::input::options::Layout;
 use crate::input::stop::Stopped;
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
-use crate::job::Job;
 use crate::job::pipeline::{external_inputs, run_order};
+use crate::job::{Job, JobSources};
 use crate::output::Output;
 use crate::replay::idle::IdleClock;
 use anyhow::Result;
+use shards::Shards;
 use std::io::{self, Read};
 use std::time::Instant;
 
@@ -70,6 +72,8 @@ pub struct Replay {
     pub(crate) quality_rows: u64,
     /// Which `--points` renames of long input met their point text in this run.
     renamed: Vec<bool>,
+    /// `--shards`: the jobs run on shards by asset; `pipeline` then only adds up their figures.
+    shards: Option<Shards>,
 }
 
 /// Where a stop ended the input: the source, and the rows read from it, all of whose readings the
@@ -128,6 +132,7 @@ impl Replay {
             quality_column: false,
             quality_rows: 0,
             renamed: Vec::new(),
+            shards: None,
         }
     }
 
@@ -158,6 +163,15 @@ impl Replay {
     pub(crate) fn with_threads(mut self, threads: usize) -> Replay {
         self.threads = threads;
         self
+    }
+
+    /// Runs the jobs of the files `jobs` (as read for the jobs this replay was built with) on `n`
+    /// shards by asset (see [`shards`]); 1: on this thread.
+    pub(crate) fn with_shards(mut self, n: usize, jobs: &JobSources, options: EngineOptions) -> Result<Replay> {
+        if n > 1 {
+            self.shards = Some(Shards::start(n, jobs, options, &self.pipeline)?);
+        }
+        Ok(self)
     }
 
     /// Moves the watermark of a series silent for `timeout_ms` of wall-clock time by the time that
@@ -205,7 +219,13 @@ impl Replay {
                     return Ok(());
                 }
                 Err(e) if Stopped::caused(&e) => break,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // The rows of the readings before the error are written, as without shards.
+                    if let Some(shards) = self.shards.as_mut() {
+                        let _ = shards.drain(output, &self.names);
+                    }
+                    return Err(e);
+                }
             }
         }
         self.take_tally(&reader);
@@ -252,6 +272,13 @@ impl Replay {
     /// Runs one reading through the pipeline; `revision` when its input carries meterflow's
     /// `emit` and `revision` columns.
     fn push(&mut self, reading: Reading, revision: bool, output: &mut dyn Output) -> Result<()> {
+        if let Some(shards) = self.shards.as_mut() {
+            shards.push(reading, revision, output, &self.names)?;
+            return match shards.take_error() {
+                Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+                None => Ok(()),
+            };
+        }
         let mut sink = Bound { output, names: &self.names, error: None };
         if revision {
             self.pipeline.push_revision(reading, &mut sink);
@@ -338,7 +365,14 @@ impl Replay {
         }
         self.bad_rows.flush()?;
         let mut sink = Bound { output, names: &self.names, error: None };
-        self.pipeline.finish(&mut sink);
+        match self.shards.take() {
+            Some(shards) => {
+                let merged = shards.finish(sink.output, sink.names)?;
+                self.pipeline.absorb_shards(&merged.figures, &merged.ordinals, &merged.peaks);
+                sink.error = merged.error;
+            }
+            None => self.pipeline.finish(&mut sink),
+        }
         match sink.error {
             Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
             None => Ok(()),
@@ -390,5 +424,72 @@ mod tests {
         assert_eq!(replay.counts.rows, 1);
         assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
         assert!(replay.balances().iter().all(Balance::holds));
+    }
+
+    /// Asks for a stop at the `at`-th reading, and keeps every point and late row.
+    struct StopAt {
+        stop: crate::input::stop::Stop,
+        at: usize,
+        readings: usize,
+        rows: Vec<String>,
+    }
+
+    impl Output for StopAt {
+        fn input(&mut self, _: &Reading, _: &Names) {
+            self.readings += 1;
+            if self.readings == self.at {
+                self.stop.request(2);
+            }
+        }
+
+        fn point(&mut self, point: &Point, _: &Names) -> io::Result<()> {
+            self.rows.push(format!("{point:?}"));
+            Ok(())
+        }
+
+        fn dropped(&mut self, dropped: &Dropped, _: &Names) -> io::Result<()> {
+            self.rows.push(format!("{dropped:?}"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stop_on_shards_flushes_what_the_jobs_read_as_one_pipeline_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("j.yaml");
+        std::fs::write(
+            &job,
+            "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1m\npolicies:\n  - input: A\n    \
+             aggregation: max\n    window_size: 10m\n    output: MaxA\n",
+        )
+        .unwrap();
+        let mut text = String::from("timestamp,asset,point,value\n");
+        for minute in 0..40 {
+            for asset in 0..5 {
+                text.push_str(&format!("2024-01-01T00:{minute:02}:{:02}Z,m{asset},A,{}\n", asset * 7, minute * asset));
+            }
+        }
+        let run = |shards: usize| {
+            let (jobs, sources) = crate::job::load_jobs_and_sources(std::slice::from_ref(&job)).unwrap();
+            let input = InputOptions::from_settings(&InputSettings::default()).unwrap();
+            let mut output = StopAt { stop: input.stop.clone(), at: 123, readings: 0, rows: Vec::new() };
+            let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
+            let options = EngineOptions::default();
+            let replay = Replay::new(jobs, options, input, bad_rows).with_threads(2);
+            let mut replay = replay.with_shards(shards, &sources, options).unwrap();
+            replay.read("in.csv", Box::new(Cursor::new(text.clone().into_bytes())), &mut output).unwrap();
+            replay.finish(&mut output).unwrap();
+            assert!(replay.balances().iter().all(Balance::holds));
+            (output.rows, replay.counts.rows, replay.stopped_in, replay.pipeline.stats()[0].clone())
+        };
+        let one = run(1);
+        // Stopped after the row of the 123rd reading (minutes 0-23 of the 5 meters, and 3 readings
+        // of minute 24), its windows flushed as at the end of input: 00:00, 00:10 and 00:20 of each
+        // meter, the largest reading of meter 4 in the first being 4 x 9.
+        assert_eq!(one.1, 123);
+        assert_eq!(one.2, Some(StoppedIn { input: "in.csv".into(), rows: 123 }));
+        assert_eq!(one.0.len(), 15, "{:?}", one.0);
+        assert!(one.0[4].contains("asset: 4") && one.0[4].contains("Number(36.0)"), "{:?}", one.0);
+        assert_eq!(run(3), one);
     }
 }

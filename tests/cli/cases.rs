@@ -95,8 +95,8 @@ fn run(dir: &Path, args: &[String]) -> Result<(i32, String, String), String> {
     Ok((status.code().unwrap_or(-1), stdout, stderr))
 }
 
-/// Runs one case; `Err` says how it differs.
-fn run_case(dir: &Path) -> Result<(), String> {
+/// Runs one case, with `extra` after the arguments of each run; `Err` says how it differs.
+fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
     let name = dir.strip_prefix(cases_root()).unwrap_or(dir).display().to_string();
     let cmd = std::fs::read_to_string(dir.join("cmd")).map_err(|e| format!("{name}: cannot read cmd: {e}"))?;
     let root = tempfile::tempdir().expect("a temporary directory");
@@ -105,13 +105,14 @@ fn run_case(dir: &Path) -> Result<(), String> {
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs"), &root.path().join("jobs"));
     let (mut stdout, mut stderr, mut status) = (String::new(), String::new(), 0);
     for line in cmd.lines().filter(|l| !l.trim().is_empty()) {
-        let args = shlex::split(line).ok_or_else(|| format!("{name}: cmd has unbalanced quotes"))?;
+        let mut args = shlex::split(line).ok_or_else(|| format!("{name}: cmd has unbalanced quotes"))?;
+        args.extend(extra.iter().map(|a| a.to_string()));
         let (code, out, err) = run(&work, &args).map_err(|e| format!("{name}: {e}"))?;
         stdout.push_str(&out);
         stderr.push_str(&err);
         status = code;
     }
-    let bless = std::env::var_os("METERFLOW_BLESS").is_some();
+    let bless = std::env::var_os("METERFLOW_BLESS").is_some() && extra.is_empty();
     let expected_status: i32 =
         std::fs::read_to_string(dir.join("status")).map_or(0, |s| s.trim().parse().expect("status is a number"));
     let mut problems = Vec::new();
@@ -154,13 +155,11 @@ fn run_case(dir: &Path) -> Result<(), String> {
     Err(format!("{name}: {}\n--- stderr\n{stderr}", problems.join("\n")))
 }
 
-#[test]
-fn golden_cases() {
-    let mut all = Vec::new();
-    find_cases(&cases_root(), &mut all);
-    assert!(all.len() > 200, "the walk found {} cases", all.len());
+/// Runs `cases` (those whose path contains `METERFLOW_CASE`, when set) on a few threads, with
+/// `extra` after each run's arguments; panics listing those that differ.
+fn run_cases(cases: Vec<PathBuf>, extra: &[&str]) {
     let only = std::env::var("METERFLOW_CASE").ok();
-    let cases: Vec<PathBuf> = all
+    let cases: Vec<PathBuf> = cases
         .into_iter()
         .filter(|dir| only.as_deref().is_none_or(|text| dir.display().to_string().contains(text)))
         .collect();
@@ -171,7 +170,7 @@ fn golden_cases() {
         for _ in 0..workers {
             scope.spawn(|| {
                 while let Some(dir) = { queue.lock().unwrap().next() } {
-                    if let Err(e) = run_case(dir) {
+                    if let Err(e) = run_case(dir, extra) {
                         failures.lock().unwrap().push(e);
                     }
                 }
@@ -181,6 +180,38 @@ fn golden_cases() {
     let mut failures = failures.into_inner().unwrap();
     failures.sort();
     assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
+
+#[test]
+fn golden_cases() {
+    let mut all = Vec::new();
+    find_cases(&cases_root(), &mut all);
+    assert!(all.len() > 200, "the walk found {} cases", all.len());
+    run_cases(all, &[]);
+}
+
+/// Every case of a run `--shards` takes (file input, no `--state`, no `global` watermark, no
+/// limit counted over all assets) gives the same bytes, messages and exit status on 3 shards as
+/// the hand-worked expectation of one pipeline.
+#[test]
+fn golden_cases_on_three_shards() {
+    let refused =
+        ["--state", "global", "--max-open", "--max-merge-series", "--idle-timeout", "--follow", " - ", "--shards"];
+    let sharded = |dir: &PathBuf| {
+        let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap_or_default();
+        let lines: Vec<&str> = cmd.lines().filter(|l| !l.trim().is_empty()).collect();
+        !lines.is_empty()
+            && lines.iter().all(|line| {
+                line.starts_with("run ")
+                    && (line.contains("--input ") || line.contains("-i "))
+                    && !refused.iter().any(|flag| line.contains(flag))
+            })
+    };
+    let mut all = Vec::new();
+    find_cases(&cases_root(), &mut all);
+    let cases: Vec<PathBuf> = all.into_iter().filter(sharded).collect();
+    assert!(cases.len() > 100, "{} cases run sharded", cases.len());
+    run_cases(cases, &["--shards", "3"]);
 }
 
 /// A folder under `tests/cases/` that holds files but no `cmd` would silently never run.

@@ -30,6 +30,7 @@ mod parquet;
 mod realdata;
 mod reference;
 mod sandbox;
+mod shards;
 mod sniff;
 mod stdin;
 mod strict;

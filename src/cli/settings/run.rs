@@ -73,6 +73,7 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         None => None,
     };
     parquet(&args, &inputs)?;
+    shards(&args, &engine, live)?;
     let points = points_to(&args)?;
     let o = match args.output.as_deref() {
         _ if !matches!(points, PointsTo::File(_)) => None,
@@ -111,10 +112,45 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         state,
         idle_timeout,
         threads,
+        shards: usize::from(args.shards),
         strict: args.strict,
         quiet: args.quiet,
         progress: progress(args.progress),
     })
+}
+
+/// What `--shards` above 1 cannot be used with: whatever couples assets or needs one pipeline.
+fn shards(args: &RunArgs, engine: &EngineOptions, live: bool) -> Result<(), Failure> {
+    if args.shards <= 1 {
+        return Ok(());
+    }
+    let refuse = |text: &str| Err(Failure::Usage(anyhow!("--shards {}: {text}; use --shards 1", args.shards)));
+    if engine.watermark == WatermarkScope::Global {
+        return refuse(
+            "--watermark global moves one clock with the readings of every asset, so the assets of one shard \
+             decide what is late in another; shards need --watermark series or asset",
+        );
+    }
+    if args.state.is_some() {
+        return refuse("--state saves the jobs of one pipeline, and the shards each hold a part of them");
+    }
+    if live {
+        return refuse(
+            "a live input (a pipe, FIFO, terminal or socket) writes each row as soon as the input waits, and \
+             sharded rows wait in their shard's batch; read a file",
+        );
+    }
+    let limits = [
+        ("--max-open-windows", args.max_open_windows),
+        ("--max-open-readings", args.max_open_readings),
+        ("--max-merge-series", args.max_merge_series),
+    ];
+    if let Some((flag, _)) = limits.iter().find(|(_, limit)| limit.is_some()) {
+        return refuse(&format!(
+            "{flag} counts over every asset after each reading, and each shard sees only its own assets"
+        ));
+    }
+    Ok(())
 }
 
 /// What Parquet input or output asks of the build and of the other flags.

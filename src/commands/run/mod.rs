@@ -24,7 +24,7 @@ use super::Failure;
 use super::stderr::say;
 use super::warnings::Warnings;
 use crate::input::{self, BadRows};
-use crate::job::{Job, load_jobs};
+use crate::job::{Job, JobSources, load_jobs_and_sources};
 use crate::output::Output;
 use crate::replay::Replay;
 use crate::replay::state::session::{Refusal, Resume, StateRun, StreamDigest};
@@ -39,7 +39,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     let s = &settings;
     // First of all: from here on a signal ends the input, whatever the run is doing.
     let on_second = signals::install(&s.input.stop).context("failed to install the signal handlers")?;
-    let jobs = load_jobs(&s.jobs).map_err(Failure::Jobs)?;
+    let (jobs, job_sources) = load_jobs_and_sources(&s.jobs).map_err(Failure::Jobs)?;
     // Job-file warnings are `validate`'s to show, unless they are errors: then before any input is read.
     let mut warnings = Warnings::new(s.strict);
     if warnings.strict() {
@@ -54,7 +54,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     on_second.set(move |why| abandoned.leave_incomplete().map(|left| say_abandoned(why, &left)).is_some());
     let mut outputs = Outputs::open(s, &mut files, &mut warnings)?;
     let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())?.with_limit(s.max_bad_rows);
-    let mut replay = build_replay(s, jobs, bad_rows, resume)?;
+    let mut replay = build_replay(s, (jobs, &job_sources), bad_rows, resume)?;
     let (mut output, committed) = outputs.start(s, &replay.names)?;
     let paths: Vec<String> = s.inputs.iter().map(|i| i.path.clone()).collect();
     let progress = Progress::new(s.progress, Progress::total_size(&paths));
@@ -144,8 +144,13 @@ fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String,
     Ok((sources, streamed))
 }
 
-/// The replay of `jobs`: resumed from the state, or new.
-fn build_replay(s: &Settings, jobs: Vec<Job>, bad_rows: BadRows, resume: Option<Resume>) -> Result<Replay, Failure> {
+/// The replay of `jobs` (read from `sources`): resumed from the state, or new.
+fn build_replay(
+    s: &Settings,
+    (jobs, sources): (Vec<Job>, &JobSources),
+    bad_rows: BadRows,
+    resume: Option<Resume>,
+) -> Result<Replay, Failure> {
     let input = s.input.clone();
     let replay = match (resume, &s.state) {
         (Some(resume), Some(state)) => {
@@ -153,7 +158,8 @@ fn build_replay(s: &Settings, jobs: Vec<Job>, bad_rows: BadRows, resume: Option<
         }
         _ => Replay::new(jobs, s.engine, input, bad_rows),
     };
-    Ok(replay.with_threads(s.threads).with_idle_timeout(s.idle_timeout))
+    let replay = replay.with_threads(s.threads).with_idle_timeout(s.idle_timeout);
+    replay.with_shards(s.shards, sources, s.engine).map_err(Failure::Run)
 }
 
 /// A state file refused: a usage error, or damage found in it.

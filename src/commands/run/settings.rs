@@ -22,6 +22,8 @@ pub struct Settings {
     pub(crate) idle_timeout: Option<i64>,
     /// Threads parsing input (1: everything on one thread).
     pub(crate) threads: usize,
+    /// `--shards`: threads running the jobs, each on its share of the assets (1: the main thread).
+    pub(crate) shards: usize,
     pub(crate) strict: bool,
     pub(crate) quiet: bool,
     pub(crate) progress: ProgressMode,

@@ -30,6 +30,7 @@ mod ticks;
 pub use snapshot::MergeState;
 
 use super::layout::Layout;
+use super::shard::Mark;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK, Skew};
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value};
@@ -204,6 +205,11 @@ impl MergeOperator {
             series_held: 0,
             stats,
         }
+    }
+
+    /// Assets seen so far, numbered in order of first appearance.
+    pub(crate) fn assets_seen(&self) -> usize {
+        self.asset_order.len()
     }
 
     /// Operand series held now, over every policy and asset (see `--max-merge-series`).
@@ -541,7 +547,10 @@ impl MergeOperator {
     /// End of input: event time passes every trigger time, and every one is final.
     pub(crate) fn finish(&mut self, out: &mut Emitted) {
         let order = std::mem::take(&mut self.asset_order);
-        for &asset in &order {
+        for (k, &asset) in order.iter().enumerate() {
+            if let Some(marks) = out.marks.as_mut() {
+                marks.push(Mark { point: out.points.len(), at: i64::MIN, series: k as u32, asset });
+            }
             for pi in 0..self.policies.len() {
                 self.advance(pi, asset, true, out);
             }

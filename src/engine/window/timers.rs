@@ -6,6 +6,7 @@
 use super::{WindowOperator, is_finite, same};
 use crate::engine::accumulator::{EXPIRED, Edges, Fused, Minimum, Sample, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
+use crate::engine::shard::Mark;
 use crate::engine::stats::PolicyStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted, Point};
@@ -355,6 +356,10 @@ impl WindowOperator {
             {
                 batch.push(*next);
                 all.pop();
+            }
+            if let Some(marks) = out.marks.as_mut() {
+                let asset = self.series[t.series as usize].asset;
+                marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
             }
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             all.extend(follow.drain(..).map(Reverse));
