@@ -32,6 +32,14 @@ const SUM: &str = "name: sum\ntemplate: multi_point_merging\nmodel: M\nlatency: 
 const HOURLY: &str = "name: hourly\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
     - input: Spread\n    aggregation: max\n    window_size: 1h\n    output: MaxSpread\n";
 
+/// Rules that read across window edges: a window waits for its series' next reading.
+const ENERGY: &str = "name: energy\ntemplate: time_window_aggregation\nmodel: M\nlatency: 4m\npolicies:\n  \
+    - input: A\n    aggregation: delta\n    window_size: 10m\n    output: DeltaA\n  \
+    - input: A\n    aggregation: delta\n    boundary: interpolate\n    window_size: 10m\n    output: SplitA\n  \
+    - input: B\n    aggregation: integral\n    method: trapezoid\n    unit: 1h\n    max_gap: 3m\n    \
+    window_size: 5m\n    output: EnergyB\n  \
+    - input: B\n    aggregation: twa\n    method: left\n    window_size: 15m\n    output: TwaB\n";
+
 /// A small deterministic generator (xorshift), so a failure names its seed.
 struct Rng(u64);
 
@@ -98,7 +106,7 @@ fn run(dir: &Path, args: &[&str], shards: usize) -> Outcome {
     let (points, late, stats) = (format!("{tag}.csv"), format!("{tag}.late.csv"), format!("{tag}.json"));
     let out = meterflow()
         .current_dir(dir)
-        .args(["run", "windows.yaml", "sliding.yaml", "spread.yaml", "sum.yaml", "hourly.yaml"])
+        .args(["run", "windows.yaml", "sliding.yaml", "spread.yaml", "sum.yaml", "hourly.yaml", "energy.yaml"])
         .args(args)
         .args(["-o", &points, "--late-output", &late, "--stats-json", &stats, "--shards", &shards.to_string()])
         .output()
@@ -121,6 +129,7 @@ fn setup(name: &str) -> std::path::PathBuf {
         ("spread.yaml", SPREAD),
         ("sum.yaml", SUM),
         ("hourly.yaml", HOURLY),
+        ("energy.yaml", ENERGY),
     ] {
         std::fs::write(dir.join(file), text).unwrap();
     }
@@ -154,6 +163,9 @@ fn sharded_runs_write_what_one_pipeline_writes() {
                 assert!(one.stats.contains("\"repeats\": "), "{}", one.stats);
                 assert!(one.stderr.contains("dropped as late"), "{}", one.stderr);
                 assert!(one.points.contains("MaxSpread"), "seed {seed}");
+                for point in ["DeltaA", "SplitA", "EnergyB", "TwaB"] {
+                    assert!(one.points.contains(point), "seed {seed}: no {point}");
+                }
             }
         }
     }
