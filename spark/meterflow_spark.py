@@ -22,9 +22,12 @@ Steps 2-4 run on one of two data paths. The JVM path (the default) keeps every r
 Spark SQL text scan, the key computed with SQL string functions, and Spark's script transformation
 (`SELECT TRANSFORM ... USING`) feeding meterflow; no Python runs on the executors. The Python path
 reads lines with `SparkContext.textFile`, asks `meterflow partition-keys` for every line's asset and
-pipes partitions through Python workers: about three times the CPU per row, kept for what the JVM
-path refuses (`refusal_up_front` and `Refused` below, docs/spark.md), to which `--data-path auto`
-falls back by itself, saying so on stderr.
+pipes partitions through Python workers: about four times the CPU per row, kept for what the JVM
+path refuses (`refusal_up_front` and `Refused` in mfspark/jvm_path.py, docs/guides/spark.md), to
+which `--data-path auto` falls back by itself, saying so on stderr.
+
+This file is the command line and the outline of the driver's steps; the steps themselves are the
+modules of the package beside it, mfspark/ (see its __init__.py).
 """
 
 import argparse

@@ -240,7 +240,8 @@ def run_jvm(sc, plan):
     scratch = f"{plan.output.rstrip('/')}.meterflow-{token}"
     try:
         # The shipped files: the jobs (their names kept, as meterflow reports them), each header
-        # class's header and the script; the binary and the input config are shipped by run().
+        # class's header and the script; the binary and the input config are shipped by `run` in
+        # meterflow_spark.py.
         shipped = [(f"{names['job']}{k}", open(path, "rb").read()) for k, path in enumerate(plan.jobs)]
         shipped += [(f"{names['header']}{c}", (h + "\n").encode("utf-8")) for c, h in enumerate(headers)]
         script = transform_script(names, plan.binary, [os.path.basename(p) for p in plan.jobs], len(headers),
