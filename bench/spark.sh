@@ -5,24 +5,36 @@
 # meterflow process), and checks in every round that both paths give exactly one run's points and
 # late rows (as sorted rows). Each path also runs on the file's first 1000 rows: its fixed cost,
 # from which the cost per row follows. Prints medians, CPU per input row, the processor and the
-# load. Needs Java 17 and spark/.venv (spark/run_tests.sh installs both).
+# load. The runner runs as documented (docs/guides/spark.md): spark-submit --master 'local[2]',
+# a 2 GiB driver, the default partitions. Needs Java 17 and spark/.venv (spark/run_tests.sh
+# installs both).
 #
-# usage: bench/spark.sh [--runs N] [--paths "jvm python"] [DEVICES]
+# usage: bench/spark.sh [--runs N] [--paths "jvm python"] [--cds] [--java-options OPTS] [DEVICES]
 #   DEVICES   meters in the generated file (default 1000: the 10M-row file of bench/run.sh;
 #             200 gives 2M rows)
 #   --runs N  rounds (default 3); the figures are medians
 #   --paths   the data paths to time (default both)
+#   --cds     first records a class-data archive of the JVM (a run over the 1000-row file with
+#             -XX:ArchiveClassesAtExit, not timed), then times every Spark run with it
+#             (-XX:SharedArchiveFile): the JVM's start without reading Spark's classes from
+#             some 250 jars, as docs/guides/spark.md describes
+#   --java-options OPTS  more options for the Spark runs' JVM (--driver-java-options), e.g.
+#             "-XX:CompileThresholdScaling=10"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3
 paths="jvm python"
+cds=0
+java_opts=
 devices=1000
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --paths) paths="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cds) cds=1; shift ;;
+    --java-options) java_opts="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/spark.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     *) devices="$1"; shift ;;
   esac
@@ -48,14 +60,16 @@ one() {
   python3 bench/tree_time.py "$out/time" target/release/meterflow run jobs/ --input "$data" \
     -o "$out/one.csv" --late-output "$out/one.late.csv" -q
 }
+java_options=()
+[[ -n "$java_opts" ]] && java_options=(--driver-java-options "$java_opts")
 # spark PATH [small]: the runner on the file (checked against one run) or on its first 1000 rows.
 spark() {
   local input="$data"
   [[ $# -gt 1 ]] && input="$out/small.csv"
   rm -rf "$out/$1"
   python3 bench/tree_time.py "$out/time" spark-submit --master 'local[2]' --driver-memory 2g \
-    --conf spark.ui.enabled=false spark/meterflow_spark.py jobs/ --input "$input" --data-path "$1" \
-    --binary target/release/meterflow --output "$out/$1/points" --late-output "$out/$1/late" --partitions 2 -q \
+    "${java_options[@]}" --conf spark.ui.enabled=false spark/meterflow_spark.py jobs/ --input "$input" \
+    --data-path "$1" --binary target/release/meterflow --output "$out/$1/points" --late-output "$out/$1/late" -q \
     2>"$out/$1.log" || { cat "$out/$1.log" >&2; exit 1; }
   [[ $# -gt 1 ]] && return
   for kind in points late; do
@@ -65,6 +79,13 @@ spark() {
   cmp -s "$out/one.late.sorted" "$out/$1.late.sorted" || { echo "the $1 path's late rows differ from one run's" >&2; exit 1; }
 }
 
+if [[ $cds == 1 ]]; then
+  # The archive holds the classes one run loaded; a JVM started with it maps them instead.
+  java_options=(--driver-java-options "-XX:ArchiveClassesAtExit=$out/spark.jsa")
+  # The JVM lists on stdout the classes it cannot archive (signed jars, old class files).
+  spark jvm small >/dev/null
+  java_options=(--driver-java-options "-XX:SharedArchiveFile=$out/spark.jsa $java_opts")
+fi
 one
 tail -n +2 "$out/one.csv" | LC_ALL=C sort >"$out/one.points.sorted"
 tail -n +2 "$out/one.late.csv" | LC_ALL=C sort >"$out/one.late.sorted"
@@ -89,6 +110,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 one_wall=$(awk '$1 == "one" { print $2 }' "$out/times" | median)
 echo "processor: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average during the runs: $(awk '{ print $5 }' "$out/times" | sort -n | sed -n '1p;$p' | paste -sd- -)"
 echo "input: $data, $rows rows; $runs rounds, medians; points and late rows of every Spark run equal one run's"
+[[ $cds == 1 ]] && echo "Spark runs with a class-data archive of the JVM (--cds)"
+[[ -n "$java_opts" ]] && echo "Spark runs with the JVM options $java_opts"
 printf '%-36s %9s %9s %12s %14s\n' "" "wall s" "CPU s" "CPU us/row" "wall / one run"
 for c in "${contenders[@]}"; do
   wall=$(awk -v c="$c" '$1 == c { print $2 }' "$out/times" | median)

@@ -203,8 +203,6 @@ def main():
 
     sc = SparkContext.getOrCreate()
     sc.setLogLevel("ERROR")
-    # The Python path's functions are pickled by reference to the runner's module: the executors import it.
-    sc.addPyFile(os.path.join(HERE, "meterflow_spark.py"))
     c = Case(sc, binary, work)
     jobs = [os.path.join(REPO, "jobs")]
     sample = [os.path.join(REPO, "samples", "meters.csv")]
