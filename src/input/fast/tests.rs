@@ -144,6 +144,14 @@ fn small_inputs_read_as_the_general_reader_reads_them() {
             "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:00:15Z,m1,Reading\n",
         ),
         ("header only", "timestamp,asset,point,value\n"),
+        (
+            "leap second",
+            "timestamp,asset,point,value\n2024-01-01T00:00:59Z,m1,Reading,1\n2024-01-01T00:00:60Z,m1,Reading,2\n",
+        ),
+        (
+            "negative and exponent values, a long asset name",
+            "timestamp,asset,point,value\n2024-01-01T00:00:00Z,meter-with-a-long-name-0001,Reading,-1.5\n2024-01-01T00:00:01Z,meter-with-a-long-name-0001,Reading,-2.5e-3\n2024-01-01T00:00:02Z,m,Reading,+1234567.125\n",
+        ),
         ("empty", ""),
         ("no point column", "timestamp,asset,value\n2024-01-01T00:00:00Z,m1,1\n"),
     ];
