@@ -289,7 +289,18 @@ impl SeriesStats {
         tally.late_watermark = tally.late_watermark.max(watermark);
     }
 
+    /// The series' index: a lookup on every input reading, so the known series is the inlined
+    /// fast path and a new one the out-of-line slow path.
+    #[inline]
     fn series(&mut self, asset: u32, point: u32) -> usize {
+        match self.index.get(point as usize).and_then(|row| row.get(asset as usize)) {
+            Some(&k) if k != u32::MAX => k as usize,
+            _ => self.new_series(asset, point),
+        }
+    }
+
+    #[cold]
+    fn new_series(&mut self, asset: u32, point: u32) -> usize {
         let (p, a) = (point as usize, asset as usize);
         if self.index.len() <= p {
             self.index.resize_with(p + 1, Vec::new);
