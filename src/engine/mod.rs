@@ -112,6 +112,19 @@ pub struct Point {
     pub revision: u32,
 }
 
+/// Who writes a row: the job and its model, the same on every row of an operator.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    pub(crate) job: usize,
+    pub(crate) model: u32,
+}
+
+impl Origin {
+    pub(crate) fn row(self, asset: u32, point: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
+        Point { job: self.job, asset, point, model: self.model, ts, value, emit, revision }
+    }
+}
+
 /// Why a reading is in the late output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DropReason {

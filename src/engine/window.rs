@@ -51,7 +51,8 @@ use super::repeats::{Held, Log};
 use super::stats::{JobStats, PolicyStats};
 use super::watermark::{self, Arrival};
 use super::{
-    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value, WatermarkScope,
+    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Point, Reading, Value,
+    WatermarkScope,
 };
 use crate::engine::names::Names;
 use crate::job::options::Duplicates;
@@ -141,8 +142,7 @@ struct Scratch {
 }
 
 pub(crate) struct WindowOperator {
-    job: usize,
-    model: u32,
+    origin: Origin,
     latency: i64,
     emit: EmitMode,
     scope: WatermarkScope,
@@ -236,8 +236,7 @@ impl WindowOperator {
         // Values are kept, and so compared, under `last` only.
         stats.repeats_changed = (duplicates == Duplicates::Last).then_some(0);
         WindowOperator {
-            job,
-            model,
+            origin: Origin { job, model },
             latency: plan.latency,
             emit: options.emit,
             scope: options.watermark,
@@ -300,7 +299,7 @@ impl WindowOperator {
     }
 
     pub(crate) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
-        if r.model != NO_MODEL && r.model != self.model {
+        if r.model != NO_MODEL && r.model != self.origin.model {
             return;
         }
         let Some(input) = self.inputs.iter().position(|&p| p == r.point) else { return };
@@ -324,7 +323,14 @@ impl WindowOperator {
             self.stats.late_dropped += u64::from(entirely);
             self.stats.partially_late += u64::from(!entirely);
             let reason = if entirely { DropReason::LateBeyondLateness } else { DropReason::PartiallyLate };
-            out.dropped.push(Dropped { job: self.job, reading: r, reason, window_start, window_end, watermark: w });
+            out.dropped.push(Dropped {
+                job: self.origin.job,
+                reading: r,
+                reason,
+                window_start,
+                window_end,
+                watermark: w,
+            });
         }
         if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
@@ -541,16 +547,7 @@ impl WindowOperator {
             let pi = group.first_policy + k;
             self.stats.policies[pi].rows_written += 1;
             self.stats.rows_written += 1;
-            out.points.push(Point {
-                job: self.job,
-                asset,
-                point: self.policies[pi].output,
-                model: self.model,
-                ts: start,
-                value,
-                emit: Emit::Late,
-                revision,
-            });
+            out.points.push(self.origin.row(asset, self.policies[pi].output, start, value, Emit::Late, revision));
         }
     }
 

@@ -311,43 +311,25 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String 
             p.late_dropped,
             count(p.rows_written, "row", "rows")
         ));
-        if p.non_finite > 0 {
-            s.push_str(&format!(
-                "  {}: {} no row: their value overflowed the float range\n",
-                p.output,
-                count(p.non_finite, "window wrote", "windows wrote")
-            ));
-        }
-        for (n, minimum) in [(p.below_min_count, "min_count"), (p.below_min_coverage, "min_coverage")] {
+        let notes = [
+            (p.non_finite, "window wrote", "windows wrote", "no row: their value overflowed the float range"),
+            (p.below_min_count, "window", "windows", "below min_count: no row"),
+            (p.below_min_coverage, "window", "windows", "below min_coverage: no row"),
+            (p.exchanges, "step", "steps", "across a meter exchange: left out"),
+            (p.outside_slope, "step", "steps", "outside the slope: left out"),
+            (p.beyond_max_gap, "interval", "intervals", "longer than max_gap: not integrated"),
+            (p.nothing_integrated, "window with", "windows with", "no interval integrated: no row"),
+            (
+                p.interpolated,
+                "out-of-threshold reading",
+                "out-of-threshold readings",
+                "replaced by the last valid value",
+            ),
+        ];
+        for (n, one, many, what) in notes {
             if n > 0 {
-                s.push_str(&format!("  {}: {} below {minimum}: no row\n", p.output, count(n, "window", "windows")));
+                s.push_str(&format!("  {}: {} {what}\n", p.output, count(n, one, many)));
             }
-        }
-        for (n, why) in [(p.exchanges, "across a meter exchange"), (p.outside_slope, "outside the slope")] {
-            if n > 0 {
-                s.push_str(&format!("  {}: {} {why}: left out\n", p.output, count(n, "step", "steps")));
-            }
-        }
-        if p.beyond_max_gap > 0 {
-            s.push_str(&format!(
-                "  {}: {} longer than max_gap: not integrated\n",
-                p.output,
-                count(p.beyond_max_gap, "interval", "intervals")
-            ));
-        }
-        if p.nothing_integrated > 0 {
-            s.push_str(&format!(
-                "  {}: {} no interval integrated: no row\n",
-                p.output,
-                count(p.nothing_integrated, "window with", "windows with")
-            ));
-        }
-        if p.interpolated > 0 {
-            s.push_str(&format!(
-                "  {}: {} replaced by the last valid value\n",
-                p.output,
-                count(p.interpolated, "out-of-threshold reading", "out-of-threshold readings")
-            ));
         }
         if p.partially_late > 0 {
             s.push_str(&format!(

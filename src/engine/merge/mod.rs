@@ -33,7 +33,7 @@ use super::layout::Layout;
 use super::shard::Mark;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::{self, NO_WATERMARK, Skew};
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Point, Reading, Value};
+use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
 use crate::job::options::Duplicates;
@@ -108,13 +108,6 @@ struct Policy {
     horizons: Vec<(i64, bool)>,
     assets: Vec<Option<AssetState>>,
     values: Vec<f64>,
-}
-
-/// Who writes a row: the job and its model.
-#[derive(Debug, Clone, Copy)]
-struct Origin {
-    job: usize,
-    model: u32,
 }
 
 pub(crate) struct MergeOperator {
@@ -405,7 +398,7 @@ impl MergeOperator {
                 continue;
             }
             if let Ok(value) = &result {
-                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, entry.revisions));
+                out.points.push(origin.row(asset, policy.output, t, value.clone(), Emit::Late, entry.revisions));
                 entry.revisions += 1;
                 self.stats.rows_written += 1;
             }
@@ -476,14 +469,14 @@ impl MergeOperator {
                 }
                 finalize(&mut self.stats, asset, t, &result);
                 if let Ok(value) = result {
-                    out.points.push(point(origin, asset, policy.output, t, value, Emit::Final, 0));
+                    out.points.push(origin.row(asset, policy.output, t, value, Emit::Final, 0));
                 }
             } else {
                 // A trigger time first reached after a later one was written arrived late.
                 let label = if state.evaluated.back().is_some_and(|e| e.t > t) { Emit::Late } else { Emit::OnTime };
                 let mut revisions = 0;
                 if let Ok(value) = &result {
-                    out.points.push(point(origin, asset, policy.output, t, value.clone(), label, 0));
+                    out.points.push(origin.row(asset, policy.output, t, value.clone(), label, 0));
                     self.stats.rows_written += 1;
                     revisions = 1;
                 }
@@ -508,7 +501,7 @@ impl MergeOperator {
                 }
                 finalize_counts(&mut self.stats, asset, done.t, &done.last);
                 if let Ok(value) = done.last {
-                    out.points.push(point(origin, asset, policy.output, done.t, value, Emit::Final, 0));
+                    out.points.push(origin.row(asset, policy.output, done.t, value, Emit::Final, 0));
                 }
             }
         }
@@ -583,8 +576,4 @@ fn finalize_counts(stats: &mut JobStats, asset: u32, t: i64, result: &Result_) {
     if m.samples.len() < SAMPLES_PER_JOB {
         m.samples.push(SkipSample { asset, ts: t, reason: reason.clone() });
     }
-}
-
-fn point(origin: Origin, asset: u32, output: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
-    Point { job: origin.job, asset, point: output, model: origin.model, ts, value, emit, revision }
 }

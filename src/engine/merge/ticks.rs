@@ -2,7 +2,8 @@
 //! over from an earlier tick, and in `updates` mode the ticks a late reading adds before the first
 //! one evaluated.
 
-use super::{Emit, Emitted, Evaluated, MergeOperator, Origin, Policy, point};
+use super::{Emit, Emitted, Evaluated, MergeOperator, Policy};
+use crate::engine::Origin;
 use crate::engine::layout::Layout;
 use crate::engine::stats::{CarriedExample, CarriedOver, JobStats};
 
@@ -58,7 +59,7 @@ impl MergeOperator {
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             let mut revisions = 0;
             if let Ok(value) = &result {
-                out.points.push(point(origin, asset, policy.output, t, value.clone(), Emit::Late, 0));
+                out.points.push(origin.row(asset, policy.output, t, value.clone(), Emit::Late, 0));
                 stats.rows_written += 1;
                 revisions = 1;
             }

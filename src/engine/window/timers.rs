@@ -9,7 +9,7 @@ use crate::engine::clock::{Timer, TimerKind};
 use crate::engine::shard::Mark;
 use crate::engine::stats::PolicyStats;
 use crate::engine::watermark::NO_WATERMARK;
-use crate::engine::{Emit, EmitMode, Emitted, Point};
+use crate::engine::{Emit, EmitMode, Emitted};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -128,17 +128,7 @@ impl WindowOperator {
             self.stats.policies[pi].rows_written += 1;
             self.stats.rows_written += 1;
             let point = self.policies[pi].output;
-            let (ts, emit) = (edges.start, Emit::Late);
-            out.points.push(Point {
-                job: self.job,
-                asset,
-                point,
-                model: self.model,
-                ts,
-                value: value.clone(),
-                emit,
-                revision,
-            });
+            out.points.push(self.origin.row(asset, point, edges.start, value.clone(), Emit::Late, revision));
         }
         // In `updates` mode the expiry row is not written: it hands the final value downstream.
         let (emit, revision) = match kind {
@@ -159,16 +149,7 @@ impl WindowOperator {
             self.stats.rows_written += 1;
         }
         let point = self.policies[pi].output;
-        out.points.push(Point {
-            job: self.job,
-            asset,
-            point,
-            model: self.model,
-            ts: edges.start,
-            value,
-            emit,
-            revision,
-        });
+        out.points.push(self.origin.row(asset, point, edges.start, value, emit, revision));
     }
 
     /// A group whose windows wait for the series' next reading: the windows of the batch's
@@ -252,28 +233,9 @@ impl WindowOperator {
                 // `updates` mode: such a window never closed with a row of its own, so its one
                 // row is written as a change; the final row hands the value downstream.
                 if self.emit == EmitMode::Updates {
-                    let (ts, emit) = (start, Emit::Late);
-                    out.points.push(Point {
-                        job: self.job,
-                        asset,
-                        point,
-                        model: self.model,
-                        ts,
-                        value: value.clone(),
-                        emit,
-                        revision: 0,
-                    });
+                    out.points.push(self.origin.row(asset, point, start, value.clone(), Emit::Late, 0));
                 }
-                out.points.push(Point {
-                    job: self.job,
-                    asset,
-                    point,
-                    model: self.model,
-                    ts: start,
-                    value,
-                    emit: Emit::Final,
-                    revision: 0,
-                });
+                out.points.push(self.origin.row(asset, point, start, value, Emit::Final, 0));
             }
         }
     }
