@@ -1,6 +1,6 @@
 """Runs meterflow jobs on Apache Spark: rows partitioned by asset, one `meterflow run` per partition.
 
-usage: spark-submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH... [input flags]
+usage: spark/submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH... [input flags]
            [--emit final|updates] [--watermark series|asset] --binary PATH --output DIR
            [--late-output DIR] [--stats-json FILE] [--partitions N] [--data-path auto|jvm|python] [-q]
 
