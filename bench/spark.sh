@@ -5,36 +5,35 @@
 # meterflow process), and checks in every round that both paths give exactly one run's points and
 # late rows (as sorted rows). Each path also runs on the file's first 1000 rows: its fixed cost,
 # from which the cost per row follows. Prints medians, CPU per input row, the processor and the
-# load. The runner runs as documented (docs/guides/spark.md): spark-submit --master 'local[2]',
-# a 2 GiB driver, the default partitions. Needs Java 17 and spark/.venv (spark/run_tests.sh
+# load. The runner runs as documented (docs/guides/spark.md): spark/submit --master 'local[2]', a
+# 2 GiB driver, the default partitions; spark/submit is spark-submit with the JVM's start options
+# and a class-data archive, which it records on its first run: here an untimed run over the 1000-row
+# file records it into a fresh folder first. Needs Java 17 and spark/.venv (spark/run_tests.sh
 # installs both).
 #
-# usage: bench/spark.sh [--runs N] [--paths "jvm python"] [--cds] [--java-options OPTS] [DEVICES]
+# usage: bench/spark.sh [--runs N] [--paths "jvm python"] [--plain] [--java-options OPTS] [DEVICES]
 #   DEVICES   meters in the generated file (default 1000: the 10M-row file of bench/run.sh;
 #             200 gives 2M rows)
 #   --runs N  rounds (default 3); the figures are medians
 #   --paths   the data paths to time (default both)
-#   --cds     first records a class-data archive of the JVM (a run over the 1000-row file with
-#             -XX:ArchiveClassesAtExit, not timed), then times every Spark run with it
-#             (-XX:SharedArchiveFile): the JVM's start without reading Spark's classes from
-#             some 250 jars, as docs/guides/spark.md describes
+#   --plain   plain spark-submit instead of spark/submit: no archive, no JVM options
 #   --java-options OPTS  more options for the Spark runs' JVM (--driver-java-options), e.g.
-#             "-XX:CompileThresholdScaling=10"
+#             "-XX:+UseSerialGC"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3
 paths="jvm python"
-cds=0
+plain=0
 java_opts=
 devices=1000
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --paths) paths="$2"; shift 2 ;;
-    --cds) cds=1; shift ;;
+    --plain) plain=1; shift ;;
     --java-options) java_opts="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/spark.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     *) devices="$1"; shift ;;
   esac
@@ -67,7 +66,7 @@ spark() {
   local input="$data"
   [[ $# -gt 1 ]] && input="$out/small.csv"
   rm -rf "$out/$1"
-  python3 bench/tree_time.py "$out/time" spark-submit --master 'local[2]' --driver-memory 2g \
+  python3 bench/tree_time.py "$out/time" "$submit" --master 'local[2]' --driver-memory 2g \
     "${java_options[@]}" --conf spark.ui.enabled=false spark/meterflow_spark.py jobs/ --input "$input" \
     --data-path "$1" --binary target/release/meterflow --output "$out/$1/points" --late-output "$out/$1/late" -q \
     2>"$out/$1.log" || { cat "$out/$1.log" >&2; exit 1; }
@@ -79,12 +78,14 @@ spark() {
   cmp -s "$out/one.late.sorted" "$out/$1.late.sorted" || { echo "the $1 path's late rows differ from one run's" >&2; exit 1; }
 }
 
-if [[ $cds == 1 ]]; then
-  # The archive holds the classes one run loaded; a JVM started with it maps them instead.
-  java_options=(--driver-java-options "-XX:ArchiveClassesAtExit=$out/spark.jsa")
-  # The JVM lists on stdout the classes it cannot archive (signed jars, old class files).
-  spark jvm small >/dev/null
-  java_options=(--driver-java-options "-XX:SharedArchiveFile=$out/spark.jsa $java_opts")
+submit=spark/submit
+if [[ $plain == 1 ]]; then
+  submit=spark-submit
+else
+  # spark/submit records the archive on its first run, which is not timed.
+  export METERFLOW_SPARK_CACHE="$out/cache"
+  spark jvm small
+  [[ -n $(ls "$out/cache") ]] || { echo "bench/spark.sh: spark/submit recorded no class-data archive" >&2; exit 1; }
 fi
 one
 tail -n +2 "$out/one.csv" | LC_ALL=C sort >"$out/one.points.sorted"
@@ -110,7 +111,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 one_wall=$(awk '$1 == "one" { print $2 }' "$out/times" | median)
 echo "processor: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average during the runs: $(awk '{ print $5 }' "$out/times" | sort -n | sed -n '1p;$p' | paste -sd- -)"
 echo "input: $data, $rows rows; $runs rounds, medians; points and late rows of every Spark run equal one run's"
-[[ $cds == 1 ]] && echo "Spark runs with a class-data archive of the JVM (--cds)"
+[[ $plain == 0 ]] && echo "Spark runs through spark/submit (a class-data archive, -XX:CompileThresholdScaling=10)"
 [[ -n "$java_opts" ]] && echo "Spark runs with the JVM options $java_opts"
 printf '%-36s %9s %9s %12s %14s\n' "" "wall s" "CPU s" "CPU us/row" "wall / one run"
 for c in "${contenders[@]}"; do

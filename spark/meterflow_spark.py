@@ -1,6 +1,6 @@
 """Runs meterflow jobs on Apache Spark: rows partitioned by asset, one `meterflow run` per partition.
 
-usage: spark-submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH... [input flags]
+usage: spark/submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH... [input flags]
            [--emit final|updates] [--watermark series|asset] --binary PATH --output DIR
            [--late-output DIR] [--stats-json FILE] [--partitions N] [--data-path auto|jvm|python] [-q]
 
@@ -154,6 +154,24 @@ def job_files(paths):
     return files
 
 
+# Set on the SparkContext the runner starts, unless the application's configuration sets them.
+# Spark SQL applies every session extension a jar on the class path declares; spark-mllib's, present
+# in every Spark distribution, registers ML functions by Scala reflection: about 1 s of CPU before
+# the first row (bench/RESULTS.md), for functions the runner never calls. The flag is documented by
+# Spark as meant for its tests; extensions named in spark.sql.extensions still apply.
+CONTEXT_DEFAULTS = {"spark.sql.extensions.test.loadFromCp": "false"}
+
+
+def spark_context():
+    """The SparkContext of the application (or the running one), with the runner's defaults."""
+    from pyspark import SparkConf, SparkContext
+
+    conf = SparkConf()
+    for key, value in CONTEXT_DEFAULTS.items():
+        conf.setIfMissing(key, value)
+    return SparkContext.getOrCreate(conf)
+
+
 def main(argv, sc=None):
     """Runs the application; the exit status. With `sc`, runs on that context and leaves it running
     (the tests run many applications on one context)."""
@@ -162,11 +180,9 @@ def main(argv, sc=None):
     except UsageError as e:
         sys.stderr.write(f"meterflow-spark: error: {e}\n")
         return EXIT_USAGE
-    from pyspark import SparkContext
-
     own = sc is None
     if own:
-        sc = SparkContext.getOrCreate()
+        sc = spark_context()
         sc.setLogLevel("WARN")
     try:
         return run(sc, args)

@@ -199,9 +199,7 @@ def submit(argv):
 def main():
     binary, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     os.makedirs(work, exist_ok=True)
-    from pyspark import SparkContext
-
-    sc = SparkContext.getOrCreate()
+    sc = meterflow_spark.spark_context()
     sc.setLogLevel("ERROR")
     c = Case(sc, binary, work)
     jobs = [os.path.join(REPO, "jobs")]
@@ -289,6 +287,43 @@ def main():
         assert code == 2, f"exit {code}"
         assert "--watermark global cannot run on Spark" in err and "cannot be split by asset" in err, err
 
+    def fast_start():
+        # spark/submit against a stand-in spark-submit that records its arguments and, when asked
+        # for an archive at exit, writes one: the first good run records, the next maps it, a failed
+        # run keeps none, cluster deploy mode passes through unchanged.
+        root = os.path.join(work, "fast-start")
+        os.makedirs(os.path.join(root, "bin"))
+        os.makedirs(os.path.join(root, "home", "jars"))
+        open(os.path.join(root, "home", "jars", "spark-core.jar"), "w").close()
+        fake = os.path.join(root, "bin", "spark-submit")
+        with open(fake, "w") as f:
+            f.write('#!/bin/bash\nprintf "%s\\n" "$@" >"$ARGS"\n'
+                    'for a in "$@"; do case "$a" in *ArchiveClassesAtExit=*) '
+                    'p=${a#*ArchiveClassesAtExit=}; echo archive >"${p%% *}" ;; esac; done\n'
+                    'exit "${STATUS:-0}"\n')
+        os.chmod(fake, 0o755)
+        cache, args = os.path.join(root, "cache"), os.path.join(root, "args")
+        env = dict(os.environ, PATH=os.path.join(root, "bin") + os.pathsep + os.environ["PATH"],
+                   SPARK_HOME=os.path.join(root, "home"), METERFLOW_SPARK_CACHE=cache, ARGS=args)
+
+        def wrapper(*argv, status=0):
+            code = subprocess.run([os.path.join(HERE, "submit"), *argv], env=dict(env, STATUS=str(status))).returncode
+            with open(args, encoding="utf-8") as f:
+                return code, f.read().splitlines()
+
+        code, seen = wrapper("--master", "local[1]", "app.py", "--x", status=3)
+        assert code == 3 and "app.py" in seen and "--x" in seen, (code, seen)
+        assert "ArchiveClassesAtExit" in seen[1] and os.listdir(cache) == [], (seen, os.listdir(cache))
+        code, seen = wrapper("--master", "local[1]", "app.py")
+        assert code == 0 and "ArchiveClassesAtExit" in seen[1] and "CompileThresholdScaling=10" in seen[1], seen
+        archives = os.listdir(cache)
+        assert len(archives) == 1 and archives[0].endswith(".jsa"), archives
+        code, seen = wrapper("--master", "local[1]", "app.py")
+        assert seen[0] == "--conf" and f"SharedArchiveFile={os.path.join(cache, archives[0])} " in seen[1], seen
+        assert seen[2:] == ["--master", "local[1]", "app.py"], seen
+        code, seen = wrapper("--master", "yarn", "--deploy-mode", "cluster", "app.py")
+        assert seen == ["--master", "yarn", "--deploy-mode", "cluster", "app.py"], seen
+
     def existing_output():
         code, err, _ = c.run("exists", jobs, sample, ["--output", work], "jvm")
         assert code == 2 and "already exists" in err, f"exit {code}: {err}"
@@ -328,6 +363,7 @@ def main():
             (f"[{path}] a failing meterflow fails the run with its stderr", lambda path=path: failing(path)),
         ]
     cases += [
+        ("spark/submit records a class-data archive once, then maps it", fast_start),
         ("an existing output directory is refused before any work", existing_output),
         ("a file named _* is refused, saying why", hidden_name),
         ("--watermark global is refused, saying why", refused_global),

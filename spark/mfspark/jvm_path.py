@@ -231,6 +231,10 @@ def run_jvm(sc, plan):
     spark = SparkSession.builder.getOrCreate()
     # Adaptive execution would coalesce the asset partitions and re-plan the sort; this plan is fixed.
     spark.conf.set("spark.sql.adaptive.enabled", "false")
+    # Each partition arrives as a few runs already in position order (a map task's rows for it, in
+    # the order read), which Spark's TimSort merges; its radix sort makes four or five passes over
+    # every row's prefix whatever the order, and reserves twice the pointer array (bench/RESULTS.md).
+    spark.conf.set("spark.sql.sort.enableRadixSort", "false")
     token = uuid.uuid4().hex[:12]
     names = {"job": f"mf-{token}-job", "header": f"mf-{token}-header", "script": f"mf-{token}.sh"}
     headers = list(dict.fromkeys(f.header for f in plan.files))
