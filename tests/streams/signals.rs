@@ -136,7 +136,7 @@ fn a_second_signal_exits_at_once() {
     // A 1-day latency keeps every window open until the end: all rows come after the signal.
     std::fs::write(&job, JOB.replace("latency: 0s", "latency: 1d")).unwrap();
     let mut child = crate::support::meterflow()
-        .args(["run", job.to_str().unwrap(), "-q"])
+        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -150,7 +150,13 @@ fn a_second_signal_exits_at_once() {
     }
     input.write_all(text.as_bytes()).unwrap();
     input.flush().unwrap();
-    // The header is flushed when the input waits, so it shows every line written has been read.
+    // Every row taken, so SIGTERM's end of input flushes 20,000 rows: more than stdout's pipe holds.
+    let deadline = std::time::Instant::now() + DEADLOCK;
+    while !crate::stopping::has_taken_all(child.id(), &input) {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before taking its input");
+        assert!(std::time::Instant::now() < deadline, "the run never took its input");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
