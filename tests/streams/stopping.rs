@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::meterflow;
@@ -67,11 +67,21 @@ fn bytes_read(pid: u32) -> Option<u64> {
 }
 
 /// Whether some thread of the process waits in the kernel function `name`.
-fn waits_in(pid: u32, name: &str) -> bool {
+pub(crate) fn waits_in(pid: u32, name: &str) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
     tasks
         .filter_map(Result::ok)
         .any(|t| std::fs::read_to_string(t.path().join("wchan")).is_ok_and(|w| w.contains(name)))
+}
+
+/// Whether a run with `--threads 1` has given its jobs every line written to `input`: the pipe is
+/// empty and the run waits in `poll` for more. On one thread the jobs take all the rows read before
+/// the next read, which waits only with nothing ready. Neither the header on stdout (flushed at the
+/// run's first wait: with parsing threads, when the jobs wait for the first chunk) nor the end of
+/// a write into the pipe says as much: a pipe holds up to 64 KiB unread, a widened one 1 MiB (all
+/// of these tests' inputs); and a stop drops what was read and not yet taken.
+pub(crate) fn has_taken_all(pid: u32, input: &ChildStdin) -> bool {
+    rustix::io::ioctl_fionread(input).is_ok_and(|unread| unread == 0) && waits_in(pid, "poll")
 }
 
 fn kill(pid: u32, signal: &str) {
@@ -471,7 +481,7 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
     .unwrap();
     let (late, stats) = (dir.path().join("late.csv"), dir.path().join("stats.json"));
     let mut child = meterflow()
-        .args(["run", job.to_str().unwrap(), "-q", "--late-output"])
+        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "--late-output"])
         .arg(&late)
         .arg("--stats-json")
         .arg(&stats)
@@ -488,12 +498,13 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
     }
     input.write_all(text.as_bytes()).unwrap();
     input.flush().unwrap();
-    // The header leaves when the input waits: every line written has been read.
+    // Every row taken, so the first signal flushes 20,000 rows: more than stdout's pipe holds.
+    let pid = child.id();
+    assert!(wait_for(&mut child, || has_taken_all(pid, &input)), "the run ended before taking its input");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     assert_eq!(first, HEADER);
-    let pid = child.id();
     kill(pid, "TERM");
     assert!(wait_for(&mut child, || waits_in(pid, "pipe_write")), "the run never blocked writing its rows");
     kill(pid, "INT");
