@@ -527,6 +527,12 @@ impl Pipeline {
         self.unrouted
     }
 
+    /// Whether [`Pipeline::runaway`] or [`Pipeline::runaway_merge`] can find anything: some limit
+    /// is set.
+    pub(crate) fn checks_limits(&self) -> bool {
+        self.max_open_windows.is_some() || self.max_open_readings.is_some() || self.max_merge_series.is_some()
+    }
+
     /// When more windows are open than `max_open_windows` allows, or more readings are held to
     /// recognise repeats than `max_open_readings` allows: how many, and the job holding the most
     /// with its count. Checked by the caller after each reading, so a job whose state grows
