@@ -369,8 +369,24 @@ impl Pipeline {
         }
         let series = self.series.reading(r.asset, r.point, r.ts);
         self.routing = Some((series, r));
-        self.route(r, feed, None, sink);
+        // The usual input point is read by one job: no loop over routes, nothing to filter.
+        match self.routes[r.point as usize].as_slice() {
+            &[op] => self.push_to(op, r, feed, sink),
+            _ => self.route(r, feed, None, sink),
+        }
         self.routing = None;
+    }
+
+    /// Pushes `r` to operator `op` and delivers what it produced.
+    #[inline]
+    fn push_to(&mut self, op: usize, r: Reading, feed: Feed, sink: &mut dyn Sink) {
+        self.operators[op].push(r, feed, &mut self.scratch[op]);
+        // Most readings produce nothing: only then is the buffer taken out to be delivered.
+        if !self.scratch[op].is_empty() {
+            let mut out = std::mem::take(&mut self.scratch[op]);
+            self.deliver(&mut out, sink);
+            self.scratch[op] = out;
+        }
     }
 
     /// `from_job` is the label of the row when `r` was written by a job (`feed` is then
@@ -385,13 +401,7 @@ impl Pipeline {
             if from_job.is_some_and(|emit| is_window != (emit == Emit::Final) && self.emit == EmitMode::Updates) {
                 continue;
             }
-            self.operators[op].push(r, feed, &mut self.scratch[op]);
-            // Most readings produce nothing: only then is the buffer taken out to be delivered.
-            if !self.scratch[op].is_empty() {
-                let mut out = std::mem::take(&mut self.scratch[op]);
-                self.deliver(&mut out, sink);
-                self.scratch[op] = out;
-            }
+            self.push_to(op, r, feed, sink);
         }
     }
 
@@ -525,6 +535,12 @@ impl Pipeline {
     /// Input readings whose point (or model) no job reads.
     pub(crate) fn unrouted(&self) -> u64 {
         self.unrouted
+    }
+
+    /// Whether [`Pipeline::runaway`] or [`Pipeline::runaway_merge`] can find anything: some limit
+    /// is set.
+    pub(crate) fn checks_limits(&self) -> bool {
+        self.max_open_windows.is_some() || self.max_open_readings.is_some() || self.max_merge_series.is_some()
     }
 
     /// When more windows are open than `max_open_windows` allows, or more readings are held to

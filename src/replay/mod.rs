@@ -12,7 +12,7 @@ use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
 use crate::input::options::Layout;
-use crate::input::stop::Stopped;
+use crate::input::stop::{Stop, Stopped};
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
 use crate::job::pipeline::{external_inputs, run_order};
 use crate::job::{Job, JobSources};
@@ -206,6 +206,14 @@ impl Replay {
             if stop.requested() && reader.between_rows() {
                 break;
             }
+            // The rest of a parsed chunk goes in as a run, without a call to the reader each.
+            let run = reader.pending();
+            if !run.is_empty() {
+                let (taken, pushed) = self.push_run(run, revisions, output, &stop);
+                reader.took(taken);
+                pushed?;
+                continue;
+            }
             match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
                 Ok(Some(reading)) => {
                     output.input(&reading, &self.names);
@@ -269,11 +277,79 @@ impl Replay {
         }
     }
 
+    /// Pushes a run of the fast reader's readings (whole rows, one reading each) in order, as
+    /// [`Replay::read`] pushes a reading from `next`, until a stop is requested between two of
+    /// them: returns how many it took (each counted as a row) and the first error.
+    fn push_run(
+        &mut self,
+        run: &[Reading],
+        revisions: bool,
+        output: &mut dyn Output,
+        stop: &Stop,
+    ) -> (usize, Result<()>) {
+        // With no sorting, shards, revisions, idle clock or limit to check after each reading, a
+        // reading needs only the pipeline, and one sink serves the whole run.
+        let direct = self.sorter.is_none()
+            && self.shards.is_none()
+            && self.idle.is_none()
+            && !revisions
+            && !self.pipeline.checks_limits();
+        // Shards take the run at once: their rows are written as batches come back, not between
+        // the readings, so only the stop and the output's view of each reading come first.
+        if let Some(shards) = self.shards.as_mut().filter(|_| self.sorter.is_none() && self.idle.is_none()) {
+            let mut taken = 0;
+            for reading in run {
+                if stop.requested() {
+                    break;
+                }
+                self.counts.fast_row();
+                output.input(reading, &self.names);
+                taken += 1;
+            }
+            let dealt =
+                shards.deal(&run[..taken], revisions, output, &self.names).and_then(|()| match shards.take_error() {
+                    Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+                    None => Ok(()),
+                });
+            return (taken, dealt);
+        }
+        if direct {
+            let mut sink = Bound { output, names: &self.names, error: None };
+            for (k, &reading) in run.iter().enumerate() {
+                if stop.requested() {
+                    return (k, Ok(()));
+                }
+                self.counts.fast_row();
+                sink.output.input(&reading, sink.names);
+                self.pipeline.push(reading, &mut sink);
+                if let Some(e) = sink.error.take() {
+                    return (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
+                }
+            }
+            return (run.len(), Ok(()));
+        }
+        for (k, &reading) in run.iter().enumerate() {
+            if stop.requested() {
+                return (k, Ok(()));
+            }
+            self.counts.fast_row();
+            output.input(&reading, &self.names);
+            let pushed = match self.sorter.as_mut() {
+                Some(sorter) => sorter.push(reading, revisions),
+                None => self.push(reading, revisions, output),
+            };
+            if let Err(e) = pushed {
+                return (k + 1, Err(e));
+            }
+        }
+        (run.len(), Ok(()))
+    }
+
     /// Runs one reading through the pipeline; `revision` when its input carries meterflow's
     /// `emit` and `revision` columns.
     fn push(&mut self, reading: Reading, revision: bool, output: &mut dyn Output) -> Result<()> {
         if let Some(shards) = self.shards.as_mut() {
-            shards.push(reading, revision, output, &self.names)?;
+            shards.deal(std::slice::from_ref(&reading), revision, output, &self.names)?;
             return match shards.take_error() {
                 Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
                 None => Ok(()),
@@ -388,108 +464,4 @@ fn in_run_order(jobs: Vec<Job>) -> Vec<Job> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::job::load_sources;
-    use std::io::Cursor;
-
-    /// Asks for a stop as the first reading reaches the jobs, and counts the readings.
-    struct StopAtFirst {
-        stop: crate::input::stop::Stop,
-        readings: usize,
-    }
-
-    impl Output for StopAtFirst {
-        fn input(&mut self, _: &Reading, _: &Names) {
-            self.readings += 1;
-            self.stop.request(2);
-        }
-    }
-
-    #[test]
-    fn a_stop_waits_until_the_jobs_have_every_reading_of_the_rows_read() {
-        let job = "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  - input: A\n    \
-                   aggregation: max\n    window_size: 10m\n    output: MaxA\n  - input: B\n    aggregation: max\n    \
-                   window_size: 10m\n    output: MaxB\n";
-        let jobs = load_sources(vec![("j.yaml".into(), job.as_bytes().to_vec())]).unwrap();
-        let input = InputOptions::from_settings(&InputSettings { wide: true, ..InputSettings::default() }).unwrap();
-        let stop = input.stop.clone();
-        let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
-        let mut replay = Replay::new(jobs, EngineOptions::default(), input, bad_rows);
-        let text = "timestamp,asset,A,B\n2024-01-01T00:00:00Z,m1,1,2\n2024-01-01T00:01:00Z,m1,3,4\n";
-        let mut output = StopAtFirst { stop, readings: 0 };
-        replay.read("w.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &mut output).unwrap();
-        // The first row's two readings, and not the second row.
-        assert_eq!(output.readings, 2);
-        assert_eq!(replay.counts.rows, 1);
-        assert_eq!(replay.stopped_in, Some(StoppedIn { input: "w.csv".into(), rows: 1 }));
-        assert!(replay.balances().iter().all(Balance::holds));
-    }
-
-    /// Asks for a stop at the `at`-th reading, and keeps every point and late row.
-    struct StopAt {
-        stop: crate::input::stop::Stop,
-        at: usize,
-        readings: usize,
-        rows: Vec<String>,
-    }
-
-    impl Output for StopAt {
-        fn input(&mut self, _: &Reading, _: &Names) {
-            self.readings += 1;
-            if self.readings == self.at {
-                self.stop.request(2);
-            }
-        }
-
-        fn point(&mut self, point: &Point, _: &Names) -> io::Result<()> {
-            self.rows.push(format!("{point:?}"));
-            Ok(())
-        }
-
-        fn dropped(&mut self, dropped: &Dropped, _: &Names) -> io::Result<()> {
-            self.rows.push(format!("{dropped:?}"));
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_stop_on_shards_flushes_what_the_jobs_read_as_one_pipeline_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let job = dir.path().join("j.yaml");
-        std::fs::write(
-            &job,
-            "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1m\npolicies:\n  - input: A\n    \
-             aggregation: max\n    window_size: 10m\n    output: MaxA\n",
-        )
-        .unwrap();
-        let mut text = String::from("timestamp,asset,point,value\n");
-        for minute in 0..40 {
-            for asset in 0..5 {
-                text.push_str(&format!("2024-01-01T00:{minute:02}:{:02}Z,m{asset},A,{}\n", asset * 7, minute * asset));
-            }
-        }
-        let run = |shards: usize| {
-            let (jobs, sources) = crate::job::load_jobs_and_sources(std::slice::from_ref(&job)).unwrap();
-            let input = InputOptions::from_settings(&InputSettings::default()).unwrap();
-            let mut output = StopAt { stop: input.stop.clone(), at: 123, readings: 0, rows: Vec::new() };
-            let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
-            let options = EngineOptions::default();
-            let replay = Replay::new(jobs, options, input, bad_rows).with_threads(2);
-            let mut replay = replay.with_shards(shards, &sources, options).unwrap();
-            replay.read("in.csv", Box::new(Cursor::new(text.clone().into_bytes())), &mut output).unwrap();
-            replay.finish(&mut output).unwrap();
-            assert!(replay.balances().iter().all(Balance::holds));
-            (output.rows, replay.counts.rows, replay.stopped_in, replay.pipeline.stats()[0].clone())
-        };
-        let one = run(1);
-        // Stopped after the row of the 123rd reading (minutes 0-23 of the 5 meters, and 3 readings
-        // of minute 24), its windows flushed as at the end of input: 00:00, 00:10 and 00:20 of each
-        // meter, the largest reading of meter 4 in the first being 4 x 9.
-        assert_eq!(one.1, 123);
-        assert_eq!(one.2, Some(StoppedIn { input: "in.csv".into(), rows: 123 }));
-        assert_eq!(one.0.len(), 15, "{:?}", one.0);
-        assert!(one.0[4].contains("asset: 4") && one.0[4].contains("Number(36.0)"), "{:?}", one.0);
-        assert_eq!(run(3), one);
-    }
-}
+mod tests;

@@ -282,29 +282,41 @@ impl Shards {
         })
     }
 
-    /// The shard of an asset: a fixed mix of its id, so neighbouring ids spread.
+    /// The shard of an asset: a fixed mix of its id, so neighbouring ids spread, scaled to the
+    /// shards by a multiplication (a division by their number took a sizeable part of this
+    /// thread's time per reading).
+    #[inline]
     fn shard_of(&self, asset: u32) -> usize {
         let mixed = u64::from(asset).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-        (mixed % self.work.len() as u64) as usize
+        ((mixed * self.work.len() as u64) >> 32) as usize
     }
 
-    /// Deals one reading to its shard; merges the oldest batch when enough are in flight.
-    pub(crate) fn push(
+    /// Deals `run` in order to the readings' shards, handing each batch over as it fills and
+    /// merging the oldest when enough are in flight; `revision` as for [`Pipeline::push_revision`].
+    pub(crate) fn deal(
         &mut self,
-        reading: Reading,
+        run: &[Reading],
         revision: bool,
         output: &mut dyn Output,
         names: &Names,
     ) -> Result<()> {
-        let s = self.shard_of(reading.asset);
-        self.filling[s].push(Item { seq: self.seq, reading, revision });
-        self.owners.push(s as u8);
-        self.seq += 1;
-        if self.owners.len() >= BATCH {
-            self.hand_over()?;
-            while self.in_flight.len() > DEPTH {
-                self.merge_oldest(output, names)?;
+        let mut rest = run;
+        while !rest.is_empty() {
+            // The batch being filled never holds BATCH readings between calls.
+            let (now, later) = rest.split_at((BATCH - self.owners.len()).min(rest.len()));
+            for &reading in now {
+                let s = self.shard_of(reading.asset);
+                self.filling[s].push(Item { seq: self.seq, reading, revision });
+                self.owners.push(s as u8);
+                self.seq += 1;
             }
+            if self.owners.len() >= BATCH {
+                self.hand_over()?;
+                while self.in_flight.len() > DEPTH {
+                    self.merge_oldest(output, names)?;
+                }
+            }
+            rest = later;
         }
         Ok(())
     }

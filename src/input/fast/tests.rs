@@ -272,3 +272,49 @@ fn rows_no_job_reads_keep_no_asset_name() {
     let wide = "timestamp,asset,Voltage\n2024-01-01T00:00:00Z,u1,1\n2024-01-01T00:00:00Z,u2,1\n";
     assert_eq!(read(wide.as_bytes(), 1, true), (Vec::new(), 2));
 }
+
+/// Readings taken in runs of a chunk ([`InputReader::pending`], [`InputReader::took`]), mixed
+/// with `next`, as the replay takes them: the same readings and counts as the general reader's,
+/// with an asset first seen in a later chunk, the general reader taking over after some chunks,
+/// and runs cut anywhere in a chunk.
+#[test]
+fn readings_taken_in_runs_are_those_next_gives() {
+    let ts = "2024-01-01T10:00:00Z";
+    let mut text = big_input(&format!("{ts},\"m1\",Reading,1\n"), 100_000);
+    // After several chunks: a meter no earlier chunk named (the general reader reads it here).
+    text.extend_from_slice(format!("{ts},late-meter,Reading,4\n").as_bytes());
+    let fresh = big_input(&format!("{ts},late-meter,Reading,5\n"), 60_000);
+    let options = options();
+    for threads in [1, 2, 3] {
+        for text in [&text, &fresh] {
+            let (mut names, mut counts, mut out) = (Names::default(), InputCounts::default(), Vec::new());
+            let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+            let mut reader =
+                InputReader::open("in.csv", Box::new(Cursor::new(text.to_vec())), &options, &mut names, threads)
+                    .unwrap();
+            let mut cut = 0;
+            loop {
+                let run = reader.pending();
+                if run.is_empty() {
+                    match reader.next(&mut names, &mut counts, &mut bad_rows).unwrap() {
+                        Some(r) => out.extend(rows(&[r], &names)),
+                        None => break,
+                    }
+                    continue;
+                }
+                // Runs of 1, 1000 and 4097 readings, and whatever is left of the chunk.
+                cut = (cut + 1) % 4;
+                let n = [1, 1000, 4097, run.len()][cut].min(run.len());
+                out.extend(rows(&run[..n], &names));
+                for _ in 0..n {
+                    counts.fast_row();
+                }
+                reader.took(n);
+            }
+            let expected = general(text, &options);
+            assert_eq!(counts, expected.1, "{threads} threads: counts");
+            assert!(out == expected.0, "{threads} threads: readings differ ({} vs {})", out.len(), expected.0.len());
+            assert!(out.iter().any(|r| r.2 == "late-meter"));
+        }
+    }
+}
