@@ -1,29 +1,31 @@
 #!/usr/bin/env bash
-# Measures the Spark runner (spark/meterflow_spark.py) in local[2], both data paths, against one
+# Measures the Spark runner (spark/meterflow_spark.py) in local[2], its data paths, against one
 # `meterflow run` over the same generated file, in alternating rounds: wall time and CPU time of
 # each whole process tree (bench/tree_time.py: the JVM, the Python driver and workers, every
-# meterflow process), and checks in every round that both paths give exactly one run's points and
+# meterflow process), and checks in every round that every path gives exactly one run's points and
 # late rows (as sorted rows). Each path also runs on the file's first 1000 rows: its fixed cost,
 # from which the cost per row follows. Prints medians, CPU per input row, the processor and the
 # load. The runner runs as documented (docs/guides/spark.md): spark/submit --master 'local[2]', a
 # 2 GiB driver, the default partitions; spark/submit is spark-submit with the JVM's start options
 # and a class-data archive, which it records on its first run: here an untimed run over the 1000-row
-# file records it into a fresh folder first. Needs Java 17 and spark/.venv (spark/run_tests.sh
-# installs both).
+# file records it into a fresh folder first (spark/submit also compiles the native path's jar there).
+# Needs a Java 17 JDK and spark/.venv (spark/run_tests.sh installs both).
 #
-# usage: bench/spark.sh [--runs N] [--paths "jvm python"] [--plain] [--java-options OPTS] [DEVICES]
+# usage: bench/spark.sh [--runs N] [--paths "native jvm"] [--plain] [--java-options OPTS] [DEVICES]
 #   DEVICES   meters in the generated file (default 1000: the 10M-row file of bench/run.sh;
 #             200 gives 2M rows)
 #   --runs N  rounds (default 3); the figures are medians
-#   --paths   the data paths to time (default both)
-#   --plain   plain spark-submit instead of spark/submit: no archive, no JVM options
+#   --paths   the data paths to time (default native and jvm, the Spark SQL path; python takes
+#             minutes on 10M rows)
+#   --plain   plain spark-submit instead of spark/submit: no archive, no JVM options (the native
+#             path's jar still compiled by spark/native/build and given with --jars)
 #   --java-options OPTS  more options for the Spark runs' JVM (--driver-java-options), e.g.
 #             "-XX:+UseSerialGC"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3
-paths="jvm python"
+paths="native jvm"
 plain=0
 java_opts=
 devices=1000
@@ -33,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --paths) paths="$2"; shift 2 ;;
     --plain) plain=1; shift ;;
     --java-options) java_opts="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/spark.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     *) devices="$1"; shift ;;
   esac
@@ -61,6 +63,10 @@ one() {
 }
 java_options=()
 [[ -n "$java_opts" ]] && java_options=(--driver-java-options "$java_opts")
+if [[ $plain == 1 ]]; then
+  home=$(python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+  java_options+=(--jars "$(spark/native/build "$home" "$out/cache")")
+fi
 # spark PATH [small]: the runner on the file (checked against one run) or on its first 1000 rows.
 spark() {
   local input="$data"

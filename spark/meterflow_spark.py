@@ -2,7 +2,7 @@
 
 usage: spark/submit [--master URL] spark/meterflow_spark.py JOBS... --input PATH... [input flags]
            [--emit final|updates] [--watermark series|asset] --binary PATH --output DIR
-           [--late-output DIR] [--stats-json FILE] [--partitions N] [--data-path auto|jvm|python] [-q]
+           [--late-output DIR] [--stats-json FILE] [--partitions N] [--data-path auto|native|sql|jvm|python] [-q]
 
 Every meterflow job is partitionable by asset (event time is kept per series or per asset), so each
 asset's rows, replayed in their arrival order by a meterflow process of their own, give the points a
@@ -18,13 +18,17 @@ single run gives. The steps (see docs/guides/spark.md):
 4. Points and late rows come back and are written as directories of CSV part files, each with the
    header; the figures of every partition are added up for the summary and `--stats-json`.
 
-Steps 2-4 run on one of two data paths. The JVM path (the default) keeps every row in the JVM: a
-Spark SQL text scan, the key computed with SQL string functions, and Spark's script transformation
-(`SELECT TRANSFORM ... USING`) feeding meterflow; no Python runs on the executors. The Python path
-reads lines with `SparkContext.textFile`, asks `meterflow partition-keys` for every line's asset and
-pipes partitions through Python workers: about four times the CPU per row, kept for what the JVM
-path refuses (`refusal_up_front` and `Refused` in mfspark/jvm_path.py, docs/guides/spark.md), to
-which `--data-path auto` falls back by itself, saying so on stderr.
+Steps 2-4 run on one of three data paths. The native path (the default) is a SparkContext and a
+Java class (spark/native/, compiled with javac by spark/submit): Hadoop's text input, a byte scan
+for the key, lines shuffled in blocks, one meterflow process per partition started by the JVM;
+no Spark SQL and no Python on the executors. The JVM path (`--data-path sql`, also spelled `jvm`)
+keeps every row in Spark SQL: a text scan, the key computed with SQL string functions, and Spark's
+script transformation (`SELECT TRANSFORM ... USING`) feeding meterflow. The Python path reads lines
+with `SparkContext.textFile`, asks `meterflow partition-keys` for every line's asset and pipes
+partitions through Python workers. `--data-path auto` (the default) takes the native path, falls
+back to the JVM path for what it refuses or when its jar is missing, and to the Python path for what
+that refuses, saying so on stderr each time (mfspark/native_path.py, mfspark/jvm_path.py,
+docs/guides/spark.md).
 
 This file is the command line and the outline of the driver's steps; the steps themselves are the
 modules of the package beside it, mfspark/ (see its __init__.py).
@@ -41,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mfspark.common import EXIT_RUN, EXIT_USAGE, SHIPPED, Plan, Refused, Stop, TaskFailed, UsageError  # noqa: E402
 from mfspark.inputs import check_outputs, describe, dry_run, expand_inputs, read_header  # noqa: E402
 from mfspark.jvm_path import refusal_up_front, run_jvm  # noqa: E402
+from mfspark.native_path import refusal_up_front as native_refusal, run_native  # noqa: E402
 from mfspark.python_path import run_python  # noqa: E402
 from mfspark.results import add_figures, recheck_balances, summary  # noqa: E402
 
@@ -86,9 +91,10 @@ def parse_args(argv):
     p.add_argument("--partitions", type=int, default=None, metavar="N",
                    help="asset partitions, one meterflow process each (default: four per core of Spark's "
                         "default parallelism)")
-    p.add_argument("--data-path", choices=("auto", "jvm", "python"), default="auto",
-                   help="where rows travel: the JVM (Spark SQL and script transformation), Python workers, or "
-                        "the JVM unless it refuses the input (default)")
+    p.add_argument("--data-path", choices=("auto", "native", "sql", "jvm", "python"), default="auto",
+                   help="where rows travel: the JVM through the runner's Java class (native), the JVM through "
+                        "Spark SQL and script transformation (sql, also spelled jvm), Python workers, or the "
+                        "first of these three that takes the input (auto, the default)")
     p.add_argument("--emit", choices=("final", "updates"), default="final")
     p.add_argument("--watermark", default="series", help="series or asset (global cannot be partitioned)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -159,7 +165,10 @@ def job_files(paths):
 # in every Spark distribution, registers ML functions by Scala reflection: about 1 s of CPU before
 # the first row (bench/RESULTS.md), for functions the runner never calls. The flag is documented by
 # Spark as meant for its tests; extensions named in spark.sql.extensions still apply.
-CONTEXT_DEFAULTS = {"spark.sql.extensions.test.loadFromCp": "false"}
+# Kryo serializes the native path's shuffle records (a long and a block of bytes) with less work
+# than Java serialization.
+CONTEXT_DEFAULTS = {"spark.sql.extensions.test.loadFromCp": "false",
+                    "spark.serializer": "org.apache.spark.serializer.KryoSerializer"}
 
 
 def spark_context():
@@ -225,9 +234,24 @@ def run(sc, args):
     plan = Plan(files=files, jobs=jobs, flags=flags, in_flags=in_flags, keying=keying,
                 binary=os.path.basename(args.binary), partitions=partitions, output=args.output,
                 late_output=args.late_output, points_header=points_header, late_header=late_header)
-    path = args.data_path
+    path = "jvm" if args.data_path == "sql" else args.data_path
     parts = None
-    if path != "python":
+    if path in ("auto", "native"):
+        reason = native_refusal(sc, files, keying, partitions)
+        if reason is None:
+            try:
+                parts = run_native(sc, plan)
+            except Refused as e:
+                reason = str(e)
+        if reason is not None:
+            if path == "native":
+                raise TaskFailed(f"the native data path cannot take this input ({reason}); "
+                                 "--data-path auto, sql or python would run another data path")
+            sys.stderr.write(f"meterflow-spark: the native data path cannot take this input ({reason}); "
+                             "running the JVM (Spark SQL) data path instead\n")
+        else:
+            path = "native"
+    if parts is None and path != "python":
         reason = refusal_up_front(files, keying)
         if reason is None:
             try:
@@ -241,13 +265,16 @@ def run(sc, args):
             sys.stderr.write(f"meterflow-spark: the JVM data path cannot take this input ({reason}); "
                              "running the Python data path instead\n")
             path = "python"
+        else:
+            path = "jvm"
     if parts is None:
         parts = run_python(sc, plan)
     for part in parts:
         figures = add_figures(figures, json.loads(part))
     figures = recheck_balances(figures)
     if not args.quiet:
-        sys.stderr.write(summary(figures, len(files), plan.partitions, "Python" if path == "python" else "JVM"))
+        sys.stderr.write(summary(figures, len(files), plan.partitions,
+                                 {"python": "Python", "jvm": "JVM (Spark SQL)", "native": "native"}[path]))
     if args.stats_json:
         with open(args.stats_json, "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=2)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the Spark runner's tests on a standalone cluster of its own: installs Java 17 when missing
+# Runs the Spark runner's tests on a standalone cluster of its own: installs a Java 17 JDK when missing
 # (apt-get) and pyspark into spark/.venv (spark/requirements.txt) through .ci/provision, starts a
 # master and one worker on 127.0.0.1 (ports 7177/7178, web UIs 8181/8182; 4 cores so the
-# application that fails on purpose runs beside the tests), submits spark/test_meterflow_spark.py
+# application that fails on purpose runs beside the tests), compiles the native data path
+# (spark/native/build), submits spark/test_meterflow_spark.py with its jar
 # to it and stops the cluster, whatever the outcome. The last line is `N passed, N failed`.
 #
 # usage: spark/run_tests.sh BINARY   (a release build of meterflow)
@@ -39,7 +40,9 @@ if ! grep -q "Successfully registered with master" "$work/worker.log"; then
   cat "$work/master.log" "$work/worker.log" >&2
   exit 1
 fi
+# The native data path's jar, as spark/submit compiles it.
+jar=$(spark/native/build "$SPARK_HOME" "$work/cache")
 # One attempt per task: the cases that fail on purpose would otherwise run their task four times.
 MASTER="$master" spark-submit --master "$master" --conf spark.ui.enabled=false --total-executor-cores 2 \
-  --conf spark.task.maxFailures=1 \
+  --conf spark.task.maxFailures=1 --jars "$jar" \
   spark/test_meterflow_spark.py "$binary" "$work/data"

@@ -1,6 +1,6 @@
 """Tests of the Spark runner: its output points and late rows equal, as sorted rows, those of one
-`meterflow run` over the same files, on both data paths (JVM and Python; see the list of cases for
-which run on one), and what it refuses.
+`meterflow run` over the same files, on the three data paths (native, JVM and Python; see the list
+of cases for which run on one), and what it refuses.
 Submitted with spark-submit (spark/run_tests.sh); every case runs on the one SparkContext, except
 the one that checks the exit status and output of a whole application, which runs spark-submit
 again. Prints PASS/FAIL per case with its time and a last line `N passed, N failed`.
@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import meterflow_spark  # noqa: E402
+from mfspark import native_path  # noqa: E402
 
 def rows_of(path):
     with open(path, encoding="utf-8") as f:
@@ -239,15 +240,57 @@ def main():
 
     def repeated_header(path):
         # A data line equal to the header (files joined with `cat`): a bad row to meterflow, skipped
-        # here; the JVM path cannot tell it from the header, so it hands the input over.
+        # here; the native and Python paths hand it to meterflow as one run reads it, the JVM path
+        # cannot tell it from the header, so it hands the input over.
         header, rows = generated(work)
         joined = write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
         if path == "jvm":
             code, err, _ = c.run("joined-jvm", jobs, [joined], ["--on-bad-row", "skip"], "jvm")
             assert code == 1 and "JVM data path cannot take this input" in err and "repeated header" in err, err
         else:
-            err = c.same_as_one_run("joined", jobs, [joined], ["--on-bad-row", "skip"], "auto", min_late=0)
-            assert "running the Python data path instead" in err, err
+            err = c.same_as_one_run(f"joined-{path}", jobs, [joined], ["--on-bad-row", "skip"], path, min_late=0)
+            assert "cannot take" not in err, err
+
+    def without_native():
+        # No jar on the class path (no javac when spark/submit ran): auto takes the JVM path, which
+        # hands the repeated header to the Python path; each step said on stderr.
+        header, rows = generated(work)
+        joined = write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
+        kept = native_path.NATIVE_CLASS
+        native_path.NATIVE_CLASS = "meterflow.spark.Missing"
+        try:
+            err = c.same_as_one_run("joined-auto", jobs, [joined], ["--on-bad-row", "skip"], "auto", min_late=0)
+        finally:
+            native_path.NATIVE_CLASS = kept
+        assert "the native data path cannot take this input (its class meterflow.spark.Missing is not on the " \
+            "class path" in err and "running the JVM (Spark SQL) data path instead" in err, err
+        assert "running the Python data path instead" in err, err
+
+    def build_without_javac():
+        # spark/native/build with no javac on PATH: one line on stderr, no jar, exit 1 (spark/submit
+        # then adds no --jars, and the runner says it takes the JVM path: without_native).
+        tools = os.path.join(work, "no-javac")
+        os.makedirs(tools, exist_ok=True)
+        for tool in ("dirname",):
+            if not os.path.exists(os.path.join(tools, tool)):
+                os.symlink(subprocess.run(["which", tool], capture_output=True, text=True, check=True).stdout.strip(),
+                           os.path.join(tools, tool))
+        proc = subprocess.run(["/bin/bash", os.path.join(HERE, "native", "build"), os.environ["SPARK_HOME"],
+                               os.path.join(work, "no-javac-cache")], env={"PATH": tools}, capture_output=True,
+                              text=True)
+        assert proc.returncode == 1 and proc.stdout == "", (proc.returncode, proc.stdout)
+        assert proc.stderr == "spark/native/build: no javac (a JDK) on PATH: the native data path is not compiled\n", \
+            proc.stderr
+
+    def multiline_auto():
+        # Found by the native path only in its tasks: it says so and hands over, and the other
+        # paths refuse the record too.
+        bad = write(os.path.join(work, "multiline.csv"),
+                    ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
+        code, err, _ = c.run("multiline-auto", jobs, [bad], [], "auto")
+        assert code == 1, f"exit {code}: {err}"
+        assert "native data path cannot take this input (a quoted field does not close on its line" in err, err
+        assert "running the JVM (Spark SQL) data path instead" in err and "holds a line break" in err, err
 
     def hidden_name():
         # Spark and Hadoop skip files named _* or .* (a glob leaves them out, as they do).
@@ -262,17 +305,30 @@ def main():
                     ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
         code, err, _ = c.run(f"multiline-{path}", jobs, [bad], [], path)
         assert code == 1, f"exit {code}: {err}"
-        expected = "does not close on its line" if path == "jvm" else "holds a line break"
+        expected = "holds a line break" if path == "python" else "does not close on its line"
         assert expected in err, err
 
     def not_utf8(path):
         # Bytes that are not UTF-8 in a column no job reads: one run keeps them (in late rows, say);
-        # Spark would change them, so both paths stop.
+        # Spark SQL and Python would change them, so those paths stop.
         bad = os.path.join(work, "latin1.csv")
         with open(bad, "wb") as f:
             f.write(b"timestamp,asset,point,value,note\n2024-03-01T00:00:00Z,m1,Reading,1,caf\xe9\n")
-        code, err, _ = c.run(f"latin1-{path}", jobs, [bad], [], path)
-        assert code == 1 and "not UTF-8" in err, f"exit {code}: {err}"
+        code, err, (out, late, _) = c.run(f"latin1-{path}", jobs, [bad], [], path)
+        if path != "native":
+            assert code == 1 and "not UTF-8" in err, f"exit {code}: {err}"
+            return
+        # The native path carries a line's bytes unchanged, as one run reads them.
+        assert code == 0, f"exit {code}: {err}"
+        single = os.path.join(work, "latin1.points.csv")
+        subprocess.run([binary, "run", *jobs, "--input", bad, "-o", single, "-q"], check=True)
+        with open(single, "rb") as f:
+            expected = f.read().splitlines()
+        got = []
+        for part in sorted(glob.glob(os.path.join(out, "part-*"))):
+            with open(part, "rb") as f:
+                got += f.read().splitlines()[1:]
+        assert expected[1:] and sorted(got) == sorted(expected[1:]), (got, expected)
 
     def failing(path):
         bad = write(os.path.join(work, "bad.csv"), ["timestamp,asset,point,value", "2024-03-01T00:00:00Z,m1,Reading,1",
@@ -329,21 +385,21 @@ def main():
         assert code == 2 and "already exists" in err, f"exit {code}: {err}"
 
     # Every case that exercises what the paths do differently (reading, keying, ordering, headers,
-    # refusals) runs on both; the flags that only reach meterflow (emit mode, watermark scope,
-    # --sort-input), passed alike by both paths, run on the default path alone. The Python path
+    # refusals) runs on each; the flags that only reach meterflow (emit mode, watermark scope,
+    # --sort-input), passed alike by every path, run on the default (native) path alone. The Python path
     # takes twenty daily files instead of a hundred: each file is a task of its own there (a Python
     # worker and a partition-keys process), which costs minutes in CI at a hundred, and twenty
     # already tell a job per file from none.
     cases = [
-        ("[jvm] seed jobs, emit updates, watermark asset",
-         lambda: c.same_as_one_run("seed-updates", jobs, sample, ["--emit", "updates", "--watermark", "asset"], "jvm")),
-        ("[jvm] generated rows in three files, emit updates, watermark asset",
-         lambda: c.same_as_one_run("gen-updates", jobs, gen, ["--emit", "updates", "--watermark", "asset"], "jvm",
+        ("[native] seed jobs, emit updates, watermark asset",
+         lambda: c.same_as_one_run("seed-updates", jobs, sample, ["--emit", "updates", "--watermark", "asset"], "native")),
+        ("[native] generated rows in three files, emit updates, watermark asset",
+         lambda: c.same_as_one_run("gen-updates", jobs, gen, ["--emit", "updates", "--watermark", "asset"], "native",
                                    partitions=5, min_late=10)),
-        ("[jvm] generated rows, --sort-input",
-         lambda: c.same_as_one_run("gen-sorted", jobs, gen, ["--sort-input"], "jvm", partitions=3, min_late=0)),
+        ("[native] generated rows, --sort-input",
+         lambda: c.same_as_one_run("gen-sorted", jobs, gen, ["--sort-input"], "native", partitions=3, min_late=0)),
     ]
-    for path, days in (("jvm", 100), ("python", 20)):
+    for path, days in (("native", 100), ("jvm", 100), ("python", 20)):
         cases += [
             (f"[{path}] seed jobs on samples/meters.csv, emit final",
              lambda path=path: c.same_as_one_run("seed", jobs, sample, [], path)),
@@ -366,6 +422,9 @@ def main():
         ("spark/submit records a class-data archive once, then maps it", fast_start),
         ("an existing output directory is refused before any work", existing_output),
         ("a file named _* is refused, saying why", hidden_name),
+        ("spark/native/build without javac says so and gives no jar", build_without_javac),
+        ("[auto] without the native jar: the JVM path, then the Python path, saying so", without_native),
+        ("[auto] a record over two lines: the native path hands it over, saying so", multiline_auto),
         ("--watermark global is refused, saying why", refused_global),
     ]
     passed = failed = 0

@@ -3,7 +3,8 @@ command line):
 
 - `common`: exit statuses, errors, the plan both data paths follow.
 - `inputs`: the driver's steps before any Spark job: input files, headers, the asset probe.
-- `jvm_path`: the JVM data path (the default).
+- `native_path`: the native data path (the default), driving spark/native/'s Java class.
+- `jvm_path`: the JVM data path (Spark SQL).
 - `python_path`: the Python data path (the fallback); its functions run on the executors, which
   get this package with `SparkContext.addPyFile`.
 - `results`: part files moved into place, figures added up.

@@ -1,4 +1,5 @@
-"""The JVM data path (the default): every row stays in the JVM until it is piped into meterflow.
+"""The JVM data path (Spark SQL; `--data-path sql`): every row stays in the JVM until it is piped
+into meterflow.
 
 Each line of the input is read by a Spark SQL text scan and given a position that is fixed at read
 time: the file's place in the input, the split's start (`_metadata.file_block_start`) and
