@@ -67,34 +67,13 @@ impl Output for StopAt {
 
 #[test]
 fn a_stop_on_shards_flushes_what_the_jobs_read_as_one_pipeline_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let job = dir.path().join("j.yaml");
-    std::fs::write(
-        &job,
-        "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1m\npolicies:\n  - input: A\n    \
-         aggregation: max\n    window_size: 10m\n    output: MaxA\n",
-    )
-    .unwrap();
     let mut text = String::from("timestamp,asset,point,value\n");
     for minute in 0..40 {
         for asset in 0..5 {
             text.push_str(&format!("2024-01-01T00:{minute:02}:{:02}Z,m{asset},A,{}\n", asset * 7, minute * asset));
         }
     }
-    let run = |shards: usize| {
-        let (jobs, sources) = crate::job::load_jobs_and_sources(std::slice::from_ref(&job)).unwrap();
-        let input = InputOptions::from_settings(&InputSettings::default()).unwrap();
-        let mut output = StopAt { stop: input.stop.clone(), at: 123, readings: 0, rows: Vec::new() };
-        let bad_rows = BadRows::new(input.on_bad_row, None).unwrap();
-        let options = EngineOptions::default();
-        let replay = Replay::new(jobs, options, input, bad_rows).with_threads(2);
-        let mut replay = replay.with_shards(shards, &sources, options).unwrap();
-        replay.read("in.csv", Box::new(Cursor::new(text.clone().into_bytes())), &mut output).unwrap();
-        replay.finish(&mut output).unwrap();
-        assert!(replay.balances().iter().all(Balance::holds));
-        (output.rows, replay.counts.rows, replay.stopped_in, replay.pipeline.stats()[0].clone())
-    };
-    let one = run(1);
+    let one = run_max(&text, 2, 1, Some(123));
     // Stopped after the row of the 123rd reading (minutes 0-23 of the 5 meters, and 3 readings
     // of minute 24), its windows flushed as at the end of input: 00:00, 00:10 and 00:20 of each
     // meter, the largest reading of meter 4 in the first being 4 x 9.
@@ -102,13 +81,16 @@ fn a_stop_on_shards_flushes_what_the_jobs_read_as_one_pipeline_does() {
     assert_eq!(one.2, Some(StoppedIn { input: "in.csv".into(), rows: 123 }));
     assert_eq!(one.0.len(), 15, "{:?}", one.0);
     assert!(one.0[4].contains("asset: 4") && one.0[4].contains("Number(36.0)"), "{:?}", one.0);
-    assert_eq!(run(3), one);
+    assert_eq!(run_max(&text, 2, 3, Some(123)), one);
 }
 
+/// What [`run_max`] gives.
+type Run = (Vec<String>, u64, Option<StoppedIn>, crate::engine::stats::JobStats);
+
 /// A max job over 10-minute windows, and the run of it on `text` with `threads` parsing threads
-/// and `shards` shards, stopped at the `stop_at`-th reading if given: its rows, input rows, and
-/// where the stop ended the input.
-fn run_max(text: &str, threads: usize, shards: usize, stop_at: Option<usize>) -> (Vec<String>, u64, Option<StoppedIn>) {
+/// and `shards` shards, stopped at the `stop_at`-th reading if given: its rows, input rows, where
+/// the stop ended the input, and the job's figures.
+fn run_max(text: &str, threads: usize, shards: usize, stop_at: Option<usize>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("j.yaml");
     std::fs::write(
@@ -128,7 +110,10 @@ fn run_max(text: &str, threads: usize, shards: usize, stop_at: Option<usize>) ->
     replay.read("in.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &mut output).unwrap();
     replay.finish(&mut output).unwrap();
     assert!(replay.balances().iter().all(Balance::holds));
-    (output.rows, replay.counts.rows, replay.stopped_in)
+    let mut stats = replay.pipeline.stats()[0].clone();
+    // Each run writes its job into a temporary folder of its own.
+    stats.file.clear();
+    (output.rows, replay.counts.rows, replay.stopped_in, stats)
 }
 
 /// `lines` rows of one second each, 31 bytes a line, over 50 meters, and from line `late` on,
