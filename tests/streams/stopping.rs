@@ -7,9 +7,12 @@
 //! asserts a time.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::meterflow;
@@ -176,20 +179,25 @@ impl Part<'_> {
         if self.finish {
             cmd.arg("--finish");
         }
-        let reads = match self.feed {
+        // What the run has read of `input`: on a file, `rchar` (which also counts the jobs, the
+        // state and the libraries, so a signal may come a little early); on a pipe, exactly what
+        // was written less what the pipe still holds.
+        let (reads, written) = match self.feed {
             Feed::File => {
                 let path = self.dir.join(format!("in{k}.csv"));
                 std::fs::write(&path, input).unwrap();
                 cmd.arg("--input").arg(&path).stdin(Stdio::null());
-                2 * input.len()
+                (2 * input.len() as u64, None)
             }
             Feed::Pipe => {
                 cmd.stdin(Stdio::piped());
-                input.len()
+                (input.len() as u64, Some(Arc::new(AtomicU64::new(0))))
             }
         };
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        if let Some(mut stdin) = child.stdin.take() {
+        let mut unread_of = None;
+        if let (Some(mut stdin), Some(written)) = (child.stdin.take(), written.clone()) {
+            unread_of = Some(stdin.as_fd().try_clone_to_owned().unwrap());
             let bytes = input.as_bytes().to_vec();
             // Pieces that cut lines, so the run often waits with part of a line read. Once the
             // run has stopped, the rest meets a closed pipe.
@@ -198,14 +206,27 @@ impl Part<'_> {
                     if stdin.write_all(piece).and_then(|()| stdin.flush()).is_err() {
                         break;
                     }
+                    written.fetch_add(piece.len() as u64, Ordering::SeqCst);
                 }
             });
         }
         let pid = child.id();
-        let threshold = (reads as f64 * at) as u64;
-        if wait_for(&mut child, || bytes_read(pid).is_some_and(|n| n >= threshold)) {
-            kill(pid, signal);
+        // A moment past the end never signals, so every cycle of moments has runs that finish.
+        if at <= 1.0 {
+            let taken = || match (&written, &unread_of) {
+                (Some(written), Some(fd)) => {
+                    let unread = rustix::io::ioctl_fionread(fd).ok()?;
+                    Some(written.load(Ordering::SeqCst).saturating_sub(unread))
+                }
+                _ => bytes_read(pid),
+            };
+            let threshold = (reads as f64 * at) as u64;
+            if wait_for(&mut child, || taken().is_some_and(|n| n >= threshold)) {
+                kill(pid, signal);
+            }
         }
+        // The copy of the pipe's end kept for FIONREAD would hide the end of the input.
+        drop(unread_of);
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let how = ended(output.status, &stderr);
