@@ -29,7 +29,7 @@ class TaskFailed(Exception):
 
 
 class Refused(Exception):
-    """The JVM data path cannot take this input as one run would; the message says why."""
+    """A data path cannot take this input as one run would; the message says why."""
 
 
 

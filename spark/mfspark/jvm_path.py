@@ -86,9 +86,9 @@ def key_column(F, value, delimiter, asset):
                    .otherwise(field), F.lit(TRIM))
 
 
-def refusal_up_front(files, keying):
-    """Why the JVM path cannot take these inputs, found before any Spark work; None when it can."""
-    names = [f.name for f in files]
+def refusal_up_front(sc, plan):
+    """Why the JVM path cannot take the plan's inputs, found before any Spark work; None when it can."""
+    names = [f.name for f in plan.files]
     for name in names:
         if names.count(name) > 1:
             return f"{name} is given twice, and Spark SQL reads a file once"
@@ -96,7 +96,7 @@ def refusal_up_front(files, keying):
 
     if not hasattr(F, "is_valid_utf8"):
         return "this Spark has no is_valid_utf8 (Spark 4.0 and later have)"
-    for delimiter, _ in keying.values():
+    for delimiter, _ in plan.keying.values():
         if delimiter >= 0x80 or delimiter in b'"\n\r':
             return f"the delimiter byte {delimiter} cannot be matched in Spark SQL's strings"
     return None

@@ -36,18 +36,18 @@ def native_class(sc):
         return None
 
 
-def refusal_up_front(sc, files, keying, partitions):
-    """Why the native path cannot take these inputs, found before any Spark work; None when it can."""
+def refusal_up_front(sc, plan):
+    """Why the native path cannot take the plan's inputs, found before any Spark work; None when it can."""
     if native_class(sc) is None:
         return (f"its class {NATIVE_CLASS} is not on the class path: spark/submit compiles spark/native/ with "
                 "javac, from a JDK, and passes the jar with --jars")
     path = sc._jvm.meterflow.spark.NativePath
-    if len(files) > path.MAX_FILES or partitions > path.MAX_PARTITIONS:
+    if len(plan.files) > path.MAX_FILES or plan.partitions > path.MAX_PARTITIONS:
         return f"over {path.MAX_FILES} input files or {path.MAX_PARTITIONS} partitions"
-    for f in files:
+    for f in plan.files:
         if f.size >= MAX_BYTES:
             return f"{f.name} is over 2^39 bytes"
-    for delimiter, _ in keying.values():
+    for delimiter, _ in plan.keying.values():
         if delimiter in b'"\n\r':
             return f"the delimiter byte {delimiter} is a quote or a line end"
     return None
