@@ -16,9 +16,8 @@ import shutil
 import tempfile
 import uuid
 
-from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused
+from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, marked_errors
 from .inputs import hadoop_input
-from .jvm_path import spark_error
 from .results import delete, hadoop_path, settle
 
 # The class the path runs; spark/native/build compiles it.
@@ -86,7 +85,7 @@ def run_native(sc, plan):
             fs.mkdirs(jvm.org.apache.hadoop.fs.Path(late))
         String, Int = gateway.jvm.java.lang.String, gateway.jvm.int
         keying = [plan.keying[h] for h in headers]
-        try:
+        with marked_errors():
             results = jvm.meterflow.spark.NativePath.run(
                 sc._jsc, array(String, [hadoop_input(f.name) for f in plan.files]),
                 array(Int, [classes[f.header] for f in plan.files]), array(String, headers),
@@ -96,11 +95,6 @@ def run_native(sc, plan):
                 plan.partitions, plan.binary, array(String, shipped),
                 array(String, [os.path.basename(j) for j in plan.jobs]), array(String, plan.in_flags + plan.flags),
                 SHIPPED, points, late if plan.late_output is not None else None, FAILURE_MARK, REFUSAL_MARK)
-        except Exception as e:
-            mine = spark_error(e)
-            if mine is None:
-                raise
-            raise mine from None
         parts = []
         for result in results:
             index, lines, headers, figures = str(result).split("\t", 3)
