@@ -38,14 +38,14 @@ import argparse
 import json
 import os
 import sys
+from typing import Callable, NamedTuple, Optional
 
 # The runner's modules sit beside this file (spark-submit runs it as a script, from any directory).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from mfspark import jvm_path, native_path  # noqa: E402
 from mfspark.common import EXIT_RUN, EXIT_USAGE, SHIPPED, Plan, Refused, Stop, TaskFailed, UsageError  # noqa: E402
 from mfspark.inputs import check_outputs, describe, dry_run, expand_inputs, read_header  # noqa: E402
-from mfspark.jvm_path import refusal_up_front, run_jvm  # noqa: E402
-from mfspark.native_path import refusal_up_front as native_refusal, run_native  # noqa: E402
 from mfspark.python_path import run_python  # noqa: E402
 from mfspark.results import add_figures, recheck_balances, summary  # noqa: E402
 
@@ -234,47 +234,12 @@ def run(sc, args):
     plan = Plan(files=files, jobs=jobs, flags=flags, in_flags=in_flags, keying=keying,
                 binary=os.path.basename(args.binary), partitions=partitions, output=args.output,
                 late_output=args.late_output, points_header=points_header, late_header=late_header)
-    path = "jvm" if args.data_path == "sql" else args.data_path
-    parts = None
-    if path in ("auto", "native"):
-        reason = native_refusal(sc, files, keying, partitions)
-        if reason is None:
-            try:
-                parts = run_native(sc, plan)
-            except Refused as e:
-                reason = str(e)
-        if reason is not None:
-            if path == "native":
-                raise TaskFailed(f"the native data path cannot take this input ({reason}); "
-                                 "--data-path auto, sql or python would run another data path")
-            sys.stderr.write(f"meterflow-spark: the native data path cannot take this input ({reason}); "
-                             "running the JVM (Spark SQL) data path instead\n")
-        else:
-            path = "native"
-    if parts is None and path != "python":
-        reason = refusal_up_front(files, keying)
-        if reason is None:
-            try:
-                parts = run_jvm(sc, plan)
-            except Refused as e:
-                reason = str(e)
-        if reason is not None:
-            if path == "jvm":
-                raise TaskFailed(f"the JVM data path cannot take this input ({reason}); "
-                                 "--data-path auto or python would run the Python data path")
-            sys.stderr.write(f"meterflow-spark: the JVM data path cannot take this input ({reason}); "
-                             "running the Python data path instead\n")
-            path = "python"
-        else:
-            path = "jvm"
-    if parts is None:
-        parts = run_python(sc, plan)
+    path, parts = run_on_data_path(sc, plan, "jvm" if args.data_path == "sql" else args.data_path)
     for part in parts:
         figures = add_figures(figures, json.loads(part))
     figures = recheck_balances(figures)
     if not args.quiet:
-        sys.stderr.write(summary(figures, len(files), plan.partitions,
-                                 {"python": "Python", "jvm": "JVM (Spark SQL)", "native": "native"}[path]))
+        sys.stderr.write(summary(figures, len(files), plan.partitions, path.title))
     if args.stats_json:
         with open(args.stats_json, "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=2)
@@ -283,6 +248,51 @@ def run(sc, args):
         sys.stderr.write("meterflow-spark: error: the added-up figures do not balance (see --stats-json)\n")
         return EXIT_RUN
     return 0
+
+
+class DataPath(NamedTuple):
+    """One data path: its --data-path name; its name in messages, short (`the JVM data path cannot
+    take this input`) and long (`running the JVM (Spark SQL) data path instead`, the summary);
+    `refusal(sc, plan)`, why it cannot take the input, found before any Spark work (None when it
+    can; no function when it takes every input); `run(sc, plan)`, which writes the outputs and
+    returns each partition's figures (JSON texts) or raises Refused; and what the error says would
+    run instead when the path was named and cannot take the input."""
+    name: str
+    called: str
+    title: str
+    refusal: Optional[Callable]
+    run: Callable
+    instead: Optional[str]
+
+
+# The data paths in the order `--data-path auto` tries them: each that cannot take the input hands
+# it to the next, saying why on stderr.
+DATA_PATHS = (
+    DataPath("native", "native", "native", native_path.refusal_up_front, native_path.run_native,
+             "--data-path auto, sql or python would run another data path"),
+    DataPath("jvm", "JVM", "JVM (Spark SQL)", jvm_path.refusal_up_front, jvm_path.run_jvm,
+             "--data-path auto or python would run the Python data path"),
+    DataPath("python", "Python", "Python", None, run_python, None),
+)
+
+
+def run_on_data_path(sc, plan, chosen):
+    """Runs the plan on the data path named `chosen`, or with `auto` on the first of DATA_PATHS that
+    takes the input: that path and each partition's figures (JSON texts)."""
+    paths = [p for p in DATA_PATHS if chosen in ("auto", p.name)]
+    for k, path in enumerate(paths):
+        if path.refusal is None:
+            return path, path.run(sc, plan)
+        reason = path.refusal(sc, plan)
+        if reason is None:
+            try:
+                return path, path.run(sc, plan)
+            except Refused as e:
+                reason = str(e)
+        cannot = f"the {path.called} data path cannot take this input ({reason})"
+        if chosen != "auto":
+            raise TaskFailed(f"{cannot}; {path.instead}")
+        sys.stderr.write(f"meterflow-spark: {cannot}; running the {paths[k + 1].title} data path instead\n")
 
 
 if __name__ == "__main__":

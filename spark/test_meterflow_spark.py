@@ -140,6 +140,18 @@ def daily_files(work, count):
             for k in range(count)]
 
 
+def joined_file(work):
+    """Generated rows in two runs joined as with `cat`: a data line equal to the header between them."""
+    header, rows = generated(work)
+    return write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
+
+
+def multiline_file(work):
+    """A quoted field holding a line break: its record goes on on the next line."""
+    return write(os.path.join(work, "multiline.csv"),
+                 ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
+
+
 def mixed_files(work):
     """Consecutive generated rows in five files that one run reads alike though they differ: the
     columns in another order under other names with `;` and CRLF; gzip with a byte-order mark;
@@ -242,8 +254,7 @@ def main():
         # A data line equal to the header (files joined with `cat`): a bad row to meterflow, skipped
         # here; the native and Python paths hand it to meterflow as one run reads it, the JVM path
         # cannot tell it from the header, so it hands the input over.
-        header, rows = generated(work)
-        joined = write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
+        joined = joined_file(work)
         if path == "jvm":
             code, err, _ = c.run("joined-jvm", jobs, [joined], ["--on-bad-row", "skip"], "jvm")
             assert code == 1 and "JVM data path cannot take this input" in err and "repeated header" in err, err
@@ -254,8 +265,7 @@ def main():
     def without_native():
         # No jar on the class path (no javac when spark/submit ran): auto takes the JVM path, which
         # hands the repeated header to the Python path; each step said on stderr.
-        header, rows = generated(work)
-        joined = write(os.path.join(work, "joined.csv"), [header, *rows[:3000], header, *rows[3000:6000]])
+        joined = joined_file(work)
         kept = native_path.NATIVE_CLASS
         native_path.NATIVE_CLASS = "meterflow.spark.Missing"
         try:
@@ -285,8 +295,7 @@ def main():
     def multiline_auto():
         # Found by the native path only in its tasks: it says so and hands over, and the other
         # paths refuse the record too.
-        bad = write(os.path.join(work, "multiline.csv"),
-                    ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
+        bad = multiline_file(work)
         code, err, _ = c.run("multiline-auto", jobs, [bad], [], "auto")
         assert code == 1, f"exit {code}: {err}"
         assert "native data path cannot take this input (a quoted field does not close on its line" in err, err
@@ -301,8 +310,7 @@ def main():
 
     def multiline(path):
         # A quoted field holding a line break: neither path can follow a record across lines.
-        bad = write(os.path.join(work, "multiline.csv"),
-                    ["timestamp,asset,point,value,note", "2024-03-01T00:00:00Z,m1,Reading,1,\"two", "lines\""])
+        bad = multiline_file(work)
         code, err, _ = c.run(f"multiline-{path}", jobs, [bad], [], path)
         assert code == 1, f"exit {code}: {err}"
         expected = "holds a line break" if path == "python" else "does not close on its line"

@@ -1,6 +1,8 @@
 """What every part of the Spark runner shares: exit statuses, the errors that end a run, the marks
-that pick the runner's own errors out of Spark's wrapping, the plan both data paths follow, and
-the spelling of a shipped file in a flag."""
+that pick the runner's own errors out of Spark's wrapping and the picking, the plan both data
+paths follow, and the spelling of a shipped file in a flag."""
+
+import contextlib
 
 EXIT_RUN, EXIT_USAGE = 1, 2
 # Marks the runner's own task errors, so the driver can pick them out of Spark's wrapping.
@@ -29,8 +31,34 @@ class TaskFailed(Exception):
 
 
 class Refused(Exception):
-    """The JVM data path cannot take this input as one run would; the message says why."""
+    """A data path cannot take this input as one run would; the message says why."""
 
+
+def spark_error(error):
+    """The runner's message out of a Spark error: Refused or TaskFailed, or None."""
+    text = str(error)
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        text += "\n" + str(java)
+    for mark, kind in ((REFUSAL_MARK, Refused), (FAILURE_MARK, TaskFailed)):
+        at = text.find(mark)
+        if at >= 0:
+            end = min((e for e in (text.find("\n\tat ", at), text.find(" SQLSTATE", at)) if e > 0), default=None)
+            return kind(text[at + len(mark) + 2:end].strip())
+    return None
+
+
+@contextlib.contextmanager
+def marked_errors():
+    """Raises an error from the Spark work inside as the runner's Refused or TaskFailed, its message
+    alone, when it carries one of the runner's marks (spark_error); any other error as it is."""
+    try:
+        yield
+    except Exception as e:
+        mine = spark_error(e)
+        if mine is None:
+            raise
+        raise mine from None
 
 
 class Plan:

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import uuid
 
-from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, TaskFailed
+from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, marked_errors
 from .inputs import glob_escaped
 from .results import delete, read_lines, settle
 
@@ -86,9 +86,9 @@ def key_column(F, value, delimiter, asset):
                    .otherwise(field), F.lit(TRIM))
 
 
-def refusal_up_front(files, keying):
-    """Why the JVM path cannot take these inputs, found before any Spark work; None when it can."""
-    names = [f.name for f in files]
+def refusal_up_front(sc, plan):
+    """Why the JVM path cannot take the plan's inputs, found before any Spark work; None when it can."""
+    names = [f.name for f in plan.files]
     for name in names:
         if names.count(name) > 1:
             return f"{name} is given twice, and Spark SQL reads a file once"
@@ -96,7 +96,7 @@ def refusal_up_front(files, keying):
 
     if not hasattr(F, "is_valid_utf8"):
         return "this Spark has no is_valid_utf8 (Spark 4.0 and later have)"
-    for delimiter, _ in keying.values():
+    for delimiter, _ in plan.keying.values():
         if delimiter >= 0x80 or delimiter in b'"\n\r':
             return f"the delimiter byte {delimiter} cannot be matched in Spark SQL's strings"
     return None
@@ -208,20 +208,6 @@ def transform_script(names, binary, job_names, classes, flags, late):
             .replace("@LATE_FILE@", '"$t/late"' if late else ""))
 
 
-def spark_error(error):
-    """The runner's message out of a Spark error: Refused or TaskFailed, or None."""
-    text = str(error)
-    java = getattr(error, "java_exception", None)
-    if java is not None:
-        text += "\n" + str(java)
-    for mark, kind in ((REFUSAL_MARK, Refused), (FAILURE_MARK, TaskFailed)):
-        at = text.find(mark)
-        if at >= 0:
-            end = min((e for e in (text.find("\n\tat ", at), text.find(" SQLSTATE", at)) if e > 0), default=None)
-            return kind(text[at + len(mark) + 2:end].strip())
-    return None
-
-
 def run_jvm(sc, plan):
     """The JVM data path: writes the outputs and returns each partition's figures (JSON texts)."""
     from pyspark import SparkFiles
@@ -321,13 +307,8 @@ def run_jvm(sc, plan):
                              F.substring(raw, 2, 1 << 30).cast("string").alias("value"),
                              F.monotonically_increasing_id().alias("order"))
                   .sortWithinPartitions("tag", "order").select("tag", "value"))
-        try:
+        with marked_errors():
             tagged.write.partitionBy("tag").text(scratch)
-        except Exception as e:
-            mine = spark_error(e)
-            if mine is None:
-                raise
-            raise mine from None
         parts = read_lines(sc, f"{scratch}/tag=S")
         counts = seen.get
         if counts["headers"] != len(plan.files):

@@ -16,9 +16,8 @@ import shutil
 import tempfile
 import uuid
 
-from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused
+from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, marked_errors
 from .inputs import hadoop_input
-from .jvm_path import spark_error
 from .results import delete, hadoop_path, settle
 
 # The class the path runs; spark/native/build compiles it.
@@ -36,18 +35,18 @@ def native_class(sc):
         return None
 
 
-def refusal_up_front(sc, files, keying, partitions):
-    """Why the native path cannot take these inputs, found before any Spark work; None when it can."""
+def refusal_up_front(sc, plan):
+    """Why the native path cannot take the plan's inputs, found before any Spark work; None when it can."""
     if native_class(sc) is None:
         return (f"its class {NATIVE_CLASS} is not on the class path: spark/submit compiles spark/native/ with "
                 "javac, from a JDK, and passes the jar with --jars")
     path = sc._jvm.meterflow.spark.NativePath
-    if len(files) > path.MAX_FILES or partitions > path.MAX_PARTITIONS:
+    if len(plan.files) > path.MAX_FILES or plan.partitions > path.MAX_PARTITIONS:
         return f"over {path.MAX_FILES} input files or {path.MAX_PARTITIONS} partitions"
-    for f in files:
+    for f in plan.files:
         if f.size >= MAX_BYTES:
             return f"{f.name} is over 2^39 bytes"
-    for delimiter, _ in keying.values():
+    for delimiter, _ in plan.keying.values():
         if delimiter in b'"\n\r':
             return f"the delimiter byte {delimiter} is a quote or a line end"
     return None
@@ -86,7 +85,7 @@ def run_native(sc, plan):
             fs.mkdirs(jvm.org.apache.hadoop.fs.Path(late))
         String, Int = gateway.jvm.java.lang.String, gateway.jvm.int
         keying = [plan.keying[h] for h in headers]
-        try:
+        with marked_errors():
             results = jvm.meterflow.spark.NativePath.run(
                 sc._jsc, array(String, [hadoop_input(f.name) for f in plan.files]),
                 array(Int, [classes[f.header] for f in plan.files]), array(String, headers),
@@ -96,11 +95,6 @@ def run_native(sc, plan):
                 plan.partitions, plan.binary, array(String, shipped),
                 array(String, [os.path.basename(j) for j in plan.jobs]), array(String, plan.in_flags + plan.flags),
                 SHIPPED, points, late if plan.late_output is not None else None, FAILURE_MARK, REFUSAL_MARK)
-        except Exception as e:
-            mine = spark_error(e)
-            if mine is None:
-                raise
-            raise mine from None
         parts = []
         for result in results:
             index, lines, headers, figures = str(result).split("\t", 3)
