@@ -16,7 +16,7 @@
 
 mod grid;
 
-use grid::{Deque, Grid};
+use grid::{Bits, Deque, Grid};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -70,7 +70,7 @@ impl Log {
             grid: if values {
                 Grid::Decimal { decimals: u8::MAX, bases: Deque::default(), offsets: Deque::default() }
             } else {
-                Grid::Stamps(Deque::default())
+                Grid::Stamps(Bits::default())
             },
             extra: VecDeque::new(),
             held: 0,

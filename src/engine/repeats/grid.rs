@@ -73,6 +73,9 @@ impl<T: Copy> Deque<T> {
 
     /// `n` copies of `fill` at the back, or at the front.
     pub(super) fn extend(&mut self, n: usize, fill: T, front: bool) {
+        if n == 0 {
+            return;
+        }
         let len = self.len();
         if len + n > self.buf.len() {
             let capacity = len + len / 4 + n;
@@ -133,6 +136,97 @@ impl<'de, T: Copy + Deserialize<'de>> Deserialize<'de> for Deque<T> {
     }
 }
 
+/// The grid's bits when only timestamps are kept, a word per [`WORD`] positions. The last word,
+/// where a reading in order sets its bit, is held in the log itself: the logs of all series sit
+/// in one dense table, so such a reading touches no line of its own on the heap.
+#[derive(Debug, Clone, Default)]
+#[repr(C)]
+pub(super) struct Bits {
+    last: u64,
+    /// Words, the last one included.
+    len: u32,
+    /// Every word but the last.
+    words: Deque<u64>,
+}
+
+impl Bits {
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    #[inline]
+    pub(super) fn get(&self, i: usize) -> Option<u64> {
+        if i + 1 == self.len() { Some(self.last) } else { self.words.get(i) }
+    }
+
+    #[inline(always)]
+    pub(super) fn set(&mut self, i: usize, word: u64) {
+        if i + 1 == self.len() {
+            self.last = word;
+        } else {
+            self.words.set(i, word);
+        }
+    }
+
+    /// `n` empty words at the back, or at the front.
+    pub(super) fn extend(&mut self, n: usize, front: bool) {
+        if n == 0 {
+            return;
+        }
+        if self.len == 0 {
+            self.last = 0;
+            self.words.extend(n - 1, 0, front);
+        } else if front {
+            self.words.extend(n, 0, true);
+        } else {
+            self.words.extend(1, self.last, false);
+            self.words.extend(n - 1, 0, false);
+            self.last = 0;
+        }
+        self.len += n as u32;
+    }
+
+    /// Drops the first word.
+    pub(super) fn drop_first(&mut self) {
+        match self.len {
+            0 => {}
+            1 => self.clear(),
+            _ => {
+                self.words.drop_front(1);
+                self.len -= 1;
+            }
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.words.clear();
+        self.last = 0;
+        self.len = 0;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.words.iter().chain((self.len > 0).then_some(self.last))
+    }
+}
+
+/// Saved as the words in order, as a [`Deque`] of them is.
+impl Serialize for Bits {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bits {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut words: Vec<u64> = Vec::deserialize(deserializer)?;
+        let len = u32::try_from(words.len()).map_err(serde::de::Error::custom)?;
+        let last = words.pop().unwrap_or(0);
+        let rest = words.len() as u32;
+        Ok(Bits { last, len, words: Deque { buf: words.into_boxed_slice(), head: 0, len: rest } })
+    }
+}
+
 /// A position's cell when no timestamp is held there: an offset never takes `i16::MIN` (see
 /// [`Grid::set`]), and a float with these bits (a NaN no parser writes) goes to the list beside
 /// the grid instead.
@@ -149,7 +243,7 @@ const NO_BASE: i32 = i32::MIN;
 /// for the positions not held, so a reading touches one cache line of its series' log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) enum Grid {
-    Stamps(Deque<u64>),
+    Stamps(Bits),
     /// Decimal integers of `decimals` decimals (`u8::MAX` until the first value chooses), each
     /// kept as a 16-bit offset from its word's base (the first value written in it): 2 bytes a
     /// reading. A value whose offset does not fit goes to the list beside the grid.
@@ -292,7 +386,7 @@ impl Grid {
     pub(super) fn grow(&mut self, words: usize, front: bool) {
         let n = words * WORD as usize;
         match self {
-            Grid::Stamps(bits) => bits.extend(words, 0, front),
+            Grid::Stamps(bits) => bits.extend(words, front),
             Grid::Decimal { bases, offsets, .. } => {
                 bases.extend(words, NO_BASE, front);
                 offsets.extend(n, NO_OFFSET, front);
@@ -312,7 +406,7 @@ impl Grid {
             }
         };
         match self {
-            Grid::Stamps(bits) => bits.drop_front(1),
+            Grid::Stamps(bits) => bits.drop_first(),
             Grid::Decimal { bases, offsets, .. } => {
                 bases.drop_front(1);
                 offsets.drop_front(n);
@@ -341,6 +435,45 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    proptest! {
+        /// The bits with their last word held apart behave as a plain sequence of words through
+        /// growth at either end, writes anywhere, drops from the front, and a save and restore.
+        #[test]
+        fn bits_behave_as_a_sequence_of_words(ops in proptest::collection::vec((0u8..5, 0usize..12, any::<u64>()), 0..80)) {
+            let (mut bits, mut model) = (Bits::default(), VecDeque::<u64>::new());
+            for (op, n, word) in ops {
+                match op {
+                    0 => {
+                        bits.extend(n % 4, false);
+                        model.extend(std::iter::repeat_n(0, n % 4));
+                    }
+                    1 => {
+                        bits.extend(n % 4, true);
+                        (0..n % 4).for_each(|_| model.push_front(0));
+                    }
+                    2 | 3 => {
+                        bits.set(n, word);
+                        if let Some(w) = model.get_mut(n) {
+                            *w = word;
+                        }
+                    }
+                    _ => {
+                        bits.drop_first();
+                        model.pop_front();
+                    }
+                }
+                prop_assert_eq!(bits.len(), model.len());
+                prop_assert!((0..model.len() + 2).all(|i| bits.get(i) == model.get(i).copied()));
+            }
+            let back: Bits = postcard::from_bytes(&postcard::to_stdvec(&bits).unwrap()).unwrap();
+            prop_assert_eq!(back.iter().collect::<Vec<_>>(), Vec::from(model.clone()));
+            let plain: Deque<u64> = postcard::from_bytes(&postcard::to_stdvec(&bits).unwrap()).unwrap();
+            prop_assert_eq!(plain.iter().collect::<Vec<_>>(), Vec::from(model));
+        }
+    }
 
     #[test]
     fn decimals_give_back_the_same_float() {
