@@ -64,7 +64,7 @@ fn without_header(text: &str) -> &str {
 }
 
 /// Bytes the process has read so far (`rchar`), `None` once it has gone.
-fn bytes_read(pid: u32) -> Option<u64> {
+pub(crate) fn bytes_read(pid: u32) -> Option<u64> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     io.lines().find_map(|l| l.strip_prefix("rchar: ")).and_then(|n| n.trim().parse().ok())
 }
