@@ -93,7 +93,7 @@ fn kill(pid: u32, signal: &str) {
 }
 
 /// Waits until `ready` holds (true) or the child has ended (false).
-fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + DEADLOCK;
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -109,7 +109,7 @@ fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
 
 /// Waits for the child to end; `None` when it ignores every signal.
 fn wait_end(child: &mut Child) -> Option<ExitStatus> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + DEADLOCK;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
             return Some(status);
