@@ -31,8 +31,11 @@ pids+=($!)
 spark-class org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --port 7178 --webui-port 8182 \
   --cores 4 --memory 3g --work-dir "$work/worker" "$master" >"$work/worker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 60); do
+# Two JVMs starting on a loaded 2-core machine can take a while: only a worker that never
+# registers reaches this limit; one that died ends the wait at once.
+for _ in $(seq 300); do
   grep -q "Successfully registered with master" "$work/worker.log" && break
+  kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null || break
   sleep 1
 done
 if ! grep -q "Successfully registered with master" "$work/worker.log"; then

@@ -181,8 +181,14 @@ mod tests {
         let mut buf = [0u8; 8];
         assert_eq!(watched.read(&mut buf).unwrap(), 2);
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+        // The next line comes only once the hook has run (or after a minute, when it never does):
+        // written after a fixed pause instead, it could come before a slow read had looked.
+        let seen = Arc::clone(&calls);
         let late = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while seen.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             writer.write_all(b"b\n").unwrap();
             writer
         });

@@ -169,7 +169,9 @@ impl Server {
             ));
         }
         let log = path(&self.dir.path().join("log"));
-        self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "start"])
+        // pg_ctl waits 60 s by default, and a start it gave up on would be retried on the next port
+        // while the first server still comes up; a taken port fails at once whatever the limit.
+        self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "-t", "600", "start"])
     }
 
     /// Starts the server again on its port (after [`Server::stop_immediately`]).

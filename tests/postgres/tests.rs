@@ -20,7 +20,11 @@ fn meterflow(args: &[&str]) -> Command {
         .env("PGPASSWORD", PASSWORD)
         .env_remove("PGPASSFILE")
         .env_remove("PGUSER")
-        .env_remove("PGHOST");
+        .env_remove("PGHOST")
+        // The test servers have no TLS (tls.rs's have, and set these per run): a developer's
+        // PGSSLMODE=require would otherwise fail every test here.
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT");
     command
 }
 

@@ -24,8 +24,9 @@ policies:
 
 const HEADER: &str = "timestamp,asset,point,value";
 
-/// Only a run that holds rows back, or ignores a signal, makes a test wait this long.
-const DEADLOCK: Duration = Duration::from_secs(20);
+/// Only a run that holds rows back, or ignores a signal, makes a test wait this long (a loaded
+/// machine stalls for seconds, not a minute).
+const DEADLOCK: Duration = Duration::from_secs(60);
 
 /// One reading per 4 minutes for meter m1, value i.
 fn line(i: u32) -> String {
@@ -185,7 +186,18 @@ fn a_second_signal_exits_at_once() {
         std::thread::sleep(Duration::from_millis(10));
     }
     kill("-INT");
-    let status = child.wait().unwrap();
+    // Bounded: a run that ignored SIGINT would stay blocked on its full stdout for ever.
+    let deadline = std::time::Instant::now() + DEADLOCK;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the second signal (SIGINT) did not end the run");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     // Exit 1 as a failed run, not 130: the output on stdout is not complete.

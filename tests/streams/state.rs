@@ -4,6 +4,7 @@
 //! what it resumed; `state show` describes a state.
 
 use crate::support::meterflow;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
@@ -310,8 +311,8 @@ fn state_show_describes_the_state() {
     assert_eq!(window_job["highest_watermark"], "2024-03-01T00:56:00.000Z");
 }
 
-/// A run killed at any moment leaves the previous state, so replaying the same input again gives
-/// what an uninterrupted run gives.
+/// A run killed at any moment before its save leaves the previous state, so replaying the same
+/// input again gives what an uninterrupted run gives.
 #[test]
 fn a_killed_run_leaves_the_previous_state() {
     let saved = saved();
@@ -321,7 +322,7 @@ fn a_killed_run_leaves_the_previous_state() {
         let ms = 3_600_000 + i * 500;
         text.push_str(&format!("{ms},meter-{},Reading,{}\n", i % 50, i % 97));
     }
-    std::fs::write(&big, text).unwrap();
+    std::fs::write(&big, &text).unwrap();
     let reference = saved.dir.path().join("reference.state");
     std::fs::copy(&saved.state, &reference).unwrap();
     let before = std::fs::read(&saved.state).unwrap();
@@ -329,32 +330,45 @@ fn a_killed_run_leaves_the_previous_state() {
     let mut cmd = meterflow();
     cmd.args(["run", "jobs/", "-q", "--input"]).arg(&big).arg("--state").arg(&reference).arg("-o").arg(&expected);
     ok(&cmd.output().unwrap());
-    let mut killed = 0;
-    // A fast machine may finish the last run before the kill: that run is then the uninterrupted one.
-    let mut finished = false;
-    for delay_ms in [20u64, 80, 200, 400] {
+    let (mut killed, mut finished) = (0, false);
+    let killed_out = saved.dir.path().join("killed.csv");
+    // Killed once it has read these shares of what it reads (the input twice under a state: hashed,
+    // then replayed), not after fixed pauses, which a slow or loaded machine spends starting up and
+    // a fast one outlives: each kill comes mid-input, before the save.
+    for share in [0.05, 0.3, 0.6, 0.9] {
         let mut child = meterflow()
             .args(["run", "jobs/", "-q", "--input"])
             .arg(&big)
             .arg("--state")
             .arg(&saved.state)
             .arg("-o")
-            .arg(saved.dir.path().join("killed.csv"))
+            .arg(&killed_out)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        child.kill().unwrap();
+        let pid = child.id();
+        let threshold = (2.0 * text.len() as f64 * share) as u64;
+        if crate::stopping::wait_for(&mut child, || crate::stopping::bytes_read(pid).is_some_and(|n| n >= threshold)) {
+            child.kill().unwrap();
+        }
         let status = child.wait().unwrap();
         if status.success() {
             finished = true;
             break;
         }
+        assert_eq!(status.signal(), Some(9), "the run at {share} failed on its own");
+        let now = std::fs::read(&saved.state).unwrap();
+        if now != before {
+            // The test was held up between seeing the share read and the kill, long enough for the
+            // run to read the rest and save: its state and output are then the uninterrupted run's.
+            assert_eq!(now, std::fs::read(&reference).unwrap(), "killed at {share} after a save");
+            finished = true;
+            break;
+        }
         killed += 1;
-        assert_eq!(std::fs::read(&saved.state).unwrap(), before, "killed after {delay_ms} ms");
     }
     assert!(killed > 0, "no run was killed before it ended");
-    let again = saved.dir.path().join(if finished { "killed.csv" } else { "again.csv" });
+    let again = if finished { killed_out } else { saved.dir.path().join("again.csv") };
     if !finished {
         let mut cmd = meterflow();
         cmd.args(["run", "jobs/", "-q", "--input"]).arg(&big).arg("--state").arg(&saved.state).arg("-o").arg(&again);

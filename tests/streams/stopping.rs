@@ -64,7 +64,7 @@ fn without_header(text: &str) -> &str {
 }
 
 /// Bytes the process has read so far (`rchar`), `None` once it has gone.
-fn bytes_read(pid: u32) -> Option<u64> {
+pub(crate) fn bytes_read(pid: u32) -> Option<u64> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     io.lines().find_map(|l| l.strip_prefix("rchar: ")).and_then(|n| n.trim().parse().ok())
 }
@@ -93,7 +93,7 @@ fn kill(pid: u32, signal: &str) {
 }
 
 /// Waits until `ready` holds (true) or the child has ended (false).
-fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + DEADLOCK;
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -109,7 +109,7 @@ fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
 
 /// Waits for the child to end; `None` when it ignores every signal.
 fn wait_end(child: &mut Child) -> Option<ExitStatus> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + DEADLOCK;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
             return Some(status);
