@@ -180,8 +180,8 @@ impl Part<'_> {
             cmd.arg("--finish");
         }
         // What the run has read of `input`: on a file, `rchar` (which also counts the jobs, the
-        // state and the libraries, so a signal may come a little early); on a pipe, exactly what
-        // was written less what the pipe still holds.
+        // state and the libraries, so a signal may come a little early); on a pipe, what was
+        // written less what the pipe still holds, never more than the run has read.
         let (reads, written) = match self.feed {
             Feed::File => {
                 let path = self.dir.join(format!("in{k}.csv"));
@@ -215,8 +215,11 @@ impl Part<'_> {
         if at <= 1.0 {
             let taken = || match (&written, &unread_of) {
                 (Some(written), Some(fd)) => {
+                    // Counted before the pipe is asked: a piece written between the two would
+                    // otherwise count as read while it still waits in the pipe.
+                    let written = written.load(Ordering::SeqCst);
                     let unread = rustix::io::ioctl_fionread(fd).ok()?;
-                    Some(written.load(Ordering::SeqCst).saturating_sub(unread))
+                    Some(written.saturating_sub(unread))
                 }
                 _ => bytes_read(pid),
             };
