@@ -343,6 +343,13 @@ mod tests {
                 prop_assert!((0..slots.len()).all(|i| slots.slot(i).len() == stride));
             }
             let saved = postcard::to_stdvec(&slots).unwrap();
+            // The saved form is the stride and every slot's cells, front first, wherever they are held.
+            let cells: Vec<u64> = model.iter().flat_map(|&w| {
+                let mut slot = vec![0; stride];
+                (slot[0], slot[2]) = (w as u64, (w * 7) as u64);
+                slot
+            }).collect();
+            prop_assert_eq!(&saved, &postcard::to_stdvec(&(stride as u32, cells)).unwrap());
             let mut back: Slots = postcard::from_bytes(&saved).unwrap();
             prop_assert_eq!(windows(&back), model.clone());
             prop_assert!((0..back.len()).all(|i| back.slot(i) == slots.slot(i)));

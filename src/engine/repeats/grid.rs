@@ -468,7 +468,9 @@ mod tests {
                 prop_assert_eq!(bits.len(), model.len());
                 prop_assert!((0..model.len() + 2).all(|i| bits.get(i) == model.get(i).copied()));
             }
-            let back: Bits = postcard::from_bytes(&postcard::to_stdvec(&bits).unwrap()).unwrap();
+            let saved = postcard::to_stdvec(&bits).unwrap();
+            prop_assert_eq!(&saved, &postcard::to_stdvec(&Vec::from(model.clone())).unwrap());
+            let back: Bits = postcard::from_bytes(&saved).unwrap();
             prop_assert_eq!(back.iter().collect::<Vec<_>>(), Vec::from(model.clone()));
             let plain: Deque<u64> = postcard::from_bytes(&postcard::to_stdvec(&bits).unwrap()).unwrap();
             prop_assert_eq!(plain.iter().collect::<Vec<_>>(), Vec::from(model));
