@@ -10,7 +10,7 @@
 //! | 2.. | the components the group needs, each in a fixed place: maximum, minimum (1 cell), exact sum (2), first and last (timestamp and value, 2 each), `delta`'s readings (1: an index into [`Samples`]) |
 //! | then | in `updates` mode, per policy: revisions written and the value last written (2) |
 //!
-//! The seed's max/min group is 3 cells, 24 bytes a window. Every component but `delta`'s is a few
+//! The seed's max/min group is 4 cells, 32 bytes a window. Every component but `delta`'s is a few
 //! numbers; `delta` keeps the window's readings, because where a counter reset lies depends on each
 //! reading's neighbours in event order, and a late reading may land between any two of them. The
 //! order statistics, `integral` and `twa` read the same list; `delta` under a `boundary`,

@@ -10,8 +10,9 @@
 //!
 //! The newest slot, which almost every reading goes to, is held in the ring's header when it
 //! fits ([`HOT`] cells): the headers of all series sit in one dense table, so a reading in order
-//! touches one cache line of the store where a slot on the heap would cost a second, scattered
-//! one (on a thousand meters that second line missed the cache on most readings).
+//! touches that table only (one cache line for a slot of up to four cells) where a slot on the
+//! heap would cost a second, scattered line (on a thousand meters it missed the cache on most
+//! readings).
 
 use serde::{Deserialize, Serialize};
 

@@ -37,8 +37,11 @@ pub(crate) const WORD: i64 = 64;
 /// The grid is never refined past this many positions per step it had.
 const MAX_REFINE: i64 = 8;
 
-/// The timestamps (and values) a series holds in its open windows. What a reading in order reads
-/// and writes (the newest stamp, the step, the grid) comes first, in one aligned cache line.
+/// The timestamps (and values) a series holds in its open windows. Three aligned cache lines: a
+/// reading in order reads and writes the newest stamp, the step and a grid of bits (its last word
+/// and length) in the first (a grid of decimals reaches into the second), `newest_at` in the
+/// second and `held` in the third. The fields are saved in this order: moving one changes the
+/// saved form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[repr(C, align(64))]
 pub(crate) struct Log {

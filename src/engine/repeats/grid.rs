@@ -36,8 +36,8 @@ fn first_decimals(v: f64) -> u8 {
     (USUAL_DECIMALS..10).chain(0..USUAL_DECIMALS).find(|&d| encode(v, d).is_some()).unwrap_or(0)
 }
 
-/// A ring of `T` in a boxed slice: 24 bytes where a `VecDeque` takes 32, so a log's hot fields
-/// fit one cache line. It grows by a quarter: every series keeps a log as long as its lateness
+/// A ring of `T` in a boxed slice: 24 bytes where a `VecDeque` takes 32, which keeps the grid, and
+/// with it a log, smaller. It grows by a quarter: every series keeps a log as long as its lateness
 /// horizon, and doubling would leave up to half of each unused.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Deque<T> {
@@ -240,7 +240,7 @@ const BESIDE_FLOAT: u64 = 0x7ff8_0000_dead_bef0;
 const NO_BASE: i32 = i32::MIN;
 
 /// The grid's positions: a bit each when only timestamps are kept, else the value, with a mark
-/// for the positions not held, so a reading touches one cache line of its series' log.
+/// for the positions not held, so a position costs a bit or a few bytes and is found by index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) enum Grid {
     Stamps(Bits),
