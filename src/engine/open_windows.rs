@@ -11,8 +11,9 @@
 //! The newest slot, which almost every reading goes to, is held in the ring's header when it
 //! fits ([`HOT`] cells): the headers of all series sit in one dense table, so a reading in order
 //! touches that table only (one cache line for a slot of up to four cells) where a slot on the
-//! heap would cost a second, scattered line (on a thousand meters it missed the cache on most
-//! readings).
+//! heap would cost a second, scattered line (on a thousand meters, the jobs' thread waited on that
+//! line more than on any other). A slot of more cells stays on the heap, and its header's second
+//! line holds the pointer to it.
 
 use serde::{Deserialize, Serialize};
 

@@ -543,6 +543,48 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
     drop(input);
 }
 
+/// A signal that comes once the whole input was read changes nothing: the run writes every row,
+/// says the signal came after the input, and exits with the signal's status.
+#[test]
+fn a_signal_after_the_whole_input_lets_the_run_end_as_usual() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.yaml");
+    // A 1-day latency keeps every window open until the end of input: no row is written before it.
+    std::fs::write(
+        &job,
+        "name: after\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1d\npolicies:\n  - input: Reading\n    \
+         aggregation: max\n    window_size: 10m\n    output: Max\n",
+    )
+    .unwrap();
+    let mut child = meterflow()
+        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "-o", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut text = HEADER.to_string();
+    for i in 0..20_000u64 {
+        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
+    }
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(text.as_bytes()).unwrap();
+    drop(input);
+    // The end of input reached, the run writes 20,000 rows: more than stdout's pipe holds.
+    let pid = child.id();
+    assert!(wait_for(&mut child, || waits_in(pid, "pipe_write")), "the run never blocked writing its rows");
+    kill(pid, "TERM");
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = wait_end(&mut child).expect("the run ends");
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM came once the whole input was read (20000 rows)"), "{stderr}");
+    assert_eq!(out.lines().count(), 1 + 20_000, "every window's row is written");
+    assert_eq!(ended(status, &stderr), Ended::Whole);
+}
+
 /// Item 3: a FIFO with no writer yet waits in open(2); SIGTERM ends that wait as any other.
 #[test]
 fn a_signal_ends_a_fifo_open_that_waits_for_a_writer() {
