@@ -51,9 +51,11 @@ impl Workers {
     pub(crate) fn start(threads: usize, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
-        // Two chunks per worker keep every worker busy while the jobs consume one more; past a
-        // few workers more chunks only cost memory.
-        for _ in 0..(2 * threads + 1).min(MAX_CHUNKS) {
+        // Four chunks per worker let the workers run far enough ahead that the jobs seldom wait
+        // when three threads share two cores (with two per worker the jobs' thread waited twice
+        // as long, a quarter of its running time); past a few workers more chunks only cost
+        // memory.
+        for _ in 0..(4 * threads + 1).min(MAX_CHUNKS) {
             let _ = free_tx.send(Chunk::default());
         }
         let free_rx = Arc::new(Mutex::new(free_rx));
