@@ -4,6 +4,7 @@
 //! of the input and `--finish` writes what one run over all of it writes. Each test waits for
 //! the row that shows its input was read before it signals (no timing is asserted).
 
+use crate::stopping::{has_taken_all, wait_end, wait_for, waits_in};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -82,17 +83,7 @@ impl Live {
 
     /// Waits for the end; returns the exit code, the rows not yet taken and stderr.
     fn end(mut self) -> (Option<i32>, Vec<String>, String) {
-        let deadline = std::time::Instant::now() + DEADLOCK;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the run did not end");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let status = wait_end(&mut self.child).expect("the run did not end");
         let mut stderr = String::new();
         self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
         drop(self.input.take());
@@ -164,12 +155,8 @@ fn a_second_signal_exits_at_once() {
     input.write_all(text.as_bytes()).unwrap();
     input.flush().unwrap();
     // Every row taken, so SIGTERM's end of input flushes 20,000 rows: more than stdout's pipe holds.
-    let deadline = std::time::Instant::now() + DEADLOCK;
-    while !crate::stopping::has_taken_all(child.id(), &input) {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before taking its input");
-        assert!(std::time::Instant::now() < deadline, "the run never took its input");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let id = child.id();
+    assert!(wait_for(&mut child, || has_taken_all(id, &input)), "the run ended before taking its input");
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
@@ -179,25 +166,10 @@ fn a_second_signal_exits_at_once() {
     kill("-TERM");
     // Two pending signals are delivered lowest number first, so SIGINT goes only once the run is
     // blocked writing the rows that SIGTERM's end of input flushed.
-    let wchan = format!("/proc/{pid}/wchan");
-    let deadline = std::time::Instant::now() + DEADLOCK;
-    while !std::fs::read_to_string(&wchan).unwrap_or_default().contains("pipe_write") {
-        assert!(std::time::Instant::now() < deadline, "the run never blocked writing its rows");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(wait_for(&mut child, || waits_in(id, "pipe_write")), "the run never blocked writing its rows");
     kill("-INT");
     // Bounded: a run that ignored SIGINT would stay blocked on its full stdout for ever.
-    let deadline = std::time::Instant::now() + DEADLOCK;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the second signal (SIGINT) did not end the run");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_end(&mut child).expect("the second signal (SIGINT) did not end the run");
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     // Exit 1 as a failed run, not 130: the output on stdout is not complete.

@@ -107,8 +107,8 @@ pub(crate) fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bo
     }
 }
 
-/// Waits for the child to end; `None` when it ignores every signal.
-fn wait_end(child: &mut Child) -> Option<ExitStatus> {
+/// Waits for the child to end; `None` when it ignores every signal (it is then killed).
+pub(crate) fn wait_end(child: &mut Child) -> Option<ExitStatus> {
     let deadline = Instant::now() + DEADLOCK;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -489,20 +489,35 @@ fn temporary_files_of_saves_cut_short_are_removed_by_the_next_run() {
     assert_eq!(hidden_files(&run_dir), Vec::<String>::new(), "after {tries} runs");
 }
 
-/// Item 2: a second signal while a live run writes what the first one flushed abandons it: its
-/// file outputs take their `.partial` names, stderr names them, and the exit status is a failed
-/// run's, not a clean stop's.
-#[test]
-fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let job = dir.path().join("job.yaml");
-    // A 1-day latency keeps every window open until the end: all rows come after the signal.
+/// A max job whose 1-day latency keeps every window open until the end of input: no row is
+/// written before it, so a run that has read its input still holds all of its rows.
+fn day_long_max_job(dir: &Path) -> PathBuf {
+    let job = dir.join("job.yaml");
     std::fs::write(
         &job,
         "name: live\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1d\npolicies:\n  - input: Reading\n    \
          aggregation: max\n    window_size: 10m\n    output: Max\n",
     )
     .unwrap();
+    job
+}
+
+/// `meters` readings at one instant, one per meter: a window, and a row at the end, each.
+fn one_window_per_meter(meters: u64) -> String {
+    let mut text = HEADER.to_string();
+    for i in 0..meters {
+        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
+    }
+    text
+}
+
+/// Item 2: a second signal while a live run writes what the first one flushed abandons it: its
+/// file outputs take their `.partial` names, stderr names them, and the exit status is a failed
+/// run's, not a clean stop's.
+#[test]
+fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = day_long_max_job(dir.path());
     let (late, stats) = (dir.path().join("late.csv"), dir.path().join("stats.json"));
     let mut child = meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "--late-output"])
@@ -516,11 +531,7 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    let mut text = HEADER.to_string();
-    for i in 0..20_000u64 {
-        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
-    }
-    input.write_all(text.as_bytes()).unwrap();
+    input.write_all(one_window_per_meter(20_000).as_bytes()).unwrap();
     input.flush().unwrap();
     // Every row taken, so the first signal flushes 20,000 rows: more than stdout's pipe holds.
     let pid = child.id();
@@ -548,14 +559,7 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
 #[test]
 fn a_signal_after_the_whole_input_lets_the_run_end_as_usual() {
     let dir = tempfile::tempdir().unwrap();
-    let job = dir.path().join("job.yaml");
-    // A 1-day latency keeps every window open until the end of input: no row is written before it.
-    std::fs::write(
-        &job,
-        "name: after\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1d\npolicies:\n  - input: Reading\n    \
-         aggregation: max\n    window_size: 10m\n    output: Max\n",
-    )
-    .unwrap();
+    let job = day_long_max_job(dir.path());
     let mut child = meterflow()
         .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "-o", "-"])
         .stdin(Stdio::piped())
@@ -563,12 +567,8 @@ fn a_signal_after_the_whole_input_lets_the_run_end_as_usual() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut text = HEADER.to_string();
-    for i in 0..20_000u64 {
-        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
-    }
     let mut input = child.stdin.take().unwrap();
-    input.write_all(text.as_bytes()).unwrap();
+    input.write_all(one_window_per_meter(20_000).as_bytes()).unwrap();
     drop(input);
     // The end of input reached, the run writes 20,000 rows: more than stdout's pipe holds.
     let pid = child.id();

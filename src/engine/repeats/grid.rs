@@ -143,7 +143,9 @@ impl<'de, T: Copy + Deserialize<'de>> Deserialize<'de> for Deque<T> {
 #[repr(C)]
 pub(super) struct Bits {
     last: u64,
-    /// Words, the last one included.
+    /// Words, the last one included: one more than `words` holds once there is a word, counted
+    /// here beside `last` so that a reading in order reads no field of `words`, which lies in the
+    /// log's next cache line.
     len: u32,
     /// Every word but the last.
     words: Deque<u64>,
