@@ -405,6 +405,27 @@ mod tests {
 
     const HORIZON: i64 = 86_400_000;
 
+    /// A repeat's value the word cannot hold goes beside the grid; the next reading of the word,
+    /// too far from the word's base, makes it rebase. The stamp beside the grid is not a value of
+    /// the word: taking it for one moved it beside the grid a second time, with a value decoded
+    /// from its mark (18.982 here), and left the log counting one stamp fewer than it held.
+    #[test]
+    fn a_rebase_leaves_a_stamp_held_beside_the_grid_where_it_is() {
+        let mut log = Log::new(true);
+        log.insert(15_000, 0.0, HORIZON);
+        log.insert(30_000, 0.0, HORIZON);
+        let t = 15_000 + 541 * 15_000;
+        log.insert(t, 51.749, HORIZON);
+        log.replace(t, 0.0);
+        assert_eq!(log.get(t), Held::Value(0.0));
+        log.insert(t + 15_000, 84.517, HORIZON);
+        assert!(log.consistent());
+        assert_eq!(log.held(), 4);
+        assert_eq!(log.get(t), Held::Value(0.0));
+        assert_eq!(log.get(t + 15_000), Held::Value(84.517));
+        assert_eq!(log.extra.iter().filter(|e| e.0 == t).count(), 1);
+    }
+
     #[test]
     fn readings_in_order_fill_the_grid() {
         let mut log = Log::new(true);

@@ -342,13 +342,15 @@ impl Grid {
 
     /// A value whose offset does not fit its word: when the word holds one value only (an outlier
     /// that came first and became the base), that value is handed back to go beside the grid and
-    /// the word takes `v`'s base instead; `None` when `v` itself must go beside the grid.
+    /// the word takes `v`'s base instead; `None` when `v` itself must go beside the grid. A
+    /// position marked as held beside the grid holds no value of the word: its value is already
+    /// in the list.
     pub(super) fn rebase(&mut self, i: usize, v: f64) -> Option<(usize, f64)> {
         let Grid::Decimal { decimals, bases, offsets } = self else { return None };
         let r = encode(v, *decimals)?;
         let w = i / WORD as usize;
         let held: Vec<usize> = (w * WORD as usize..(w + 1) * WORD as usize)
-            .filter(|&k| offsets.get(k).is_some_and(|d| d != NO_OFFSET))
+            .filter(|&k| offsets.get(k).is_some_and(|d| d != NO_OFFSET && d != BESIDE_OFFSET))
             .collect();
         let &[only] = held.as_slice() else { return None };
         let moved = decode(bases.get(w)? + i32::from(offsets.get(only)?), *decimals);
