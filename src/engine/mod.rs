@@ -191,6 +191,9 @@ pub trait Sink {
     fn dropped(&mut self, dropped: &Dropped);
 }
 
+// A run has a few operators, each pushed every reading: kept inline, not boxed, so that reaching
+// one costs no pointer to follow.
+#[expect(clippy::large_enum_variant)]
 enum Operator {
     Window(WindowOperator),
     Merge(MergeOperator),

@@ -3,6 +3,7 @@
 
 mod energy;
 mod fuzz_regressions;
+mod lane;
 mod properties;
 mod repeats;
 mod shared_buf;

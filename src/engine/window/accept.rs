@@ -1,0 +1,218 @@
+//! A reading with a new timestamp applied to its windows: the value it brings to each group
+//! (threshold, `last_value`), the windows it belongs to and how it arrives in each (on time, late
+//! within lateness, too late), a window opened where none was, and in `updates` mode the rows a late
+//! change writes at once. The on-time lane ([`WindowOperator::push`]) is this path's usual case
+//! without its loops.
+
+use super::{Missed, Placement, WindowOperator, is_finite, same};
+use crate::engine::accumulator::{EXPIRED, Fused, TIMED};
+use crate::engine::clock::{Timer, TimerKind};
+use crate::engine::watermark::{self, Arrival};
+use crate::engine::{Emit, EmitMode, Emitted, Point, Reading};
+use crate::job::Interpolation;
+
+impl WindowOperator {
+    /// A reading whose timestamp the series does not hold: applied to each group of its input and
+    /// recorded in the series' log unless every window it belongs to had expired.
+    pub(super) fn accept_new(&mut self, sid: u32, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let missed = self.accept_groups(sid, r, w, out);
+        if !missed.is_some_and(|m| m.entirely) {
+            self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+            self.open_readings += 1;
+        }
+        missed
+    }
+
+    /// Applies a reading to each group of its input; the first window it missed (one that a
+    /// group missed entirely first).
+    pub(super) fn accept_groups(&mut self, sid: u32, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let mut missed: Option<Missed> = None;
+        for g in 0..self.groups.len() {
+            if self.groups[g].input == r.point
+                && let Some(m) = self.accept(sid, g, r, w, out)
+                && missed.is_none_or(|first| m.entirely && !first.entirely)
+            {
+                missed = Some(m);
+            }
+        }
+        missed
+    }
+
+    /// Applies one reading to one group, given the watermark before it arrived, to each of its
+    /// windows that has not expired. Returns the first expired window it missed, if any, and
+    /// whether it missed all of them.
+    pub(super) fn accept(&mut self, sid: u32, g: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
+        let value = self.valid_value(sid, g, r)?;
+        let groups = self.groups.len();
+        let group = &mut self.groups[g];
+        // Readings arrive mostly in order, so the usual one belongs, on time, to the newest window
+        // of a tumbling layout: it is added there at once, with no search.
+        if group.layout.fixed_tumbling().is_some() {
+            let ring = &mut self.rings[sid as usize * groups + g];
+            let end = ring.newest.1;
+            if let Some(slot) = ring.newest_holding(r.ts)
+                && watermark::classify(end, w, self.latency) == Arrival::OnTime
+            {
+                group.fused.add(slot, r.ts, value, &mut self.samples);
+                for pi in group.policies() {
+                    self.stats.policies[pi].valid += 1;
+                }
+                return None;
+            }
+        }
+        let (mut added, mut dropped, mut late) = (0u64, 0u64, false);
+        let mut first_missed = None;
+        let policies_before = (out.points.len(), self.groups[g].fused.outputs() > 1);
+        for j in self.groups[g].layout.windows_of(r.ts) {
+            let Some((start, end)) = self.groups[g].layout.window(j) else { continue };
+            match watermark::classify(end, w, self.latency) {
+                Arrival::LateBeyond => {
+                    dropped += 1;
+                    first_missed.get_or_insert((start, end));
+                }
+                arrival => {
+                    added += 1;
+                    late |= arrival == Arrival::LateWithin;
+                    self.add(sid, g, Placement { window: j, start, end, arrival }, (r.ts, value), out);
+                }
+            }
+        }
+        self.policy_order(g, policies_before, out);
+        for pi in self.groups[g].policies() {
+            let stats = &mut self.stats.policies[pi];
+            if added == 0 {
+                stats.late_dropped += 1;
+                continue;
+            }
+            stats.valid += 1;
+            stats.late_accepted += u64::from(late);
+            if dropped > 0 {
+                stats.partially_late += 1;
+                stats.windows_missed += dropped;
+            }
+        }
+        if added == 0 {
+            return first_missed.map(|window| Missed { window, entirely: true });
+        }
+        first_missed.map(|window| Missed { window, entirely: false })
+    }
+
+    /// The late rows a reading wrote for several windows of a group go out policy by policy, the
+    /// order of unfused policies: `before` is where they start and whether the group has more
+    /// than one policy.
+    pub(super) fn policy_order(&self, g: usize, (before, several): (usize, bool), out: &mut Emitted) {
+        if several && out.points.len() > before + 1 {
+            let first = self.groups[g].first_policy;
+            let rank = |p: &Point| self.policies[first..].iter().position(|q| q.output == p.point);
+            out.points[before..].sort_by_key(rank);
+        }
+    }
+
+    /// The value a reading brings to a group: its own within the threshold; outside it, under
+    /// `last_value`, the latest valid value of the series if that is not later than the reading.
+    pub(super) fn valid_value(&mut self, sid: u32, g: usize, r: Reading) -> Option<f64> {
+        let group = &self.groups[g];
+        let register = &mut self.series[sid as usize].registers[g];
+        for pi in group.policies() {
+            self.stats.policies[pi].read += 1;
+        }
+        if group.threshold.contains(r.value) {
+            if group.interpolation == Interpolation::LastValue && register.last_valid.is_none_or(|(ts, _)| r.ts >= ts) {
+                register.last_valid = Some((r.ts, r.value));
+            }
+            return Some(r.value);
+        }
+        let lent = match (group.interpolation, register.last_valid) {
+            (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => Some(v),
+            _ => None,
+        };
+        // A window summed again after a repeat needs the value lent, which the threshold alone
+        // cannot give back.
+        if let Some(v) = lent
+            && self.logs[sid as usize].keeps_values()
+        {
+            let at = register.lent.partition_point(|e| e.0 < r.ts);
+            register.lent.insert(at, (r.ts, v));
+        }
+        for pi in group.policies() {
+            let stats = &mut self.stats.policies[pi];
+            stats.out_of_threshold += 1;
+            stats.interpolated += u64::from(lent.is_some());
+        }
+        lent
+    }
+
+    /// Adds a value stamped `ts` to a window of a series and group, opening the window if needed;
+    /// in `updates` mode a late change is written at once.
+    pub(super) fn add(&mut self, sid: u32, g: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) {
+        let Placement { window, start, end, arrival } = place;
+        let group = &self.groups[g];
+        let series = &self.series[sid as usize];
+        let ring = &mut self.rings[sid as usize * self.groups.len() + g];
+        let index = match ring.locate(window) {
+            Ok(i) => {
+                group.fused.add(ring.slot_mut(i), ts, value, &mut self.samples);
+                i
+            }
+            Err(i) => {
+                let newest = i == ring.len();
+                // The first window not waiting for the series' next reading has the ring's timer.
+                let timed = i == 0 || Fused::flags(ring.slot(i - 1)) & EXPIRED != 0;
+                let slot = ring.insert(i);
+                group.fused.open(slot, window, ts, value, &mut self.samples);
+                self.open_windows += group.fused.outputs() as u64;
+                self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
+                let clock = &mut self.clocks[series.clock];
+                let base =
+                    Timer { at: end + self.latency, series: sid, group: g as u16, kind: TimerKind::Expire, window };
+                // Windows of a ring expire in number order, so only the front one needs an expiry
+                // timer: the next front's is queued when it expires.
+                if timed {
+                    Fused::set_flag(slot, TIMED);
+                    clock.push(base);
+                }
+                // A window opened by a late reading is already closed: its first row is written below.
+                if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
+                    clock.push(Timer { at: end, kind: TimerKind::Close, ..base });
+                }
+                if newest {
+                    ring.newest = (start, end);
+                }
+                i
+            }
+        };
+        if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
+            self.write_late(sid, g, index, window, out);
+        }
+    }
+
+    /// `updates` mode: the rows of window slot `index` whose value a late reading changed.
+    pub(super) fn write_late(&mut self, sid: u32, g: usize, index: usize, window: i64, out: &mut Emitted) {
+        let groups = self.groups.len();
+        let group = &mut self.groups[g];
+        let Some((start, end)) = group.layout.window(window) else { return };
+        let asset = self.series[sid as usize].asset;
+        let edges = self.edges(sid, g, index, (start, end));
+        let group = &mut self.groups[g];
+        let slot = self.rings[sid as usize * groups + g].slot_mut(index);
+        if Fused::count(slot) == 0 {
+            return;
+        }
+        for k in 0..group.fused.outputs() {
+            let readings = group.fused.readings(slot, &self.samples);
+            if group.fused.below_minimum(k, Fused::count(slot), readings, &edges).is_some() {
+                continue;
+            }
+            let value = group.fused.value(k, slot, &self.samples, &edges);
+            let (revision, written) = group.fused.written(k, slot);
+            if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {
+                continue;
+            }
+            group.fused.wrote(k, slot, &value);
+            let pi = group.first_policy + k;
+            self.stats.policies[pi].rows_written += 1;
+            self.stats.rows_written += 1;
+            out.points.push(self.origin.row(asset, self.policies[pi].output, start, value, Emit::Late, revision));
+        }
+    }
+}
