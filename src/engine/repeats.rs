@@ -501,5 +501,55 @@ mod tests {
                 prop_assert_eq!(seen, expected);
             }
         }
+
+        /// A meter's readings in order with repeats of recent stamps, its values with three
+        /// decimals up to 100: a word's values often lie too far apart for its 16-bit offsets,
+        /// so words rebase and values go beside the grid and come back as repeats replace them.
+        /// The log answers as a map, and lists each stamp once.
+        #[test]
+        fn values_far_apart_in_a_word_behave_as_a_map(
+            ops in proptest::collection::vec((0i64..4, any::<bool>(), 0u32..10_000, 0u8..30), 1..200),
+        ) {
+            let step = 15_000;
+            let mut log = Log::new(true);
+            let mut model: BTreeMap<i64, f64> = BTreeMap::new();
+            let (mut clock, mut floor) = (0i64, i64::MIN);
+            for (by, repeat, milli, trim) in ops {
+                let ts = if repeat {
+                    clock - by * step
+                } else {
+                    clock += (by + 1) * step;
+                    clock
+                };
+                // Always three decimals: the grid keeps decimals, never turns to floats.
+                let v = f64::from(milli * 10 + 1) / 1000.0;
+                if ts < floor {
+                    continue;
+                }
+                if trim == 0 {
+                    log.trim(ts);
+                    model = model.split_off(&ts);
+                    floor = ts;
+                } else if let Some(old) = model.get_mut(&ts) {
+                    prop_assert_eq!(log.get(ts), Held::Value(*old));
+                    log.replace(ts, v);
+                    *old = v;
+                } else {
+                    prop_assert_eq!(log.get(ts), Held::No);
+                    log.insert(ts, v, 100 * step);
+                    model.insert(ts, v);
+                }
+                prop_assert!(log.consistent());
+                prop_assert!(log.held() >= model.len() as u64);
+            }
+            for (&ts, &v) in &model {
+                prop_assert_eq!(log.get(ts), Held::Value(v));
+            }
+            let mut listed = Vec::new();
+            log.each_in(floor.max(i64::MIN / 2), i64::MAX / 2, |ts, v| listed.push((ts, v.to_bits())));
+            listed.sort_unstable();
+            let expected: Vec<(i64, u64)> = model.iter().map(|(&t, v)| (t, v.to_bits())).collect();
+            prop_assert_eq!(listed, expected);
+        }
     }
 }
