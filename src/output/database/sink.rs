@@ -148,12 +148,22 @@ impl DatabaseSink {
         }
         let affected = match self.send() {
             Ok(affected) => affected,
-            Err(e) => {
+            Err(Failed { error, at_commit }) => {
+                let batch = count(self.pending.len() as u64, "row", "rows");
+                // A commit the server refused was rolled back; one whose answer never came (the
+                // connection lost) may have been applied: only the server knew, and it is gone.
+                let outcome = if at_commit && error.as_db_error().is_none() {
+                    format!(
+                        "the commit of a batch of {batch} was not confirmed: {}; the server may have applied it \
+                         or not (a rerun writes its rows again, upserted by key)",
+                        describe(&error)
+                    )
+                } else {
+                    format!("a batch of {batch} was not committed: {}", describe(&error))
+                };
                 let message = format!(
-                    "PostgreSQL {}: a batch of {} was not committed: {}; {} committed to table {} before the error",
+                    "PostgreSQL {}: {outcome}; {} committed to table {} before the error",
                     self.target,
-                    count(self.pending.len() as u64, "row", "rows"),
-                    describe(&e),
                     count(self.committed.load(Ordering::Relaxed), "row", "rows"),
                     self.target.table
                 );
@@ -168,9 +178,10 @@ impl DatabaseSink {
     }
 
     /// Sends and commits the pending rows; the rows the upsert inserted or updated.
-    fn send(&mut self) -> Result<u64, postgres::Error> {
-        let mut transaction = self.client.transaction()?;
-        let mut copy = BinaryCopyInWriter::new(transaction.copy_in(table::COPY)?, &STAGING_TYPES);
+    fn send(&mut self) -> Result<u64, Failed> {
+        let before = |error| Failed { error, at_commit: false };
+        let mut transaction = self.client.transaction().map_err(before)?;
+        let mut copy = BinaryCopyInWriter::new(transaction.copy_in(table::COPY).map_err(before)?, &STAGING_TYPES);
         let [assets, points] = &self.names;
         for (seq, p) in self.pending.iter().enumerate() {
             let (value, text) = match &p.value {
@@ -188,13 +199,19 @@ impl DatabaseSink {
                 &emit_label(p.emit),
                 &i64::from(p.revision),
             ];
-            copy.write(&row)?;
+            copy.write(&row).map_err(before)?;
         }
-        copy.finish()?;
-        let affected = transaction.execute(self.upsert.as_str(), &[])?;
-        transaction.commit()?;
+        copy.finish().map_err(before)?;
+        let affected = transaction.execute(self.upsert.as_str(), &[]).map_err(before)?;
+        transaction.commit().map_err(|error| Failed { error, at_commit: true })?;
         Ok(affected)
     }
+}
+
+/// A batch that failed, and whether at its commit.
+struct Failed {
+    error: postgres::Error,
+    at_commit: bool,
 }
 
 impl Output for DatabaseSink {
