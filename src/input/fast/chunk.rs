@@ -319,7 +319,9 @@ impl Line<'_> {
         let read =
             self.names[POINT].read[point as usize] && (model == NO_MODEL || self.names[MODEL].read[model as usize]);
         if !read {
-            return (std::str::from_utf8(name).is_ok() && !has_bom(name)).then_some(UNREAD_ASSET);
+            // Plain ASCII, as meter names nearly always are, is valid UTF-8 without a byte-order
+            // mark (whose bytes are all above 0x7F): one word-at-a-time pass instead of two.
+            return (name.is_ascii() || (std::str::from_utf8(name).is_ok() && !has_bom(name))).then_some(UNREAD_ASSET);
         }
         let (id, new) = self.names[ASSET].id(name)?;
         if new {

@@ -318,3 +318,55 @@ fn readings_taken_in_runs_are_those_next_gives() {
         }
     }
 }
+
+/// A reader's `next`, the fast one's or the general one's.
+type NextReading = Box<dyn FnMut(&mut Names) -> Result<Option<Reading>>>;
+
+/// The asset name of a row no job reads is checked as the general reader checks it, whether it is
+/// plain ASCII, other UTF-8, holds a byte-order mark or is not UTF-8: the same readings and the
+/// same error on one thread and two.
+#[test]
+fn unread_rows_check_their_asset_names_as_the_general_reader_does() {
+    let outcome = |text: &[u8], threads: Option<usize>| {
+        let mut names = Names::default();
+        let reading = names.points.intern("Reading");
+        let mut options = options();
+        options.read_points = Some(vec![reading == 0].into());
+        let (mut counts, mut bad_rows) = (InputCounts::default(), BadRows::new(options.on_bad_row, None).unwrap());
+        let file = Box::new(Cursor::new(text.to_vec()));
+        let mut reader: NextReading = match threads {
+            Some(threads) => {
+                let mut r = InputReader::open("in.csv", file, &options, &mut names, threads).unwrap();
+                Box::new(move |names| r.next(names, &mut counts, &mut bad_rows))
+            }
+            None => {
+                let mut r = Reader::new("in.csv", file, &options, &mut names).unwrap();
+                Box::new(move |names| r.next(names, &mut counts, &mut bad_rows))
+            }
+        };
+        let mut seen = Vec::new();
+        loop {
+            match reader(&mut names) {
+                Ok(Some(r)) if r.asset == crate::engine::UNREAD_ASSET => seen.push("unread".to_string()),
+                Ok(Some(r)) => seen.push(names.assets.name(r.asset).to_string()),
+                Ok(None) => return (seen, None),
+                Err(e) => return (seen, Some(format!("{e:#}"))),
+            }
+        }
+    };
+    for asset in ["u1", "zähler-7", "m\u{feff}1", "\u{feff}", "a-very-long-meter-name-0001"] {
+        for bytes in [asset.as_bytes().to_vec(), [asset.as_bytes(), b"\xff"].concat()] {
+            let mut text = b"timestamp,asset,point,value\n".to_vec();
+            for (point, name) in [("Voltage", &b"u0"[..]), ("Voltage", &bytes), ("Reading", b"m1")] {
+                text.extend_from_slice(b"2024-01-01T00:00:00Z,");
+                text.extend_from_slice(name);
+                text.extend_from_slice(format!(",{point},1\n").as_bytes());
+            }
+            let expected = outcome(&text, None);
+            assert!(!expected.0.is_empty(), "{asset}");
+            for threads in [1, 2] {
+                assert_eq!(outcome(&text, Some(threads)), expected, "{asset:?} {bytes:?}, {threads} threads");
+            }
+        }
+    }
+}
