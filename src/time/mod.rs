@@ -157,15 +157,31 @@ fn parse_minute(b: &[u8]) -> Option<i64> {
 #[inline]
 fn parse_seconds_and_offset(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
     // Meter exports nearly always write `:SS.mmmZ`: that shape alone skips the general walk.
-    if let Some(&[b':', s1, s2, b'.', m1, m2, m3, b'Z']) = b.get(16..24) {
-        let [s1, s2, m1, m2, m3] = [s1, s2, m1, m2, m3].map(|d| d.wrapping_sub(b'0'));
-        if s1 < 6 && s2 < 10 && m1 < 10 && m2 < 10 && m3 < 10 {
-            let ms =
-                (u32::from(s1) * 10 + u32::from(s2)) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
-            return Some((i64::from(ms), Some(0), 24));
-        }
+    if let Some(ms) = seconds_and_millis_z(b) {
+        return Some((ms, Some(0), 24));
     }
     parse_seconds_and_offset_general(b)
+}
+
+/// The milliseconds into the minute when bytes 16 to 23 of `b` are `:SS.mmmZ`, read as one word:
+/// the three fixed bytes compared at once, the five digits checked together (each byte XOR `0`
+/// must be below 10, the seconds' tens below 6: adding 6, or 10 for the tens, must not reach the
+/// byte's high nibble).
+#[inline(always)]
+fn seconds_and_millis_z(b: &[u8]) -> Option<i64> {
+    const FIXED: u64 = 0xFF00_0000_FF00_00FF;
+    const SHAPE: u64 = u64::from_le_bytes(*b":\0\0.\0\0\0Z");
+    const ZEROS: u64 = 0x0030_3030_0030_3000;
+    const LIMITS: u64 = 0x0006_0606_0006_0A00;
+    const HIGH: u64 = 0x00F0_F0F0_00F0_F000;
+    let w = u64::from_le_bytes(b.get(16..24)?.try_into().ok()?);
+    let v = (w & !FIXED) ^ ZEROS;
+    // Bytes of `v` at most 0x0F (the second test) make the addition carry-free between bytes.
+    if w & FIXED != SHAPE || (v | v.wrapping_add(LIMITS)) & HIGH != 0 {
+        return None;
+    }
+    let digit = |i: u32| ((v >> (8 * i)) & 0xFF) as i64;
+    Some(digit(1) * 10_000 + digit(2) * 1_000 + digit(4) * 100 + digit(5) * 10 + digit(6))
 }
 
 fn parse_seconds_and_offset_general(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
@@ -240,10 +256,25 @@ impl FixedLayoutCache {
 
     /// Parses the fixed-layout timestamp that starts `b` without looking for its end first:
     /// returns it and its length. It is the timestamp of a field only if the field ends there.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn parse_prefix(&mut self, b: &[u8]) -> Option<(i64, usize)> {
         let prefix = b.get(..16)?;
         let key = u128::from_le_bytes(prefix.try_into().ok()?);
+        // The usual row: the minute of the row before and `:SS.mmmZ`, whose sum always lies in
+        // the range (a parsed minute is at most 9999-12-31T23:59).
+        if key == self.prefix
+            && let Some(minute) = self.minute
+            && let Some(ms) = seconds_and_millis_z(b)
+        {
+            return Some((minute + ms, 24));
+        }
+        self.parse_prefix_slow(b, key)
+    }
+
+    /// [`FixedLayoutCache::parse_prefix`] for a new minute or another shape of the seconds.
+    #[inline(never)]
+    fn parse_prefix_slow(&mut self, b: &[u8], key: u128) -> Option<(i64, usize)> {
+        let prefix = b.get(..16)?;
         let minute = match self.minute {
             Some(minute) if key == self.prefix => minute,
             _ => {
@@ -468,6 +499,29 @@ mod tests {
 
         /// The cache gives what the general parser gives whenever the fixed layout applies,
         /// whatever minute it holds from the texts before.
+        /// The word-at-a-time `:SS.mmmZ` against a byte-by-byte reading of it.
+        #[test]
+        fn seconds_and_millis_z_reads_each_byte(
+            digits in "[0-9]{5}",
+            changes in proptest::collection::vec((0usize..8, proptest::prop_oneof![
+                proptest::sample::select(b":.Z0123456789/@`".to_vec()),
+                proptest::num::u8::ANY,
+            ]), 0..3)
+        ) {
+            // The shape with up to two bytes replaced.
+            let d = digits.as_bytes();
+            let mut tail = [b':', d[0], d[1], b'.', d[2], d[3], d[4], b'Z'];
+            for (at, byte) in changes {
+                tail[at] = byte;
+            }
+            let digit = |i: usize| tail[i].is_ascii_digit().then(|| i64::from(tail[i] - b'0'));
+            let expected = (tail[0] == b':' && tail[3] == b'.' && tail[7] == b'Z' && digit(1).is_some_and(|d| d < 6))
+                .then(|| Some(digit(1)? * 10_000 + digit(2)? * 1_000 + digit(4)? * 100 + digit(5)? * 10 + digit(6)?))
+                .flatten();
+            let text = [&b"2024-01-01T00:00"[..], &tail].concat();
+            proptest::prop_assert_eq!(seconds_and_millis_z(&text), expected, "{:?}", tail);
+        }
+
         #[test]
         fn cache_agrees_with_the_fixed_layout(texts in proptest::collection::vec(
             "(2024-0[12]-0[1-3]|0000-01-01|9999-12-31|2023-02-29|2024-1[23]-31)[T t]0[0-2]:[05][0-9]:[0-6][0-9](\\.[0-9]{0,10})?(Z|[+-][0-2][0-9]:?[0-6][0-9]|z|)",
