@@ -10,7 +10,7 @@
 //! and counter stays the general reader's.
 
 use super::lines::Source;
-use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation, same_bytes};
+use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
 use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
 use crate::input::name_field::has_bom;
@@ -288,17 +288,17 @@ impl Line<'_> {
         let table = &mut self.names[kind];
         // Meter files repeat the point (and model) name on every row: when the last name is
         // what follows, the field ends right after it.
-        if let Some((id, name)) = table.last() {
-            let end = pos + name.len();
-            if raw.get(pos..end).is_some_and(|field| same_bytes(field, name)) && ends_field(raw, end, delimiter) {
-                return Some((Some(id), end));
-            }
+        if let Some((id, end)) = table.last_at(raw, pos)
+            && ends_field(raw, end, delimiter)
+        {
+            return Some((Some(id), end));
         }
         let (s, e, end) = trimmed_field(raw, pos, delimiter);
         if s == e {
             return Some((None, end));
         }
         let (id, new) = table.id(&raw[s..e])?;
+        table.remember(id);
         if new {
             self.fresh[kind].spans.push((s, e));
             let read = self.layout.reads(kind, &raw[s..e]);
@@ -366,6 +366,14 @@ fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut 
 fn trimmed_field(raw: &[u8], pos: usize, delimiter: u8) -> (usize, usize, usize) {
     let end = field_end(raw, pos, delimiter);
     let field = &raw[pos..end];
+    // Names seldom start or end with white space, and no byte above b' ' is any: two tests
+    // instead of the trims.
+    if let (Some(&first), Some(&last)) = (field.first(), field.last())
+        && first > b' '
+        && last > b' '
+    {
+        return (pos, end, end);
+    }
     let s = pos + (field.len() - field.trim_ascii_start().len());
     (s, s + field.trim_ascii().len(), end)
 }

@@ -15,8 +15,8 @@ pub(crate) const POINT: usize = 1;
 pub(crate) const MODEL: usize = 2;
 
 /// A name in the hash table: its id, and for a name of 4 to 16 bytes its bytes as the two
-/// overlapping words [`same_bytes`] compares, so a lookup compares the entry it probes without
-/// reaching for the name's span and bytes (two more cache lines a row).
+/// overlapping [`words`], so a lookup compares the entry it probes without reaching for the name's
+/// span and bytes (two more cache lines a row).
 #[derive(Clone, Copy)]
 struct Entry {
     words: (u64, u64),
@@ -31,8 +31,9 @@ pub(crate) struct NameTable {
     spans: Vec<(usize, usize)>,
     table: HashTable<Entry>,
     hasher: DefaultHashBuilder,
-    /// The id returned last: meter files repeat a point name on every row.
-    last: Option<u32>,
+    /// The name to try first ([`NameTable::remember`]): meter files repeat a point name on every
+    /// row.
+    last: Option<Entry>,
     /// Points and models: whether a job reads each, by id (see `chunk::Layout::read`).
     pub(crate) read: Vec<bool>,
 }
@@ -42,13 +43,21 @@ impl NameTable {
         self.spans.len()
     }
 
-    /// The id and name returned last (the caller compares it with the next name first where
-    /// names repeat, as point names do).
+    /// When the bytes of `raw` from `at` begin with the remembered name (the caller tries it
+    /// first where names repeat, as point names do): its id and where it ends in `raw`. The field
+    /// is the name only if it ends there.
     #[inline]
-    pub(crate) fn last(&self) -> Option<(u32, &[u8])> {
-        let id = self.last?;
-        let (s, e) = self.spans[id as usize];
-        Some((id, &self.bytes[s..e]))
+    pub(crate) fn last_at(&self, raw: &[u8], at: usize) -> Option<(u32, usize)> {
+        let last = self.last?;
+        let end = at + last.len as usize;
+        let field = raw.get(at..end)?;
+        let same = if (4..=16).contains(&field.len()) {
+            words(field) == last.words
+        } else {
+            let (s, e) = self.spans[last.id as usize];
+            self.bytes[s..e] == *field
+        };
+        same.then_some((last.id, end))
     }
 
     /// The id of `name` and whether it is new; `None` when it is not UTF-8 or holds a byte-order
@@ -67,7 +76,6 @@ impl NameTable {
                     bytes[s..e] == *name
                 }
         }) {
-            self.last = Some(entry.id);
             return Some((entry.id, false));
         }
         if std::str::from_utf8(name).is_err() || has_bom(name) {
@@ -82,13 +90,20 @@ impl NameTable {
             let (s, e) = spans[entry.id as usize];
             hash_name(&bytes[s..e], entry.words, hasher)
         });
-        self.last = Some(id);
         Some((id, true))
+    }
+
+    /// Makes `id` the name [`NameTable::last_at`] tries first.
+    pub(crate) fn remember(&mut self, id: u32) {
+        let (s, e) = self.spans[id as usize];
+        let name = &self.bytes[s..e];
+        self.last = Some(Entry { words: words(name), len: name.len() as u32, id });
     }
 }
 
-/// The two overlapping words that cover a name of 4 to 16 bytes ([`same_bytes`]); zeros for
-/// other lengths.
+/// The two overlapping words (or half-words, below 8 bytes) that cover every byte of a name of 4
+/// to 16 bytes: two such names of one length are equal exactly when their words are, which
+/// compares them without a call to `memcmp`. Zeros for other lengths.
 #[inline]
 fn words(name: &[u8]) -> (u64, u64) {
     let n = name.len();
@@ -107,21 +122,6 @@ fn word(s: &[u8], at: usize) -> u64 {
 #[inline]
 fn half(s: &[u8], at: usize) -> u64 {
     u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default()))
-}
-
-/// `a == b`, without a call to `memcmp` for names of 4 to 16 bytes: two overlapping loads from
-/// each end cover every byte.
-#[inline]
-pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    match n {
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        _ => a == b,
-    }
 }
 
 /// A hash of a name whose [`words`] are `(a, b)`. Meter and point names are mostly 4 to 16
@@ -205,22 +205,25 @@ mod tests {
         }
         for (id, name) in names.iter().enumerate().rev() {
             assert_eq!(t.id(name), Some((id as u32, false)), "{name:?}");
-            assert_eq!(t.last(), Some((id as u32, &name[..])));
+            t.remember(id as u32);
+            let line = [&b"x,"[..], name, b",y"].concat();
+            assert_eq!(t.last_at(&line, 2), Some((id as u32, 2 + name.len())), "{name:?}");
+            if !name.is_empty() {
+                assert_eq!(t.last_at(&line, 1), None, "{name:?}");
+            }
         }
     }
 
     #[test]
-    fn same_bytes_compares_every_byte() {
-        let names: Vec<Vec<u8>> = (0..=20).map(|n| (0..n).map(|i| b'a' + i as u8).collect()).collect();
-        for a in &names {
-            for b in &names {
-                assert_eq!(same_bytes(a, b), a == b);
-            }
-            for i in 0..a.len() {
+    fn words_cover_every_byte() {
+        for n in 4..=16 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + i as u8).collect();
+            for i in 0..n {
                 let mut c = a.clone();
                 c[i] = b'#';
-                assert!(!same_bytes(a, &c), "{a:?} {i}");
+                assert_ne!(words(&a), words(&c), "{a:?} {i}");
             }
+            assert_eq!(words(&a), words(&a.clone()));
         }
     }
 }
