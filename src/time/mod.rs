@@ -497,8 +497,6 @@ mod tests {
             proptest::prop_assert_eq!(parse_fixed_layout(text.as_bytes()), reference(&text), "{}", text);
         }
 
-        /// The cache gives what the general parser gives whenever the fixed layout applies,
-        /// whatever minute it holds from the texts before.
         /// The word-at-a-time `:SS.mmmZ` against a byte-by-byte reading of it.
         #[test]
         fn seconds_and_millis_z_reads_each_byte(
@@ -522,6 +520,8 @@ mod tests {
             proptest::prop_assert_eq!(seconds_and_millis_z(&text), expected, "{:?}", tail);
         }
 
+        /// The cache gives what the general parser gives whenever the fixed layout applies,
+        /// whatever minute it holds from the texts before.
         #[test]
         fn cache_agrees_with_the_fixed_layout(texts in proptest::collection::vec(
             "(2024-0[12]-0[1-3]|0000-01-01|9999-12-31|2023-02-29|2024-1[23]-31)[T t]0[0-2]:[05][0-9]:[0-6][0-9](\\.[0-9]{0,10})?(Z|[+-][0-2][0-9]:?[0-6][0-9]|z|)",
