@@ -1,0 +1,330 @@
+//! Window jobs over input shaped like real meter exports, against a model written here. Several
+//! meters interleaved, each on a steady cadence (15 s, 1 min, 15 min) with jitter: instant
+//! readings with one to three decimals spread over 0 to 100, cumulative registers in the
+//! thousands to millions with three decimals (with an occasional meter exchange), export readings
+//! below zero; repeats of recent stamps with the same value or a correction, blocks of rows sent
+//! twice, late rows within and beyond the lateness, gaps and clock jumps. The model applies the
+//! contract's rules (docs/reference/contract.md, sections 3 and 3a) directly: a reading whose
+//! tumbling window has expired under its watermark (`W >= end + latency`) is dropped; of the
+//! others each (asset, timestamp) keeps its first value (`first`), its last (`last`) or every
+//! value (`keep`); each window's aggregations are then computed from its readings. The same input
+//! cut into resumed runs with `--state` writes the same bytes.
+
+use crate::state_split::{csv, run_jobs, split_runs_of};
+use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
+use meterflow::job::{Job, load_sources};
+use meterflow::time::parse_timestamp;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+/// 2026-03-02T00:00:00Z: exports carry today's stamps, far from the epoch.
+const START: i64 = 1_772_409_600_000;
+
+/// What a meter measures, and so what its values look like.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// An instant reading from 0 to 100 (a temperature, a power in kW, a percentage).
+    Instant,
+    /// A cumulative register (kWh), 3 decimals, in the thousands to millions.
+    Register,
+    /// An export reading: negative power.
+    Export,
+}
+
+#[derive(Debug, Clone)]
+struct Meter {
+    kind: Kind,
+    /// Cadence in ms.
+    cadence: i64,
+    /// Decimals its values are written with (1 to 3; registers 3).
+    decimals: u32,
+    /// The register's first value, in thousandths.
+    base: i64,
+}
+
+fn meters() -> impl Strategy<Value = Vec<Meter>> {
+    let meter = (0u8..3, prop::sample::select(vec![15_000i64, 60_000, 900_000]), 1u32..=3, 1_000_000i64..5_000_000_000)
+        .prop_map(|(kind, cadence, decimals, base)| {
+            let kind = [Kind::Instant, Kind::Register, Kind::Export][kind as usize];
+            let decimals = if matches!(kind, Kind::Register) { 3 } else { decimals };
+            Meter { kind, cadence, decimals, base }
+        });
+    prop::collection::vec(meter, 1..4)
+}
+
+/// One step of the script that writes the export: which meter, what happens, and random numbers
+/// the step draws from.
+type Step = (usize, u8, u32, u32, u32);
+
+/// A reading as written: meter, timestamp (ms), value in thousandths.
+type Line = (usize, i64, i64);
+
+/// Per meter: clock, register value and the readings written so far (for repeats and resends).
+struct Writer<'a> {
+    meters: &'a [Meter],
+    clocks: Vec<i64>,
+    registers: Vec<i64>,
+    written: Vec<Vec<(i64, i64)>>,
+    lines: Vec<Line>,
+}
+
+impl Writer<'_> {
+    /// A value of meter `m` in thousandths, on its decimals, drawn from `r`.
+    fn value(&mut self, m: usize, r: u32) -> i64 {
+        let meter = &self.meters[m];
+        let step = 10i64.pow(3 - meter.decimals);
+        let raw = match meter.kind {
+            Kind::Instant => i64::from(r % 100_000),
+            Kind::Export => -i64::from(r % 60_000),
+            Kind::Register => {
+                // Increases of up to 2.5 kWh a reading, and now and then a meter exchange to 0.
+                if r % 97 == 0 {
+                    self.registers[m] = i64::from(r % 7) * 1000 + i64::from(r % 1000);
+                } else {
+                    self.registers[m] += i64::from(r % 2_500);
+                }
+                self.registers[m]
+            }
+        };
+        raw.div_euclid(step) * step
+    }
+
+    fn write(&mut self, m: usize, ts: i64, value: i64) {
+        self.written[m].push((ts, value));
+        self.lines.push((m, ts, value));
+    }
+
+    /// The next reading on the cadence, off it by a jitter of up to a tenth of it now and then.
+    fn next(&mut self, m: usize, skip: i64, a: u32, b: u32) {
+        let cadence = self.meters[m].cadence;
+        self.clocks[m] += cadence * skip;
+        let jitter = if a % 4 == 0 { i64::from(a % 1000) * cadence / 10_000 - cadence / 20 } else { 0 };
+        let ts = self.clocks[m] + jitter;
+        let value = self.value(m, b);
+        self.write(m, ts, value);
+    }
+
+    fn step(&mut self, (m, what, a, b, c): Step) {
+        let m = m % self.meters.len();
+        let cadence = self.meters[m].cadence;
+        let recent = self.written[m].len();
+        match what {
+            // A repeat of one of the last 8 stamps, the same value or a correction.
+            0..=7 if recent > 0 => {
+                let (ts, value) = self.written[m][recent - 1 - (a as usize % recent.min(8))];
+                let value = if b % 2 == 0 { value } else { self.value(m, c) };
+                self.write(m, ts, value);
+            }
+            // The last rows sent again (an overlapping export), one of them maybe corrected.
+            8..=10 if recent > 1 => {
+                let k = 2 + a as usize % recent.min(12).saturating_sub(1).max(1);
+                let from = recent.saturating_sub(k);
+                let corrected = from + b as usize % (recent - from);
+                for i in from..recent {
+                    let (ts, mut value) = self.written[m][i];
+                    if i == corrected && c % 3 == 0 {
+                        value = self.value(m, c / 3);
+                    }
+                    self.write(m, ts, value);
+                }
+            }
+            // A late reading: up to 200 cadences behind the meter's clock, on or off the cadence.
+            11..=15 => {
+                let back = cadence * i64::from(1 + a % 200) + if b % 3 == 0 { i64::from(b % 997) } else { 0 };
+                let value = self.value(m, c);
+                self.write(m, self.clocks[m] - back, value);
+            }
+            // A gap of up to 60 readings.
+            16..=18 => self.next(m, 2 + i64::from(a % 60), b, c),
+            // A clock jump of hours.
+            19 => {
+                self.clocks[m] += 3_600_000 * i64::from(1 + a % 30);
+                self.next(m, 1, b, c);
+            }
+            _ => self.next(m, 1, b, c),
+        }
+    }
+}
+
+/// The export: lines in arrival order.
+fn export() -> impl Strategy<Value = (Vec<Meter>, Vec<Line>)> {
+    let step = (0usize..3, 0u8..64, any::<u32>(), any::<u32>(), any::<u32>());
+    (meters(), prop::collection::vec(step, 1..300)).prop_map(|(meters, steps)| {
+        let n = meters.len();
+        let registers = meters.iter().map(|m| m.base).collect();
+        let mut writer = Writer {
+            meters: &meters,
+            clocks: vec![START; n],
+            registers,
+            written: vec![Vec::new(); n],
+            lines: Vec::new(),
+        };
+        for step in steps {
+            writer.step(step);
+        }
+        let lines = writer.lines;
+        (meters, lines)
+    })
+}
+
+fn text(meters: &[Meter], lines: &[Line]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|&(m, ts, value)| {
+            let d = meters[m].decimals as usize;
+            let scaled = value as f64 / 1000.0;
+            format!("{ts},m{m},R,{scaled:.d$}")
+        })
+        .collect()
+}
+
+const AGGREGATIONS: [&str; 10] = ["max", "min", "sum", "avg", "cnt", "first", "last", "range", "median", "delta"];
+
+fn job(latency_ms: i64, size_ms: i64, duplicates: &str) -> String {
+    let mut yaml = format!(
+        "name: m\ntemplate: time_window_aggregation\nmodel: M\nlatency: {}s\nduplicates: {duplicates}\npolicies:\n",
+        latency_ms / 1000
+    );
+    for a in AGGREGATIONS {
+        let rule = if a == "delta" { ", boundary: none" } else { "" };
+        yaml.push_str(&format!(
+            "  - {{input: R, aggregation: {a}{rule}, window_size: {}s, output: {a}}}\n",
+            size_ms / 1000
+        ));
+    }
+    yaml
+}
+
+fn load(yaml: &str) -> Vec<Job> {
+    load_sources(vec![("m.yaml".to_string(), yaml.as_bytes().to_vec())]).unwrap_or_else(|e| panic!("jobs load: {e}"))
+}
+
+/// The readings each window keeps, by (meter, window start): (timestamp, value in thousandths),
+/// in timestamp order, then arrival order (`keep`).
+fn model(
+    lines: &[Line],
+    latency: i64,
+    size: i64,
+    duplicates: &str,
+    global: bool,
+) -> BTreeMap<(usize, i64), Vec<(i64, i64)>> {
+    let mut watermarks: BTreeMap<usize, i64> = BTreeMap::new();
+    let mut kept: BTreeMap<(usize, i64), Vec<i64>> = BTreeMap::new();
+    for &(m, ts, value) in lines {
+        let key = if global { usize::MAX } else { m };
+        let end = ts.div_euclid(size) * size + size;
+        let expired = watermarks.get(&key).is_some_and(|&w| w >= end + latency);
+        if !expired {
+            let values = kept.entry((m, ts)).or_default();
+            match duplicates {
+                "first" if !values.is_empty() => {}
+                "last" => *values = vec![value],
+                _ => values.push(value),
+            }
+        }
+        let w = watermarks.entry(key).or_insert(ts);
+        *w = (*w).max(ts);
+    }
+    let mut windows: BTreeMap<(usize, i64), Vec<(i64, i64)>> = BTreeMap::new();
+    for ((m, ts), values) in kept {
+        let window = windows.entry((m, ts.div_euclid(size) * size)).or_default();
+        window.extend(values.into_iter().map(|v| (ts, v)));
+    }
+    windows
+}
+
+/// The model's value of aggregation `a` over a window's readings; `None` where `keep` leaves it
+/// open: which of two readings of one stamp is first or last, and whether order statistics see
+/// both (the window's reading list holds one per timestamp, the later).
+fn aggregate(a: &str, readings: &[(i64, i64)], keep: bool) -> Option<f64> {
+    let values: Vec<f64> = readings.iter().map(|&(_, v)| v as f64 / 1000.0).collect();
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    let min = values.iter().copied().fold(f64::MAX, f64::min);
+    let sum = readings.iter().map(|&(_, v)| v).sum::<i64>() as f64 / 1000.0;
+    let repeated = readings.windows(2).any(|p| p[0].0 == p[1].0);
+    Some(match a {
+        "max" => max,
+        "min" => min,
+        "sum" => sum,
+        "avg" => sum / values.len() as f64,
+        "cnt" => values.len() as f64,
+        "range" => max - min,
+        "first" | "last" | "delta" | "median" if keep && repeated => return None,
+        "first" => values[0],
+        "last" => values[values.len() - 1],
+        "median" => {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            if n % 2 == 1 { sorted[n / 2] } else { sorted[n / 2 - 1] + (sorted[n / 2] - sorted[n / 2 - 1]) / 2.0 }
+        }
+        // Steps in timestamp order; a drop is a reset to 0 that counted up to the new value: in
+        // the contract's words, last - first + each value followed by a drop.
+        "delta" => {
+            let dropped: i64 = readings.windows(2).filter(|p| p[1].1 < p[0].1).map(|p| p[0].1).sum();
+            values[values.len() - 1] - values[0] + dropped as f64 / 1000.0
+        }
+        _ => unreachable!("{a}"),
+    })
+}
+
+/// Equal but for rounding: within a few units in the last place of the window's largest reading,
+/// so a register's `delta` (a difference of numbers in the millions) is judged by their size.
+fn close(a: f64, b: f64, readings: &[(i64, i64)]) -> bool {
+    let scale = readings.iter().map(|&(_, v)| v.unsigned_abs()).max().unwrap_or(0) as f64 / 1000.0;
+    a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(scale).max(1.0)
+}
+
+fn check(output: &str, expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, keep: bool) -> Result<(), TestCaseError> {
+    let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
+    for line in output.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let ts = parse_timestamp(f[0].as_bytes()).unwrap_or_else(|_| panic!("timestamp {}", f[0]));
+        let m: usize = f[1][1..].parse().unwrap();
+        let value: f64 = f[3].parse().unwrap();
+        prop_assert!(written.insert((m, ts, f[2].to_string()), value).is_none(), "one row per key: {}", line);
+    }
+    let keys: Vec<(usize, i64, String)> =
+        expected.keys().flat_map(|&(m, start)| AGGREGATIONS.iter().map(move |a| (m, start, a.to_string()))).collect();
+    let mut got_keys: Vec<_> = written.keys().cloned().collect();
+    let mut want_keys = keys.clone();
+    got_keys.sort();
+    want_keys.sort();
+    prop_assert_eq!(got_keys, want_keys, "the windows written");
+    for (m, start, a) in keys {
+        let readings = &expected[&(m, start)];
+        let got = written[&(m, start, a.clone())];
+        if let Some(want) = aggregate(&a, readings, keep) {
+            // max, min, first, last, cnt and range are exact; sums and their divisions to rounding.
+            let exact = matches!(a.as_str(), "max" | "min" | "first" | "last" | "cnt" | "range");
+            let ok = if exact { got == want } else { close(got, want, readings) };
+            prop_assert!(ok, "m{} window {} {}: wrote {}, model {} from {:?}", m, start, a, got, want, readings);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn windows_over_meter_exports_equal_the_model(
+        (meters, lines) in export(),
+        latency in prop::sample::select(vec![0i64, 60_000, 900_000, 7_200_000]),
+        size in prop::sample::select(vec![60_000i64, 300_000, 900_000, 3_600_000]),
+        duplicates in prop::sample::select(vec!["first", "last", "keep"]),
+        global in any::<bool>(),
+        cuts in prop::collection::vec(0usize..400, 0..3),
+    ) {
+        let yaml = job(latency, size, duplicates);
+        let jobs = || load(&yaml);
+        let scope = if global { WatermarkScope::Global } else { WatermarkScope::Series };
+        let options = EngineOptions { emit: EmitMode::Final, watermark: scope, ..EngineOptions::default() };
+        let input = text(&meters, &lines);
+        let (output, _) = run_jobs(&jobs, options, &csv(&input), None, false);
+        let expected = model(&lines, latency, size, duplicates, global);
+        check(&output, &expected, duplicates == "keep")?;
+        let (split, _) = split_runs_of(&jobs, options, &input, &cuts);
+        prop_assert_eq!(&split, &output, "runs cut with --state");
+    }
+}
