@@ -8,7 +8,8 @@
 //! tumbling window has expired under its watermark (`W >= end + latency`) is dropped; of the
 //! others each (asset, timestamp) keeps its first value (`first`), its last (`last`) or every
 //! value (`keep`); each window's aggregations are then computed from its readings. The same input
-//! cut into resumed runs with `--state` writes the same bytes.
+//! cut into resumed runs with `--state` writes the same bytes, and the last `updates` row of each
+//! key is the `final` row.
 
 use crate::state_split::{csv, run_jobs, split_runs_of};
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
@@ -43,7 +44,12 @@ struct Meter {
 }
 
 fn meters() -> impl Strategy<Value = Vec<Meter>> {
-    let meter = (0u8..3, prop::sample::select(vec![15_000i64, 60_000, 900_000]), 1u32..=3, 1_000_000i64..5_000_000_000)
+    let meter = (
+        0u8..3,
+        prop::sample::select(vec![15_000i64, 60_000, 900_000]),
+        prop::sample::select(vec![1u32, 2, 3, 3]),
+        1_000_000i64..5_000_000_000,
+    )
         .prop_map(|(kind, cadence, decimals, base)| {
             let kind = [Kind::Instant, Kind::Register, Kind::Export][kind as usize];
             let decimals = if matches!(kind, Kind::Register) { 3 } else { decimals };
@@ -109,14 +115,16 @@ impl Writer<'_> {
         let cadence = self.meters[m].cadence;
         let recent = self.written[m].len();
         match what {
-            // A repeat of one of the last 8 stamps, the same value or a correction.
-            0..=7 if recent > 0 => {
-                let (ts, value) = self.written[m][recent - 1 - (a as usize % recent.min(8))];
+            // A repeat of one of the last 8 stamps, half of them the latest (a device that sends
+            // twice), the same value or a correction.
+            0..=11 if recent > 0 => {
+                let back = if a % 2 == 0 { 0 } else { a as usize / 2 % recent.min(8) };
+                let (ts, value) = self.written[m][recent - 1 - back];
                 let value = if b % 2 == 0 { value } else { self.value(m, c) };
                 self.write(m, ts, value);
             }
             // The last rows sent again (an overlapping export), one of them maybe corrected.
-            8..=10 if recent > 1 => {
+            12..=14 if recent > 1 => {
                 let k = 2 + a as usize % recent.min(12).saturating_sub(1).max(1);
                 let from = recent.saturating_sub(k);
                 let corrected = from + b as usize % (recent - from);
@@ -129,15 +137,15 @@ impl Writer<'_> {
                 }
             }
             // A late reading: up to 200 cadences behind the meter's clock, on or off the cadence.
-            11..=15 => {
+            15..=19 => {
                 let back = cadence * i64::from(1 + a % 200) + if b % 3 == 0 { i64::from(b % 997) } else { 0 };
                 let value = self.value(m, c);
                 self.write(m, self.clocks[m] - back, value);
             }
             // A gap of up to 60 readings.
-            16..=18 => self.next(m, 2 + i64::from(a % 60), b, c),
+            20..=22 => self.next(m, 2 + i64::from(a % 60), b, c),
             // A clock jump of hours.
-            19 => {
+            23 => {
                 self.clocks[m] += 3_600_000 * i64::from(1 + a % 30);
                 self.next(m, 1, b, c);
             }
@@ -326,5 +334,19 @@ proptest! {
         check(&output, &expected, duplicates == "keep")?;
         let (split, _) = split_runs_of(&jobs, options, &input, &cuts);
         prop_assert_eq!(&split, &output, "runs cut with --state");
+        // In `updates` mode the last row of each key is the `final` row.
+        let updates = EngineOptions { emit: EmitMode::Updates, ..options };
+        let (revisions, _) = run_jobs(&jobs, updates, &csv(&input), None, false);
+        let mut last: BTreeMap<String, String> = BTreeMap::new();
+        for line in revisions.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            last.insert(f[..3].join(","), f[3].to_string());
+        }
+        let finals: BTreeMap<String, String> = output
+            .lines()
+            .skip(1)
+            .map(|line| line.rsplit_once(',').map(|(k, v)| (k.to_string(), v.to_string())).unwrap())
+            .collect();
+        prop_assert_eq!(last, finals, "the last update of each key");
     }
 }
