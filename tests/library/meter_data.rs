@@ -186,7 +186,13 @@ fn text(meters: &[Meter], lines: &[Line]) -> Vec<String> {
         .collect()
 }
 
-const AGGREGATIONS: [&str; 10] = ["max", "min", "sum", "avg", "cnt", "first", "last", "range", "median", "delta"];
+/// The policies, each named by its output point; `rollover` is `delta` on a register that wraps
+/// at 10 000 000 (a seven-digit display), so a meter exchange reads as a wrap.
+const AGGREGATIONS: [&str; 11] =
+    ["max", "min", "sum", "avg", "cnt", "first", "last", "range", "median", "delta", "rollover"];
+
+/// Where the `rollover` policy's register wraps, in thousandths.
+const WRAP: i64 = 10_000_000_000;
 
 fn job(latency_ms: i64, size_ms: i64, duplicates: &str) -> String {
     let mut yaml = format!(
@@ -194,9 +200,13 @@ fn job(latency_ms: i64, size_ms: i64, duplicates: &str) -> String {
         latency_ms / 1000
     );
     for a in AGGREGATIONS {
-        let rule = if a == "delta" { ", boundary: none" } else { "" };
+        let spec = match a {
+            "delta" => "delta, boundary: none".to_string(),
+            "rollover" => format!("delta, boundary: none, reset: rollover, rollover_at: {}", WRAP / 1000),
+            _ => a.to_string(),
+        };
         yaml.push_str(&format!(
-            "  - {{input: R, aggregation: {a}{rule}, window_size: {}s, output: {a}}}\n",
+            "  - {{input: R, aggregation: {spec}, window_size: {}s, output: {a}}}\n",
             size_ms / 1000
         ));
     }
@@ -257,7 +267,7 @@ fn aggregate(a: &str, readings: &[(i64, i64)], keep: bool) -> Option<f64> {
         "avg" => sum / values.len() as f64,
         "cnt" => values.len() as f64,
         "range" => max - min,
-        "first" | "last" | "delta" | "median" if keep && repeated => return None,
+        "first" | "last" | "delta" | "rollover" | "median" if keep && repeated => return None,
         "first" => values[0],
         "last" => values[values.len() - 1],
         "median" => {
@@ -271,6 +281,11 @@ fn aggregate(a: &str, readings: &[(i64, i64)], keep: bool) -> Option<f64> {
         "delta" => {
             let dropped: i64 = readings.windows(2).filter(|p| p[1].1 < p[0].1).map(|p| p[0].1).sum();
             values[values.len() - 1] - values[0] + dropped as f64 / 1000.0
+        }
+        // A drop from `a` to `b` is a wrap: `b + WRAP - a`, so each drop adds WRAP.
+        "rollover" => {
+            let drops = readings.windows(2).filter(|p| p[1].1 < p[0].1).count() as i64;
+            values[values.len() - 1] - values[0] + (drops * WRAP) as f64 / 1000.0
         }
         _ => unreachable!("{a}"),
     })
