@@ -84,7 +84,7 @@ impl Writer<'_> {
             Kind::Export => -i64::from(r % 60_000),
             Kind::Register => {
                 // Increases of up to 2.5 kWh a reading, and now and then a meter exchange to 0.
-                if r % 97 == 0 {
+                if r.is_multiple_of(97) {
                     self.registers[m] = i64::from(r % 7) * 1000 + i64::from(r % 1000);
                 } else {
                     self.registers[m] += i64::from(r % 2_500);
@@ -104,7 +104,7 @@ impl Writer<'_> {
     fn next(&mut self, m: usize, skip: i64, a: u32, b: u32) {
         let cadence = self.meters[m].cadence;
         self.clocks[m] += cadence * skip;
-        let jitter = if a % 4 == 0 { i64::from(a % 1000) * cadence / 10_000 - cadence / 20 } else { 0 };
+        let jitter = if a.is_multiple_of(4) { i64::from(a % 1000) * cadence / 10_000 - cadence / 20 } else { 0 };
         let ts = self.clocks[m] + jitter;
         let value = self.value(m, b);
         self.write(m, ts, value);
