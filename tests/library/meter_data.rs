@@ -192,13 +192,24 @@ fn text(meters: &[Meter], lines: &[Line]) -> Vec<String> {
 const AGGREGATIONS: [&str; 11] =
     ["max", "min", "sum", "avg", "cnt", "first", "last", "range", "median", "delta", "rollover"];
 
+/// The policies of a job: [`AGGREGATIONS`], and on tumbling windows when asked `previous`, a
+/// `delta` under `boundary: previous` (a group of its own: its windows wait for the next reading,
+/// so the job no longer takes the on-time lane).
+fn policies(previous: bool) -> Vec<&'static str> {
+    let mut policies = AGGREGATIONS.to_vec();
+    if previous {
+        policies.push("previous");
+    }
+    policies
+}
+
 /// The end of the threshold `[0, 80)` of every policy when the job has one, in thousandths.
 const THRESHOLD_END: i64 = 80_000;
 
 /// Where the `rollover` policy's register wraps, in thousandths.
 const WRAP: i64 = 10_000_000_000;
 
-fn job(latency_ms: i64, (size_ms, slide_ms): (i64, i64), duplicates: &str, threshold: bool) -> String {
+fn job(latency_ms: i64, (size_ms, slide_ms): (i64, i64), duplicates: &str, threshold: bool, previous: bool) -> String {
     let threshold = if threshold { "threshold: \"[0, 80)\", " } else { "" };
     let window = if slide_ms < size_ms {
         format!("window: {{type: sliding, slide: {}s}}\n", slide_ms / 1000)
@@ -209,9 +220,10 @@ fn job(latency_ms: i64, (size_ms, slide_ms): (i64, i64), duplicates: &str, thres
         "name: m\ntemplate: time_window_aggregation\nmodel: M\nlatency: {}s\nduplicates: {duplicates}\n{window}policies:\n",
         latency_ms / 1000
     );
-    for a in AGGREGATIONS {
+    for a in policies(previous) {
         let spec = match a {
             "delta" => "delta, boundary: none".to_string(),
+            "previous" => "delta, boundary: previous".to_string(),
             "rollover" => format!("delta, boundary: none, reset: rollover, rollover_at: {}", WRAP / 1000),
             _ => a.to_string(),
         };
@@ -322,7 +334,22 @@ fn close(a: f64, b: f64, readings: &[(i64, i64)]) -> bool {
     a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(scale).max(1.0)
 }
 
-fn check(output: &str, expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, keep: bool) -> Result<(), TestCaseError> {
+/// `delta` under `boundary: previous`: the window's steps, then the step from its last reading to
+/// the meter's next accepted reading, in whatever window (a drop is a reset to 0).
+fn previous_delta(expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, (m, start): (usize, i64)) -> f64 {
+    let readings = &expected[&(m, start)];
+    let next = expected.range((m, start + 1)..(m + 1, i64::MIN)).next().map(|(_, r)| r[0]);
+    let step = |a: i64, b: i64| if b >= a { (b - a) as f64 / 1000.0 } else { b as f64 / 1000.0 };
+    let within: f64 = readings.windows(2).map(|p| step(p[0].1, p[1].1)).sum();
+    within + next.map_or(0.0, |(_, b)| step(readings[readings.len() - 1].1, b))
+}
+
+fn check(
+    output: &str,
+    expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>,
+    keep: bool,
+    previous: bool,
+) -> Result<(), TestCaseError> {
     let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
     for line in output.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
@@ -331,8 +358,10 @@ fn check(output: &str, expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, keep:
         let value: f64 = f[3].parse().unwrap();
         prop_assert!(written.insert((m, ts, f[2].to_string()), value).is_none(), "one row per key: {}", line);
     }
-    let keys: Vec<(usize, i64, String)> =
-        expected.keys().flat_map(|&(m, start)| AGGREGATIONS.iter().map(move |a| (m, start, a.to_string()))).collect();
+    let keys: Vec<(usize, i64, String)> = expected
+        .keys()
+        .flat_map(|&(m, start)| policies(previous).into_iter().map(move |a| (m, start, a.to_string())))
+        .collect();
     let mut got_keys: Vec<_> = written.keys().cloned().collect();
     let mut want_keys = keys.clone();
     got_keys.sort();
@@ -341,7 +370,13 @@ fn check(output: &str, expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, keep:
     for (m, start, a) in keys {
         let readings = &expected[&(m, start)];
         let got = written[&(m, start, a.clone())];
-        if let Some(want) = aggregate(&a, readings, keep) {
+        // Under `keep` which of two readings of one stamp a step starts from is open.
+        let want = match a.as_str() {
+            "previous" if keep => None,
+            "previous" => Some(previous_delta(expected, (m, start))),
+            _ => aggregate(&a, readings, keep),
+        };
+        if let Some(want) = want {
             // max, min, first, last, cnt and range are exact; sums and their divisions to rounding.
             let exact = matches!(a.as_str(), "max" | "min" | "first" | "last" | "cnt" | "range");
             let ok = if exact { got == want } else { close(got, want, readings) };
@@ -366,16 +401,18 @@ proptest! {
         duplicates in prop::sample::select(vec!["first", "last", "keep"]),
         global in any::<bool>(),
         threshold in any::<bool>(),
+        previous in any::<bool>(),
         cuts in prop::collection::vec(0usize..400, 0..3),
     ) {
-        let yaml = job(latency, size, duplicates, threshold);
+        let previous = previous && size.0 == size.1;
+        let yaml = job(latency, size, duplicates, threshold, previous);
         let jobs = || load(&yaml);
         let scope = if global { WatermarkScope::Global } else { WatermarkScope::Series };
         let options = EngineOptions { emit: EmitMode::Final, watermark: scope, ..EngineOptions::default() };
         let input = text(&meters, &lines);
         let (output, _) = run_jobs(&jobs, options, &csv(&input), None, false);
         let expected = model(&lines, latency, size, duplicates, global, threshold);
-        check(&output, &expected, duplicates == "keep")?;
+        check(&output, &expected, duplicates == "keep", previous)?;
         let (split, _) = split_runs_of(&jobs, options, &input, &cuts);
         prop_assert_eq!(&split, &output, "runs cut with --state");
         // In `updates` mode the last row of each key is the `final` row.
