@@ -235,8 +235,39 @@ fn job(latency_ms: i64, (size_ms, slide_ms): (i64, i64), duplicates: &str, thres
     yaml
 }
 
-fn load(yaml: &str) -> Vec<Job> {
-    load_sources(vec![("m.yaml".to_string(), yaml.as_bytes().to_vec())]).unwrap_or_else(|e| panic!("jobs load: {e}"))
+/// A frequency merge of the window job's `max` and `min` rows, ticking on its window starts.
+fn merge(every_ms: i64) -> String {
+    format!(
+        "name: d\ntemplate: multi_point_merging\nmodel: M\ntrigger: {{mode: frequency, every: {}s}}\npolicies:\n  \
+         - {{output: diff, logic: \"${{max}} - ${{min}}\"}}\n",
+        every_ms / 1000
+    )
+}
+
+fn load(yaml: &str, merge: Option<&str>) -> Vec<Job> {
+    let mut sources = vec![("m.yaml".to_string(), yaml.as_bytes().to_vec())];
+    if let Some(merge) = merge {
+        sources.push(("n.yaml".to_string(), merge.as_bytes().to_vec()));
+    }
+    load_sources(sources).unwrap_or_else(|e| panic!("jobs load: {e}"))
+}
+
+/// The merge's rows: per meter, a tick at each window start from its first window to its last,
+/// each the `max - min` of the latest window at or before it.
+fn merge_model(expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, every: i64) -> BTreeMap<(usize, i64), f64> {
+    let mut rows = BTreeMap::new();
+    let meters: std::collections::BTreeSet<usize> = expected.keys().map(|k| k.0).collect();
+    for m in meters {
+        let starts: Vec<i64> = expected.range((m, i64::MIN)..(m + 1, i64::MIN)).map(|(k, _)| k.1).collect();
+        let mut tick = starts[0];
+        while tick <= starts[starts.len() - 1] {
+            let (_, readings) = expected.range((m, i64::MIN)..=(m, tick)).next_back().unwrap();
+            let (max, min) = (aggregate("max", readings, false).unwrap(), aggregate("min", readings, false).unwrap());
+            rows.insert((m, tick), max - min);
+            tick += every;
+        }
+    }
+    rows
 }
 
 /// The readings each window keeps, by (meter, window start): (timestamp, value in thousandths),
@@ -349,13 +380,19 @@ fn check(
     expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>,
     keep: bool,
     previous: bool,
+    merge_every: Option<i64>,
 ) -> Result<(), TestCaseError> {
     let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
+    let mut merged: BTreeMap<(usize, i64), f64> = BTreeMap::new();
     for line in output.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let ts = parse_timestamp(f[0].as_bytes()).unwrap_or_else(|_| panic!("timestamp {}", f[0]));
         let m: usize = f[1][1..].parse().unwrap();
         let value: f64 = f[3].parse().unwrap();
+        if f[2] == "diff" {
+            merged.insert((m, ts), value);
+            continue;
+        }
         prop_assert!(written.insert((m, ts, f[2].to_string()), value).is_none(), "one row per key: {}", line);
     }
     let keys: Vec<(usize, i64, String)> = expected
@@ -383,6 +420,9 @@ fn check(
             prop_assert!(ok, "m{} window {} {}: wrote {}, model {} from {:?}", m, start, a, got, want, readings);
         }
     }
+    if let Some(every) = merge_every {
+        prop_assert_eq!(merged, merge_model(expected, every), "the merge's rows");
+    }
     Ok(())
 }
 
@@ -402,17 +442,20 @@ proptest! {
         global in any::<bool>(),
         threshold in any::<bool>(),
         previous in any::<bool>(),
+        merged in any::<bool>(),
         cuts in prop::collection::vec(0usize..400, 0..3),
     ) {
         let previous = previous && size.0 == size.1;
         let yaml = job(latency, size, duplicates, threshold, previous);
-        let jobs = || load(&yaml);
+        let merge_every = merged.then_some(size.1);
+        let merge_yaml = merge_every.map(merge);
+        let jobs = || load(&yaml, merge_yaml.as_deref());
         let scope = if global { WatermarkScope::Global } else { WatermarkScope::Series };
         let options = EngineOptions { emit: EmitMode::Final, watermark: scope, ..EngineOptions::default() };
         let input = text(&meters, &lines);
         let (output, _) = run_jobs(&jobs, options, &csv(&input), None, false);
         let expected = model(&lines, latency, size, duplicates, global, threshold);
-        check(&output, &expected, duplicates == "keep", previous)?;
+        check(&output, &expected, duplicates == "keep", previous, merge_every)?;
         let (split, _) = split_runs_of(&jobs, options, &input, &cuts);
         prop_assert_eq!(&split, &output, "runs cut with --state");
         // In `updates` mode the last row of each key is the `final` row.
@@ -423,17 +466,19 @@ proptest! {
             let f: Vec<&str> = line.split(',').collect();
             last.insert(f[..3].join(","), f[3].to_string());
         }
-        let finals: BTreeMap<String, String> = output
+        let mut finals: BTreeMap<String, String> = output
             .lines()
             .skip(1)
             .map(|line| line.rsplit_once(',').map(|(k, v)| (k.to_string(), v.to_string())).unwrap())
             .collect();
         // A correction under `last` that takes every valid value of a window already written out
         // of the threshold leaves that window without a `final` row, while its `updates` row
-        // stays: no output format can withdraw a row. Only such keys may be extra.
-        let emptied = threshold && duplicates == "last";
-        if emptied {
+        // stays (no output format can withdraw a row), and the merge's `updates` rows went on
+        // reading it. Only such keys may be extra, and merge rows are not compared then.
+        if threshold && duplicates == "last" {
             last.retain(|key, _| finals.contains_key(key));
+            last.retain(|key, _| !key.ends_with(",diff"));
+            finals.retain(|key, _| !key.ends_with(",diff"));
         }
         prop_assert_eq!(last, finals, "the last update of each key");
     }
