@@ -483,3 +483,50 @@ proptest! {
         prop_assert_eq!(last, finals, "the last update of each key");
     }
 }
+
+/// The export with each (meter, timestamp) once, at its first arrival, with its last value
+/// (`last`) or its first.
+fn deduplicated(lines: &[Line], last: bool) -> Vec<Line> {
+    let mut kept: BTreeMap<(usize, i64), i64> = BTreeMap::new();
+    for &(m, ts, value) in lines {
+        if last || !kept.contains_key(&(m, ts)) {
+            kept.insert((m, ts), value);
+        }
+    }
+    lines.iter().filter_map(|&(m, ts, _)| kept.remove(&(m, ts)).map(|value| (m, ts, value))).collect()
+}
+
+/// Energy rules reading across window edges, with each reading's neighbours.
+fn energy_job(size_ms: i64, duplicates: &str) -> String {
+    let size = size_ms / 1000;
+    format!(
+        "name: e\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1000h\nduplicates: {duplicates}\npolicies:\n  \
+         - {{input: R, aggregation: integral, method: trapezoid, max_gap: 20m, window_size: {size}s, output: energy}}\n  \
+         - {{input: R, aggregation: twa, method: left, window_size: {size}s, output: mean}}\n  \
+         - {{input: R, aggregation: delta, boundary: interpolate, window_size: {size}s, output: interpolated}}\n  \
+         - {{input: R, aggregation: delta, boundary: previous, reset: rollover, rollover_at: 10000000, window_size: \
+         {size}s, output: previous}}\n"
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Under `duplicates: last`, with a lateness covering the export, the energy rules write what
+    /// they write for the export deduplicated beforehand (each stamp its last value), and so does
+    /// `first` for the export with each stamp its first value: a correction moves the value a
+    /// window's neighbours see too.
+    #[test]
+    fn energy_rules_over_corrected_exports_equal_the_deduplicated_export(
+        (meters, lines) in export(),
+        size in prop::sample::select(vec![60_000i64, 900_000, 3_600_000]),
+        last in any::<bool>(),
+    ) {
+        let options = EngineOptions { emit: EmitMode::Final, watermark: WatermarkScope::Series, ..EngineOptions::default() };
+        let yaml = energy_job(size, if last { "last" } else { "first" });
+        let jobs = || load(&yaml, None);
+        let (output, _) = run_jobs(&jobs, options, &csv(&text(&meters, &lines)), None, false);
+        let (expected, _) = run_jobs(&jobs, options, &csv(&text(&meters, &deduplicated(&lines, last))), None, false);
+        prop_assert_eq!(output, expected);
+    }
+}
