@@ -515,18 +515,21 @@ proptest! {
     /// Under `duplicates: last`, with a lateness covering the export, the energy rules write what
     /// they write for the export deduplicated beforehand (each stamp its last value), and so does
     /// `first` for the export with each stamp its first value: a correction moves the value a
-    /// window's neighbours see too.
+    /// window's neighbours see too. Cut into resumed runs with `--state`, the same.
     #[test]
     fn energy_rules_over_corrected_exports_equal_the_deduplicated_export(
         (meters, lines) in export(),
         size in prop::sample::select(vec![60_000i64, 900_000, 3_600_000]),
         last in any::<bool>(),
+        cuts in prop::collection::vec(0usize..400, 0..3),
     ) {
         let options = EngineOptions { emit: EmitMode::Final, watermark: WatermarkScope::Series, ..EngineOptions::default() };
         let yaml = energy_job(size, if last { "last" } else { "first" });
         let jobs = || load(&yaml, None);
-        let (output, _) = run_jobs(&jobs, options, &csv(&text(&meters, &lines)), None, false);
+        let input = text(&meters, &lines);
+        let (output, _) = run_jobs(&jobs, options, &csv(&input), None, false);
         let (expected, _) = run_jobs(&jobs, options, &csv(&text(&meters, &deduplicated(&lines, last))), None, false);
-        prop_assert_eq!(output, expected);
+        prop_assert_eq!(&output, &expected);
+        prop_assert_eq!(&split_runs_of(&jobs, options, &input, &cuts).0, &output, "runs cut with --state");
     }
 }
