@@ -37,7 +37,8 @@ pub(crate) fn keep_warning(job: &JobStats) -> Option<String> {
     (job.duplicates.as_deref() == Some("keep") && job.repeats > 0).then(|| {
         format!(
             "meterflow: warning: job `{}` aggregated {} again as new readings (duplicates: keep), so sums and counts \
-             include each repeated timestamp as often as it was read; `duplicates: first` or `last` counts each \
+             include each repeated timestamp as often as it was read, while median, percentiles, stddev, delta, \
+             integral and twa hold the value read last; `duplicates: first` or `last` counts each \
              (asset, point, timestamp) once",
             job.name,
             plural(job.repeats, "repeated reading", "repeated readings")
