@@ -459,6 +459,15 @@ impl Fused {
         (head as u32, (head & WRITTEN != 0).then_some(cells[at + 1]))
     }
 
+    /// `updates` mode: the row of policy `k` written for this window no longer stands for its value
+    /// (see [`JobStats::updates_left_standing`](crate::engine::stats::JobStats)); the revisions
+    /// are kept, so a row written later is the next one.
+    pub(crate) fn forget_written(&self, k: usize, cells: &mut [u64]) {
+        if self.written != 0 {
+            cells[self.written + 2 * k] &= !WRITTEN;
+        }
+    }
+
     /// `updates` mode: records that revision `written(k).0` of policy `k` wrote `value`.
     pub(crate) fn wrote(&self, k: usize, cells: &mut [u64], value: &Value) {
         if self.written == 0 {

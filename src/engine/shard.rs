@@ -325,6 +325,7 @@ fn add_job(mine: &mut JobStats, theirs: &JobStats) {
         policies,
         merge,
         carried,
+        updates_left_standing,
     } = theirs;
     mine.rows_read += rows_read;
     mine.kept += kept;
@@ -338,6 +339,7 @@ fn add_job(mine: &mut JobStats, theirs: &JobStats) {
         *a += b;
     }
     mine.revisions += revisions;
+    mine.updates_left_standing += updates_left_standing;
     mine.final_watermark = mine.final_watermark.max(*final_watermark);
     for (a, b) in mine.policies.iter_mut().zip(policies) {
         add_policy(a, b);

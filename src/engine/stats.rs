@@ -147,6 +147,12 @@ pub struct JobStats {
     /// Per merge policy, written as `carried_over` by the report, with the example's asset name.
     #[serde(skip)]
     pub(crate) carried: Vec<CarriedOver>,
+    /// `updates` mode: rows written for a window that a later reading or correction left with no
+    /// row in `final` mode (no valid reading left, below `min_count` or `min_coverage`, or not
+    /// finite). A row written cannot be taken back, so they stand; the run warns. This run's
+    /// only: `--state` does not keep it.
+    #[serde(skip)]
+    pub(crate) updates_left_standing: u64,
 }
 
 /// A watermark as its timestamp text, or `null` when there is none. A binary format (the state
@@ -208,6 +214,7 @@ impl JobStats {
             policies,
             merge: MergeSkips::default(),
             carried,
+            updates_left_standing: 0,
             late_dropped: 0,
             partially_late: 0,
             future_skewed: 0,

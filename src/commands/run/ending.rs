@@ -156,6 +156,9 @@ impl Ending<'_> {
         for warning in replay.pipeline.stats().into_iter().filter_map(super::repeats::keep_warning) {
             warnings.say(&warning);
         }
+        for warning in replay.pipeline.stats().into_iter().filter_map(super::repeats::updates_left_warning) {
+            warnings.say(&warning);
+        }
         for warning in series_warnings(replay.pipeline.series(), &replay.names) {
             warnings.say(&warning);
         }

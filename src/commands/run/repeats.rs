@@ -1,6 +1,7 @@
 //! What a run says about repeated readings: a line per job in the summary when the job met
-//! repeats or revisions, and the warning (printed even with `-q`, an error under `--strict`) of a
-//! job whose `duplicates: keep` aggregated repeats again.
+//! repeats or revisions, and the warnings (printed even with `-q`, errors under `--strict`) of a
+//! job whose `duplicates: keep` aggregated repeats again, and of a job whose `updates` rows a
+//! correction left standing for windows that `final` mode writes no row for.
 
 use crate::engine::stats::JobStats;
 
@@ -42,6 +43,21 @@ pub(crate) fn keep_warning(job: &JobStats) -> Option<String> {
              (asset, point, timestamp) once",
             job.name,
             plural(job.repeats, "repeated reading", "repeated readings")
+        )
+    })
+}
+
+/// The warning of a job whose `updates` rows stand for windows that a later correction (or a
+/// late reading) left with no row in `final` mode: an output row cannot be taken back.
+pub(crate) fn updates_left_warning(job: &JobStats) -> Option<String> {
+    (job.updates_left_standing > 0).then(|| {
+        format!(
+            "meterflow: warning: job `{}` wrote {} in updates mode for windows that a later correction or late \
+             reading left with no value (no valid reading left, below min_count or min_coverage, or not finite): \
+             a row written cannot be taken back, so they stand in the output, while final mode writes no row for \
+             those windows",
+            job.name,
+            plural(job.updates_left_standing, "row", "rows")
         )
     })
 }

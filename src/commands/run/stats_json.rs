@@ -39,6 +39,8 @@ struct JobReport<'a> {
     /// Merge jobs, per policy: rows written from a carried-over operand value.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     carried_over: Vec<CarriedReport<'a>>,
+    /// Kept apart from the figures `--state` saves: this run's only.
+    updates_left_standing: u64,
 }
 
 #[derive(Serialize)]
@@ -122,6 +124,7 @@ fn report(replay: &Replay) -> Report<'_> {
                     }),
                 })
                 .collect(),
+            updates_left_standing: stats.updates_left_standing,
         })
         .collect();
     let balances = replay.balances();
@@ -196,6 +199,7 @@ mod tests {
             stats: &stats,
             merge_skipped: MergeReport { counts: &stats.merge, samples: Vec::new() },
             carried_over: Vec::new(),
+            updates_left_standing: 0,
         })
         .unwrap();
         let mut expected = fields(stats_source, "JobStats");

@@ -195,17 +195,22 @@ impl WindowOperator {
         let edges = self.edges(sid, g, index, (start, end));
         let group = &mut self.groups[g];
         let slot = self.rings[sid as usize * groups + g].slot_mut(index);
-        if Fused::count(slot) == 0 {
-            return;
-        }
+        let count = Fused::count(slot);
         for k in 0..group.fused.outputs() {
-            let readings = group.fused.readings(slot, &self.samples);
-            if group.fused.below_minimum(k, Fused::count(slot), readings, &edges).is_some() {
-                continue;
-            }
-            let value = group.fused.value(k, slot, &self.samples, &edges);
             let (revision, written) = group.fused.written(k, slot);
-            if written.is_some_and(|bits| same(&value, bits)) || !is_finite(&value) {
+            let value = (count > 0
+                && group.fused.below_minimum(k, count, group.fused.readings(slot, &self.samples), &edges).is_none())
+            .then(|| group.fused.value(k, slot, &self.samples, &edges))
+            .filter(is_finite);
+            let Some(value) = value else {
+                // `final` mode would write no row now; the row written stands, and is counted once.
+                if written.is_some() {
+                    group.fused.forget_written(k, slot);
+                    self.stats.updates_left_standing += 1;
+                }
+                continue;
+            };
+            if written.is_some_and(|bits| same(&value, bits)) {
                 continue;
             }
             group.fused.wrote(k, slot, &value);
