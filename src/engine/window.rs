@@ -325,6 +325,7 @@ impl WindowOperator {
             let clock = self.series[sid as usize].clock;
             let w = self.clocks[clock].watermark;
             let group = &self.groups[0];
+            // One group: series `sid`'s ring is at `sid * 1 + 0`.
             let ring = &mut self.rings[sid as usize];
             let end = ring.newest.1;
             if self.logs[sid as usize].is_new(r.ts)
@@ -348,6 +349,8 @@ impl WindowOperator {
         self.push_any(r, feed, out);
     }
 
+    /// Any reading: a repeat, a new series, a late or out-of-threshold reading, a window to open,
+    /// a job of several groups.
     #[inline(never)]
     fn push_any(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
