@@ -123,6 +123,8 @@ pub(crate) struct Fused {
     sorted: RefCell<Vec<f64>>,
     /// The first `updates`-mode cell (`0`: `final` mode).
     written: usize,
+    /// Max and min, in cells 2 and 3, and nothing else to add to (the seed's group).
+    max_min: bool,
 }
 
 impl Fused {
@@ -161,6 +163,7 @@ impl Fused {
             rules: aggregations.iter().map(|(_, r)| *r).collect(),
             sorted: RefCell::default(),
             written,
+            max_min: (max, min, sum, first, last, delta) == (2, 3, 0, 0, 0, 0),
         }
     }
 
@@ -232,6 +235,14 @@ impl Fused {
     /// and `delta`: a repeat under `duplicates: keep`.
     #[inline(always)]
     pub(crate) fn add(&self, cells: &mut [u64], ts: i64, v: f64, samples: &mut Samples) {
+        if self.max_min
+            && let [_, count, max, min, ..] = cells
+        {
+            *count += 1;
+            *max = f64::from_bits(*max).max(v).to_bits();
+            *min = f64::from_bits(*min).min(v).to_bits();
+            return;
+        }
         cells[1] += 1;
         self.add_numbers(cells, ts, v);
         self.add_sample(cells, ts, v, samples);
