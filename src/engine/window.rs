@@ -21,6 +21,11 @@
 //!   a reading later than all of them is new without a lookup; one that is held is a repeat and
 //!   follows the job's `duplicates` rule ([`corrections`]). Under `last` the log keeps the values
 //!   too, and a window whose reading a repeat changed is summed again from them.
+//! - **The on-time lane.** In a job of one tumbling group, the usual reading (a known series, a new
+//!   timestamp, a value within the threshold, the newest window, on time) is handled by
+//!   [`WindowOperator::push`] in one straight run of code; every other reading takes the general
+//!   path ([`accept`]), which does the same with that reading. `tests/library/lane.rs` holds the
+//!   two to the same rows, late rows and figures.
 //! - **What other features add.** A component is a few cells in the slot ([`super::accumulator`]); one
 //!   that needs the window's readings in order (issue 29's percentiles, `median`, `integral`)
 //!   reads them from the slot's reading list. Coverage counts readings per window, which the
