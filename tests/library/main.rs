@@ -4,6 +4,7 @@
 mod energy;
 mod fuzz_regressions;
 mod lane;
+mod local_windows;
 mod meter_data;
 mod properties;
 mod repeats;
