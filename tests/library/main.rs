@@ -6,6 +6,7 @@ mod fuzz_regressions;
 mod lane;
 mod local_windows;
 mod meter_data;
+mod point_merge;
 mod properties;
 mod repeats;
 mod shared_buf;
