@@ -3,6 +3,7 @@
 
 mod energy;
 mod fuzz_regressions;
+mod input_shapes;
 mod lane;
 mod local_windows;
 mod meter_data;
