@@ -1,14 +1,15 @@
-//! Local calendar windows (`timezone:` with `1d` and `1mo` windows) over meter readings that
-//! cross clock changes, against a model written here with chrono-tz: each reading's local date
-//! (or month) names its window, which runs from the first instant the local clock shows midnight
-//! of that date (of the 1st) or later to the same instant of the next (docs/reference/contract.md,
-//! "Time zone" and "Calendar windows and offsets"). Lateness is judged per window as in UTC
-//! (`W >= end + latency`, the series watermark), and each (meter, timestamp) keeps its first
+//! Local calendar windows (`timezone:` with `1d`, `1mo`, `6h`, `3h` steps, offsets, and sliding
+//! windows of two steps) over meter readings that cross clock changes, against a model written
+//! here with chrono-tz (docs/reference/contract.md, "Time zone" and "Calendar windows and
+//! offsets"): boundary `k` is the first instant the local clock shows step `k` counted from local
+//! 1970-01-01 00:00 (months from January 1970) plus the offset, or later; a reading belongs to the
+//! windows of the `n` steps ending with the one holding it. Lateness is judged per window as in
+//! UTC (`W >= end + latency`, the series watermark), and each (meter, timestamp) keeps its first
 //! value (`first`) or its last (`last`). Zones: Dublin and New York (northern hemisphere), Sydney
 //! (southern: clocks go back in April), Chatham (+12:45/+13:45, changing at 02:45 local).
 
 use crate::state_split::{csv, run_jobs};
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::job::{Job, load_sources};
@@ -63,45 +64,77 @@ fn export(start: i64, cadence: i64, steps: &[Step]) -> Vec<Line> {
     lines
 }
 
-/// The UTC instant (ms) of local midnight starting `date` in `tz`: the first instant the clock
-/// shows that time or later.
-fn midnight(tz: Tz, date: NaiveDate) -> i64 {
-    let mut local = date.and_hms_opt(0, 0, 0).unwrap();
-    loop {
-        if let Some(t) = tz.from_local_datetime(&local).earliest() {
-            return t.timestamp_millis();
-        }
-        local += chrono::Duration::minutes(1);
-    }
+/// How windows are laid: a step of whole months or of a duration (ms) dividing a day or whole
+/// days, `n` steps to a window (1: tumbling), each start moved `offset` ms into its step.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    months: bool,
+    step: i64,
+    n: i64,
+    offset: i64,
 }
 
-/// The local window (start, end) of instant `ts`: its local day, or its local month.
-fn window(tz: Tz, ts: i64, month: bool) -> (i64, i64) {
-    let local = Utc.timestamp_millis_opt(ts).unwrap().with_timezone(&tz).date_naive();
-    if month {
-        let first = local.with_day(1).unwrap();
-        let next = if first.month() == 12 {
-            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1).unwrap()
+impl Layout {
+    /// The local clock time boundary `k` stands for: step `k` counted from local 1970-01-01 00:00,
+    /// plus the offset.
+    fn local(self, k: i64) -> NaiveDateTime {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let at = if self.months {
+            let months = k * self.step;
+            let (y, m) = (1970 + months.div_euclid(12), months.rem_euclid(12) + 1);
+            NaiveDate::from_ymd_opt(y as i32, m as u32, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
         } else {
-            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1).unwrap()
+            epoch + Duration::milliseconds(k * self.step)
         };
-        (midnight(tz, first), midnight(tz, next))
-    } else {
-        (midnight(tz, local), midnight(tz, local.succ_opt().unwrap()))
+        at + Duration::milliseconds(self.offset)
+    }
+
+    /// Boundary `k` as a UTC instant (ms): the first instant the local clock shows its time or
+    /// later (a repeated time's first occurrence; in a skipped hour, the instant of the jump).
+    fn boundary(self, tz: Tz, k: i64) -> i64 {
+        let mut local = self.local(k);
+        loop {
+            if let Some(t) = tz.from_local_datetime(&local).earliest() {
+                return t.timestamp_millis();
+            }
+            local += Duration::minutes(1);
+        }
+    }
+
+    /// The step holding instant `ts`: `k` with `boundary(k) <= ts < boundary(k + 1)`.
+    fn index(self, tz: Tz, ts: i64) -> i64 {
+        let local = Utc.timestamp_millis_opt(ts).unwrap().with_timezone(&tz).naive_local()
+            - Duration::milliseconds(self.offset);
+        let mut k = if self.months {
+            ((i64::from(local.year()) - 1970) * 12 + i64::from(local.month0())).div_euclid(self.step)
+        } else {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+            (local - epoch).num_milliseconds().div_euclid(self.step)
+        };
+        while self.boundary(tz, k) > ts {
+            k -= 1;
+        }
+        while self.boundary(tz, k + 1) <= ts {
+            k += 1;
+        }
+        k
     }
 }
 
 /// The readings each window keeps, by (meter, window start), values in thousandths.
-fn model(lines: &[Line], tz: Tz, month: bool, latency: i64, last: bool) -> BTreeMap<(usize, i64), Vec<i64>> {
+fn model(lines: &[Line], tz: Tz, layout: Layout, latency: i64, last: bool) -> BTreeMap<(usize, i64), Vec<i64>> {
     let mut watermarks: BTreeMap<usize, i64> = BTreeMap::new();
     let mut kept: BTreeMap<(usize, i64), BTreeMap<i64, i64>> = BTreeMap::new();
     for &(m, ts, value) in lines {
-        let (start, end) = window(tz, ts, month);
-        let expired = watermarks.get(&m).is_some_and(|&w| w >= end + latency);
-        if !expired {
-            let values = kept.entry((m, start)).or_default();
-            if last || !values.contains_key(&ts) {
-                values.insert(ts, value);
+        let k = layout.index(tz, ts);
+        for first in k - layout.n + 1..=k {
+            let (start, end) = (layout.boundary(tz, first), layout.boundary(tz, first + layout.n));
+            let expired = watermarks.get(&m).is_some_and(|&w| w >= end + latency);
+            if !expired {
+                let values = kept.entry((m, start)).or_default();
+                if last || !values.contains_key(&ts) {
+                    values.insert(ts, value);
+                }
             }
         }
         let w = watermarks.entry(m).or_insert(ts);
@@ -110,11 +143,28 @@ fn model(lines: &[Line], tz: Tz, month: bool, latency: i64, last: bool) -> BTree
     kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect()
 }
 
-fn job(zone: &str, size: &str, latency_s: i64, last: bool) -> Vec<Job> {
+/// The layouts tried, with the job file's window fields: (size, slide, offset) as written.
+const LAYOUTS: [(&str, Option<&str>, Option<&str>, Layout); 9] = [
+    ("1d", None, None, Layout { months: false, step: 86_400_000, n: 1, offset: 0 }),
+    ("1d", None, Some("6h"), Layout { months: false, step: 86_400_000, n: 1, offset: 21_600_000 }),
+    ("1mo", None, None, Layout { months: true, step: 1, n: 1, offset: 0 }),
+    ("1mo", None, Some("6h"), Layout { months: true, step: 1, n: 1, offset: 21_600_000 }),
+    ("6h", None, None, Layout { months: false, step: 21_600_000, n: 1, offset: 0 }),
+    ("3h", None, Some("30m"), Layout { months: false, step: 10_800_000, n: 1, offset: 1_800_000 }),
+    ("2d", Some("1d"), None, Layout { months: false, step: 86_400_000, n: 2, offset: 0 }),
+    ("12h", Some("6h"), None, Layout { months: false, step: 21_600_000, n: 2, offset: 0 }),
+    ("2mo", Some("1mo"), None, Layout { months: true, step: 1, n: 2, offset: 0 }),
+];
+
+fn job(zone: &str, layout: usize, latency_s: i64, last: bool) -> Vec<Job> {
+    let (size, slide, offset, _) = LAYOUTS[layout];
     let duplicates = if last { "last" } else { "first" };
+    let kind = if slide.is_some() { "sliding" } else { "tumbling" };
+    let slide = slide.map_or(String::new(), |s| format!(", slide: {s}"));
+    let offset = offset.map_or(String::new(), |o| format!(", offset: {o}"));
     let mut yaml = format!(
         "name: l\ntemplate: time_window_aggregation\nmodel: M\ntimezone: {zone}\nlatency: {latency_s}s\n\
-         duplicates: {duplicates}\npolicies:\n"
+         duplicates: {duplicates}\nwindow: {{type: {kind}{slide}{offset}}}\npolicies:\n"
     );
     for a in ["max", "min", "sum", "cnt"] {
         yaml.push_str(&format!("  - {{input: R, aggregation: {a}, window_size: {size}, output: {a}}}\n"));
@@ -130,7 +180,7 @@ proptest! {
         change in 0usize..CHANGES.len(),
         before_s in 0i64..5 * 86_400,
         cadence in prop::sample::select(vec![900_000i64, 3_600_000, 10_800_000]),
-        month in any::<bool>(),
+        layout in 0usize..LAYOUTS.len(),
         latency in prop::sample::select(vec![0i64, 3_600, 86_400]),
         last in any::<bool>(),
         steps in prop::collection::vec((0usize..2, 0u8..32, any::<u32>(), any::<u32>()), 1..250),
@@ -140,10 +190,9 @@ proptest! {
         let lines = export(at - before_s * 1000, cadence, &steps);
         let input: Vec<String> =
             lines.iter().map(|&(m, ts, v)| format!("{ts},m{m},R,{:.3}", v as f64 / 1000.0)).collect();
-        let size = if month { "1mo" } else { "1d" };
         let options = EngineOptions { emit: EmitMode::Final, watermark: WatermarkScope::Series, ..EngineOptions::default() };
-        let (output, _) = run_jobs(&|| job(zone, size, latency, last), options, &csv(&input), None, false);
-        let expected = model(&lines, tz, month, latency * 1000, last);
+        let (output, _) = run_jobs(&|| job(zone, layout, latency, last), options, &csv(&input), None, false);
+        let expected = model(&lines, tz, LAYOUTS[layout].3, latency * 1000, last);
         let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
         for line in output.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
@@ -160,7 +209,7 @@ proptest! {
             want.insert((m, start, "cnt".into()), values.len() as f64);
         }
         prop_assert_eq!(
-            written.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the windows written, {} {}", zone, size
+            written.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the windows written, {} {:?}", zone, LAYOUTS[layout]
         );
         for (key, &w) in &want {
             let got = written[key];
