@@ -1,7 +1,8 @@
-//! Local calendar windows (`timezone:` with `1d`, `1mo`, `6h`, `3h` steps, offsets, and sliding
-//! windows of two steps) over meter readings that cross clock changes, against a model written
-//! here with chrono-tz (docs/reference/contract.md, "Time zone" and "Calendar windows and
-//! offsets"): boundary `k` is the first instant the local clock shows step `k` counted from local
+//! Local windows (`timezone:` with `1h`, `30m`, `1d`, `1mo`, `6h`, `3h` steps, offsets, and sliding
+//! windows of several steps) over meter readings that cross clock changes, against a model
+//! written here with chrono-tz (docs/reference/contract.md, "Time zone" and "Calendar windows and
+//! offsets"): steps dividing an hour follow the clock's marks (UTC multiples moved by the zone's
+//! offset, as these zones change by whole hours); for the others boundary `k` is the first instant the local clock shows step `k` counted from local
 //! 1970-01-01 00:00 (months from January 1970) plus the offset, or later; a reading belongs to the
 //! windows of the `n` steps ending with the one holding it. Lateness is judged per window as in
 //! UTC (`W >= end + latency`, the series watermark), and each (meter, timestamp) keeps its first
@@ -9,7 +10,7 @@
 //! (southern: clocks go back in April), Chatham (+12:45/+13:45, changing at 02:45 local).
 
 use crate::state_split::{csv, run_jobs};
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::job::{Job, load_sources};
@@ -29,6 +30,9 @@ const CHANGES: [(&str, i64); 8] = [
     ("Pacific/Chatham", 1_712_412_000_000),  // 2024-04-06T14:00Z back
     ("Pacific/Chatham", 1_727_532_000_000),  // 2024-09-28T14:00Z forward
 ];
+
+/// 2024-01-01T00:00:00Z: where the model reads a zone's offset from UTC.
+const START_2024: i64 = 1_704_067_200_000;
 
 /// A reading as written: meter, timestamp (ms), value in thousandths.
 type Line = (usize, i64, i64);
@@ -68,6 +72,9 @@ fn export(start: i64, cadence: i64, steps: &[Step]) -> Vec<Line> {
 /// days, `n` steps to a window (1: tumbling), each start moved `offset` ms into its step.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
+    /// A step dividing an hour: windows start where the local clock reads a multiple of it (the
+    /// clock's marks), so each keeps its length, a repeated hour has its windows twice.
+    marks: bool,
     months: bool,
     step: i64,
     n: i64,
@@ -92,6 +99,13 @@ impl Layout {
     /// Boundary `k` as a UTC instant (ms): the first instant the local clock shows its time or
     /// later (a repeated time's first occurrence; in a skipped hour, the instant of the jump).
     fn boundary(self, tz: Tz, k: i64) -> i64 {
+        if self.marks {
+            // Where the marks fall in UTC: minus the zone's offset, modulo the step (the same all year
+            // in these zones, whose clocks change by an hour).
+            let offset = tz.offset_from_utc_datetime(&Utc.timestamp_millis_opt(START_2024).unwrap().naive_utc());
+            let shift = i64::from(offset.fix().local_minus_utc()) * 1000;
+            return k * self.step + (self.offset - shift).rem_euclid(self.step);
+        }
         let mut local = self.local(k);
         loop {
             if let Some(t) = tz.from_local_datetime(&local).earliest() {
@@ -103,6 +117,16 @@ impl Layout {
 
     /// The step holding instant `ts`: `k` with `boundary(k) <= ts < boundary(k + 1)`.
     fn index(self, tz: Tz, ts: i64) -> i64 {
+        if self.marks {
+            let mut k = ts.div_euclid(self.step);
+            while self.boundary(tz, k) > ts {
+                k -= 1;
+            }
+            while self.boundary(tz, k + 1) <= ts {
+                k += 1;
+            }
+            return k;
+        }
         let local = Utc.timestamp_millis_opt(ts).unwrap().with_timezone(&tz).naive_local()
             - Duration::milliseconds(self.offset);
         let mut k = if self.months {
@@ -144,16 +168,19 @@ fn model(lines: &[Line], tz: Tz, layout: Layout, latency: i64, last: bool) -> BT
 }
 
 /// The layouts tried, with the job file's window fields: (size, slide, offset) as written.
-const LAYOUTS: [(&str, Option<&str>, Option<&str>, Layout); 9] = [
-    ("1d", None, None, Layout { months: false, step: 86_400_000, n: 1, offset: 0 }),
-    ("1d", None, Some("6h"), Layout { months: false, step: 86_400_000, n: 1, offset: 21_600_000 }),
-    ("1mo", None, None, Layout { months: true, step: 1, n: 1, offset: 0 }),
-    ("1mo", None, Some("6h"), Layout { months: true, step: 1, n: 1, offset: 21_600_000 }),
-    ("6h", None, None, Layout { months: false, step: 21_600_000, n: 1, offset: 0 }),
-    ("3h", None, Some("30m"), Layout { months: false, step: 10_800_000, n: 1, offset: 1_800_000 }),
-    ("2d", Some("1d"), None, Layout { months: false, step: 86_400_000, n: 2, offset: 0 }),
-    ("12h", Some("6h"), None, Layout { months: false, step: 21_600_000, n: 2, offset: 0 }),
-    ("2mo", Some("1mo"), None, Layout { months: true, step: 1, n: 2, offset: 0 }),
+const LAYOUTS: [(&str, Option<&str>, Option<&str>, Layout); 12] = [
+    ("1h", None, None, Layout { marks: true, months: false, step: 3_600_000, n: 1, offset: 0 }),
+    ("30m", None, Some("10m"), Layout { marks: true, months: false, step: 1_800_000, n: 1, offset: 600_000 }),
+    ("1h", Some("15m"), None, Layout { marks: true, months: false, step: 900_000, n: 4, offset: 0 }),
+    ("1d", None, None, Layout { marks: false, months: false, step: 86_400_000, n: 1, offset: 0 }),
+    ("1d", None, Some("6h"), Layout { marks: false, months: false, step: 86_400_000, n: 1, offset: 21_600_000 }),
+    ("1mo", None, None, Layout { marks: false, months: true, step: 1, n: 1, offset: 0 }),
+    ("1mo", None, Some("6h"), Layout { marks: false, months: true, step: 1, n: 1, offset: 21_600_000 }),
+    ("6h", None, None, Layout { marks: false, months: false, step: 21_600_000, n: 1, offset: 0 }),
+    ("3h", None, Some("30m"), Layout { marks: false, months: false, step: 10_800_000, n: 1, offset: 1_800_000 }),
+    ("2d", Some("1d"), None, Layout { marks: false, months: false, step: 86_400_000, n: 2, offset: 0 }),
+    ("12h", Some("6h"), None, Layout { marks: false, months: false, step: 21_600_000, n: 2, offset: 0 }),
+    ("2mo", Some("1mo"), None, Layout { marks: false, months: true, step: 1, n: 2, offset: 0 }),
 ];
 
 fn job(zone: &str, layout: usize, latency_s: i64, last: bool) -> Vec<Job> {
