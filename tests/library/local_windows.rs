@@ -1,13 +1,14 @@
 //! Local windows (`timezone:` with `1h`, `30m`, `1d`, `1mo`, `6h`, `3h` steps, offsets, and sliding
-//! windows of several steps) over meter readings that cross clock changes, against a model
-//! written here with chrono-tz (docs/reference/contract.md, "Time zone" and "Calendar windows and
+//! windows of several steps) over meter readings that cross clock changes, against a model written
+//! here with chrono-tz (docs/reference/contract.md, "Time zone" and "Calendar windows and
 //! offsets"): steps dividing an hour follow the clock's marks (UTC multiples moved by the zone's
-//! offset, as these zones change by whole hours); for the others boundary `k` is the first instant the local clock shows step `k` counted from local
-//! 1970-01-01 00:00 (months from January 1970) plus the offset, or later; a reading belongs to the
-//! windows of the `n` steps ending with the one holding it. Lateness is judged per window as in
-//! UTC (`W >= end + latency`, the series watermark), and each (meter, timestamp) keeps its first
-//! value (`first`) or its last (`last`). Zones: Dublin and New York (northern hemisphere), Sydney
-//! (southern: clocks go back in April), Chatham (+12:45/+13:45, changing at 02:45 local).
+//! offset, as these zones change by whole hours); for the others boundary `k` is the first instant
+//! the local clock shows step `k` counted from local 1970-01-01 00:00 (months from January 1970)
+//! plus the offset, or later; a reading belongs to the windows of the `n` steps ending with the one
+//! holding it. Lateness is judged per window as in UTC (`W >= end + latency`, the series
+//! watermark), and each (meter, timestamp) keeps its first value (`first`) or its last (`last`).
+//! Zones: Dublin and New York (northern hemisphere), Sydney (southern: clocks go back in April),
+//! Chatham (+12:45/+13:45, changing at 02:45 local).
 
 use crate::state_split::{csv, run_jobs};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
@@ -196,7 +197,33 @@ fn job(zone: &str, layout: usize, latency_s: i64, last: bool) -> Vec<Job> {
     for a in ["max", "min", "sum", "cnt"] {
         yaml.push_str(&format!("  - {{input: R, aggregation: {a}, window_size: {size}, output: {a}}}\n"));
     }
-    load_sources(vec![("l.yaml".to_string(), yaml.into_bytes())]).unwrap_or_else(|e| panic!("jobs load: {e}"))
+    let mut sources = vec![("l.yaml".to_string(), yaml.into_bytes())];
+    // Over tumbling windows, a frequency merge ticking on their starts.
+    if kind == "tumbling" {
+        let merge = format!(
+            "name: n\ntemplate: multi_point_merging\nmodel: M\ntimezone: {zone}\n\
+             trigger: {{mode: frequency, every: {size}{offset}}}\npolicies:\n  - {{output: diff, logic: \"${{max}} - ${{min}}\"}}\n"
+        );
+        sources.push(("n.yaml".to_string(), merge.into_bytes()));
+    }
+    load_sources(sources).unwrap_or_else(|e| panic!("jobs load: {e}"))
+}
+
+/// The merge's rows: per meter a tick at each boundary from its first window's start to its
+/// last's, each the `max - min` of the latest window starting at or before it.
+fn merge_model(expected: &BTreeMap<(usize, i64), Vec<i64>>, tz: Tz, layout: Layout) -> BTreeMap<(usize, i64), f64> {
+    let mut rows = BTreeMap::new();
+    for m in 0..2 {
+        let starts: Vec<i64> = expected.range((m, i64::MIN)..(m + 1, i64::MIN)).map(|(k, _)| k.1).collect();
+        let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else { continue };
+        for k in layout.index(tz, first)..=layout.index(tz, last) {
+            let tick = layout.boundary(tz, k);
+            let (_, values) = expected.range((m, i64::MIN)..=(m, tick)).next_back().unwrap();
+            let (max, min) = (values.iter().max().unwrap(), values.iter().min().unwrap());
+            rows.insert((m, tick), (max - min) as f64 / 1000.0);
+        }
+    }
+    rows
 }
 
 proptest! {
@@ -221,10 +248,15 @@ proptest! {
         let (output, _) = run_jobs(&|| job(zone, layout, latency, last), options, &csv(&input), None, false);
         let expected = model(&lines, tz, LAYOUTS[layout].3, latency * 1000, last);
         let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
+        let mut merged: BTreeMap<(usize, i64), f64> = BTreeMap::new();
         for line in output.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             let ts = parse_timestamp(f[0].as_bytes()).unwrap_or_else(|_| panic!("timestamp {}", f[0]));
             let m: usize = f[1][1..].parse().unwrap();
+            if f[2] == "diff" {
+                merged.insert((m, ts), f[3].parse().unwrap());
+                continue;
+            }
             prop_assert!(written.insert((m, ts, f[2].to_string()), f[3].parse().unwrap()).is_none(), "one row: {}", line);
         }
         let mut want: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
@@ -241,6 +273,13 @@ proptest! {
         for (key, &w) in &want {
             let got = written[key];
             prop_assert!((got - w).abs() <= 1e-9 * w.abs().max(1.0), "{:?} in {}: wrote {}, model {}", key, zone, got, w);
+        }
+        if LAYOUTS[layout].1.is_none() {
+            let want = merge_model(&expected, tz, LAYOUTS[layout].3);
+            prop_assert_eq!(merged.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the ticks, {}", zone);
+            for (key, &w) in &want {
+                prop_assert!((merged[key] - w).abs() <= 1e-9 * w.abs().max(1.0), "tick {:?}: wrote {}, model {}", key, merged[key], w);
+            }
         }
     }
 }
