@@ -219,8 +219,16 @@ impl Reader {
     fn is_header_again(&self) -> bool {
         self.record.len() == self.header.len()
             && self.record.iter().zip(&self.header).enumerate().all(|(k, (field, name))| {
-                let field = if k == 0 { field.strip_prefix("\u{feff}".as_bytes()).unwrap_or(field) } else { field };
-                field.trim_ascii() == name.as_bytes()
+                match field.strip_prefix("\u{feff}".as_bytes()).filter(|_| k == 0) {
+                    // The CSV reader saw the mark, not a quote, open the field: `\u{feff}"Date"`
+                    // reaches here with its quotes.
+                    Some(rest) => {
+                        let rest = rest.trim_ascii();
+                        let inner = rest.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\""));
+                        rest == name.as_bytes() || inner.map(<[u8]>::trim_ascii) == Some(name.as_bytes())
+                    }
+                    None => field.trim_ascii() == name.as_bytes(),
+                }
             })
     }
 

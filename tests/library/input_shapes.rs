@@ -1,7 +1,8 @@
 //! The same readings written as CSV in different shapes give the same output as the plain file
 //! (docs/guides/input.md, "Dialect", "Missing values", "Long format", "Wide format"): fields quoted
 //! or padded with spaces, CRLF line ends, a byte-order mark, a `;` or tab delimiter, a decimal
-//! comma, header aliases and columns in another order, extra columns, a `model` column (with rows
+//! comma, header aliases and columns in another order, the header again within the file (files
+//! concatenated, with their byte-order marks), extra columns, a `model` column (with rows
 //! of another model, which the job ignores), rows whose value is a missing marker (skipped, so
 //! they move no watermark), timestamps written with an offset or as epoch milliseconds; and the
 //! wide file (one column per point) of the same readings. The model here is the plain file: the
@@ -105,6 +106,8 @@ struct Shape {
     noise: Vec<u8>,
     /// Where rows with a missing value, or of another model, go, and their marker.
     inserts: Vec<(usize, u8)>,
+    /// Where the header is written again (files concatenated), with a byte-order mark when drawn.
+    headers: Vec<(usize, bool)>,
 }
 
 fn shapes() -> impl Strategy<Value = Shape> {
@@ -117,19 +120,23 @@ fn shapes() -> impl Strategy<Value = Shape> {
         (any::<bool>(), any::<bool>(), any::<bool>()),
         prop::collection::vec(any::<u8>(), 64),
         prop::collection::vec((0usize..400, any::<u8>()), 0..8),
+        prop::collection::vec((0usize..400, any::<bool>()), 0..3),
     )
-        .prop_map(|(delimiter, decimal_comma, crlf, bom, order, (model, extras, aliases), noise, inserts)| Shape {
-            delimiter,
-            decimal_comma,
-            crlf,
-            bom,
-            order,
-            model,
-            extras,
-            aliases,
-            noise,
-            inserts,
-        })
+        .prop_map(
+            |(delimiter, decimal_comma, crlf, bom, order, (model, extras, aliases), noise, inserts, headers)| Shape {
+                delimiter,
+                decimal_comma,
+                crlf,
+                bom,
+                order,
+                model,
+                extras,
+                aliases,
+                noise,
+                inserts,
+                headers,
+            },
+        )
 }
 
 const MISSING: [&str; 8] = ["", "NA", "?", "null", "NaN", "na", "NULL", "nan"];
@@ -200,6 +207,14 @@ impl Shape {
             })
             .collect();
         for (i, &(m, ts, p, v)) in readings.iter().enumerate() {
+            for &(at, bom) in &self.headers {
+                if at % (readings.len() + 1) == i {
+                    if bom {
+                        text.push('\u{feff}');
+                    }
+                    text.push_str(&self.line(names.map(str::to_string), at));
+                }
+            }
             for &(at, what) in &self.inserts {
                 if at % (readings.len() + 1) == i {
                     // A row with a missing value, or (with a model column) a reading of another
