@@ -258,17 +258,21 @@ impl Shape {
     }
 }
 
-/// The wide file: `timestamp,asset,R,V`, a missing cell empty or a marker.
-fn wide(rows: &[WideRow], markers: &[u8]) -> Vec<u8> {
-    let mut text = "timestamp,asset,R,V\n".to_string();
+/// The wide file: `timestamp,asset,R,V`, a missing cell empty or a marker; or as a European
+/// spreadsheet saves it: a byte-order mark, `;`, decimal commas, CRLF.
+fn wide(rows: &[WideRow], markers: &[u8], european: bool) -> Vec<u8> {
+    let (d, end) = if european { (";", "\r\n") } else { (",", "\n") };
+    let mut text = if european { "\u{feff}" } else { "" }.to_string();
+    text.push_str(&format!("timestamp{d}asset{d}R{d}V{end}"));
     for (i, &(m, ts, cells)) in rows.iter().enumerate() {
         let cell = |p: usize| {
+            let value = |v| if european { plain_value(v).replace('.', ",") } else { plain_value(v) };
             cells[p].map_or_else(
                 || MISSING[markers[(i * 2 + p) % markers.len()] as usize % MISSING.len()].to_string(),
-                plain_value,
+                value,
             )
         };
-        text.push_str(&format!("{ts},m{m},{},{}\n", cell(0), cell(1)));
+        text.push_str(&format!("{ts}{d}m{m}{d}{}{d}{}{end}", cell(0), cell(1)));
     }
     text.into_bytes()
 }
@@ -285,9 +289,14 @@ proptest! {
     }
 
     #[test]
-    fn the_wide_file_gives_the_long_files_output(rows in rows(), markers in prop::collection::vec(any::<u8>(), 1..16)) {
+    fn the_wide_file_gives_the_long_files_output(
+        rows in rows(),
+        markers in prop::collection::vec(any::<u8>(), 1..16),
+        european in any::<bool>(),
+    ) {
         let expected = run(&InputSettings::default(), plain(&rows).into_bytes());
-        let settings = InputSettings { wide: true, ..InputSettings::default() };
-        prop_assert_eq!(run(&settings, wide(&rows, &markers)), expected);
+        let decimal = european.then(|| "comma".to_string());
+        let settings = InputSettings { wide: true, decimal, ..InputSettings::default() };
+        prop_assert_eq!(run(&settings, wide(&rows, &markers, european)), expected);
     }
 }
