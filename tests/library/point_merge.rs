@@ -1,8 +1,8 @@
 //! Point-triggered merges over two meters' raw readings and a window job's rows, against an
 //! as-of model written here (docs/reference/contract.md, section 4): one row per distinct
 //! accepted trigger timestamp, stamped with it; each operand takes the value of its latest
-//! accepted reading at or before that time (the last to arrive for a timestamp, under
-//! `duplicates: last`); a raw reading stamped earlier than its series' watermark minus the merge's
+//! accepted reading at or before that time (the last to arrive for a timestamp under
+//! `duplicates: last`, the first under `first`); a raw reading stamped earlier than its series' watermark minus the merge's
 //! `latency` is dropped (a trigger reading too), rows written by the window job never are; an
 //! operand older than `max_age` is missing, and so is one with no value: no row.
 
@@ -57,12 +57,15 @@ fn export(steps: &[Step]) -> Vec<Line> {
     lines
 }
 
-fn jobs(latency_s: i64, max_age_s: Option<i64>) -> Vec<Job> {
-    let window = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1000h\nduplicates: last\npolicies:\n  \
-                  - {input: R, aggregation: max, window_size: 15m, output: Mx}\n";
+fn jobs(latency_s: i64, max_age_s: Option<i64>, last: bool) -> Vec<Job> {
+    let duplicates = if last { "last" } else { "first" };
+    let window = format!(
+        "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 1000h\nduplicates: {duplicates}\npolicies:\n  \
+         - {{input: R, aggregation: max, window_size: 15m, output: Mx}}\n"
+    );
     let max_age = max_age_s.map_or(String::new(), |s| format!("max_age: {s}s\n"));
     let merge = format!(
-        "name: p\ntemplate: multi_point_merging\nmodel: M\nlatency: {latency_s}s\n{max_age}duplicates: last\n\
+        "name: p\ntemplate: multi_point_merging\nmodel: M\nlatency: {latency_s}s\n{max_age}duplicates: {duplicates}\n\
          trigger: {{mode: point}}\npolicies:\n  \
          - {{output: Sum, trigger_point: R, logic: \"${{R}} + ${{V}}\"}}\n  \
          - {{output: WithMax, trigger_point: R, logic: \"${{Mx}} - ${{R}}\"}}\n"
@@ -74,17 +77,23 @@ fn jobs(latency_s: i64, max_age_s: Option<i64>) -> Vec<Job> {
 /// The series each point keeps, per (meter, point): timestamp -> value, and the `Mx` rows.
 type Series = BTreeMap<(usize, usize), BTreeMap<i64, i64>>;
 
-fn model(lines: &[Line], latency: i64, max_age: Option<i64>) -> BTreeMap<(usize, i64, &'static str), f64> {
+fn model(lines: &[Line], latency: i64, max_age: Option<i64>, last: bool) -> BTreeMap<(usize, i64, &'static str), f64> {
     let mut accepted: Series = BTreeMap::new();
     let mut all: BTreeMap<usize, BTreeMap<i64, i64>> = BTreeMap::new();
     let mut watermarks: BTreeMap<(usize, usize), i64> = BTreeMap::new();
     for &(m, p, ts, value) in lines {
         if p == 0 {
-            all.entry(m).or_default().insert(ts, value);
+            let series = all.entry(m).or_default();
+            if last || !series.contains_key(&ts) {
+                series.insert(ts, value);
+            }
         }
         let late = watermarks.get(&(m, p)).is_some_and(|&w| ts < w - latency);
         if !late {
-            accepted.entry((m, p)).or_default().insert(ts, value);
+            let series = accepted.entry((m, p)).or_default();
+            if last || !series.contains_key(&ts) {
+                series.insert(ts, value);
+            }
         }
         let w = watermarks.entry((m, p)).or_insert(ts);
         *w = (*w).max(ts);
@@ -127,6 +136,7 @@ proptest! {
         steps in prop::collection::vec((0usize..2, 0u8..24, any::<u32>(), any::<u32>()), 1..300),
         latency in prop::sample::select(vec![0i64, 300, 3_600]),
         max_age in prop::sample::select(vec![None, Some(120i64), Some(600), Some(1_800)]),
+        last in any::<bool>(),
     ) {
         let lines = export(&steps);
         let input: Vec<String> = lines
@@ -134,7 +144,7 @@ proptest! {
             .map(|&(m, p, ts, v)| format!("{ts},m{m},{},{:.3}", ["R", "V"][p], v as f64 / 1000.0))
             .collect();
         let options = EngineOptions { emit: EmitMode::Final, watermark: WatermarkScope::Series, ..EngineOptions::default() };
-        let (output, _) = run_jobs(&|| jobs(latency, max_age), options, &csv(&input), None, false);
+        let (output, _) = run_jobs(&|| jobs(latency, max_age, last), options, &csv(&input), None, false);
         let mut written: BTreeMap<(usize, i64, &'static str), f64> = BTreeMap::new();
         for line in output.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
@@ -147,7 +157,7 @@ proptest! {
             let m: usize = f[1][1..].parse().unwrap();
             prop_assert!(written.insert((m, ts, point), f[3].parse().unwrap()).is_none(), "one row: {}", line);
         }
-        let want = model(&lines, latency * 1000, max_age.map(|s| s * 1000));
+        let want = model(&lines, latency * 1000, max_age.map(|s| s * 1000), last);
         prop_assert_eq!(written.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the rows written");
         for (key, &w) in &want {
             let got = written[key];
@@ -155,7 +165,7 @@ proptest! {
         }
         // In `updates` mode the last row of each key is the `final` row.
         let updates = EngineOptions { emit: EmitMode::Updates, ..options };
-        let (revisions, _) = run_jobs(&|| jobs(latency, max_age), updates, &csv(&input), None, false);
+        let (revisions, _) = run_jobs(&|| jobs(latency, max_age, last), updates, &csv(&input), None, false);
         let mut last: BTreeMap<String, String> = BTreeMap::new();
         for line in revisions.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
