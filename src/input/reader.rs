@@ -6,7 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
-use super::name_field::{is_read, name};
+use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
@@ -219,16 +219,7 @@ impl Reader {
     fn is_header_again(&self) -> bool {
         self.record.len() == self.header.len()
             && self.record.iter().zip(&self.header).enumerate().all(|(k, (field, name))| {
-                match field.strip_prefix("\u{feff}".as_bytes()).filter(|_| k == 0) {
-                    // The CSV reader saw the mark, not a quote, open the field: `\u{feff}"Date"`
-                    // reaches here with its quotes.
-                    Some(rest) => {
-                        let rest = rest.trim_ascii();
-                        let inner = rest.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\""));
-                        rest == name.as_bytes() || inner.map(<[u8]>::trim_ascii) == Some(name.as_bytes())
-                    }
-                    None => field.trim_ascii() == name.as_bytes(),
-                }
+                if k == 0 { is_first_name(field, name) } else { field.trim_ascii() == name.as_bytes() }
             })
     }
 
