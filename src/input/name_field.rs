@@ -23,6 +23,21 @@ pub(crate) fn has_bom(bytes: &[u8]) -> bool {
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
+/// Whether the first field of a line, as the CSV reader gave it, is the header's first name
+/// `name`: trimmed of spaces and of a byte-order mark (files joined with `cat`, each with its
+/// mark). The reader saw the mark, not a quote, open the field, so a quoted first name
+/// (`\u{feff}"Date"`) reaches here with its quotes.
+pub(crate) fn is_first_name(field: &[u8], name: &str) -> bool {
+    match field.strip_prefix(BOM) {
+        Some(rest) => {
+            let rest = rest.trim_ascii();
+            let inner = rest.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\""));
+            rest == name.as_bytes() || inner.map(<[u8]>::trim_ascii) == Some(name.as_bytes())
+        }
+        None => field.trim_ascii() == name.as_bytes(),
+    }
+}
+
 /// Whether `id` is marked read in `read` (`None`: everything is).
 #[inline]
 pub(crate) fn is_read(read: Option<&[bool]>, id: u32) -> bool {

@@ -6,7 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
-use super::name_field::{is_read, name};
+use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::rejects::BadRows;
@@ -219,8 +219,7 @@ impl Reader {
     fn is_header_again(&self) -> bool {
         self.record.len() == self.header.len()
             && self.record.iter().zip(&self.header).enumerate().all(|(k, (field, name))| {
-                let field = if k == 0 { field.strip_prefix("\u{feff}".as_bytes()).unwrap_or(field) } else { field };
-                field.trim_ascii() == name.as_bytes()
+                if k == 0 { is_first_name(field, name) } else { field.trim_ascii() == name.as_bytes() }
             })
     }
 

@@ -3,8 +3,11 @@
 
 mod energy;
 mod fuzz_regressions;
+mod input_shapes;
 mod lane;
+mod local_windows;
 mod meter_data;
+mod point_merge;
 mod properties;
 mod repeats;
 mod shared_buf;
