@@ -6,21 +6,9 @@
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
 fn meterflow(args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
-    let mut child = crate::support::meterflow()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default()).unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
+    let out = crate::support::with_stdin(crate::support::meterflow().args(args), stdin.unwrap_or_default());
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 

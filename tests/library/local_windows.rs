@@ -10,12 +10,12 @@
 //! Zones: Dublin and New York (northern hemisphere), Sydney (southern: clocks go back in April),
 //! Chatham (+12:45/+13:45, changing at 02:45 local).
 
+use crate::meter_data::rows_written;
 use crate::state_split::{csv, run_jobs};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use meterflow::engine::{EmitMode, EngineOptions, WatermarkScope};
 use meterflow::job::{Job, load_sources};
-use meterflow::time::parse_timestamp;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -247,18 +247,7 @@ proptest! {
         let options = EngineOptions { emit: EmitMode::Final, watermark: WatermarkScope::Series, ..EngineOptions::default() };
         let (output, _) = run_jobs(&|| job(zone, layout, latency, last), options, &csv(&input), None, false);
         let expected = model(&lines, tz, LAYOUTS[layout].3, latency * 1000, last);
-        let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
-        let mut merged: BTreeMap<(usize, i64), f64> = BTreeMap::new();
-        for line in output.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            let ts = parse_timestamp(f[0].as_bytes()).unwrap_or_else(|_| panic!("timestamp {}", f[0]));
-            let m: usize = f[1][1..].parse().unwrap();
-            if f[2] == "diff" {
-                merged.insert((m, ts), f[3].parse().unwrap());
-                continue;
-            }
-            prop_assert!(written.insert((m, ts, f[2].to_string()), f[3].parse().unwrap()).is_none(), "one row: {}", line);
-        }
+        let (written, merged) = rows_written(&output)?;
         let mut want: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
         for (&(m, start), values) in &expected {
             let sum = values.iter().sum::<i64>() as f64 / 1000.0;

@@ -375,15 +375,16 @@ fn previous_delta(expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>, (m, start)
     within + next.map_or(0.0, |(_, b)| step(readings[readings.len() - 1].1, b))
 }
 
-fn check(
-    output: &str,
-    expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>,
-    keep: bool,
-    previous: bool,
-    merge_every: Option<i64>,
-) -> Result<(), TestCaseError> {
-    let mut written: BTreeMap<(usize, i64, String), f64> = BTreeMap::new();
-    let mut merged: BTreeMap<(usize, i64), f64> = BTreeMap::new();
+/// Window rows by (meter, window start, point).
+pub(crate) type WindowRows = BTreeMap<(usize, i64, String), f64>;
+/// Merge rows by (meter, time).
+pub(crate) type MergeRows = BTreeMap<(usize, i64), f64>;
+
+/// The window rows of a run's CSV output by (meter, window start, point), and its merge's `diff`
+/// rows by (meter, time); meters are named `m<index>`. Fails on a key written twice.
+pub(crate) fn rows_written(output: &str) -> Result<(WindowRows, MergeRows), TestCaseError> {
+    let mut written = WindowRows::new();
+    let mut merged = MergeRows::new();
     for line in output.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let ts = parse_timestamp(f[0].as_bytes()).unwrap_or_else(|_| panic!("timestamp {}", f[0]));
@@ -395,6 +396,17 @@ fn check(
         }
         prop_assert!(written.insert((m, ts, f[2].to_string()), value).is_none(), "one row per key: {}", line);
     }
+    Ok((written, merged))
+}
+
+fn check(
+    output: &str,
+    expected: &BTreeMap<(usize, i64), Vec<(i64, i64)>>,
+    keep: bool,
+    previous: bool,
+    merge_every: Option<i64>,
+) -> Result<(), TestCaseError> {
+    let (written, merged) = rows_written(output)?;
     let keys: Vec<(usize, i64, String)> = expected
         .keys()
         .flat_map(|&(m, start)| policies(previous).into_iter().map(move |a| (m, start, a.to_string())))

@@ -4,10 +4,11 @@
 //! of the input and `--finish` writes what one run over all of it writes. Each test waits for
 //! the row that shows its input was read before it signals (no timing is asserted).
 
-use crate::stopping::{has_taken_all, wait_end, wait_for, waits_in};
+use crate::stopping::{day_long_max_job, has_taken_all, kill, one_window_per_meter, wait_end, wait_for, waits_in};
+use crate::support::spawn_piped;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -77,8 +78,7 @@ impl Live {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
+        kill(self.child.id(), name);
     }
 
     /// Waits for the end; returns the exit code, the rows not yet taken and stderr.
@@ -136,23 +136,13 @@ fn a_closed_stdin_ends_the_run_with_status_0() {
 #[test]
 fn a_second_signal_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let job = dir.path().join("live.yaml");
     // A 1-day latency keeps every window open until the end: all rows come after the signal.
-    std::fs::write(&job, JOB.replace("latency: 0s", "latency: 1d")).unwrap();
-    let mut child = crate::support::meterflow()
-        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let job = day_long_max_job(dir.path());
+    let mut child =
+        spawn_piped(crate::support::meterflow().args(["run", job.to_str().unwrap(), "-q", "--threads", "1"]));
     let mut input = child.stdin.take().unwrap();
     // 20,000 meters with one window each: far more rows than a pipe holds, none final before the end.
-    let mut text = format!("{HEADER}\n");
-    for i in 0..20_000u64 {
-        text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
-    }
-    input.write_all(text.as_bytes()).unwrap();
+    input.write_all(one_window_per_meter(20_000).as_bytes()).unwrap();
     input.flush().unwrap();
     // Every row taken, so SIGTERM's end of input flushes 20,000 rows: more than stdout's pipe holds.
     let id = child.id();
@@ -161,13 +151,11 @@ fn a_second_signal_exits_at_once() {
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
     assert_eq!(first.trim_end(), HEADER);
-    let pid = child.id().to_string();
-    let kill = |signal: &str| assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
-    kill("-TERM");
+    kill(id, "TERM");
     // Two pending signals are delivered lowest number first, so SIGINT goes only once the run is
     // blocked writing the rows that SIGTERM's end of input flushed.
     assert!(wait_for(&mut child, || waits_in(id, "pipe_write")), "the run never blocked writing its rows");
-    kill("-INT");
+    kill(id, "INT");
     // Bounded: a run that ignored SIGINT would stay blocked on its full stdout for ever.
     let status = wait_end(&mut child).expect("the second signal (SIGINT) did not end the run");
     let mut stderr = String::new();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::meterflow;
+use crate::support::{meterflow, spawn_piped};
 
 const HEADER: &str = "timestamp,asset,point,value\n";
 
@@ -87,7 +87,7 @@ pub(crate) fn has_taken_all(pid: u32, input: &ChildStdin) -> bool {
     rustix::io::ioctl_fionread(input).is_ok_and(|unread| unread == 0) && waits_in(pid, "poll")
 }
 
-fn kill(pid: u32, signal: &str) {
+pub(crate) fn kill(pid: u32, signal: &str) {
     let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
     assert!(status.success(), "kill -{signal} {pid}");
 }
@@ -491,7 +491,7 @@ fn temporary_files_of_saves_cut_short_are_removed_by_the_next_run() {
 
 /// A max job whose 1-day latency keeps every window open until the end of input: no row is
 /// written before it, so a run that has read its input still holds all of its rows.
-fn day_long_max_job(dir: &Path) -> PathBuf {
+pub(crate) fn day_long_max_job(dir: &Path) -> PathBuf {
     let job = dir.join("job.yaml");
     std::fs::write(
         &job,
@@ -503,7 +503,7 @@ fn day_long_max_job(dir: &Path) -> PathBuf {
 }
 
 /// `meters` readings at one instant, one per meter: a window, and a row at the end, each.
-fn one_window_per_meter(meters: u64) -> String {
+pub(crate) fn one_window_per_meter(meters: u64) -> String {
     let mut text = HEADER.to_string();
     for i in 0..meters {
         text.push_str(&format!("2024-01-01T00:00:00Z,meter-{i},Reading,{i}\n"));
@@ -519,17 +519,14 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let job = day_long_max_job(dir.path());
     let (late, stats) = (dir.path().join("late.csv"), dir.path().join("stats.json"));
-    let mut child = meterflow()
-        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "--late-output"])
-        .arg(&late)
-        .arg("--stats-json")
-        .arg(&stats)
-        .args(["-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        meterflow()
+            .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "--late-output"])
+            .arg(&late)
+            .arg("--stats-json")
+            .arg(&stats)
+            .args(["-o", "-"]),
+    );
     let mut input = child.stdin.take().unwrap();
     input.write_all(one_window_per_meter(20_000).as_bytes()).unwrap();
     input.flush().unwrap();
@@ -560,13 +557,7 @@ fn a_second_signal_leaves_the_outputs_partial_and_says_so() {
 fn a_signal_after_the_whole_input_lets_the_run_end_as_usual() {
     let dir = tempfile::tempdir().unwrap();
     let job = day_long_max_job(dir.path());
-    let mut child = meterflow()
-        .args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "-o", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(meterflow().args(["run", job.to_str().unwrap(), "-q", "--threads", "1", "-o", "-"]));
     let mut input = child.stdin.take().unwrap();
     input.write_all(one_window_per_meter(20_000).as_bytes()).unwrap();
     drop(input);

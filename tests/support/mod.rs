@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The `meterflow` binary, run in the repository's root (so `jobs/` and `samples/` resolve).
 pub fn meterflow() -> Command {
@@ -12,9 +12,14 @@ pub fn meterflow() -> Command {
     cmd
 }
 
+/// Starts `cmd` with its stdin, stdout and stderr on pipes.
+pub fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
 /// Runs `cmd` with `stdin` as its input and collects its output.
 pub fn with_stdin(cmd: &mut Command, stdin: impl AsRef<[u8]>) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = spawn_piped(cmd);
     // A run refused before it reads its input closes stdin early: the write may fail then.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_ref());
     child.wait_with_output().unwrap()
