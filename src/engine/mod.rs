@@ -228,6 +228,8 @@ pub struct Pipeline {
     operators: Vec<Operator>,
     /// For each point id, the operators that read it, in run order.
     routes: Vec<Vec<usize>>,
+    /// For each point id, the same as one entry an input reading looks up.
+    readers: Vec<Readers>,
     scratch: Vec<Emitted>,
     emit: EmitMode,
     max_open_windows: Option<u64>,
@@ -254,6 +256,15 @@ pub struct Pipeline {
     routing: Option<(usize, Reading)>,
     /// A shard's record of its events (a run sharded by asset, see [`shard`]).
     tracker: Option<Box<shard::Tracker>>,
+}
+
+/// Which operators read a point, as [`Pipeline::push_fed`] looks it up: the usual input point is
+/// read by one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readers {
+    None,
+    One(usize),
+    Many,
 }
 
 /// Adds one to `counts[id]`, growing the table as ids appear.
@@ -321,9 +332,18 @@ impl Pipeline {
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
+        let readers = routes
+            .iter()
+            .map(|jobs| match jobs.as_slice() {
+                [] => Readers::None,
+                &[op] => Readers::One(op),
+                _ => Readers::Many,
+            })
+            .collect();
         Pipeline {
             operators,
             routes,
+            readers,
             scratch,
             emit: options.emit,
             max_open_windows: options.max_open_windows,
@@ -366,17 +386,27 @@ impl Pipeline {
             count_into(&mut self.input_models, r.model);
             !self.models.contains(&r.model)
         };
-        if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
+        let readers = self.readers.get(r.point as usize).copied().unwrap_or(Readers::None);
+        if other_model || readers == Readers::None {
             self.unrouted += 1;
             return;
         }
         let series = self.series.reading(r.asset, r.point, r.ts);
-        self.routing = Some((series, r));
-        // The usual input point is read by one job: no loop over routes, nothing to filter.
-        match self.routes[r.point as usize].as_slice() {
-            &[op] => self.push_to(op, r, feed, sink),
-            _ => self.route(r, feed, None, sink),
+        // The usual input point is read by one job: no loop over routes, nothing to filter, and
+        // the reading is noted for the late count only when the job hands something on.
+        if let Readers::One(op) = readers {
+            self.operators[op].push(r, feed, &mut self.scratch[op]);
+            if !self.scratch[op].is_empty() {
+                self.routing = Some((series, r));
+                let mut out = std::mem::take(&mut self.scratch[op]);
+                self.deliver(&mut out, sink);
+                self.scratch[op] = out;
+                self.routing = None;
+            }
+            return;
         }
+        self.routing = Some((series, r));
+        self.route(r, feed, None, sink);
         self.routing = None;
     }
 

@@ -314,13 +314,16 @@ impl Replay {
             return (taken, dealt);
         }
         if direct {
+            let takes_input = output.takes_input();
             let mut sink = Bound { output, names: &self.names, error: None };
             for (k, &reading) in run.iter().enumerate() {
                 if stop.requested() {
                     return (k, Ok(()));
                 }
                 self.counts.fast_row();
-                sink.output.input(&reading, sink.names);
+                if takes_input {
+                    sink.output.input(&reading, sink.names);
+                }
                 self.pipeline.push(reading, &mut sink);
                 if let Some(e) = sink.error.take() {
                     return (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
