@@ -10,6 +10,7 @@ pub mod layout;
 pub mod merge;
 pub mod names;
 mod open_windows;
+mod operator;
 mod queue;
 mod register;
 mod repeats;
@@ -23,6 +24,7 @@ use crate::engine::names::Names;
 pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
+use operator::{Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
 use stats::{JobStats, SeriesStats, SeriesTally};
@@ -191,40 +193,6 @@ pub trait Sink {
     fn dropped(&mut self, dropped: &Dropped);
 }
 
-// A run has a few operators, each pushed every reading: kept inline, not boxed, so that reaching
-// one costs no pointer to follow.
-#[expect(clippy::large_enum_variant)]
-enum Operator {
-    Window(WindowOperator),
-    Merge(MergeOperator),
-}
-
-impl Operator {
-    // Inlined into the pipeline's dispatch of an input reading, where nearly every reading
-    // comes through, as well as into the routes' loop.
-    #[inline(always)]
-    fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
-        match self {
-            Operator::Window(w) => w.push(r, feed, out),
-            Operator::Merge(m) => m.push(r, feed, out),
-        }
-    }
-
-    fn finish(&mut self, out: &mut Emitted) {
-        match self {
-            Operator::Window(w) => w.finish(out),
-            Operator::Merge(m) => m.finish(out),
-        }
-    }
-
-    fn stats(&self) -> &JobStats {
-        match self {
-            Operator::Window(w) => &w.stats,
-            Operator::Merge(m) => &m.stats,
-        }
-    }
-}
-
 /// The jobs of one run wired by point names.
 pub struct Pipeline {
     /// Operators in run order (producers first).
@@ -259,15 +227,6 @@ pub struct Pipeline {
     routing: Option<(usize, Reading)>,
     /// A shard's record of its events (a run sharded by asset, see [`shard`]).
     tracker: Option<Box<shard::Tracker>>,
-}
-
-/// Which operators read a point, as [`Pipeline::push_fed`] looks it up: the usual input point is
-/// read by one job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Readers {
-    None,
-    One(usize),
-    Many,
 }
 
 /// Adds one to `counts[id]`, growing the table as ids appear.
