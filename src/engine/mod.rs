@@ -10,6 +10,7 @@ pub mod layout;
 pub mod merge;
 pub mod names;
 mod open_windows;
+mod operator;
 mod queue;
 mod register;
 mod repeats;
@@ -23,6 +24,7 @@ use crate::engine::names::Names;
 pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
+use operator::{Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
 use stats::{JobStats, SeriesStats, SeriesTally};
@@ -191,43 +193,14 @@ pub trait Sink {
     fn dropped(&mut self, dropped: &Dropped);
 }
 
-// A run has a few operators, each pushed every reading: kept inline, not boxed, so that reaching
-// one costs no pointer to follow.
-#[expect(clippy::large_enum_variant)]
-enum Operator {
-    Window(WindowOperator),
-    Merge(MergeOperator),
-}
-
-impl Operator {
-    fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
-        match self {
-            Operator::Window(w) => w.push(r, feed, out),
-            Operator::Merge(m) => m.push(r, feed, out),
-        }
-    }
-
-    fn finish(&mut self, out: &mut Emitted) {
-        match self {
-            Operator::Window(w) => w.finish(out),
-            Operator::Merge(m) => m.finish(out),
-        }
-    }
-
-    fn stats(&self) -> &JobStats {
-        match self {
-            Operator::Window(w) => &w.stats,
-            Operator::Merge(m) => &m.stats,
-        }
-    }
-}
-
 /// The jobs of one run wired by point names.
 pub struct Pipeline {
     /// Operators in run order (producers first).
     operators: Vec<Operator>,
     /// For each point id, the operators that read it, in run order.
     routes: Vec<Vec<usize>>,
+    /// For each point id, the same as one entry an input reading looks up.
+    readers: Vec<Readers>,
     scratch: Vec<Emitted>,
     emit: EmitMode,
     max_open_windows: Option<u64>,
@@ -321,9 +294,18 @@ impl Pipeline {
             });
         }
         let scratch = operators.iter().map(|_| Emitted::default()).collect();
+        let readers = routes
+            .iter()
+            .map(|jobs| match jobs.as_slice() {
+                [] => Readers::None,
+                &[op] => Readers::One(op),
+                _ => Readers::Many,
+            })
+            .collect();
         Pipeline {
             operators,
             routes,
+            readers,
             scratch,
             emit: options.emit,
             max_open_windows: options.max_open_windows,
@@ -366,17 +348,27 @@ impl Pipeline {
             count_into(&mut self.input_models, r.model);
             !self.models.contains(&r.model)
         };
-        if other_model || self.routes.get(r.point as usize).is_none_or(Vec::is_empty) {
+        let readers = self.readers.get(r.point as usize).copied().unwrap_or(Readers::None);
+        if other_model || readers == Readers::None {
             self.unrouted += 1;
             return;
         }
         let series = self.series.reading(r.asset, r.point, r.ts);
-        self.routing = Some((series, r));
-        // The usual input point is read by one job: no loop over routes, nothing to filter.
-        match self.routes[r.point as usize].as_slice() {
-            &[op] => self.push_to(op, r, feed, sink),
-            _ => self.route(r, feed, None, sink),
+        // The usual input point is read by one job: no loop over routes, nothing to filter, and
+        // the reading is noted for the late count only when the job hands something on.
+        if let Readers::One(op) = readers {
+            self.operators[op].push(r, feed, &mut self.scratch[op]);
+            if !self.scratch[op].is_empty() {
+                self.routing = Some((series, r));
+                let mut out = std::mem::take(&mut self.scratch[op]);
+                self.deliver(&mut out, sink);
+                self.scratch[op] = out;
+                self.routing = None;
+            }
+            return;
         }
+        self.routing = Some((series, r));
+        self.route(r, feed, None, sink);
         self.routing = None;
     }
 

@@ -132,8 +132,26 @@ impl Log {
 
     /// Records a timestamp not held yet. `horizon` (ms) bounds how far apart the grid's stamps may
     /// lie: about the span of time whose windows can still change.
-    #[inline]
+    ///
+    /// The usual stamp (in order, one step after the last, its bit in the grid's last word) is
+    /// recorded here, inlined into the caller; any other goes through [`Log::insert_any`].
+    #[inline(always)]
     pub(crate) fn insert(&mut self, ts: i64, v: f64, horizon: i64) {
+        if let Some(at) = self.newest_at
+            && ts - self.newest == self.step
+            && let Grid::Stamps(bits) = &mut self.grid
+            && bits.set_in_last(at + 1)
+        {
+            self.held += 1;
+            self.newest = ts;
+            self.newest_at = Some(at + 1);
+            return;
+        }
+        self.insert_any(ts, v, horizon);
+    }
+
+    #[inline(never)]
+    fn insert_any(&mut self, ts: i64, v: f64, horizon: i64) {
         self.held += 1;
         if ts > self.newest {
             // In order, one step after the last: the next grid position.

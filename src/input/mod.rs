@@ -60,8 +60,14 @@ impl InputCounts {
     /// Counts a row the fast reader took: a whole row with one value cell.
     #[inline]
     pub(crate) fn fast_row(&mut self) {
-        self.rows += 1;
-        self.whole_rows += 1;
-        self.values += 1;
+        self.fast_rows(1);
+    }
+
+    /// Counts `n` rows the fast reader took, as `n` calls of [`InputCounts::fast_row`] would.
+    #[inline]
+    pub(crate) fn fast_rows(&mut self, n: u64) {
+        self.rows += n;
+        self.whole_rows += n;
+        self.values += n;
     }
 }

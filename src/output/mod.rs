@@ -31,6 +31,12 @@ pub trait Output {
     /// Sees each input reading before it enters the pipeline.
     fn input(&mut self, _reading: &Reading, _names: &Names) {}
 
+    /// Whether [`Output::input`] does anything: an output that leaves it as the default says no,
+    /// and the replay spares it a call per reading.
+    fn takes_input(&self) -> bool {
+        true
+    }
+
     /// An output point.
     fn point(&mut self, _point: &Point, _names: &Names) -> io::Result<()> {
         Ok(())
@@ -62,6 +68,10 @@ impl<O: Output + ?Sized> Output for Box<O> {
         (**self).input(reading, names);
     }
 
+    fn takes_input(&self) -> bool {
+        (**self).takes_input()
+    }
+
     #[inline]
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
         (**self).point(point, names)
@@ -84,6 +94,10 @@ pub struct Split {
 }
 
 impl Output for Split {
+    fn takes_input(&self) -> bool {
+        false
+    }
+
     #[inline]
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
         self.points.point(point, names)

@@ -79,6 +79,10 @@ impl PointWriter {
 }
 
 impl Output for PointWriter {
+    fn takes_input(&self) -> bool {
+        false
+    }
+
     #[inline]
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
         self.write(point, names)

@@ -140,6 +140,10 @@ impl ThreadedOutput {
 }
 
 impl Output for ThreadedOutput {
+    fn takes_input(&self) -> bool {
+        false
+    }
+
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
         self.check()?;
         self.sync_names(names);

@@ -314,18 +314,25 @@ impl Replay {
             return (taken, dealt);
         }
         if direct {
+            let takes_input = output.takes_input();
             let mut sink = Bound { output, names: &self.names, error: None };
+            // The rows are counted once the run stops, for every reading that went in: nothing
+            // reads the counts meanwhile.
             for (k, &reading) in run.iter().enumerate() {
                 if stop.requested() {
+                    self.counts.fast_rows(k as u64);
                     return (k, Ok(()));
                 }
-                self.counts.fast_row();
-                sink.output.input(&reading, sink.names);
+                if takes_input {
+                    sink.output.input(&reading, sink.names);
+                }
                 self.pipeline.push(reading, &mut sink);
                 if let Some(e) = sink.error.take() {
+                    self.counts.fast_rows(k as u64 + 1);
                     return (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
                 }
             }
+            self.counts.fast_rows(run.len() as u64);
             return (run.len(), Ok(()));
         }
         for (k, &reading) in run.iter().enumerate() {

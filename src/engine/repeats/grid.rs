@@ -171,6 +171,16 @@ impl Bits {
         }
     }
 
+    /// Sets position `i`'s bit when it lies in the last word; `false` (nothing set) otherwise.
+    #[inline(always)]
+    pub(super) fn set_in_last(&mut self, i: usize) -> bool {
+        let fits = i / WORD as usize + 1 == self.len();
+        if fits {
+            self.last |= 1 << (i % WORD as usize);
+        }
+        fits
+    }
+
     /// `n` empty words at the back, or at the front.
     pub(super) fn extend(&mut self, n: usize, front: bool) {
         if n == 0 {

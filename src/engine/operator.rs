@@ -1,0 +1,50 @@
+//! The pipeline's operators as it reaches them: a job of either template, and which of them read
+//! each point, so that an input reading finds its one job with one look-up.
+
+use super::merge::MergeOperator;
+use super::stats::JobStats;
+use super::window::WindowOperator;
+use super::{Emitted, Feed, Reading};
+
+// A run has a few operators, each pushed every reading: kept inline, not boxed, so that reaching
+// one costs no pointer to follow.
+#[expect(clippy::large_enum_variant)]
+pub(super) enum Operator {
+    Window(WindowOperator),
+    Merge(MergeOperator),
+}
+
+impl Operator {
+    // Inlined into the pipeline's dispatch of an input reading, where nearly every reading
+    // comes through, as well as into the routes' loop.
+    #[inline(always)]
+    pub(super) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
+        match self {
+            Operator::Window(w) => w.push(r, feed, out),
+            Operator::Merge(m) => m.push(r, feed, out),
+        }
+    }
+
+    pub(super) fn finish(&mut self, out: &mut Emitted) {
+        match self {
+            Operator::Window(w) => w.finish(out),
+            Operator::Merge(m) => m.finish(out),
+        }
+    }
+
+    pub(super) fn stats(&self) -> &JobStats {
+        match self {
+            Operator::Window(w) => &w.stats,
+            Operator::Merge(m) => &m.stats,
+        }
+    }
+}
+
+/// Which operators read a point, as [`Pipeline::push_fed`](super::Pipeline::push_fed) looks it up:
+/// the usual input point is read by one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Readers {
+    None,
+    One(usize),
+    Many,
+}
