@@ -22,6 +22,7 @@ mod basics;
 mod bounds;
 mod cases;
 mod decimal;
+mod encodings;
 mod first_steps;
 mod inputs;
 mod job_messages;

@@ -1,0 +1,665 @@
+//! The output encodings read back by decoders that are not meterflow's: CSV by the `csv` crate,
+//! JSON lines by `serde_json`, InfluxDB line protocol by a parser written here from the
+//! protocol's published rules (InfluxDB docs, "Line protocol": elements, escaping, comments), not
+//! from meterflow's encoder. Random runs whose asset names hold commas, quotes, spaces, `=`,
+//! backslashes, `#` and non-ASCII text (leading and trailing spaces and a tab where the input
+//! keeps them: JSON lines; CSV input trims fields), and whose values are any finite double, huge,
+//! tiny, `-0`, integers above 2^53, texts of 40 decimals, are replayed through max, min, first,
+//! last and cnt windows with late readings, and a merge whose expressions divide by zero and take
+//! square roots of negative numbers. Each format must decode to the rows of a model written here
+//! (every float exactly the double computed; in CSV the shortest text that round-trips, as ryu
+//! writes it; a non-finite merge result no row, as the contract says), the three formats must
+//! carry the same rows in the same order, and so must the late-row files (CSV and JSON lines) and
+//! `--stats-json`. `PROPTEST_CASES=N` runs more cases than the default.
+
+use crate::support::{fresh_dir, meterflow};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// 2024-01-01T00:00:00Z.
+const START: i64 = 1_704_067_200_000;
+/// The windows and the merge's ticks: 10 minutes.
+const WINDOW: i64 = 600_000;
+
+/// Pieces of asset names: every character some format must escape, and text beyond ASCII.
+const PIECES: [&str; 18] =
+    ["m", "1", ",", "\"", " ", "=", "\\", "#", "'", ";", "{}", ":", "ü", "Zähler", "电表", "🔌", "a b", "\\\\"];
+
+/// One generated run: asset names (as written in the input), the input's format, the lateness in
+/// minutes and the readings in arrival order (asset, timestamp, value text).
+#[derive(Debug, Clone)]
+struct Run {
+    assets: Vec<String>,
+    jsonl: bool,
+    latency_min: i64,
+    readings: Vec<(usize, i64, String)>,
+}
+
+fn value_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        // Any finite double, in Rust's shortest text.
+        any::<u64>().prop_map(f64::from_bits).prop_filter("finite", |v| v.is_finite()).prop_map(|v| format!("{v:?}")),
+        // Integers, most above 2^53 (where not every integer is a double).
+        any::<i64>().prop_map(|n| n.to_string()),
+        (1u64 << 53..(1u64 << 54)).prop_map(|n| n.to_string()),
+        // Many decimals, more than a double holds.
+        (0u32..1000, "[0-9]{20,40}", any::<bool>())
+            .prop_map(|(int, digits, neg)| format!("{}{int}.{digits}", if neg { "-" } else { "" })),
+        // Meter values.
+        (-100_000i64..100_000).prop_map(|n| format!("{}", n as f64 / 1000.0)),
+        prop::sample::select(vec![
+            "0",
+            "-0",
+            "-0.0",
+            "1e308",
+            "-1.7976931348623157e308",
+            "5e-324",
+            "-5e-324",
+            "2.2250738585072014e-308",
+            "0.1",
+            "0.30000000000000004",
+            "0.41000000000000003",
+            "-0.49996666666666667",
+            "100",
+            "1e21",
+            "1e-7",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+fn runs() -> impl Strategy<Value = Run> {
+    let name = (prop::collection::vec(prop::sample::select(PIECES.to_vec()), 1..4), 0u8..8);
+    (
+        prop::collection::vec(name, 1..4),
+        any::<bool>(),
+        prop::sample::select(vec![0i64, 5, 20]),
+        // (asset, minute, second, value, delay class)
+        prop::collection::vec((0usize..4, 0i64..120, 0i64..60, value_text(), 0u8..6), 1..60),
+    )
+        .prop_map(|(names, jsonl, latency_min, rows)| {
+            let mut assets: Vec<String> = Vec::new();
+            for (pieces, pad) in names {
+                let mut name = pieces.concat();
+                // Spaces around a name and a tab inside it, where the input keeps them.
+                if jsonl && pad == 0 {
+                    name = format!(" {name} ");
+                }
+                if jsonl && pad == 1 {
+                    name.push('\t');
+                }
+                let kept = if jsonl { name.clone() } else { name.trim().to_string() };
+                if !kept.is_empty() && !assets.iter().any(|a| if jsonl { *a == kept } else { a.trim() == kept }) {
+                    assets.push(name);
+                }
+            }
+            if assets.is_empty() {
+                assets.push("m".to_string());
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            let mut timed: Vec<(i64, usize, i64, String)> = rows
+                .into_iter()
+                .map(|(a, minute, second, value, delay)| {
+                    let asset = a % assets.len();
+                    let ts = START + minute * 60_000 + second * 1000;
+                    // Most readings on time, some 15 or 40 minutes late.
+                    let arrival = ts + [0, 0, 0, 0, 900_000, 2_400_000][delay as usize];
+                    (arrival, asset, ts, value)
+                })
+                .filter(|&(_, asset, ts, _)| seen.insert((asset, ts)))
+                .collect();
+            timed.sort_by_key(|&(arrival, asset, ts, _)| (arrival, asset, ts));
+            let readings = timed.into_iter().map(|(_, asset, ts, value)| (asset, ts, value)).collect();
+            Run { assets, jsonl, latency_min, readings }
+        })
+}
+
+const WINDOWS: &str = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: LATENCY\npolicies:\n  \
+    - {input: R, aggregation: max, window_size: 10m, output: Max}\n  \
+    - {input: R, aggregation: min, window_size: 10m, output: Min}\n  \
+    - {input: R, aggregation: first, window_size: 10m, output: First}\n  \
+    - {input: R, aggregation: last, window_size: 10m, output: Last}\n  \
+    - {input: R, aggregation: cnt, window_size: 10m, output: Cnt}\n";
+
+/// Cross-point expressions over the window rows: a difference that overflows for huge values, a
+/// division by a zero `first`, the square root of a negative `min`.
+const MERGE: &str = "name: d\ntemplate: multi_point_merging\nmodel: M\ntrigger: {mode: frequency, every: 10m}\n\
+    policies:\n  - {output: Spread, logic: \"${M::Max} - ${M::Min}\"}\n  \
+    - {output: Ratio, logic: \"${M::Last} / ${M::First}\"}\n  - {output: Root, logic: \"sqrt(${M::Min})\"}\n";
+
+fn input_text(run: &Run) -> Vec<u8> {
+    if run.jsonl {
+        let mut text = String::new();
+        for (asset, ts, value) in &run.readings {
+            let stamp = chrono::DateTime::from_timestamp_millis(*ts).unwrap().to_rfc3339();
+            let name = serde_json::to_string(&run.assets[*asset]).unwrap();
+            text.push_str(&format!(
+                "{{\"timestamp\":\"{stamp}\",\"asset\":{name},\"point\":\"R\",\"value\":{value}}}\n"
+            ));
+        }
+        return text.into_bytes();
+    }
+    let mut writer = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Necessary).from_writer(Vec::new());
+    writer.write_record(["timestamp", "asset", "point", "value"]).unwrap();
+    for (asset, ts, value) in &run.readings {
+        writer.write_record([ts.to_string().as_str(), &run.assets[*asset], "R", value]).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+/// A decoded value: a float's bits, or an integer (a count).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Val {
+    Float(u64),
+    Int(i64),
+}
+
+impl Val {
+    fn float(self) -> f64 {
+        match self {
+            Val::Float(bits) => f64::from_bits(bits),
+            Val::Int(n) => n as f64,
+        }
+    }
+}
+
+/// (timestamp ms, asset, point, value) of an output row.
+type Row = (i64, String, String, Val);
+
+/// A late row: the reading (timestamp, asset, point, value bits), job, reason, window start and
+/// end, watermark.
+type LateRow = (i64, String, String, u64, String, String, i64, i64, i64);
+
+/// An RFC 3339 timestamp in meterflow's one layout (`YYYY-MM-DDTHH:MM:SS.mmmZ`), read by chrono.
+fn stamp(text: &str) -> Result<i64, String> {
+    let shape = text.len() == 24
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'.',
+            23 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return Err(format!("timestamp {text:?} is not YYYY-MM-DDTHH:MM:SS.mmmZ"));
+    }
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// A value field's text: an integer for a count, else a float read by Rust's correctly rounded
+/// parser; in CSV the float must be the shortest text that reads back as itself, as ryu writes it
+/// (without a trailing `.0`).
+fn csv_value(point: &str, text: &str) -> Result<Val, String> {
+    if point == "Cnt" {
+        return text.parse().map(Val::Int).map_err(|e| format!("count {text:?}: {e}"));
+    }
+    let v: f64 = text.parse().map_err(|e| format!("value {text:?}: {e}"))?;
+    if !v.is_finite() {
+        return Err(format!("value {text:?} is not finite"));
+    }
+    let mut buffer = ryu::Buffer::new();
+    let shortest = buffer.format(v);
+    let shortest = shortest.strip_suffix(".0").unwrap_or(shortest);
+    if text != shortest {
+        return Err(format!("value {text:?}: the shortest round-trip text is {shortest:?}"));
+    }
+    Ok(Val::Float(v.to_bits()))
+}
+
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().has_headers(true).from_reader(bytes)
+}
+
+fn decode_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let mut reader = csv_reader(bytes);
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    if header != vec!["timestamp", "asset", "point", "value"] {
+        return Err(format!("header {header:?}"));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| e.to_string())?;
+        if r.len() != 4 {
+            return Err(format!("{r:?}: {} fields", r.len()));
+        }
+        rows.push((stamp(&r[0])?, r[1].to_string(), r[2].to_string(), csv_value(&r[2], &r[3])?));
+    }
+    Ok(rows)
+}
+
+fn json_text(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> Result<String, String> {
+    object.get(key).and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| format!("{key} in {object:?}"))
+}
+
+/// A JSON number: an integer for a count, else its double (`-0` keeps its sign).
+fn json_number(point: &str, value: Option<&serde_json::Value>) -> Result<Val, String> {
+    let number = value.and_then(|v| v.as_number()).ok_or_else(|| format!("value {value:?} is not a number"))?;
+    if point == "Cnt" {
+        return number.as_i64().map(Val::Int).ok_or_else(|| format!("count {number}"));
+    }
+    number.as_f64().map(|v| Val::Float(v.to_bits())).ok_or_else(|| format!("value {number}"))
+}
+
+fn decode_jsonl(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        if keys != ["timestamp", "asset", "point", "value"] {
+            return Err(format!("keys {keys:?}"));
+        }
+        let point = json_text(&object, "point")?;
+        let value = json_number(&point, object.get("value"))?;
+        rows.push((stamp(&json_text(&object, "timestamp")?)?, json_text(&object, "asset")?, point, value));
+    }
+    Ok(rows)
+}
+
+/// A field value of line protocol.
+#[derive(Debug, PartialEq)]
+enum Field {
+    Float(f64),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+/// Reads an identifier of line protocol up to an unescaped character of `ends`: a backslash
+/// before one of `escapable` (or before a backslash) stands for that character, any other
+/// backslash for itself.
+fn ident(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, escapable: &[char], ends: &[char]) -> String {
+    let mut out = String::new();
+    while let Some(&c) = chars.peek() {
+        if ends.contains(&c) {
+            break;
+        }
+        chars.next();
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && (escapable.contains(&next) || next == '\\')
+        {
+            out.push(next);
+            chars.next();
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One line of line protocol: `measurement[,tag=value...] field=value[,field=value...] [time]`.
+/// Measurements escape commas and spaces; tag keys, tag values and field keys commas, equals
+/// signs and spaces; string fields double quotes and backslashes. A line starting with `#` is a
+/// comment (`None`). Floats may use exponents; `NaN` and infinities are not values.
+type Line = (String, Vec<(String, String)>, Vec<(String, Field)>, Option<i64>);
+
+fn influx_line(line: &str) -> Result<Option<Line>, String> {
+    if line.starts_with('#') {
+        return Ok(None);
+    }
+    let mut chars = line.chars().peekable();
+    let measurement = ident(&mut chars, &[',', ' '], &[',', ' ']);
+    if measurement.is_empty() {
+        return Err(format!("{line:?}: no measurement"));
+    }
+    let mut tags = Vec::new();
+    while chars.peek() == Some(&',') {
+        chars.next();
+        let key = ident(&mut chars, &[',', '=', ' '], &['=', ',', ' ']);
+        if chars.next() != Some('=') {
+            return Err(format!("{line:?}: tag {key:?} without `=`"));
+        }
+        let value = ident(&mut chars, &[',', '=', ' '], &[',', ' ']);
+        tags.push((key, value));
+    }
+    if chars.next() != Some(' ') {
+        return Err(format!("{line:?}: no space before the fields"));
+    }
+    let mut fields = Vec::new();
+    loop {
+        let key = ident(&mut chars, &[',', '=', ' '], &['=', ',', ' ']);
+        if chars.next() != Some('=') {
+            return Err(format!("{line:?}: field {key:?} without `=`"));
+        }
+        let value = if chars.peek() == Some(&'"') {
+            chars.next();
+            let mut text = String::new();
+            loop {
+                match chars.next() {
+                    None => return Err(format!("{line:?}: unterminated string")),
+                    Some('"') => break,
+                    Some('\\') if matches!(chars.peek(), Some('"' | '\\')) => text.push(chars.next().unwrap()),
+                    Some(c) => text.push(c),
+                }
+            }
+            Field::Text(text)
+        } else {
+            let mut raw = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == ',' || c == ' ' {
+                    break;
+                }
+                raw.push(c);
+                chars.next();
+            }
+            match raw.as_str() {
+                "t" | "T" | "true" | "True" | "TRUE" => Field::Bool(true),
+                "f" | "F" | "false" | "False" | "FALSE" => Field::Bool(false),
+                _ if raw.ends_with('i') => {
+                    Field::Int(raw[..raw.len() - 1].parse().map_err(|e| format!("{raw:?}: {e}"))?)
+                }
+                _ => {
+                    let numeric = raw.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+                    let v: f64 = raw.parse().map_err(|e| format!("{raw:?}: {e}"))?;
+                    if !numeric || !v.is_finite() {
+                        return Err(format!("{line:?}: {raw:?} is not a float of line protocol"));
+                    }
+                    Field::Float(v)
+                }
+            }
+        };
+        fields.push((key, value));
+        if chars.peek() == Some(&',') {
+            chars.next();
+            continue;
+        }
+        break;
+    }
+    let time = match chars.next() {
+        None => None,
+        Some(' ') => {
+            let rest: String = chars.collect();
+            Some(rest.parse().map_err(|e| format!("{line:?}: time {rest:?}: {e}"))?)
+        }
+        Some(c) => return Err(format!("{line:?}: {c:?} after the fields")),
+    };
+    Ok(Some((measurement, tags, fields, time)))
+}
+
+fn decode_influx(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let Some((point, tags, fields, time)) = influx_line(line)? else {
+            return Err(format!("{line:?} reads as a comment"));
+        };
+        let [(tag, asset)] = &tags[..] else { return Err(format!("{line:?}: tags {tags:?}")) };
+        let [(field, value)] = &fields[..] else { return Err(format!("{line:?}: fields {fields:?}")) };
+        if tag != "asset" || field != "value" {
+            return Err(format!("{line:?}: tag {tag:?}, field {field:?}"));
+        }
+        let value = match (point.as_str(), value) {
+            ("Cnt", Field::Int(n)) => Val::Int(*n),
+            (p, Field::Float(v)) if p != "Cnt" => Val::Float(v.to_bits()),
+            _ => return Err(format!("{line:?}: value {value:?}")),
+        };
+        let ns = time.ok_or_else(|| format!("{line:?}: no time"))?;
+        if ns % 1_000_000 != 0 {
+            return Err(format!("{line:?}: time not on a millisecond"));
+        }
+        rows.push((ns / 1_000_000, asset.clone(), point, value));
+    }
+    Ok(rows)
+}
+
+fn decode_late_csv(bytes: &[u8]) -> Result<Vec<LateRow>, String> {
+    let mut reader = csv_reader(bytes);
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let expected = ["timestamp", "asset", "point", "value", "job", "reason", "window_start", "window_end", "watermark"];
+    if header != expected.to_vec() {
+        return Err(format!("late header {header:?}"));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| e.to_string())?;
+        let Val::Float(bits) = csv_value("R", &r[3])? else { unreachable!() };
+        rows.push((
+            stamp(&r[0])?,
+            r[1].to_string(),
+            r[2].to_string(),
+            bits,
+            r[4].to_string(),
+            r[5].to_string(),
+            stamp(&r[6])?,
+            stamp(&r[7])?,
+            stamp(&r[8])?,
+        ));
+    }
+    Ok(rows)
+}
+
+fn decode_late_jsonl(bytes: &[u8]) -> Result<Vec<LateRow>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let o: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
+        let Val::Float(bits) = json_number("R", o.get("value"))? else { unreachable!() };
+        let t = |key: &str| json_text(&o, key).and_then(|text| stamp(&text));
+        rows.push((
+            t("timestamp")?,
+            json_text(&o, "asset")?,
+            json_text(&o, "point")?,
+            bits,
+            json_text(&o, "job")?,
+            json_text(&o, "reason")?,
+            t("window_start")?,
+            t("window_end")?,
+            t("watermark")?,
+        ));
+    }
+    Ok(rows)
+}
+
+/// The readings of each window by (asset name, window start): (timestamp, value).
+type Windows = BTreeMap<(String, i64), Vec<(i64, f64)>>;
+
+/// The model: the readings each window keeps by (asset name, window start), in timestamp order,
+/// and the late rows in arrival order. One watermark per asset (one point), a reading whose
+/// window has expired (`W >= end + latency`) dropped.
+fn model(run: &Run) -> (Windows, Vec<LateRow>) {
+    let latency = run.latency_min * 60_000;
+    let name = |a: usize| if run.jsonl { run.assets[a].clone() } else { run.assets[a].trim().to_string() };
+    let mut watermarks: BTreeMap<usize, i64> = BTreeMap::new();
+    let mut windows = Windows::new();
+    let mut late = Vec::new();
+    for (asset, ts, text) in &run.readings {
+        let value: f64 = text.parse().unwrap();
+        let start = ts.div_euclid(WINDOW) * WINDOW;
+        match watermarks.get(asset) {
+            Some(&w) if w >= start + WINDOW + latency => late.push((
+                *ts,
+                name(*asset),
+                "R".to_string(),
+                value.to_bits(),
+                "w".to_string(),
+                "late_beyond_lateness".to_string(),
+                start,
+                start + WINDOW,
+                w,
+            )),
+            _ => windows.entry((name(*asset), start)).or_default().push((*ts, value)),
+        }
+        let w = watermarks.entry(*asset).or_insert(*ts);
+        *w = (*w).max(*ts);
+    }
+    for readings in windows.values_mut() {
+        readings.sort_by_key(|&(ts, _)| ts);
+    }
+    (windows, late)
+}
+
+/// The window rows the model expects, by (asset, window start, point); max and min of a window
+/// whose largest (smallest) value is a zero of either sign may write either zero.
+fn window_rows(windows: &Windows) -> BTreeMap<(String, i64, String), Val> {
+    let mut rows = BTreeMap::new();
+    for ((asset, start), readings) in windows {
+        let values: Vec<f64> = readings.iter().map(|&(_, v)| v).collect();
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        for (point, v) in [
+            ("Max", Val::Float(max.to_bits())),
+            ("Min", Val::Float(min.to_bits())),
+            ("First", Val::Float(values[0].to_bits())),
+            ("Last", Val::Float(values[values.len() - 1].to_bits())),
+            ("Cnt", Val::Int(values.len() as i64)),
+        ] {
+            rows.insert((asset.clone(), *start, point.to_string()), v);
+        }
+    }
+    rows
+}
+
+/// The merge rows the model expects from the window rows written: per asset a tick at each
+/// window start from its first window to its last, each operand the row of the latest window at
+/// or before the tick; a non-finite result writes no row.
+fn merge_rows(written: &BTreeMap<(String, i64, String), Val>) -> BTreeMap<(String, i64, String), Val> {
+    let mut starts: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (asset, start, point) in written.keys() {
+        if point == "Max" {
+            starts.entry(asset).or_default().push(*start);
+        }
+    }
+    let mut rows = BTreeMap::new();
+    for (asset, starts) in starts {
+        let mut tick = starts[0];
+        while tick <= starts[starts.len() - 1] {
+            let held = *starts.iter().rev().find(|&&s| s <= tick).unwrap();
+            let op = |point: &str| written[&(asset.to_string(), held, point.to_string())].float();
+            for (point, v) in
+                [("Spread", op("Max") - op("Min")), ("Ratio", op("Last") / op("First")), ("Root", op("Min").sqrt())]
+            {
+                if v.is_finite() {
+                    rows.insert((asset.to_string(), tick, point.to_string()), Val::Float(v.to_bits()));
+                }
+            }
+            tick += WINDOW;
+        }
+    }
+    rows
+}
+
+/// What one run wrote: exit status, points, late rows, figures, stderr.
+struct Written {
+    status: i32,
+    points: Vec<u8>,
+    late: Vec<u8>,
+    stats: String,
+    stderr: String,
+}
+
+fn run_format(dir: &Path, input: &str, format: &str) -> Written {
+    let late = if format == "jsonl" { "late.jsonl" } else { "late.csv" };
+    let (points, stats) = (format!("out.{format}"), format!("{format}.json"));
+    let out = meterflow()
+        .current_dir(dir)
+        .args(["run", "w.yaml", "d.yaml", "-i", input, "--format", format, "-o", &points, "-q"])
+        .args(["--late-output", late, "--stats-json", &stats])
+        .output()
+        .unwrap();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
+    Written {
+        status: out.status.code().unwrap_or(-1),
+        points: read(&points),
+        late: read(late),
+        stats: String::from_utf8_lossy(&read(&stats)).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
+    std::fs::write(dir.join("w.yaml"), WINDOWS.replace("LATENCY", &format!("{}m", run.latency_min))).unwrap();
+    std::fs::write(dir.join("d.yaml"), MERGE).unwrap();
+    let input = if run.jsonl { "in.jsonl" } else { "in.csv" };
+    std::fs::write(dir.join(input), input_text(run)).unwrap();
+    let (windows, late_model) = model(run);
+    let fail = |what: &str, e: String| TestCaseError::fail(format!("{what}: {e}"));
+
+    let csv = run_format(dir, input, "csv");
+    prop_assert_eq!(csv.status, 0, "csv: {}", csv.stderr);
+    let rows = decode_csv(&csv.points).map_err(|e| fail("CSV points", e))?;
+    // Window rows against the model, then the merge's rows against the window rows written.
+    let mut written: BTreeMap<(String, i64, String), Val> = BTreeMap::new();
+    let mut merged: BTreeMap<(String, i64, String), Val> = BTreeMap::new();
+    for (ts, asset, point, value) in &rows {
+        let key = (asset.clone(), *ts, point.clone());
+        let into = if ["Spread", "Ratio", "Root"].contains(&point.as_str()) { &mut merged } else { &mut written };
+        prop_assert!(into.insert(key, *value).is_none(), "a key written twice: {} {} {}", ts, asset, point);
+    }
+    let expected = window_rows(&windows);
+    prop_assert_eq!(written.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "the windows written");
+    for (key, want) in &expected {
+        let got = written[key];
+        // A zero of either sign may be the max or min of a window holding both.
+        let same = got == *want || (got.float() == 0.0 && want.float() == 0.0 && key.2 != "First" && key.2 != "Last");
+        prop_assert!(same, "{:?}: wrote {:?} ({}), model {:?} ({})", key, got, got.float(), want, want.float());
+    }
+    prop_assert_eq!(&merged, &merge_rows(&written), "the merge's rows");
+    let late = decode_late_csv(&csv.late).map_err(|e| fail("CSV late rows", e))?;
+    prop_assert_eq!(&late, &late_model, "late rows");
+
+    let jsonl = run_format(dir, input, "jsonl");
+    prop_assert_eq!(jsonl.status, 0, "jsonl: {}", jsonl.stderr);
+    prop_assert_eq!(decode_jsonl(&jsonl.points).map_err(|e| fail("JSON lines points", e))?, rows.clone(), "JSON lines");
+    prop_assert_eq!(decode_late_jsonl(&jsonl.late).map_err(|e| fail("JSON late rows", e))?, late.clone());
+    prop_assert_eq!(&jsonl.stats, &csv.stats, "--stats-json of the JSON lines run");
+
+    let influx = run_format(dir, input, "influx");
+    // Line protocol cannot hold a control character in a tag: such a run stops (exit 1).
+    let control = rows.iter().any(|(_, asset, _, _)| asset.chars().any(char::is_control));
+    if control {
+        prop_assert_eq!(influx.status, 1, "influx with a tab in a name: {}", influx.stderr);
+        prop_assert!(influx.stderr.contains("control character"), "{}", influx.stderr);
+        return Ok(());
+    }
+    prop_assert_eq!(influx.status, 0, "influx: {}", influx.stderr);
+    prop_assert_eq!(decode_influx(&influx.points).map_err(|e| fail("line protocol", e))?, rows, "line protocol");
+    prop_assert_eq!(decode_late_csv(&influx.late).map_err(|e| fail("influx late rows", e))?, late);
+    prop_assert_eq!(&influx.stats, &csv.stats, "--stats-json of the influx run");
+    Ok(())
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(32)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_format_decodes_to_the_model_rows(run in runs()) {
+        let dir = fresh_dir(&format!("encodings_{}", std::process::id()));
+        check(&run, &dir)?;
+    }
+}
+
+/// The parser reads the protocol's own examples as the reference explains them.
+#[test]
+fn the_line_protocol_parser_follows_the_reference() {
+    let (m, tags, fields, time) = influx_line(
+        r#"my\ Measure\,ment,tag\ Key=tag\,Val\=ue\\ f="say \"hi\" \\",i=-3i,b=t,x=1.5e-7 1556813561098000000"#,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(m, "my Measure,ment");
+    assert_eq!(tags, vec![("tag Key".to_string(), r"tag,Val=ue\".to_string())]);
+    assert_eq!(
+        fields,
+        vec![
+            ("f".to_string(), Field::Text(r#"say "hi" \"#.to_string())),
+            ("i".to_string(), Field::Int(-3)),
+            ("b".to_string(), Field::Bool(true)),
+            ("x".to_string(), Field::Float(1.5e-7)),
+        ]
+    );
+    assert_eq!(time, Some(1_556_813_561_098_000_000));
+    assert_eq!(influx_line("# a comment").unwrap(), None);
+    assert!(influx_line("m value=NaN 1").is_err());
+    assert!(influx_line("m value=inf 1").is_err());
+    // A backslash before an ordinary character is itself.
+    assert_eq!(influx_line(r"a\b,t=c\d v=1").unwrap().unwrap().0, r"a\b");
+}
