@@ -12,6 +12,7 @@
 //! carry the same rows in the same order, and so must the late-row files (CSV and JSON lines) and
 //! `--stats-json`. `PROPTEST_CASES=N` runs more cases than the default.
 
+use crate::line_protocol::{Field, influx_line};
 use crate::support::{fresh_dir, meterflow};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ struct Run {
     jsonl: bool,
     latency_min: i64,
     readings: Vec<(usize, i64, String)>,
+    /// `--emit updates`: rows carry their label and revision.
+    updates: bool,
 }
 
 fn value_text() -> impl Strategy<Value = String> {
@@ -77,8 +80,9 @@ fn runs() -> impl Strategy<Value = Run> {
         prop::sample::select(vec![0i64, 5, 20]),
         // (asset, minute, second, value, delay class)
         prop::collection::vec((0usize..4, 0i64..120, 0i64..60, value_text(), 0u8..6), 1..60),
+        any::<bool>(),
     )
-        .prop_map(|(names, jsonl, latency_min, rows)| {
+        .prop_map(|(names, jsonl, latency_min, rows, updates)| {
             let mut assets: Vec<String> = Vec::new();
             for (pieces, pad) in names {
                 let mut name = pieces.concat();
@@ -111,7 +115,7 @@ fn runs() -> impl Strategy<Value = Run> {
                 .collect();
             timed.sort_by_key(|&(arrival, asset, ts, _)| (arrival, asset, ts));
             let readings = timed.into_iter().map(|(_, asset, ts, value)| (asset, ts, value)).collect();
-            Run { assets, jsonl, latency_min, readings }
+            Run { assets, jsonl, latency_min, readings, updates }
         })
 }
 
@@ -123,10 +127,24 @@ const WINDOWS: &str = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlat
     - {input: R, aggregation: cnt, window_size: 10m, output: Cnt}\n";
 
 /// Cross-point expressions over the window rows: a difference that overflows for huge values, a
-/// division by a zero `first`, the square root of a negative `min`.
-const MERGE: &str = "name: d\ntemplate: multi_point_merging\nmodel: M\ntrigger: {mode: frequency, every: 10m}\n\
-    policies:\n  - {output: Spread, logic: \"${M::Max} - ${M::Min}\"}\n  \
-    - {output: Ratio, logic: \"${M::Last} / ${M::First}\"}\n  - {output: Root, logic: \"sqrt(${M::Min})\"}\n";
+/// division by a zero `first`, the square root of a negative `min`; a text result holding every
+/// character some format quotes or escapes, and a boolean.
+const MERGE: &str = r#"name: d
+template: multi_point_merging
+model: M
+trigger: {mode: frequency, every: 10m}
+policies:
+  - {output: Spread, logic: "${M::Max} - ${M::Min}"}
+  - {output: Ratio, logic: "${M::Last} / ${M::First}"}
+  - {output: Root, logic: "sqrt(${M::Min})"}
+  - output: Level
+    logic: 'if ${M::Max} > 1.0 { "high, \"peak\" = \\ ü " } else { " low;#" }'
+  - {output: Up, logic: "${M::Max} > ${M::Min}"}
+"#;
+
+/// The texts of `Level`.
+const HIGH: &str = r#"high, "peak" = \ ü "#;
+const LOW: &str = " low;#";
 
 fn input_text(run: &Run) -> Vec<u8> {
     if run.jsonl {
@@ -149,23 +167,26 @@ fn input_text(run: &Run) -> Vec<u8> {
 }
 
 /// A decoded value: a float's bits, or an integer (a count).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Val {
     Float(u64),
     Int(i64),
+    Text(String),
+    Bool(bool),
 }
 
 impl Val {
-    fn float(self) -> f64 {
+    fn float(&self) -> f64 {
         match self {
-            Val::Float(bits) => f64::from_bits(bits),
-            Val::Int(n) => n as f64,
+            Val::Float(bits) => f64::from_bits(*bits),
+            Val::Int(n) => *n as f64,
+            Val::Text(_) | Val::Bool(_) => f64::NAN,
         }
     }
 }
 
-/// (timestamp ms, asset, point, value) of an output row.
-type Row = (i64, String, String, Val);
+/// (timestamp ms, asset, point, value, label and revision in `updates` mode) of an output row.
+type Row = (i64, String, String, Val, Option<(String, i64)>);
 
 /// A late row: the reading (timestamp, asset, point, value bits), job, reason, window start and
 /// end, watermark.
@@ -192,6 +213,12 @@ fn stamp(text: &str) -> Result<i64, String> {
 /// parser; in CSV the float must be the shortest text that reads back as itself, as ryu writes it
 /// (without a trailing `.0`).
 fn csv_value(point: &str, text: &str) -> Result<Val, String> {
+    match (point, text) {
+        ("Level", _) => return Ok(Val::Text(text.to_string())),
+        ("Up", "true" | "false") => return Ok(Val::Bool(text == "true")),
+        ("Up", _) => return Err(format!("boolean {text:?}")),
+        _ => {}
+    }
     if point == "Cnt" {
         return text.parse().map(Val::Int).map_err(|e| format!("count {text:?}: {e}"));
     }
@@ -212,19 +239,35 @@ fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().has_headers(true).from_reader(bytes)
 }
 
-fn decode_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
+/// A revision's label and number, checked.
+fn revision(emit: &str, revision: Option<i64>) -> Result<Option<(String, i64)>, String> {
+    match (emit, revision) {
+        ("on_time" | "late", Some(n)) if n >= 0 => Ok(Some((emit.to_string(), n))),
+        _ => Err(format!("emit {emit:?}, revision {revision:?}")),
+    }
+}
+
+fn decode_csv(bytes: &[u8], updates: bool) -> Result<Vec<Row>, String> {
     let mut reader = csv_reader(bytes);
     let header = reader.headers().map_err(|e| e.to_string())?.clone();
-    if header != vec!["timestamp", "asset", "point", "value"] {
+    let mut expected = vec!["timestamp", "asset", "point", "value"];
+    if updates {
+        expected.extend(["emit", "revision"]);
+    }
+    if header != expected {
         return Err(format!("header {header:?}"));
     }
     let mut rows = Vec::new();
     for record in reader.records() {
         let r = record.map_err(|e| e.to_string())?;
-        if r.len() != 4 {
+        if r.len() != expected.len() {
             return Err(format!("{r:?}: {} fields", r.len()));
         }
-        rows.push((stamp(&r[0])?, r[1].to_string(), r[2].to_string(), csv_value(&r[2], &r[3])?));
+        let label = match updates {
+            true => revision(&r[4], r[5].parse().ok())?,
+            false => None,
+        };
+        rows.push((stamp(&r[0])?, r[1].to_string(), r[2].to_string(), csv_value(&r[2], &r[3])?, label));
     }
     Ok(rows)
 }
@@ -233,8 +276,15 @@ fn json_text(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> 
     object.get(key).and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| format!("{key} in {object:?}"))
 }
 
-/// A JSON number: an integer for a count, else its double (`-0` keeps its sign).
+/// A JSON value: a text, a boolean, an integer for a count, else a number's double (`-0` keeps
+/// its sign).
 fn json_number(point: &str, value: Option<&serde_json::Value>) -> Result<Val, String> {
+    match (point, value) {
+        ("Level", Some(serde_json::Value::String(text))) => return Ok(Val::Text(text.clone())),
+        ("Up", Some(serde_json::Value::Bool(b))) => return Ok(Val::Bool(*b)),
+        ("Level" | "Up", _) => return Err(format!("value {value:?}")),
+        _ => {}
+    }
     let number = value.and_then(|v| v.as_number()).ok_or_else(|| format!("value {value:?} is not a number"))?;
     if point == "Cnt" {
         return number.as_i64().map(Val::Int).ok_or_else(|| format!("count {number}"));
@@ -242,145 +292,32 @@ fn json_number(point: &str, value: Option<&serde_json::Value>) -> Result<Val, St
     number.as_f64().map(|v| Val::Float(v.to_bits())).ok_or_else(|| format!("value {number}"))
 }
 
-fn decode_jsonl(bytes: &[u8]) -> Result<Vec<Row>, String> {
+fn decode_jsonl(bytes: &[u8], updates: bool) -> Result<Vec<Row>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for line in text.lines() {
         let object: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
         let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-        if keys != ["timestamp", "asset", "point", "value"] {
+        let expected: &[&str] = match updates {
+            true => &["timestamp", "asset", "point", "value", "emit", "revision"],
+            false => &["timestamp", "asset", "point", "value"],
+        };
+        if keys != expected {
             return Err(format!("keys {keys:?}"));
         }
         let point = json_text(&object, "point")?;
         let value = json_number(&point, object.get("value"))?;
-        rows.push((stamp(&json_text(&object, "timestamp")?)?, json_text(&object, "asset")?, point, value));
+        let label = match updates {
+            true => revision(&json_text(&object, "emit")?, object["revision"].as_i64())?,
+            false => None,
+        };
+        rows.push((stamp(&json_text(&object, "timestamp")?)?, json_text(&object, "asset")?, point, value, label));
     }
     Ok(rows)
 }
 
-/// A field value of line protocol.
-#[derive(Debug, PartialEq)]
-enum Field {
-    Float(f64),
-    Int(i64),
-    Text(String),
-    Bool(bool),
-}
-
-/// Reads an identifier of line protocol up to an unescaped character of `ends`: a backslash
-/// before one of `escapable` (or before a backslash) stands for that character, any other
-/// backslash for itself.
-fn ident(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, escapable: &[char], ends: &[char]) -> String {
-    let mut out = String::new();
-    while let Some(&c) = chars.peek() {
-        if ends.contains(&c) {
-            break;
-        }
-        chars.next();
-        if c == '\\'
-            && let Some(&next) = chars.peek()
-            && (escapable.contains(&next) || next == '\\')
-        {
-            out.push(next);
-            chars.next();
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// One line of line protocol: `measurement[,tag=value...] field=value[,field=value...] [time]`.
-/// Measurements escape commas and spaces; tag keys, tag values and field keys commas, equals
-/// signs and spaces; string fields double quotes and backslashes. A line starting with `#` is a
-/// comment (`None`). Floats may use exponents; `NaN` and infinities are not values.
-type Line = (String, Vec<(String, String)>, Vec<(String, Field)>, Option<i64>);
-
-fn influx_line(line: &str) -> Result<Option<Line>, String> {
-    if line.starts_with('#') {
-        return Ok(None);
-    }
-    let mut chars = line.chars().peekable();
-    let measurement = ident(&mut chars, &[',', ' '], &[',', ' ']);
-    if measurement.is_empty() {
-        return Err(format!("{line:?}: no measurement"));
-    }
-    let mut tags = Vec::new();
-    while chars.peek() == Some(&',') {
-        chars.next();
-        let key = ident(&mut chars, &[',', '=', ' '], &['=', ',', ' ']);
-        if chars.next() != Some('=') {
-            return Err(format!("{line:?}: tag {key:?} without `=`"));
-        }
-        let value = ident(&mut chars, &[',', '=', ' '], &[',', ' ']);
-        tags.push((key, value));
-    }
-    if chars.next() != Some(' ') {
-        return Err(format!("{line:?}: no space before the fields"));
-    }
-    let mut fields = Vec::new();
-    loop {
-        let key = ident(&mut chars, &[',', '=', ' '], &['=', ',', ' ']);
-        if chars.next() != Some('=') {
-            return Err(format!("{line:?}: field {key:?} without `=`"));
-        }
-        let value = if chars.peek() == Some(&'"') {
-            chars.next();
-            let mut text = String::new();
-            loop {
-                match chars.next() {
-                    None => return Err(format!("{line:?}: unterminated string")),
-                    Some('"') => break,
-                    Some('\\') if matches!(chars.peek(), Some('"' | '\\')) => text.push(chars.next().unwrap()),
-                    Some(c) => text.push(c),
-                }
-            }
-            Field::Text(text)
-        } else {
-            let mut raw = String::new();
-            while let Some(&c) = chars.peek() {
-                if c == ',' || c == ' ' {
-                    break;
-                }
-                raw.push(c);
-                chars.next();
-            }
-            match raw.as_str() {
-                "t" | "T" | "true" | "True" | "TRUE" => Field::Bool(true),
-                "f" | "F" | "false" | "False" | "FALSE" => Field::Bool(false),
-                _ if raw.ends_with('i') => {
-                    Field::Int(raw[..raw.len() - 1].parse().map_err(|e| format!("{raw:?}: {e}"))?)
-                }
-                _ => {
-                    let numeric = raw.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-                    let v: f64 = raw.parse().map_err(|e| format!("{raw:?}: {e}"))?;
-                    if !numeric || !v.is_finite() {
-                        return Err(format!("{line:?}: {raw:?} is not a float of line protocol"));
-                    }
-                    Field::Float(v)
-                }
-            }
-        };
-        fields.push((key, value));
-        if chars.peek() == Some(&',') {
-            chars.next();
-            continue;
-        }
-        break;
-    }
-    let time = match chars.next() {
-        None => None,
-        Some(' ') => {
-            let rest: String = chars.collect();
-            Some(rest.parse().map_err(|e| format!("{line:?}: time {rest:?}: {e}"))?)
-        }
-        Some(c) => return Err(format!("{line:?}: {c:?} after the fields")),
-    };
-    Ok(Some((measurement, tags, fields, time)))
-}
-
-fn decode_influx(bytes: &[u8]) -> Result<Vec<Row>, String> {
+fn decode_influx(bytes: &[u8], updates: bool) -> Result<Vec<Row>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for line in text.lines() {
@@ -388,20 +325,30 @@ fn decode_influx(bytes: &[u8]) -> Result<Vec<Row>, String> {
             return Err(format!("{line:?} reads as a comment"));
         };
         let [(tag, asset)] = &tags[..] else { return Err(format!("{line:?}: tags {tags:?}")) };
-        let [(field, value)] = &fields[..] else { return Err(format!("{line:?}: fields {fields:?}")) };
+        let ((field, value), label) = match (&fields[..], updates) {
+            ([value], false) => (value, None),
+            ([value, (emit_key, Field::Text(emit)), (revision_key, Field::Int(n))], true)
+                if emit_key == "emit" && revision_key == "revision" =>
+            {
+                (value, revision(emit, Some(*n))?)
+            }
+            _ => return Err(format!("{line:?}: fields {fields:?}")),
+        };
         if tag != "asset" || field != "value" {
             return Err(format!("{line:?}: tag {tag:?}, field {field:?}"));
         }
         let value = match (point.as_str(), value) {
             ("Cnt", Field::Int(n)) => Val::Int(*n),
-            (p, Field::Float(v)) if p != "Cnt" => Val::Float(v.to_bits()),
+            ("Level", Field::Text(t)) => Val::Text(t.clone()),
+            ("Up", Field::Bool(b)) => Val::Bool(*b),
+            (p, Field::Float(v)) if !["Cnt", "Level", "Up"].contains(&p) => Val::Float(v.to_bits()),
             _ => return Err(format!("{line:?}: value {value:?}")),
         };
         let ns = time.ok_or_else(|| format!("{line:?}: no time"))?;
         if ns % 1_000_000 != 0 {
             return Err(format!("{line:?}: time not on a millisecond"));
         }
-        rows.push((ns / 1_000_000, asset.clone(), point, value));
+        rows.push((ns / 1_000_000, asset.clone(), point, value, label));
     }
     Ok(rows)
 }
@@ -537,10 +484,25 @@ fn merge_rows(written: &BTreeMap<(String, i64, String), Val>) -> BTreeMap<(Strin
                     rows.insert((asset.to_string(), tick, point.to_string()), Val::Float(v.to_bits()));
                 }
             }
+            let level = if op("Max") > 1.0 { HIGH } else { LOW };
+            rows.insert((asset.to_string(), tick, "Level".to_string()), Val::Text(level.to_string()));
+            let (max, min) = (op("Max"), op("Min"));
+            rows.insert((asset.to_string(), tick, "Up".to_string()), Val::Bool(max > min));
+            if fuzzy_greater(max, min) != (max > min) {
+                rows.remove(&(asset.to_string(), tick, "Up".to_string()));
+            }
             tick += WINDOW;
         }
     }
     rows
+}
+
+/// `x > y` as rhai's checked build compares floats: by a relative epsilon, an absolute one when
+/// `x * y` is 0 (so `1e-17 > 0` is false). The merge's `Up` row is not judged where this and `>`
+/// differ (reported apart; the encodings are this test's subject).
+fn fuzzy_greater(x: f64, y: f64) -> bool {
+    let max = if x * y == 0.0 { 1.0 } else { x.abs().max(y.abs()) };
+    max != 0.0 && (x - y) / max > f64::EPSILON
 }
 
 /// What one run wrote: exit status, points, late rows, figures, stderr.
@@ -552,12 +514,13 @@ struct Written {
     stderr: String,
 }
 
-fn run_format(dir: &Path, input: &str, format: &str) -> Written {
+fn run_format(dir: &Path, run: &Run, input: &str, format: &str) -> Written {
     let late = if format == "jsonl" { "late.jsonl" } else { "late.csv" };
     let (points, stats) = (format!("out.{format}"), format!("{format}.json"));
+    let emit = if run.updates { "updates" } else { "final" };
     let out = meterflow()
         .current_dir(dir)
-        .args(["run", "w.yaml", "d.yaml", "-i", input, "--format", format, "-o", &points, "-q"])
+        .args(["run", "w.yaml", "d.yaml", "-i", input, "--format", format, "-o", &points, "-q", "--emit", emit])
         .args(["--late-output", late, "--stats-json", &stats])
         .output()
         .unwrap();
@@ -571,6 +534,66 @@ fn run_format(dir: &Path, input: &str, format: &str) -> Written {
     }
 }
 
+/// The points of the merge job.
+const MERGED: [&str; 5] = ["Spread", "Ratio", "Root", "Level", "Up"];
+
+/// The rows by key, each key's last row (`updates` mode writes several), split into window rows
+/// and merge rows; in `final` mode a key written twice fails.
+type Keyed = BTreeMap<(String, i64, String), Val>;
+
+fn keyed(rows: &[Row], updates: bool) -> Result<(Keyed, Keyed), TestCaseError> {
+    let (mut written, mut merged) = (Keyed::new(), Keyed::new());
+    for (ts, asset, point, value, _) in rows {
+        let key = (asset.clone(), *ts, point.clone());
+        let into = if MERGED.contains(&point.as_str()) { &mut merged } else { &mut written };
+        let again = into.insert(key, value.clone()).is_some();
+        prop_assert!(updates || !again, "a key written twice: {} {} {}", ts, asset, point);
+    }
+    Ok((written, merged))
+}
+
+/// The model's checks on the CSV run's rows: the windows (each key's last row in `updates`
+/// mode), then in `final` mode the merge's rows from the window rows written.
+fn check_rows(rows: &[Row], windows: &Windows, updates: bool) -> Result<(), TestCaseError> {
+    let (written, merged) = keyed(rows, updates)?;
+    let expected = window_rows(windows);
+    prop_assert_eq!(written.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "the windows written");
+    for (key, want) in &expected {
+        let got = &written[key];
+        // A zero of either sign may be the max or min of a window holding both.
+        let zeros = got.float() == 0.0 && want.float() == 0.0 && ["Max", "Min"].contains(&key.2.as_str());
+        prop_assert!(
+            got == want || zeros,
+            "{:?}: wrote {:?} ({}), model {:?} ({})",
+            key,
+            got,
+            got.float(),
+            want,
+            want.float()
+        );
+    }
+    // In `updates` mode a merge row stands when a late reading later takes its value away (a
+    // division by a `first` that became 0): the contract's one corner, not compared here.
+    if !updates {
+        let mut merged = merged;
+        let expected = merge_rows(&written);
+        // An `Up` the model leaves open must still be a boolean.
+        merged.retain(|key, value| expected.contains_key(key) || !(key.2 == "Up" && matches!(value, Val::Bool(_))));
+        prop_assert_eq!(&merged, &expected, "the merge's rows");
+    }
+    // Revisions count from 0 per key, the first `on_time` unless the window was closed already.
+    let mut next: BTreeMap<(String, i64, String), i64> = BTreeMap::new();
+    for (ts, asset, point, _, label) in rows {
+        let n = next.entry((asset.clone(), *ts, point.clone())).or_insert(0);
+        if let Some((emit, revision)) = label {
+            prop_assert_eq!(*revision, *n, "revision of {} {} {}", ts, asset, point);
+            prop_assert!(*n == 0 || emit == "late", "revision {} of {} {} {} is {}", n, ts, asset, point, emit);
+        }
+        *n += 1;
+    }
+    Ok(())
+}
+
 fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
     std::fs::write(dir.join("w.yaml"), WINDOWS.replace("LATENCY", &format!("{}m", run.latency_min))).unwrap();
     std::fs::write(dir.join("d.yaml"), MERGE).unwrap();
@@ -578,49 +601,89 @@ fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
     std::fs::write(dir.join(input), input_text(run)).unwrap();
     let (windows, late_model) = model(run);
     let fail = |what: &str, e: String| TestCaseError::fail(format!("{what}: {e}"));
+    let updates = run.updates;
 
-    let csv = run_format(dir, input, "csv");
+    let csv = run_format(dir, run, input, "csv");
     prop_assert_eq!(csv.status, 0, "csv: {}", csv.stderr);
-    let rows = decode_csv(&csv.points).map_err(|e| fail("CSV points", e))?;
-    // Window rows against the model, then the merge's rows against the window rows written.
-    let mut written: BTreeMap<(String, i64, String), Val> = BTreeMap::new();
-    let mut merged: BTreeMap<(String, i64, String), Val> = BTreeMap::new();
-    for (ts, asset, point, value) in &rows {
-        let key = (asset.clone(), *ts, point.clone());
-        let into = if ["Spread", "Ratio", "Root"].contains(&point.as_str()) { &mut merged } else { &mut written };
-        prop_assert!(into.insert(key, *value).is_none(), "a key written twice: {} {} {}", ts, asset, point);
-    }
-    let expected = window_rows(&windows);
-    prop_assert_eq!(written.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "the windows written");
-    for (key, want) in &expected {
-        let got = written[key];
-        // A zero of either sign may be the max or min of a window holding both.
-        let same = got == *want || (got.float() == 0.0 && want.float() == 0.0 && key.2 != "First" && key.2 != "Last");
-        prop_assert!(same, "{:?}: wrote {:?} ({}), model {:?} ({})", key, got, got.float(), want, want.float());
-    }
-    prop_assert_eq!(&merged, &merge_rows(&written), "the merge's rows");
+    let rows = decode_csv(&csv.points, updates).map_err(|e| fail("CSV points", e))?;
+    check_rows(&rows, &windows, updates)?;
     let late = decode_late_csv(&csv.late).map_err(|e| fail("CSV late rows", e))?;
     prop_assert_eq!(&late, &late_model, "late rows");
 
-    let jsonl = run_format(dir, input, "jsonl");
+    let jsonl = run_format(dir, run, input, "jsonl");
     prop_assert_eq!(jsonl.status, 0, "jsonl: {}", jsonl.stderr);
-    prop_assert_eq!(decode_jsonl(&jsonl.points).map_err(|e| fail("JSON lines points", e))?, rows.clone(), "JSON lines");
+    let decoded = decode_jsonl(&jsonl.points, updates).map_err(|e| fail("JSON lines points", e))?;
+    prop_assert_eq!(&decoded, &rows, "JSON lines");
     prop_assert_eq!(decode_late_jsonl(&jsonl.late).map_err(|e| fail("JSON late rows", e))?, late.clone());
     prop_assert_eq!(&jsonl.stats, &csv.stats, "--stats-json of the JSON lines run");
 
-    let influx = run_format(dir, input, "influx");
+    #[cfg(feature = "parquet")]
+    {
+        let parquet = run_format(dir, run, input, "parquet");
+        prop_assert_eq!(parquet.status, 0, "parquet: {}", parquet.stderr);
+        let decoded = decode_parquet(&dir.join("out.parquet"), updates).map_err(|e| fail("Parquet", e))?;
+        prop_assert_eq!(&decoded, &rows, "Parquet");
+        prop_assert_eq!(decode_late_csv(&parquet.late).map_err(|e| fail("Parquet late rows", e))?, late.clone());
+        prop_assert_eq!(&parquet.stats, &csv.stats, "--stats-json of the Parquet run");
+    }
+
+    let influx = run_format(dir, run, input, "influx");
     // Line protocol cannot hold a control character in a tag: such a run stops (exit 1).
-    let control = rows.iter().any(|(_, asset, _, _)| asset.chars().any(char::is_control));
+    let control = rows.iter().any(|(_, asset, _, _, _)| asset.chars().any(char::is_control));
     if control {
         prop_assert_eq!(influx.status, 1, "influx with a tab in a name: {}", influx.stderr);
         prop_assert!(influx.stderr.contains("control character"), "{}", influx.stderr);
         return Ok(());
     }
     prop_assert_eq!(influx.status, 0, "influx: {}", influx.stderr);
-    prop_assert_eq!(decode_influx(&influx.points).map_err(|e| fail("line protocol", e))?, rows, "line protocol");
+    let decoded = decode_influx(&influx.points, updates).map_err(|e| fail("line protocol", e))?;
+    prop_assert_eq!(&decoded, &rows, "line protocol");
     prop_assert_eq!(decode_late_csv(&influx.late).map_err(|e| fail("influx late rows", e))?, late);
     prop_assert_eq!(&influx.stats, &csv.stats, "--stats-json of the influx run");
     Ok(())
+}
+
+/// The rows of a Parquet file as the parquet crate's Arrow reader gives them: a count, a boolean
+/// (1 or 0) and a text (`text_value`, `value` null) by their point, other values as doubles.
+#[cfg(feature = "parquet")]
+fn decode_parquet(path: &Path, updates: bool) -> Result<Vec<Row>, String> {
+    use arrow_array::{Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let column = |name: &str| batch.column_by_name(name).ok_or_else(|| format!("no column {name}"));
+        let texts = |name: &str| -> Result<StringArray, String> {
+            column(name)?.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| format!("{name} is not text"))
+        };
+        let stamps = column("timestamp")?;
+        let stamps = stamps.as_any().downcast_ref::<TimestampMillisecondArray>().ok_or("timestamp type")?;
+        let values = column("value")?;
+        let values = values.as_any().downcast_ref::<Float64Array>().ok_or("value type")?;
+        let (assets, points, text_values) = (texts("asset")?, texts("point")?, texts("text_value")?);
+        let labels = if updates { Some((texts("emit")?, column("revision")?)) } else { None };
+        for i in 0..batch.num_rows() {
+            let point = points.value(i).to_string();
+            let value = match point.as_str() {
+                "Level" if values.is_null(i) => Val::Text(text_values.value(i).to_string()),
+                "Up" => Val::Bool(values.value(i) == 1.0),
+                "Cnt" => Val::Int(values.value(i) as i64),
+                _ if values.is_null(i) || text_values.is_valid(i) => return Err(format!("row {i}: no number")),
+                _ => Val::Float(values.value(i).to_bits()),
+            };
+            let label = match &labels {
+                Some((emit, revisions)) => {
+                    let revisions = revisions.as_any().downcast_ref::<Int64Array>().ok_or("revision type")?;
+                    revision(emit.value(i), Some(revisions.value(i)))?
+                }
+                None => None,
+            };
+            rows.push((stamps.value(i), assets.value(i).to_string(), point, value, label));
+        }
+    }
+    Ok(rows)
 }
 
 fn cases() -> u32 {
@@ -635,31 +698,4 @@ proptest! {
         let dir = fresh_dir(&format!("encodings_{}", std::process::id()));
         check(&run, &dir)?;
     }
-}
-
-/// The parser reads the protocol's own examples as the reference explains them.
-#[test]
-fn the_line_protocol_parser_follows_the_reference() {
-    let (m, tags, fields, time) = influx_line(
-        r#"my\ Measure\,ment,tag\ Key=tag\,Val\=ue\\ f="say \"hi\" \\",i=-3i,b=t,x=1.5e-7 1556813561098000000"#,
-    )
-    .unwrap()
-    .unwrap();
-    assert_eq!(m, "my Measure,ment");
-    assert_eq!(tags, vec![("tag Key".to_string(), r"tag,Val=ue\".to_string())]);
-    assert_eq!(
-        fields,
-        vec![
-            ("f".to_string(), Field::Text(r#"say "hi" \"#.to_string())),
-            ("i".to_string(), Field::Int(-3)),
-            ("b".to_string(), Field::Bool(true)),
-            ("x".to_string(), Field::Float(1.5e-7)),
-        ]
-    );
-    assert_eq!(time, Some(1_556_813_561_098_000_000));
-    assert_eq!(influx_line("# a comment").unwrap(), None);
-    assert!(influx_line("m value=NaN 1").is_err());
-    assert!(influx_line("m value=inf 1").is_err());
-    // A backslash before an ordinary character is itself.
-    assert_eq!(influx_line(r"a\b,t=c\d v=1").unwrap().unwrap().0, r"a\b");
 }
