@@ -9,7 +9,8 @@
 //! (the seed's cross-point `${Max} - ${Min}` shape and a division), a point merge over the raw
 //! input and a window job over the merge's output. The data: several assets reading A and B with
 //! repeats (same value and corrections), late rows, gaps, clock jumps ahead and back, values out
-//! of threshold. The reference is one pipeline, itself pinned by the golden cases and the model
+//! of threshold. Runs take `--emit final` or `updates` and now and then `--strict`, `--sort-input`,
+//! `--duplicates last` or `--max-future-skew`; the 3-shard run parses on 2 threads. The reference is one pipeline, itself pinned by the golden cases and the model
 //! property tests; `PROPTEST_CASES=N` runs more cases than the default.
 
 use crate::support::{fresh_dir, meterflow};
@@ -277,7 +278,19 @@ fn figures(stats: &str) -> serde_json::Value {
     json
 }
 
-fn check(jobs: &Jobs, lines: &[String], cut: usize, emit: &str, scope: &str) -> Result<(), TestCaseError> {
+/// Flags that change what a run does, one set per case: `--strict` (warnings make exit 1),
+/// `--sort-input`, and the overrides of every job's `duplicates` and `max_future_skew`.
+const FLAGS: [&[&str]; 6] =
+    [&[], &[], &["--strict"], &["--sort-input"], &["--duplicates", "last"], &["--max-future-skew", "30m"]];
+
+fn check(
+    jobs: &Jobs,
+    lines: &[String],
+    cut: usize,
+    emit: &str,
+    scope: &str,
+    flags: &[&str],
+) -> Result<(), TestCaseError> {
     let dir = fresh_dir(&format!("shard_properties_{}", std::process::id()));
     let mut names = Vec::new();
     for (name, yaml) in jobs.files() {
@@ -296,7 +309,7 @@ fn check(jobs: &Jobs, lines: &[String], cut: usize, emit: &str, scope: &str) -> 
     std::fs::write(dir.join("a.csv"), file(&lines[..cut])).unwrap();
     std::fs::write(dir.join("b.csv"), file(&lines[cut..])).unwrap();
     let inputs = ["a.csv", "b.csv"];
-    let args = ["--emit", emit, "--watermark", scope];
+    let args = [&["--emit", emit, "--watermark", scope], flags].concat();
     let one = run(&dir, &names, &inputs, &args, "one");
     prop_assert!(one.status == 0 || one.status == 1, "{}", one.stderr);
     prop_assert!(!one.stderr.contains("panicked"), "{}", one.stderr);
@@ -306,12 +319,14 @@ fn check(jobs: &Jobs, lines: &[String], cut: usize, emit: &str, scope: &str) -> 
         prop_assert!(sharded.stderr.contains("--shards 2: --watermark global"), "{}", sharded.stderr);
         prop_assert!(!dir.join("two.csv").exists() && !dir.join("two.late.csv").exists());
     } else {
-        for shards in ["2", "3"] {
-            let sharded = run(&dir, &names, &inputs, &[&args[..], &["--shards", shards]].concat(), "sharded");
-            same_outcome(&sharded, &one, &format!("--shards {shards} in {}", dir.display()))?;
+        for shards in [&["--shards", "2"][..], &["--shards", "3", "--threads", "2"]] {
+            let sharded = run(&dir, &names, &inputs, &[&args[..], shards].concat(), "sharded");
+            same_outcome(&sharded, &one, &format!("{shards:?} in {}", dir.display()))?;
         }
     }
-    if one.status != 0 {
+    // Sorting needs the whole input (refused with --state), and --strict fails a part's run on
+    // the warnings of that part.
+    if one.status != 0 || flags.contains(&"--sort-input") || flags.contains(&"--strict") {
         return Ok(());
     }
     // The same input in two runs joined by a state file.
@@ -340,8 +355,9 @@ proptest! {
         lines in data(),
         cut in any::<usize>(),
         emit in prop::sample::select(vec!["final", "updates"]),
+        flags in prop::sample::select(FLAGS.to_vec()),
         scope in prop::sample::select(vec!["series", "series", "asset", "asset", "global"]),
     ) {
-        check(&jobs, &lines, cut, emit, scope)?;
+        check(&jobs, &lines, cut, emit, scope, flags)?;
     }
 }
