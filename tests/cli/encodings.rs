@@ -700,3 +700,48 @@ proptest! {
         check(&run, &dir)?;
     }
 }
+
+/// The points a run wrote as CSV lines, header dropped, sorted: rows of one run and of a chain
+/// come in different orders.
+fn sorted_rows(points: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(points);
+    let mut lines: Vec<String> = text.lines().skip(1).map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// The output read back as input (the contract, section 5): the window job's points written as
+/// CSV or JSON lines and given to the merge job alone give the rows one run of both jobs gives
+/// (section 3a: in `final` mode the same rows). CSV input trims its fields, so a CSV chain is
+/// checked on names without outer spaces.
+fn check_chain(run: &Run, dir: &Path, format: &str) -> Result<(), TestCaseError> {
+    std::fs::write(dir.join("w.yaml"), WINDOWS.replace("LATENCY", &format!("{}m", run.latency_min))).unwrap();
+    std::fs::write(dir.join("d.yaml"), MERGE).unwrap();
+    let input = if run.jsonl { "in.jsonl" } else { "in.csv" };
+    std::fs::write(dir.join(input), input_text(run)).unwrap();
+    let meterflow_run = |args: &[&str]| meterflow().current_dir(dir).arg("run").args(args).arg("-q").output().unwrap();
+    let one = meterflow_run(&["w.yaml", "d.yaml", "-i", input]);
+    prop_assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let middle = format!("middle.{format}");
+    let first = meterflow_run(&["w.yaml", "-i", input, "--format", format, "-o", &middle]);
+    prop_assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let second = meterflow_run(&["d.yaml", "-i", &middle]);
+    prop_assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let merged = |points: &[u8]| -> Vec<String> {
+        sorted_rows(points).into_iter().filter(|line| MERGED.iter().any(|p| line.contains(&format!(",{p},")))).collect()
+    };
+    prop_assert_eq!(merged(&second.stdout), merged(&one.stdout), "the merge over the {} chain", format);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn output_read_back_as_input_gives_one_run_s_merge(run in runs(), jsonl_chain in any::<bool>()) {
+        let outer_spaces = run.assets.iter().any(|a| a.trim() != a);
+        let format = if jsonl_chain || outer_spaces { "jsonl" } else { "csv" };
+        let dir = fresh_dir(&format!("encodings_chain_{}", std::process::id()));
+        check_chain(&run, &dir, format)?;
+    }
+}
