@@ -10,7 +10,10 @@
 //! (every float exactly the double computed; in CSV the shortest text that round-trips, as ryu
 //! writes it; a non-finite merge result no row, as the contract says), the three formats must
 //! carry the same rows in the same order, and so must the late-row files (CSV and JSON lines) and
-//! `--stats-json`. `PROPTEST_CASES=N` runs more cases than the default.
+//! `--stats-json`, in `final` and `updates` mode (labels and revisions), Parquet included (read by
+//! the parquet crate) when the feature is on. The window job's output read back as input (CSV or
+//! JSON lines) must give the merge one run gives, and `--decimals N` must round as an integer
+//! model of the exact binary value says. `PROPTEST_CASES=N` runs more cases than the default.
 
 use crate::line_protocol::{Field, influx_line};
 use crate::support::{fresh_dir, meterflow};
@@ -743,5 +746,118 @@ proptest! {
         let format = if jsonl_chain || outer_spaces { "jsonl" } else { "csv" };
         let dir = fresh_dir(&format!("encodings_chain_{}", std::process::id()));
         check_chain(&run, &dir, format)?;
+    }
+}
+
+/// `v` rounded to `decimals` places as `--decimals` promises (cli.md): correctly rounded from the
+/// exact binary value, an exact tie to the even digit, trailing zeros and a trailing point
+/// dropped, `0` for a value that rounds to zero. Worked in integers here: `v` is `m * 2^e`, so
+/// `v * 10^d` is `m * 10^d` shifted by `e` bits, its remainder deciding the rounding. For `|v|`
+/// below 2^64 (what the test draws), so every product fits a u128.
+fn rounded_text(v: f64, decimals: u32) -> String {
+    let bits = v.to_bits();
+    let negative = bits >> 63 == 1;
+    let (exponent, fraction) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+    let (m, e) = match exponent {
+        0 => (u128::from(fraction), -1074i32),
+        _ => (u128::from(fraction | 1 << 52), exponent as i32 - 1075),
+    };
+    let scaled = m * 10u128.pow(decimals);
+    let q = match e {
+        0.. => scaled << e,
+        -127..=-1 => {
+            let shift = -e as u32;
+            let (q, r, half) = (scaled >> shift, scaled & ((1u128 << shift) - 1), 1u128 << (shift - 1));
+            if r > half || (r == half && q % 2 == 1) { q + 1 } else { q }
+        }
+        // Below 2^-127 * 2^53 * 10^8: far below half a unit of the last place.
+        _ => 0,
+    };
+    let digits = format!("{q:0>width$}", width = decimals as usize + 1);
+    let (int, frac) = digits.split_at(digits.len() - decimals as usize);
+    let frac = frac.trim_end_matches('0');
+    let sign = if negative && q != 0 { "-" } else { "" };
+    if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
+}
+
+#[test]
+fn the_rounding_model_rounds_as_the_reference_says() {
+    assert_eq!(rounded_text(2.1700000000000728, 2), "2.17");
+    assert_eq!(rounded_text(12.0, 2), "12");
+    assert_eq!(
+        (rounded_text(2.5, 0), rounded_text(3.5, 0), rounded_text(0.25, 1)),
+        ("2".into(), "4".into(), "0.2".into())
+    );
+    // 0.35 is a little below 0.35 in binary, 0.45 a little above.
+    assert_eq!((rounded_text(0.35, 1), rounded_text(0.45, 1)), ("0.3".into(), "0.5".into()));
+    assert_eq!(
+        (rounded_text(-0.0004, 3), rounded_text(-0.0, 2), rounded_text(-1.25, 1)),
+        ("0".into(), "0".into(), "-1.2".into())
+    );
+    assert_eq!(
+        (rounded_text(1500.0, 0), rounded_text(5e-324, 8), rounded_text(1e19, 1)),
+        ("1500".into(), "0".into(), "10000000000000000000".into())
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// `--decimals N`: each value of a `last` window (one reading each) written in CSV, JSON lines
+    /// and line protocol as [`rounded_text`] says.
+    #[test]
+    fn decimals_round_as_the_model_says(
+        values in prop::collection::vec(
+            prop_oneof![
+                any::<u64>().prop_map(f64::from_bits).prop_filter("below 2^64", |v| v.abs() < 1.8e19),
+                (-1_000_000i64..1_000_000, 0u32..6).prop_map(|(n, d)| n as f64 / 10f64.powi(d as i32)),
+                (-1000i64..1000).prop_map(|n| n as f64 / 8.0),
+            ],
+            1..30,
+        ),
+        decimals in 0u8..9,
+    ) {
+        let dir = fresh_dir(&format!("encodings_decimals_{}", std::process::id()));
+        let job = "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
+                   - {input: R, aggregation: last, window_size: 1m, output: Last}\n";
+        std::fs::write(dir.join("w.yaml"), job).unwrap();
+        let mut input = String::from("timestamp,asset,point,value\n");
+        for (i, v) in values.iter().enumerate() {
+            input.push_str(&format!("{},m,R,{v:?}\n", START + i as i64 * 60_000));
+        }
+        std::fs::write(dir.join("in.csv"), input).unwrap();
+        let expected: Vec<String> = values.iter().map(|&v| rounded_text(v, u32::from(decimals))).collect();
+        for format in ["csv", "jsonl", "influx"] {
+            let out = meterflow()
+                .current_dir(&dir)
+                .args(["run", "w.yaml", "-i", "in.csv", "-q", "--format", format, "--decimals", &decimals.to_string()])
+                .output()
+                .unwrap();
+            prop_assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let written: Vec<String> = match format {
+                "csv" => text.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().to_string()).collect(),
+                "jsonl" => text
+                    .lines()
+                    .map(|l| {
+                        let (_, value) = l.rsplit_once("\"value\":").unwrap();
+                        value.trim_end_matches('}').to_string()
+                    })
+                    .collect(),
+                _ => text
+                    .lines()
+                    .map(|l| match influx_line(l) {
+                        Ok(Some((_, _, fields, _))) => match &fields[..] {
+                            [(_, Field::Float(_))] => {
+                                l.split_once(" value=").unwrap().1.split(' ').next().unwrap().to_string()
+                            }
+                            other => format!("{other:?}"),
+                        },
+                        other => format!("{other:?}"),
+                    })
+                    .collect(),
+            };
+            prop_assert_eq!(&written, &expected, "{} with --decimals {}", format, decimals);
+        }
     }
 }
