@@ -23,6 +23,11 @@ use std::path::Path;
 
 /// 2024-01-01T00:00:00Z.
 const START: i64 = 1_704_067_200_000;
+
+/// Where a run's readings start: today, an hour before the epoch (negative milliseconds, windows
+/// across 1970), and near both ends of what line protocol's 64-bit nanoseconds hold (1677-09-21
+/// to 2262-04-11).
+const STARTS: [i64; 4] = [START, -3_600_000, -9_223_286_400_000, 9_223_358_400_000];
 /// The windows and the merge's ticks: 10 minutes.
 const WINDOW: i64 = 600_000;
 
@@ -84,8 +89,9 @@ fn runs() -> impl Strategy<Value = Run> {
         // (asset, minute, second, value, delay class)
         prop::collection::vec((0usize..4, 0i64..120, 0i64..60, value_text(), 0u8..6), 1..60),
         any::<bool>(),
+        prop::sample::select(STARTS.to_vec()),
     )
-        .prop_map(|(names, jsonl, latency_min, rows, updates)| {
+        .prop_map(|(names, jsonl, latency_min, rows, updates, start)| {
             let mut assets: Vec<String> = Vec::new();
             for (pieces, pad) in names {
                 let mut name = pieces.concat();
@@ -109,7 +115,7 @@ fn runs() -> impl Strategy<Value = Run> {
                 .into_iter()
                 .map(|(a, minute, second, value, delay)| {
                     let asset = a % assets.len();
-                    let ts = START + minute * 60_000 + second * 1000;
+                    let ts = start + minute * 60_000 + second * 1000;
                     // Most readings on time, some 15 or 40 minutes late.
                     let arrival = ts + [0, 0, 0, 0, 900_000, 2_400_000][delay as usize];
                     (arrival, asset, ts, value)
@@ -164,7 +170,8 @@ fn input_text(run: &Run) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Necessary).from_writer(Vec::new());
     writer.write_record(["timestamp", "asset", "point", "value"]).unwrap();
     for (asset, ts, value) in &run.readings {
-        writer.write_record([ts.to_string().as_str(), &run.assets[*asset], "R", value]).unwrap();
+        let stamp = chrono::DateTime::from_timestamp_millis(*ts).unwrap().to_rfc3339();
+        writer.write_record([stamp.as_str(), &run.assets[*asset], "R", value]).unwrap();
     }
     writer.into_inner().unwrap()
 }
