@@ -721,9 +721,9 @@ fn sorted_rows(points: &[u8]) -> Vec<String> {
 }
 
 /// The output read back as input (the contract, section 5): the window job's points written as
-/// CSV or JSON lines and given to the merge job alone give the rows one run of both jobs gives
-/// (section 3a: in `final` mode the same rows). CSV input trims its fields, so a CSV chain is
-/// checked on names without outer spaces.
+/// CSV, JSON lines or Parquet and given to the merge job alone give the rows one run of both jobs gives
+/// (section 3a: in `final` mode the same rows). CSV and Parquet input trim their fields, so those
+/// chains are checked on names without outer spaces.
 fn check_chain(run: &Run, dir: &Path, format: &str) -> Result<(), TestCaseError> {
     std::fs::write(dir.join("w.yaml"), WINDOWS.replace("LATENCY", &format!("{}m", run.latency_min))).unwrap();
     std::fs::write(dir.join("d.yaml"), MERGE).unwrap();
@@ -748,9 +748,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn output_read_back_as_input_gives_one_run_s_merge(run in runs(), jsonl_chain in any::<bool>()) {
+    fn output_read_back_as_input_gives_one_run_s_merge(run in runs(), chain in 0u8..3) {
         let outer_spaces = run.assets.iter().any(|a| a.trim() != a);
-        let format = if jsonl_chain || outer_spaces { "jsonl" } else { "csv" };
+        let format = match chain {
+            0 if !outer_spaces => "csv",
+            2 if cfg!(feature = "parquet") && !outer_spaces => "parquet",
+            _ => "jsonl",
+        };
         let dir = fresh_dir(&format!("encodings_chain_{}", std::process::id()));
         check_chain(&run, &dir, format)?;
     }
