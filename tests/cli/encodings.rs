@@ -722,18 +722,25 @@ fn sorted_rows(points: &[u8]) -> Vec<String> {
 
 /// The output read back as input (the contract, section 5): the window job's points written as
 /// CSV, JSON lines or Parquet and given to the merge job alone give the rows one run of both jobs gives
-/// (section 3a: in `final` mode the same rows). CSV and Parquet input trim their fields, so those
+/// (section 3a: in `final` mode the same rows, also when the window job's rows are its `updates`
+/// revisions and the merge's lateness covers their horizon). CSV and Parquet input trim their fields, so those
 /// chains are checked on names without outer spaces.
 fn check_chain(run: &Run, dir: &Path, format: &str) -> Result<(), TestCaseError> {
     std::fs::write(dir.join("w.yaml"), WINDOWS.replace("LATENCY", &format!("{}m", run.latency_min))).unwrap();
-    std::fs::write(dir.join("d.yaml"), MERGE).unwrap();
+    // Piped revisions are input readings to the merge: its lateness must cover the window job's
+    // revision horizon (its latency, at most 20m, plus the 10m window).
+    let merge = MERGE.replace("model: M\n", "model: M\nlatency: 40m\n");
+    assert!(merge.contains("latency: 40m"));
+    std::fs::write(dir.join("d.yaml"), merge).unwrap();
     let input = if run.jsonl { "in.jsonl" } else { "in.csv" };
     std::fs::write(dir.join(input), input_text(run)).unwrap();
     let meterflow_run = |args: &[&str]| meterflow().current_dir(dir).arg("run").args(args).arg("-q").output().unwrap();
     let one = meterflow_run(&["w.yaml", "d.yaml", "-i", input]);
     prop_assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
     let middle = format!("middle.{format}");
-    let first = meterflow_run(&["w.yaml", "-i", input, "--format", format, "-o", &middle]);
+    // The window job's `updates` rows piped are revisions: a later one replaces the earlier.
+    let emit = if run.updates { "updates" } else { "final" };
+    let first = meterflow_run(&["w.yaml", "-i", input, "--format", format, "-o", &middle, "--emit", emit]);
     prop_assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let second = meterflow_run(&["d.yaml", "-i", &middle]);
     prop_assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
