@@ -3,3 +3,4 @@
 
 mod architecture;
 mod docs_links;
+mod manifest;
