@@ -14,8 +14,12 @@
 //!
 //! rhai's fast operators run its built-in comparison before looking for a registered one, for
 //! every operand that is not a custom type; they are turned off so the overloads are found. The
-//! other operators then take rhai's function lookup and fall back to the same built-ins, with the
-//! same results and the same count of operations.
+//! other operators then take rhai's function lookup, which finds the packages' functions or falls
+//! back to the same built-ins, with the same results (only an integer negation's overflow is
+//! worded differently), but each counts one more operation (the call) toward the limit. The
+//! lookup costs about 700 instructions per operator: a point-triggered merge with two comparisons
+//! over 1M rows takes 0.45 s of CPU instead of 0.37 s (release build, medians of five paired
+//! runs); plain arithmetic never reaches rhai (`arith`), so it costs what it did.
 
 use rhai::{Engine, INT};
 
