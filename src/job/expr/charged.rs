@@ -6,8 +6,8 @@
 //! `.sub_string(1)` cost 41 ms per evaluation and chains of `.to_upper()` 19 ms. Charged, an
 //! evaluation reads and builds at most [`super::natives::WORK_PER_EVALUATION`] bytes through
 //! them. Their results are rhai 1.27's, case by case (`tests::charged_functions_agree_with_rhai`);
-//! what the operators `+`, `==` and `[]` cost, which rhai runs without a function call, is
-//! measured in SECURITY.md.
+//! what the operators `+`, `==` and `[]` cost, which rhai runs as built-ins, is measured in
+//! SECURITY.md.
 
 use super::natives::{Result, charge};
 use rhai::{Array, Dynamic, Engine, ImmutableString};
