@@ -14,7 +14,8 @@
 //! 3-shard run parses on 2 threads. The reference is one pipeline, itself pinned by the golden cases and the model
 //! property tests; `PROPTEST_CASES=N` runs more cases than the default.
 
-use crate::support::{fresh_dir, meterflow};
+use crate::shards::{Outcome, run_in};
+use crate::support::fresh_dir;
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -212,32 +213,14 @@ fn data() -> impl Strategy<Value = Vec<String>> {
     })
 }
 
-/// What a run gives: exit status, points, late rows, `--stats-json` and stderr.
-#[derive(Debug)]
-struct Outcome {
-    status: i32,
-    points: String,
-    late: String,
-    stats: String,
-    stderr: String,
-}
-
 fn run(dir: &Path, jobs: &[String], inputs: &[&str], args: &[&str], tag: &str) -> Outcome {
-    let (points, late, stats) = (format!("{tag}.csv"), format!("{tag}.late.csv"), format!("{tag}.json"));
-    let mut cmd = meterflow();
-    cmd.current_dir(dir).arg("run").args(jobs);
+    let mut all = vec!["run"];
+    all.extend(jobs.iter().map(String::as_str));
     for input in inputs {
-        cmd.args(["-i", input]);
+        all.extend(["-i", input]);
     }
-    let out = cmd.args(args).args(["-o", &points, "--late-output", &late, "--stats-json", &stats]).output().unwrap();
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    Outcome {
-        status: out.status.code().unwrap_or(-1),
-        points: read(&points),
-        late: read(&late),
-        stats: read(&stats),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    all.extend(args);
+    run_in(dir, &all, tag)
 }
 
 /// Fails naming `what` and the first line where `got` and `want` differ.

@@ -93,22 +93,22 @@ fn input(seed: u64, assets: u64, minutes: u64) -> String {
 
 /// What a run gives: exit status, points, late rows, `--stats-json` and stderr.
 #[derive(Debug, PartialEq)]
-struct Outcome {
-    status: i32,
-    points: String,
-    late: String,
-    stats: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) status: i32,
+    pub(crate) points: String,
+    pub(crate) late: String,
+    pub(crate) stats: String,
+    pub(crate) stderr: String,
 }
 
-fn run(dir: &Path, args: &[&str], shards: usize) -> Outcome {
-    let tag = format!("s{shards}");
+/// Runs `meterflow` with `args` in `dir`, writing points, late rows and `--stats-json` to files
+/// named after `tag`, and reads them back.
+pub(crate) fn run_in(dir: &Path, args: &[&str], tag: &str) -> Outcome {
     let (points, late, stats) = (format!("{tag}.csv"), format!("{tag}.late.csv"), format!("{tag}.json"));
     let out = meterflow()
         .current_dir(dir)
-        .args(["run", "windows.yaml", "sliding.yaml", "spread.yaml", "sum.yaml", "hourly.yaml", "energy.yaml"])
         .args(args)
-        .args(["-o", &points, "--late-output", &late, "--stats-json", &stats, "--shards", &shards.to_string()])
+        .args(["-o", &points, "--late-output", &late, "--stats-json", &stats])
         .output()
         .unwrap();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
@@ -119,6 +119,12 @@ fn run(dir: &Path, args: &[&str], shards: usize) -> Outcome {
         stats: read(&stats),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+fn run(dir: &Path, args: &[&str], shards: usize) -> Outcome {
+    let shards = shards.to_string();
+    let jobs = ["run", "windows.yaml", "sliding.yaml", "spread.yaml", "sum.yaml", "hourly.yaml", "energy.yaml"];
+    run_in(dir, &[&jobs[..], args, &["--shards", &shards]].concat(), &format!("s{shards}"))
 }
 
 fn setup(name: &str) -> std::path::PathBuf {
