@@ -160,25 +160,27 @@ fn reading(
         format!("expected a JSON object with timestamp, asset, point and value (as --format jsonl writes): {e}")
     })?;
     let stamp: Cow<'_, [u8]> = match &line.timestamp {
-        Scalar::Text(t) => Cow::Borrowed(t.as_bytes()),
+        Scalar::Text(t) => Cow::Borrowed(t.trim_ascii().as_bytes()),
         Scalar::Number(n) => Cow::Owned(n.to_string().into_bytes()),
         _ => return Err("timestamp: expected a text or a number".to_string()),
     };
     let ts = time.parse(&stamp).map_err(|e| {
         format!("timestamp: invalid timestamp {:?}: {}", String::from_utf8_lossy(&stamp), time.explain(e))
     })?;
-    for (field, name) in [("asset", &line.asset), ("point", &line.point)] {
+    // Names are trimmed as CSV cells are, so a name reads the same in either format.
+    let (asset_name, point_name) = (line.asset.trim_ascii(), line.point.trim_ascii());
+    for (field, name) in [("asset", asset_name), ("point", point_name)] {
         if name.is_empty() {
             return Err(format!("{field}: expected a non-empty name"));
         }
     }
-    let model = line.model.as_deref().unwrap_or("");
-    for (field, name) in [("asset", &*line.asset), ("point", &*line.point), ("model", model)] {
+    let model = line.model.as_deref().map_or("", str::trim_ascii);
+    for (field, name) in [("asset", asset_name), ("point", point_name), ("model", model)] {
         if has_bom(name.as_bytes()) {
             return Err(format!("{field}: {name:?}: a name must not hold a byte-order mark (U+FEFF)"));
         }
     }
-    let point = names.points.intern(&line.point);
+    let point = names.points.intern(point_name);
     let read = is_read(read_points, point);
     let value = match (&line.value, read) {
         (Scalar::Null, _) => return Ok(None),
@@ -190,13 +192,13 @@ fn reading(
             .parse(t.trim().as_bytes())
             .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
     };
-    let model = match line.model.as_deref() {
-        None | Some("") => NO_MODEL,
-        Some(model) => names.models.intern(model),
+    let model = match model {
+        "" => NO_MODEL,
+        model => names.models.intern(model),
     };
     // A reading no job reads keeps no asset name.
     let asset = match read && (model == NO_MODEL || is_read(read_models, model)) {
-        true => names.assets.intern(&line.asset),
+        true => names.assets.intern(asset_name),
         false => UNREAD_ASSET,
     };
     Ok(Some(Reading { asset, point, model, ts, value, quality: 0 }))
