@@ -16,7 +16,7 @@
 //! model of the exact binary value says. `PROPTEST_CASES=N` runs more cases than the default.
 
 use crate::line_protocol::{Field, influx_line};
-use crate::support::{fresh_dir, meterflow};
+use crate::support::{Written, fresh_dir, meterflow, run_written};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -505,33 +505,9 @@ fn merge_rows(written: &BTreeMap<(String, i64, String), Val>) -> BTreeMap<(Strin
     rows
 }
 
-/// What one run wrote: exit status, points, late rows, figures, stderr.
-struct Written {
-    status: i32,
-    points: Vec<u8>,
-    late: Vec<u8>,
-    stats: String,
-    stderr: String,
-}
-
 fn run_format(dir: &Path, run: &Run, input: &str, format: &str) -> Written {
-    let late = if format == "jsonl" { "late.jsonl" } else { "late.csv" };
-    let (points, stats) = (format!("out.{format}"), format!("{format}.json"));
     let emit = if run.updates { "updates" } else { "final" };
-    let out = meterflow()
-        .current_dir(dir)
-        .args(["run", "w.yaml", "d.yaml", "-i", input, "--format", format, "-o", &points, "-q", "--emit", emit])
-        .args(["--late-output", late, "--stats-json", &stats])
-        .output()
-        .unwrap();
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_default();
-    Written {
-        status: out.status.code().unwrap_or(-1),
-        points: read(&points),
-        late: read(late),
-        stats: String::from_utf8_lossy(&read(&stats)).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_written(dir, &["run", "w.yaml", "d.yaml", "-i", input, "-q", "--emit", emit], "out", format)
 }
 
 /// The points of the merge job.
@@ -602,16 +578,16 @@ fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
 
     let csv = run_format(dir, run, input, "csv");
     prop_assert_eq!(csv.status, 0, "csv: {}", csv.stderr);
-    let rows = decode_csv(&csv.points, updates).map_err(|e| fail("CSV points", e))?;
+    let rows = decode_csv(csv.points.as_bytes(), updates).map_err(|e| fail("CSV points", e))?;
     check_rows(&rows, &windows, updates)?;
-    let late = decode_late_csv(&csv.late).map_err(|e| fail("CSV late rows", e))?;
+    let late = decode_late_csv(csv.late.as_bytes()).map_err(|e| fail("CSV late rows", e))?;
     prop_assert_eq!(&late, &late_model, "late rows");
 
     let jsonl = run_format(dir, run, input, "jsonl");
     prop_assert_eq!(jsonl.status, 0, "jsonl: {}", jsonl.stderr);
-    let decoded = decode_jsonl(&jsonl.points, updates).map_err(|e| fail("JSON lines points", e))?;
+    let decoded = decode_jsonl(jsonl.points.as_bytes(), updates).map_err(|e| fail("JSON lines points", e))?;
     prop_assert_eq!(&decoded, &rows, "JSON lines");
-    prop_assert_eq!(decode_late_jsonl(&jsonl.late).map_err(|e| fail("JSON late rows", e))?, late.clone());
+    prop_assert_eq!(decode_late_jsonl(jsonl.late.as_bytes()).map_err(|e| fail("JSON late rows", e))?, late.clone());
     prop_assert_eq!(&jsonl.stats, &csv.stats, "--stats-json of the JSON lines run");
 
     #[cfg(feature = "parquet")]
@@ -620,7 +596,10 @@ fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
         prop_assert_eq!(parquet.status, 0, "parquet: {}", parquet.stderr);
         let decoded = decode_parquet(&dir.join("out.parquet"), updates).map_err(|e| fail("Parquet", e))?;
         prop_assert_eq!(&decoded, &rows, "Parquet");
-        prop_assert_eq!(decode_late_csv(&parquet.late).map_err(|e| fail("Parquet late rows", e))?, late.clone());
+        prop_assert_eq!(
+            decode_late_csv(parquet.late.as_bytes()).map_err(|e| fail("Parquet late rows", e))?,
+            late.clone()
+        );
         prop_assert_eq!(&parquet.stats, &csv.stats, "--stats-json of the Parquet run");
     }
 
@@ -633,9 +612,9 @@ fn check(run: &Run, dir: &Path) -> Result<(), TestCaseError> {
         return Ok(());
     }
     prop_assert_eq!(influx.status, 0, "influx: {}", influx.stderr);
-    let decoded = decode_influx(&influx.points, updates).map_err(|e| fail("line protocol", e))?;
+    let decoded = decode_influx(influx.points.as_bytes(), updates).map_err(|e| fail("line protocol", e))?;
     prop_assert_eq!(&decoded, &rows, "line protocol");
-    prop_assert_eq!(decode_late_csv(&influx.late).map_err(|e| fail("influx late rows", e))?, late);
+    prop_assert_eq!(decode_late_csv(influx.late.as_bytes()).map_err(|e| fail("influx late rows", e))?, late);
     prop_assert_eq!(&influx.stats, &csv.stats, "--stats-json of the influx run");
     Ok(())
 }

@@ -14,8 +14,7 @@
 //! 3-shard run parses on 2 threads. The reference is one pipeline, itself pinned by the golden cases and the model
 //! property tests; `PROPTEST_CASES=N` runs more cases than the default.
 
-use crate::shards::{Outcome, run_in};
-use crate::support::fresh_dir;
+use crate::support::{Written, fresh_dir, run_written};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -213,14 +212,14 @@ fn data() -> impl Strategy<Value = Vec<String>> {
     })
 }
 
-fn run(dir: &Path, jobs: &[String], inputs: &[&str], args: &[&str], tag: &str) -> Outcome {
+fn run(dir: &Path, jobs: &[String], inputs: &[&str], (args, format): (&[&str], &str), tag: &str) -> Written {
     let mut all = vec!["run"];
     all.extend(jobs.iter().map(String::as_str));
     for input in inputs {
         all.extend(["-i", input]);
     }
     all.extend(args);
-    run_in(dir, &all, tag)
+    run_written(dir, &all, tag, format)
 }
 
 /// Fails naming `what` and the first line where `got` and `want` differ.
@@ -241,7 +240,7 @@ fn same(got: &str, want: &str, what: &str) -> Result<(), TestCaseError> {
 }
 
 /// Every part of `got` is that of `want`.
-fn same_outcome(got: &Outcome, want: &Outcome, what: &str) -> Result<(), TestCaseError> {
+fn same_outcome(got: &Written, want: &Written, what: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.status, want.status, "{}: exit status; stderr {}", what, got.stderr);
     same(&got.points, &want.points, &format!("{what}: points"))?;
     same(&got.late, &want.late, &format!("{what}: late rows"))?;
@@ -298,18 +297,20 @@ fn check(
     std::fs::write(dir.join("a.csv"), file(&lines[..cut])).unwrap();
     std::fs::write(dir.join("b.csv"), file(&lines[cut..])).unwrap();
     let inputs = ["a.csv", "b.csv"];
-    let args = [&["--emit", emit, "--watermark", scope, "--format", format], flags].concat();
-    let one = run(&dir, &names, &inputs, &args, "one");
+    let args = [&["--emit", emit, "--watermark", scope], flags].concat();
+    let one = run(&dir, &names, &inputs, (&args, format), "one");
     prop_assert!(one.status == 0 || one.status == 1, "{}", one.stderr);
     prop_assert!(!one.stderr.contains("panicked"), "{}", one.stderr);
     if scope == "global" {
-        let sharded = run(&dir, &names, &inputs, &[&args[..], &["--shards", "2"]].concat(), "two");
+        let sharded = run(&dir, &names, &inputs, (&[&args[..], &["--shards", "2"]].concat(), format), "two");
         prop_assert_eq!(sharded.status, 2, "{}", sharded.stderr);
         prop_assert!(sharded.stderr.contains("--shards 2: --watermark global"), "{}", sharded.stderr);
-        prop_assert!(!dir.join("two.csv").exists() && !dir.join("two.late.csv").exists());
+        let late = if format == "jsonl" { "two.late.jsonl" } else { "two.late.csv" };
+        let points = format!("two.{format}");
+        prop_assert!(!dir.join(points).exists() && !dir.join(late).exists());
     } else {
         for shards in [&["--shards", "2"][..], &["--shards", "3", "--threads", "2"]] {
-            let sharded = run(&dir, &names, &inputs, &[&args[..], shards].concat(), "sharded");
+            let sharded = run(&dir, &names, &inputs, (&[&args[..], shards].concat(), format), "sharded");
             same_outcome(&sharded, &one, &format!("{shards:?} in {}", dir.display()))?;
         }
     }
@@ -320,9 +321,9 @@ fn check(
     }
     // The same input in two runs joined by a state file.
     let state = [&args[..], &["--state", "st"]].concat();
-    let first = run(&dir, &names, &inputs[..1], &state, "first");
+    let first = run(&dir, &names, &inputs[..1], (&state, format), "first");
     prop_assert_eq!(first.status, 0, "{}", first.stderr);
-    let last = run(&dir, &names, &inputs[1..], &[&state[..], &["--finish"]].concat(), "last");
+    let last = run(&dir, &names, &inputs[1..], (&[&state[..], &["--finish"]].concat(), format), "last");
     prop_assert_eq!(last.status, 0, "{}", last.stderr);
     // Only CSV has a header line (the late rows of line protocol are CSV).
     let rest = |text: &str, header: bool| if header { body(text).to_string() } else { text.to_string() };

@@ -5,7 +5,7 @@
 //! golden cases run on three shards too (see `cases.rs`); one pipeline is the reference here, its
 //! own results being pinned by those hand-worked cases.
 
-use crate::support::{fresh_dir, meterflow};
+use crate::support::{Written, fresh_dir, meterflow, run_written};
 use std::path::Path;
 
 /// Tumbling max/min and a sliding sum of point A, a late limit of 5 minutes and a threshold that
@@ -91,40 +91,10 @@ fn input(seed: u64, assets: u64, minutes: u64) -> String {
     text
 }
 
-/// What a run gives: exit status, points, late rows, `--stats-json` and stderr.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Outcome {
-    pub(crate) status: i32,
-    pub(crate) points: String,
-    pub(crate) late: String,
-    pub(crate) stats: String,
-    pub(crate) stderr: String,
-}
-
-/// Runs `meterflow` with `args` in `dir`, writing points, late rows and `--stats-json` to files
-/// named after `tag`, and reads them back.
-pub(crate) fn run_in(dir: &Path, args: &[&str], tag: &str) -> Outcome {
-    let (points, late, stats) = (format!("{tag}.csv"), format!("{tag}.late.csv"), format!("{tag}.json"));
-    let out = meterflow()
-        .current_dir(dir)
-        .args(args)
-        .args(["-o", &points, "--late-output", &late, "--stats-json", &stats])
-        .output()
-        .unwrap();
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    Outcome {
-        status: out.status.code().unwrap_or(-1),
-        points: read(&points),
-        late: read(&late),
-        stats: read(&stats),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn run(dir: &Path, args: &[&str], shards: usize) -> Outcome {
+fn run(dir: &Path, args: &[&str], shards: usize) -> Written {
     let shards = shards.to_string();
     let jobs = ["run", "windows.yaml", "sliding.yaml", "spread.yaml", "sum.yaml", "hourly.yaml", "energy.yaml"];
-    run_in(dir, &[&jobs[..], args, &["--shards", &shards]].concat(), &format!("s{shards}"))
+    run_written(dir, &[&jobs[..], args, &["--shards", &shards]].concat(), &format!("s{shards}"), "csv")
 }
 
 fn setup(name: &str) -> std::path::PathBuf {
@@ -143,7 +113,7 @@ fn setup(name: &str) -> std::path::PathBuf {
 }
 
 /// Runs `args` on 1 to 4 shards and checks every outcome equals the one pipeline's; returns it.
-fn same_on_every_shard_count(dir: &Path, args: &[&str]) -> Outcome {
+fn same_on_every_shard_count(dir: &Path, args: &[&str]) -> Written {
     let one = run(dir, args, 1);
     for shards in 2..=4 {
         let sharded = run(dir, args, shards);

@@ -2,7 +2,7 @@
 //! the small helpers every test binary was writing for itself.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The `meterflow` binary, run in the repository's root (so `jobs/` and `samples/` resolve).
@@ -39,4 +39,39 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// What a run wrote: exit status, points, late rows, `--stats-json` and stderr.
+#[derive(Debug, PartialEq)]
+pub struct Written {
+    pub status: i32,
+    pub points: String,
+    pub late: String,
+    pub stats: String,
+    pub stderr: String,
+}
+
+/// Runs `meterflow` with `args` in `dir`, writing its points as `format` (late rows as JSON lines
+/// for `jsonl`, CSV otherwise) and `--stats-json` to files named after `tag`, and reads them back
+/// (a Parquet file's points are left to be read from `{tag}.parquet`).
+pub fn run_written(dir: &Path, args: &[&str], tag: &str, format: &str) -> Written {
+    let late_format = if format == "jsonl" { "jsonl" } else { "csv" };
+    let (points, late, stats) = (format!("{tag}.{format}"), format!("{tag}.late.{late_format}"), format!("{tag}.json"));
+    let out = meterflow()
+        .current_dir(dir)
+        .args(args)
+        .args(["--format", format, "-o", &points, "--late-output", &late, "--stats-json", &stats])
+        .output()
+        .unwrap();
+    let read = |name: &str| match format {
+        "parquet" if *name == points => String::new(),
+        _ => std::fs::read_to_string(dir.join(name)).unwrap_or_default(),
+    };
+    Written {
+        status: out.status.code().unwrap_or(-1),
+        points: read(&points),
+        late: read(&late),
+        stats: read(&stats),
+        stderr: text(&out.stderr),
+    }
 }
