@@ -214,3 +214,50 @@ fn a_failed_run_on_a_pipe_renames_its_output_to_the_partial_name() {
     );
     assert_eq!(names_in(&dir), ["out.csv.partial"]);
 }
+
+/// A full disk (`/dev/full` takes nothing) stops the run with exit 1, and the error names the
+/// output the disk did not take: `-o`, `--late-output`, `--stats-json` or stdout. The figures,
+/// written last, are listed once, as the output that failed.
+#[test]
+fn a_full_disk_names_the_output_it_stopped() {
+    assert!(Path::new("/dev/full").exists(), "this test needs Linux's /dev/full, a device that is always full");
+    let dir = fresh_dir("outputs-full-disk");
+    busy_job(&dir, false);
+    let run = |extra: &[&str], stdout: Stdio| {
+        let out = meterflow()
+            .current_dir(&dir)
+            .args(["run", "job.yaml", "-q", "-i", "in.csv"])
+            .args(extra)
+            .stdout(stdout)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", stderr(&out));
+        stderr(&out)
+    };
+    let full = || Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let said = run(&["-o", "/dev/full"], Stdio::null());
+    assert!(
+        said.ends_with("error: failed to write output: -o /dev/full: No space left on device (os error 28)\n"),
+        "{said}"
+    );
+    let said = run(&[], full());
+    assert!(
+        said.ends_with("error: failed to write output: -o - (stdout): No space left on device (os error 28)\n"),
+        "{said}"
+    );
+    let said = run(&["-o", "out.csv", "--late-output", "/dev/full"], Stdio::null());
+    assert!(
+        said.ends_with(
+            "error: failed to write output: --late-output /dev/full: No space left on device (os error 28)\n"
+        ),
+        "{said}"
+    );
+    let said = run(&["-o", "out.csv", "--stats-json", "/dev/full"], Stdio::null());
+    assert_eq!(
+        said,
+        "meterflow: warning: the run stopped on an error, so these outputs are not complete: --stats-json /dev/full \
+         (incomplete), -o out.csv.partial (incomplete)\n\
+         error: failed to write the run's figures: --stats-json /dev/full: No space left on device (os error 28)\n"
+    );
+    assert!(!dir.join("out.csv").exists(), "a failed run's output must keep its .partial name");
+}

@@ -82,7 +82,7 @@ impl Ending<'_> {
         }
         if let Some(path) = &s.outputs.stats_json {
             let created = self.files.create("--stats-json", path);
-            if let Err(e) = created.and_then(|out| write_stats_json(out, path, &self.replay)) {
+            if let Err(e) = created.and_then(|out| write_stats_json(out, &self.replay)) {
                 return Err(self.files.abandon(Failure::from(e)));
             }
         }

@@ -63,7 +63,10 @@ impl RunFiles {
     /// is written in place: it must never be removed or replaced.
     pub(crate) fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
         if path.as_os_str() == "-" {
-            return Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout())));
+            return Ok(Box::new(Named::new(
+                BufWriter::with_capacity(1 << 16, io::stdout()),
+                format!("{flag} - (stdout)"),
+            )));
         }
         let plain = plain_file_or_absent(path);
         let in_place = self.in_place || !plain;
@@ -73,8 +76,9 @@ impl RunFiles {
             false => out_file::create_partial(&written),
         }
         .with_context(|| format!("failed to create {}", written.display()))?;
+        let name = format!("{flag} {}", written.display());
         self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
-        Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+        Ok(Box::new(Named::new(BufWriter::with_capacity(1 << 16, file), name)))
     }
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
@@ -125,8 +129,13 @@ impl RunFiles {
                 }
                 format!("{} {} (incomplete)", p.flag, p.written.display())
             })
-            .chain(self.stats_json.iter().map(|path| format!("--stats-json {} (not written)", path.display())))
             .collect();
+        // The figures are written last: if their own write failed, they are listed above.
+        if let Some(path) =
+            self.stats_json.as_ref().filter(|_| !shared.pending.iter().any(|p| p.flag == "--stats-json"))
+        {
+            left.push(format!("--stats-json {} (not written)", path.display()));
+        }
         left.sort();
         let mut text = match left.is_empty() {
             true => String::new(),
@@ -137,5 +146,40 @@ impl RunFiles {
             text.push_str(&format!("{and}the state was not saved: {} is as it was before this run", path.display()));
         }
         Some(text)
+    }
+}
+
+/// An output's writer whose errors name the output (`-o out.csv.partial: No space left on
+/// device`): a run that writes several files must say which one the disk could not take. The
+/// error keeps its kind, which a closed stdout is known by.
+struct Named<W> {
+    inner: W,
+    name: String,
+}
+
+impl<W: Write> Named<W> {
+    fn new(inner: W, name: String) -> Named<W> {
+        Named { inner, name }
+    }
+
+    fn named(&self, e: io::Error) -> io::Error {
+        match e.kind() {
+            io::ErrorKind::Interrupted => e,
+            kind => io::Error::new(kind, format!("{}: {e}", self.name)),
+        }
+    }
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.named(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.named(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.named(e))
     }
 }

@@ -11,7 +11,6 @@ use crate::time::duration::format_duration;
 use anyhow::Context;
 use serde::Serialize;
 use std::io::Write;
-use std::path::Path;
 
 /// The figures of a run as `--stats-json` writes them.
 #[derive(Serialize)]
@@ -141,13 +140,11 @@ fn report(replay: &Replay) -> Report<'_> {
     }
 }
 
-/// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file `path`.
-pub(crate) fn write_stats_json(mut out: impl Write, path: &Path, replay: &Replay) -> anyhow::Result<()> {
+/// Writes the figures of `replay` as pretty JSON to `out`, the `--stats-json` file.
+pub(crate) fn write_stats_json(mut out: impl Write, replay: &Replay) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(&report(replay)).context("failed to encode the figures")?;
     text.push('\n');
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .with_context(|| format!("failed to write {}", path.display()))
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("failed to write the run's figures")
 }
 
 #[cfg(test)]
