@@ -14,13 +14,10 @@ which prints the points, late rows and figures tagged on stdout.
 import json
 import os
 import shlex
-import shutil
-import tempfile
-import uuid
 
 from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, marked_errors
 from .inputs import glob_escaped
-from .results import delete, read_lines, settle
+from .results import read_lines, run_space, settle
 
 # Bits of a position below the split: `monotonically_increasing_id()` keeps the row's index within
 # its scan partition there.
@@ -222,106 +219,103 @@ def run_jvm(sc, plan):
     # the order read), which Spark's TimSort merges; its radix sort makes four or five passes over
     # every row's prefix whatever the order, and reserves twice the pointer array (bench/RESULTS.md).
     spark.conf.set("spark.sql.sort.enableRadixSort", "false")
-    token = uuid.uuid4().hex[:12]
-    names = {"job": f"mf-{token}-job", "header": f"mf-{token}-header", "script": f"mf-{token}.sh"}
-    headers = list(dict.fromkeys(f.header for f in plan.files))
-    classes = {h: c for c, h in enumerate(headers)}
-    stage = tempfile.mkdtemp(prefix="meterflow-spark-")
-    view = f"meterflow_rows_{token}"
-    scratch = f"{plan.output.rstrip('/')}.meterflow-{token}"
-    try:
-        # The shipped files: the jobs (their names kept, as meterflow reports them), each header
-        # class's header and the script; the binary and the input config are shipped by `run` in
-        # meterflow_spark.py.
-        shipped = [(f"{names['job']}{k}", open(path, "rb").read()) for k, path in enumerate(plan.jobs)]
-        shipped += [(f"{names['header']}{c}", (h + "\n").encode("utf-8")) for c, h in enumerate(headers)]
-        script = transform_script(names, plan.binary, [os.path.basename(p) for p in plan.jobs], len(headers),
-                                  plan.in_flags + plan.flags, plan.late_output is not None)
-        shipped.append((names["script"], script.encode("utf-8")))
-        for name, data in shipped:
-            with open(os.path.join(stage, name), "wb") as f:
-                f.write(data)
-            sc.addFile(os.path.join(stage, name))
-
-        shift = split_shift(spark)
-        slots, bases = 0, []
-        for f in plan.files:
-            bases.append(slots)
-            slots += (f.size >> shift) + 1
-        if slots >= 1 << (63 - ROW_BITS):
-            raise Refused(f"{len(plan.files)} files of {sum(f.size for f in plan.files)} bytes need more than "
-                          f"{63 - ROW_BITS} bits of split in a row's position")
+    with run_space(sc, plan) as space:
+        token, headers, classes, stage, scratch = space.token, space.headers, space.classes, space.stage, space.scratch
+        names = {"job": f"mf-{token}-job", "header": f"mf-{token}-header", "script": f"mf-{token}.sh"}
+        view = f"meterflow_rows_{token}"
         try:
-            scan = spark.read.format("text").load([glob_escaped(f.name) for f in plan.files])
-            spellings = spark_urls(sc, scan.inputFiles(), plan.files)
-            scan = scan.select("value", F.col("_metadata.file_path").alias("file"),
-                               F.col("_metadata.file_block_start").alias("start"),
-                               F.monotonically_increasing_id().alias("seq"))
-        except AnalysisException as e:
-            raise Refused(f"this Spark cannot give a line's file and split start ({e})") from None
-        if len(plan.files) == 1:
-            scan = scan.withColumn("base", F.lit(0).cast("long")).withColumn("class", F.lit(0))
-        else:
-            table = spark.createDataFrame([(url, bases[k], classes[f.header]) for k, f in enumerate(plan.files)
-                                           for url in spellings[k]], "url string, base long, class int")
-            scan = scan.join(F.broadcast(table), scan.file == table.url, "left")
-        value = F.col("value")
+            # The shipped files: the jobs (their names kept, as meterflow reports them), each header
+            # class's header and the script; the binary and the input config are shipped by `run` in
+            # meterflow_spark.py.
+            shipped = [(f"{names['job']}{k}", open(path, "rb").read()) for k, path in enumerate(plan.jobs)]
+            shipped += [(f"{names['header']}{c}", (h + "\n").encode("utf-8")) for c, h in enumerate(headers)]
+            script = transform_script(names, plan.binary, [os.path.basename(p) for p in plan.jobs], len(headers),
+                                      plan.in_flags + plan.flags, plan.late_output is not None)
+            shipped.append((names["script"], script.encode("utf-8")))
+            for name, data in shipped:
+                with open(os.path.join(stage, name), "wb") as f:
+                    f.write(data)
+                sc.addFile(os.path.join(stage, name))
 
-        def per_class(columns):
-            chosen = columns[0]
-            for c in range(1, len(columns)):
-                chosen = F.when(F.col("class") == c, columns[c]).otherwise(chosen)
-            return chosen
+            shift = split_shift(spark)
+            slots, bases = 0, []
+            for f in plan.files:
+                bases.append(slots)
+                slots += (f.size >> shift) + 1
+            if slots >= 1 << (63 - ROW_BITS):
+                raise Refused(f"{len(plan.files)} files of {sum(f.size for f in plan.files)} bytes need more than "
+                              f"{63 - ROW_BITS} bits of split in a row's position")
+            try:
+                scan = spark.read.format("text").load([glob_escaped(f.name) for f in plan.files])
+                spellings = spark_urls(sc, scan.inputFiles(), plan.files)
+                scan = scan.select("value", F.col("_metadata.file_path").alias("file"),
+                                   F.col("_metadata.file_block_start").alias("start"),
+                                   F.monotonically_increasing_id().alias("seq"))
+            except AnalysisException as e:
+                raise Refused(f"this Spark cannot give a line's file and split start ({e})") from None
+            if len(plan.files) == 1:
+                scan = scan.withColumn("base", F.lit(0).cast("long")).withColumn("class", F.lit(0))
+            else:
+                table = spark.createDataFrame([(url, bases[k], classes[f.header]) for k, f in enumerate(plan.files)
+                                               for url in spellings[k]], "url string, base long, class int")
+                scan = scan.join(F.broadcast(table), scan.file == table.url, "left")
+            value = F.col("value")
 
-        def failure(mark, text, detail):
-            return F.raise_error(F.concat(F.lit(f"{mark}: {text}"), F.substring(detail, 1, 200)))
+            def per_class(columns):
+                chosen = columns[0]
+                for c in range(1, len(columns)):
+                    chosen = F.when(F.col("class") == c, columns[c]).otherwise(chosen)
+                return chosen
 
-        # The position, and the checks that stop the job at the first line the path cannot carry
-        # (a line whose record goes on on the next one stops it in the key).
-        position = (F.when(~F.is_valid_utf8(value),
-                           failure(FAILURE_MARK, "a line is not UTF-8, and Spark's script transformation would "
-                                   "change its bytes: ", F.make_valid_utf8(value)))
-                    .when(F.col("base").isNull(),
-                          failure(REFUSAL_MARK, "Spark SQL named an input file unlike its listing: ", F.col("file")))
-                    .otherwise(F.shiftleft(F.col("base") + F.shiftright(F.col("start"), shift), ROW_BITS)
-                               .bitwiseOR(F.col("seq").bitwiseAND(F.lit((1 << ROW_BITS) - 1)))))
-        is_header = value.isin(list(dict.fromkeys(f.raw for f in plan.files)))
-        is_row = ~is_header & (value != "")
-        seen = Observation(f"meterflow_{token}")
-        scan = scan.observe(seen, F.count_if(is_header).alias("headers"), F.count_if(is_row).alias("rows"))
-        key = per_class([key_column(F, value, *plan.keying[h]) for h in headers])
-        carried = [value, position.alias("position")] + (["class"] if len(headers) > 1 else [])
-        rows = (scan.filter(is_row).select(*carried)
-                .repartition(plan.partitions, key).sortWithinPartitions("position"))
-        rows.createOrReplaceTempView(view)
-        line = "value" if len(headers) == 1 else "concat(cast(class as string), ':', value)"
-        using = (f"d=.; [ -e ./{names['script']} ] || d={shlex.quote(SparkFiles.getRootDirectory())}; "
-                 f'exec /bin/bash "$d/{names["script"]}" "$d"')
-        out = spark.sql(f"SELECT TRANSFORM({line}) USING {sql_string(using)} AS (line string) "
-                        f"ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\n' FROM {view}")
-        # One job: every partition's output lines, sorted by tag and then in the order printed (so
-        # each part file starts with its header), into a directory per tag beside the output; the
-        # outputs get their names only once the counts check out.
-        raw = F.col("line").cast("binary")
-        tagged = (out.select(F.substring(raw, 1, 1).cast("string").alias("tag"),
-                             F.substring(raw, 2, 1 << 30).cast("string").alias("value"),
-                             F.monotonically_increasing_id().alias("order"))
-                  .sortWithinPartitions("tag", "order").select("tag", "value"))
-        with marked_errors():
-            tagged.write.partitionBy("tag").text(scratch)
-        parts = read_lines(sc, f"{scratch}/tag=S")
-        counts = seen.get
-        if counts["headers"] != len(plan.files):
-            raise Refused(f"{counts['headers']} lines equal to a header in {len(plan.files)} files: a data line "
-                          "equal to its file's header (a repeated header), or a file Spark SQL did not read")
-        fed = sum(json.loads(p)["input"]["rows"] for p in parts)
-        if fed != counts["rows"]:
-            raise Refused(f"meterflow read {fed} rows of the {counts['rows']} data lines Spark SQL read")
-        for tag, directory, header in (("P", plan.output, plan.points_header), ("L", plan.late_output, plan.late_header)):
-            if directory is not None:
-                settle(sc, f"{scratch}/tag={tag}", directory, header)
-        return parts
-    finally:
-        spark.catalog.dropTempView(view)
-        shutil.rmtree(stage, ignore_errors=True)
-        delete(sc, scratch)
+            def failure(mark, text, detail):
+                return F.raise_error(F.concat(F.lit(f"{mark}: {text}"), F.substring(detail, 1, 200)))
+
+            # The position, and the checks that stop the job at the first line the path cannot carry
+            # (a line whose record goes on on the next one stops it in the key).
+            position = (F.when(~F.is_valid_utf8(value),
+                               failure(FAILURE_MARK, "a line is not UTF-8, and Spark's script transformation would "
+                                       "change its bytes: ", F.make_valid_utf8(value)))
+                        .when(F.col("base").isNull(),
+                              failure(REFUSAL_MARK, "Spark SQL named an input file unlike its listing: ",
+                                      F.col("file")))
+                        .otherwise(F.shiftleft(F.col("base") + F.shiftright(F.col("start"), shift), ROW_BITS)
+                                   .bitwiseOR(F.col("seq").bitwiseAND(F.lit((1 << ROW_BITS) - 1)))))
+            is_header = value.isin(list(dict.fromkeys(f.raw for f in plan.files)))
+            is_row = ~is_header & (value != "")
+            seen = Observation(f"meterflow_{token}")
+            scan = scan.observe(seen, F.count_if(is_header).alias("headers"), F.count_if(is_row).alias("rows"))
+            key = per_class([key_column(F, value, *plan.keying[h]) for h in headers])
+            carried = [value, position.alias("position")] + (["class"] if len(headers) > 1 else [])
+            rows = (scan.filter(is_row).select(*carried)
+                    .repartition(plan.partitions, key).sortWithinPartitions("position"))
+            rows.createOrReplaceTempView(view)
+            line = "value" if len(headers) == 1 else "concat(cast(class as string), ':', value)"
+            using = (f"d=.; [ -e ./{names['script']} ] || d={shlex.quote(SparkFiles.getRootDirectory())}; "
+                     f'exec /bin/bash "$d/{names["script"]}" "$d"')
+            out = spark.sql(f"SELECT TRANSFORM({line}) USING {sql_string(using)} AS (line string) "
+                            f"ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\n' FROM {view}")
+            # One job: every partition's output lines, sorted by tag and then in the order printed (so
+            # each part file starts with its header), into a directory per tag beside the output; the
+            # outputs get their names only once the counts check out.
+            raw = F.col("line").cast("binary")
+            tagged = (out.select(F.substring(raw, 1, 1).cast("string").alias("tag"),
+                                 F.substring(raw, 2, 1 << 30).cast("string").alias("value"),
+                                 F.monotonically_increasing_id().alias("order"))
+                      .sortWithinPartitions("tag", "order").select("tag", "value"))
+            with marked_errors():
+                tagged.write.partitionBy("tag").text(scratch)
+            parts = read_lines(sc, f"{scratch}/tag=S")
+            counts = seen.get
+            if counts["headers"] != len(plan.files):
+                raise Refused(f"{counts['headers']} lines equal to a header in {len(plan.files)} files: a data line "
+                              "equal to its file's header (a repeated header), or a file Spark SQL did not read")
+            fed = sum(json.loads(p)["input"]["rows"] for p in parts)
+            if fed != counts["rows"]:
+                raise Refused(f"meterflow read {fed} rows of the {counts['rows']} data lines Spark SQL read")
+            for tag, directory, header in (("P", plan.output, plan.points_header),
+                                           ("L", plan.late_output, plan.late_header)):
+                if directory is not None:
+                    settle(sc, f"{scratch}/tag={tag}", directory, header)
+            return parts
+        finally:
+            spark.catalog.dropTempView(view)

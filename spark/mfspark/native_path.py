@@ -13,12 +13,10 @@ jar is compiled and passed by spark/submit (spark/native/build); see NativePath.
 import json
 import os
 import shutil
-import tempfile
-import uuid
 
 from .common import FAILURE_MARK, REFUSAL_MARK, SHIPPED, Refused, marked_errors
 from .inputs import hadoop_input
-from .results import delete, hadoop_path, settle
+from .results import hadoop_path, run_space, settle
 
 # The class the path runs; spark/native/build compiles it.
 NATIVE_CLASS = "meterflow.spark.NativePath"
@@ -63,12 +61,8 @@ def run_native(sc, plan):
             out[k] = v
         return out
 
-    token = uuid.uuid4().hex[:12]
-    headers = list(dict.fromkeys(f.header for f in plan.files))
-    classes = {h: c for c, h in enumerate(headers)}
-    stage = tempfile.mkdtemp(prefix="meterflow-spark-")
-    scratch = f"{plan.output.rstrip('/')}.meterflow-{token}"
-    try:
+    with run_space(sc, plan) as space:
+        token, headers, classes, stage, scratch = space.token, space.headers, space.classes, space.stage, space.scratch
         # The jobs, shipped under names of their own (their names kept on the executors, as
         # meterflow reports them); the binary and the input config are shipped by `run`.
         shipped = []
@@ -109,6 +103,3 @@ def run_native(sc, plan):
             if directory is not None:
                 settle(sc, source, directory, header)
         return parts
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        delete(sc, scratch)

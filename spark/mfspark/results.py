@@ -1,9 +1,32 @@
 """Collecting the results on the driver: part files read and moved into place through Hadoop's
 file system API, and the partitions' figures added up into the run's figures and summary."""
 
+import contextlib
 import re
+import shutil
+import tempfile
+import uuid
+from types import SimpleNamespace
 
 from .common import TaskFailed
+
+
+@contextlib.contextmanager
+def run_space(sc, plan):
+    """What one run of a data path works in: a token naming its shipped files, the input headers
+    in first-seen order with each one's class, a local folder staging the files it ships, and a
+    scratch folder beside the output for the part files; both folders removed however it ends."""
+    token = uuid.uuid4().hex[:12]
+    headers = list(dict.fromkeys(f.header for f in plan.files))
+    stage = tempfile.mkdtemp(prefix="meterflow-spark-")
+    scratch = f"{plan.output.rstrip('/')}.meterflow-{token}"
+    try:
+        yield SimpleNamespace(token=token, headers=headers, classes={h: c for c, h in enumerate(headers)},
+                              stage=stage, scratch=scratch)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        delete(sc, scratch)
+
 
 def hadoop_path(sc, name):
     """A Hadoop Path and its file system."""
