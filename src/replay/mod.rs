@@ -193,7 +193,9 @@ impl Replay {
         self.sources += 1;
         let rows_before = self.counts.rows;
         let stop = self.input.stop.clone();
-        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, self.threads) {
+        // `--idle-timeout` waits for input on worker threads (see `idle_tick`), even with `--threads 1`.
+        let threads = if self.idle.is_some() { self.threads.max(2) } else { self.threads };
+        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, threads) {
             Err(e) if Stopped::caused(&e) => {
                 self.stop_before(name);
                 return Ok(());
@@ -212,6 +214,13 @@ impl Replay {
                 let (taken, pushed) = self.push_run(run, revisions, output, &stop);
                 reader.took(taken);
                 pushed?;
+                continue;
+            }
+            // `--idle-timeout`: a silent input still moves the clock (see `idle_tick`).
+            if let Some(wait) = self.idle.as_ref().map(IdleClock::wait)
+                && !reader.wait(wait)
+            {
+                self.idle_tick(output)?;
                 continue;
             }
             match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
@@ -239,6 +248,26 @@ impl Replay {
         self.take_tally(&reader);
         self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: self.counts.rows - rows_before });
         Ok(())
+    }
+
+    /// `--idle-timeout` while the input is silent: hands the engine the advances now due, and
+    /// flushes what they wrote, as the reader flushes before it waits, so the rows leave now
+    /// rather than with the next input line.
+    fn idle_tick(&mut self, output: &mut dyn Output) -> Result<()> {
+        let Some(idle) = self.idle.as_mut() else { return Ok(()) };
+        let due = idle.due(Instant::now());
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut sink = Bound { output, names: &self.names, error: None };
+        for &(asset, point, by) in due {
+            self.pipeline.advance_idle(asset, point, by, &mut sink);
+        }
+        let written = match sink.error {
+            Some(e) => Err(e),
+            None => sink.output.flush(),
+        };
+        written.map_err(|e| anyhow::Error::new(e).context("failed to write output"))
     }
 
     /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`

@@ -130,3 +130,89 @@ fn idle_timeout_on_a_file_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--idle-timeout applies to live input"));
     assert!(out.stdout.is_empty(), "nothing written");
 }
+
+/// Starts a run of one-second windows (ISO timestamps) on a live pipe with `flags`, writes one
+/// reading of m1 (at 0 s, value 1) and one of m2 (at 0.5 s, value 7), and leaves the pipe open
+/// and silent: returns the input, the lines of stdout as they come, the process, and the
+/// directory of the job file.
+fn silent_pipe(
+    flags: &[&str],
+) -> (std::process::ChildStdin, mpsc::Receiver<String>, std::process::Child, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("w.yaml");
+    std::fs::write(
+        &job,
+        "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
+         - {input: R, aggregation: max, window_size: 1s, output: Max}\n",
+    )
+    .unwrap();
+    let mut child = crate::support::meterflow()
+        .args(["run", job.to_str().unwrap(), "-q"])
+        .args(flags)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    input
+        .write_all(b"timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,R,1\n2024-01-01T00:00:00.500Z,m2,R,7\n")
+        .unwrap();
+    input.flush().unwrap();
+    (input, rx, child, dir)
+}
+
+/// Each meter's one reading is its window's max (worked by hand: window 00:00:00 to 00:00:01).
+const M1_ROW: &str = "2024-01-01T00:00:00.000Z,m1,Max,1";
+const M2_ROW: &str = "2024-01-01T00:00:00.000Z,m2,Max,7";
+
+/// Every meter falls silent and the pipe stays open: with `--idle-timeout` the idle clock still
+/// moves both watermarks, so both windows close and their rows reach stdout while the input is
+/// still open (whether the input is parsed on this thread or on worker threads).
+#[test]
+fn every_meter_silent_on_an_open_pipe_still_closes_the_windows() {
+    for threads in ["1", "2"] {
+        let (input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "300ms", "--threads", threads]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut rows = Vec::new();
+        while !(rows.iter().any(|r| r == M1_ROW) && rows.iter().any(|r| r == M2_ROW)) {
+            match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                Ok(line) => rows.push(line),
+                Err(_) => panic!(
+                    "--threads {threads}: the windows of the silent meters were not written within 10 s while the \
+                     input stayed open; stdout so far: {rows:?}"
+                ),
+            }
+        }
+        drop(input);
+        assert!(child.wait().unwrap().success());
+        // The end of input writes nothing more: both windows were final already. (m2's window
+        // closes first, 0.5 s of silence before m1's, unless both fall due in the same look.)
+        rows.extend(rx.iter());
+        rows[1..].sort();
+        assert_eq!(rows, ["timestamp,asset,point,value", M1_ROW, M2_ROW], "--threads {threads}");
+    }
+}
+
+/// Without `--idle-timeout` a silent input moves nothing: the rows come with the end of input.
+#[test]
+fn without_idle_timeout_a_silent_pipe_writes_its_windows_at_the_end_of_input() {
+    let (input, rx, mut child, _dir) = silent_pipe(&[]);
+    let mut early = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
+        early.push(line);
+    }
+    assert_eq!(early, ["timestamp,asset,point,value"], "no window may close while the input is open");
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    let rest: Vec<String> = rx.iter().collect();
+    assert_eq!(rest, [M1_ROW, M2_ROW]);
+}

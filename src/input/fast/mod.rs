@@ -268,6 +268,22 @@ impl InputReader {
         }
     }
 
+    /// Waits up to `wait` for input: whether [`InputReader::next`] may now be called without
+    /// waiting for worker threads to hand over lines. Only the worker threads' hand-over is waited
+    /// for here; a reader on this thread (no workers, the general reader, JSON lines) answers at
+    /// once, and its `next` waits for the input itself.
+    pub(crate) fn wait(&mut self, wait: std::time::Duration) -> bool {
+        // A chunk whose readings are used up and that hands the rest to the general reader needs no wait.
+        let handing_over = self.current.as_ref().is_some_and(|c| c.stop.is_some());
+        if !self.pending().is_empty() || handing_over {
+            return true;
+        }
+        match &mut self.mode {
+            Mode::Fast(Feed::Workers(workers)) => workers.wait(wait),
+            _ => true,
+        }
+    }
+
     /// The first `n` readings of [`InputReader::pending`] were handed out.
     #[inline]
     pub(crate) fn took(&mut self, n: usize) {
