@@ -137,6 +137,12 @@ impl Reader {
         self.next_reading >= self.readings.len()
     }
 
+    /// Whether rows read are waiting to be handed out (the rest of a wide row, or rows read ahead
+    /// for `--interval-end auto`), so that `next` gives a reading without reading input.
+    pub(crate) fn holds_rows(&self) -> bool {
+        !self.between_rows() || !self.ahead.is_empty()
+    }
+
     pub(crate) fn tally(&self) -> &Tally {
         &self.tally
     }

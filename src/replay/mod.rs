@@ -178,6 +178,7 @@ impl Replay {
     /// passed (see [`IdleClock`]).
     pub(crate) fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
         self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
+        self.input.idle_clock = self.idle.is_some();
         self
     }
 
@@ -193,8 +194,9 @@ impl Replay {
         self.sources += 1;
         let rows_before = self.counts.rows;
         let stop = self.input.stop.clone();
-        // `--idle-timeout` waits for input on worker threads (see `idle_tick`), even with `--threads 1`.
-        let threads = if self.idle.is_some() { self.threads.max(2) } else { self.threads };
+        // `--idle-timeout` reads the input ahead on a thread of its own and parses it on this one
+        // (see `idle_tick`): worker threads would hold the input while the jobs wait.
+        let threads = if self.idle.is_some() { 1 } else { self.threads };
         let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, threads) {
             Err(e) if Stopped::caused(&e) => {
                 self.stop_before(name);

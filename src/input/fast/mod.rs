@@ -25,6 +25,7 @@ pub use names::{Parser, Translation};
 use super::columns::{Fields, Source as Column};
 use super::jsonl::{JsonLines, is_json_lines, json_revisions};
 use super::options::Layout as FileLayout;
+use super::pump::Pumped;
 use super::reader::Tally;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
@@ -106,6 +107,8 @@ pub struct InputReader {
     revisions: bool,
     /// The general reader's tally once it has finished (the fast path has none to give).
     tally: Tally,
+    /// The input of the general reader or JSON lines, read ahead (`--idle-timeout`).
+    pumped: Option<Pumped>,
 }
 
 impl InputReader {
@@ -172,7 +175,7 @@ impl InputReader {
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         if is_json_lines(&header) {
             let revisions = json_revisions(&header);
-            let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
+            let (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
             return Ok(InputReader {
                 revisions,
                 file: file.to_string(),
@@ -185,6 +188,7 @@ impl InputReader {
                 taken: 0,
                 translation: Translation::default(),
                 tally: Tally::default(),
+                pumped,
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
@@ -207,10 +211,19 @@ impl InputReader {
         } else {
             None
         };
+        let mut pumped = None;
         let mode = match layout {
             None => {
-                let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
+                let all;
+                (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
                 Mode::General(Box::new(Reader::prepared(file, all, delimiter, options, names)?))
+            }
+            Some(layout) if options.idle_clock => {
+                let read_ahead = Pumped::start(rest, source, options.idle.clone(), false)
+                    .with_context(|| format!("failed to start a thread to read {file}"))?;
+                pumped = Some(read_ahead.clone());
+                let source = Source::new(Box::new(read_ahead), Vec::new());
+                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
             }
             Some(layout) => {
                 let source = Source::new(source, rest);
@@ -236,6 +249,7 @@ impl InputReader {
             taken: 0,
             translation: Translation::default(),
             tally: Tally::default(),
+            pumped,
         })
     }
 
@@ -268,19 +282,21 @@ impl InputReader {
         }
     }
 
-    /// Waits up to `wait` for input: whether [`InputReader::next`] may now be called without
-    /// waiting for worker threads to hand over lines. Only the worker threads' hand-over is waited
-    /// for here; a reader on this thread (no workers, the general reader, JSON lines) answers at
-    /// once, and its `next` waits for the input itself.
+    /// Waits up to `wait` for a whole line of an input read ahead (`--idle-timeout`): whether
+    /// [`InputReader::next`] may now be called without waiting for the input. An input not read
+    /// ahead answers at once, and `next` waits for the input itself.
     pub(crate) fn wait(&mut self, wait: std::time::Duration) -> bool {
         // A chunk whose readings are used up and that hands the rest to the general reader needs no wait.
         let handing_over = self.current.as_ref().is_some_and(|c| c.stop.is_some());
         if !self.pending().is_empty() || handing_over {
             return true;
         }
-        match &mut self.mode {
-            Mode::Fast(Feed::Workers(workers)) => workers.wait(wait),
-            _ => true,
+        match &self.mode {
+            Mode::General(reader) if reader.holds_rows() => true,
+            Mode::Fast(Feed::Inline(_)) | Mode::General(_) | Mode::Json(_) => {
+                self.pumped.as_ref().is_none_or(|p| p.wait(wait))
+            }
+            Mode::Fast(Feed::Workers(_)) | Mode::Done => true,
         }
     }
 
@@ -361,11 +377,30 @@ impl InputReader {
             Some(e) => Box::new(FailingRead(Some(e))),
             None => source.remainder(),
         };
-        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
+        let (rest, pumped) = whole(&self.file, rest, tail, &self.options)?;
+        self.pumped = pumped;
+        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(rest);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
         Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
             .with_line_offset(self.chunk_line - 2))
     }
+}
+
+/// `first` (bytes read from the input) then the rest of the input, `source`, for a reader on
+/// this thread; under `--idle-timeout` read ahead (see [`super::pump`]), with the handle that
+/// tells when a whole line is at hand.
+fn whole(
+    file: &str,
+    first: Vec<u8>,
+    source: Box<dyn Read + Send>,
+    options: &InputOptions,
+) -> Result<(Box<dyn Read + Send>, Option<Pumped>)> {
+    if !options.idle_clock {
+        return Ok((Box::new(Cursor::new(first).chain(source)), None));
+    }
+    let pumped = Pumped::start(first, source, options.idle.clone(), true)
+        .with_context(|| format!("failed to start a thread to read {file}"))?;
+    Ok((Box::new(pumped.clone()), Some(pumped)))
 }
 
 /// The first line of `source` with its newline (the whole input when it has none), and the bytes

@@ -9,10 +9,9 @@ use super::lines::Source;
 use super::names::Parser;
 use crate::input::live::Idle;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 /// Chunks in circulation at most (each about 0.8 MiB with its readings, more while it holds a line
 /// longer than a chunk).
@@ -101,35 +100,6 @@ impl Workers {
                     self.done.recv().ok()?
                 }
                 Err(TryRecvError::Disconnected) => return None,
-            };
-            self.early.push(chunk);
-        }
-    }
-
-    /// Waits up to `wait` for the next chunk in input order: whether [`Workers::next`] now returns
-    /// without waiting (the chunk is at hand, or the workers are gone). Runs the idle hook first
-    /// when nothing is at hand, as `next` does before it waits.
-    pub(crate) fn wait(&mut self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
-        let mut hooked = false;
-        loop {
-            if self.early.iter().any(|c| c.seq == self.next_seq) {
-                return true;
-            }
-            let chunk = match self.done.try_recv() {
-                Ok(chunk) => chunk,
-                Err(TryRecvError::Disconnected) => return true,
-                Err(TryRecvError::Empty) => {
-                    if !hooked {
-                        self.idle.call();
-                        hooked = true;
-                    }
-                    match self.done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                        Ok(chunk) => chunk,
-                        Err(RecvTimeoutError::Timeout) => return false,
-                        Err(RecvTimeoutError::Disconnected) => return true,
-                    }
-                }
             };
             self.early.push(chunk);
         }
