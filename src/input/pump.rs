@@ -108,6 +108,14 @@ impl Pumped {
         self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether a whole line (or the end of the input) is at hand now: a read returns without
+    /// waiting.
+    pub(crate) fn at_hand(&self) -> bool {
+        let mut lines = self.lock();
+        lines.gather();
+        lines.ready()
+    }
+
     /// Waits up to `wait` for a whole line (or the end of the input): whether a read now returns
     /// without waiting. Runs the idle hook first when none is at hand, as a live input does
     /// before it waits.

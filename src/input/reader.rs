@@ -9,6 +9,7 @@ use super::header_hint;
 use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
+use super::pump::Pumped;
 use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
 use super::shown::shorten;
@@ -56,6 +57,10 @@ pub struct Reader {
     /// Rows read ahead to infer the interval length of `--interval-end auto`, not yet turned
     /// into readings.
     ahead: VecDeque<ByteRecord>,
+    /// The input, when it is read ahead (see [`Reader::read_ahead`]).
+    read_ahead: Option<Pumped>,
+    /// `next` gave `None` because no whole line was at hand, not at the end of the input.
+    waiting: bool,
 }
 
 /// What a run tells its user about the rows a reader took: how many carried a non-zero quality
@@ -118,6 +123,8 @@ impl Reader {
             tally: Tally::default(),
             stamps: Stamps::new(&options.time, options.interval_end),
             ahead: VecDeque::new(),
+            read_ahead: None,
+            waiting: false,
         })
     }
 
@@ -126,6 +133,18 @@ impl Reader {
     pub(crate) fn with_line_offset(mut self, offset: u64) -> Reader {
         self.line_offset = offset;
         self
+    }
+
+    /// The input is `pumped`, read ahead (`--idle-timeout`): `next` then reads a row only when a
+    /// whole line is at hand, and otherwise gives `None` with [`Reader::take_waiting`] true.
+    pub(crate) fn read_ahead(mut self, pumped: Option<Pumped>) -> Reader {
+        self.read_ahead = pumped;
+        self
+    }
+
+    /// Whether the last `None` of `next` meant that no whole line was at hand (then cleared).
+    pub(crate) fn take_waiting(&mut self) -> bool {
+        std::mem::take(&mut self.waiting)
     }
 
     pub(crate) fn columns(&self) -> &Columns {
@@ -147,8 +166,9 @@ impl Reader {
         &self.tally
     }
 
-    /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
-    /// go to `bad_rows`, which stops the run or records them.
+    /// The next reading, `None` at end of input (or, read ahead, when no whole line is at hand:
+    /// see [`Reader::read_ahead`]). Missing values are counted and skipped; bad rows go to
+    /// `bad_rows`, which stops the run or records them.
     pub fn next(
         &mut self,
         names: &mut Names,
@@ -167,6 +187,12 @@ impl Reader {
                 Some(record) => {
                     self.record = record;
                     true
+                }
+                // A row skipped (a bad row, a point no job reads) must not leave this thread
+                // waiting inside the reader while the input is silent.
+                None if self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) => {
+                    self.waiting = true;
+                    return Ok(None);
                 }
                 None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?,
             };

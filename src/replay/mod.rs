@@ -11,6 +11,7 @@ pub mod state;
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
+use crate::input::fast::AtHand;
 use crate::input::options::Layout;
 use crate::input::stop::{Stop, Stopped};
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
@@ -225,15 +226,16 @@ impl Replay {
                 self.idle_tick(output)?;
                 continue;
             }
-            match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
-                Ok(Some(reading)) => {
+            match reader.next_at_hand(&mut self.names, &mut self.counts, &mut self.bad_rows) {
+                Ok(AtHand::Waiting) => self.idle_tick(output)?,
+                Ok(AtHand::Reading(reading)) => {
                     output.input(&reading, &self.names);
                     match self.sorter.as_mut() {
                         Some(sorter) => sorter.push(reading, revisions)?,
                         None => self.push(reading, revisions, output)?,
                     }
                 }
-                Ok(None) => {
+                Ok(AtHand::End) => {
                     self.take_tally(&reader);
                     return Ok(());
                 }

@@ -152,6 +152,7 @@ fn silent_pipe(
         .args(flags)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -186,12 +187,20 @@ fn every_meter_silent_on_an_open_pipe_still_closes_the_windows() {
     let quoted = "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,R,1\n\"2024-01-01T00:00:00.500Z\",m2,R,7\n";
     let json = "{\"timestamp\":\"2024-01-01T00:00:00Z\",\"asset\":\"m1\",\"point\":\"R\",\"value\":1}\n\
                 {\"timestamp\":\"2024-01-01T00:00:00.5Z\",\"asset\":\"m2\",\"point\":\"R\",\"value\":7}\n";
-    let cases: [(&str, &[&str], &str); 5] = [
+    // The last line before the silence need not give a reading: a bad row skipped.
+    let skip: &[&str] = &["--on-bad-row", "skip"];
+    let epoch_skip: &[&str] = &["--time-format", "epoch_ms", "--on-bad-row", "skip"];
+    let (csv_bad, epoch_bad, json_bad) =
+        (format!("{CSV}oops,m2,R,1\n"), format!("{epoch}oops,m2,R,1\n"), format!("{json}{{oops\n"));
+    let cases: [(&str, &[&str], &str); 8] = [
         ("fast reader, --threads 1", &["--threads", "1"], CSV),
         ("fast reader, --threads 2", &["--threads", "2"], CSV),
+        ("fast reader, a bad row skipped last", skip, &csv_bad),
         ("general reader", &["--time-format", "epoch_ms"], epoch),
+        ("general reader, a bad row skipped last", epoch_skip, &epoch_bad),
         ("general reader after the fast one", &[], quoted),
         ("JSON lines", &[], json),
+        ("JSON lines, a bad line skipped last", skip, &json_bad),
     ];
     for (case, flags, rows) in cases {
         let flags = [&["--idle-timeout", "300ms"], flags].concat();

@@ -38,6 +38,14 @@ use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 use workers::Workers;
 
+/// What [`InputReader::next_at_hand`] gives.
+pub(crate) enum AtHand {
+    Reading(Reading),
+    /// An input read ahead (`--idle-timeout`) has no whole line at hand: not the end.
+    Waiting,
+    End,
+}
+
 /// Where chunks come from: this thread, or worker threads.
 enum Feed {
     Inline(Box<Inline>),
@@ -182,7 +190,7 @@ impl InputReader {
                 header: Vec::new(),
                 delimiter,
                 options: options.clone(),
-                mode: Mode::Json(Box::new(JsonLines::new(file, all, options)?)),
+                mode: Mode::Json(Box::new(JsonLines::new(file, all, options)?.read_ahead(pumped.clone()))),
                 chunk_line: 2,
                 current: None,
                 taken: 0,
@@ -216,7 +224,8 @@ impl InputReader {
             None => {
                 let all;
                 (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
-                Mode::General(Box::new(Reader::prepared(file, all, delimiter, options, names)?))
+                let reader = Reader::prepared(file, all, delimiter, options, names)?.read_ahead(pumped.clone());
+                Mode::General(Box::new(reader))
             }
             Some(layout) if options.idle_clock => {
                 let read_ahead = Pumped::start(rest, source, options.idle.clone(), false)
@@ -262,10 +271,28 @@ impl InputReader {
         counts: &mut InputCounts,
         bad_rows: &mut BadRows,
     ) -> Result<Option<Reading>> {
+        loop {
+            match self.next_at_hand(names, counts, bad_rows)? {
+                AtHand::Reading(reading) => return Ok(Some(reading)),
+                AtHand::End => return Ok(None),
+                AtHand::Waiting => while !self.wait(std::time::Duration::from_secs(1)) {},
+            }
+        }
+    }
+
+    /// As [`InputReader::next`], except that an input read ahead (`--idle-timeout`) gives
+    /// [`AtHand::Waiting`] instead of waiting inside the reader when no whole line is at hand.
+    #[inline]
+    pub(crate) fn next_at_hand(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<AtHand> {
         if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
             self.taken += 1;
             counts.fast_row();
-            return Ok(Some(reading));
+            return Ok(AtHand::Reading(reading));
         }
         self.next_slow(names, counts, bad_rows)
     }
@@ -307,12 +334,7 @@ impl InputReader {
     }
 
     /// The next reading once the current chunk is used up.
-    fn next_slow(
-        &mut self,
-        names: &mut Names,
-        counts: &mut InputCounts,
-        bad_rows: &mut BadRows,
-    ) -> Result<Option<Reading>> {
+    fn next_slow(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<AtHand> {
         loop {
             match std::mem::replace(&mut self.mode, Mode::Done) {
                 Mode::Fast(mut feed) => {
@@ -324,6 +346,12 @@ impl InputReader {
                         }
                         feed.recycle(done);
                     }
+                    // A chunk without readings (lines of points no job reads, bad rows) must not
+                    // leave this thread waiting inside the reader while the input is silent.
+                    if self.pumped.as_ref().is_some_and(|p| !p.at_hand()) {
+                        self.mode = Mode::Fast(feed);
+                        return Ok(AtHand::Waiting);
+                    }
                     let Some(mut chunk) = feed.next() else {
                         return Err(anyhow!("failed to read {}: a parsing thread stopped", self.file));
                     };
@@ -331,32 +359,48 @@ impl InputReader {
                         return Err(anyhow::Error::new(e).context(format!("failed to read {}", self.file)));
                     }
                     if chunk.end {
-                        return Ok(None);
+                        return Ok(AtHand::End);
                     }
                     chunk.intern(names, &mut self.translation);
                     self.current = Some(chunk);
                     self.taken = 0;
                     self.mode = Mode::Fast(feed);
-                    if let Some(reading) = self.next(names, counts, bad_rows)? {
-                        return Ok(Some(reading));
+                    if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
+                        self.taken += 1;
+                        counts.fast_row();
+                        return Ok(AtHand::Reading(reading));
                     }
                 }
                 Mode::General(mut reader) => {
-                    let reading = reader.next(names, counts, bad_rows)?;
-                    match reading {
-                        Some(_) => self.mode = Mode::General(reader),
-                        None => self.tally = reader.tally().clone(),
-                    }
-                    return Ok(reading);
+                    return Ok(match reader.next(names, counts, bad_rows)? {
+                        Some(reading) => {
+                            self.mode = Mode::General(reader);
+                            AtHand::Reading(reading)
+                        }
+                        None if reader.take_waiting() => {
+                            self.mode = Mode::General(reader);
+                            AtHand::Waiting
+                        }
+                        None => {
+                            self.tally = reader.tally().clone();
+                            AtHand::End
+                        }
+                    });
                 }
                 Mode::Json(mut reader) => {
-                    let reading = reader.next(names, counts, bad_rows)?;
-                    if reading.is_some() {
-                        self.mode = Mode::Json(reader);
-                    }
-                    return Ok(reading);
+                    return Ok(match reader.next(names, counts, bad_rows)? {
+                        Some(reading) => {
+                            self.mode = Mode::Json(reader);
+                            AtHand::Reading(reading)
+                        }
+                        None if reader.take_waiting() => {
+                            self.mode = Mode::Json(reader);
+                            AtHand::Waiting
+                        }
+                        None => AtHand::End,
+                    });
                 }
-                Mode::Done => return Ok(None),
+                Mode::Done => return Ok(AtHand::End),
             }
         }
     }
@@ -382,7 +426,8 @@ impl InputReader {
         let stream = Cursor::new(std::mem::take(&mut self.header)).chain(rest);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
         Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
-            .with_line_offset(self.chunk_line - 2))
+            .with_line_offset(self.chunk_line - 2)
+            .read_ahead(self.pumped.clone()))
     }
 }
 
