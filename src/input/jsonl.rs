@@ -11,6 +11,7 @@ use super::InputCounts;
 use super::name_field::{has_bom, is_read};
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
+use super::pump::Pumped;
 use super::reader::{UNREAD_VALUE, is_missing};
 use super::rejects::BadRows;
 use super::timestamp::TimeParser;
@@ -71,6 +72,10 @@ pub(crate) struct JsonLines {
     nulls: Vec<Box<[u8]>>,
     read_points: Option<Arc<[bool]>>,
     read_models: Option<Arc<[bool]>>,
+    /// The input, when it is read ahead (see [`JsonLines::read_ahead`]).
+    read_ahead: Option<Pumped>,
+    /// `next` gave `None` because no whole line was at hand, not at the end of the input.
+    waiting: bool,
 }
 
 impl JsonLines {
@@ -104,10 +109,25 @@ impl JsonLines {
             nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
             read_points: options.read_points.clone(),
             read_models: options.read_models.clone(),
+            read_ahead: None,
+            waiting: false,
         })
     }
 
-    /// The next reading, `None` at end of input; counts and bad rows as the CSV readers do.
+    /// The input is `pumped`, read ahead (`--idle-timeout`): `next` then reads a line only when
+    /// a whole one is at hand, and otherwise gives `None` with [`JsonLines::take_waiting`] true.
+    pub(crate) fn read_ahead(mut self, pumped: Option<Pumped>) -> JsonLines {
+        self.read_ahead = pumped;
+        self
+    }
+
+    /// Whether the last `None` of `next` meant that no whole line was at hand (then cleared).
+    pub(crate) fn take_waiting(&mut self) -> bool {
+        std::mem::take(&mut self.waiting)
+    }
+
+    /// The next reading, `None` at end of input (or, read ahead, when no whole line is at hand:
+    /// see [`JsonLines::read_ahead`]); counts and bad rows as the CSV readers do.
     pub(crate) fn next(
         &mut self,
         names: &mut Names,
@@ -115,6 +135,12 @@ impl JsonLines {
         bad_rows: &mut BadRows,
     ) -> Result<Option<Reading>> {
         loop {
+            // A line skipped (blank, bad, of a point no job reads) must not leave this thread
+            // waiting inside the reader while the input is silent.
+            if self.source.buffer().is_empty() && self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) {
+                self.waiting = true;
+                return Ok(None);
+            }
             self.line.clear();
             let n = self
                 .source

@@ -22,6 +22,7 @@ pub mod name_field;
 pub mod number;
 pub mod options;
 pub mod parquet;
+mod pump;
 pub mod reader;
 pub mod rejects;
 mod row_time;

@@ -106,6 +106,10 @@ pub struct InputOptions {
     pub(crate) max_line_bytes: Option<u64>,
     /// Called when a live input is about to wait (see [`super::live`]); unset until the run sets it.
     pub(crate) idle: Idle,
+    /// `--idle-timeout`: the run looks at the idle clock between rows while the input is silent,
+    /// so a reader on the jobs' thread has its input read ahead on a thread of its own (see
+    /// [`super::pump`]).
+    pub(crate) idle_clock: bool,
     /// Set when the input is to end early (a signal); polled between readings (see [`super::stop`]).
     pub(crate) stop: Stop,
     /// Whether some job reads each point, by point id (ids past the end: none does). The value of
@@ -195,6 +199,7 @@ impl InputOptions {
             sort: args.sort_input,
             max_line_bytes: args.max_line_bytes,
             idle: Idle::default(),
+            idle_clock: false,
             stop: Stop::default(),
             read_points: None,
             read_models: None,

@@ -9,6 +9,7 @@ use super::header_hint;
 use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
+use super::pump::Pumped;
 use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
 use super::shown::shorten;
@@ -56,6 +57,10 @@ pub struct Reader {
     /// Rows read ahead to infer the interval length of `--interval-end auto`, not yet turned
     /// into readings.
     ahead: VecDeque<ByteRecord>,
+    /// The input, when it is read ahead (see [`Reader::read_ahead`]).
+    read_ahead: Option<Pumped>,
+    /// `next` gave `None` because no whole line was at hand, not at the end of the input.
+    waiting: bool,
 }
 
 /// What a run tells its user about the rows a reader took: how many carried a non-zero quality
@@ -118,6 +123,8 @@ impl Reader {
             tally: Tally::default(),
             stamps: Stamps::new(&options.time, options.interval_end),
             ahead: VecDeque::new(),
+            read_ahead: None,
+            waiting: false,
         })
     }
 
@@ -126,6 +133,18 @@ impl Reader {
     pub(crate) fn with_line_offset(mut self, offset: u64) -> Reader {
         self.line_offset = offset;
         self
+    }
+
+    /// The input is `pumped`, read ahead (`--idle-timeout`): `next` then reads a row only when a
+    /// whole line is at hand, and otherwise gives `None` with [`Reader::take_waiting`] true.
+    pub(crate) fn read_ahead(mut self, pumped: Option<Pumped>) -> Reader {
+        self.read_ahead = pumped;
+        self
+    }
+
+    /// Whether the last `None` of `next` meant that no whole line was at hand (then cleared).
+    pub(crate) fn take_waiting(&mut self) -> bool {
+        std::mem::take(&mut self.waiting)
     }
 
     pub(crate) fn columns(&self) -> &Columns {
@@ -137,12 +156,19 @@ impl Reader {
         self.next_reading >= self.readings.len()
     }
 
+    /// Whether rows read are waiting to be handed out (the rest of a wide row, or rows read ahead
+    /// for `--interval-end auto`), so that `next` gives a reading without reading input.
+    pub(crate) fn holds_rows(&self) -> bool {
+        !self.between_rows() || !self.ahead.is_empty()
+    }
+
     pub(crate) fn tally(&self) -> &Tally {
         &self.tally
     }
 
-    /// The next reading, `None` at end of input. Missing values are counted and skipped; bad rows
-    /// go to `bad_rows`, which stops the run or records them.
+    /// The next reading, `None` at end of input (or, read ahead, when no whole line is at hand:
+    /// see [`Reader::read_ahead`]). Missing values are counted and skipped; bad rows go to
+    /// `bad_rows`, which stops the run or records them.
     pub fn next(
         &mut self,
         names: &mut Names,
@@ -161,6 +187,12 @@ impl Reader {
                 Some(record) => {
                     self.record = record;
                     true
+                }
+                // A row skipped (a bad row, a point no job reads) must not leave this thread
+                // waiting inside the reader while the input is silent.
+                None if self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) => {
+                    self.waiting = true;
+                    return Ok(None);
                 }
                 None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?,
             };
@@ -434,163 +466,4 @@ pub(super) fn is_missing(field: &[u8], nulls: &[Box<[u8]>]) -> bool {
 pub(super) const UNREAD_VALUE: f64 = f64::NAN;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::input::InputSettings;
-    use crate::input::options::BadRowPolicy;
-    use std::io::Cursor;
-
-    struct Run {
-        readings: Vec<(String, String, i64, f64)>,
-        counts: InputCounts,
-        rejects: String,
-    }
-
-    fn read_with(text: &str, edit: impl FnOnce(&mut InputSettings)) -> Result<Run> {
-        let mut args = InputSettings::default();
-        edit(&mut args);
-        let options = InputOptions::from_settings(&args)?;
-        let mut names = Names::default();
-        let mut counts = InputCounts::default();
-        let rejects = tempfile::NamedTempFile::new()?;
-        let mut bad_rows = BadRows::new(options.on_bad_row, Some(Box::new(rejects.reopen()?)))?;
-        let mut reader = Reader::new("in.csv", Box::new(Cursor::new(text.as_bytes().to_vec())), &options, &mut names)?;
-        let mut readings = Vec::new();
-        while let Some(r) = reader.next(&mut names, &mut counts, &mut bad_rows)? {
-            readings.push((
-                names.assets.name(r.asset).to_string(),
-                names.points.name(r.point).to_string(),
-                r.ts,
-                r.value,
-            ));
-        }
-        bad_rows.flush()?;
-        Ok(Run { readings, counts, rejects: std::fs::read_to_string(rejects.path())? })
-    }
-
-    fn read(text: &str) -> Result<Run> {
-        read_with(text, |_| {})
-    }
-
-    fn reading(asset: &str, point: &str, ts: i64, value: f64) -> (String, String, i64, f64) {
-        (asset.to_string(), point.to_string(), ts, value)
-    }
-
-    #[test]
-    fn aliases_and_markers() {
-        let run = read("\u{feff}Time,Device,PointId,Val\n1970-01-01T00:00:01Z,m1,Reading,1.5\n1970-01-01T00:00:02Z,m1,Reading,NA\n").unwrap();
-        assert_eq!(run.readings, [reading("m1", "Reading", 1000, 1.5)]);
-        assert_eq!(run.counts, InputCounts { rows: 2, missing: 1, rejected: 0, whole_rows: 2, values: 2 });
-    }
-
-    #[test]
-    fn malformed_rows_are_located() {
-        let err = read(
-            "timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading,1\n1970-01-01T00:00:02Z,m1,Reading,abc\n",
-        )
-        .err()
-        .unwrap();
-        assert_eq!(err.to_string(), "in.csv:3: column 4 (value): invalid value \"abc\": expected a finite number");
-        let err = read("timestamp,asset,point,value\n1970-01-01T00:00:01Z,m1,Reading\n").err().unwrap();
-        assert_eq!(err.to_string(), "in.csv:2: expected 4 fields as in the header, found 3");
-    }
-
-    #[test]
-    fn quoted_fields_crlf_and_semicolons() {
-        let run = read(
-            "\"timestamp\";\"asset\";\"point\";\"value\"\r\n\"1970-01-01 00:00:01\";\"m;1\";\"Reading\";\" 2.5 \"\r\n",
-        )
-        .unwrap();
-        assert_eq!(run.readings, [reading("m;1", "Reading", 1000, 2.5)]);
-    }
-
-    #[test]
-    fn wide_rows_give_one_reading_per_present_cell() {
-        let text = "Date;Time;Global_active_power;Voltage;Sub_metering_3\r\n\
-                    16/12/2006;17:24:00;4.216;234.840;17.000\r\n\
-                    21/12/2006;11:23:00;?;?;\r\n\
-                    1/1/2007;0:00:00;2.580;;\r\n";
-        let run = read_with(text, |a| {
-            a.wide = true;
-            a.asset = Some("house".into());
-            a.time_column = Some("Date,Time".into());
-            a.time_format = Some("%d/%m/%Y %H:%M:%S".into());
-            a.points = Some("Global_active_power=Power,Voltage".into());
-        })
-        .unwrap();
-        let t0 = crate::time::parse_timestamp(b"2006-12-16T17:24:00Z").unwrap();
-        let t1 = crate::time::parse_timestamp(b"2007-01-01T00:00:00Z").unwrap();
-        assert_eq!(
-            run.readings,
-            [
-                reading("house", "Power", t0, 4.216),
-                reading("house", "Voltage", t0, 234.84),
-                reading("house", "Power", t1, 2.58)
-            ]
-        );
-        // Sub_metering_3 is not selected, so only the two selected cells of each row count.
-        assert_eq!(run.counts, InputCounts { rows: 3, missing: 3, rejected: 0, whole_rows: 3, values: 6 });
-    }
-
-    #[test]
-    fn long_points_are_renamed_and_a_constant_point_fills_in() {
-        let run = read_with("meter,t,kind,v\nm1,1000,Import (kWh),1\nm1,1000,Other,2\n", |a| {
-            a.time_column = Some("t".into());
-            a.point_column = Some("kind".into());
-            a.value_column = Some("v".into());
-            a.points = Some("Import (kWh)=Import".into());
-        })
-        .unwrap();
-        assert_eq!(run.readings, [reading("m1", "Import", 1000, 1.0), reading("m1", "Other", 1000, 2.0)]);
-        let run = read_with("LCLid,tstp,energy(kWh/hh)\nMAC1,2013-01-01 00:30:00, 0.38 \n", |a| {
-            a.time_column = Some("tstp".into());
-            a.asset_column = Some("LCLid".into());
-            a.value_column = Some("energy(kWh/hh)".into());
-            a.point = Some("Energy".into());
-        })
-        .unwrap();
-        assert_eq!(run.readings, [reading("MAC1", "Energy", 1_357_000_200_000, 0.38)]);
-    }
-
-    #[test]
-    fn skipped_rows_are_recorded_whole() {
-        let text = "ts,asset,a,b\n1000,m1,1,2\n2000,m1,1,x\n3000,m1,1\n,m1,1,2\n4000,m1,,\n";
-        let run = read_with(text, |a| {
-            a.wide = true;
-            a.on_bad_row = BadRowPolicy::Skip;
-        })
-        .unwrap();
-        assert_eq!(run.readings, [reading("m1", "a", 1000, 1.0), reading("m1", "b", 1000, 2.0)]);
-        assert_eq!(run.counts, InputCounts { rows: 5, missing: 2, rejected: 3, whole_rows: 2, values: 4 });
-        assert_eq!(
-            run.rejects,
-            "file,line,reason,row\n\
-             in.csv,3,\"column 4 (b): invalid value \"\"x\"\": expected a finite number\",\"2000,m1,1,x\"\n\
-             in.csv,4,\"expected 4 fields as in the header, found 3\",\"3000,m1,1\"\n\
-             in.csv,5,\"column 1 (timestamp): invalid timestamp \"\"\"\": expected an RFC 3339 timestamp (2024-01-01T00:00:00Z, optional fraction and offset) or epoch milliseconds, between years 0000 and 9999\",\",m1,1,2\"\n"
-        );
-        assert_eq!(
-            BadRowPolicy::Skip,
-            InputOptions::from_settings(&InputSettings { on_bad_row: BadRowPolicy::Skip, ..InputSettings::default() })
-                .unwrap()
-                .on_bad_row
-        );
-    }
-
-    #[test]
-    fn two_column_timestamps_are_located_as_both_columns() {
-        let err = read_with("Date;Time;v\n29/10/2023;01:30:00;1\n", |a| {
-            a.wide = true;
-            a.asset = Some("m".into());
-            a.time_column = Some("Date,Time".into());
-            a.time_format = Some("%d/%m/%Y %H:%M:%S".into());
-            a.timezone = Some("Europe/Dublin".into());
-        })
-        .err()
-        .unwrap();
-        assert_eq!(
-            err.to_string(),
-            "in.csv:2: columns 1+2 (timestamp): invalid timestamp \"29/10/2023 01:30:00\": ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=infer (by the order of each series' rows), ambiguous=earlier or ambiguous=later"
-        );
-    }
-}
+mod tests;

@@ -4,10 +4,16 @@
 //! and once one has been silent for the timeout, it reports how far to move that series'
 //! watermark: the wall-clock time that has passed since its last reading, less what was already
 //! reported. The engine is handed those advances as plain numbers and never reads a clock. The
-//! results depend on when readings arrive, so a run using this is not reproducible.
+//! clock is looked at after each reading and, while the input is silent, each time a wait for
+//! input times out (see [`IdleClock::wait`]), so a silent input still moves on. The results
+//! depend on when readings arrive, so a run using this is not reproducible.
 
 use crate::engine::Reading;
 use std::time::{Duration, Instant};
+
+/// The shortest wait for input between two looks at the clock, so that a tiny timeout does not
+/// make a silent input's wait a busy loop.
+const LEAST_WAIT: Duration = Duration::from_millis(10);
 
 /// Per-series record: when its last reading came, and how much of the silence since has been
 /// handed to the engine (ms).
@@ -32,6 +38,13 @@ impl IdleClock {
     pub(crate) fn new(timeout_ms: i64, now: Instant) -> IdleClock {
         let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
         IdleClock { timeout, seen: Vec::new(), last_scan: now, due: Vec::new(), advances: 0 }
+    }
+
+    /// How long the jobs' thread waits for input before it looks at the clock again while the
+    /// input is silent: a tenth of the timeout, as often as [`IdleClock::due`] looks, but no less
+    /// than [`LEAST_WAIT`].
+    pub(crate) fn wait(&self) -> Duration {
+        (self.timeout / 10).max(LEAST_WAIT)
     }
 
     /// Notes a reading of an input series at wall-clock time `now`.

@@ -11,6 +11,7 @@ pub mod state;
 use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
+use crate::input::fast::AtHand;
 use crate::input::options::Layout;
 use crate::input::stop::{Stop, Stopped};
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
@@ -178,6 +179,7 @@ impl Replay {
     /// passed (see [`IdleClock`]).
     pub(crate) fn with_idle_timeout(mut self, timeout_ms: Option<i64>) -> Replay {
         self.idle = timeout_ms.map(|ms| IdleClock::new(ms, Instant::now()));
+        self.input.idle_clock = self.idle.is_some();
         self
     }
 
@@ -193,7 +195,10 @@ impl Replay {
         self.sources += 1;
         let rows_before = self.counts.rows;
         let stop = self.input.stop.clone();
-        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, self.threads) {
+        // `--idle-timeout` reads the input ahead on a thread of its own and parses it on this one
+        // (see `idle_tick`): worker threads would hold the input while the jobs wait.
+        let threads = if self.idle.is_some() { 1 } else { self.threads };
+        let mut reader = match InputReader::open(name, source, &self.input, &mut self.names, threads) {
             Err(e) if Stopped::caused(&e) => {
                 self.stop_before(name);
                 return Ok(());
@@ -214,15 +219,23 @@ impl Replay {
                 pushed?;
                 continue;
             }
-            match reader.next(&mut self.names, &mut self.counts, &mut self.bad_rows) {
-                Ok(Some(reading)) => {
+            // `--idle-timeout`: a silent input still moves the clock (see `idle_tick`).
+            if let Some(wait) = self.idle.as_ref().map(IdleClock::wait)
+                && !reader.wait(wait)
+            {
+                self.idle_tick(output)?;
+                continue;
+            }
+            match reader.next_at_hand(&mut self.names, &mut self.counts, &mut self.bad_rows) {
+                Ok(AtHand::Waiting) => self.idle_tick(output)?,
+                Ok(AtHand::Reading(reading)) => {
                     output.input(&reading, &self.names);
                     match self.sorter.as_mut() {
                         Some(sorter) => sorter.push(reading, revisions)?,
                         None => self.push(reading, revisions, output)?,
                     }
                 }
-                Ok(None) => {
+                Ok(AtHand::End) => {
                     self.take_tally(&reader);
                     return Ok(());
                 }
@@ -239,6 +252,26 @@ impl Replay {
         self.take_tally(&reader);
         self.stopped_in = Some(StoppedIn { input: name.to_owned(), rows: self.counts.rows - rows_before });
         Ok(())
+    }
+
+    /// `--idle-timeout` while the input is silent: hands the engine the advances now due, and
+    /// flushes what they wrote, as the reader flushes before it waits, so the rows leave now
+    /// rather than with the next input line.
+    fn idle_tick(&mut self, output: &mut dyn Output) -> Result<()> {
+        let Some(idle) = self.idle.as_mut() else { return Ok(()) };
+        let due = idle.due(Instant::now());
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut sink = Bound { output, names: &self.names, error: None };
+        for &(asset, point, by) in due {
+            self.pipeline.advance_idle(asset, point, by, &mut sink);
+        }
+        let written = match sink.error {
+            Some(e) => Err(e),
+            None => sink.output.flush(),
+        };
+        written.map_err(|e| anyhow::Error::new(e).context("failed to write output"))
     }
 
     /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`

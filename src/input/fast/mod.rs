@@ -25,6 +25,7 @@ pub use names::{Parser, Translation};
 use super::columns::{Fields, Source as Column};
 use super::jsonl::{JsonLines, is_json_lines, json_revisions};
 use super::options::Layout as FileLayout;
+use super::pump::Pumped;
 use super::reader::Tally;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
@@ -36,6 +37,14 @@ use std::collections::HashSet;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 use workers::Workers;
+
+/// What [`InputReader::next_at_hand`] gives.
+pub(crate) enum AtHand {
+    Reading(Reading),
+    /// An input read ahead (`--idle-timeout`) has no whole line at hand: not the end.
+    Waiting,
+    End,
+}
 
 /// Where chunks come from: this thread, or worker threads.
 enum Feed {
@@ -106,6 +115,8 @@ pub struct InputReader {
     revisions: bool,
     /// The general reader's tally once it has finished (the fast path has none to give).
     tally: Tally,
+    /// The input of the general reader or JSON lines, read ahead (`--idle-timeout`).
+    pumped: Option<Pumped>,
 }
 
 impl InputReader {
@@ -172,19 +183,20 @@ impl InputReader {
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         if is_json_lines(&header) {
             let revisions = json_revisions(&header);
-            let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
+            let (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
             return Ok(InputReader {
                 revisions,
                 file: file.to_string(),
                 header: Vec::new(),
                 delimiter,
                 options: options.clone(),
-                mode: Mode::Json(Box::new(JsonLines::new(file, all, options)?)),
+                mode: Mode::Json(Box::new(JsonLines::new(file, all, options)?.read_ahead(pumped.clone()))),
                 chunk_line: 2,
                 current: None,
                 taken: 0,
                 translation: Translation::default(),
                 tally: Tally::default(),
+                pumped,
             });
         }
         let line = header.strip_suffix(b"\n").unwrap_or(&header);
@@ -207,10 +219,20 @@ impl InputReader {
         } else {
             None
         };
+        let mut pumped = None;
         let mode = match layout {
             None => {
-                let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
-                Mode::General(Box::new(Reader::prepared(file, all, delimiter, options, names)?))
+                let all;
+                (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
+                let reader = Reader::prepared(file, all, delimiter, options, names)?.read_ahead(pumped.clone());
+                Mode::General(Box::new(reader))
+            }
+            Some(layout) if options.idle_clock => {
+                let read_ahead = Pumped::start(rest, source, options.idle.clone(), false)
+                    .with_context(|| format!("failed to start a thread to read {file}"))?;
+                pumped = Some(read_ahead.clone());
+                let source = Source::new(Box::new(read_ahead), Vec::new());
+                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
             }
             Some(layout) => {
                 let source = Source::new(source, rest);
@@ -236,6 +258,7 @@ impl InputReader {
             taken: 0,
             translation: Translation::default(),
             tally: Tally::default(),
+            pumped,
         })
     }
 
@@ -248,10 +271,28 @@ impl InputReader {
         counts: &mut InputCounts,
         bad_rows: &mut BadRows,
     ) -> Result<Option<Reading>> {
+        loop {
+            match self.next_at_hand(names, counts, bad_rows)? {
+                AtHand::Reading(reading) => return Ok(Some(reading)),
+                AtHand::End => return Ok(None),
+                AtHand::Waiting => while !self.wait(std::time::Duration::from_secs(1)) {},
+            }
+        }
+    }
+
+    /// As [`InputReader::next`], except that an input read ahead (`--idle-timeout`) gives
+    /// [`AtHand::Waiting`] instead of waiting inside the reader when no whole line is at hand.
+    #[inline]
+    pub(crate) fn next_at_hand(
+        &mut self,
+        names: &mut Names,
+        counts: &mut InputCounts,
+        bad_rows: &mut BadRows,
+    ) -> Result<AtHand> {
         if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
             self.taken += 1;
             counts.fast_row();
-            return Ok(Some(reading));
+            return Ok(AtHand::Reading(reading));
         }
         self.next_slow(names, counts, bad_rows)
     }
@@ -268,6 +309,24 @@ impl InputReader {
         }
     }
 
+    /// Waits up to `wait` for a whole line of an input read ahead (`--idle-timeout`): whether
+    /// [`InputReader::next`] may now be called without waiting for the input. An input not read
+    /// ahead answers at once, and `next` waits for the input itself.
+    pub(crate) fn wait(&mut self, wait: std::time::Duration) -> bool {
+        // A chunk whose readings are used up and that hands the rest to the general reader needs no wait.
+        let handing_over = self.current.as_ref().is_some_and(|c| c.stop.is_some());
+        if !self.pending().is_empty() || handing_over {
+            return true;
+        }
+        match &self.mode {
+            Mode::General(reader) if reader.holds_rows() => true,
+            Mode::Fast(Feed::Inline(_)) | Mode::General(_) | Mode::Json(_) => {
+                self.pumped.as_ref().is_none_or(|p| p.wait(wait))
+            }
+            Mode::Fast(Feed::Workers(_)) | Mode::Done => true,
+        }
+    }
+
     /// The first `n` readings of [`InputReader::pending`] were handed out.
     #[inline]
     pub(crate) fn took(&mut self, n: usize) {
@@ -275,12 +334,7 @@ impl InputReader {
     }
 
     /// The next reading once the current chunk is used up.
-    fn next_slow(
-        &mut self,
-        names: &mut Names,
-        counts: &mut InputCounts,
-        bad_rows: &mut BadRows,
-    ) -> Result<Option<Reading>> {
+    fn next_slow(&mut self, names: &mut Names, counts: &mut InputCounts, bad_rows: &mut BadRows) -> Result<AtHand> {
         loop {
             match std::mem::replace(&mut self.mode, Mode::Done) {
                 Mode::Fast(mut feed) => {
@@ -292,6 +346,12 @@ impl InputReader {
                         }
                         feed.recycle(done);
                     }
+                    // A chunk without readings (lines of points no job reads, bad rows) must not
+                    // leave this thread waiting inside the reader while the input is silent.
+                    if self.pumped.as_ref().is_some_and(|p| !p.at_hand()) {
+                        self.mode = Mode::Fast(feed);
+                        return Ok(AtHand::Waiting);
+                    }
                     let Some(mut chunk) = feed.next() else {
                         return Err(anyhow!("failed to read {}: a parsing thread stopped", self.file));
                     };
@@ -299,32 +359,48 @@ impl InputReader {
                         return Err(anyhow::Error::new(e).context(format!("failed to read {}", self.file)));
                     }
                     if chunk.end {
-                        return Ok(None);
+                        return Ok(AtHand::End);
                     }
                     chunk.intern(names, &mut self.translation);
                     self.current = Some(chunk);
                     self.taken = 0;
                     self.mode = Mode::Fast(feed);
-                    if let Some(reading) = self.next(names, counts, bad_rows)? {
-                        return Ok(Some(reading));
+                    if let Some(&reading) = self.current.as_ref().and_then(|c| c.readings.get(self.taken)) {
+                        self.taken += 1;
+                        counts.fast_row();
+                        return Ok(AtHand::Reading(reading));
                     }
                 }
                 Mode::General(mut reader) => {
-                    let reading = reader.next(names, counts, bad_rows)?;
-                    match reading {
-                        Some(_) => self.mode = Mode::General(reader),
-                        None => self.tally = reader.tally().clone(),
-                    }
-                    return Ok(reading);
+                    return Ok(match reader.next(names, counts, bad_rows)? {
+                        Some(reading) => {
+                            self.mode = Mode::General(reader);
+                            AtHand::Reading(reading)
+                        }
+                        None if reader.take_waiting() => {
+                            self.mode = Mode::General(reader);
+                            AtHand::Waiting
+                        }
+                        None => {
+                            self.tally = reader.tally().clone();
+                            AtHand::End
+                        }
+                    });
                 }
                 Mode::Json(mut reader) => {
-                    let reading = reader.next(names, counts, bad_rows)?;
-                    if reading.is_some() {
-                        self.mode = Mode::Json(reader);
-                    }
-                    return Ok(reading);
+                    return Ok(match reader.next(names, counts, bad_rows)? {
+                        Some(reading) => {
+                            self.mode = Mode::Json(reader);
+                            AtHand::Reading(reading)
+                        }
+                        None if reader.take_waiting() => {
+                            self.mode = Mode::Json(reader);
+                            AtHand::Waiting
+                        }
+                        None => AtHand::End,
+                    });
                 }
-                Mode::Done => return Ok(None),
+                Mode::Done => return Ok(AtHand::End),
             }
         }
     }
@@ -345,11 +421,31 @@ impl InputReader {
             Some(e) => Box::new(FailingRead(Some(e))),
             None => source.remainder(),
         };
-        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(Cursor::new(rest)).chain(tail);
+        let (rest, pumped) = whole(&self.file, rest, tail, &self.options)?;
+        self.pumped = pumped;
+        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(rest);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
         Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
-            .with_line_offset(self.chunk_line - 2))
+            .with_line_offset(self.chunk_line - 2)
+            .read_ahead(self.pumped.clone()))
     }
+}
+
+/// `first` (bytes read from the input) then the rest of the input, `source`, for a reader on
+/// this thread; under `--idle-timeout` read ahead (see [`super::pump`]), with the handle that
+/// tells when a whole line is at hand.
+fn whole(
+    file: &str,
+    first: Vec<u8>,
+    source: Box<dyn Read + Send>,
+    options: &InputOptions,
+) -> Result<(Box<dyn Read + Send>, Option<Pumped>)> {
+    if !options.idle_clock {
+        return Ok((Box::new(Cursor::new(first).chain(source)), None));
+    }
+    let pumped = Pumped::start(first, source, options.idle.clone(), true)
+        .with_context(|| format!("failed to start a thread to read {file}"))?;
+    Ok((Box::new(pumped.clone()), Some(pumped)))
 }
 
 /// The first line of `source` with its newline (the whole input when it has none), and the bytes
