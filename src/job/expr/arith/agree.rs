@@ -213,9 +213,9 @@ fn most_generated_expressions_are_taken() {
     assert!(compiled > 400 && taken * 2 > compiled, "{taken} of {compiled} compiled taken");
 }
 
-/// A balanced sum of 4,096 operands is 13 levels deep, within rhai's depth limit, and counts
-/// 4,096 + 2 x 4,095 + 1 operations: over the limit, so it stays rhai's and fails as it always
-/// did; half of it fits and is taken.
+/// A balanced sum of 4,096 operands is 13 levels deep, within rhai's depth limit, and rhai counts
+/// 12,286 operations for it (the bound says 12,287): over the limit, so it stays rhai's and fails
+/// as it does with any function in it; half of it (6,142, bound 6,143) fits and is taken.
 #[test]
 fn expressions_that_could_reach_the_operation_limit_stay_rhais() {
     fn balanced(n: usize) -> String {
