@@ -1,11 +1,13 @@
 #!/bin/sh
-# Paired, alternating runs of two meterflow binaries on the seed pipeline: per run the wall
-# seconds, CPU seconds (user + system) and peak RSS from /usr/bin/time, then the medians.
+# Paired, alternating runs of two meterflow binaries on the seed pipeline (or the job files in
+# JOBS): per run the wall seconds, CPU seconds (user + system) and peak RSS from /usr/bin/time,
+# then the medians.
 #   bench/pairs.sh BASE_BINARY NEW_BINARY INPUT PAIRS [extra run flags...]
+#   JOBS=bench/jobs/point_merge_if.yaml bench/pairs.sh ...
 set -eu
 base=$1 new=$2 input=$3 pairs=$4
 shift 4
-jobs="jobs/meter_max_min.yaml jobs/meter_reading_difference.yaml"
+jobs=${JOBS:-"jobs/meter_max_min.yaml jobs/meter_reading_difference.yaml"}
 out=$(mktemp -d)
 for i in $(seq "$pairs"); do
     for which in base new; do

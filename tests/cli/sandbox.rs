@@ -398,6 +398,34 @@ fn pad_with_an_empty_padding_does_not_hang() {
     }
 }
 
+/// A balanced sum of 4,096 operands is 13 levels deep, within the depth limit, and takes 12,286
+/// of rhai's operations: each evaluation fails at the operation limit, as every expression does,
+/// although it is plain arithmetic that the fast path could answer (it did, before the fast path
+/// left such expressions to rhai). Half of it fits and is written: 2,048 times each reading.
+#[test]
+fn the_operation_limit_holds_for_plain_arithmetic() {
+    fn sum(n: usize) -> String {
+        if n == 1 { "${M::Reading}".to_string() } else { format!("({} + {})", sum(n / 2), sum(n / 2)) }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in.csv",
+        format!("{HEADER}2024-01-01T00:00:00Z,m1,Reading,1\n2024-01-01T00:05:00Z,m1,Reading,2\n"),
+    );
+    write(dir.path(), "m.yaml", merge_job(&sum(4096)));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, HEADER);
+    assert!(out.stderr.contains("2 evaluation errors"), "{}", out.stderr);
+    assert!(out.stderr.contains("evaluation failed: Too many operations"), "{}", out.stderr);
+    write(dir.path(), "m.yaml", merge_job(&sum(2048)));
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.csv", "-q"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let values: Vec<&str> = out.stdout.lines().skip(1).filter_map(|l| l.rsplit(',').next()).collect();
+    assert_eq!(values, ["2048", "4096"], "{}", out.stdout);
+}
+
 /// A legal 32 KB expression, a balanced `&&` tree of 1,024 `("x".pad(4096, "y") == ())`, cost
 /// 73 ms per evaluation (8 CPU-days for 10M rows). It now fails each evaluation at the string-work
 /// budget after sixteen pads, as a counted evaluation error.
