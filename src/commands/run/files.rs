@@ -67,6 +67,7 @@ impl RunFiles {
         }
         let plain = plain_file_or_absent(path);
         let in_place = self.in_place || !plain;
+        let replacing = !in_place && out_file::replaces(path);
         let written = if in_place { path.to_path_buf() } else { partial_name(path) };
         let file = match in_place {
             true => File::create(&written),
@@ -74,7 +75,10 @@ impl RunFiles {
         }
         .with_context(|| format!("failed to create {}", written.display()))?;
         self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
-        Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+        Ok(match replacing {
+            true => Box::new(BufWriter::with_capacity(1 << 16, out_file::Replacing::new(file))),
+            false => Box::new(BufWriter::with_capacity(1 << 16, file)),
+        })
     }
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
