@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// Bytes of a [`Replacing`] file whose writing to disk is started at once.
 const SETTLE_BYTES: u64 = 8 << 20;
+/// `statfs`'s file system type of ext2, ext3 and ext4.
+const EXT4_SUPER_MAGIC: i128 = 0xEF53;
 
 /// `<path>.partial`.
 pub(crate) fn partial_name(path: &Path) -> PathBuf {
@@ -60,7 +62,8 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// was written a moment before, all of it after the last row, on the run's critical path. Started
 /// as the file grows, that work runs on the thread writing it while the jobs still run, and the
 /// file has mostly reached the disk when the next run replaces it. A file that replaces nothing
-/// is left to the kernel's own timing, as before: the `rename` then starts nothing.
+/// is left to the kernel's own timing, as before: the `rename` then starts nothing; so is a file
+/// on another file system (see [`written_at_rename`]).
 pub(crate) struct Replacing {
     file: File,
     written: u64,
@@ -90,6 +93,14 @@ impl Write for Replacing {
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
+}
+
+/// Whether `file` is on a file system that starts writing a file renamed over another inside the
+/// `rename` (ext4, unless mounted with `noauto_da_alloc`): only there does [`Replacing`] move
+/// work rather than add it (elsewhere a file replaced again within the kernel's writeback delay
+/// may never have been written at all).
+pub(crate) fn written_at_rename(file: &File) -> bool {
+    rustix::fs::fstatfs(file).is_ok_and(|fs| i128::from(fs.f_type) == EXT4_SUPER_MAGIC)
 }
 
 /// Whether `path` is a plain file that a `.partial` file will be renamed over.

@@ -75,7 +75,7 @@ impl RunFiles {
         }
         .with_context(|| format!("failed to create {}", written.display()))?;
         self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
-        Ok(match replacing {
+        Ok(match replacing && out_file::written_at_rename(&file) {
             true => Box::new(BufWriter::with_capacity(1 << 16, out_file::Replacing::new(file))),
             false => Box::new(BufWriter::with_capacity(1 << 16, file)),
         })
