@@ -55,10 +55,10 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// A `.partial` file that will be renamed over an existing file, with the kernel's writing to
 /// disk started for every 8 MiB as soon as they are written (`posix_fadvise` with `DONTNEED`:
 /// it starts the writeback of the range's dirty pages, then drops only pages already clean, and
-/// the pages of a range just written are dirty or being written). Renaming over an existing file on ext4 (its
-/// default `auto_da_alloc`) allocates and starts writing every dirty page of the new file inside
-/// the `rename`, and the replaced file's pages that the kernel is still writing are waited for
-/// there too: about 35 ms for the seed pipeline's 36 MB output when the previous run's output
+/// the pages of a range just written are dirty or being written). Renaming over an existing
+/// file on ext4 (its default `auto_da_alloc`) allocates and starts writing every dirty page of
+/// the new file inside the `rename`, and the replaced file's pages still being written are waited
+/// for there too: about 35 ms for the seed pipeline's 36 MB output when the previous run's output
 /// was written a moment before, all of it after the last row, on the run's critical path. Started
 /// as the file grows, that work runs on the thread writing it while the jobs still run, and the
 /// file has mostly reached the disk when the next run replaces it. A file that replaces nothing
