@@ -70,6 +70,7 @@ impl RunFiles {
         }
         let plain = plain_file_or_absent(path);
         let in_place = self.in_place || !plain;
+        let replacing = !in_place && out_file::replaces(path);
         let written = if in_place { path.to_path_buf() } else { partial_name(path) };
         let file = match in_place {
             true => File::create(&written),
@@ -78,7 +79,10 @@ impl RunFiles {
         .with_context(|| format!("failed to create {}", written.display()))?;
         let name = format!("{flag} {}", written.display());
         self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
-        Ok(Box::new(Named::new(BufWriter::with_capacity(1 << 16, file), name)))
+        Ok(match replacing && out_file::written_at_rename(&file) {
+            true => Box::new(Named::new(BufWriter::with_capacity(1 << 16, out_file::Replacing::new(file)), name)),
+            false => Box::new(Named::new(BufWriter::with_capacity(1 << 16, file), name)),
+        })
     }
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
