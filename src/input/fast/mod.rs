@@ -207,6 +207,7 @@ impl InputReader {
         } else {
             None
         };
+        let mut translation = Translation::default();
         let mode = match layout {
             None => {
                 let all = Box::new(Cursor::new([header.as_slice(), &rest].concat()).chain(source));
@@ -215,12 +216,14 @@ impl InputReader {
             Some(layout) => {
                 let source = Source::new(source, rest);
                 if threads > 1 {
+                    let parsers = (0..threads).map(|_| translation.parser()).collect();
                     Mode::Fast(Feed::Workers(
-                        Workers::start(threads, source, layout, options.idle.clone())
+                        Workers::start(parsers, source, layout, options.idle.clone())
                             .with_context(|| format!("failed to start threads to read {file}"))?,
                     ))
                 } else {
-                    Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
+                    let parser = translation.parser();
+                    Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser })))
                 }
             }
         };
@@ -234,7 +237,7 @@ impl InputReader {
             chunk_line: 2,
             current: None,
             taken: 0,
-            translation: Translation::default(),
+            translation,
             tally: Tally::default(),
         })
     }
