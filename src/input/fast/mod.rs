@@ -15,6 +15,7 @@
 //! whatever the number of threads.
 
 mod chunk;
+mod fields;
 mod lines;
 mod names;
 mod workers;
