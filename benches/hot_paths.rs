@@ -5,7 +5,7 @@
 use divan::{Bencher, black_box, counter::ItemsCount};
 use meterflow::engine::names::Names;
 use meterflow::engine::{Dropped, EngineOptions, Pipeline, Point, Reading, Sink};
-use meterflow::input::fast::{Chunk, Layout, Parser, Role, Translation};
+use meterflow::input::fast::{Chunk, Layout, Role, Translation};
 use meterflow::input::{BadRows, InputCounts, InputOptions, InputSettings, Reader};
 use meterflow::job::expr::{Expression, sandboxed_engine};
 use meterflow::job::load_jobs;
@@ -59,7 +59,8 @@ fn row_parse_fast_path(bencher: Bencher) {
         read: None,
     };
     let mut chunk = Chunk::from_text(&lines());
-    let (mut parser, mut names, mut translation) = (Parser::default(), Names::default(), Translation::default());
+    let (mut names, mut translation) = (Names::default(), Translation::default());
+    let mut parser = translation.parser();
     bencher.counter(ItemsCount::new(ROWS)).bench_local(|| {
         chunk.parse(&layout, &mut parser);
         chunk.intern(&mut names, &mut translation);

@@ -27,7 +27,7 @@ use merge::MergeOperator;
 use operator::{Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
-use stats::{JobStats, SeriesStats, SeriesTally};
+use stats::{JobStats, SeriesStats, SeriesTally, count_into};
 use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
@@ -229,18 +229,6 @@ pub struct Pipeline {
     tracker: Option<Box<shard::Tracker>>,
 }
 
-/// Adds one to `counts[id]`, growing the table as ids appear.
-#[inline]
-fn count_into(counts: &mut Vec<u64>, id: u32) {
-    match counts.get_mut(id as usize) {
-        Some(n) => *n += 1,
-        None => {
-            counts.resize(id as usize + 1, 0);
-            counts[id as usize] = 1;
-        }
-    }
-}
-
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
 /// far ahead (a bad device clock) than by a slow meter.
 pub(crate) const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
@@ -333,12 +321,29 @@ impl Pipeline {
     /// Runs one input reading through every job that reads its point.
     pub fn push(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.push_fed(r, Feed::Input, sink);
+        self.settle_figures();
+    }
+
+    /// As [`Pipeline::push`] for one of a run of input readings, leaving some of the jobs'
+    /// figures to [`Pipeline::settle_figures`], which the caller calls once the run ends and before
+    /// anything reads the figures: the on-time lane then counts a reading with one addition.
+    #[inline]
+    pub(crate) fn push_in_run(&mut self, r: Reading, sink: &mut dyn Sink) {
+        self.push_fed(r, Feed::Input, sink);
+    }
+
+    /// Brings the jobs' figures up to date after [`Pipeline::push_in_run`].
+    pub(crate) fn settle_figures(&mut self) {
+        for op in &mut self.operators {
+            op.settle_figures();
+        }
     }
 
     /// As [`Pipeline::push`], for a row of an input that carries meterflow's `emit` and
     /// `revision` columns: it replaces an earlier revision of its key (see [`Feed::Revision`]).
     pub(crate) fn push_revision(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.push_fed(r, Feed::Revision, sink);
+        self.settle_figures();
     }
 
     fn push_fed(&mut self, r: Reading, feed: Feed, sink: &mut dyn Sink) {
@@ -431,6 +436,10 @@ impl Pipeline {
                 );
             }
         }
+        // A job's rows may have taken another job's on-time lane: settled here, so that the
+        // figures are whole after every call that delivers (the end of input, an idle series, a
+        // shard's events), and not only after `push`.
+        self.settle_figures();
     }
 
     /// Moves the watermark of input series (`asset`, `point`) forward by `by` ms in every job that

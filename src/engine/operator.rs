@@ -32,9 +32,20 @@ impl Operator {
         }
     }
 
+    /// Adds what the job counted in bulk to its figures (see [`WindowOperator::settle_figures`]).
+    #[inline]
+    pub(super) fn settle_figures(&mut self) {
+        if let Operator::Window(w) = self {
+            w.settle_figures();
+        }
+    }
+
     pub(super) fn stats(&self) -> &JobStats {
         match self {
-            Operator::Window(w) => &w.stats,
+            Operator::Window(w) => {
+                debug_assert!(w.figures_settled(), "figures read before the pipeline settled them");
+                &w.stats
+            }
             Operator::Merge(m) => &m.stats,
         }
     }

@@ -9,6 +9,18 @@ use serde::{Deserialize, Serialize, Serializer};
 /// How many skipped evaluations of each cause are described individually.
 pub(crate) const SAMPLES_PER_JOB: usize = 5;
 
+/// Adds one to `counts[id]`, growing the table as ids appear.
+#[inline]
+pub(crate) fn count_into(counts: &mut Vec<u64>, id: u32) {
+    match counts.get_mut(id as usize) {
+        Some(n) => *n += 1,
+        None => {
+            counts.resize(id as usize + 1, 0);
+            counts[id as usize] = 1;
+        }
+    }
+}
+
 /// Figures of one window policy (one output point). Field order is the order of `--stats-json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyStats {

@@ -183,6 +183,9 @@ pub(crate) struct WindowOperator {
     /// The input point of the on-time lane ([`WindowOperator::push`]), when the job can take one:
     /// one group, tumbling on a fixed grid, no `quality` condition, no `last_value` interpolation.
     lane: Option<u32>,
+    /// Readings the on-time lane took and [`WindowOperator::settle_figures`] has not yet added to
+    /// `stats`.
+    lane_taken: u64,
     pub(crate) stats: JobStats,
 }
 
@@ -254,6 +257,7 @@ impl WindowOperator {
         };
         WindowOperator {
             lane,
+            lane_taken: 0,
             origin: Origin { job, model },
             latency: plan.latency,
             emit: options.emit,
@@ -339,12 +343,9 @@ impl WindowOperator {
                 && watermark::classify(end, w, self.latency) == Arrival::OnTime
             {
                 group.fused.add(slot, r.ts, r.value, &mut self.samples);
-                for stats in &mut self.stats.policies[group.policies()] {
-                    stats.read += 1;
-                    stats.valid += 1;
-                }
-                self.stats.rows_read += 1;
-                self.stats.kept += 1;
+                // Its figures (read and valid for every policy, read and kept by the job) are
+                // one count until the pipeline settles them.
+                self.lane_taken += 1;
                 self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
                 self.open_readings += 1;
                 self.advance_clock(sid, clock, w, r.ts, out);
@@ -352,6 +353,29 @@ impl WindowOperator {
             }
         }
         self.push_any(r, feed, out);
+    }
+
+    /// Adds the readings the on-time lane took since the last call to the figures: each was
+    /// read and valid for every policy of the job's one group, and read and kept by the job.
+    /// The pipeline calls it after each reading pushed alone, after each delivery of rows (which
+    /// may have taken a downstream job's lane) and once after a run of readings
+    /// ([`super::Pipeline::settle_figures`]), before anything reads the figures.
+    pub(crate) fn settle_figures(&mut self) {
+        let taken = std::mem::take(&mut self.lane_taken);
+        if taken == 0 {
+            return;
+        }
+        for stats in &mut self.stats.policies[self.groups[0].policies()] {
+            stats.read += taken;
+            stats.valid += taken;
+        }
+        self.stats.rows_read += taken;
+        self.stats.kept += taken;
+    }
+
+    /// Whether every reading's figures are in `stats`.
+    pub(crate) fn figures_settled(&self) -> bool {
+        self.lane_taken == 0
     }
 
     /// Any reading: a repeat, a new series, a late or out-of-threshold reading, a window to open,

@@ -349,24 +349,26 @@ impl Replay {
         if direct {
             let takes_input = output.takes_input();
             let mut sink = Bound { output, names: &self.names, error: None };
-            // The rows are counted once the run stops, for every reading that went in: nothing
-            // reads the counts meanwhile.
+            // The rows, and the jobs' figures, are counted once the run stops, for every reading
+            // that went in: nothing reads them meanwhile.
+            let mut pushed = (run.len(), Ok(()));
             for (k, &reading) in run.iter().enumerate() {
                 if stop.requested() {
-                    self.counts.fast_rows(k as u64);
-                    return (k, Ok(()));
+                    pushed = (k, Ok(()));
+                    break;
                 }
                 if takes_input {
                     sink.output.input(&reading, sink.names);
                 }
-                self.pipeline.push(reading, &mut sink);
+                self.pipeline.push_in_run(reading, &mut sink);
                 if let Some(e) = sink.error.take() {
-                    self.counts.fast_rows(k as u64 + 1);
-                    return (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
+                    pushed = (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
+                    break;
                 }
             }
-            self.counts.fast_rows(run.len() as u64);
-            return (run.len(), Ok(()));
+            self.pipeline.settle_figures();
+            self.counts.fast_rows(pushed.0 as u64);
+            return pushed;
         }
         for (k, &reading) in run.iter().enumerate() {
             if stop.requested() {

@@ -56,6 +56,7 @@ impl WindowState {
 
 impl WindowOperator {
     pub(crate) fn save(&self) -> WindowState {
+        debug_assert!(self.figures_settled(), "figures saved before the pipeline settled them");
         WindowState {
             series_of: self.series_of.clone(),
             series: self.series.clone(),

@@ -1,6 +1,6 @@
 //! One chunk of whole input lines and its parse into readings: a splitter that touches each byte
-//! about once, names numbered by the parser ([`super::names`]), timestamps through the
-//! fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per
+//! about once ([`super::fields`]), names numbered by the parser ([`super::names`]), timestamps through
+//! the fixed-layout cache and values through an exact short-decimal path. Nothing is allocated per
 //! row: a chunk's buffers are reused from one chunk to the next.
 //!
 //! The parse takes only lines it can read with certainty, with exactly the result the general
@@ -9,6 +9,7 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
+use super::fields::{ends_field, field_end, parse_short_decimal_prefix, trimmed_field};
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
 use crate::engine::names::Names;
@@ -78,9 +79,12 @@ pub struct Chunk {
     /// The lines are `buffer[..len]`; the rest is room kept for the next use.
     buffer: Vec<u8>,
     len: usize,
-    /// One reading per line taken, in line order; names are the parser's ids until
-    /// [`Chunk::intern`].
+    /// One reading per line taken, in line order, with the run's name ids once
+    /// [`Chunk::intern`] has translated those listed in `untranslated`.
     pub readings: Vec<Reading>,
+    /// The readings (by index) that the parser left with its own ids: it did not know the run's
+    /// id of one of their names yet.
+    untranslated: Vec<usize>,
     /// The parser that parsed the chunk, and the names it met first here, by kind.
     parser: usize,
     fresh: [Fresh; 3],
@@ -129,7 +133,9 @@ impl Chunk {
 
     fn parse_with<const DECIMAL: u8>(&mut self, layout: &Layout, parser: &mut Parser) {
         self.readings.clear();
+        self.untranslated.clear();
         self.stop = None;
+        parser.learn();
         self.parser = parser.id;
         for (fresh, table) in self.fresh.iter_mut().zip(&parser.names) {
             fresh.first = table.len();
@@ -152,13 +158,16 @@ impl Chunk {
                 if memchr2(b'"', b'\r', &raw[pos..newline]).is_some() {
                     None
                 } else {
-                    parse_line::<DECIMAL>(&raw[..newline], pos, &mut line).map(|(r, _)| (r, newline + 1))
+                    parse_line::<DECIMAL>(&raw[..newline], pos, &mut line).map(|(r, _, p)| (r, newline + 1, p))
                 }
             } else if canonical {
                 // Pushed here, not merged with the general line's result: merged, the reading
                 // went through a stack copy whose 16-byte reloads of the fields just stored
                 // stalled on store forwarding (half of this function's `perf` samples).
-                if let Some((reading, next)) = parse_canonical_line::<DECIMAL>(raw, pos, &mut line) {
+                if let Some((reading, next, parser_ids)) = parse_canonical_line::<DECIMAL>(raw, pos, &mut line) {
+                    if parser_ids {
+                        self.untranslated.push(self.readings.len());
+                    }
                     self.readings.push(reading);
                     pos = next;
                     continue;
@@ -168,7 +177,10 @@ impl Chunk {
                 parse_line::<DECIMAL>(raw, pos, &mut line)
             };
             match parsed {
-                Some((reading, next)) => {
+                Some((reading, next, parser_ids)) => {
+                    if parser_ids {
+                        self.untranslated.push(self.readings.len());
+                    }
                     self.readings.push(reading);
                     pos = next;
                 }
@@ -184,8 +196,9 @@ impl Chunk {
         }
     }
 
-    /// Replaces the parser's name ids in `readings` with the run's, interning the names the
-    /// parser met first in this chunk in the order it met them.
+    /// Interns the names the parser met first in this chunk, in the order it met them, hands
+    /// their run ids to the parser, and gives the readings the parser left with its own ids the
+    /// run's.
     pub fn intern(&mut self, names: &mut Names, translation: &mut Translation) {
         let raw = &self.buffer[..self.len];
         let tables = [&mut names.assets, &mut names.points, &mut names.models];
@@ -197,10 +210,17 @@ impl Chunk {
                 map.push(table.intern(&String::from_utf8_lossy(&raw[s..e])));
             }
         }
+        if self.fresh.iter().any(|fresh| !fresh.spans.is_empty()) {
+            translation.publish(self.parser);
+        }
+        if self.untranslated.is_empty() {
+            return;
+        }
         let assets = std::mem::take(translation.map(self.parser, ASSET));
         let points = std::mem::take(translation.map(self.parser, POINT));
         let models = std::mem::take(translation.map(self.parser, MODEL));
-        for r in &mut self.readings {
+        for &i in &self.untranslated {
+            let r = &mut self.readings[i];
             // A reading no job reads has no asset id to translate.
             if let Some(&asset) = assets.get(r.asset as usize) {
                 r.asset = asset;
@@ -225,9 +245,10 @@ struct Line<'a> {
 }
 
 /// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
-/// the reading and where the next line starts, or `None` when the fast path does not take it.
+/// the reading, where the next line starts and whether the reading kept the parser's ids (see
+/// [`Line::run_ids`]), or `None` when the fast path does not take it.
 #[inline]
-fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize, bool)> {
     let delimiter = line.layout.delimiter;
     let mut reading = Reading { asset: 0, point: 0, model: NO_MODEL, ts: 0, value: 0.0, quality: 0 };
     let last = line.layout.roles.len() - 1;
@@ -283,10 +304,34 @@ fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) 
         pos = end + 1;
     }
     reading.asset = line.asset(raw, asset, reading.point, reading.model)?;
-    Some((reading, pos.min(raw.len())))
+    let parser_ids = match line.run_ids(reading.asset, reading.point, reading.model) {
+        Some((asset, point, model)) => {
+            (reading.asset, reading.point, reading.model) = (asset, point, model);
+            false
+        }
+        None => true,
+    };
+    Some((reading, pos.min(raw.len()), parser_ids))
 }
 
 impl Line<'_> {
+    /// The run's ids of a line's asset, point and model (the parser's ids), or `None` while the
+    /// parser does not know one of them: the reading then keeps the parser's ids for
+    /// [`Chunk::intern`] to translate.
+    #[inline(always)]
+    fn run_ids(&self, asset: u32, point: u32, model: u32) -> Option<(u32, u32, u32)> {
+        let asset = match asset {
+            UNREAD_ASSET => UNREAD_ASSET,
+            asset => *self.names[ASSET].run.get(asset as usize)?,
+        };
+        let point = *self.names[POINT].run.get(point as usize)?;
+        let model = match model {
+            NO_MODEL => NO_MODEL,
+            model => *self.names[MODEL].run.get(model as usize)?,
+        };
+        Some((asset, point, model))
+    }
+
     /// The point or model field (`kind`) at `pos`: its id (`None` when empty after trimming) and
     /// where it ends; `None` when it is not UTF-8.
     #[inline(always)]
@@ -341,7 +386,11 @@ impl Line<'_> {
 /// [`parse_line`] for the usual layout, `timestamp,asset,point,value`, with plain numbers:
 /// straight-line code, without the per-column dispatch. `None` leaves the line to [`parse_line`].
 #[inline(always)]
-fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) -> Option<(Reading, usize)> {
+fn parse_canonical_line<const DECIMAL: u8>(
+    raw: &[u8],
+    start: usize,
+    line: &mut Line<'_>,
+) -> Option<(Reading, usize, bool)> {
     let delimiter = line.layout.delimiter;
     let (ts, len) = line.timestamps.parse_prefix(&raw[start..])?;
     let after_timestamp = start + len;
@@ -365,101 +414,16 @@ fn parse_canonical_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut 
     };
     let point = point?;
     let asset = line.asset(raw, (asset_start, asset_end), point, NO_MODEL)?;
-    Some((Reading { asset, point, model: NO_MODEL, ts, value, quality: 0 }, next))
-}
-
-/// The field at `pos` trimmed of ASCII white space, as the span `s..e`, and where it ends.
-#[inline(always)]
-fn trimmed_field(raw: &[u8], pos: usize, delimiter: u8) -> (usize, usize, usize) {
-    let end = field_end(raw, pos, delimiter);
-    let field = &raw[pos..end];
-    // Names seldom start or end with white space, and no byte above b' ' is any: two tests
-    // instead of the trims.
-    if let (Some(&first), Some(&last)) = (field.first(), field.last())
-        && first > b' '
-        && last > b' '
-    {
-        return (pos, end, end);
-    }
-    let s = pos + (field.len() - field.trim_ascii_start().len());
-    (s, s + field.trim_ascii().len(), end)
-}
-
-/// Whether a field ends at `at`: at a delimiter, a newline or the end of the bytes.
-#[inline]
-fn ends_field(raw: &[u8], at: usize, delimiter: u8) -> bool {
-    raw.get(at).is_none_or(|&b| b == delimiter || b == b'\n')
-}
-
-/// Position of the first `delimiter` or `\n` at or after `from`, or `bytes.len()`.
-#[inline]
-pub(crate) fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    // Eight bytes at a time: XOR turns the wanted bytes into zero bytes, and `(x - ONES) & !x &
-    // HIGHS` sets the high bit of the lowest zero byte of x exactly (bits above it may be spurious,
-    // so only the lowest set bit is used).
-    while let Some(word) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let d = word ^ (ONES * u64::from(delimiter));
-        let n = word ^ (ONES * u64::from(b'\n'));
-        let hits = ((d.wrapping_sub(ONES) & !d) | (n.wrapping_sub(ONES) & !n)) & HIGHS;
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && bytes[i] != delimiter && bytes[i] != b'\n' {
-        i += 1;
-    }
-    i
-}
-
-/// Exact powers of ten, for [`parse_short_decimal_prefix`].
-const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-
-/// The number `[+-]digits[.digits]` (`.` being `DECIMAL`) that starts `b`, with at most 15 digits
-/// in all, and its length; `None` for anything else. Such a number is m / 10^k with m < 2^53 and 10^k both exact
-/// in an `f64`, so one IEEE division, which rounds correctly, gives the same `f64` as
-/// `str::parse` (Clinger's fast path).
-#[inline]
-pub(crate) fn parse_short_decimal_prefix<const DECIMAL: u8>(b: &[u8]) -> Option<(f64, usize)> {
-    let (negative, first) = match b.first()? {
-        b'-' => (true, 1),
-        b'+' => (false, 1),
-        _ => (false, 0),
+    let (asset, point, parser_ids) = match line.run_ids(asset, point, NO_MODEL) {
+        Some((asset, point, _)) => (asset, point, false),
+        None => (asset, point, true),
     };
-    // Overlong numbers wrap here and are refused below, by their digit count.
-    let digits = |from: usize, mantissa: &mut u64| {
-        let mut i = from;
-        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-            i += 1;
-        }
-        i
-    };
-    let mut mantissa = 0u64;
-    let int_end = digits(first, &mut mantissa);
-    let (end, scale) = match b.get(int_end) {
-        Some(&c) if c == DECIMAL => {
-            let end = digits(int_end + 1, &mut mantissa);
-            (end, end - int_end - 1)
-        }
-        _ => (int_end, 0),
-    };
-    let count = int_end - first + scale;
-    if count == 0 || count > 15 {
-        return None;
-    }
-    let v = mantissa as f64 / POWERS_OF_TEN[scale];
-    Some((if negative { -v } else { v }, end))
+    Some((Reading { asset, point, model: NO_MODEL, ts, value, quality: 0 }, next, parser_ids))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn layout() -> Layout {
         Layout {
@@ -490,6 +454,54 @@ mod tests {
         assert_eq!((r[1].value, names.assets.name(r[1].asset)), (-0.5, "m1"));
         assert_eq!((r[2].value, r[2].asset, r[2].point), (100.0, r[0].asset, r[0].point));
         assert_eq!(names.points.name(r[0].point), "Reading");
+    }
+
+    fn assets(chunk: &Chunk, names: &Names) -> Vec<String> {
+        chunk.readings.iter().map(|r| names.assets.name(r.asset).to_string()).collect()
+    }
+
+    /// Two parsers taking turns at the chunks: run ids follow first appearance in the input
+    /// (chunk order), not either parser's order; a parser writes the run's ids itself for the
+    /// names whose ids the calling thread handed back before it parsed the chunk, and leaves
+    /// the other readings to `intern`.
+    #[test]
+    fn parsers_write_the_run_ids_they_were_handed() {
+        let line = |asset: &str| format!("2024-01-01T00:00:00Z,{asset},Reading,1\n");
+        let text = |assets: &[&str]| assets.iter().map(|a| line(a)).collect::<String>();
+        let (mut names, mut translation) = (Names::default(), Translation::default());
+        let (mut a, mut b) = (translation.parser(), translation.parser());
+        let chunk = |assets: &[&str], parser: &mut Parser| {
+            let mut chunk = Chunk::from_text(text(assets).as_bytes());
+            chunk.parse(&layout(), parser);
+            chunk
+        };
+        // Parser b parses the second chunk before the first is interned, as a worker running
+        // ahead does: it knows no run id yet.
+        let mut first = chunk(&["m2", "m1"], &mut a);
+        let mut second = chunk(&["m3", "m1"], &mut b);
+        first.intern(&mut names, &mut translation);
+        second.intern(&mut names, &mut translation);
+        assert_eq!(second.untranslated, [0, 1]);
+        assert_eq!(names.assets.names().collect::<Vec<_>>(), ["m2", "m1", "m3"]);
+        // Now both know their names' run ids: b's own ids for m3 and m1 are 0 and 1, the run's 2
+        // and 1.
+        let mut third = chunk(&["m1", "m3", "m4", "m1"], &mut b);
+        assert_eq!(third.untranslated, [2]);
+        // m4 is new: its reading keeps b's id for it, 2.
+        assert_eq!(third.readings.iter().map(|r| r.asset).collect::<Vec<_>>(), [1, 2, 2, 1]);
+        third.intern(&mut names, &mut translation);
+        assert_eq!(assets(&third, &names), ["m1", "m3", "m4", "m1"]);
+        let mut fourth = chunk(&["m3", "m2", "m1"], &mut a);
+        assert_eq!(fourth.untranslated, [0]);
+        fourth.intern(&mut names, &mut translation);
+        assert_eq!(assets(&fourth, &names), ["m3", "m2", "m1"]);
+        let mut fifth = chunk(&["m4", "m3"], &mut b);
+        assert!(fifth.untranslated.is_empty());
+        let before: Vec<u32> = fifth.readings.iter().map(|r| r.asset).collect();
+        fifth.intern(&mut names, &mut translation);
+        assert_eq!(fifth.readings.iter().map(|r| r.asset).collect::<Vec<_>>(), before);
+        assert_eq!(assets(&fifth, &names), ["m4", "m3"]);
+        assert_eq!(names.assets.names().collect::<Vec<_>>(), ["m2", "m1", "m3", "m4"]);
     }
 
     #[test]
@@ -547,37 +559,5 @@ mod tests {
         assert_eq!(names.models.name(chunk.readings[1].model), "M");
         assert_eq!(names.assets.name(chunk.readings[1].asset), "B");
         assert_eq!(chunk.readings[1].ts, 1_704_067_201_000);
-    }
-
-    #[test]
-    fn field_end_finds_delimiter_or_newline() {
-        let text = b"meter0001,Reading,12.5\nnext";
-        assert_eq!(field_end(text, 0, b','), 9);
-        assert_eq!(field_end(text, 10, b','), 17);
-        assert_eq!(field_end(text, 18, b','), 22);
-        assert_eq!(field_end(text, 23, b','), 27);
-        assert_eq!(field_end(b"abcdefghijklmnop;q", 0, b';'), 16);
-    }
-
-    proptest! {
-        #[test]
-        fn short_decimals_parse_as_std_does(sign in "[-+]?", int in "[0-9]{0,9}", frac in proptest::option::of("[0-9]{0,9}"), after in "[,\n x]?") {
-            let text = format!("{sign}{int}{}", frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
-            let expected = text.parse::<f64>().ok();
-            match parse_short_decimal_prefix::<b'.'>(format!("{text}{after}").as_bytes()) {
-                Some((v, len)) => {
-                    prop_assert_eq!(len, text.len(), "{}", text);
-                    prop_assert_eq!(Some(v.to_bits()), expected.map(f64::to_bits), "{}", text);
-                }
-                None => prop_assert!(expected.is_none() || int.len() + frac.map_or(0, |f| f.len()) > 15, "{}", text),
-            }
-        }
-
-        #[test]
-        fn field_end_matches_a_byte_loop(bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), any::<u8>()], 0..40), from in 0usize..40) {
-            let from = from.min(bytes.len());
-            let expected = bytes[from..].iter().position(|&b| b == b',' || b == b'\n').map_or(bytes.len(), |i| from + i);
-            prop_assert_eq!(field_end(&bytes, from, b','), expected);
-        }
     }
 }

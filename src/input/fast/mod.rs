@@ -15,6 +15,7 @@
 //! whatever the number of threads.
 
 mod chunk;
+mod fields;
 mod lines;
 mod names;
 mod workers;
@@ -220,6 +221,7 @@ impl InputReader {
             None
         };
         let mut pumped = None;
+        let mut translation = Translation::default();
         let mode = match layout {
             None => {
                 let all;
@@ -232,17 +234,20 @@ impl InputReader {
                     .with_context(|| format!("failed to start a thread to read {file}"))?;
                 pumped = Some(read_ahead.clone());
                 let source = Source::new(Box::new(read_ahead), Vec::new());
-                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
+                let parser = translation.parser();
+                Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser })))
             }
             Some(layout) => {
                 let source = Source::new(source, rest);
                 if threads > 1 {
+                    let parsers = (0..threads).map(|_| translation.parser()).collect();
                     Mode::Fast(Feed::Workers(
-                        Workers::start(threads, source, layout, options.idle.clone())
+                        Workers::start(parsers, source, layout, options.idle.clone())
                             .with_context(|| format!("failed to start threads to read {file}"))?,
                     ))
                 } else {
-                    Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser: Parser::new(0) })))
+                    let parser = translation.parser();
+                    Mode::Fast(Feed::Inline(Box::new(Inline { source, spare: None, layout, parser })))
                 }
             }
         };
@@ -256,7 +261,7 @@ impl InputReader {
             chunk_line: 2,
             current: None,
             taken: 0,
-            translation: Translation::default(),
+            translation,
             tally: Tally::default(),
             pumped,
         })

@@ -3,11 +3,18 @@
 //! names its parser met first in it, and the calling thread maps parser ids to the run's ids as
 //! chunks arrive in input order. So a name is interned once per parser, not once per row, and the
 //! run's ids still follow first appearance in the input.
+//!
+//! The calling thread hands each parser its map back ([`RunIds`]), and the parser writes the run's
+//! ids itself for every name it has the run's id of: once a file's names have all been seen
+//! (after its first chunks, for meter files), the calling thread has no reading to translate and
+//! does not touch a chunk's readings before the jobs do.
 
 use crate::input::name_field::has_bom;
 use crate::time::FixedLayoutCache;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Index of each kind of name in the arrays below.
 pub(crate) const ASSET: usize = 0;
@@ -36,6 +43,9 @@ pub(crate) struct NameTable {
     last: Option<Entry>,
     /// Points and models: whether a job reads each, by id (see `chunk::Layout::read`).
     pub(crate) read: Vec<bool>,
+    /// The run's id of each name, by id, for the first names: those the calling thread has
+    /// interned and handed back so far ([`Parser::learn`]).
+    pub(crate) run: Vec<u32>,
 }
 
 impl NameTable {
@@ -138,6 +148,15 @@ fn hash_name(name: &[u8], (a, b): (u64, u64), hasher: &DefaultHashBuilder) -> u6
     (product as u64) ^ ((product >> 64) as u64)
 }
 
+/// One parser's map from its ids to the run's, per kind, as the calling thread extends it; shared
+/// with that parser.
+#[derive(Default)]
+pub(crate) struct RunIds {
+    ids: Mutex<[Vec<u32>; 3]>,
+    /// How many ids `ids` holds in all: the parser takes the lock only when this grew.
+    count: AtomicUsize,
+}
+
 /// What one parser keeps from chunk to chunk.
 #[derive(Default)]
 pub struct Parser {
@@ -145,11 +164,27 @@ pub struct Parser {
     pub(crate) id: usize,
     pub(crate) timestamps: FixedLayoutCache,
     pub(crate) names: [NameTable; 3],
+    /// The run's ids of this parser's names, from the calling thread; a parser made apart from
+    /// a [`Translation`] never learns any, and leaves every id to [`super::Chunk::intern`].
+    run_ids: Arc<RunIds>,
+    learned: usize,
 }
 
 impl Parser {
-    pub(crate) fn new(id: usize) -> Parser {
-        Parser { id, ..Parser::default() }
+    /// Takes the run's ids the calling thread has added since the last call into the name
+    /// tables. Once a chunk, so the lock is no cost; a later chunk may be parsed before the
+    /// calling thread has interned an earlier one's names, which then stay the parser's ids.
+    pub(crate) fn learn(&mut self) {
+        let count = self.run_ids.count.load(Ordering::Acquire);
+        if count == self.learned {
+            return;
+        }
+        let ids = self.run_ids.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        for (table, ids) in self.names.iter_mut().zip(ids.iter()) {
+            let known = table.run.len();
+            table.run.extend_from_slice(&ids[known..]);
+        }
+        self.learned = ids.iter().map(Vec::len).sum();
     }
 }
 
@@ -157,15 +192,35 @@ impl Parser {
 #[derive(Default)]
 pub struct Translation {
     maps: Vec<[Vec<u32>; 3]>,
+    /// The same maps, shared with the parsers made by [`Translation::parser`].
+    shared: Vec<Arc<RunIds>>,
 }
 
 impl Translation {
+    /// A new parser, which the calling thread tells the run's ids of its names.
+    pub fn parser(&mut self) -> Parser {
+        let run_ids = Arc::new(RunIds::default());
+        self.shared.push(Arc::clone(&run_ids));
+        Parser { id: self.shared.len() - 1, run_ids, ..Parser::default() }
+    }
+
     /// The map of `parser` for `kind`.
     pub(crate) fn map(&mut self, parser: usize, kind: usize) -> &mut Vec<u32> {
         if self.maps.len() <= parser {
             self.maps.resize_with(parser + 1, Default::default);
         }
         &mut self.maps[parser][kind]
+    }
+
+    /// Hands `parser` the ids its map gained since the last call.
+    pub(crate) fn publish(&mut self, parser: usize) {
+        let (Some(shared), Some(maps)) = (self.shared.get(parser), self.maps.get(parser)) else { return };
+        let mut ids = shared.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        for (ids, map) in ids.iter_mut().zip(maps) {
+            let known = ids.len();
+            ids.extend_from_slice(&map[known..]);
+        }
+        shared.count.store(ids.iter().map(Vec::len).sum(), Ordering::Release);
     }
 }
 

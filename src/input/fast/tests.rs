@@ -3,8 +3,10 @@
 
 use super::*;
 
-/// A reading with its names, comparable across name tables.
-type Row = (i64, u64, String, String, Option<String>);
+/// A reading with its names, comparable across name tables, and its asset, point and model ids:
+/// the general reader numbers names in order of first appearance, which the fast reader must keep
+/// whichever parser met a name first.
+type Row = (i64, u64, String, String, Option<String>, [u32; 3]);
 
 fn rows(readings: &[Reading], names: &Names) -> Vec<Row> {
     readings
@@ -17,6 +19,7 @@ fn rows(readings: &[Reading], names: &Names) -> Vec<Row> {
                 names.assets.name(r.asset).to_string(),
                 names.points.name(r.point).to_string(),
                 model,
+                [r.asset, r.point, r.model],
             )
         })
         .collect()

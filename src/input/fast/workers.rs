@@ -47,8 +47,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Workers {
-    /// Starts `threads` workers on `source`.
-    pub(crate) fn start(threads: usize, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
+    /// Starts a worker for each of `parsers` on `source`.
+    pub(crate) fn start(parsers: Vec<Parser>, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
+        let threads = parsers.len();
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
         // Four chunks per worker let the workers run far enough ahead that the jobs seldom wait
@@ -64,13 +65,13 @@ impl Workers {
         let exhausted = Arc::new(AtomicBool::new(false));
         let layout = Arc::new(layout);
         let mut handles = Vec::with_capacity(threads);
-        for i in 0..threads {
+        for (i, parser) in parsers.into_iter().enumerate() {
             let (free_rx, done_tx, shared, layout) =
                 (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&layout));
             let flags = (Arc::clone(&stop), Arc::clone(&exhausted));
             let handle = std::thread::Builder::new()
                 .name(format!("meterflow-parse-{i}"))
-                .spawn(move || work(Parser::new(i), &free_rx, &done_tx, &shared, (&flags.0, &flags.1), &layout))?;
+                .spawn(move || work(parser, &free_rx, &done_tx, &shared, (&flags.0, &flags.1), &layout))?;
             handles.push(handle);
         }
         Ok(Workers {
