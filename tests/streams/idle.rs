@@ -74,31 +74,8 @@ fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
 /// `--idle-timeout 200ms` m2's watermark follows wall-clock time and its window closes.
 #[test]
 fn a_silent_meter_window_closes_on_a_live_pipe() {
-    let dir = tempfile::tempdir().unwrap();
-    let job = dir.path().join("w.yaml");
-    std::fs::write(
-        &job,
-        "name: w\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  \
-         - {input: R, aggregation: max, window_size: 1s, output: Max}\n",
-    )
-    .unwrap();
-    let mut child = crate::support::meterflow()
-        .args(["run", job.to_str().unwrap(), "-q", "--idle-timeout", "200ms", "--time-format", "epoch_ms"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    input.write_all(b"timestamp,asset,point,value\n0,m1,R,1\n500,m2,R,7\n").unwrap();
+    let rows = "timestamp,asset,point,value\n0,m1,R,1\n500,m2,R,7\n";
+    let (mut input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "200ms", "--time-format", "epoch_ms"], rows);
     // m1 sends every 50 ms of wall-clock time but stays inside its first window (event time
     // 100 ms, 101 ms, ...), so only m2's silence can close a window.
     let mut found = false;
@@ -131,9 +108,9 @@ fn idle_timeout_on_a_file_is_refused() {
     assert!(out.stdout.is_empty(), "nothing written");
 }
 
-/// Starts a run of one-second windows on a live pipe with `flags`, writes `rows`: one reading of
-/// m1 (at 2024-01-01 00:00:00, value 1) and one of m2 (at 00:00:00.5, value 7), and leaves the
-/// pipe open and silent: returns the input, the lines of stdout as they come, the process, and
+/// Starts a run of one-second windows on a live pipe with `flags`, writes `rows` (as a rule one
+/// reading of m1 at 2024-01-01 00:00:00, value 1, and one of m2 at 00:00:00.5, value 7), and
+/// leaves the pipe open and silent: returns the input, the lines of stdout as they come, the process, and
 /// the directory of the job file.
 fn silent_pipe(
     flags: &[&str],
