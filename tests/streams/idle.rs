@@ -75,7 +75,10 @@ fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
 #[test]
 fn a_silent_meter_window_closes_on_a_live_pipe() {
     let rows = "timestamp,asset,point,value\n0,m1,R,1\n500,m2,R,7\n";
-    let (mut input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "200ms", "--time-format", "epoch_ms"], rows);
+    let stats = tempfile::tempdir().unwrap();
+    let stats_json = stats.path().join("stats.json");
+    let flags = ["--idle-timeout", "200ms", "--time-format", "epoch_ms", "--stats-json", stats_json.to_str().unwrap()];
+    let (mut input, rx, mut child, _dir) = silent_pipe(&flags, rows);
     // m1 sends every 50 ms of wall-clock time but stays inside its first window (event time
     // 100 ms, 101 ms, ...), so only m2's silence can close a window.
     let mut found = false;
@@ -93,6 +96,9 @@ fn a_silent_meter_window_closes_on_a_live_pipe() {
     assert!(found, "m2's window never closed");
     drop(input);
     assert!(child.wait().unwrap().success());
+    // The figures say the output hangs on wall-clock time: m2's window closed by an advance.
+    let figures: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats_json).unwrap()).unwrap();
+    assert!(figures["idle_advances"].as_u64().is_some_and(|n| n >= 1), "{figures}");
 }
 
 /// On a file, wall-clock time measures the replay, not a meter's silence: refused.

@@ -19,6 +19,10 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     resumed: Option<ResumedReport<'a>>,
     input: InputReport<'a>,
+    /// `--idle-timeout`: how many times it moved a silent series' watermark (the output then
+    /// depends on when readings arrived). Absent without the flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_advances: Option<u64>,
     jobs: Vec<JobReport<'a>>,
     accounting: Accounting,
 }
@@ -135,6 +139,7 @@ fn report(replay: &Replay) -> Report<'_> {
             this_run: this_run(replay, r),
         }),
         input: InputReport { counts: &replay.counts, rows_of_unread_points: replay.pipeline.unrouted() },
+        idle_advances: replay.idle.as_ref().map(|idle| idle.advances),
         jobs,
         accounting: Accounting { balanced: balances.iter().all(Balance::holds), balances },
     }
