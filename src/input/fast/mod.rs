@@ -377,33 +377,19 @@ impl InputReader {
                     }
                 }
                 Mode::General(mut reader) => {
-                    return Ok(match reader.next(names, counts, bad_rows)? {
-                        Some(reading) => {
-                            self.mode = Mode::General(reader);
-                            AtHand::Reading(reading)
-                        }
-                        None if reader.take_waiting() => {
-                            self.mode = Mode::General(reader);
-                            AtHand::Waiting
-                        }
-                        None => {
-                            self.tally = reader.tally().clone();
-                            AtHand::End
-                        }
-                    });
+                    let at = at_hand(reader.next(names, counts, bad_rows)?, || reader.take_waiting());
+                    match at {
+                        AtHand::End => self.tally = reader.tally().clone(),
+                        _ => self.mode = Mode::General(reader),
+                    }
+                    return Ok(at);
                 }
                 Mode::Json(mut reader) => {
-                    return Ok(match reader.next(names, counts, bad_rows)? {
-                        Some(reading) => {
-                            self.mode = Mode::Json(reader);
-                            AtHand::Reading(reading)
-                        }
-                        None if reader.take_waiting() => {
-                            self.mode = Mode::Json(reader);
-                            AtHand::Waiting
-                        }
-                        None => AtHand::End,
-                    });
+                    let at = at_hand(reader.next(names, counts, bad_rows)?, || reader.take_waiting());
+                    if !matches!(at, AtHand::End) {
+                        self.mode = Mode::Json(reader);
+                    }
+                    return Ok(at);
                 }
                 Mode::Done => return Ok(AtHand::End),
             }
@@ -433,6 +419,16 @@ impl InputReader {
         Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
             .with_line_offset(self.chunk_line - 2)
             .read_ahead(self.pumped.clone()))
+    }
+}
+
+/// What a reader on this thread gave: a reading; `None` because no whole line was at hand
+/// (`waiting`, an input read ahead); or `None` at the end.
+fn at_hand(next: Option<Reading>, waiting: impl FnOnce() -> bool) -> AtHand {
+    match next {
+        Some(reading) => AtHand::Reading(reading),
+        None if waiting() => AtHand::Waiting,
+        None => AtHand::End,
     }
 }
 

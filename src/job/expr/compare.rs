@@ -39,6 +39,7 @@ pub(crate) fn register(engine: &mut Engine) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::arith::agree::double;
     use super::super::{Expression, Outcome, sandboxed_engine};
     use proptest::prelude::*;
     use std::rc::Rc;
@@ -158,23 +159,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn double() -> impl Strategy<Value = f64> {
-        prop_oneof![
-            Just(0.0),
-            Just(-0.0),
-            Just(f64::NAN),
-            Just(f64::INFINITY),
-            Just(f64::NEG_INFINITY),
-            Just(f64::MIN_POSITIVE),
-            Just(5e-324),
-            proptest::num::f64::ANY,
-            proptest::num::f64::SUBNORMAL | proptest::num::f64::NEGATIVE,
-            (-20i32..20).prop_map(f64::from),
-            (-1e-15f64..1e-15),
-            (-2f64..2.0),
-        ]
     }
 
     fn integer() -> impl Strategy<Value = i64> {

@@ -79,7 +79,9 @@ fn expression() -> BoxedStrategy<String> {
     prop_oneof![3 => number(), 2 => condition(number())].boxed()
 }
 
-fn double() -> BoxedStrategy<f64> {
+/// Doubles where float code goes wrong: zeros of both signs, NaN, infinities, subnormals, integers
+/// near 2^53, tiny and small values (also the comparisons' property test in `compare.rs`).
+pub(in crate::job::expr) fn double() -> BoxedStrategy<f64> {
     prop_oneof![
         2 => prop_oneof![
             Just(0.0),

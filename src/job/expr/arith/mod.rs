@@ -197,7 +197,7 @@ impl Code {
 }
 
 #[cfg(test)]
-mod agree;
+pub(super) mod agree;
 
 #[cfg(test)]
 mod tests {
