@@ -258,6 +258,38 @@ fn a_finished_damaged_foreign_or_newer_state_is_refused() {
     refused(&saved, &["run", "jobs/", "-q", "--input"], &[&third], 2, "was finished by a --finish run");
 }
 
+/// `--interval-end auto` infers the interval length from each run's own first rows, so a cut
+/// would move the readings of a part by another length than one run does: refused with `--state`,
+/// from the flag or an input config, before anything is read or saved.
+///
+/// The input that showed it, with hourly sums and `latency: 0s`: half-hour interval ends 00:30,
+/// 01:00, 01:30, 02:00 (values 1, 2, 4, 8), then after a gap 03:00 and 05:00 (16, 32). One run
+/// infers 30m from the whole input: 16 lies in 02:30 and 32 in 04:30, hours 02:00 = 16 and
+/// 04:00 = 32. Cut after 02:00, the second run inferred 2h from its two rows: 16 moved to 01:00,
+/// where 1 already stood (dropped as a repeat), and 32 to 03:00, and the run exited 0.
+#[test]
+fn interval_end_auto_is_refused_with_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, state) = (dir.path().join("ends.csv"), dir.path().join("s.state"));
+    write_csv(&input, &["2024-03-01T00:30:00Z,meter-1,Reading,1".to_string()]);
+    let out =
+        run(&["run", "jobs/", "-q", "--interval-end", "auto", "--input"], &[&input, Path::new("--state"), &state]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--interval-end auto cannot be used with --state"), "{stderr}");
+    assert!(!state.exists());
+    let config = dir.path().join("input.yaml");
+    std::fs::write(&config, "interval_end: auto\n").unwrap();
+    let out = run(
+        &["run", "jobs/", "-q", "--input-config"],
+        &[&config, Path::new("--input"), &input, Path::new("--state"), &state],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interval_end: auto (in the input config"));
+    // A given length reads the same in every part: accepted.
+    ok(&run(&["run", "jobs/", "-q", "--interval-end", "30m", "--input"], &[&input, Path::new("--state"), &state]));
+}
+
 #[test]
 fn a_resumed_run_says_what_it_resumed_and_its_own_figures() {
     let saved = saved();

@@ -8,6 +8,7 @@ use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
 use crate::engine::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::input::rejects::check_limit;
+use crate::input::stamps::IntervalEnd;
 use crate::output::{Format, is_database_uri};
 use crate::time::duration::parse_duration;
 use anyhow::anyhow;
@@ -62,6 +63,20 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
                 return Err(usage(format!(
                     "{setting} cannot be used with --state: each run would sort only its own input, so the result \
                      would depend on where the input was cut; sort the input files beforehand{off}"
+                )));
+            }
+            if input.interval_end == Some(IntervalEnd::Inferred) {
+                let setting = match &args.input.input_config {
+                    Some(file) if args.input.interval_end.is_none() => {
+                        format!("interval_end: auto (in the input config {})", file.display())
+                    }
+                    _ => "--interval-end auto".to_string(),
+                };
+                return Err(usage(format!(
+                    "{setting} cannot be used with --state: each run would infer the interval length from its own \
+                     first rows, so a part with a gap (or a single reading per series) would move its readings by \
+                     another length than the whole input; give the length, such as --interval-end 30m (`meterflow \
+                     sniff` proposes it)"
                 )));
             }
             Some(StateSettings {
