@@ -284,6 +284,21 @@ impl Reader {
                 let value_field = record[*value].trim_ascii();
                 if is_missing(value_field, nulls) {
                     counts.missing += 1;
+                    if stamps.infers() {
+                        let point = match *point {
+                            Source::Column(p) => {
+                                let raw = record[p].trim_ascii();
+                                match renames.iter().find(|(from, _)| **from == *raw) {
+                                    Some(&(_, id)) => Some(id),
+                                    None => name(raw, true).ok().and_then(|n| names.points.get(n)),
+                                }
+                            }
+                            Source::Constant(id) => Some(id),
+                        };
+                        if let Some(point) = point.filter(|&p| read(p)) {
+                            note_order(record, c, stamp, time, names, stamps, read_models.as_deref(), point);
+                        }
+                    }
                     return Ok(());
                 }
                 let placed = timestamp(record, c, stamp, time)?;
@@ -360,6 +375,8 @@ impl Reader {
                         };
                         readings.push(Reading { asset, point, model, ts, value, quality });
                     }
+                } else if stamps.infers() && *wide_read {
+                    note_order(record, c, stamp, time, names, stamps, read_models.as_deref(), u32::MAX);
                 }
                 counts.missing += missing;
             }
@@ -420,6 +437,37 @@ impl Asset<'_> {
             Asset::Constant(id) => id,
             Asset::Named(name) => assets.intern(name),
         }
+    }
+}
+
+/// Under `--dst ambiguous=infer`, a row without a value of series (`asset`, `point`) still shows
+/// the series' order, so its instant is noted as a reading's would be: skipped, the second rows of
+/// a repeated hour whose first rows had no value would read as the first, an hour early. Such a
+/// row was never refused, so nothing is refused here either (a timestamp, name or order that does
+/// not resolve is passed over), and nothing is interned (a name not met yet has no order to keep).
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn note_order(
+    record: &ByteRecord,
+    c: &Columns,
+    stamp: &mut Vec<u8>,
+    time: &TimeParser,
+    names: &Names,
+    stamps: &mut Stamps,
+    read_models: Option<&[bool]>,
+    point: u32,
+) {
+    let model_read = match c.model.map(|m| record[m].trim_ascii()) {
+        None | Some(b"") => true,
+        Some(raw) => name(raw, false).ok().and_then(|n| names.models.get(n)).is_some_and(|m| is_read(read_models, m)),
+    };
+    let asset = match asset_name(record, c.asset) {
+        Ok(Asset::Constant(id)) => Some(id),
+        Ok(Asset::Named(n)) => names.assets.get(n),
+        Err(_) => None,
+    };
+    if let (true, Some(asset), Ok(placed)) = (model_read, asset, timestamp(record, c, stamp, time)) {
+        let _ = stamps.instant((asset, point), placed);
     }
 }
 

@@ -47,6 +47,11 @@ impl Stamps {
         Stamps { inference: infer.then(Inference::default), interval, sample_needed }
     }
 
+    /// Whether `ambiguous=infer` follows the series' orders.
+    pub(crate) fn infers(&self) -> bool {
+        self.inference.is_some()
+    }
+
     /// Whether the interval length is still to be inferred from a sample of rows.
     pub(crate) fn needs_sample(&self) -> bool {
         self.sample_needed

@@ -155,3 +155,40 @@ fn two_column_timestamps_are_located_as_both_columns() {
         "in.csv:2: columns 1+2 (timestamp): invalid timestamp \"29/10/2023 01:30:00\": ambiguous local time in Europe/Dublin: it occurs twice as clocks go back; choose one with --dst ambiguous=infer (by the order of each series' rows), ambiguous=earlier or ambiguous=later"
     );
 }
+
+/// Europe/Berlin falls back on 2024-10-27 at 03:00 CEST (01:00Z): local 02:00 is 00:00Z (CEST)
+/// and again 01:00Z (CET); 01:00 is 2024-10-26T23:00Z, 03:00 is 02:00Z. Hourly rows 01:00, 02:00,
+/// 02:00, 03:00 whose first 02:00 has no value: that row still shows the series' order, so the
+/// second 02:00 is the CET one, 01:00Z. Skipped, it was read as the first instant, 00:00Z, an hour
+/// early, without a word. Long rows (value 3 at 01:00Z) and wide rows with every cell empty alike.
+#[test]
+fn a_row_without_value_keeps_its_place_in_a_repeated_hour() {
+    let z = |t: &str| crate::time::parse_timestamp(t.as_bytes()).unwrap();
+    let berlin = |a: &mut InputSettings| {
+        a.timezone = Some("Europe/Berlin".into());
+        a.dst = vec!["ambiguous=infer".into()];
+        a.time_format = Some("%Y-%m-%d %H:%M".into());
+    };
+    let long = "timestamp,asset,point,value\n2024-10-27 01:00,m,P,1\n2024-10-27 02:00,m,P,\n\
+                2024-10-27 02:00,m,P,3\n2024-10-27 03:00,m,P,4\n";
+    let run = read_with(long, berlin).unwrap();
+    assert_eq!(
+        run.readings,
+        [
+            reading("m", "P", z("2024-10-26T23:00:00Z"), 1.0),
+            reading("m", "P", z("2024-10-27T01:00:00Z"), 3.0),
+            reading("m", "P", z("2024-10-27T02:00:00Z"), 4.0),
+        ]
+    );
+    assert_eq!(run.counts.missing, 1);
+    let wide = "timestamp,A,B\n2024-10-27 01:00,1,1\n2024-10-27 02:00,,\n2024-10-27 02:00,3,NA\n";
+    let run = read_with(wide, |a| {
+        berlin(a);
+        a.wide = true;
+        a.asset = Some("m".into());
+    })
+    .unwrap();
+    let third: Vec<i64> = run.readings.iter().skip(2).map(|r| r.2).collect();
+    assert_eq!(third, [z("2024-10-27T01:00:00Z")]);
+    assert_eq!(run.counts.missing, 3);
+}
