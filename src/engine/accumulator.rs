@@ -185,11 +185,13 @@ impl Fused {
     }
 
     /// Whether policy `k` writes a row for a window without readings that a step or an interval
-    /// between two readings crosses.
-    pub(crate) fn crosses(&self, k: usize) -> bool {
+    /// between two readings, `length` ms long, crosses. An interval longer than `max_gap` is not
+    /// integrated, so the windows it crosses hold nothing at all: they are no windows of the
+    /// series, neither written nor counted as windows with nothing integrated.
+    pub(crate) fn crosses(&self, k: usize, length: i64) -> bool {
         match self.outputs[k] {
             Aggregation::Delta => self.rules[k].register.boundary == Boundary::Interpolate,
-            a => a.is_integral(),
+            a => a.is_integral() && self.rules[k].integration.max_gap.is_none_or(|gap| length <= gap),
         }
     }
 

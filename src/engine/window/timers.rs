@@ -105,13 +105,8 @@ impl WindowOperator {
             return;
         }
         let readings = group.fused.readings(slot, &self.samples);
-        if let Some(minimum) = group.fused.below_minimum(k, count, readings, edges) {
-            if kind == TimerKind::Expire {
-                count_minimum(&mut self.stats.policies[pi], minimum);
-            }
-            return;
-        }
-        let value = group.fused.value(k, slot, &self.samples, edges);
+        // Steps and intervals left out are counted whether or not the window is written: one in a
+        // window below its minimum is left out all the same.
         if kind == TimerKind::Expire {
             let left_out = group.fused.left_out(k, readings, edges);
             let stats = &mut self.stats.policies[pi];
@@ -119,6 +114,13 @@ impl WindowOperator {
             stats.outside_slope += left_out.outside_slope;
             stats.beyond_max_gap += left_out.beyond_max_gap;
         }
+        if let Some(minimum) = group.fused.below_minimum(k, count, readings, edges) {
+            if kind == TimerKind::Expire {
+                count_minimum(&mut self.stats.policies[pi], minimum);
+            }
+            return;
+        }
+        let value = group.fused.value(k, slot, &self.samples, edges);
         let (revision, written) = group.fused.written(k, slot);
         // A window that waited for the series' next reading may have changed since its last row
         // (the next reading arrived after it): `updates` mode writes the change as a revision.
@@ -205,7 +207,8 @@ impl WindowOperator {
         out: &mut Emitted,
     ) {
         let outputs = self.groups[g].fused.outputs();
-        if !(0..outputs).any(|k| self.groups[g].fused.crosses(k)) {
+        let length = after.0 - before.0;
+        if !(0..outputs).any(|k| self.groups[g].fused.crosses(k, length)) {
             return;
         }
         let asset = self.series[sid as usize].asset;
@@ -216,7 +219,7 @@ impl WindowOperator {
             }
             let edges = Edges { start, end, before: Some(before), after: Some(after) };
             let group = &self.groups[g];
-            for k in (0..outputs).filter(|&k| group.fused.crosses(k)) {
+            for k in (0..outputs).filter(|&k| group.fused.crosses(k, length)) {
                 let pi = group.first_policy + k;
                 if let Some(minimum) = group.fused.below_minimum(k, 0, &[], &edges) {
                     count_minimum(&mut self.stats.policies[pi], minimum);
