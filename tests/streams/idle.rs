@@ -118,7 +118,7 @@ fn idle_timeout_on_a_file_is_refused() {
 /// reading of m1 at 2024-01-01 00:00:00, value 1, and one of m2 at 00:00:00.5, value 7), and
 /// leaves the pipe open and silent: returns the input, the lines of stdout as they come, the process, and
 /// the directory of the job file.
-fn silent_pipe(
+pub(crate) fn silent_pipe(
     flags: &[&str],
     rows: &str,
 ) -> (std::process::ChildStdin, mpsc::Receiver<String>, std::process::Child, tempfile::TempDir) {

@@ -81,11 +81,11 @@ impl Feed {
         }
     }
 
-    /// What was read and not handed out, and the rest of the input.
-    fn into_rest(self) -> (Vec<Chunk>, Source) {
+    /// The input after the chunks handed out.
+    fn into_rest(self) -> Box<dyn Read + Send> {
         match self {
-            Feed::Workers(w) => w.into_rest(),
-            Feed::Inline(inline) => (Vec::new(), inline.source),
+            Feed::Workers(w) => Box::new(w.into_unparsed()),
+            Feed::Inline(inline) => inline.source.remainder(),
         }
     }
 }
@@ -398,21 +398,8 @@ impl InputReader {
 
     /// The general reader over the input from `stop` in chunk `done` on.
     fn general_from(&mut self, feed: Feed, done: Chunk, stop: usize, names: &mut Names) -> Result<Reader> {
-        let (later, source) = feed.into_rest();
-        let mut rest = done.raw()[stop..].to_vec();
-        let mut failure = None;
-        for chunk in later {
-            rest.extend_from_slice(chunk.raw());
-            if chunk.error.is_some() {
-                failure = chunk.error;
-                break;
-            }
-        }
-        let tail: Box<dyn Read + Send> = match failure {
-            Some(e) => Box::new(FailingRead(Some(e))),
-            None => source.remainder(),
-        };
-        let (rest, pumped) = whole(&self.file, rest, tail, &self.options)?;
+        let rest = done.raw()[stop..].to_vec();
+        let (rest, pumped) = whole(&self.file, rest, feed.into_rest(), &self.options)?;
         self.pumped = pumped;
         let stream = Cursor::new(std::mem::take(&mut self.header)).chain(rest);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
@@ -527,15 +514,6 @@ fn read_names(options: &InputOptions, names: &Names) -> Option<Arc<ReadNames>> {
     let points = marked(options.read_points.as_deref()?, &names.points);
     let models = options.read_models.as_deref().map(|read| marked(read, &names.models));
     Some(Arc::new(ReadNames { points, models }))
-}
-
-/// Stands for an input that failed after some bytes: hands out the error it failed with.
-struct FailingRead(Option<io::Error>);
-
-impl Read for FailingRead {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(self.0.take().unwrap_or_else(|| io::Error::other("the input failed before")))
-    }
 }
 
 #[cfg(test)]
