@@ -413,4 +413,53 @@ mod tests {
         assert_eq!(pumped.read(&mut buf).unwrap(), 1, "the end of input's last bytes");
         assert_eq!(pumped.read(&mut buf).unwrap(), 0);
     }
+
+    /// Hands out its bytes a few at a time, as a pipe fed in small writes would.
+    struct Trickle(Vec<u8>, usize, u64);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.2 = self.2.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let n = ((self.2 >> 60) as usize + 1).min(buf.len()).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    /// Whatever the bytes (quotes, doubled quotes, quotes mid-field, CR, blank lines, a last record
+    /// without a line end) and however they arrive, each read of the read-ahead is one whole
+    /// record as the csv crate reads it straight from the bytes.
+    #[test]
+    fn each_read_is_one_record_as_the_csv_crate_reads_it() {
+        let records = |bytes: &[u8]| -> Vec<csv::ByteRecord> {
+            let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+            csv.byte_records().map(Result::unwrap).collect()
+        };
+        let alphabet = b"ab,\"\"\n\n\r ";
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            seed >> 33
+        };
+        for _ in 0..500 {
+            let text: Vec<u8> = (0..next() % 60).map(|_| alphabet[next() as usize % alphabet.len()]).collect();
+            let source = Box::new(Trickle(text.clone(), 0, next()));
+            let mut pumped = Pumped::start(Vec::new(), source, Idle::default(), Framing::Records(b',')).unwrap();
+            let (mut buf, mut reads) = ([0u8; 128], Vec::new());
+            while let n @ 1.. = pumped.read(&mut buf).unwrap() {
+                reads.push(buf[..n].to_vec());
+            }
+            let shown = String::from_utf8_lossy(&text);
+            assert_eq!(reads.concat(), text, "{shown:?}");
+            // Each read alone is one record (the last: none, when only blank lines are left).
+            let mut through = Vec::new();
+            for (k, read) in reads.iter().enumerate() {
+                let alone = records(read);
+                assert!(alone.len() == 1 || (k + 1 == reads.len() && alone.is_empty()), "{shown:?}: {reads:?}");
+                through.extend(alone);
+            }
+            assert_eq!(through, records(&text), "{shown:?}");
+        }
+    }
 }
