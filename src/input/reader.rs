@@ -27,6 +27,9 @@ use std::sync::Arc;
 /// Rows read ahead to infer the interval length of `--interval-end auto`.
 const SAMPLE_ROWS: usize = 1000;
 
+/// A row's series as its text (asset, point), before names are interned.
+type SeriesText = (Vec<u8>, Vec<u8>);
+
 /// Reads one input file.
 pub struct Reader {
     file: String,
@@ -55,11 +58,13 @@ pub struct Reader {
     /// What a timestamp becomes once its series is known.
     stamps: Stamps,
     /// Rows read ahead to infer the interval length of `--interval-end auto`, not yet turned
-    /// into readings.
+    /// into readings, and the series and instant of those that have a timestamp.
     ahead: VecDeque<ByteRecord>,
+    sample: Vec<(SeriesText, i64)>,
     /// The input, when it is read ahead (see [`Reader::read_ahead`]).
     read_ahead: Option<Pumped>,
-    /// `next` gave `None` because no whole line was at hand, not at the end of the input.
+    /// `next` gave `None` because no row was to be had without waiting (no whole record at hand,
+    /// or `--interval-end auto` undecided), not at the end of the input.
     waiting: bool,
 }
 
@@ -123,6 +128,7 @@ impl Reader {
             tally: Tally::default(),
             stamps: Stamps::new(&options.time, options.interval_end),
             ahead: VecDeque::new(),
+            sample: Vec::new(),
             read_ahead: None,
             waiting: false,
         })
@@ -136,13 +142,13 @@ impl Reader {
     }
 
     /// The input is `pumped`, read ahead (`--idle-timeout`): `next` then reads a row only when a
-    /// whole line is at hand, and otherwise gives `None` with [`Reader::take_waiting`] true.
+    /// whole record is at hand, and otherwise gives `None` with [`Reader::take_waiting`] true.
     pub(crate) fn read_ahead(mut self, pumped: Option<Pumped>) -> Reader {
         self.read_ahead = pumped;
         self
     }
 
-    /// Whether the last `None` of `next` meant that no whole line was at hand (then cleared).
+    /// Whether the last `None` of `next` meant that no row was to be had without waiting (then cleared).
     pub(crate) fn take_waiting(&mut self) -> bool {
         std::mem::take(&mut self.waiting)
     }
@@ -157,17 +163,31 @@ impl Reader {
     }
 
     /// Whether rows read are waiting to be handed out (the rest of a wide row, or rows read ahead
-    /// for `--interval-end auto`), so that `next` gives a reading without reading input.
+    /// for `--interval-end auto` once it has decided), so that `next` gives a reading without
+    /// reading input.
     pub(crate) fn holds_rows(&self) -> bool {
-        !self.between_rows() || !self.ahead.is_empty()
+        !self.stamps.needs_sample() && (!self.between_rows() || !self.ahead.is_empty())
+    }
+
+    /// The input, read ahead, has been silent a while: `--interval-end auto` decides on the rows
+    /// it has when some series has two readings among them, rather than wait for a thousand that
+    /// a live stream may take hours to send. Whether rows are then waiting (see
+    /// [`Reader::holds_rows`]).
+    pub(crate) fn input_silent(&mut self) -> bool {
+        if self.stamps.needs_sample()
+            && let Some(step) = common_step(&self.sample)
+        {
+            self.decided(step);
+        }
+        self.holds_rows()
     }
 
     pub(crate) fn tally(&self) -> &Tally {
         &self.tally
     }
 
-    /// The next reading, `None` at end of input (or, read ahead, when no whole line is at hand:
-    /// see [`Reader::read_ahead`]). Missing values are counted and skipped; bad rows go to
+    /// The next reading, `None` at end of input (or, read ahead, when no row is to be had
+    /// without waiting: see [`Reader::read_ahead`]). Missing values are counted and skipped; bad rows go to
     /// `bad_rows`, which stops the run or records them.
     pub fn next(
         &mut self,
@@ -175,8 +195,9 @@ impl Reader {
         counts: &mut InputCounts,
         bad_rows: &mut BadRows,
     ) -> Result<Option<Reading>> {
-        if self.stamps.needs_sample() {
-            self.infer_interval()?;
+        if self.stamps.needs_sample() && !self.infer_interval()? {
+            self.waiting = true;
+            return Ok(None);
         }
         loop {
             if let Some(&reading) = self.readings.get(self.next_reading) {
@@ -219,22 +240,29 @@ impl Reader {
     }
 
     /// `--interval-end auto`: reads up to [`SAMPLE_ROWS`] rows ahead and takes the most common
-    /// step between consecutive readings of a series among them as the interval length.
-    fn infer_interval(&mut self) -> Result<()> {
-        let mut sample = Vec::new();
+    /// step between consecutive readings of a series among them as the interval length. Read
+    /// ahead, it reads only the rows at hand, and gives `false` when it has not decided yet (see
+    /// [`Reader::input_silent`]).
+    fn infer_interval(&mut self) -> Result<bool> {
         let mut record = ByteRecord::new();
-        while self.ahead.len() < SAMPLE_ROWS && self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+        while self.ahead.len() < SAMPLE_ROWS {
+            if self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) {
+                return Ok(false);
+            }
+            if !self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+                break;
+            }
             if record.len() == self.columns.width
                 && let Ok(placed) = timestamp(&record, &self.columns, &mut self.stamp, &self.time)
             {
-                sample.push((self.columns.series_text(&record), placed.earliest()));
+                self.sample.push((self.columns.series_text(&record), placed.earliest()));
             }
             self.ahead.push_back(record.clone());
         }
-        match common_step(&sample) {
+        match common_step(&self.sample) {
             Some(step) => {
-                self.stamps.set_interval(step);
-                Ok(())
+                self.decided(step);
+                Ok(true)
             }
             None => bail!(
                 "{}: --interval-end auto: no series has two readings in the first {} rows, so the interval length \
@@ -243,6 +271,11 @@ impl Reader {
                 self.ahead.len()
             ),
         }
+    }
+
+    fn decided(&mut self, step: i64) {
+        self.stamps.set_interval(step);
+        self.sample = Vec::new();
     }
 
     /// Whether the current record repeats the header (`cat a.csv b.csv`, each with its header,

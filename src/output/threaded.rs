@@ -344,4 +344,47 @@ mod tests {
             assert_eq!(kind, Some(io::ErrorKind::StorageFull), "threaded: {threaded}");
         }
     }
+
+    /// An output whose writing panics at its `n`th row, or at its flush (a bug in an encoder).
+    struct PanicsAt(usize);
+
+    impl Output for PanicsAt {
+        fn point(&mut self, _: &Point, _: &Names) -> io::Result<()> {
+            self.0 -= 1;
+            assert!(self.0 > 0, "an encoder's bug");
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            panic!("a flush's bug")
+        }
+    }
+
+    /// A writer thread that stops (a panic) fails the flush that the run ends with: the rows handed
+    /// to it were not written, so the run must not end as if they were.
+    #[test]
+    fn a_writer_thread_that_stops_fails_the_flush() {
+        let mut names = Names { jobs: vec!["job".to_string()], ..Names::default() };
+        let (asset, point) = (names.assets.intern("m1"), names.points.intern("Max"));
+        // At the 3rd of 10,000 rows, in the first batch; at the 9,000th, in a later one; and at the
+        // flush itself, all rows written.
+        for panics_at in [3, 9_000, usize::MAX] {
+            let mut output = ThreadedOutput::start(Box::new(PanicsAt(panics_at)), false, &names).unwrap();
+            for i in 0..10_000 {
+                let p = Point {
+                    job: 0,
+                    asset,
+                    point,
+                    model: 0,
+                    ts: i64::from(i) * 1000,
+                    value: Value::Number(1.0),
+                    emit: Emit::Final,
+                    revision: 0,
+                };
+                output.point(&p, &names).unwrap();
+            }
+            let e = output.flush().unwrap_err();
+            assert_eq!(e.to_string(), "failed to write output: the output thread stopped", "at {panics_at}");
+            assert!(output.flush().is_err(), "at {panics_at}: a second flush does not find it finished");
+        }
+    }
 }

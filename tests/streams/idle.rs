@@ -118,7 +118,7 @@ fn idle_timeout_on_a_file_is_refused() {
 /// reading of m1 at 2024-01-01 00:00:00, value 1, and one of m2 at 00:00:00.5, value 7), and
 /// leaves the pipe open and silent: returns the input, the lines of stdout as they come, the process, and
 /// the directory of the job file.
-fn silent_pipe(
+pub(crate) fn silent_pipe(
     flags: &[&str],
     rows: &str,
 ) -> (std::process::ChildStdin, mpsc::Receiver<String>, std::process::Child, tempfile::TempDir) {
@@ -175,13 +175,15 @@ fn every_meter_silent_on_an_open_pipe_still_closes_the_windows() {
     let epoch_skip: &[&str] = &["--time-format", "epoch_ms", "--on-bad-row", "skip"];
     let (csv_bad, epoch_bad, json_bad) =
         (format!("{CSV}oops,m2,R,1\n"), format!("{epoch}oops,m2,R,1\n"), format!("{json}{{oops\n"));
-    let cases: [(&str, &[&str], &str); 8] = [
+    let wide = "timestamp,asset,R\n2024-01-01T00:00:00Z,m1,1\n2024-01-01T00:00:00.500Z,m2,7\n";
+    let cases: [(&str, &[&str], &str); 9] = [
         ("fast reader, --threads 1", &["--threads", "1"], CSV),
         ("fast reader, --threads 2", &["--threads", "2"], CSV),
         ("fast reader, a bad row skipped last", skip, &csv_bad),
         ("general reader", &["--time-format", "epoch_ms"], epoch),
         ("general reader, a bad row skipped last", epoch_skip, &epoch_bad),
         ("general reader after the fast one", &[], quoted),
+        ("general reader, wide", &["--wide"], wide),
         ("JSON lines", &[], json),
         ("JSON lines, a bad line skipped last", skip, &json_bad),
     ];
@@ -222,4 +224,61 @@ fn without_idle_timeout_a_silent_pipe_writes_its_windows_at_the_end_of_input() {
     assert!(child.wait().unwrap().success());
     let rest: Vec<String> = rx.iter().collect();
     assert_eq!(rest, [M1_ROW, M2_ROW]);
+}
+
+/// A record is read once the whole of it has arrived, and meanwhile the clock goes on: the last
+/// record before the silence has a field quoted over two lines, of which only the first has
+/// arrived. m1's and m2's windows (see `silent_pipe`) still close, and their rows leave while the
+/// record waits for its end; once it ends, its reading (m1 at 01:00, an hour of event time past
+/// anything the clock can have moved m1 to) is read, and its window closes at the end of input.
+#[test]
+fn a_record_cut_short_in_a_quoted_field_still_lets_the_clock_close_windows() {
+    let rows = "timestamp,asset,point,value,note\n2024-01-01T00:00:00Z,m1,R,1,a\n\
+                2024-01-01T00:00:00.500Z,m2,R,7,b\n2024-01-01T01:00:00Z,m1,R,5,\"two\n";
+    for threads in ["1", "2"] {
+        let (mut input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "300ms", "--threads", threads], rows);
+        let mut written = vec![];
+        while !(written.iter().any(|r| r == M1_ROW) && written.iter().any(|r| r == M2_ROW)) {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("--threads {threads}: no window closed while a record waited; {written:?}"));
+            written.push(line);
+        }
+        input.write_all(b"lines\"\n").unwrap();
+        drop(input);
+        assert!(child.wait().unwrap().success());
+        written.extend(rx.iter());
+        written[1..3].sort();
+        assert_eq!(
+            written,
+            ["timestamp,asset,point,value", M1_ROW, M2_ROW, "2024-01-01T01:00:00.000Z,m1,Max,5"],
+            "--threads {threads}"
+        );
+    }
+}
+
+/// `--interval-end auto` decides on the rows it has once the input falls silent, when a series has
+/// two readings among them, instead of waiting for its thousand rows. m1's readings stamped
+/// 00:00:01 and 00:00:02 step by one second: each moves back one second, to the window 00:00:00
+/// (max 1) and 00:00:01 (max 2). The second closes the first at once; m1 then falls silent, and
+/// the clock closes the second. m2's one reading at 00:00:01.5 (its interval 00:00:00.5 to
+/// 00:00:01.5) is in window 00:00:00 of its own and closes the same way.
+#[test]
+fn interval_end_auto_decides_on_what_it_has_when_the_input_falls_silent() {
+    let rows = "timestamp,asset,point,value\n2024-01-01T00:00:01Z,m1,R,1\n2024-01-01T00:00:01.500Z,m2,R,7\n\
+                2024-01-01T00:00:02Z,m1,R,2\n";
+    let (input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "300ms", "--interval-end", "auto"], rows);
+    let expected = [M1_ROW, M2_ROW, "2024-01-01T00:00:01.000Z,m1,Max,2"];
+    let mut written = vec![];
+    while !expected.iter().all(|row| written.iter().any(|r| r == row)) {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the sample held the rows while the input was silent; {written:?}"));
+        written.push(line);
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+    written.extend(rx.iter());
+    written[1..].sort();
+    assert_eq!(written, ["timestamp,asset,point,value", M1_ROW, M2_ROW, expected[2]]);
 }

@@ -98,3 +98,44 @@ fn rows_arrive_as_their_windows_close_on_one_thread() {
 fn rows_arrive_as_their_windows_close_with_parsing_threads() {
     rows_arrive_as_their_windows_close("3");
 }
+
+/// A complete line is read as it arrives, whatever reads it, without `--idle-timeout`: the second
+/// row of each input, at 00:00:01, moves m1's watermark to the end of its one-second window
+/// 00:00:00 (no latency), whose max is the first row's 1. So that row must reach stdout while the
+/// pipe stays open and silent; the window 00:00:01 (max 5) closes at the end of input.
+#[test]
+fn a_complete_line_is_read_as_it_arrives_whatever_reads_it() {
+    let first = "timestamp,asset,point,value\n2024-01-01T00:00:00Z,m1,R,1\n";
+    let plain = format!("{first}2024-01-01T00:00:01Z,m1,R,5\n");
+    let quoted = format!("{first}2024-01-01T00:00:01Z,\"m1\",R,5\n");
+    let all_quoted = "timestamp,asset,point,value\n\"2024-01-01T00:00:00Z\",m1,R,1\n2024-01-01T00:00:01Z,\"m1\",R,5\n";
+    // A field of a column no job reads, quoted over two lines: one row.
+    let spanning = "timestamp,asset,point,value,note\n2024-01-01T00:00:00Z,m1,R,1,a\n\
+                    2024-01-01T00:00:01Z,m1,R,5,\"two\nlines\"\n";
+    let wide = "timestamp,asset,R\n2024-01-01T00:00:00Z,m1,1\n2024-01-01T00:00:01Z,m1,5\n";
+    let json = "{\"timestamp\":\"2024-01-01T00:00:00Z\",\"asset\":\"m1\",\"point\":\"R\",\"value\":1}\n\
+                {\"timestamp\":\"2024-01-01T00:00:01Z\",\"asset\":\"m1\",\"point\":\"R\",\"value\":5}\n";
+    let cases: [(&str, &[&str], &str); 11] = [
+        ("fast reader, --threads 1", &["--threads", "1"], &plain),
+        ("fast reader, --threads 2", &["--threads", "2"], &plain),
+        ("a quoted field, --threads 1", &["--threads", "1"], &quoted),
+        ("a quoted field, --threads 2", &["--threads", "2"], &quoted),
+        ("a quoted field, default threads", &[], &quoted),
+        ("quoted fields from the first row, --threads 2", &["--threads", "2"], all_quoted),
+        ("a quoted field over two lines, --threads 1", &["--threads", "1"], spanning),
+        ("a quoted field over two lines, --threads 2", &["--threads", "2"], spanning),
+        ("wide, --threads 2", &["--wide", "--threads", "2"], wide),
+        ("JSON lines, --threads 1", &["--threads", "1"], json),
+        ("JSON lines, --threads 2", &["--threads", "2"], json),
+    ];
+    for (case, flags, rows) in cases {
+        let (input, rx, mut child, _dir) = crate::idle::silent_pipe(flags, rows);
+        for row in ["timestamp,asset,point,value", "2024-01-01T00:00:00.000Z,m1,Max,1"] {
+            let line = rx.recv_timeout(DEADLOCK).unwrap_or_else(|_| panic!("{case}: {row} was held back"));
+            assert_eq!(line, row, "{case}");
+        }
+        drop(input);
+        assert!(child.wait().unwrap().success(), "{case}");
+        assert_eq!(rx.iter().collect::<Vec<_>>(), ["2024-01-01T00:00:01.000Z,m1,Max,5"], "{case}");
+    }
+}

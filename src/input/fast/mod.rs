@@ -26,7 +26,7 @@ pub use names::{Parser, Translation};
 use super::columns::{Fields, Source as Column};
 use super::jsonl::{JsonLines, is_json_lines, json_revisions};
 use super::options::Layout as FileLayout;
-use super::pump::Pumped;
+use super::pump::{Framing, Pumped};
 use super::reader::Tally;
 use super::timestamp::TimeFormat;
 use super::{BadRows, InputCounts, InputOptions, Reader, parquet, source};
@@ -42,7 +42,7 @@ use workers::Workers;
 /// What [`InputReader::next_at_hand`] gives.
 pub(crate) enum AtHand {
     Reading(Reading),
-    /// An input read ahead (`--idle-timeout`) has no whole line at hand: not the end.
+    /// An input read ahead (`--idle-timeout`) has no whole row at hand: not the end.
     Waiting,
     End,
 }
@@ -81,11 +81,11 @@ impl Feed {
         }
     }
 
-    /// What was read and not handed out, and the rest of the input.
-    fn into_rest(self) -> (Vec<Chunk>, Source) {
+    /// The input after the chunks handed out.
+    fn into_rest(self) -> Box<dyn Read + Send> {
         match self {
-            Feed::Workers(w) => w.into_rest(),
-            Feed::Inline(inline) => (Vec::new(), inline.source),
+            Feed::Workers(w) => Box::new(w.into_unparsed()),
+            Feed::Inline(inline) => inline.source.remainder(),
         }
     }
 }
@@ -184,7 +184,7 @@ impl InputReader {
             read_header(&mut source).with_context(|| format!("failed to read the header of {file}"))?;
         if is_json_lines(&header) {
             let revisions = json_revisions(&header);
-            let (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
+            let (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options, Framing::Line)?;
             return Ok(InputReader {
                 revisions,
                 file: file.to_string(),
@@ -225,12 +225,13 @@ impl InputReader {
         let mode = match layout {
             None => {
                 let all;
-                (all, pumped) = whole(file, [header.as_slice(), &rest].concat(), source, options)?;
+                let first = [header.as_slice(), &rest].concat();
+                (all, pumped) = whole(file, first, source, options, Framing::Records(delimiter))?;
                 let reader = Reader::prepared(file, all, delimiter, options, names)?.read_ahead(pumped.clone());
                 Mode::General(Box::new(reader))
             }
             Some(layout) if options.idle_clock => {
-                let read_ahead = Pumped::start(rest, source, options.idle.clone(), false)
+                let read_ahead = Pumped::start(rest, source, options.idle.clone(), Framing::Lines)
                     .with_context(|| format!("failed to start a thread to read {file}"))?;
                 pumped = Some(read_ahead.clone());
                 let source = Source::new(Box::new(read_ahead), Vec::new());
@@ -286,7 +287,7 @@ impl InputReader {
     }
 
     /// As [`InputReader::next`], except that an input read ahead (`--idle-timeout`) gives
-    /// [`AtHand::Waiting`] instead of waiting inside the reader when no whole line is at hand.
+    /// [`AtHand::Waiting`] instead of waiting inside the reader when no whole row is at hand.
     #[inline]
     pub(crate) fn next_at_hand(
         &mut self,
@@ -314,20 +315,22 @@ impl InputReader {
         }
     }
 
-    /// Waits up to `wait` for a whole line of an input read ahead (`--idle-timeout`): whether
-    /// [`InputReader::next`] may now be called without waiting for the input. An input not read
-    /// ahead answers at once, and `next` waits for the input itself.
+    /// Waits up to `wait` for a whole row of an input read ahead (`--idle-timeout`): whether
+    /// [`InputReader::next`] may now be called without waiting for the input. A wait that ends
+    /// without one tells the general reader that the input is silent (see
+    /// [`Reader::input_silent`]). An input not read ahead answers at once, and `next` waits for
+    /// the input itself.
     pub(crate) fn wait(&mut self, wait: std::time::Duration) -> bool {
         // A chunk whose readings are used up and that hands the rest to the general reader needs no wait.
         let handing_over = self.current.as_ref().is_some_and(|c| c.stop.is_some());
         if !self.pending().is_empty() || handing_over {
             return true;
         }
-        match &self.mode {
+        let waited = |pumped: &Option<Pumped>| pumped.as_ref().is_none_or(|p| p.wait(wait));
+        match &mut self.mode {
             Mode::General(reader) if reader.holds_rows() => true,
-            Mode::Fast(Feed::Inline(_)) | Mode::General(_) | Mode::Json(_) => {
-                self.pumped.as_ref().is_none_or(|p| p.wait(wait))
-            }
+            Mode::General(reader) => waited(&self.pumped) || reader.input_silent(),
+            Mode::Fast(Feed::Inline(_)) | Mode::Json(_) => waited(&self.pumped),
             Mode::Fast(Feed::Workers(_)) | Mode::Done => true,
         }
     }
@@ -398,31 +401,18 @@ impl InputReader {
 
     /// The general reader over the input from `stop` in chunk `done` on.
     fn general_from(&mut self, feed: Feed, done: Chunk, stop: usize, names: &mut Names) -> Result<Reader> {
-        let (later, source) = feed.into_rest();
-        let mut rest = done.raw()[stop..].to_vec();
-        let mut failure = None;
-        for chunk in later {
-            rest.extend_from_slice(chunk.raw());
-            if chunk.error.is_some() {
-                failure = chunk.error;
-                break;
-            }
-        }
-        let tail: Box<dyn Read + Send> = match failure {
-            Some(e) => Box::new(FailingRead(Some(e))),
-            None => source.remainder(),
-        };
-        let (rest, pumped) = whole(&self.file, rest, tail, &self.options)?;
-        self.pumped = pumped;
-        let stream = Cursor::new(std::mem::take(&mut self.header)).chain(rest);
         // The header is line 1 of the new stream, so its line 2 is the line the fast path stopped at.
-        Ok(Reader::prepared(&self.file, Box::new(stream), self.delimiter, &self.options, names)?
+        let first = [std::mem::take(&mut self.header).as_slice(), &done.raw()[stop..]].concat();
+        let framing = Framing::Records(self.delimiter);
+        let stream;
+        (stream, self.pumped) = whole(&self.file, first, feed.into_rest(), &self.options, framing)?;
+        Ok(Reader::prepared(&self.file, stream, self.delimiter, &self.options, names)?
             .with_line_offset(self.chunk_line - 2)
             .read_ahead(self.pumped.clone()))
     }
 }
 
-/// What a reader on this thread gave: a reading; `None` because no whole line was at hand
+/// What a reader on this thread gave: a reading; `None` because no whole row was at hand
 /// (`waiting`, an input read ahead); or `None` at the end.
 fn at_hand(next: Option<Reading>, waiting: impl FnOnce() -> bool) -> AtHand {
     match next {
@@ -433,18 +423,19 @@ fn at_hand(next: Option<Reading>, waiting: impl FnOnce() -> bool) -> AtHand {
 }
 
 /// `first` (bytes read from the input) then the rest of the input, `source`, for a reader on
-/// this thread; under `--idle-timeout` read ahead (see [`super::pump`]), with the handle that
-/// tells when a whole line is at hand.
+/// this thread; under `--idle-timeout` read ahead (see [`super::pump`]) and handed over as
+/// `framing` says, with the handle that tells when a whole row is at hand.
 fn whole(
     file: &str,
     first: Vec<u8>,
     source: Box<dyn Read + Send>,
     options: &InputOptions,
+    framing: Framing,
 ) -> Result<(Box<dyn Read + Send>, Option<Pumped>)> {
     if !options.idle_clock {
         return Ok((Box::new(Cursor::new(first).chain(source)), None));
     }
-    let pumped = Pumped::start(first, source, options.idle.clone(), true)
+    let pumped = Pumped::start(first, source, options.idle.clone(), framing)
         .with_context(|| format!("failed to start a thread to read {file}"))?;
     Ok((Box::new(pumped.clone()), Some(pumped)))
 }
@@ -527,15 +518,6 @@ fn read_names(options: &InputOptions, names: &Names) -> Option<Arc<ReadNames>> {
     let points = marked(options.read_points.as_deref()?, &names.points);
     let models = options.read_models.as_deref().map(|read| marked(read, &names.models));
     Some(Arc::new(ReadNames { points, models }))
-}
-
-/// Stands for an input that failed after some bytes: hands out the error it failed with.
-struct FailingRead(Option<io::Error>);
-
-impl Read for FailingRead {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(self.0.take().unwrap_or_else(|| io::Error::other("the input failed before")))
-    }
 }
 
 #[cfg(test)]

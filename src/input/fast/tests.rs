@@ -373,3 +373,54 @@ fn unread_rows_check_their_asset_names_as_the_general_reader_does() {
         }
     }
 }
+
+/// A source that hands out its pieces, at most one per read, then panics, as a decoder with a
+/// bug might.
+struct PanicsAfter(Vec<&'static [u8]>);
+
+impl Read for PanicsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let piece = self.0.first_mut().expect("a bug in the source");
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        *piece = &piece[n..];
+        if piece.is_empty() {
+            self.0.remove(0);
+        }
+        Ok(n)
+    }
+}
+
+/// A thread reading or parsing the input that stops (a panic) fails the read, naming the input,
+/// whichever thread it is: never an end of input, which would end the run as if it had read
+/// everything.
+#[test]
+fn a_thread_that_stops_is_a_failed_read_naming_the_input_never_an_end() {
+    const HEADER: &[u8] = b"timestamp,asset,point,value\n";
+    const PLAIN: &[u8] = b"2024-01-01T00:00:00Z,m1,R,1\n2024-01-01T00:00:01Z,m1,R,2\n";
+    const QUOTED: &[u8] = b"2024-01-01T00:00:00Z,m1,R,1\n2024-01-01T00:00:01Z,\"m1\",R,2\n";
+    let cases = [
+        ("parsing threads", PLAIN, false, 2),
+        ("parsing threads, after the hand-over to the general reader", QUOTED, false, 2),
+        ("read ahead", PLAIN, true, 1),
+        ("read ahead, after the hand-over to the general reader", QUOTED, true, 1),
+    ];
+    for (what, lines, idle_clock, threads) in cases {
+        let mut options = options();
+        options.idle_clock = idle_clock;
+        let (mut names, mut counts) = (Names::default(), InputCounts::default());
+        let mut bad_rows = BadRows::new(options.on_bad_row, None).unwrap();
+        let source = Box::new(PanicsAfter(vec![HEADER, lines]));
+        let mut reader = InputReader::open("in.csv", source, &options, &mut names, threads).unwrap();
+        let outcome = loop {
+            match reader.next(&mut names, &mut counts, &mut bad_rows) {
+                Ok(Some(_)) => {}
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(format!("{e:#}")),
+            }
+        };
+        let error = outcome.expect_err(what);
+        assert!(error.starts_with("failed to read in.csv: "), "{what}: {error}");
+        assert!(error.contains("thread") && error.contains("stopped"), "{what}: {error}");
+    }
+}

@@ -3,11 +3,17 @@
 //! thread takes the parsed chunks back in input order, so the jobs see exactly the readings, in
 //! the order, that one thread would have given them. A fixed set of chunks circulates between the
 //! two sides, which bounds memory and how far the workers run ahead.
+//!
+//! Once the general reader takes over, the workers go on reading, without parsing, and it reads
+//! the rest of the input from their chunks ([`Unparsed`]): stopping them would mean waiting for the
+//! one blocked in a read of a live input, and so holding back the lines that have arrived until
+//! the next one does.
 
 use super::chunk::{Chunk, Layout};
 use super::lines::Source;
 use super::names::Parser;
 use crate::input::live::Idle;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,8 +35,9 @@ pub(crate) struct Workers {
     free: Option<Sender<Chunk>>,
     done: Receiver<Chunk>,
     handles: Vec<JoinHandle<()>>,
-    shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
+    /// The general reader has taken over: chunks are read and handed over unparsed.
+    unparsed: Arc<AtomicBool>,
     /// A worker met the end of the input or a read error: no worker will read again.
     exhausted: Arc<AtomicBool>,
     /// Chunks that arrived ahead of their turn.
@@ -48,7 +55,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Workers {
     /// Starts a worker for each of `parsers` on `source`.
-    pub(crate) fn start(parsers: Vec<Parser>, source: Source, layout: Layout, idle: Idle) -> std::io::Result<Workers> {
+    pub(crate) fn start(parsers: Vec<Parser>, source: Source, layout: Layout, idle: Idle) -> io::Result<Workers> {
         let threads = parsers.len();
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
         let (done_tx, done_rx) = mpsc::channel::<Chunk>();
@@ -62,24 +69,26 @@ impl Workers {
         let free_rx = Arc::new(Mutex::new(free_rx));
         let shared = Arc::new(Mutex::new(Shared { source, next_seq: 0, finished: false }));
         let stop = Arc::new(AtomicBool::new(false));
+        let unparsed = Arc::new(AtomicBool::new(false));
         let exhausted = Arc::new(AtomicBool::new(false));
         let layout = Arc::new(layout);
         let mut handles = Vec::with_capacity(threads);
         for (i, parser) in parsers.into_iter().enumerate() {
             let (free_rx, done_tx, shared, layout) =
                 (Arc::clone(&free_rx), done_tx.clone(), Arc::clone(&shared), Arc::clone(&layout));
-            let flags = (Arc::clone(&stop), Arc::clone(&exhausted));
+            let flags =
+                Flags { stop: Arc::clone(&stop), unparsed: Arc::clone(&unparsed), exhausted: Arc::clone(&exhausted) };
             let handle = std::thread::Builder::new()
                 .name(format!("meterflow-parse-{i}"))
-                .spawn(move || work(parser, &free_rx, &done_tx, &shared, (&flags.0, &flags.1), &layout))?;
+                .spawn(move || work(parser, &free_rx, &done_tx, &shared, &flags, &layout))?;
             handles.push(handle);
         }
         Ok(Workers {
             free: Some(free_tx),
             done: done_rx,
             handles,
-            shared,
             stop,
+            unparsed,
             exhausted,
             early: Vec::new(),
             next_seq: 0,
@@ -113,20 +122,10 @@ impl Workers {
         }
     }
 
-    /// Stops the workers and returns what they had read and not yet handed out: the chunks after
-    /// the last one taken, in input order, and the rest of the input.
-    pub(crate) fn into_rest(mut self) -> (Vec<Chunk>, Source) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.free = None;
-        for handle in self.handles.drain(..) {
-            let _ = handle.join();
-        }
-        self.early.extend(self.done.try_iter());
-        let mut chunks = std::mem::take(&mut self.early);
-        chunks.sort_by_key(|c| c.seq);
-        let source =
-            std::mem::replace(&mut lock(&self.shared).source, Source::new(Box::new(std::io::empty()), Vec::new()));
-        (chunks, source)
+    /// The rest of the input, from the chunk after the last one taken, for the general reader.
+    pub(crate) fn into_unparsed(self) -> Unparsed {
+        self.unparsed.store(true, Ordering::Relaxed);
+        Unparsed { workers: self, chunk: None, at: 0, end: None }
     }
 }
 
@@ -145,17 +144,24 @@ impl Drop for Workers {
     }
 }
 
+/// What tells the workers how to go on.
+struct Flags {
+    stop: Arc<AtomicBool>,
+    unparsed: Arc<AtomicBool>,
+    exhausted: Arc<AtomicBool>,
+}
+
 fn work(
     mut parser: Parser,
     free: &Mutex<Receiver<Chunk>>,
     done: &Sender<Chunk>,
     shared: &Mutex<Shared>,
-    (stop, exhausted): (&AtomicBool, &AtomicBool),
+    flags: &Flags,
     layout: &Layout,
 ) {
     loop {
         let Ok(mut chunk) = lock(free).recv() else { return };
-        if stop.load(Ordering::Relaxed) {
+        if flags.stop.load(Ordering::Relaxed) {
             return;
         }
         let guard = {
@@ -169,14 +175,65 @@ fn work(
             chunk.fill(&mut shared.source);
             shared.finished = chunk.end || chunk.error.is_some();
             if shared.finished {
-                exhausted.store(true, Ordering::Release);
+                flags.exhausted.store(true, Ordering::Release);
             }
             guard
         };
-        chunk.parse(layout, &mut parser);
+        if !flags.unparsed.load(Ordering::Relaxed) {
+            chunk.parse(layout, &mut parser);
+        }
         drop(guard);
         if done.send(chunk).is_err() {
             return;
+        }
+    }
+}
+
+/// The input as the workers go on reading it once the general reader has taken over: the bytes of
+/// their chunks, in input order. A worker that stopped is a failed read, never an end of input.
+pub(crate) struct Unparsed {
+    workers: Workers,
+    /// The chunk being handed out, and how far.
+    chunk: Option<Chunk>,
+    at: usize,
+    /// Whether the input ended (`Some(true)`) or failed (`Some(false)`).
+    end: Option<bool>,
+}
+
+impl Read for Unparsed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some(chunk) = &self.chunk {
+                let rest = &chunk.raw()[self.at..];
+                if !rest.is_empty() {
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            match self.end {
+                Some(true) => return Ok(0),
+                Some(false) => return Err(io::Error::other("the input failed before")),
+                None => {}
+            }
+            if let Some(used) = self.chunk.take() {
+                self.workers.recycle(used);
+            }
+            let Some(mut chunk) = self.workers.next() else {
+                self.end = Some(false);
+                return Err(io::Error::other("a parsing thread stopped"));
+            };
+            if let Some(e) = chunk.error.take() {
+                self.end = Some(false);
+                return Err(e);
+            }
+            self.end = chunk.end.then_some(true);
+            self.chunk = Some(chunk);
+            self.at = 0;
         }
     }
 }
@@ -194,7 +251,7 @@ impl Drop for Numbered<'_> {
         if std::thread::panicking() {
             let mut failed = Chunk::default();
             failed.seq = self.seq;
-            failed.error = Some(std::io::Error::other("a parsing thread stopped"));
+            failed.error = Some(io::Error::other("a parsing thread stopped"));
             let _ = self.done.send(failed);
         }
     }
