@@ -247,8 +247,7 @@ struct Line<'a> {
     names: &'a mut [NameTable; 3],
     fresh: &'a mut [Fresh; 3],
     timestamps: &'a mut FixedLayoutCache,
-    /// The length of the last asset name the canonical line scanned its field for
-    /// ([`Line::known_asset`]).
+    /// The length of the last asset name the canonical line scanned for ([`Line::known_asset`]).
     asset_width: usize,
 }
 
@@ -373,11 +372,9 @@ impl Line<'_> {
         self.names[POINT].read[point as usize] && (model == NO_MODEL || self.names[MODEL].read[model as usize])
     }
 
-    /// The asset field at `at` when it is a name this parser has met (so its id) of the length of
-    /// the last asset name the canonical line scanned for, followed by the delimiter: its id and
-    /// where it ends. Meter names are mostly of one length, and a name the table holds has no
-    /// delimiter, newline or white space at its ends, so the field is that name: one lookup takes
-    /// the place of the scan for the field's end and of the lookup after it.
+    /// The id and end of the asset field at `at` when the field is a name this parser knows of
+    /// the length of the last one scanned: meter names mostly have one length, and a known name
+    /// has no delimiter, newline or white space at its ends, so one lookup replaces the scan.
     #[inline(always)]
     fn known_asset(&self, raw: &[u8], at: usize) -> Option<(u32, usize)> {
         let end = at + self.asset_width;
