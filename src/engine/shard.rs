@@ -141,18 +141,23 @@ impl Pipeline {
             if t.created[k].len() < created {
                 t.created[k].resize(created, t.key);
             }
-            let stats = op.stats();
-            if t.samples[k].len() < stats.merge.samples.len() {
-                t.samples[k].resize(stats.merge.samples.len(), t.key);
-            }
-            for (key, carried) in t.carried[k].iter_mut().zip(&stats.carried) {
-                if key.is_none() && carried.example.is_some() {
-                    *key = Some(t.key);
+            match op {
+                // A window job has no merge samples or carried values, and its figures may wait to
+                // be settled until the end of the shard's batch (`Pipeline::push_in_run`).
+                Operator::Window(w) => {
+                    peaks.push(w.stats.peak_open_windows);
+                    peaks.push(w.open_windows());
                 }
-            }
-            if let Operator::Window(w) = op {
-                peaks.push(w.stats.peak_open_windows);
-                peaks.push(w.open_windows());
+                Operator::Merge(m) => {
+                    if t.samples[k].len() < m.stats.merge.samples.len() {
+                        t.samples[k].resize(m.stats.merge.samples.len(), t.key);
+                    }
+                    for (key, carried) in t.carried[k].iter_mut().zip(&m.stats.carried) {
+                        if key.is_none() && carried.example.is_some() {
+                            *key = Some(t.key);
+                        }
+                    }
+                }
             }
         }
         if t.tallies.len() < self.series.tallies.len() {

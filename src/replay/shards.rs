@@ -172,12 +172,14 @@ fn shard(
                     if item.revision {
                         pipeline.push_revision(item.reading, &mut recorder);
                     } else {
-                        pipeline.push(item.reading, &mut recorder);
+                        pipeline.push_in_run(item.reading, &mut recorder);
                     }
                     peaks.clear();
                     pipeline.end_event(&mut peaks);
                     recorder.end(&peaks);
                 }
+                // The batch is the shard's run of readings: the jobs' figures are settled once.
+                pipeline.settle_figures();
                 items.clear();
                 recorder.done.items = items;
                 if !recorder.send() {

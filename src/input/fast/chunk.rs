@@ -142,8 +142,13 @@ impl Chunk {
             fresh.spans.clear();
         }
         let raw = &self.buffer[..self.len];
-        let mut line =
-            Line { layout, names: &mut parser.names, fresh: &mut self.fresh, timestamps: &mut parser.timestamps };
+        let mut line = Line {
+            layout,
+            names: &mut parser.names,
+            fresh: &mut self.fresh,
+            timestamps: &mut parser.timestamps,
+            asset_width: 0,
+        };
         // `"` and `\r` are the only bytes that can make a line's fields or line number differ from
         // a plain split (quoting; CR ending a record, and the csv crate numbering the lines after
         // a CRLF one too low, rust-csv issue 395), so a line holding either is the general
@@ -242,6 +247,8 @@ struct Line<'a> {
     names: &'a mut [NameTable; 3],
     fresh: &'a mut [Fresh; 3],
     timestamps: &'a mut FixedLayoutCache,
+    /// The length of the last asset name the canonical line scanned for ([`Line::known_asset`]).
+    asset_width: usize,
 }
 
 /// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
@@ -359,6 +366,24 @@ impl Line<'_> {
         Some((Some(id), end))
     }
 
+    /// Whether a job reads a line of `point` and `model` (parser ids).
+    #[inline(always)]
+    fn reads(&self, point: u32, model: u32) -> bool {
+        self.names[POINT].read[point as usize] && (model == NO_MODEL || self.names[MODEL].read[model as usize])
+    }
+
+    /// The id and end of the asset field at `at` when the field is a name this parser knows of
+    /// the length of the last one scanned: meter names mostly have one length, and a known name
+    /// has no delimiter, newline or white space at its ends, so one lookup replaces the scan.
+    #[inline(always)]
+    fn known_asset(&self, raw: &[u8], at: usize) -> Option<(u32, usize)> {
+        let end = at + self.asset_width;
+        if raw.get(end) != Some(&self.layout.delimiter) {
+            return None;
+        }
+        Some((self.names[ASSET].find(&raw[at..end])?, end))
+    }
+
     /// The id of the asset at `span` of a line of `point` and `model` (parser ids), or
     /// [`UNREAD_ASSET`] when no job reads the line: that name is checked as the general reader
     /// checks it, and not kept. `None` when the general reader is to take the line.
@@ -368,9 +393,7 @@ impl Line<'_> {
             return None;
         }
         let name = &raw[s..e];
-        let read =
-            self.names[POINT].read[point as usize] && (model == NO_MODEL || self.names[MODEL].read[model as usize]);
-        if !read {
+        if !self.reads(point, model) {
             // Plain ASCII, as meter names nearly always are, is valid UTF-8 without a byte-order
             // mark (whose bytes are all above 0x7F): one word-at-a-time pass instead of two.
             return (name.is_ascii() || (std::str::from_utf8(name).is_ok() && !has_bom(name))).then_some(UNREAD_ASSET);
@@ -397,7 +420,16 @@ fn parse_canonical_line<const DECIMAL: u8>(
     if raw.get(after_timestamp) != Some(&delimiter) {
         return None;
     }
-    let (asset_start, asset_end, after_asset) = trimmed_field(raw, after_timestamp + 1, delimiter);
+    let at = after_timestamp + 1;
+    let known = line.known_asset(raw, at);
+    let (asset_start, asset_end, after_asset) = match known {
+        Some((_, end)) => (at, end, end),
+        None => {
+            let field = trimmed_field(raw, at, delimiter);
+            line.asset_width = field.1 - field.0;
+            field
+        }
+    };
     if raw.get(after_asset) != Some(&delimiter) {
         return None;
     }
@@ -413,7 +445,11 @@ fn parse_canonical_line<const DECIMAL: u8>(
         Some(_) => return None,
     };
     let point = point?;
-    let asset = line.asset(raw, (asset_start, asset_end), point, NO_MODEL)?;
+    let asset = match known {
+        Some((asset, _)) if line.reads(point, NO_MODEL) => asset,
+        Some(_) => UNREAD_ASSET,
+        None => line.asset(raw, (asset_start, asset_end), point, NO_MODEL)?,
+    };
     let (asset, point, parser_ids) = match line.run_ids(asset, point, NO_MODEL) {
         Some((asset, point, _)) => (asset, point, false),
         None => (asset, point, true),

@@ -276,6 +276,68 @@ fn rows_no_job_reads_keep_no_asset_name() {
     assert_eq!(read(wide.as_bytes(), 1, true), (Vec::new(), 2));
 }
 
+/// The canonical line looks its asset field up as a known name of the last scanned name's length
+/// first: names of that length it does not know yet, a known name with more bytes after it, a
+/// shorter one, one padded with a space, and a known name on a line no job reads (no name kept
+/// for it) give what the general reader gives, and the names kept are those of read lines only.
+#[test]
+fn asset_fields_of_the_last_names_length_are_looked_up_first() {
+    let mut text = String::from("timestamp,asset,point,value\n");
+    for (asset, point) in [
+        ("meter0001", "Reading"),
+        ("meter0002", "Reading"),
+        ("meter0001", "Reading"),
+        ("meter0001x", "Reading"),
+        ("meter000", "Reading"),
+        ("meter0001 ", "Reading"),
+        ("meter0002", "Voltage"),
+        ("meter0003", "Voltage"),
+        ("meter0003", "Reading"),
+        ("meter0002", "Reading"),
+    ] {
+        text += &format!("2024-01-01T00:00:00Z,{asset},{point},1\n");
+    }
+    assert_same(text.as_bytes(), "assets of one length");
+    let read = |threads: usize| {
+        let mut names = Names::default();
+        let reading = names.points.intern("Reading");
+        let mut options = options();
+        options.read_points = Some(vec![reading == 0].into());
+        let (mut counts, mut bad_rows) = (InputCounts::default(), BadRows::new(options.on_bad_row, None).unwrap());
+        let mut reader = InputReader::open(
+            "in.csv",
+            Box::new(Cursor::new(text.clone().into_bytes())),
+            &options,
+            &mut names,
+            threads,
+        )
+        .unwrap();
+        let mut assets = Vec::new();
+        while let Some(r) = reader.next(&mut names, &mut counts, &mut bad_rows).unwrap() {
+            assets.push(
+                if r.asset == crate::engine::UNREAD_ASSET { "-" } else { names.assets.name(r.asset) }.to_string(),
+            );
+        }
+        (names.assets.names().map(str::to_string).collect::<Vec<_>>(), assets)
+    };
+    let kept = ["meter0001", "meter0002", "meter0001x", "meter000", "meter0003"].map(String::from).to_vec();
+    let rows = [
+        "meter0001",
+        "meter0002",
+        "meter0001",
+        "meter0001x",
+        "meter000",
+        "meter0001",
+        "-",
+        "-",
+        "meter0003",
+        "meter0002",
+    ];
+    for threads in [1, 2] {
+        assert_eq!(read(threads), (kept.clone(), rows.map(String::from).to_vec()), "{threads} threads");
+    }
+}
+
 /// Readings taken in runs of a chunk ([`InputReader::pending`], [`InputReader::took`]), mixed
 /// with `next`, as the replay takes them: the same readings and counts as the general reader's,
 /// with an asset first seen in a later chunk, the general reader taking over after some chunks,
