@@ -229,6 +229,9 @@ pub struct Pipeline {
     tracker: Option<Box<shard::Tracker>>,
 }
 
+/// Points of an end-of-input flush delivered at a time (see [`Pipeline::finish`]).
+const FLUSH_PART: usize = 1024;
+
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
 /// far ahead (a bad device clock) than by a slow meter.
 pub(crate) const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
@@ -459,12 +462,20 @@ impl Pipeline {
         }
     }
 
-    /// End of input: flushes every job, upstream first, feeding flushed rows downstream.
+    /// End of input: flushes every job, upstream first, feeding flushed rows downstream. A job's
+    /// rows are delivered a part at a time as it flushes them: the rows and what they feed
+    /// downstream reach the sink in the same order as if delivered at once, from a buffer that
+    /// stays in the cache.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
-            self.operators[op].finish(&mut out);
-            self.deliver(&mut out, sink);
+            loop {
+                let done = self.operators[op].finish_part(&mut out, FLUSH_PART);
+                self.deliver(&mut out, sink);
+                if done {
+                    break;
+                }
+            }
             self.scratch[op] = out;
         }
     }

@@ -25,10 +25,15 @@ impl Operator {
         }
     }
 
-    pub(super) fn finish(&mut self, out: &mut Emitted) {
+    /// End of input, until `out` holds about `part` points; `true` once the job has flushed
+    /// everything (a merge flushes in one part: it writes a row per asset).
+    pub(super) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
         match self {
-            Operator::Window(w) => w.finish(out),
-            Operator::Merge(m) => m.finish(out),
+            Operator::Window(w) => w.finish_part(out, part),
+            Operator::Merge(m) => {
+                m.finish(out);
+                true
+            }
         }
     }
 

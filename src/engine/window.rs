@@ -144,6 +144,8 @@ struct Scratch {
     follow: Vec<Timer>,
     /// The windows of a repeat (see [`corrections`]).
     windows: Vec<Window>,
+    /// The timers of an end-of-input flush under way (see [`timers`]).
+    ending: Option<timers::Ending>,
 }
 
 pub(crate) struct WindowOperator {
