@@ -43,18 +43,25 @@ impl WindowOperator {
         let (sid, g) = (batch[0].series, batch[0].group as usize);
         let ring = sid as usize * self.groups.len() + g;
         let defers = self.groups[g].fused.defers();
+        // Each window's slot and edges are found once for all the group's policies: writing a
+        // row moves no slot and changes no reading.
+        let mut rows = std::mem::take(&mut self.scratch.rows);
+        rows.clear();
+        for t in batch {
+            // A group that defers writes its final rows when they are final (`settle`).
+            if defers && t.kind == TimerKind::Expire {
+                continue;
+            }
+            let Ok(index) = self.rings[ring].locate(t.window) else { continue };
+            let Some(bounds) = self.groups[g].layout.window(t.window) else { continue };
+            rows.push((index, self.edges(sid, g, index, bounds), t.kind));
+        }
         for k in 0..self.groups[g].fused.outputs() {
-            for t in batch {
-                // A group that defers writes its final rows when they are final (`settle`).
-                if defers && t.kind == TimerKind::Expire {
-                    continue;
-                }
-                let Ok(index) = self.rings[ring].locate(t.window) else { continue };
-                let Some(bounds) = self.groups[g].layout.window(t.window) else { continue };
-                let edges = self.edges(sid, g, index, bounds);
-                self.window_row(sid, g, k, index, &edges, t.kind, out);
+            for (index, edges, kind) in &rows {
+                self.window_row(sid, g, k, *index, edges, *kind, out);
             }
         }
+        self.scratch.rows = rows;
         if defers {
             self.settle(batch, w, out);
         } else {
