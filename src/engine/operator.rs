@@ -26,7 +26,7 @@ impl Operator {
     }
 
     /// End of input, until `out` holds about `part` points; `true` once the job has flushed
-    /// everything (a merge flushes in one part: it writes a row per asset).
+    /// everything. A merge flushes in one part (the seed's holds a row per asset at the end).
     pub(super) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
         match self {
             Operator::Window(w) => w.finish_part(out, part),
