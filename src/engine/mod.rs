@@ -24,7 +24,7 @@ use crate::engine::names::Names;
 pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
-use operator::{Operator, Readers};
+use operator::{FLUSH_PART, Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
 use stats::{JobStats, SeriesStats, SeriesTally, count_into};
@@ -228,9 +228,6 @@ pub struct Pipeline {
     /// A shard's record of its events (a run sharded by asset, see [`shard`]).
     tracker: Option<Box<shard::Tracker>>,
 }
-
-/// Points of an end-of-input flush delivered at a time (see [`Pipeline::finish`]).
-const FLUSH_PART: usize = 1024;
 
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
 /// far ahead (a bad device clock) than by a slow meter.
@@ -462,19 +459,15 @@ impl Pipeline {
         }
     }
 
-    /// End of input: flushes every job, upstream first, feeding flushed rows downstream. A job's
-    /// rows are delivered a part at a time as it flushes them: the rows and what they feed
-    /// downstream reach the sink in the same order as if delivered at once, from a buffer that
-    /// stays in the cache.
+    /// End of input: flushes every job, upstream first, feeding flushed rows downstream, a part at
+    /// a time: the sink gets what one delivery would give, from a buffer that stays in the cache.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
-            loop {
-                let done = self.operators[op].finish_part(&mut out, FLUSH_PART);
+            let mut done = false;
+            while !done {
+                done = self.operators[op].finish_part(&mut out, FLUSH_PART);
                 self.deliver(&mut out, sink);
-                if done {
-                    break;
-                }
             }
             self.scratch[op] = out;
         }

@@ -56,6 +56,9 @@ impl Operator {
     }
 }
 
+/// Points of an end-of-input flush handed on at a time (see [`Pipeline::finish`](super::Pipeline::finish)).
+pub(super) const FLUSH_PART: usize = 1024;
+
 /// Which operators read a point, as [`Pipeline::push_fed`](super::Pipeline::push_fed) looks it up:
 /// the usual input point is read by one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
