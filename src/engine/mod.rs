@@ -24,7 +24,7 @@ use crate::engine::names::Names;
 pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
 use merge::MergeOperator;
-use operator::{Operator, Readers};
+use operator::{FLUSH_PART, Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
 use stats::{JobStats, SeriesStats, SeriesTally, count_into};
@@ -459,12 +459,16 @@ impl Pipeline {
         }
     }
 
-    /// End of input: flushes every job, upstream first, feeding flushed rows downstream.
+    /// End of input: flushes every job, upstream first, feeding flushed rows downstream, a part at
+    /// a time: the sink gets what one delivery would give, from a buffer that stays in the cache.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
-            self.operators[op].finish(&mut out);
-            self.deliver(&mut out, sink);
+            let mut done = false;
+            while !done {
+                done = self.operators[op].finish_part(&mut out, FLUSH_PART);
+                self.deliver(&mut out, sink);
+            }
             self.scratch[op] = out;
         }
     }

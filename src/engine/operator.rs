@@ -25,10 +25,15 @@ impl Operator {
         }
     }
 
-    pub(super) fn finish(&mut self, out: &mut Emitted) {
+    /// End of input, until `out` holds about `part` points; `true` once the job has flushed
+    /// everything. A merge flushes in one part (the seed's holds a row per asset at the end).
+    pub(super) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
         match self {
-            Operator::Window(w) => w.finish(out),
-            Operator::Merge(m) => m.finish(out),
+            Operator::Window(w) => w.finish_part(out, part),
+            Operator::Merge(m) => {
+                m.finish(out);
+                true
+            }
         }
     }
 
@@ -50,6 +55,9 @@ impl Operator {
         }
     }
 }
+
+/// Points of an end-of-input flush handed on at a time (see [`Pipeline::finish`](super::Pipeline::finish)).
+pub(super) const FLUSH_PART: usize = 1024;
 
 /// Which operators read a point, as [`Pipeline::push_fed`](super::Pipeline::push_fed) looks it up:
 /// the usual input point is read by one job.

@@ -174,7 +174,7 @@ impl Pipeline {
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
             out.marks = Some(Vec::new());
-            self.operators[op].finish(&mut out);
+            self.operators[op].finish_part(&mut out, usize::MAX);
             let marks = out.marks.take().unwrap_or_default();
             let Some(t) = self.tracker.as_mut() else { return };
             t.flush_skips(op, self.operators[op].stats(), &marks);

@@ -49,8 +49,8 @@ mod timers;
 
 pub use snapshot::WindowState;
 
-use super::accumulator::{Fused, Samples};
-use super::clock::{Clock, Timer};
+use super::accumulator::{Edges, Fused, Samples};
+use super::clock::{Clock, Timer, TimerKind};
 use super::layout::Layout;
 use super::open_windows::Slots;
 use super::repeats::{Held, Log};
@@ -142,8 +142,12 @@ struct Scratch {
     /// Timers fired together, and the timers they queue (see [`timers`]).
     batch: Vec<Timer>,
     follow: Vec<Timer>,
+    /// The windows of a batch with rows to write: slot, edges and timer kind.
+    rows: Vec<(usize, Edges, TimerKind)>,
     /// The windows of a repeat (see [`corrections`]).
     windows: Vec<Window>,
+    /// The timers of an end-of-input flush under way (see [`timers`]).
+    ending: Option<timers::Ending>,
 }
 
 pub(crate) struct WindowOperator {

@@ -11,7 +11,7 @@ use crate::engine::stats::PolicyStats;
 use crate::engine::watermark::NO_WATERMARK;
 use crate::engine::{Emit, EmitMode, Emitted};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 impl WindowOperator {
     /// Fires the timers of `clock` due at watermark `w`, in order. Inlined: with a second caller
@@ -43,18 +43,25 @@ impl WindowOperator {
         let (sid, g) = (batch[0].series, batch[0].group as usize);
         let ring = sid as usize * self.groups.len() + g;
         let defers = self.groups[g].fused.defers();
+        // Each window's slot and edges are found once for all the group's policies: writing a
+        // row moves no slot and changes no reading.
+        let mut rows = std::mem::take(&mut self.scratch.rows);
+        rows.clear();
+        for t in batch {
+            // A group that defers writes its final rows when they are final (`settle`).
+            if defers && t.kind == TimerKind::Expire {
+                continue;
+            }
+            let Ok(index) = self.rings[ring].locate(t.window) else { continue };
+            let Some(bounds) = self.groups[g].layout.window(t.window) else { continue };
+            rows.push((index, self.edges(sid, g, index, bounds), t.kind));
+        }
         for k in 0..self.groups[g].fused.outputs() {
-            for t in batch {
-                // A group that defers writes its final rows when they are final (`settle`).
-                if defers && t.kind == TimerKind::Expire {
-                    continue;
-                }
-                let Ok(index) = self.rings[ring].locate(t.window) else { continue };
-                let Some(bounds) = self.groups[g].layout.window(t.window) else { continue };
-                let edges = self.edges(sid, g, index, bounds);
-                self.window_row(sid, g, k, index, &edges, t.kind, out);
+            for (index, edges, kind) in &rows {
+                self.window_row(sid, g, k, *index, edges, *kind, out);
             }
         }
+        self.scratch.rows = rows;
         if defers {
             self.settle(batch, w, out);
         } else {
@@ -290,14 +297,54 @@ impl WindowOperator {
         self.fire(clock, advanced, out);
     }
 
-    /// End of input: every remaining timer fires, across all clocks, in (time, series, group)
-    /// order. A window waiting for its series' next reading is written at the time it expired.
-    pub(crate) fn finish(&mut self, out: &mut Emitted) {
-        // A heap, not a sorted deque: each expiry adds a timer anywhere among every series' fronts.
-        let mut all = BinaryHeap::new();
+    /// End of input, a part at a time: every remaining timer fires, across all clocks, in
+    /// (time, series, group) order, until `out` holds `part` points or no timer is left (then it
+    /// returns `true`). The caller hands each part on before asking for the next, so a flush of
+    /// hundreds of thousands of rows needs no buffer that size. A window waiting for its series'
+    /// next reading is written at the time it expired.
+    pub(crate) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
+        let mut due = match self.scratch.ending.take() {
+            Some(due) => due,
+            None => self.end_timers(),
+        };
+        let mut batch = std::mem::take(&mut self.scratch.batch);
+        let mut follow = std::mem::take(&mut self.scratch.follow);
+        while out.points.len() < part
+            && let Some(t) = due.pop()
+        {
+            batch.clear();
+            batch.push(t);
+            while let Some(next) = due.peek()
+                && t.batches_with(next)
+            {
+                batch.push(*next);
+                due.pop();
+            }
+            if let Some(marks) = out.marks.as_mut() {
+                let asset = self.series[t.series as usize].asset;
+                marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
+            }
+            self.run_batch(&batch, i64::MAX, out, &mut follow);
+            for next in follow.drain(..) {
+                due.push(next);
+            }
+        }
+        self.scratch.batch = batch;
+        self.scratch.follow = follow;
+        let done = due.is_empty();
+        if !done {
+            self.scratch.ending = Some(due);
+        }
+        done
+    }
+
+    /// Every timer left at end of input: those of every clock, and an expiry timer for each ring
+    /// whose front window waits, expired, for the series' next reading.
+    fn end_timers(&mut self) -> Ending {
+        let mut all = Vec::new();
         for clock in &mut self.clocks {
             clock.next_due = i64::MAX;
-            all.extend(std::mem::take(&mut clock.timers).into_sorted_vec().into_iter().map(Reverse));
+            all.extend(std::mem::take(&mut clock.timers).into_sorted_vec());
         }
         let groups = self.groups.len();
         for (i, ring) in self.rings.iter().enumerate() {
@@ -308,27 +355,60 @@ impl WindowOperator {
             let window = ring.window(0);
             if let Some((_, end)) = self.groups[g].layout.window(window) {
                 let at = end + self.latency;
-                all.push(Reverse(Timer { at, series, group: g as u16, kind: TimerKind::Expire, window }));
+                all.push(Timer { at, series, group: g as u16, kind: TimerKind::Expire, window });
             }
         }
-        let mut batch = Vec::new();
-        let mut follow = Vec::new();
-        while let Some(Reverse(t)) = all.pop() {
-            batch.clear();
-            batch.push(t);
-            while let Some(Reverse(next)) = all.peek()
-                && t.batches_with(next)
-            {
-                batch.push(*next);
-                all.pop();
-            }
-            if let Some(marks) = out.marks.as_mut() {
-                let asset = self.series[t.series as usize].asset;
-                marks.push(Mark { point: out.points.len(), at: t.at, series: t.series, asset });
-            }
-            self.run_batch(&batch, i64::MAX, out, &mut follow);
-            all.extend(follow.drain(..).map(Reverse));
+        all.sort_unstable();
+        Ending { ordered: all.into(), stray: BinaryHeap::new() }
+    }
+}
+
+/// The timers of an end-of-input flush, smallest first. When a ring's window expires, the timer of
+/// its next window joins them; the rings of a meter export step through the same windows, so that
+/// timer is nearly always as late as any queued and goes at the back of a sorted deque (a heap
+/// would walk every level for each window). One that would go further in goes to a heap beside it.
+#[derive(Default)]
+pub(super) struct Ending {
+    ordered: VecDeque<Timer>,
+    stray: BinaryHeap<Reverse<Timer>>,
+}
+
+/// How many timers from the back of the deque one is compared with before it goes to the heap: a
+/// few series stamped ahead of the others then cost no heap.
+const NEAR_BACK: usize = 8;
+
+impl Ending {
+    fn push(&mut self, timer: Timer) {
+        let len = self.ordered.len();
+        let mut at = len;
+        while at > 0 && len - at < NEAR_BACK && self.ordered[at - 1] > timer {
+            at -= 1;
         }
+        if at > 0 && self.ordered[at - 1] > timer {
+            self.stray.push(Reverse(timer));
+        } else {
+            self.ordered.insert(at, timer);
+        }
+    }
+
+    fn peek(&self) -> Option<&Timer> {
+        match (self.ordered.front(), self.stray.peek()) {
+            (Some(first), Some(Reverse(stray))) if stray < first => Some(stray),
+            (Some(first), _) => Some(first),
+            (None, stray) => stray.map(|Reverse(t)| t),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Timer> {
+        match (self.ordered.front(), self.stray.peek()) {
+            (Some(first), Some(Reverse(stray))) if stray < first => self.stray.pop().map(|Reverse(t)| t),
+            (Some(_), _) => self.ordered.pop_front(),
+            (None, _) => self.stray.pop().map(|Reverse(t)| t),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ordered.is_empty() && self.stray.is_empty()
     }
 }
 
@@ -338,5 +418,51 @@ fn count_minimum(stats: &mut PolicyStats, minimum: Minimum) {
         Minimum::Count => stats.below_min_count += 1,
         Minimum::Coverage => stats.below_min_coverage += 1,
         Minimum::Integrated => stats.nothing_integrated += 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn timer(at: i64, series: u32) -> Timer {
+        Timer { at, series, group: 0, kind: TimerKind::Expire, window: at }
+    }
+
+    proptest! {
+        /// Whatever the order timers join in (mostly at the back, some far in, which go to the
+        /// heap), they leave smallest first, as from one heap.
+        #[test]
+        fn end_timers_leave_in_firing_order(
+            first in proptest::collection::vec((0i64..50, 0u32..4), 0..40),
+            steps in proptest::collection::vec((0i64..60, 0u32..4, 0usize..3), 0..200),
+        ) {
+            let mut sorted: Vec<Timer> = first.iter().map(|&(at, s)| timer(at, s)).collect();
+            sorted.sort_unstable();
+            let mut due = Ending { ordered: sorted.clone().into(), stray: BinaryHeap::new() };
+            let mut model = sorted;
+            let (mut left, mut expected) = (Vec::new(), Vec::new());
+            for &(at, series, pops) in &steps {
+                due.push(timer(at, series));
+                model.push(timer(at, series));
+                for _ in 0..pops {
+                    model.sort_unstable();
+                    if !model.is_empty() {
+                        expected.push(model.remove(0));
+                    }
+                    let next = due.peek().copied();
+                    prop_assert_eq!(due.pop(), next);
+                    left.extend(next);
+                }
+            }
+            model.sort_unstable();
+            expected.extend(model);
+            while let Some(t) = due.pop() {
+                left.push(t);
+            }
+            prop_assert!(due.is_empty());
+            prop_assert_eq!(left, expected);
+        }
     }
 }

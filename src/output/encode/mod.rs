@@ -66,10 +66,12 @@ pub struct PointEncoder {
     format: Format,
     /// Whether rows carry `emit` and `revision` (`updates` mode).
     revisions: bool,
-    /// The minute of the last timestamp written and that timestamp's text: consecutive rows
-    /// mostly share the minute (a flush shares the window start), so most rows only rewrite their
-    /// seconds and milliseconds rather than convert a date again.
-    stamp: Option<(i64, Vec<u8>)>,
+    /// The last two minutes written and each one's latest timestamp text, the latest first:
+    /// consecutive rows mostly share a minute (a flush shares the window start), so most rows only
+    /// rewrite their seconds and milliseconds rather than convert a date again. Two, because a
+    /// merge's row for the tick before follows each window's rows: the seed's flush alternates
+    /// between two minutes.
+    stamps: Stamps,
     /// Each asset and point name encoded for `format` (by id; empty until first written): rows
     /// repeat a few names.
     encoded: [Vec<Vec<u8>>; 2],
@@ -79,7 +81,7 @@ pub struct PointEncoder {
 
 impl PointEncoder {
     pub fn new(format: Format, revisions: bool, decimals: Option<u8>) -> PointEncoder {
-        PointEncoder { format, revisions, stamp: None, encoded: [Vec::new(), Vec::new()], decimals }
+        PointEncoder { format, revisions, stamps: Stamps::default(), encoded: [Vec::new(), Vec::new()], decimals }
     }
 
     /// The bytes the output starts with.
@@ -100,7 +102,7 @@ impl PointEncoder {
             p,
             stamp: match self.format {
                 Format::Influx | Format::Parquet => b"",
-                Format::Csv | Format::Jsonl => cached_timestamp(&mut self.stamp, p.ts),
+                Format::Csv | Format::Jsonl => cached_timestamp(&mut self.stamps, p.ts),
             },
             asset: encoded_name(assets, p.asset, names.assets.name(p.asset), asset_encoder),
             point: encoded_name(points, p.point, names.points.name(p.point), point_encoder),
@@ -144,27 +146,33 @@ fn name_encoders(format: Format) -> [fn(&str, &mut Vec<u8>); 2] {
     }
 }
 
-/// `ts` formatted as [`format_timestamp`] does, reusing `stamp` when `ts` falls in its minute: the
-/// text ends in `SS.mmmZ`, and everything before depends on the minute only.
-fn cached_timestamp(stamp: &mut Option<(i64, Vec<u8>)>, ts: i64) -> &[u8] {
+/// Minutes and their timestamp texts (see [`PointEncoder`]); an empty text holds no minute yet.
+type Stamps = [(i64, Vec<u8>); 2];
+
+/// `ts` formatted as [`format_timestamp`] does, reusing the text of a minute `stamps` holds when
+/// `ts` falls in it: the text ends in `SS.mmmZ`, and everything before depends on the minute only.
+/// A minute not held replaces the one used less recently, in its buffer.
+fn cached_timestamp(stamps: &mut Stamps, ts: i64) -> &[u8] {
     let minute = ts.div_euclid(MS_PER_MINUTE);
-    match stamp {
-        Some((m, text)) if *m == minute => {
-            let ms = (ts - minute * MS_PER_MINUTE) as u32;
-            let at = text.len() - 7;
-            for (offset, digit) in
-                [(0, ms / 10_000), (1, ms / 1000 % 10), (3, ms / 100 % 10), (4, ms / 10 % 10), (5, ms % 10)]
-            {
-                text[at + offset] = b'0' + digit as u8;
-            }
-        }
-        _ => {
-            let mut text = Vec::with_capacity(25);
-            format_timestamp(ts, &mut text);
-            *stamp = Some((minute, text));
+    let held = |(m, text): &(i64, Vec<u8>)| *m == minute && !text.is_empty();
+    if !held(&stamps[0]) {
+        stamps.swap(0, 1);
+        if !held(&stamps[0]) {
+            let (m, text) = &mut stamps[0];
+            *m = minute;
+            text.clear();
+            format_timestamp(ts, text);
+            return text;
         }
     }
-    stamp.as_ref().map_or(&[], |(_, text)| text.as_slice())
+    let text = &mut stamps[0].1;
+    let ms = (ts - minute * MS_PER_MINUTE) as u32;
+    let at = text.len() - 7;
+    for (offset, digit) in [(0, ms / 10_000), (1, ms / 1000 % 10), (3, ms / 100 % 10), (4, ms / 10 % 10), (5, ms % 10)]
+    {
+        text[at + offset] = b'0' + digit as u8;
+    }
+    text
 }
 
 /// The header of late rows in CSV.
@@ -222,7 +230,7 @@ mod tests {
 
     #[test]
     fn cached_timestamps_are_format_timestamp() {
-        let mut stamp = None;
+        let mut stamps = Stamps::default();
         let year_minus_1 = -62_198_755_200_000 + 61_234;
         let year_10000 = 253_402_300_800_000 + 1_234;
         for ts in [
@@ -240,10 +248,20 @@ mod tests {
             year_minus_1 + 5,
             year_10000,
             year_10000 + 58_000,
+            // A flush's rows: two window rows, then the merge's row of the tick before, per meter.
+            1_709_208_600_000,
+            1_709_208_600_000,
+            1_709_208_000_000,
+            1_709_208_601_500,
+            1_709_208_000_250,
+            1_709_208_600_000,
+            1_709_209_200_000,
+            1_709_208_600_007,
+            1_709_208_000_000,
         ] {
             let mut expected = Vec::new();
             format_timestamp(ts, &mut expected);
-            assert_eq!(cached_timestamp(&mut stamp, ts), &expected[..], "{ts}");
+            assert_eq!(cached_timestamp(&mut stamps, ts), &expected[..], "{ts}");
         }
     }
 }
