@@ -33,7 +33,7 @@ use std::sync::Arc;
 use window::WindowOperator;
 
 /// One input reading, names already interned.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     /// Asset id, or [`UNREAD_ASSET`] when no job reads the reading.
     pub asset: u32,
@@ -48,7 +48,7 @@ pub struct Reading {
 }
 
 /// Where a reading an operator receives comes from, which decides what a repeat of its key does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Feed {
     /// An input row: a repeat follows the job's `duplicates` rule.
     Input,
@@ -134,6 +134,9 @@ pub(crate) enum DropReason {
     LateBeyondLateness,
     /// Some of its sliding windows had expired; it was added to the others.
     PartiallyLate,
+    /// Held back as too far ahead of its watermark (`max_future_skew`) and never confirmed: a
+    /// glitch, replaced by another reading held in its place, or still held at the end of input.
+    FutureSkewed,
 }
 
 impl DropReason {
@@ -141,6 +144,7 @@ impl DropReason {
         match self {
             DropReason::LateBeyondLateness => "late_beyond_lateness",
             DropReason::PartiallyLate => "partially_late",
+            DropReason::FutureSkewed => "future_skewed",
         }
     }
 }
@@ -410,6 +414,9 @@ impl Pipeline {
             self.late_written += 1;
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
+            }
+            if d.reason == DropReason::FutureSkewed {
+                self.series.skewed(d.reading.asset, d.reading.point, d.reading.ts);
             }
             if let Some((series, reading)) = self.routing
                 && d.reason == DropReason::LateBeyondLateness

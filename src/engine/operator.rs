@@ -27,7 +27,10 @@ impl Operator {
 
     pub(super) fn finish(&mut self, out: &mut Emitted) {
         match self {
-            Operator::Window(w) => w.finish(out),
+            Operator::Window(w) => {
+                w.drop_undecided(out);
+                w.finish(out);
+            }
             Operator::Merge(m) => m.finish(out),
         }
     }

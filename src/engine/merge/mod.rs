@@ -51,9 +51,28 @@ enum Applied {
     NotRead,
     /// Dropped as late beyond lateness; the operand series' watermark it met.
     Late(i64),
-    /// Stored; what the future-skew guard did with it; `repeat` when its timestamp was held
-    /// (with whether the value differed).
-    Kept { skew: Skew, repeat: Option<bool> },
+    /// Stored; `repeat` when its timestamp was held (with whether the value differed); `held`
+    /// what became of the reading the future-skew guard held back before it.
+    Kept { repeat: Option<bool>, held: Decided },
+    /// Held back by the future-skew guard as too far ahead, in place of `held`'s reading when
+    /// that is [`Decided::Dropped`].
+    Held { held: Decided },
+}
+
+/// What a reading decided of the one the future-skew guard held back before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Decided {
+    Nothing,
+    /// Confirmed and stored before it; `repeat` as for [`Applied::Kept`].
+    Taken {
+        feed: Feed,
+        repeat: Option<bool>,
+    },
+    /// Never confirmed: dropped, against this watermark.
+    Dropped {
+        reading: Reading,
+        watermark: i64,
+    },
 }
 
 /// Why an evaluation wrote no row.
@@ -226,35 +245,48 @@ impl MergeOperator {
             self.seen_asset[asset] = true;
             self.asset_order.push(r.asset);
         }
-        self.stats.rows_read += 1;
-        let (mut dropped_at, mut skew, mut repeat) = (None, Skew::None, None);
+        let (mut dropped_at, mut held, mut decided, mut repeat) = (None, false, Decided::Nothing, None);
         for pi in 0..self.policies.len() {
-            match self.accept(pi, r, feed, out) {
+            let this = match self.accept(pi, r, feed, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
+                    continue;
                 }
-                // Every policy reading the point sees the same readings of it, so decides alike.
-                Applied::Kept { skew: this, repeat: seen } => {
-                    if skew == Skew::None {
-                        skew = this;
-                    }
+                Applied::Kept { repeat: seen, held } => {
                     repeat = repeat.max(seen);
+                    held
                 }
-                Applied::NotRead => {}
-            }
-        }
-        // Counted once per reading, however many policies read it.
-        self.stats.count_skew(skew);
-        match (feed, repeat) {
-            (Feed::Input, Some(changed)) => {
-                self.stats.repeats += 1;
-                if let Some(n) = self.stats.repeats_changed.as_mut() {
-                    *n += u64::from(changed);
+                Applied::Held { held: this } => {
+                    held = true;
+                    this
                 }
-            }
-            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
-            _ => {}
+                Applied::NotRead => continue,
+            };
+            // Every policy reading the point sees the same readings of it, so decides alike.
+            decided = match (decided, this) {
+                (Decided::Taken { feed, repeat: a }, Decided::Taken { repeat: b, .. }) => {
+                    Decided::Taken { feed, repeat: a.max(b) }
+                }
+                (Decided::Nothing, this) => this,
+                (first, _) => first,
+            };
         }
+        // The reading held back before this one, counted once however many policies read it.
+        match decided {
+            Decided::Nothing => {}
+            Decided::Taken { feed, repeat } => {
+                self.stats.rows_read += 1;
+                self.stats.kept += 1;
+                self.count_repeat(feed, repeat);
+            }
+            Decided::Dropped { reading, watermark } => self.drop_held(reading, watermark, out),
+        }
+        // A reading held back is counted once decided.
+        if held {
+            return;
+        }
+        self.stats.rows_read += 1;
+        self.count_repeat(feed, repeat);
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -273,9 +305,37 @@ impl MergeOperator {
         }
     }
 
+    /// Counts a repeat of a reading's key.
+    fn count_repeat(&mut self, feed: Feed, repeat: Option<bool>) {
+        match (feed, repeat) {
+            (Feed::Input, Some(changed)) => {
+                self.stats.repeats += 1;
+                if let Some(n) = self.stats.repeats_changed.as_mut() {
+                    *n += u64::from(changed);
+                }
+            }
+            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
+            _ => {}
+        }
+    }
+
+    /// A reading held back that no reading confirmed: counted, and written to the late output as
+    /// too far ahead of `watermark`.
+    fn drop_held(&mut self, reading: Reading, watermark: i64, out: &mut Emitted) {
+        self.stats.rows_read += 1;
+        self.stats.future_skewed += 1;
+        out.dropped.push(Dropped {
+            job: self.origin.job,
+            reading,
+            reason: DropReason::FutureSkewed,
+            window_start: reading.ts,
+            window_end: reading.ts,
+            watermark,
+        });
+    }
+
     /// Applies a reading to one policy.
     fn accept(&mut self, pi: usize, r: Reading, feed: Feed, out: &mut Emitted) -> Applied {
-        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
         let policy = &mut self.policies[pi];
         let operand = policy.operands.iter().position(|&o| o == r.point);
         let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
@@ -303,13 +363,47 @@ impl MergeOperator {
         if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
             return Applied::Late(w);
         }
-        let series = &mut state.series[index];
-        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
-        series.watermark = advanced;
+        let (advanced, skew) = state.series[index].guard.advance(w, r, feed, self.max_future_skew);
+        let held = match skew {
+            Skew::None => Decided::Nothing,
+            Skew::Held => return Applied::Held { held: Decided::Nothing },
+            Skew::Replaced(held) => {
+                return Applied::Held { held: Decided::Dropped { reading: held.reading, watermark: w } };
+            }
+            Skew::Glitch(held) => Decided::Dropped { reading: held.reading, watermark: w },
+            // Stored at the watermark it met, just before the reading that confirmed it.
+            Skew::Confirmed(held) => {
+                let repeat = self.store(pi, (index, operand.is_some(), is_trigger), held.reading, held.feed, out);
+                Decided::Taken { feed: held.feed, repeat }
+            }
+        };
+        if let Some(state) = self.policies[pi].assets[asset].as_mut() {
+            state.series[index].watermark = advanced;
+        }
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
+        let repeat = self.store(pi, (index, operand.is_some(), is_trigger), r, feed, out);
+        Applied::Kept { repeat, held }
+    }
+
+    /// Stores reading `r` in series `index` of its asset (as an operand, as the trigger, or both)
+    /// at the series' watermark, and evaluates what is due; whether its timestamp was held (with
+    /// whether the value differed).
+    fn store(
+        &mut self,
+        pi: usize,
+        (index, is_operand, is_trigger): (usize, bool, bool),
+        r: Reading,
+        feed: Feed,
+        out: &mut Emitted,
+    ) -> Option<bool> {
+        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
+        let Some(state) = self.policies[pi].assets.get_mut(r.asset as usize).and_then(Option::as_mut) else {
+            return None;
+        };
+        let series = &mut state.series[index];
         let mut changed_from = None;
         let mut repeat = None;
-        if operand.is_some() {
+        if is_operand {
             match series.insert(r.ts, r.value, replace) {
                 Stored::New => changed_from = Some((index, r.ts)),
                 Stored::Repeat { changed, replaced } => {
@@ -321,7 +415,7 @@ impl MergeOperator {
             }
             state.earliest = state.earliest.min(r.ts);
             // Ticks end at the watermark: a reading held back as too far ahead adds none.
-            state.latest = state.latest.max(advanced);
+            state.latest = state.latest.max(series.watermark);
         }
         // `evaluated` is ascending, like `triggers`. A trigger time held already is one time.
         if is_trigger {
@@ -344,7 +438,7 @@ impl MergeOperator {
             self.revise(pi, r.asset, series, from, out);
         }
         self.advance(pi, r.asset, false, out);
-        Applied::Kept { skew, repeat }
+        repeat
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
@@ -542,13 +636,47 @@ impl MergeOperator {
         let order = std::mem::take(&mut self.asset_order);
         for (k, &asset) in order.iter().enumerate() {
             if let Some(marks) = out.marks.as_mut() {
-                marks.push(Mark { point: out.points.len(), at: i64::MIN, series: k as u32, asset });
+                marks.push(Mark {
+                    point: out.points.len(),
+                    dropped: out.dropped.len(),
+                    at: i64::MIN,
+                    series: k as u32,
+                    asset,
+                });
             }
+            self.drop_undecided(asset, out);
             for pi in 0..self.policies.len() {
                 self.advance(pi, asset, true, out);
             }
         }
         self.asset_order = order;
+    }
+}
+
+impl MergeOperator {
+    /// End of input (the true one, not a `--state` run's): the readings of `asset` still held back
+    /// are undecided, and dropped as no reading confirmed them, each once however many policies
+    /// read its point, in order of policy and series.
+    fn drop_undecided(&mut self, asset: u32, out: &mut Emitted) {
+        let first = out.dropped.len();
+        for pi in 0..self.policies.len() {
+            for k in 0..self.policies[pi].horizons.len() {
+                let Some(series) = self.policies[pi]
+                    .assets
+                    .get_mut(asset as usize)
+                    .and_then(Option::as_mut)
+                    .map(|state| &mut state.series[k])
+                else {
+                    continue;
+                };
+                let Some(held) = series.guard.undecided() else { continue };
+                let watermark = series.watermark;
+                // Every policy reading the point held the same reading.
+                if !out.dropped[first..].iter().any(|d| d.reading.point == held.reading.point) {
+                    self.drop_held(held.reading, watermark, out);
+                }
+            }
+        }
     }
 }
 
