@@ -397,9 +397,7 @@ impl MergeOperator {
         out: &mut Emitted,
     ) -> Option<bool> {
         let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
-        let Some(state) = self.policies[pi].assets.get_mut(r.asset as usize).and_then(Option::as_mut) else {
-            return None;
-        };
+        let state = self.policies[pi].assets.get_mut(r.asset as usize).and_then(Option::as_mut)?;
         let series = &mut state.series[index];
         let mut changed_from = None;
         let mut repeat = None;
