@@ -134,8 +134,7 @@ pub(crate) enum DropReason {
     LateBeyondLateness,
     /// Some of its sliding windows had expired; it was added to the others.
     PartiallyLate,
-    /// Held back as too far ahead of its watermark (`max_future_skew`) and never confirmed: a
-    /// glitch, replaced by another reading held in its place, or still held at the end of input.
+    /// Held back by `max_future_skew` and never confirmed (see [`watermark::FutureGuard`]).
     FutureSkewed,
 }
 
@@ -415,9 +414,7 @@ impl Pipeline {
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
             }
-            if d.reason == DropReason::FutureSkewed {
-                self.series.skewed(d.reading.asset, d.reading.point, d.reading.ts);
-            }
+            self.series.skewed(&d);
             if let Some((series, reading)) = self.routing
                 && d.reason == DropReason::LateBeyondLateness
                 && d.reading == reading

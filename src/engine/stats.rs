@@ -1,7 +1,7 @@
 //! What each job did: the figures of the run summary and `--stats-json`.
 
-use super::FAR_BEHIND;
 use super::watermark::NO_WATERMARK;
+use super::{DropReason, Dropped, FAR_BEHIND, Reading};
 use crate::job::{Job, JobKind};
 use crate::time::format_timestamp;
 use serde::{Deserialize, Serialize, Serializer};
@@ -302,9 +302,13 @@ impl SeriesStats {
         tally.late_watermark = tally.late_watermark.max(watermark);
     }
 
-    /// Counts a reading of series (`asset`, `point`) stamped `ts` dropped as too far ahead of its
-    /// watermark; a series that is not an input series (a point a job writes) has no tally.
-    pub(crate) fn skewed(&mut self, asset: u32, point: u32, ts: i64) {
+    /// Counts a reading dropped as too far ahead of its watermark (`max_future_skew`); a series that
+    /// is not an input series (a point a job writes) has no tally, and other drops count elsewhere.
+    pub(crate) fn skewed(&mut self, d: &Dropped) {
+        let Reading { asset, point, ts, .. } = d.reading;
+        if d.reason != DropReason::FutureSkewed {
+            return;
+        }
         let Some(&k) = self.index.get(point as usize).and_then(|row| row.get(asset as usize)) else { return };
         let Some(tally) = self.tallies.get_mut(k as usize) else { return };
         // Jobs reading the same series drop the same reading: counted once.

@@ -21,8 +21,10 @@
 //! trigger reading is one trigger time. Repeats are counted, and whether they changed the value.
 //!
 //! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
-//! operator carries from one run to the next is in `snapshot`.
+//! operator carries from one run to the next is in `snapshot`; how one reading is applied to one
+//! policy (lateness, the future-skew guard, storing) is in `accept`.
 
+mod accept;
 mod operand;
 mod snapshot;
 mod ticks;
@@ -32,7 +34,7 @@ pub use snapshot::MergeState;
 use super::layout::Layout;
 use super::shard::Mark;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
-use super::watermark::{self, NO_WATERMARK, Skew};
+use super::watermark::NO_WATERMARK;
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
@@ -40,40 +42,11 @@ use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger, WindowType};
 use crate::time::duration::format_duration;
-use operand::{OperandSeries, Stored};
+use accept::{Applied, Decided};
+use operand::OperandSeries;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-
-/// What one policy did with a reading.
-enum Applied {
-    /// The policy does not read the reading's point.
-    NotRead,
-    /// Dropped as late beyond lateness; the operand series' watermark it met.
-    Late(i64),
-    /// Stored; `repeat` when its timestamp was held (with whether the value differed); `held`
-    /// what became of the reading the future-skew guard held back before it.
-    Kept { repeat: Option<bool>, held: Decided },
-    /// Held back by the future-skew guard as too far ahead, in place of `held`'s reading when
-    /// that is [`Decided::Dropped`].
-    Held { held: Decided },
-}
-
-/// What a reading decided of the one the future-skew guard held back before it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Decided {
-    Nothing,
-    /// Confirmed and stored before it; `repeat` as for [`Applied::Kept`].
-    Taken {
-        feed: Feed,
-        repeat: Option<bool>,
-    },
-    /// Never confirmed: dropped, against this watermark.
-    Dropped {
-        reading: Reading,
-        watermark: i64,
-    },
-}
 
 /// Why an evaluation wrote no row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,126 +292,6 @@ impl MergeOperator {
         }
     }
 
-    /// A reading held back that no reading confirmed: counted, and written to the late output as
-    /// too far ahead of `watermark`.
-    fn drop_held(&mut self, reading: Reading, watermark: i64, out: &mut Emitted) {
-        self.stats.rows_read += 1;
-        self.stats.future_skewed += 1;
-        out.dropped.push(Dropped {
-            job: self.origin.job,
-            reading,
-            reason: DropReason::FutureSkewed,
-            window_start: reading.ts,
-            window_end: reading.ts,
-            watermark,
-        });
-    }
-
-    /// Applies a reading to one policy.
-    fn accept(&mut self, pi: usize, r: Reading, feed: Feed, out: &mut Emitted) -> Applied {
-        let policy = &mut self.policies[pi];
-        let operand = policy.operands.iter().position(|&o| o == r.point);
-        let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
-        if operand.is_none() && !is_trigger {
-            return Applied::NotRead;
-        }
-        let asset = r.asset as usize;
-        if policy.assets.len() <= asset {
-            policy.assets.resize_with(asset + 1, || None);
-        }
-        let series_count = policy.horizons.len();
-        self.series_held += if policy.assets[asset].is_none() { series_count as u64 } else { 0 };
-        let state = policy.assets[asset].get_or_insert_with(|| AssetState {
-            series: (0..series_count).map(|_| OperandSeries::new()).collect(),
-            earliest: i64::MAX,
-            latest: i64::MIN,
-            first_tick: None,
-            next_tick: None,
-            triggers: VecDeque::new(),
-            last_final: None,
-            evaluated: VecDeque::new(),
-        });
-        let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
-        let w = state.series[index].watermark;
-        if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
-            return Applied::Late(w);
-        }
-        let (advanced, skew) = state.series[index].guard.advance(w, r, feed, self.max_future_skew);
-        let held = match skew {
-            Skew::None => Decided::Nothing,
-            Skew::Held => return Applied::Held { held: Decided::Nothing },
-            Skew::Replaced(held) => {
-                return Applied::Held { held: Decided::Dropped { reading: held.reading, watermark: w } };
-            }
-            Skew::Glitch(held) => Decided::Dropped { reading: held.reading, watermark: w },
-            // Stored at the watermark it met, just before the reading that confirmed it.
-            Skew::Confirmed(held) => {
-                let repeat = self.store(pi, (index, operand.is_some(), is_trigger), held.reading, held.feed, out);
-                Decided::Taken { feed: held.feed, repeat }
-            }
-        };
-        if let Some(state) = self.policies[pi].assets[asset].as_mut() {
-            state.series[index].watermark = advanced;
-        }
-        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
-        let repeat = self.store(pi, (index, operand.is_some(), is_trigger), r, feed, out);
-        Applied::Kept { repeat, held }
-    }
-
-    /// Stores reading `r` in series `index` of its asset (as an operand, as the trigger, or both)
-    /// at the series' watermark, and evaluates what is due; whether its timestamp was held (with
-    /// whether the value differed).
-    fn store(
-        &mut self,
-        pi: usize,
-        (index, is_operand, is_trigger): (usize, bool, bool),
-        r: Reading,
-        feed: Feed,
-        out: &mut Emitted,
-    ) -> Option<bool> {
-        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
-        let state = self.policies[pi].assets.get_mut(r.asset as usize).and_then(Option::as_mut)?;
-        let series = &mut state.series[index];
-        let mut changed_from = None;
-        let mut repeat = None;
-        if is_operand {
-            match series.insert(r.ts, r.value, replace) {
-                Stored::New => changed_from = Some((index, r.ts)),
-                Stored::Repeat { changed, replaced } => {
-                    repeat = Some(changed);
-                    if replaced {
-                        changed_from = Some((index, r.ts));
-                    }
-                }
-            }
-            state.earliest = state.earliest.min(r.ts);
-            // Ticks end at the watermark: a reading held back as too far ahead adds none.
-            state.latest = state.latest.max(series.watermark);
-        }
-        // `evaluated` is ascending, like `triggers`. A trigger time held already is one time.
-        if is_trigger {
-            if state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_ok() {
-                repeat = repeat.or(Some(false));
-            } else if state.triggers.back().is_none_or(|&last| last < r.ts) {
-                state.triggers.push_back(r.ts);
-            } else {
-                let at = state.triggers.partition_point(|&t| t < r.ts);
-                if state.triggers.get(at) == Some(&r.ts) {
-                    repeat = repeat.or(Some(false));
-                } else {
-                    state.triggers.insert(at, r.ts);
-                }
-            }
-        }
-        if self.emit == EmitMode::Updates
-            && let Some((series, from)) = changed_from
-        {
-            self.revise(pi, r.asset, series, from, out);
-        }
-        self.advance(pi, r.asset, false, out);
-        repeat
-    }
-
     /// Evaluates the policy at trigger time `t` with the values known now.
     fn evaluate(policy: &mut Policy, asset: u32, t: i64, max_age: Option<i64>) -> Result_ {
         let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
@@ -648,33 +501,6 @@ impl MergeOperator {
             }
         }
         self.asset_order = order;
-    }
-}
-
-impl MergeOperator {
-    /// End of input (the true one, not a `--state` run's): the readings of `asset` still held back
-    /// are undecided, and dropped as no reading confirmed them, each once however many policies
-    /// read its point, in order of policy and series.
-    fn drop_undecided(&mut self, asset: u32, out: &mut Emitted) {
-        let first = out.dropped.len();
-        for pi in 0..self.policies.len() {
-            for k in 0..self.policies[pi].horizons.len() {
-                let Some(series) = self.policies[pi]
-                    .assets
-                    .get_mut(asset as usize)
-                    .and_then(Option::as_mut)
-                    .map(|state| &mut state.series[k])
-                else {
-                    continue;
-                };
-                let Some(held) = series.guard.undecided() else { continue };
-                let watermark = series.watermark;
-                // Every policy reading the point held the same reading.
-                if !out.dropped[first..].iter().any(|d| d.reading.point == held.reading.point) {
-                    self.drop_held(held.reading, watermark, out);
-                }
-            }
-        }
     }
 }
 
