@@ -131,8 +131,9 @@ pub struct RunArgs {
     /// How far event time is shared: per `series` (asset x point), per `asset`, or one `global` clock.
     #[arg(long, value_enum, default_value_t = ScopeArg::Series)]
     pub(crate) watermark: ScopeArg,
-    /// A reading further than this ahead of its watermark is held back until the next reading ahead
-    /// confirms the jump, landing not more than this before it (overrides the jobs').
+    /// A reading further than this ahead of its watermark is held back, in no window, until the next
+    /// reading ahead confirms the jump, landing not more than this before it; else it is dropped as
+    /// a glitch (overrides the jobs').
     #[arg(long, value_name = "DURATION")]
     pub(crate) max_future_skew: Option<String>,
     /// Output encoding (late rows are CSV with parquet).

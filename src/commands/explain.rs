@@ -142,9 +142,10 @@ fn explain_window(w: &WindowJob, s: &mut String) {
     if let Some(skew) = w.max_future_skew {
         let _ = writeln!(
             s,
-            "  Max future skew: {}: a reading further ahead of its watermark is held back; the next reading ahead \
-             confirms the jump (the watermark moves on) when it lands not more than that before it, and shows it a lone \
-             glitch (it never moves the watermark) when it lands within that of the watermark.",
+            "  Max future skew: {}: a reading further ahead of its watermark is held back, in no window; the next \
+             reading ahead confirms the jump (the held reading is taken, and the watermark moves on) when it lands not \
+             more than that before it, and shows it a lone glitch (dropped, counted, never aggregated) when it lands \
+             within that of the watermark.",
             format_duration(skew)
         );
     }

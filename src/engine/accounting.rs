@@ -97,11 +97,12 @@ pub(crate) fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
     ];
     for job in run.jobs {
         let scope = format!("job {}", job.name);
-        all.push(balance(
-            &scope,
-            ("rows read", job.rows_read),
-            &[("kept", job.kept), ("late dropped", job.late_dropped)],
-        ));
+        // Readings held back as too far ahead and never confirmed reach no policy: a part of their
+        // own, named only in a run that had some.
+        let skewed = (job.future_skewed > 0).then(|| ("too far ahead".to_string(), job.future_skewed));
+        let mut parts = vec![("kept".to_string(), job.kept), ("late dropped".to_string(), job.late_dropped)];
+        parts.extend(skewed.clone());
+        all.push(Balance { scope: scope.clone(), total: ("rows read".to_string(), job.rows_read), parts });
         if job.policies.is_empty() {
             continue;
         }
@@ -124,8 +125,9 @@ pub(crate) fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
                 ],
             ));
         }
-        let parts: Vec<(String, u64)> =
+        let mut parts: Vec<(String, u64)> =
             per_input.iter().map(|&(input, read)| (format!("{input} readings"), read)).collect();
+        parts.extend(skewed);
         all.push(Balance { scope: format!("{scope} inputs"), total: ("rows read".to_string(), job.rows_read), parts });
     }
     let sum = |f: fn(&JobStats) -> u64| run.jobs.iter().map(|j| f(j)).sum::<u64>();
@@ -134,14 +136,19 @@ pub(crate) fn balances(run: &RunFigures<'_>) -> Vec<Balance> {
         ("rows written", run.points_written),
         &[("rows the jobs wrote", sum(|j| j.rows_written))],
     ));
-    all.push(balance(
+    let mut late = balance(
         "late output",
         ("late rows", run.late_written),
         &[
             ("readings dropped as late", sum(|j| j.late_dropped)),
             ("readings partially late", sum(|j| j.partially_late)),
         ],
-    ));
+    );
+    let skewed = sum(|j| j.future_skewed);
+    if skewed > 0 {
+        late.parts.push(("readings too far ahead".to_string(), skewed));
+    }
+    all.push(late);
     all
 }
 

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use window::WindowOperator;
 
 /// One input reading, names already interned.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     /// Asset id, or [`UNREAD_ASSET`] when no job reads the reading.
     pub asset: u32,
@@ -48,7 +48,7 @@ pub struct Reading {
 }
 
 /// Where a reading an operator receives comes from, which decides what a repeat of its key does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Feed {
     /// An input row: a repeat follows the job's `duplicates` rule.
     Input,
@@ -134,6 +134,8 @@ pub(crate) enum DropReason {
     LateBeyondLateness,
     /// Some of its sliding windows had expired; it was added to the others.
     PartiallyLate,
+    /// Held back by `max_future_skew` and never confirmed (see [`watermark::FutureGuard`]).
+    FutureSkewed,
 }
 
 impl DropReason {
@@ -141,6 +143,7 @@ impl DropReason {
         match self {
             DropReason::LateBeyondLateness => "late_beyond_lateness",
             DropReason::PartiallyLate => "partially_late",
+            DropReason::FutureSkewed => "future_skewed",
         }
     }
 }
@@ -411,6 +414,7 @@ impl Pipeline {
             if d.reason == DropReason::LateBeyondLateness && d.watermark.saturating_sub(d.reading.ts) > FAR_BEHIND {
                 self.late_far_behind += 1;
             }
+            self.series.skewed(&d);
             if let Some((series, reading)) = self.routing
                 && d.reason == DropReason::LateBeyondLateness
                 && d.reading == reading

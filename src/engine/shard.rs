@@ -27,12 +27,15 @@ use super::{Emitted, Operator, Pipeline, Sink};
 /// every input event.
 pub(crate) const FLUSH: u64 = 1 << 63;
 
-/// Where one batch of an end-of-input flush begins in [`Emitted::points`], and its order: due time
+/// Where one batch of an end-of-input flush begins in [`Emitted::points`] and [`Emitted::dropped`], and its order: due time
 /// (`i64::MIN` for a merge job) and the job's series number (a merge job's asset number); and the
 /// batch's asset, to which the skips the flush records belong.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     pub(crate) point: usize,
+    /// Where the batch begins in [`Emitted::dropped`] (readings held back as too far ahead and
+    /// undecided at the end of input).
+    pub(crate) dropped: usize,
     pub(crate) at: i64,
     pub(crate) series: u32,
     pub(crate) asset: u32,
@@ -178,12 +181,14 @@ impl Pipeline {
             let marks = out.marks.take().unwrap_or_default();
             let Some(t) = self.tracker.as_mut() else { return };
             t.flush_skips(op, self.operators[op].stats(), &marks);
-            let total = out.points.len();
+            let (total, total_dropped) = (out.points.len(), out.dropped.len());
             let mut points = out.points.drain(..);
-            segment.dropped.append(&mut out.dropped);
+            let mut dropped = out.dropped.drain(..);
             for (k, mark) in marks.iter().enumerate() {
                 let len = marks.get(k + 1).map_or(total, |next| next.point) - mark.point;
                 segment.points.extend(points.by_ref().take(len));
+                let len = marks.get(k + 1).map_or(total_dropped, |next| next.dropped) - mark.dropped;
+                segment.dropped.extend(dropped.by_ref().take(len));
                 let Some(t) = self.tracker.as_mut() else { return };
                 let key = FLUSH | t.flushes;
                 t.flushes += 1;
@@ -196,6 +201,7 @@ impl Pipeline {
                 sink.flushed(event, &peaks);
             }
             drop(points);
+            drop(dropped);
             self.scratch[op] = out;
         }
     }

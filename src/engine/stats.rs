@@ -1,7 +1,7 @@
 //! What each job did: the figures of the run summary and `--stats-json`.
 
-use super::FAR_BEHIND;
-use super::watermark::{NO_WATERMARK, Skew};
+use super::watermark::NO_WATERMARK;
+use super::{DropReason, Dropped, FAR_BEHIND, Reading};
 use crate::job::{Job, JobKind};
 use crate::time::format_timestamp;
 use serde::{Deserialize, Serialize, Serializer};
@@ -131,8 +131,9 @@ pub struct JobStats {
     /// Readings of a window job kept by every policy but too late for some of their sliding
     /// windows: each is a row of the late output too.
     pub(crate) partially_late: u64,
-    /// Readings too far ahead of their watermark (`max_future_skew`) that no later reading
-    /// confirmed: they never moved it.
+    /// Readings held back as too far ahead of their watermark (`max_future_skew`) that no later
+    /// reading confirmed: dropped (a glitch, replaced, or undecided at the end of input), they never
+    /// moved it nor entered a window.
     pub(crate) future_skewed: u64,
     /// Readings left out by the job's `quality` condition, before anything else (not in `rows_read`).
     pub(crate) quality_filtered: u64,
@@ -182,17 +183,6 @@ fn watermark_json<S: Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Er
 }
 
 impl JobStats {
-    /// Counts what the future-skew guard did with a reading: a reading held back counts as
-    /// future-skewed until another confirms its jump.
-    #[inline]
-    pub(crate) fn count_skew(&mut self, skew: Skew) {
-        match skew {
-            Skew::Held => self.future_skewed += 1,
-            Skew::Confirmed => self.future_skewed -= 1,
-            Skew::None => {}
-        }
-    }
-
     pub(crate) fn new(job: &Job) -> JobStats {
         let policies = match &job.kind {
             JobKind::Window(w) => w
@@ -258,6 +248,10 @@ pub(crate) struct SeriesTally {
     pub(crate) latest: i64,
     /// The largest step its latest timestamp took in one reading: from, to.
     pub(crate) jump: (i64, i64),
+    /// Readings held back as too far ahead of their watermark and never confirmed (by at least
+    /// one job), and the timestamps of the first and of the latest.
+    pub(crate) skewed: u64,
+    pub(crate) skewed_at: (i64, i64),
 }
 
 /// Per input series, readings, late drops and the largest jump of its event time, for the
@@ -308,6 +302,26 @@ impl SeriesStats {
         tally.late_watermark = tally.late_watermark.max(watermark);
     }
 
+    /// Counts a reading dropped as too far ahead of its watermark (`max_future_skew`); a series that
+    /// is not an input series (a point a job writes) has no tally, and other drops count elsewhere.
+    pub(crate) fn skewed(&mut self, d: &Dropped) {
+        let Reading { asset, point, ts, .. } = d.reading;
+        if d.reason != DropReason::FutureSkewed {
+            return;
+        }
+        let Some(&k) = self.index.get(point as usize).and_then(|row| row.get(asset as usize)) else { return };
+        let Some(tally) = self.tallies.get_mut(k as usize) else { return };
+        // Jobs reading the same series drop the same reading: counted once.
+        if tally.skewed > 0 && tally.skewed_at.1 == ts {
+            return;
+        }
+        if tally.skewed == 0 {
+            tally.skewed_at.0 = ts;
+        }
+        tally.skewed_at.1 = ts;
+        tally.skewed += 1;
+    }
+
     /// The series' index: a lookup on every input reading, so the known series is the inlined
     /// fast path and a new one the out-of-line slow path.
     #[inline]
@@ -338,6 +352,8 @@ impl SeriesStats {
                 late_watermark: NO_WATERMARK,
                 latest: NO_WATERMARK,
                 jump: (0, 0),
+                skewed: 0,
+                skewed_at: (NO_WATERMARK, NO_WATERMARK),
             });
         }
         self.index[p][a] as usize

@@ -1,7 +1,9 @@
 //! Event time and lateness: the one place that decides whether a reading is on time, late within
 //! the allowed lateness, or late beyond it, when a window closes and expires, and how far a
-//! reading moves its clock's watermark ([`FutureGuard`]).
+//! reading moves its clock's watermark and when a reading stamped too far ahead is taken
+//! ([`FutureGuard`]).
 
+use super::{Feed, Reading};
 use serde::{Deserialize, Serialize};
 
 /// No reading seen yet on a clock.
@@ -36,53 +38,96 @@ pub(crate) fn operand_is_late(ts: i64, w: i64, latency: i64) -> bool {
     ts < w.saturating_sub(latency)
 }
 
-/// What [`FutureGuard::advance`] did with a reading, for the count of future-skewed readings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A reading the future-skew guard holds back, as it arrived: until the clock's next reading ahead
+/// decides, it is in no window and no figure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HeldBack {
+    pub(crate) reading: Reading,
+    pub(crate) feed: Feed,
+}
+
+/// What [`FutureGuard::advance`] did with a reading, and with the one it held back before.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Skew {
     /// The watermark moved (or stayed) as usual.
     None,
-    /// Held back: the reading is too far ahead of the watermark to move it until confirmed.
+    /// Held back: the reading is too far ahead of the watermark to move it, or to be aggregated,
+    /// until confirmed.
     Held,
-    /// This reading confirmed the one held back before it: the watermark jumped to the later of
-    /// the two, and the held one no longer counts as skewed.
-    Confirmed,
+    /// This reading confirmed the one held back before it, which is taken first (at the watermark
+    /// it met, so on time, as if it had been taken when it arrived); the watermark then jumps to
+    /// the later of the two.
+    Confirmed(HeldBack),
+    /// This reading moved the watermark as usual and showed the one held back isolated (a
+    /// glitch): that one is dropped.
+    Glitch(HeldBack),
+    /// This reading is held back in place of the one held before, which is dropped.
+    Replaced(HeldBack),
 }
 
 /// A clock's guard against device clocks far in the future (`max_future_skew`), which must not
 /// freeze a good meter either. A reading more than the skew ahead of an established watermark
-/// does not move it at once: it is held back. The jump is taken when the clock's next reading
-/// ahead of the watermark confirms it, landing not more than the skew before the held one (time
-/// goes on from there: a meter back from an outage); a next reading within the skew of the old
-/// watermark shows the held one isolated (a glitch), which then never moves the watermark.
+/// does not move it at once: it is held back, whole, one per clock. The jump is taken when the
+/// clock's next reading ahead of the watermark confirms it, landing not more than the skew before
+/// the held one (time goes on from there: a meter back from an outage); a next reading within the
+/// skew of the old watermark shows the held one isolated (a glitch), which is then dropped.
 /// Readings at or behind the watermark decide nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FutureGuard {
-    /// The timestamp held back, [`NO_WATERMARK`] when none is.
-    held: i64,
+    held: Option<HeldBack>,
 }
 
 impl FutureGuard {
     /// A guard holding nothing back.
-    pub(crate) const NEW: FutureGuard = FutureGuard { held: NO_WATERMARK };
+    pub(crate) const NEW: FutureGuard = FutureGuard { held: None };
 
-    /// The watermark after a reading stamped `ts` arrives at watermark `w`.
+    /// Whether [`FutureGuard::advance`] would only move the watermark to the later of `w` and
+    /// `ts`: the usual reading, which the on-time lanes take without asking the guard.
+    #[inline(always)]
+    pub(crate) fn passes(&self, w: i64, ts: i64, max_future_skew: Option<i64>) -> bool {
+        match max_future_skew {
+            None => true,
+            Some(skew) => ts <= w || w == NO_WATERMARK || (self.held.is_none() && ts - w <= skew),
+        }
+    }
+
+    /// The watermark after reading `r` arrives at watermark `w`, and what became of `r` and of
+    /// the reading held back before it.
     #[inline]
-    pub(crate) fn advance(&mut self, w: i64, ts: i64, max_future_skew: Option<i64>) -> (i64, Skew) {
+    pub(crate) fn advance(&mut self, w: i64, r: Reading, feed: Feed, max_future_skew: Option<i64>) -> (i64, Skew) {
+        let ts = r.ts;
         if ts <= w {
             return (w, Skew::None);
         }
         let Some(skew) = max_future_skew.filter(|_| w != NO_WATERMARK) else { return (ts, Skew::None) };
         if ts - w <= skew {
-            self.held = NO_WATERMARK;
-            return (ts, Skew::None);
+            return (ts, self.held.take().map_or(Skew::None, Skew::Glitch));
         }
-        if self.held != NO_WATERMARK && ts >= self.held.saturating_sub(skew) {
-            let jump = ts.max(self.held);
-            self.held = NO_WATERMARK;
-            return (jump, Skew::Confirmed);
+        let this = HeldBack { reading: r, feed };
+        match self.held {
+            Some(held) if ts >= held.reading.ts.saturating_sub(skew) => {
+                self.held = None;
+                (ts.max(held.reading.ts), Skew::Confirmed(held))
+            }
+            Some(held) => {
+                self.held = Some(this);
+                (w, Skew::Replaced(held))
+            }
+            None => {
+                self.held = Some(this);
+                (w, Skew::Held)
+            }
         }
-        self.held = ts;
-        (w, Skew::Held)
+    }
+
+    /// The reading held back, if any.
+    pub(crate) fn held(&self) -> Option<&HeldBack> {
+        self.held.as_ref()
+    }
+
+    /// Takes out the reading held back: at the true end of input, none can confirm it any more.
+    pub(crate) fn undecided(&mut self) -> Option<HeldBack> {
+        self.held.take()
     }
 }
 
@@ -115,20 +160,45 @@ mod tests {
         assert!(!operand_is_late(i64::MIN + 1, NO_WATERMARK, 10));
     }
 
+    /// A reading stamped `ts` of meter 0, point 0, its value `ts` too, so that the guard's
+    /// answers can name it.
+    fn at(ts: i64) -> Reading {
+        Reading { asset: 0, point: 0, model: crate::engine::NO_MODEL, ts, value: ts as f64, quality: 0 }
+    }
+
+    fn step(guard: &mut FutureGuard, w: i64, ts: i64, skew: Option<i64>) -> (i64, Skew) {
+        guard.advance(w, at(ts), Feed::Input, skew)
+    }
+
+    fn held(ts: i64) -> HeldBack {
+        HeldBack { reading: at(ts), feed: Feed::Input }
+    }
+
     #[test]
     fn future_skew_holds_an_isolated_reading() {
         let mut guard = FutureGuard::NEW;
-        assert_eq!(guard.advance(NO_WATERMARK, 5, Some(1)), (5, Skew::None));
-        assert_eq!(guard.advance(5, 6, Some(1)), (6, Skew::None));
-        assert_eq!(guard.advance(6, 1_000, Some(1)), (6, Skew::Held));
-        // The next reading ahead carries on from the old time: the held one was a glitch.
-        assert_eq!(guard.advance(6, 7, Some(1)), (7, Skew::None));
-        assert_eq!(guard.advance(7, 1_000, Some(1)), (7, Skew::Held));
-        // Readings behind the watermark decide nothing; one far from both holds anew.
-        assert_eq!(guard.advance(7, 3, Some(1)), (7, Skew::None));
-        assert_eq!(guard.advance(7, 500, Some(1)), (7, Skew::Held));
-        assert_eq!(guard.advance(7, 8, Some(1)), (8, Skew::None));
-        assert_eq!(guard.advance(8, 1_000, None), (1_000, Skew::None));
+        assert_eq!(step(&mut guard, NO_WATERMARK, 5, Some(1)), (5, Skew::None));
+        assert_eq!(step(&mut guard, 5, 6, Some(1)), (6, Skew::None));
+        assert!(!guard.passes(6, 1_000, Some(1)));
+        assert_eq!(step(&mut guard, 6, 1_000, Some(1)), (6, Skew::Held));
+        assert_eq!(guard.held(), Some(&held(1_000)));
+        // The next reading ahead carries on from the old time: the held one was a glitch, dropped.
+        assert!(!guard.passes(6, 7, Some(1)));
+        assert_eq!(step(&mut guard, 6, 7, Some(1)), (7, Skew::Glitch(held(1_000))));
+        assert!(guard.passes(7, 8, Some(1)));
+        assert_eq!(step(&mut guard, 7, 1_000, Some(1)), (7, Skew::Held));
+        // Readings behind the watermark decide nothing; one far from both holds in its place.
+        assert!(guard.passes(7, 3, Some(1)));
+        assert_eq!(step(&mut guard, 7, 3, Some(1)), (7, Skew::None));
+        assert_eq!(step(&mut guard, 7, 500, Some(1)), (7, Skew::Replaced(held(1_000))));
+        assert_eq!(step(&mut guard, 7, 8, Some(1)), (8, Skew::Glitch(held(500))));
+        assert_eq!(guard.held(), None);
+        assert!(guard.passes(8, 1_000, None));
+        assert_eq!(step(&mut guard, 8, 1_000, None), (1_000, Skew::None));
+        // Still held at the true end of input: undecided.
+        assert_eq!(step(&mut guard, 1_000, 5_000, Some(1)), (1_000, Skew::Held));
+        assert_eq!(guard.undecided(), Some(held(5_000)));
+        assert_eq!(guard, FutureGuard::NEW);
     }
 
     #[test]
@@ -137,13 +207,13 @@ mod tests {
         let mut guard = FutureGuard::NEW;
         let skew = Some(10 * MIN);
         // An outage: 00:19, then silence until 00:40, then 00:41.
-        assert_eq!(guard.advance(19 * MIN, 40 * MIN, skew), (19 * MIN, Skew::Held));
-        assert_eq!(guard.advance(19 * MIN, 41 * MIN, skew), (41 * MIN, Skew::Confirmed));
+        assert_eq!(step(&mut guard, 19 * MIN, 40 * MIN, skew), (19 * MIN, Skew::Held));
+        assert_eq!(step(&mut guard, 19 * MIN, 41 * MIN, skew), (41 * MIN, Skew::Confirmed(held(40 * MIN))));
         // The confirming reading may come in slightly out of order: the jump goes to the later.
-        assert_eq!(guard.advance(41 * MIN, 90 * MIN, skew), (41 * MIN, Skew::Held));
-        assert_eq!(guard.advance(41 * MIN, 85 * MIN, skew), (90 * MIN, Skew::Confirmed));
+        assert_eq!(step(&mut guard, 41 * MIN, 90 * MIN, skew), (41 * MIN, Skew::Held));
+        assert_eq!(step(&mut guard, 41 * MIN, 85 * MIN, skew), (90 * MIN, Skew::Confirmed(held(90 * MIN))));
         // Readings further apart than the skew confirm every second one: never frozen.
-        assert_eq!(guard.advance(90 * MIN, 150 * MIN, skew), (90 * MIN, Skew::Held));
-        assert_eq!(guard.advance(90 * MIN, 210 * MIN, skew), (210 * MIN, Skew::Confirmed));
+        assert_eq!(step(&mut guard, 90 * MIN, 150 * MIN, skew), (90 * MIN, Skew::Held));
+        assert_eq!(step(&mut guard, 90 * MIN, 210 * MIN, skew), (210 * MIN, Skew::Confirmed(held(150 * MIN))));
     }
 }

@@ -54,8 +54,9 @@ use super::clock::{Clock, Timer, TimerKind};
 use super::layout::Layout;
 use super::open_windows::Slots;
 use super::repeats::{Held, Log};
+use super::shard::Mark;
 use super::stats::{JobStats, PolicyStats};
-use super::watermark::{self, Arrival};
+use super::watermark::{self, Arrival, HeldBack, Skew};
 use super::{
     DropReason, Dropped, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Value, WatermarkScope,
 };
@@ -345,6 +346,7 @@ impl WindowOperator {
                 && group.threshold.contains(r.value)
                 && let Some(slot) = ring.newest_holding(r.ts)
                 && watermark::classify(end, w, self.latency) == Arrival::OnTime
+                && self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew)
             {
                 group.fused.add(slot, r.ts, r.value, &mut self.samples);
                 // Its figures (read and valid for every policy, read and kept by the job) are
@@ -352,7 +354,7 @@ impl WindowOperator {
                 self.lane_taken += 1;
                 self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
                 self.open_readings += 1;
-                self.advance_clock(sid, clock, w, r.ts, out);
+                self.move_clock(sid, clock, w, r.ts, out);
                 return;
             }
         }
@@ -383,7 +385,7 @@ impl WindowOperator {
     }
 
     /// Any reading: a repeat, a new series, a late or out-of-threshold reading, a window to open,
-    /// a job of several groups.
+    /// a job of several groups, a reading the future-skew guard has a say in.
     #[inline(never)]
     fn push_any(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
@@ -394,10 +396,28 @@ impl WindowOperator {
             self.stats.quality_filtered += 1;
             return;
         }
-        self.stats.rows_read += 1;
         let sid = self.series_id(input, r.asset, feed);
         let clock = self.series[sid as usize].clock;
         let w = self.clocks[clock].watermark;
+        let (advanced, skew) = self.clocks[clock].guard.advance(w, r, feed, self.max_future_skew);
+        match skew {
+            Skew::None => {}
+            Skew::Held => return,
+            Skew::Confirmed(held) => self.take_held(held, w, out),
+            Skew::Glitch(held) => self.drop_held(held, w, out),
+            Skew::Replaced(held) => {
+                self.drop_held(held, w, out);
+                return;
+            }
+        }
+        self.take(sid, r, feed, w, out);
+        self.move_clock(sid, clock, w, advanced, out);
+    }
+
+    /// Takes reading `r` of series `sid`, arrived at watermark `w` of its clock, into its windows
+    /// (or drops it as late), and counts it.
+    fn take(&mut self, sid: u32, r: Reading, feed: Feed, w: i64, out: &mut Emitted) {
+        self.stats.rows_read += 1;
         // A reading later than every timestamp the series holds is new: no lookup.
         let held = if self.logs[sid as usize].is_new(r.ts) { Held::No } else { self.logs[sid as usize].get(r.ts) };
         let missed = match held {
@@ -422,15 +442,65 @@ impl WindowOperator {
         if !missed.is_some_and(|m| m.entirely) {
             self.stats.kept += 1;
         }
-        self.advance_clock(sid, clock, w, r.ts, out);
     }
 
-    /// After a reading of series `sid` stamped `ts` arrived at watermark `w` of its clock: the
-    /// watermark moves on, and what falls due fires.
+    /// A reading held back and now confirmed: taken at the watermark `w` it met when it arrived
+    /// (readings taken since were at or behind `w`), just before the reading that confirmed it.
+    fn take_held(&mut self, held: HeldBack, w: i64, out: &mut Emitted) {
+        let r = held.reading;
+        let Some(input) = self.inputs.iter().position(|&p| p == r.point) else { return };
+        let sid = self.series_id(input, r.asset, held.feed);
+        self.take(sid, r, held.feed, w, out);
+    }
+
+    /// A reading held back that no reading confirmed: it enters no window, and is counted and
+    /// written to the late output as too far ahead of watermark `w`.
+    fn drop_held(&mut self, held: HeldBack, w: i64, out: &mut Emitted) {
+        self.stats.rows_read += 1;
+        self.stats.future_skewed += 1;
+        let ts = held.reading.ts;
+        out.dropped.push(Dropped {
+            job: self.origin.job,
+            reading: held.reading,
+            reason: DropReason::FutureSkewed,
+            window_start: ts,
+            window_end: ts,
+            watermark: w,
+        });
+    }
+
+    /// End of input (the true one, not a `--state` run's): the readings still held back are
+    /// undecided, and dropped as no reading confirmed them, in order of their series. Each is a
+    /// flush batch of its own for a shard (marked due before any window).
+    pub(super) fn drop_undecided(&mut self, out: &mut Emitted) {
+        let mut undecided: Vec<(u32, HeldBack, i64)> = Vec::new();
+        for clock in &mut self.clocks {
+            if let Some(held) = clock.guard.undecided() {
+                let r = held.reading;
+                let input = self.inputs.iter().position(|&p| p == r.point);
+                let sid = input.and_then(|i| self.series_of[i].get(r.asset as usize)).copied().unwrap_or(ABSENT);
+                undecided.push((sid, held, clock.watermark));
+            }
+        }
+        undecided.sort_by_key(|&(sid, _, _)| sid);
+        for (sid, held, w) in undecided {
+            if let Some(marks) = out.marks.as_mut() {
+                marks.push(Mark {
+                    point: out.points.len(),
+                    dropped: out.dropped.len(),
+                    at: i64::MIN,
+                    series: sid,
+                    asset: held.reading.asset,
+                });
+            }
+            self.drop_held(held, w, out);
+        }
+    }
+
+    /// After a reading of series `sid` arrived at watermark `w` of its clock, the watermark moves
+    /// on to `advanced` when that is later, and what falls due fires.
     #[inline(always)]
-    fn advance_clock(&mut self, sid: u32, clock: usize, w: i64, ts: i64, out: &mut Emitted) {
-        let (advanced, skew) = self.clocks[clock].guard.advance(w, ts, self.max_future_skew);
-        self.stats.count_skew(skew);
+    fn move_clock(&mut self, sid: u32, clock: usize, w: i64, advanced: i64, out: &mut Emitted) {
         if advanced > w {
             self.clocks[clock].watermark = advanced;
             self.stats.final_watermark = self.stats.final_watermark.max(advanced);

@@ -24,7 +24,8 @@ const SKEW_HINT: &str = "max_future_skew in the job (or --max-future-skew DURATI
 /// The warnings of the series that dropped more than [`LATE_SHARE`] of their readings as late
 /// and over twice the share of the whole run (the run-wide late warning speaks for series that
 /// are all alike), and of those whose event time jumped more than [`JUMP`] ahead of every other
-/// series.
+/// series, and of those that had readings held back as too far ahead of their watermark
+/// (`max_future_skew`) and dropped, never confirmed.
 pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
     let label = |t: &SeriesTally| format!("series `{}` / `{}`", names.assets.name(t.asset), names.points.name(t.point));
     let mut lines = Vec::new();
@@ -69,7 +70,9 @@ pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<Stri
     let mut jumped = Vec::new();
     for (k, t) in series.iter().enumerate().filter(|_| series.len() > 1) {
         let others = if k == first.0 { second } else { first.1 };
-        if t.jump.1 - t.jump.0 > JUMP && t.jump.1 > others.saturating_add(JUMP) {
+        // A far reading dropped as too far ahead wrote no row: the warning of dropped readings names it.
+        let dropped = t.skewed > 0 && (t.skewed_at.0 == t.jump.1 || t.skewed_at.1 == t.jump.1);
+        if t.jump.1 - t.jump.0 > JUMP && t.jump.1 > others.saturating_add(JUMP) && !dropped {
             jumped.push((t, others));
         }
     }
@@ -88,6 +91,25 @@ pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<Stri
         lines.push(format!(
             "meterflow: warning: and {} more series jumped more than a day ahead of the others",
             jumped.len() - NAMED
+        ));
+    }
+    let skewed: Vec<&SeriesTally> = series.iter().filter(|t| t.skewed > 0).collect();
+    for t in skewed.iter().take(NAMED) {
+        let (first, latest) = t.skewed_at;
+        let which = match t.skewed {
+            1 => format!("a reading stamped {}", text(first)),
+            n => format!("{n} readings, the first stamped {} and the latest {},", text(first), text(latest)),
+        };
+        lines.push(format!(
+            "meterflow: warning: {} had {which} more than max_future_skew ahead of its watermark, which no later \
+             reading confirmed: dropped, used by no aggregation (reason future_skewed in --late-output)",
+            label(t)
+        ));
+    }
+    if skewed.len() > NAMED {
+        lines.push(format!(
+            "meterflow: warning: and {} more series had readings too far ahead of their watermark dropped",
+            skewed.len() - NAMED
         ));
     }
     lines

@@ -342,7 +342,7 @@ fn job_summary(job: &JobStats, names: &Names, wide: bool, verb: &str) -> String 
     }
     if job.future_skewed > 0 {
         s.push_str(&format!(
-            "  {} too far ahead of the watermark did not advance it\n",
+            "  {} too far ahead of the watermark, never confirmed: dropped\n",
             count(job.future_skewed, "reading", "readings")
         ));
     }

@@ -21,8 +21,10 @@
 //! trigger reading is one trigger time. Repeats are counted, and whether they changed the value.
 //!
 //! Memory holds only the not-yet-final stretch of each operand series (`operand`); what the
-//! operator carries from one run to the next is in `snapshot`.
+//! operator carries from one run to the next is in `snapshot`; how one reading is applied to one
+//! policy (lateness, the future-skew guard, storing) is in `accept`.
 
+mod accept;
 mod operand;
 mod snapshot;
 mod ticks;
@@ -32,7 +34,7 @@ pub use snapshot::MergeState;
 use super::layout::Layout;
 use super::shard::Mark;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
-use super::watermark::{self, NO_WATERMARK, Skew};
+use super::watermark::NO_WATERMARK;
 use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Value};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
@@ -40,21 +42,11 @@ use crate::job::options::Duplicates;
 use crate::job::threshold::Threshold;
 use crate::job::{MergeJob, Trigger, WindowType};
 use crate::time::duration::format_duration;
-use operand::{OperandSeries, Stored};
+use accept::{Applied, Decided};
+use operand::OperandSeries;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-
-/// What one policy did with a reading.
-enum Applied {
-    /// The policy does not read the reading's point.
-    NotRead,
-    /// Dropped as late beyond lateness; the operand series' watermark it met.
-    Late(i64),
-    /// Stored; what the future-skew guard did with it; `repeat` when its timestamp was held
-    /// (with whether the value differed).
-    Kept { skew: Skew, repeat: Option<bool> },
-}
 
 /// Why an evaluation wrote no row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,35 +218,48 @@ impl MergeOperator {
             self.seen_asset[asset] = true;
             self.asset_order.push(r.asset);
         }
-        self.stats.rows_read += 1;
-        let (mut dropped_at, mut skew, mut repeat) = (None, Skew::None, None);
+        let (mut dropped_at, mut held, mut decided, mut repeat) = (None, false, Decided::Nothing, None);
         for pi in 0..self.policies.len() {
-            match self.accept(pi, r, feed, out) {
+            let this = match self.accept(pi, r, feed, out) {
                 Applied::Late(watermark) => {
                     dropped_at.get_or_insert(watermark);
+                    continue;
                 }
-                // Every policy reading the point sees the same readings of it, so decides alike.
-                Applied::Kept { skew: this, repeat: seen } => {
-                    if skew == Skew::None {
-                        skew = this;
-                    }
+                Applied::Kept { repeat: seen, held } => {
                     repeat = repeat.max(seen);
+                    held
                 }
-                Applied::NotRead => {}
-            }
-        }
-        // Counted once per reading, however many policies read it.
-        self.stats.count_skew(skew);
-        match (feed, repeat) {
-            (Feed::Input, Some(changed)) => {
-                self.stats.repeats += 1;
-                if let Some(n) = self.stats.repeats_changed.as_mut() {
-                    *n += u64::from(changed);
+                Applied::Held { held: this } => {
+                    held = true;
+                    this
                 }
-            }
-            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
-            _ => {}
+                Applied::NotRead => continue,
+            };
+            // Every policy reading the point sees the same readings of it, so decides alike.
+            decided = match (decided, this) {
+                (Decided::Taken { feed, repeat: a }, Decided::Taken { repeat: b, .. }) => {
+                    Decided::Taken { feed, repeat: a.max(b) }
+                }
+                (Decided::Nothing, this) => this,
+                (first, _) => first,
+            };
         }
+        // The reading held back before this one, counted once however many policies read it.
+        match decided {
+            Decided::Nothing => {}
+            Decided::Taken { feed, repeat } => {
+                self.stats.rows_read += 1;
+                self.stats.kept += 1;
+                self.count_repeat(feed, repeat);
+            }
+            Decided::Dropped { reading, watermark } => self.drop_held(reading, watermark, out),
+        }
+        // A reading held back is counted once decided.
+        if held {
+            return;
+        }
+        self.stats.rows_read += 1;
+        self.count_repeat(feed, repeat);
         // One late row per reading and job, as for window jobs, however many policies dropped it.
         match dropped_at {
             Some(watermark) => {
@@ -273,78 +278,18 @@ impl MergeOperator {
         }
     }
 
-    /// Applies a reading to one policy.
-    fn accept(&mut self, pi: usize, r: Reading, feed: Feed, out: &mut Emitted) -> Applied {
-        let replace = feed != Feed::Input || self.duplicates != Duplicates::First;
-        let policy = &mut self.policies[pi];
-        let operand = policy.operands.iter().position(|&o| o == r.point);
-        let is_trigger = policy.trigger.is_some_and(|(id, _)| id == r.point);
-        if operand.is_none() && !is_trigger {
-            return Applied::NotRead;
-        }
-        let asset = r.asset as usize;
-        if policy.assets.len() <= asset {
-            policy.assets.resize_with(asset + 1, || None);
-        }
-        let series_count = policy.horizons.len();
-        self.series_held += if policy.assets[asset].is_none() { series_count as u64 } else { 0 };
-        let state = policy.assets[asset].get_or_insert_with(|| AssetState {
-            series: (0..series_count).map(|_| OperandSeries::new()).collect(),
-            earliest: i64::MAX,
-            latest: i64::MIN,
-            first_tick: None,
-            next_tick: None,
-            triggers: VecDeque::new(),
-            last_final: None,
-            evaluated: VecDeque::new(),
-        });
-        let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
-        let w = state.series[index].watermark;
-        if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
-            return Applied::Late(w);
-        }
-        let series = &mut state.series[index];
-        let (advanced, skew) = series.guard.advance(series.watermark, r.ts, self.max_future_skew);
-        series.watermark = advanced;
-        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
-        let mut changed_from = None;
-        let mut repeat = None;
-        if operand.is_some() {
-            match series.insert(r.ts, r.value, replace) {
-                Stored::New => changed_from = Some((index, r.ts)),
-                Stored::Repeat { changed, replaced } => {
-                    repeat = Some(changed);
-                    if replaced {
-                        changed_from = Some((index, r.ts));
-                    }
+    /// Counts a repeat of a reading's key.
+    fn count_repeat(&mut self, feed: Feed, repeat: Option<bool>) {
+        match (feed, repeat) {
+            (Feed::Input, Some(changed)) => {
+                self.stats.repeats += 1;
+                if let Some(n) = self.stats.repeats_changed.as_mut() {
+                    *n += u64::from(changed);
                 }
             }
-            state.earliest = state.earliest.min(r.ts);
-            // Ticks end at the watermark: a reading held back as too far ahead adds none.
-            state.latest = state.latest.max(advanced);
+            (Feed::Revision, Some(_)) => self.stats.revisions += 1,
+            _ => {}
         }
-        // `evaluated` is ascending, like `triggers`. A trigger time held already is one time.
-        if is_trigger {
-            if state.evaluated.binary_search_by_key(&r.ts, |e| e.t).is_ok() {
-                repeat = repeat.or(Some(false));
-            } else if state.triggers.back().is_none_or(|&last| last < r.ts) {
-                state.triggers.push_back(r.ts);
-            } else {
-                let at = state.triggers.partition_point(|&t| t < r.ts);
-                if state.triggers.get(at) == Some(&r.ts) {
-                    repeat = repeat.or(Some(false));
-                } else {
-                    state.triggers.insert(at, r.ts);
-                }
-            }
-        }
-        if self.emit == EmitMode::Updates
-            && let Some((series, from)) = changed_from
-        {
-            self.revise(pi, r.asset, series, from, out);
-        }
-        self.advance(pi, r.asset, false, out);
-        Applied::Kept { skew, repeat }
     }
 
     /// Evaluates the policy at trigger time `t` with the values known now.
@@ -542,8 +487,15 @@ impl MergeOperator {
         let order = std::mem::take(&mut self.asset_order);
         for (k, &asset) in order.iter().enumerate() {
             if let Some(marks) = out.marks.as_mut() {
-                marks.push(Mark { point: out.points.len(), at: i64::MIN, series: k as u32, asset });
+                marks.push(Mark {
+                    point: out.points.len(),
+                    dropped: out.dropped.len(),
+                    at: i64::MIN,
+                    series: k as u32,
+                    asset,
+                });
             }
+            self.drop_undecided(asset, out);
             for pi in 0..self.policies.len() {
                 self.advance(pi, asset, true, out);
             }

@@ -72,6 +72,17 @@ impl MergeOperator {
                 .iter()
                 .zip(&self.policies)
                 .all(|(assets, p)| assets.iter().flatten().all(|s| s.series.len() == p.horizons.len()))
+            && state.assets.iter().zip(&self.policies).all(|(by_asset, p)| {
+                // A reading held back belongs to its asset and to the point of its series.
+                by_asset.iter().enumerate().all(|(asset, s)| {
+                    s.iter().flat_map(|s| s.series.iter().enumerate()).all(|(k, series)| {
+                        series.guard.held().is_none_or(|h| {
+                            let point = p.operands.get(k).copied().or(p.trigger.map(|(id, _)| id));
+                            h.reading.asset as usize == asset && Some(h.reading.point) == point
+                        })
+                    })
+                })
+            })
             && state.asset_order.iter().all(|&a| state.seen_asset.get(a as usize) == Some(&true))
             && state.carried.len() == self.policies.len();
         if !fits {

@@ -104,6 +104,11 @@ impl WindowOperator {
                 .iter()
                 .flat_map(|c| c.timers.iter())
                 .all(|t| (t.series as usize) < series && (t.group as usize) < groups)
+            && state.clocks.iter().filter_map(|c| c.guard.held()).all(|h| {
+                // A reading held back belongs to a series of the job.
+                let input = self.inputs.iter().position(|&p| p == h.reading.point);
+                input.and_then(|i| state.series_of[i].get(h.reading.asset as usize)).is_some_and(|&k| k != ABSENT)
+            })
             && state.stats.policies.len() == self.policies.len()
             && (self.scope != WatermarkScope::Global || clocks == 1);
         if !fits {

@@ -26,7 +26,7 @@ pub(crate) const FIELDS: &[Field] = &[
     Field::optional(
         "future_skewed",
         Shape::Count,
-        "Readings too far ahead of their watermark (`max_future_skew`) that no later reading confirmed.",
+        "Readings too far ahead of their watermark (`max_future_skew`) that no later reading confirmed: dropped, in no window.",
     ),
     Field::optional(
         "repeats",

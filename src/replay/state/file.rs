@@ -24,8 +24,11 @@ pub(crate) const MAGIC: [u8; 8] = *b"MFSTATE\0";
 /// fused slot rings and each series' log of open timestamps (see `engine::window`), and the
 /// duplicates rule is part of the fingerprint. Version 5: each series carries its last reading
 /// across a window edge, windows waiting for the series' next reading are kept, and the figures
-/// count intervals beyond `max_gap` and windows with nothing integrated.
-pub(crate) const VERSION: u16 = 5;
+/// count intervals beyond `max_gap` and windows with nothing integrated. Version 6: a clock's
+/// future-skew guard keeps the reading it holds back whole (it is in no window until confirmed),
+/// and each input series counts its readings dropped as too far ahead. A version 5 state cannot be
+/// mapped: its held reading was already in a window, with no record of which.
+pub(crate) const VERSION: u16 = 6;
 
 const HEADER_LEN: usize = 24;
 
