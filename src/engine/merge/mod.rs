@@ -108,6 +108,9 @@ struct Policy {
     horizons: Vec<(i64, bool)>,
     assets: Vec<Option<AssetState>>,
     values: Vec<f64>,
+    /// The timestamps of `values`: what the last evaluation read, which the carried-over count
+    /// of a row made final just after it reads again.
+    stamps: Vec<i64>,
 }
 
 pub(crate) struct MergeOperator {
@@ -170,6 +173,7 @@ impl MergeOperator {
                 Policy {
                     output: names.points.intern(&p.output),
                     values: vec![0.0; operands.len()],
+                    stamps: vec![0; operands.len()],
                     horizons: series_points.iter().map(|&id| horizon(id)).collect(),
                     expression: p.logic,
                     operands,
@@ -360,7 +364,10 @@ impl MergeOperator {
                         format!("an operand's latest value is {age} old (max_age {limit})"),
                     ));
                 }
-                Some((_, v)) => policy.values[i] = v,
+                Some((ts, v)) => {
+                    policy.values[i] = v;
+                    policy.stamps[i] = ts;
+                }
                 None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
             }
         }
@@ -459,8 +466,9 @@ impl MergeOperator {
             };
             let result = Self::evaluate(policy, asset, t, max_age);
             if emit == EmitMode::Final && result.is_ok() {
+                // The values just read are the ones the row carries: no need to look them up again.
                 let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
-                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
+                Self::count_carried_read(policy, asset, t, previous, &mut self.stats.carried[pi]);
             }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {
