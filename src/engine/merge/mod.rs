@@ -354,7 +354,9 @@ impl MergeOperator {
     /// Evaluates the policy at trigger time `t` with the values known now.
     fn evaluate(policy: &mut Policy, asset: u32, t: i64, max_age: Option<i64>) -> Result_ {
         let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
-        for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
+        // `values` and `stamps` hold one entry per operand: the zip leaves out a trigger series.
+        let operands = state.series.iter().zip(policy.values.iter_mut().zip(policy.stamps.iter_mut()));
+        for (series, (value, stamp)) in operands {
             match series.value_at(t) {
                 Some((ts, _)) if max_age.is_some_and(|age| t - ts > age) => {
                     let age = format_duration(t - ts);
@@ -365,8 +367,8 @@ impl MergeOperator {
                     ));
                 }
                 Some((ts, v)) => {
-                    policy.values[i] = v;
-                    policy.stamps[i] = ts;
+                    *value = v;
+                    *stamp = ts;
                 }
                 None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
             }
