@@ -100,6 +100,9 @@ struct Policy {
     horizons: Vec<(i64, bool)>,
     assets: Vec<Option<AssetState>>,
     values: Vec<f64>,
+    /// The timestamps of `values`: what the last evaluation read, which the carried-over count
+    /// of a row made final just after it reads again.
+    stamps: Vec<i64>,
 }
 
 pub(crate) struct MergeOperator {
@@ -162,6 +165,7 @@ impl MergeOperator {
                 Policy {
                     output: names.points.intern(&p.output),
                     values: vec![0.0; operands.len()],
+                    stamps: vec![0; operands.len()],
                     horizons: series_points.iter().map(|&id| horizon(id)).collect(),
                     expression: p.logic,
                     operands,
@@ -295,7 +299,9 @@ impl MergeOperator {
     /// Evaluates the policy at trigger time `t` with the values known now.
     fn evaluate(policy: &mut Policy, asset: u32, t: i64, max_age: Option<i64>) -> Result_ {
         let state = policy.assets[asset as usize].as_ref().expect("state exists for an asset being evaluated");
-        for (i, series) in state.series.iter().take(policy.operands.len()).enumerate() {
+        // `values` and `stamps` hold one entry per operand: the zip leaves out a trigger series.
+        let operands = state.series.iter().zip(policy.values.iter_mut().zip(policy.stamps.iter_mut()));
+        for (series, (value, stamp)) in operands {
             match series.value_at(t) {
                 Some((ts, _)) if max_age.is_some_and(|age| t - ts > age) => {
                     let age = format_duration(t - ts);
@@ -305,7 +311,10 @@ impl MergeOperator {
                         format!("an operand's latest value is {age} old (max_age {limit})"),
                     ));
                 }
-                Some((_, v)) => policy.values[i] = v,
+                Some((ts, v)) => {
+                    *value = v;
+                    *stamp = ts;
+                }
                 None => return Err((Skip::MissingOperand, "an operand has no value yet".to_string())),
             }
         }
@@ -404,8 +413,9 @@ impl MergeOperator {
             };
             let result = Self::evaluate(policy, asset, t, max_age);
             if emit == EmitMode::Final && result.is_ok() {
+                // The values just read are the ones the row carries: no need to look them up again.
                 let previous = ticks.as_deref_mut().map(|ticks| ticks.start_before(t));
-                Self::count_carried(policy, asset, t, previous, &mut self.stats.carried[pi]);
+                Self::count_carried_read(policy, asset, t, previous, &mut self.stats.carried[pi]);
             }
             let state = policy.assets[asset as usize].as_mut().expect("state exists");
             if emit == EmitMode::Final {

@@ -57,6 +57,7 @@ impl OperandSeries {
     }
 
     /// The latest reading at or before `t`: its timestamp and value.
+    #[inline(always)]
     pub(super) fn value_at(&self, t: i64) -> Option<(i64, f64)> {
         // Trigger times are evaluated in order and everything before the last one is settled, so
         // the value sought is mostly the first pending one (or the base): no search then.
@@ -77,6 +78,7 @@ impl OperandSeries {
     }
 
     /// Folds everything at or before `t` into `base`: no later trigger time can be earlier.
+    #[inline]
     pub(super) fn settle(&mut self, t: i64) {
         while let Some(&(ts, v)) = self.pending.front() {
             if ts > t {

@@ -18,15 +18,27 @@ impl MergeOperator {
         previous_tick: Option<i64>,
         carried: &mut CarriedOver,
     ) {
+        let state = policy.assets[asset as usize].as_ref().expect("state exists");
+        for (stamp, series) in policy.stamps.iter_mut().zip(&state.series) {
+            // A row was written, so every operand has a value at `t`.
+            *stamp = series.value_at(t).map_or(i64::MAX, |(ts, _)| ts);
+        }
+        Self::count_carried_read(policy, asset, t, previous_tick, carried);
+    }
+
+    /// As [`MergeOperator::count_carried`], with the operands' timestamps at `t` in
+    /// `policy.stamps` (as the evaluation at `t` just left them).
+    pub(super) fn count_carried_read(
+        policy: &mut Policy,
+        asset: u32,
+        t: i64,
+        previous_tick: Option<i64>,
+        carried: &mut CarriedOver,
+    ) {
         let state = policy.assets[asset as usize].as_mut().expect("state exists");
         let since = previous_tick.or_else(|| state.last_final.replace(t));
         let Some(since) = since else { return };
-        let oldest = state
-            .series
-            .iter()
-            .take(policy.operands.len())
-            .enumerate()
-            .filter_map(|(i, series)| series.value_at(t).filter(|&(ts, _)| ts <= since).map(|(ts, _)| (t - ts, i)));
+        let oldest = policy.stamps.iter().enumerate().filter(|&(_, &ts)| ts <= since).map(|(i, &ts)| (t - ts, i));
         let Some((age, operand)) = oldest.max() else { return };
         carried.rows += 1;
         carried.oldest_age = carried.oldest_age.max(age);
