@@ -5,6 +5,7 @@
 pub mod accounting;
 pub mod accumulator;
 mod clock;
+mod dropped;
 mod exact;
 pub mod layout;
 pub mod merge;
@@ -23,6 +24,8 @@ pub mod window;
 use crate::engine::names::Names;
 pub use crate::job::options::{Duplicates, EmitMode, EngineOptions, WatermarkScope};
 use crate::job::{Job, JobKind};
+pub(crate) use dropped::DropReason;
+pub use dropped::Dropped;
 use merge::MergeOperator;
 use operator::{FLUSH_PART, Operator, Readers};
 use serde::{Deserialize, Serialize};
@@ -125,40 +128,6 @@ impl Origin {
     pub(crate) fn row(self, asset: u32, point: u32, ts: i64, value: Value, emit: Emit, revision: u32) -> Point {
         Point { job: self.job, asset, point, model: self.model, ts, value, emit, revision }
     }
-}
-
-/// Why a reading is in the late output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DropReason {
-    /// Every window it belonged to (for some policy) had expired: dropped.
-    LateBeyondLateness,
-    /// Some of its sliding windows had expired; it was added to the others.
-    PartiallyLate,
-    /// Held back by `max_future_skew` and never confirmed (see [`watermark::FutureGuard`]).
-    FutureSkewed,
-}
-
-impl DropReason {
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            DropReason::LateBeyondLateness => "late_beyond_lateness",
-            DropReason::PartiallyLate => "partially_late",
-            DropReason::FutureSkewed => "future_skewed",
-        }
-    }
-}
-
-/// A reading a job dropped as late beyond lateness, wholly or from some windows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Dropped {
-    pub(crate) job: usize,
-    pub(crate) reading: Reading,
-    pub(crate) reason: DropReason,
-    /// Start and end of the window it belonged to (for merge operands, its own timestamp).
-    pub(crate) window_start: i64,
-    pub(crate) window_end: i64,
-    /// The watermark when it arrived.
-    pub(crate) watermark: i64,
 }
 
 /// Where an operator puts what it produces while handling one reading.

@@ -322,7 +322,13 @@ impl WindowOperator {
             }
             if let Some(marks) = out.marks.as_mut() {
                 let asset = self.series[t.series as usize].asset;
-                marks.push(Mark { point: out.points.len(), dropped: out.dropped.len(), at: t.at, series: t.series, asset });
+                marks.push(Mark {
+                    point: out.points.len(),
+                    dropped: out.dropped.len(),
+                    at: t.at,
+                    series: t.series,
+                    asset,
+                });
             }
             self.run_batch(&batch, i64::MAX, out, &mut follow);
             for next in follow.drain(..) {
