@@ -56,23 +56,24 @@ pub fn open_watched(path: &str, idle: &Idle, stop: &Stop) -> Result<Box<dyn Read
     })
 }
 
-/// The codec the first bytes of `raw` say, and `raw` with those bytes put back. A pipe may hand
+/// The codec the first bytes of `raw` say, and `raw` with the bytes read put back. A pipe may hand
 /// them over a few at a time (a writer's first short write), so reads go on while what has come is
-/// the start of a magic number, and stop as soon as it is not: a plain live input is not held
-/// back for bytes that have not been written.
+/// the start of a magic number, and stop as soon as it is not: a plain live input is not held back
+/// for bytes not yet written. Each read asks for 64 KiB, as the buffered reads after it do: stdin
+/// serves a smaller read from a buffer of its own, filled from the pipe, and the bytes it holds
+/// there would wait unseen while a live input's reader waits for the pipe.
 fn sniff_codec(mut raw: Box<dyn Read + Send>) -> io::Result<(Codec, Box<dyn Read + Send>)> {
-    let mut head = Vec::with_capacity(ZSTD_MAGIC.len());
-    let mut byte = [0u8];
-    while head.len() < ZSTD_MAGIC.len()
-        && [GZIP_MAGIC, ZSTD_MAGIC].iter().any(|magic| magic.len() > head.len() && magic.starts_with(&head))
-    {
-        match raw.read(&mut byte) {
+    let mut head = vec![0u8; 1 << 16];
+    let mut len = 0;
+    while [GZIP_MAGIC, ZSTD_MAGIC].iter().any(|magic| magic.len() > len && magic.starts_with(&head[..len])) {
+        match raw.read(&mut head[len..]) {
             Ok(0) => break,
-            Ok(_) => head.push(byte[0]),
+            Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+    head.truncate(len);
     let codec = if head.starts_with(GZIP_MAGIC) {
         Codec::Gzip
     } else if head.starts_with(ZSTD_MAGIC) {
