@@ -42,11 +42,11 @@ pub fn open_watched(path: &str, idle: &Idle, stop: &Stop) -> Result<Box<dyn Read
     } else {
         None
     };
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
-    let codec = match by_name {
-        Some(codec) => codec,
-        None => sniff_codec(&mut reader).with_context(|| format!("failed to read input {path}"))?,
+    let (codec, raw) = match by_name {
+        Some(codec) => (codec, raw),
+        None => sniff_codec(raw).with_context(|| format!("failed to read input {path}"))?,
     };
+    let reader = BufReader::with_capacity(1 << 16, raw);
     Ok(match codec {
         Codec::Plain => Box::new(reader),
         Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
@@ -56,16 +56,32 @@ pub fn open_watched(path: &str, idle: &Idle, stop: &Stop) -> Result<Box<dyn Read
     })
 }
 
-/// Looks at the first bytes without consuming them.
-fn sniff_codec(reader: &mut BufReader<Box<dyn Read + Send>>) -> io::Result<Codec> {
-    let head = reader.fill_buf()?;
-    Ok(if head.starts_with(GZIP_MAGIC) {
+/// The codec the first bytes of `raw` say, and `raw` with the bytes read put back. A pipe may hand
+/// them over a few at a time (a writer's first short write), so reads go on while what has come is
+/// the start of a magic number, and stop as soon as it is not: a plain live input is not held back
+/// for bytes not yet written. Each read asks for 64 KiB, as the buffered reads after it do: stdin
+/// serves a smaller read from a buffer of its own, filled from the pipe, and the bytes it holds
+/// there would wait unseen while a live input's reader waits for the pipe.
+fn sniff_codec(mut raw: Box<dyn Read + Send>) -> io::Result<(Codec, Box<dyn Read + Send>)> {
+    let mut head = vec![0u8; 1 << 16];
+    let mut len = 0;
+    while [GZIP_MAGIC, ZSTD_MAGIC].iter().any(|magic| magic.len() > len && magic.starts_with(&head[..len])) {
+        match raw.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(len);
+    let codec = if head.starts_with(GZIP_MAGIC) {
         Codec::Gzip
     } else if head.starts_with(ZSTD_MAGIC) {
         Codec::Zstd
     } else {
         Codec::Plain
-    })
+    };
+    Ok((codec, Box::new(Cursor::new(head).chain(raw))))
 }
 
 /// The source with its BOM dropped and CRLF line ends made LF, and the delimiter most frequent
@@ -281,6 +297,47 @@ mod tests {
             let (_dir, path) = temp_file(name, &bytes);
             assert_eq!(read(open(&path).unwrap()), TEXT, "{name}");
         }
+    }
+
+    /// Hands out one byte per read, as a pipe does when its writer's first writes are short.
+    struct ByteAtATime(Cursor<Vec<u8>>);
+
+    impl Read for ByteAtATime {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    struct FailingRead;
+
+    impl Read for FailingRead {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("not written yet"))
+        }
+    }
+
+    /// The magic number of a compressed stdin arriving a byte at a time is still recognised (it was
+    /// looked for in the first read alone, which then held one byte: zstd and gzip bytes were read
+    /// as text, and the run failed on a header of binary noise); plain text is read unchanged.
+    #[test]
+    fn magic_bytes_that_arrive_one_at_a_time() {
+        let zstd = zstd::encode_all(TEXT.as_bytes(), 3).unwrap();
+        for (bytes, codec) in [(zstd, Codec::Zstd), (gzip(TEXT), Codec::Gzip), (TEXT.as_bytes().to_vec(), Codec::Plain)]
+        {
+            let (found, mut rest) = sniff_codec(Box::new(ByteAtATime(Cursor::new(bytes.clone())))).unwrap();
+            assert_eq!(found, codec);
+            let mut all = Vec::new();
+            rest.read_to_end(&mut all).unwrap();
+            assert_eq!(all, bytes, "{codec:?}: the bytes looked at are put back");
+        }
+        // The start of a magic number broken off is plain text.
+        let (found, _) = sniff_codec(Box::new(ByteAtATime(Cursor::new(vec![0x28, 0xb5, 0x2f, b'\n'])))).unwrap();
+        assert_eq!(found, Codec::Plain);
+        // A first byte that starts no magic number is all that is read: a live input's next bytes
+        // may not have been written yet (here, a second read would fail).
+        let first_only = Cursor::new(b"t".to_vec()).chain(FailingRead);
+        assert_eq!(sniff_codec(Box::new(first_only)).unwrap().0, Codec::Plain);
     }
 
     #[test]
