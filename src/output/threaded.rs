@@ -264,6 +264,12 @@ mod tests {
 
     /// 10,000 points and 304 late rows, with names appearing along the way, through the direct
     /// or the threaded output; returns both files and the first error.
+    /// A final row of job 0 at second `i`.
+    fn final_row(asset: u32, point: u32, i: u32, value: f64) -> Point {
+        let value = Value::Number(value);
+        Point { job: 0, asset, point, model: 0, ts: i64::from(i) * 1000, value, emit: Emit::Final, revision: 0 }
+    }
+
     fn run(threaded: bool, fail_after: usize) -> (Vec<u8>, Vec<u8>, Result<()>) {
         let (points_file, late_file) = (Memory(Arc::default(), fail_after), Memory(Arc::default(), usize::MAX));
         let files = Split {
@@ -282,17 +288,7 @@ mod tests {
         let mut outcome = Ok(());
         for i in 0..10_000u32 {
             let asset = names.assets.intern(&format!("meter{}", i % 700));
-            let p = Point {
-                job: 0,
-                asset,
-                point,
-                model: 0,
-                ts: i64::from(i) * 1000,
-                value: Value::Number(f64::from(i) / 8.0),
-                emit: Emit::Final,
-                revision: 0,
-            };
-            let mut written = output.point(&p, &names);
+            let mut written = output.point(&final_row(asset, point, i, f64::from(i) / 8.0), &names);
             if i % 33 == 0 {
                 let reading = Reading { asset, point, model: 0, ts: 5, value: 1.5, quality: 0 };
                 let d = Dropped {
@@ -370,17 +366,7 @@ mod tests {
         for panics_at in [3, 9_000, usize::MAX] {
             let mut output = ThreadedOutput::start(Box::new(PanicsAt(panics_at)), false, &names).unwrap();
             for i in 0..10_000 {
-                let p = Point {
-                    job: 0,
-                    asset,
-                    point,
-                    model: 0,
-                    ts: i64::from(i) * 1000,
-                    value: Value::Number(1.0),
-                    emit: Emit::Final,
-                    revision: 0,
-                };
-                output.point(&p, &names).unwrap();
+                output.point(&final_row(asset, point, i, 1.0), &names).unwrap();
             }
             let e = output.flush().unwrap_err();
             assert_eq!(e.to_string(), "failed to write output: the output thread stopped", "at {panics_at}");
