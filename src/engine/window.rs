@@ -31,7 +31,7 @@
 //!   reads them from the slot's reading list. Coverage counts readings per window, which the
 //!   slot's count already is.
 //! - **Reading across an edge.** `delta` with `boundary: previous` or `interpolate`, `integral` and
-//!   `twa` read the series' readings on either side of a window ([`Edges`](super::accumulator::Edges)): policies that do are
+//!   `twa` read the series' readings on either side of a window ([`Edges`]): policies that do are
 //!   fused only with each other, and such a group's windows wait for the series' next reading.
 //!   An expiry timer marks its window expired ([`EXPIRED`](super::accumulator::EXPIRED)) and leaves it in the ring; the ring's
 //!   front windows are written and removed once final, which is when the window holding the
