@@ -29,10 +29,7 @@ impl Operator {
     /// everything. A merge flushes in one part (the seed's holds a row per asset at the end).
     pub(super) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
         match self {
-            Operator::Window(w) => {
-                w.drop_undecided(out);
-                w.finish_part(out, part)
-            }
+            Operator::Window(w) => w.finish_part(out, part),
             Operator::Merge(m) => {
                 m.finish(out);
                 true

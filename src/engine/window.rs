@@ -472,7 +472,7 @@ impl WindowOperator {
     /// End of input (the true one, not a `--state` run's): the readings still held back are
     /// undecided, and dropped as no reading confirmed them, in order of their series. Each is a
     /// flush batch of its own for a shard (marked due before any window).
-    pub(super) fn drop_undecided(&mut self, out: &mut Emitted) {
+    fn drop_undecided(&mut self, out: &mut Emitted) {
         let mut undecided: Vec<(u32, HeldBack, i64)> = Vec::new();
         for clock in &mut self.clocks {
             if let Some(held) = clock.guard.undecided() {

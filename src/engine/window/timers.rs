@@ -301,11 +301,15 @@ impl WindowOperator {
     /// (time, series, group) order, until `out` holds `part` points or no timer is left (then it
     /// returns `true`). The caller hands each part on before asking for the next, so a flush of
     /// hundreds of thousands of rows needs no buffer that size. A window waiting for its series'
-    /// next reading is written at the time it expired.
+    /// next reading is written at the time it expired. The first part starts with the readings
+    /// still held back as too far ahead, which nothing can confirm any more.
     pub(crate) fn finish_part(&mut self, out: &mut Emitted, part: usize) -> bool {
         let mut due = match self.scratch.ending.take() {
             Some(due) => due,
-            None => self.end_timers(),
+            None => {
+                self.drop_undecided(out);
+                self.end_timers()
+            }
         };
         let mut batch = std::mem::take(&mut self.scratch.batch);
         let mut follow = std::mem::take(&mut self.scratch.follow);
