@@ -2,12 +2,13 @@
 //! whenever it is about to wait, so a row leaves as soon as the input line that makes it has been
 //! read. The hook may run on a parsing thread, hence the lock; it is taken once per written row,
 //! which costs little next to the row. A database output is shared the same way: the hook commits
-//! the rows it holds. This module knows nothing of the input: [`LiveOutputs::flusher`] is a plain
+//! the rows it holds. An output written on a thread of its own is shared whole: the hook hands its
+//! rows to that thread and does not wait for the writing. This module knows nothing of the input: [`LiveOutputs::flusher`] is a plain
 //! closure that the run hands to the input's idle hook.
 
 use super::{BoxOutput, Output};
 use crate::engine::names::Names;
-use crate::engine::{Dropped, Point};
+use crate::engine::{Dropped, Point, Reading};
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -37,6 +38,16 @@ impl Shared {
 }
 
 impl Output for Shared {
+    // Passed on, so that the replay spares a call per reading to an output that takes none (the
+    // writer thread's, shared whole).
+    fn takes_input(&self) -> bool {
+        self.lock().output.takes_input()
+    }
+
+    fn input(&mut self, reading: &Reading, names: &Names) {
+        self.lock().output.input(reading, names);
+    }
+
     fn point(&mut self, point: &Point, names: &Names) -> io::Result<()> {
         self.with(|output| output.point(point, names))
     }
@@ -64,14 +75,15 @@ impl LiveOutputs {
         Box::new(shared)
     }
 
-    /// A closure that flushes (for a database: commits) every shared output; an error it meets
-    /// is reported by that output's next write.
+    /// A closure that flushes (for a database: commits) every shared output, without waiting for
+    /// one written on a thread of its own; an error it meets is reported by that output's next
+    /// write.
     pub(crate) fn flusher(self) -> impl Fn() + Send + Sync + 'static {
         move || {
             for shared in &self.shared {
                 let mut slot = shared.lock();
                 if slot.failed.is_none() {
-                    slot.failed = slot.output.flush().err();
+                    slot.failed = slot.output.flush_without_waiting().err();
                 }
             }
         }
@@ -132,5 +144,23 @@ mod tests {
         points.point(&point, &names).unwrap();
         flush();
         assert_eq!(points.point(&point, &names).unwrap_err().to_string(), "connection lost");
+    }
+
+    /// An output that takes no input readings.
+    struct Writes;
+
+    impl Output for Writes {
+        fn takes_input(&self) -> bool {
+            false
+        }
+    }
+
+    /// A shared output says what the output inside says, so the replay spares it a call per
+    /// reading (the writer thread's output, shared on a live input, takes none).
+    #[test]
+    fn a_shared_output_takes_input_as_the_output_inside_does() {
+        let mut outputs = LiveOutputs::default();
+        assert!(!outputs.share(Box::new(Writes)).takes_input());
+        assert!(outputs.share(Box::new(Held::default())).takes_input());
     }
 }

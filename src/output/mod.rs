@@ -51,6 +51,12 @@ pub trait Output {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Sends everything written on its way to its place without waiting for it to get there: a
+    /// live input's idle hook. An output that writes on the calling thread flushes.
+    fn flush_without_waiting(&mut self) -> io::Result<()> {
+        self.flush()
+    }
 }
 
 /// Whether `text` names a database rather than a file (whether or not this build can write to
@@ -84,6 +90,10 @@ impl<O: Output + ?Sized> Output for Box<O> {
 
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()
+    }
+
+    fn flush_without_waiting(&mut self) -> io::Result<()> {
+        (**self).flush_without_waiting()
     }
 }
 

@@ -32,6 +32,9 @@ struct Batch {
     new_points: Vec<String>,
     /// Flush the output after this batch and answer on the acknowledgement channel.
     flush: bool,
+    /// Flush the output after this batch without answering: a live input's idle hook, which
+    /// must not wait on the writing (a flush error comes back at the next row).
+    push: bool,
 }
 
 /// The first write error of the writer thread, for the calling thread to take.
@@ -178,6 +181,16 @@ impl Output for ThreadedOutput {
             },
         }
     }
+
+    /// Hands over the rows so far for the writer thread to write and flush at once, without
+    /// waiting for it: the thread that calls this (the jobs' or a parsing thread, about to wait
+    /// for input) is not held up by the writing.
+    fn flush_without_waiting(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.batch.push = true;
+        self.send();
+        Ok(())
+    }
 }
 
 impl Drop for ThreadedOutput {
@@ -212,7 +225,7 @@ fn write_batches(
                 .iter()
                 .try_for_each(|p| files.point(p, &names))
                 .and_then(|()| batch.dropped.iter().try_for_each(|d| files.dropped(d, &names)));
-            if let Err(e) = written {
+            if let Err(e) = written.and_then(|()| if batch.push { files.flush() } else { Ok(()) }) {
                 *failure.error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
                 failure.failed.store(true, Ordering::Release);
                 failed = true;
@@ -225,6 +238,7 @@ fn write_batches(
         batch.points.clear();
         batch.dropped.clear();
         batch.flush = false;
+        batch.push = false;
         let _ = give_back.send(batch);
     }
     if failed {
@@ -372,5 +386,57 @@ mod tests {
             assert_eq!(e.to_string(), "failed to write output: the output thread stopped", "at {panics_at}");
             assert!(output.flush().is_err(), "at {panics_at}: a second flush does not find it finished");
         }
+    }
+
+    /// An output that counts the rows it was given and, once flushed, the rows that left; its
+    /// flushes fail once `fail` is set.
+    #[derive(Clone, Default)]
+    struct Counted {
+        given: Arc<Mutex<usize>>,
+        left: Arc<Mutex<usize>>,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl Output for Counted {
+        fn point(&mut self, _: &Point, _: &Names) -> io::Result<()> {
+            *self.given.lock().unwrap() += 1;
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(io::Error::other("connection lost"));
+            }
+            *self.left.lock().unwrap() = *self.given.lock().unwrap();
+            Ok(())
+        }
+    }
+
+    /// A live input's idle hook hands the rows over without waiting: the writer thread writes and
+    /// flushes them on its own (here 5 rows, fewer than a batch, which alone the thread would
+    /// never see), and a flush error comes back at the next row.
+    #[test]
+    fn rows_flushed_without_waiting_leave_and_a_failed_flush_comes_back_at_the_next_row() {
+        let mut names = Names { jobs: vec!["job".to_string()], ..Names::default() };
+        let (asset, point) = (names.assets.intern("m1"), names.points.intern("Max"));
+        let counted = Counted::default();
+        let mut output = ThreadedOutput::start(Box::new(counted.clone()), false, &names).unwrap();
+        for i in 0..5 {
+            output.point(&final_row(asset, point, i, 1.0), &names).unwrap();
+        }
+        output.flush_without_waiting().unwrap();
+        // Only a writer thread that never flushes keeps the test here a minute.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while *counted.left.lock().unwrap() < 5 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(*counted.left.lock().unwrap(), 5);
+        counted.fail.store(true, Ordering::SeqCst);
+        output.point(&final_row(asset, point, 5, 1.0), &names).unwrap();
+        output.flush_without_waiting().unwrap();
+        while !output.failure.failed.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let e = output.point(&final_row(asset, point, 6, 1.0), &names).unwrap_err();
+        assert_eq!(e.to_string(), "connection lost");
     }
 }

@@ -77,6 +77,10 @@ fn rows_arrive_as_their_windows_close(threads: &str) {
         input.flush().unwrap();
         expect(rows);
     }
+    // With more than one thread the rows above were written by the writer thread, as on a file,
+    // not by the jobs' thread, which sets a piped run's pace (issue 31).
+    let writer = thread_names(child.id()).iter().any(|name| name == "meterflow-write");
+    assert_eq!(writer, threads != "1", "a writer thread with --threads {threads}");
     // The run widened its input pipe to 1 MiB, where the system allows as much (issue 31).
     let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size").unwrap().trim().parse().unwrap();
     if limit >= 1 << 20 {
@@ -87,6 +91,14 @@ fn rows_arrive_as_their_windows_close(threads: &str) {
     assert!(child.wait().unwrap().success());
     lines.join().unwrap();
     assert!(rx.try_recv().is_err(), "nothing after the last window");
+}
+
+/// The names of the threads of the process `pid` (Linux: `/proc/PID/task/*/comm`).
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).unwrap().trim_end().to_string())
+        .collect()
 }
 
 #[test]
