@@ -61,11 +61,12 @@ pub(crate) struct Columns {
 
 impl Columns {
     /// A record's series as text, for a sample read before names are interned: asset and point
-    /// (the asset alone in wide input, where one timestamp serves every point of a row).
+    /// (the asset alone in wide input, where one timestamp serves every point of a row). A
+    /// constant part is empty: the same for every row, it tells no series apart.
     pub(crate) fn series_text(&self, record: &ByteRecord) -> (Vec<u8>, Vec<u8>) {
         let text = |source: Source| match source {
             Source::Column(c) => record[c].trim_ascii().to_vec(),
-            Source::Constant(id) => id.to_le_bytes().to_vec(),
+            Source::Constant(_) => Vec::new(),
         };
         match &self.fields {
             Fields::Long { point, .. } => (text(self.asset), text(*point)),

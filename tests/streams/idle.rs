@@ -267,7 +267,10 @@ fn a_record_cut_short_in_a_quoted_field_still_lets_the_clock_close_windows() {
 fn interval_end_auto_decides_on_what_it_has_when_the_input_falls_silent() {
     let rows = "timestamp,asset,point,value\n2024-01-01T00:00:01Z,m1,R,1\n2024-01-01T00:00:01.500Z,m2,R,7\n\
                 2024-01-01T00:00:02Z,m1,R,2\n";
-    let (input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "300ms", "--interval-end", "auto"], rows);
+    let stats = tempfile::tempdir().unwrap();
+    let stats_json = stats.path().join("stats.json");
+    let flags = ["--idle-timeout", "300ms", "--interval-end", "auto", "--stats-json", stats_json.to_str().unwrap()];
+    let (input, rx, mut child, _dir) = silent_pipe(&flags, rows);
     let expected = [M1_ROW, M2_ROW, "2024-01-01T00:00:01.000Z,m1,Max,2"];
     let mut written = vec![];
     while !expected.iter().all(|row| written.iter().any(|r| r == row)) {
@@ -281,4 +284,13 @@ fn interval_end_auto_decides_on_what_it_has_when_the_input_falls_silent() {
     written.extend(rx.iter());
     written[1..].sort();
     assert_eq!(written, ["timestamp,asset,point,value", M1_ROW, M2_ROW, expected[2]]);
+    // It says what it decided on: the 3 rows at hand, m1's one step of 1s (m2 has one reading).
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats_json).unwrap()).unwrap();
+    let choice = &stats["interval_end_auto"][0];
+    assert_eq!(choice["length"], "1s");
+    assert_eq!(
+        (choice["rows"].as_u64(), choice["series"].as_u64(), choice["steps"].as_u64()),
+        (Some(3), Some(1), Some(1))
+    );
+    assert_eq!(choice["decided_when_silent"], true);
 }
