@@ -3,6 +3,7 @@
 //! point and value columns (long) or the point columns (wide). Constant assets and points and the
 //! `--points` renames are interned here, once per file.
 
+use super::name_field::{CONTROL, has_control};
 use super::options::{InputOptions, Layout};
 use super::shown::shorten;
 use crate::engine::names::Names;
@@ -181,12 +182,16 @@ impl Columns {
                                 Source::Constant(_) => None,
                             })
                             .collect();
-                        header
+                        let points: Vec<(usize, &str)> = header
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| !keys.contains(i))
-                            .map(|(i, h)| (i, names.points.intern(h.trim())))
-                            .collect()
+                            .map(|(i, h)| (i, h.trim()))
+                            .collect();
+                        for &(i, name) in points.iter().filter(|(_, name)| has_control(name.as_bytes())) {
+                            problem("point", format!("column {} {name:?}: {CONTROL}", i + 1));
+                        }
+                        points.into_iter().map(|(i, name)| (i, names.points.intern(name))).collect()
                     }
                 };
                 if points.is_empty() {

@@ -3,15 +3,32 @@
 
 /// A name field as text, or what is wrong with it. A byte-order mark inside a name (left there
 /// when files are joined, or by an editor) is invisible, and would make `m1` and `\u{feff}m1` two
-/// series: it is refused, as the contract says (docs/reference/contract.md).
+/// series: it is refused, as the contract says (docs/reference/contract.md). So is a control
+/// character (a NUL of a damaged file, a line break of a quoted field, a terminal's escape): no
+/// meter is named so, line protocol and PostgreSQL cannot store it, and on a terminal it would
+/// act instead of showing.
 #[inline]
 pub(crate) fn name(field: &[u8], required: bool) -> Result<&str, &'static str> {
     let problem = if required { "expected a non-empty UTF-8 name" } else { "expected a UTF-8 name" };
     let text = std::str::from_utf8(field).ok().filter(|t| !t.is_empty()).ok_or(problem)?;
-    match has_bom(field) {
-        true => Err("a name must not hold a byte-order mark (U+FEFF)"),
+    if has_bom(field) {
+        return Err("a name must not hold a byte-order mark (U+FEFF)");
+    }
+    match has_control(field) {
+        true => Err(CONTROL),
         false => Ok(text),
     }
+}
+
+/// What is wrong with a name that holds a control character.
+pub(crate) const CONTROL: &str = "a name must not hold a control character (NUL, a line break, a tab, an escape, ...)";
+
+/// Whether the UTF-8 `bytes` hold a control character, as [`char::is_control`] says: U+0000 to
+/// U+001F, U+007F, or U+0080 to U+009F (`0xC2 0x80` to `0xC2 0x9F`).
+#[inline]
+pub(crate) fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+        || (memchr::memchr(0xc2, bytes).is_some() && bytes.windows(2).any(|w| w[0] == 0xc2 && w[1] <= 0x9f))
 }
 
 /// Whether `bytes` hold U+FEFF, the byte-order mark, anywhere.
