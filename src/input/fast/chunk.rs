@@ -14,7 +14,7 @@ use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
 use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
-use crate::input::name_field::{has_bom, has_control};
+use crate::input::name_field::passes_name_checks;
 use crate::input::number::NumberFormat;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
@@ -394,7 +394,7 @@ impl Line<'_> {
         }
         let name = &raw[s..e];
         if !self.reads(point, model) {
-            return unread_name_ok(name).then_some(UNREAD_ASSET);
+            return passes_name_checks(name).then_some(UNREAD_ASSET);
         }
         let (id, new) = self.names[ASSET].id(name)?;
         if new {
@@ -402,16 +402,6 @@ impl Line<'_> {
         }
         Some(id)
     }
-}
-
-/// Whether the asset name of a line no job reads passes the general reader's checks. Out of line,
-/// so that the lines jobs read keep the parser's code as it was.
-#[inline(never)]
-fn unread_name_ok(name: &[u8]) -> bool {
-    // Printable ASCII, as meter names nearly always are, is valid UTF-8 without a byte-order mark
-    // (whose bytes are all above 0x7F) or a control character: one pass instead of three.
-    name.iter().all(|&b| (0x20..0x7f).contains(&b))
-        || (std::str::from_utf8(name).is_ok() && !has_bom(name) && !has_control(name))
 }
 
 /// [`parse_line`] for the usual layout, `timestamp,asset,point,value`, with plain numbers:
