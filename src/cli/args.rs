@@ -262,8 +262,9 @@ pub(crate) struct InputArgs {
     pub(crate) dst: Vec<String>,
     /// Timestamps are the ends of the readings' intervals (as most utility exports write them):
     /// each reading moves to the start of the interval it closes, LENGTH before its timestamp
-    /// (`30m`), or, with `auto`, the most common step between a series' readings in the first rows
-    /// (refused with `--state`, whose parts would each infer their own).
+    /// (`30m`), or, with `auto`, the most common step between a series' readings in the first rows,
+    /// which the run names on stderr (even with -q) and in --stats-json (refused with `--state`,
+    /// whose parts would each infer their own).
     #[arg(long, value_name = "LENGTH|auto")]
     pub(crate) interval_end: Option<String>,
     /// Value texts meaning "no reading", comma-separated, case-insensitive; an empty field always

@@ -3,6 +3,7 @@
 //! point and value columns (long) or the point columns (wide). Constant assets and points and the
 //! `--points` renames are interned here, once per file.
 
+use super::name_field::{CONTROL, has_control};
 use super::options::{InputOptions, Layout};
 use super::shown::shorten;
 use crate::engine::names::Names;
@@ -61,11 +62,12 @@ pub(crate) struct Columns {
 
 impl Columns {
     /// A record's series as text, for a sample read before names are interned: asset and point
-    /// (the asset alone in wide input, where one timestamp serves every point of a row).
+    /// (the asset alone in wide input, where one timestamp serves every point of a row). A
+    /// constant part is empty: the same for every row, it tells no series apart.
     pub(crate) fn series_text(&self, record: &ByteRecord) -> (Vec<u8>, Vec<u8>) {
         let text = |source: Source| match source {
             Source::Column(c) => record[c].trim_ascii().to_vec(),
-            Source::Constant(id) => id.to_le_bytes().to_vec(),
+            Source::Constant(_) => Vec::new(),
         };
         match &self.fields {
             Fields::Long { point, .. } => (text(self.asset), text(*point)),
@@ -180,12 +182,16 @@ impl Columns {
                                 Source::Constant(_) => None,
                             })
                             .collect();
-                        header
+                        let points: Vec<(usize, &str)> = header
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| !keys.contains(i))
-                            .map(|(i, h)| (i, names.points.intern(h.trim())))
-                            .collect()
+                            .map(|(i, h)| (i, h.trim()))
+                            .collect();
+                        for &(i, name) in points.iter().filter(|(_, name)| has_control(name.as_bytes())) {
+                            problem("point", format!("column {} {name:?}: {CONTROL}", i + 1));
+                        }
+                        points.into_iter().map(|(i, name)| (i, names.points.intern(name))).collect()
                     }
                 };
                 if points.is_empty() {

@@ -8,7 +8,7 @@
 //! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
 
 use super::InputCounts;
-use super::name_field::{has_bom, is_read};
+use super::name_field::{CONTROL, has_bom, has_control, is_read};
 use super::number::NumberFormat;
 use super::options::{InputOptions, Layout};
 use super::pump::Pumped;
@@ -204,6 +204,9 @@ fn reading(
     for (field, name) in [("asset", asset_name), ("point", point_name), ("model", model)] {
         if has_bom(name.as_bytes()) {
             return Err(format!("{field}: {name:?}: a name must not hold a byte-order mark (U+FEFF)"));
+        }
+        if has_control(name.as_bytes()) {
+            return Err(format!("{field}: {name:?}: {CONTROL}"));
         }
     }
     let point = names.points.intern(point_name);

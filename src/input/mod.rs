@@ -3,7 +3,8 @@
 //! input settings and checks them; [`number`] reads value texts (decimal and thousands
 //! separators); [`columns`] finds the columns of a header; [`timestamp`] reads timestamp fields
 //! (formats, time zones, DST policy), `row_time` a row's (from its columns), and [`stamps`]
-//! finishes them once the series is known (`--dst ambiguous=infer`, `--interval-end`); [`reader`]
+//! finishes them once the series is known (`--dst ambiguous=infer`, `--interval-end`), [`interval`]
+//! saying what `--interval-end auto` chose; [`reader`]
 //! turns long or wide rows into readings; [`rejects`] applies the bad-row policy; `shown` quotes
 //! input text in messages; [`sort`] replays readings in event-time order; [`fast`] reads plain
 //! long-format files by a fast path, leaving every other row to [`reader`]; [`live`] flushes the
@@ -16,6 +17,7 @@ pub mod columns;
 pub mod config;
 pub mod fast;
 pub mod header_hint;
+pub mod interval;
 pub mod jsonl;
 pub mod live;
 pub mod name_field;

@@ -4,6 +4,7 @@
 //! (exit 2), found before any input is read; messages name the settings by their flags.
 
 use super::live::Idle;
+use super::name_field::{CONTROL, has_control};
 use super::number::NumberFormat;
 use super::stamps::IntervalEnd;
 use super::stop::Stop;
@@ -171,9 +172,9 @@ impl InputOptions {
             asset_column: non_empty("--asset-column", &args.asset_column)?,
             point_column: non_empty("--point-column", &args.point_column)?,
             value_column: non_empty("--value-column", &args.value_column)?,
-            asset: non_empty("--asset", &args.asset)?,
-            fallback_asset: non_empty("--asset", &args.fallback_asset)?,
-            point: non_empty("--point", &args.point)?,
+            asset: constant_name("--asset", &args.asset)?,
+            fallback_asset: constant_name("--asset", &args.fallback_asset)?,
+            point: constant_name("--point", &args.point)?,
             points: match &args.points {
                 Some(text) => Some(parse_points(text)?),
                 None => None,
@@ -213,6 +214,15 @@ fn non_empty(flag: &str, value: &Option<String>) -> Result<Option<String>> {
         Some(text) => Ok(Some(text.to_string())),
         None => Ok(None),
     }
+}
+
+/// A constant asset or point: a name as a name field must be (see [`has_control`]).
+fn constant_name(flag: &str, value: &Option<String>) -> Result<Option<String>> {
+    let name = non_empty(flag, value)?;
+    if let Some(text) = name.as_deref().filter(|n| has_control(n.as_bytes())) {
+        bail!("{flag}: {text:?}: {CONTROL}");
+    }
+    Ok(name)
 }
 
 fn name_list(flag: &str, text: &str) -> Result<Vec<String>> {

@@ -6,6 +6,7 @@
 use super::InputCounts;
 use super::columns::{Columns, Fields, HeaderError, Source};
 use super::header_hint;
+use super::interval::{IntervalChoice, SeriesText};
 use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
@@ -14,7 +15,7 @@ use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
 use super::shown::shorten;
 use super::source;
-use super::stamps::{Stamps, common_step};
+use super::stamps::Stamps;
 use super::timestamp::TimeParser;
 use crate::engine::names::{Interner, Names};
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
@@ -26,9 +27,6 @@ use std::sync::Arc;
 
 /// Rows read ahead to infer the interval length of `--interval-end auto`.
 const SAMPLE_ROWS: usize = 1000;
-
-/// A row's series as its text (asset, point), before names are interned.
-type SeriesText = (Vec<u8>, Vec<u8>);
 
 /// Reads one input file.
 pub struct Reader {
@@ -69,12 +67,14 @@ pub struct Reader {
 }
 
 /// What a run tells its user about the rows a reader took: how many carried a non-zero quality
-/// code, and which `--points` renames of long input met their point text.
+/// code, which `--points` renames of long input met their point text, and the interval length
+/// `--interval-end auto` chose.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tally {
     pub(crate) quality_rows: u64,
     /// By rename, in `--points` order (long input).
     pub(crate) renamed: Vec<bool>,
+    pub(crate) interval: Option<IntervalChoice>,
 }
 
 impl Reader {
@@ -175,9 +175,9 @@ impl Reader {
     /// [`Reader::holds_rows`]).
     pub(crate) fn input_silent(&mut self) -> bool {
         if self.stamps.needs_sample()
-            && let Some(step) = common_step(&self.sample)
+            && let Some(choice) = IntervalChoice::from_sample(&self.file, &self.sample, self.ahead.len() as u64, true)
         {
-            self.decided(step);
+            self.decided(choice);
         }
         self.holds_rows()
     }
@@ -259,9 +259,9 @@ impl Reader {
             }
             self.ahead.push_back(record.clone());
         }
-        match common_step(&self.sample) {
-            Some(step) => {
-                self.decided(step);
+        match IntervalChoice::from_sample(&self.file, &self.sample, self.ahead.len() as u64, false) {
+            Some(choice) => {
+                self.decided(choice);
                 Ok(true)
             }
             None => bail!(
@@ -273,8 +273,9 @@ impl Reader {
         }
     }
 
-    fn decided(&mut self, step: i64) {
-        self.stamps.set_interval(step);
+    fn decided(&mut self, choice: IntervalChoice) {
+        self.stamps.set_interval(choice.length);
+        self.tally.interval = Some(choice);
         self.sample = Vec::new();
     }
 

@@ -12,6 +12,7 @@ use crate::engine::accounting::{Balance, InputFigures};
 use crate::engine::names::Names;
 use crate::engine::{Dropped, EngineOptions, Pipeline, PipelineState, Point, Reading, Runaway, Sink, UNREAD_ASSET};
 use crate::input::fast::AtHand;
+use crate::input::interval::IntervalChoice;
 use crate::input::options::Layout;
 use crate::input::stop::{Stop, Stopped};
 use crate::input::{BadRows, InputCounts, InputOptions, InputReader, InputSettings, Sorter};
@@ -73,6 +74,8 @@ pub struct Replay {
     pub(crate) quality_rows: u64,
     /// Which `--points` renames of long input met their point text in this run.
     renamed: Vec<bool>,
+    /// The interval length `--interval-end auto` chose for each input that decided one, in order.
+    pub(crate) intervals: Vec<IntervalChoice>,
     /// `--shards`: the jobs run on shards by asset; `pipeline` then only adds up their figures.
     shards: Option<Shards>,
 }
@@ -133,6 +136,7 @@ impl Replay {
             quality_column: false,
             quality_rows: 0,
             renamed: Vec::new(),
+            intervals: Vec::new(),
             shards: None,
         }
     }
@@ -275,9 +279,10 @@ impl Replay {
     }
 
     /// Adds what `reader` saw to the run's own figures: rows with a quality code, `--points`
-    /// renames that met their point.
+    /// renames that met their point, the interval length `--interval-end auto` chose.
     fn take_tally(&mut self, reader: &InputReader) {
         let tally = reader.tally();
+        self.intervals.extend(tally.interval.clone());
         self.quality_rows += tally.quality_rows;
         if self.renamed.len() < tally.renamed.len() {
             self.renamed.resize(tally.renamed.len(), false);

@@ -138,3 +138,65 @@ fn a_byte_order_mark_inside_a_name_is_refused() {
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(out.stdout, format!("{HEADER}2024-01-01T00:00:00.000Z,m1,Out,1\n"));
 }
+
+/// A control character in a name (a NUL of a damaged file, a terminal's escape, a line break in a
+/// quoted field, U+0085 or a tab inside it) was taken: CSV output quoted it raw, line protocol and
+/// PostgreSQL failed at the write, and the summary sent it to the terminal. Such a row is a bad
+/// row now, naming file, line and field, in every reader (fast path, general reader, JSON lines),
+/// for the asset, the point and the model alike; skipped, it is recorded and the rest is written.
+#[test]
+fn a_control_character_inside_a_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.yaml", merge_job("${M::Reading}"));
+    let refused = "a name must not hold a control character (NUL, a line break, a tab, an escape, ...)";
+    let good = "2024-01-01T00:00:00Z,m1,Reading,1\n";
+    let cases = [
+        ("nul.csv", "2024-01-01T00:01:00Z,m\0-1,Reading,2\n", r#"column 2 (asset): invalid asset "m\0-1""#),
+        (
+            "esc.csv",
+            "2024-01-01T00:01:00Z,m\u{1b}[31m1,Reading,2\n",
+            r#"column 2 (asset): invalid asset "m\u{1b}[31m1""#,
+        ),
+        ("quoted.csv", "2024-01-01T00:01:00Z,\"m\n1\",Reading,2\n", r#"column 2 (asset): invalid asset "m\n1""#),
+        ("c1.csv", "2024-01-01T00:01:00Z,m\u{85}1,Reading,2\n", r#"column 2 (asset): invalid asset "m\u{85}1""#),
+        ("point.csv", "2024-01-01T00:01:00Z,m1,Read\ting,2\n", r#"column 3 (point): invalid point "Read\ting""#),
+    ];
+    for (file, row, message) in cases {
+        write(dir.path(), file, format!("{HEADER}{good}{row}"));
+        for threads in ["1", "2"] {
+            let out = run(dir.path(), &["run", "m.yaml", "--input", file, "--threads", threads, "-q"]);
+            assert_eq!(out.status, 1, "{file}: {}", out.stderr);
+            assert!(out.stderr.contains(&format!("{file}:3: {message}: {refused}")), "{file}: {}", out.stderr);
+        }
+        let args = ["run", "m.yaml", "--input", file, "--on-bad-row", "skip", "--rejects", "rejects.csv", "-q"];
+        let out = run(dir.path(), &args);
+        assert_eq!(out.status, 0, "{file}: {}", out.stderr);
+        assert_eq!(out.stdout, format!("{HEADER}2024-01-01T00:00:00.000Z,m1,Out,1\n"), "{file}");
+        let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).unwrap();
+        assert!(rejects.contains(&format!("{file},3,")), "{file}: {rejects}");
+    }
+    let json = "{\"timestamp\":\"2024-01-01T00:00:00Z\",\"asset\":\"m\\u00001\",\"point\":\"Reading\",\"value\":1}\n";
+    write(dir.path(), "in.jsonl", json);
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "in.jsonl", "-q"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("in.jsonl:1: asset: \"m\\01\": {refused}")), "{}", out.stderr);
+    // A model column, and a point column of a wide header, hold names too; a constant name as well.
+    write(
+        dir.path(),
+        "model.csv",
+        format!("timestamp,asset,point,value,model\n{}", "2024-01-01T00:00:00Z,m1,Reading,1,M\x07\n"),
+    );
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "model.csv", "-q"]);
+    assert!(
+        out.stderr.contains(&format!("model.csv:2: column 5 (model): invalid model \"M\\u{{7}}\": {refused}")),
+        "{}",
+        out.stderr
+    );
+    write(dir.path(), "wide.csv", "timestamp,asset,Read\x00ing\n2024-01-01T00:00:00Z,m1,1\n");
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "wide.csv", "--wide", "-q"]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("column 3 \"Read\\0ing\": {refused}")), "{}", out.stderr);
+    let out = run(dir.path(), &["run", "m.yaml", "--input", "nul.csv", "--asset", "m\x1b1", "-q"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("--asset: \"m\\u{{1b}}1\": {refused}")), "{}", out.stderr);
+}

@@ -95,12 +95,13 @@ fn runs() -> impl Strategy<Value = Run> {
             let mut assets: Vec<String> = Vec::new();
             for (pieces, pad) in names {
                 let mut name = pieces.concat();
-                // Spaces around a name, which the input trims, and a tab inside it, which it keeps.
+                // Spaces around a name, which the input trims, and a space inside it, which it keeps
+                // (a tab inside it is a control character: a bad row).
                 if jsonl && pad == 0 {
                     name = format!(" {name} ");
                 }
                 if jsonl && pad == 1 {
-                    name = format!("{name}\t{name}");
+                    name = format!("{name} {name}");
                 }
                 let kept = name.trim_ascii().to_string();
                 if !kept.is_empty() && !assets.iter().any(|a| a.trim_ascii() == kept) {

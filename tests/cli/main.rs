@@ -25,6 +25,7 @@ mod decimal;
 mod encodings;
 mod first_steps;
 mod inputs;
+mod interval_end;
 mod job_messages;
 mod line_protocol;
 mod outputs;

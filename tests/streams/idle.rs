@@ -70,6 +70,44 @@ fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
     assert!(none.0.is_empty());
 }
 
+/// `max_future_skew: 5m`: m1's reading at 00:30 arrives when its watermark is 00:01 and is held
+/// back. m1 then falls silent and the idle clock moves its watermark 40 minutes, to 00:41: the held
+/// reading is within 5 minutes of it (00:41 >= 00:25), so it is taken before the windows close,
+/// and window 00:30 is written with max 7, as a replay from a file writes it once the reading at
+/// 00:42 confirms it. Before, the advance closed the window without it, and the reading at 00:42,
+/// within 5 minutes of the moved watermark, dropped it as a glitch (exit 0, a window missing).
+#[test]
+fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() {
+    let jobs = load_sources(vec![("w.yaml".into(), WINDOW.into())]).unwrap();
+    let mut names = Names::default();
+    let options = EngineOptions { max_future_skew: Some(5 * MIN), ..EngineOptions::default() };
+    let mut pipeline = Pipeline::new(jobs, &mut names, options);
+    let r = names.points.intern("R");
+    let m1 = names.assets.intern("m1");
+    let reading = |ts: i64, value: f64| Reading { asset: m1, point: r, model: NO_MODEL, ts, value, quality: 0 };
+    let mut before = Collect::default();
+    pipeline.push(reading(MIN, 3.0), &mut Named(&mut before, &names));
+    pipeline.push(reading(30 * MIN, 7.0), &mut Named(&mut before, &names));
+    assert!(before.0.is_empty(), "{:?}", before.0);
+    let mut advanced = Collect::default();
+    pipeline.advance_idle(m1, r, 40 * MIN, &mut Named(&mut advanced, &names));
+    assert_eq!(
+        advanced.0,
+        vec![("m1 Max".to_string(), 0, Value::Number(3.0)), ("m1 Max".to_string(), 30 * MIN, Value::Number(7.0))]
+    );
+    // The reading at 00:42 drops nothing.
+    struct Drops(usize);
+    impl Sink for Drops {
+        fn point(&mut self, _: &Point) {}
+        fn dropped(&mut self, _: &Dropped) {
+            self.0 += 1;
+        }
+    }
+    let mut drops = Drops(0);
+    pipeline.push(reading(42 * MIN, 2.0), &mut drops);
+    assert_eq!(drops.0, 0);
+}
+
 /// One-second windows: m2 sends one reading at 0.5 s and falls silent while m1 keeps sending; with
 /// `--idle-timeout 200ms` m2's watermark follows wall-clock time and its window closes.
 #[test]
@@ -267,7 +305,10 @@ fn a_record_cut_short_in_a_quoted_field_still_lets_the_clock_close_windows() {
 fn interval_end_auto_decides_on_what_it_has_when_the_input_falls_silent() {
     let rows = "timestamp,asset,point,value\n2024-01-01T00:00:01Z,m1,R,1\n2024-01-01T00:00:01.500Z,m2,R,7\n\
                 2024-01-01T00:00:02Z,m1,R,2\n";
-    let (input, rx, mut child, _dir) = silent_pipe(&["--idle-timeout", "300ms", "--interval-end", "auto"], rows);
+    let stats = tempfile::tempdir().unwrap();
+    let stats_json = stats.path().join("stats.json");
+    let flags = ["--idle-timeout", "300ms", "--interval-end", "auto", "--stats-json", stats_json.to_str().unwrap()];
+    let (input, rx, mut child, _dir) = silent_pipe(&flags, rows);
     let expected = [M1_ROW, M2_ROW, "2024-01-01T00:00:01.000Z,m1,Max,2"];
     let mut written = vec![];
     while !expected.iter().all(|row| written.iter().any(|r| r == row)) {
@@ -281,4 +322,13 @@ fn interval_end_auto_decides_on_what_it_has_when_the_input_falls_silent() {
     written.extend(rx.iter());
     written[1..].sort();
     assert_eq!(written, ["timestamp,asset,point,value", M1_ROW, M2_ROW, expected[2]]);
+    // It says what it decided on: the 3 rows at hand, m1's one step of 1s (m2 has one reading).
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats_json).unwrap()).unwrap();
+    let choice = &stats["interval_end_auto"][0];
+    assert_eq!(choice["length"], "1s");
+    assert_eq!(
+        (choice["rows"].as_u64(), choice["series"].as_u64(), choice["steps"].as_u64()),
+        (Some(3), Some(1), Some(1))
+    );
+    assert_eq!(choice["decided_when_silent"], true);
 }

@@ -76,6 +76,10 @@ impl Ending<'_> {
                 say(line);
             }
         }
+        // Said even with -q: the length the run chose moved every reading of the input.
+        for choice in &self.replay.intervals {
+            say(choice.note());
+        }
         self.say_warnings(&mut warnings);
         if let Some(state) = self.state.as_ref().filter(|_| !s.quiet) {
             say(state_note(state, &self.replay));
@@ -138,6 +142,9 @@ impl Ending<'_> {
     fn say_warnings(&self, warnings: &mut Warnings) {
         let (replay, s) = (&self.replay, self.settings);
         if let Some(warning) = replay.bad_rows.warning(&replay.counts) {
+            warnings.say(&warning);
+        }
+        for warning in replay.intervals.iter().filter_map(|choice| choice.warning()) {
             warnings.say(&warning);
         }
         if !s.input.sort

@@ -6,6 +6,7 @@ use super::report::{ThisRun, this_run, timestamp_text};
 use crate::engine::accounting::Balance;
 use crate::engine::stats::{JobStats, MergeSkips};
 use crate::input::InputCounts;
+use crate::input::interval::IntervalChoice;
 use crate::replay::Replay;
 use crate::time::duration::format_duration;
 use anyhow::Context;
@@ -23,8 +24,53 @@ struct Report<'a> {
     /// depends on when readings arrived). Absent without the flag.
     #[serde(skip_serializing_if = "Option::is_none")]
     idle_advances: Option<u64>,
+    /// `--interval-end auto`: the length each input's first rows gave, and how they agree with
+    /// it. Absent without `auto`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    interval_end_auto: Vec<IntervalReport<'a>>,
     jobs: Vec<JobReport<'a>>,
     accounting: Accounting,
+}
+
+/// See [`IntervalChoice`].
+#[derive(Serialize)]
+struct IntervalReport<'a> {
+    input: &'a str,
+    length: String,
+    length_ms: i64,
+    rows: u64,
+    series: u64,
+    steps: u64,
+    steps_at_length: u64,
+    steps_off_length: u64,
+    series_at_other_lengths: u64,
+    /// A series at another length, and its own most common step.
+    example: Option<IntervalExample<'a>>,
+    decided_when_silent: bool,
+}
+
+#[derive(Serialize)]
+struct IntervalExample<'a> {
+    series: &'a str,
+    step: String,
+}
+
+impl<'a> IntervalReport<'a> {
+    fn new(c: &'a IntervalChoice) -> IntervalReport<'a> {
+        IntervalReport {
+            input: &c.input,
+            length: format_duration(c.length),
+            length_ms: c.length,
+            rows: c.rows,
+            series: c.series,
+            steps: c.steps,
+            steps_at_length: c.steps_at_length,
+            steps_off_length: c.steps_off_length,
+            series_at_other_lengths: c.series_at_other_lengths,
+            example: c.example.as_ref().map(|(series, step)| IntervalExample { series, step: format_duration(*step) }),
+            decided_when_silent: c.when_silent,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -140,6 +186,7 @@ fn report(replay: &Replay) -> Report<'_> {
         }),
         input: InputReport { counts: &replay.counts, rows_of_unread_points: replay.pipeline.unrouted() },
         idle_advances: replay.idle.as_ref().map(|idle| idle.advances),
+        interval_end_auto: replay.intervals.iter().map(IntervalReport::new).collect(),
         jobs,
         accounting: Accounting { balanced: balances.iter().all(Balance::holds), balances },
     }

@@ -292,6 +292,16 @@ impl WindowOperator {
             return;
         }
         let advanced = w.saturating_add(by);
+        // A reading the future-skew guard holds back is no longer too far ahead once wall-clock
+        // time brings the watermark within max_future_skew of it: it is taken, as a reading
+        // stamped then would confirm it. Left held, the advance would close its windows without it
+        // and the next reading, within the skew of the moved watermark, would drop it as a glitch.
+        if let Some(skew) = self.max_future_skew
+            && self.clocks[clock].guard.held().is_some_and(|h| advanced >= h.reading.ts.saturating_sub(skew))
+            && let Some(held) = self.clocks[clock].guard.undecided()
+        {
+            self.take_held(held, w, out);
+        }
         self.clocks[clock].watermark = advanced;
         self.stats.final_watermark = self.stats.final_watermark.max(advanced);
         self.fire(clock, advanced, out);

@@ -14,7 +14,7 @@ use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
 use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
-use crate::input::name_field::has_bom;
+use crate::input::name_field::passes_name_checks;
 use crate::input::number::NumberFormat;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
@@ -394,9 +394,7 @@ impl Line<'_> {
         }
         let name = &raw[s..e];
         if !self.reads(point, model) {
-            // Plain ASCII, as meter names nearly always are, is valid UTF-8 without a byte-order
-            // mark (whose bytes are all above 0x7F): one word-at-a-time pass instead of two.
-            return (name.is_ascii() || (std::str::from_utf8(name).is_ok() && !has_bom(name))).then_some(UNREAD_ASSET);
+            return passes_name_checks(name).then_some(UNREAD_ASSET);
         }
         let (id, new) = self.names[ASSET].id(name)?;
         if new {

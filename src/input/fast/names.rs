@@ -9,7 +9,7 @@
 //! (after its first chunks, for meter files), the calling thread has no reading to translate and
 //! does not touch a chunk's readings before the jobs do.
 
-use crate::input::name_field::has_bom;
+use crate::input::name_field::{has_bom, has_control};
 use crate::time::FixedLayoutCache;
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
@@ -126,7 +126,7 @@ impl NameTable {
     /// A name [`NameTable::id`] did not find: its new id.
     #[inline(never)]
     fn insert(&mut self, name: &[u8], words: (u64, u64), hash: u64) -> Option<(u32, bool)> {
-        if std::str::from_utf8(name).is_err() || has_bom(name) {
+        if std::str::from_utf8(name).is_err() || has_bom(name) || has_control(name) {
             return None;
         }
         let id = u32::try_from(self.spans.len()).ok().filter(|&id| id != VACANT)?;

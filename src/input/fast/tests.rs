@@ -419,7 +419,9 @@ fn unread_rows_check_their_asset_names_as_the_general_reader_does() {
             }
         }
     };
-    for asset in ["u1", "zähler-7", "m\u{feff}1", "\u{feff}", "a-very-long-meter-name-0001"] {
+    for asset in
+        ["u1", "zähler-7", "m\u{feff}1", "\u{feff}", "a-very-long-meter-name-0001", "m\0-1", "m\u{85}1", "m\u{7f}"]
+    {
         for bytes in [asset.as_bytes().to_vec(), [asset.as_bytes(), b"\xff"].concat()] {
             let mut text = b"timestamp,asset,point,value\n".to_vec();
             for (point, name) in [("Voltage", &b"u0"[..]), ("Voltage", &bytes), ("Reading", b"m1")] {
