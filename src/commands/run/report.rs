@@ -196,7 +196,8 @@ pub(super) fn timestamp_text(ms: i64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// What became of the state file, said even with `-q`: a user must know the stream was left open.
+/// What became of the state file (left out with `-q`, as the summary is: an open stream is the
+/// daily routine of `--state`, not a warning).
 pub(crate) fn state_note(state: &StateRun, replay: &Replay) -> String {
     let path = state.path().display();
     if state.finishes() {

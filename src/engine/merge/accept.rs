@@ -95,7 +95,7 @@ impl MergeOperator {
     /// Stores reading `r` in series `index` of its asset (as an operand, as the trigger, or both)
     /// at the series' watermark, and evaluates what is due; whether its timestamp was held (with
     /// whether the value differed).
-    fn store(
+    pub(super) fn store(
         &mut self,
         pi: usize,
         (index, is_operand, is_trigger): (usize, bool, bool),

@@ -468,22 +468,46 @@ impl MergeOperator {
         if by <= 0 {
             return;
         }
+        // The reading the future-skew guard held back, taken once the idle clock brings the
+        // watermark within the skew of it; counted once however many policies read the point.
+        let mut taken: Option<(Feed, Option<bool>)> = None;
         for pi in 0..self.policies.len() {
-            let policy = &mut self.policies[pi];
-            let trigger = policy.trigger.filter(|&(id, _)| id == point).map(|(_, index)| index);
-            let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { continue };
             let mut moved = false;
-            for (index, series) in state.series.iter_mut().enumerate() {
-                let reads = policy.operands.get(index) == Some(&point) || trigger == Some(index);
-                if reads && policy.horizons[index].1 && series.watermark != NO_WATERMARK {
-                    series.watermark = series.watermark.saturating_add(by);
-                    self.stats.final_watermark = self.stats.final_watermark.max(series.watermark);
-                    moved = true;
+            for index in 0..self.policies[pi].horizons.len() {
+                let policy = &mut self.policies[pi];
+                let trigger = policy.trigger.filter(|&(id, _)| id == point).map(|(_, index)| index);
+                let (is_operand, is_trigger) = (policy.operands.get(index) == Some(&point), trigger == Some(index));
+                let horizon = policy.horizons[index].1;
+                let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { break };
+                let series = &mut state.series[index];
+                if !(is_operand || is_trigger) || !horizon || series.watermark == NO_WATERMARK {
+                    continue;
                 }
+                let advanced = series.watermark.saturating_add(by);
+                // Left held, the advance would settle ticks without it and the next reading, within
+                // the skew of the moved watermark, would drop it as a glitch; taken at the old
+                // watermark, as a reading stamped then would confirm it.
+                if let Some(skew) = self.max_future_skew
+                    && series.guard.held().is_some_and(|h| advanced >= h.reading.ts.saturating_sub(skew))
+                    && let Some(held) = series.guard.undecided()
+                {
+                    let repeat = self.store(pi, (index, is_operand, is_trigger), held.reading, held.feed, out);
+                    taken = Some(taken.map_or((held.feed, repeat), |(feed, seen)| (feed, seen.max(repeat))));
+                }
+                if let Some(state) = self.policies[pi].assets[asset as usize].as_mut() {
+                    state.series[index].watermark = advanced;
+                }
+                self.stats.final_watermark = self.stats.final_watermark.max(advanced);
+                moved = true;
             }
             if moved {
                 self.advance(pi, asset, false, out);
             }
+        }
+        if let Some((feed, repeat)) = taken {
+            self.stats.rows_read += 1;
+            self.stats.kept += 1;
+            self.count_repeat(feed, repeat);
         }
     }
 
