@@ -129,7 +129,7 @@ pub(crate) fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<d
             widen(&fifo);
             Box::new(Watched::new(fifo, idle.clone(), stop.clone()))
         }
-        (false, false) => Box::new(File::open(path)?),
+        (false, false) => Box::new(super::whole::Whole::open(path)?),
     })
 }
 

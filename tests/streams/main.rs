@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 pub mod support;
 
+mod changed;
 mod idle;
 mod live;
 mod signals;
