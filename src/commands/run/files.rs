@@ -63,7 +63,7 @@ impl RunFiles {
     /// is written in place: it must never be removed or replaced.
     pub(crate) fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
         if path.as_os_str() == "-" {
-            return Ok(Box::new(Named::new(
+            return Ok(Box::new(Named::stdout(
                 BufWriter::with_capacity(1 << 16, io::stdout()),
                 format!("{flag} - (stdout)"),
             )));
@@ -155,20 +155,32 @@ impl RunFiles {
 
 /// An output's writer whose errors name the output (`-o out.csv.partial: No space left on
 /// device`): a run that writes several files must say which one the disk could not take. The
-/// error keeps its kind, which a closed stdout is known by.
+/// error keeps its kind, which a closed stdout is known by; a broken pipe of any other output is
+/// an error like any other.
 struct Named<W> {
     inner: W,
     name: String,
+    stdout: bool,
 }
 
 impl<W: Write> Named<W> {
     fn new(inner: W, name: String) -> Named<W> {
-        Named { inner, name }
+        Named { inner, name, stdout: false }
+    }
+
+    fn stdout(inner: W, name: String) -> Named<W> {
+        Named { inner, name, stdout: true }
     }
 
     fn named(&self, e: io::Error) -> io::Error {
         match e.kind() {
             io::ErrorKind::Interrupted => e,
+            // Only stdout's reader leaving is `| head`, which ends a run with exit 0. A FIFO or
+            // socket named by a flag whose reader left is an output the run failed to deliver.
+            io::ErrorKind::BrokenPipe if !self.stdout => io::Error::other(format!(
+                "{}: its reader left before the run finished, so it did not receive every row: {e}",
+                self.name
+            )),
             kind => io::Error::new(kind, format!("{}: {e}", self.name)),
         }
     }
