@@ -123,7 +123,10 @@ pub(crate) fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<d
             widen(io::stdin());
             Box::new(Watched::new(io::stdin(), idle.clone(), stop.clone()))
         }
-        (true, false) => Box::new(io::stdin()),
+        (true, false) => match super::whole::Whole::stdin() {
+            Some(whole) => Box::new(whole),
+            None => Box::new(io::stdin()),
+        },
         (false, true) => {
             let fifo = open_waiting(path, stop)?;
             widen(&fifo);

@@ -9,21 +9,37 @@ use std::fs::File;
 use std::io::{self, Read};
 
 /// A regular file, failing at an end of file met before the size it had when opened.
-pub(crate) struct Whole {
-    file: File,
+pub(crate) struct Whole<R> {
+    file: R,
+    /// The bytes from where reading starts to the end of the file, when opened.
     opened: u64,
     read: u64,
 }
 
-impl Whole {
-    pub(crate) fn open(path: &str) -> io::Result<Whole> {
+impl Whole<File> {
+    pub(crate) fn open(path: &str) -> io::Result<Whole<File>> {
         let file = File::open(path)?;
         let opened = file.metadata()?.len();
         Ok(Whole { file, opened, read: 0 })
     }
 }
 
-impl Read for Whole {
+impl Whole<io::Stdin> {
+    /// stdin redirected from a regular file (`< day.csv`), read from where its offset stands (a
+    /// shell may have read part of it first). `None` when stdin is not a regular file.
+    pub(crate) fn stdin() -> Option<Whole<io::Stdin>> {
+        let stdin = io::stdin();
+        let stat = rustix::fs::fstat(&stdin).ok()?;
+        if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+            return None;
+        }
+        let at = rustix::fs::seek(&stdin, rustix::fs::SeekFrom::Current(0)).ok()?;
+        let opened = u64::try_from(stat.st_size).ok()?.saturating_sub(at);
+        Some(Whole { file: stdin, opened, read: 0 })
+    }
+}
+
+impl<R: Read> Read for Whole<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read += n as u64;
