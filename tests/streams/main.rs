@@ -6,6 +6,7 @@
 pub mod support;
 
 mod changed;
+mod durable;
 mod idle;
 mod live;
 mod signals;

@@ -87,14 +87,38 @@ impl RunFiles {
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
     /// are complete. From here on a signal no longer abandons the run.
+    ///
+    /// Under `--state` every file (and stdout, when it is a file) is first synced to disk, and
+    /// the folders of the renamed ones after: the state saved next says these outputs were
+    /// written, and it is synced itself, so a power loss must not leave it on disk with an output
+    /// short or empty under its own name, whose input the next run would refuse as already read.
     pub(crate) fn commit(&self) -> anyhow::Result<()> {
         let mut shared = self.lock();
         shared.committing = true;
-        for Pending { written, path, .. } in &shared.pending {
+        let durable = self.state.is_some();
+        if durable {
+            sync_stdout_file().context("failed to sync stdout to disk")?;
+        }
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for Pending { written, path, plain, .. } in &shared.pending {
+            if durable && *plain {
+                File::open(written)
+                    .and_then(|file| file.sync_all())
+                    .with_context(|| format!("failed to sync {} to disk", written.display()))?;
+                let folder = out_file::folder(path).to_path_buf();
+                if !folders.contains(&folder) {
+                    folders.push(folder);
+                }
+            }
             if written != path {
                 out_file::commit(written, path)
                     .with_context(|| format!("failed to rename {} to {}", written.display(), path.display()))?;
             }
+        }
+        for folder in &folders {
+            File::open(folder)
+                .and_then(|dir| dir.sync_all())
+                .with_context(|| format!("failed to sync folder {} to disk", folder.display()))?;
         }
         Ok(())
     }
@@ -151,6 +175,17 @@ impl RunFiles {
         }
         Some(text)
     }
+}
+
+/// Syncs stdout to disk when it is a regular file (`> out.csv`); a pipe or terminal has nothing
+/// to sync.
+fn sync_stdout_file() -> io::Result<()> {
+    let stdout = io::stdout();
+    let stat = rustix::fs::fstat(&stdout)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile {
+        rustix::fs::fsync(&stdout)?;
+    }
+    Ok(())
 }
 
 /// An output's writer whose errors name the output (`-o out.csv.partial: No space left on
