@@ -296,3 +296,24 @@ fn a_fifo_output_whose_reader_leaves_fails_the_run() {
     );
     assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "late.fifo", "out.csv.partial"]);
 }
+
+/// An output that cannot be created (its folder is missing) stops the run before it reads a row;
+/// the outputs created before it are left under their `.partial` names, and stderr names them.
+#[test]
+fn an_output_that_cannot_be_created_names_the_partial_files_left() {
+    let dir = fresh_dir("outputs-cannot-create");
+    busy_job(&dir, false);
+    std::fs::write(dir.join("out.csv"), "an older run's output\n").unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", "out.csv", "--late-output", "missing/late.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial \
+         (incomplete)\nerror: failed to create missing/late.csv.partial: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("out.csv")).unwrap(), "an older run's output\n");
+}
