@@ -137,6 +137,14 @@ impl RunFiles {
         failure
     }
 
+    /// [`RunFiles::abandon`] when a file has been created, else `failure` alone: a run that fails
+    /// before creating any (a refused state, a database that refuses the login) leaves nothing to
+    /// name.
+    pub(crate) fn abandon_created(&self, failure: Failure) -> Failure {
+        let none = self.lock().pending.is_empty();
+        if none { failure } else { self.abandon(failure) }
+    }
+
     /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
     /// unless the run has begun to commit: then `None`, and everything is left to the run. A
     /// plain file written in place (a live input) takes its `.partial` name now.

@@ -53,12 +53,12 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     let abandoned = files.clone();
     on_second.set(move |why| abandoned.leave_incomplete().map(|left| say_abandoned(why, &left)).is_some());
     // From here on output files exist: a run that fails before reading says which it leaves.
-    let mut outputs = Outputs::open(s, &mut files, &mut warnings).map_err(|e| files.abandon(e))?;
+    let mut outputs = Outputs::open(s, &mut files, &mut warnings).map_err(|e| files.abandon_created(e))?;
     let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())
-        .map_err(|e| files.abandon(Failure::from(e)))?
+        .map_err(|e| files.abandon_created(Failure::from(e)))?
         .with_limit(s.max_bad_rows);
-    let mut replay = build_replay(s, (jobs, &job_sources), bad_rows, resume).map_err(|e| files.abandon(e))?;
-    let (mut output, committed) = outputs.start(s, &replay.names).map_err(|e| files.abandon(e))?;
+    let mut replay = build_replay(s, (jobs, &job_sources), bad_rows, resume).map_err(|e| files.abandon_created(e))?;
+    let (mut output, committed) = outputs.start(s, &replay.names).map_err(|e| files.abandon_created(e))?;
     let paths: Vec<String> = s.inputs.iter().map(|i| i.path.clone()).collect();
     let progress = Progress::new(s.progress, Progress::total_size(&paths));
     let read = read_sources(&mut replay, sources, &progress, output.as_mut());
