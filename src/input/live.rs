@@ -123,13 +123,16 @@ pub(crate) fn open_raw(path: &str, idle: &Idle, stop: &Stop) -> io::Result<Box<d
             widen(io::stdin());
             Box::new(Watched::new(io::stdin(), idle.clone(), stop.clone()))
         }
-        (true, false) => Box::new(io::stdin()),
+        (true, false) => match super::whole::Whole::stdin() {
+            Some(whole) => Box::new(whole),
+            None => Box::new(io::stdin()),
+        },
         (false, true) => {
             let fifo = open_waiting(path, stop)?;
             widen(&fifo);
             Box::new(Watched::new(fifo, idle.clone(), stop.clone()))
         }
-        (false, false) => Box::new(File::open(path)?),
+        (false, false) => Box::new(super::whole::Whole::open(path)?),
     })
 }
 

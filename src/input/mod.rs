@@ -12,7 +12,8 @@
 //! settings as a YAML file; [`time_layout`] recognises timestamp layouts (for `sniff`, and for messages that propose a
 //! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need; [`jsonl`]
 //! reads JSON lines, the objects `run --format jsonl` writes; [`parquet`] reads Parquet files as
-//! the CSV text they hold (cargo feature `parquet`).
+//! the CSV text they hold (cargo feature `parquet`); `whole` fails a regular file that ends before
+//! the size it had when opened (truncated while read).
 pub mod columns;
 pub mod config;
 pub mod fast;
@@ -35,6 +36,7 @@ pub mod stamps;
 pub mod stop;
 pub mod time_layout;
 pub mod timestamp;
+mod whole;
 
 pub use fast::InputReader;
 pub use options::{BadRowPolicy, InputOptions, InputSettings};

@@ -39,6 +39,14 @@ pub(crate) fn commit(partial: &Path, path: &Path) -> io::Result<()> {
     fs::rename(partial, path)
 }
 
+/// The folder holding `path` (`.` for a bare name).
+pub(crate) fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Writes `bytes` to `path` as a whole: under its `.partial` name, then renamed. A path that is
 /// not a plain file (a device, a FIFO, a symbolic link) is written in place, never replaced.
 pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -261,3 +261,59 @@ fn a_full_disk_names_the_output_it_stopped() {
     );
     assert!(!dir.join("out.csv").exists(), "a failed run's output must keep its .partial name");
 }
+
+/// A FIFO named by `--late-output` whose reader leaves is not `| head`: the rows it was given did
+/// not all arrive and `-o` never took its name, so the run fails (exit 1) naming that output. More
+/// late rows than a pipe holds make the write that meets the closed FIFO certain.
+#[test]
+fn a_fifo_output_whose_reader_leaves_fails_the_run() {
+    let dir = fresh_dir("outputs-fifo-reader-left");
+    busy_job(&dir, false);
+    // 2500 more readings of the first seconds, each dropped as late (latency 0s): ~200 KiB of late rows.
+    let mut text = std::fs::read_to_string(dir.join("in.csv")).unwrap();
+    for i in 0..2500 {
+        text.push_str(&format!("2024-01-01T00:00:{:02}Z,m1,Reading,2\n", i % 60));
+    }
+    std::fs::write(dir.join("in.csv"), text).unwrap();
+    let fifo = dir.join("late.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // Opens the FIFO to read it, as a consumer that dies at once would, and reads nothing.
+    let reader = std::thread::spawn(move || drop(std::fs::File::open(fifo).unwrap()));
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", "out.csv", "--late-output", "late.fifo"])
+        .output()
+        .unwrap();
+    reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "error: failed to write output: --late-output late.fifo: its reader left before the run finished, so it \
+             did not receive every row: Broken pipe (os error 32)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "late.fifo", "out.csv.partial"]);
+}
+
+/// An output that cannot be created (its folder is missing) stops the run before it reads a row;
+/// the outputs created before it are left under their `.partial` names, and stderr names them.
+#[test]
+fn an_output_that_cannot_be_created_names_the_partial_files_left() {
+    let dir = fresh_dir("outputs-cannot-create");
+    busy_job(&dir, false);
+    std::fs::write(dir.join("out.csv"), "an older run's output\n").unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", "out.csv", "--late-output", "missing/late.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o out.csv.partial \
+         (incomplete)\nerror: failed to create missing/late.csv.partial: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("out.csv")).unwrap(), "an older run's output\n");
+}

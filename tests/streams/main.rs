@@ -5,6 +5,8 @@
 #[path = "../support/mod.rs"]
 pub mod support;
 
+mod changed;
+mod durable;
 mod idle;
 mod live;
 mod signals;

@@ -27,6 +27,8 @@ pub(crate) struct Ending<'a> {
     pub(crate) state: Option<StateRun>,
     pub(crate) replay: Replay,
     pub(crate) streamed: Vec<(String, StreamDigest)>,
+    /// Under a state, the file inputs (path, name) with the digest of what the replay read.
+    pub(crate) reread: Vec<(String, String, StreamDigest)>,
     /// Inputs a stop left unread.
     pub(crate) unread: Vec<String>,
     /// Whether the jobs were flushed as at the end of the stream (else suspended in the state).
@@ -61,6 +63,16 @@ impl Ending<'_> {
             for (name, digest) in &self.streamed {
                 if let Err(refusal) = state.check_streamed(name, digest) {
                     return Err(self.files.abandon(refused(refusal)));
+                }
+            }
+            let stopped = self.replay.stopped_in.as_ref().map(|at| at.input.as_str());
+            for (path, name, digest) in &self.reread {
+                // A stop cut the input short, or left it unread: it was not read to its end.
+                if stopped == Some(name.as_str()) || self.unread.contains(name) {
+                    continue;
+                }
+                if let Err(e) = state.check_reread(path, name, digest) {
+                    return Err(self.files.abandon(Failure::Run(e)));
                 }
             }
             if let Some(at) = &self.replay.stopped_in {

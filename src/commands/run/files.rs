@@ -63,7 +63,7 @@ impl RunFiles {
     /// is written in place: it must never be removed or replaced.
     pub(crate) fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
         if path.as_os_str() == "-" {
-            return Ok(Box::new(Named::new(
+            return Ok(Box::new(Named::stdout(
                 BufWriter::with_capacity(1 << 16, io::stdout()),
                 format!("{flag} - (stdout)"),
             )));
@@ -87,14 +87,38 @@ impl RunFiles {
 
     /// Gives every file its own name: the run has finished, its accounting holds, and the files
     /// are complete. From here on a signal no longer abandons the run.
+    ///
+    /// Under `--state` every file (and stdout, when it is a file) is first synced to disk, and
+    /// the folders of the renamed ones after: the state saved next says these outputs were
+    /// written, and it is synced itself, so a power loss must not leave it on disk with an output
+    /// short or empty under its own name, whose input the next run would refuse as already read.
     pub(crate) fn commit(&self) -> anyhow::Result<()> {
         let mut shared = self.lock();
         shared.committing = true;
-        for Pending { written, path, .. } in &shared.pending {
+        let durable = self.state.is_some();
+        if durable {
+            sync_stdout_file().context("failed to sync stdout to disk")?;
+        }
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for Pending { written, path, plain, .. } in &shared.pending {
+            if durable && *plain {
+                File::open(written)
+                    .and_then(|file| file.sync_all())
+                    .with_context(|| format!("failed to sync {} to disk", written.display()))?;
+                let folder = out_file::folder(path).to_path_buf();
+                if !folders.contains(&folder) {
+                    folders.push(folder);
+                }
+            }
             if written != path {
                 out_file::commit(written, path)
                     .with_context(|| format!("failed to rename {} to {}", written.display(), path.display()))?;
             }
+        }
+        for folder in &folders {
+            File::open(folder)
+                .and_then(|dir| dir.sync_all())
+                .with_context(|| format!("failed to sync folder {} to disk", folder.display()))?;
         }
         Ok(())
     }
@@ -111,6 +135,14 @@ impl RunFiles {
             say(format_args!("meterflow: warning: {why}, so {left}"));
         }
         failure
+    }
+
+    /// [`RunFiles::abandon`] when a file has been created, else `failure` alone: a run that fails
+    /// before creating any (a refused state, a database that refuses the login) leaves nothing to
+    /// name.
+    pub(crate) fn abandon_created(&self, failure: Failure) -> Failure {
+        let none = self.lock().pending.is_empty();
+        if none { failure } else { self.abandon(failure) }
     }
 
     /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
@@ -153,22 +185,45 @@ impl RunFiles {
     }
 }
 
+/// Syncs stdout to disk when it is a regular file (`> out.csv`); a pipe or terminal has nothing
+/// to sync.
+fn sync_stdout_file() -> io::Result<()> {
+    let stdout = io::stdout();
+    let stat = rustix::fs::fstat(&stdout)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile {
+        rustix::fs::fsync(&stdout)?;
+    }
+    Ok(())
+}
+
 /// An output's writer whose errors name the output (`-o out.csv.partial: No space left on
 /// device`): a run that writes several files must say which one the disk could not take. The
-/// error keeps its kind, which a closed stdout is known by.
+/// error keeps its kind, which a closed stdout is known by; a broken pipe of any other output is
+/// an error like any other.
 struct Named<W> {
     inner: W,
     name: String,
+    stdout: bool,
 }
 
 impl<W: Write> Named<W> {
     fn new(inner: W, name: String) -> Named<W> {
-        Named { inner, name }
+        Named { inner, name, stdout: false }
+    }
+
+    fn stdout(inner: W, name: String) -> Named<W> {
+        Named { inner, name, stdout: true }
     }
 
     fn named(&self, e: io::Error) -> io::Error {
         match e.kind() {
             io::ErrorKind::Interrupted => e,
+            // Only stdout's reader leaving is `| head`, which ends a run with exit 0. A FIFO or
+            // socket named by a flag whose reader left is an output the run failed to deliver.
+            io::ErrorKind::BrokenPipe if !self.stdout => io::Error::other(format!(
+                "{}: its reader left before the run finished, so it did not receive every row: {e}",
+                self.name
+            )),
             kind => io::Error::new(kind, format!("{}: {e}", self.name)),
         }
     }

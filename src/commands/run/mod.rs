@@ -47,15 +47,18 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
         warnings.finish(Failure::Run)?;
     }
     let (state, resume) = open_state(s, &jobs)?;
-    let (sources, streamed) = open_sources(s, state.is_some())?;
+    let (sources, streamed, reread) = open_sources(s, state.is_some())?;
     let live = s.inputs.iter().any(|i| i.live);
     let mut files = RunFiles::new(live, s.outputs.stats_json.clone(), s.state.as_ref().map(|st| st.path.clone()));
     let abandoned = files.clone();
     on_second.set(move |why| abandoned.leave_incomplete().map(|left| say_abandoned(why, &left)).is_some());
-    let mut outputs = Outputs::open(s, &mut files, &mut warnings)?;
-    let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())?.with_limit(s.max_bad_rows);
-    let mut replay = build_replay(s, (jobs, &job_sources), bad_rows, resume)?;
-    let (mut output, committed) = outputs.start(s, &replay.names)?;
+    // From here on output files exist: a run that fails before reading says which it leaves.
+    let mut outputs = Outputs::open(s, &mut files, &mut warnings).map_err(|e| files.abandon_created(e))?;
+    let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())
+        .map_err(|e| files.abandon_created(Failure::from(e)))?
+        .with_limit(s.max_bad_rows);
+    let mut replay = build_replay(s, (jobs, &job_sources), bad_rows, resume).map_err(|e| files.abandon_created(e))?;
+    let (mut output, committed) = outputs.start(s, &replay.names).map_err(|e| files.abandon_created(e))?;
     let paths: Vec<String> = s.inputs.iter().map(|i| i.path.clone()).collect();
     let progress = Progress::new(s.progress, Progress::total_size(&paths));
     let read = read_sources(&mut replay, sources, &progress, output.as_mut());
@@ -66,7 +69,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     let written = output.flush().context("failed to write output");
     drop(output);
     progress.finish();
-    let ending = Ending { settings: s, files, state, replay, streamed, unread: read.unread, ends_stream };
+    let ending = Ending { settings: s, files, state, replay, streamed, reread, unread: read.unread, ends_stream };
     ending.end(replayed, written, &committed, warnings)
 }
 
@@ -115,13 +118,17 @@ fn open_state(s: &Settings, jobs: &[Job]) -> Result<(Option<StateRun>, Option<Re
 }
 
 /// Every input opened (before any output is created, so a typo leaves no partial files), each
-/// with its name in messages; under a state, the digests of the streams as they are read. An
-/// open that a stop ended (a FIFO waiting for its writer) gives a source the replay sees stopped.
+/// with its name in messages; under a state, the digests of the streams and (path, name, digest)
+/// of the files as they are read. An open that a stop ended (a FIFO waiting for its writer) gives
+/// a source the replay sees stopped.
 type Sources = Vec<(String, Box<dyn std::io::Read + Send>)>;
+type Streamed = Vec<(String, StreamDigest)>;
+type Reread = Vec<(String, String, StreamDigest)>;
 
-fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String, StreamDigest)>), Failure> {
+fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Streamed, Reread), Failure> {
     let mut sources = Vec::new();
     let mut streamed = Vec::new();
+    let mut reread = Vec::new();
     for input in &s.inputs {
         // Said even with -q: without it a run started in a terminal waits without a word.
         if input.path == "-" && std::io::stdin().is_terminal() {
@@ -138,10 +145,15 @@ fn open_sources(s: &Settings, with_state: bool) -> Result<(Sources, Vec<(String,
             let digest = StreamDigest::default();
             source = digest.watch(source);
             streamed.push((input.name.clone(), digest));
+        } else if with_state {
+            // A file was hashed before the run; what the replay reads must be that content.
+            let digest = StreamDigest::default();
+            source = digest.watch(source);
+            reread.push((input.path.clone(), input.name.clone(), digest));
         }
         sources.push((input.name.clone(), source));
     }
-    Ok((sources, streamed))
+    Ok((sources, streamed, reread))
 }
 
 /// The replay of `jobs` (read from `sources`): resumed from the state, or new.

@@ -38,6 +38,9 @@ pub struct StateRun {
     /// This run's number, counting from 1.
     run: u32,
     allow_repeated: bool,
+    /// The size and hash of each file input, taken before the run read it (see
+    /// [`StateRun::check_reread`]).
+    checked: Vec<(String, u64, String)>,
 }
 
 /// What a resumed run starts from.
@@ -106,6 +109,7 @@ impl StateRun {
             consumed: Vec::new(),
             run: 1,
             allow_repeated,
+            checked: Vec::new(),
         };
         if bytes.is_empty() {
             return Ok((run, None));
@@ -152,6 +156,7 @@ impl StateRun {
             }
             let (bytes, hash) = digest_file(path)
                 .map_err(|e| Refusal::Usage(anyhow!("--state: failed to read input {path} to check it: {e:#}")))?;
+            self.checked.push((path.clone(), bytes, hash.clone()));
             self.record(path, bytes, hash)?;
         }
         Ok(())
@@ -162,6 +167,27 @@ impl StateRun {
     pub(crate) fn check_streamed(&mut self, name: &str, digest: &StreamDigest) -> Result<(), Refusal> {
         let (bytes, hash) = digest.finish();
         self.record(name, bytes, hash)
+    }
+
+    /// Checks that the file input `path` (`name` in messages), which this run read to its end
+    /// with `digest` watching, held what [`StateRun::check_files`] hashed before the run: a file
+    /// that grew or was rewritten in between was replayed with other content than the state
+    /// records, so a later run given a copy of what was read could not be told it repeats it.
+    pub(crate) fn check_reread(&self, path: &str, name: &str, digest: &StreamDigest) -> anyhow::Result<()> {
+        let Some((_, bytes, hash)) = self.checked.iter().find(|(checked, ..)| checked == path) else {
+            return Ok(());
+        };
+        let (read, read_hash) = digest.finish();
+        if read == *bytes && read_hash == *hash {
+            return Ok(());
+        }
+        Err(anyhow!(
+            "input {name} changed while this run read it ({bytes} bytes when --state checked it before the run, \
+             {read} bytes{} when the run read it): --state {} cannot record what was read, so it was not saved; \
+             give the input again once nothing writes to it",
+            if read == *bytes { " of other content" } else { "" },
+            self.path.display()
+        ))
     }
 
     fn record(&mut self, name: &str, bytes: u64, hash: String) -> Result<(), Refusal> {
