@@ -1,7 +1,8 @@
 //! A run under `--state` syncs its outputs to disk before the state that says they were written:
 //! the state is synced itself, so after a power loss it could otherwise be on disk while an output
 //! is short or empty under its own name, and the next run would refuse the input as already read.
-//! Seen through `strace` (the test is skipped without it): each output's data is synced before it
+//! Seen through `strace` (the test is skipped without it, and fails without it under
+//! `MF_REQUIRE_STRACE=1`, as CI runs it): each output's data is synced before it
 //! takes its name, and the folder after, all before the state's temporary file takes the state's.
 
 use std::process::Command;
@@ -11,10 +12,16 @@ use crate::support::meterflow;
 const JOB: &str = "name: cnt\nmodel: x\ntemplate: time_window_aggregation\nlatency: 0s\npolicies:\n  - input: \
                    Reading\n    aggregation: cnt\n    window_size: 1s\n    output: Cnt\n";
 
+/// Says the test is skipped, or fails it where CI requires strace.
+fn skip(why: &str) {
+    assert!(std::env::var_os("MF_REQUIRE_STRACE").is_none(), "MF_REQUIRE_STRACE is set: {why}");
+    eprintln!("SKIPPED: {why}");
+}
+
 #[test]
 fn outputs_reach_the_disk_before_the_state_that_counts_them() {
     if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: strace not found; install strace to check the order of syncs and renames");
+        skip("strace not found; install strace to check the order of syncs and renames");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -32,7 +39,7 @@ fn outputs_reach_the_disk_before_the_state_that_counts_them() {
         .unwrap();
     let trace = std::fs::read_to_string(dir.path().join("trace.txt")).unwrap_or_default();
     if !out.status.success() && trace.is_empty() {
-        eprintln!("SKIPPED: strace cannot trace here: {}", String::from_utf8_lossy(&out.stderr));
+        skip(&format!("strace cannot trace here: {}", String::from_utf8_lossy(&out.stderr)));
         return;
     }
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
