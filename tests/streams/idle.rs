@@ -70,79 +70,63 @@ fn an_explicit_advance_closes_a_silent_series_windows_and_ticks() {
     assert!(none.0.is_empty());
 }
 
-/// `max_future_skew: 5m`: m1's reading at 00:30 arrives when its watermark is 00:01 and is held
-/// back. m1 then falls silent and the idle clock moves its watermark 40 minutes, to 00:41: the held
-/// reading is within 5 minutes of it (00:41 >= 00:25), so it is taken before the windows close,
-/// and window 00:30 is written with max 7, as a replay from a file writes it once the reading at
-/// 00:42 confirms it. Before, the advance closed the window without it, and the reading at 00:42,
-/// within 5 minutes of the moved watermark, dropped it as a glitch (exit 0, a window missing).
-#[test]
-fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() {
-    let jobs = load_sources(vec![("w.yaml".into(), WINDOW.into())]).unwrap();
-    let mut names = Names::default();
-    let options = EngineOptions { max_future_skew: Some(5 * MIN), ..EngineOptions::default() };
-    let mut pipeline = Pipeline::new(jobs, &mut names, options);
-    let r = names.points.intern("R");
-    let m1 = names.assets.intern("m1");
-    let reading = |ts: i64, value: f64| Reading { asset: m1, point: r, model: NO_MODEL, ts, value, quality: 0 };
-    let mut before = Collect::default();
-    pipeline.push(reading(MIN, 3.0), &mut Named(&mut before, &names));
-    pipeline.push(reading(30 * MIN, 7.0), &mut Named(&mut before, &names));
-    assert!(before.0.is_empty(), "{:?}", before.0);
-    let mut advanced = Collect::default();
-    pipeline.advance_idle(m1, r, 40 * MIN, &mut Named(&mut advanced, &names));
-    assert_eq!(
-        advanced.0,
-        vec![("m1 Max".to_string(), 0, Value::Number(3.0)), ("m1 Max".to_string(), 30 * MIN, Value::Number(7.0))]
-    );
-    // The reading at 00:42 drops nothing.
-    struct Drops(usize);
-    impl Sink for Drops {
-        fn point(&mut self, _: &Point) {}
-        fn dropped(&mut self, _: &Dropped) {
-            self.0 += 1;
-        }
+/// The points (timestamp, value) a sink met, and the rows it saw dropped.
+#[derive(Default)]
+struct Seen(Vec<(i64, Value)>, usize);
+
+impl Sink for Seen {
+    fn point(&mut self, p: &Point) {
+        self.0.push((p.ts, p.value.clone()));
     }
-    let mut drops = Drops(0);
-    pipeline.push(reading(42 * MIN, 2.0), &mut drops);
-    assert_eq!(drops.0, 0);
+    fn dropped(&mut self, _: &Dropped) {
+        self.1 += 1;
+    }
 }
 
-/// The same for a merge job (`Twice = R * 2` every 10 minutes), worked by hand: m1's reading at
-/// 00:30 (7) is held back at watermark 00:01; the idle clock moves the watermark 40 minutes, to
-/// 00:41, within 5 minutes of it, so it is stored (at the old watermark, so its ticks wait for a
-/// reading, as a merge's ticks end at the latest reading's watermark). The reading at 00:42 then
-/// makes the ticks 00:10 and 00:20 read 3 (6) and 00:30 and 00:40 read 7 (14), and drops nothing,
-/// as a replay from a file writes them. Before, that reading dropped the held one as a glitch and
-/// every tick read 3.
-#[test]
-fn an_idle_advance_gives_a_merge_the_reading_held_back_once_it_is_no_longer_far_ahead() {
-    let jobs = load_sources(vec![("m.yaml".into(), MERGE.into())]).unwrap();
+/// Under `max_future_skew: 5m`, m1 sends R = 3 at 00:01 and 7 at 00:30, which is held back as more
+/// than 5 minutes ahead of its watermark 00:01; m1 falls silent and the idle clock moves its
+/// watermark 40 minutes, to 00:41, within 5 minutes of the held reading (00:41 >= 00:25); then m1
+/// sends 2 at 00:42. What `job` wrote up to the end of the advance, and after the last reading.
+fn held_back_through_silence(job: &str) -> (Seen, Seen) {
+    let jobs = load_sources(vec![("job.yaml".into(), job.into())]).unwrap();
     let mut names = Names::default();
     let options = EngineOptions { max_future_skew: Some(5 * MIN), ..EngineOptions::default() };
     let mut pipeline = Pipeline::new(jobs, &mut names, options);
     let r = names.points.intern("R");
     let m1 = names.assets.intern("m1");
     let reading = |ts: i64, value: f64| Reading { asset: m1, point: r, model: NO_MODEL, ts, value, quality: 0 };
-    #[derive(Default)]
-    struct Rows(Vec<(i64, Value)>, usize);
-    impl Sink for Rows {
-        fn point(&mut self, p: &Point) {
-            self.0.push((p.ts, p.value.clone()));
-        }
-        fn dropped(&mut self, _: &Dropped) {
-            self.1 += 1;
-        }
-    }
-    let mut rows = Rows::default();
-    pipeline.push(reading(MIN, 3.0), &mut rows);
-    pipeline.push(reading(30 * MIN, 7.0), &mut rows);
-    pipeline.advance_idle(m1, r, 40 * MIN, &mut rows);
-    assert!(rows.0.is_empty(), "{:?}", rows.0);
-    pipeline.push(reading(42 * MIN, 2.0), &mut rows);
+    let (mut advanced, mut after) = (Seen::default(), Seen::default());
+    pipeline.push(reading(MIN, 3.0), &mut advanced);
+    pipeline.push(reading(30 * MIN, 7.0), &mut advanced);
+    pipeline.advance_idle(m1, r, 40 * MIN, &mut advanced);
+    pipeline.push(reading(42 * MIN, 2.0), &mut after);
+    (advanced, after)
+}
+
+/// A window job (max per 10 minutes): the held reading is taken before the advance closes the
+/// windows, so window 00:00 (max 3) and window 00:30 (max 7) are written, as a replay from a file
+/// writes them once the reading at 00:42 confirms it, and that reading drops nothing. Before, the
+/// advance closed window 00:30 without it, and the reading at 00:42, within 5 minutes of the moved
+/// watermark, dropped it as a glitch (exit 0, a window missing).
+#[test]
+fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() {
+    let (advanced, after) = held_back_through_silence(WINDOW);
+    assert_eq!(advanced.0, vec![(0, Value::Number(3.0)), (30 * MIN, Value::Number(7.0))]);
+    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+}
+
+/// A merge job (`Twice = R * 2` every 10 minutes): the held reading is stored at the old
+/// watermark, so the advance writes no tick (a merge's ticks end at the latest reading's
+/// watermark); the reading at 00:42 then makes the ticks 00:10 and 00:20 read 3 (6) and 00:30 and
+/// 00:40 read 7 (14), and drops nothing, as a replay from a file writes them. Before, that reading
+/// dropped the held one as a glitch and every tick read 3.
+#[test]
+fn an_idle_advance_gives_a_merge_the_reading_held_back_once_it_is_no_longer_far_ahead() {
+    let (advanced, after) = held_back_through_silence(MERGE);
+    assert!(advanced.0.is_empty(), "{:?}", advanced.0);
     let twice = |t: i64, v: f64| (t * MIN, Value::Number(v));
-    assert_eq!(rows.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0), twice(40, 14.0)]);
-    assert_eq!(rows.1, 0, "nothing dropped");
+    assert_eq!(after.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0), twice(40, 14.0)]);
+    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
 }
 
 /// One-second windows: m2 sends one reading at 0.5 s and falls silent while m1 keeps sending; with
