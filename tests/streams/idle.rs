@@ -85,9 +85,9 @@ impl Sink for Seen {
 
 /// Under `max_future_skew: 5m`, m1 sends R = 3 at 00:01 and 7 at 00:30, which is held back as more
 /// than 5 minutes ahead of its watermark 00:01; m1 falls silent and the idle clock moves its
-/// watermark 40 minutes, to 00:41, within 5 minutes of the held reading (00:41 >= 00:25); then m1
-/// sends 2 at 00:42. What `job` wrote up to the end of the advance, and after the last reading.
-fn held_back_through_silence(job: &str) -> (Seen, Seen) {
+/// watermark `idle` minutes on; then m1 sends 2 at minute `last` and the input ends. What `job`
+/// wrote up to the end of the advance, and after it.
+fn held_back_through_silence(job: &str, idle: i64, last: i64) -> (Seen, Seen) {
     let jobs = load_sources(vec![("job.yaml".into(), job.into())]).unwrap();
     let mut names = Names::default();
     let options = EngineOptions { max_future_skew: Some(5 * MIN), ..EngineOptions::default() };
@@ -98,34 +98,56 @@ fn held_back_through_silence(job: &str) -> (Seen, Seen) {
     let (mut advanced, mut after) = (Seen::default(), Seen::default());
     pipeline.push(reading(MIN, 3.0), &mut advanced);
     pipeline.push(reading(30 * MIN, 7.0), &mut advanced);
-    pipeline.advance_idle(m1, r, 40 * MIN, &mut advanced);
-    pipeline.push(reading(42 * MIN, 2.0), &mut after);
+    pipeline.advance_idle(m1, r, idle * MIN, &mut advanced);
+    pipeline.push(reading(last * MIN, 2.0), &mut after);
+    pipeline.finish(&mut after);
     (advanced, after)
 }
 
-/// A window job (max per 10 minutes): the held reading is taken before the advance closes the
-/// windows, so window 00:00 (max 3) and window 00:30 (max 7) are written, as a replay from a file
-/// writes them once the reading at 00:42 confirms it, and that reading drops nothing. Before, the
-/// advance closed window 00:30 without it, and the reading at 00:42, within 5 minutes of the moved
-/// watermark, dropped it as a glitch (exit 0, a window missing).
+/// A window job (max per 10 minutes), the idle clock 40 minutes on, to 00:41, within 5 minutes of
+/// the held reading (00:41 >= 00:25): it is taken before the advance closes the windows, so window
+/// 00:00 (max 3) and window 00:30 (max 7) are written, as a replay from a file writes them once the
+/// reading at 00:42 confirms it; that reading is window 00:40's (2), and nothing is dropped.
+/// Before, the advance closed window 00:30 without it, and the reading at 00:42, within 5 minutes
+/// of the moved watermark, dropped it as a glitch (exit 0, a window missing).
 #[test]
 fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() {
-    let (advanced, after) = held_back_through_silence(WINDOW);
+    let (advanced, after) = held_back_through_silence(WINDOW, 40, 42);
     assert_eq!(advanced.0, vec![(0, Value::Number(3.0)), (30 * MIN, Value::Number(7.0))]);
+    assert_eq!(after.0, vec![(40 * MIN, Value::Number(2.0))]);
     assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
 }
 
-/// A merge job (`Twice = R * 2` every 10 minutes): the held reading is stored at the old
-/// watermark, so the advance writes no tick (a merge's ticks end at the latest reading's
-/// watermark); the reading at 00:42 then makes the ticks 00:10 and 00:20 read 3 (6) and 00:30 and
-/// 00:40 read 7 (14), and drops nothing, as a replay from a file writes them. Before, that reading
-/// dropped the held one as a glitch and every tick read 3.
+/// The idle clock 27 minutes on, to 00:28: within 5 minutes of the held reading (00:28 >= 00:25)
+/// but before it. Taken, it moves the watermark to its own time, 00:30, so the reading at 00:34 is
+/// within the skew (00:34 <= 00:35) and kept: window 00:00 (3) at the advance, window 00:30 (max of
+/// 7 and 2) at the end, nothing dropped. With the watermark left at 00:28, the reading at 00:34
+/// was more than 5 minutes ahead, held back and dropped at the end of input.
+#[test]
+fn a_reading_taken_on_an_idle_advance_moves_the_watermark_to_its_time() {
+    let (advanced, after) = held_back_through_silence(WINDOW, 27, 34);
+    assert_eq!(advanced.0, vec![(0, Value::Number(3.0))]);
+    assert_eq!(after.0, vec![(30 * MIN, Value::Number(7.0))]);
+    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+}
+
+/// A merge job (`Twice = R * 2` every 10 minutes), the idle clock 40 minutes on: the held reading
+/// is stored at the old watermark, so the advance writes no tick (a merge's ticks end at the
+/// latest reading's watermark); the reading at 00:42 then makes the ticks 00:10 and 00:20 read 3
+/// (6) and 00:30 and 00:40 read 7 (14), and drops nothing, as a replay from a file writes them.
+/// Before, that reading dropped the held one as a glitch and every tick read 3. The idle clock 27
+/// minutes on (to 00:28, before the held reading): the reading at 00:34 is kept, and the ticks
+/// 00:10, 00:20 and 00:30 read 3, 3 and 7.
 #[test]
 fn an_idle_advance_gives_a_merge_the_reading_held_back_once_it_is_no_longer_far_ahead() {
-    let (advanced, after) = held_back_through_silence(MERGE);
-    assert!(advanced.0.is_empty(), "{:?}", advanced.0);
     let twice = |t: i64, v: f64| (t * MIN, Value::Number(v));
+    let (advanced, after) = held_back_through_silence(MERGE, 40, 42);
+    assert!(advanced.0.is_empty(), "{:?}", advanced.0);
     assert_eq!(after.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0), twice(40, 14.0)]);
+    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+    let (advanced, after) = held_back_through_silence(MERGE, 27, 34);
+    assert!(advanced.0.is_empty(), "{:?}", advanced.0);
+    assert_eq!(after.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0)]);
     assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
 }
 
