@@ -134,6 +134,36 @@ fn a_closed_stdout_leaves_side_outputs_marked_incomplete() {
     assert_eq!(names_in(&dir), ["in.csv", "job.yaml", "late.csv.partial"]);
 }
 
+/// `-o /dev/stdout` is stdout by another name: its reader leaving is `| head` (exit 0), as for
+/// `-o -`, not a named output's failure (exit 1 before). 2,500 rows do not fit in a pipe, so the
+/// closed pipe is met.
+#[test]
+fn dev_stdout_closed_by_its_reader_is_a_closed_stdout() {
+    let dir = fresh_dir("outputs-dev-stdout-closed");
+    busy_job(&dir, false);
+    let run = |output: &str| {
+        let mut child = meterflow()
+            .current_dir(&dir)
+            .args(["run", "job.yaml", "-q", "-i", "in.csv", "-o", output])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    };
+    let (dash, dev) = (run("-"), run("/dev/stdout"));
+    assert_eq!(dash.status.code(), Some(0), "{}", stderr(&dash));
+    assert_eq!(dev.status.code(), Some(0), "{}", stderr(&dev));
+    assert_eq!(stderr(&dash), "");
+    // Named by a path, it is listed as the outputs of a closed stdout are.
+    assert_eq!(
+        stderr(&dev),
+        "meterflow: warning: the output was closed before the run finished (e.g. `| head`), so these outputs are \
+         not complete: -o /dev/stdout (incomplete)\n"
+    );
+}
+
 /// A run that stops on a bad row leaves `-o` under its `.partial` name, and the previous file of
 /// that name as it was; a finished run renames it over the previous file.
 #[test]

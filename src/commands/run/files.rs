@@ -79,6 +79,9 @@ impl RunFiles {
         .with_context(|| format!("failed to create {}", written.display()))?;
         let name = format!("{flag} {}", written.display());
         self.lock().pending.push(Pending { flag, written, path: path.to_path_buf(), plain });
+        if !plain && is_stdout(&file) {
+            return Ok(Box::new(Named::stdout(BufWriter::with_capacity(1 << 16, file), name)));
+        }
         Ok(match replacing && out_file::written_at_rename(&file) {
             true => Box::new(Named::new(BufWriter::with_capacity(1 << 16, out_file::Replacing::new(file)), name)),
             false => Box::new(Named::new(BufWriter::with_capacity(1 << 16, file), name)),
@@ -182,6 +185,15 @@ impl RunFiles {
             text.push_str(&format!("{and}the state was not saved: {} is as it was before this run", path.display()));
         }
         Some(text)
+    }
+}
+
+/// Whether `file` is the pipe or device stdout is (`-o /dev/stdout`): its reader leaving is then
+/// `| head`, as for `-o -`.
+fn is_stdout(file: &File) -> bool {
+    match (rustix::fs::fstat(file), rustix::fs::fstat(io::stdout())) {
+        (Ok(a), Ok(b)) => (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino),
+        _ => false,
     }
 }
 
