@@ -12,6 +12,14 @@ use hashbrown::HashMap;
 /// column (`--asset`, `--point`, the point of a wide row) is empty, the same for every row.
 pub(crate) type SeriesText = (Vec<u8>, Vec<u8>);
 
+/// A series of the sample by its names: `None` for a part that is not a column (`--asset`,
+/// `--point`, the point of a wide row), the same for every row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesName {
+    pub asset: Option<String>,
+    pub point: Option<String>,
+}
+
 /// `--interval-end auto`'s choice for one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntervalChoice {
@@ -32,7 +40,7 @@ pub struct IntervalChoice {
     /// and none is the length.
     pub series_at_other_lengths: u64,
     /// The first such series (by name) and its own most common step.
-    pub example: Option<(String, i64)>,
+    pub example: Option<(SeriesName, i64)>,
     /// Decided on the rows at hand when a live input fell silent (`--idle-timeout`), before
     /// the sample's full count of rows had arrived.
     pub when_silent: bool,
@@ -83,7 +91,7 @@ impl IntervalChoice {
                 choice.series_at_other_lengths += 1;
                 if choice.example.is_none() {
                     let own: Vec<((), i64)> = stamps.iter().map(|&ts| ((), ts)).collect();
-                    choice.example = common_step(&own).map(|step| (series_label(key), step));
+                    choice.example = common_step(&own).map(|step| (series_name(key), step));
                 }
             }
         }
@@ -113,10 +121,9 @@ impl IntervalChoice {
             return None;
         }
         let length = format_duration(self.length);
-        let example = self
-            .example
-            .as_ref()
-            .map_or_else(String::new, |(label, step)| format!(" ({label} steps by {})", format_duration(*step)));
+        let example = self.example.as_ref().map_or_else(String::new, |(name, step)| {
+            format!(" ({} steps by {})", series_label(name), format_duration(*step))
+        });
         Some(format!(
             "meterflow: warning: --interval-end auto: {} of the {} series in the sample of {} do not step by {length}{example}, \
              yet their readings moved back {length} too; give the length (--interval-end {length}) if it is right for \
@@ -126,14 +133,19 @@ impl IntervalChoice {
     }
 }
 
+/// A series of the sample by its names.
+fn series_name((asset, point): &SeriesText) -> SeriesName {
+    let text = |t: &[u8]| (!t.is_empty()).then(|| String::from_utf8_lossy(t).into_owned());
+    SeriesName { asset: text(asset), point: text(point) }
+}
+
 /// A series of the sample as messages name it.
-fn series_label((asset, point): &SeriesText) -> String {
-    let text = |t: &[u8]| String::from_utf8_lossy(t).into_owned();
-    match (asset.is_empty(), point.is_empty()) {
-        (false, false) => format!("series `{}` / `{}`", text(asset), text(point)),
-        (false, true) => format!("asset `{}`", text(asset)),
-        (true, false) => format!("point `{}`", text(point)),
-        (true, true) => "its one series".to_string(),
+fn series_label(name: &SeriesName) -> String {
+    match (&name.asset, &name.point) {
+        (Some(asset), Some(point)) => format!("series `{asset}` / `{point}`"),
+        (Some(asset), None) => format!("asset `{asset}`"),
+        (None, Some(point)) => format!("point `{point}`"),
+        (None, None) => "its one series".to_string(),
     }
 }
 
@@ -182,7 +194,8 @@ mod tests {
         let choice = IntervalChoice::from_sample("in.csv", &sample, 10, true).unwrap();
         assert_eq!((choice.length, choice.steps, choice.steps_at_length), (15 * M, 7, 4));
         assert_eq!((choice.steps_off_length, choice.series_at_other_lengths), (0, 1));
-        assert_eq!(choice.example, Some(("series `a` / `E`".to_string(), 30 * M)));
+        let a = SeriesName { asset: Some("a".to_string()), point: Some("E".to_string()) };
+        assert_eq!(choice.example, Some((a, 30 * M)));
         let sample = [
             (key("a", "E"), 0),
             (key("a", "E"), 30 * M),

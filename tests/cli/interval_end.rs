@@ -103,7 +103,10 @@ fn auto_warns_when_the_series_step_by_other_lengths() {
     let choice = &stats["interval_end_auto"][0];
     assert_eq!((choice["steps"].as_u64(), choice["steps_off_length"].as_u64()), (Some(7), Some(3)));
     assert_eq!(choice["series_at_other_lengths"].as_u64(), Some(1));
-    assert_eq!(choice["example"], serde_json::json!({"series": "series `a` / `Reading`", "step": "15m"}));
+    assert_eq!(
+        choice["example"],
+        serde_json::json!({"asset": "a", "point": "Reading", "step": "15m", "step_ms": 900_000})
+    );
     let (status, _, stderr, _) = run(&dir, &input, &["--interval-end", "auto", "--strict"]);
     assert_eq!(status, 1, "{stderr}");
     assert!(stderr.ends_with("error: --strict: the warning above is an error\n"), "{stderr}");

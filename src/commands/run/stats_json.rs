@@ -49,10 +49,13 @@ struct IntervalReport<'a> {
     decided_when_silent: bool,
 }
 
+/// The series by its asset and point (`null` for a part that is not a column).
 #[derive(Serialize)]
 struct IntervalExample<'a> {
-    series: &'a str,
+    asset: Option<&'a str>,
+    point: Option<&'a str>,
     step: String,
+    step_ms: i64,
 }
 
 impl<'a> IntervalReport<'a> {
@@ -67,7 +70,12 @@ impl<'a> IntervalReport<'a> {
             steps_at_length: c.steps_at_length,
             steps_off_length: c.steps_off_length,
             series_at_other_lengths: c.series_at_other_lengths,
-            example: c.example.as_ref().map(|(series, step)| IntervalExample { series, step: format_duration(*step) }),
+            example: c.example.as_ref().map(|(name, step)| IntervalExample {
+                asset: name.asset.as_deref(),
+                point: name.point.as_deref(),
+                step: format_duration(*step),
+                step_ms: *step,
+            }),
             decided_when_silent: c.when_silent,
         }
     }
