@@ -148,8 +148,7 @@ fn same_target(a: &Written, b: &Written) -> bool {
 }
 
 fn place(path: &Path) -> (Option<PathBuf>, Option<&std::ffi::OsStr>) {
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    (fs::canonicalize(folder).ok(), path.file_name())
+    (fs::canonicalize(crate::output::file::folder(path)).ok(), path.file_name())
 }
 
 #[cfg(test)]

@@ -47,6 +47,17 @@ pub(crate) fn folder(path: &Path) -> &Path {
     }
 }
 
+/// Makes a rename in `dir` durable: without it a power loss may bring back the old name.
+#[cfg(unix)]
+pub(crate) fn sync_folder(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+pub(crate) fn sync_folder(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 /// Writes `bytes` to `path` as a whole: under its `.partial` name, then renamed. A path that is
 /// not a plain file (a device, a FIFO, a symbolic link) is written in place, never replaced.
 pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {

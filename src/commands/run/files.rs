@@ -119,8 +119,7 @@ impl RunFiles {
             }
         }
         for folder in &folders {
-            File::open(folder)
-                .and_then(|dir| dir.sync_all())
+            out_file::sync_folder(folder)
                 .with_context(|| format!("failed to sync folder {} to disk", folder.display()))?;
         }
         Ok(())

@@ -105,7 +105,7 @@ impl Outputs {
     /// output is flushed whole, the hook handing it the rows batched so far without waiting for
     /// the writing. (A live input once kept the writing on the jobs' thread, so that no rows
     /// waited in a batch: with `cat FILE |`, that thread, which sets the pace, took the writer's
-    /// 0.07 s of CPU on top of its own; issue 31.)
+    /// 0.07 s of CPU on top of its own: bench/RESULTS.md, "Ninth round: the piped input".)
     pub(crate) fn start(self, s: &Settings, names: &Names) -> Result<(BoxOutput, Committed), Failure> {
         let late = self.late.is_some();
         let committed = Committed {

@@ -5,9 +5,10 @@
 //! (`.<name>.meterflow-save-XXXXXX`), so that the next run holding the state's lock removes it.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
+
+use crate::output::file::{folder, sync_folder};
 
 /// Replaces `path` with `bytes` atomically.
 pub(crate) fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -16,7 +17,7 @@ pub(crate) fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    sync_folder(dir)
 }
 
 /// Removes the temporary files that runs killed while saving `path` left; to be called with the
@@ -34,30 +35,12 @@ pub(crate) fn remove_stale(path: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// `.<name>.meterflow-save-`: hidden, and told apart from the temporary files of other states.
 fn temp_prefix(path: &Path) -> OsString {
     let mut prefix = OsString::from(".");
     prefix.push(path.file_name().unwrap_or_default());
     prefix.push(".meterflow-save-");
     prefix
-}
-
-/// Makes the rename itself durable: without it a power loss may bring back the old name.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
