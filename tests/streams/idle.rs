@@ -86,8 +86,8 @@ impl Sink for Seen {
 /// Under `max_future_skew: 5m`, m1 sends R = 3 at 00:01 and 7 at 00:30, which is held back as more
 /// than 5 minutes ahead of its watermark 00:01; m1 falls silent and the idle clock moves its
 /// watermark `idle` minutes on; then m1 sends 2 at minute `last` and the input ends. What `job`
-/// wrote up to the end of the advance, and after it.
-fn held_back_through_silence(job: &str, idle: i64, last: i64) -> (Seen, Seen) {
+/// wrote up to the end of the advance, and after it, and the readings it counts as read.
+fn held_back_through_silence(job: &str, idle: i64, last: i64) -> (Seen, Seen, u64) {
     let jobs = load_sources(vec![("job.yaml".into(), job.into())]).unwrap();
     let mut names = Names::default();
     let options = EngineOptions { max_future_skew: Some(5 * MIN), ..EngineOptions::default() };
@@ -101,7 +101,8 @@ fn held_back_through_silence(job: &str, idle: i64, last: i64) -> (Seen, Seen) {
     pipeline.advance_idle(m1, r, idle * MIN, &mut advanced);
     pipeline.push(reading(last * MIN, 2.0), &mut after);
     pipeline.finish(&mut after);
-    (advanced, after)
+    let read = pipeline.stats()[0].rows_read;
+    (advanced, after, read)
 }
 
 /// A window job (max per 10 minutes), the idle clock 40 minutes on, to 00:41, within 5 minutes of
@@ -112,10 +113,10 @@ fn held_back_through_silence(job: &str, idle: i64, last: i64) -> (Seen, Seen) {
 /// of the moved watermark, dropped it as a glitch (exit 0, a window missing).
 #[test]
 fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() {
-    let (advanced, after) = held_back_through_silence(WINDOW, 40, 42);
+    let (advanced, after, read) = held_back_through_silence(WINDOW, 40, 42);
     assert_eq!(advanced.0, vec![(0, Value::Number(3.0)), (30 * MIN, Value::Number(7.0))]);
     assert_eq!(after.0, vec![(40 * MIN, Value::Number(2.0))]);
-    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+    assert_eq!((advanced.1, after.1, read), (0, 0, 3), "nothing dropped, three readings read");
 }
 
 /// The idle clock 27 minutes on, to 00:28: within 5 minutes of the held reading (00:28 >= 00:25)
@@ -125,10 +126,10 @@ fn an_idle_advance_takes_the_reading_held_back_once_it_is_no_longer_far_ahead() 
 /// was more than 5 minutes ahead, held back and dropped at the end of input.
 #[test]
 fn a_reading_taken_on_an_idle_advance_moves_the_watermark_to_its_time() {
-    let (advanced, after) = held_back_through_silence(WINDOW, 27, 34);
+    let (advanced, after, read) = held_back_through_silence(WINDOW, 27, 34);
     assert_eq!(advanced.0, vec![(0, Value::Number(3.0))]);
     assert_eq!(after.0, vec![(30 * MIN, Value::Number(7.0))]);
-    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+    assert_eq!((advanced.1, after.1, read), (0, 0, 3), "nothing dropped, three readings read");
 }
 
 /// A merge job (`Twice = R * 2` every 10 minutes), the idle clock 40 minutes on: the held reading
@@ -140,15 +141,19 @@ fn a_reading_taken_on_an_idle_advance_moves_the_watermark_to_its_time() {
 /// 00:10, 00:20 and 00:30 read 3, 3 and 7.
 #[test]
 fn an_idle_advance_gives_a_merge_the_reading_held_back_once_it_is_no_longer_far_ahead() {
+    // Two policies reading R each take the held reading, which is still one reading read.
+    let two = MERGE.replace("policies:\n", "policies:\n  - {output: Thrice, logic: \"${R} * 3\"}\n");
+    let (_, after, read) = held_back_through_silence(&two, 27, 34);
+    assert_eq!((after.0.len(), after.1, read), (6, 0, 3));
     let twice = |t: i64, v: f64| (t * MIN, Value::Number(v));
-    let (advanced, after) = held_back_through_silence(MERGE, 40, 42);
+    let (advanced, after, read) = held_back_through_silence(MERGE, 40, 42);
     assert!(advanced.0.is_empty(), "{:?}", advanced.0);
     assert_eq!(after.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0), twice(40, 14.0)]);
-    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
-    let (advanced, after) = held_back_through_silence(MERGE, 27, 34);
+    assert_eq!((advanced.1, after.1, read), (0, 0, 3), "nothing dropped, three readings read");
+    let (advanced, after, read) = held_back_through_silence(MERGE, 27, 34);
     assert!(advanced.0.is_empty(), "{:?}", advanced.0);
     assert_eq!(after.0, vec![twice(10, 6.0), twice(20, 6.0), twice(30, 14.0)]);
-    assert_eq!((advanced.1, after.1), (0, 0), "nothing dropped");
+    assert_eq!((advanced.1, after.1, read), (0, 0, 3), "nothing dropped, three readings read");
 }
 
 /// One-second windows: m2 sends one reading at 0.5 s and falls silent while m1 keeps sending; with
