@@ -483,16 +483,9 @@ impl MergeOperator {
                 if !(is_operand || is_trigger) || !horizon || series.watermark == NO_WATERMARK {
                     continue;
                 }
-                let mut advanced = series.watermark.saturating_add(by);
-                // Left held, the advance would settle ticks without it and the next reading, within
-                // the skew of the moved watermark, would drop it as a glitch; taken at the old
-                // watermark, as a reading stamped then would confirm it, and moving the watermark
-                // to its time, as any reading does.
-                if let Some(skew) = self.max_future_skew
-                    && series.guard.held().is_some_and(|h| advanced >= h.reading.ts.saturating_sub(skew))
-                    && let Some(held) = series.guard.undecided()
-                {
-                    advanced = advanced.max(held.reading.ts);
+                let (advanced, confirmed) = series.guard.advance_idle(series.watermark, by, self.max_future_skew);
+                // Stored at the old watermark, as a confirmed reading is.
+                if let Some(held) = confirmed {
                     let repeat = self.store(pi, (index, is_operand, is_trigger), held.reading, held.feed, out);
                     taken = Some(taken.map_or((held.feed, repeat), |(feed, seen)| (feed, seen.max(repeat))));
                 }

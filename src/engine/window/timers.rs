@@ -291,18 +291,9 @@ impl WindowOperator {
         if w == NO_WATERMARK {
             return;
         }
-        let mut advanced = w.saturating_add(by);
-        // A reading the future-skew guard holds back is no longer too far ahead once wall-clock
-        // time brings the watermark within max_future_skew of it: it is taken, as a reading
-        // stamped then would confirm it. Left held, the advance would close its windows without it
-        // and the next reading, within the skew of the moved watermark, would drop it as a glitch.
-        // Taken, it moves the watermark to its time as any reading does: else a next reading
-        // close after it could be too far ahead of the watermark in its turn.
-        if let Some(skew) = self.max_future_skew
-            && self.clocks[clock].guard.held().is_some_and(|h| advanced >= h.reading.ts.saturating_sub(skew))
-            && let Some(held) = self.clocks[clock].guard.undecided()
-        {
-            advanced = advanced.max(held.reading.ts);
+        let (advanced, confirmed) = self.clocks[clock].guard.advance_idle(w, by, self.max_future_skew);
+        // Taken at the old watermark, before the windows the advance closes.
+        if let Some(held) = confirmed {
             self.take_held(held, w, out);
         }
         self.clocks[clock].watermark = advanced;
