@@ -5,7 +5,7 @@
 
 use super::name_field::{CONTROL, has_control};
 use super::options::{InputOptions, Layout};
-use super::shown::shorten;
+use super::shown::{escaped, quoted, shorten};
 use crate::engine::names::Names;
 use anyhow::Result;
 use csv::ByteRecord;
@@ -189,7 +189,7 @@ impl Columns {
                             .map(|(i, h)| (i, h.trim()))
                             .collect();
                         for &(i, name) in points.iter().filter(|(_, name)| has_control(name.as_bytes())) {
-                            problem("point", format!("column {} {name:?}: {CONTROL}", i + 1));
+                            problem("point", format!("column {} {}: {CONTROL}", i + 1, quoted(name)));
                         }
                         points.into_iter().map(|(i, name)| (i, names.points.intern(name))).collect()
                     }
@@ -320,7 +320,7 @@ pub(crate) struct HeaderError {
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Control characters escaped and long names cut: the header may be binary garbage.
-        let shown = self.header.iter().map(|n| shorten(&n.escape_debug().to_string())).collect::<Vec<_>>().join(",");
+        let shown = self.header.iter().map(|n| escaped(&shorten(n))).collect::<Vec<_>>().join(",");
         match (self.problems.as_slice(), self.hints.is_empty()) {
             ([(_, only)], true) => write!(f, "{}:1: {only} (header: {shown})", self.file),
             (problems, _) => {

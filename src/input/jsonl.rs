@@ -14,6 +14,7 @@ use super::options::{InputOptions, Layout};
 use super::pump::Pumped;
 use super::reader::{UNREAD_VALUE, is_missing};
 use super::rejects::BadRows;
+use super::shown::quoted;
 use super::timestamp::TimeParser;
 use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
@@ -206,7 +207,7 @@ fn reading(
             return Err(format!("{field}: {name:?}: a name must not hold a byte-order mark (U+FEFF)"));
         }
         if has_control(name.as_bytes()) {
-            return Err(format!("{field}: {name:?}: {CONTROL}"));
+            return Err(format!("{field}: {}: {CONTROL}", quoted(name)));
         }
     }
     let point = names.points.intern(point_name);

@@ -6,6 +6,7 @@
 use super::live::Idle;
 use super::name_field::{CONTROL, has_control};
 use super::number::NumberFormat;
+use super::shown::quoted;
 use super::stamps::IntervalEnd;
 use super::stop::Stop;
 use super::timestamp::{Ambiguous, DstPolicy, Nonexistent, TimeFormat, TimeParser};
@@ -220,7 +221,7 @@ fn non_empty(flag: &str, value: &Option<String>) -> Result<Option<String>> {
 fn constant_name(flag: &str, value: &Option<String>) -> Result<Option<String>> {
     let name = non_empty(flag, value)?;
     if let Some(text) = name.as_deref().filter(|n| has_control(n.as_bytes())) {
-        bail!("{flag}: {text:?}: {CONTROL}");
+        bail!("{flag}: {}: {CONTROL}", quoted(text));
     }
     Ok(name)
 }

@@ -13,7 +13,7 @@ use super::options::InputOptions;
 use super::pump::Pumped;
 use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
-use super::shown::shorten;
+use super::shown::{quoted, shorten};
 use super::source;
 use super::stamps::Stamps;
 use super::timestamp::TimeParser;
@@ -448,7 +448,11 @@ fn with_hints(error: anyhow::Error, csv: &mut csv::Reader<Box<dyn Read>>, option
 }
 
 fn field_problem(column: usize, name: &str, kind: &str, field: &[u8], problem: &str) -> String {
-    format!("column {} ({name}): invalid {kind} {:?}: {problem}", column + 1, shorten(&String::from_utf8_lossy(field)))
+    format!(
+        "column {} ({name}): invalid {kind} {}: {problem}",
+        column + 1,
+        quoted(&shorten(&String::from_utf8_lossy(field)))
+    )
 }
 
 /// A value field the number format does not read, with the flag that would read it.
