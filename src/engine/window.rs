@@ -23,8 +23,9 @@
 //!   too, and a window whose reading a repeat changed is summed again from them.
 //! - **The on-time lane.** In a job of one tumbling group, the usual reading (a known series, a new
 //!   timestamp, a value within the threshold, the newest window, on time) is handled by
-//!   [`WindowOperator::push`] in one straight run of code, and the first reading of the next
-//!   window opens it at the ring's back the same way; every other reading takes the general
+//!   [`WindowOperator::push`] in one straight run of code; the first reading of the next window
+//!   opens it at the ring's back, and a reading delayed past later ones that the log does not
+//!   hold goes to its window, each in a short run of its own; every other reading takes the general
 //!   path ([`accept`]), which does the same with that reading. `tests/library/lane.rs` holds the
 //!   two to the same rows, late rows and figures.
 //! - **What other features add.** A component is a few cells in the slot ([`super::accumulator`]); one
@@ -330,7 +331,8 @@ impl WindowOperator {
     /// before, a timestamp later than every one it holds, a value within the threshold, for the
     /// newest window of a job of one tumbling group, on time; or, the first of the next window,
     /// opens it ([`Self::open_next`]). That is what [`Self::push_any`] does with such a reading,
-    /// without the searches, loops and checks that other readings need.
+    /// without the searches, loops and checks that other readings need; it tries a reading stamped
+    /// before the series' newest one in a short run of its own first ([`Self::take_unheld`]).
     #[inline]
     pub(crate) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if self.lane == Some(r.point)
@@ -395,6 +397,15 @@ impl WindowOperator {
     #[inline(never)]
     fn push_any(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
+            return;
+        }
+        // Tried here rather than in the lane: there, it cost the lane's own code 9 instructions a
+        // reading (its registers and layout).
+        if self.lane == Some(r.point)
+            && let Some(&sid) = self.series_of[0].get(r.asset as usize)
+            && sid != ABSENT
+            && self.take_unheld(sid, self.series[sid as usize].clock, r, out)
+        {
             return;
         }
         let Some(input) = self.inputs.iter().position(|&p| p == r.point) else { return };
