@@ -228,39 +228,50 @@ impl WindowOperator {
         true
     }
 
-    /// The lane's delayed reading, tried first on the general path ([`Self::push_any`]): a reading
-    /// of a known series of a one-group tumbling job, stamped before the series' newest one, that
-    /// the log does not hold and that is within the threshold and not too late for its window (in
-    /// a meter feed, mostly one of the window before the newest, late within lateness): added to
-    /// its window through [`Self::add`], as the general path would, without its series lookup,
-    /// guard and group loop. A repeat, a value outside the threshold, a reading too late for its
-    /// window or one the future-skew guard has a say in is left to the general path, before
-    /// anything moves. Returns whether it took the reading.
+    /// A reading of a known series of a one-group tumbling job that the lane did not take, tried
+    /// first on the general path ([`Self::push_any`]), when the log does not hold its stamp and the
+    /// future-skew guard has no say: a value outside the threshold is counted and its stamp logged
+    /// (in a meter feed, a glitch); a reading stamped before the series' newest one and not too
+    /// late for its window (mostly one of the window before the newest, late within lateness) is
+    /// added to it through [`Self::add`]. Both as the general path would, without its series
+    /// lookup, guard and group loop. Any other reading (a repeat, one too late, a new one the lane
+    /// left) is left to the general path, before anything moves. Returns whether it took it.
     #[inline(never)]
     pub(super) fn take_unheld(&mut self, sid: u32, clock: usize, r: Reading, out: &mut Emitted) -> bool {
         let w = self.clocks[clock].watermark;
-        if self.logs[sid as usize].is_new(r.ts)
-            || !self.groups[0].threshold.contains(r.value)
-            || !matches!(self.logs[sid as usize].get(r.ts), Held::No)
+        let new = self.logs[sid as usize].is_new(r.ts);
+        if !(new || matches!(self.logs[sid as usize].get(r.ts), Held::No))
             || !self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew)
         {
             return false;
         }
-        let layout = &mut self.groups[0].layout;
-        let window = *layout.windows_of(r.ts).end();
-        let Some((start, end)) = layout.window(window) else { return false };
-        let arrival = watermark::classify(end, w, self.latency);
-        if arrival == Arrival::LateBeyond {
-            return false;
-        }
-        let before = (out.points.len(), self.groups[0].fused.outputs() > 1);
-        self.add(sid, 0, Placement { window, start, end, arrival }, (r.ts, r.value), out);
-        self.policy_order(0, before, out);
-        // Read and valid for every policy, read and kept by the job: one count, as in the lane.
-        self.lane_taken += 1;
-        if arrival == Arrival::LateWithin {
+        if !self.groups[0].threshold.contains(r.value) {
+            // Read by every policy and valid for none (no `last_value` in a lane's job); read and
+            // kept by the job, its stamp logged so that a repeat of it is known.
             for pi in self.groups[0].policies() {
-                self.stats.policies[pi].late_accepted += 1;
+                let stats = &mut self.stats.policies[pi];
+                stats.read += 1;
+                stats.out_of_threshold += 1;
+            }
+            self.stats.rows_read += 1;
+            self.stats.kept += 1;
+        } else {
+            let layout = &mut self.groups[0].layout;
+            let window = *layout.windows_of(r.ts).end();
+            let Some((start, end)) = layout.window(window) else { return false };
+            let arrival = watermark::classify(end, w, self.latency);
+            if new || arrival == Arrival::LateBeyond {
+                return false;
+            }
+            let before = (out.points.len(), self.groups[0].fused.outputs() > 1);
+            self.add(sid, 0, Placement { window, start, end, arrival }, (r.ts, r.value), out);
+            self.policy_order(0, before, out);
+            // Read and valid for every policy, read and kept by the job: one count, as in the lane.
+            self.lane_taken += 1;
+            if arrival == Arrival::LateWithin {
+                for pi in self.groups[0].policies() {
+                    self.stats.policies[pi].late_accepted += 1;
+                }
             }
         }
         self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
