@@ -165,9 +165,9 @@ impl WindowOperator {
     }
 
     /// Opens window `place` of a series and group at position `i` of its ring (where
-    /// [`super::open_windows::Slots::locate`] says it belongs) with its first value: its expiry
-    /// timer when it is the ring's first window not waiting, its closing timer in `updates` mode,
-    /// and the count of open windows that the limits and figures read.
+    /// [`crate::engine::open_windows::Slots::locate`] says it belongs) with its first value: its
+    /// expiry timer when it is the ring's first window not waiting, its closing timer in `updates`
+    /// mode, and the count of open windows that the limits and figures read.
     pub(super) fn open(&mut self, sid: u32, g: usize, i: usize, place: &Placement, (ts, value): (i64, f64)) {
         let &Placement { window, start, end, arrival } = place;
         let group = &self.groups[g];
