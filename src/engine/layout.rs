@@ -105,7 +105,18 @@ impl Layout {
         self.pane_start(k)
     }
 
+    /// The pane of `ts`: a UTC pane by one division, inlined where the window job and the merge
+    /// call it once a window, a trim and a tick; a local one out of line.
+    #[inline]
     fn pane_of(&mut self, ts: i64) -> i64 {
+        if self.local.is_none() {
+            return (ts - self.offset).div_euclid(self.step);
+        }
+        self.local_pane_of(ts)
+    }
+
+    #[inline(never)]
+    fn local_pane_of(&mut self, ts: i64) -> i64 {
         let Some(local) = &self.local else { return (ts - self.offset).div_euclid(self.step) };
         let ((k, start, end), grid) = (local.last, local.grid);
         if start <= ts && ts < end {

@@ -23,7 +23,9 @@
 //!   too, and a window whose reading a repeat changed is summed again from them.
 //! - **The on-time lane.** In a job of one tumbling group, the usual reading (a known series, a new
 //!   timestamp, a value within the threshold, the newest window, on time) is handled by
-//!   [`WindowOperator::push`] in one straight run of code; every other reading takes the general
+//!   [`WindowOperator::push`] in one straight run of code; the first reading of the next window
+//!   opens it at the ring's back, and a reading delayed past later ones that the log does not
+//!   hold goes to its window, each in a short run of its own; every other reading takes the general
 //!   path ([`accept`]), which does the same with that reading. `tests/library/lane.rs` holds the
 //!   two to the same rows, late rows and figures.
 //! - **What other features add.** A component is a few cells in the slot ([`super::accumulator`]); one
@@ -327,8 +329,10 @@ impl WindowOperator {
 
     /// Runs one reading through the job. The usual reading takes the on-time lane: a series seen
     /// before, a timestamp later than every one it holds, a value within the threshold, for the
-    /// newest window of a job of one tumbling group, on time. That is what [`Self::push_any`]
-    /// does with such a reading, without the searches, loops and checks that other readings need.
+    /// newest window of a job of one tumbling group, on time; or, the first of the next window,
+    /// opens it ([`Self::open_next`]). That is what [`Self::push_any`] does with such a reading,
+    /// without the searches, loops and checks that other readings need; it tries a reading stamped
+    /// before the series' newest one in a short run of its own first ([`Self::take_unheld`]).
     #[inline]
     pub(crate) fn push(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if self.lane == Some(r.point)
@@ -342,20 +346,24 @@ impl WindowOperator {
             // One group: series `sid`'s ring is at `sid * 1 + 0`.
             let ring = &mut self.rings[sid as usize];
             let end = ring.newest.1;
-            if self.logs[sid as usize].is_new(r.ts)
-                && group.threshold.contains(r.value)
-                && let Some(slot) = ring.newest_holding(r.ts)
-                && watermark::classify(end, w, self.latency) == Arrival::OnTime
-                && self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew)
-            {
-                group.fused.add(slot, r.ts, r.value, &mut self.samples);
-                // Its figures (read and valid for every policy, read and kept by the job) are
-                // one count until the pipeline settles them.
-                self.lane_taken += 1;
-                self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
-                self.open_readings += 1;
-                self.move_clock(sid, clock, w, r.ts, out);
-                return;
+            if self.logs[sid as usize].is_new(r.ts) && group.threshold.contains(r.value) {
+                if let Some(slot) = ring.newest_holding(r.ts) {
+                    if watermark::classify(end, w, self.latency) == Arrival::OnTime
+                        && self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew)
+                    {
+                        group.fused.add(slot, r.ts, r.value, &mut self.samples);
+                        // Its figures (read and valid for every policy, read and kept by the job)
+                        // are one count until the pipeline settles them.
+                        self.lane_taken += 1;
+                        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+                        self.open_readings += 1;
+                        self.move_clock(sid, clock, w, r.ts, out);
+                        return;
+                    }
+                } else if self.open_next(sid, clock, r, out) {
+                    // The first reading of the series' next window opened it.
+                    return;
+                }
             }
         }
         self.push_any(r, feed, out);
@@ -389,6 +397,15 @@ impl WindowOperator {
     #[inline(never)]
     fn push_any(&mut self, r: Reading, feed: Feed, out: &mut Emitted) {
         if r.model != NO_MODEL && r.model != self.origin.model {
+            return;
+        }
+        // Tried here rather than in the lane: there, it cost the lane's own code 9 instructions a
+        // reading (its registers and layout).
+        if self.lane == Some(r.point)
+            && let Some(&sid) = self.series_of[0].get(r.asset as usize)
+            && sid != ABSENT
+            && self.take_unheld(sid, self.series[sid as usize].clock, r, out)
+        {
             return;
         }
         let Some(input) = self.inputs.iter().position(|&p| p == r.point) else { return };

@@ -7,6 +7,7 @@
 use super::{Missed, Placement, WindowOperator, is_finite, same};
 use crate::engine::accumulator::{EXPIRED, Fused, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
+use crate::engine::repeats::Held;
 use crate::engine::watermark::{self, Arrival};
 use crate::engine::{Emit, EmitMode, Emitted, Point, Reading};
 use crate::job::Interpolation;
@@ -145,9 +146,8 @@ impl WindowOperator {
     /// Adds a value stamped `ts` to a window of a series and group, opening the window if needed;
     /// in `updates` mode a late change is written at once.
     pub(super) fn add(&mut self, sid: u32, g: usize, place: Placement, (ts, value): (i64, f64), out: &mut Emitted) {
-        let Placement { window, start, end, arrival } = place;
+        let Placement { window, arrival, .. } = place;
         let group = &self.groups[g];
-        let series = &self.series[sid as usize];
         let ring = &mut self.rings[sid as usize * self.groups.len() + g];
         let index = match ring.locate(window) {
             Ok(i) => {
@@ -155,35 +155,129 @@ impl WindowOperator {
                 i
             }
             Err(i) => {
-                let newest = i == ring.len();
-                // The first window not waiting for the series' next reading has the ring's timer.
-                let timed = i == 0 || Fused::flags(ring.slot(i - 1)) & EXPIRED != 0;
-                let slot = ring.insert(i);
-                group.fused.open(slot, window, ts, value, &mut self.samples);
-                self.open_windows += group.fused.outputs() as u64;
-                self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
-                let clock = &mut self.clocks[series.clock];
-                let base =
-                    Timer { at: end + self.latency, series: sid, group: g as u16, kind: TimerKind::Expire, window };
-                // Windows of a ring expire in number order, so only the front one needs an expiry
-                // timer: the next front's is queued when it expires.
-                if timed {
-                    Fused::set_flag(slot, TIMED);
-                    clock.push(base);
-                }
-                // A window opened by a late reading is already closed: its first row is written below.
-                if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
-                    clock.push(Timer { at: end, kind: TimerKind::Close, ..base });
-                }
-                if newest {
-                    ring.newest = (start, end);
-                }
+                self.open(sid, g, i, &place, (ts, value));
                 i
             }
         };
         if self.emit == EmitMode::Updates && arrival == Arrival::LateWithin {
             self.write_late(sid, g, index, window, out);
         }
+    }
+
+    /// Opens window `place` of a series and group at position `i` of its ring (where
+    /// [`crate::engine::open_windows::Slots::locate`] says it belongs) with its first value: its
+    /// expiry timer when it is the ring's first window not waiting, its closing timer in `updates`
+    /// mode, and the count of open windows that the limits and figures read.
+    pub(super) fn open(&mut self, sid: u32, g: usize, i: usize, place: &Placement, (ts, value): (i64, f64)) {
+        let &Placement { window, start, end, arrival } = place;
+        let group = &self.groups[g];
+        let series = &self.series[sid as usize];
+        let ring = &mut self.rings[sid as usize * self.groups.len() + g];
+        let newest = i == ring.len();
+        // The first window not waiting for the series' next reading has the ring's timer.
+        let timed = i == 0 || Fused::flags(ring.slot(i - 1)) & EXPIRED != 0;
+        let slot = ring.insert(i);
+        group.fused.open(slot, window, ts, value, &mut self.samples);
+        self.open_windows += group.fused.outputs() as u64;
+        self.stats.peak_open_windows = self.stats.peak_open_windows.max(self.open_windows);
+        let clock = &mut self.clocks[series.clock];
+        let base = Timer { at: end + self.latency, series: sid, group: g as u16, kind: TimerKind::Expire, window };
+        // Windows of a ring expire in number order, so only the front one needs an expiry
+        // timer: the next front's is queued when it expires.
+        if timed {
+            Fused::set_flag(slot, TIMED);
+            clock.push(base);
+        }
+        // A window opened by a late reading is already closed: its first row is written by `add`.
+        if self.emit == EmitMode::Updates && arrival == Arrival::OnTime {
+            clock.push(Timer { at: end, kind: TimerKind::Close, ..base });
+        }
+        if newest {
+            ring.newest = (start, end);
+        }
+    }
+
+    /// The on-time lane's next window ([`WindowOperator::push`]): a reading of a known series of a
+    /// one-group tumbling job, new and within the threshold, later than the ring's newest window
+    /// (or the ring empty) and on time for its own, opens that window at the ring's back, as
+    /// [`Self::push_any`] would, without its loops, searches and per-reading figures. Returns
+    /// whether it took the reading; the general path takes any other.
+    #[inline(never)]
+    pub(super) fn open_next(&mut self, sid: u32, clock: usize, r: Reading, out: &mut Emitted) -> bool {
+        let w = self.clocks[clock].watermark;
+        let ring = &self.rings[sid as usize];
+        // A ring restored from a saved state, or whose newest window went, does not know its
+        // newest bounds (`start > end`): the general path searches it.
+        let (newest_start, newest_end) = ring.newest;
+        let later = ring.is_empty() || (newest_start < newest_end && r.ts >= newest_end);
+        if !later || !self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew) {
+            return false;
+        }
+        let i = ring.len();
+        let layout = &mut self.groups[0].layout;
+        let window = *layout.windows_of(r.ts).end();
+        let Some((start, end)) = layout.window(window) else { return false };
+        if watermark::classify(end, w, self.latency) != Arrival::OnTime {
+            return false;
+        }
+        self.open(sid, 0, i, &Placement { window, start, end, arrival: Arrival::OnTime }, (r.ts, r.value));
+        self.lane_taken += 1;
+        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+        self.open_readings += 1;
+        self.move_clock(sid, clock, w, r.ts, out);
+        true
+    }
+
+    /// A reading of a known series of a one-group tumbling job that the lane did not take, tried
+    /// first on the general path ([`Self::push_any`]), when the log does not hold its stamp and the
+    /// future-skew guard has no say: a value outside the threshold is counted and its stamp logged
+    /// (in a meter feed, a glitch); a reading stamped before the series' newest one and not too
+    /// late for its window (mostly one of the window before the newest, late within lateness) is
+    /// added to it through [`Self::add`]. Both as the general path would, without its series
+    /// lookup, guard and group loop. Any other reading (a repeat, one too late, a new one the lane
+    /// left) is left to the general path, before anything moves. Returns whether it took it.
+    #[inline(never)]
+    pub(super) fn take_unheld(&mut self, sid: u32, clock: usize, r: Reading, out: &mut Emitted) -> bool {
+        let w = self.clocks[clock].watermark;
+        let new = self.logs[sid as usize].is_new(r.ts);
+        if !(new || matches!(self.logs[sid as usize].get(r.ts), Held::No))
+            || !self.clocks[clock].guard.passes(w, r.ts, self.max_future_skew)
+        {
+            return false;
+        }
+        if !self.groups[0].threshold.contains(r.value) {
+            // Read by every policy and valid for none (no `last_value` in a lane's job); read and
+            // kept by the job, its stamp logged so that a repeat of it is known.
+            for pi in self.groups[0].policies() {
+                let stats = &mut self.stats.policies[pi];
+                stats.read += 1;
+                stats.out_of_threshold += 1;
+            }
+            self.stats.rows_read += 1;
+            self.stats.kept += 1;
+        } else {
+            let layout = &mut self.groups[0].layout;
+            let window = *layout.windows_of(r.ts).end();
+            let Some((start, end)) = layout.window(window) else { return false };
+            let arrival = watermark::classify(end, w, self.latency);
+            if new || arrival == Arrival::LateBeyond {
+                return false;
+            }
+            let before = (out.points.len(), self.groups[0].fused.outputs() > 1);
+            self.add(sid, 0, Placement { window, start, end, arrival }, (r.ts, r.value), out);
+            self.policy_order(0, before, out);
+            // Read and valid for every policy, read and kept by the job: one count, as in the lane.
+            self.lane_taken += 1;
+            if arrival == Arrival::LateWithin {
+                for pi in self.groups[0].policies() {
+                    self.stats.policies[pi].late_accepted += 1;
+                }
+            }
+        }
+        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+        self.open_readings += 1;
+        self.move_clock(sid, clock, w, r.ts, out);
+        true
     }
 
     /// `updates` mode: the rows of window slot `index` whose value a late reading changed.
