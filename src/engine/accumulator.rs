@@ -18,7 +18,7 @@
 //! the window operator supplies.
 
 use super::Value;
-use super::register::{LeftOut, Span, delta, integrate, percentile, sorted_values, stddev};
+use super::register::{LeftOut, Span, books, delta, integrate, percentile, sorted_values, stddev};
 use crate::job::{Aggregation, Boundary, PolicyRules};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -184,14 +184,19 @@ impl Fused {
         (0..self.outputs.len()).any(|k| self.outputs[k].reads_next(&self.rules[k]))
     }
 
-    /// Whether policy `k` writes a row for a window without readings that a step or an interval
-    /// between two readings, `length` ms long, crosses. An interval longer than `max_gap` is not
-    /// integrated, so the windows it crosses hold nothing at all: they are no windows of the
-    /// series, neither written nor counted as windows with nothing integrated.
-    pub(crate) fn crosses(&self, k: usize, length: i64) -> bool {
+    /// Whether policy `k` writes a row for a window without readings that the step or interval
+    /// between readings `before` and `after` crosses. An interval longer than `max_gap` is not
+    /// integrated, and a step `delta` leaves out (a meter exchange, outside the slope) is not
+    /// booked, so the windows it crosses hold nothing at all: they are no windows of the series,
+    /// neither written (an increase of 0 there was never measured) nor counted as windows with
+    /// nothing integrated.
+    pub(crate) fn crosses(&self, k: usize, (before, after): (Sample, Sample)) -> bool {
+        let rules = &self.rules[k];
         match self.outputs[k] {
-            Aggregation::Delta => self.rules[k].register.boundary == Boundary::Interpolate,
-            a => a.is_integral() && self.rules[k].integration.max_gap.is_none_or(|gap| length <= gap),
+            Aggregation::Delta => {
+                rules.register.boundary == Boundary::Interpolate && books(before, after, &rules.register)
+            }
+            a => a.is_integral() && rules.integration.max_gap.is_none_or(|gap| after.0 - before.0 <= gap),
         }
     }
 

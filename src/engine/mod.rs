@@ -201,6 +201,19 @@ pub struct Pipeline {
     tracker: Option<Box<shard::Tracker>>,
 }
 
+/// How a point another job writes may still be revised in `updates` mode: the merge reading it
+/// holds a trigger time open until no revision can reach it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Revisable {
+    /// How far behind the latest row of a series a row may still be written or revised (ms).
+    pub(crate) horizon: i64,
+    /// Whether the producer writes the windows a step between two readings crosses without a
+    /// reading of its own only once the window of the later reading expires (`delta` under
+    /// `boundary: previous` or `interpolate`, `integral`, `twa`): such a gap in its rows may be
+    /// filled however far behind the latest row it lies.
+    pub(crate) fills_gaps: bool,
+}
+
 /// A late reading this far behind its watermark was more likely made late by one reading stamped
 /// far ahead (a bad device clock) than by a slow meter.
 pub(crate) const FAR_BEHIND: i64 = 7 * 24 * 3_600_000;
@@ -211,7 +224,7 @@ impl Pipeline {
         let mut operators = Vec::new();
         let mut routes: Vec<Vec<usize>> = Vec::new();
         // How long after its watermark each job-written point may still be revised (`updates`).
-        let mut derived: HashMap<u32, i64> = HashMap::new();
+        let mut derived: HashMap<u32, Revisable> = HashMap::new();
         let mut models = Vec::new();
         for (index, job) in jobs.into_iter().enumerate() {
             let model = names.models.intern(&job.model);
@@ -228,21 +241,29 @@ impl Pipeline {
             match &job.kind {
                 JobKind::Window(w) => {
                     for p in &w.policies {
-                        derived.insert(names.points.intern(&p.output), w.latency + p.window_size.longest_ms());
+                        let revisable = Revisable {
+                            horizon: w.latency + p.window_size.longest_ms(),
+                            fills_gaps: p.aggregation.reads_next(&p.rules),
+                        };
+                        derived.insert(names.points.intern(&p.output), revisable);
                     }
                 }
                 JobKind::Merge(m) => {
+                    let raw = Revisable { horizon: m.latency, fills_gaps: false };
                     let own = |point: &str, names: &mut Names| {
-                        derived.get(&names.points.intern(point)).copied().unwrap_or(m.latency)
+                        derived.get(&names.points.intern(point)).copied().unwrap_or(raw)
                     };
                     let mut horizon = 0;
                     for p in &m.policies {
                         for operand in p.operands.iter().chain(&p.trigger_point) {
-                            horizon = horizon.max(own(operand, names));
+                            let operand = own(operand, names);
+                            // A gap an operand's producer fills later reaches back without bound
+                            // from this job's rows, which have none: revisable to the end.
+                            horizon = horizon.max(if operand.fills_gaps { i64::MAX } else { operand.horizon });
                         }
                     }
                     for p in &m.policies {
-                        derived.insert(names.points.intern(&p.output), horizon);
+                        derived.insert(names.points.intern(&p.output), Revisable { horizon, fills_gaps: false });
                     }
                 }
             }

@@ -105,6 +105,12 @@ fn judge((ta, a): Sample, (tb, b): Sample, rule: &RegisterRules) -> Step {
     Step::Booked { increase, correction }
 }
 
+/// Whether the rule books the step from reading `a` to the next reading `b` (rather than leave
+/// it out: a meter exchange, an increase outside the slope).
+pub(crate) fn books(a: Sample, b: Sample, rule: &RegisterRules) -> bool {
+    matches!(judge(a, b, rule), Step::Booked { .. })
+}
+
 /// The part of the step `a -> b` (scaled) that falls in `[start, end)`, in proportion to time.
 fn share(a: Sample, b: Sample, rule: &RegisterRules, (start, end): (i64, i64)) -> f64 {
     let Step::Booked { increase, .. } = judge(a, b, rule) else { return 0.0 };

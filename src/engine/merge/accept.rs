@@ -67,7 +67,7 @@ impl MergeOperator {
         });
         let index = operand.unwrap_or_else(|| policy.trigger.map_or(0, |(_, i)| i));
         let w = state.series[index].watermark;
-        if policy.horizons[index].1 && watermark::operand_is_late(r.ts, w, self.latency) {
+        if policy.horizons[index].raw && watermark::operand_is_late(r.ts, w, self.latency) {
             return Applied::Late(w);
         }
         let (advanced, skew) = state.series[index].guard.advance(w, r, feed, self.max_future_skew);

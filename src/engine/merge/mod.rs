@@ -7,7 +7,9 @@
 //! another job writes can change only while that job may revise it, so in `final` mode (where
 //! producers write each key once, in order) its horizon is 0 and in `updates` mode it is the
 //! producer's revision horizon. A trigger time T is *final* once `T < W - horizon` on every series
-//! of the asset.
+//! of the asset; on the output of a policy whose windows wait for the series' next reading, whose
+//! producer writes the windows a long step crosses only once that step is final, once the series'
+//! first value after T is below `W - horizon`.
 //!
 //! - `final` mode writes each trigger time once, when it is final (or at end of input).
 //! - `updates` mode writes a trigger time when event time has passed it on every series
@@ -35,7 +37,9 @@ use super::layout::Layout;
 use super::shard::Mark;
 use super::stats::{JobStats, SAMPLES_PER_JOB, SkipSample};
 use super::watermark::NO_WATERMARK;
-use super::{DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Value};
+use super::{
+    DropReason, Dropped, Emit, EmitMode, Emitted, EngineOptions, Feed, NO_MODEL, Origin, Reading, Revisable, Value,
+};
 use crate::engine::names::Names;
 use crate::job::expr::{Expression, Outcome};
 use crate::job::options::Duplicates;
@@ -56,6 +60,19 @@ enum Skip {
     NonFinite,
     Empty,
     EvalError,
+}
+
+/// How one operand series of a policy may still change.
+#[derive(Clone, Copy)]
+struct Horizon {
+    /// How far behind the series' watermark a value may still change (ms).
+    ms: i64,
+    /// Raw input, subject to the merge's lateness (else written by another job).
+    raw: bool,
+    /// `updates` mode, an output whose producer fills a gap in its rows late ([`Revisable`]): a
+    /// trigger time is final once the series' first value after it, not only the time itself,
+    /// lies `ms` behind the watermark.
+    fills_gaps: bool,
 }
 
 /// The result of evaluating at one trigger time.
@@ -96,8 +113,8 @@ struct Policy {
     operand_names: Vec<String>,
     /// Point mode: the trigger point id and its index into `AssetState::series`.
     trigger: Option<(u32, usize)>,
-    /// Per series index: horizon in ms, and whether the series is raw input (subject to lateness).
-    horizons: Vec<(i64, bool)>,
+    /// Per series index: how its values may still change.
+    horizons: Vec<Horizon>,
     assets: Vec<Option<AssetState>>,
     values: Vec<f64>,
     /// The timestamps of `values`: what the last evaluation read, which the carried-over count
@@ -126,14 +143,14 @@ pub(crate) struct MergeOperator {
 }
 
 impl MergeOperator {
-    /// `derived` maps each point another job writes to its revision horizon in `updates` mode.
+    /// `derived` maps each point another job writes to how it may be revised in `updates` mode.
     pub(crate) fn new(
         job: usize,
         model: u32,
         plan: MergeJob,
         names: &mut Names,
         options: EngineOptions,
-        derived: &HashMap<u32, i64>,
+        derived: &HashMap<u32, Revisable>,
         stats: JobStats,
     ) -> Self {
         let emit = options.emit;
@@ -144,8 +161,10 @@ impl MergeOperator {
             Trigger::Point => None,
         };
         let horizon = |point: u32| match derived.get(&point) {
-            Some(&h) => (if emit == EmitMode::Updates { h } else { 0 }, false),
-            None => (plan.latency, true),
+            // `final` mode: producers write each key once, in order, a filled gap too.
+            Some(_) if emit == EmitMode::Final => Horizon { ms: 0, raw: false, fills_gaps: false },
+            Some(r) => Horizon { ms: r.horizon, raw: false, fills_gaps: r.fills_gaps },
+            None => Horizon { ms: plan.latency, raw: true, fills_gaps: false },
         };
         let policies = plan
             .policies
@@ -371,16 +390,23 @@ impl MergeOperator {
                 return i64::MAX;
             }
             let mut limit = i64::MAX;
-            for (series, (horizon, _)) in state.series.iter().zip(&policy.horizons) {
+            for (series, horizon) in state.series.iter().zip(&policy.horizons) {
                 if series.watermark == NO_WATERMARK {
                     return NO_WATERMARK;
                 }
-                let w = if with_horizon { series.watermark.saturating_sub(*horizon) } else { series.watermark };
+                let w = if !with_horizon {
+                    series.watermark
+                } else if horizon.fills_gaps {
+                    series.last_before(series.watermark.saturating_sub(horizon.ms)).unwrap_or(NO_WATERMARK)
+                } else {
+                    series.watermark.saturating_sub(horizon.ms)
+                };
                 limit = limit.min(w);
             }
             limit
         };
-        // Final: T < W - horizon everywhere. Due (updates): T <= W everywhere.
+        // Final: T < W - horizon everywhere (for a series whose gaps fill late, the series' first
+        // value after T below it). Due (updates): T <= W everywhere.
         let final_before = lowest(true);
         let due_until = if emit == EmitMode::Updates { lowest(false) } else { final_before.saturating_sub(1) };
         if emit == EmitMode::Updates {
@@ -477,7 +503,7 @@ impl MergeOperator {
                 let policy = &mut self.policies[pi];
                 let trigger = policy.trigger.filter(|&(id, _)| id == point).map(|(_, index)| index);
                 let (is_operand, is_trigger) = (policy.operands.get(index) == Some(&point), trigger == Some(index));
-                let horizon = policy.horizons[index].1;
+                let horizon = policy.horizons[index].raw;
                 let Some(state) = policy.assets.get_mut(asset as usize).and_then(Option::as_mut) else { break };
                 let series = &mut state.series[index];
                 if !(is_operand || is_trigger) || !horizon || series.watermark == NO_WATERMARK {

@@ -77,6 +77,12 @@ impl OperandSeries {
         self.pending.get(at).map_or(i64::MAX, |&(ts, _)| ts)
     }
 
+    /// The timestamp of the latest value stamped before `t`.
+    pub(super) fn last_before(&self, t: i64) -> Option<i64> {
+        let at = self.pending.partition_point(|&(ts, _)| ts < t);
+        if at > 0 { Some(self.pending[at - 1].0) } else { self.base.map(|(ts, _)| ts).filter(|&ts| ts < t) }
+    }
+
     /// Folds everything at or before `t` into `base`: no later trigger time can be earlier.
     #[inline]
     pub(super) fn settle(&mut self, t: i64) {

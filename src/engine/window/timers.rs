@@ -214,8 +214,7 @@ impl WindowOperator {
         out: &mut Emitted,
     ) {
         let outputs = self.groups[g].fused.outputs();
-        let length = after.0 - before.0;
-        if !(0..outputs).any(|k| self.groups[g].fused.crosses(k, length)) {
+        if !(0..outputs).any(|k| self.groups[g].fused.crosses(k, (before, after))) {
             return;
         }
         let asset = self.series[sid as usize].asset;
@@ -226,7 +225,7 @@ impl WindowOperator {
             }
             let edges = Edges { start, end, before: Some(before), after: Some(after) };
             let group = &self.groups[g];
-            for k in (0..outputs).filter(|&k| group.fused.crosses(k, length)) {
+            for k in (0..outputs).filter(|&k| group.fused.crosses(k, (before, after))) {
                 let pi = group.first_policy + k;
                 if let Some(minimum) = group.fused.below_minimum(k, 0, &[], &edges) {
                     count_minimum(&mut self.stats.policies[pi], minimum);
