@@ -9,7 +9,7 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
-use super::fields::{RepeatedField, ends_field, field_end, parse_decimal_word, trimmed_field};
+use super::fields::{RepeatedField, ends_field, field_end, parse_short_decimal_prefix, trimmed_field};
 use super::layout::{Layout, Role};
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
@@ -239,7 +239,7 @@ fn parse_line<const DECIMAL: u8>(raw: &[u8], start: usize, line: &mut Line<'_>) 
                 reading.ts = ts;
                 pos + len
             }
-            Role::Value => match parse_decimal_word::<DECIMAL>(&raw[pos..]) {
+            Role::Value => match parse_short_decimal_prefix::<DECIMAL>(&raw[pos..]) {
                 Some((v, len)) if ends_field(raw, pos + len, delimiter) => {
                     reading.value = v;
                     pos + len
@@ -414,7 +414,7 @@ fn parse_canonical_line<const DECIMAL: u8>(
             end
         }
     };
-    let (value, len) = parse_decimal_word::<DECIMAL>(&raw[after_point + 1..])?;
+    let (value, len) = parse_short_decimal_prefix::<DECIMAL>(&raw[after_point + 1..])?;
     let end = after_point + 1 + len;
     let next = match raw.get(end) {
         None => end,

@@ -138,60 +138,6 @@ pub(crate) fn parse_short_decimal_prefix<const DECIMAL: u8>(b: &[u8]) -> Option<
     Some((if negative { -v } else { v }, end))
 }
 
-/// [`parse_short_decimal_prefix`] read as one 8-byte word when the number, after its sign, and
-/// the byte that ends it lie within the word (meter values, `61.677` and the like, nearly always
-/// do): the digits and the separator are found by word arithmetic and the digits combined by three
-/// multiplications, where the byte loop took about 100 instructions a value. Same result, same
-/// length; anything else goes to [`parse_short_decimal_prefix`].
-#[inline(always)]
-pub(crate) fn parse_decimal_word<const DECIMAL: u8>(b: &[u8]) -> Option<(f64, usize)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let (negative, first) = match b.first() {
-        Some(b'-') => (true, 1),
-        Some(b'+') => (false, 1),
-        _ => (false, 0),
-    };
-    let Some(bytes) = b.get(first..first + 8) else { return parse_short_decimal_prefix::<DECIMAL>(b) };
-    let w = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
-    // The high bit of each byte that is not an ASCII digit: set by the byte itself (above 0x7F),
-    // by adding 0x46 to its low seven bits (above b'9') or missing after adding 0x50 (below b'0');
-    // neither sum leaves its byte, so each byte is tested exactly.
-    let low = w & !HIGHS;
-    let other = (w | low.wrapping_add(0x46 * ONES) | !low.wrapping_add(0x50 * ONES)) & HIGHS;
-    let int_len = (other.trailing_zeros() / 8) as usize;
-    // The digits as values 0 to 9 in their bytes (XOR, unlike a subtraction, borrows from no
-    // neighbour); the other bytes are masked off below.
-    let d = w ^ (u64::from(b'0') * ONES);
-    let below = |n: usize| (1u64 << (8 * n)) - 1;
-    // Seven digits or more may run on past the word (or reach a separator at its last byte).
-    if int_len >= 7 {
-        return parse_short_decimal_prefix::<DECIMAL>(b);
-    }
-    let (digits, count, scale, end) = if (w >> (8 * int_len)) as u8 == DECIMAL {
-        let frac_len = ((other >> (8 * (int_len + 1))).trailing_zeros() / 8) as usize;
-        let end = int_len + 1 + frac_len;
-        if end > 7 {
-            return parse_short_decimal_prefix::<DECIMAL>(b);
-        }
-        let count = int_len + frac_len;
-        ((d & below(int_len)) | ((d >> 8) & !below(int_len) & below(count)), count, frac_len, end)
-    } else {
-        (d & below(int_len), int_len, 0, int_len)
-    };
-    if count == 0 {
-        return None;
-    }
-    // Leading zero bytes make eight digits, the first the most significant; pairs, then fours,
-    // then all eight are combined (each step's lanes hold their sum without carrying).
-    let mut v = digits << (8 * (8 - count));
-    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
-    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
-    v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF;
-    let v = v as f64 / POWERS_OF_TEN[scale];
-    Some((if negative { -v } else { v }, first + end))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,32 +165,6 @@ mod tests {
                 }
                 None => prop_assert!(expected.is_none() || int.len() + frac.map_or(0, |f| f.len()) > 15, "{}", text),
             }
-        }
-
-        /// The word reading against the byte loop on numbers and near-numbers of every shape
-        /// the word can hold or not (signs, separators, bytes around the digit range, the end of
-        /// the text within the word or after it).
-        #[test]
-        fn the_decimal_word_reads_as_the_byte_loop(
-            bytes in prop_oneof![
-                "[-+]?[0-9]{0,9}([.,][0-9]{0,9})?[.,\n;x]?[0-9]{0,3}".prop_map(String::into_bytes),
-                proptest::collection::vec(prop_oneof![
-                    4 => proptest::sample::select(b"0123456789".to_vec()),
-                    1 => proptest::sample::select(b".,-+/:\n \x7f\xb0\xb9".to_vec()),
-                    1 => any::<u8>(),
-                ], 0..20),
-            ],
-        ) {
-            prop_assert_eq!(
-                parse_decimal_word::<b'.'>(&bytes).map(|(v, n)| (v.to_bits(), n)),
-                parse_short_decimal_prefix::<b'.'>(&bytes).map(|(v, n)| (v.to_bits(), n)),
-                "{:?}", String::from_utf8_lossy(&bytes)
-            );
-            prop_assert_eq!(
-                parse_decimal_word::<b','>(&bytes).map(|(v, n)| (v.to_bits(), n)),
-                parse_short_decimal_prefix::<b','>(&bytes).map(|(v, n)| (v.to_bits(), n)),
-                "{:?}", String::from_utf8_lossy(&bytes)
-            );
         }
 
         #[test]

@@ -490,12 +490,11 @@ fn a_thread_that_stops_is_a_failed_read_naming_the_input_never_an_end() {
 }
 
 proptest::proptest! {
-    /// Lines of the usual layout whose point and value fields take every shape the canonical
-    /// line's shortcuts meet (the point field with its delimiter kept as two words, up to 16
-    /// bytes; values read as one word, up to 7 bytes after a sign), and shapes beside them:
-    /// point names padded with spaces, of 15 to 17 bytes with the delimiter, differing in their
-    /// last byte, empty, with a control character; values with signs, long, empty or not
-    /// numbers. Lines the fast path leaves hand the rest of the input over, so they are rare here.
+    /// Lines of the usual layout whose point fields take every shape the canonical line's
+    /// repeated field meets (the field with its delimiter kept as two words, up to 16 bytes), and
+    /// shapes beside it: point names padded with spaces, of 15 to 17 bytes with the delimiter,
+    /// differing in their last byte, empty, with a control character; values with signs, long,
+    /// empty or not numbers. Lines the fast path leaves hand the rest of the input over, so they are rare here.
     /// The fast reader gives the general reader's readings, counts and errors.
     #[test]
     fn generated_lines_read_as_the_general_reader_reads_them(
