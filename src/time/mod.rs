@@ -180,12 +180,8 @@ fn seconds_and_millis_z(b: &[u8]) -> Option<i64> {
     if w & FIXED != SHAPE || (v | v.wrapping_add(LIMITS)) & HIGH != 0 {
         return None;
     }
-    // Each byte ten times itself plus the next (at most 99, so no carry): byte 1 holds the
-    // seconds, byte 4 the first two digits of the milliseconds.
-    let pairs = v * 10 + (v >> 8);
-    let seconds = (pairs >> 8) & 0xFF;
-    let millis = ((pairs >> 32) & 0xFF) * 10 + ((v >> 48) & 0xFF);
-    Some((seconds * 1_000 + millis) as i64)
+    let digit = |i: u32| ((v >> (8 * i)) & 0xFF) as i64;
+    Some(digit(1) * 10_000 + digit(2) * 1_000 + digit(4) * 100 + digit(5) * 10 + digit(6))
 }
 
 fn parse_seconds_and_offset_general(b: &[u8]) -> Option<(i64, Option<i64>, usize)> {
