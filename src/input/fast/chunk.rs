@@ -105,6 +105,7 @@ impl Chunk {
             timestamps: &mut parser.timestamps,
             asset_width: 0,
             point: RepeatedField::none(PointIds::default()),
+            point_missed: u32::MAX,
         };
         // `"` and `\r` are the only bytes that can make a line's fields or line number differ from
         // a plain split (quoting; CR ending a record, and the csv crate numbering the lines after
@@ -209,6 +210,8 @@ struct Line<'a> {
     /// The canonical line's last point field. Its run id and whether a job reads it stay true for
     /// the chunk: the parser learns run ids only before a chunk.
     point: RepeatedField<PointIds>,
+    /// The point of the last line whose point field `point` did not hold.
+    point_missed: u32,
 }
 
 /// A point's parser id, its run id if the parser knows it, and whether a job reads it.
@@ -410,7 +413,10 @@ fn parse_canonical_line<const DECIMAL: u8>(
             let id = id?;
             let ids =
                 PointIds { id, run: line.names[POINT].run.get(id as usize).copied(), reads: line.reads(id, NO_MODEL) };
-            line.point = RepeatedField::new(raw, at, end, ids);
+            // Kept once the point repeats: lines whose points take turns would only pay for it.
+            line.point =
+                if id == line.point_missed { RepeatedField::new(raw, at, end, ids) } else { RepeatedField::none(ids) };
+            line.point_missed = id;
             end
         }
     };
