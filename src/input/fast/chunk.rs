@@ -9,60 +9,16 @@
 //! and the general reader takes the input over from that line: so every error message, skip rule
 //! and counter stays the general reader's.
 
-use super::fields::{ends_field, field_end, parse_short_decimal_prefix, trimmed_field};
+use super::fields::{RepeatedField, ends_field, field_end, parse_short_decimal_prefix, trimmed_field};
+use super::layout::{Layout, Role};
 use super::lines::Source;
 use super::names::{ASSET, MODEL, NameTable, POINT, Parser, Translation};
 use crate::engine::names::Names;
 use crate::engine::{NO_MODEL, Reading, UNREAD_ASSET};
 use crate::input::name_field::passes_name_checks;
-use crate::input::number::NumberFormat;
 use crate::time::FixedLayoutCache;
 use memchr::{memchr, memchr2};
-use std::collections::HashSet;
 use std::io;
-use std::sync::Arc;
-
-/// What a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Timestamp,
-    Asset,
-    Point,
-    Value,
-    Model,
-    /// A column no reading uses; it is only counted.
-    Other,
-}
-
-/// The columns of a long-format input, by position, the byte between fields and how values write
-/// numbers (the decimal separator never the delimiter: see `fast_layout`).
-#[derive(Debug, Clone)]
-pub struct Layout {
-    pub delimiter: u8,
-    pub roles: Vec<Role>,
-    pub numbers: NumberFormat,
-    /// The point and model names some job reads; `None`: every one is read.
-    pub read: Option<Arc<ReadNames>>,
-}
-
-/// The names a run's jobs read: a line of another point or model gets [`UNREAD_ASSET`], and its
-/// asset name is checked but not kept.
-#[derive(Debug, Default)]
-pub struct ReadNames {
-    pub(crate) points: HashSet<Box<[u8]>>,
-    /// `None`: every model.
-    pub(crate) models: Option<HashSet<Box<[u8]>>>,
-}
-
-impl Layout {
-    /// Whether a job reads the point (or model) `name`.
-    fn reads(&self, kind: usize, name: &[u8]) -> bool {
-        self.read.as_ref().is_none_or(|read| match kind {
-            POINT => read.points.contains(name),
-            _ => read.models.as_ref().is_none_or(|models| models.contains(name)),
-        })
-    }
-}
 
 /// Names a chunk's parser met first in it: their spans in the chunk, in id order from `first`.
 #[derive(Default)]
@@ -148,6 +104,8 @@ impl Chunk {
             fresh: &mut self.fresh,
             timestamps: &mut parser.timestamps,
             asset_width: 0,
+            point: RepeatedField::none(PointIds::default()),
+            point_missed: u32::MAX,
         };
         // `"` and `\r` are the only bytes that can make a line's fields or line number differ from
         // a plain split (quoting; CR ending a record, and the csv crate numbering the lines after
@@ -249,6 +207,19 @@ struct Line<'a> {
     timestamps: &'a mut FixedLayoutCache,
     /// The length of the last asset name the canonical line scanned for ([`Line::known_asset`]).
     asset_width: usize,
+    /// The canonical line's last point field. Its run id and whether a job reads it stay true for
+    /// the chunk: the parser learns run ids only before a chunk.
+    point: RepeatedField<PointIds>,
+    /// The point of the last line whose point field `point` did not hold.
+    point_missed: u32,
+}
+
+/// A point's parser id, its run id if the parser knows it, and whether a job reads it.
+#[derive(Clone, Copy, Default)]
+struct PointIds {
+    id: u32,
+    run: Option<u32>,
+    reads: bool,
 }
 
 /// Parses the line at `start` of `raw` (which ends at a newline or at the end of `raw`); returns
@@ -431,10 +402,24 @@ fn parse_canonical_line<const DECIMAL: u8>(
     if raw.get(after_asset) != Some(&delimiter) {
         return None;
     }
-    let (point, after_point) = line.name(POINT, raw, after_asset + 1)?;
-    if raw.get(after_point) != Some(&delimiter) {
-        return None;
-    }
+    let at = after_asset + 1;
+    let after_point = match line.point.at(raw, at) {
+        Some(end) => end,
+        None => {
+            let (id, end) = line.name(POINT, raw, at)?;
+            if raw.get(end) != Some(&delimiter) {
+                return None;
+            }
+            let id = id?;
+            let ids =
+                PointIds { id, run: line.names[POINT].run.get(id as usize).copied(), reads: line.reads(id, NO_MODEL) };
+            // Kept once the point repeats: lines whose points take turns would only pay for it.
+            line.point =
+                if id == line.point_missed { RepeatedField::new(raw, at, end, ids) } else { RepeatedField::none(ids) };
+            line.point_missed = id;
+            end
+        }
+    };
     let (value, len) = parse_short_decimal_prefix::<DECIMAL>(&raw[after_point + 1..])?;
     let end = after_point + 1 + len;
     let next = match raw.get(end) {
@@ -442,15 +427,20 @@ fn parse_canonical_line<const DECIMAL: u8>(
         Some(b'\n') => end + 1,
         Some(_) => return None,
     };
-    let point = point?;
+    let point = line.point.value;
     let asset = match known {
-        Some((asset, _)) if line.reads(point, NO_MODEL) => asset,
+        Some((asset, _)) if point.reads => asset,
         Some(_) => UNREAD_ASSET,
-        None => line.asset(raw, (asset_start, asset_end), point, NO_MODEL)?,
+        None => line.asset(raw, (asset_start, asset_end), point.id, NO_MODEL)?,
     };
-    let (asset, point, parser_ids) = match line.run_ids(asset, point, NO_MODEL) {
-        Some((asset, point, _)) => (asset, point, false),
-        None => (asset, point, true),
+    let run = match (asset, point.run) {
+        (_, None) => None,
+        (UNREAD_ASSET, Some(run)) => Some((UNREAD_ASSET, run)),
+        (asset, Some(run)) => line.names[ASSET].run.get(asset as usize).map(|&asset| (asset, run)),
+    };
+    let (asset, point, parser_ids) = match run {
+        Some((asset, point)) => (asset, point, false),
+        None => (asset, point.id, true),
     };
     Some((Reading { asset, point, model: NO_MODEL, ts, value, quality: 0 }, next, parser_ids))
 }
@@ -458,6 +448,7 @@ fn parse_canonical_line<const DECIMAL: u8>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::number::NumberFormat;
 
     fn layout() -> Layout {
         Layout {

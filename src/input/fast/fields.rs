@@ -49,6 +49,55 @@ pub(crate) fn field_end(bytes: &[u8], from: usize, delimiter: u8) -> usize {
     i
 }
 
+/// The field a canonical line met last at a column whose field repeats from row to row (the
+/// point name of a meter file), held as its bytes and the delimiter after them, at most 16, in two
+/// masked words, with what the parser made of it. The same bytes followed by the delimiter are the
+/// same field, whose trimmed name has the same id: so a match is two word comparisons, where
+/// reading the field again took its end, its trims and a look-up.
+#[derive(Clone, Copy)]
+pub(super) struct RepeatedField<T> {
+    words: [u64; 2],
+    masks: [u64; 2],
+    len: usize,
+    pub(super) value: T,
+}
+
+impl<T: Copy> RepeatedField<T> {
+    /// A field that matches nothing (no masked word equals 1).
+    pub(super) fn none(value: T) -> Self {
+        RepeatedField { words: [1, 0], masks: [0, 0], len: 0, value }
+    }
+
+    /// The field `raw[at..delimiter]`, which holds no delimiter or newline, with the delimiter
+    /// after it; `none` when the two are longer than 16 bytes.
+    pub(super) fn new(raw: &[u8], at: usize, delimiter: usize, value: T) -> Self {
+        let len = delimiter + 1 - at;
+        if len > 16 {
+            return RepeatedField::none(value);
+        }
+        let (mut bytes, mut masks) = ([0u8; 16], [0u8; 16]);
+        bytes[..len].copy_from_slice(&raw[at..=delimiter]);
+        masks[..len].fill(0xFF);
+        let word = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        RepeatedField {
+            words: [word(&bytes, 0), word(&bytes, 1)],
+            masks: [word(&masks, 0), word(&masks, 1)],
+            len,
+            value,
+        }
+    }
+
+    /// Where the field's delimiter is when `raw` holds the field and its delimiter at `at` (and
+    /// 16 bytes from `at` to compare).
+    #[inline(always)]
+    pub(super) fn at(&self, raw: &[u8], at: usize) -> Option<usize> {
+        let bytes = raw.get(at..at + 16)?;
+        let word = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        ((word(0) & self.masks[0]) == self.words[0] && (word(1) & self.masks[1]) == self.words[1])
+            .then(|| at + self.len - 1)
+    }
+}
+
 /// Exact powers of ten, for [`parse_short_decimal_prefix`].
 const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 

@@ -16,11 +16,13 @@
 
 mod chunk;
 mod fields;
+mod layout;
 mod lines;
 mod names;
 mod workers;
 
-pub use chunk::{Chunk, Layout, ReadNames, Role};
+pub use chunk::Chunk;
+pub use layout::{Layout, ReadNames, Role};
 pub use names::{Parser, Translation};
 
 use super::columns::{Fields, Source as Column};

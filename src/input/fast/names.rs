@@ -108,19 +108,22 @@ impl NameTable {
         while let Some(entry) = self.slots.get(at)
             && entry.id != VACANT
         {
-            if entry.len as usize == name.len()
-                && if short {
-                    entry.words == words
-                } else {
-                    let (s, e) = self.spans[entry.id as usize];
-                    self.bytes[s..e] == *name
-                }
+            if entry.len as usize == name.len() && if short { entry.words == words } else { self.holds(entry.id, name) }
             {
                 return Some(entry.id);
             }
             at = (at + 1) & mask;
         }
         None
+    }
+
+    /// Whether name `id` is `name`, for names without [`words`]. Out of line, so the probe's loop
+    /// keeps only the slots in registers (inline, it loaded the name store's fields before the
+    /// loop and spilled them to the stack on every look-up).
+    #[inline(never)]
+    fn holds(&self, id: u32, name: &[u8]) -> bool {
+        let (s, e) = self.spans[id as usize];
+        self.bytes[s..e] == *name
     }
 
     /// A name [`NameTable::id`] did not find: its new id.

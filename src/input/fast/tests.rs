@@ -488,3 +488,36 @@ fn a_thread_that_stops_is_a_failed_read_naming_the_input_never_an_end() {
         assert!(error.contains("thread") && error.contains("stopped"), "{what}: {error}");
     }
 }
+
+proptest::proptest! {
+    /// Lines of the usual layout whose point fields take every shape the canonical line's
+    /// repeated field meets (the field with its delimiter kept as two words, up to 16 bytes), and
+    /// shapes beside it: point names padded with spaces, of 15 to 17 bytes with the delimiter,
+    /// differing in their last byte, empty, with a control character; values with signs, long,
+    /// empty or not numbers. Lines the fast path leaves hand the rest of the input over, so they are rare here.
+    /// The fast reader gives the general reader's readings, counts and errors.
+    #[test]
+    fn generated_lines_read_as_the_general_reader_reads_them(
+        lines in proptest::collection::vec((
+            0usize..4,
+            proptest::sample::select(vec!["meter0001", "meter0002", " meter0003", "m1"]),
+            proptest::prop_oneof![
+                30 => proptest::sample::select(vec![
+                    "Reading", "Reading ", " Reading", "Readinh", "R", "Voltage", "ReadingReadingR",
+                    "ReadingReadingS", "ReadingReadingRe", "ReadingReadingRea",
+                ]),
+                1 => proptest::sample::select(vec!["", "Re\u{1}ding"]),
+            ],
+            proptest::prop_oneof![
+                30 => "[-+]?[0-9]{0,4}([.][0-9]{0,4})?",
+                1 => "[0-9]{5,9}([.][0-9]{0,8})?|NA|1e3|-",
+            ],
+        ), 1..40),
+    ) {
+        let mut text = String::from("timestamp,asset,point,value\n");
+        for (second, asset, point, value) in &lines {
+            text += &format!("2024-01-01T00:00:0{second}.250Z,{asset},{point},{value}\n");
+        }
+        assert_same(text.as_bytes(), &text);
+    }
+}

@@ -9,7 +9,8 @@
 //! one blocked in a read of a live input, and so holding back the lines that have arrived until
 //! the next one does.
 
-use super::chunk::{Chunk, Layout};
+use super::chunk::Chunk;
+use super::layout::Layout;
 use super::lines::Source;
 use super::names::Parser;
 use crate::input::live::Idle;
