@@ -79,8 +79,19 @@ fn rows_arrive_as_their_windows_close(threads: &str) {
     }
     // With more than one thread the rows above were written by the writer thread, as on a file,
     // not by the jobs' thread, which sets a piped run's pace (issue 31).
-    let writer = thread_names(child.id()).iter().any(|name| name == "meterflow-write");
+    let threads_now = thread_names(child.id());
+    let writer = threads_now.iter().any(|(name, _)| name == "meterflow-write");
     assert_eq!(writer, threads != "1", "a writer thread with --threads {threads}");
+    // The parsing threads yield a contended core to the jobs' thread (the process's first, named
+    // `meterflow`): they run 5 nicer than it (issue 31, bench/RESULTS.md).
+    let jobs = threads_now.iter().find(|(name, _)| name == "meterflow").expect("the jobs' thread").1;
+    let parsing: Vec<i32> =
+        threads_now.iter().filter(|(name, _)| name.starts_with("meterflow-parse")).map(|&(_, nice)| nice).collect();
+    assert_eq!(parsing.is_empty(), threads == "1", "parsing threads with --threads {threads}");
+    assert!(
+        parsing.iter().all(|&nice| nice == (jobs + 5).min(19)),
+        "niceness: jobs' thread {jobs}, parsing {parsing:?}"
+    );
     // The run widened its input pipe to 1 MiB, where the system allows as much (issue 31).
     let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size").unwrap().trim().parse().unwrap();
     if limit >= 1 << 20 {
@@ -93,11 +104,19 @@ fn rows_arrive_as_their_windows_close(threads: &str) {
     assert!(rx.try_recv().is_err(), "nothing after the last window");
 }
 
-/// The names of the threads of the process `pid` (Linux: `/proc/PID/task/*/comm`).
-fn thread_names(pid: u32) -> Vec<String> {
+/// The names and nice values of the threads of the process `pid` (Linux: `/proc/PID/task/*/comm`,
+/// and the 19th field of `stat`, counted after the parenthesised name).
+fn thread_names(pid: u32) -> Vec<(String, i32)> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
-        .map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).unwrap().trim_end().to_string())
+        .map(|task| {
+            let path = task.unwrap().path();
+            let name = std::fs::read_to_string(path.join("comm")).unwrap().trim_end().to_string();
+            let stat = std::fs::read_to_string(path.join("stat")).unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+            let nice = after_name.split_whitespace().nth(16).unwrap().parse().unwrap();
+            (name, nice)
+        })
         .collect()
 }
 

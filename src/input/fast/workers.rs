@@ -152,6 +152,22 @@ struct Flags {
     exhausted: Arc<AtomicBool>,
 }
 
+/// How much nicer than the jobs' thread a parsing thread is. On two cores the parsing threads, the
+/// writer thread, the jobs' thread (and a piped run's `cat`) contend for them; the jobs' thread
+/// sets the run's pace, so it should not wait for a core while a parsing thread that is ahead of it
+/// runs. Measured in bench/RESULTS.md ("Tenth round: the parsing threads' priority").
+#[cfg(target_os = "linux")]
+const PARSING_NICENESS: i32 = 5;
+
+/// Lowers the calling parsing thread's priority by [`PARSING_NICENESS`] (Linux sets it per thread;
+/// elsewhere it would apply to the whole process, so it is left alone). A refusal leaves it as it is.
+fn yield_to_the_jobs_thread() {
+    #[cfg(target_os = "linux")]
+    if let Ok(now) = rustix::process::getpriority_process(None) {
+        let _ = rustix::process::setpriority_process(None, (now + PARSING_NICENESS).min(19));
+    }
+}
+
 fn work(
     mut parser: Parser,
     free: &Mutex<Receiver<Chunk>>,
@@ -160,6 +176,7 @@ fn work(
     flags: &Flags,
     layout: &Layout,
 ) {
+    yield_to_the_jobs_thread();
     loop {
         let Ok(mut chunk) = lock(free).recv() else { return };
         if flags.stop.load(Ordering::Relaxed) {
