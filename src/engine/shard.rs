@@ -18,6 +18,7 @@
 //! (each event reports its own peak and the count it left, so the merger can add the other shards'
 //! counts of that moment), and the first merge skips and carried-over examples.
 
+use super::operator::FLUSH_PART;
 use super::stats::{
     CarriedExample, JobStats, MergeSkips, PolicyStats, SAMPLES_PER_JOB, SeriesStats, SeriesTally, SkipSample,
 };
@@ -176,32 +177,39 @@ impl Pipeline {
         let mut peaks = Vec::new();
         for op in 0..self.operators.len() {
             let mut out = std::mem::take(&mut self.scratch[op]);
-            out.marks = Some(Vec::new());
-            self.operators[op].finish_part(&mut out, usize::MAX);
-            let marks = out.marks.take().unwrap_or_default();
-            let Some(t) = self.tracker.as_mut() else { return };
-            t.flush_skips(op, self.operators[op].stats(), &marks);
-            let (total, total_dropped) = (out.points.len(), out.dropped.len());
-            let mut points = out.points.drain(..);
-            let mut dropped = out.dropped.drain(..);
-            for (k, mark) in marks.iter().enumerate() {
-                let len = marks.get(k + 1).map_or(total, |next| next.point) - mark.point;
-                segment.points.extend(points.by_ref().take(len));
-                let len = marks.get(k + 1).map_or(total_dropped, |next| next.dropped) - mark.dropped;
-                segment.dropped.extend(dropped.by_ref().take(len));
+            let mut marks = Vec::new();
+            let mut done = false;
+            // A part at a time, as `Pipeline::finish` does: a job's whole flush would hold every
+            // row of every window still open in the shard at once.
+            while !done {
+                out.marks = Some(std::mem::take(&mut marks));
+                done = self.operators[op].finish_part(&mut out, FLUSH_PART);
+                marks = out.marks.take().unwrap_or_default();
                 let Some(t) = self.tracker.as_mut() else { return };
-                let key = FLUSH | t.flushes;
-                t.flushes += 1;
-                let created = t.created[op].get(mark.series as usize).copied().unwrap_or(key);
-                self.begin_event(key);
-                self.deliver(&mut segment, sink);
-                peaks.clear();
-                self.end_event(&mut peaks);
-                let event = FlushEvent { op: op as u32, at: mark.at, created, series: mark.series };
-                sink.flushed(event, &peaks);
+                t.flush_skips(op, self.operators[op].stats(), &marks);
+                let (total, total_dropped) = (out.points.len(), out.dropped.len());
+                let mut points = out.points.drain(..);
+                let mut dropped = out.dropped.drain(..);
+                for (k, mark) in marks.iter().enumerate() {
+                    let len = marks.get(k + 1).map_or(total, |next| next.point) - mark.point;
+                    segment.points.extend(points.by_ref().take(len));
+                    let len = marks.get(k + 1).map_or(total_dropped, |next| next.dropped) - mark.dropped;
+                    segment.dropped.extend(dropped.by_ref().take(len));
+                    let Some(t) = self.tracker.as_mut() else { return };
+                    let key = FLUSH | t.flushes;
+                    t.flushes += 1;
+                    let created = t.created[op].get(mark.series as usize).copied().unwrap_or(key);
+                    self.begin_event(key);
+                    self.deliver(&mut segment, sink);
+                    peaks.clear();
+                    self.end_event(&mut peaks);
+                    let event = FlushEvent { op: op as u32, at: mark.at, created, series: mark.series };
+                    sink.flushed(event, &peaks);
+                }
+                drop(points);
+                drop(dropped);
+                marks.clear();
             }
-            drop(points);
-            drop(dropped);
             self.scratch[op] = out;
         }
     }
@@ -406,4 +414,58 @@ fn add_policy(mine: &mut PolicyStats, theirs: &PolicyStats) {
     mine.outside_slope += outside_slope;
     mine.beyond_max_gap += beyond_max_gap;
     mine.nothing_integrated += nothing_integrated;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::names::Names;
+    use crate::engine::{Dropped, EngineOptions, NO_MODEL, Point, Reading};
+    use crate::job::load_sources;
+
+    /// Counts a shard's rows and flush events.
+    #[derive(Default)]
+    struct Count {
+        points: usize,
+        events: usize,
+    }
+
+    impl Sink for Count {
+        fn point(&mut self, _: &Point) {
+            self.points += 1;
+        }
+        fn dropped(&mut self, _: &Dropped) {}
+    }
+
+    impl EventSink for Count {
+        fn flushed(&mut self, _: FlushEvent, _: &[u64]) {
+            self.events += 1;
+        }
+    }
+
+    /// A shard flushes a part at a time, as one pipeline does: with 5,000 windows open at the end
+    /// of input, the job's buffer never holds them all (it held every row at once before).
+    #[test]
+    fn a_shards_flush_holds_a_part_at_a_time() {
+        let job = "name: j\ntemplate: time_window_aggregation\nmodel: M\nlatency: 0s\npolicies:\n  - input: A\n    \
+                   aggregation: max\n    window_size: 10m\n    output: MaxA\n";
+        let jobs = load_sources(vec![("j.yaml".into(), job.as_bytes().to_vec())]).unwrap();
+        let mut names = Names::default();
+        let mut pipeline = Pipeline::new(jobs, &mut names, EngineOptions::default());
+        pipeline.track_events();
+        let point = names.points.intern("A");
+        let mut sink = Count::default();
+        let assets = 5_000;
+        for k in 0..assets {
+            let asset = names.assets.intern(&format!("m{k}"));
+            pipeline.begin_event(k);
+            pipeline.push(Reading { asset, point, model: NO_MODEL, ts: 0, value: 1.0, quality: 0 }, &mut sink);
+            pipeline.end_event(&mut Vec::new());
+        }
+        assert_eq!(sink.points, 0);
+        pipeline.finish_events(&mut sink);
+        assert_eq!((sink.points, sink.events), (assets as usize, assets as usize));
+        let held = pipeline.scratch[0].points.capacity();
+        assert!(held <= 2 * FLUSH_PART, "the flush's buffer grew to {held} rows");
+    }
 }

@@ -39,7 +39,7 @@ use std::thread::JoinHandle;
 const BATCH: usize = 4096;
 /// Batches in flight before the reading thread merges the oldest.
 const DEPTH: usize = 4;
-/// Flush events a shard sends at a time at the end of input.
+/// Flush events, or rows, a shard sends at a time at the end of input.
 const FLUSH_CHUNK: usize = 4096;
 
 /// One reading dealt to a shard.
@@ -141,7 +141,7 @@ impl EventSink for Recorder<'_> {
     fn flushed(&mut self, event: FlushEvent, peaks: &[u64]) {
         self.done.flushes.push(event);
         self.end(peaks);
-        if self.done.flushes.len() >= FLUSH_CHUNK {
+        if self.done.flushes.len() >= FLUSH_CHUNK || self.done.rows.len() >= FLUSH_CHUNK {
             self.send();
         }
     }
