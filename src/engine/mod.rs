@@ -519,6 +519,13 @@ impl Pipeline {
         &self.series.tallies
     }
 
+    /// Whether every job that reads point `point` holds back a reading far ahead of its watermark
+    /// (`max_future_skew`), so that advice to set it would be no advice.
+    pub(crate) fn holds_skew(&self, point: u32) -> bool {
+        let jobs = self.routes.get(point as usize).map_or(&[][..], Vec::as_slice);
+        !jobs.is_empty() && jobs.iter().all(|&op| self.operators[op].max_future_skew().is_some())
+    }
+
     /// Whether some job reads each point, by point id (ids past the end: no job does).
     pub(crate) fn read_points(&self) -> Vec<bool> {
         self.routes.iter().map(|jobs| !jobs.is_empty()).collect()

@@ -45,6 +45,14 @@ impl Operator {
         }
     }
 
+    /// How far ahead of its watermark a reading is held back (`max_future_skew`), if at all.
+    pub(super) fn max_future_skew(&self) -> Option<i64> {
+        match self {
+            Operator::Window(w) => w.max_future_skew,
+            Operator::Merge(m) => m.max_future_skew,
+        }
+    }
+
     pub(super) fn stats(&self) -> &JobStats {
         match self {
             Operator::Window(w) => {

@@ -158,7 +158,7 @@ pub(crate) struct WindowOperator {
     latency: i64,
     emit: EmitMode,
     scope: WatermarkScope,
-    max_future_skew: Option<i64>,
+    pub(super) max_future_skew: Option<i64>,
     quality: Option<Threshold>,
     duplicates: Duplicates,
     policies: Vec<Policy>,

@@ -21,12 +21,22 @@ const NAMED: usize = 5;
 const SKEW_HINT: &str = "max_future_skew in the job (or --max-future-skew DURATION) keeps a lone reading stamped far \
                          ahead from moving the watermark";
 
+/// Why the jobs' `max_future_skew` did not hold back a reading that moved the watermark far ahead.
+const SKEW_SET_LATE: &str = "max_future_skew, set for the jobs that read it, holds a reading back only against a \
+                             watermark already set: this one was set by the series' first reading, or by one a later \
+                             reading within the skew confirmed";
+
+/// Why the jobs' `max_future_skew` did not hold back a jump.
+const SKEW_SET_JUMP: &str = "max_future_skew, set for the jobs that read it, did not hold this reading back: a later \
+                             reading within the skew confirmed it, or the jump was within the skew";
+
 /// The warnings of the series that dropped more than [`LATE_SHARE`] of their readings as late
 /// and over twice the share of the whole run (the run-wide late warning speaks for series that
 /// are all alike), and of those whose event time jumped more than [`JUMP`] ahead of every other
 /// series, and of those that had readings held back as too far ahead of their watermark
-/// (`max_future_skew`) and dropped, never confirmed.
-pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<String> {
+/// (`max_future_skew`) and dropped, never confirmed. `holds_skew` says whether every job reading
+/// a point sets `max_future_skew`: then the hint says why it did not help, instead of advising it.
+pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names, holds_skew: &dyn Fn(u32) -> bool) -> Vec<String> {
     let label = |t: &SeriesTally| format!("series `{}` / `{}`", names.assets.name(t.asset), names.points.name(t.point));
     let mut lines = Vec::new();
     let share = |late: u64, readings: u64| late as f64 / readings.max(1) as f64;
@@ -37,7 +47,8 @@ pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<Stri
         .collect();
     for t in late.iter().take(NAMED) {
         let cause = if t.late_far_behind * 2 > t.late {
-            format!("a device clock far ahead? {SKEW_HINT}")
+            let hint = if holds_skew(t.point) { SKEW_SET_LATE } else { SKEW_HINT };
+            format!("a device clock far ahead? {hint}")
         } else {
             "if the input is not in time order, replay it with --sort-input, or allow more latency".to_string()
         };
@@ -77,10 +88,11 @@ pub(crate) fn series_warnings(series: &[SeriesTally], names: &Names) -> Vec<Stri
         }
     }
     for (t, others) in jumped.iter().take(NAMED) {
+        let hint = if holds_skew(t.point) { SKEW_SET_JUMP } else { SKEW_HINT };
         lines.push(format!(
             "meterflow: warning: {} jumped from {} to {} in one reading, more than a day ahead of every other series \
              (the latest of the others is {}), and rows are written for the windows of that reading; a device clock \
-             far ahead? {SKEW_HINT}",
+             far ahead? {hint}",
             label(t),
             text(t.jump.0),
             text(t.jump.1),

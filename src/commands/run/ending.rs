@@ -178,7 +178,8 @@ impl Ending<'_> {
         for warning in replay.pipeline.stats().into_iter().filter_map(super::repeats::updates_left_warning) {
             warnings.say(&warning);
         }
-        for warning in series_warnings(replay.pipeline.series(), &replay.names) {
+        let holds_skew = |point| replay.pipeline.holds_skew(point);
+        for warning in series_warnings(replay.pipeline.series(), &replay.names, &holds_skew) {
             warnings.say(&warning);
         }
         // A stream left open in a state has not written its rows yet.

@@ -125,7 +125,7 @@ struct Policy {
 pub(crate) struct MergeOperator {
     origin: Origin,
     latency: i64,
-    max_future_skew: Option<i64>,
+    pub(super) max_future_skew: Option<i64>,
     /// The job's `max_age`: an older operand value is stale at an evaluation time.
     max_age: Option<i64>,
     quality: Option<Threshold>,
