@@ -526,6 +526,11 @@ impl Pipeline {
         !jobs.is_empty() && jobs.iter().all(|&op| self.operators[op].max_future_skew().is_some())
     }
 
+    /// Whether every job holds back a reading far ahead of its watermark (`max_future_skew`).
+    pub(crate) fn holds_skew_everywhere(&self) -> bool {
+        self.operators.iter().all(|op| op.max_future_skew().is_some())
+    }
+
     /// Whether some job reads each point, by point id (ids past the end: no job does).
     pub(crate) fn read_points(&self) -> Vec<bool> {
         self.routes.iter().map(|jobs| !jobs.is_empty()).collect()

@@ -160,8 +160,12 @@ impl Ending<'_> {
             warnings.say(&warning);
         }
         if !s.input.sort
-            && let Some(warning) =
-                late_warning(&replay.pipeline.stats(), replay.pipeline.late_far_behind(), s.state.is_some())
+            && let Some(warning) = late_warning(
+                &replay.pipeline.stats(),
+                replay.pipeline.late_far_behind(),
+                s.state.is_some(),
+                replay.pipeline.holds_skew_everywhere(),
+            )
         {
             warnings.say(&warning);
         }

@@ -52,13 +52,21 @@ pub(crate) fn accounting_error(balances: &[Balance]) -> Option<anyhow::Error> {
 
 /// A hint when many readings were dropped as late: the input is probably not in time order, or,
 /// when most were dropped far behind their watermark, one reading stamped far ahead moved it.
-/// `with_state`: the run keeps a `--state`, which `--sort-input` cannot go with.
-pub(crate) fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool) -> Option<String> {
+/// `with_state`: the run keeps a `--state`, which `--sort-input` cannot go with; `skew_set`: every
+/// job sets `max_future_skew`, so the hint says why it did not help instead of advising it.
+pub(crate) fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool, skew_set: bool) -> Option<String> {
     let received: u64 = jobs.iter().map(|j| j.rows_read).sum();
     let dropped: u64 = jobs.iter().map(|j| j.late_dropped).sum();
     let share = dropped as f64 / received.max(1) as f64;
     (share > LATE_WARNING_SHARE).then(|| {
-        let cause = if far_behind * 2 > dropped {
+        let cause = if far_behind * 2 > dropped && skew_set {
+            format!(
+                "{far_behind} of them were more than {} behind the watermark: a reading stamped far ahead (a device clock \
+                 off by years) probably moved it; the jobs' max_future_skew holds a reading back only against a \
+                 watermark already set, so a series' first reading, or one a later reading confirmed, moves it",
+                format_duration(FAR_BEHIND)
+            )
+        } else if far_behind * 2 > dropped {
             format!(
                 "{far_behind} of them were more than {} behind the watermark: a reading stamped far ahead (a device clock \
                  off by years) probably moved it; --max-future-skew DURATION (or the jobs' max_future_skew) keeps such a \
