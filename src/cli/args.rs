@@ -204,9 +204,10 @@ pub struct RunArgs {
     /// the parsing threads; the output is the same bytes whatever N. It pays when there are cores
     /// to spare beyond the parsing threads (4 or more); on 2 cores one shard is faster. Works with
     /// `--watermark series` or `asset` on file input, and not with --state or the --max-open-* and
-    /// --max-merge-series limits (see docs/guides/input.md, "Shards").
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub(crate) shards: u16,
+    /// --max-merge-series limits (see docs/guides/input.md, "Shards"). `auto`: one shard on up to
+    /// 3 cores, with `--threads 1`, or where shards do not work; else half the cores, at most 4.
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_shards)]
+    pub(crate) shards: ShardsArg,
     #[command(flatten)]
     pub(crate) input: InputArgs,
 }
@@ -471,4 +472,21 @@ pub(crate) enum FormatArg {
     /// A Parquet file (timestamp, asset, point, value as a double, text_value; emit and revision
     /// with --emit updates), for DuckDB, Polars, Spark, pandas.
     Parquet,
+}
+
+/// `--shards`: a number of shards, or `auto` (chosen from the cores when the run allows shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShardsArg {
+    Auto,
+    Count(u16),
+}
+
+fn parse_shards(text: &str) -> Result<ShardsArg, String> {
+    if text == "auto" {
+        return Ok(ShardsArg::Auto);
+    }
+    match text.parse::<u16>() {
+        Ok(n @ 1..=256) => Ok(ShardsArg::Count(n)),
+        _ => Err("expected `auto` or a number from 1 to 256".to_string()),
+    }
 }

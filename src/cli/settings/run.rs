@@ -2,7 +2,7 @@
 //! is made here, in one phase, before the jobs are loaded or any input is read.
 
 use super::{check_writes, format, input_options, input_paths, input_settings, progress, reads};
-use crate::cli::args::{DuplicatesArg, EmitArg, RunArgs, ScopeArg};
+use crate::cli::args::{DuplicatesArg, EmitArg, RunArgs, ScopeArg, ShardsArg};
 use crate::commands::Failure;
 use crate::commands::clobber::Written;
 use crate::commands::run::{OutputSettings, PointsTo, Settings, StateSettings};
@@ -88,7 +88,8 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         None => None,
     };
     parquet(&args, &inputs)?;
-    shards(&args, &engine, live)?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let shards = shards(&args, &engine, live, cores)?;
     let points = points_to(&args)?;
     let o = match args.output.as_deref() {
         _ if !matches!(points, PointsTo::File(_)) => None,
@@ -106,10 +107,7 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
     .flatten()
     .collect();
     check_writes(&reads(&inputs, &args.jobs, &args.input), &written)?;
-    let threads = match args.threads {
-        Some(n) => usize::from(n),
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
+    let threads = args.threads.map_or(cores, usize::from);
     Ok(Settings {
         jobs: args.jobs,
         inputs,
@@ -127,19 +125,35 @@ pub fn run(args: RunArgs) -> Result<Settings, Failure> {
         state,
         idle_timeout,
         threads,
-        shards: usize::from(args.shards),
+        shards,
         strict: args.strict,
         quiet: args.quiet,
         progress: progress(args.progress),
     })
 }
 
-/// What `--shards` above 1 cannot be used with: whatever couples assets or needs one pipeline.
-fn shards(args: &RunArgs, engine: &EngineOptions, live: bool) -> Result<(), Failure> {
-    if args.shards <= 1 {
-        return Ok(());
+/// The shards of the run: `--shards N` refused with what it cannot be used with (whatever couples
+/// assets or needs one pipeline), `auto` one shard there and where the cores are too few for
+/// shards to pay (bench/RESULTS.md, the model for N cores: on 2 cores one pipeline is faster, and
+/// on 3 the model's gain is too slim to count on; past about 4 shards the main thread, which deals
+/// and merges, sets the pace).
+fn shards(args: &RunArgs, engine: &EngineOptions, live: bool, cores: usize) -> Result<usize, Failure> {
+    let n = match args.shards {
+        ShardsArg::Count(n) => n,
+        ShardsArg::Auto => {
+            let alone = args.threads == Some(1) || cores <= 3 || shards_refused(args, engine, live).is_some();
+            return Ok(if alone { 1 } else { (cores / 2).min(4) });
+        }
+    };
+    match shards_refused(args, engine, live).filter(|_| n > 1) {
+        Some(why) => Err(Failure::Usage(anyhow!("--shards {n}: {why}; use --shards 1"))),
+        None => Ok(usize::from(n)),
     }
-    let refuse = |text: &str| Err(Failure::Usage(anyhow!("--shards {}: {text}; use --shards 1", args.shards)));
+}
+
+/// Why shards cannot run these jobs on this input, if they cannot.
+fn shards_refused(args: &RunArgs, engine: &EngineOptions, live: bool) -> Option<String> {
+    let refuse = |text: &str| Some(text.to_string());
     if engine.watermark == WatermarkScope::Global {
         return refuse(
             "--watermark global moves one clock with the readings of every asset, so the assets of one shard \
@@ -161,11 +175,11 @@ fn shards(args: &RunArgs, engine: &EngineOptions, live: bool) -> Result<(), Fail
         ("--max-merge-series", args.max_merge_series),
     ];
     if let Some((flag, _)) = limits.iter().find(|(_, limit)| limit.is_some()) {
-        return refuse(&format!(
+        return Some(format!(
             "{flag} counts over every asset after each reading, and each shard sees only its own assets"
         ));
     }
-    Ok(())
+    None
 }
 
 /// What Parquet input or output asks of the build and of the other flags.
@@ -268,4 +282,52 @@ fn database(_: &str, _: bool) -> Result<PointsTo, Failure> {
     Err(Failure::Usage(anyhow!(
         "-o postgresql://...: this meterflow was built without database output (cargo feature `database`)"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use clap::Parser;
+
+    /// The shards `run` with `flags` gets on `cores` cores, reading a file.
+    fn shards_on(cores: usize, flags: &[&str]) -> usize {
+        let line = [&["meterflow", "run", "jobs/", "-i", "in.csv"][..], flags].concat();
+        let Command::Run(args) = Cli::try_parse_from(line).unwrap().command else { unreachable!() };
+        let engine = engine_options(&args).unwrap();
+        shards(&args, &engine, false, cores).unwrap()
+    }
+
+    /// `auto` (the default): one shard on up to 3 cores; half the cores from 4 on, at most 4 (past 4
+    /// the main thread sets the pace).
+    #[test]
+    fn auto_shards_follow_the_cores() {
+        let by_cores: Vec<usize> = [1, 2, 3, 4, 5, 6, 7, 8, 16, 64].iter().map(|&c| shards_on(c, &[])).collect();
+        assert_eq!(by_cores, [1, 1, 1, 2, 2, 3, 3, 4, 4, 4]);
+        assert_eq!(shards_on(8, &["--shards", "auto"]), 4);
+        assert_eq!(shards_on(8, &["--shards", "3"]), 3);
+        assert_eq!(shards_on(2, &["--shards", "2"]), 2);
+    }
+
+    /// `auto` gives one shard, never an error, where `--shards N` is refused, and with `--threads 1`.
+    #[test]
+    fn auto_is_one_shard_where_shards_do_not_work() {
+        for flags in [
+            &["--watermark", "global"][..],
+            &["--state", "st.bin"],
+            &["--max-open-windows", "1000"],
+            &["--max-open-readings", "1000"],
+            &["--max-merge-series", "1000"],
+            &["--threads", "1"],
+        ] {
+            assert_eq!(shards_on(8, flags), 1, "{flags:?}");
+        }
+        let line = ["meterflow", "run", "jobs/", "-i", "in.csv"];
+        let Command::Run(args) = Cli::try_parse_from(line).unwrap().command else { unreachable!() };
+        let engine = engine_options(&args).unwrap();
+        assert_eq!(shards(&args, &engine, true, 8).unwrap(), 1, "a live input");
+        assert!(Cli::try_parse_from(["meterflow", "run", "jobs/", "--shards", "0"]).is_err());
+        assert!(Cli::try_parse_from(["meterflow", "run", "jobs/", "--shards", "257"]).is_err());
+        assert!(Cli::try_parse_from(["meterflow", "run", "jobs/", "--shards", "many"]).is_err());
+    }
 }
