@@ -174,10 +174,10 @@ fn build_replay(
     replay.with_shards(s.shards, sources, s.engine).map_err(Failure::Run)
 }
 
-/// A state file refused: a usage error, or damage found in it.
+/// A state file refused: a usage error, or damage or an I/O error.
 fn refused(refusal: Refusal) -> Failure {
     match refusal {
         Refusal::Usage(e) => Failure::Usage(e),
-        Refusal::Damaged(e) => Failure::Run(e),
+        Refusal::Damaged(e) | Refusal::Io(e) => Failure::Run(e),
     }
 }
