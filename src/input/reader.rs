@@ -11,6 +11,7 @@ use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::pump::Pumped;
+use super::quote_end::{CutShort, QuoteEnd};
 use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
 use super::shown::{quoted, shorten};
@@ -92,7 +93,7 @@ impl Reader {
         options: &InputOptions,
         names: &mut Names,
     ) -> Result<Reader> {
-        let source: Box<dyn Read> = source;
+        let source: Box<dyn Read> = Box::new(QuoteEnd::new(source, delimiter));
         let mut csv =
             csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
         let header = csv.byte_headers().with_context(|| format!("failed to read the header of {file}"))?;
@@ -421,6 +422,9 @@ impl Reader {
     fn csv_error(&self, e: csv::Error) -> anyhow::Error {
         let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
         match e.kind() {
+            csv::ErrorKind::Io(io) if let Some(cut) = io.get_ref().and_then(|e| e.downcast_ref::<CutShort>()) => {
+                anyhow::anyhow!("{}:{}: {cut}", self.file, cut.line + self.line_offset)
+            }
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),
         }
