@@ -216,7 +216,7 @@ impl Reader {
                     self.waiting = true;
                     return Ok(None);
                 }
-                None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?,
+                None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e, &self.record))?,
             };
             if !more {
                 return Ok(None);
@@ -250,7 +250,7 @@ impl Reader {
             if self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) {
                 return Ok(false);
             }
-            if !self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+            if !self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e, &record))? {
                 break;
             }
             if record.len() == self.columns.width
@@ -419,11 +419,13 @@ impl Reader {
         Ok(())
     }
 
-    fn csv_error(&self, e: csv::Error) -> anyhow::Error {
+    /// The error `e` of reading `record` (whose position the csv crate set to the record's start).
+    fn csv_error(&self, e: csv::Error, record: &ByteRecord) -> anyhow::Error {
         let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
         match e.kind() {
             csv::ErrorKind::Io(io) if let Some(cut) = io.get_ref().and_then(|e| e.downcast_ref::<CutShort>()) => {
-                anyhow::anyhow!("{}:{}: {cut}", self.file, cut.line + self.line_offset)
+                let line = record.position().map_or(0, |p| p.line()) + self.line_offset;
+                anyhow::anyhow!("{}:{line}: {cut}", self.file)
             }
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),
