@@ -4,7 +4,8 @@
 //! [`json_revisions`]), so JSON lines output is valid input.
 //! An input whose first line starts with `{` is read this way. The timestamp is read with the
 //! run's time settings, as a CSV field would be; a value is a number, `true` / `false` (1 / 0),
-//! `null` (missing), or a text read as a CSV value field is (missing markers, numbers), and a
+//! `null` (missing), or a text read as a CSV value field is (missing markers, numbers in the
+//! `--decimal` / `--thousands` format), and a
 //! value of a point no job reads is not looked at. A line that is not such an object is a bad row.
 
 use super::InputCounts;
@@ -71,6 +72,9 @@ pub(crate) struct JsonLines {
     number: u64,
     time: TimeParser,
     nulls: Vec<Box<[u8]>>,
+    /// `--decimal` and `--thousands`, for values written as texts (a JSON number always has a
+    /// decimal point).
+    numbers: NumberFormat,
     read_points: Option<Arc<[bool]>>,
     read_models: Option<Arc<[bool]>>,
     /// The input, when it is read ahead (see [`JsonLines::read_ahead`]).
@@ -108,6 +112,7 @@ impl JsonLines {
             number: 0,
             time: options.time.clone(),
             nulls: options.null_values.iter().map(|m| m.as_bytes().into()).collect(),
+            numbers: options.numbers,
             read_points: options.read_points.clone(),
             read_models: options.read_models.clone(),
             read_ahead: None,
@@ -157,7 +162,7 @@ impl JsonLines {
             }
             counts.rows += 1;
             let read = (self.read_points.as_deref(), self.read_models.as_deref());
-            match reading(text, &self.time, &self.nulls, read, names) {
+            match reading(text, (&self.time, &self.nulls, self.numbers), read, names) {
                 Ok(reading) => {
                     counts.whole_rows += 1;
                     counts.values += 1;
@@ -178,8 +183,7 @@ impl JsonLines {
 /// The reading of one line, `None` for a missing value, or why the line is a bad row.
 fn reading(
     text: &[u8],
-    time: &TimeParser,
-    nulls: &[Box<[u8]>],
+    (time, nulls, numbers): (&TimeParser, &[Box<[u8]>], NumberFormat),
     (read_points, read_models): (Option<&[bool]>, Option<&[bool]>),
     names: &mut Names,
 ) -> Result<Option<Reading>, String> {
@@ -218,9 +222,12 @@ fn reading(
         (_, false) => UNREAD_VALUE,
         (Scalar::Bool(b), true) => f64::from(u8::from(*b)),
         (Scalar::Number(n), true) => n.as_f64().filter(|v| v.is_finite()).ok_or("value: expected a finite number")?,
-        (Scalar::Text(t), true) => NumberFormat::PLAIN
-            .parse(t.trim().as_bytes())
-            .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number"))?,
+        (Scalar::Text(t), true) => {
+            let field = t.trim().as_bytes();
+            numbers
+                .parse(field)
+                .ok_or_else(|| format!("value: invalid value {t:?}: expected a finite number{}", numbers.hint(field)))?
+        }
     };
     let model = match model {
         "" => NO_MODEL,
@@ -242,7 +249,7 @@ mod tests {
     fn parse(line: &str, read: Option<&[bool]>, names: &mut Names) -> Result<Option<Reading>, String> {
         let options = InputOptions::from_settings(&InputSettings::default()).unwrap();
         let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
-        reading(line.as_bytes(), &options.time, &nulls, (read, None), names)
+        reading(line.as_bytes(), (&options.time, &nulls, options.numbers), (read, None), names)
     }
 
     #[test]
@@ -269,6 +276,26 @@ mod tests {
         assert_eq!(parse(&line("Reading", "\"NA\""), Some(&read), &mut names), Ok(None));
         // serde_json itself refuses a number beyond the float range: a bad row all the same.
         assert!(parse(&line("Reading", "1e999"), Some(&read), &mut names).is_err());
+    }
+
+    /// A text value is a CSV value field: `--decimal comma --thousands .` reads `"1.234"` as
+    /// 1234, as in a CSV file, not as 1.234; a JSON number keeps its decimal point.
+    #[test]
+    fn a_text_value_is_read_in_the_decimal_and_thousands_format() {
+        let settings =
+            InputSettings { decimal: Some("comma".into()), thousands: Some(".".into()), ..InputSettings::default() };
+        let options = InputOptions::from_settings(&settings).unwrap();
+        let nulls: Vec<Box<[u8]>> = options.null_values.iter().map(|m| m.as_bytes().into()).collect();
+        let mut names = Names::default();
+        let mut value = |value: &str| {
+            let line = format!("{{\"timestamp\":1000,\"asset\":\"m\",\"point\":\"p\",\"value\":{value}}}");
+            reading(line.as_bytes(), (&options.time, &nulls, options.numbers), (None, None), &mut names)
+                .map(|r| r.unwrap().value)
+        };
+        assert_eq!(value("\"1.234\""), Ok(1234.0));
+        assert_eq!(value("\"12,5\""), Ok(12.5));
+        assert_eq!(value("1.5"), Ok(1.5));
+        assert!(value("\"1.5\"").unwrap_err().contains("--decimal comma is in force"));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! `--time-format`); [`header_hint`] proposes the flags a header's missing roles need; [`jsonl`]
 //! reads JSON lines, the objects `run --format jsonl` writes; [`parquet`] reads Parquet files as
 //! the CSV text they hold (cargo feature `parquet`); `whole` fails a regular file that ends before
-//! the size it had when opened (truncated while read).
+//! the size it had when opened (truncated while read), `quote_end` one that ends inside a quoted
+//! field (cut short).
 pub mod columns;
 pub mod config;
 pub mod fast;
@@ -26,6 +27,7 @@ pub mod number;
 pub mod options;
 pub mod parquet;
 mod pump;
+mod quote_end;
 pub mod reader;
 pub mod rejects;
 mod row_time;

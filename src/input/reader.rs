@@ -11,6 +11,7 @@ use super::name_field::{is_first_name, is_read, name};
 use super::number::NumberFormat;
 use super::options::InputOptions;
 use super::pump::Pumped;
+use super::quote_end::{CutShort, QuoteEnd};
 use super::rejects::BadRows;
 use super::row_time::{timestamp, undecided};
 use super::shown::{quoted, shorten};
@@ -92,7 +93,7 @@ impl Reader {
         options: &InputOptions,
         names: &mut Names,
     ) -> Result<Reader> {
-        let source: Box<dyn Read> = source;
+        let source: Box<dyn Read> = Box::new(QuoteEnd::new(source, delimiter));
         let mut csv =
             csv::ReaderBuilder::new().has_headers(true).flexible(true).delimiter(delimiter).from_reader(source);
         let header = csv.byte_headers().with_context(|| format!("failed to read the header of {file}"))?;
@@ -215,7 +216,7 @@ impl Reader {
                     self.waiting = true;
                     return Ok(None);
                 }
-                None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))?,
+                None => self.csv.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e, &self.record))?,
             };
             if !more {
                 return Ok(None);
@@ -249,7 +250,7 @@ impl Reader {
             if self.read_ahead.as_ref().is_some_and(|p| !p.at_hand()) {
                 return Ok(false);
             }
-            if !self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+            if !self.csv.read_byte_record(&mut record).map_err(|e| self.csv_error(e, &record))? {
                 break;
             }
             if record.len() == self.columns.width
@@ -418,9 +419,14 @@ impl Reader {
         Ok(())
     }
 
-    fn csv_error(&self, e: csv::Error) -> anyhow::Error {
+    /// The error `e` of reading `record` (whose position the csv crate set to the record's start).
+    fn csv_error(&self, e: csv::Error, record: &ByteRecord) -> anyhow::Error {
         let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
         match e.kind() {
+            csv::ErrorKind::Io(io) if let Some(cut) = io.get_ref().and_then(|e| e.downcast_ref::<CutShort>()) => {
+                let line = record.position().map_or(0, |p| p.line()) + self.line_offset;
+                anyhow::anyhow!("{}:{line}: {cut}", self.file)
+            }
             csv::ErrorKind::Io(_) => anyhow::Error::new(e).context(format!("failed to read {}", self.file)),
             _ => anyhow::anyhow!("{}:{line}: malformed CSV: {e}", self.file),
         }

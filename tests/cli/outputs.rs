@@ -164,6 +164,37 @@ fn dev_stdout_closed_by_its_reader_is_a_closed_stdout() {
     );
 }
 
+/// stdout redirected to a file (`run ... > out.csv`) cannot take a `.partial` name: a run that
+/// stops on a bad row leaves it holding the rows written before, a header and whole rows that
+/// look like a finished output. The warning names it with the other incomplete outputs (before,
+/// only the error line was printed). A pipe's reader sees the exit status: nothing more is said.
+#[test]
+fn a_failed_run_names_stdout_redirected_to_a_file_as_incomplete() {
+    let dir = fresh_dir("outputs-failed-run-stdout-file");
+    busy_job(&dir, true);
+    let redirected = std::fs::File::create(dir.join("out.csv")).unwrap();
+    let out = meterflow()
+        .current_dir(&dir)
+        .args(["run", "job.yaml", "-q", "-i", "in.csv"])
+        .stdout(redirected)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "meterflow: warning: the run stopped on an error, so these outputs are not complete: -o - (stdout) (incomplete)\n\
+         error: in.csv:2502: column 4 (value): invalid value \"oops\": expected a finite number\n"
+    );
+    let written = std::fs::read_to_string(dir.join("out.csv")).unwrap();
+    assert!(written.starts_with("timestamp,asset,point,value\n2024-01-01T00:00:00.000Z,m1,Cnt,1\n"), "{written}");
+    let piped = meterflow().current_dir(&dir).args(["run", "job.yaml", "-q", "-i", "in.csv"]).output().unwrap();
+    assert_eq!(piped.status.code(), Some(1), "{}", stderr(&piped));
+    assert_eq!(
+        stderr(&piped),
+        "error: in.csv:2502: column 4 (value): invalid value \"oops\": expected a finite number\n"
+    );
+}
+
 /// A run that stops on a bad row leaves `-o` under its `.partial` name, and the previous file of
 /// that name as it was; a finished run renames it over the previous file.
 #[test]

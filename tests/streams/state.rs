@@ -409,3 +409,23 @@ fn a_killed_run_leaves_the_previous_state() {
     assert_eq!(read(&again), read(&expected));
     assert_eq!(std::fs::read(&saved.state).unwrap(), std::fs::read(&reference).unwrap());
 }
+
+/// An input that cannot be read is an I/O error, exit 1, with `--state` as without it: the
+/// state's check of the input used to call it a usage error (exit 2). So is a state file that
+/// cannot be opened (its folder missing), as an output file there is.
+#[test]
+fn an_input_or_state_that_cannot_be_read_is_an_io_error_with_or_without_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (missing, state) = (dir.path().join("missing.csv"), dir.path().join("s.state"));
+    let without = run(&["run", "jobs/", "-q", "-o", "-", "--input"], &[&missing]);
+    assert_eq!(without.status.code(), Some(1), "{}", String::from_utf8_lossy(&without.stderr));
+    let with = run(&["run", "jobs/", "-q", "--input"], &[&missing, Path::new("--state"), &state]);
+    let stderr = String::from_utf8_lossy(&with.stderr);
+    assert_eq!(with.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("failed to read input") && stderr.contains("missing.csv"), "{stderr}");
+    assert!(!state.exists());
+    let (input, unreachable) = (dir.path().join("day.csv"), dir.path().join("no-such-folder").join("s.state"));
+    write_csv(&input, &lines());
+    let out = run(&["run", "jobs/", "-q", "--input"], &[&input, Path::new("--state"), &unreachable]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+}

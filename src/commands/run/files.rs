@@ -31,6 +31,9 @@ struct Pending {
 #[derive(Default)]
 struct Shared {
     pending: Vec<Pending>,
+    /// The outputs written to stdout when it is a regular file (`> out.csv`): a run that stops
+    /// early leaves them looking complete, under the name the shell gave, so it names them too.
+    stdout_file: Vec<String>,
     committing: bool,
 }
 
@@ -63,6 +66,9 @@ impl RunFiles {
     /// is written in place: it must never be removed or replaced.
     pub(crate) fn create(&mut self, flag: &'static str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
         if path.as_os_str() == "-" {
+            if stdout_is_file() {
+                self.lock().stdout_file.push(format!("{flag} - (stdout)"));
+            }
             return Ok(Box::new(Named::stdout(
                 BufWriter::with_capacity(1 << 16, io::stdout()),
                 format!("{flag} - (stdout)"),
@@ -133,7 +139,8 @@ impl RunFiles {
             Failure::BrokenPipe => "the output was closed before the run finished (e.g. `| head`)",
             _ => "the run stopped on an error",
         };
-        if let Some(left) = self.leave_incomplete().filter(|left| !left.is_empty()) {
+        let closed = matches!(failure, Failure::BrokenPipe);
+        if let Some(left) = self.leave_incomplete(closed).filter(|left| !left.is_empty()) {
             say(format_args!("meterflow: warning: {why}, so {left}"));
         }
         failure
@@ -149,8 +156,9 @@ impl RunFiles {
 
     /// Leaves every output incomplete and says what that leaves (empty: no file, no state),
     /// unless the run has begun to commit: then `None`, and everything is left to the run. A
-    /// plain file written in place (a live input) takes its `.partial` name now.
-    pub(crate) fn leave_incomplete(&self) -> Option<String> {
+    /// plain file written in place (a live input) takes its `.partial` name now. stdout
+    /// redirected to a file is named too, unless its reader `closed` it (`| head`).
+    pub(crate) fn leave_incomplete(&self, closed: bool) -> Option<String> {
         let mut shared = self.lock();
         if shared.committing {
             return None;
@@ -168,6 +176,9 @@ impl RunFiles {
                 format!("{} {} (incomplete)", p.flag, p.written.display())
             })
             .collect();
+        if !closed {
+            left.extend(shared.stdout_file.iter().map(|name| format!("{name} (incomplete)")));
+        }
         // The figures are written last: if their own write failed, they are listed above.
         if let Some(path) =
             self.stats_json.as_ref().filter(|_| !shared.pending.iter().any(|p| p.flag == "--stats-json"))
@@ -205,6 +216,12 @@ fn sync_stdout_file() -> io::Result<()> {
         rustix::fs::fsync(&stdout)?;
     }
     Ok(())
+}
+
+/// Whether stdout is a regular file (`> out.csv`), which an early stop leaves looking complete.
+fn stdout_is_file() -> bool {
+    rustix::fs::fstat(io::stdout())
+        .is_ok_and(|stat| rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile)
 }
 
 /// An output's writer whose errors name the output (`-o out.csv.partial: No space left on

@@ -51,7 +51,7 @@ pub fn run(settings: Settings) -> Result<(), Failure> {
     let live = s.inputs.iter().any(|i| i.live);
     let mut files = RunFiles::new(live, s.outputs.stats_json.clone(), s.state.as_ref().map(|st| st.path.clone()));
     let abandoned = files.clone();
-    on_second.set(move |why| abandoned.leave_incomplete().map(|left| say_abandoned(why, &left)).is_some());
+    on_second.set(move |why| abandoned.leave_incomplete(false).map(|left| say_abandoned(why, &left)).is_some());
     // From here on output files exist: a run that fails before reading says which it leaves.
     let mut outputs = Outputs::open(s, &mut files, &mut warnings).map_err(|e| files.abandon_created(e))?;
     let bad_rows = BadRows::new(s.input.on_bad_row, outputs.take_rejects())
@@ -174,10 +174,10 @@ fn build_replay(
     replay.with_shards(s.shards, sources, s.engine).map_err(Failure::Run)
 }
 
-/// A state file refused: a usage error, or damage found in it.
+/// A state file refused: a usage error, or damage or an I/O error.
 fn refused(refusal: Refusal) -> Failure {
     match refusal {
         Refusal::Usage(e) => Failure::Usage(e),
-        Refusal::Damaged(e) => Failure::Run(e),
+        Refusal::Damaged(e) | Refusal::Io(e) => Failure::Run(e),
     }
 }

@@ -19,11 +19,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use xxhash_rust::xxh3::Xxh3;
 
-/// Why a run may not use a state file: a usage error (exit 2) or damage found in it (exit 1).
+/// Why a run may not use a state file: a usage error (exit 2), damage found in it, or an I/O
+/// error on it or on an input it checks (exit 1, as any I/O error: a missing input is exit 1
+/// with or without `--state`).
 #[derive(Debug)]
 pub enum Refusal {
     Usage(anyhow::Error),
     Damaged(anyhow::Error),
+    Io(anyhow::Error),
 }
 
 /// A state file, locked, and what this run does with it.
@@ -98,7 +101,7 @@ impl StateRun {
                 "--state {shown} is in use by another meterflow run: runs on one state must follow one another, or \
                  the last to save would lose the other's readings; run this one when the other has ended"
             )),
-            LockError::Io(e) => Refusal::Usage(anyhow!("--state: failed to open {shown}: {e}")),
+            LockError::Io(e) => Refusal::Io(anyhow!("--state: failed to open {shown}: {e}")),
         })?;
         let mut run = StateRun {
             path: path.to_path_buf(),
@@ -155,7 +158,7 @@ impl StateRun {
                 continue;
             }
             let (bytes, hash) = digest_file(path)
-                .map_err(|e| Refusal::Usage(anyhow!("--state: failed to read input {path} to check it: {e:#}")))?;
+                .map_err(|e| Refusal::Io(anyhow!("--state: failed to read input {path} to check it: {e:#}")))?;
             self.checked.push((path.clone(), bytes, hash.clone()));
             self.record(path, bytes, hash)?;
         }
