@@ -5,6 +5,7 @@
 pub mod accounting;
 pub mod accumulator;
 mod clock;
+mod dispatch;
 mod dropped;
 mod exact;
 pub mod layout;
@@ -30,7 +31,7 @@ use merge::MergeOperator;
 use operator::{FLUSH_PART, Operator, Readers};
 use serde::{Deserialize, Serialize};
 pub use snapshot::{OperatorState, PipelineState};
-use stats::{JobStats, SeriesStats, SeriesTally, count_into};
+use stats::{JobStats, SeriesStats, SeriesTally};
 use std::collections::HashMap;
 use std::sync::Arc;
 use window::WindowOperator;
@@ -337,37 +338,6 @@ impl Pipeline {
     pub(crate) fn push_revision(&mut self, r: Reading, sink: &mut dyn Sink) {
         self.push_fed(r, Feed::Revision, sink);
         self.settle_figures();
-    }
-
-    fn push_fed(&mut self, r: Reading, feed: Feed, sink: &mut dyn Sink) {
-        self.readings += 1;
-        count_into(&mut self.input_points, r.point);
-        let other_model = r.model != NO_MODEL && {
-            count_into(&mut self.input_models, r.model);
-            !self.models.contains(&r.model)
-        };
-        let readers = self.readers.get(r.point as usize).copied().unwrap_or(Readers::None);
-        if other_model || readers == Readers::None {
-            self.unrouted += 1;
-            return;
-        }
-        let series = self.series.reading(r.asset, r.point, r.ts);
-        // The usual input point is read by one job: no loop over routes, nothing to filter, and
-        // the reading is noted for the late count only when the job hands something on.
-        if let Readers::One(op) = readers {
-            self.operators[op].push(r, feed, &mut self.scratch[op]);
-            if !self.scratch[op].is_empty() {
-                self.routing = Some((series, r));
-                let mut out = std::mem::take(&mut self.scratch[op]);
-                self.deliver(&mut out, sink);
-                self.scratch[op] = out;
-                self.routing = None;
-            }
-            return;
-        }
-        self.routing = Some((series, r));
-        self.route(r, feed, None, sink);
-        self.routing = None;
     }
 
     /// Pushes `r` to operator `op` and delivers what it produced.

@@ -354,26 +354,24 @@ impl Replay {
         if direct {
             let takes_input = output.takes_input();
             let mut sink = Bound { output, names: &self.names, error: None };
-            // The rows, and the jobs' figures, are counted once the run stops, for every reading
-            // that went in: nothing reads them meanwhile.
-            let mut pushed = (run.len(), Ok(()));
-            for (k, &reading) in run.iter().enumerate() {
-                if stop.requested() {
-                    pushed = (k, Ok(()));
-                    break;
+            // A reading goes in until a stop is requested between two of them, or one's rows
+            // failed to be written. The rows are counted once the run stops, for every reading
+            // that went in.
+            let taken = self.pipeline.push_run(run, &mut sink, |reading, sink| {
+                if sink.error.is_some() || stop.requested() {
+                    return false;
                 }
                 if takes_input {
-                    sink.output.input(&reading, sink.names);
+                    sink.output.input(reading, sink.names);
                 }
-                self.pipeline.push_in_run(reading, &mut sink);
-                if let Some(e) = sink.error.take() {
-                    pushed = (k + 1, Err(anyhow::Error::new(e).context("failed to write output")));
-                    break;
-                }
-            }
-            self.pipeline.settle_figures();
-            self.counts.fast_rows(pushed.0 as u64);
-            return pushed;
+                true
+            });
+            self.counts.fast_rows(taken as u64);
+            let pushed = match sink.error {
+                Some(e) => Err(anyhow::Error::new(e).context("failed to write output")),
+                None => Ok(()),
+            };
+            return (taken, pushed);
         }
         for (k, &reading) in run.iter().enumerate() {
             if stop.requested() {

@@ -298,16 +298,23 @@ impl Line<'_> {
     /// [`Chunk::intern`] to translate.
     #[inline(always)]
     fn run_ids(&self, asset: u32, point: u32, model: u32) -> Option<(u32, u32, u32)> {
-        let asset = match asset {
-            UNREAD_ASSET => UNREAD_ASSET,
-            asset => *self.names[ASSET].run.get(asset as usize)?,
-        };
+        let asset = self.asset_run_id(asset)?;
         let point = *self.names[POINT].run.get(point as usize)?;
         let model = match model {
             NO_MODEL => NO_MODEL,
             model => *self.names[MODEL].run.get(model as usize)?,
         };
         Some((asset, point, model))
+    }
+
+    /// The run's id of a line's asset (the parser's id), [`UNREAD_ASSET`] for a line no job reads,
+    /// or `None` while the parser does not know it.
+    #[inline(always)]
+    fn asset_run_id(&self, asset: u32) -> Option<u32> {
+        match asset {
+            UNREAD_ASSET => Some(UNREAD_ASSET),
+            asset => self.names[ASSET].run.get(asset as usize).copied(),
+        }
     }
 
     /// The point or model field (`kind`) at `pos`: its id (`None` when empty after trimming) and
@@ -433,10 +440,9 @@ fn parse_canonical_line<const DECIMAL: u8>(
         Some(_) => UNREAD_ASSET,
         None => line.asset(raw, (asset_start, asset_end), point.id, NO_MODEL)?,
     };
-    let run = match (asset, point.run) {
-        (_, None) => None,
-        (UNREAD_ASSET, Some(run)) => Some((UNREAD_ASSET, run)),
-        (asset, Some(run)) => line.names[ASSET].run.get(asset as usize).map(|&asset| (asset, run)),
+    let run = match point.run {
+        Some(run) => line.asset_run_id(asset).map(|asset| (asset, run)),
+        None => None,
     };
     let (asset, point, parser_ids) = match run {
         Some((asset, point)) => (asset, point, false),
