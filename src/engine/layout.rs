@@ -84,6 +84,10 @@ impl Layout {
     /// The end of the window that starts at `start` (a start [`Layout::window`] gave).
     #[inline]
     pub(crate) fn end_of(&mut self, start: i64) -> i64 {
+        // UTC panes are all one step long: no division (a merge asks once a tick).
+        if self.local.is_none() {
+            return start + self.panes * self.step;
+        }
         let j = self.pane_of(start);
         self.pane_start(j + self.panes)
     }
@@ -98,6 +102,9 @@ impl Layout {
     /// The last window start before `start` (a merge's tick before a tick); panes the clocks
     /// skipped, which start where the next one does, are passed over.
     pub(crate) fn start_before(&mut self, start: i64) -> i64 {
+        if self.local.is_none() {
+            return start - self.step;
+        }
         let mut k = self.pane_of(start) - 1;
         while self.pane_start(k) >= start {
             k -= 1;

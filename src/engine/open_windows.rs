@@ -172,7 +172,12 @@ impl Slots {
             // A new newest slot: the one in the header, if any, joins the ring at its back.
             if self.len > 0 {
                 let back = self.ring_insert(self.in_ring());
-                self.cells[back..back + stride].copy_from_slice(&self.hot[..stride]);
+                // The seed's fused max and min: a slot of 4 cells copied in place, not by a call
+                // to `memcpy` for a length known only at run time.
+                match stride {
+                    4 => self.cells[back..back + 4].copy_from_slice(&self.hot[..4]),
+                    _ => self.cells[back..back + stride].copy_from_slice(&self.hot[..stride]),
+                }
             }
             self.len += 1;
             let slot = &mut self.hot[..stride];

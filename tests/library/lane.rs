@@ -145,3 +145,51 @@ proptest! {
         prop_assert_eq!(&lane.job, &general.job);
     }
 }
+
+/// The figures of one meter's readings, worked out by hand: the short path's two readings (an
+/// out-of-threshold value and a late one within lateness) are counted as the general path
+/// counts them. Latency 5m, windows of 10m, threshold [0, 100).
+/// - 0s 10, 1m 20: valid (the first opens the series' window [0, 10m) on the general path).
+/// - 2m 500: outside the threshold (the short path): read, out of threshold, kept.
+/// - 11m 30: opens [10m, 20m), watermark 11m.
+/// - 5m 40: window [0, 10m) closed at 10m, within lateness until 15m (the short path): valid and
+///   late accepted.
+/// - 20m 50: opens [20m, 30m); the watermark 20m expires [0, 10m).
+/// - 6m 60: [0, 10m) expired: late beyond lateness, dropped by both policies and the job.
+///
+/// Per policy: read 7, valid 5, out of threshold 1, late accepted 1, late dropped 1; the job read
+/// 7 and kept 6.
+#[test]
+fn the_short_path_counts_as_the_general_path() {
+    let input = "timestamp,asset,point,value,model\n\
+                 0,m0,Reading,10,ElectricMeter\n\
+                 60000,m0,Reading,20,ElectricMeter\n\
+                 120000,m0,Reading,500,ElectricMeter\n\
+                 660000,m0,Reading,30,ElectricMeter\n\
+                 300000,m0,Reading,40,ElectricMeter\n\
+                 1200000,m0,Reading,50,ElectricMeter\n\
+                 360000,m0,Reading,60,ElectricMeter\n";
+    let s = Settings {
+        latency: "5m",
+        duplicates: "first",
+        skew: None,
+        emit: EmitMode::Final,
+        scope: WatermarkScope::Series,
+    };
+    for lane in [true, false] {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("short-{}-{lane}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let job = serde_json::to_value(run(&dir, &s, lane, input).job).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let figures = |of: &serde_json::Value, names: &[&str]| names.iter().map(|n| of[n].as_u64()).collect::<Vec<_>>();
+        let policies = job["policies"].as_array().unwrap();
+        assert_eq!(policies.len(), 2);
+        for policy in policies {
+            let counted = ["read", "valid", "out_of_threshold", "late_accepted", "late_dropped"];
+            assert_eq!(figures(policy, &counted), [7, 5, 1, 1, 1].map(Some), "{} (lane {lane})", policy["output"]);
+            let none = ["interpolated", "partially_late", "windows_missed"];
+            assert_eq!(figures(policy, &none), [0, 0, 0].map(Some), "{} (lane {lane})", policy["output"]);
+        }
+        assert_eq!(figures(&job, &["rows_read", "kept", "late_dropped"]), [7, 6, 1].map(Some), "lane {lane}");
+    }
+}

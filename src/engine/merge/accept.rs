@@ -92,6 +92,40 @@ impl MergeOperator {
         Applied::Kept { repeat, held }
     }
 
+    /// The usual reading of a `final` merge of one policy on a frequency trigger: an operand's
+    /// value for an asset the policy holds, later than every value its series holds, on time, and
+    /// with no future-skew guard to consult (none set, or the reading not ahead of the watermark).
+    /// Stored as [`Self::accept`] and [`Self::store`] store it, without their per-policy loop and
+    /// the outcomes they combine; the caller evaluates what is due and counts it. Returns whether
+    /// it took the reading; nothing has moved when it did not.
+    #[inline]
+    pub(super) fn take_in_order(&mut self, r: Reading) -> bool {
+        if self.emit != EmitMode::Final || self.ticks.is_none() {
+            return false;
+        }
+        let [policy] = self.policies.as_mut_slice() else { return false };
+        if policy.trigger.is_some() {
+            return false;
+        }
+        let Some(index) = policy.operands.iter().position(|&o| o == r.point) else { return false };
+        let Some(Some(state)) = policy.assets.get_mut(r.asset as usize) else { return false };
+        let series = &mut state.series[index];
+        let w = series.watermark;
+        let in_order = series.pending.back().is_none_or(|&(last, _)| last < r.ts);
+        let late = policy.horizons[index].raw && watermark::operand_is_late(r.ts, w, self.latency);
+        if !in_order || late || (self.max_future_skew.is_some() && r.ts > w) {
+            return false;
+        }
+        // The guard's advance with nothing to hold: the watermark moves to a later reading.
+        let advanced = w.max(r.ts);
+        series.watermark = advanced;
+        series.pending.push_back((r.ts, r.value));
+        state.earliest = state.earliest.min(r.ts);
+        state.latest = state.latest.max(advanced);
+        self.stats.final_watermark = self.stats.final_watermark.max(advanced);
+        true
+    }
+
     /// Stores reading `r` in series `index` of its asset (as an operand, as the trigger, or both)
     /// at the series' watermark, and evaluates what is due; whether its timestamp was held (with
     /// whether the value differed).

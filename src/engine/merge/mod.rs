@@ -241,6 +241,12 @@ impl MergeOperator {
             self.seen_asset[asset] = true;
             self.asset_order.push(r.asset);
         }
+        if self.take_in_order(r) {
+            self.advance(0, r.asset, false, out);
+            self.stats.rows_read += 1;
+            self.stats.kept += 1;
+            return;
+        }
         let (mut dropped_at, mut held, mut decided, mut repeat) = (None, false, Decided::Nothing, None);
         for pi in 0..self.policies.len() {
             let this = match self.accept(pi, r, feed, out) {

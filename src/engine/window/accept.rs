@@ -8,9 +8,44 @@ use super::{Missed, Placement, WindowOperator, is_finite, same};
 use crate::engine::accumulator::{EXPIRED, Fused, TIMED};
 use crate::engine::clock::{Timer, TimerKind};
 use crate::engine::repeats::Held;
+use crate::engine::stats::PolicyStats;
 use crate::engine::watermark::{self, Arrival};
 use crate::engine::{Emit, EmitMode, Emitted, Point, Reading};
 use crate::job::Interpolation;
+use std::ops::Range;
+
+/// How one reading counts for each policy of a group it was read by: the figures the general path
+/// ([`WindowOperator::accept`]) and the short one ([`WindowOperator::take_unheld`]) both count,
+/// through [`count_reading`] alone.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Tally {
+    /// Outside the threshold; `interpolated` when `last_value` lent it a value.
+    out_of_threshold: bool,
+    interpolated: bool,
+    /// Added to a window (valid); `late_accepted` when one of them had closed.
+    valid: bool,
+    late_accepted: bool,
+    /// Missed every window it belongs to.
+    late_dropped: bool,
+    /// Windows it missed while added to others.
+    windows_missed: u64,
+}
+
+/// Counts a reading into each of `policies` (the policies of one group), as `tally` says.
+#[inline(always)]
+fn count_reading(stats: &mut [PolicyStats], policies: Range<usize>, tally: Tally) {
+    for pi in policies {
+        let stats = &mut stats[pi];
+        stats.read += 1;
+        stats.out_of_threshold += u64::from(tally.out_of_threshold);
+        stats.interpolated += u64::from(tally.interpolated);
+        stats.valid += u64::from(tally.valid);
+        stats.late_accepted += u64::from(tally.late_accepted);
+        stats.late_dropped += u64::from(tally.late_dropped);
+        stats.partially_late += u64::from(tally.windows_missed > 0);
+        stats.windows_missed += tally.windows_missed;
+    }
+}
 
 impl WindowOperator {
     /// A reading whose timestamp the series does not hold: applied to each group of its input and
@@ -18,10 +53,16 @@ impl WindowOperator {
     pub(super) fn accept_new(&mut self, sid: u32, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
         let missed = self.accept_groups(sid, r, w, out);
         if !missed.is_some_and(|m| m.entirely) {
-            self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
-            self.open_readings += 1;
+            self.log(sid, r);
         }
         missed
+    }
+
+    /// Records a reading kept in its series' log, where a repeat of its stamp is recognised.
+    #[inline(always)]
+    pub(super) fn log(&mut self, sid: u32, r: Reading) {
+        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
+        self.open_readings += 1;
     }
 
     /// Applies a reading to each group of its input; the first window it missed (one that a
@@ -43,7 +84,12 @@ impl WindowOperator {
     /// windows that has not expired. Returns the first expired window it missed, if any, and
     /// whether it missed all of them.
     pub(super) fn accept(&mut self, sid: u32, g: usize, r: Reading, w: i64, out: &mut Emitted) -> Option<Missed> {
-        let value = self.valid_value(sid, g, r)?;
+        let (value, out_of_threshold) = self.valid_value(sid, g, r);
+        let tally = Tally { out_of_threshold, interpolated: out_of_threshold && value.is_some(), ..Tally::default() };
+        let Some(value) = value else {
+            count_reading(&mut self.stats.policies, self.groups[g].policies(), tally);
+            return None;
+        };
         let groups = self.groups.len();
         let group = &mut self.groups[g];
         // Readings arrive mostly in order, so the usual one belongs, on time, to the newest window
@@ -55,9 +101,7 @@ impl WindowOperator {
                 && watermark::classify(end, w, self.latency) == Arrival::OnTime
             {
                 group.fused.add(slot, r.ts, value, &mut self.samples);
-                for pi in group.policies() {
-                    self.stats.policies[pi].valid += 1;
-                }
+                count_reading(&mut self.stats.policies, group.policies(), Tally { valid: true, ..tally });
                 return None;
             }
         }
@@ -79,19 +123,11 @@ impl WindowOperator {
             }
         }
         self.policy_order(g, policies_before, out);
-        for pi in self.groups[g].policies() {
-            let stats = &mut self.stats.policies[pi];
-            if added == 0 {
-                stats.late_dropped += 1;
-                continue;
-            }
-            stats.valid += 1;
-            stats.late_accepted += u64::from(late);
-            if dropped > 0 {
-                stats.partially_late += 1;
-                stats.windows_missed += dropped;
-            }
-        }
+        let tally = match added {
+            0 => Tally { late_dropped: true, ..tally },
+            _ => Tally { valid: true, late_accepted: late, windows_missed: dropped, ..tally },
+        };
+        count_reading(&mut self.stats.policies, self.groups[g].policies(), tally);
         if added == 0 {
             return first_missed.map(|window| Missed { window, entirely: true });
         }
@@ -111,17 +147,15 @@ impl WindowOperator {
 
     /// The value a reading brings to a group: its own within the threshold; outside it, under
     /// `last_value`, the latest valid value of the series if that is not later than the reading.
-    pub(super) fn valid_value(&mut self, sid: u32, g: usize, r: Reading) -> Option<f64> {
+    /// And whether it was outside the threshold.
+    pub(super) fn valid_value(&mut self, sid: u32, g: usize, r: Reading) -> (Option<f64>, bool) {
         let group = &self.groups[g];
         let register = &mut self.series[sid as usize].registers[g];
-        for pi in group.policies() {
-            self.stats.policies[pi].read += 1;
-        }
         if group.threshold.contains(r.value) {
             if group.interpolation == Interpolation::LastValue && register.last_valid.is_none_or(|(ts, _)| r.ts >= ts) {
                 register.last_valid = Some((r.ts, r.value));
             }
-            return Some(r.value);
+            return (Some(r.value), false);
         }
         let lent = match (group.interpolation, register.last_valid) {
             (Interpolation::LastValue, Some((ts, v))) if ts <= r.ts => Some(v),
@@ -135,12 +169,7 @@ impl WindowOperator {
             let at = register.lent.partition_point(|e| e.0 < r.ts);
             register.lent.insert(at, (r.ts, v));
         }
-        for pi in group.policies() {
-            let stats = &mut self.stats.policies[pi];
-            stats.out_of_threshold += 1;
-            stats.interpolated += u64::from(lent.is_some());
-        }
-        lent
+        (lent, true)
     }
 
     /// Adds a value stamped `ts` to a window of a series and group, opening the window if needed;
@@ -222,8 +251,7 @@ impl WindowOperator {
         }
         self.open(sid, 0, i, &Placement { window, start, end, arrival: Arrival::OnTime }, (r.ts, r.value));
         self.lane_taken += 1;
-        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
-        self.open_readings += 1;
+        self.log(sid, r);
         self.move_clock(sid, clock, w, r.ts, out);
         true
     }
@@ -245,16 +273,13 @@ impl WindowOperator {
         {
             return false;
         }
+        // For every policy, read and counted as the general path counts it (a tally per branch, so
+        // that the figures it leaves at zero cost nothing); read and kept by the job, its stamp
+        // logged so that a repeat of it is known.
         if !self.groups[0].threshold.contains(r.value) {
-            // Read by every policy and valid for none (no `last_value` in a lane's job); read and
-            // kept by the job, its stamp logged so that a repeat of it is known.
-            for pi in self.groups[0].policies() {
-                let stats = &mut self.stats.policies[pi];
-                stats.read += 1;
-                stats.out_of_threshold += 1;
-            }
-            self.stats.rows_read += 1;
-            self.stats.kept += 1;
+            // Valid for none: a lane's job has no `last_value` to lend a value.
+            let tally = Tally { out_of_threshold: true, ..Tally::default() };
+            count_reading(&mut self.stats.policies, self.groups[0].policies(), tally);
         } else {
             let layout = &mut self.groups[0].layout;
             let window = *layout.windows_of(r.ts).end();
@@ -266,16 +291,12 @@ impl WindowOperator {
             let before = (out.points.len(), self.groups[0].fused.outputs() > 1);
             self.add(sid, 0, Placement { window, start, end, arrival }, (r.ts, r.value), out);
             self.policy_order(0, before, out);
-            // Read and valid for every policy, read and kept by the job: one count, as in the lane.
-            self.lane_taken += 1;
-            if arrival == Arrival::LateWithin {
-                for pi in self.groups[0].policies() {
-                    self.stats.policies[pi].late_accepted += 1;
-                }
-            }
+            let tally = Tally { valid: true, late_accepted: arrival == Arrival::LateWithin, ..Tally::default() };
+            count_reading(&mut self.stats.policies, self.groups[0].policies(), tally);
         }
-        self.logs[sid as usize].insert(r.ts, r.value, self.horizon);
-        self.open_readings += 1;
+        self.stats.rows_read += 1;
+        self.stats.kept += 1;
+        self.log(sid, r);
         self.move_clock(sid, clock, w, r.ts, out);
         true
     }
