@@ -18,11 +18,10 @@
 //! (each event reports its own peak and the count it left, so the merger can add the other shards'
 //! counts of that moment), and the first merge skips and carried-over examples.
 
-use super::operator::FLUSH_PART;
 use super::stats::{
     CarriedExample, JobStats, MergeSkips, PolicyStats, SAMPLES_PER_JOB, SeriesStats, SeriesTally, SkipSample,
 };
-use super::{Emitted, Operator, Pipeline, Sink};
+use super::{Emitted, FLUSH_PART, Operator, Pipeline, Sink};
 
 /// Set in the key of a flush event (shard-local or as the merger numbered it): they come after
 /// every input event.
