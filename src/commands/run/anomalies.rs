@@ -23,12 +23,14 @@ const SKEW_HINT: &str = "max_future_skew in the job (or --max-future-skew DURATI
 
 /// Why the jobs' `max_future_skew` did not hold back a reading that moved the watermark far ahead.
 const SKEW_SET_LATE: &str = "max_future_skew, set for the jobs that read it, holds a reading back only against a \
-                             watermark already set: this one was set by the series' first reading, or by one a later \
-                             reading within the skew confirmed";
+                             watermark already set: this one was set by the series' first reading, by one a later \
+                             reading within the skew confirmed, or by one that confirmed a reading held back before it \
+                             (taken with it however far ahead of it)";
 
 /// Why the jobs' `max_future_skew` did not hold back a jump.
 const SKEW_SET_JUMP: &str = "max_future_skew, set for the jobs that read it, did not hold this reading back: a later \
-                             reading within the skew confirmed it, or the jump was within the skew";
+                             reading within the skew confirmed it, it confirmed a reading held back before it (taken \
+                             with it however far ahead of it), or the jump was within the skew";
 
 /// The warnings of the series that dropped more than [`LATE_SHARE`] of their readings as late
 /// and over twice the share of the whole run (the run-wide late warning speaks for series that

@@ -63,7 +63,8 @@ pub(crate) fn late_warning(jobs: &[&JobStats], far_behind: u64, with_state: bool
             format!(
                 "{far_behind} of them were more than {} behind the watermark: a reading stamped far ahead (a device clock \
                  off by years) probably moved it; the jobs' max_future_skew holds a reading back only against a \
-                 watermark already set, so a series' first reading, or one a later reading confirmed, moves it",
+                 watermark already set, so a series' first reading, one a later reading confirmed, or one that \
+                 confirmed a reading held back before it, moves it",
                 format_duration(FAR_BEHIND)
             )
         } else if far_behind * 2 > dropped {
